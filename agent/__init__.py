@@ -1,0 +1,7 @@
+"""sessiontape: compliance-grade browser session recorder.
+
+Pipeline (see DESIGN.md): capture -> mask -> journal -> seal -> ship -> index -> replay.
+`agent.pipeline` is the one module that knows the order.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``sessiontape`` command line: thin commands named like the library calls they make."""

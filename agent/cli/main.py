@@ -1,0 +1,118 @@
+"""Entry point: global options, error-to-exit-code mapping, and command registration.
+
+Each stage contributes commands from ``agent/cli/<stage>.py`` through a ``register(app)``
+function. Errors from the one tree in :mod:`agent.errors` become one clear line on stderr
+and the exit code from :func:`agent.errors.exit_code_for` - never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agent.errors import SessiontapeError, exit_code_for
+
+app = typer.Typer(
+    name="sessiontape",
+    help="Compliance-grade browser session recorder.\n\nExample: sessiontape demo",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class State:
+    """Global options, resolved lazily so `--help` never touches the state directory."""
+
+    home_opt: Path | None = None
+    config_opt: Path | None = None
+    _config: Any = None
+
+    @property
+    def home(self) -> Path:
+        from agent.config import default_home
+
+        return self.home_opt or default_home()
+
+    @property
+    def config(self) -> Any:
+        if self._config is None:
+            from agent.config import load_config
+
+            self._config = load_config(self.config_opt, home=self.home)
+        return self._config
+
+
+STATE = State()
+
+
+@app.callback()
+def _global(
+    home: Path | None = typer.Option(None, "--home", help="State directory (keys, journals, "
+                                     "index). Default: $SESSIONTAPE_HOME or the user data dir."),
+    config: Path | None = typer.Option(None, "--config", help="Config TOML file."),
+) -> None:
+    """Compliance-grade browser session recorder.
+
+    Example: sessiontape --home /tmp/st demo
+    """
+    STATE.home_opt = home
+    STATE.config_opt = config
+
+
+_STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
+
+
+def _register_all() -> None:
+    for name in _STAGE_CLIS:
+        mod_name = f"agent.cli.{name}"
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod_name:
+                continue
+            raise
+        mod.register(app)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line to stderr and exit with ``code``."""
+    typer.echo(f"sessiontape: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    _register_all()
+    try:
+        app(args=argv, standalone_mode=False)
+    except SessiontapeError as exc:
+        typer.echo(f"sessiontape: error: {exc.message}", err=True)
+        sys.exit(exit_code_for(exc))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("sessiontape: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("sessiontape: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        typer.echo(f"sessiontape: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(3)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

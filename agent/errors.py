@@ -1,0 +1,116 @@
+"""The one exception tree of sessiontape.
+
+::
+
+    SessiontapeError                       (exit 2 unless noted)
+     ├── ConfigError                       bad config file, key, type or env override
+     ├── UsageError                        bad CLI input (unknown session, existing target, ...)
+     ├── KeyError_                         missing/unreadable/untrusted key material
+     ├── InputError                        a file that is not what it claims
+     │    ├── NotAJournal                  not SQLite, truncated, or not a sessiontape segment
+     │    └── UnknownVersion               a format version this build cannot read
+     ├── InvalidEvent                      an event that cannot be journaled (bad kind, floats ...)
+     ├── JournalError                      the journal cannot make events durable (retryable?)
+     │    └── JournalClosed                append after close/seal
+     ├── VerificationFailed   (exit 1)     a named integrity check failed
+     ├── CaptureError                      browser / CDP failures (retryable where transient)
+     ├── MaskError                         a masking rule that cannot be loaded
+     └── VaultError                        WORM storage failures (retryable where transient)
+          └── PostureError                 bucket not WORM enough for the policy
+
+Library errors are translated once, at the boundary that calls the library
+(``raise X(...) from exc``). The CLI maps this tree to exit codes in one place
+(:func:`exit_code_for`).
+"""
+
+from __future__ import annotations
+
+
+class SessiontapeError(Exception):
+    """Base of every error sessiontape raises on purpose."""
+
+    retryable: bool = False
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class ConfigError(SessiontapeError):
+    """A configuration file, key, type or environment override is invalid."""
+
+
+class UsageError(SessiontapeError):
+    """The command line asks for something that cannot be done as asked."""
+
+
+class KeyMaterialError(SessiontapeError):
+    """Key material is missing, unreadable, or not trusted."""
+
+
+class InputError(SessiontapeError):
+    """An input file is not what it claims to be."""
+
+
+class NotAJournal(InputError):
+    """The file is not a readable sessiontape segment (not SQLite, truncated, foreign)."""
+
+
+class UnknownVersion(InputError):
+    """A persisted format carries a version this build does not read."""
+
+
+class InvalidEvent(SessiontapeError):
+    """An event cannot be journaled as given (unknown kind, float in hashed data, ...)."""
+
+
+class JournalError(SessiontapeError):
+    """Events could not be made durable; the caller must not treat them as written."""
+
+    retryable = True
+
+
+class JournalClosed(JournalError):
+    """The journal (or segment) was already sealed or closed."""
+
+    retryable = False
+
+
+class VerificationFailed(SessiontapeError):
+    """A named integrity check failed."""
+
+    exit_code = 1
+
+    def __init__(self, check: str, message: str, *, where: str | None = None) -> None:
+        super().__init__(f"{check}: {message}" + (f" ({where})" if where else ""))
+        self.check = check
+        self.where = where
+
+
+class CaptureError(SessiontapeError):
+    """The browser or its CDP connection failed."""
+
+
+class MaskError(SessiontapeError):
+    """A masking rule cannot be loaded or compiled."""
+
+
+class VaultError(SessiontapeError):
+    """WORM storage refused or failed an operation."""
+
+
+class PostureError(VaultError):
+    """The WORM store is not configured strictly enough for the retention policy."""
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Map an exception to the CLI exit code (0 ok, 1 verification failed, 2 usage/input)."""
+    if isinstance(exc, SessiontapeError):
+        return exc.exit_code
+    return 3

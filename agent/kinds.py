@@ -1,0 +1,121 @@
+"""The one registry of event kinds.
+
+Every event written to a journal has a ``kind`` registered here, with a one-line
+description. ``tests/test_kinds.py`` checks names are unique, well-formed and documented
+in README.md. Stages add their kinds here, never ad hoc.
+
+rrweb-compatible DOM events use the ``rrweb.*`` family: their payload is the rrweb 2.x
+event object itself (``{"type", "data", "timestamp"}``) so a replay can hand the stream
+to rrweb's replayer unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A registered event kind."""
+
+    name: str
+    description: str
+    user_action: bool = False
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(name: str, description: str, *, user_action: bool = False) -> Kind:
+    """Register an event kind; a duplicate or malformed name is a programming error."""
+    if not _NAME.match(name):
+        raise ValueError(f"bad kind name {name!r}")
+    if name in KINDS:
+        raise ValueError(f"duplicate kind {name!r}")
+    kind = Kind(name, description, user_action)
+    KINDS[name] = kind
+    return kind
+
+
+def is_registered(name: str) -> bool:
+    """True when ``name`` is a registered kind."""
+    return name in KINDS
+
+
+# --- session / agent lifecycle -------------------------------------------------------------
+register("session.start", "A recording session begins (user, workstation, agent version).")
+register("session.end", "A recording session ends normally (reason).")
+register("agent.start", "The agent process started or restarted (pid, version).")
+register("clock.jump", "The wall clock jumped against the monotonic clock (delta_ns).")
+register("clock.tick", "Synthetic/demo event used by benchmarks and the synthetic demo.")
+register("segment.recovered", "A crashed segment was found unsealed and sealed on recovery.")
+
+# --- capture health ------------------------------------------------------------------------
+register("capture.gap", "A period with no capture: start/end UTC ns and cause.")
+register("capture.heartbeat", "Recorder heartbeat from a page (once per second).")
+register("capture.degraded", "Capture reduced fidelity on purpose (flood, budget) and why.")
+register("capture.tamper", "Page JavaScript tried to find, call or silence the recorder.")
+register("capture.injected", "The recorder was injected into a page/frame.")
+
+# --- rrweb-compatible DOM stream (payload is the rrweb event) ------------------------------
+register("rrweb.meta", "rrweb Meta event (href, width, height).")
+register("rrweb.full_snapshot", "rrweb FullSnapshot: the whole DOM (keyframe).")
+register("rrweb.mutation", "rrweb IncrementalSnapshot/Mutation.")
+register("rrweb.mouse_move", "rrweb IncrementalSnapshot/MouseMove.")
+register("rrweb.mouse_interaction", "rrweb MouseInteraction (click, focus, blur...).",
+         user_action=True)
+register("rrweb.scroll", "rrweb IncrementalSnapshot/Scroll.", user_action=True)
+register("rrweb.viewport_resize", "rrweb IncrementalSnapshot/ViewportResize.")
+register("rrweb.input", "rrweb IncrementalSnapshot/Input (masked value).", user_action=True)
+register("rrweb.selection", "rrweb IncrementalSnapshot/Selection.")
+register("rrweb.style_sheet_rule", "rrweb IncrementalSnapshot/StyleSheetRule.")
+register("rrweb.adopted_style_sheet", "rrweb IncrementalSnapshot/AdoptedStyleSheet.")
+register("rrweb.style_declaration", "rrweb IncrementalSnapshot/StyleDeclaration.")
+register("rrweb.canvas", "rrweb canvas snapshot (image data URL).")
+register("rrweb.custom", "rrweb Custom event (tag + payload).")
+register("rrweb.other", "Any other rrweb event, kept verbatim.")
+
+# --- user input beyond rrweb ---------------------------------------------------------------
+register("input.key", "A keystroke (key, code, modifiers, target; masked in masked fields).",
+         user_action=True)
+register("input.clipboard", "Copy / cut / paste (target; content only if configured).",
+         user_action=True)
+register("input.submit", "A form submission (form selector, action, method).", user_action=True)
+register("input.file_chooser", "A file chooser selection (file names only).", user_action=True)
+
+# --- page / browser ------------------------------------------------------------------------
+register("page.navigate", "A frame navigated (url, frame, transition).", user_action=True)
+register("page.created", "A page, popup or tab appeared (opener, url).")
+register("page.closed", "A page, popup or tab closed.")
+register("page.title", "A page title changed.")
+register("page.dialog", "alert/confirm/prompt/beforeunload: message and the answer.",
+         user_action=True)
+register("page.download", "A download: file name, size and SHA-256.")
+register("page.console", "A console message or uncaught exception.")
+register("page.screenshot", "A reduced-size screenshot at a user action (masked).")
+register("page.crash", "A renderer crashed or a target vanished.")
+
+# --- network -------------------------------------------------------------------------------
+register("net.request", "An HTTP request (method, url, headers, post data, initiator, cause).")
+register("net.response", "An HTTP response (status, headers, timing, body/hash).")
+register("net.failed", "A request that failed (error text).")
+register("net.redirect", "A redirect hop (from, to, status).")
+register("net.ws_open", "A WebSocket opened (url).")
+register("net.ws_frame", "A WebSocket frame (direction, opcode, payload or budget note).")
+register("net.ws_close", "A WebSocket closed.")
+register("net.asset", "An asset (CSS, font, image) archived by content hash.")
+
+# --- masking -------------------------------------------------------------------------------
+register("mask.failed", "A masking rule failed to apply; the value was redacted (no value).")
+
+# --- access audit (audit journals) ---------------------------------------------------------
+register("audit.search", "Someone searched the index (who, query, result count).")
+register("audit.view", "Someone opened a replay (who, session).")
+register("audit.reveal", "Someone revealed an escrowed value (who, session, token, reason).")
+register("audit.export", "Someone exported evidence (custody record).")
+register("audit.verify", "A stored object was re-verified (ship job result).")
+register("audit.hold", "A legal hold was placed or released.")
+register("audit.disposition", "A record was disposed of after its retention.")
