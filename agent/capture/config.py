@@ -1,0 +1,83 @@
+"""The ``[capture]`` config section: browser launch, recorder cadence, budgets and caps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from agent.config import _Section, register_section
+from agent.errors import CaptureError
+
+# Tried in order when ``executable`` is empty: Debian's ELF first (the /usr/bin wrapper adds
+# flags of its own), then what a workstation usually has on PATH.
+_EXECUTABLE_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "google-chrome",
+    "google-chrome-stable",
+    "chromium",
+    "chromium-browser",
+    "chrome",
+    "/opt/google/chrome/chrome",
+)
+
+
+class CaptureConfig(_Section):
+    """Everything the capture stage can be told; every key has a default."""
+
+    executable: str = ""  # empty = auto-detect
+    headless: Literal["auto", "true", "false"] = "auto"
+    viewport_width: int = Field(1280, ge=200, le=10000)
+    viewport_height: int = Field(800, ge=200, le=10000)
+    flush_ms: int = Field(100, ge=10, le=5000)
+    heartbeat_ms: int = Field(1000, ge=100, le=60000)
+    keyframe_seconds: int = Field(60, ge=1)
+    body_cap_bytes: int = Field(1024 * 1024, ge=0)
+    capture_unread_bodies: bool = True
+    ws_received_budget_frames_per_sec: int = Field(200, ge=0)
+    ws_received_budget_bytes_per_sec: int = Field(1024 * 1024, ge=0)
+    ws_frame_cap_bytes: int = Field(64 * 1024, ge=0)
+    screenshots: bool = False
+    screenshot_width: int = Field(640, ge=64, le=4096)
+    assets: bool = True
+    asset_max_bytes: int = Field(16 * 1024 * 1024, ge=0)
+    cause_window_ms: int = Field(1000, ge=0)
+    gap_silence_ms: int = Field(3000, ge=200)
+    flood_mutations_per_sec: int = Field(50_000, ge=100)
+    clipboard_content: bool = False
+    cssom_trigger: bool = True
+    extra_args: list[str] = []
+
+
+register_section("capture", CaptureConfig)
+
+
+def find_executable(configured: str = "") -> str:
+    """The browser binary: the configured path, else the first candidate that exists."""
+    if configured:
+        found = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+        if not found:
+            raise CaptureError(f"capture.executable {configured!r} not found")
+        return found
+    for cand in _EXECUTABLE_CANDIDATES:
+        found = shutil.which(cand) if not cand.startswith("/") else (
+            cand if Path(cand).is_file() else None)
+        if found:
+            return found
+    raise CaptureError("no Chromium/Chrome found; set capture.executable")
+
+
+def resolve_headless(setting: str, override: bool | None = None,
+                     env: dict[str, str] | None = None) -> bool:
+    """Headless when forced, or (``auto``) when there is no display to draw on."""
+    if override is not None:
+        return override
+    if setting == "true":
+        return True
+    if setting == "false":
+        return False
+    env = dict(os.environ) if env is None else env
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))

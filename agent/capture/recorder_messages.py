@@ -1,0 +1,91 @@
+"""Recorder -> agent binding messages (``{"v":1,"n":..,"events":[{"k","t","p"}]}``) to events.
+
+The binding lives only in our isolated world, so a message normally comes from our recorder.
+Still, everything is validated: a malformed message or an unknown kind becomes a
+``capture.tamper`` event (never a crash, never a silent drop); a hole in the batch counter
+becomes a ``capture.gap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from agent.events import Event
+from agent.kinds import KINDS
+
+# Kinds the recorder may send; anything else from the page is suspicious.
+RECORDER_KINDS = frozenset(k for k in KINDS if k.startswith(("rrweb.", "input.")) or k in {
+    "capture.heartbeat", "capture.degraded", "capture.tamper"})
+
+MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A decoded batch: its counter and its (kind, t_ms, payload) entries."""
+
+    n: int
+    entries: list[tuple[str, int, dict[str, Any]]]
+    rejected: list[str]
+
+
+class BadMessage(ValueError):
+    """The binding payload is not a protocol message."""
+
+
+def parse_message(raw: str) -> Parsed:
+    """Decode and validate one binding payload; bad entries are listed in ``rejected``."""
+    if len(raw) > MAX_PAYLOAD_CHARS:
+        raise BadMessage(f"message of {len(raw)} chars exceeds the limit")
+    try:
+        msg = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadMessage(f"not JSON: {exc}") from None
+    if not isinstance(msg, dict):
+        raise BadMessage("not an object")
+    if msg.get("v") != 1:
+        raise BadMessage(f"unknown protocol version {msg.get('v')!r}")
+    n = msg.get("n")
+    events = msg.get("events")
+    if type(n) is not int or n < 0 or not isinstance(events, list):
+        raise BadMessage("missing batch counter or events")
+    entries: list[tuple[str, int, dict[str, Any]]] = []
+    rejected: list[str] = []
+    for item in events:
+        if not isinstance(item, dict):
+            rejected.append("entry is not an object")
+            continue
+        k, t, p = item.get("k"), item.get("t"), item.get("p")
+        if not isinstance(k, str) or k not in RECORDER_KINDS:
+            rejected.append(f"unknown kind {str(k)[:80]!r}")
+            continue
+        if type(t) is not int or t <= 0:
+            rejected.append(f"{k}: bad time")
+            continue
+        if not isinstance(p, dict):
+            rejected.append(f"{k}: payload is not an object")
+            continue
+        entries.append((k, t, p))
+    return Parsed(n, entries, rejected)
+
+
+def is_user_action(kind: str, payload: dict[str, Any]) -> bool:
+    """A click, an Enter keystroke or a form submission: what may cause a request."""
+    if kind == "rrweb.mouse_interaction":
+        data = payload.get("data")
+        # rrweb MouseInteractions: 2 = Click, 4 = DblClick, 9 = TouchEnd
+        return isinstance(data, dict) and data.get("type") in (2, 4, 9)
+    if kind == "input.key":
+        return payload.get("key") == "Enter"
+    return kind == "input.submit"
+
+
+def tamper_event(reason: str, raw_len: int, utc: int, mono: int, page: str,
+                 frame: str | None) -> Event:
+    """The event recorded instead of a message that breaks the protocol."""
+    return Event(kind="capture.tamper",
+                 payload={"reason": reason[:300], "source": "binding", "bytes": raw_len},
+                 t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)

@@ -1,0 +1,201 @@
+"""The scripted trader session: drives the demo app through Playwright like a trader would.
+
+``run_trader_script()`` returns one :class:`ScriptStep` per user action, in order, with the
+UTC time at which the script saw it done. Tests compare these steps with the journal
+("every scripted action appears in the journal in order"); steps of kind ``observe`` are
+pauses and produce no input event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+from playwright.async_api import Dialog, FrameLocator, Page
+
+from agent.clock import Clock, SystemClock
+from agent.demo_app.data import DEMO_SECRETS
+from agent.demo_app.server import DemoApp
+
+__all__ = ["DEMO_SECRETS", "INPUT_KINDS", "ScriptStep", "StepKind", "run_trader_script"]
+
+StepKind = Literal["navigate", "type", "click", "select", "scroll", "observe", "dialog",
+                   "popup", "download", "resize"]
+Frame = Literal["main", "popup", "widget"]
+
+#: Step kinds that are user input (a recorder must journal each of them).
+INPUT_KINDS: frozenset[str] = frozenset({"type", "click", "select", "scroll", "resize"})
+
+#: Viewport the script resizes to at the end.
+FINAL_VIEWPORT = {"width": 1024, "height": 700}
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptStep:
+    """One scripted action: what was done, where, with which typed value, and when."""
+
+    name: str
+    kind: StepKind
+    selector: str | None
+    value: str | None
+    t_utc_ns: int
+    frame: Frame = "main"
+
+
+class _Driver:
+    """Runs the steps with the pacing of a normal or a fast session and records them."""
+
+    def __init__(self, page: Page, clock: Clock, fast: bool) -> None:
+        self.page = page
+        self.clock = clock
+        self.fast = fast
+        self.steps: list[ScriptStep] = []
+        self.key_delay_ms = 0 if fast else 70
+        self.think_s = 0.05 if fast else 0.6
+
+    def done(self, name: str, kind: StepKind, selector: str | None, value: str | None,
+             frame: Frame = "main") -> None:
+        self.steps.append(ScriptStep(name, kind, selector, value, self.clock.utc_ns(), frame))
+
+    async def think(self, normal_s: float | None = None, fast_s: float | None = None) -> None:
+        """Pause like a person between actions."""
+        s = (fast_s if self.fast else normal_s)
+        await asyncio.sleep(self.think_s if s is None else s)
+
+    async def type(self, name: str, selector: str, value: str) -> None:
+        """Click the field, select what is there, and type ``value`` key by key."""
+        field = self.page.locator(selector)
+        await field.click()
+        await field.press("Control+A")
+        await field.press_sequentially(value, delay=self.key_delay_ms)
+        self.done(name, "type", selector, value)
+        await self.think()
+
+    async def click(self, name: str, selector: str) -> None:
+        await self.page.locator(selector).click()
+        self.done(name, "click", selector, None)
+        await self.think()
+
+    async def select(self, name: str, selector: str, value: str) -> None:
+        await self.page.locator(selector).select_option(value)
+        self.done(name, "select", selector, value)
+        await self.think()
+
+    async def wait_text(self, selector: str, text: str, frame: FrameLocator | None = None) -> None:
+        loc = (frame or self.page).locator(selector)
+        await loc.filter(has_text=text).first.wait_for(state="attached", timeout=10_000)
+
+
+async def run_trader_script(page: Page, app: DemoApp, *, fast: bool = False,
+                            clock: Clock | None = None) -> list[ScriptStep]:
+    """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
+
+    About 25-35 s normally, 8-15 s with ``fast=True``. The page's context must accept
+    downloads (Playwright's default). Raises Playwright's errors if the app misbehaves.
+    """
+    d = _Driver(page, clock or SystemClock(), fast)
+    secrets = DEMO_SECRETS
+
+    # Sign in.
+    await page.goto(app.url)
+    d.done("open login page", "navigate", None, app.url)
+    await d.type("type username", "#username", secrets["username"])
+    await d.type("type password", "#password", secrets["password"])
+    await page.locator("#login-submit").click()
+    await page.wait_for_url("**/app")
+    d.done("submit login", "click", "#login-submit", None)
+
+    # Watch the blotter tick, then scroll it down and back up.
+    await page.locator("#ws-status").filter(has_text="live").wait_for(timeout=10_000)
+    await d.think(5.0, 1.0)
+    d.done("watch blotter", "observe", "#blotter", None)
+    await page.locator("#blotter-wrap").hover()
+    for name, dy in (("scroll blotter down", 900), ("scroll blotter up", -400)):
+        await page.mouse.wheel(0, dy)
+        await d.think(0.8, 0.3)
+        d.done(name, "scroll", "#blotter-wrap", str(dy))
+
+    # An order over the WebSocket.
+    await d.type("type symbol", "#symbol", "MSFT")
+    await d.select("choose side buy", "#side", "BUY")
+    await d.type("type quantity", "#quantity", "100")
+    await d.type("type price", "#price", "412.50")
+    await d.type("type order account", "#order-account", secrets["ws_account"])
+    await d.click("send order over WebSocket", "#send-ws")
+    await d.wait_text("#orders-list li[data-channel=ws]", "MSFT")
+
+    # An order over REST.
+    await d.type("type symbol", "#symbol", "AAPL")
+    await d.select("choose side sell", "#side", "SELL")
+    await d.type("type quantity", "#quantity", "250")
+    await d.type("type price", "#price", "187.25")
+    await d.type("type order account", "#order-account", secrets["rest_account"])
+    await d.click("send order over REST", "#send-rest")
+    await d.wait_text("#orders-list li[data-channel=rest]", "AAPL")
+
+    # Look up a client.
+    await d.type("type client name", "#client-name", "Jane Q. Sample")
+    await d.type("type SSN", "#ssn", secrets["ssn"])
+    await d.type("type lookup account", "#lookup-account", secrets["account"])
+    await d.type("type notes", "#notes", secrets["notes"])
+    await d.type("type supervisor PIN", "#pin", secrets["pin"])
+    await d.click("submit lookup", "#lookup-submit")
+    await d.wait_text("#lookup-result .lookup-account", secrets["account"])
+
+    # Click into the cross-origin widget.
+    widget = page.frame_locator("#widget-frame")
+    await widget.locator("#widget-refresh").click()
+    d.done("refresh news widget", "click", "#widget-refresh", None, "widget")
+    await d.wait_text("#widget-clicks", "1", widget)
+    await d.think()
+
+    # A big order confirmed in a popup window.
+    await d.type("type big quantity", "#quantity", "50000")
+    async with page.expect_popup() as popup_info:
+        await page.locator("#confirm-big").click()
+    d.done("open big-order confirmation", "click", "#confirm-big", None)
+    popup = await popup_info.value
+    await popup.wait_for_load_state("domcontentloaded")
+    d.done("confirmation popup opened", "popup", None, popup.url, "popup")
+    await d.think()
+    async with popup.expect_event("close"):
+        await popup.locator("#confirm-btn").click()
+    d.done("confirm big order", "click", "#confirm-btn", None, "popup")
+    await d.wait_text("#orders-list li[data-channel=popup]", "50000")
+    await d.think()
+
+    # Cancel all, accepting the confirm() dialog.
+    dialogs: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", accept)
+    try:
+        await page.locator("#cancel-all").click()
+        d.done("cancel all orders", "click", "#cancel-all", None)
+        await d.wait_text("#status-msg", "Cancelled")
+    finally:
+        page.remove_listener("dialog", accept)
+    d.done("accept cancel-all dialog", "dialog", None, dialogs[0] if dialogs else None)
+    await d.think()
+
+    # Download the report.
+    async with page.expect_download() as download_info:
+        await page.locator("#download-report").click()
+    d.done("click download report", "click", "#download-report", None)
+    download = await download_info.value
+    await download.path()
+    d.done("report downloaded", "download", None, download.suggested_filename)
+    await d.think()
+
+    # Resize the window, and watch a little longer.
+    await page.set_viewport_size(FINAL_VIEWPORT)
+    size = f"{FINAL_VIEWPORT['width']}x{FINAL_VIEWPORT['height']}"
+    await d.wait_text("#viewport", size)
+    d.done("resize viewport", "resize", None, size)
+    await d.think(2.0, 0.5)
+    d.done("watch blotter again", "observe", "#blotter", None)
+    return d.steps

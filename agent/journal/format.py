@@ -1,0 +1,61 @@
+"""Segment file format, version 1: the SQLite schema and the canonical header shapes.
+
+A segment is one SQLite file (``application_id`` 0x53545431 "STT1", ``user_version`` = format
+version). Tables::
+
+    segment(id=1, genesis)                      canonical genesis bytes (see below)
+    chunks(idx, header, ciphertext, leaf, chain) one row per chunk, idx dense from 0
+    checkpoints(n, body, signature)             signed checkpoint bodies, n dense from 0
+    seal(id=1, body, signature, tst)            the signed seal; tst = RFC 3161 response (or NULL)
+
+Triggers refuse UPDATE and DELETE on every table: the file is append-only (a tamperer can drop
+triggers; that is what the hashes and signatures are for).
+
+Hashing (all canonical bytes, :mod:`agent.canonical`):
+
+* ``genesis_hash = SHA-256(genesis)``
+* ``leaf_i = SHA-256(0x00 || header_i || ciphertext_i)`` (an RFC 9162 leaf over header‖ct)
+* ``chain_i = SHA-256(chain_{i-1} || leaf_i)``, ``chain_{-1} = genesis_hash``
+* Merkle root over ``leaf_0..leaf_{n-1}`` (RFC 9162)
+* ``seal_hash = SHA-256(seal body)``; the next segment's genesis carries it as ``prev_seal_hash``.
+"""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x53545431  # "STT1"
+FORMAT_VERSION = 1
+GENESIS_VERSION = 1
+CHUNK_HEADER_VERSION = 1
+CHECKPOINT_VERSION = 1
+SEAL_VERSION = 1
+SEGMENT_SUFFIX = ".stj"
+
+SCHEMA = """
+CREATE TABLE segment (id INTEGER PRIMARY KEY CHECK (id = 1), genesis BLOB NOT NULL);
+CREATE TABLE chunks (
+    idx INTEGER PRIMARY KEY,
+    header BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    leaf BLOB NOT NULL,
+    chain BLOB NOT NULL
+);
+CREATE TABLE checkpoints (n INTEGER PRIMARY KEY, body BLOB NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE seal (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    tst BLOB
+);
+"""
+
+_TABLES = ("segment", "chunks", "checkpoints", "seal")
+
+TRIGGERS = "\n".join(
+    f"""CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t}
+BEGIN SELECT RAISE(ABORT, 'sessiontape: {t} is append-only'); END;
+CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t}
+BEGIN SELECT RAISE(ABORT, 'sessiontape: {t} is append-only'); END;"""
+    for t in _TABLES
+)
+
+SEAL_REASONS = ("closed", "rotated", "recovered")

@@ -1,0 +1,301 @@
+"""A session's journal: sequence numbers, clocks, rotation, checkpoints, seals, recovery.
+
+``Journal.append_many(events)`` assigns dense ``seq`` numbers, writes one or more chunks and
+returns the seqs only once they are committed (*None means durable*; here, the returned
+list). It is synchronous and single-threaded; :class:`agent.journal.sink.JournalSink` adds
+group commit for async producers. ``tick()`` writes due checkpoints (every
+``checkpoint_active_seconds`` while events flow, every ``checkpoint_idle_seconds`` when idle)
+and rotates by time; ``close()`` seals.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import os
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+from agent import __version__
+from agent.canonical import sha256
+from agent.clock import Clock, SystemClock
+from agent.config import Config
+from agent.errors import JournalClosed, JournalError
+from agent.events import Event, to_record
+from agent.journal import format as fmt
+from agent.journal.identity import next_counter
+from agent.journal.segment import SegmentWriter
+from agent.keys import Keyring
+from agent.seal.crypto import new_dek, wrap_dek
+
+log = structlog.get_logger("sessiontape.journal")
+
+Timestamper = Callable[[bytes], bytes | None]
+
+
+def new_session_id(utc_ns: int) -> str:
+    """A sortable, readable session id: ``20261126T122233Z-3f9a1c2b``."""
+    dt = datetime.fromtimestamp(utc_ns / 1e9, tz=UTC)
+    return dt.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+
+
+def journals_dir(home: Path) -> Path:
+    """Where sessions live."""
+    return home / "journals"
+
+
+@dataclass
+class SessionMeta:
+    """Who and where, written into every segment genesis."""
+
+    user: str
+    workstation: str
+    record_class: str = "default"
+
+
+def default_meta(config: Config, user: str | None = None) -> SessionMeta:
+    """OS user (or configured identity) and hostname (or configured workstation)."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = str(os.getuid())
+    ident = user or config.agent.identity or os_user
+    return SessionMeta(user=ident, workstation=config.agent.workstation or socket.gethostname())
+
+
+class Journal:
+    """The writer for one recording session (a chain of segments)."""
+
+    def __init__(self, home: Path, config: Config, keyring: Keyring, clock: Clock,
+                 session_id: str, meta: SessionMeta, *, timestamper: Timestamper | None,
+                 lock: IO[str], prev_seal_hash: str, next_index: int, next_seq: int) -> None:
+        self.home = home
+        self.config = config
+        self.keyring = keyring
+        self.clock = clock
+        self.session_id = session_id
+        self.meta = meta
+        self.dir = journals_dir(home) / session_id
+        self._timestamper = timestamper
+        self._lock = lock
+        self._prev_seal_hash = prev_seal_hash
+        self._next_index = next_index
+        self._next_seq = next_seq
+        self._signer = keyring.signer()
+        self._seg: SegmentWriter | None = None
+        self._seg_opened_mono = 0
+        self._last_cp_mono = 0
+        self._offset = clock.utc_ns() - clock.mono_ns()
+        self.closed = False
+        self.segments: list[Path] = []
+        self.seal_hashes: list[str] = []
+
+    # --- opening --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, home: Path, config: Config, *, session_id: str | None = None,
+             user: str | None = None, clock: Clock | None = None,
+             keyring: Keyring | None = None, timestamper: Timestamper | None = None,
+             meta: SessionMeta | None = None) -> Journal:
+        """Start a new session, or resume ``session_id`` after a crash (recovering it first).
+
+        Resuming seals any unsealed segment with reason ``recovered`` and records the
+        interruption as a ``capture.gap`` event in the new segment.
+        """
+        from agent.journal.recovery import recover_session, session_tail
+
+        clock = clock or SystemClock()
+        keyring = keyring or Keyring.load_or_init(home)
+        meta = meta or default_meta(config, user)
+        resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
+        if session_id is None:
+            session_id = new_session_id(clock.utc_ns())
+        sdir = journals_dir(home) / session_id
+        sdir.mkdir(parents=True, exist_ok=True)
+        lock = open(sdir / ".lock", "a+")  # noqa: SIM115 - held for the session's lifetime
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise JournalError(f"session {session_id} is being written by another process",
+                               retryable=False) from None
+        prev, idx, seq, last_t = "0" * 64, 0, 0, None
+        if resumed:
+            recover_session(sdir, keyring, clock)
+            prev, idx, seq, last_t = session_tail(sdir)
+        j = cls(home, config, keyring, clock, session_id, meta, timestamper=timestamper,
+                lock=lock, prev_seal_hash=prev, next_index=idx, next_seq=seq)
+        now = clock.utc_ns()
+        first: list[Event] = []
+        if resumed:
+            first.append(j._event("agent.start", {"pid": os.getpid(), "version": __version__,
+                                                  "resumed": True}))
+            first.append(j._event("capture.gap", {
+                "start_utc_ns": last_t if last_t is not None else now, "end_utc_ns": now,
+                "cause": "agent_restart"}))
+        else:
+            first.append(j._event("session.start", {
+                "user": meta.user, "workstation": meta.workstation,
+                "agent_version": __version__, "record_class": meta.record_class}))
+        j.append_many(first)
+        return j
+
+    def _event(self, kind: str, payload: dict[str, Any]) -> Event:
+        return Event(kind, payload, self.clock.utc_ns(), self.clock.mono_ns())
+
+    # --- segments -------------------------------------------------------------------------
+    def _open_segment(self) -> SegmentWriter:
+        agent_id, counter = next_counter(self.home)
+        kek_id, kek = self.keyring.current_kek()
+        dek = new_dek()
+        seg_id = secrets.token_hex(8)
+        genesis = {
+            "v": fmt.GENESIS_VERSION,
+            "type": "genesis",
+            "format": fmt.FORMAT_VERSION,
+            "segment_id": seg_id,
+            "session_id": self.session_id,
+            "segment_index": self._next_index,
+            "agent_id": agent_id,
+            "agent_counter": counter,
+            "prev_seal_hash": self._prev_seal_hash,
+            "seq_first": self._next_seq,
+            "created_utc_ns": self.clock.utc_ns(),
+            "created_mono_ns": self.clock.mono_ns(),
+            "kek_id": kek_id,
+            "wrapped_dek": wrap_dek(kek, dek).hex(),
+            "cipher": "AES-256-GCM",
+            "compression": "zstd",
+            "key_id": self._signer.key_id,
+            "user": self.meta.user,
+            "workstation": self.meta.workstation,
+            "record_class": self.meta.record_class,
+            "agent_version": __version__,
+        }
+        path = self.dir / f"{self._next_index:06d}-{seg_id}{fmt.SEGMENT_SUFFIX}"
+        seg = SegmentWriter.create(path, genesis, dek, self._signer,
+                                   self.config.journal.zstd_level)
+        self._next_index += 1
+        self._seg_opened_mono = self.clock.mono_ns()
+        self._last_cp_mono = self._seg_opened_mono
+        self.segments.append(path)
+        log.info("segment.opened", session=self.session_id, segment=seg_id,
+                 index=genesis["segment_index"])
+        return seg
+
+    def _seal_current(self, reason: str) -> None:
+        seg = self._seg
+        if seg is None:
+            return
+        body = seg.seal_body(reason, self.clock.utc_ns())
+        tst = None
+        if self._timestamper is not None:
+            from agent.canonical import canonical_bytes
+
+            try:
+                tst = self._timestamper(sha256(canonical_bytes(body)))
+            except Exception as exc:  # a TSA outage must not lose the seal
+                log.warning("tsa.failed", session=self.session_id, segment=seg.segment_id,
+                            error=type(exc).__name__)
+        _, seal_hash = seg.seal(reason, body["sealed_utc_ns"], tst, body=body)
+        self._prev_seal_hash = seal_hash.hex()
+        self.seal_hashes.append(seal_hash.hex())
+        self._seg = None
+        log.info("segment.sealed", session=self.session_id, segment=seg.segment_id,
+                 reason=reason, events=seg.event_count)
+
+    # --- appending ------------------------------------------------------------------------
+    def append_many(self, events: Sequence[Event]) -> list[int]:
+        """Write events durably; return their seqs. Raises ``JournalError`` if not written."""
+        if self.closed:
+            raise JournalClosed(f"session {self.session_id} is closed")
+        if not events:
+            return []
+        for ev in events:
+            ev.validate()
+        batch = list(events)
+        jump = self._check_clock()
+        if jump is not None:
+            batch.insert(0, jump)
+        seqs: list[int] = []
+        cfg = self.config.journal
+        start = 0
+        while start < len(batch):
+            part = batch[start:start + cfg.chunk_max_events]
+            start += len(part)
+            seq0 = self._next_seq
+            records = [to_record(ev, seq0 + i) for i, ev in enumerate(part)]
+            if self._seg is None:
+                self._seg = self._open_segment()
+            self._seg.write_chunk(records)  # raises JournalError: seqs not consumed
+            self._next_seq += len(records)
+            seqs.extend(r["seq"] for r in records)
+            if self._seg.bytes_written >= cfg.rotate_bytes:
+                self._seal_current("rotated")
+        self.tick()
+        return seqs[1:] if jump is not None else seqs
+
+    def _check_clock(self) -> Event | None:
+        utc, mono = self.clock.utc_ns(), self.clock.mono_ns()
+        offset = utc - mono
+        delta = offset - self._offset
+        threshold = self.config.journal.clock_jump_threshold_ms * 1_000_000
+        if delta < -1_000_000 or delta > threshold:
+            self._offset = offset
+            return Event("clock.jump", {"delta_ns": delta,
+                                        "direction": "backward" if delta < 0 else "forward"},
+                         utc, mono)
+        return None
+
+    def tick(self) -> None:
+        """Write a checkpoint if due; rotate the segment if it is old enough."""
+        if self.closed or self._seg is None:
+            return
+        seg = self._seg
+        now = self.clock.mono_ns()
+        scfg = self.config.seal
+        since = now - self._last_cp_mono
+        changed = seg.tree.size != seg.last_checkpoint_size
+        if (changed and since >= scfg.checkpoint_active_seconds * 1_000_000_000) or \
+                since >= scfg.checkpoint_idle_seconds * 1_000_000_000:
+            seg.checkpoint(self.clock.utc_ns(), now)
+            self._last_cp_mono = now
+        if now - self._seg_opened_mono >= self.config.journal.rotate_seconds * 1_000_000_000:
+            self._seal_current("rotated")
+
+    def checkpoint_now(self) -> None:
+        """Write a checkpoint immediately (tests, shutdown)."""
+        if self._seg is not None:
+            self._seg.checkpoint(self.clock.utc_ns(), self.clock.mono_ns())
+            self._last_cp_mono = self.clock.mono_ns()
+
+    def close(self, reason: str = "closed") -> None:
+        """Record ``session.end``, seal the last segment, release the session lock."""
+        if self.closed:
+            return
+        try:
+            self.append_many([self._event("session.end", {"reason": reason})])
+            if self._seg is not None:
+                self._seg.checkpoint(self.clock.utc_ns(), self.clock.mono_ns())
+            self._seal_current("closed")
+        finally:
+            self.closed = True
+            self._lock.close()
+
+    def abandon(self) -> None:
+        """Stop without sealing (what a crash leaves); used by tests and fatal paths."""
+        if self._seg is not None:
+            self._seg.close()
+            self._seg = None
+        self.closed = True
+        self._lock.close()
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq

@@ -1,0 +1,235 @@
+"""Writing one segment: chunks, checkpoints and the seal, each committed durably.
+
+:class:`SegmentWriter` is single-threaded and knows nothing of sessions, clocks or rotation
+(:mod:`agent.journal.journal` does). Every public method commits before returning, with
+SQLite in WAL mode and ``synchronous=FULL``: a method that returned wrote durably.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+from agent.canonical import canonical_bytes, record_bytes, sha256
+from agent.errors import JournalClosed, JournalError
+from agent.journal import format as fmt
+from agent.keys import Signer
+from agent.seal import merkle
+from agent.seal.crypto import ChunkCipher
+
+
+def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open a segment for writing with durable settings."""
+    if create and path.exists():
+        raise JournalError(f"{path}: segment already exists", retryable=False)
+    try:
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+    except sqlite3.Error as exc:
+        raise JournalError(f"{path}: cannot open segment: {exc}") from exc
+    return con
+
+
+class SegmentWriter:
+    """Appends chunks to one segment file and seals it."""
+
+    def __init__(self, path: Path, con: sqlite3.Connection, genesis: dict[str, Any],
+                 genesis_bytes: bytes, dek: bytes, signer: Signer, zstd_level: int) -> None:
+        self.path = path
+        self._con = con
+        self.genesis = genesis
+        self.genesis_hash = sha256(genesis_bytes)
+        self.segment_id: str = genesis["segment_id"]
+        self.session_id: str = genesis["session_id"]
+        self._cipher = ChunkCipher(dek)
+        self._signer = signer
+        self._zstd = zstandard.ZstdCompressor(level=zstd_level)
+        self.tree = merkle.CompactTree()
+        self.chain_head = self.genesis_hash
+        self.event_count = 0
+        self.seq_first: int | None = None
+        self.seq_last: int | None = None
+        self.t_first: int | None = None
+        self.t_last: int | None = None
+        self.kinds: Counter[str] = Counter()
+        self.bytes_written = len(genesis_bytes)
+        self.checkpoints = 0
+        self.last_checkpoint_size = -1
+        self.sealed = False
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, genesis: dict[str, Any], dek: bytes, signer: Signer,
+               zstd_level: int = 3) -> SegmentWriter:
+        """Create the file, its schema and genesis row in one transaction."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = connect_rw(path, create=True)
+        gbytes = canonical_bytes(genesis)
+        # One script, one transaction: a file either has schema and genesis or is empty.
+        script = (f"BEGIN IMMEDIATE; PRAGMA application_id={fmt.APPLICATION_ID}; "
+                  f"PRAGMA user_version={fmt.FORMAT_VERSION};" + fmt.SCHEMA + fmt.TRIGGERS
+                  + f"INSERT INTO segment (id, genesis) VALUES (1, X'{gbytes.hex()}'); COMMIT;")
+        try:
+            con.executescript(script)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{path}: cannot create segment: {exc}") from exc
+        return cls(path, con, genesis, gbytes, dek, signer, zstd_level)
+
+    # --- chunks ---------------------------------------------------------------------------
+    def write_chunk(self, records: list[dict[str, Any]]) -> int:
+        """Compress, encrypt, hash and commit one chunk of already-numbered records.
+
+        ``records`` are event records (:func:`agent.events.to_record`) with dense ``seq``.
+        Returns the chunk index. Raises ``JournalError`` when the commit fails - the records
+        are then not written.
+        """
+        if self.sealed:
+            raise JournalClosed(f"{self.path}: segment is sealed")
+        if not records:
+            raise ValueError("empty chunk")
+        idx = self.tree.size
+        plain = record_bytes(records)
+        comp = self._zstd.compress(plain)
+        kinds = Counter(r["kind"] for r in records)
+        header = {
+            "v": fmt.CHUNK_HEADER_VERSION,
+            "seg": self.segment_id,
+            "i": idx,
+            "seq0": records[0]["seq"],
+            "seq1": records[-1]["seq"],
+            "n": len(records),
+            "t0": records[0]["t_utc_ns"],
+            "t1": records[-1]["t_utc_ns"],
+            "kinds": dict(kinds),
+            "ptlen": len(plain),
+            "ctlen": len(comp) + 16,
+            "z": "zstd",
+        }
+        hbytes = canonical_bytes(header)
+        ct = self._cipher.seal(idx, comp, hbytes)
+        leaf = hashlib.sha256(b"\x00" + hbytes + ct).digest()
+        chain = sha256(self.chain_head + leaf)
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+            self._con.execute(
+                "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)",
+                (idx, hbytes, ct, leaf, chain))
+            self._con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: chunk {idx} not committed: {exc}") from exc
+        self.tree.append(leaf)
+        self.chain_head = chain
+        self.event_count += len(records)
+        if self.seq_first is None:
+            self.seq_first = records[0]["seq"]
+            self.t_first = records[0]["t_utc_ns"]
+        self.seq_last = records[-1]["seq"]
+        self.t_last = records[-1]["t_utc_ns"]
+        self.kinds.update(kinds)
+        self.bytes_written += len(hbytes) + len(ct) + 64
+        return idx
+
+    def _rollback(self) -> None:
+        try:
+            self._con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    # --- checkpoints and seal -------------------------------------------------------------
+    def checkpoint(self, t_utc_ns: int, t_mono_ns: int) -> dict[str, Any]:
+        """Sign and commit a checkpoint of the current tree; return its body."""
+        if self.sealed:
+            raise JournalClosed(f"{self.path}: segment is sealed")
+        body = {
+            "v": fmt.CHECKPOINT_VERSION,
+            "type": "checkpoint",
+            "seg": self.segment_id,
+            "session": self.session_id,
+            "genesis_hash": self.genesis_hash.hex(),
+            "n": self.checkpoints,
+            "tree_size": self.tree.size,
+            "root": self.tree.root().hex(),
+            "chain_head": self.chain_head.hex(),
+            "seq_last": self.seq_last if self.seq_last is not None else -1,
+            "t_utc_ns": t_utc_ns,
+            "t_mono_ns": t_mono_ns,
+            "key_id": self._signer.key_id,
+        }
+        bbytes = canonical_bytes(body)
+        sig = self._signer.sign(bbytes)
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+            self._con.execute("INSERT INTO checkpoints (n, body, signature) VALUES (?,?,?)",
+                              (self.checkpoints, bbytes, sig))
+            self._con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: checkpoint not committed: {exc}") from exc
+        self.checkpoints += 1
+        self.last_checkpoint_size = self.tree.size
+        return body
+
+    def seal_body(self, reason: str, sealed_utc_ns: int) -> dict[str, Any]:
+        """The seal body for the segment as it stands."""
+        g = self.genesis
+        return {
+            "v": fmt.SEAL_VERSION,
+            "type": "seal",
+            "seg": self.segment_id,
+            "session": self.session_id,
+            "segment_index": g["segment_index"],
+            "agent_id": g["agent_id"],
+            "agent_counter": g["agent_counter"],
+            "genesis_hash": self.genesis_hash.hex(),
+            "prev_seal_hash": g["prev_seal_hash"],
+            "tree_size": self.tree.size,
+            "root": self.tree.root().hex(),
+            "chain_head": self.chain_head.hex(),
+            "event_count": self.event_count,
+            "seq_first": self.seq_first if self.seq_first is not None else g["seq_first"],
+            "seq_last": self.seq_last if self.seq_last is not None else g["seq_first"] - 1,
+            "t_first_utc_ns": self.t_first if self.t_first is not None else 0,
+            "t_last_utc_ns": self.t_last if self.t_last is not None else 0,
+            "kinds": dict(self.kinds),
+            "checkpoints": self.checkpoints,
+            "sealed_utc_ns": sealed_utc_ns,
+            "reason": reason,
+            "key_id": self._signer.key_id,
+        }
+
+    def seal(self, reason: str, sealed_utc_ns: int, tst: bytes | None = None,
+             body: dict[str, Any] | None = None) -> tuple[dict[str, Any], bytes]:
+        """Sign and commit the seal; return (body, seal_hash). The segment is then closed."""
+        if self.sealed:
+            raise JournalClosed(f"{self.path}: segment is already sealed")
+        if reason not in fmt.SEAL_REASONS:
+            raise ValueError(reason)
+        body = body or self.seal_body(reason, sealed_utc_ns)
+        bbytes = canonical_bytes(body)
+        sig = self._signer.sign(bbytes)
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+            self._con.execute("INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)",
+                              (bbytes, sig, tst))
+            self._con.execute("COMMIT")
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: seal not committed: {exc}") from exc
+        self.sealed = True
+        self.close()
+        return body, sha256(bbytes)
+
+    def close(self) -> None:
+        """Close the connection (without sealing: the segment stays unsealed)."""
+        try:
+            self._con.close()
+        except sqlite3.Error:
+            pass

@@ -1,0 +1,63 @@
+"""Encryption at rest: a per-segment data key (DEK) wrapped by a key-encryption key (KEK).
+
+Chunks are zstd-compressed then sealed with AES-256-GCM under the segment's DEK. The nonce is
+the chunk index (unique per DEK, and a DEK never outlives its segment). The associated data is
+the canonical chunk header, which names the segment id and seq range, so a chunk cannot be
+swapped, moved to another segment or re-numbered without failing authentication. The DEK is
+wrapped with AES key wrap (RFC 3394) under the KEK named in the segment genesis.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from agent.errors import KeyMaterialError, VerificationFailed
+
+TAG_LEN = 16
+
+
+def new_dek() -> bytes:
+    """A fresh 256-bit data key."""
+    return secrets.token_bytes(32)
+
+
+def wrap_dek(kek: bytes, dek: bytes) -> bytes:
+    """Wrap a DEK under a KEK (RFC 3394)."""
+    return aes_key_wrap(kek, dek)
+
+
+def unwrap_dek(kek: bytes, wrapped: bytes, *, where: str) -> bytes:
+    """Unwrap a DEK; a wrong KEK or altered wrapped key is a ``KeyMaterialError``."""
+    try:
+        return aes_key_unwrap(kek, wrapped)
+    except InvalidUnwrap as exc:
+        raise KeyMaterialError(f"{where}: data key does not unwrap with this KEK") from exc
+
+
+def nonce_for(idx: int) -> bytes:
+    """96-bit GCM nonce from the chunk index."""
+    return b"\x00\x00\x00\x00" + idx.to_bytes(8, "big")
+
+
+class ChunkCipher:
+    """AES-256-GCM for one segment's chunks."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, dek: bytes) -> None:
+        self._aead = AESGCM(dek)
+
+    def seal(self, idx: int, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt a compressed chunk body bound to its header."""
+        return self._aead.encrypt(nonce_for(idx), plaintext, aad)
+
+    def open(self, idx: int, ciphertext: bytes, aad: bytes, *, where: str) -> bytes:
+        """Decrypt; failure names the chunk (``where``)."""
+        try:
+            return self._aead.decrypt(nonce_for(idx), ciphertext, aad)
+        except InvalidTag as exc:
+            raise VerificationFailed("decrypt", "AEAD authentication failed", where=where) from exc

@@ -1,0 +1,66 @@
+"""Retention periods (``"6y"``, ``"3y"``, ``"400d"``) and the choice of class per session.
+
+Years are calendar years (17a-4 speaks of years): 2026-02-28 + 6y = 2032-02-28; a 29 February
+start ends on 28 February. The class of a session is the one with the *longest* retention
+among its explicit ``record_class`` and every URL rule that matches one of its URLs, so a
+session touching both an orders app and chat is kept as long as the stricter rule says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+_SPEC = re.compile(r"^\s*(\d+)\s*([yd])\s*$")
+
+
+def parse_retention(spec: str, *, what: str = "retention") -> tuple[int, int]:
+    """``"6y"`` → (6, 0); ``"90d"`` → (0, 90); anything else is a ``ValueError``."""
+    m = _SPEC.match(spec)
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"{what}: {spec!r} is not a retention period like '6y' or '400d'")
+    n = int(m.group(1))
+    return (n, 0) if m.group(2) == "y" else (0, n)
+
+
+def retention_days(spec: str) -> int:
+    """A lower bound in days, for comparing periods (a year counts 365 days)."""
+    years, days = parse_retention(spec)
+    return years * 365 + days
+
+
+def add_retention(t: dt.datetime, spec: str) -> dt.datetime:
+    """``t`` + the period (calendar years, then days)."""
+    years, days = parse_retention(spec)
+    if years:
+        try:
+            t = t.replace(year=t.year + years)
+        except ValueError:  # 29 February into a non-leap year
+            t = t.replace(year=t.year + years, day=28)
+    return t + dt.timedelta(days=days)
+
+
+class _Rule(Protocol):
+    @property
+    def url_pattern(self) -> str: ...
+
+    @property
+    def record_class(self) -> str: ...
+
+
+def choose_class(classes: Mapping[str, str], rules: Iterable[_Rule], urls: Iterable[str],
+                 record_class: str | None = None) -> str:
+    """The retention class of a session (longest among explicit + matching rules)."""
+    candidates = {"default"}
+    if record_class:
+        candidates.add(record_class if record_class in classes else "default")
+    url_list = list(urls)
+    for rule in rules:
+        if any(fnmatch.fnmatchcase(u, rule.url_pattern) for u in url_list):
+            candidates.add(rule.record_class)
+    if len(candidates) > 1:
+        candidates.discard("default")
+    return max(sorted(candidates), key=lambda c: retention_days(classes[c]))

@@ -1,0 +1,274 @@
+"""``s3://bucket/prefix``: S3 Object Lock (AWS, MinIO, Ceph RGW) through boto3.
+
+Credentials, region and endpoint come only from boto3's standard sources
+(``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles,
+``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``) - never from sessiontape's config.
+
+Every PUT is single-part (lock headers on multipart uploads are not honoured by every
+S3-compatible server, moto included) and carries the lock mode, the retain-until date and a
+SHA-256 checksum; the object is then HEAD-confirmed before a receipt is returned. Objects
+larger than ``max_put_bytes`` (5 GiB, the S3 single-PUT limit) are refused; journals rotate
+far below that.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+from agent.clock import Clock, SystemClock
+from agent.errors import PostureError, VaultError
+from agent.ship.vault import (
+    LockMode,
+    NotFound,
+    ObjectState,
+    Posture,
+    Receipt,
+    check_put_args,
+    ns_to_dt,
+    sha256_hex,
+    utc_seconds,
+)
+
+SINGLE_PUT_MAX = 5 * 1024**3
+
+_RETRYABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
+                    "500", "502", "503", "504", "Throttling", "ThrottlingException"}
+_POSTURE_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+                  "AccessDenied", "InvalidRequest", "ObjectLockConfigurationNotFoundError",
+                  "RequestTimeTooSkewed", "ExpiredToken", "InvalidToken", "403"}
+
+
+@contextmanager
+def s3_errors(what: str) -> Iterator[None]:
+    """Translate botocore errors, once, into :class:`VaultError` / :class:`PostureError`."""
+    import botocore.exceptions as bex
+
+    try:
+        yield
+    except bex.ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        msg = f"{what}: S3 {code or status}: {err.get('Message') or 'error'}"
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+            raise NotFound(f"{what}: not found") from exc
+        if code in _POSTURE_CODES and code != "AccessDenied":
+            raise PostureError(msg, retryable=False) from exc
+        retryable = code in _RETRYABLE_CODES or status >= 500 or status == 429
+        raise VaultError(msg, retryable=retryable) from exc
+    except bex.NoCredentialsError as exc:
+        raise PostureError(f"{what}: no AWS credentials found (boto3 standard sources)",
+                           retryable=False) from exc
+    except (bex.EndpointConnectionError, bex.ConnectionClosedError, bex.ReadTimeoutError,
+            bex.ConnectTimeoutError, bex.ResponseStreamingError) as exc:
+        raise VaultError(f"{what}: connection failed: {exc}", retryable=True) from exc
+    except bex.HTTPClientError as exc:
+        raise VaultError(f"{what}: HTTP failure: {exc}", retryable=True) from exc
+    except bex.BotoCoreError as exc:
+        raise VaultError(f"{what}: {exc}", retryable=False) from exc
+
+
+def _b64_to_hex(v: str | None) -> str | None:
+    return base64.b64decode(v).hex() if v else None
+
+
+def _hex_to_b64(v: str) -> str:
+    return base64.b64encode(bytes.fromhex(v)).decode("ascii")
+
+
+class S3Vault:
+    """A :class:`~agent.ship.vault.Vault` on an S3 Object Lock bucket."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
+                 clock: Clock | None = None, max_put_bytes: int = SINGLE_PUT_MAX,
+                 connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 max_retries: int = 2) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self.clock = clock or SystemClock()
+        self.max_put_bytes = min(max_put_bytes, SINGLE_PUT_MAX)
+        if client is None:
+            import boto3
+            from botocore.config import Config as BotoConfig
+
+            # Retries are ours (backoff + jitter in the shipper); keep boto's few and short.
+            client = boto3.client("s3", config=BotoConfig(
+                connect_timeout=connect_timeout, read_timeout=read_timeout,
+                retries={"max_attempts": max_retries, "mode": "standard"}))
+        self.client = client
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> S3Vault:
+        """``s3://bucket/optional/prefix``."""
+        rest = url[len("s3://"):]
+        bucket, _, prefix = rest.partition("/")
+        if not bucket:
+            raise VaultError(f"{url}: no bucket in vault URL")
+        return cls(bucket, prefix, **kwargs)
+
+    def _k(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _now(self) -> dt.datetime:
+        return ns_to_dt(self.clock.utc_ns())
+
+    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
+                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+        """Single-part PUT with lock + checksum, then HEAD-confirm; idempotent for same bytes."""
+        check_put_args(key, retain_until, mode, self._now())
+        if len(data) > self.max_put_bytes:
+            raise VaultError(f"{key}: {len(data)} bytes exceeds the single-PUT maximum "
+                             f"{self.max_put_bytes}; rotate journals smaller", retryable=False)
+        ru = utc_seconds(retain_until)
+        digest = sha256_hex(data)
+        existing = self._head_or_none(key)
+        if existing is None:
+            args: dict[str, Any] = dict(
+                Bucket=self.bucket, Key=self._k(key), Body=data, ObjectLockMode=mode,
+                ObjectLockRetainUntilDate=ru, ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=_hex_to_b64(digest), IfNoneMatch="*",
+                ContentType="application/octet-stream")
+            if legal_hold:
+                args["ObjectLockLegalHoldStatus"] = "ON"
+            try:
+                with s3_errors(f"put {key}"):
+                    self.client.put_object(**args)
+            except VaultError as exc:
+                # A concurrent writer (or a PUT whose response we lost) got there first.
+                if "PreconditionFailed" not in exc.message and "412" not in exc.message:
+                    raise
+        state = self.head(key)
+        if state.checksum_sha256 != digest:
+            raise VaultError(f"{key}: an object with different content already exists "
+                             f"(stored {state.checksum_sha256}, ours {digest}); refusing to "
+                             "overwrite", retryable=False)
+        return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
+
+    def _head_or_none(self, key: str) -> ObjectState | None:
+        try:
+            return self.head(key)
+        except NotFound:
+            return None
+
+    def head(self, key: str) -> ObjectState:
+        """HEAD the current version with checksum mode enabled."""
+        with s3_errors(f"head {key}"):
+            r = self.client.head_object(Bucket=self.bucket, Key=self._k(key),
+                                        ChecksumMode="ENABLED")
+        ru = r.get("ObjectLockRetainUntilDate")
+        return ObjectState(
+            key=key, mode=r.get("ObjectLockMode"),
+            retain_until=utc_seconds(ru) if ru is not None else None,
+            checksum_sha256=_b64_to_hex(r.get("ChecksumSHA256")),
+            version_id=str(r.get("VersionId") or ""),
+            legal_hold=r.get("ObjectLockLegalHoldStatus") == "ON",
+            size=int(r.get("ContentLength", 0)), etag=str(r.get("ETag", "")).strip('"'))
+
+    def get(self, key: str) -> bytes:
+        """The current version's bytes."""
+        with s3_errors(f"get {key}"):
+            r = self.client.get_object(Bucket=self.bucket, Key=self._k(key))
+            body: bytes = r["Body"].read()
+        return body
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix`` (relative to the vault prefix), sorted."""
+        out: list[str] = []
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        with s3_errors(f"list {prefix}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._k(prefix) if prefix else
+                (self.prefix + "/" if self.prefix else ""))
+            for page in pages:
+                out.extend(o["Key"][strip:] for o in page.get("Contents", []))
+        return sorted(out)
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Place or release the legal hold on the current version."""
+        state = self.head(key)
+        with s3_errors(f"legal hold {key}"):
+            self.client.put_object_legal_hold(
+                Bucket=self.bucket, Key=self._k(key), VersionId=state.version_id,
+                LegalHold={"Status": "ON" if on else "OFF"})
+        if self.head(key).legal_hold != on:
+            raise PostureError(f"{key}: the store did not apply legal hold={on}")
+
+    def delete(self, key: str) -> None:
+        """Delete the locked version - refused client-side while retention or a hold applies.
+
+        The server should refuse too; moto does not always (see REFERENCE.md), so we never
+        rely on it. An unversioned DELETE (a delete marker) is never issued.
+        """
+        state = self.head(key)
+        refuse_locked_delete(state, self._now())
+        with s3_errors(f"delete {key}"):
+            self.client.delete_object(Bucket=self.bucket, Key=self._k(key),
+                                      VersionId=state.version_id)
+
+    def posture(self) -> Posture:
+        """Versioning, Object Lock and default retention of the bucket, plus server time."""
+        import botocore.exceptions as bex
+
+        with s3_errors(f"bucket {self.bucket}"):
+            v = self.client.get_bucket_versioning(Bucket=self.bucket)
+        server_time = None
+        date = v.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        if date:
+            server_time = email.utils.parsedate_to_datetime(date).astimezone(dt.UTC)
+        lock_enabled, mode, days = False, None, None
+        try:
+            with s3_errors(f"object lock configuration of {self.bucket}"):
+                try:
+                    lc = self.client.get_object_lock_configuration(Bucket=self.bucket)
+                except bex.ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code")
+                    if code != "ObjectLockConfigurationNotFoundError":
+                        raise
+                    lc = {}
+        except PostureError:
+            raise
+        conf = lc.get("ObjectLockConfiguration", {})
+        lock_enabled = conf.get("ObjectLockEnabled") == "Enabled"
+        rule = conf.get("Rule", {}).get("DefaultRetention")
+        if rule:
+            mode = rule.get("Mode")
+            days = rule.get("Days") or (365 * int(rule["Years"]) if rule.get("Years") else None)
+        return Posture(versioning=v.get("Status"), object_lock=lock_enabled, default_mode=mode,
+                       default_retention_days=days, enforced_by="server",
+                       server_time=server_time)
+
+
+def refuse_locked_delete(state: ObjectState, now: dt.datetime) -> None:
+    """Raise unless ``state`` may be deleted now (no hold, retain-until passed)."""
+    if state.legal_hold:
+        raise VaultError(f"{state.key}: under legal hold; delete refused", retryable=False)
+    if state.retain_until is not None and state.retain_until > now:
+        raise VaultError(f"{state.key}: retained until {state.retain_until.isoformat()}; "
+                         "delete refused", retryable=False)
+
+
+def confirm(url: str, state: ObjectState, digest: str, retain_until: dt.datetime,
+            mode: str, size: int, legal_hold: bool) -> Receipt:
+    """Compare HEAD with what we asked for; a store that did not lock is a posture failure."""
+    if state.checksum_sha256 != digest or state.size != size:
+        raise VaultError(f"{state.key}: HEAD checksum/size mismatch after upload "
+                         f"({state.checksum_sha256}/{state.size} vs {digest}/{size})",
+                         retryable=True)
+    if state.mode != mode:
+        raise PostureError(f"{state.key}: stored with lock mode {state.mode!r}, expected "
+                           f"{mode!r}: the store does not honour Object Lock")
+    if state.retain_until is None or state.retain_until < utc_seconds(retain_until):
+        raise PostureError(f"{state.key}: stored retain-until {state.retain_until} is before "
+                           f"the requested {retain_until.isoformat()}: the store does not "
+                           "honour Object Lock")
+    if legal_hold and not state.legal_hold:
+        raise PostureError(f"{state.key}: legal hold requested but not applied")
+    return Receipt(key=state.key, version_id=state.version_id, etag=state.etag,
+                   checksum_sha256=digest, retain_until=state.retain_until,
+                   mode=cast(LockMode, mode), size=size, legal_hold=state.legal_hold, vault=url)

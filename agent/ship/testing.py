@@ -1,0 +1,182 @@
+"""Test doubles for the ship stage (re-exported from :mod:`agent.testing`).
+
+* :class:`MemoryVault` - a dict-backed vault with the same refusals as the real ones.
+* :class:`FlakyVault` - wraps any vault and injects failures: an error on the Nth call,
+  connection resets, slow calls, a HEAD that reports the wrong lock state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from agent.clock import Clock, SystemClock
+from agent.errors import VaultError
+from agent.ship.s3 import confirm, refuse_locked_delete
+from agent.ship.vault import (
+    LockMode,
+    NotFound,
+    ObjectState,
+    Posture,
+    Receipt,
+    Vault,
+    check_put_args,
+    ns_to_dt,
+    sha256_hex,
+    utc_seconds,
+)
+
+
+@dataclass
+class _Obj:
+    data: bytes
+    state: ObjectState
+
+
+class MemoryVault:
+    """A :class:`~agent.ship.vault.Vault` in a dict; ``posture_override`` fakes bad buckets."""
+
+    def __init__(self, *, clock: Clock | None = None, url: str = "memory://") -> None:
+        self.url = url
+        self.clock = clock or SystemClock()
+        self.objects: dict[str, _Obj] = {}
+        self.put_calls = 0
+        self.posture_override: Posture | None = None
+
+    def _now(self) -> dt.datetime:
+        return ns_to_dt(self.clock.utc_ns())
+
+    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
+                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+        """Store once; identical bytes return the existing receipt."""
+        check_put_args(key, retain_until, mode, self._now())
+        digest = sha256_hex(data)
+        if key not in self.objects:
+            self.put_calls += 1
+            self.objects[key] = _Obj(bytes(data), ObjectState(
+                key=key, mode=mode, retain_until=utc_seconds(retain_until),
+                checksum_sha256=digest, version_id=uuid.uuid4().hex, legal_hold=legal_hold,
+                size=len(data), etag=digest[:32]))
+        state = self.head(key)
+        if state.checksum_sha256 != digest:
+            raise VaultError(f"{key}: an object with different content already exists; "
+                             "refusing to overwrite", retryable=False)
+        return confirm(self.url, state, digest, utc_seconds(retain_until), mode, len(data),
+                       legal_hold)
+
+    def head(self, key: str) -> ObjectState:
+        """The stored state."""
+        try:
+            return self.objects[key].state
+        except KeyError:
+            raise NotFound(f"{key}: not found in {self.url}") from None
+
+    def get(self, key: str) -> bytes:
+        """The stored bytes."""
+        self.head(key)
+        return self.objects[key].data
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix``, sorted."""
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Toggle the hold."""
+        obj = self.objects.get(key)
+        if obj is None:
+            raise NotFound(f"{key}: not found in {self.url}")
+        obj.state = replace(obj.state, legal_hold=on)
+
+    def delete(self, key: str) -> None:
+        """Refused before retain-until and under hold."""
+        refuse_locked_delete(self.head(key), self._now())
+        del self.objects[key]
+
+    def posture(self) -> Posture:
+        """Locked and versioned unless ``posture_override`` says otherwise."""
+        if self.posture_override is not None:
+            return self.posture_override
+        return Posture(versioning="Enabled", object_lock=True, enforced_by="memory",
+                       server_time=self._now())
+
+    def corrupt(self, key: str, data: bytes) -> None:
+        """Replace stored bytes behind the vault's back (for re-verify tests)."""
+        self.objects[key].data = data
+
+
+class FlakyVault:
+    """Wrap a vault and inject failures by operation name and call number.
+
+    ``fail_on[("put_immutable", 1)] = VaultError(...)`` raises on the 1st put; ``reset_puts``
+    makes the next N puts raise a retryable connection reset; ``delay_s`` slows every call;
+    ``wrong_lock`` makes HEAD report no lock; ``lose_put_response`` performs the put but then
+    raises (the response was lost) - the classic "did it arrive?" case.
+    """
+
+    def __init__(self, inner: Vault, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.calls: dict[str, int] = {}
+        self.fail_on: dict[tuple[str, int], Exception] = {}
+        self.fail_always: dict[str, Exception] = {}
+        self.reset_puts = 0
+        self.lose_put_response = 0
+        self.delay_s = 0.0
+        self.wrong_lock = False
+        self._sleep = sleep
+
+    def _enter(self, op: str) -> None:
+        n = self.calls[op] = self.calls.get(op, 0) + 1
+        if self.delay_s:
+            self._sleep(self.delay_s)
+        if op in self.fail_always:
+            raise self.fail_always[op]
+        exc = self.fail_on.get((op, n))
+        if exc is not None:
+            raise exc
+
+    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
+                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+        self._enter("put_immutable")
+        if self.reset_puts > 0:
+            self.reset_puts -= 1
+            raise VaultError(f"put {key}: connection reset by peer (injected)", retryable=True)
+        receipt = self.inner.put_immutable(key, data, retain_until=retain_until, mode=mode,
+                                           legal_hold=legal_hold)
+        if self.lose_put_response > 0:
+            self.lose_put_response -= 1
+            raise VaultError(f"put {key}: response lost (injected)", retryable=True)
+        if self.wrong_lock:
+            return confirm(self.url, self.head(key), receipt.checksum_sha256, retain_until,
+                           mode, len(data), legal_hold)
+        return receipt
+
+    def head(self, key: str) -> ObjectState:
+        self._enter("head")
+        state = self.inner.head(key)
+        if self.wrong_lock:
+            return replace(state, mode=None, retain_until=None)
+        return state
+
+    def get(self, key: str) -> bytes:
+        self._enter("get")
+        return self.inner.get(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        self._enter("list")
+        return self.inner.list(prefix)
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        self._enter("set_legal_hold")
+        self.inner.set_legal_hold(key, on)
+
+    def delete(self, key: str) -> None:
+        self._enter("delete")
+        self.inner.delete(key)
+
+    def posture(self) -> Posture:
+        self._enter("posture")
+        return self.inner.posture()

@@ -1,0 +1,178 @@
+"""The WORM vault interface: one small Protocol, like httpx's transport.
+
+A :class:`Vault` stores immutable objects with a retention lock. Backends:
+
+* ``s3://bucket/prefix`` - :class:`agent.ship.s3.S3Vault` (S3 Object Lock, MinIO, Ceph RGW);
+* ``file:///path`` - :class:`agent.ship.filevault.FileVault` (software-enforced, not WORM);
+* ``memory://`` - :class:`agent.ship.testing.MemoryVault` (tests only).
+
+Every backend runs the same conformance suite (``tests/ship/test_conformance.py``).
+Checksums in this API are lowercase hex SHA-256; retention instants are timezone-aware UTC
+``datetime`` values truncated to whole seconds (S3 keeps seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from agent.errors import ConfigError, VaultError
+
+LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
+RECEIPT_VERSION = 1
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lowercase hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc_seconds(t: dt.datetime) -> dt.datetime:
+    """``t`` as aware UTC truncated to whole seconds (the precision S3 keeps)."""
+    if t.tzinfo is None:
+        raise ValueError("retention instants must be timezone-aware")
+    return t.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def ns_to_dt(ns: int) -> dt.datetime:
+    """UTC nanoseconds → aware ``datetime`` (whole seconds)."""
+    return dt.datetime.fromtimestamp(ns // 1_000_000_000, tz=dt.UTC)
+
+
+def dt_to_ns(t: dt.datetime) -> int:
+    """Aware ``datetime`` → UTC nanoseconds."""
+    return int(t.timestamp()) * 1_000_000_000
+
+
+def iso(t: dt.datetime) -> str:
+    """ISO 8601 UTC with a Z suffix, whole seconds."""
+    return utc_seconds(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(s: str) -> dt.datetime:
+    """Parse what :func:`iso` writes."""
+    return utc_seconds(dt.datetime.fromisoformat(s.replace("Z", "+00:00")))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof that an object was stored and HEAD-confirmed locked (kept locally and beside it)."""
+
+    key: str
+    version_id: str
+    etag: str
+    checksum_sha256: str
+    retain_until: dt.datetime
+    mode: LockMode
+    size: int
+    legal_hold: bool = False
+    vault: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object (versioned) for the receipt object and the state DB."""
+        d = asdict(self)
+        d["retain_until"] = iso(self.retain_until)
+        d["v"] = RECEIPT_VERSION
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Receipt:
+        """Inverse of :meth:`to_json`; refuses unknown versions."""
+        if d.get("v") != RECEIPT_VERSION:
+            from agent.errors import UnknownVersion
+
+            raise UnknownVersion(f"receipt version {d.get('v')!r}")
+        body = {k: v for k, v in d.items() if k != "v"}
+        body["retain_until"] = parse_iso(str(body["retain_until"]))
+        return cls(**body)
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """What the vault reports about one stored object (the current version)."""
+
+    key: str
+    mode: str | None
+    retain_until: dt.datetime | None
+    checksum_sha256: str | None
+    version_id: str
+    legal_hold: bool
+    size: int
+    etag: str = ""
+
+
+@dataclass(frozen=True)
+class Posture:
+    """How the store protects objects; checked against policy by :mod:`agent.ship.posture`."""
+
+    versioning: str | None  # "Enabled", "Suspended" or None (never enabled)
+    object_lock: bool
+    default_mode: str | None = None
+    default_retention_days: int | None = None
+    enforced_by: Literal["server", "software", "memory"] = "server"
+    server_time: dt.datetime | None = None  # from the store's Date header, when known
+    notes: list[str] = field(default_factory=list)
+
+
+class Vault(Protocol):
+    """Immutable object storage with retention locks and legal holds.
+
+    ``put_immutable`` is idempotent for identical bytes (returns the existing version's
+    receipt) and refuses different bytes under an existing key. ``delete`` refuses while a
+    retention lock or legal hold is in force, whatever the server would do.
+    """
+
+    url: str
+
+    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
+                      mode: LockMode, legal_hold: bool = False) -> Receipt: ...
+
+    def head(self, key: str) -> ObjectState: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def list(self, prefix: str = "") -> list[str]: ...
+
+    def set_legal_hold(self, key: str, on: bool) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def posture(self) -> Posture: ...
+
+
+class NotFound(VaultError):
+    """The key does not exist in the vault (a :class:`VaultError`, never retryable)."""
+
+
+def check_put_args(key: str, retain_until: dt.datetime, mode: str, now: dt.datetime) -> None:
+    """Client-side refusals every backend applies before writing."""
+    from agent.errors import PostureError
+
+    if not key or key.startswith("/") or ".." in key.split("/"):
+        raise VaultError(f"invalid object key {key!r}")
+    if mode not in ("COMPLIANCE", "GOVERNANCE"):
+        raise VaultError(f"invalid lock mode {mode!r}")
+    if utc_seconds(retain_until) <= now:
+        raise PostureError(
+            f"{key}: retain-until {iso(retain_until)} is not in the future (now {iso(now)}); "
+            "is the clock far off?")
+
+
+def open_vault(url: str, **kwargs: Any) -> Vault:
+    """Open a vault from its URL: ``s3://bucket/prefix``, ``file:///path`` or ``memory://``."""
+    if url.startswith("s3://"):
+        from agent.ship.s3 import S3Vault
+
+        return S3Vault.from_url(url, **kwargs)
+    if url.startswith("file://"):
+        from agent.ship.filevault import FileVault
+
+        return FileVault.from_url(url, **kwargs)
+    if url.startswith("memory://"):
+        from agent.ship.testing import MemoryVault
+
+        return MemoryVault(**kwargs)
+    raise ConfigError(f"ship.vault_url: unsupported vault URL {url!r} "
+                      "(use s3://bucket/prefix or file:///path)")
