@@ -18,7 +18,6 @@ DER-encoded here (:func:`_encode_request`, 4 fields); it is checked end to end b
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import urllib.error
@@ -100,7 +99,7 @@ def request_timestamp(
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"seal.tsa_url must be an http(s) URL, got {url!r}")
-    nonce_value = secrets.randbits(63) | (1 << 62) if nonce else None
+    nonce_value = secrets.randbits(64) if nonce else None
     body = _encode_request(digest, nonce_value)
     reply = _post(url, body, timeout)
     _check_reply(reply, digest, nonce_value, url)
@@ -262,7 +261,7 @@ def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> Timesta
             f"imprint algorithm {info.message_imprint.hash_algorithm.dotted_string} "
             + "is not SHA-256",
         )
-    pass
+    _check_structure(response)
     builder = VerifierBuilder()
     for root in trusted:
         builder = builder.add_root_certificate(root)
@@ -408,8 +407,3 @@ def _optional(get: Callable[[], _T]) -> _T | None:
         return get()
     except Exception:  # absent optional fields raise in rfc3161-client 1.0.9
         return None
-
-
-def digest_of(data: bytes) -> bytes:
-    """SHA-256 of ``data`` (what :func:`request_timestamp` expects)."""
-    return hashlib.sha256(data).digest()
