@@ -38,7 +38,7 @@ class JournalConfig(_Section):
     chunk_max_ms: int = Field(100, ge=1)
     chunk_max_events: int = Field(1000, ge=1)
     chunk_max_bytes: int = Field(4 * 1024 * 1024, ge=4096)
-    zstd_level: int = Field(3, ge=1, le=22)
+    zstd_level: int = Field(1, ge=1, le=22)
     clock_jump_threshold_ms: int = Field(1000, ge=1)
     durability: Literal["strict", "best_effort"] = "best_effort"
 
@@ -58,7 +58,9 @@ _SECTIONS: dict[str, type[_Section]] = {
 }
 
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.
-ENV_ALIASES: dict[str, tuple[str, str]] = {}
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "SESSIONTAPE_VAULT_URL": ("ship", "vault_url"),
+}
 
 
 def register_section(name: str, model: type[_Section]) -> None:
@@ -118,6 +120,7 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
                 raise ConfigError(f"{path}: [{sec}] must be a table")
             data[sec] = dict(body)
     # environment overrides
+    env_src: dict[tuple[str, str], str] = {}
     for var, value in env.items():
         if not var.startswith("SESSIONTAPE_") or var in _NON_CONFIG_ENV:
             continue
@@ -134,6 +137,7 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
         if key not in model.model_fields:
             raise ConfigError(f"environment variable {var}: unknown key {sec}.{key}")
         data.setdefault(sec, {})[key] = _coerce_env(value, model.model_fields[key].annotation)
+        env_src[(sec, key)] = var
     sections: dict[str, _Section] = {}
     for sec, model in _SECTIONS.items():
         try:
@@ -144,7 +148,9 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            raise ConfigError(f"{source}: {sec}.{loc}: {msg}") from None
+            where = env_src.get((sec, str(err["loc"][0])) if err["loc"] else ("", ""))
+            src = f"environment variable {where}" if where else source
+            raise ConfigError(f"{src}: {sec}.{loc}: {msg}") from None
     return Config(sections, source)
 
 

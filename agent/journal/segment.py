@@ -66,7 +66,7 @@ class SegmentWriter:
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path, genesis: dict[str, Any], dek: bytes, signer: Signer,
-               zstd_level: int = 3) -> SegmentWriter:
+               zstd_level: int = 1) -> SegmentWriter:
         """Create the file, its schema and genesis row in one transaction."""
         path.parent.mkdir(parents=True, exist_ok=True)
         con = connect_rw(path, create=True)

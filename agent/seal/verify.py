@@ -199,8 +199,8 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
         where = f"chunk {row.idx}"
         h = row.header
         if row.idx != tree.size:
-            rep.fail("chain", f"chunk index {row.idx} where {tree.size} was expected "
-                     "(a chunk is missing or out of order)", where)
+            rep.fail("chain", f"chunk {tree.size} is missing or out of order (next stored "
+                     f"chunk is {row.idx})", f"chunk {tree.size}, after seq {expect_seq - 1}")
             chain_ok = False
             break
         leaf = hashlib.sha256(b"\x00" + row.header_bytes + row.ciphertext).digest()

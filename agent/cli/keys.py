@@ -1,0 +1,103 @@
+"""``sessiontape keys ...``: create, rotate, list and trust keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agent.cli.common import echo_json, home
+from agent.errors import KeyMaterialError
+from agent.keys import Keyring, signing_key_id
+
+keys_app = typer.Typer(help="Manage signing keys, key-encryption keys and the trust store.\n\n"
+                       "Example: sessiontape keys init", no_args_is_help=True)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the agent's Ed25519 signing key and KEK (0600) if missing; print fingerprints.
+
+    Example: sessiontape --home /tmp/st keys init
+    """
+    kr = Keyring.load(home())
+    created = kr.init()
+    signer = kr.signer()
+    kek_id, _ = kr.current_kek()
+    typer.echo(("created" if created else "exists") + f": signing key {signer.key_id}")
+    typer.echo(f"public key (hex): {signer.public_raw.hex()}")
+    typer.echo(f"key-encryption key: {kek_id}")
+    typer.echo(f"keys directory: {kr.dir}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(kek: bool = typer.Option(False, "--kek", help="Rotate the KEK instead.")) -> None:
+    """Create a new signing key (or KEK); old keys stay so old journals still verify/decrypt.
+
+    Example: sessiontape keys rotate --kek
+    """
+    kr = Keyring.load(home())
+    kid = kr.rotate_kek() if kek else kr.rotate_signing()
+    typer.echo(f"new current {'KEK' if kek else 'signing key'}: {kid}")
+
+
+@keys_app.command("list")
+def keys_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List key ids: signing keys, KEKs and trusted public keys.
+
+    Example: sessiontape keys list --json
+    """
+    data = Keyring.load(home()).list_keys()
+    if as_json:
+        echo_json(data)
+        return
+    for kind, ids in data.items():
+        typer.echo(f"{kind}: " + (", ".join(ids) if ids else "(none)"))
+
+
+@keys_app.command("export-public")
+def keys_export_public(out: Path = typer.Argument(..., help="Directory to write <id>.pub to.")
+                       ) -> None:
+    """Write every trusted public key to DIR (a trust store for offline `verify --trust`).
+
+    Example: sessiontape keys export-public /media/usb/trust
+    """
+    ts = Keyring.load(home()).trust()
+    if not ts.keys:
+        raise KeyMaterialError(f"no keys in {home() / 'keys'} (run `sessiontape keys init`)")
+    out.mkdir(parents=True, exist_ok=True)
+    from cryptography.hazmat.primitives import serialization
+
+    for kid, pub in ts.keys.items():
+        raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        (out / f"{kid.split(':')[1]}.pub").write_text(raw.hex())
+    typer.echo(f"wrote {len(ts.keys)} public keys to {out}")
+
+
+@keys_app.command("trust")
+def keys_trust(pubfile: Path = typer.Argument(..., help="Public key file (hex or raw 32 bytes).")
+               ) -> None:
+    """Add another agent's public key to this home's trust store.
+
+    Example: sessiontape keys trust other-agent.pub
+    """
+    if not pubfile.is_file():
+        raise KeyMaterialError(f"{pubfile}: no such file")
+    data = pubfile.read_bytes().strip()
+    try:
+        raw = bytes.fromhex(data.decode()) if len(data) == 64 else data
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        Ed25519PublicKey.from_public_bytes(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise KeyMaterialError(f"{pubfile}: not an Ed25519 public key") from exc
+    d = home() / "keys" / "trusted"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    kid = signing_key_id(raw)
+    (d / f"{kid.split(':')[1]}.pub").write_text(raw.hex())
+    typer.echo(f"trusted {kid}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``keys`` group."""
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,179 @@
+"""What is in a state directory: sessions and their segments, read from genesis and seal rows.
+
+Listing never decrypts: everything here comes from the unencrypted genesis, chunk headers and
+seal. It is the one place other stages (ship, index, replay) ask "which sessions exist".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.canonical import sha256
+from agent.errors import InputError, UsageError
+from agent.journal import format as fmt
+from agent.journal.reader import CheckpointRow, SegmentFile
+
+
+@dataclass
+class SegmentInfo:
+    """Metadata of one segment file."""
+
+    path: Path
+    segment_id: str
+    session_id: str
+    index: int
+    sealed: bool
+    seal_reason: str
+    seal_hash_hex: str
+    sealed_utc_ns: int
+    event_count: int
+    t_first_utc_ns: int
+    t_last_utc_ns: int
+    size_bytes: int
+    agent_id: str
+    agent_counter: int
+    user: str
+    workstation: str
+    record_class: str
+    kinds: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["path"] = str(self.path)
+        return d
+
+
+@dataclass
+class SessionInfo:
+    """A recording session: its segments in order."""
+
+    session_id: str
+    user: str
+    workstation: str
+    record_class: str
+    segments: list[SegmentInfo]
+
+    @property
+    def start_utc_ns(self) -> int:
+        return min((s.t_first_utc_ns for s in self.segments if s.t_first_utc_ns), default=0)
+
+    @property
+    def end_utc_ns(self) -> int:
+        return max((s.t_last_utc_ns for s in self.segments), default=0)
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self.segments) and all(s.sealed for s in self.segments)
+
+    @property
+    def closed(self) -> bool:
+        """Ended normally (last segment sealed on close)."""
+        return bool(self.segments) and self.segments[-1].seal_reason == "closed"
+
+    @property
+    def event_count(self) -> int:
+        return sum(s.event_count for s in self.segments)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(s.size_bytes for s in self.segments)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id, "user": self.user, "workstation": self.workstation,
+            "record_class": self.record_class, "start_utc_ns": self.start_utc_ns,
+            "end_utc_ns": self.end_utc_ns, "sealed": self.sealed, "closed": self.closed,
+            "events": self.event_count, "size_bytes": self.size_bytes,
+            "segments": [s.as_dict() for s in self.segments],
+        }
+
+
+def segment_info(path: Path) -> SegmentInfo:
+    """Read one segment's metadata (raises ``InputError`` for unreadable files)."""
+    seg = SegmentFile(path)
+    try:
+        g = seg.genesis
+        seal = seg.seal()
+        if seal is not None:
+            b = seal.body
+            count = int(b.get("event_count", 0))
+            t0, t1 = int(b.get("t_first_utc_ns", 0)), int(b.get("t_last_utc_ns", 0))
+            kinds = dict(b.get("kinds", {}))
+        else:
+            headers = seg.chunk_headers()
+            count = sum(int(h.get("n", 0)) for h in headers)
+            t0 = int(headers[0].get("t0", 0)) if headers else 0
+            t1 = int(headers[-1].get("t1", 0)) if headers else 0
+            kinds = {}
+            for h in headers:
+                for k, n in h.get("kinds", {}).items():
+                    kinds[k] = kinds.get(k, 0) + int(n)
+        return SegmentInfo(
+            path=path, segment_id=seg.segment_id, session_id=seg.session_id,
+            index=int(g.get("segment_index", -1)), sealed=seal is not None,
+            seal_reason=str(seal.body.get("reason", "")) if seal else "",
+            seal_hash_hex=sha256(seal.body_bytes).hex() if seal else "",
+            sealed_utc_ns=int(seal.body.get("sealed_utc_ns", 0)) if seal else 0,
+            event_count=count, t_first_utc_ns=t0, t_last_utc_ns=t1,
+            size_bytes=path.stat().st_size, agent_id=str(g.get("agent_id", "")),
+            agent_counter=int(g.get("agent_counter", -1)), user=str(g.get("user", "")),
+            workstation=str(g.get("workstation", "")),
+            record_class=str(g.get("record_class", "default")), kinds=kinds)
+    finally:
+        seg.close()
+
+
+def session_dirs(home: Path) -> list[Path]:
+    """Session directories under ``<home>/journals``."""
+    root = home / "journals"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
+def load_session(sdir: Path) -> SessionInfo:
+    """One session directory; unreadable segments are listed with ``error`` set."""
+    segs: list[SegmentInfo] = []
+    for p in sorted(sdir.glob(f"*{fmt.SEGMENT_SUFFIX}")):
+        try:
+            segs.append(segment_info(p))
+        except InputError as exc:
+            segs.append(SegmentInfo(p, "", sdir.name, -1, False, "", "", 0, 0, 0, 0,
+                                    p.stat().st_size, "", -1, "", "", "", error=exc.message))
+    first = next((s for s in segs if not s.error), None)
+    return SessionInfo(session_id=sdir.name, user=first.user if first else "",
+                       workstation=first.workstation if first else "",
+                       record_class=first.record_class if first else "default", segments=segs)
+
+
+def list_sessions(home: Path) -> list[SessionInfo]:
+    """Every session in the state directory, oldest first."""
+    out = [load_session(d) for d in session_dirs(home)]
+    return [s for s in out if s.segments]
+
+
+def find_session(home: Path, session_id: str) -> SessionInfo:
+    """A session by id or unique id prefix; ``UsageError`` when unknown or ambiguous."""
+    sdir = home / "journals" / session_id
+    if sdir.is_dir():
+        s = load_session(sdir)
+        if s.segments:
+            return s
+    matches = [d for d in session_dirs(home) if d.name.startswith(session_id)]
+    if len(matches) == 1:
+        return load_session(matches[0])
+    if not matches:
+        raise UsageError(f"unknown session {session_id!r} in {home / 'journals'}")
+    raise UsageError(f"session prefix {session_id!r} is ambiguous ({len(matches)} sessions)")
+
+
+def read_checkpoints(path: Path) -> list[CheckpointRow]:
+    """The signed checkpoints of a segment (for shipping them during a session)."""
+    seg = SegmentFile(path)
+    try:
+        return seg.checkpoints()
+    finally:
+        seg.close()

@@ -1,0 +1,240 @@
+"""The tamper matrix: every alteration of a real multi-segment session fails verify, by name.
+
+Tampering is done the way an attacker with file access would: drop the append-only triggers,
+then edit rows (or remove files). The untouched session passes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.canonical import canonical_bytes, loads
+from agent.config import Config
+from agent.keys import Keyring, signing_key_id
+from agent.seal.verify import VerifyReport, verify_paths
+from agent.testing import FakeClock
+from tests.journal.sessions import build_session
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed 3-segment session (built once; each test tampers with a copy)."""
+    from agent.config import load_config
+
+    home = tmp_path_factory.mktemp("pristine") / "home"
+    Keyring.load_or_init(home)
+    build_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=6)
+    return home
+
+
+@pytest.fixture
+def victim(pristine: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(pristine, home)
+    return home
+
+
+def _segments(home: Path) -> list[Path]:
+    return sorted((home / "journals").rglob("*.stj"))
+
+
+def _sql(path: Path, *stmts: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+    con = sqlite3.connect(path)
+    for t in ("segment", "chunks", "checkpoints", "seal"):
+        con.execute(f"DROP TRIGGER IF EXISTS {t}_no_update")
+        con.execute(f"DROP TRIGGER IF EXISTS {t}_no_delete")
+    for s in stmts:
+        con.execute(s, args if "?" in s else ())
+    con.commit()
+    con.close()
+
+
+def _flip(path: Path, table: str, column: str, where: str, offset: int = 5) -> None:
+    con = sqlite3.connect(path)
+    (val,) = con.execute(f"SELECT {column} FROM {table} WHERE {where}").fetchone()
+    con.close()
+    b = bytearray(val)
+    b[offset % len(b)] ^= 0x01
+    _sql(path, f"UPDATE {table} SET {column} = ? WHERE {where}", args=(bytes(b),))
+
+
+def _verify(home: Path, *, decrypt: bool = False) -> VerifyReport:
+    kr = Keyring.load(home)
+    return verify_paths([home / "journals"], kr.trust(), keyring=kr, decrypt=decrypt)
+
+
+def test_untouched_session_passes_every_check(victim: Path) -> None:
+    """The control: all segments verified, continuity and counters pass."""
+    rep = _verify(victim, decrypt=True)
+    assert rep.ok, rep.first_failure
+    assert [s.status for s in rep.segments] == ["verified"] * 3
+    assert {c.name for c in rep.checks} >= {"continuity"}
+
+
+@pytest.mark.parametrize("column,check", [
+    ("header", "chain"), ("ciphertext", "chain"), ("leaf", "chain"), ("chain", "chain")])
+def test_flipped_byte_in_each_chunk_column_fails_naming_the_chunk(victim: Path, column: str,
+                                                                  check: str) -> None:
+    """One flipped bit in header, ciphertext, leaf or chain of chunk 2 fails at chunk 2."""
+    seg = _segments(victim)[1]
+    _flip(seg, "chunks", column, "idx = 2")
+    rep = _verify(victim)
+    assert not rep.ok
+    bad = rep.segments[1]
+    ff = bad.first_failure
+    assert ff is not None and ff.name == check
+    assert "chunk 2" in ff.where
+    assert rep.segments[0].passed and rep.segments[2].passed
+
+
+def test_renumbered_chunk_index_fails(victim: Path) -> None:
+    """Changing a chunk's idx (moving it) breaks the dense index."""
+    seg = _segments(victim)[0]
+    _sql(seg, "UPDATE chunks SET idx = 100 WHERE idx = 3")
+    ff = _verify(victim).segments[0].first_failure
+    assert ff is not None and ff.name == "chain" and ff.where.startswith("chunk 3,")
+    assert "next stored chunk is 4" in ff.detail
+
+
+def test_flipped_ciphertext_byte_also_fails_decryption_with_the_key(victim: Path) -> None:
+    """With --decrypt, AEAD authentication names the same chunk (after the chain check)."""
+    seg = _segments(victim)[2]
+    _flip(seg, "chunks", "ciphertext", "idx = 1")
+    rep = _verify(victim, decrypt=True)
+    ff = rep.segments[2].first_failure
+    assert ff is not None and "chunk 1" in ff.where
+
+
+def test_deleted_chunk_fails_naming_the_gap(victim: Path) -> None:
+    """Deleting chunk 3 of 6 is reported at the first missing index."""
+    seg = _segments(victim)[1]
+    _sql(seg, "DELETE FROM chunks WHERE idx = 3")
+    ff = _verify(victim).segments[1].first_failure
+    assert ff is not None and ff.name == "chain" and ff.where.startswith("chunk 3,")
+    assert "missing" in ff.detail
+
+
+def test_swapped_chunks_fail(victim: Path) -> None:
+    """Swapping the contents of chunks 1 and 2 breaks the chain at chunk 1."""
+    seg = _segments(victim)[0]
+    con = sqlite3.connect(seg)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx IN (1, 2)")}
+    con.close()
+    _sql(seg, "DELETE FROM chunks WHERE idx IN (1, 2)")
+    con = sqlite3.connect(seg)
+    con.execute("INSERT INTO chunks VALUES (1, ?, ?, ?, ?)", rows[2])
+    con.execute("INSERT INTO chunks VALUES (2, ?, ?, ?, ?)", rows[1])
+    con.commit()
+    con.close()
+    ff = _verify(victim).segments[0].first_failure
+    assert ff is not None and ff.name == "chain" and "chunk 1" in ff.where
+
+
+def test_tail_truncated_after_last_checkpoint_fails_against_the_seal(victim: Path) -> None:
+    """Chunks after the last checkpoint removed: the seal's tree size no longer matches."""
+    seg = _segments(victim)[1]
+    con = sqlite3.connect(seg)
+    sizes = [loads(b)["tree_size"] for (b,) in con.execute(
+        "SELECT body FROM checkpoints ORDER BY n")]
+    total = con.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    con.close()
+    cut = max(s for s in sizes if s < total)
+    assert cut < total
+    _sql(seg, f"DELETE FROM chunks WHERE idx >= {cut}")
+    ff = _verify(victim).segments[1].first_failure
+    assert ff is not None and ff.name in ("seal", "checkpoint")
+    assert "verify" in ff.detail
+
+
+def test_tail_and_seal_removed_from_a_middle_segment_fails_continuity(victim: Path) -> None:
+    """Removing the seal too leaves an unsealed segment followed by another: both caught."""
+    seg = _segments(victim)[1]
+    _sql(seg, "DELETE FROM chunks WHERE idx >= 4", "DELETE FROM seal")
+    rep = _verify(victim)
+    assert not rep.ok
+    assert rep.segments[1].status in ("unsealed", "failed")
+    assert any(c.name == "continuity" and c.ok is False for c in rep.checks)
+
+
+def test_dropped_middle_segment_fails_continuity_naming_the_index(victim: Path) -> None:
+    """A whole missing segment is detected by index, seal link and agent counter."""
+    _segments(victim)[1].unlink()
+    rep = _verify(victim)
+    assert not rep.ok
+    msgs = [c.detail for c in rep.checks if c.ok is False]
+    assert any("segment index 1 missing" in m for m in msgs)
+
+
+def test_replaced_checkpoint_signature_fails_naming_the_checkpoint(victim: Path) -> None:
+    """A checkpoint with a foreign signature fails at that checkpoint."""
+    seg = _segments(victim)[0]
+    _sql(seg, "UPDATE checkpoints SET signature = ? WHERE n = 1", args=(b"\x07" * 64,))
+    ff = _verify(victim).segments[0].first_failure
+    assert ff is not None and ff.name == "checkpoint" and "checkpoint 1" in ff.where
+
+
+def test_seal_resigned_with_an_untrusted_key_fails_key_check(victim: Path) -> None:
+    """A valid signature by a key not in the trust store is refused as untrusted."""
+    seg = _segments(victim)[2]
+    con = sqlite3.connect(seg)
+    (body_b,) = con.execute("SELECT body FROM seal").fetchone()
+    con.close()
+    rogue = Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives import serialization
+
+    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw,
+                                          serialization.PublicFormat.Raw)
+    body = loads(body_b)
+    body["key_id"] = signing_key_id(raw)
+    nb = canonical_bytes(body)
+    _sql(seg, "UPDATE seal SET body = ?, signature = ?", args=(nb, rogue.sign(nb)))
+    ff = _verify(victim).segments[2].first_failure
+    assert ff is not None and ff.name == "key" and "untrusted" in ff.detail
+
+
+def test_seal_body_edit_fails_signature(victim: Path) -> None:
+    """Editing the seal (e.g. the event count) breaks its signature."""
+    seg = _segments(victim)[0]
+    _flip(seg, "seal", "body", "id = 1", offset=40)
+    ff = _verify(victim).segments[0].first_failure
+    assert ff is not None and ff.name == "seal"
+
+
+def test_genesis_edit_breaks_the_chain_from_the_first_chunk(victim: Path) -> None:
+    """The chain starts at the genesis hash: editing genesis fails chunk 0."""
+    seg = _segments(victim)[0]
+    _flip(seg, "segment", "genesis", "id = 1", offset=30)
+    ff = _verify(victim).segments[0].first_failure
+    assert ff is not None and ff.name in ("chain", "format")
+
+
+Tamper = Callable[[Path], None]
+
+
+def test_verify_works_without_the_decryption_key(victim: Path, tmp_path: Path) -> None:
+    """Integrity checks need only public keys: a trust dir without KEKs verifies."""
+    trust_only = tmp_path / "trust"
+    shutil.copytree(victim / "keys" / "trusted", trust_only)
+    from agent.keys import TrustStore
+
+    rep = verify_paths([victim / "journals"], TrustStore.from_dir(trust_only))
+    assert rep.ok, rep.first_failure
+
+
+def test_key_rotation_keeps_old_segments_verifiable(victim: Path, cfg: Config) -> None:
+    """After rotating signing key and KEK, old and new sessions verify and decrypt."""
+    kr = Keyring.load(victim)
+    old = kr.signer().key_id
+    kr.rotate_signing()
+    kr.rotate_kek()
+    build_session(victim, cfg, FakeClock(), segments=1)
+    rep = _verify(victim, decrypt=True)
+    assert rep.ok, rep.first_failure
+    assert {s.key_id for s in rep.segments} == {old, kr.signer().key_id}
