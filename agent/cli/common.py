@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from agent.cli.main import STATE
+from agent.cli.state import STATE
 
 
 def home() -> Path:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -26,30 +24,7 @@ app = typer.Typer(
 )
 
 
-@dataclass
-class State:
-    """Global options, resolved lazily so `--help` never touches the state directory."""
-
-    home_opt: Path | None = None
-    config_opt: Path | None = None
-    _config: Any = None
-
-    @property
-    def home(self) -> Path:
-        from agent.config import default_home
-
-        return self.home_opt or default_home()
-
-    @property
-    def config(self) -> Any:
-        if self._config is None:
-            from agent.config import load_config
-
-            self._config = load_config(self.config_opt, home=self.home)
-        return self._config
-
-
-STATE = State()
+from agent.cli.state import STATE  # noqa: E402 - shared with `python -m` runs
 
 
 @app.callback()
@@ -64,6 +39,7 @@ def _global(
     """
     STATE.home_opt = home
     STATE.config_opt = config
+    _ = STATE.config  # validate the configuration before any command runs
 
 
 _STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
@@ -91,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     _register_all()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except SessiontapeError as exc:
         typer.echo(f"sessiontape: error: {exc.message}", err=True)
         sys.exit(exit_code_for(exc))
@@ -104,10 +82,9 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("sessiontape: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):  # typer's (vendored) click errors
+            show()
             sys.exit(2)
         typer.echo(f"sessiontape: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(3)

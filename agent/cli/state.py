@@ -1,0 +1,33 @@
+"""Global CLI options, in their own module so ``python -m agent.cli.main`` shares them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class State:
+    """Global options, resolved lazily so `--help` never touches the state directory."""
+
+    home_opt: Path | None = None
+    config_opt: Path | None = None
+    _config: Any = None
+
+    @property
+    def home(self) -> Path:
+        from agent.config import default_home
+
+        return self.home_opt or default_home()
+
+    @property
+    def config(self) -> Any:
+        if self._config is None:
+            from agent.config import load_config
+
+            self._config = load_config(self.config_opt, home=self.home)
+        return self._config
+
+
+STATE = State()

@@ -1,0 +1,144 @@
+"""`sessiontape keys|verify|inspect|sessions`: exit codes and one-line errors, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+from agent.config import load_config
+from agent.testing import FakeClock
+from tests.cli.clirun import run
+from tests.journal.sessions import build_session
+
+
+def test_keys_init_creates_0600_keys_and_prints_the_fingerprint(tmp_path: Path) -> None:
+    """Private key and KEK files are 0600 in a 0700 directory; the key id is printed."""
+    home = tmp_path / "h"
+    r = run("keys", "init", home=home)
+    assert r.code == 0, r.err
+    assert "signing key ed25519:" in r.out
+    for f in list((home / "keys" / "signing").glob("*.pem")) + \
+            list((home / "keys" / "kek").glob("*.key")):
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(home / "keys" / "signing").st_mode) == 0o700
+    again = run("keys", "init", home=home)
+    assert again.code == 0 and again.out.startswith("exists")
+
+
+def _session(tmp_path: Path) -> Path:
+    home = tmp_path / "h"
+    run("keys", "init", home=home)
+    build_session(home, load_config(env={}), FakeClock(), segments=2)
+    return home
+
+
+def test_verify_passes_a_clean_session_and_json_reports_every_check(tmp_path: Path) -> None:
+    """Exit 0 and a JSON report listing the named checks for each segment."""
+    home = _session(tmp_path)
+    r = run("verify", "--json", "--decrypt", home=home)
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert rep["ok"] is True and len(rep["segments"]) == 2
+    names = {c["name"] for c in rep["segments"][0]["checks"]}
+    assert {"format", "chain", "headers", "checkpoint", "seal", "key", "decrypt"} <= names
+
+
+def test_verify_a_tampered_chunk_exits_1_naming_chunk_and_seq(tmp_path: Path) -> None:
+    """A flipped ciphertext byte: exit 1, one line naming the check, chunk and seq range."""
+    home = _session(tmp_path)
+    seg = sorted((home / "journals").rglob("*.stj"))[0]
+    con = sqlite3.connect(seg)
+    con.execute("DROP TRIGGER chunks_no_update")
+    (ct,) = con.execute("SELECT ciphertext FROM chunks WHERE idx = 2").fetchone()
+    con.execute("UPDATE chunks SET ciphertext = ? WHERE idx = 2",
+                (ct[:10] + bytes([ct[10] ^ 0xFF]) + ct[11:],))
+    con.commit()
+    con.close()
+    r = run("verify", str(seg), home=home)
+    assert r.code == 1
+    assert "verification FAILED" in r.err and "chain" in r.err and "chunk 2" in r.err
+    assert "seq " in r.err
+
+
+def test_verify_session_id_resolves_in_home(tmp_path: Path) -> None:
+    """A bare session id (or unique prefix) verifies that session's directory."""
+    home = _session(tmp_path)
+    sid = next((home / "journals").iterdir()).name
+    assert run("verify", sid[:12], home=home).code == 0
+    bad = run("verify", "nosuchsession", home=home)
+    assert bad.code == 2 and "unknown session 'nosuchsession'" in bad.err
+
+
+def test_bad_inputs_give_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    """Missing file, non-SQLite file, truncated segment, wrong version: exit 2, no traceback."""
+    home = _session(tmp_path)
+    seg = sorted((home / "journals").rglob("*.stj"))[0]
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    trunc = tmp_path / "trunc.stj"
+    trunc.write_bytes(seg.read_bytes()[:3000])
+    wrongv = tmp_path / "v9.stj"
+    wrongv.write_bytes(seg.read_bytes())
+    con = sqlite3.connect(wrongv)
+    con.execute("PRAGMA user_version=9")
+    con.commit()
+    con.close()
+    cases = {
+        str(tmp_path / "missing.stj"): "no such file",
+        str(text): "not a sessiontape segment",
+        str(trunc): "trunc.stj",
+        str(wrongv): "format version 9 is not supported",
+    }
+    for path, needle in cases.items():
+        r = run("verify", path, home=home)
+        assert r.code == 2, (path, r.out, r.err)
+        assert needle in (r.out + r.err), (path, r.err)
+        r2 = run("inspect", path, home=home)
+        assert r2.code == 2 and r2.err.count("\n") == 1 and needle.split()[0] in r2.err, r2.err
+
+
+def test_verify_without_any_trusted_key_is_a_clear_error(tmp_path: Path) -> None:
+    """No keys in home and no --trust: exit 2 with the fix in the message."""
+    r = run("verify", str(tmp_path), home=tmp_path / "empty")
+    assert r.code == 2 and "keys init" in r.err
+
+
+def test_inspect_prints_metadata_and_counts_by_kind(tmp_path: Path) -> None:
+    """inspect shows the genesis, seal and per-kind counts without decrypting."""
+    home = _session(tmp_path)
+    seg = sorted((home / "journals").rglob("*.stj"))[0]
+    r = run("inspect", "--json", str(seg), home=home)
+    assert r.code == 0
+    info = json.loads(r.out)
+    assert info["kinds"]["session.start"] == 1 and info["kinds"]["clock.tick"] == 30
+    assert info["sealed"] is True and info["seal"]["reason"] == "rotated"
+    assert "wrapped_dek" not in info["genesis"]
+
+
+def test_sessions_lists_sessions_with_segments_and_state(tmp_path: Path) -> None:
+    """sessions --json lists id, user, times, segment paths and sealed state."""
+    home = _session(tmp_path)
+    r = run("sessions", "--json", home=home)
+    assert r.code == 0
+    (s,) = json.loads(r.out)
+    assert s["closed"] is True and s["sealed"] is True and len(s["segments"]) == 2
+    assert s["start_utc_ns"] > 0 and s["user"]
+    human = run("sessions", home=home)
+    assert s["session_id"] in human.out and "closed" in human.out
+
+
+def test_bad_config_is_one_line_naming_key_and_file(tmp_path: Path) -> None:
+    """A config typo stops the command with the key and the file named."""
+    cfgf = tmp_path / "c.toml"
+    cfgf.write_text("[journal]\nrotate_secs = 5\n")
+    r = run("--config", str(cfgf), "sessions", home=tmp_path / "h")
+    assert r.code == 2 and "journal.rotate_secs: unknown key" in r.err and str(cfgf) in r.err
+
+
+def test_unknown_command_and_flag_are_usage_errors(tmp_path: Path) -> None:
+    """Unknown commands/flags exit 2 with click's usage message."""
+    assert run("frobnicate", home=tmp_path).code == 2
+    assert run("verify", "--nope", home=tmp_path).code == 2
