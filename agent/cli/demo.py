@@ -1,0 +1,91 @@
+"""``sessiontape demo``: record the demo trading app end to end, seal, verify, report."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+import typer
+
+from agent.cli.common import config, echo_json, home, setup_logging
+
+
+def print_result(result: Any, *, as_json: bool = False) -> None:
+    """The closing summary of a recording: id, size, counts, verification, next commands."""
+    rep = result.report
+    if as_json:
+        echo_json({"session_id": result.session_id, "segments": [str(p) for p in
+                                                                 result.segments],
+                   "events": result.events, "bytes": result.bytes, "kinds": result.kinds,
+                   "verified": rep.ok, "first_failure": rep.first_failure,
+                   "extra": {k: v for k, v in result.extra.items() if k != "steps"}})
+        return
+    typer.echo(f"session   {result.session_id}")
+    typer.echo(f"segments  {len(result.segments)}  ({result.bytes / 1e6:.2f} MB sealed, "
+               f"{result.events} events)")
+    segs = rep.segments
+    typer.echo("events by kind:")
+    for k, n in sorted(result.kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+        typer.echo(f"  {k:<28} {n}")
+    tst = [s.tst_time for s in segs if s.tst_time]
+    if rep.ok:
+        typer.echo(f"verify    OK - {len(segs)} segments, chain, Merkle roots, checkpoints, "
+                   "seals, keys, continuity, decryption" + (f", RFC 3161 ({tst[-1]})"
+                                                             if tst else ""))
+    else:
+        typer.echo(f"verify    FAILED - {rep.first_failure}")
+    sid = result.session_id
+    typer.echo("next:")
+    typer.echo(f"  sessiontape verify {sid} --decrypt")
+    if result.segments:
+        typer.echo(f"  sessiontape inspect {result.segments[0]}")
+    typer.echo(f"  sessiontape replay {sid}")
+    typer.echo(f"  sessiontape export {sid} --out {sid}.zip")
+
+
+def demo(
+    headless: bool = typer.Option(False, "--headless", help="Force headless Chromium (default: "
+                                  "headless only when there is no display)."),
+    fast: bool = typer.Option(False, "--fast", help="Shorter scripted session (~10 s)."),
+    tsa: bool = typer.Option(True, "--tsa/--no-tsa", help="Timestamp seals with a local "
+                             "`openssl ts` TSA started for the demo (a stand-in for a real "
+                             "RFC 3161 TSA)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record the demo trading app with a scripted trader: capture, mask, seal, verify.
+
+    Starts the demo app on 127.0.0.1, drives login, blotter, orders over WebSocket and REST,
+    a client lookup with an SSN and account number, a popup, a dialog, a cross-origin
+    widget and a download; then seals and verifies the session and prints what was captured.
+
+    Example: sessiontape demo --fast
+    """
+    setup_logging()
+    from agent.pipeline import record_demo
+
+    local_tsa = None
+    if tsa and shutil.which("openssl"):
+        from agent.seal.tsa_local import LocalTSA
+
+        local_tsa = LocalTSA(home() / "demo-tsa")
+        local_tsa.serve()
+    try:
+        typer.echo("recording the demo trading app (scripted trader session)...")
+        result = asyncio.run(record_demo(config(), home(), headless=headless or None,
+                                         fast=fast, tsa=local_tsa))
+    finally:
+        if local_tsa is not None:
+            local_tsa.stop()
+    steps = result.extra.get("steps", [])
+    if not as_json:
+        typer.echo(f"scripted actions: {len(steps)}; demo app orders received: "
+                   f"{result.extra.get('app', {}).get('orders')}")
+    print_result(result, as_json=as_json)
+    if not result.report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo``."""
+    app.command("demo")(demo)

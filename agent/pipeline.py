@@ -1,0 +1,178 @@
+"""The one place that knows the order: capture -> mask -> journal -> seal (-> ship -> index).
+
+:class:`Recording` opens the journal for a new session, puts the masking stage in front of
+it, and hands capture a sink; closing it seals the last segment (with an RFC 3161 token when a
+TSA is configured) and verifies what was written. ``record_session`` and ``record_demo`` are
+what ``sessiontape record`` and ``sessiontape demo`` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agent.clock import Clock, SystemClock
+from agent.config import Config
+from agent.journal.journal import Journal, SessionMeta, default_meta
+from agent.journal.recovery import recover_all
+from agent.journal.sink import JournalSink
+from agent.keys import Keyring
+from agent.seal.verify import VerifyReport, verify_paths
+from agent.sink import EventSink
+
+log = structlog.get_logger("sessiontape.pipeline")
+
+
+def make_timestamper(config: Config) -> Callable[[bytes], bytes | None] | None:
+    """A seal timestamper for the configured TSA, or None when no TSA is configured."""
+    url = config.seal.tsa_url
+    if not url:
+        return None
+    from agent.seal.timestamp import request_timestamp
+
+    timeout = float(config.seal.tsa_timeout_seconds)
+
+    def stamp(digest: bytes) -> bytes | None:
+        return request_timestamp(digest, url, timeout=timeout)
+
+    return stamp
+
+
+@dataclass
+class RecordingResult:
+    """What a finished recording produced."""
+
+    session_id: str
+    segments: list[Path]
+    events: int
+    bytes: int
+    kinds: dict[str, int]
+    report: VerifyReport
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Recording:
+    """capture -> mask -> journal for one session; ``sink`` is what capture writes to."""
+
+    def __init__(self, home: Path, config: Config, *, user: str | None = None,
+                 clock: Clock | None = None, meta: SessionMeta | None = None,
+                 tst_roots: list[bytes] | None = None,
+                 timestamper: Callable[[bytes], bytes | None] | None = None) -> None:
+        from agent.mask.masker import Masker
+        from agent.mask.sink import MaskingSink
+
+        self.home = home
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.keyring = Keyring.load_or_init(home)
+        recovered = recover_all(home, self.keyring, self.clock)
+        if recovered:
+            log.warning("pipeline.recovered_segments", count=len(recovered))
+        self.masker = Masker.from_config(config, home)
+        self.journal = Journal.open(home, config, clock=self.clock, keyring=self.keyring,
+                                    timestamper=timestamper or make_timestamper(config),
+                                    meta=meta or default_meta(config, user))
+        self.journal_sink = JournalSink(self.journal)
+        self.sink: EventSink = MaskingSink(self.journal_sink, self.masker)
+        self._tst_roots = tst_roots
+
+    @property
+    def session_id(self) -> str:
+        return self.journal.session_id
+
+    def page_mask_config(self) -> dict[str, Any]:
+        """The masking rules the in-page recorder applies itself (first line of defence)."""
+        return self.masker.page_config()
+
+    def close(self, reason: str = "closed") -> RecordingResult:
+        """Flush, seal, verify; return the result."""
+        self.journal_sink.close(reason)
+        return self.result()
+
+    def result(self) -> RecordingResult:
+        """Verify the session as written and summarise it."""
+        from agent.journal.store import find_session
+
+        info = find_session(self.home, self.session_id)
+        tst_verifier = None
+        roots = self._tst_roots or [Path(p).read_bytes() for p in self.config.seal.tsa_roots]
+        if roots:
+            from agent.seal.timestamp import verify_timestamp
+
+            def tst_verifier(token: bytes, digest: bytes) -> str:
+                return verify_timestamp(token, digest, roots).gen_time.isoformat()
+
+        report = verify_paths([info.segments[0].path.parent], self.keyring.trust(),
+                              keyring=self.keyring, decrypt=True, tst_verifier=tst_verifier)
+        kinds: dict[str, int] = {}
+        for s in info.segments:
+            for k, n in s.kinds.items():
+                kinds[k] = kinds.get(k, 0) + n
+        return RecordingResult(self.session_id, [s.path for s in info.segments],
+                               info.event_count, info.size_bytes, kinds, report)
+
+
+async def record_session(url: str, config: Config, home: Path, *, headless: bool | None = None,
+                         user: str | None = None, duration: float | None = None,
+                         clock: Clock | None = None) -> RecordingResult:
+    """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify."""
+    from agent.capture.run import run_capture
+
+    rec = Recording(home, config, user=user, clock=clock)
+    try:
+        summary = await run_capture(url, config, home, rec.sink, headless=headless,
+                                    duration=duration, clock=rec.clock,
+                                    mask=rec.page_mask_config())
+    finally:
+        result = await asyncio.to_thread(rec.close)
+    result.extra["capture"] = {"reason": summary.reason, "relaunches": summary.relaunches}
+    return result
+
+
+Script = Callable[[Any, Any], Awaitable[Any]]
+
+
+async def record_demo(config: Config, home: Path, *, headless: bool | None = None,
+                      fast: bool = False, clock: Clock | None = None,
+                      tsa: Any = None) -> RecordingResult:
+    """Start the demo trading app, drive the scripted trader session, seal and verify."""
+    from agent.capture.session import CaptureSession
+    from agent.demo_app.script import run_trader_script
+    from agent.demo_app.server import running_demo_app
+
+    timestamper = None
+    roots = None
+    if tsa is not None:
+        from agent.seal.timestamp import request_timestamp
+
+        url = tsa.url
+
+        def timestamper(digest: bytes) -> bytes | None:
+            return request_timestamp(digest, url)
+
+        roots = [tsa.root_pem]
+    rec = Recording(home, config, clock=clock, timestamper=timestamper, tst_roots=roots,
+                    meta=SessionMeta(user="demo-trader",
+                                     workstation=default_meta(config).workstation))
+    steps: list[Any] = []
+    app_info: dict[str, Any] = {}
+    try:
+        async with running_demo_app() as app:
+            cap = CaptureSession(config, rec.sink, rec.clock, home, headless=headless,
+                                 mask=rec.page_mask_config(), relaunch=False)
+            await cap.start(app.url)
+            try:
+                steps = list(await run_trader_script(cap.page, app, fast=fast))
+            finally:
+                await cap.stop()
+            app_info = {"url": app.url, "orders": len(app.orders)}
+    finally:
+        result = await asyncio.to_thread(rec.close)
+    result.extra["steps"] = steps
+    result.extra["app"] = app_info
+    return result
