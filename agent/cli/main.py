@@ -65,6 +65,9 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from agent.logs import configure_quiet
+
+    configure_quiet()  # until a command chooses the log file: nothing on stdout
     _register_all()
     try:
         rc = app(args=argv, standalone_mode=False)
