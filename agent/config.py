@@ -37,7 +37,6 @@ class JournalConfig(_Section):
     rotate_bytes: int = Field(256 * 1024 * 1024, ge=64 * 1024)
     chunk_max_ms: int = Field(100, ge=1)
     chunk_max_events: int = Field(1000, ge=1)
-    chunk_max_bytes: int = Field(4 * 1024 * 1024, ge=4096)
     zstd_level: int = Field(1, ge=1, le=22)
     clock_jump_threshold_ms: int = Field(1000, ge=1)
     durability: Literal["strict", "best_effort"] = "best_effort"

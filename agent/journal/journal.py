@@ -223,21 +223,21 @@ class Journal:
         jump = self._check_clock()
         if jump is not None:
             batch.insert(0, jump)
-        seqs: list[int] = []
         cfg = self.config.journal
-        start = 0
-        while start < len(batch):
+        # Group commit: every chunk of this call in one transaction (one fsync).
+        if self._seg is None:
+            self._seg = self._open_segment()
+        seq = self._next_seq
+        chunks: list[list[dict[str, Any]]] = []
+        for start in range(0, len(batch), cfg.chunk_max_events):
             part = batch[start:start + cfg.chunk_max_events]
-            start += len(part)
-            seq0 = self._next_seq
-            records = [to_record(ev, seq0 + i) for i, ev in enumerate(part)]
-            if self._seg is None:
-                self._seg = self._open_segment()
-            self._seg.write_chunk(records)  # raises JournalError: seqs not consumed
-            self._next_seq += len(records)
-            seqs.extend(r["seq"] for r in records)
-            if self._seg.bytes_written >= cfg.rotate_bytes:
-                self._seal_current("rotated")
+            chunks.append([to_record(ev, seq + i) for i, ev in enumerate(part)])
+            seq += len(part)
+        self._seg.write_chunks(chunks)  # raises JournalError: seqs not consumed
+        self._next_seq = seq
+        seqs = [r["seq"] for c in chunks for r in c]
+        if self._seg.bytes_written >= cfg.rotate_bytes:
+            self._seal_current("rotated")
         self.tick()
         return seqs[1:] if jump is not None else seqs
 

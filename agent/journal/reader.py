@@ -188,13 +188,21 @@ class SegmentFile:
 _DCTX = zstandard.ZstdDecompressor()
 
 
-def decode_chunk(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Record]:
-    """Decrypt and decompress one chunk into records (AEAD failure names the chunk)."""
+def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
+    """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
     where = f"{seg.path} chunk {row.idx}"
     comp = cipher.open(row.idx, row.ciphertext, row.header_bytes, where=where)
     plain = _DCTX.decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
     recs = loads(plain)
-    return [Record.from_dict(r, chunk=row.idx, segment=seg.segment_id) for r in recs]
+    if not isinstance(recs, list):
+        raise NotAJournal(f"{where}: chunk body is not a list of records")
+    return recs
+
+
+def decode_chunk(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Record]:
+    """Decrypt one chunk into :class:`Record` objects."""
+    return [Record.from_dict(r, chunk=row.idx, segment=seg.segment_id)
+            for r in decode_chunk_raw(seg, row, cipher)]
 
 
 def iter_records(path: Path, keyring: Keyring) -> Iterator[Record]:

@@ -83,58 +83,77 @@ class SegmentWriter:
 
     # --- chunks ---------------------------------------------------------------------------
     def write_chunk(self, records: list[dict[str, Any]]) -> int:
-        """Compress, encrypt, hash and commit one chunk of already-numbered records.
+        """Write one chunk (see :meth:`write_chunks`); return its index."""
+        return self.write_chunks([records])[0]
 
-        ``records`` are event records (:func:`agent.events.to_record`) with dense ``seq``.
-        Returns the chunk index. Raises ``JournalError`` when the commit fails - the records
-        are then not written.
+    def write_chunks(self, batches: list[list[dict[str, Any]]]) -> list[int]:
+        """Compress, encrypt, hash and commit chunks of already-numbered records.
+
+        All chunks go in ONE transaction (one fsync: group commit). ``records`` are event
+        records (:func:`agent.events.to_record`) with dense ``seq``. Returns the chunk
+        indices. Raises ``JournalError`` when the commit fails - nothing is then written and
+        the in-memory tree/chain are unchanged.
         """
         if self.sealed:
             raise JournalClosed(f"{self.path}: segment is sealed")
-        if not records:
-            raise ValueError("empty chunk")
-        idx = self.tree.size
-        plain = record_bytes(records)
-        comp = self._zstd.compress(plain)
-        kinds = Counter(r["kind"] for r in records)
-        header = {
-            "v": fmt.CHUNK_HEADER_VERSION,
-            "seg": self.segment_id,
-            "i": idx,
-            "seq0": records[0]["seq"],
-            "seq1": records[-1]["seq"],
-            "n": len(records),
-            "t0": records[0]["t_utc_ns"],
-            "t1": records[-1]["t_utc_ns"],
-            "kinds": dict(kinds),
-            "ptlen": len(plain),
-            "ctlen": len(comp) + 16,
-            "z": "zstd",
-        }
-        hbytes = canonical_bytes(header)
-        ct = self._cipher.seal(idx, comp, hbytes)
-        leaf = hashlib.sha256(b"\x00" + hbytes + ct).digest()
-        chain = sha256(self.chain_head + leaf)
+        rows = []
+        leaves = []
+        chain = self.chain_head
+        idx0 = self.tree.size
+        kinds_all: Counter[str] = Counter()
+        written = 0
+        for k, records in enumerate(batches):
+            if not records:
+                raise ValueError("empty chunk")
+            idx = idx0 + k
+            plain = record_bytes(records)
+            comp = self._zstd.compress(plain)
+            kinds = Counter(r["kind"] for r in records)
+            kinds_all.update(kinds)
+            header = {
+                "v": fmt.CHUNK_HEADER_VERSION,
+                "seg": self.segment_id,
+                "i": idx,
+                "seq0": records[0]["seq"],
+                "seq1": records[-1]["seq"],
+                "n": len(records),
+                "t0": records[0]["t_utc_ns"],
+                "t1": records[-1]["t_utc_ns"],
+                "kinds": dict(kinds),
+                "ptlen": len(plain),
+                "ctlen": len(comp) + 16,
+                "z": "zstd",
+            }
+            hbytes = canonical_bytes(header)
+            ct = self._cipher.seal(idx, comp, hbytes)
+            leaf = hashlib.sha256(b"\x00" + hbytes + ct).digest()
+            chain = sha256(chain + leaf)
+            rows.append((idx, hbytes, ct, leaf, chain))
+            leaves.append(leaf)
+            written += len(hbytes) + len(ct) + 64
         try:
             self._con.execute("BEGIN IMMEDIATE")
-            self._con.execute(
+            self._con.executemany(
                 "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)",
-                (idx, hbytes, ct, leaf, chain))
+                rows)
             self._con.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise JournalError(f"{self.path}: chunk {idx} not committed: {exc}") from exc
-        self.tree.append(leaf)
+            raise JournalError(f"{self.path}: chunks {idx0}..{idx0 + len(rows) - 1} not "
+                               f"committed: {exc}") from exc
+        for leaf in leaves:
+            self.tree.append(leaf)
         self.chain_head = chain
-        self.event_count += len(records)
+        first, last = batches[0][0], batches[-1][-1]
+        self.event_count += sum(len(b) for b in batches)
         if self.seq_first is None:
-            self.seq_first = records[0]["seq"]
-            self.t_first = records[0]["t_utc_ns"]
-        self.seq_last = records[-1]["seq"]
-        self.t_last = records[-1]["t_utc_ns"]
-        self.kinds.update(kinds)
-        self.bytes_written += len(hbytes) + len(ct) + 64
-        return idx
+            self.seq_first = first["seq"]
+            self.t_first = first["t_utc_ns"]
+        self.seq_last = last["seq"]
+        self.t_last = last["t_utc_ns"]
+        self.kinds.update(kinds_all)
+        self.bytes_written += written
+        return [r[0] for r in rows]
 
     def _rollback(self) -> None:
         try:

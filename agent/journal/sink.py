@@ -38,6 +38,7 @@ class JournalSink:
         self._stop = False
         self.failed: BaseException | None = None
         self.events_written = 0
+        self.commits = 0
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
 
@@ -102,6 +103,7 @@ class JournalSink:
         try:
             self.journal.append_many(events)
             self.events_written += len(events)
+            self.commits += 1
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter, never swallowed
             err = exc if isinstance(exc, JournalError) else JournalError(
                 f"events not written: {type(exc).__name__}: {exc}")

@@ -32,7 +32,7 @@ from typing import Any
 from agent.canonical import sha256
 from agent.errors import InputError, KeyMaterialError, SessiontapeError, VerificationFailed
 from agent.journal import format as fmt
-from agent.journal.reader import SegmentFile, decode_chunk
+from agent.journal.reader import SegmentFile, decode_chunk_raw
 from agent.keys import Keyring, TrustStore
 from agent.seal import merkle
 
@@ -223,8 +223,8 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
             break
         if cipher is not None:
             try:
-                recs = decode_chunk(seg, row, cipher)
-                seqs = [r.seq for r in recs]
+                recs = decode_chunk_raw(seg, row, cipher)
+                seqs = [r.get("seq") for r in recs]
                 if seqs != list(range(h["seq0"], h["seq1"] + 1)):
                     raise VerificationFailed("decrypt", "events do not match the header seqs",
                                              where=where)
