@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
-import string
 import tempfile
 import time
 from pathlib import Path
@@ -40,10 +39,59 @@ _MIX = [  # (weight, kind, payload size bytes)
 ]
 
 
-_WORDS = ("AAPL MSFT NVDA TSLA AMZN GOOG META JPM BAC buy sell limit market order filled "
-          "partial cancel qty price bid ask last chg vol vwap account client desk trader "
-          "position blotter confirm submit ticket route venue NYSE NASDAQ ARCA IEX "
-          "div span td tr class style color width height px rgb").split()
+_WORDS = [
+    "AAPL",
+    "MSFT",
+    "NVDA",
+    "TSLA",
+    "AMZN",
+    "GOOG",
+    "META",
+    "JPM",
+    "BAC",
+    "buy",
+    "sell",
+    "limit",
+    "market",
+    "order",
+    "filled",
+    "partial",
+    "cancel",
+    "qty",
+    "price",
+    "bid",
+    "ask",
+    "last",
+    "chg",
+    "vol",
+    "vwap",
+    "account",
+    "client",
+    "desk",
+    "trader",
+    "position",
+    "blotter",
+    "confirm",
+    "submit",
+    "ticket",
+    "route",
+    "venue",
+    "NYSE",
+    "NASDAQ",
+    "ARCA",
+    "IEX",
+    "div",
+    "span",
+    "td",
+    "tr",
+    "class",
+    "style",
+    "color",
+    "width",
+    "height",
+    "px",
+    "rgb",
+]
 
 
 def _text(rng: random.Random, size: int) -> str:
@@ -64,9 +112,11 @@ def _payload(rng: random.Random, size: int) -> dict[str, Any]:
         chunk = min(left, rng.randrange(8, 200))
         texts.append({"id": rng.randrange(1, 50_000), "value": _text(rng, chunk)})
         left -= chunk + 20
-    return {"type": 3, "data": {"source": 0, "texts": texts, "attributes": [],
-                                "removes": [], "adds": []},
-            "timestamp": 1_767_225_600_000 + rng.randrange(1_000_000)}
+    return {
+        "type": 3,
+        "data": {"source": 0, "texts": texts, "attributes": [], "removes": [], "adds": []},
+        "timestamp": 1_767_225_600_000 + rng.randrange(1_000_000),
+    }
 
 
 def make_events(n: int, seed: int = 7, mix: str = "realistic") -> list[Event]:
@@ -78,13 +128,13 @@ def make_events(n: int, seed: int = 7, mix: str = "realistic") -> list[Event]:
     out = []
     for _ in range(n):
         _, kind, size = rng.choices(table, weights)[0]
-        out.append(Event(kind, _payload(rng, size), clock.utc_ns(), clock.mono_ns(),
-                         page="P1", frame="F1"))
+        out.append(
+            Event(kind, _payload(rng, size), clock.utc_ns(), clock.mono_ns(), page="P1", frame="F1")
+        )
     return out
 
 
-async def _produce(sink: JournalSink, events: list[Event], batch: int, window: int
-                   ) -> list[float]:
+async def _produce(sink: JournalSink, events: list[Event], batch: int, window: int) -> list[float]:
     """Submit batches like capture does (up to ``window`` in flight); per-batch latency."""
     lat: list[float] = []
     sem = asyncio.Semaphore(window)
@@ -100,13 +150,19 @@ async def _produce(sink: JournalSink, events: list[Event], batch: int, window: i
     tasks = []
     for i in range(0, len(events), batch):
         await sem.acquire()
-        tasks.append(asyncio.ensure_future(one(events[i:i + batch])))
+        tasks.append(asyncio.ensure_future(one(events[i : i + batch])))
     await asyncio.gather(*tasks)
     return lat
 
 
-def run(n: int = 200_000, *, mix: str = "realistic", batch: int = 100, window: int = 200,
-        home: Path | None = None) -> dict[str, Any]:
+def run(
+    n: int = 200_000,
+    *,
+    mix: str = "realistic",
+    batch: int = 100,
+    window: int = 200,
+    home: Path | None = None,
+) -> dict[str, Any]:
     """Write ``n`` events through the group-commit sink, then verify; return the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="st-bench-")) if home is None else home
     cfg = load_config(env={})
@@ -144,7 +200,7 @@ def run(n: int = 200_000, *, mix: str = "realistic", batch: int = 100, window: i
         "cpu_seconds": round(cpu, 2),
         "cpu_pct_of_one_core": round(100 * cpu / wall, 1),
         "p50_append_to_durable_ms": round(1000 * lat[len(lat) // 2], 1),
-        "p99_append_to_durable_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * .99))], 1),
+        "p99_append_to_durable_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
         "commits": sink.commits,
         "verify_ok": rep.ok and rep2.ok,
         "verify_stored_mb_per_s": round(file_mb / v_wall, 1),

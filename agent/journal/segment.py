@@ -7,6 +7,7 @@ SQLite in WAL mode and ``synchronous=FULL``: a method that returned wrote durabl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections import Counter
@@ -156,10 +157,8 @@ class SegmentWriter:
         return [r[0] for r in rows]
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._con.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     # --- checkpoints and seal -------------------------------------------------------------
     def checkpoint(self, t_utc_ns: int, t_mono_ns: int) -> dict[str, Any]:
@@ -248,7 +247,5 @@ class SegmentWriter:
 
     def close(self) -> None:
         """Close the connection (without sealing: the segment stays unsealed)."""
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._con.close()
-        except sqlite3.Error:
-            pass

@@ -22,6 +22,7 @@ verifies; not a pass), ``failed``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -149,10 +150,8 @@ def verify_segment(path: Path, trust: TrustStore, *, keyring: Keyring | None = N
                    tst_verifier: TimestampVerifier | None = None) -> SegmentReport:
     """Verify one segment file; never raises for content problems (they go in the report)."""
     rep = SegmentReport(path=str(path))
-    try:
+    with contextlib.suppress(OSError):
         rep.bytes = path.stat().st_size
-    except OSError:
-        pass
     try:
         seg = SegmentFile(path)
     except InputError as exc:

@@ -53,7 +53,7 @@ def test_rotation_by_size_starts_a_new_segment(home: Path, clock: FakeClock) -> 
     """A segment past rotate_bytes is sealed as rotated and a new one opened."""
     cfg = _cfg(journal_rotate_bytes="70000")
     j = Journal.open(home, cfg, clock=clock)
-    for i in range(6):
+    for _i in range(6):
         j.append_many([make_event(clock=clock, payload={"blob": random.randbytes(20_000).hex()})])
     j.close()
     infos = list_sessions(home)[0].segments

@@ -1,4 +1,4 @@
-"""RFC 9162 Merkle tree: published RFC 6962/9162 test vectors (transparency-dev/merkle) + properties."""
+"""RFC 9162 Merkle tree: published CT test vectors (transparency-dev/merkle) + properties."""
 
 from __future__ import annotations
 
