@@ -7,7 +7,7 @@ ticket, popup confirmation, client lookup, cross-origin widget, polling, a downl
 
 from agent.demo_app.data import DEMO_SECRETS, DEMO_USERS
 from agent.demo_app.models import LoginAttempt, Lookup, Order
-from agent.demo_app.server import DemoApp, start_demo_app
+from agent.demo_app.server import DemoApp, running_demo_app, start_demo_app
 from agent.demo_app.threaded import DemoAppThread
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "LoginAttempt",
     "Lookup",
     "Order",
+    "running_demo_app",
     "start_demo_app",
 ]

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from playwright.async_api import Dialog, FrameLocator, Page
+from playwright.async_api import Dialog, FrameLocator, Page, ViewportSize
 
 from agent.clock import Clock, SystemClock
 from agent.demo_app.data import DEMO_SECRETS
@@ -28,7 +28,7 @@ Frame = Literal["main", "popup", "widget"]
 INPUT_KINDS: frozenset[str] = frozenset({"type", "click", "select", "scroll", "resize"})
 
 #: Viewport the script resizes to at the end.
-FINAL_VIEWPORT = {"width": 1024, "height": 700}
+FINAL_VIEWPORT: ViewportSize = {"width": 1024, "height": 700}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,8 @@ class _Driver:
         self.clock = clock
         self.fast = fast
         self.steps: list[ScriptStep] = []
-        self.key_delay_ms = 0 if fast else 70
-        self.think_s = 0.05 if fast else 0.6
+        self.key_delay_ms = 0 if fast else 25
+        self.think_s = 0.05 if fast else 0.4
 
     def done(self, name: str, kind: StepKind, selector: str | None, value: str | None,
              frame: Frame = "main") -> None:
@@ -88,11 +88,14 @@ class _Driver:
 
 
 async def run_trader_script(page: Page, app: DemoApp, *, fast: bool = False,
-                            clock: Clock | None = None) -> list[ScriptStep]:
+                            clock: Clock | None = None,
+                            blotter_query: str | None = None) -> list[ScriptStep]:
     """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
 
-    About 25-35 s normally, 8-15 s with ``fast=True``. The page's context must accept
-    downloads (Playwright's default). Raises Playwright's errors if the app misbehaves.
+    About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine). The
+    page's context must accept downloads (Playwright's default). ``blotter_query`` (e.g.
+    ``"cells=1000&interval_ms=50"``) reopens /app with that query after the login, for
+    benchmarks. Raises Playwright's errors if the app misbehaves.
     """
     d = _Driver(page, clock or SystemClock(), fast)
     secrets = DEMO_SECRETS
@@ -105,10 +108,13 @@ async def run_trader_script(page: Page, app: DemoApp, *, fast: bool = False,
     await page.locator("#login-submit").click()
     await page.wait_for_url("**/app")
     d.done("submit login", "click", "#login-submit", None)
+    if blotter_query:
+        await page.goto(f"{app.url}app?{blotter_query}")
+        d.done("open app with blotter query", "navigate", None, page.url)
 
     # Watch the blotter tick, then scroll it down and back up.
     await page.locator("#ws-status").filter(has_text="live").wait_for(timeout=10_000)
-    await d.think(5.0, 1.0)
+    await d.think(4.0, 1.0)
     d.done("watch blotter", "observe", "#blotter", None)
     await page.locator("#blotter-wrap").hover()
     for name, dy in (("scroll blotter down", 900), ("scroll blotter up", -400)):

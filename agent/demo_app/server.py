@@ -25,9 +25,11 @@ endpoints need the ``st_demo_session`` cookie)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -360,3 +362,13 @@ async def start_demo_app(host: str = "127.0.0.1", port: int = 0, *, widget_port:
         raise UsageError(f"demo app cannot listen on {host}:{port}: {exc.strerror}") from exc
     log.info("demo_app.started", url=app.url, widget_url=app.widget_url)
     return app
+
+
+@contextlib.asynccontextmanager
+async def running_demo_app(**kwargs: Any) -> AsyncIterator[DemoApp]:
+    """``async with running_demo_app() as app:`` - start, yield, always stop."""
+    app = await start_demo_app(**kwargs)
+    try:
+        yield app
+    finally:
+        await app.stop()

@@ -28,17 +28,17 @@ async def start_widget_site(host: str, port: int, app_origin: str,
         on_click()
         return web.json_response({"ok": True})
 
+    async def script(request: web.Request) -> web.Response:
+        return web.Response(text=(STATIC / "widget.js").read_text(encoding="utf-8"),
+                            content_type="application/javascript")
+
     app = web.Application()
     app.router.add_get("/widget", widget)
     app.router.add_post("/widget/click", click)
-    app.router.add_get("/widget.js", lambda _r: _file("widget.js", "application/javascript"))
+    app.router.add_get("/widget.js", script)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1]
     return runner, f"http://{host}:{bound}/widget"
 
-
-async def _file(name: str, content_type: str) -> web.Response:
-    return web.Response(text=(STATIC / name).read_text(encoding="utf-8"),
-                        content_type=content_type)

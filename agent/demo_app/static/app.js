@@ -85,7 +85,10 @@
         'X-Api-Key': session ? session.api_key : ''
       },
       body: JSON.stringify(t)
-    }).then(function (r) { return r.json(); }).then(function (j) {
+    }).then(function (r) {
+      if (r.status === 401) { return {error: 'not authorised'}; }
+      return r.json();
+    }).then(function (j) {
       if (j.order_id) { addOrder(j.order_id, t, 'rest'); } else { status('Rejected: ' + j.error); }
     });
   });
