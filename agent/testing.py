@@ -67,3 +67,23 @@ class MemorySink:
     def kinds(self) -> list[str]:
         """The kinds seen, in order."""
         return [e.kind for e in self.events]
+
+
+# Stage doubles live beside their stage and are re-exported here lazily, so importing
+# agent.testing never pulls in every stage.
+_STAGE_DOUBLES = {
+    "MemoryVault": "agent.ship.testing", "FlakyVault": "agent.ship.testing",
+    "build_masker": "agent.mask.testing", "rr_snapshot": "agent.mask.testing",
+    "rr_mutation": "agent.mask.testing", "rr_input": "agent.mask.testing",
+    "el": "agent.mask.testing", "text": "agent.mask.testing",
+    "TEST_HMAC_KEY": "agent.mask.testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _STAGE_DOUBLES.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'agent.testing' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(mod), name)

@@ -100,4 +100,7 @@ def keys_trust(pubfile: Path = typer.Argument(..., help="Public key file (hex or
 
 def register(app: typer.Typer) -> None:
     """Add the ``keys`` group."""
+    from agent.cli.mask import keys_escrow_init
+
+    keys_app.command("escrow-init")(keys_escrow_init)
     app.add_typer(keys_app, name="keys")

@@ -71,7 +71,8 @@ class _Compound:
     attr_tests: tuple[_AttrTest, ...]
 
     def __call__(self, tag: str | None, attrs: Attrs) -> bool:
-        if self.tag is not None and (tag is None or tag.lower() != self.tag):
+        # tag None = unknown: the tag test passes (re-evaluation errs towards masking)
+        if self.tag is not None and tag is not None and tag.lower() != self.tag:
             return False
         if self.ident is not None and attrs.get("id") != self.ident:
             return False
@@ -104,7 +105,9 @@ def _check_balanced(selector: str) -> None:
 
 
 def _split_list(selector: str) -> list[str]:
-    parts, buf, depth, quote = [], [], 0, ""
+    parts: list[str] = []
+    buf: list[str] = []
+    depth, quote = 0, ""
     for ch in selector:
         if quote:
             quote = "" if ch == quote else quote

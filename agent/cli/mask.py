@@ -1,0 +1,227 @@
+"""``sessiontape mask test``, ``sessiontape reveal`` and the ``keys escrow-init`` command.
+
+``keys_escrow_init`` is a plain function here; the ``keys`` group (agent/cli/keys.py) mounts it
+as ``sessiontape keys escrow-init``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agent.cli.common import config, home
+from agent.errors import UsageError
+
+mask_app = typer.Typer(help="Check masking rules against a page.\n\n"
+                       "Example: sessiontape mask test --url http://127.0.0.1:8080/",
+                       no_args_is_help=True)
+
+
+def _masker(rules: Path | None) -> object:
+    from agent.mask.masker import Masker
+
+    if rules is not None:
+        return Masker.load(home(), rules, cache_size=4096)
+    return Masker.from_config(config(), home())
+
+
+@mask_app.command("test")
+def mask_test(
+    url: Annotated[str | None, typer.Option(
+        "--url", help="Page to load in headless Chromium.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="A saved HTML page instead of --url.")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Masking rules TOML to try (default: the configured rules).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+    executable: Annotated[str, typer.Option(
+        "--browser", help="Chromium executable.")] = "/usr/lib/chromium/chromium",
+) -> None:
+    """Show which elements and fields each masking rule hits, with masked previews.
+
+    Example: sessiontape mask test --file saved.html --rules my-masking.toml
+    """
+    from agent.mask.masker import Masker
+    from agent.mask.probe import probe, render
+
+    if (url is None) == (file is None):
+        raise UsageError("give exactly one of --url or --file")
+    if file is not None:
+        if not file.is_file():
+            raise UsageError(f"{file}: no such file")
+        url = file.resolve().as_uri()
+    assert url is not None
+    masker = _masker(rules)
+    assert isinstance(masker, Masker)
+    report = asyncio.run(probe(masker, url, executable=executable))
+    typer.echo(report.as_json() if as_json else render(report))
+
+
+def keys_escrow_init(
+    officer: Annotated[str, typer.Option("--officer", help="Name of the compliance officer.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Directory for the private key PEM (never the agent home).")] = Path("."),
+) -> None:
+    """Create an escrow X25519 key pair: private key to --out (0600), public key printed.
+
+    Example: sessiontape keys escrow-init --officer "J. Smith" --out /media/officer-usb
+    """
+    from agent.mask.escrow import generate_keypair, key_id
+
+    h = home().resolve()
+    target_dir = out.resolve()
+    if target_dir == h or h in target_dir.parents:
+        raise UsageError(f"--out {out} is inside the agent home {h}: the escrow private key "
+                         "must never be stored where the recording agent runs")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in officer.strip()) or "officer"
+    pem, pub = generate_keypair()
+    import base64
+
+    kid = key_id(base64.b64decode(pub))
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / f"escrow-{safe}-{kid}.pem"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+    officer_toml = officer.replace("\\", "\\\\").replace('"', '\\"')
+    typer.echo(f"private key (keep offline, 0600): {path}")
+    typer.echo(f"public key: {pub}")
+    typer.echo(f"key id: {kid}")
+    typer.echo("add to your masking rules file ([mask] rules_file):")
+    typer.echo(f'[escrow]\nofficer = "{officer_toml}"\npublic_key = "{pub}"')
+
+
+def reveal_cmd(
+    session: Annotated[str, typer.Argument(help="Session id (or unique prefix).")],
+    token: Annotated[str, typer.Option("--token", help="The esc_... token to reveal.")],
+    key: Annotated[Path, typer.Option("--key", help="The officer's escrow private key PEM.")],
+    reason: Annotated[str, typer.Option(
+        "--reason", help="Why the value must be revealed (recorded in the access audit).")],
+    actor: Annotated[str | None, typer.Option(
+        "--actor", help="Who is revealing (default: the OS user).")] = None,
+) -> None:
+    """Reveal an escrowed value with the officer's private key; the reveal is audited.
+
+    Example: sessiontape reveal 20261126T12 --token esc_3f9a0c1d2e4b5a69 --key o.pem --reason "x"
+    """
+    from agent.audit import record_access
+    from agent.cli.common import config
+    from agent.journal.reader import iter_records
+    from agent.journal.store import find_session
+    from agent.keys import Keyring
+    from agent.mask.escrow import load_private_key
+    from agent.mask.reveal import reveal
+
+    h = home()
+    private_key = load_private_key(key)
+    info = find_session(h, session)
+    keyring = Keyring.load(h)
+
+    def payloads() -> Iterator[dict[str, Any]]:
+        for seg in info.segments:
+            for rec in iter_records(seg.path, keyring):
+                yield rec.payload
+
+    value = reveal(payloads(), session_id=info.session_id, token=token,
+                   private_key=private_key, reason=reason,
+                   audit=lambda rec: record_access(h, config(), "audit.reveal", rec, actor=actor),
+                   actor=actor)
+    typer.echo(value)
+
+
+def bench_mask(
+    seconds: Annotated[int, typer.Option("--seconds", min=1, help="Simulated seconds of the "
+                                         "synthetic mix.")] = 10,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Also record the demo "
+                                       "blotter in Chromium and time masking inside it.")] = True,
+    cells: Annotated[int, typer.Option("--cells", min=1, max=1000,
+                                       help="Blotter cells per update (live).")] = 200,
+    live_seconds: Annotated[float, typer.Option("--live-seconds", min=1.0,
+                                                help="Measured window (live).")] = 5.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Masking cost per event (synthetic mix) and its share of agent CPU (synthetic against
+    capture decode + journal; live inside a real capture of the demo blotter).
+
+    Example: sessiontape bench mask --json
+    """
+    import tempfile
+
+    from agent.journal import Journal
+    from agent.mask.bench import run_mask_bench
+
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="sessiontape-bench-mask-") as tmp:
+        journal = Journal.open(Path(tmp), config())
+        try:
+            result["synthetic"] = run_mask_bench(
+                seconds=seconds, journal_append=journal.append_many).as_dict()
+        finally:
+            journal.close()
+        if live:
+            result["live"] = asyncio.run(_live_bench(Path(tmp), cells, live_seconds)).as_dict()
+    if json_out:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    syn = result["synthetic"]
+    typer.echo(f"synthetic mix ({syn['events']} events): mask {syn['mask_us_per_event']} us/event,"
+               f" capture decode {syn['capture_us_per_event']} us/event, journal "
+               f"{syn['journal_us_per_event']} us/event -> masking = "
+               f"{syn['mask_share_of_agent_pct']}% of agent CPU")
+    typer.echo(f"  blotter mutation (200 texts): {syn['mutation_event_us']} us; full snapshot "
+               f"({syn['snapshot_nodes']} nodes): {syn['full_snapshot_ms']} ms")
+    if live:
+        lv = result["live"]
+        typer.echo(f"live demo blotter ({lv['cells']} cells, {lv['seconds']} s, {lv['events']} "
+                   f"events): masking {lv['mask_cpu_s']} s of {lv['agent_cpu_s']} s agent CPU "
+                   f"= {lv['mask_share_of_agent_cpu_pct']}% ({lv['mask_us_per_event']} us/event)")
+
+
+async def _live_bench(home: Path, cells: int, seconds: float) -> Any:
+    import time
+
+    from agent.capture.bench import demo_blotter
+    from agent.capture.session import CaptureSession
+    from agent.clock import SystemClock
+    from agent.mask.bench import TimedMaskingSink, live_result
+    from agent.mask.masker import Masker
+
+    masker = Masker.load(home)
+    cfg = config().capture.model_copy(update={"headless": "true"})
+    async with demo_blotter(cells) as blotter:
+        sink = TimedMaskingSink(masker)
+        session = CaptureSession(cfg, sink, SystemClock(), home, headless=True, relaunch=False,
+                                 mask=masker.page_config())
+        await session.start(None)
+        try:
+            await blotter.prepare(session.page)
+            await asyncio.sleep(1.0)  # past the first snapshot
+            ev0, m0, cpu0 = sink.events_in, sink.mask_cpu_s, time.process_time()
+            await asyncio.sleep(seconds)
+            cpu = time.process_time() - cpu0
+            res = live_result(cells, seconds, sink, ev0, m0, cpu)
+        finally:
+            await session.stop()
+    return res
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mask``, ``reveal`` and ``bench mask`` to the CLI."""
+    app.add_typer(mask_app, name="mask")
+    app.command("reveal")(reveal_cmd)
+    try:
+        from agent.cli.bench import bench_app
+    except ImportError:  # the bench sub-app is optional
+        return
+    bench_app.command("mask")(bench_mask)

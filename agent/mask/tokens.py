@@ -1,0 +1,74 @@
+"""Keyed tokens: HMAC-SHA256 under a per-deployment secret, so equal values correlate.
+
+The secret lives in ``<home>/keys/mask_hmac.key`` (32 random bytes, mode 0600, created on first
+use). The same normalised value gives the same token in every session recorded with that key;
+without the key a token cannot be computed from a guess, so tokens do not reveal values.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from agent.errors import KeyMaterialError
+
+HMAC_KEY_FILE = "mask_hmac.key"
+_DOMAIN = b"sessiontape-mask-token-v1\x00"
+
+
+def hmac_key_path(home: Path) -> Path:
+    """Where the masking HMAC secret lives under the agent home."""
+    return home / "keys" / HMAC_KEY_FILE
+
+
+def load_or_create_hmac_key(path: Path) -> bytes:
+    """Read the 32-byte secret at ``path``, creating it (0600, exclusively) if missing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return load_or_create_hmac_key(path)  # another process won the race
+        try:
+            os.write(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return key
+    except OSError as exc:
+        raise KeyMaterialError(f"{path}: cannot read masking key: {exc.strerror}") from exc
+    if len(data) != 32:
+        raise KeyMaterialError(f"{path}: masking key must be 32 bytes, found {len(data)}")
+    if path.stat().st_mode & 0o077:
+        raise KeyMaterialError(f"{path}: masking key is readable by others (chmod 600)")
+    return data
+
+
+class Tokenizer:
+    """Turns normalised values into ``tok_``/``esc_`` + 16 hex chars (64 bits of HMAC)."""
+
+    def __init__(self, key: bytes, cache_size: int = 65536) -> None:
+        if len(key) < 32:
+            raise KeyMaterialError("masking HMAC key must be at least 32 bytes")
+        self._key = key
+        self.digest = functools.lru_cache(maxsize=cache_size)(self._digest)
+
+    def _digest(self, normalized: str) -> str:
+        mac = hmac.new(self._key, _DOMAIN + normalized.encode("utf-8", "surrogatepass"),
+                       hashlib.sha256)
+        return mac.hexdigest()[:16]
+
+    def token(self, normalized: str) -> str:
+        """The tokenize-mode token for a normalised value."""
+        return "tok_" + self.digest(normalized)
+
+    def escrow_token(self, normalized: str) -> str:
+        """The escrow-mode token; the same digest as :meth:`token`, so modes correlate."""
+        return "esc_" + self.digest(normalized)

@@ -1,0 +1,243 @@
+"""End to end: real Chromium -> capture -> MaskingSink -> journal; no secret reaches disk.
+
+Two recording sessions against the demo app (with its fixture pages): the secrets fixture
+page (values in text, attributes, a hidden input, placeholder/title, values set by script,
+console, XHR query/headers/body, a WebSocket message), then a login and the client-lookup
+form typed key by key. Afterwards every byte under the agent home - journal segments raw and
+decrypted, the operational log, keys, assets, audit - is scanned for each demo secret in
+plain text, base64, URL-encoding and UTF-16 (LE/BE).
+
+The login name (``DEMO_SECRETS["username"]``) is not scanned for: who acted is recorded on
+purpose (the app shows it and the journal must say who the user was).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from agent.capture.config import CaptureConfig
+from agent.capture.session import CaptureSession
+from agent.clock import SystemClock
+from agent.config import load_config
+from agent.demo_app import DEMO_SECRETS
+from agent.demo_app.server import running_demo_app
+from agent.journal import Journal, JournalSink
+from agent.journal.reader import iter_records
+from agent.journal.store import find_session
+from agent.keys import Keyring
+from agent.logs import configure, configure_quiet
+from agent.mask.escrow import generate_keypair
+from agent.mask.masker import Masker
+from agent.mask.rules import default_rules_path
+from agent.mask.sink import MaskingSink
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+from clirun import run  # noqa: E402
+
+PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+CHROMIUM = "/usr/lib/chromium/chromium"
+SECRETS = {k: v for k, v in DEMO_SECRETS.items() if k != "username"}
+
+
+def encodings(secret: str) -> dict[str, bytes]:
+    """The forms a secret could take on disk."""
+    raw = secret.encode()
+    out = {"plain": raw, "utf16le": secret.encode("utf-16-le"),
+           "utf16be": secret.encode("utf-16-be"), "url": quote(secret, safe="").encode(),
+           "url_plus": quote_plus(secret).encode()}
+    for k in range(3):  # base64 at each alignment: the groups that hold only secret bytes
+        for name, enc in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
+            full = enc(b"\0" * k + raw)
+            start = -(-k // 3) * 4 if k else 0
+            end = len(full) - (4 if (k + len(raw)) % 3 else 0)
+            if end - start >= 8:
+                out[f"{name}{k}"] = full[start:end]
+    return out
+
+
+def strings_of(obj: object) -> list[str]:
+    """Every string (values and keys) inside a decoded JSON value."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [x for k, v in obj.items() for x in (k, *strings_of(v))]
+    if isinstance(obj, list):
+        return [x for v in obj for x in strings_of(v)]
+    return []
+
+
+def find_secrets(blob: bytes, where: str, strings: bytes | None = None) -> list[str]:
+    """Secret forms found in ``blob`` (context shown, the secret itself elided).
+
+    Forms shorter than 8 bytes (a 4-digit PIN) would match node ids and timestamps by
+    chance, so they are looked for only in ``strings`` - the text values of the JSON the
+    bytes hold - and must stand alone there (not inside a longer number or word).
+    """
+    found = []
+    for key, secret in SECRETS.items():
+        for form, needle in encodings(secret).items():
+            if len(needle) >= 8:
+                target, rx = blob, re.escape(needle)
+            elif strings is not None:
+                target = strings
+                rx = rb"(?<![0-9A-Za-z])" + re.escape(needle) + rb"(?![0-9A-Za-z])"
+            else:
+                continue
+            m = re.search(rx, target)
+            if m is not None:
+                ctx = target[max(0, m.start() - 80):m.start()] + b"<SECRET>" + target[
+                    m.end():m.end() + 40]
+                found.append(f"{key} ({form}) in {where}: {ctx!r}")
+    return found
+
+
+def json_strings(blob: bytes) -> bytes | None:
+    """The strings of a JSON-lines file (the operational log), or None if it is not one."""
+    out: list[str] = []
+    try:
+        for line in blob.decode("utf-8").splitlines():
+            if line.strip():
+                out += strings_of(json.loads(line))
+    except ValueError:
+        return None
+    return "\n".join(out).encode()
+
+
+async def _type(page: object, selector: str, value: str) -> None:
+    loc = page.locator(selector)  # type: ignore[attr-defined]
+    await loc.click()
+    await loc.press_sequentially(value, delay=5)
+
+
+async def _record(home: Path, masker: Masker, url: str, script: object) -> str:
+    """One recording session through the real pipeline; returns the session id."""
+    journal = Journal.open(home, load_config(env={}))
+    jsink = JournalSink(journal)
+    cfg = CaptureConfig(headless="true", executable=CHROMIUM)
+    cs = CaptureSession(cfg, MaskingSink(jsink, masker), SystemClock(), home,
+                        mask=masker.page_config())
+    try:
+        await cs.start(url)
+        await script(cs.page)  # type: ignore[operator]
+        await asyncio.sleep(0.5)
+    finally:
+        await cs.stop()
+        jsink.close()
+    return journal.session_id
+
+
+def _decrypted(home: Path, session_id: str) -> tuple[bytes, bytes]:
+    """All records of a session as JSON lines, and the strings they hold."""
+    keyring = Keyring.load(home)
+    out: list[str] = []
+    strings: list[str] = []
+    for seg in find_session(home, session_id).segments:
+        for rec in iter_records(seg.path, keyring):
+            out.append(json.dumps(rec.as_dict(), ensure_ascii=False))
+            strings += strings_of(rec.as_dict())
+    return "\n".join(out).encode(), "\n".join(strings).encode()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audited(
+        tmp_path: Path) -> None:
+    """No secret in any form on disk; same account -> same token in two sessions; the
+    escrowed notes reveal with the officer key, and the reveal is audited."""
+    home = tmp_path / "home"
+    home.mkdir()
+    officer = tmp_path / "officer"
+    officer.mkdir()
+    pem, pub = generate_keypair()
+    key_path = officer / "officer.pem"
+    key_path.write_bytes(pem)
+    key_path.chmod(0o600)
+    rules = tmp_path / "masking.toml"
+    rules.write_text(default_rules_path().read_text(encoding="utf-8").replace(
+        'public_key = ""', f'public_key = "{pub}"') +
+        '\n[[rules]]\nid = "notes-escrow"\nkind = "selector"\nmode = "escrow"\n'
+        'selector = "textarea#notes"\n', encoding="utf-8")
+    s = DEMO_SECRETS
+
+    async def fixture_then_lookup(page: object) -> None:
+        await page.wait_for_function("window.__fixtureDone === true", timeout=15_000)  # type: ignore[attr-defined]
+        await page.goto(app.url)  # type: ignore[attr-defined]
+        await _type(page, "#username", s["username"])
+        await _type(page, "#password", s["password"])
+        await page.locator("#login-submit").click()  # type: ignore[attr-defined]
+        await page.wait_for_url("**/app")  # type: ignore[attr-defined]
+        await _type(page, "#client-name", "Jane Q. Sample")
+        await _type(page, "#ssn", s["ssn"])
+        await _type(page, "#lookup-account", s["account"])
+        await _type(page, "#notes", s["notes"])
+        await _type(page, "#pin", s["pin"])
+        await page.locator("#lookup-submit").click()  # type: ignore[attr-defined]
+        await page.locator("#lookup-result .lookup-account").filter(  # type: ignore[attr-defined]
+            has_text=s["account"]).first.wait_for(state="attached", timeout=10_000)
+
+    async def second_lookup(page: object) -> None:
+        await _type(page, "#username", s["username"])
+        await _type(page, "#password", s["password"])
+        await page.locator("#login-submit").click()  # type: ignore[attr-defined]
+        await page.wait_for_url("**/app")  # type: ignore[attr-defined]
+        await _type(page, "#lookup-account", s["account"])
+
+    async def scenario() -> tuple[str, str]:
+        nonlocal app
+        async with running_demo_app(fixtures_dir=PAGES) as a:
+            app = a
+            first = await _record(home, Masker.load(home, rules),
+                                  a.url + "fixtures/fx_secrets.html", fixture_then_lookup)
+            second = await _record(home, Masker.load(home, rules), a.url, second_lookup)
+        return first, second
+
+    app: object = None
+    configure(home, "debug")
+    try:
+        first, second = asyncio.run(scenario())
+    finally:
+        configure_quiet()
+
+    masker = Masker.load(home, rules)
+    acct_token = masker.strings.apply(s["account"], masker.rules.hits["account-fields"])
+    assert acct_token is not None and acct_token[0].startswith("tok_")
+    decrypted = {sid: _decrypted(home, sid) for sid in (first, second)}
+    dumps = {sid: d[0] for sid, d in decrypted.items()}
+    # The recording is not empty: the lookup and both sessions' account token are in it.
+    assert b"rrweb.full_snapshot" in dumps[first] and b"net.ws_frame" in dumps[first]
+    for sid in (first, second):
+        assert acct_token[0].encode() in dumps[sid], f"account token missing in {sid}"
+
+    # Reveal the escrowed notes with the officer key (audited), then scan everything.
+    esc = masker.strings.tokenizer.escrow_token(s["notes"])
+    assert esc.encode() in dumps[first]
+    res = run("reveal", first, "--token", esc, "--key", str(key_path), "--reason",
+              "e2e test", "--actor", "officer1", home=home)
+    assert res.code == 0 and res.out.strip() == s["notes"], res.err
+    from agent.audit import audit_records
+
+    audit = audit_records(home, "audit.reveal")  # sealed access-audit journal
+    assert audit[-1]["outcome"] == "revealed" and audit[-1]["token"] == esc
+    assert audit[-1]["who"] == "officer1" and audit[-1]["session"] == first
+
+    leaks: list[str] = []
+    for sid, (blob, strings) in decrypted.items():
+        leaks += find_secrets(blob, f"decrypted session {sid}", strings)
+    files = 0
+    for root, _dirs, names in os.walk(home):
+        for name in names:
+            p = Path(root) / name
+            data = p.read_bytes()
+            leaks += find_secrets(data, str(p.relative_to(home)), json_strings(data))
+            files += 1
+    assert files >= 5 and (home / "logs" / "agent.log").is_file()
+    assert leaks == []

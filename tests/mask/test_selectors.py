@@ -1,0 +1,41 @@
+"""The agent-side compound CSS selector matcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.mask.selectors import SelectorSyntaxError, compile_selector
+
+
+def test_compound_selectors_match_tag_id_class_and_attributes() -> None:
+    """tag, #id, .class and attribute operators with the i flag."""
+    m = compile_selector('input.acct[name*=ssn i][type="text"], #secret, [data-sensitive]')
+    assert m is not None
+    assert m("input", {"class": "x acct", "name": "client_SSN", "type": "text"})
+    assert not m("input", {"class": "acct", "name": "client_SSN", "type": "email"})
+    assert m("div", {"id": "secret"})
+    assert m("span", {"data-sensitive": ""})
+    assert not m("span", {})
+
+
+def test_attribute_operators() -> None:
+    """^= $= ~= |= behave as in CSS."""
+    assert compile_selector("[autocomplete^=cc-]")("input", {"autocomplete": "cc-number"})  # type: ignore[misc]
+    assert compile_selector("[a$=end]")("p", {"a": "the-end"})  # type: ignore[misc]
+    assert compile_selector("[rel~=b]")("a", {"rel": "a b c"})  # type: ignore[misc]
+    assert compile_selector("[lang|=en]")("p", {"lang": "en-GB"})  # type: ignore[misc]
+    assert not compile_selector("[lang|=en]")("p", {"lang": "english"})  # type: ignore[misc]
+
+
+def test_combinators_and_pseudo_classes_are_page_only() -> None:
+    """Valid CSS the agent cannot evaluate compiles to None (the recorder enforces it)."""
+    assert compile_selector("form .secret") is None
+    assert compile_selector("input:not([type=hidden])") is None
+    assert compile_selector("div > span") is None
+
+
+@pytest.mark.parametrize("bad", ["", "input[name=x", "input]", "a[b='c]", "a, "])
+def test_malformed_selectors_raise(bad: str) -> None:
+    """Unbalanced brackets/quotes and empty items are errors."""
+    with pytest.raises(SelectorSyntaxError):
+        compile_selector(bad)
