@@ -10,17 +10,28 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 _configured = False
 
 
+class _Stderr:
+    """Writes to whatever ``sys.stderr`` is at call time (pytest swaps and closes streams)."""
+
+    def write(self, data: str) -> int:
+        return sys.stderr.write(data)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(home: Path | None, level: str = "info") -> None:
     """Send JSON logs to ``<home>/logs/agent.log`` (or stderr when home is None)."""
     global _configured
     lvl = getattr(logging, level.upper(), logging.INFO)
-    stream = sys.stderr
+    stream: Any = _Stderr()
     if home is not None:
         (home / "logs").mkdir(parents=True, exist_ok=True)
         stream = open(home / "logs" / "agent.log", "a", buffering=1)  # noqa: SIM115

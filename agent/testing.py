@@ -73,6 +73,7 @@ class MemorySink:
 # agent.testing never pulls in every stage.
 _STAGE_DOUBLES = {
     "MemoryVault": "agent.ship.testing", "FlakyVault": "agent.ship.testing",
+    "FakeSource": "agent.ship.testing",
     "build_masker": "agent.mask.testing", "rr_snapshot": "agent.mask.testing",
     "rr_mutation": "agent.mask.testing", "rr_input": "agent.mask.testing",
     "el": "agent.mask.testing", "text": "agent.mask.testing",

@@ -45,7 +45,14 @@ def _global(
 _STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
 
 
+_registered = False
+
+
 def _register_all() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     for name in _STAGE_CLIS:
         mod_name = f"agent.cli.{name}"
         try:

@@ -66,8 +66,8 @@ def ship_main(
 
     sh = _shipper()
     sh.check_posture(force=True)
-    cps = ship_checkpoints(sh)
     res = sh.ship_once()
+    cps = ship_checkpoints(sh)  # after: segments shipped whole need no separate checkpoints
     typer.echo(f"shipped {len(res.shipped)}, quarantined {len(res.quarantined)}, "
                f"retrying {len(res.failed)}, checkpoints {cps} -> {sh.vaults['primary'].url}")
     for key, err in res.failed.items():

@@ -25,7 +25,6 @@ from typing import Any
 
 from agent.clock import Clock, SystemClock
 from agent.errors import UnknownVersion, VaultError
-from agent.ship.s3 import confirm, refuse_locked_delete
 from agent.ship.vault import (
     LockMode,
     NotFound,
@@ -33,9 +32,11 @@ from agent.ship.vault import (
     Posture,
     Receipt,
     check_put_args,
+    confirm,
     iso,
     ns_to_dt,
     parse_iso,
+    refuse_locked_delete,
     sha256_hex,
     utc_seconds,
 )

@@ -18,7 +18,7 @@ import datetime as dt
 import email.utils
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 
 from agent.clock import Clock, SystemClock
 from agent.errors import PostureError, VaultError
@@ -29,7 +29,9 @@ from agent.ship.vault import (
     Posture,
     Receipt,
     check_put_args,
+    confirm,
     ns_to_dt,
+    refuse_locked_delete,
     sha256_hex,
     utc_seconds,
 )
@@ -73,6 +75,26 @@ def s3_errors(what: str) -> Iterator[None]:
         raise VaultError(f"{what}: {exc}", retryable=False) from exc
 
 
+_SESSIONS: dict[tuple[tuple[str, str], ...], Any] = {}
+
+
+def _session() -> Any:
+    """A boto3 session per distinct AWS_* environment.
+
+    Creating a session loads the service models (~1 s), so reuse it; but a session caches
+    credentials, so a changed environment (rotated keys, another endpoint) gets a new one.
+    """
+    import os
+
+    import boto3
+
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    if env not in _SESSIONS:
+        _SESSIONS.clear()
+        _SESSIONS[env] = boto3.session.Session()
+    return _SESSIONS[env]
+
+
 def _b64_to_hex(v: str | None) -> str | None:
     return base64.b64decode(v).hex() if v else None
 
@@ -87,20 +109,19 @@ class S3Vault:
     def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
                  clock: Clock | None = None, max_put_bytes: int = SINGLE_PUT_MAX,
                  connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 max_retries: int = 2) -> None:
+                 max_attempts: int = 3) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
         self.clock = clock or SystemClock()
         self.max_put_bytes = min(max_put_bytes, SINGLE_PUT_MAX)
         if client is None:
-            import boto3
             from botocore.config import Config as BotoConfig
 
             # Retries are ours (backoff + jitter in the shipper); keep boto's few and short.
-            client = boto3.client("s3", config=BotoConfig(
+            client = _session().client("s3", config=BotoConfig(
                 connect_timeout=connect_timeout, read_timeout=read_timeout,
-                retries={"max_attempts": max_retries, "mode": "standard"}))
+                retries={"total_max_attempts": max_attempts, "mode": "standard"}))
         self.client = client
 
     @classmethod
@@ -125,6 +146,8 @@ class S3Vault:
         if len(data) > self.max_put_bytes:
             raise VaultError(f"{key}: {len(data)} bytes exceeds the single-PUT maximum "
                              f"{self.max_put_bytes}; rotate journals smaller", retryable=False)
+        import botocore.exceptions as bex
+
         ru = utc_seconds(retain_until)
         digest = sha256_hex(data)
         existing = self._head_or_none(key)
@@ -136,13 +159,14 @@ class S3Vault:
                 ContentType="application/octet-stream")
             if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"
-            try:
-                with s3_errors(f"put {key}"):
+            with s3_errors(f"put {key}"):
+                try:
                     self.client.put_object(**args)
-            except VaultError as exc:
-                # A concurrent writer (or a PUT whose response we lost) got there first.
-                if "PreconditionFailed" not in exc.message and "412" not in exc.message:
-                    raise
+                except bex.ClientError as exc:
+                    # If-None-Match: a concurrent writer, or our own retried PUT whose first
+                    # answer was lost, got there first - the HEAD below decides.
+                    if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                        raise
         state = self.head(key)
         if state.checksum_sha256 != digest:
             raise VaultError(f"{key}: an object with different content already exists "
@@ -243,32 +267,3 @@ class S3Vault:
                        default_retention_days=days, enforced_by="server",
                        server_time=server_time)
 
-
-def refuse_locked_delete(state: ObjectState, now: dt.datetime) -> None:
-    """Raise unless ``state`` may be deleted now (no hold, retain-until passed)."""
-    if state.legal_hold:
-        raise VaultError(f"{state.key}: under legal hold; delete refused", retryable=False)
-    if state.retain_until is not None and state.retain_until > now:
-        raise VaultError(f"{state.key}: retained until {state.retain_until.isoformat()}; "
-                         "delete refused", retryable=False)
-
-
-def confirm(url: str, state: ObjectState, digest: str, retain_until: dt.datetime,
-            mode: str, size: int, legal_hold: bool) -> Receipt:
-    """Compare HEAD with what we asked for; a store that did not lock is a posture failure."""
-    if state.checksum_sha256 != digest or state.size != size:
-        raise VaultError(f"{state.key}: HEAD checksum/size mismatch after upload "
-                         f"({state.checksum_sha256}/{state.size} vs {digest}/{size})",
-                         retryable=True)
-    if state.mode != mode:
-        raise PostureError(f"{state.key}: stored with lock mode {state.mode!r}, expected "
-                           f"{mode!r}: the store does not honour Object Lock")
-    if state.retain_until is None or state.retain_until < utc_seconds(retain_until):
-        raise PostureError(f"{state.key}: stored retain-until {state.retain_until} is before "
-                           f"the requested {retain_until.isoformat()}: the store does not "
-                           "honour Object Lock")
-    if legal_hold and not state.legal_hold:
-        raise PostureError(f"{state.key}: legal hold requested but not applied")
-    return Receipt(key=state.key, version_id=state.version_id, etag=state.etag,
-                   checksum_sha256=digest, retain_until=state.retain_until,
-                   mode=cast(LockMode, mode), size=size, legal_hold=state.legal_hold, vault=url)

@@ -68,12 +68,19 @@ def checkpoint_key(session_id: str, segment_id: str, n: int) -> str:
     return f"checkpoints/{session_id}/{segment_id}/{n}.json"
 
 
+UNREADABLE_QUIET_NS = 600 * 1_000_000_000
+
+
+UNREADABLE_QUIET_NS = 600 * 1_000_000_000
+
+
 class JournalSource:
     """The real journal under ``<home>/journals`` (imports the lead's API lazily)."""
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
         self._keyring: Any = None
+        self._cache: dict[Path, tuple[tuple[int, int], SegmentMeta]] = {}
 
     def _keys(self) -> Any:
         if self._keyring is None:
@@ -83,52 +90,71 @@ class JournalSource:
         return self._keyring
 
     def segments(self) -> list[SegmentMeta]:
+        """Every segment file under ``<home>/journals``.
+
+        Runs every few seconds, so the metadata of *sealed* segments is cached by (path, mtime,
+        size); open segments (whose writes land in the ``-wal`` file) are read every time.
+        """
+        import time
+
+        from agent.errors import InputError
         from agent.journal import store
 
         out: list[SegmentMeta] = []
-        for sess in store.list_sessions(self.home):
-            urls = tuple(getattr(sess, "urls", ()) or ())
-            rclass = getattr(sess, "record_class", None)
-            for s in sess.segments:
-                out.append(SegmentMeta(
-                    path=Path(s.path), session_id=s.session_id, segment_id=s.segment_id,
-                    index=s.index, sealed=bool(s.sealed), sealed_utc_ns=s.sealed_utc_ns,
-                    size_bytes=int(s.size_bytes), seal_hash_hex=s.seal_hash_hex or "",
-                    user=getattr(sess, "user", "") or "", urls=urls, record_class=rclass))
+        seen: set[Path] = set()
+        for sdir in store.session_dirs(self.home):
+            for path in sorted(sdir.glob("*.stj")):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                seen.add(path)
+                stamp = (st.st_mtime_ns, st.st_size)
+                cached = self._cache.get(path)
+                if cached is not None and cached[0] == stamp:
+                    out.append(cached[1])
+                    continue
+                try:
+                    info = store.segment_info(path)
+                except InputError:
+                    # Unreadable: offer it as sealed once quiet for a while, so verification
+                    # quarantines it (never shipped as good, never deleted).
+                    if time.time_ns() - st.st_mtime_ns < UNREADABLE_QUIET_NS:
+                        continue
+                    meta = SegmentMeta(path=path, session_id=sdir.name, segment_id=path.stem,
+                                       index=-1, sealed=True, sealed_utc_ns=st.st_mtime_ns,
+                                       size_bytes=st.st_size)
+                else:
+                    meta = SegmentMeta(
+                        path=path, session_id=info.session_id or sdir.name,
+                        segment_id=info.segment_id, index=info.index, sealed=info.sealed,
+                        sealed_utc_ns=info.sealed_utc_ns or None, size_bytes=info.size_bytes,
+                        seal_hash_hex=info.seal_hash_hex, user=info.user,
+                        urls=tuple(getattr(info, "urls", ()) or ()),
+                        record_class=getattr(info, "record_class", None))
+                if meta.sealed:  # only immutable segments are cached
+                    self._cache[path] = (stamp, meta)
+                out.append(meta)
+        for gone in set(self._cache) - seen:
+            del self._cache[gone]
         return out
 
     def checkpoints(self, path: Path) -> list[CheckpointMeta]:
-        try:
-            from agent.journal.store import read_checkpoints
+        from agent.journal.store import read_checkpoints
 
-            cps = read_checkpoints(path)
-            return [CheckpointMeta(n=c.n, tree_size=c.tree_size, key_id=c.key_id, body=c.body,
-                                   signature=c.signature,
-                                   t_utc_ns=int(getattr(c, "t_utc_ns", 0) or 0))
-                    for c in cps]
-        except ImportError:
-            from agent.journal.reader import SegmentFile
-
-            seg = SegmentFile(path)
-            try:
-                return [CheckpointMeta(n=r.n, tree_size=int(r.body.get("tree_size", -1)),
-                                       key_id=str(r.body.get("key_id", "")),
-                                       body=r.body_bytes, signature=r.signature,
-                                       t_utc_ns=int(r.body.get("t_utc_ns", 0)))
-                        for r in seg.checkpoints()]
-            finally:
-                seg.close()
+        return [CheckpointMeta(n=r.n, tree_size=int(r.body.get("tree_size", -1)),
+                               key_id=str(r.body.get("key_id", "")), body=r.body_bytes,
+                               signature=r.signature, t_utc_ns=int(r.body.get("t_utc_ns", 0)))
+                for r in read_checkpoints(path)]
 
     def verify(self, path: Path) -> str | None:
         from agent.seal.verify import verify_paths
 
-        report = verify_paths([path], self._keys(), decrypt=False)
+        report = verify_paths([path], self._keys().trust(), decrypt=False)
         if report.ok:
             return None
         return str(report.first_failure or "verification failed")
 
     def check_signature(self, key_id: str, signature: bytes, body: bytes) -> bool | None:
-        trust = self._keys().trust
-        trust = trust() if callable(trust) else trust
-        result: bool | None = trust.verify(key_id, signature, body)
+        result: bool | None = self._keys().trust().verify(key_id, signature, body)
         return result

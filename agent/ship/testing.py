@@ -3,6 +3,7 @@
 * :class:`MemoryVault` - a dict-backed vault with the same refusals as the real ones.
 * :class:`FlakyVault` - wraps any vault and injects failures: an error on the Nth call,
   connection resets, slow calls, a HEAD that reports the wrong lock state.
+* :class:`FakeSource` - segments as opaque files, verification by recorded hash.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from agent.clock import Clock, SystemClock
 from agent.errors import VaultError
-from agent.ship.s3 import confirm, refuse_locked_delete
+from agent.ship.source import CheckpointMeta, SegmentMeta
 from agent.ship.vault import (
     LockMode,
     NotFound,
@@ -24,7 +26,9 @@ from agent.ship.vault import (
     Receipt,
     Vault,
     check_put_args,
+    confirm,
     ns_to_dt,
+    refuse_locked_delete,
     sha256_hex,
     utc_seconds,
 )
@@ -180,3 +184,58 @@ class FlakyVault:
     def posture(self) -> Posture:
         self._enter("posture")
         return self.inner.posture()
+
+
+class FakeSource:
+    """A :class:`~agent.ship.source.SegmentSource` of opaque files (no journal needed).
+
+    ``add(...)`` writes a segment file under ``<root>/<session>/<index>-<segment>.stj`` and
+    remembers its SHA-256; :meth:`verify` fails when the bytes changed since (tampering) or
+    the segment was marked ``bad``. Checkpoints are whatever a test puts in ``checkpoints``.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.metas: dict[str, SegmentMeta] = {}
+        self.digests: dict[str, str] = {}
+        self.bad: set[str] = set()
+        self.checkpoint_lists: dict[str, list[CheckpointMeta]] = {}
+        self.verify_calls = 0
+
+    def add(self, session_id: str, segment_id: str, data: bytes, *, index: int = 0,
+            sealed_utc_ns: int | None = None, sealed: bool = True,
+            urls: tuple[str, ...] = (), record_class: str | None = None) -> SegmentMeta:
+        """Write the file and register it."""
+        path = self.root / session_id / f"{index:06d}-{segment_id}.stj"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        meta = SegmentMeta(path=path, session_id=session_id, segment_id=segment_id,
+                           index=index, sealed=sealed, sealed_utc_ns=sealed_utc_ns,
+                           size_bytes=len(data), urls=urls, record_class=record_class)
+        self.metas[segment_id] = meta
+        self.digests[path.name] = sha256_hex(data)
+        return meta
+
+    def seal(self, segment_id: str, sealed_utc_ns: int) -> None:
+        """Mark an open segment sealed."""
+        self.metas[segment_id] = replace(self.metas[segment_id], sealed=True,
+                                         sealed_utc_ns=sealed_utc_ns)
+
+    def segments(self) -> list[SegmentMeta]:
+        return [m for m in self.metas.values() if m.path.exists()]
+
+    def checkpoints(self, path: Path) -> list[CheckpointMeta]:
+        return list(self.checkpoint_lists.get(path.name, []))
+
+    def verify(self, path: Path) -> str | None:
+        self.verify_calls += 1
+        name = path.name.removeprefix("reverify-")
+        seg_id = name.split("-", 1)[1][:-4] if "-" in name else name
+        if seg_id in self.bad:
+            return f"{name}: marked bad"
+        if sha256_hex(path.read_bytes()) != self.digests.get(name):
+            return f"{name}: bytes changed since sealing"
+        return None
+
+    def check_signature(self, key_id: str, signature: bytes, body: bytes) -> bool | None:
+        return signature == sha256_hex(body).encode()[:16] if key_id == "fake" else None

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Protocol, cast
 
-from agent.errors import ConfigError, VaultError
+from agent.errors import ConfigError, PostureError, VaultError
 
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
 RECEIPT_VERSION = 1
@@ -84,7 +84,8 @@ class Receipt:
             from agent.errors import UnknownVersion
 
             raise UnknownVersion(f"receipt version {d.get('v')!r}")
-        body = {k: v for k, v in d.items() if k != "v"}
+        names = {f.name for f in fields(cls)}
+        body = {k: v for k, v in d.items() if k in names}  # extra fields ride along
         body["retain_until"] = parse_iso(str(body["retain_until"]))
         return cls(**body)
 
@@ -148,8 +149,6 @@ class NotFound(VaultError):
 
 def check_put_args(key: str, retain_until: dt.datetime, mode: str, now: dt.datetime) -> None:
     """Client-side refusals every backend applies before writing."""
-    from agent.errors import PostureError
-
     if not key or key.startswith("/") or ".." in key.split("/"):
         raise VaultError(f"invalid object key {key!r}")
     if mode not in ("COMPLIANCE", "GOVERNANCE"):
@@ -158,6 +157,36 @@ def check_put_args(key: str, retain_until: dt.datetime, mode: str, now: dt.datet
         raise PostureError(
             f"{key}: retain-until {iso(retain_until)} is not in the future (now {iso(now)}); "
             "is the clock far off?")
+
+
+def refuse_locked_delete(state: ObjectState, now: dt.datetime) -> None:
+    """Raise unless ``state`` may be deleted now (no hold, retain-until passed)."""
+    if state.legal_hold:
+        raise VaultError(f"{state.key}: under legal hold; delete refused", retryable=False)
+    if state.retain_until is not None and state.retain_until > now:
+        raise VaultError(f"{state.key}: retained until {state.retain_until.isoformat()}; "
+                         "delete refused", retryable=False)
+
+
+def confirm(url: str, state: ObjectState, digest: str, retain_until: dt.datetime,
+            mode: str, size: int, legal_hold: bool) -> Receipt:
+    """Compare HEAD with what we asked for; a store that did not lock is a posture failure."""
+    if state.checksum_sha256 != digest or state.size != size:
+        raise VaultError(f"{state.key}: HEAD checksum/size mismatch after upload "
+                         f"({state.checksum_sha256}/{state.size} vs {digest}/{size})",
+                         retryable=True)
+    if state.mode != mode:
+        raise PostureError(f"{state.key}: stored with lock mode {state.mode!r}, expected "
+                           f"{mode!r}: the store does not honour Object Lock")
+    if state.retain_until is None or state.retain_until < utc_seconds(retain_until):
+        raise PostureError(f"{state.key}: stored retain-until {state.retain_until} is before "
+                           f"the requested {retain_until.isoformat()}: the store does not "
+                           "honour Object Lock")
+    if legal_hold and not state.legal_hold:
+        raise PostureError(f"{state.key}: legal hold requested but not applied")
+    return Receipt(key=state.key, version_id=state.version_id, etag=state.etag,
+                   checksum_sha256=digest, retain_until=state.retain_until,
+                   mode=cast(LockMode, mode), size=size, legal_hold=state.legal_hold, vault=url)
 
 
 def open_vault(url: str, **kwargs: Any) -> Vault:

@@ -1,0 +1,93 @@
+"""Re-verify what is stored: 100% of newly shipped objects plus a rolling sample of older ones.
+
+For each object and vault: HEAD (version, checksum, lock mode, retain-until not shortened,
+receipt object present), GET and re-hash, then verify the downloaded segment's seals and
+signatures (:meth:`SegmentSource.verify` on a spool copy). Each result is an ``audit.verify``
+record (``<home>/ship/reverify.jsonl`` and the audit sink). The "rolling sample" takes the
+``reverify_sample`` objects verified longest ago, so every object comes round in turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from agent.errors import VaultError
+from agent.ship.shipper import RECEIPT_SUFFIX, Shipper
+from agent.ship.state import ObjectRow
+from agent.ship.vault import Vault, iso, parse_iso, sha256_hex
+
+log = structlog.get_logger("sessiontape.ship")
+
+
+def verify_object(shipper: Shipper, vault: Vault, row: ObjectRow,
+                  receipt: dict[str, Any]) -> list[str]:
+    """The problems of one stored object (empty = verified)."""
+    problems: list[str] = []
+    try:
+        st = vault.head(row.key)
+    except VaultError as exc:
+        return [f"head: {exc.message}"]
+    if receipt.get("version_id") and st.version_id != receipt["version_id"]:
+        problems.append(f"current version {st.version_id} is not the shipped "
+                        f"{receipt['version_id']}")
+    if st.checksum_sha256 != receipt["checksum_sha256"]:
+        problems.append(f"checksum {st.checksum_sha256} != receipt {receipt['checksum_sha256']}")
+    if st.mode != receipt["mode"]:
+        problems.append(f"lock mode {st.mode} != receipt {receipt['mode']}")
+    want = parse_iso(receipt["retain_until"])
+    if st.retain_until is None or st.retain_until < want:
+        problems.append(f"retain-until {iso(st.retain_until) if st.retain_until else None} "
+                        f"is before the receipt's {iso(want)} (retention shortened)")
+    try:
+        vault.head(row.key + RECEIPT_SUFFIX)
+    except VaultError as exc:
+        problems.append(f"receipt object: {exc.message}")
+    try:
+        data = vault.get(row.key)
+    except VaultError as exc:
+        return [*problems, f"get: {exc.message}"]
+    if sha256_hex(data) != receipt["checksum_sha256"]:
+        problems.append("downloaded bytes do not hash to the receipt checksum")
+        return problems
+    spool = shipper.spool_dir / f"reverify-{row.path.name}"
+    try:
+        shipper.spool_dir.mkdir(parents=True, exist_ok=True)
+        spool.write_bytes(data)
+        failure = shipper.source.verify(spool)
+    except OSError as exc:
+        return [*problems, f"spool: {exc}"]
+    finally:
+        spool.unlink(missing_ok=True)
+    if failure is not None:
+        problems.append(f"seal/signature: {failure}")
+    return problems
+
+
+def reverify_once(shipper: Shipper, *, sample: int | None = None) -> list[dict[str, Any]]:
+    """Verify new objects and a rolling sample of old ones; record and return each result."""
+    n = shipper.cfg.reverify_sample if sample is None else sample
+    new = shipper.state.objects("status = 'shipped' AND verified_ns IS NULL")
+    old = [ObjectRow.from_row(r) for r in shipper.state.query(
+        "SELECT * FROM objects WHERE status = 'shipped' AND verified_ns IS NOT NULL "
+        "ORDER BY verified_ns, key LIMIT ?", (n,))]
+    results: list[dict[str, Any]] = []
+    for row in [*new, *old]:
+        all_ok = True
+        for name, vault in shipper.vaults.items():
+            receipt = row.receipts.get(name)
+            problems = ["no receipt for this vault"] if receipt is None else \
+                verify_object(shipper, vault, row, receipt)
+            ok = not problems
+            all_ok = all_ok and ok
+            payload = {"key": row.key, "vault": vault.url, "where": name, "ok": ok,
+                       "new": row.verified_ns is None, "problems": problems[:10]}
+            shipper.audit.record("audit.verify", payload)
+            results.append(payload)
+            if not ok:
+                log.error("ship.reverify_failed", alert=True, key=row.key, vault=vault.url,
+                          problems=problems[:3])
+        shipper.state.update(row.key, verified_ns=shipper.clock.utc_ns(),
+                             verified_ok=1 if all_ok else 0)
+    return results

@@ -1,0 +1,40 @@
+"""Assemble a :class:`Shipper` from a home directory and the loaded config (one place)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent.clock import Clock, SystemClock
+from agent.ship.audit import AuditRecorder, EventCallback
+from agent.ship.config import ShipConfig
+from agent.ship.shipper import Shipper
+from agent.ship.source import JournalSource, SegmentSource
+from agent.ship.vault import Vault, open_vault
+
+
+def open_vaults(home: Path, cfg: ShipConfig, clock: Clock) -> dict[str, Vault]:
+    """The primary vault (``ship.vault_url``, default ``file://<home>/vault``) and backup."""
+    kwargs: dict[str, Any] = {"clock": clock}
+    primary_url = cfg.resolved_vault_url(home)
+    vaults: dict[str, Vault] = {"primary": _open(primary_url, cfg, kwargs)}
+    if cfg.backup_vault_url:
+        vaults["backup"] = _open(cfg.backup_vault_url, cfg, kwargs)
+    return vaults
+
+
+def _open(url: str, cfg: ShipConfig, kwargs: dict[str, Any]) -> Vault:
+    if url.startswith("s3://"):
+        return open_vault(url, max_put_bytes=cfg.max_put_bytes, **kwargs)
+    return open_vault(url, **kwargs)
+
+
+def build_shipper(home: Path, cfg: ShipConfig, *, clock: Clock | None = None,
+                  source: SegmentSource | None = None, sink: EventCallback | None = None,
+                  vaults: dict[str, Vault] | None = None) -> Shipper:
+    """A shipper on the real journal of ``home`` with the configured vaults."""
+    clock = clock or SystemClock()
+    home = Path(home)
+    return Shipper(home, cfg, vaults or open_vaults(home, cfg, clock),
+                   source or JournalSource(home), clock=clock,
+                   audit=AuditRecorder(home / "ship", clock, sink))

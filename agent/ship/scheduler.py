@@ -1,0 +1,155 @@
+"""APScheduler 3 jobs of the agent process, with a SQLite job store that survives restarts.
+
+Jobs (ids fixed, ``replace_existing``, ``coalesce``, one instance each):
+
+=============  =====================================  ==========================================
+id             every                                  does
+=============  =====================================  ==========================================
+ship           ``ship.interval_seconds`` (15)         scan + ship sealed segments (≤ 60 s)
+checkpoints    ``ship.checkpoint_interval_seconds``   ship signed checkpoints of open segments
+reverify       ``ship.reverify_interval_seconds``     new objects + rolling sample
+posture        ``ship.posture_interval_seconds``      versioning / Object Lock / retention / clock
+retention      ``ship.retention_interval_seconds``    re-apply holds, local retention, disposition
+=============  =====================================  ==========================================
+
+The job store is ``SQLAlchemyJobStore`` on ``sqlite:///<home>/ship/jobs.sqlite``; job
+functions are module-level and take only the home path, so they pickle. Pending *work* lives
+in ``state.db`` anyway; the job store keeps the schedule (and missed runs) across restarts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agent.errors import SessiontapeError
+from agent.ship.shipper import Shipper
+
+log = structlog.get_logger("sessiontape.ship")
+_RUNTIMES: dict[str, Shipper] = {}
+_LOCK = threading.Lock()
+
+
+def register_runtime(shipper: Shipper) -> str:
+    """Make ``shipper`` the one the jobs of its home use; returns the key the jobs carry."""
+    key = str(shipper.home.resolve())
+    with _LOCK:
+        _RUNTIMES[key] = shipper
+    return key
+
+
+def _runtime(home: str) -> Shipper:
+    with _LOCK:
+        sh = _RUNTIMES.get(home)
+    if sh is None:  # a job restored from the store before the agent registered: build one
+        from agent.config import load_config
+        from agent.ship.runtime import build_shipper
+
+        sh = build_shipper(Path(home), load_config(home=Path(home)).ship)
+        register_runtime(sh)
+    return sh
+
+
+def _guard(name: str, fn: Callable[[Shipper], Any], home: str) -> None:
+    try:
+        result = fn(_runtime(home))
+        log.debug("ship.job_done", job=name, result=str(result)[:200])
+    except SessiontapeError as exc:
+        log.error("ship.job_failed", job=name, error=exc.message, retryable=exc.retryable)
+    except Exception as exc:  # a job must never kill the scheduler; the next run retries
+        log.exception("ship.job_crashed", job=name, error=str(exc))
+
+
+def job_ship(home: str) -> None:
+    """Scheduled: one shipping pass."""
+    _guard("ship", lambda s: s.ship_once(), home)
+
+
+def job_checkpoints(home: str) -> None:
+    """Scheduled: ship new checkpoints."""
+    from agent.ship.checkpoints import ship_checkpoints
+
+    _guard("checkpoints", ship_checkpoints, home)
+
+
+def job_reverify(home: str) -> None:
+    """Scheduled: re-verify new + sampled stored objects."""
+    from agent.ship.reverify import reverify_once
+
+    _guard("reverify", reverify_once, home)
+
+
+def job_posture(home: str) -> None:
+    """Scheduled: the daily posture check."""
+    _guard("posture", lambda s: s.check_posture(force=True), home)
+
+
+def job_retention(home: str) -> None:
+    """Scheduled: local retention, then disposition records."""
+    from agent.ship.holds import dispose, reapply_holds
+
+    def run(s: Shipper) -> Any:
+        return (reapply_holds(s), s.apply_local_retention(),
+                dispose(s, execute=False, actor="agent"))
+
+    _guard("retention", run, home)
+
+
+def build_scheduler(shipper: Shipper, *, blocking: bool = False,
+                    jobstore_url: str | None = None) -> Any:
+    """A configured (not started) APScheduler with the five ship jobs."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    home = register_runtime(shipper)
+    shipper.dir.mkdir(parents=True, exist_ok=True)
+    url = jobstore_url or f"sqlite:///{shipper.dir.resolve() / 'jobs.sqlite'}"
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    sched = cls(jobstores={"default": SQLAlchemyJobStore(url=url)},
+                executors={"default": ThreadPoolExecutor(4)},
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+                timezone="UTC")
+    c = shipper.cfg
+    jobs: list[tuple[str, Callable[[str], None], int]] = [
+        ("ship", job_ship, c.interval_seconds),
+        ("checkpoints", job_checkpoints, c.checkpoint_interval_seconds),
+        ("reverify", job_reverify, c.reverify_interval_seconds),
+        ("posture", job_posture, c.posture_interval_seconds),
+        ("retention", job_retention, c.retention_interval_seconds),
+    ]
+    for job_id, fn, seconds in jobs:
+        sched.add_job(fn, "interval", seconds=seconds, id=job_id, args=[home],
+                      replace_existing=True, name=f"ship.{job_id}")
+    return sched
+
+
+def run_agent(shipper: Shipper, *, stop: threading.Event | None = None) -> None:
+    """Run the jobs in the foreground until ``stop`` is set or Ctrl-C; shut down cleanly."""
+    shipper.check_posture(force=True)
+    if shipper.paused:
+        log.error("ship.paused_at_start", alert=True, reason=shipper.paused)
+    sched = build_scheduler(shipper)
+    sched.start()
+    for job_id in ("ship", "checkpoints"):
+        sched.modify_job(job_id, next_run_time=_now_utc())
+    stop = stop or threading.Event()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        log.info("ship.agent_interrupted")
+    finally:
+        sched.shutdown(wait=True)
+        log.info("ship.agent_stopped")
+
+
+def _now_utc() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)

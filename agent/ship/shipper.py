@@ -1,0 +1,358 @@
+"""The uploader (Teleport ``fileasync``-style): scan, lock, verify, upload, confirm, retry.
+
+One :meth:`Shipper.ship_once` pass:
+
+1. posture of every vault checked when due (start, daily) or while paused - a deviation
+   pauses shipping (``state.meta['paused']``) with an error log, until a check passes;
+2. new sealed segments are recorded ``pending`` with their retention class and retain-until;
+3. each due ``pending`` segment, under a per-segment ``flock``: copied to the spool,
+   verified (:meth:`SegmentSource.verify`) - a failure QUARANTINES it (kept, never shipped,
+   never deleted) - then PUT to every vault with its lock, HEAD-confirmed, and a receipt
+   object ``<key>.receipt.json`` written beside it. Only then is it marked ``shipped``.
+   A failed attempt backs off exponentially with jitter (clock and RNG injected).
+
+Re-running after a crash is safe: PUTs are idempotent for identical bytes, so every segment
+ends up in the vault exactly once. Local copies are deleted only by
+:meth:`Shipper.apply_local_retention`, only for ``shipped`` rows whose vault copies still
+HEAD-confirm, and only after ``keep_local_days``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import random
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agent.clock import Clock, SystemClock
+from agent.errors import PostureError, VaultError
+from agent.ship import posture as posture_mod
+from agent.ship.audit import AuditRecorder
+from agent.ship.config import ShipConfig
+from agent.ship.retention import add_retention, choose_class
+from agent.ship.source import SegmentMeta, SegmentSource, vault_key
+from agent.ship.state import ObjectRow, ShipState
+from agent.ship.vault import Receipt, Vault, iso, ns_to_dt, parse_iso, sha256_hex
+
+log = structlog.get_logger("sessiontape.ship")
+NS = 1_000_000_000
+RECEIPT_SUFFIX = ".receipt.json"
+
+
+@dataclass
+class ShipResult:
+    """What one pass did."""
+
+    discovered: int = 0
+    shipped: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    busy: list[str] = field(default_factory=list)
+    paused: str | None = None
+
+
+class Shipper:
+    """Ships sealed segments from ``source`` to ``vaults`` (primary first, then backup)."""
+
+    def __init__(self, home: Path, cfg: ShipConfig, vaults: dict[str, Vault],
+                 source: SegmentSource, *, clock: Clock | None = None,
+                 rng: random.Random | None = None, audit: AuditRecorder | None = None,
+                 state: ShipState | None = None, spool_dir: Path | None = None) -> None:
+        if "primary" not in vaults:
+            raise ValueError("vaults needs a 'primary' entry")
+        self.home = Path(home)
+        self.cfg = cfg
+        self.vaults = vaults
+        self.source = source
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.dir = self.home / "ship"
+        self.state = state or ShipState(self.dir / "state.db")
+        self.audit = audit or AuditRecorder(self.dir, self.clock)
+        self.spool_dir = spool_dir or self.dir / "spool"
+        self.lock_dir = self.dir / "locks"
+
+    # --- posture ---------------------------------------------------------------------------
+    @property
+    def paused(self) -> str | None:
+        """Why shipping is paused, or ``None``."""
+        return self.state.meta_get("paused")
+
+    def check_posture(self, *, force: bool = False) -> str | None:
+        """Check every vault when due (or forced, or paused); return the pause reason."""
+        now = self.clock.utc_ns()
+        last = int(self.state.meta_get("posture_checked_ns") or 0)
+        due = force or self.paused is not None or not last or \
+            now - last >= self.cfg.posture_interval_seconds * NS
+        if not due:
+            return self.paused
+        problems: list[str] = []
+        for name, vault in self.vaults.items():
+            try:
+                rep = posture_mod.check(vault, self.cfg, ns_to_dt(now))
+            except VaultError as exc:  # transient: cannot tell; keep the previous verdict
+                log.warning("ship.posture_unreachable", vault=name, error=exc.message)
+                return self.paused
+            problems.extend(f"{name} vault {vault.url}: {p}" for p in rep.problems)
+        self.state.meta_set("posture_checked_ns", str(now))
+        if problems:
+            self.pause("; ".join(problems))
+        elif self.paused is not None:
+            log.info("ship.resumed", reason_was=self.paused)
+            self.state.meta_set("paused", None)
+        return self.paused
+
+    def pause(self, reason: str) -> None:
+        """Stop shipping until a posture check passes; an alert in the log and in status."""
+        if self.paused != reason:
+            log.error("ship.paused", alert=True, reason=reason)
+        self.state.meta_set("paused", reason)
+
+    # --- discovery -------------------------------------------------------------------------
+    def retention_for(self, seg: SegmentMeta) -> tuple[str, str]:
+        """(class, retain-until ISO) of a segment: sealed time + the class's period."""
+        cls = choose_class(self.cfg.retention_classes, self.cfg.class_rules, seg.urls,
+                           seg.record_class)
+        sealed = seg.sealed_utc_ns or self.clock.utc_ns()
+        return cls, iso(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
+
+    def scan(self) -> int:
+        """Record sealed segments not yet known as ``pending``; return how many were new."""
+        known = {r[0] for r in self.state.query("SELECT key FROM objects")}
+        new = 0
+        now = self.clock.utc_ns()
+        for seg in self.source.segments():
+            key = vault_key(seg)
+            if not seg.sealed or key in known:
+                continue
+            cls, until = self.retention_for(seg)
+            with self.state.tx() as con:
+                con.execute(
+                    "INSERT OR IGNORE INTO objects (key, session_id, segment_id, path, size, "
+                    "sealed_utc_ns, record_class, retain_until, status, discovered_ns) "
+                    "VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
+                    (key, seg.session_id, seg.segment_id, str(seg.path), seg.size_bytes,
+                     seg.sealed_utc_ns or now, cls, until, now))
+            new += 1
+        return new
+
+    # --- shipping --------------------------------------------------------------------------
+    def ship_once(self) -> ShipResult:
+        """One pass: posture (when due), scan, ship every due pending segment."""
+        res = ShipResult()
+        res.paused = self.check_posture()
+        if res.paused:
+            return res
+        res.discovered = self.scan()
+        now = self.clock.utc_ns()
+        for row in self.state.objects("status = 'pending' AND next_attempt_ns <= ?", (now,)):
+            try:
+                outcome = self.ship_segment(row)
+            except PostureError as exc:
+                self.pause(exc.message)
+                res.paused = exc.message
+                self._backoff(row, exc.message)
+                break
+            except VaultError as exc:
+                self._backoff(row, exc.message)
+                res.failed[row.key] = exc.message
+                continue
+            {"shipped": res.shipped, "quarantined": res.quarantined,
+             "busy": res.busy}[outcome].append(row.key)
+        return res
+
+    def _backoff(self, row: ObjectRow, error: str) -> None:
+        attempts = row.attempts + 1
+        delay = min(self.cfg.backoff_max_seconds,
+                    self.cfg.backoff_base_seconds * 2 ** min(attempts - 1, 30))
+        delay_ns = int(delay * NS * (0.5 + self.rng.random() / 2))  # "equal jitter"
+        log.warning("ship.retry", key=row.key, attempts=attempts, delay_s=delay_ns // NS,
+                    error=error)
+        self.state.update(row.key, attempts=attempts, last_error=error,
+                          next_attempt_ns=self.clock.utc_ns() + delay_ns)
+
+    @contextmanager
+    def segment_lock(self, segment_id: str) -> Iterator[bool]:
+        """A non-blocking per-segment ``flock``; yields False when another process holds it."""
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_dir / f"{segment_id}.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _spool(self, src: Path) -> Path:
+        """Copy the segment to the spool so the verified bytes are the uploaded bytes."""
+        settle_wal(src)
+        dst = self.spool_dir / src.name
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        except FileNotFoundError as exc:
+            raise VaultError(f"{src}: segment file is missing locally", retryable=True) from exc
+        except OSError as exc:
+            dst.unlink(missing_ok=True)
+            what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            raise VaultError(f"spool {dst}: {what}", retryable=True) from exc
+        return dst
+
+    def ship_segment(self, row: ObjectRow) -> str:
+        """Verify and upload one segment; return 'shipped', 'quarantined' or 'busy'."""
+        with self.segment_lock(row.segment_id) as got:
+            if not got:
+                return "busy"
+            fresh = self.state.get(row.key)
+            if fresh is None or fresh.status != "pending":
+                return "busy"
+            spooled = self._spool(row.path)
+            try:
+                failure = self.source.verify(spooled)
+                if failure is not None:
+                    self._quarantine(row, failure)
+                    return "quarantined"
+                data = spooled.read_bytes()
+            finally:
+                spooled.unlink(missing_ok=True)
+            receipts = self._upload(row, data)
+            self.state.update(row.key, status="shipped", receipts=receipts, last_error=None,
+                              shipped_ns=self.clock.utc_ns(), attempts=row.attempts + 1)
+            log.info("ship.shipped", key=row.key, size=len(data),
+                     vaults=sorted(receipts), retain_until=row.retain_until)
+            return "shipped"
+
+    def _upload(self, row: ObjectRow, data: bytes) -> dict[str, Any]:
+        until = parse_iso(row.retain_until)
+        hold = bool(self.state.active_holds(row.session_id))
+        digest = sha256_hex(data)
+        receipts: dict[str, Any] = {}
+        for name, vault in self.vaults.items():
+            r = vault.put_immutable(row.key, data, retain_until=until, mode=self.cfg.lock_mode,
+                                    legal_hold=hold)
+            check_receipt(r, digest, until, self.cfg.lock_mode, len(data))
+            doc = receipt_document(r, row)
+            rr = vault.put_immutable(row.key + RECEIPT_SUFFIX, doc, retain_until=until,
+                                     mode=self.cfg.lock_mode, legal_hold=hold)
+            receipts[name] = {**r.to_json(), "receipt_object_version": rr.version_id}
+        return receipts
+
+    def _quarantine(self, row: ObjectRow, failure: str) -> None:
+        log.error("ship.quarantined", alert=True, key=row.key, path=str(row.path),
+                  failure=failure)
+        self.state.update(row.key, status="quarantined", last_error=failure,
+                          attempts=row.attempts + 1)
+        self.audit.record("audit.verify", {"key": row.key, "where": "local", "ok": False,
+                                           "check": "segment", "detail": failure[:500],
+                                           "action": "quarantined"})
+
+    # --- local retention -------------------------------------------------------------------
+    def apply_local_retention(self) -> list[Path]:
+        """Delete local copies shipped ≥ ``keep_local_days`` ago whose vault copies HEAD-confirm.
+
+        Never touches pending or quarantined segments, nor sessions under legal hold.
+        """
+        now = self.clock.utc_ns()
+        cutoff = now - self.cfg.keep_local_days * 86400 * NS
+        deleted: list[Path] = []
+        for row in self.state.objects("status = 'shipped' AND local_deleted_ns IS NULL "
+                                      "AND shipped_ns <= ?", (cutoff,)):
+            if self.state.active_holds(row.session_id) or not self._still_confirmed(row):
+                continue
+            try:
+                row.path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("ship.local_delete_failed", path=str(row.path), error=str(exc))
+                continue
+            self.state.update(row.key, local_deleted_ns=now)
+            deleted.append(row.path)
+        return deleted
+
+    def _still_confirmed(self, row: ObjectRow) -> bool:
+        for name, vault in self.vaults.items():
+            rec = row.receipts.get(name)
+            if rec is None:
+                return False
+            try:
+                st = vault.head(row.key)
+            except VaultError:
+                return False
+            if st.checksum_sha256 != rec["checksum_sha256"] or st.mode != rec["mode"]:
+                return False
+        return True
+
+    # --- status ----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Counts, sizes and ages per status, plus the pause reason (for ``ship status``)."""
+        now = self.clock.utc_ns()
+        out: dict[str, Any] = {"paused": self.paused, "vaults": {
+            k: v.url for k, v in self.vaults.items()}}
+        for status in ("pending", "shipped", "quarantined"):
+            rows = self.state.objects("status = ?", (status,))
+            out[status] = {
+                "count": len(rows), "bytes": sum(r.size for r in rows),
+                "oldest_age_s": max(((now - r.sealed_utc_ns) // NS for r in rows), default=0),
+                "items": [{"key": r.key, "size": r.size, "age_s": (now - r.sealed_utc_ns) // NS,
+                           "attempts": r.attempts, "last_error": r.last_error,
+                           "local_deleted": r.local_deleted_ns is not None}
+                          for r in rows[:50]]}
+        out["checkpoints_shipped"] = int(
+            self.state.query("SELECT count(*) FROM checkpoints")[0][0])
+        out["holds"] = [dict(h) for h in self.state.active_holds()]
+        return out
+
+
+def settle_wal(path: Path) -> None:
+    """Make a sealed segment self-contained before copying it.
+
+    Segments are SQLite in WAL mode; the journal checkpoints the WAL when it seals, but a
+    reader at that instant (our checkpoint job) can make that checkpoint a no-op, leaving
+    committed pages in ``-wal``. Completing the checkpoint changes no logical content and
+    keeps "bytes shipped == bytes on disk", which idempotent re-PUTs rely on.
+    """
+    import sqlite3
+
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists() or wal.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(path, timeout=1)
+        try:
+            busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise VaultError(f"{path}: cannot checkpoint its WAL before shipping: {exc}",
+                         retryable=True) from exc
+    if busy or (wal.exists() and wal.stat().st_size > 0):
+        raise VaultError(f"{path}: WAL still busy; will ship once it is checkpointed",
+                         retryable=True)
+
+
+def check_receipt(r: Receipt, digest: str, until: Any, mode: str, size: int) -> None:
+    """Belt and braces: the receipt a backend returns must match what we asked for."""
+    if r.checksum_sha256 != digest or r.size != size:
+        raise VaultError(f"{r.key}: receipt checksum/size mismatch", retryable=True)
+    if r.mode != mode or r.retain_until < until:
+        raise PostureError(f"{r.key}: receipt lock {r.mode} until {iso(r.retain_until)} is "
+                           f"weaker than requested {mode} until {iso(until)}")
+
+
+def receipt_document(r: Receipt, row: ObjectRow) -> bytes:
+    """The receipt object's bytes - deterministic, so a re-run PUT is idempotent."""
+    doc = {k: v for k, v in r.to_json().items() if k != "legal_hold"}  # hold may change
+    doc.update(session_id=row.session_id, segment_id=row.segment_id,
+               record_class=row.record_class, sealed_utc_ns=row.sealed_utc_ns)
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+

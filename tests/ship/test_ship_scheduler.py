@@ -1,0 +1,107 @@
+"""The agent's APScheduler jobs: persisted in SQLite, shipping promptly, stopping cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from agent.clock import SystemClock
+from agent.ship.config import ShipConfig
+from agent.ship.filevault import FileVault
+from agent.ship.scheduler import build_scheduler, run_agent
+from agent.ship.shipper import Shipper
+from agent.ship.source import CheckpointMeta
+from agent.ship.testing import FakeSource
+from tests.ship.journals import write_session
+
+JOBS = ["checkpoints", "posture", "retention", "reverify", "ship"]
+
+
+def _shipper(tmp_path: Path, **cfg: int) -> tuple[Shipper, FakeSource, FileVault]:
+    clock = SystemClock()
+    v = FileVault(tmp_path / "vault", clock=clock)
+    src = FakeSource(tmp_path / "journals")
+    return Shipper(tmp_path / "home", ShipConfig(**cfg), {"primary": v}, src,
+                   clock=clock), src, v
+
+
+def test_jobs_are_stored_in_the_sqlite_jobstore_and_survive_a_restart(tmp_path: Path) -> None:
+    """Five jobs in <home>/ship/jobs.sqlite; a second scheduler finds them, not duplicates."""
+    sh, _, _ = _shipper(tmp_path)
+    s1 = build_scheduler(sh)
+    s1.start(paused=True)
+    s1.shutdown(wait=False)
+    db = sh.dir / "jobs.sqlite"
+    with sqlite3.connect(db) as con:
+        ids = sorted(r[0] for r in con.execute("SELECT id FROM apscheduler_jobs"))
+    assert ids == JOBS
+    s2 = build_scheduler(sh)
+    s2.start(paused=True)
+    try:
+        assert sorted(j.id for j in s2.get_jobs()) == JOBS
+        assert s2.get_job("ship").trigger.interval.total_seconds() == 15
+    finally:
+        s2.shutdown(wait=False)
+
+
+def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(
+        tmp_path: Path) -> None:
+    """With a 1 s interval a sealed segment is shipped (and an open one's checkpoint) in ~1 s;
+    setting the stop event shuts the scheduler down cleanly."""
+    sh, src, v = _shipper(tmp_path, interval_seconds=1, checkpoint_interval_seconds=1)
+    src.add("s1", "seg1", b"sealed", sealed_utc_ns=time.time_ns())
+    src.add("s2", "seg2", b"open", sealed=False)
+    src.checkpoint_lists["000000-seg2.stj"] = [CheckpointMeta(
+        n=0, tree_size=3, key_id="fake", body=b"{}", signature=b"sig", t_utc_ns=time.time_ns())]
+    stop = threading.Event()
+    t = threading.Thread(target=run_agent, args=(sh,), kwargs={"stop": stop})
+    t0 = time.monotonic()
+    t.start()
+    try:
+        while time.monotonic() - t0 < 20:
+            if v.list("segments/s1/") and v.list("checkpoints/s2/"):
+                break
+            time.sleep(0.1)
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        t.join(15)
+    assert not t.is_alive()
+    assert v.list("segments/s1/") == ["segments/s1/000000-seg1.stj",
+                                      "segments/s1/000000-seg1.stj.receipt.json"]
+    assert v.list("checkpoints/s2/") == ["checkpoints/s2/seg2/0.json"]
+    assert elapsed < 10
+
+
+def test_agent_command_ships_a_real_journal_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """`sessiontape agent` in the foreground: ships, then SIGINT → exit 0, no traceback."""
+    home = tmp_path / "home"
+    home.mkdir()
+    write_session(home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESSIONTAPE_"))}
+    env["SESSIONTAPE_SHIP_INTERVAL_SECONDS"] = "1"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli.main", "--home", str(home),
+                             "agent"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 30
+        vault = home / "vault" / "objects" / "segments"
+        while time.monotonic() < deadline and not list(vault.rglob("*.receipt.json.obj.json")):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert out.splitlines()[0].startswith(f"sessiontape agent: shipping to file://{home}/vault")
+    assert out.splitlines()[-1].startswith("sessiontape agent: stopped after")
+    assert len(list(vault.rglob("*.stj.obj.json"))) == 1
