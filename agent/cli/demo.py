@@ -84,6 +84,21 @@ def demo(
     print_result(result, as_json=as_json)
     if not result.report.ok:
         raise typer.Exit(1)
+    # The rest of the main job: ship the sealed segments to the configured WORM vault
+    # (embedded default: the local software vault under <home>/vault), HEAD-confirmed.
+    from agent.ship.runtime import build_shipper
+
+    shipped = build_shipper(home(), config().ship).ship_once()
+    if not as_json:
+        vault = config().ship.resolved_vault_url(home())
+        if shipped.paused:
+            typer.echo(f"ship      PAUSED - {shipped.paused}")
+        else:
+            typer.echo(f"ship      {len(shipped.shipped)} sealed segment(s) to {vault}, lock "
+                       "confirmed by "
+                       f"HEAD" + (f"; {len(shipped.failed)} failed" if shipped.failed else ""))
+    if shipped.paused or shipped.failed or shipped.quarantined:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
