@@ -91,6 +91,14 @@ def verify(
 
     Example: sessiontape verify 20261126T101500Z-3f9a1c2b --decrypt
     """
+    # --- replay (#7): an export bundle (dir or .zip with manifest.json) -> bundle verify ---
+    if paths and len(paths) == 1:
+        from agent.cli.replay import run_bundle_verify
+        from agent.replay.bundle_verify import is_bundle
+
+        if is_bundle(Path(paths[0])):
+            raise typer.Exit(run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json))
+    # --- end replay routing ------------------------------------------------------------------
     targets = _resolve(paths) if paths else [home() / "journals"]
     report = run_verify(targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root,
                         vault=vault)

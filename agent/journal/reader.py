@@ -136,6 +136,20 @@ class SegmentFile:
         except sqlite3.Error as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
 
+    def chunk(self, idx: int) -> ChunkRow | None:
+        """One stored chunk by index (a point query), or None when absent."""
+        rows = self._query("SELECT idx, header, ciphertext, leaf, chain FROM chunks "
+                           "WHERE idx = ?", (idx,))
+        if not rows:
+            return None
+        i, h, ct, leaf, chain = rows[0]
+        try:
+            header = loads(h)
+        except ValueError:
+            header = {}
+        return ChunkRow(i, bytes(h), header if isinstance(header, dict) else {}, bytes(ct),
+                        bytes(leaf), bytes(chain))
+
     def chunk_headers(self) -> list[dict[str, Any]]:
         """Parsed chunk headers only (cheap: no ciphertext)."""
         out = []

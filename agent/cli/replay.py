@@ -1,0 +1,129 @@
+"""``sessiontape replay | export``: the viewer and evidence bundles (issue #7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agent.cli.common import config, home
+from agent.errors import UsageError
+
+
+def _read_roots(paths: list[Path]) -> list[bytes]:
+    out = []
+    for p in paths:
+        try:
+            out.append(p.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{p}: cannot read TSA root: {exc.strerror}") from exc
+    return out
+
+
+def replay(
+    session: str = typer.Argument(..., help="Session id (or unique prefix)."),
+    at: str | None = typer.Option(None, "--at", help="Open at this UTC time (ISO 8601)."),
+    seq: int | None = typer.Option(None, "--seq", help="Open at this event seq."),
+    no_open: bool = typer.Option(False, "--no-open", help="Print the URL, do not open it."),
+    port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (default: random)."),
+    tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM "
+                                        "(repeat; default: seal.tsa_roots)."),
+) -> None:
+    """Verify a session and replay it in a local viewer (127.0.0.1, per-launch token).
+
+    Example: sessiontape replay 20261126T101500Z-3f9a1c2b --at 2026-11-26T10:20:00Z
+    """
+    from agent.replay.server import launch
+
+    if at is not None and seq is not None:
+        raise UsageError("give --at or --seq, not both")
+    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    launch(home(), config(), session, at=at, seq=seq, port=port, open_browser=not no_open,
+           tsa_roots=roots, echo=lambda s: typer.echo(s))
+
+
+def export(
+    session: list[str] = typer.Argument(None, help="Session id(s) (or unique prefixes)."),
+    out: Path = typer.Option(..., "--out", help="Target directory, or a FILE.zip."),
+    query: str | None = typer.Option(None, "--query", help="Select sessions by index search."),
+    recipient: Path | None = typer.Option(None, "--recipient", help="Recipient X25519 public "
+                                          "key (PEM): include the segments' data keys for it."),
+    reason: str = typer.Option("", "--reason", help="Why (custody record)."),
+    matter: str = typer.Option("", "--matter", help="Matter / case reference."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing target."),
+    tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM."),
+) -> None:
+    """Export sessions as an evidence bundle (report, offline viewer, native data, proofs).
+
+    Example: sessiontape export 20261126T101500Z-3f9a1c2b --out case-42.zip --matter 2026-042
+    """
+    from agent.replay.export import export_bundle
+
+    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    res = export_bundle(home(), config(), list(session or []), out, query=query,
+                        recipient=recipient, reason=reason, matter=matter, force=force,
+                        tsa_roots=roots)
+    typer.echo(f"exported {len(res.sessions)} session(s), {res.files} files -> {res.path}")
+    typer.echo(f"bundle sha256 {res.bundle_sha256}")
+    if not res.dek_included:
+        typer.echo("data keys NOT included (no --recipient): events are readable only with "
+                   "this home's keys")
+
+
+def run_bundle_verify(bundle: Path, trust_dir: Path | None, tsa_root: list[Path],
+                      recipient_key: Path | None, as_json: bool) -> int:
+    """Verify an export bundle; print the result; return the exit code (0 / 1)."""
+    from agent.cli.common import echo_json
+    from agent.errors import KeyMaterialError
+    from agent.keys import Keyring, TrustStore
+    from agent.replay.bundle_verify import verify_bundle
+
+    kr = Keyring.load(home())
+    trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
+    if not trust.keys:
+        raise KeyMaterialError("no trusted public keys: pass --trust DIR (the keys inside the "
+                               "bundle are not trusted on their own)")
+    deks = None
+    if recipient_key is not None:
+        from agent.replay.export import open_deks
+
+        work = bundle
+        if not bundle.is_dir():
+            raise UsageError("--recipient-key needs an unpacked bundle directory")
+        deks = open_deks(work, recipient_key)
+    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    rep = verify_bundle(bundle, trust, roots, deks=deks, keyring=kr)
+    if as_json:
+        echo_json(rep.as_dict())
+    else:
+        for c in rep.checks:
+            mark = {True: "OK  ", False: "FAIL", None: "--  "}[c.ok]
+            typer.echo(f"{mark} {c.name}: {c.detail}" + (f" ({c.where})" if c.where else ""))
+        if rep.ok:
+            typer.echo("bundle verified: every check passed")
+        else:
+            typer.echo(f"bundle verification FAILED: {rep.first_failure}", err=True)
+    return 0 if rep.ok else 1
+
+
+def verify_bundle_cmd(
+    bundle: Path = typer.Argument(..., help="Export bundle: a directory or a .zip."),
+    trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys "
+                                      "(default: this home's trust store; never the bundle's)."),
+    tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM (repeat)."),
+    recipient_key: Path | None = typer.Option(None, "--recipient-key", help="Recipient X25519 "
+                                              "private key (PEM): re-derive events/HAR/CSV."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Verify an export bundle offline (`sessiontape verify BUNDLE` does the same).
+
+    Example: sessiontape verify-bundle case-42/ --trust firm-keys/ --recipient-key me.pem
+    """
+    raise typer.Exit(run_bundle_verify(bundle, trust, tsa_root, recipient_key, as_json))
+
+
+def register(app: typer.Typer) -> None:
+    """Add replay and export."""
+    app.command("replay")(replay)
+    app.command("export")(export)
+    app.command("verify-bundle")(verify_bundle_cmd)

@@ -1,0 +1,142 @@
+"""Seek latency on a long synthetic session: ``python -m agent.replay.bench --hours 8``.
+
+Writes a session through the real journal (FakeClock, so 8 hours take minutes, not hours):
+one page whose DOM is a 50 x 20 table, a Meta + FullSnapshot keyframe every 60 s (what the
+recorder does) and ``--rate`` text mutations per second in between. Then opens it for replay
+(verify + index) and measures the server side of a seek at random targets: the keyframe
+lookup, decoding the chunks from that keyframe to the target and JSON-encoding the events the
+browser needs, plus the raw record with its Merkle inclusion proof. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.config import load_config
+from agent.events import Event
+from agent.journal.journal import Journal
+from agent.keys import Keyring
+from agent.replay.session import ReplaySession, stream_id
+from agent.testing import FakeClock
+
+PAGE = "BENCHPAGE0000000000000000000000A"
+
+
+def _snapshot(ts: int, values: list[str]) -> dict[str, Any]:
+    cells = []
+    nid = 10
+    for i, v in enumerate(values):
+        cells.append({"type": 2, "tagName": "td", "attributes": {}, "id": 1000 + i,
+                      "childNodes": [{"type": 3, "textContent": v, "id": 5000 + i}]})
+    rows = [{"type": 2, "tagName": "tr", "attributes": {}, "id": nid + r,
+             "childNodes": cells[r * 20:(r + 1) * 20]} for r in range(50)]
+    table = {"type": 2, "tagName": "table", "attributes": {"id": "blotter"}, "id": 5,
+             "childNodes": [{"type": 2, "tagName": "tbody", "attributes": {}, "id": 6,
+                             "childNodes": rows}]}
+    body = {"type": 2, "tagName": "body", "attributes": {}, "id": 4, "childNodes": [table]}
+    html = {"type": 2, "tagName": "html", "attributes": {}, "id": 2,
+            "childNodes": [{"type": 2, "tagName": "head", "attributes": {}, "id": 3,
+                            "childNodes": []}, body]}
+    return {"type": 2, "timestamp": ts, "data": {"node": {"type": 0, "id": 1, "childNodes": [
+        {"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 9}, html]},
+        "initialOffset": {"left": 0, "top": 0}}}
+
+
+def write_session(home: Path, hours: float, rate: int) -> tuple[str, int]:
+    """Write the synthetic session; return (session id, events)."""
+    cfg = load_config(env={}, home=home)
+    clock = FakeClock()
+    j = Journal.open(home, cfg, clock=clock, keyring=Keyring.load_or_init(home))
+    rnd = random.Random(7)
+    values = [f"{rnd.uniform(10, 500):.2f}" for _ in range(1000)]
+    n = 0
+    step_ns = 1_000_000_000 // rate
+    total_steps = int(hours * 3600 * rate)
+    batch: list[Event] = []
+
+    def ev(kind: str, payload: dict[str, Any]) -> Event:
+        return Event(kind, payload, clock.utc_ns(), clock.mono_ns(), PAGE, PAGE)
+
+    for step in range(total_steps):
+        ts = clock.utc_ns() // 1_000_000
+        if step % (60 * rate) == 0:
+            batch.append(ev("rrweb.meta", {"type": 4, "timestamp": ts, "data": {
+                "href": "http://127.0.0.1/app", "width": 1280, "height": 800}}))
+            batch.append(ev("rrweb.full_snapshot", _snapshot(ts, values)))
+        i = rnd.randrange(1000)
+        values[i] = f"{rnd.uniform(10, 500):.2f}"
+        batch.append(ev("rrweb.mutation", {"type": 3, "timestamp": ts, "data": {
+            "source": 0, "texts": [{"id": 5000 + i, "value": values[i]}], "attributes": [],
+            "removes": [], "adds": []}}))
+        if len(batch) >= 50:
+            j.append_many(batch)
+            n += len(batch)
+            batch = []
+            j.tick()
+        clock.advance(step_ns)
+    if batch:
+        j.append_many(batch)
+        n += len(batch)
+    sid = j.session_id
+    j.close()
+    return sid, n
+
+
+def measure(home: Path, sid: str, seeks: int) -> dict[str, Any]:
+    """Open for replay and time random seeks (server side)."""
+    t0 = time.perf_counter()
+    rs = ReplaySession.open(home, sid)
+    open_s = time.perf_counter() - t0
+    first, last = rs.seq_range
+    assert first is not None and last is not None
+    st = stream_id(PAGE, PAGE)
+    kfs = rs.keyframes[st]
+    rnd = random.Random(3)
+    lat, sizes, counts = [], [], []
+    for _ in range(seeks):
+        rs._cache.clear()  # cold: every seek decodes its chunks from the file
+        target = rnd.randrange(first, last + 1)
+        t = time.perf_counter()
+        kf = max((k for k in kfs if k["seq"] <= target), key=lambda k: k["seq"])
+        evs, _ = rs.events(kf["seq"], max(target, kf["full_seq"]), stream=st, rrweb_only=True,
+                           limit=1 << 30)
+        body = json.dumps({"events": evs})
+        rs.raw(target)
+        lat.append(time.perf_counter() - t)
+        sizes.append(len(body))
+        counts.append(len(evs))
+    rs.close()
+    lat.sort()
+    return {"open_s": round(open_s, 2), "chunks": len(rs.chunks), "keyframes": len(kfs),
+            "seek_p50_s": round(statistics.median(lat), 3), "seek_max_s": round(lat[-1], 3),
+            "events_per_seek_max": max(counts), "bytes_per_seek_max": max(sizes)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--hours", type=float, default=8.0)
+    ap.add_argument("--rate", type=int, default=5, help="mutations per second")
+    ap.add_argument("--seeks", type=int, default=20)
+    a = ap.parse_args()
+    from agent.logs import configure_quiet
+
+    configure_quiet()
+    with tempfile.TemporaryDirectory() as d:
+        home = Path(d) / "home"
+        t = time.perf_counter()
+        sid, n = write_session(home, a.hours, a.rate)
+        write_s = time.perf_counter() - t
+        res = measure(home, sid, a.seeks)
+        print(json.dumps({"hours": a.hours, "rate": a.rate, "events": n,
+                          "write_s": round(write_s, 1), **res}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

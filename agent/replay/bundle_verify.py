@@ -1,0 +1,287 @@
+"""``sessiontape verify BUNDLE``: check an export bundle offline.
+
+Needs only the bundle, trusted public keys (``trust``: NOT the keys shipped inside the
+bundle, which only identify the signers) and TSA roots. Checks, in order:
+
+``manifest``   manifest.json parses, is a known version, and its signature (manifest.sig)
+               verifies with a trusted key
+``files``      every file listed has its SHA-256 and size; no file is missing or unlisted
+``segments``   each segment copy re-verifies (chain, checkpoints, seal, keys, RFC 3161)
+``proofs``     every chunk inclusion proof checks against the leaf recomputed from the
+               segment copy and the root of its signed seal/checkpoint
+``derived``    with the data keys (``deks``: from ``keys/deks.json`` opened by the recipient,
+               or a keyring), events.jsonl, network.har and actions.csv are re-derived from
+               the segments and compared byte for byte (a difference names the event);
+               without them they are checked by hash only (reported as such)
+
+A .zip bundle is unpacked to a temporary directory first (paths escaping it are refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.errors import InputError, UnknownVersion
+from agent.events import Record
+from agent.journal.reader import SegmentFile, decode_chunk
+from agent.keys import Keyring, TrustStore
+from agent.replay import derive
+from agent.replay.export import BUNDLE_VERSION, sha256_file
+from agent.replay.proofs import check_proof, load_leaves
+from agent.seal.crypto import ChunkCipher
+from agent.seal.verify import Check, TimestampVerifier, VerifyReport, verify_paths
+
+
+@dataclass
+class BundleReport:
+    """The outcome of verifying a bundle."""
+
+    path: str
+    checks: list[Check] = field(default_factory=list)
+    segments: VerifyReport | None = None
+    derived_checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok is not False for c in self.checks)
+
+    @property
+    def first_failure(self) -> str | None:
+        c = next((c for c in self.checks if c.ok is False), None)
+        if c is None:
+            return None
+        return f"{c.name}: {c.detail}" + (f" ({c.where})" if c.where else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "ok": self.ok, "first_failure": self.first_failure,
+                "derived_checked": self.derived_checked,
+                "checks": [c.as_dict() for c in self.checks],
+                "segments": self.segments.as_dict() if self.segments else None}
+
+
+def is_bundle(path: Path) -> bool:
+    """A directory or .zip with a manifest.json at its top."""
+    if path.is_dir():
+        return (path / "manifest.json").is_file()
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            return "manifest.json" in z.namelist()
+    return False
+
+
+def _unzip(path: Path, dest: Path) -> None:
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            target = (dest / info.filename).resolve()
+            if not str(target).startswith(str(dest.resolve()) + "/"):
+                raise InputError(f"{path}: member {info.filename!r} escapes the bundle")
+            if info.is_dir():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.write_bytes(z.read(info))
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise InputError(f"{path}: {info.filename}: damaged zip member ({exc})") from exc
+
+
+def verify_bundle(path: Path, trust: TrustStore, tsa_roots: list[bytes] | None = None, *,
+                  deks: dict[str, bytes] | None = None,
+                  keyring: Keyring | None = None) -> BundleReport:
+    """Verify an export bundle (directory or .zip); never raises for content problems."""
+    rep = BundleReport(str(path))
+    if path.is_dir():
+        _verify_dir(path, rep, trust, tsa_roots or [], deks, keyring)
+        return rep
+    tmp = Path(tempfile.mkdtemp(prefix="st-bundle-"))
+    try:
+        try:
+            _unzip(path, tmp)
+        except (InputError, zipfile.BadZipFile) as exc:
+            rep.checks.append(Check("files", False, str(exc), path.name))
+            return rep
+        _verify_dir(tmp, rep, trust, tsa_roots or [], deks, keyring)
+        return rep
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: list[bytes],
+                deks: dict[str, bytes] | None, keyring: Keyring | None) -> None:
+    # --- manifest -------------------------------------------------------------------------
+    mpath = root / "manifest.json"
+    try:
+        mbytes = mpath.read_bytes()
+        manifest = json.loads(mbytes)
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (OSError, ValueError) as exc:
+        rep.checks.append(Check("manifest", False, f"unreadable ({exc})", "manifest.json"))
+        return
+    if manifest.get("v") != BUNDLE_VERSION:
+        raise UnknownVersion(f"{mpath}: bundle version {manifest.get('v')!r} is not supported")
+    try:
+        sig = json.loads((root / "manifest.sig").read_text())
+        res = trust.verify(str(sig["key_id"]), bytes.fromhex(sig["signature"]), mbytes)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        rep.checks.append(Check("manifest", False, f"signature file unreadable ({exc})",
+                                "manifest.sig"))
+        return
+    if res is None:
+        rep.checks.append(Check("manifest", False, f"signed by untrusted key {sig['key_id']} "
+                                "(pass --trust with the firm's public keys)", "manifest.sig"))
+        return
+    if res is False:
+        rep.checks.append(Check("manifest", False, "signature does not verify: manifest.json "
+                                "or manifest.sig was modified", "manifest.json"))
+        return
+    rep.checks.append(Check("manifest", True, f"signed by {sig['key_id']}"))
+    # --- files ------------------------------------------------------------------------------
+    listed: dict[str, Any] = manifest.get("files", {})
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    bad = []
+    for rel, meta in sorted(listed.items()):
+        p = root / rel
+        if rel not in present:
+            bad.append(Check("files", False, "listed in the manifest but missing", rel))
+        elif p.stat().st_size != meta.get("size") or sha256_file(p) != meta.get("sha256"):
+            bad.append(Check("files", False, "SHA-256 differs from the manifest (modified)",
+                             rel))
+    for rel in sorted(present - set(listed) - {"manifest.json", "manifest.sig"}):
+        bad.append(Check("files", False, "not listed in the manifest (added)", rel))
+    rep.checks.extend(bad or [Check("files", True, f"{len(listed)} files match")])
+    # --- segments ---------------------------------------------------------------------------
+    segs = sorted((root / "native" / "segments").rglob("*.stj"))
+    verifier: TimestampVerifier | None = None
+    if tsa_roots:
+        from agent.seal.timestamp import verify_timestamp
+
+        def verifier(token: bytes, digest: bytes) -> str:
+            return verify_timestamp(token, digest, list(tsa_roots)).gen_time.isoformat()
+
+    vr = verify_paths(segs, trust, tst_verifier=verifier) if segs else VerifyReport()
+    rep.segments = vr
+    for s in vr.segments:
+        rel = Path(s.path).relative_to(root).as_posix()
+        ff = s.first_failure
+        if ff is not None or s.status not in ("verified", "recovered"):
+            rep.checks.append(Check("segments", False, f"{ff.name}: {ff.detail}" if ff else
+                                    f"segment is {s.status}", rel + (f" {ff.where}" if ff and
+                                                                     ff.where else "")))
+        else:
+            rep.checks.append(Check("segments", True, f"{rel}: {s.status}, {s.events} events"
+                                    + (f", RFC 3161 {s.tst_time}" if s.tst_time else "")))
+    for c in vr.checks:
+        if c.ok is False:
+            rep.checks.append(Check("segments", False, f"{c.name}: {c.detail}", c.where))
+    # --- proofs -----------------------------------------------------------------------------
+    by_stem = {(p.parent.name, p.stem): p for p in segs}
+    n_proofs = 0
+    for pf in sorted((root / "proofs").rglob("*.json")):
+        if pf.name == "receipts.json":
+            continue
+        rel = pf.relative_to(root).as_posix()
+        seg_path = by_stem.get((pf.parent.name, pf.stem))
+        try:
+            doc = json.loads(pf.read_text())
+        except ValueError:
+            rep.checks.append(Check("proofs", False, "proof file does not parse", rel))
+            continue
+        if seg_path is None:
+            rep.checks.append(Check("proofs", False, "no segment for this proof file", rel))
+            continue
+        try:
+            seg = SegmentFile(seg_path)
+            try:
+                sl = load_leaves(seg)
+            finally:
+                seg.close()
+        except InputError as exc:
+            rep.checks.append(Check("proofs", False, f"segment unreadable: {exc.message}",
+                                    seg_path.relative_to(root).as_posix()))
+            continue
+        for pr in doc.get("chunks", []):
+            idx = int(pr.get("chunk", -1))
+            leaf = sl.leaves[idx] if 0 <= idx < len(sl.leaves) else None
+            anchor = sl.anchor_for(idx) if leaf is not None else None
+            ok = (leaf is not None and anchor is not None and check_proof(pr, leaf)
+                  and pr.get("root") == anchor.root.hex())
+            n_proofs += 1
+            if not ok:
+                rep.checks.append(Check("proofs", False, "inclusion proof does not check",
+                                        f"{rel} chunk {idx}"))
+                break
+    if not any(c.name == "proofs" and c.ok is False for c in rep.checks):
+        rep.checks.append(Check("proofs", True, f"{n_proofs} chunk inclusion proofs check"))
+    # --- derived ----------------------------------------------------------------------------
+    _check_derived(root, rep, segs, manifest, deks, keyring)
+
+
+def _records(segs: list[Path], deks: dict[str, bytes] | None, keyring: Keyring | None,
+             rep: BundleReport) -> list[tuple[str, Record]] | None:
+    items: list[tuple[str, Record]] = []
+    by_path = {s.path: s for s in rep.segments.segments} if rep.segments else {}
+    for p in segs:
+        seg = SegmentFile(p)
+        try:
+            if deks is not None and seg.segment_id in deks:
+                cipher = ChunkCipher(deks[seg.segment_id])
+            elif keyring is not None and keyring.kek(str(seg.genesis.get("kek_id", ""))):
+                cipher = seg.cipher(keyring)
+            else:
+                return None
+            n_ok = by_path[str(p)].chunks_verified if str(p) in by_path else 0
+            for row in seg.iter_chunks():
+                if row.idx >= n_ok:
+                    break
+                items.extend((seg.session_id, r) for r in decode_chunk(seg, row, cipher))
+        finally:
+            seg.close()
+    return items
+
+
+def _check_derived(root: Path, rep: BundleReport, segs: list[Path], manifest: dict[str, Any],
+                   deks: dict[str, bytes] | None, keyring: Keyring | None) -> None:
+    try:
+        items = _records(segs, deks, keyring, rep)
+    except Exception as exc:  # a segment that does not decrypt is named, not a crash
+        rep.checks.append(Check("derived", False, f"segments do not decode: {exc}", ""))
+        return
+    if items is None:
+        rep.checks.append(Check("derived", None, "no data keys: events.jsonl, network.har and "
+                                "actions.csv are checked by manifest hash only"))
+        return
+    order = [s["session_id"] for s in manifest.get("sessions", [])]
+    items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order),
+                               it[1].seq))
+    rep.derived_checked = True
+    ok = True
+    got = (root / "native" / "events.jsonl").read_bytes().splitlines()
+    want = derive.events_jsonl(items).splitlines()
+    for i in range(max(len(got), len(want))):
+        if i >= len(got) or i >= len(want) or got[i] != want[i]:
+            seq = items[i][1].seq if i < len(items) else None
+            rep.checks.append(Check("derived", False, "event differs from the sealed segments",
+                                    f"native/events.jsonl line {i + 1}, seq {seq}"))
+            ok = False
+            break
+    for rel, fn in (("native/network.har", derive.har), ("native/actions.csv",
+                                                         derive.actions_csv)):
+        if (root / rel).read_bytes() != fn(items):
+            rep.checks.append(Check("derived", False, "differs from what the sealed segments "
+                                    "give", rel))
+            ok = False
+    if ok:
+        rep.checks.append(Check("derived", True, f"{len(items)} events re-derived from the "
+                                "segments: events.jsonl, network.har, actions.csv match"))
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,288 @@
+"""The local replay viewer: aiohttp on 127.0.0.1, one random access token per launch.
+
+Every request needs the token: ``?token=`` (which sets an HttpOnly, SameSite=Strict cookie
+so the page's own fetches and the replay iframe's asset loads carry it) or that cookie;
+anything else is 403. The server binds the loopback address only. Viewer pages carry a
+CSP with ``script-src 'self'``; recorded pages are rebuilt by rrweb's Replayer inside an
+iframe sandboxed without ``allow-scripts``, so no recorded script ever runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from agent.errors import SessiontapeError, UsageError
+from agent.replay import assets as asset_mod
+from agent.replay.session import ReplaySession
+
+log = structlog.get_logger("sessiontape.replay")
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css"}
+COOKIE = "st_replay_token"
+HOST = "127.0.0.1"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+       "frame-src 'self' about: blob:; object-src 'none'; base-uri 'none'; form-action 'none'")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class ViewerState:
+    """What the handlers serve."""
+
+    session: ReplaySession
+    token: str
+    asset_root: Path
+    start_seq: int | None
+    page_size: int
+
+
+def _int(req: web.Request, name: str, default: int | None = None) -> int:
+    raw = req.query.get(name)
+    if raw is None:
+        if default is None:
+            raise web.HTTPBadRequest(text=f"missing query parameter {name}")
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be an integer") from None
+
+
+def _json(obj: Any) -> web.Response:
+    return web.Response(text=json.dumps(obj, separators=(",", ":"), default=str),
+                        content_type="application/json")
+
+
+@web.middleware
+async def _security(request: web.Request, handler: Handler) -> web.StreamResponse:
+    st: ViewerState = request.app["state"]
+    q = request.query.get("token")
+    c = request.cookies.get(COOKIE)
+    ok = (q is not None and hmac.compare_digest(q, st.token)) or (
+        c is not None and hmac.compare_digest(c, st.token))
+    if not ok:
+        resp: web.StreamResponse = web.Response(status=403, text="403: access token required")
+    else:
+        try:
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            resp = exc
+        except SessiontapeError as exc:
+            resp = web.Response(status=404, text=exc.message)
+        if q is not None:
+            resp.set_cookie(COOKIE, st.token, httponly=True, samesite="Strict", path="/")
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "viewer.html")
+
+
+async def _static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if name == "data.js":  # the offline bundle's data; the live viewer uses the API
+        return web.Response(text="window.__ST_OFFLINE = null;\n",
+                            content_type="application/javascript")
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
+
+
+def session_summary(rs: ReplaySession, asset_root: Path, start_seq: int | None,
+                    page_size: int) -> dict[str, Any]:
+    """The /api/session answer (also embedded in offline bundles)."""
+    missing = rs.missing_assets(asset_root)
+    first, last = rs.seq_range
+    return {"v": 1, "metadata": rs.metadata(), "integrity": rs.integrity(),
+            "streams": list(rs.streams.values()), "start_seq": start_seq,
+            "seq_first": first, "seq_last": last, "page_size": page_size,
+            "assets": {"count": len(rs.assets), "missing": missing}}
+
+
+async def _session(request: web.Request) -> web.StreamResponse:
+    st: ViewerState = request.app["state"]
+    return _json(session_summary(st.session, st.asset_root, st.start_seq, st.page_size))
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    st: ViewerState = request.app["state"]
+    rs = st.session
+    first, last = rs.seq_range
+    f = _int(request, "from_seq", first or 0)
+    t = _int(request, "to_seq", last or 0)
+    limit = min(_int(request, "limit", st.page_size), st.page_size)
+    stream = request.query.get("stream")
+    page = request.query.get("page")
+    rrweb_only = request.query.get("rrweb") == "1"
+    evs, nxt = rs.events(f, t, stream=stream, rrweb_only=rrweb_only, limit=limit, page=page)
+    urls = asset_mod.url_map(rs.assets)
+    evs = [asset_mod.rewrite(e, urls, "/assets/") if e["kind"].startswith("rrweb.") else e
+           for e in evs]
+    return _json({"events": evs, "next_seq": nxt})
+
+
+async def _timeline(request: web.Request) -> web.StreamResponse:
+    rs = request.app["state"].session
+    return _json({"entries": rs.timeline, "network": list(rs.network.values()),
+                  "actions": rs.actions, "screenshots": rs.screenshots})
+
+
+async def _keyframes(request: web.Request) -> web.StreamResponse:
+    rs = request.app["state"].session
+    return _json({"streams": rs.keyframes})
+
+
+async def _raw(request: web.Request) -> web.StreamResponse:
+    rs = request.app["state"].session
+    return _json(rs.raw(_int(request, "seq")))
+
+
+async def _seq_at(request: web.Request) -> web.StreamResponse:
+    rs = request.app["state"].session
+    return _json({"seq": rs.seq_at(_int(request, "t_utc_ns"))})
+
+
+async def _asset(request: web.Request) -> web.StreamResponse:
+    st: ViewerState = request.app["state"]
+    sha = request.match_info["sha"]
+    if not asset_mod.is_sha256(sha):
+        raise web.HTTPNotFound()
+    p = asset_mod.asset_path(st.asset_root, sha)
+    meta = st.session.assets.get(sha, {})
+    if p.is_file():
+        return web.Response(body=p.read_bytes(),
+                            content_type=str(meta.get("mime") or "application/octet-stream"))
+    body, ctype = asset_mod.placeholder(str(meta.get("mime", "")), sha)
+    resp = web.Response(body=body, content_type=ctype)
+    resp.headers["X-Sessiontape-Asset"] = "missing"
+    return resp
+
+
+def make_app(state: ViewerState) -> web.Application:
+    """The viewer application (every route behind the token middleware)."""
+    app = web.Application(middlewares=[_security])
+    app["state"] = state
+    app.router.add_get("/", _index)
+    app.router.add_get("/api/session", _session)
+    app.router.add_get("/api/events", _events)
+    app.router.add_get("/api/timeline", _timeline)
+    app.router.add_get("/api/keyframes", _keyframes)
+    app.router.add_get("/api/raw", _raw)
+    app.router.add_get("/api/seq_at", _seq_at)
+    app.router.add_get("/assets/{sha}", _asset)
+    app.router.add_get("/{name}", _static)
+    return app
+
+
+async def serve(state: ViewerState, port: int, on_ready: Callable[[str], None],
+                stop: asyncio.Event | None = None) -> None:
+    """Serve on 127.0.0.1 until cancelled (or ``stop`` is set); ``on_ready(url)`` once bound."""
+    runner = web.AppRunner(make_app(state), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
+    server: Any = site._server  # aiohttp keeps the asyncio.Server here; its port is the truth
+    sockets = list(server.sockets) if server is not None else []
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
+    url = f"http://{HOST}:{bound}/?token={state.token}"
+    if state.start_seq is not None:
+        url += f"#seq={state.start_seq}"
+    on_ready(url)
+    try:
+        await (stop.wait() if stop is not None else asyncio.Event().wait())
+    finally:
+        await runner.cleanup()
+
+
+def new_token() -> str:
+    """A per-launch access token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def parse_time(text: str) -> int:
+    """``--at``: ISO 8601 (``Z`` or an offset; naive means UTC) or integer UTC nanoseconds."""
+    from datetime import UTC, datetime
+
+    t = text.strip()
+    if t.isdigit():
+        return int(t)
+    try:
+        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {text!r}: not an ISO 8601 time (e.g. 2026-11-26T12:42:10Z)") \
+            from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
+
+
+def launch(home: Path, config: Any, session_id: str, *, at: str | None = None,
+           seq: int | None = None, port: int = 0, open_browser: bool = True,
+           tsa_roots: list[bytes] | None = None, echo: Callable[[str], None] = print,
+           stop: asyncio.Event | None = None) -> None:
+    """``sessiontape replay``: verify, audit one view, serve until Ctrl-C (or ``stop``)."""
+    import webbrowser
+
+    from agent.audit import record_access
+
+    verifier = None
+    if tsa_roots:
+        from agent.seal.timestamp import verify_timestamp
+
+        roots = list(tsa_roots)
+
+        def verifier(token: bytes, digest: bytes) -> str:
+            return verify_timestamp(token, digest, roots).gen_time.isoformat()
+
+    rs = ReplaySession.open(home, session_id, tst_verifier=verifier,
+                            cache_size=int(config.replay.chunk_cache))
+    try:
+        first, last = rs.seq_range
+        start = seq
+        if at is not None:
+            start = rs.seq_at(parse_time(at))
+        if start is not None and (first is None or last is None or not first <= start <= last):
+            raise UsageError(f"seq {start} is outside the verified part of the session "
+                             f"({first}..{last})")
+        integ = rs.integrity()
+        record_access(home, config, "audit.view", {
+            "session": rs.info.session_id, "integrity": integ["status"], "start_seq": start,
+            "segments": [s.path.name for s in rs.info.segments]})
+        echo(f"session {rs.info.session_id}: {integ['status']}"
+             + (f" - {integ['first_failure']}" if integ["first_failure"] else "")
+             + (f"; showing verified seq {first}..{last}" if not integ["ok"] else ""))
+        state = ViewerState(rs, new_token(), home / "assets", start,
+                            int(config.replay.events_page_size))
+
+        def ready(url: str) -> None:
+            echo(f"replay viewer: {url}")
+            echo("press Ctrl-C to stop")
+            if open_browser and config.replay.open_browser:
+                webbrowser.open(url)
+
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop
+            asyncio.run(serve(state, port, ready, stop))
+    finally:
+        rs.close()

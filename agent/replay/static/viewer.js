@@ -1,0 +1,514 @@
+// sessiontape replay viewer (plain JS, no CDN). Data comes from the local server's /api/*
+// or, in an offline export bundle, from window.__ST_OFFLINE (data.js). Recorded pages are
+// rebuilt by rrweb's Replayer in an iframe sandboxed without allow-scripts.
+(function () {
+  'use strict';
+  var OFF = window.__ST_OFFLINE || null;
+  var $ = function (id) { return document.getElementById(id); };
+  var S = { session: null, timeline: [], network: [], actions: {}, keyframes: {},
+            stream: null, page: null, cur: null, replayer: null, loaded: [], playing: false,
+            timer: null, busy: Promise.resolve() };
+
+  // ---- data access -------------------------------------------------------------------------
+  function offline(path, p) {
+    var evs = OFF.events;
+    if (path === 'api/session') return OFF.session;
+    if (path === 'api/timeline') return OFF.timeline;
+    if (path === 'api/keyframes') return OFF.keyframes;
+    if (path === 'api/events') {
+      var f = +p.from_seq, t = +p.to_seq, lim = +(p.limit || 1e9), out = [], i;
+      for (i = lowerBound(evs, f); i < evs.length && evs[i].seq <= t; i++) {
+        var e = evs[i];
+        if (p.rrweb === '1' && e.kind.indexOf('rrweb.') !== 0) continue;
+        if (p.stream && (e.page + ':' + e.frame) !== p.stream) continue;
+        if (p.page && e.page && e.page !== p.page) continue;
+        if (out.length >= lim) return { events: out, next_seq: e.seq };
+        out.push(e);
+      }
+      return { events: out, next_seq: null };
+    }
+    if (path === 'api/raw') {
+      var k = lowerBound(evs, +p.seq), r = evs[k];
+      if (!r || r.seq !== +p.seq) throw new Error('seq ' + p.seq + ' not in this bundle');
+      var pr = OFF.proofs[r.segment + ':' + r.chunk] || null;
+      var exact = JSON.stringify(r, null, 1)
+        .replace(/("t_utc_ns": )\d+/, '$1' + r.t_text).replace(/("t_mono_ns": )\d+/, '$1' + r.m_text);
+      return { record: r, record_text: exact, segment_id: r.segment, chunk: r.chunk, proof: pr,
+               proof_status: pr && pr.included ? 'verified (bundle proof)' : 'no proof in bundle',
+               segment_status: 'see report.html' };
+    }
+    if (path === 'api/seq_at') {
+      var best = evs.length ? evs[0].seq : null;
+      for (var j = 0; j < evs.length && evs[j].t_utc_ns <= +p.t_utc_ns; j++) best = evs[j].seq;
+      return { seq: best };
+    }
+    throw new Error('unknown ' + path);
+  }
+  function lowerBound(a, seq) {
+    var lo = 0, hi = a.length;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (a[m].seq < seq) lo = m + 1; else hi = m; }
+    return lo;
+  }
+  function api(path, params) {
+    if (OFF) {
+      try { return Promise.resolve(offline(path, params || {})); }
+      catch (e) { return Promise.reject(e); }
+    }
+    var q = new URLSearchParams(params || {}).toString();
+    return fetch(path + (q ? '?' + q : ''), { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) return r.text().then(function (t) { throw new Error(r.status + ' ' + t); });
+      return r.json();
+    });
+  }
+  function allEvents(params) {  // follow next_seq paging
+    var out = [];
+    function step(from) {
+      var p = Object.assign({}, params, { from_seq: from });
+      return api('api/events', p).then(function (r) {
+        out = out.concat(r.events);
+        return r.next_seq === null || r.next_seq === undefined ? out : step(r.next_seq);
+      });
+    }
+    return step(params.from_seq);
+  }
+
+  // ---- time display ------------------------------------------------------------------------
+  function fmtUtc(ns) {  // ms: a JSON number of ns is exact only to ~256 ns in a browser
+    return new Date(Math.floor(Number(ns) / 1e6)).toISOString();
+  }
+  function fmtLocal(ns) {
+    var d = new Date(Math.floor(Number(ns) / 1e6));
+    return d.toLocaleString(undefined, { hour12: false, timeZoneName: 'short' }) + ' (' +
+      Intl.DateTimeFormat().resolvedOptions().timeZone + ')';
+  }
+  function esc(s) {
+    return String(s).replace(/[&<>"]/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c];
+    });
+  }
+
+  // ---- header: integrity badge, banners, streams --------------------------------------------
+  function renderHeader() {
+    var s = S.session, it = s.integrity, b = $('badge');
+    b.className = 'badge ' + it.status;
+    var segs = it.segments || [];
+    var tst = segs.map(function (g) {
+      return g.rfc3161.verified_time ? 'RFC 3161 ' + g.rfc3161.verified_time :
+        (g.rfc3161.claimed_time ? 'RFC 3161 token claims ' + g.rfc3161.claimed_time +
+          ' (not checked: no TSA root)' : '');
+    }).filter(Boolean).join('; ');
+    b.textContent = (it.status === 'failed' ? 'FAILED: ' + it.failed_check :
+      it.status === 'recovered' ? 'unsealed-recovered' : it.status) +
+      ' · key ' + (it.key_ids.join(', ') || 'none') + (tst ? ' · ' + tst : '');
+    b.title = it.first_failure || 'every check passed';
+    var m = s.metadata;
+    $('meta').textContent = m.session_id + ' · ' + m.user + '@' + m.workstation + ' · ' +
+      m.events + ' events' + (OFF ? ' · offline copy' : '');
+    if (it.status === 'failed' || (it.withheld && it.withheld.length)) {
+      var ban = $('banner');
+      ban.hidden = false;
+      ban.innerHTML = '<b>Verification failed</b>: ' + esc(it.first_failure || '') +
+        '<br>Showing only the verified part: seq ' + it.verified_seq_first + '–' +
+        it.verified_seq_last + '. ' + (it.withheld || []).map(function (w) {
+          return 'Withheld ' + esc(w.segment) + (w.seq0 !== undefined ? ' seq ' + w.seq0 + '–' +
+            w.seq1 : '') + ' (' + esc(w.reason) + ')';
+        }).join('; ');
+    }
+    var miss = s.assets.missing || [];
+    if (miss.length) {
+      var an = $('asset-note');
+      an.hidden = false;
+      an.textContent = miss.length + ' archived asset(s) missing from the archive; ' +
+        'placeholders shown: ' + miss.map(function (a) { return a.url || a.sha256; }).join(', ');
+    }
+    var sel = $('stream');
+    s.streams.forEach(function (st) {
+      var o = document.createElement('option');
+      o.value = st.id;
+      o.textContent = (st.main ? 'page ' : 'frame ') + st.page.slice(0, 8) +
+        (st.main ? '' : '/' + st.frame.slice(0, 8)) + ' ' + (st.urls[st.urls.length - 1] || '');
+      sel.appendChild(o);
+    });
+  }
+
+  // ---- timeline ----------------------------------------------------------------------------
+  var CATS = ['action', 'navigation', 'network', 'ws', 'console', 'gap', 'unverified', 'page',
+              'capture'];
+  var shown = { action: 1, navigation: 1, network: 1, ws: 0, console: 1, gap: 1, unverified: 1,
+                page: 1, capture: 1 };
+  function renderFilters() {
+    var f = $('filters');
+    CATS.forEach(function (c) {
+      var l = document.createElement('label');
+      l.innerHTML = '<input type="checkbox" data-cat="' + c + '"' + (shown[c] ? ' checked' : '') +
+        '> ' + c;
+      f.appendChild(l);
+    });
+    f.addEventListener('change', function (e) {
+      shown[e.target.dataset.cat] = e.target.checked ? 1 : 0;
+      renderTimeline();
+    });
+  }
+  function renderTimeline() {
+    var ol = $('timeline');
+    ol.textContent = '';
+    var frag = document.createDocumentFragment();
+    S.timeline.forEach(function (e) {
+      if (!shown[e.cat]) return;
+      var li = document.createElement('li');
+      li.className = e.cat;
+      li.dataset.seq = e.seq;
+      if (e.action_id) li.dataset.action = e.action_id;
+      if (e.request_id) li.dataset.request = e.request_id;
+      var extra = '';
+      if ((e.cat === 'gap' || e.cat === 'unverified') && e.gap_end_ns && e.gap_start_ns) {
+        extra = ' — ' + ((e.gap_end_ns - e.gap_start_ns) / 1e9).toFixed(1) + ' s missing';
+      }
+      li.textContent = '#' + e.seq + ' ' + (e.t_utc_ns ? fmtUtc(e.t_utc_ns).slice(11, 23) : '') +
+        ' ' + e.label + extra;
+      li.title = e.kind + ' ' + (e.page || '');
+      frag.appendChild(li);
+    });
+    ol.appendChild(frag);
+    markCurrent();
+  }
+  function renderTimebar() {
+    var bar = $('timebar'), m = S.session.metadata;
+    var t0 = m.start_utc_ns, t1 = m.end_utc_ns, span = Math.max(1, t1 - t0);
+    var pct = function (t) { return Math.max(0, Math.min(100, (t - t0) / span * 100)) + '%'; };
+    bar.textContent = '';
+    S.timeline.forEach(function (e) {
+      if (!e.t_utc_ns) return;
+      if (e.cat === 'gap' || e.cat === 'unverified') {
+        var g = document.createElement('div');
+        g.className = 'gapband';
+        g.style.left = pct(e.gap_start_ns || e.t_utc_ns);
+        g.style.width = Math.max(0.3, ((e.gap_end_ns || e.t_utc_ns) -
+          (e.gap_start_ns || e.t_utc_ns)) / span * 100) + '%';
+        g.title = e.label;
+        bar.appendChild(g);
+      } else if (e.cat === 'action' || e.cat === 'console' || e.cat === 'network' ||
+                 e.cat === 'navigation') {
+        var d = document.createElement('div');
+        d.className = 'm ' + e.cat;
+        d.style.left = pct(e.t_utc_ns);
+        bar.appendChild(d);
+      }
+    });
+    var c = document.createElement('div');
+    c.className = 'cursor';
+    c.id = 'cursor';
+    bar.appendChild(c);
+    bar.onclick = function (ev) {
+      var r = bar.getBoundingClientRect();
+      jumpTime(Math.round(t0 + (ev.clientX - r.left) / r.width * span));
+    };
+  }
+  function markCurrent() {
+    var prev = document.querySelector('#timeline li.cur');
+    if (prev) prev.classList.remove('cur');
+    if (S.cur === null) return;
+    var best = null;
+    document.querySelectorAll('#timeline li').forEach(function (li) {
+      if (+li.dataset.seq <= S.cur) best = li;
+    });
+    if (best) { best.classList.add('cur'); best.scrollIntoView({ block: 'nearest' }); }
+  }
+
+  // ---- network panel -----------------------------------------------------------------------
+  function renderNetwork() {
+    var tb = document.querySelector('#network tbody');
+    S.network.forEach(function (n) {
+      if (n.seq === undefined) return;
+      var tr = document.createElement('tr');
+      tr.dataset.seq = n.seq;
+      tr.dataset.request = n.request_id;
+      if (n.cause) tr.dataset.cause = n.cause;
+      tr.innerHTML = '<td>' + n.seq + '</td><td>' + esc(n.method || '') + '</td><td title="' +
+        esc(n.url || '') + '">' + esc(n.url || '') + '</td><td>' +
+        esc(n.failed ? 'failed' : (n.status === undefined ? '' : n.status)) + '</td><td>' +
+        esc(n.cause || '') + '</td>';
+      tb.appendChild(tr);
+    });
+    tb.addEventListener('click', function (e) {
+      var tr = e.target.closest('tr');
+      if (!tr) return;
+      highlight(tr.dataset.cause, tr.dataset.request);
+      showNetDetail(tr.dataset.request);
+      seek(+tr.dataset.seq);
+    });
+  }
+  function showNetDetail(rid) {  // headers, masked bodies, timing: straight from the journal
+    var n = S.network.filter(function (x) { return x.request_id === rid; })[0];
+    if (!n) return;
+    var seqs = [n.seq, n.response_seq].filter(function (x) { return x !== undefined; });
+    Promise.all(seqs.map(function (q) { return api('api/raw', { seq: q }); })).then(function (rs) {
+      $('net-detail').textContent = 'caused by action: ' + (n.cause || 'none recorded') + '\n' +
+        rs.map(function (r) {
+          var p = Object.assign({}, r.record.payload);
+          if (typeof p.body === 'string' && p.body.length > 4000) {
+            p.body = p.body.slice(0, 4000) + '… (' + p.body.length + ' chars)';
+          }
+          return '#' + r.record.seq + ' ' + r.record.kind + ' ' + fmtUtc(r.record.t_utc_ns) +
+            '\n' + JSON.stringify(p, null, 1);
+        }).join('\n\n');
+    }).catch(function (e) { $('net-detail').textContent = String(e.message || e); });
+  }
+  function highlight(actionId, requestId) {
+    document.querySelectorAll('.hl').forEach(function (x) { x.classList.remove('hl'); });
+    if (actionId) {
+      document.querySelectorAll('#timeline li[data-action="' + actionId + '"]')
+        .forEach(function (x) { x.classList.add('hl'); });
+      document.querySelectorAll('#network tr[data-cause="' + actionId + '"]')
+        .forEach(function (x) { x.classList.add('hl'); });
+    }
+    if (requestId) {
+      document.querySelectorAll('#network tr[data-request="' + requestId + '"]')
+        .forEach(function (x) { x.classList.add('hl'); });
+    }
+  }
+
+  // ---- raw data panel ----------------------------------------------------------------------
+  function renderRaw(seq) {
+    return api('api/raw', { seq: seq }).then(function (r) {
+      var pr = r.proof || {};
+      var ok = /^verified/.test(r.proof_status);
+      $('raw-summary').innerHTML = 'seq <b id="raw-seq">' + r.record.seq + '</b> · ' +
+        esc(r.record.kind) + ' · segment ' + esc(r.segment_id) + ' · chunk <b id="raw-chunk">' +
+        r.chunk + '</b><br>inclusion proof: <span id="proof-status" class="' +
+        (ok ? 'ok' : 'bad') + '">' + esc(r.proof_status) + '</span> (' + esc(pr.anchor || '') +
+        ', tree size ' + esc(pr.tree_size === undefined ? '?' : pr.tree_size) + ', ' +
+        ((pr.proof || []).length) + ' hashes)';
+      var rest = Object.assign({}, r);
+      delete rest.record;
+      delete rest.record_text;
+      $('raw').textContent = 'record (exact):\n' + (r.record_text || JSON.stringify(r.record)) +
+        '\n\nchunk and proof:\n' + JSON.stringify(rest, null, 1);
+    }).catch(function (e) { $('raw-summary').textContent = String(e.message || e); });
+  }
+
+  // ---- replay ------------------------------------------------------------------------------
+  function streamOfPage(page) {
+    var st = S.session.streams.filter(function (s) { return s.page === page && s.main; })[0];
+    return st ? st.id : null;
+  }
+  function setStream(id) {
+    S.stream = id;
+    $('stream').value = id;
+    var st = S.session.streams.filter(function (s) { return s.id === id; })[0];
+    S.page = st ? st.page : null;
+  }
+  function keyframeFor(seq) {
+    var kfs = S.keyframes[S.stream] || [], kf = null;
+    for (var i = 0; i < kfs.length; i++) if (kfs[i].seq <= seq) kf = kfs[i];
+    return kf || kfs[0] || null;
+  }
+  function seek(seq, opts) {
+    S.busy = S.busy.then(function () { return doSeek(seq, opts || {}); })
+      .catch(function (e) { $('stage-note').textContent = 'error: ' + (e.message || e); });
+    return S.busy;
+  }
+  function doSeek(seq, opts) {
+    stopPlay();
+    document.body.dataset.state = 'loading';
+    return api('api/events', { from_seq: seq, to_seq: seq }).then(function (r) {
+      var rec = r.events[0];
+      if (rec && rec.page && !opts.keepStream) {
+        var sid = rec.frame && S.session.streams.some(function (s) {
+          return s.id === rec.page + ':' + rec.frame;
+        }) ? rec.page + ':' + rec.frame : streamOfPage(rec.page);
+        if (sid && sid !== S.stream) setStream(sid);
+      }
+      var kf = keyframeFor(seq);
+      if (!kf) {
+        $('stage-note').textContent = 'no full snapshot in this stream';
+        return finishSeek(seq, rec);
+      }
+      var to = Math.max(seq, kf.full_seq);
+      return allEvents({ from_seq: kf.seq, to_seq: to, stream: S.stream, rrweb: '1',
+                         limit: S.session.page_size }).then(function (evs) {
+        build(evs);
+        $('stage-note').textContent = seq < kf.full_seq ? 'seq ' + seq +
+          ' is before the first snapshot of this stream; showing the first snapshot' :
+          'rebuilt from keyframe #' + kf.full_seq + ' + ' + (evs.length - 2) + ' events';
+        return finishSeek(seq, rec);
+      });
+    });
+  }
+  function build(evs) {
+    if (S.replayer) { try { S.replayer.destroy(); } catch (e) { /* already gone */ } }
+    var root = $('replay');
+    root.textContent = '';
+    S.loaded = evs;
+    var payloads = evs.map(function (e) { return e.payload; });
+    S.replayer = new rrweb.Replayer(payloads, {
+      root: root, mouseTail: false, showWarning: false, showDebug: false, triggerFocus: false,
+      UNSAFE_replayCanvas: false, skipInactive: false, speed: +$('speed').value,
+      pauseAnimation: true
+    });
+    var t0 = payloads[0].timestamp, t1 = payloads[payloads.length - 1].timestamp;
+    S.baseTs = t0;
+    // rrweb applies events strictly before the offset: +1 ms includes the target event.
+    S.replayer.pause(Math.max(0, t1 - t0) + 1);
+    var ifr = root.querySelector('iframe');
+    if (ifr) ifr.setAttribute('title', 'replay');
+  }
+  function finishSeek(seq, rec) {
+    S.cur = seq;
+    $('cur-seq').textContent = '#' + seq;
+    if (rec) {
+      $('utc').textContent = fmtUtc(rec.t_utc_ns);
+      $('local').textContent = fmtLocal(rec.t_utc_ns);
+      var m = S.session.metadata, c = $('cursor');
+      if (c) c.style.left = ((rec.t_utc_ns - m.start_utc_ns) /
+        Math.max(1, m.end_utc_ns - m.start_utc_ns) * 100) + '%';
+    }
+    markCurrent();
+    if (!OFF) location.hash = 'seq=' + seq;
+    return renderRaw(seq).then(function () {
+      document.body.dataset.seq = String(seq);
+      document.body.dataset.state = 'ready';
+    });
+  }
+
+  // ---- stepping ----------------------------------------------------------------------------
+  function nextEvent() {
+    if (S.cur === null) return;
+    api('api/events', { from_seq: S.cur + 1, to_seq: S.session.seq_last, page: S.page || '',
+                        limit: 1 }).then(function (r) { if (r.events.length) seek(r.events[0].seq); });
+  }
+  function prevEvent(before) {
+    var upto = before === undefined ? S.cur : before;
+    if (upto === null || upto <= S.session.seq_first) return;
+    var from = Math.max(S.session.seq_first, upto - 200);
+    allEvents({ from_seq: from, to_seq: upto - 1, page: S.page || '' }).then(function (evs) {
+      if (evs.length) seek(evs[evs.length - 1].seq);
+      else if (from > S.session.seq_first) prevEvent(from);
+    });
+  }
+  function actions() {
+    return S.timeline.filter(function (e) { return e.cat === 'action' && e.seq !== null; });
+  }
+  function nextAction() {
+    var a = actions().filter(function (e) { return e.seq > S.cur; })[0];
+    if (a) { highlight(a.action_id); seek(a.seq); }
+  }
+  function prevAction() {
+    var a = actions().filter(function (e) { return e.seq < S.cur; }).pop();
+    if (a) { highlight(a.action_id); seek(a.seq); }
+  }
+  function jumpTime(ns) {
+    api('api/seq_at', { t_utc_ns: ns }).then(function (r) { if (r.seq !== null) seek(r.seq); });
+  }
+
+  // ---- play --------------------------------------------------------------------------------
+  function stopPlay() {
+    if (!S.playing) return;
+    S.playing = false;
+    clearInterval(S.timer);
+    if (S.replayer) S.replayer.pause();
+    $('play').textContent = '▶ play';
+  }
+  function play() {
+    if (S.playing) { stopPlay(); return; }
+    if (!S.replayer) return;
+    S.playing = true;
+    $('play').textContent = '⏸ pause';
+    var last = S.loaded.length ? S.loaded[S.loaded.length - 1].seq : S.cur;
+    allEvents({ from_seq: last + 1, to_seq: S.session.seq_last, stream: S.stream, rrweb: '1',
+                limit: S.session.page_size }).then(function (evs) {
+      evs.forEach(function (e) { S.replayer.addEvent(e.payload); S.loaded.push(e); });
+      S.replayer.setConfig({ speed: +$('speed').value });
+      S.replayer.play(S.replayer.getCurrentTime());
+      S.timer = setInterval(function () {
+        var t = S.baseTs + S.replayer.getCurrentTime(), cur = null;
+        for (var i = 0; i < S.loaded.length && S.loaded[i].payload.timestamp <= t; i++) {
+          cur = S.loaded[i];
+        }
+        if (cur) {
+          S.cur = cur.seq;
+          $('cur-seq').textContent = '#' + cur.seq;
+          $('utc').textContent = fmtUtc(cur.t_utc_ns);
+          $('local').textContent = fmtLocal(cur.t_utc_ns);
+          document.body.dataset.seq = String(cur.seq);
+        }
+        if (i >= S.loaded.length) stopPlay();
+      }, 250);
+    });
+  }
+
+  // ---- wiring ------------------------------------------------------------------------------
+  function wire() {
+    $('next-event').onclick = nextEvent;
+    $('prev-event').onclick = function () { prevEvent(); };
+    $('next-action').onclick = nextAction;
+    $('prev-action').onclick = prevAction;
+    $('play').onclick = play;
+    $('speed').onchange = function () {
+      if (S.replayer) S.replayer.setConfig({ speed: +$('speed').value });
+    };
+    $('go').onclick = function () {
+      var s = $('goto-seq').value.trim(), t = $('goto-time').value.trim();
+      if (s) { seek(+s); return; }
+      if (t) {
+        var ms = Date.parse(t);
+        if (!isNaN(ms)) jumpTime(ms * 1e6);
+      }
+    };
+    $('stream').onchange = function () {
+      setStream($('stream').value);
+      var kfs = S.keyframes[S.stream] || [];
+      var target = kfs.length && S.cur !== null && S.cur >= kfs[0].seq ? S.cur :
+        (kfs.length ? kfs[0].full_seq : S.cur);
+      seek(target, { keepStream: true });
+    };
+    $('timeline').addEventListener('click', function (e) {
+      var li = e.target.closest('li');
+      if (!li || li.dataset.seq === 'null') return;
+      highlight(li.dataset.action, li.dataset.request);
+      seek(+li.dataset.seq);
+    });
+    document.querySelectorAll('#side nav button').forEach(function (b) {
+      b.onclick = function () {
+        document.querySelectorAll('#side nav button').forEach(function (x) {
+          x.classList.toggle('on', x === b);
+        });
+        document.querySelectorAll('.tab').forEach(function (t) {
+          t.hidden = t.id !== 'tab-' + b.dataset.tab;
+        });
+      };
+    });
+  }
+
+  function start() {
+    Promise.all([api('api/session'), api('api/timeline'), api('api/keyframes')])
+      .then(function (res) {
+        S.session = res[0];
+        S.timeline = res[1].entries;
+        S.network = res[1].network;
+        S.actions = res[1].actions;
+        S.keyframes = res[2].streams;
+        renderHeader();
+        renderFilters();
+        renderTimeline();
+        renderTimebar();
+        renderNetwork();
+        wire();
+        if (!S.session.streams.length) {
+          $('stage-note').textContent = 'no replayable page in the verified part';
+          document.body.dataset.state = 'ready';
+          return null;
+        }
+        setStream(S.session.streams[0].id);
+        var m = /seq=(\d+)/.exec(location.hash);
+        var seq = m ? +m[1] : (S.session.start_seq !== null ? S.session.start_seq :
+          (S.keyframes[S.stream] || [{ full_seq: S.session.seq_first }])[0].full_seq);
+        return seek(seq);
+      }).catch(function (e) {
+        $('badge').textContent = 'error: ' + (e.message || e);
+        document.body.dataset.state = 'error';
+      });
+  }
+  window.__st = { seek: seek, state: S };
+  start();
+})();
