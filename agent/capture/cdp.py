@@ -42,7 +42,7 @@ def cdp_errors(what: str) -> Iterator[None]:
         yield
     except CaptureError:
         raise
-    except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
         raise CaptureError(f"{what}: {type(exc).__name__}: {exc}", retryable=True) from exc
 
 
@@ -131,7 +131,7 @@ class CDPConnection:
                 msg = orjson.loads(raw)
                 mid = msg.get("id")
                 if mid is not None:
-                    method, fut = self._pending.pop(mid, ("", None))  # type: ignore[arg-type]
+                    method, fut = self._pending.pop(mid, ("", None))
                     if fut is None or fut.done():
                         continue
                     if "error" in msg:

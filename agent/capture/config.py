@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agent.config import _Section, register_section
 from agent.errors import CaptureError
@@ -30,26 +30,32 @@ class CaptureConfig(_Section):
 
     executable: str = ""  # empty = auto-detect
     headless: Literal["auto", "true", "false"] = "auto"
-    viewport_width: int = Field(1280, ge=200, le=10000)
-    viewport_height: int = Field(800, ge=200, le=10000)
-    flush_ms: int = Field(100, ge=10, le=5000)
-    heartbeat_ms: int = Field(1000, ge=100, le=60000)
-    keyframe_seconds: int = Field(60, ge=1)
-    body_cap_bytes: int = Field(1024 * 1024, ge=0)
+    viewport_width: int = Field(default=1280, ge=200, le=10000)
+    viewport_height: int = Field(default=800, ge=200, le=10000)
+    flush_ms: int = Field(default=100, ge=10, le=5000)
+    heartbeat_ms: int = Field(default=1000, ge=100, le=60000)
+    keyframe_seconds: int = Field(default=60, ge=1)
+    body_cap_bytes: int = Field(default=1024 * 1024, ge=0)
     capture_unread_bodies: bool = True
-    ws_received_budget_frames_per_sec: int = Field(200, ge=0)
-    ws_received_budget_bytes_per_sec: int = Field(1024 * 1024, ge=0)
-    ws_frame_cap_bytes: int = Field(64 * 1024, ge=0)
+    ws_received_budget_frames_per_sec: int = Field(default=200, ge=0)
+    ws_received_budget_bytes_per_sec: int = Field(default=1024 * 1024, ge=0)
+    ws_frame_cap_bytes: int = Field(default=64 * 1024, ge=0)
     screenshots: bool = False
-    screenshot_width: int = Field(640, ge=64, le=4096)
+    screenshot_width: int = Field(default=640, ge=64, le=4096)
     assets: bool = True
-    asset_max_bytes: int = Field(16 * 1024 * 1024, ge=0)
-    cause_window_ms: int = Field(1000, ge=0)
-    gap_silence_ms: int = Field(3000, ge=200)
-    flood_mutations_per_sec: int = Field(50_000, ge=100)
+    asset_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    cause_window_ms: int = Field(default=1000, ge=0)
+    gap_silence_ms: int = Field(default=3000, ge=200)
+    flood_mutations_per_sec: int = Field(default=50_000, ge=100)
     clipboard_content: bool = False
     cssom_trigger: bool = True
     extra_args: list[str] = []
+
+    @model_validator(mode="after")
+    def _silence_longer_than_heartbeat(self) -> CaptureConfig:
+        if self.gap_silence_ms <= self.heartbeat_ms + self.flush_ms:
+            raise ValueError("gap_silence_ms must exceed heartbeat_ms + flush_ms")
+        return self
 
 
 register_section("capture", CaptureConfig)

@@ -1,9 +1,10 @@
 """Turn observations into ``Event``s and hand them to the sink in batches, in order.
 
 The CDP reader must never wait on the journal, so events go to an in-memory queue that a
-flusher task drains every ``flush_ms``. The queue is bounded: past ``max_pending`` events the
-newest are counted instead of kept and a ``capture.degraded`` event says how many were lost
-(never a silent drop, never unbounded memory).
+flusher task drains every ``flush_ms``. The queue is bounded: past ``max_pending`` events (or
+``max_pending_bytes`` of recorder data) the newest are counted instead of kept, and a
+``capture.degraded`` event says how many were lost (never a silent drop, never unbounded
+memory).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ class Emitter:
     """Stamp, queue and flush events to an ``EventSink``."""
 
     def __init__(self, sink: EventSink, clock: Clock, *, flush_ms: int = 100,
-                 max_pending: int = 500_000) -> None:
+                 max_pending: int = 500_000, max_pending_bytes: int = 256 * 1024 * 1024) -> None:
         self._sink = sink
         self._clock = clock
         self._flush_s = flush_ms / 1000
         self._max_pending = max_pending
+        self._max_bytes = max_pending_bytes
+        self._pending_bytes = 0
         self._queue: list[Event] = []
         self._overflow = 0
         self._overflow_since = 0
@@ -65,14 +68,16 @@ class Emitter:
         self.push(ev)
         return ev
 
-    def push(self, ev: Event) -> None:
-        """Queue an already built event."""
-        if len(self._queue) >= self._max_pending:
+    def push(self, ev: Event, size_hint: int = 0) -> None:
+        """Queue an already built event (``size_hint``: its approximate bytes, if known)."""
+        if len(self._queue) >= self._max_pending or (
+                size_hint and self._pending_bytes + size_hint > self._max_bytes):
             if self._overflow == 0:
                 self._overflow_since = ev.t_utc_ns
             self._overflow += 1
             return
         self._queue.append(ev)
+        self._pending_bytes += size_hint
         self.emitted += 1
         if len(self._queue) >= 2000:
             self._wake.set()
@@ -97,6 +102,7 @@ class Emitter:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
+        self._pending_bytes = 0
         try:
             await self._sink.append_many(batch)
         except Exception as exc:

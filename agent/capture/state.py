@@ -13,10 +13,15 @@ class Recorder:
 
     context_id: int
     frame_id: str
-    next_n: int = 0
+    # Expected next batch counter of each recorder running in this context: normally one;
+    # two after a same-origin window.open reuse (the about:blank document's recorder keeps
+    # its timers in the reused window while a new one records the new document).
+    tracks: list[int] = field(default_factory=list)
     last_mono_ns: int = 0
     last_utc_ns: int = 0
     messages: int = 0
+    retired: bool = False  # replaced by a fresh recorder after it fell silent
+    restarts: int = 0  # __st_restart attempts while silent
 
 
 @dataclass
@@ -40,6 +45,8 @@ class Target:
     recorders: dict[int, Recorder] = field(default_factory=dict)
     frame_urls: dict[str, str] = field(default_factory=dict)
     sheet_frames: dict[str, str] = field(default_factory=dict)
+    default_ctx: dict[str, int] = field(default_factory=dict)  # frame -> newest main world
+    nav_default_ctx: dict[str, int | None] = field(default_factory=dict)  # ... at commit
 
     @property
     def is_page(self) -> bool:
@@ -51,6 +58,11 @@ class Target:
             if self.recorders[ctx_id].frame_id == frame_id:
                 return ctx_id
         for ctx_id, (fid, name) in sorted(self.contexts.items(), reverse=True):
-            if fid == frame_id and name == WORLD:
+            if fid == frame_id and is_our_world(name):
                 return ctx_id
         return None
+
+
+def is_our_world(name: str) -> bool:
+    """Our isolated world, or a fresh one made when a recorder had to be replaced."""
+    return name == WORLD or name.startswith(WORLD + "_r")

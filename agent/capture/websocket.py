@@ -9,7 +9,7 @@ skipped without a trace.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agent.capture.config import CaptureConfig
@@ -27,10 +27,6 @@ class _Socket:
     skipped_bytes: int = 0
     skipped_since_ns: int = 0
     total_skipped: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Emit = Any  # Callable[[str, dict, str | None, str | None, int | None], None]
 
 
 class WebSocketCapture:
@@ -59,7 +55,11 @@ class WebSocketCapture:
         opcode = int(response.get("opcode", 1))
         data = str(response.get("payloadData", ""))
         binary = opcode == 2  # CDP already gives binary payloads as base64
-        size = (len(data) * 3) // 4 if binary else len(data.encode("utf-8", "surrogatepass"))
+        if binary:
+            size = len(data) * 3 // 4 - (2 if data.endswith("==") else 1 if data.endswith("=")
+                                         else 0)
+        else:
+            size = len(data.encode("utf-8", "surrogatepass"))
         degraded = None
         if direction == "received":
             degraded = self._roll(s, rid, now_ns)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-from typing import Any
 
 import typer
 
-from agent.cli.common import config, echo_json, home, setup_logging
+from agent.cli.common import config, home, setup_logging
 from agent.errors import UsageError
 
 
@@ -22,6 +20,7 @@ def record(
     duration: float | None = typer.Option(None, "--duration", min=0.1,
                                           help="Stop after S seconds (default: until the "
                                                "browser is closed or Ctrl-C)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Record URL until the browser closes, Ctrl-C, or --duration; then seal and verify.
 
@@ -30,16 +29,16 @@ def record(
     if not url.startswith(("http://", "https://", "file://")):
         raise UsageError(f"URL must start with http://, https:// or file://: {url!r}")
     setup_logging()
-    try:
-        from agent.pipeline import record_session
-    except ImportError as exc:
-        raise UsageError("this build has no journal pipeline (agent.pipeline); "
-                         "nothing would be sealed, so nothing is recorded") from exc
-    result: Any = record_session(url, config(), home(), headless or None, user, duration)
-    if inspect.isawaitable(result):
-        result = asyncio.run(result)  # type: ignore[arg-type]
-    if isinstance(result, dict):
-        echo_json(result)
+    from agent.cli.demo import print_result
+    from agent.pipeline import record_session
+
+    typer.echo(f"recording {url} (close the browser, press Ctrl-C"
+               + (f" or wait {duration:g} s" if duration else "") + " to stop)...")
+    result = asyncio.run(record_session(url, config(), home(), headless=headless or None,
+                                        user=user, duration=duration))
+    print_result(result, as_json=as_json)
+    if not result.report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

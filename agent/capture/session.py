@@ -1,0 +1,213 @@
+"""``CaptureSession``: launch an instrumented Chromium, record it to a sink, survive crashes.
+
+The pipeline (and ``sessiontape demo``) constructs one with the loaded config, the sink to
+write to (mask -> journal), a clock and the state directory; ``start(url)`` returns once the
+first tab exists and is instrumented; ``.page`` is that tab for scripts to drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import structlog
+from playwright.async_api import BrowserContext, Page
+
+from agent.capture.browser import LaunchedBrowser, launch_browser
+from agent.capture.cdp import CDPConnection
+from agent.capture.config import CaptureConfig, resolve_headless
+from agent.capture.emitter import Emitter
+from agent.capture.engine import CaptureEngine
+from agent.clock import Clock
+from agent.errors import CaptureError
+from agent.sink import EventSink
+
+log = structlog.get_logger(__name__)
+
+
+def _capture_config(config: Any) -> CaptureConfig:
+    if isinstance(config, CaptureConfig):
+        return config
+    cfg = getattr(config, "capture", None)
+    if isinstance(cfg, CaptureConfig):
+        return cfg
+    return CaptureConfig()
+
+
+def _load_bundle() -> tuple[str, str]:
+    from agent.capture.bundle import load_bundle
+
+    source, meta = load_bundle()
+    return source, str(meta.get("version", ""))
+
+
+class CaptureSession:
+    """One recorded browser: Playwright for driving, our CDP link for capturing."""
+
+    def __init__(self, config: Any, sink: EventSink, clock: Clock, home: Path, *,
+                 headless: bool | None = None, mask: dict[str, Any] | None = None,
+                 relaunch: bool = True) -> None:
+        self.cfg = _capture_config(config)
+        self.sink = sink
+        self.clock = clock
+        self.home = Path(home)
+        self.mask = mask
+        self.relaunch = relaunch
+        self.headless = resolve_headless(self.cfg.headless, headless)
+        self.emitter = Emitter(sink, clock, flush_ms=self.cfg.flush_ms)
+        self._bundle, self._bundle_version = _load_bundle()
+        self._url: str | None = None
+        self._browser: LaunchedBrowser | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self.engine: CaptureEngine | None = None
+        self._conn: CDPConnection | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._closed_watch: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.browser_closed = asyncio.Event()
+        self.relaunches = 0
+
+    @property
+    def page(self) -> Page:
+        """The Playwright page of the first tab (replaced after a browser relaunch)."""
+        if self._page is None:
+            raise CaptureError("capture session not started")
+        return self._page
+
+    @property
+    def context(self) -> BrowserContext:
+        """The Playwright browser context (for scripts that open more pages)."""
+        if self._context is None:
+            raise CaptureError("capture session not started")
+        return self._context
+
+    @property
+    def browser(self) -> LaunchedBrowser:
+        """The launched browser (port, Playwright handles)."""
+        if self._browser is None:
+            raise CaptureError("capture session not started")
+        return self._browser
+
+    async def start(self, url: str | None = None) -> None:
+        """Launch, instrument, open the first tab (and go to ``url`` if given)."""
+        self._url = url
+        self.emitter.start()
+        await self._launch()
+        if url:
+            await self._goto(url)
+
+    async def _launch(self) -> None:
+        self._browser = await launch_browser(self.cfg, headless=self.headless)
+        try:
+            self._conn = await CDPConnection.connect(self._browser.ws_url)
+            self.engine = CaptureEngine(
+                self._conn, self.cfg, self.emitter, self.clock, home=self.home,
+                bundle=self._bundle, bundle_version=self._bundle_version,
+                downloads_dir=self._browser.downloads_dir, mask=self.mask)
+            await self.engine.start()
+            self._context = await self._browser.new_context(self.cfg)
+            self._page = await self._context.new_page()
+        except BaseException:
+            await self._browser.close()
+            raise
+        self._watch = asyncio.create_task(self._watch_browser(self._conn))
+        if self._closed_watch is not None:
+            self._closed_watch.cancel()
+        self._closed_watch = asyncio.create_task(self._watch_pages(self.engine))
+
+    async def _watch_pages(self, engine: CaptureEngine) -> None:
+        # Chromium launched by Playwright may outlive its last tab: that is the user closing
+        # the browser too.
+        await engine.all_pages_closed.wait()
+        if engine is self.engine:
+            self.browser_closed.set()
+
+    async def _goto(self, url: str) -> None:
+        try:
+            await self.page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+        except Exception as exc:  # a page that fails to load is still recorded (net.failed)
+            log.info("capture.goto_failed", error=str(exc).splitlines()[0][:200])
+
+    async def _watch_browser(self, conn: CDPConnection) -> None:
+        await conn.closed.wait()
+        if self._stopping:
+            return
+        start = self.clock.utc_ns()
+        engine = self.engine
+        if engine is not None and engine.pages_seen and not any(
+                t.is_page for t in engine.targets.values()):
+            # Every tab was closed first: the user closed the browser; not a crash.
+            await engine.stop()
+            self.browser_closed.set()
+            return
+        if engine is not None:
+            last = [r.last_utc_ns for t in engine.targets.values()
+                    for r in t.recorders.values()]
+            start = max(last, default=start)
+            for t in engine.targets.values():
+                if t.is_page:
+                    self.emitter.emit("page.crash", {"url": t.url, "status": "browser_exited",
+                                                     "error_code": 0}, page=t.page_id)
+            await engine.stop()
+        log.warning("capture.browser_died")
+        if self._browser is not None:
+            await self._browser.close()
+        if not (self.relaunch and self._url):
+            self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
+                                              "cause": "browser_exited", "relaunched": False})
+            self.browser_closed.set()
+            return
+        try:
+            await self._launch()
+            await self._goto(self._url)
+        except CaptureError as exc:
+            self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
+                                              "cause": "browser_exited", "relaunched": False,
+                                              "error": exc.message[:200]})
+            self.browser_closed.set()
+            return
+        self.relaunches += 1
+        self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
+                                          "cause": "browser_exited", "relaunched": True})
+
+    def request_stop(self) -> None:
+        """Mark the session as ending (e.g. on Ctrl-C): a browser exit from now on is the
+        shutdown, not a crash to recover from. Call :meth:`stop` next."""
+        self._stopping = True
+
+    async def stop(self) -> None:
+        """Stop recording: flush held events, close the browser, make everything durable."""
+        self._stopping = True
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._final_flush(), 3)
+            await self.engine.stop()
+        for task in (self._watch, self._closed_watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._browser is not None:
+            await self._browser.close()
+        if self._conn is not None:
+            await self._conn.close()
+        self.browser_closed.set()
+        await self.emitter.aclose()
+
+    async def _final_flush(self) -> None:
+        """Ask every live recorder to send what it holds, then let the answers arrive."""
+        engine = self.engine
+        if engine is None or engine.conn.closed.is_set():
+            return
+        futs = []
+        for t in list(engine.targets.values()):
+            for ctx in list(t.recorders):
+                futs.append(engine.conn.send_nowait("Runtime.evaluate", {
+                    "expression": "typeof globalThis.__st_flush === 'function' && "
+                                  "globalThis.__st_flush()", "contextId": ctx}, t.session_id))
+        if futs:
+            await asyncio.gather(*futs, return_exceptions=True)
+        await asyncio.sleep(0.05)

@@ -1,0 +1,213 @@
+"""Local test sites for capture tests: two real aiohttp servers on 127.0.0.1.
+
+Site A (``a``) is reached as ``http://127.0.0.1:PORT``; site B (``b``) as
+``http://localhost:PORT`` so that an iframe from B inside a page of A is cross-site and
+Chromium puts it in its own renderer (an out-of-process iframe, a separate CDP target).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from agent.capture.config import CaptureConfig
+from agent.capture.session import CaptureSession
+from agent.clock import SystemClock
+from agent.events import Event
+from agent.testing import MemorySink
+
+BIG_BODY = bytes(range(256)) * 8192  # 2 MiB of binary
+UNREAD_BODY = b'{"secret_quote": 4242, "note": "never read by the page"}'
+DOWNLOAD_BODY = b"trade-confirmations\n" * 5000
+WS_FLOOD = 300
+
+PAGES: dict[str, str] = {
+    "main.html": """<!doctype html><html><head><title>Main</title></head><body>
+<h1 id=h>main page</h1>
+<a id=blank href="/child.html?via=blank" target="_blank">new tab</a>
+<button id=open onclick="window.open('/child.html?via=open', 'w1')">popup</button>
+<iframe id=xo src="{b}/frame.html" width=300 height=100></iframe>
+</body></html>""",
+    "child.html": """<!doctype html><html><head><title>Child</title></head><body>
+<p id=p>child page</p><button id=c onclick="this.textContent='clicked'">c</button>
+</body></html>""",
+    "frame.html": """<!doctype html><html><head><title>Frame</title></head><body>
+<p id=fp>cross-site frame</p>
+<button id=fb onclick="fetch('/frame-api').then(r=>r.text()).then(t=>{{this.textContent=t}})">
+fb</button></body></html>""",
+    "net.html": """<!doctype html><html><head><title>Net</title>
+<link rel=stylesheet href="/style.css"></head><body>
+<button id=go onclick="go()">go</button><div id=out></div>
+<script>
+async function go() {{
+  const r = await fetch('/api/data', {{method: 'POST', body: JSON.stringify({{qty: 7}}),
+                                       headers: {{'content-type': 'application/json'}}}});
+  document.getElementById('out').textContent = (await r.json()).price;
+}}
+window.unread = () => fetch('/api/unread');            // the body is never read
+window.redirect = () => fetch('/redirect').then(r => r.text());
+window.fail = () => fetch('{dead}/nothing').catch(e => 'failed');
+window.big = () => fetch('/api/big').then(r => r.arrayBuffer()).then(b => b.byteLength);
+</script></body></html>""",
+    "ws.html": """<!doctype html><html><head><title>WS</title></head><body>
+<button id=order onclick="ws.send(JSON.stringify({{side: 'buy', qty: 100}}))">order</button>
+<script>
+window.ws = new WebSocket('ws://' + location.host + '/ws');
+window.got = 0;
+ws.binaryType = 'arraybuffer';
+ws.onmessage = () => {{ window.got++; }};
+window.flood = () => ws.send('flood');
+window.bin = () => ws.send(new Uint8Array([0, 1, 2, 255]));
+</script></body></html>""",
+    "dialog.html": """<!doctype html><html><head><title>Dialogs</title></head><body>
+<button id=al onclick="alert('Order sent')">alert</button>
+<button id=cf onclick="window.c = confirm('Cancel all orders?')">confirm</button>
+<button id=pr onclick="window.p = prompt('Account?', 'ACC-1')">prompt</button>
+<a id=dl href="/download">download</a>
+<button id=err onclick="console.error('bad quote', 42); null.x">err</button>
+</body></html>""",
+    "plain.html": """<!doctype html><html><head><title>Plain</title></head><body>
+<p id=p>plain</p><button id=b onclick="document.getElementById('p').textContent='changed'">b
+</button></body></html>""",
+}
+
+
+@dataclass
+class Sites:
+    """Base URLs of the two test sites."""
+
+    a: str
+    b: str
+    hits: list[str] = field(default_factory=list)
+
+
+def _app(sites: Sites) -> web.Application:
+    async def page(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in PAGES:
+            raise web.HTTPNotFound()
+        html = PAGES[name].format(b=sites.b, dead="http://127.0.0.1:9")
+        return web.Response(text=html, content_type="text/html")
+
+    async def data(request: web.Request) -> web.Response:
+        body = await request.read()
+        sites.hits.append("data:" + body.decode())
+        return web.json_response({"price": 101.25, "echo": body.decode()})
+
+    async def unread(request: web.Request) -> web.Response:
+        sites.hits.append("unread")
+        return web.Response(body=UNREAD_BODY, content_type="application/json")
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=BIG_BODY, content_type="application/octet-stream")
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/api/plain")
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(text="landed")
+
+    async def style(request: web.Request) -> web.Response:
+        return web.Response(text="body { color: rgb(1, 2, 3); }", content_type="text/css")
+
+    async def frame_api(request: web.Request) -> web.Response:
+        return web.Response(text="frame-ok")
+
+    async def download(request: web.Request) -> web.Response:
+        return web.Response(body=DOWNLOAD_BODY, headers={
+            "Content-Disposition": 'attachment; filename="confirms.txt"',
+            "Content-Type": "application/octet-stream"})
+
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.send_str('{"type":"hello"}')
+        async for msg in sock:
+            if msg.type == WSMsgType.TEXT and msg.data == "flood":
+                for i in range(WS_FLOOD):
+                    await sock.send_str(f'{{"tick":{i}}}')
+            elif msg.type == WSMsgType.TEXT:
+                await sock.send_str('{"ack":' + msg.data + "}")
+            elif msg.type == WSMsgType.BINARY:
+                await sock.send_bytes(bytes(reversed(msg.data)))
+        return sock
+
+    app = web.Application()
+    app.router.add_get("/api/unread", unread)
+    app.router.add_post("/api/data", data)
+    app.router.add_get("/api/big", big)
+    app.router.add_get("/api/plain", plain)
+    app.router.add_get("/redirect", redirect)
+    app.router.add_get("/style.css", style)
+    app.router.add_get("/frame-api", frame_api)
+    app.router.add_get("/download", download)
+    app.router.add_get("/ws", ws)
+    app.router.add_get("/{name}", page)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def sites() -> AsyncIterator[Sites]:
+    """Start sites A and B; yield their base URLs."""
+    s = Sites("", "")
+    runners = []
+    urls = []
+    for host in ("127.0.0.1", "localhost"):
+        runner = web.AppRunner(_app(s), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runners.append(runner)
+        urls.append(f"http://{host}:{port}")
+    s.a, s.b = urls
+    try:
+        yield s
+    finally:
+        for r in runners:
+            await r.cleanup()
+
+
+def capture_config(**overrides: Any) -> CaptureConfig:
+    """Capture config for tests: headless, small caps so limits are exercised."""
+    base: dict[str, Any] = {"headless": "true", "body_cap_bytes": 4096,
+                            "executable": "/usr/lib/chromium/chromium"}
+    base.update(overrides)
+    return CaptureConfig(**base)
+
+
+@contextlib.asynccontextmanager
+async def recording(home: Path, url: str | None = None,
+                    **overrides: Any) -> AsyncIterator[tuple[CaptureSession, MemorySink]]:
+    """A started ``CaptureSession`` writing to a ``MemorySink``; stopped on exit."""
+    sink = MemorySink()
+    session = CaptureSession(capture_config(**overrides), sink, SystemClock(), home)
+    await session.start(url)
+    try:
+        yield session, sink
+    finally:
+        await session.stop()
+
+
+def of_kind(sink: MemorySink, kind: str) -> list[Event]:
+    """Events of one kind, in order."""
+    return [e for e in sink.events if e.kind == kind]
+
+
+async def wait_for(pred: Any, timeout: float = 10.0, step: float = 0.05) -> Any:
+    """Poll ``pred()`` until it returns a truthy value (the value) or fail after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if loop.time() > end:
+            raise AssertionError(f"condition not met in {timeout}s")
+        await asyncio.sleep(step)
