@@ -9,7 +9,7 @@ what ``sessiontape record`` and ``sessiontape demo`` call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ import structlog
 
 from agent.clock import Clock, SystemClock
 from agent.config import Config
+from agent.errors import JournalClosed, JournalError
+from agent.events import Event
 from agent.journal.journal import Journal, SessionMeta, default_meta
 from agent.journal.recovery import recover_all
 from agent.journal.sink import JournalSink
@@ -26,6 +28,51 @@ from agent.seal.verify import VerifyReport, verify_paths
 from agent.sink import EventSink
 
 log = structlog.get_logger("sessiontape.pipeline")
+
+
+Blocker = Callable[[bool, str], Awaitable[None]]
+
+
+class StrictSink:
+    """``journal.durability = "strict"``: never let capture run ahead of durability.
+
+    When the journal cannot make events durable, the recorded browser is blocked (``blocker``:
+    input ignored, an interstitial) and the same events are retried with backoff until they
+    are written; then the browser is unblocked. Nothing is dropped. (In ``best_effort`` the
+    capture emitter records a ``capture.gap`` for what could not be written and goes on.)
+    """
+
+    def __init__(self, inner: EventSink, *, retry_s: float = 0.25,
+                 max_retry_s: float = 5.0) -> None:
+        self.inner = inner
+        self.blocker: Blocker | None = None
+        self.blocks = 0
+        self._retry_s = retry_s
+        self._max_retry_s = max_retry_s
+
+    async def append_many(self, events: Sequence[Event]) -> None:
+        delay = self._retry_s
+        blocked = False
+        while True:
+            try:
+                await self.inner.append_many(events)
+            except JournalError as exc:
+                if isinstance(exc, JournalClosed):
+                    raise
+                if not blocked:
+                    blocked = True
+                    self.blocks += 1
+                    log.error("pipeline.durability_block", error=exc.message[:200])
+                    if self.blocker is not None:
+                        await self.blocker(True, "journal unavailable")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_retry_s)
+                continue
+            if blocked:
+                log.warning("pipeline.durability_unblock")
+                if self.blocker is not None:
+                    await self.blocker(False, "")
+            return
 
 
 def make_timestamper(config: Config) -> Callable[[bytes], bytes | None] | None:
@@ -78,12 +125,28 @@ class Recording:
                                     timestamper=timestamper or make_timestamper(config),
                                     meta=meta or default_meta(config, user))
         self.journal_sink = JournalSink(self.journal)
-        self.sink: EventSink = MaskingSink(self.journal_sink, self.masker)
+        inner: EventSink = self.journal_sink
+        self.strict: StrictSink | None = None
+        if config.journal.durability == "strict":
+            self.strict = StrictSink(inner)
+            inner = self.strict
+        self.sink: EventSink = MaskingSink(inner, self.masker)
         self._tst_roots = tst_roots
 
     @property
     def session_id(self) -> str:
         return self.journal.session_id
+
+    def attach_capture(self, capture: Any) -> None:
+        """Let strict durability block and unblock the recorded browser."""
+        if self.strict is not None:
+
+            async def block(on: bool, reason: str) -> None:
+                engine = getattr(capture, "engine", None)
+                if engine is not None:
+                    await engine.set_blocked(on, reason)
+
+            self.strict.blocker = block
 
     def page_mask_config(self) -> dict[str, Any]:
         """The masking rules the in-page recorder applies itself (first line of defence)."""
@@ -127,7 +190,8 @@ async def record_session(url: str, config: Config, home: Path, *, headless: bool
     try:
         summary = await run_capture(url, config, home, rec.sink, headless=headless,
                                     duration=duration, clock=rec.clock,
-                                    mask=rec.page_mask_config())
+                                    mask=rec.page_mask_config(),
+                                    on_session=rec.attach_capture)
     finally:
         result = await asyncio.to_thread(rec.close)
     result.extra["capture"] = {"reason": summary.reason, "relaunches": summary.relaunches}
@@ -165,6 +229,7 @@ async def record_demo(config: Config, home: Path, *, headless: bool | None = Non
         async with running_demo_app() as app:
             cap = CaptureSession(config, rec.sink, rec.clock, home, headless=headless,
                                  mask=rec.page_mask_config(), relaunch=False)
+            rec.attach_capture(cap)
             await cap.start(app.url)
             try:
                 steps = list(await run_trader_script(cap.page, app, fast=fast))

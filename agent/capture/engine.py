@@ -41,6 +41,19 @@ log = structlog.get_logger(__name__)
 _INSTRUMENTED = ("page", "iframe")
 
 
+_OVERLAY_ON = """(() => { let d = document.getElementById('__sessiontape_block');
+if (!d) { d = document.createElement('div'); d.id = '__sessiontape_block';
+d.style.cssText = 'position:fixed;inset:0;z-index:2147483647;background:rgba(20,20,20,.85);'
+ + 'color:#fff;font:20px sans-serif;display:flex;align-items:center;justify-content:center;'
+ + 'text-align:center;padding:2em';
+(document.body || document.documentElement).appendChild(d); }
+d.textContent = 'Recording is paused: this session cannot be recorded right now, so the '
+ + 'browser is blocked as compliance policy requires. It resumes automatically. (' + __REASON__
+ + ')'; })()"""
+_OVERLAY_OFF = """(() => { const d = document.getElementById('__sessiontape_block');
+if (d) d.remove(); })()"""
+
+
 class CaptureEngine:
     """Instruments every target of one browser and turns what it sees into events."""
 
@@ -102,6 +115,33 @@ class CaptureEngine:
                 self.health.check()
             except Exception:
                 log.exception("capture.tick_failed")
+
+    # -- strict durability: block the recorded browser ------------------------------------
+    blocked_reason: str | None = None
+
+    async def set_blocked(self, blocked: bool, reason: str = "") -> None:
+        """Block (or unblock) every page: input ignored by the browser, an interstitial shown.
+
+        Used in ``journal.durability = "strict"`` while events cannot be made durable. The
+        block is enforced by CDP ``Input.setIgnoreInputEvents`` (page JavaScript cannot lift
+        it); the overlay only tells the user why. New pages attached meanwhile are blocked too.
+        """
+        self.blocked_reason = reason if blocked else None
+        self.emitter.emit("capture.degraded", {"reason": "durability_block" if blocked
+                                               else "durability_unblock", "detail": reason})
+        for t in list(self.targets.values()):
+            if t.is_page and t.alive:
+                await self._apply_block(t)
+
+    async def _apply_block(self, t: Target) -> None:
+        blocked = self.blocked_reason is not None
+        js = (_OVERLAY_ON.replace("__REASON__", orjson.dumps(self.blocked_reason or "")
+                                  .decode()) if blocked else _OVERLAY_OFF)
+        with contextlib.suppress(Exception):
+            await self.conn.send("Input.setIgnoreInputEvents", {"ignore": blocked},
+                                 t.session_id, timeout=5)
+            await self.conn.send("Runtime.evaluate", {"expression": js}, t.session_id,
+                                 timeout=5)
 
     # -- helpers used by the parts --------------------------------------------------------
     def opener_of(self, page_id: str) -> str | None:
@@ -235,6 +275,8 @@ class CaptureEngine:
         futs.append(send("Target.setAutoAttach", {
             "autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}, sid))
         futs.append(send("Runtime.runIfWaitingForDebugger", None, sid))
+        if ttype == "page" and self.blocked_reason is not None:
+            asyncio.ensure_future(self._apply_block(t))
         if ttype == "page":
             self.pages_seen += 1
             self.emitter.emit("page.created", {

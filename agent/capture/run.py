@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class _CountingSink:
 async def run_capture(url: str, cfg: Any, home: Path, sink: EventSink, *,
                       headless: bool | None = None, duration: float | None = None,
                       clock: Clock | None = None, mask: dict[str, Any] | None = None,
+                      on_session: Callable[[CaptureSession], None] | None = None,
                       ) -> CaptureSummary:
     """Record ``url`` into ``sink``; return when the browser is closed, on SIGINT/SIGTERM, or
     after ``duration`` seconds. Everything captured is durable in ``sink`` on return."""
@@ -53,6 +54,8 @@ async def run_capture(url: str, cfg: Any, home: Path, sink: EventSink, *,
     summary = CaptureSummary(url, "browser_closed", clock.utc_ns(), 0)
     session = CaptureSession(cfg, _CountingSink(sink, summary), clock, home,
                              headless=headless, mask=mask, relaunch=True)
+    if on_session is not None:
+        on_session(session)
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     installed: list[signal.Signals] = []

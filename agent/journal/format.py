@@ -17,6 +17,8 @@ Hashing (all canonical bytes, :mod:`agent.canonical`):
 * ``leaf_i = SHA-256(0x00 || header_i || ciphertext_i)`` (an RFC 9162 leaf over header‖ct)
 * ``chain_i = SHA-256(chain_{i-1} || leaf_i)``, ``chain_{-1} = genesis_hash``
 * Merkle root over ``leaf_0..leaf_{n-1}`` (RFC 9162)
+* chunk header: ``{v, seg, i, seq0, seq1, n, t0, t1, kinds, ptlen, ctlen, z, nonce}``
+  (``nonce``: the 96-bit AES-GCM nonce, hex, fresh for every encryption)
 * ``seal_hash = SHA-256(seal body)``; the next segment's genesis carries it as ``prev_seal_hash``.
 """
 

@@ -205,7 +205,11 @@ _DCTX = zstandard.ZstdDecompressor()
 def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
     """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
     where = f"{seg.path} chunk {row.idx}"
-    comp = cipher.open(row.idx, row.ciphertext, row.header_bytes, where=where)
+    try:
+        nonce = bytes.fromhex(str(row.header["nonce"]))
+    except (KeyError, ValueError) as exc:
+        raise NotAJournal(f"{where}: chunk header has no valid nonce") from exc
+    comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
     plain = _DCTX.decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
     recs = loads(plain)
     if not isinstance(recs, list):

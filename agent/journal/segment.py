@@ -21,7 +21,7 @@ from agent.errors import JournalClosed, JournalError
 from agent.journal import format as fmt
 from agent.keys import Signer
 from agent.seal import merkle
-from agent.seal.crypto import ChunkCipher
+from agent.seal.crypto import ChunkCipher, new_nonce
 
 
 def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -111,6 +111,7 @@ class SegmentWriter:
             comp = self._zstd.compress(plain)
             kinds = Counter(r["kind"] for r in records)
             kinds_all.update(kinds)
+            nonce = new_nonce()
             header = {
                 "v": fmt.CHUNK_HEADER_VERSION,
                 "seg": self.segment_id,
@@ -124,9 +125,10 @@ class SegmentWriter:
                 "ptlen": len(plain),
                 "ctlen": len(comp) + 16,
                 "z": "zstd",
+                "nonce": nonce.hex(),
             }
             hbytes = canonical_bytes(header)
-            ct = self._cipher.seal(idx, comp, hbytes)
+            ct = self._cipher.seal(nonce, comp, hbytes)
             leaf = hashlib.sha256(b"\x00" + hbytes + ct).digest()
             chain = sha256(chain + leaf)
             rows.append((idx, hbytes, ct, leaf, chain))

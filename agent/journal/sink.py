@@ -110,7 +110,10 @@ class JournalSink:
             self.failed = err
             log.error("journal.commit_failed", error=str(err), events=len(events))
         for _, fut, loop in batch:
-            loop.call_soon_threadsafe(_settle, fut, err)
+            try:
+                loop.call_soon_threadsafe(_settle, fut, err)
+            except RuntimeError:
+                pass  # the waiter's event loop is gone; the outcome is already logged/durable
 
     def flush_and_stop(self) -> None:
         """Commit everything queued and stop the writer thread (journal stays open)."""

@@ -1,7 +1,9 @@
 """Encryption at rest: a per-segment data key (DEK) wrapped by a key-encryption key (KEK).
 
 Chunks are zstd-compressed then sealed with AES-256-GCM under the segment's DEK. The nonce is
-the chunk index (unique per DEK, and a DEK never outlives its segment). The associated data is
+96 random bits drawn for every encryption and stored in the chunk header: a commit that fails
+and is retried re-encrypts under a fresh nonce, so no nonce is ever used twice even when a
+rolled-back ciphertext survives in a WAL file. The associated data is
 the canonical chunk header, which names the segment id and seq range, so a chunk cannot be
 swapped, moved to another segment or re-numbered without failing authentication. The DEK is
 wrapped with AES key wrap (RFC 3394) under the KEK named in the segment genesis.
@@ -38,9 +40,9 @@ def unwrap_dek(kek: bytes, wrapped: bytes, *, where: str) -> bytes:
         raise KeyMaterialError(f"{where}: data key does not unwrap with this KEK") from exc
 
 
-def nonce_for(idx: int) -> bytes:
-    """96-bit GCM nonce from the chunk index."""
-    return b"\x00\x00\x00\x00" + idx.to_bytes(8, "big")
+def new_nonce() -> bytes:
+    """A fresh 96-bit GCM nonce."""
+    return secrets.token_bytes(12)
 
 
 class ChunkCipher:
@@ -51,13 +53,13 @@ class ChunkCipher:
     def __init__(self, dek: bytes) -> None:
         self._aead = AESGCM(dek)
 
-    def seal(self, idx: int, plaintext: bytes, aad: bytes) -> bytes:
+    def seal(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
         """Encrypt a compressed chunk body bound to its header."""
-        return self._aead.encrypt(nonce_for(idx), plaintext, aad)
+        return self._aead.encrypt(nonce, plaintext, aad)
 
-    def open(self, idx: int, ciphertext: bytes, aad: bytes, *, where: str) -> bytes:
+    def open(self, nonce: bytes, ciphertext: bytes, aad: bytes, *, where: str) -> bytes:
         """Decrypt; failure names the chunk (``where``)."""
         try:
-            return self._aead.decrypt(nonce_for(idx), ciphertext, aad)
+            return self._aead.decrypt(nonce, ciphertext, aad)
         except InvalidTag as exc:
             raise VerificationFailed("decrypt", "AEAD authentication failed", where=where) from exc
