@@ -95,3 +95,23 @@ def search(
         return
     for line in iter_lines(result):
         typer.echo(line)
+
+
+@bench_app.command("journal")
+def bench_journal(
+    events: int = typer.Option(200_000, "--events", min=1000, help="Events to write."),
+    mix: str = typer.Option("realistic", "--mix", help="realistic (size mix of a trading "
+                            "session) or small (input-sized events only)."),
+    batch: int = typer.Option(100, "--batch", min=1, help="Events per producer call (the "
+                              "capture emitter's batch)."),
+) -> None:
+    """Full journal write path (canonicalize, compress, encrypt, hash, Merkle, checkpoint,
+    commit) through the group-commit sink, then verify; prints one JSON object.
+
+    Example: sessiontape bench journal --events 200000 --mix realistic
+    """
+    from agent.journal.bench import run
+
+    if mix not in ("realistic", "small"):
+        raise typer.BadParameter("--mix must be realistic or small")
+    echo_json(run(events, mix=mix, batch=batch))

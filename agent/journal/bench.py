@@ -188,6 +188,10 @@ def run(
     t2 = time.perf_counter()
     rep2 = verify_paths(files, trust, keyring=kr, decrypt=True)
     vd_wall = time.perf_counter() - t2
+    if home is None:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
     return {
         "mix": mix,
         "events": n,
