@@ -1,0 +1,109 @@
+// Masking in the page: the first line of defence (CONVENTIONS.md "Masking in the page").
+//
+// redact   -> the fixed marker "[redacted]" (same for every value: no length leak)
+// tokenize / escrow -> the value wrapped in a sentinel the agent's mask stage replaces;
+//            the HMAC / escrow keys never enter the renderer.
+// Password inputs are always redacted, whatever the config says.
+
+export const REDACTED = '[redacted]';
+const CONTROL_ATTRS = ['value', 'placeholder', 'title', 'aria-label'];
+
+export function sentinel(mode, ruleId, value) {
+  return '\u0001stm:' + mode + ':' + ruleId + '\u0002' + value + '\u0003';
+}
+
+export function applyMode(rule, value) {
+  if (rule === null || value === null || value === undefined || value === '') return value;
+  if (rule.mode === 'redact') return REDACTED;
+  if (rule.mode === 'tokenize' || rule.mode === 'escrow') {
+    return sentinel(rule.mode, rule.id, String(value));
+  }
+  return value; // mode "none": pass through
+}
+
+const PASSWORD_RULE = { id: 'password', selector: 'input[type=password]', mode: 'redact' };
+
+export function createMasker(maskCfg, onBadRule) {
+  const cfg = maskCfg || {};
+  const rules = [];
+  for (const r of cfg.rules || []) {
+    if (!r || typeof r.selector !== 'string') continue;
+    try {
+      document.createDocumentFragment().querySelector(r.selector);
+      rules.push({ id: String(r.id || 'rule'), selector: r.selector, mode: r.mode || 'redact' });
+    } catch (e) {
+      onBadRule(r);
+    }
+  }
+  const defMode = cfg.defaultInputMode || 'none';
+  const defaultRule = defMode === 'none' ? null : { id: 'default', selector: '*', mode: defMode };
+  const anyRules = rules.length > 0;
+
+  // The rule that covers an element or its descendants' text (closest match), or null.
+  function ruleFor(el) {
+    if (!anyRules || !el || el.nodeType !== 1) return null;
+    for (let i = 0; i < rules.length; i++) {
+      try {
+        if (el.closest(rules[i].selector)) return rules[i];
+      } catch (e) { /* selector validated above */ }
+    }
+    return null;
+  }
+
+  function isPassword(el) {
+    return el.tagName === 'INPUT' && String(el.type).toLowerCase() === 'password';
+  }
+
+  function isControl(el) {
+    const t = el.tagName;
+    return t === 'INPUT' || t === 'TEXTAREA' || t === 'SELECT';
+  }
+
+  // The rule for a form control's value (explicit rule > password > default), or null.
+  function controlRule(el) {
+    if (isPassword(el)) return PASSWORD_RULE;
+    const r = ruleFor(el);
+    if (r) return r;
+    if (defaultRule && isControl(el)) return defaultRule;
+    return null;
+  }
+
+  // Rule for an element's own attributes (placeholder/title/aria-label/value).
+  function attrRule(el, name) {
+    if (name === 'value') return isControl(el) || el.tagName === 'OPTION' ? controlRule(el) : ruleFor(el);
+    if (isPassword(el)) return PASSWORD_RULE;
+    return ruleFor(el);
+  }
+
+  return {
+    anyRules,
+    ruleFor,
+    controlRule,
+    isControl,
+    textValue(parentEl, text) {
+      return applyMode(ruleFor(parentEl), text);
+    },
+    controlValue(el, value) {
+      return applyMode(controlRule(el), value);
+    },
+    attrValue(el, name, value) {
+      if (CONTROL_ATTRS.indexOf(name) < 0) return value;
+      return applyMode(attrRule(el, name), value);
+    },
+    // Patch a serialized element node in place (rrweb-snapshot's output, before it is sent).
+    patchElement(el, sn) {
+      const attrs = sn.attributes;
+      for (let i = 0; i < CONTROL_ATTRS.length; i++) {
+        const name = CONTROL_ATTRS[i];
+        const v = attrs[name];
+        if (typeof v === 'string' && v !== '') attrs[name] = this.attrValue(el, name, v);
+      }
+      if (el.tagName === 'OPTION' && attrs.selected) {
+        const sel = el.closest('select');
+        if (sel && controlRule(sel)) delete attrs.selected;
+      }
+    },
+    isPassword,
+    CONTROL_ATTRS,
+  };
+}
