@@ -70,4 +70,5 @@ def audit_records(home: Path, kind: str | None = None) -> list[dict[str, Any]]:
                 if r.kind.startswith("audit.") and (kind is None or r.kind == kind):
                     out.append({"audit_session": s.session_id, "t_utc_ns": r.t_utc_ns,
                                 "kind": r.kind, **r.payload})
+    out.sort(key=lambda r: r["t_utc_ns"])
     return out

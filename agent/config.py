@@ -153,7 +153,8 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
     return Config(sections, source)
 
 
-_NON_CONFIG_ENV = {"SESSIONTAPE_HOME", "SESSIONTAPE_CONFIG", "SESSIONTAPE_S3_TEST_URL"}
+_NON_CONFIG_ENV = {"SESSIONTAPE_HOME", "SESSIONTAPE_CONFIG", "SESSIONTAPE_S3_TEST_URL",
+                   "SESSIONTAPE_ACTOR"}
 
 
 def _import_stage_sections() -> None:

@@ -1,0 +1,297 @@
+"""A node-id → element map per document, fed by rrweb full snapshots and mutations.
+
+rrweb gives every DOM node an integer id; clicks and inputs name only that id. To index a
+click with its target's visible text and a stable selector, and an input with its field's
+label, the indexer keeps this small mirror of each document (tag, a few attributes, parent,
+children, text) - never the page's scripts or styles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# rrweb serialized node types (rrweb-snapshot NodeType).
+DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = 0, 1, 2, 3, 4, 5
+_KEEP_ATTRS = ("id", "name", "type", "class", "aria-label", "placeholder", "title", "for",
+               "value", "role", "href", "data-testid", "alt")
+_SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+_MASKED = re.compile(r"^(?:(?:tok|esc)_[0-9a-f]{16}|\[redacted\])$")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(slots=True)
+class Node:
+    """One mirrored DOM node."""
+
+    id: int
+    kind: int
+    tag: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    parent: int | None = None
+    children: list[int] = field(default_factory=list)
+
+
+def clean(s: str) -> str:
+    """Collapse whitespace."""
+    return _WS.sub(" ", s).strip()
+
+
+def is_masked(value: str) -> bool:
+    """True for a whole value that masking replaced (a token or the redaction marker)."""
+    return bool(_MASKED.match(value.strip()))
+
+
+class DomMap:
+    """The mirror of one document (one frame of one page)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, Node] = {}
+        self.label_for: dict[str, int] = {}  # <label for=X> → label node id
+
+    # --- feeding -------------------------------------------------------------------------
+    def load_snapshot(self, root: dict[str, Any]) -> None:
+        """Replace the mirror with a full snapshot's tree."""
+        self.nodes.clear()
+        self.label_for.clear()
+        self._add(root, None)
+
+    def _add(self, sn: dict[str, Any], parent: int | None) -> None:
+        stack: list[tuple[dict[str, Any], int | None]] = [(sn, parent)]
+        while stack:
+            cur, par = stack.pop()
+            nid = cur.get("id")
+            if not isinstance(nid, int):
+                continue
+            kind = int(cur.get("type", -1))
+            node = Node(nid, kind, parent=par)
+            if kind == ELEMENT:
+                node.tag = str(cur.get("tagName", "")).lower()
+                raw = cur.get("attributes") or {}
+                node.attrs = {k: str(v) for k, v in raw.items()
+                              if k in _KEEP_ATTRS and isinstance(v, str | int)}
+                if node.tag == "label" and node.attrs.get("for"):
+                    self.label_for[node.attrs["for"]] = nid
+            elif kind == TEXT and not cur.get("isStyle"):
+                node.text = str(cur.get("textContent", ""))
+            self.nodes[nid] = node
+            if par is not None and par in self.nodes:
+                self.nodes[par].children.append(nid)
+            for child in reversed(cur.get("childNodes") or []):
+                if isinstance(child, dict):
+                    stack.append((child, nid))
+
+    def apply_mutation(self, data: dict[str, Any]) -> list[int]:
+        """Apply an rrweb mutation; return the ids of text nodes added or changed."""
+        changed: list[int] = []
+        for rm in data.get("removes") or []:
+            self._remove(rm.get("id"))
+        nodes = self.nodes
+        for add in data.get("adds") or []:
+            node = add.get("node")
+            if not isinstance(node, dict):
+                continue
+            nid, par = node.get("id"), add.get("parentId")
+            if node.get("type") == TEXT and isinstance(nid, int):  # fast path: text leaf
+                if not node.get("isStyle"):
+                    nodes[nid] = Node(nid, TEXT, text=str(node.get("textContent", "")),
+                                      parent=par)
+                    pn = nodes.get(par) if isinstance(par, int) else None
+                    if pn is not None:
+                        pn.children.append(nid)
+                    changed.append(nid)
+                continue
+            self._add(node, par)
+            if node.get("childNodes"):
+                changed.extend(_text_ids(node))
+        for t in data.get("texts") or []:
+            n = self.nodes.get(t.get("id"))
+            if n is not None and isinstance(t.get("value"), str):
+                n.text = t["value"]
+                changed.append(n.id)
+        for a in data.get("attributes") or []:
+            n = self.nodes.get(a.get("id"))
+            if n is None:
+                continue
+            for k, v in (a.get("attributes") or {}).items():
+                if k not in _KEEP_ATTRS:
+                    continue
+                if v is None:
+                    n.attrs.pop(k, None)
+                elif isinstance(v, str | int):
+                    n.attrs[k] = str(v)
+        return changed
+
+    def _remove(self, nid: Any) -> None:
+        node = self.nodes.pop(nid, None) if isinstance(nid, int) else None
+        if node is None:
+            return
+        if node.parent is not None and node.parent in self.nodes:
+            with contextlib.suppress(ValueError):
+                self.nodes[node.parent].children.remove(nid)
+        stack = list(node.children)
+        while stack:
+            child = self.nodes.pop(stack.pop(), None)
+            if child is not None:
+                stack.extend(child.children)
+
+    # --- reading -------------------------------------------------------------------------
+    def text_of(self, nid: int, limit: int = 200, exclude: int | None = None) -> str:
+        """Visible text under a node (document order, whitespace collapsed, capped)."""
+        out: list[str] = []
+        size = 0
+        stack = [nid]
+        while stack and size < limit:
+            cur = stack.pop()
+            n = self.nodes.get(cur)
+            if n is None or cur == exclude:
+                continue
+            if n.kind == TEXT:
+                t = clean(n.text)
+                if t:
+                    out.append(t)
+                    size += len(t) + 1
+            elif n.tag not in _SKIP_TEXT_TAGS:
+                stack.extend(reversed(n.children))
+        return clean(" ".join(out))[:limit]
+
+    def element(self, nid: int) -> Node | None:
+        """The node, or its parent element when ``nid`` is a text node."""
+        n = self.nodes.get(nid)
+        if n is not None and n.kind == TEXT and n.parent is not None:
+            return self.nodes.get(n.parent)
+        return n
+
+    def target_text(self, nid: int) -> str:
+        """What a user saw on a clicked element: its text, else its accessible name."""
+        n = self.element(nid)
+        if n is None:
+            return ""
+        t = self.text_of(n.id, 120)
+        if t:
+            return t
+        for k in ("aria-label", "title", "alt"):
+            if n.attrs.get(k) and not is_masked(n.attrs[k]):
+                return clean(n.attrs[k])[:120]
+        if n.tag == "input" and n.attrs.get("type") in ("submit", "button", "reset"):
+            v = n.attrs.get("value", "")
+            return "" if is_masked(v) else clean(v)[:120]
+        return ""
+
+    def label(self, nid: int) -> str:
+        """A form field's label: aria-label, <label for>, enclosing <label>, placeholder, name."""
+        n = self.element(nid)
+        if n is None:
+            return ""
+        if n.attrs.get("aria-label") and not is_masked(n.attrs["aria-label"]):
+            return clean(n.attrs["aria-label"])[:80]
+        fid = n.attrs.get("id")
+        if fid and fid in self.label_for:
+            t = self.text_of(self.label_for[fid], 80)
+            if t:
+                return t
+        p = n.parent
+        depth = 0
+        while p is not None and depth < 4:
+            pn = self.nodes.get(p)
+            if pn is None:
+                break
+            if pn.tag == "label":
+                t = self.text_of(pn.id, 80, exclude=n.id)
+                if t:
+                    return t
+            p, depth = pn.parent, depth + 1
+        for k in ("placeholder", "title", "name", "id"):
+            v = n.attrs.get(k, "")
+            if v and not is_masked(v):
+                return clean(v)[:80]
+        return ""
+
+    def selector(self, nid: int) -> str:
+        """A stable CSS selector: ``#id``, else a path of tag:nth-of-type up to an id."""
+        n = self.element(nid)
+        parts: list[str] = []
+        depth = 0
+        while n is not None and n.kind == ELEMENT and depth < 8:
+            if n.attrs.get("id") and not is_masked(n.attrs["id"]):
+                parts.append(f"{n.tag}#{n.attrs['id']}")
+                break
+            part = n.tag
+            if n.attrs.get("name") and not is_masked(n.attrs["name"]):
+                part += f'[name="{n.attrs["name"]}"]'
+            elif n.parent is not None and n.parent in self.nodes:
+                sibs = [c for c in self.nodes[n.parent].children
+                        if (s := self.nodes.get(c)) is not None and s.tag == n.tag]
+                if len(sibs) > 1:
+                    part += f":nth-of-type({sibs.index(n.id) + 1})"
+            parts.append(part)
+            if n.tag in ("html", "body"):
+                break
+            n = self.nodes.get(n.parent) if n.parent is not None else None
+            depth += 1
+        return " > ".join(reversed(parts))
+
+    def tag(self, nid: int) -> str:
+        """The element's tag name ('' when unknown)."""
+        n = self.element(nid)
+        return n.tag if n is not None else ""
+
+    def field_names(self, nid: int) -> list[str]:
+        """Normalised names a field is known by (label, name, id) for field-scoped tokens."""
+        n = self.element(nid)
+        names = [self.label(nid)]
+        if n is not None:
+            names += [n.attrs.get("name", ""), n.attrs.get("id", "")]
+        return unique_fields(names)
+
+    def visible_strings(self, nid: int | None = None) -> list[str]:
+        """Distinct non-empty text strings of the document (or subtree), document order."""
+        out: list[str] = []
+        seen: set[str] = set()
+        roots = [nid] if nid is not None else [i for i, n in self.nodes.items()
+                                               if n.parent is None]
+        stack = list(reversed(roots))
+        while stack:
+            n = self.nodes.get(stack.pop())
+            if n is None:
+                continue
+            if n.kind == TEXT:
+                t = clean(n.text)
+                if t and t not in seen:
+                    seen.add(t)
+                    out.append(t)
+            elif n.tag not in _SKIP_TEXT_TAGS:
+                stack.extend(reversed(n.children))
+        return out
+
+
+def _text_ids(sn: dict[str, Any]) -> list[int]:
+    out: list[int] = []
+    stack = [sn]
+    while stack:
+        cur = stack.pop()
+        if cur.get("type") == TEXT and isinstance(cur.get("id"), int) and not cur.get("isStyle"):
+            out.append(cur["id"])
+        stack.extend(c for c in cur.get("childNodes") or [] if isinstance(c, dict))
+    return out
+
+
+_FIELD = re.compile(r"[^0-9a-z]+")
+
+
+def norm_field(name: str) -> str:
+    """``"Account number"`` → ``account_number`` (how field names are stored and queried)."""
+    return _FIELD.sub("_", name.lower()).strip("_")[:60]
+
+
+def unique_fields(names: list[str]) -> list[str]:
+    """Normalised, non-empty, distinct."""
+    out: list[str] = []
+    for n in names:
+        f = norm_field(n)
+        if f and f not in out:
+            out.append(f)
+    return out

@@ -1,0 +1,192 @@
+"""The search query language.
+
+::
+
+    query     := item*                       (items are ANDed; repeats of one operator are ORed)
+    item      := word | "quoted phrase" | op ":" value | field ":" token
+    op        := user | host | url | kind | token | from | to | session | held
+    value     := word | "quoted value"
+    token     := tok_<16 hex> | esc_<16 hex>   (field-scoped: account:tok_…)
+    time      := 2026-11-26T10:00Z | 2026-11-26T10:00:00+05:00 | 2026-11-26T10:00[America/New_York]
+                 | 2026-11-26 (a UTC day; in to: the end of that day)
+
+Free words and phrases search the full text (visible page text at keyframes and as it
+appears, typed text that was not masked, click targets, URLs, titles, request/response and
+WebSocket message text, console errors). ``word*`` is a prefix search. A bad item is a
+:class:`~agent.errors.UsageError` naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+
+from agent.errors import UsageError
+
+OPERATORS = ("user", "host", "url", "kind", "token", "from", "to", "session", "held")
+TOKEN_VALUE = re.compile(r"^(?:tok|esc)_[0-9a-f]{16}$")
+_ITEM = re.compile(r'\s*(?:([A-Za-z_][\w.-]*):)?(?:"((?:[^"]|"")*)"|(\S+))')
+_TIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
+    r"(Z|[+-]\d{2}:?\d{2}|\[[A-Za-z0-9_+\-/]+\])?$")
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query (backend neutral)."""
+
+    raw: str
+    terms: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    field_tokens: tuple[tuple[str, str], ...] = ()
+    sessions: tuple[str, ...] = ()
+    t_from: int | None = None
+    t_to: int | None = None
+    held: bool | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.terms or self.phrases or self.urls)
+
+    @property
+    def has_event_filters(self) -> bool:
+        """True when hits are events; False when only session filters were given."""
+        return bool(self.has_text or self.hosts or self.kinds or self.tokens
+                    or self.field_tokens)
+
+    def fts_expr(self) -> str | None:
+        """The FTS5 MATCH expression for the text part (every term quoted), or None."""
+        parts: list[str] = []
+        for t in self.terms:
+            if t.endswith("*") and len(t) > 1:
+                parts.append(_quote(t[:-1]) + " *")
+            else:
+                parts.append(_quote(t))
+        parts.extend(_quote(p) for p in self.phrases)
+        parts.extend("url : " + _quote(u) for u in self.urls)
+        return " AND ".join(parts) if parts else None
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def parse_time(value: str, *, end: bool = False, item: str = "") -> int:
+    """A ``from:``/``to:`` value → UTC ns. Naive times need ``Z``, an offset or ``[Zone]``."""
+    m = _TIME.match(value)
+    if not m:
+        raise UsageError(f"bad time in {item or value!r}: use 2026-11-26T10:00Z, "
+                         "2026-11-26T10:00+05:00 or 2026-11-26T10:00[America/New_York]")
+    day, clock, zone = m.group(1), m.group(2), m.group(3)
+    if clock is None and zone is None:
+        zone = "Z"  # a bare date is a UTC day
+    if zone is None:
+        raise UsageError(f"time in {item!r} has no zone: add Z (UTC), an offset like +05:00, "
+                         "or a zone like [America/New_York]")
+    try:
+        naive = dt.datetime.fromisoformat(f"{day}T{clock or '00:00'}")
+    except ValueError as exc:
+        raise UsageError(f"bad time in {item!r}: {exc}") from None
+    if zone == "Z":
+        tz: dt.tzinfo = dt.UTC
+    elif zone.startswith("["):
+        try:
+            tz = zoneinfo.ZoneInfo(zone[1:-1])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"unknown time zone {zone[1:-1]!r} in {item!r}") from None
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    t = naive.replace(tzinfo=tz)
+    ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
+    if end and clock is None:
+        ns += _DAY_NS - 1  # to:2026-11-26 means until the end of that day
+    return ns
+
+
+def _kind_ok(value: str) -> bool:
+    from agent.index.extract import ACTIONS
+    from agent.kinds import KINDS
+
+    return (value in ACTIONS or value in KINDS
+            or any(k.startswith(value + ".") for k in KINDS))
+
+
+def parse(text: str) -> Query:
+    """Parse a query string; ``UsageError`` naming the offending item on bad syntax."""
+    if text.count('"') % 2:
+        raise UsageError(f"unbalanced quote in query {text!r}")
+    acc: dict[str, list[str]] = {k: [] for k in OPERATORS}
+    terms: list[str] = []
+    phrases: list[str] = []
+    field_tokens: list[tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _ITEM.match(text, pos)
+        if not m or m.end() == pos:
+            raise UsageError(f"cannot parse query at {text[pos:pos + 20]!r}")
+        pos = m.end()
+        op, quoted, bare = m.group(1), m.group(2), m.group(3)
+        item = m.group(0).strip()
+        value = quoted.replace('""', '"') if quoted is not None else (bare or "")
+        if op is None:
+            if quoted is not None:
+                if quoted.strip():
+                    phrases.append(value)
+            elif value:
+                _check_word(value)
+                terms.append(value)
+            continue
+        opl = op.lower()
+        if not value:
+            raise UsageError(f"{item!r}: operator {opl}: needs a value")
+        if opl in OPERATORS:
+            acc[opl].append(value)
+        elif TOKEN_VALUE.match(value):
+            field_tokens.append((opl, value))
+        else:
+            raise UsageError(f"unknown operator {op + ':'!r} in {item!r} (operators: "
+                             f"{', '.join(o + ':' for o in OPERATORS)}; "
+                             "or field:tok_… for a field-scoped token)")
+    for t in acc["token"]:
+        if not TOKEN_VALUE.match(t):
+            raise UsageError(f"'token:{t}' is not a token (tok_ or esc_ + 16 hex digits)")
+    for k in acc["kind"]:
+        if not _kind_ok(k):
+            raise UsageError(f"unknown kind in 'kind:{k}' (a journal kind such as "
+                             "net.request, a family such as net, or an action such as click)")
+    held: bool | None = None
+    for h in acc["held"]:
+        if h.lower() not in ("yes", "no", "true", "false"):
+            raise UsageError(f"'held:{h}': use held:yes or held:no")
+        held = h.lower() in ("yes", "true")
+    if len(acc["from"]) > 1 or len(acc["to"]) > 1:
+        raise UsageError("give from: and to: at most once each")
+    t_from = parse_time(acc["from"][0], item=f"from:{acc['from'][0]}") if acc["from"] else None
+    t_to = (parse_time(acc["to"][0], end=True, item=f"to:{acc['to'][0]}")
+            if acc["to"] else None)
+    if t_from is not None and t_to is not None and t_to < t_from:
+        raise UsageError(f"to:{acc['to'][0]} is before from:{acc['from'][0]}")
+    return Query(raw=text, terms=tuple(terms), phrases=tuple(phrases),
+                 users=tuple(acc["user"]), hosts=tuple(h.lower() for h in acc["host"]),
+                 urls=tuple(acc["url"]), kinds=tuple(acc["kind"]), tokens=tuple(acc["token"]),
+                 field_tokens=tuple(field_tokens), sessions=tuple(acc["session"]),
+                 t_from=t_from, t_to=t_to, held=held)
+
+
+def _check_word(word: str) -> None:
+    if word.startswith(":") or word.endswith(":"):
+        raise UsageError(f"{word!r}: an operator needs a name and a value (like user:alice)")
+    if word == "*" or word.startswith("*"):
+        raise UsageError(f"{word!r}: a wildcard must follow a word prefix (like acc*)")

@@ -1,0 +1,96 @@
+"""``sessiontape search`` and ``sessiontape index ...`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.audit import audit_records
+from agent.cli.main import main
+from agent.cli.state import STATE
+from agent.config import Config
+from agent.journal.store import find_session
+from agent.testing import FakeClock
+from tests.index.journals import flip_ciphertext_byte, three_segment_session
+
+
+def _run(home: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    STATE._config = None
+    with pytest.raises(SystemExit) as info:
+        main(["--home", str(home), *args])
+    out = capsys.readouterr()
+    return int(info.value.code or 0), out.out, out.err
+
+
+@pytest.fixture
+def session(home: Path, cfg: Config, clock: FakeClock) -> str:
+    return three_segment_session(home, cfg, clock)
+
+
+def test_update_then_search_table_and_json(home: Path, session: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """index update, then search prints session, offsets, seqs; --json gives hit objects."""
+    rc, out, _ = _run(home, "index", "update", capsys=capsys)
+    assert rc == 0 and "3 segments indexed" in out
+    rc, out, _ = _run(home, "search", '"Send (WS)" kind:click', capsys=capsys)
+    assert rc == 0 and session in out and "user trader1" in out and "click «Send (WS»)" in out
+    assert f"open: sessiontape replay {session} --seq " in out
+    rc, out, _ = _run(home, "search", "account:tok_1b0291152bfb9d97", "--json", capsys=capsys)
+    hits = json.loads(out)
+    assert rc == 0 and {h["kind"] for h in hits} == {"rrweb.input", "net.ws_frame"}
+    assert all(set(h) >= {"session_id", "seq", "t_utc", "kind", "snippet"} for h in hits)
+    assert all(h["t_utc"].endswith("Z") and h["session_id"] == session for h in hits)
+
+
+def test_each_cli_search_is_audited(home: Path, session: str,
+                                    capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two searches → two audit.search records naming the actor, query and result count."""
+    _run(home, "index", "update", capsys=capsys)
+    monkeypatch.setattr("agent.audit.current_actor", lambda: "examiner-7")
+    _run(home, "search", "margin", capsys=capsys)
+    _run(home, "search", "nothing-here", "--limit", "5", capsys=capsys)
+    recs = audit_records(home, "audit.search")  # same-second audit sessions: any order
+    assert sorted((r["actor"], r["query"], r["result_count"], r["limit"]) for r in recs) == [
+        ("examiner-7", "margin", 1, 50), ("examiner-7", "nothing-here", 0, 5)]
+
+
+def test_bad_query_is_exit_2_with_one_line(home: Path, session: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A syntax error names the item, exits 2, and searches nothing (no audit record)."""
+    _run(home, "index", "update", capsys=capsys)
+    rc, out, err = _run(home, "search", "acount:bob", capsys=capsys)
+    assert rc == 2 and "'acount:'" in err and err.count("\n") == 1 and out == ""
+    assert audit_records(home, "audit.search") == []
+
+
+def test_search_before_any_index_says_what_to_run(home: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """No index yet: exit 2 and the command that builds it."""
+    rc, _, err = _run(home, "search", "x", capsys=capsys)
+    assert rc == 2 and "sessiontape index update" in err
+
+
+def test_update_exits_1_naming_a_tampered_segment(home: Path, session: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed verification is reported (session, segment, check) with exit code 1."""
+    flip_ciphertext_byte(find_session(home, session).segments[2].path)
+    rc, out, err = _run(home, "index", "update", capsys=capsys)
+    assert rc == 1 and f"FAILED VERIFICATION {session} segment 2" in err
+    rc, out, _ = _run(home, "index", "stats", capsys=capsys)
+    assert rc == 0 and f"FAILED VERIFICATION {session} segment 2" in out
+    rc, out, _ = _run(home, "index", "stats", "--json", capsys=capsys)
+    st = json.loads(out)
+    assert (st["sessions"], st["segments"], len(st["failed"])) == (1, 2, 1)
+
+
+def test_rebuild_options(home: Path, session: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """rebuild --from-dir works; giving both sources is a usage error."""
+    rc, out, _ = _run(home, "index", "rebuild", "--from-dir", str(home / "journals"),
+                      capsys=capsys)
+    assert rc == 0 and "rebuilt: 1 sessions, 3 segments indexed" in out
+    rc, _, err = _run(home, "index", "rebuild", "--from-dir", "x", "--from-vault",
+                      "file:///x", capsys=capsys)
+    assert rc == 2 and "not both" in err
