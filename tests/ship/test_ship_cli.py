@@ -18,11 +18,6 @@ def _fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if k.startswith("SESSIONTAPE_"):
             monkeypatch.delenv(k)
     cli_main.STATE._config = None
-    # main() registers every stage's commands on each call (not idempotent): keep the app's
-    # lists as they were so repeated in-process runs do not pile up duplicate groups.
-    monkeypatch.setattr(cli_main.app, "registered_groups", list(cli_main.app.registered_groups))
-    monkeypatch.setattr(cli_main.app, "registered_commands",
-                        list(cli_main.app.registered_commands))
     yield
     cli_main.STATE._config = None
     # main() points structlog at the sys.stderr of this test (pytest's capture, closed after
