@@ -51,7 +51,6 @@ register("session.end", "A recording session ends normally (reason).")
 register("agent.start", "The agent process started or restarted (pid, version).")
 register("clock.jump", "The wall clock jumped against the monotonic clock (delta_ns).")
 register("clock.tick", "Synthetic/demo event used by benchmarks and the synthetic demo.")
-register("segment.recovered", "A crashed segment was found unsealed and sealed on recovery.")
 
 # --- capture health ------------------------------------------------------------------------
 register("capture.gap", "A period with no capture: start/end UTC ns and cause.")

@@ -105,8 +105,9 @@ class Journal:
              meta: SessionMeta | None = None) -> Journal:
         """Start a new session, or resume ``session_id`` after a crash (recovering it first).
 
-        Resuming seals any unsealed segment with reason ``recovered`` and records the
-        interruption as a ``capture.gap`` event in the new segment.
+        Resuming seals any unsealed segment with reason ``recovered`` (recovery records the
+        interruption as a ``capture.gap`` event in it) and starts the next segment with an
+        ``agent.start`` event.
         """
         from agent.journal.recovery import recover_session, session_tail
 
@@ -134,11 +135,11 @@ class Journal:
         now = clock.utc_ns()
         first: list[Event] = []
         if resumed:
+            # The interruption itself was recorded by recovery (capture.gap, agent_crash) in
+            # the segment it interrupted; here the agent says it is back.
             first.append(j._event("agent.start", {"pid": os.getpid(), "version": __version__,
-                                                  "resumed": True}))
-            first.append(j._event("capture.gap", {
-                "start_utc_ns": last_t if last_t is not None else now, "end_utc_ns": now,
-                "cause": "agent_restart"}))
+                                                  "resumed": True, "last_event_utc_ns":
+                                                  last_t if last_t is not None else 0}))
         else:
             first.append(j._event("session.start", {
                 "user": meta.user, "workstation": meta.workstation,

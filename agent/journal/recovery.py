@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 
 import structlog
 
-from agent.canonical import canonical_bytes, sha256
+from agent.canonical import sha256
 from agent.clock import Clock
 from agent.errors import JournalError
+from agent.events import Event, to_record
 from agent.journal import format as fmt
 from agent.journal.reader import SegmentFile
-from agent.journal.segment import connect_rw
+from agent.journal.segment import SegmentWriter, connect_rw
 from agent.keys import Keyring
 from agent.seal import merkle
+from agent.seal.crypto import unwrap_dek
 
 log = structlog.get_logger("sessiontape.journal")
 
@@ -65,36 +68,35 @@ def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
                 log.error("recovery.refused", segment=str(path), checkpoint=cp.n)
                 return None
         g = seg.genesis
-        signer = keyring.signer()
-        body = {
-            "v": fmt.SEAL_VERSION, "type": "seal", "seg": g["segment_id"],
-            "session": g["session_id"], "segment_index": g["segment_index"],
-            "agent_id": g["agent_id"], "agent_counter": g["agent_counter"],
-            "genesis_hash": sha256(seg.genesis_bytes).hex(),
-            "prev_seal_hash": g["prev_seal_hash"], "tree_size": tree.size,
-            "root": tree.root().hex(), "chain_head": chain.hex(), "event_count": count,
-            "seq_first": seq_first if seq_first is not None else g["seq_first"],
-            "seq_last": seq_last if seq_last is not None else g["seq_first"] - 1,
-            "t_first_utc_ns": t_first or 0, "t_last_utc_ns": t_last or 0,
-            "kinds": dict(kinds), "checkpoints": len(cps),
-            "sealed_utc_ns": clock.utc_ns(), "reason": "recovered", "key_id": signer.key_id,
-        }
+        genesis_bytes = seg.genesis_bytes
+        kek = keyring.kek(str(g.get("kek_id", "")))
+        wrapped = bytes.fromhex(str(g.get("wrapped_dek", "")))
     finally:
         seg.close()
-    bbytes = canonical_bytes(body)
-    con = connect_rw(path, create=False)
+    signer = keyring.signer()
+    if kek is None:
+        log.error("recovery.refused", segment=str(path), reason="decryption key not held")
+        return None
+    writer = SegmentWriter(path, connect_rw(path, create=False), g, genesis_bytes,
+                           unwrap_dek(kek, wrapped, where=str(path)), signer, 1)
+    writer.tree, writer.chain_head, writer.event_count = tree, chain, count
+    writer.seq_first, writer.seq_last, writer.t_first, writer.t_last = (
+        seq_first, seq_last, t_first, t_last)
+    writer.kinds, writer.checkpoints = kinds, len(cps)
+    now = clock.utc_ns()
+    # The crash itself goes on the record, signed and sealed with what it interrupted.
+    seq = (seq_last + 1) if seq_last is not None else int(g["seq_first"])
+    gap = Event("capture.gap", {"start_utc_ns": t_last or int(g["created_utc_ns"]),
+                                "end_utc_ns": now, "cause": "agent_crash",
+                                "recovered_by_pid": os.getpid()}, now, clock.mono_ns())
     try:
-        con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO seal (id, body, signature, tst) VALUES (1, ?, ?, NULL)",
-                    (bbytes, signer.sign(bbytes)))
-        con.execute("COMMIT")
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except Exception as exc:
-        raise JournalError(f"{path}: recovery seal not committed: {exc}") from exc
-    finally:
-        con.close()
-    log.info("segment.recovered", segment=str(path), events=count)
-    return sha256(bbytes).hex()
+        writer.write_chunks([[to_record(gap, seq)]])
+        body, seal_hash = writer.seal("recovered", now)
+    except JournalError:
+        writer.close()
+        raise
+    log.info("segment.recovered", segment=str(path), events=body["event_count"])
+    return seal_hash.hex()
 
 
 def recover_session(sdir: Path, keyring: Keyring, clock: Clock) -> list[Path]:

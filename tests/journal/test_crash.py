@@ -46,17 +46,20 @@ def test_kill_9_mid_stream_then_reopen_keeps_every_acknowledged_event(
     j.close()
     segs = sorted((home / "journals" / session).glob("*.stj"))
     assert len(segs) == 2
-    seqs = [r.seq for r in iter_records(segs[0], kr)]
+    crashed = list(iter_records(segs[0], kr))
+    seqs = [r.seq for r in crashed]
     assert seqs == list(range(len(seqs)))
-    assert seqs[-1] >= last_ack
+    assert seqs[-1] >= last_ack + 1  # every acknowledged event, then the gap record
+    gap = crashed[-1]
+    assert gap.kind == "capture.gap" and gap.payload["cause"] == "agent_crash"
+    assert gap.payload["start_utc_ns"] == crashed[-2].t_utc_ns < gap.payload["end_utc_ns"]
     rep = verify_paths([home / "journals" / session], kr.trust(), keyring=kr, decrypt=True)
     assert rep.ok, rep.first_failure
     assert [s.status for s in rep.segments] == ["recovered", "verified"]
     assert rep.segments[0].chunks_verified > 0
     resumed = list(iter_records(segs[1], kr))
     assert resumed[0].seq == seqs[-1] + 1
-    gap = next(r for r in resumed if r.kind == "capture.gap")
-    assert gap.payload["cause"] == "agent_restart"
+    assert resumed[0].kind == "agent.start" and resumed[0].payload["resumed"] is True
 
 
 def test_unrecovered_crash_is_reported_unsealed_with_how_far_it_verifies(home: Path) -> None:
