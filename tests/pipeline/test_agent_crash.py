@@ -1,0 +1,86 @@
+"""Kill -9 of a recording agent (and its browser) mid-session: the journal verifies up to the
+last durable chunk, and recovery puts the gap on the record."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.clock import SystemClock
+from agent.journal.reader import iter_records
+from agent.journal.recovery import recover_all
+from agent.journal.store import list_sessions
+from agent.keys import Keyring
+from agent.seal.verify import verify_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = b"""<!doctype html><body><div id="c">0</div><script>let n = 0;
+setInterval(() => { document.getElementById('c').textContent = String(++n); }, 50);
+</script></body>"""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "index.html").write_bytes(PAGE)
+
+    class H(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):  # type: ignore[no-untyped-def]
+            super().__init__(*a, directory=str(tmp_path), **k)
+
+        def log_message(self, *a):  # type: ignore[no-untyped-def]
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/index.html"
+    srv.shutdown()
+
+
+def test_kill_9_of_the_recording_agent_keeps_what_was_durable_and_records_the_gap(
+        home: Path, site: str) -> None:
+    """SIGKILL to `sessiontape record` and Chromium: unsealed-but-verifying, then recovered."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "record", site,
+         "--headless", "--duration", "120"], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    events = 0
+    while time.monotonic() < deadline:
+        sessions = list_sessions(home)
+        events = sessions[0].event_count if sessions else 0
+        if events > 40:
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert events > 40, "the agent never recorded anything"
+    kr = Keyring.load(home)
+    (session,) = list_sessions(home)
+    sdir = session.segments[0].path.parent
+    rep = verify_paths([sdir], kr.trust(), keyring=kr, decrypt=True)
+    assert not rep.ok and rep.segments[-1].status == "unsealed"
+    assert rep.segments[-1].chunks_verified >= 1
+    durable = rep.segments[-1].seq_last_verified
+    assert durable is not None and durable >= 40
+    # The next agent start recovers it: sealed as recovered, the crash on the record.
+    assert recover_all(home, kr, SystemClock())
+    rep2 = verify_paths([sdir], kr.trust(), keyring=kr, decrypt=True)
+    assert rep2.ok, rep2.first_failure
+    assert rep2.segments[-1].status == "recovered"
+    recs = [r for s in session.segments for r in iter_records(s.path, kr)]
+    assert [r.seq for r in recs] == list(range(len(recs)))
+    gap = recs[-1]
+    assert gap.kind == "capture.gap" and gap.payload["cause"] == "agent_crash"
+    assert gap.seq == durable + 1
+    assert any(r.kind == "rrweb.mutation" for r in recs)
