@@ -133,10 +133,11 @@ def reveal_cmd(
             for rec in iter_records(seg.path, keyring):
                 yield rec.payload
 
+    def audit(rec: dict[str, Any]) -> None:
+        record_access(h, config(), "audit.reveal", rec, actor=actor)
+
     value = reveal(payloads(), session_id=info.session_id, token=token,
-                   private_key=private_key, reason=reason,
-                   audit=lambda rec: record_access(h, config(), "audit.reveal", rec, actor=actor),
-                   actor=actor)
+                   private_key=private_key, reason=reason, audit=audit, actor=actor)
     typer.echo(value)
 
 

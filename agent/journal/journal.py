@@ -132,7 +132,6 @@ class Journal:
             prev, idx, seq, last_t = session_tail(sdir)
         j = cls(home, config, keyring, clock, session_id, meta, timestamper=timestamper,
                 lock=lock, prev_seal_hash=prev, next_index=idx, next_seq=seq)
-        now = clock.utc_ns()
         first: list[Event] = []
         if resumed:
             # The interruption itself was recorded by recovery (capture.gap, agent_crash) in

@@ -9,6 +9,7 @@ queued event is ``chunk_max_ms`` old or ``chunk_max_events`` are queued, and cal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -110,10 +111,9 @@ class JournalSink:
             self.failed = err
             log.error("journal.commit_failed", error=str(err), events=len(events))
         for _, fut, loop in batch:
-            try:
+            # A RuntimeError means the waiter's event loop is gone; the outcome stands.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, fut, err)
-            except RuntimeError:
-                pass  # the waiter's event loop is gone; the outcome is already logged/durable
 
     def flush_and_stop(self) -> None:
         """Commit everything queued and stop the writer thread (journal stays open)."""
