@@ -53,11 +53,13 @@ def demo(
                              "RFC 3161 TSA)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Record the demo trading app with a scripted trader: capture, mask, seal, verify.
+    """Record the demo trading app with a scripted trader: capture, mask, seal, verify, ship, index.
 
     Starts the demo app on 127.0.0.1, drives login, blotter, orders over WebSocket and REST,
     a client lookup with an SSN and account number, a popup, a dialog, a cross-origin
-    widget and a download; then seals and verifies the session and prints what was captured.
+    widget and a download; then seals and verifies the session, ships it to the configured
+    vault (default: the local vault in the state dir), indexes it, and prints what was
+    captured.
 
     Example: sessiontape demo --fast
     """
@@ -97,7 +99,14 @@ def demo(
             typer.echo(f"ship      {len(shipped.shipped)} sealed segment(s) to {vault}, lock "
                        "confirmed by "
                        f"HEAD" + (f"; {len(shipped.failed)} failed" if shipped.failed else ""))
-    if shipped.paused or shipped.failed or shipped.quarantined:
+    # ... and make it searchable (the index is a cache rebuilt from sealed journals).
+    from agent.index.indexer import index_new_segments
+
+    indexed = index_new_segments(home(), config())
+    if not as_json:
+        typer.echo(f"index     {indexed.segments_indexed} segment(s), {indexed.rows} searchable "
+                   f"rows; try: sessiontape search 'kind:click' --limit 5")
+    if shipped.paused or shipped.failed or shipped.quarantined or not indexed.ok:
         raise typer.Exit(1)
 
 
