@@ -12,7 +12,11 @@ time per update is measured by :func:`agent.capture.busy.measure_busy`. Reported
   captured WebSocket frames - what a replay can be validated against;
 * ``agent_cpu_pct``: this process's CPU time / wall time during the recorded window
   (% of one core);
-* ``bytes_per_hour``: captured event bytes (canonical JSON of each event) per hour.
+* ``bytes_per_hour``: captured event bytes (canonical JSON of each event) per hour;
+* ``peer`` (with ``peer=True``): the named peer, rrweb 2.2.2 alone, injected like our recorder
+  (isolated world, private binding, one JSON batch per 100 ms; :mod:`agent.capture.peer`) and
+  measured in the same interleaved runs: its busy ms per update, ``busy_ratio`` vs the same
+  baseline, ``changes_captured_pct`` and ``binding_bytes_per_hour`` (the JSON it sent).
 
 The blotter is the demo app's ``/app?cells=N`` (logged in), or the fixture
 ``tests/fixtures/pages/blotter.html`` when the demo app is not available, or ``--url``
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -37,8 +42,10 @@ from playwright.async_api import Page
 from agent.capture.browser import launch_browser
 from agent.capture.busy import BusySample, measure_busy
 from agent.capture.config import CaptureConfig
+from agent.capture.peer import PEER_NAME, peer_events, peer_source
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
+from agent.errors import CaptureError
 from agent.events import Event
 
 Cell = tuple[int, int, str]
@@ -227,6 +234,57 @@ async def _baseline(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> Bus
         await browser.close()
 
 
+async def _peer(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> dict[str, Any]:
+    """The same page recorded by rrweb 2.2.2 alone, through our transport."""
+    from agent.capture.bundle import WORLD_NAME
+
+    browser = await launch_browser(cfg, headless=True)
+    try:
+        ctx = await browser.new_context(cfg)
+        page = await ctx.new_page()
+        cdp = await ctx.new_cdp_session(page)
+        binding = "__st_" + secrets.token_hex(8)
+        messages: list[str] = []
+
+        def on_binding(params: dict[str, Any]) -> None:
+            if params.get("name") == binding:
+                messages.append(str(params["payload"]))
+
+        cdp.on("Runtime.bindingCalled", on_binding)
+        await cdp.send("Page.enable")
+        await cdp.send("Runtime.enable")
+        await cdp.send("Runtime.addBinding", {"name": binding,
+                                              "executionContextName": WORLD_NAME})
+        await cdp.send("Page.addScriptToEvaluateOnNewDocument", {
+            "source": peer_source(binding), "worldName": WORLD_NAME, "runImmediately": True})
+        await blotter.prepare(page)
+        if blotter.name != "demo":
+            await page.goto(blotter.url, wait_until="domcontentloaded")
+        marks: list[int] = []
+
+        async def probe() -> float:
+            marks.append(sum(map(len, messages)))
+            return 0.0
+
+        sample = await measure_busy(cdp, seconds=seconds, counter=blotter.counter, probe=probe)
+        updates = int(await page.evaluate(blotter.counter))
+        expected = await blotter.changes(page, updates) if blotter.changes else None
+        await asyncio.sleep(0.5)  # the last batches (one per 100 ms) arrive
+    finally:
+        await browser.close()
+    if marks[1] == marks[0]:
+        raise CaptureError(f"{PEER_NAME} sent nothing during the measured window")
+    out: dict[str, Any] = {
+        "sample": sample, "changes_captured_pct": None,
+        "binding_bytes_per_hour": int((marks[1] - marks[0]) * 3600 / (sample.wall_ms / 1000)),
+    }
+    if expected and blotter.table_id is not None:
+        got = captured_cells(peer_events(messages), blotter.table_id)
+        out["changes_captured_pct"] = round(
+            100.0 * sum(1 for cell in expected if cell in got) / len(expected), 3)
+    return out
+
+
 async def _recorded(cfg: CaptureConfig, blotter: Blotter, seconds: float,
                     home: Path) -> dict[str, Any]:
     sink = _KeepSink()
@@ -266,13 +324,17 @@ async def _recorded(cfg: CaptureConfig, blotter: Blotter, seconds: float,
 
 
 async def _one_size(cfg: CaptureConfig, cells: int, runs: int, seconds: float, home: Path,
-                    url: str | None, counter: str, fixture: bool) -> dict[str, Any]:
+                    url: str | None, counter: str, fixture: bool,
+                    peer: bool = False) -> dict[str, Any]:
     base: list[BusySample] = []
     rec: list[dict[str, Any]] = []
+    peers: list[dict[str, Any]] = []
     for _ in range(runs):
         async with _blotter(cells, url, counter, fixture) as blotter:
             base.append(await _baseline(cfg, blotter, seconds))
             rec.append(await _recorded(cfg, blotter, seconds, home))
+            if peer:
+                peers.append(await _peer(cfg, blotter, seconds))
             name = blotter.name
     b = statistics.median(s.busy_ms_per_update for s in base)
     r = statistics.median(x["sample"].busy_ms_per_update for x in rec)
@@ -289,6 +351,21 @@ async def _one_size(cfg: CaptureConfig, cells: int, runs: int, seconds: float, h
             [x["changes_in_journal_pct"] for x in rec if "changes_in_journal_pct" in x]),
         "agent_cpu_pct": round(statistics.median(x["agent_cpu_pct"] for x in rec), 2),
         "bytes_per_hour": int(statistics.median(x["bytes_per_hour"] for x in rec)),
+        "peer": _peer_summary(peers, b) if peers else None,
+    }
+
+
+def _peer_summary(peers: list[dict[str, Any]], base_ms: float) -> dict[str, Any]:
+    p = statistics.median(x["sample"].busy_ms_per_update for x in peers)
+    return {
+        "name": PEER_NAME,
+        "busy_ratio": round(p / base_ms, 3) if base_ms else None,
+        "ms_per_update": round(p, 4),
+        "updates": [x["sample"].updates for x in peers],
+        "changes_captured_pct": _median_or_none(
+            [x["changes_captured_pct"] for x in peers if x["changes_captured_pct"] is not None]),
+        "binding_bytes_per_hour": int(
+            statistics.median(x["binding_bytes_per_hour"] for x in peers)),
     }
 
 
@@ -317,13 +394,16 @@ async def _blotter(cells: int, url: str | None, counter: str,
 async def bench_capture(cfg: CaptureConfig, home: Path, *, url: str | None = None,
                         runs: int = 3, cells: int = 200, seconds: float = 4.0,
                         counter: str = "window.__updates",
-                        also_cells: int | None = 1000, fixture: bool = False) -> dict[str, Any]:
+                        also_cells: int | None = 1000, fixture: bool = False,
+                        peer: bool = False) -> dict[str, Any]:
     """Run the benchmark; the top-level keys describe ``cells``, ``at_<N>`` the larger size."""
     cfg = cfg.model_copy(update={"headless": "true"})
-    result = await _one_size(cfg, cells, runs, seconds, home, url, counter, fixture)
+    if peer:
+        peer_source("check")  # fail before any run if rrweb is not installed
+    result = await _one_size(cfg, cells, runs, seconds, home, url, counter, fixture, peer)
     if also_cells and url is None and also_cells != cells:
         result[f"at_{also_cells}"] = await _one_size(cfg, also_cells, runs, seconds, home,
-                                                     url, counter, fixture)
+                                                     url, counter, fixture, peer)
     return result
 
 

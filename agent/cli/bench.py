@@ -28,19 +28,28 @@ def capture(
                                 help="With --url: JS expression counting the page's updates."),
     fixture: bool = typer.Option(False, "--fixture", help="Use the static fixture blotter "
                                  "(tests/fixtures/pages/blotter.html) instead of the demo app."),
+    peer: bool = typer.Option(False, "--peer", help="Also measure the named peer, rrweb 2.2.2 "
+                              "alone, in the same runs (needs `npm ci` in recorder_js)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Page busy time per update with full capture vs none, changes captured, agent CPU,
     bytes per hour; at --cells and at 1000 cells.
 
-    Example: sessiontape bench capture --runs 3 --json
+    Example: sessiontape bench capture --runs 3 --peer --json
     """
     from agent.capture.bench import run_bench
+    from agent.errors import CaptureError
 
     with tempfile.TemporaryDirectory(prefix="sessiontape-bench-") as tmp:
-        result = run_bench(config().capture, Path(tmp), url=url, runs=runs, cells=cells,
-                           seconds=seconds, counter=counter,
-                           also_cells=large or None, fixture=fixture)
+        try:
+            result = run_bench(config().capture, Path(tmp), url=url, runs=runs, cells=cells,
+                               seconds=seconds, counter=counter,
+                               also_cells=large or None, fixture=fixture, peer=peer)
+        except CaptureError as exc:
+            if peer and "npm ci" in str(exc):
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from exc
+            raise
     if json_out:
         echo_json(result)
         return
@@ -53,6 +62,12 @@ def capture(
         typer.echo(f"{r['cells']:>6} {r['busy_ratio']:>10} {r['baseline_ms_per_update']:>8} "
                    f"{r['recorded_ms_per_update']:>8} {pct:>9} {r['agent_cpu_pct']:>11} "
                    f"{r['bytes_per_hour'] / 1e6:>9.1f}")
+        p = r.get("peer")
+        if p:
+            ppct = "-" if p["changes_captured_pct"] is None else f"{p['changes_captured_pct']:.2f}"
+            typer.echo(f"{'':>6} {p['busy_ratio']:>10} {r['baseline_ms_per_update']:>8} "
+                       f"{p['ms_per_update']:>8} {ppct:>9} {'-':>11} "
+                       f"{p['binding_bytes_per_hour'] / 1e6:>9.1f}  <- {p['name']}")
 
 
 def register(app: typer.Typer) -> None:
