@@ -6,8 +6,8 @@ time per update is measured by :func:`agent.capture.busy.measure_busy`. Reported
 
 * ``busy_ratio``: recorded / baseline busy milliseconds per update;
 * ``changes_captured_pct``: share of the page's cell changes (from its deterministic change
-  log) whose value appears in the captured DOM stream for that cell (a value overwritten
-  before the recorder's next flush is coalesced away by design and counts as missing);
+  log) whose value appears in the captured DOM stream for that cell (the recorder streams
+  every value a text node took, in order, so a missing value is a real loss);
 * ``changes_in_journal_pct`` (demo app): the same, counting also the raw tick data in the
   captured WebSocket frames - what a replay can be validated against;
 * ``agent_cpu_pct``: this process's CPU time / wall time during the recorded window

@@ -73,6 +73,7 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
     canvasMs: userCfg.canvasMs || 1000,
     maxBatchBytes: userCfg.maxBatchBytes || 1000000,
     floodMutationsPerSec: userCfg.floodMutationsPerSec || 50000,
+    floodBurstMs: userCfg.floodBurstMs || 1000,
     mouseMoveMs: userCfg.mouseMoveMs || 50,
     snapshotChunkNodes: userCfg.snapshotChunkNodes || 20000,
   };
@@ -244,13 +245,21 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
   }
 
   // ---- mutations: stash in the observer callback, process at flush --------------------------
-  let pending = [];
+  let pending = []; // one entry per observer callback: its records
+  let pendingT = []; // Date.now() of each callback (the time its changes happened)
   let pendingCount = 0;
   let windowCount = 0;
   let windowStart = now();
   let flood = false;
   let floodDropped = 0;
   let dirtySinceSnapshot = false;
+  // Flood detection is a token bucket: records may arrive at floodMutationsPerSec on average,
+  // in bursts of up to floodBurstMs worth of that rate. A page that falls behind (a backlog
+  // of WebSocket ticks run back to back) is a burst, not a flood.
+  const bucketCap = cfg.floodMutationsPerSec
+    * Math.max(cfg.floodBurstMs, cfg.flushMs) / 1000;
+  let tokens = bucketCap;
+  let tokensT = now();
 
   function onRecords(records) {
     const t0 = clock();
@@ -266,9 +275,13 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
       stats.dropped += n;
       return;
     }
+    const t = now();
     pending.push(records);
+    pendingT.push(t);
     pendingCount += n;
-    if (pendingCount > floodBudget()) enterFlood();
+    tokens = Math.min(bucketCap, tokens + ((t - tokensT) * cfg.floodMutationsPerSec) / 1000) - n;
+    tokensT = t;
+    if (tokens < 0) enterFlood();
   }
 
   function floodBudget() {
@@ -283,12 +296,13 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
     push('capture.degraded', { reason: 'mutation_flood', dropped_records: pendingCount,
       budget_per_sec: cfg.floodMutationsPerSec });
     pending = [];
+    pendingT = [];
     pendingCount = 0;
   }
 
   const observer = new MO(onRecords);
   const MO_OPTS = { childList: true, subtree: true, attributes: true, attributeOldValue: true,
-    characterData: true };
+    characterData: true, characterDataOldValue: true };
   function observeRoot(root) {
     if (observedRoots.has(root)) return;
     observedRoots.add(root);
@@ -323,19 +337,29 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
     }
   }
 
+  // Every text value a node took reaches the stream, in order (issue #3): structure (adds,
+  // removes) and attributes go out as their state at flush time, but text goes out per
+  // observer callback, each value as it was then, in one Mutation event per callback stamped
+  // with the callback's time. The values come from the records themselves: a text node added
+  // by `el.textContent = x` still holds x after later replacements, and a characterData
+  // record's oldValue is the node's value after the previous record.
   function processMutations() {
     if (pending.length === 0) return;
     const batches = pending;
+    const times = pendingT;
     pending = [];
+    pendingT = [];
     pendingCount = 0;
     dirtySinceSnapshot = true;
     const removed = new Map();
     const added = [];
-    const texts = new Set();
     const attrs = new Map();
+    const seq = []; // childList / characterData records in order: [global index, batch, record]
+    let cdOf = null; // text node -> {a: [global index, oldValue, ...], pos} (characterData)
+    let g = 0;
     for (let b = 0; b < batches.length; b++) {
       const recs = batches[b];
-      for (let i = 0; i < recs.length; i++) {
+      for (let i = 0; i < recs.length; i++, g++) {
         const r = recs[i];
         const type = r.type;
         if (type === 'childList') {
@@ -347,8 +371,14 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
           }
           const an = r.addedNodes;
           for (let j = 0; j < an.length; j++) added.push(an[j]);
+          seq.push(g, b, r);
         } else if (type === 'characterData') {
-          texts.add(r.target);
+          if (cdOf === null) cdOf = new Map();
+          const t = r.target;
+          const l = cdOf.get(t);
+          if (l === undefined) cdOf.set(t, { a: [g, r.oldValue], pos: 0 });
+          else l.a.push(g, r.oldValue);
+          seq.push(g, b, r);
         } else {
           // el -> [name, oldValue] (the common case: one attribute) or Map(name -> oldValue);
           // the first record's oldValue is what the replay has.
@@ -362,9 +392,22 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
         }
       }
     }
+    // The value of text node n just after global record index gi: the oldValue of its next
+    // characterData record, or its current data. Calls come in increasing gi (a cursor).
+    const valueAfter = (n, gi) => {
+      if (cdOf !== null) {
+        const l = cdOf.get(n);
+        if (l !== undefined) {
+          const a = l.a;
+          while (l.pos < a.length && a[l.pos] <= gi) l.pos += 2;
+          if (l.pos < a.length) return a[l.pos + 1];
+        }
+      }
+      return n.data;
+    };
     const textOut = [];
     // The commonest update on a live page (el.textContent = x): the element's only text node is
-    // replaced by a new one. Re-key the new node to the old id and send a text change: no
+    // replaced by a new one. Re-key the new node to the old id and send text changes: no
     // serialization, and a fraction of the bytes.
     // Condition: the parent now holds exactly one new text node, and exactly one node the
     // replay knows (a text node, now detached) was removed from it: the replay's children of
@@ -375,16 +418,87 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
       if (c === undefined) churn.set(p, [1, x]);
       else c[0] += 1;
     });
+    const slots = new Map(); // churn parent -> slot {id, p, old, x, last}
     churn.forEach((c, p) => {
       if (c[0] !== 1) return;
       const old = c[1];
       const x = p.firstChild;
       if (!x || x.nodeType !== 3 || x !== p.lastChild || old.nodeType !== 3 || old.isConnected
         || known(x) || !known(p) || removed.has(p) || !p.isConnected) return;
-      const id = mirror.getId(old);
-      mirror.replace(id, x);
-      removed.delete(old);
-      textOut.push({ id, value: p.nodeType === 1 ? maskText(p, x.data) : x.data });
+      slots.set(p, { id: mirror.getId(old), p, old, x, last: null });
+    });
+    // Text values in record order, one event per observer callback. A text node belongs to a
+    // slot (the replay's node id) while it is the slot parent's only child.
+    const slotOf = new Map(); // text node -> slot
+    slots.forEach((sl) => slotOf.set(sl.old, sl));
+    let curB = -1;
+    let curTexts = null;
+    const emitBatch = () => {
+      if (curTexts === null) return;
+      const t = times[curB];
+      queue.push(['rrweb.mutation', t, { type: EventType.IncrementalSnapshot, data: {
+        source: Source.Mutation, texts: curTexts, attributes: [], removes: [], adds: [] },
+      timestamp: t }]);
+      curTexts = null;
+    };
+    const emitText = (b, id, value) => {
+      if (b !== curB) {
+        emitBatch();
+        curB = b;
+      }
+      if (curTexts === null) curTexts = [];
+      curTexts.push({ id, value });
+    };
+    for (let k = 0; k < seq.length; k += 3) {
+      const gi = seq[k];
+      const r = seq[k + 2];
+      if (r.type === 'childList') {
+        if (slots.size === 0) continue;
+        const p = r.target;
+        const sl = slots.get(p);
+        if (sl === undefined) continue;
+        const rn = r.removedNodes;
+        if (cdOf !== null) for (let j = 0; j < rn.length; j++) slotOf.delete(rn[j]);
+        // Only a record after which the parent's children are exactly its added nodes
+        // (textContent = x, replaceChild of the only child, append to an empty element).
+        if (r.previousSibling !== null || r.nextSibling !== null) continue;
+        const an = r.addedNodes;
+        let v;
+        if (an.length === 1 && an[0].nodeType === 3) {
+          if (cdOf !== null) slotOf.set(an[0], sl);
+          v = valueAfter(an[0], gi);
+        } else if (an.length === 0 && rn.length > 0) {
+          v = '';
+        } else continue;
+        sl.last = v;
+        emitText(seq[k + 1], sl.id, p.nodeType === 1 ? maskText(p, v) : v);
+      } else {
+        const t = r.target;
+        const sl = slotOf.get(t);
+        let id;
+        let p;
+        if (sl !== undefined) {
+          id = sl.id;
+          p = sl.p;
+        } else if (known(t) && t.isConnected) {
+          id = mirror.getId(t);
+          p = t.parentNode;
+        } else continue;
+        const v = valueAfter(t, gi);
+        if (sl !== undefined) sl.last = v;
+        emitText(seq[k + 1], id, p && p.nodeType === 1 ? maskText(p, v) : v);
+      }
+    }
+    emitBatch();
+    // Re-key each slot's final text node to the slot id; its final value goes with the
+    // structure only if the per-callback values did not already end with it.
+    slots.forEach((sl) => {
+      mirror.replace(sl.id, sl.x);
+      removed.delete(sl.old);
+      const v = sl.x.data;
+      if (sl.last !== v) {
+        textOut.push({ id: sl.id, value: sl.p.nodeType === 1 ? maskText(sl.p, v) : v });
+      }
     });
     const removes = [];
     if (removed.size) {
@@ -421,12 +535,6 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
       if (isShadow) sn.isShadow = true;
       flatten(adds, pid, next ? mirror.getId(next) : null, sn);
     }
-    texts.forEach((t) => {
-      if (!t.isConnected || !known(t)) return;
-      const p = t.parentNode;
-      textOut.push({ id: mirror.getId(t), value: p && p.nodeType === 1 ? maskText(p, t.data)
-        : t.data });
-    });
     const attrOut = [];
     attrs.forEach((m, el) => {
       if (!el.isConnected || !known(el)) return;
@@ -458,6 +566,7 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
   function fullSnapshot(reason) {
     stats.mutations += observer.takeRecords().length;
     pending = [];
+    pendingT = [];
     pendingCount = 0;
     generation += 1;
     mirror.reset();
@@ -847,6 +956,8 @@ const VERSION = typeof __ST_VERSION__ === 'string' ? __ST_VERSION__ : 'dev';
         push('capture.degraded', { reason: 'mutation_flood_recovered',
           dropped_records: floodDropped });
         floodDropped = 0;
+        tokens = bucketCap;
+        tokensT = t;
         fullSnapshot('flood_recovery');
       }
     } else {

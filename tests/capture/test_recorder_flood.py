@@ -63,3 +63,28 @@ def test_200k_node_flood_degrades_visibly_and_resnapshots_the_final_dom() -> Non
     texts = {n.get("textContent") for n in nodes if n.get("type") == 3} | later_texts
     assert {"n0", "n199000", "flood done"} <= texts
     assert box["id"] > 0
+
+
+def test_a_backlog_burst_within_the_burst_allowance_is_not_a_flood() -> None:
+    """12,000 text writes in one task (a page catching up on queued ticks: above one flush
+    window's share of floodMutationsPerSec, below its one-second burst allowance) are all
+    streamed, in order, with no degradation."""
+
+    async def go(ctx: BrowserContext, base: str) -> tuple[list[dict[str, Any]], list[str]]:
+        r = await start_recording(ctx)
+        await r.page.goto(f"{base}/blotter.html?manual=1", wait_until="load")
+        await r.flush()
+        await r.page_eval("""(() => {
+          const tds = [...document.querySelectorAll('#grid td')];
+          for (let k = 0; k < 12; k++) tds.forEach((td, i) => { td.textContent = k + ':' + i; });
+        })()""")
+        await r.flush()
+        return r.rec.events(), await r.probe(
+            "[...document.querySelectorAll('#grid td')].map((td) => td.textContent)")
+
+    events, final = run_in_browser(go)
+    assert final[:2] == ["11:0", "11:1"] and len(final) == 1000
+    assert [e for e in events if e["k"] == "capture.degraded"] == []
+    values = [t["value"] for e in events if e["k"] == "rrweb.mutation"
+              for t in e["p"]["data"]["texts"]]
+    assert values == [f"{k}:{i}" for k in range(12) for i in range(1000)]

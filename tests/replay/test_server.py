@@ -98,7 +98,7 @@ def test_blotter_cell_shows_the_value_it_had_at_that_seq(browser: Browser, viewe
     page = [r.page for r in records if r.kind == "rrweb.meta"][0]
     stream = [r for r in records if r.page == page and r.frame == page
               and r.kind in ("rrweb.full_snapshot", "rrweb.mutation")]
-    muts = [r for r in stream if r.kind == "rrweb.mutation" and r.payload["data"].get("adds")]
+    muts = [r for r in stream if r.kind == "rrweb.mutation" and r.payload["data"].get("texts")]
     target = muts[len(muts) // 2]
     m = Mirror()
     for r in stream:
