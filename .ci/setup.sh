@@ -18,6 +18,22 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# npm packages: the committed recorder bundle needs none at run time; the rrweb 2.2.2 peer of
+# the capture benchmark (and its test) loads rrweb's own dist from recorder_js/node_modules,
+# pinned by recorder_js/package-lock.json. `make bundle` rebuilds the bundle from them.
+if ! command -v npm >/dev/null; then
+  echo "setup: apt-get install nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+lock_stamp=recorder_js/node_modules/.installed-$(sha256sum recorder_js/package-lock.json | cut -c1-16)
+if [ ! -f "$lock_stamp" ]; then
+  echo "setup: npm ci (recorder_js)"
+  (cd recorder_js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$lock_stamp"
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv

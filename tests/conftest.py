@@ -46,7 +46,11 @@ def keyring(home: Path) -> Keyring:
 
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Tests never read the developer's real state dir or config."""
+    """Tests never read the developer's real state dir or config, nor an earlier test's CLI
+    options (the in-process CLI keeps --home/--config in a module-level state)."""
+    from agent.cli.state import STATE
+
+    STATE.home_opt = STATE.config_opt = STATE._config = None
     monkeypatch.setenv("SESSIONTAPE_HOME", str(tmp_path / "env-home"))
     for var in list(__import__("os").environ):
         if var.startswith("SESSIONTAPE_") and var not in ("SESSIONTAPE_HOME",
