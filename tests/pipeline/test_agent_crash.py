@@ -3,12 +3,10 @@ last durable chunk, and recovery puts the gap on the record."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from agent.journal.recovery import recover_all
 from agent.journal.store import list_sessions
 from agent.keys import Keyring
 from agent.seal.verify import verify_paths
+from tests.pipeline.site import serve_page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = b"""<!doctype html><body><div id="c">0</div><script>let n = 0;
@@ -30,19 +29,8 @@ setInterval(() => { document.getElementById('c').textContent = String(++n); }, 5
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "index.html").write_bytes(PAGE)
-
-    class H(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):  # type: ignore[no-untyped-def]
-            super().__init__(*a, directory=str(tmp_path), **k)
-
-        def log_message(self, *a):  # type: ignore[no-untyped-def]
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/index.html"
-    srv.shutdown()
+    with serve_page(tmp_path, PAGE) as url:
+        yield url
 
 
 def test_kill_9_of_the_recording_agent_keeps_what_was_durable_and_records_the_gap(

@@ -7,8 +7,6 @@ JournalSink (a test double for a full or failing disk); everything else is real.
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ from agent.journal.reader import iter_records
 from agent.keys import Keyring
 from agent.pipeline import Recording
 from agent.sink import EventSink
+from tests.pipeline.site import serve_page
 
 PAGE = b"""<!doctype html><html><body>
 <button id="b" style="width:200px;height:80px">press</button><span id="n">0</span>
@@ -48,20 +47,8 @@ class FailingSink:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("site")
-    (root / "index.html").write_bytes(PAGE)
-
-    class H(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):  # type: ignore[no-untyped-def]
-            super().__init__(*a, directory=str(root), **k)
-
-        def log_message(self, *a):  # type: ignore[no-untyped-def]
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/index.html"
-    srv.shutdown()
+    with serve_page(tmp_path_factory.mktemp("site"), PAGE) as url:
+        yield url
 
 
 async def _wait(pred, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
