@@ -30,6 +30,7 @@ from agent.errors import InputError, UnknownVersion, UsageError
 from agent.index.base import Hit, IndexStats, SegmentRecord, SessionMeta
 from agent.index.extract import ACTIONS, KIND_ACTIONS, Facts, Row, norm_field
 from agent.index.query import Query
+from agent.migrations import apply_migrations
 
 _MIGRATIONS = [
     """
@@ -120,11 +121,7 @@ class SqliteIndex:
         if ver == SCHEMA_VERSION or readonly:
             return
         with self.tx() as con:
-            for i in range(ver, SCHEMA_VERSION):
-                for stmt in _MIGRATIONS[i].split(";"):
-                    if stmt.strip():
-                        con.execute(stmt)
-                con.execute(f"PRAGMA user_version = {i + 1}")
+            apply_migrations(con, _MIGRATIONS, ver)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

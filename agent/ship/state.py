@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import UnknownVersion, VaultError
+from agent.migrations import apply_migrations
 
 _MIGRATIONS = [
     """
@@ -102,11 +103,7 @@ class ShipState:
             if ver > SCHEMA_VERSION:
                 raise UnknownVersion(f"{self.path}: ship state schema {ver} is newer than "
                                      f"this build ({SCHEMA_VERSION})")
-            for i in range(ver, SCHEMA_VERSION):
-                for stmt in _MIGRATIONS[i].split(";"):
-                    if stmt.strip():
-                        con.execute(stmt)
-                con.execute(f"PRAGMA user_version = {i + 1}")
+            apply_migrations(con, _MIGRATIONS, ver)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
