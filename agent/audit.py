@@ -35,19 +35,27 @@ def current_actor() -> str:
         return str(os.getuid())
 
 
-def record_access(home: Path, config: Config, kind: str, payload: dict[str, Any], *,
-                  actor: str | None = None, clock: Clock | None = None) -> str:
+def record_access(
+    home: Path,
+    config: Config,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    actor: str | None = None,
+    clock: Clock | None = None,
+) -> str:
     """Append one ``audit.*`` record (sealed on return); return the audit session id."""
     clock = clock or SystemClock()
     actor = actor or current_actor()
-    meta = SessionMeta(user=actor, workstation=default_meta(config).workstation,
-                       record_class=AUDIT_CLASS)
+    meta = SessionMeta(
+        user=actor, workstation=default_meta(config).workstation, record_class=AUDIT_CLASS
+    )
     sid = AUDIT_PREFIX + new_session_id(clock.utc_ns())
-    j = Journal.open(home, config, session_id=sid, clock=clock,
-                     keyring=Keyring.load_or_init(home), meta=meta)
+    j = Journal.open(
+        home, config, session_id=sid, clock=clock, keyring=Keyring.load_or_init(home), meta=meta
+    )
     try:
-        j.append_many([Event(kind, {"actor": actor, **payload}, clock.utc_ns(),
-                             clock.mono_ns())])
+        j.append_many([Event(kind, {"actor": actor, **payload}, clock.utc_ns(), clock.mono_ns())])
     finally:
         j.close()
     return sid
@@ -68,7 +76,13 @@ def audit_records(home: Path, kind: str | None = None) -> list[dict[str, Any]]:
         for seg in s.segments:
             for r in iter_records(seg.path, kr):
                 if r.kind.startswith("audit.") and (kind is None or r.kind == kind):
-                    out.append({"audit_session": s.session_id, "t_utc_ns": r.t_utc_ns,
-                                "kind": r.kind, **r.payload})
+                    out.append(
+                        {
+                            "audit_session": s.session_id,
+                            "t_utc_ns": r.t_utc_ns,
+                            "kind": r.kind,
+                            **r.payload,
+                        }
+                    )
     out.sort(key=lambda r: r["t_utc_ns"])
     return out

@@ -93,8 +93,9 @@ def _coerce_env(raw: str, annotation: Any) -> Any:
     return raw
 
 
-def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
-                home: Path | None = None) -> Config:
+def load_config(
+    path: Path | None = None, *, env: dict[str, str] | None = None, home: Path | None = None
+) -> Config:
     """Load defaults + TOML file + environment; raise ``ConfigError`` naming key and source."""
     _import_stage_sections()
     env = dict(os.environ) if env is None else env
@@ -126,12 +127,14 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
         if var in ENV_ALIASES:
             sec, key = ENV_ALIASES[var]
         else:
-            rest = var[len("SESSIONTAPE_"):].lower()
-            sec = next((s for s in sorted(_SECTIONS, key=len, reverse=True)
-                        if rest.startswith(s + "_")), "")
+            rest = var[len("SESSIONTAPE_") :].lower()
+            sec = next(
+                (s for s in sorted(_SECTIONS, key=len, reverse=True) if rest.startswith(s + "_")),
+                "",
+            )
             if not sec:
                 raise ConfigError(f"environment variable {var}: no config section matches")
-            key = rest[len(sec) + 1:]
+            key = rest[len(sec) + 1 :]
         model = _SECTIONS[sec]
         if key not in model.model_fields:
             raise ConfigError(f"environment variable {var}: unknown key {sec}.{key}")
@@ -153,16 +156,25 @@ def load_config(path: Path | None = None, *, env: dict[str, str] | None = None,
     return Config(sections, source)
 
 
-_NON_CONFIG_ENV = {"SESSIONTAPE_HOME", "SESSIONTAPE_CONFIG", "SESSIONTAPE_S3_TEST_URL",
-                   "SESSIONTAPE_ACTOR"}
+_NON_CONFIG_ENV = {
+    "SESSIONTAPE_HOME",
+    "SESSIONTAPE_CONFIG",
+    "SESSIONTAPE_S3_TEST_URL",
+    "SESSIONTAPE_ACTOR",
+}
 
 
 def _import_stage_sections() -> None:
     """Stages register their sections in their own ``config`` modules; import them here."""
     import importlib
 
-    for mod in ("agent.capture.config", "agent.mask.config", "agent.ship.config",
-                "agent.index.config", "agent.replay.config"):
+    for mod in (
+        "agent.capture.config",
+        "agent.mask.config",
+        "agent.ship.config",
+        "agent.index.config",
+        "agent.replay.config",
+    ):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -77,16 +77,26 @@ class Record:
 
             raise UnknownVersion(f"event record version {d.get('v')!r} in segment {segment}")
         return cls(
-            seq=d["seq"], t_utc_ns=d["t_utc_ns"], t_mono_ns=d["t_mono_ns"], kind=d["kind"],
-            payload=d["payload"], page=d.get("page"), frame=d.get("frame"),
-            chunk=chunk, segment=segment,
+            seq=d["seq"],
+            t_utc_ns=d["t_utc_ns"],
+            t_mono_ns=d["t_mono_ns"],
+            kind=d["kind"],
+            payload=d["payload"],
+            page=d.get("page"),
+            frame=d.get("frame"),
+            chunk=chunk,
+            segment=segment,
         )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for JSONL export and the raw-data panel)."""
         d: dict[str, Any] = {
-            "seq": self.seq, "t_utc_ns": self.t_utc_ns, "t_mono_ns": self.t_mono_ns,
-            "kind": self.kind, "payload": self.payload, "chunk": self.chunk,
+            "seq": self.seq,
+            "t_utc_ns": self.t_utc_ns,
+            "t_mono_ns": self.t_mono_ns,
+            "kind": self.kind,
+            "payload": self.payload,
+            "chunk": self.chunk,
             "segment": self.segment,
         }
         if self.page is not None:

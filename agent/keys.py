@@ -139,8 +139,11 @@ class Keyring:
         priv = Ed25519PrivateKey.generate()
         raw = _public_raw(priv.public_key())
         kid = signing_key_id(raw)
-        pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        pem = priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         _write_secret(self.dir / "signing" / f"{kid.split(':')[1]}.pem", pem)
         self._trust_raw(raw)
         self._set_current("signing", kid)
@@ -173,7 +176,8 @@ class Keyring:
             return p.read_text().strip()
         except FileNotFoundError:
             raise KeyMaterialError(
-                f"no {kind} key in {self.dir} (run `sessiontape keys init`)") from None
+                f"no {kind} key in {self.dir} (run `sessiontape keys init`)"
+            ) from None
 
     def signer(self) -> Signer:
         """The current signing key."""

@@ -64,8 +64,9 @@ register("rrweb.meta", "rrweb Meta event (href, width, height).")
 register("rrweb.full_snapshot", "rrweb FullSnapshot: the whole DOM (keyframe).")
 register("rrweb.mutation", "rrweb IncrementalSnapshot/Mutation.")
 register("rrweb.mouse_move", "rrweb IncrementalSnapshot/MouseMove.")
-register("rrweb.mouse_interaction", "rrweb MouseInteraction (click, focus, blur...).",
-         user_action=True)
+register(
+    "rrweb.mouse_interaction", "rrweb MouseInteraction (click, focus, blur...).", user_action=True
+)
 register("rrweb.scroll", "rrweb IncrementalSnapshot/Scroll.", user_action=True)
 register("rrweb.viewport_resize", "rrweb IncrementalSnapshot/ViewportResize.")
 register("rrweb.input", "rrweb IncrementalSnapshot/Input (masked value).", user_action=True)
@@ -78,10 +79,14 @@ register("rrweb.custom", "rrweb Custom event (tag + payload).")
 register("rrweb.other", "Any other rrweb event, kept verbatim.")
 
 # --- user input beyond rrweb ---------------------------------------------------------------
-register("input.key", "A keystroke (key, code, modifiers, target; masked in masked fields).",
-         user_action=True)
-register("input.clipboard", "Copy / cut / paste (target; content only if configured).",
-         user_action=True)
+register(
+    "input.key",
+    "A keystroke (key, code, modifiers, target; masked in masked fields).",
+    user_action=True,
+)
+register(
+    "input.clipboard", "Copy / cut / paste (target; content only if configured).", user_action=True
+)
 register("input.submit", "A form submission (form selector, action, method).", user_action=True)
 register("input.file_chooser", "A file chooser selection (file names only).", user_action=True)
 
@@ -90,8 +95,9 @@ register("page.navigate", "A frame navigated (url, frame, transition).", user_ac
 register("page.created", "A page, popup or tab appeared (opener, url).")
 register("page.closed", "A page, popup or tab closed.")
 register("page.title", "A page title changed.")
-register("page.dialog", "alert/confirm/prompt/beforeunload: message and the answer.",
-         user_action=True)
+register(
+    "page.dialog", "alert/confirm/prompt/beforeunload: message and the answer.", user_action=True
+)
 register("page.download", "A download: file name, size and SHA-256.")
 register("page.console", "A console message or uncaught exception.")
 register("page.screenshot", "A reduced-size screenshot at a user action (masked).")

@@ -42,8 +42,9 @@ class StrictSink:
     capture emitter records a ``capture.gap`` for what could not be written and goes on.)
     """
 
-    def __init__(self, inner: EventSink, *, retry_s: float = 0.25,
-                 max_retry_s: float = 5.0) -> None:
+    def __init__(
+        self, inner: EventSink, *, retry_s: float = 0.25, max_retry_s: float = 5.0
+    ) -> None:
         self.inner = inner
         self.blocker: Blocker | None = None
         self.blocks = 0
@@ -106,10 +107,17 @@ class RecordingResult:
 class Recording:
     """capture -> mask -> journal for one session; ``sink`` is what capture writes to."""
 
-    def __init__(self, home: Path, config: Config, *, user: str | None = None,
-                 clock: Clock | None = None, meta: SessionMeta | None = None,
-                 tst_roots: list[bytes] | None = None,
-                 timestamper: Callable[[bytes], bytes | None] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        config: Config,
+        *,
+        user: str | None = None,
+        clock: Clock | None = None,
+        meta: SessionMeta | None = None,
+        tst_roots: list[bytes] | None = None,
+        timestamper: Callable[[bytes], bytes | None] | None = None,
+    ) -> None:
         from agent.mask.masker import Masker
         from agent.mask.sink import MaskingSink
 
@@ -121,9 +129,14 @@ class Recording:
         if recovered:
             log.warning("pipeline.recovered_segments", count=len(recovered))
         self.masker = Masker.from_config(config, home)
-        self.journal = Journal.open(home, config, clock=self.clock, keyring=self.keyring,
-                                    timestamper=timestamper or make_timestamper(config),
-                                    meta=meta or default_meta(config, user))
+        self.journal = Journal.open(
+            home,
+            config,
+            clock=self.clock,
+            keyring=self.keyring,
+            timestamper=timestamper or make_timestamper(config),
+            meta=meta or default_meta(config, user),
+        )
         self.journal_sink = JournalSink(self.journal)
         inner: EventSink = self.journal_sink
         self.strict: StrictSink | None = None
@@ -170,28 +183,53 @@ class Recording:
             def tst_verifier(token: bytes, digest: bytes) -> str:
                 return verify_timestamp(token, digest, roots).gen_time.isoformat()
 
-        report = verify_paths([info.segments[0].path.parent], self.keyring.trust(),
-                              keyring=self.keyring, decrypt=True, tst_verifier=tst_verifier)
+        report = verify_paths(
+            [info.segments[0].path.parent],
+            self.keyring.trust(),
+            keyring=self.keyring,
+            decrypt=True,
+            tst_verifier=tst_verifier,
+        )
         kinds: dict[str, int] = {}
         for s in info.segments:
             for k, n in s.kinds.items():
                 kinds[k] = kinds.get(k, 0) + n
-        return RecordingResult(self.session_id, [s.path for s in info.segments],
-                               info.event_count, info.size_bytes, kinds, report)
+        return RecordingResult(
+            self.session_id,
+            [s.path for s in info.segments],
+            info.event_count,
+            info.size_bytes,
+            kinds,
+            report,
+        )
 
 
-async def record_session(url: str, config: Config, home: Path, *, headless: bool | None = None,
-                         user: str | None = None, duration: float | None = None,
-                         clock: Clock | None = None) -> RecordingResult:
+async def record_session(
+    url: str,
+    config: Config,
+    home: Path,
+    *,
+    headless: bool | None = None,
+    user: str | None = None,
+    duration: float | None = None,
+    clock: Clock | None = None,
+) -> RecordingResult:
     """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify."""
     from agent.capture.run import run_capture
 
     rec = Recording(home, config, user=user, clock=clock)
     try:
-        summary = await run_capture(url, config, home, rec.sink, headless=headless,
-                                    duration=duration, clock=rec.clock,
-                                    mask=rec.page_mask_config(),
-                                    on_session=rec.attach_capture)
+        summary = await run_capture(
+            url,
+            config,
+            home,
+            rec.sink,
+            headless=headless,
+            duration=duration,
+            clock=rec.clock,
+            mask=rec.page_mask_config(),
+            on_session=rec.attach_capture,
+        )
     finally:
         result = await asyncio.to_thread(rec.close)
     result.extra["capture"] = {"reason": summary.reason, "relaunches": summary.relaunches}
@@ -201,9 +239,15 @@ async def record_session(url: str, config: Config, home: Path, *, headless: bool
 Script = Callable[[Any, Any], Awaitable[Any]]
 
 
-async def record_demo(config: Config, home: Path, *, headless: bool | None = None,
-                      fast: bool = False, clock: Clock | None = None,
-                      tsa: Any = None) -> RecordingResult:
+async def record_demo(
+    config: Config,
+    home: Path,
+    *,
+    headless: bool | None = None,
+    fast: bool = False,
+    clock: Clock | None = None,
+    tsa: Any = None,
+) -> RecordingResult:
     """Start the demo trading app, drive the scripted trader session, seal and verify."""
     from agent.capture.session import CaptureSession
     from agent.demo_app.script import run_trader_script
@@ -220,15 +264,27 @@ async def record_demo(config: Config, home: Path, *, headless: bool | None = Non
             return request_timestamp(digest, url)
 
         roots = [tsa.root_pem]
-    rec = Recording(home, config, clock=clock, timestamper=timestamper, tst_roots=roots,
-                    meta=SessionMeta(user="demo-trader",
-                                     workstation=default_meta(config).workstation))
+    rec = Recording(
+        home,
+        config,
+        clock=clock,
+        timestamper=timestamper,
+        tst_roots=roots,
+        meta=SessionMeta(user="demo-trader", workstation=default_meta(config).workstation),
+    )
     steps: list[Any] = []
     app_info: dict[str, Any] = {}
     try:
         async with running_demo_app() as app:
-            cap = CaptureSession(config, rec.sink, rec.clock, home, headless=headless,
-                                 mask=rec.page_mask_config(), relaunch=False)
+            cap = CaptureSession(
+                config,
+                rec.sink,
+                rec.clock,
+                home,
+                headless=headless,
+                mask=rec.page_mask_config(),
+                relaunch=False,
+            )
             rec.attach_capture(cap)
             await cap.start(app.url)
             try:

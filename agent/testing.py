@@ -44,13 +44,24 @@ class FakeClock:
         self._utc += ns
 
 
-def make_event(kind: str = "clock.tick", payload: dict[str, Any] | None = None, *,
-               clock: FakeClock | None = None, page: str | None = None,
-               frame: str | None = None) -> Event:
+def make_event(
+    kind: str = "clock.tick",
+    payload: dict[str, Any] | None = None,
+    *,
+    clock: FakeClock | None = None,
+    page: str | None = None,
+    frame: str | None = None,
+) -> Event:
     """A valid event; times come from ``clock`` (or a fixed instant)."""
     c = clock or FakeClock()
-    return Event(kind=kind, payload=payload if payload is not None else {"n": 1},
-                 t_utc_ns=c.utc_ns(), t_mono_ns=c.mono_ns(), page=page, frame=frame)
+    return Event(
+        kind=kind,
+        payload=payload if payload is not None else {"n": 1},
+        t_utc_ns=c.utc_ns(),
+        t_mono_ns=c.mono_ns(),
+        page=page,
+        frame=frame,
+    )
 
 
 class MemorySink:
@@ -72,11 +83,15 @@ class MemorySink:
 # Stage doubles live beside their stage and are re-exported here lazily, so importing
 # agent.testing never pulls in every stage.
 _STAGE_DOUBLES = {
-    "MemoryVault": "agent.ship.testing", "FlakyVault": "agent.ship.testing",
+    "MemoryVault": "agent.ship.testing",
+    "FlakyVault": "agent.ship.testing",
     "FakeSource": "agent.ship.testing",
-    "build_masker": "agent.mask.testing", "rr_snapshot": "agent.mask.testing",
-    "rr_mutation": "agent.mask.testing", "rr_input": "agent.mask.testing",
-    "el": "agent.mask.testing", "text": "agent.mask.testing",
+    "build_masker": "agent.mask.testing",
+    "rr_snapshot": "agent.mask.testing",
+    "rr_mutation": "agent.mask.testing",
+    "rr_input": "agent.mask.testing",
+    "el": "agent.mask.testing",
+    "text": "agent.mask.testing",
     "TEST_HMAC_KEY": "agent.mask.testing",
 }
 

@@ -53,7 +53,9 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     STATE.home_opt = STATE.config_opt = STATE._config = None
     monkeypatch.setenv("SESSIONTAPE_HOME", str(tmp_path / "env-home"))
     for var in list(__import__("os").environ):
-        if var.startswith("SESSIONTAPE_") and var not in ("SESSIONTAPE_HOME",
-                                                           "SESSIONTAPE_S3_TEST_URL"):
+        if var.startswith("SESSIONTAPE_") and var not in (
+            "SESSIONTAPE_HOME",
+            "SESSIONTAPE_S3_TEST_URL",
+        ):
             monkeypatch.delenv(var)
     yield

@@ -26,5 +26,10 @@ def test_registering_a_duplicate_or_malformed_kind_fails() -> None:
 def test_user_actions_include_clicks_keys_inputs_scrolls_and_navigation() -> None:
     """The timeline's user-action flag covers the actions the viewer steps through."""
     actions = {k for k, v in KINDS.items() if v.user_action}
-    assert {"rrweb.mouse_interaction", "input.key", "rrweb.input", "rrweb.scroll",
-            "page.navigate"} <= actions
+    assert {
+        "rrweb.mouse_interaction",
+        "input.key",
+        "rrweb.input",
+        "rrweb.scroll",
+        "page.navigate",
+    } <= actions

@@ -112,8 +112,14 @@ async def fixture_blotter(cells: int) -> AsyncIterator[Blotter]:
         return [(int(r), int(c), str(v)) for r, c, v in rows]
 
     try:
-        yield Blotter("fixture", f"http://127.0.0.1:{port}/blotter.html?cells={cells}",
-                      "window.__updates", "grid", _noop, changes)
+        yield Blotter(
+            "fixture",
+            f"http://127.0.0.1:{port}/blotter.html?cells={cells}",
+            "window.__updates",
+            "grid",
+            _noop,
+            changes,
+        )
     finally:
         await runner.cleanup()
 
@@ -137,12 +143,20 @@ async def demo_blotter(cells: int) -> AsyncIterator[Blotter]:
             await pg.goto(f"{base}/app?cells={cells}", wait_until="domcontentloaded")
 
         async def changes(_pg: Page, n: int) -> list[Cell]:
-            return [cell for tick in range(1, n + 1)
-                    for cell in data.blotter_tick(tick, cells, app.seed)]
+            return [
+                cell
+                for tick in range(1, n + 1)
+                for cell in data.blotter_tick(tick, cells, app.seed)
+            ]
 
-        yield Blotter("demo", f"{base}/app?cells={cells}",
-                      "+document.getElementById('tick-count').textContent || 0",
-                      "blotter", login, changes)
+        yield Blotter(
+            "demo",
+            f"{base}/app?cells={cells}",
+            "+document.getElementById('tick-count').textContent || 0",
+            "blotter",
+            login,
+            changes,
+        )
 
 
 # -- analysis --------------------------------------------------------------------------------
@@ -214,9 +228,21 @@ def ws_tick_cells(events: Sequence[Event]) -> set[Cell]:
 
 def event_bytes(events: Sequence[Event]) -> int:
     """Bytes of the events as JSON records (what the journal compresses and seals)."""
-    return sum(len(orjson.dumps({"k": e.kind, "p": e.payload, "t": e.t_utc_ns,
-                                 "m": e.t_mono_ns, "pg": e.page, "f": e.frame}))
-               for e in events)
+    return sum(
+        len(
+            orjson.dumps(
+                {
+                    "k": e.kind,
+                    "p": e.payload,
+                    "t": e.t_utc_ns,
+                    "m": e.t_mono_ns,
+                    "pg": e.page,
+                    "f": e.frame,
+                }
+            )
+        )
+        for e in events
+    )
 
 
 # -- one run ------------------------------------------------------------------------------------
@@ -253,10 +279,11 @@ async def _peer(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> dict[st
         cdp.on("Runtime.bindingCalled", on_binding)
         await cdp.send("Page.enable")
         await cdp.send("Runtime.enable")
-        await cdp.send("Runtime.addBinding", {"name": binding,
-                                              "executionContextName": WORLD_NAME})
-        await cdp.send("Page.addScriptToEvaluateOnNewDocument", {
-            "source": peer_source(binding), "worldName": WORLD_NAME, "runImmediately": True})
+        await cdp.send("Runtime.addBinding", {"name": binding, "executionContextName": WORLD_NAME})
+        await cdp.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": peer_source(binding), "worldName": WORLD_NAME, "runImmediately": True},
+        )
         await blotter.prepare(page)
         if blotter.name != "demo":
             await page.goto(blotter.url, wait_until="domcontentloaded")
@@ -275,18 +302,21 @@ async def _peer(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> dict[st
     if marks[1] == marks[0]:
         raise CaptureError(f"{PEER_NAME} sent nothing during the measured window")
     out: dict[str, Any] = {
-        "sample": sample, "changes_captured_pct": None,
+        "sample": sample,
+        "changes_captured_pct": None,
         "binding_bytes_per_hour": int((marks[1] - marks[0]) * 3600 / (sample.wall_ms / 1000)),
     }
     if expected and blotter.table_id is not None:
         got = captured_cells(peer_events(messages), blotter.table_id)
         out["changes_captured_pct"] = round(
-            100.0 * sum(1 for cell in expected if cell in got) / len(expected), 3)
+            100.0 * sum(1 for cell in expected if cell in got) / len(expected), 3
+        )
     return out
 
 
-async def _recorded(cfg: CaptureConfig, blotter: Blotter, seconds: float,
-                    home: Path) -> dict[str, Any]:
+async def _recorded(
+    cfg: CaptureConfig, blotter: Blotter, seconds: float, home: Path
+) -> dict[str, Any]:
     sink = _KeepSink()
     session = CaptureSession(cfg, sink, SystemClock(), home, headless=True, relaunch=False)
     await session.start(None)
@@ -319,13 +349,22 @@ async def _recorded(cfg: CaptureConfig, blotter: Blotter, seconds: float,
         if blotter.name == "demo" and expected:
             raw = ws_tick_cells(sink.events) | got
             out["changes_in_journal_pct"] = round(
-                100.0 * sum(1 for cell in expected if cell in raw) / len(expected), 3)
+                100.0 * sum(1 for cell in expected if cell in raw) / len(expected), 3
+            )
     return out
 
 
-async def _one_size(cfg: CaptureConfig, cells: int, runs: int, seconds: float, home: Path,
-                    url: str | None, counter: str, fixture: bool,
-                    peer: bool = False) -> dict[str, Any]:
+async def _one_size(
+    cfg: CaptureConfig,
+    cells: int,
+    runs: int,
+    seconds: float,
+    home: Path,
+    url: str | None,
+    counter: str,
+    fixture: bool,
+    peer: bool = False,
+) -> dict[str, Any]:
     base: list[BusySample] = []
     rec: list[dict[str, Any]] = []
     peers: list[dict[str, Any]] = []
@@ -340,15 +379,20 @@ async def _one_size(cfg: CaptureConfig, cells: int, runs: int, seconds: float, h
     r = statistics.median(x["sample"].busy_ms_per_update for x in rec)
     pcts = [x["changes_captured_pct"] for x in rec if x["changes_captured_pct"] is not None]
     return {
-        "page": name, "cells": cells, "runs": runs, "seconds": seconds,
+        "page": name,
+        "cells": cells,
+        "runs": runs,
+        "seconds": seconds,
         "busy_ratio": round(r / b, 3) if b else None,
-        "baseline_ms_per_update": round(b, 4), "recorded_ms_per_update": round(r, 4),
+        "baseline_ms_per_update": round(b, 4),
+        "recorded_ms_per_update": round(r, 4),
         "baseline_updates": [s.updates for s in base],
         "recorded_updates": [x["sample"].updates for x in rec],
         "changes_captured_pct": round(statistics.median(pcts), 3) if pcts else None,
         "changes_captured_pct_runs": pcts,
         "changes_in_journal_pct": _median_or_none(
-            [x["changes_in_journal_pct"] for x in rec if "changes_in_journal_pct" in x]),
+            [x["changes_in_journal_pct"] for x in rec if "changes_in_journal_pct" in x]
+        ),
         "agent_cpu_pct": round(statistics.median(x["agent_cpu_pct"] for x in rec), 2),
         "bytes_per_hour": int(statistics.median(x["bytes_per_hour"] for x in rec)),
         "peer": _peer_summary(peers, b) if peers else None,
@@ -363,9 +407,11 @@ def _peer_summary(peers: list[dict[str, Any]], base_ms: float) -> dict[str, Any]
         "ms_per_update": round(p, 4),
         "updates": [x["sample"].updates for x in peers],
         "changes_captured_pct": _median_or_none(
-            [x["changes_captured_pct"] for x in peers if x["changes_captured_pct"] is not None]),
+            [x["changes_captured_pct"] for x in peers if x["changes_captured_pct"] is not None]
+        ),
         "binding_bytes_per_hour": int(
-            statistics.median(x["binding_bytes_per_hour"] for x in peers)),
+            statistics.median(x["binding_bytes_per_hour"] for x in peers)
+        ),
     }
 
 
@@ -374,8 +420,9 @@ def _median_or_none(values: list[float]) -> float | None:
 
 
 @contextlib.asynccontextmanager
-async def _blotter(cells: int, url: str | None, counter: str,
-                   fixture: bool) -> AsyncIterator[Blotter]:
+async def _blotter(
+    cells: int, url: str | None, counter: str, fixture: bool
+) -> AsyncIterator[Blotter]:
     if url is not None:
         yield Blotter("url", url, counter, None, _noop, None)
         return
@@ -391,19 +438,28 @@ async def _blotter(cells: int, url: str | None, counter: str,
         yield b
 
 
-async def bench_capture(cfg: CaptureConfig, home: Path, *, url: str | None = None,
-                        runs: int = 3, cells: int = 200, seconds: float = 4.0,
-                        counter: str = "window.__updates",
-                        also_cells: int | None = 1000, fixture: bool = False,
-                        peer: bool = False) -> dict[str, Any]:
+async def bench_capture(
+    cfg: CaptureConfig,
+    home: Path,
+    *,
+    url: str | None = None,
+    runs: int = 3,
+    cells: int = 200,
+    seconds: float = 4.0,
+    counter: str = "window.__updates",
+    also_cells: int | None = 1000,
+    fixture: bool = False,
+    peer: bool = False,
+) -> dict[str, Any]:
     """Run the benchmark; the top-level keys describe ``cells``, ``at_<N>`` the larger size."""
     cfg = cfg.model_copy(update={"headless": "true"})
     if peer:
         peer_source("check")  # fail before any run if rrweb is not installed
     result = await _one_size(cfg, cells, runs, seconds, home, url, counter, fixture, peer)
     if also_cells and url is None and also_cells != cells:
-        result[f"at_{also_cells}"] = await _one_size(cfg, also_cells, runs, seconds, home,
-                                                     url, counter, fixture, peer)
+        result[f"at_{also_cells}"] = await _one_size(
+            cfg, also_cells, runs, seconds, home, url, counter, fixture, peer
+        )
     return result
 
 

@@ -65,8 +65,9 @@ def _pw_errors(what: str) -> Any:
     try:
         yield
     except PlaywrightError as exc:
-        raise CaptureError(f"browser {what}: {exc.message.splitlines()[0]}",
-                           retryable=True) from exc
+        raise CaptureError(
+            f"browser {what}: {exc.message.splitlines()[0]}", retryable=True
+        ) from exc
 
 
 async def launch_browser(cfg: CaptureConfig, *, headless: bool) -> LaunchedBrowser:
@@ -77,12 +78,16 @@ async def launch_browser(cfg: CaptureConfig, *, headless: bool) -> LaunchedBrows
     last: Exception | None = None
     for _attempt in range(3):
         port = free_port()
-        args = [f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
-                "--disable-quic", *cfg.extra_args]
+        args = [
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            "--disable-quic",
+            *cfg.extra_args,
+        ]
         try:
             browser = await pw.chromium.launch(
-                executable_path=executable, headless=headless, args=args,
-                downloads_path=tmp.name)
+                executable_path=executable, headless=headless, args=args, downloads_path=tmp.name
+            )
         except PlaywrightError as exc:
             last = exc
             continue

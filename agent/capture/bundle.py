@@ -69,10 +69,12 @@ def load_bundle(directory: Path = BUNDLE_DIR) -> tuple[str, dict[str, Any]]:
     if meta.get("recorder_sha256") != got:
         raise CaptureError(
             f"{js_path}: recorder sha256 {got[:16]}... does not match bundle.json "
-            f"({str(meta.get('recorder_sha256'))[:16]}...); rebuild with recorder_js/build.py")
+            f"({str(meta.get('recorder_sha256'))[:16]}...); rebuild with recorder_js/build.py"
+        )
     if meta.get("version") != want:
         raise CaptureError(
-            f"{meta_path}: recorder version {meta.get('version')!r} != expected {want!r}")
+            f"{meta_path}: recorder version {meta.get('version')!r} != expected {want!r}"
+        )
     return raw.decode("utf-8"), meta
 
 

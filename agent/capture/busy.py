@@ -63,11 +63,17 @@ async def page_counter(cdp: CDPLike, expression: str) -> int:
     return int(value)
 
 
-async def measure_busy(cdp: CDPLike, *, seconds: float = 4.0, warmup_s: float = 1.0,
-                       counter: str = "window.__updates", time_domain: str = "threadTicks",
-                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                       monotonic: Callable[[], float] | None = None,
-                       probe: Callable[[], Awaitable[float]] | None = None) -> BusySample:
+async def measure_busy(
+    cdp: CDPLike,
+    *,
+    seconds: float = 4.0,
+    warmup_s: float = 1.0,
+    counter: str = "window.__updates",
+    time_domain: str = "threadTicks",
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] | None = None,
+    probe: Callable[[], Awaitable[float]] | None = None,
+) -> BusySample:
     """Measure busy time per update over ``seconds`` after ``warmup_s``.
 
     ``time_domain="threadTicks"`` counts the main thread's CPU time, so other processes
@@ -83,8 +89,12 @@ async def measure_busy(cdp: CDPLike, *, seconds: float = 4.0, warmup_s: float = 
     await sleep(seconds)
     t1, u1, w1 = await task_duration_ms(cdp), await page_counter(cdp, counter), clock()
     p1 = await probe() if probe else 0.0
-    return BusySample(task_ms=t1 - t0, updates=u1 - u0, wall_ms=(w1 - w0) * 1000.0,
-                      probe_delta=(p1 - p0) if probe else None)
+    return BusySample(
+        task_ms=t1 - t0,
+        updates=u1 - u0,
+        wall_ms=(w1 - w0) * 1000.0,
+        probe_delta=(p1 - p0) if probe else None,
+    )
 
 
 def summarize(baseline: Sequence[BusySample], recorded: Sequence[BusySample]) -> dict[str, Any]:

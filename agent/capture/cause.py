@@ -30,8 +30,13 @@ class Action:
 
     def ref(self) -> dict[str, Any]:
         """The reference stored in ``net.request.payload["cause"]``."""
-        return {"page": self.page, "t_utc_ns": self.t_utc_ns, "kind": self.kind,
-                "action_id": self.action_id, "frame": self.frame}
+        return {
+            "page": self.page,
+            "t_utc_ns": self.t_utc_ns,
+            "kind": self.kind,
+            "action_id": self.action_id,
+            "frame": self.frame,
+        }
 
 
 class CauseLinker:
@@ -53,8 +58,9 @@ class CauseLinker:
         q = self._actions.setdefault(action.page, deque(maxlen=self._keep))
         q.append(action)
 
-    def link(self, page: str, frame: str | None, t_utc_ns: int,
-             opener: str | None = None) -> Action | None:
+    def link(
+        self, page: str, frame: str | None, t_utc_ns: int, opener: str | None = None
+    ) -> Action | None:
         """The most plausible cause of a request made at ``t_utc_ns`` in ``page``/``frame``.
 
         A popup's first requests are caused by the click in its opener, so ``opener`` is
@@ -66,13 +72,15 @@ class CauseLinker:
             best: Action | None = None
             best_same: Action | None = None
             for act in self._actions.get(pg, ()):  # frames interleave: not sorted by time
-                if act.t_utc_ns > t_utc_ns + _SKEW_NS or \
-                        t_utc_ns - act.t_utc_ns > self._window_ns:
+                if act.t_utc_ns > t_utc_ns + _SKEW_NS or t_utc_ns - act.t_utc_ns > self._window_ns:
                     continue
                 if best is None or act.t_utc_ns >= best.t_utc_ns:
                     best = act
-                if frame is not None and act.frame == frame and (
-                        best_same is None or act.t_utc_ns >= best_same.t_utc_ns):
+                if (
+                    frame is not None
+                    and act.frame == frame
+                    and (best_same is None or act.t_utc_ns >= best_same.t_utc_ns)
+                ):
                     best_same = act
             if best_same is not None or best is not None:
                 return best_same or best

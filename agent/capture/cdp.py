@@ -64,16 +64,18 @@ class CDPConnection:
     async def connect(cls, url: str) -> CDPConnection:
         """Open the websocket (no size limit: CDP messages carry response bodies)."""
         with cdp_errors(f"connect {url.split('/devtools')[0]}"):
-            ws = await websockets.connect(url, max_size=None, ping_interval=None,
-                                          compression=None, open_timeout=10)
+            ws = await websockets.connect(
+                url, max_size=None, ping_interval=None, compression=None, open_timeout=10
+            )
         return cls(ws)
 
     def on_event(self, handler: EventHandler) -> None:
         """Call ``handler(method, params, session_id)`` for every CDP event, in order."""
         self._handlers.append(handler)
 
-    def send_nowait(self, method: str, params: dict[str, Any] | None = None,
-                    session_id: str | None = None) -> asyncio.Future[dict[str, Any]]:
+    def send_nowait(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
         """Queue a command now; the returned future resolves to its result (or raises)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -82,8 +84,7 @@ class CDPConnection:
             fut.exception()  # mark retrieved: callers may fire and forget
             return fut
         self._next_id += 1
-        msg: dict[str, Any] = {"id": self._next_id, "method": method,
-                               "params": params or {}}
+        msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session_id:
             msg["sessionId"] = session_id
         self._pending[self._next_id] = (method, fut)
@@ -100,8 +101,13 @@ class CDPConnection:
         except (websockets.exceptions.ConnectionClosed, OSError):
             pass
 
-    async def send(self, method: str, params: dict[str, Any] | None = None,
-                   session_id: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    async def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
         """Send a command and wait for its result."""
         fut = self.send_nowait(method, params, session_id)
         try:
@@ -109,8 +115,9 @@ class CDPConnection:
         except TimeoutError as exc:
             raise CaptureError(f"CDP {method}: no answer in {timeout}s", retryable=True) from exc
 
-    def fire(self, method: str, params: dict[str, Any] | None = None,
-             session_id: str | None = None) -> None:
+    def fire(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> None:
         """Send a command whose answer nobody needs; errors are logged, never raised."""
         fut = self.send_nowait(method, params, session_id)
         fut.add_done_callback(_log_failure)
@@ -136,8 +143,11 @@ class CDPConnection:
                         continue
                     if "error" in msg:
                         err = msg["error"]
-                        fut.set_exception(CDPCommandError(method, int(err.get("code", 0)),
-                                                          str(err.get("message", ""))))
+                        fut.set_exception(
+                            CDPCommandError(
+                                method, int(err.get("code", 0)), str(err.get("message", ""))
+                            )
+                        )
                     else:
                         fut.set_result(msg.get("result", {}))
                     continue
@@ -160,8 +170,7 @@ class CDPConnection:
         pending, self._pending = self._pending, {}
         for method, fut in pending.values():
             if not fut.done():
-                fut.set_exception(CaptureError(f"CDP {method}: connection closed",
-                                               retryable=True))
+                fut.set_exception(CaptureError(f"CDP {method}: connection closed", retryable=True))
                 fut.exception()
 
 

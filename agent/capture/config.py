@@ -69,15 +69,19 @@ def find_executable(configured: str = "") -> str:
             raise CaptureError(f"capture.executable {configured!r} not found")
         return found
     for cand in _EXECUTABLE_CANDIDATES:
-        found = shutil.which(cand) if not cand.startswith("/") else (
-            cand if Path(cand).is_file() else None)
+        found = (
+            shutil.which(cand)
+            if not cand.startswith("/")
+            else (cand if Path(cand).is_file() else None)
+        )
         if found:
             return found
     raise CaptureError("no Chromium/Chrome found; set capture.executable")
 
 
-def resolve_headless(setting: str, override: bool | None = None,
-                     env: dict[str, str] | None = None) -> bool:
+def resolve_headless(
+    setting: str, override: bool | None = None, env: dict[str, str] | None = None
+) -> bool:
     """Headless when forced, or (``auto``) when there is no display to draw on."""
     if override is not None:
         return override

@@ -25,8 +25,15 @@ log = structlog.get_logger(__name__)
 class Emitter:
     """Stamp, queue and flush events to an ``EventSink``."""
 
-    def __init__(self, sink: EventSink, clock: Clock, *, flush_ms: int = 100,
-                 max_pending: int = 500_000, max_pending_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        sink: EventSink,
+        clock: Clock,
+        *,
+        flush_ms: int = 100,
+        max_pending: int = 500_000,
+        max_pending_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
         self._sink = sink
         self._clock = clock
         self._flush_s = flush_ms / 1000
@@ -59,19 +66,26 @@ class Emitter:
         age = max(0, now_utc - t_utc_ns)
         return t_utc_ns, now_mono - age
 
-    def emit(self, kind: str, payload: dict[str, Any], *, page: str | None = None,
-             frame: str | None = None, t_utc_ns: int | None = None) -> Event:
+    def emit(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        page: str | None = None,
+        frame: str | None = None,
+        t_utc_ns: int | None = None,
+    ) -> Event:
         """Queue one event (stamped now, or at ``t_utc_ns``)."""
         utc, mono = self.stamp(t_utc_ns)
-        ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page,
-                   frame=frame)
+        ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)
         self.push(ev)
         return ev
 
     def push(self, ev: Event, size_hint: int = 0) -> None:
         """Queue an already built event (``size_hint``: its approximate bytes, if known)."""
         if len(self._queue) >= self._max_pending or (
-                size_hint and self._pending_bytes + size_hint > self._max_bytes):
+            size_hint and self._pending_bytes + size_hint > self._max_bytes
+        ):
             if self._overflow == 0:
                 self._overflow_since = ev.t_utc_ns
             self._overflow += 1
@@ -93,11 +107,19 @@ class Emitter:
         """Hand everything queued to the sink (returns when durable)."""
         if self._overflow:
             utc, mono = self.stamp()
-            self._queue.append(Event(
-                kind="capture.degraded",
-                payload={"reason": "agent_queue_full", "dropped_events": self._overflow,
-                         "start": self._overflow_since, "end": utc},
-                t_utc_ns=utc, t_mono_ns=mono))
+            self._queue.append(
+                Event(
+                    kind="capture.degraded",
+                    payload={
+                        "reason": "agent_queue_full",
+                        "dropped_events": self._overflow,
+                        "start": self._overflow_since,
+                        "end": utc,
+                    },
+                    t_utc_ns=utc,
+                    t_mono_ns=mono,
+                )
+            )
             self._overflow = 0
         if not self._queue:
             return
@@ -111,11 +133,20 @@ class Emitter:
             self.sink_error = exc
             log.error("capture.sink_failed", error=type(exc).__name__, events=len(batch))
             utc, mono = self.stamp()
-            self._queue.insert(0, Event(
-                kind="capture.gap",
-                payload={"start": batch[0].t_utc_ns, "end": utc, "cause": "sink_failed",
-                         "lost_events": len(batch)},
-                t_utc_ns=utc, t_mono_ns=mono))
+            self._queue.insert(
+                0,
+                Event(
+                    kind="capture.gap",
+                    payload={
+                        "start": batch[0].t_utc_ns,
+                        "end": utc,
+                        "cause": "sink_failed",
+                        "lost_events": len(batch),
+                    },
+                    t_utc_ns=utc,
+                    t_mono_ns=mono,
+                ),
+            )
 
     async def aclose(self) -> None:
         """Stop the flusher and flush what is left."""

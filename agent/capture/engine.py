@@ -57,9 +57,19 @@ if (d) d.remove(); })()"""
 class CaptureEngine:
     """Instruments every target of one browser and turns what it sees into events."""
 
-    def __init__(self, conn: CDPConnection, cfg: CaptureConfig, emitter: Emitter, clock: Clock,
-                 *, home: Path, bundle: str, bundle_version: str, downloads_dir: Path,
-                 mask: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        conn: CDPConnection,
+        cfg: CaptureConfig,
+        emitter: Emitter,
+        clock: Clock,
+        *,
+        home: Path,
+        bundle: str,
+        bundle_version: str,
+        downloads_dir: Path,
+        mask: dict[str, Any] | None = None,
+    ) -> None:
         self.conn = conn
         self.cfg = cfg
         self.emitter = emitter
@@ -78,15 +88,17 @@ class CaptureEngine:
         self.pages = PageCapture(self)
         self.health = Health(self)
         recorder_cfg = {
-            "binding": self.binding, "flushMs": cfg.flush_ms, "heartbeatMs": cfg.heartbeat_ms,
+            "binding": self.binding,
+            "flushMs": cfg.flush_ms,
+            "heartbeatMs": cfg.heartbeat_ms,
             "keyframeMs": cfg.keyframe_seconds * 1000,
             "floodMutationsPerSec": cfg.flood_mutations_per_sec,
-            "clipboardContent": cfg.clipboard_content, "bundleVersion": bundle_version,
+            "clipboardContent": cfg.clipboard_content,
+            "bundleVersion": bundle_version,
         }
         if mask is not None:
             recorder_cfg["mask"] = mask
-        self.source = ("globalThis.__ST_CFG=" + orjson.dumps(recorder_cfg).decode() + ";\n"
-                       + bundle)
+        self.source = "globalThis.__ST_CFG=" + orjson.dumps(recorder_cfg).decode() + ";\n" + bundle
         self._tick_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -94,8 +106,10 @@ class CaptureEngine:
         """Subscribe to the browser target and auto-attach to everything from now on."""
         self.conn.on_event(self._dispatch)
         await self.conn.send("Target.setDiscoverTargets", {"discover": True})
-        await self.conn.send("Target.setAutoAttach", {
-            "autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True})
+        await self.conn.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+        )
         self._tick_task = asyncio.create_task(self._tick(), name="capture-tick")
 
     async def stop(self) -> None:
@@ -127,21 +141,26 @@ class CaptureEngine:
         it); the overlay only tells the user why. New pages attached meanwhile are blocked too.
         """
         self.blocked_reason = reason if blocked else None
-        self.emitter.emit("capture.degraded", {"reason": "durability_block" if blocked
-                                               else "durability_unblock", "detail": reason})
+        self.emitter.emit(
+            "capture.degraded",
+            {"reason": "durability_block" if blocked else "durability_unblock", "detail": reason},
+        )
         for t in list(self.targets.values()):
             if t.is_page and t.alive:
                 await self._apply_block(t)
 
     async def _apply_block(self, t: Target) -> None:
         blocked = self.blocked_reason is not None
-        js = (_OVERLAY_ON.replace("__REASON__", orjson.dumps(self.blocked_reason or "")
-                                  .decode()) if blocked else _OVERLAY_OFF)
+        js = (
+            _OVERLAY_ON.replace("__REASON__", orjson.dumps(self.blocked_reason or "").decode())
+            if blocked
+            else _OVERLAY_OFF
+        )
         with contextlib.suppress(Exception):
-            await self.conn.send("Input.setIgnoreInputEvents", {"ignore": blocked},
-                                 t.session_id, timeout=5)
-            await self.conn.send("Runtime.evaluate", {"expression": js}, t.session_id,
-                                 timeout=5)
+            await self.conn.send(
+                "Input.setIgnoreInputEvents", {"ignore": blocked}, t.session_id, timeout=5
+            )
+            await self.conn.send("Runtime.evaluate", {"expression": js}, t.session_id, timeout=5)
 
     # -- helpers used by the parts --------------------------------------------------------
     def opener_of(self, page_id: str) -> str | None:
@@ -193,8 +212,11 @@ class CaptureEngine:
             t.nav_default_ctx[fid] = t.default_ctx.get(fid)
             self.health.after_navigation(t, fid)
         elif method == "Page.lifecycleEvent":
-            if p.get("name") in ("DOMContentLoaded", "load") and t.is_page and \
-                    p.get("frameId") == t.main_frame_id:
+            if (
+                p.get("name") in ("DOMContentLoaded", "load")
+                and t.is_page
+                and p.get("frameId") == t.main_frame_id
+            ):
                 asyncio.ensure_future(self.pages.read_title(t))
         elif method == "Page.navigatedWithinDocument":
             self.pages.navigated_within_document(p, t)
@@ -206,8 +228,11 @@ class CaptureEngine:
             self.pages.download_will_begin(p, t)
         elif method == "Inspector.targetCrashed":
             self.health.crashed(t, {})
-        elif method in ("CSS.styleSheetAdded", "CSS.styleSheetChanged",
-                        "DOM.adoptedStyleSheetsModified"):
+        elif method in (
+            "CSS.styleSheetAdded",
+            "CSS.styleSheetChanged",
+            "DOM.adoptedStyleSheetsModified",
+        ):
             self.health.cssom(method, p, t)
 
     def _browser_event(self, method: str, p: dict[str, Any]) -> None:
@@ -239,58 +264,105 @@ class CaptureEngine:
             return
         parent = self.targets.get(parent_sid or "")
         page_id = parent.page_id if (parent and ttype == "iframe") else info["targetId"]
-        t = Target(sid, info["targetId"], ttype, page_id, url=info.get("url", ""),
-                   title=info.get("title", ""), opener_id=info.get("openerId"),
-                   attached_mono_ns=self.clock.mono_ns())
+        t = Target(
+            sid,
+            info["targetId"],
+            ttype,
+            page_id,
+            url=info.get("url", ""),
+            title=info.get("title", ""),
+            opener_id=info.get("openerId"),
+            attached_mono_ns=self.clock.mono_ns(),
+        )
         self.targets[sid] = t
         self.by_target_id[t.target_id] = t
         futs = [
             send("Page.enable", None, sid),
             send("Page.setLifecycleEventsEnabled", {"enabled": True}, sid),
             send("Runtime.enable", None, sid),
-            send("Runtime.addBinding", {"name": self.binding,
-                                        "executionContextName": WORLD}, sid),
-            send("Page.addScriptToEvaluateOnNewDocument", {
-                "source": self.source, "worldName": WORLD, "runImmediately": True}, sid),
-            send("Network.enable", {
-                "maxPostDataSize": min(self.cfg.body_cap_bytes, 4 * 1024 * 1024),
-                "maxResourceBufferSize": max(self.cfg.body_cap_bytes, self.cfg.asset_max_bytes,
-                                             16 * 1024 * 1024),
-                "maxTotalBufferSize": 256 * 1024 * 1024}, sid),
+            send("Runtime.addBinding", {"name": self.binding, "executionContextName": WORLD}, sid),
+            send(
+                "Page.addScriptToEvaluateOnNewDocument",
+                {"source": self.source, "worldName": WORLD, "runImmediately": True},
+                sid,
+            ),
+            send(
+                "Network.enable",
+                {
+                    "maxPostDataSize": min(self.cfg.body_cap_bytes, 4 * 1024 * 1024),
+                    "maxResourceBufferSize": max(
+                        self.cfg.body_cap_bytes, self.cfg.asset_max_bytes, 16 * 1024 * 1024
+                    ),
+                    "maxTotalBufferSize": 256 * 1024 * 1024,
+                },
+                sid,
+            ),
             send("Inspector.enable", None, sid),
         ]
         if self.cfg.capture_unread_bodies:
-            futs.append(send("Fetch.enable", {"patterns": [
-                {"urlPattern": "*", "resourceType": rt, "requestStage": "Response"}
-                for rt in FETCH_TYPES]}, sid))
+            futs.append(
+                send(
+                    "Fetch.enable",
+                    {
+                        "patterns": [
+                            {"urlPattern": "*", "resourceType": rt, "requestStage": "Response"}
+                            for rt in FETCH_TYPES
+                        ]
+                    },
+                    sid,
+                )
+            )
         if self.cfg.cssom_trigger:
             futs.append(send("DOM.enable", None, sid))
             futs.append(send("CSS.enable", None, sid))
         ctx_id = info.get("browserContextId")
         if ctx_id and ctx_id not in self._contexts_seen:
             self._contexts_seen.add(ctx_id)
-            futs.append(send("Browser.setDownloadBehavior", {
-                "behavior": "allowAndName", "browserContextId": ctx_id,
-                "downloadPath": str(self.downloads_dir), "eventsEnabled": True}))
-        futs.append(send("Target.setAutoAttach", {
-            "autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}, sid))
+            futs.append(
+                send(
+                    "Browser.setDownloadBehavior",
+                    {
+                        "behavior": "allowAndName",
+                        "browserContextId": ctx_id,
+                        "downloadPath": str(self.downloads_dir),
+                        "eventsEnabled": True,
+                    },
+                )
+            )
+        futs.append(
+            send(
+                "Target.setAutoAttach",
+                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+                sid,
+            )
+        )
         futs.append(send("Runtime.runIfWaitingForDebugger", None, sid))
         if ttype == "page" and self.blocked_reason is not None:
             asyncio.ensure_future(self._apply_block(t))
         if ttype == "page":
             self.pages_seen += 1
-            self.emitter.emit("page.created", {
-                "url": t.url, "opener": t.opener_id, "target_type": ttype,
-                "browser_context": ctx_id}, page=t.page_id)
+            self.emitter.emit(
+                "page.created",
+                {
+                    "url": t.url,
+                    "opener": t.opener_id,
+                    "target_type": ttype,
+                    "browser_context": ctx_id,
+                },
+                page=t.page_id,
+            )
         asyncio.ensure_future(self._await_setup(t, futs))
 
     async def _await_setup(self, t: Target, futs: list[asyncio.Future[dict[str, Any]]]) -> None:
         results = await asyncio.gather(*futs, return_exceptions=True)
         failed = [str(r)[:200] for r in results if isinstance(r, BaseException)]
         if failed and t.alive:
-            self.emitter.emit("capture.degraded", {"reason": "setup_failed",
-                                                   "errors": failed[:5]},
-                              page=t.page_id, frame=t.target_id if t.type == "iframe" else None)
+            self.emitter.emit(
+                "capture.degraded",
+                {"reason": "setup_failed", "errors": failed[:5]},
+                page=t.page_id,
+                frame=t.target_id if t.type == "iframe" else None,
+            )
 
     def _detached(self, p: dict[str, Any]) -> None:
         t = self.targets.pop(p.get("sessionId", ""), None)
@@ -314,9 +386,12 @@ class CaptureEngine:
         if aux.get("isDefault"):
             t.default_ctx[frame] = int(ctx["id"])
         if is_our_world(name):
-            t.recorders[int(ctx["id"])] = Recorder(int(ctx["id"]), frame,
-                                                  last_mono_ns=self.clock.mono_ns(),
-                                                  last_utc_ns=self.clock.utc_ns())
+            t.recorders[int(ctx["id"])] = Recorder(
+                int(ctx["id"]),
+                frame,
+                last_mono_ns=self.clock.mono_ns(),
+                last_utc_ns=self.clock.utc_ns(),
+            )
 
     def _count_batch(self, t: Target, rec: Recorder, n: int) -> None:
         """Match ``n`` to a recorder's counter; a hole in it is a gap of lost batches."""
@@ -354,8 +429,9 @@ class CaptureEngine:
             return
         self._count_batch(t, rec, msg.n)
         if msg.rejected:
-            self.emitter.push(tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono,
-                                           t.page_id, frame))
+            self.emitter.push(
+                tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono, t.page_id, frame)
+            )
         push = self.emitter.push
         size = len(raw) // max(1, len(msg.entries))
         for kind, t_ms, payload in msg.entries:

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _MAX_RECOVERIES = 4  # per frame between two messages (a document that never records)
-_RESTART = ("(() => { const g = globalThis; if (typeof g.__st_restart === 'function') "
-            "{ g.__st_restart(); return 'restarted'; } return 'absent'; })()")
+_RESTART = (
+    "(() => { const g = globalThis; if (typeof g.__st_restart === 'function') "
+    "{ g.__st_restart(); return 'restarted'; } return 'absent'; })()"
+)
 
 
 @dataclass
@@ -52,8 +54,9 @@ class Health:
         self._attempts: dict[tuple[str, str], int] = {}  # recoveries since the last message
 
     # -- gaps -----------------------------------------------------------------------------
-    def open_gap(self, page: str, frame: str | None, start_utc: int, cause: str,
-                 **detail: Any) -> None:
+    def open_gap(
+        self, page: str, frame: str | None, start_utc: int, cause: str, **detail: Any
+    ) -> None:
         """Remember that capture of (page, frame) stopped at ``start_utc``."""
         self._open.setdefault((page, frame), _Gap(page, frame, start_utc, cause, detail))
 
@@ -62,9 +65,12 @@ class Health:
         if gap is None:
             return
         end = end_utc if end_utc is not None else self.e.clock.utc_ns()
-        self.e.emitter.emit("capture.gap", {"start": gap.start_utc, "end": end,
-                                            "cause": gap.cause, **gap.detail},
-                            page=gap.page, frame=gap.frame)
+        self.e.emitter.emit(
+            "capture.gap",
+            {"start": gap.start_utc, "end": end, "cause": gap.cause, **gap.detail},
+            page=gap.page,
+            frame=gap.frame,
+        )
 
     def recorder_alive(self, t: Target, frame: str) -> None:
         """A message arrived from (page, frame): close the gaps it ends."""
@@ -78,8 +84,11 @@ class Health:
 
     def close_page(self, t: Target) -> None:
         """The page/frame target went away: its gaps end now."""
-        for key in [k for k, g in self._open.items()
-                    if g.page == t.page_id and (t.is_page or g.frame in t.frame_urls)]:
+        for key in [
+            k
+            for k, g in self._open.items()
+            if g.page == t.page_id and (t.is_page or g.frame in t.frame_urls)
+        ]:
             self._close(key)
 
     def close_all(self, reason: str) -> None:
@@ -90,9 +99,18 @@ class Health:
 
     def batch_gap(self, t: Target, rec: Recorder, expected: int, n: int) -> None:
         """The recorder's batch counter skipped: batches were lost between page and agent."""
-        self.e.emitter.emit("capture.gap", {
-            "start": rec.last_utc_ns, "end": self.e.clock.utc_ns(), "cause": "batch_lost",
-            "expected_n": expected, "got_n": n}, page=t.page_id, frame=rec.frame_id)
+        self.e.emitter.emit(
+            "capture.gap",
+            {
+                "start": rec.last_utc_ns,
+                "end": self.e.clock.utc_ns(),
+                "cause": "batch_lost",
+                "expected_n": expected,
+                "got_n": n,
+            },
+            page=t.page_id,
+            frame=rec.frame_id,
+        )
 
     # -- watchdog ------------------------------------------------------------------------
     def check(self) -> None:
@@ -111,11 +129,19 @@ class Health:
                     # and a slow page gets until DOMContentLoaded plus some.
                     top = rec.frame_id in (t.main_frame_id, t.target_id)
                     url = t.frame_urls.get(rec.frame_id, "")
-                    if not top or not url.startswith(("http:", "https:", "file:")) or \
-                            now - rec.last_mono_ns <= 3 * limit:
+                    if (
+                        not top
+                        or not url.startswith(("http:", "https:", "file:"))
+                        or now - rec.last_mono_ns <= 3 * limit
+                    ):
                         continue
-                self.open_gap(t.page_id, rec.frame_id, rec.last_utc_ns, "recorder_silent",
-                              silence_ms=self.e.cfg.gap_silence_ms)
+                self.open_gap(
+                    t.page_id,
+                    rec.frame_id,
+                    rec.last_utc_ns,
+                    "recorder_silent",
+                    silence_ms=self.e.cfg.gap_silence_ms,
+                )
                 rec.last_mono_ns = now  # retry the recovery once per silence period
                 key = (t.session_id, rec.frame_id)
                 self._attempts[key] = self._attempts.get(key, 0) + 1
@@ -136,27 +162,45 @@ class Health:
         try:
             # Runs only if the frame's event loop turns (a paused or hung page never answers);
             # evaluated in our world, whose globals page scripts cannot replace.
-            await conn.send("Runtime.evaluate", {
-                "expression": "new Promise(r => setTimeout(r, 0))", "awaitPromise": True,
-                "contextId": rec.context_id}, sid, timeout=1.0)
+            await conn.send(
+                "Runtime.evaluate",
+                {
+                    "expression": "new Promise(r => setTimeout(r, 0))",
+                    "awaitPromise": True,
+                    "contextId": rec.context_id,
+                },
+                sid,
+                timeout=1.0,
+            )
             if rec.restarts == 0:  # first try: the recorder re-arms itself
                 rec.restarts += 1
-                res = await conn.send("Runtime.evaluate", {
-                    "expression": _RESTART, "contextId": rec.context_id,
-                    "returnByValue": True}, sid, timeout=1.0)
+                res = await conn.send(
+                    "Runtime.evaluate",
+                    {"expression": _RESTART, "contextId": rec.context_id, "returnByValue": True},
+                    sid,
+                    timeout=1.0,
+                )
                 if res.get("result", {}).get("value") == "restarted":
                     self._injected(t, rec.frame_id, "restart")
                     return
             self.reinjections += 1
             world = f"{WORLD}_r{self.reinjections}"
             rec.retired = True
-            await conn.send("Runtime.addBinding", {"name": self.e.binding,
-                                                   "executionContextName": world}, sid)
-            made = await conn.send("Page.createIsolatedWorld", {
-                "frameId": rec.frame_id, "worldName": world}, sid, timeout=5)
-            await conn.send("Runtime.evaluate", {
-                "expression": self.e.source, "contextId": made["executionContextId"]},
-                sid, timeout=5)
+            await conn.send(
+                "Runtime.addBinding", {"name": self.e.binding, "executionContextName": world}, sid
+            )
+            made = await conn.send(
+                "Page.createIsolatedWorld",
+                {"frameId": rec.frame_id, "worldName": world},
+                sid,
+                timeout=5,
+            )
+            await conn.send(
+                "Runtime.evaluate",
+                {"expression": self.e.source, "contextId": made["executionContextId"]},
+                sid,
+                timeout=5,
+            )
             self._injected(t, rec.frame_id, "new_world")
         except Exception as exc:
             log.info("capture.reinject_skipped", error=str(exc)[:200])
@@ -189,17 +233,32 @@ class Health:
         try:
             if ctx is not None:
                 # The recorder marks each document it records (in our world only).
-                res = await self.e.conn.send("Runtime.evaluate", {
-                    "expression": "document.__st_recorder === true", "contextId": ctx,
-                    "returnByValue": True}, t.session_id, timeout=5)
+                res = await self.e.conn.send(
+                    "Runtime.evaluate",
+                    {
+                        "expression": "document.__st_recorder === true",
+                        "contextId": ctx,
+                        "returnByValue": True,
+                    },
+                    t.session_id,
+                    timeout=5,
+                )
                 if res.get("result", {}).get("value") is True:
                     return
             else:
-                made = await self.e.conn.send("Page.createIsolatedWorld", {
-                    "frameId": frame_id, "worldName": WORLD}, t.session_id, timeout=5)
+                made = await self.e.conn.send(
+                    "Page.createIsolatedWorld",
+                    {"frameId": frame_id, "worldName": WORLD},
+                    t.session_id,
+                    timeout=5,
+                )
                 ctx = int(made["executionContextId"])
-            await self.e.conn.send("Runtime.evaluate", {
-                "expression": self.e.source, "contextId": ctx}, t.session_id, timeout=5)
+            await self.e.conn.send(
+                "Runtime.evaluate",
+                {"expression": self.e.source, "contextId": ctx},
+                t.session_id,
+                timeout=5,
+            )
             self._injected(t, frame_id, "window_reuse")
         except Exception as exc:
             log.info("capture.ensure_world_failed", error=str(exc)[:200])
@@ -214,9 +273,11 @@ class Health:
         last = max((r.last_utc_ns for r in t.recorders.values()), default=now)
         t.recorders.clear()
         t.contexts.clear()
-        self.e.emitter.emit("page.crash", {"url": t.url, "status": p.get("status", ""),
-                                           "error_code": int(p.get("errorCode", 0))},
-                            page=t.page_id)
+        self.e.emitter.emit(
+            "page.crash",
+            {"url": t.url, "status": p.get("status", ""), "error_code": int(p.get("errorCode", 0))},
+            page=t.page_id,
+        )
         self.open_gap(t.page_id, None, last, "renderer_crash")
         if t.is_page and t.url:
             asyncio.ensure_future(self._reload(t))
@@ -255,9 +316,15 @@ class Health:
         ctx = t.world_context(frame)
         if ctx is None or not t.alive:
             return
-        self.e.conn.fire("Runtime.evaluate", {
-            "expression": "typeof globalThis.__st_rescanStyles === 'function' && "
-                          "globalThis.__st_rescanStyles()", "contextId": ctx}, t.session_id)
+        self.e.conn.fire(
+            "Runtime.evaluate",
+            {
+                "expression": "typeof globalThis.__st_rescanStyles === 'function' && "
+                "globalThis.__st_rescanStyles()",
+                "contextId": ctx,
+            },
+            t.session_id,
+        )
 
     # -- screenshots -----------------------------------------------------------------------
     def screenshot(self, t: Target, action_id: str) -> None:
@@ -273,15 +340,30 @@ class Health:
             if not w or not h:
                 return
             scale = min(1.0, self.e.cfg.screenshot_width / w)
-            res = await self.e.conn.send("Page.captureScreenshot", {
-                "format": "jpeg", "quality": 60,
-                "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": scale}},
-                t.session_id, timeout=10)
+            res = await self.e.conn.send(
+                "Page.captureScreenshot",
+                {
+                    "format": "jpeg",
+                    "quality": 60,
+                    "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": scale},
+                },
+                t.session_id,
+                timeout=10,
+            )
             data = base64.b64decode(res["data"])
             digest, _ = await asyncio.to_thread(self.e.assets.put, data)
         except Exception as exc:
             log.info("capture.screenshot_failed", error=str(exc)[:200])
             return
-        self.e.emitter.emit("page.screenshot", {
-            "sha256": digest, "mime": "image/jpeg", "size": len(data), "action_id": action_id,
-            "width": int(w * scale), "height": int(h * scale)}, page=t.page_id)
+        self.e.emitter.emit(
+            "page.screenshot",
+            {
+                "sha256": digest,
+                "mime": "image/jpeg",
+                "size": len(data),
+                "action_id": action_id,
+                "width": int(w * scale),
+                "height": int(h * scale),
+            },
+            page=t.page_id,
+        )

@@ -32,8 +32,18 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 FETCH_TYPES = ("Fetch", "XHR")
-_TIMING_KEYS = ("dnsStart", "dnsEnd", "connectStart", "connectEnd", "sslStart", "sslEnd",
-                "sendStart", "sendEnd", "receiveHeadersStart", "receiveHeadersEnd")
+_TIMING_KEYS = (
+    "dnsStart",
+    "dnsEnd",
+    "connectStart",
+    "connectEnd",
+    "sslStart",
+    "sslEnd",
+    "sendStart",
+    "sendEnd",
+    "receiveHeadersStart",
+    "receiveHeadersEnd",
+)
 
 
 @dataclass
@@ -53,8 +63,19 @@ class _Req:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_TEXT_MIME = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
-              "svg", "css", "html", "csv", "graphql")
+_TEXT_MIME = (
+    "text/",
+    "json",
+    "xml",
+    "javascript",
+    "ecmascript",
+    "x-www-form-urlencoded",
+    "svg",
+    "css",
+    "html",
+    "csv",
+    "graphql",
+)
 
 
 def _texty(mime: str) -> bool:
@@ -84,8 +105,13 @@ def _initiator(init: dict[str, Any]) -> dict[str, Any]:
     frames: list[dict[str, Any]] = []
     while isinstance(stack, dict) and len(frames) < 8:
         for cf in stack.get("callFrames", [])[: 8 - len(frames)]:
-            frames.append({"fn": cf.get("functionName", ""), "url": cf.get("url", ""),
-                           "line": int(cf.get("lineNumber", 0))})
+            frames.append(
+                {
+                    "fn": cf.get("functionName", ""),
+                    "url": cf.get("url", ""),
+                    "line": int(cf.get("lineNumber", 0)),
+                }
+            )
         stack = stack.get("parent")
     if frames:
         out["stack"] = frames
@@ -104,11 +130,17 @@ class NetworkCapture:
         self.delay_ns = (engine.cfg.flush_ms + 250) * 1_000_000
 
     # -- the delayed, ordered output ------------------------------------------------------
-    def _queue(self, kind: str, payload: dict[str, Any], page: str, frame: str | None,
-               t_utc_ns: int | None = None, link: bool = False) -> Event:
+    def _queue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        page: str,
+        frame: str | None,
+        t_utc_ns: int | None = None,
+        link: bool = False,
+    ) -> Event:
         utc, mono = self.e.emitter.stamp(t_utc_ns)
-        ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page,
-                   frame=frame)
+        ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)
         self._out.append((self.e.clock.mono_ns() + self.delay_ns, ev, link))
         return ev
 
@@ -148,15 +180,25 @@ class NetworkCapture:
         old = self._reqs.get(rid)
         redirect = p.get("redirectResponse")
         if redirect is not None:
-            self._queue("net.redirect", {
-                "request_id": rid, "from": old.url if old else redirect.get("url", ""),
-                "to": req_info.get("url", ""), "status": int(redirect.get("status", 0)),
-                "headers": redirect.get("headers", {})}, t.page_id, frame)
+            self._queue(
+                "net.redirect",
+                {
+                    "request_id": rid,
+                    "from": old.url if old else redirect.get("url", ""),
+                    "to": req_info.get("url", ""),
+                    "status": int(redirect.get("status", 0)),
+                    "headers": redirect.get("headers", {}),
+                },
+                t.page_id,
+                frame,
+            )
         wall = p.get("wallTime")
         t_utc = int(wall * 1_000_000_000) if isinstance(wall, int | float) else None
         payload: dict[str, Any] = {
-            "request_id": rid, "method": req_info.get("method", ""),
-            "url": req_info.get("url", ""), "headers": req_info.get("headers", {}),
+            "request_id": rid,
+            "method": req_info.get("method", ""),
+            "url": req_info.get("url", ""),
+            "headers": req_info.get("headers", {}),
             "resource_type": p.get("type", "Other"),
             "initiator": _initiator(p.get("initiator", {})),
         }
@@ -168,13 +210,19 @@ class NetworkCapture:
                 asyncio.ensure_future(self._post_data(rid, t, payload))
             else:
                 self._set_post(payload, post)
-        req = _Req(rid, t.page_id, frame, payload["url"], payload["resource_type"],
-                   float(p.get("timestamp", 0.0)), self.e.opener_of(t.page_id))
+        req = _Req(
+            rid,
+            t.page_id,
+            frame,
+            payload["url"],
+            payload["resource_type"],
+            float(p.get("timestamp", 0.0)),
+            self.e.opener_of(t.page_id),
+        )
         if old is not None:
             req.extra = old.extra
         self._reqs[rid] = req
-        req.request_event = self._queue("net.request", payload, t.page_id, frame, t_utc,
-                                        link=True)
+        req.request_event = self._queue("net.request", payload, t.page_id, frame, t_utc, link=True)
 
     def _set_post(self, payload: dict[str, Any], post: str) -> None:
         data = post.encode("utf-8", "surrogatepass")
@@ -187,8 +235,9 @@ class NetworkCapture:
 
     async def _post_data(self, rid: str, t: Target, payload: dict[str, Any]) -> None:
         try:
-            res = await self.e.conn.send("Network.getRequestPostData", {"requestId": rid},
-                                         t.session_id, timeout=10)
+            res = await self.e.conn.send(
+                "Network.getRequestPostData", {"requestId": rid}, t.session_id, timeout=10
+            )
             self._set_post(payload, str(res.get("postData", "")))
         except Exception as exc:
             payload["post_data_error"] = str(exc)[:200]
@@ -218,16 +267,18 @@ class NetworkCapture:
             self._reqs.pop(p["requestId"], None)
             return
         req.extra["encoded_size"] = int(p.get("encodedDataLength", 0))
-        req.extra["duration_us"] = max(0, int((float(p.get("timestamp", 0)) - req.start_ts)
-                                              * 1_000_000))
+        req.extra["duration_us"] = max(
+            0, int((float(p.get("timestamp", 0)) - req.start_ts) * 1_000_000)
+        )
         asyncio.ensure_future(self._body_then_emit(req, t))
 
     async def _body_then_emit(self, req: _Req, t: Target) -> None:
         body: tuple[bytes, bool] | None = None
         error = None
         try:
-            res = await self.e.conn.send("Network.getResponseBody", {"requestId": req.rid},
-                                         t.session_id, timeout=30)
+            res = await self.e.conn.send(
+                "Network.getResponseBody", {"requestId": req.rid}, t.session_id, timeout=30
+            )
             b64 = bool(res.get("base64Encoded"))
             raw = str(res.get("body", ""))
             body = (base64.b64decode(raw) if b64 else raw.encode("utf-8", "surrogatepass"), b64)
@@ -239,14 +290,19 @@ class NetworkCapture:
 
     def _on_loadingFailed(self, p: dict[str, Any], t: Target) -> None:  # noqa: N802
         req = self._reqs.pop(p["requestId"], None)
-        payload = {"request_id": p["requestId"], "url": req.url if req else "",
-                   "error": p.get("errorText", ""), "canceled": bool(p.get("canceled")),
-                   "blocked_reason": p.get("blockedReason"),
-                   "resource_type": p.get("type", "Other")}
+        payload = {
+            "request_id": p["requestId"],
+            "url": req.url if req else "",
+            "error": p.get("errorText", ""),
+            "canceled": bool(p.get("canceled")),
+            "blocked_reason": p.get("blockedReason"),
+            "resource_type": p.get("type", "Other"),
+        }
         if req is not None and req.response is not None and not req.done:
             payload["status"] = int(req.response.get("status", 0))
-        self._queue("net.failed", payload, req.page if req else t.page_id,
-                    req.frame if req else None)
+        self._queue(
+            "net.failed", payload, req.page if req else t.page_id, req.frame if req else None
+        )
 
     # -- Fetch stage: bodies the page may never read -----------------------------------
     def _on_requestPaused(self, p: dict[str, Any], t: Target) -> None:  # noqa: N802
@@ -258,12 +314,17 @@ class NetworkCapture:
             status = p.get("responseStatusCode")
             headers = {h["name"].lower(): h["value"] for h in p.get("responseHeaders", [])}
             length = headers.get("content-length", "")
-            wanted = (status is not None and not 300 <= int(status) < 400
-                      and length.isdigit() and int(length) <= self.cfg.body_cap_bytes
-                      and "event-stream" not in headers.get("content-type", ""))
+            wanted = (
+                status is not None
+                and not 300 <= int(status) < 400
+                and length.isdigit()
+                and int(length) <= self.cfg.body_cap_bytes
+                and "event-stream" not in headers.get("content-type", "")
+            )
             if wanted:
-                res = await self.e.conn.send("Fetch.getResponseBody", {"requestId": fid},
-                                             t.session_id, timeout=10)
+                res = await self.e.conn.send(
+                    "Fetch.getResponseBody", {"requestId": fid}, t.session_id, timeout=10
+                )
                 b64 = bool(res.get("base64Encoded"))
                 raw = str(res.get("body", ""))
                 data = base64.b64decode(raw) if b64 else raw.encode("utf-8", "surrogatepass")
@@ -274,18 +335,26 @@ class NetworkCapture:
             log.debug("capture.fetch_body_failed", error=str(exc)[:200])
         finally:
             # Never leave the page waiting on us.
-            self.e.conn.fire("Fetch.continueResponse" if p.get("responseStatusCode")
-                             is not None else "Fetch.continueRequest", {"requestId": fid},
-                             t.session_id)
+            self.e.conn.fire(
+                "Fetch.continueResponse"
+                if p.get("responseStatusCode") is not None
+                else "Fetch.continueRequest",
+                {"requestId": fid},
+                t.session_id,
+            )
 
     # -- responses ------------------------------------------------------------------------
     def _response_payload(self, req: _Req) -> dict[str, Any]:
         r = req.response or {}
         payload: dict[str, Any] = {
-            "request_id": req.rid, "url": r.get("url", req.url),
-            "status": int(r.get("status", 0)), "status_text": r.get("statusText", ""),
-            "headers": r.get("headers", {}), "mime": r.get("mimeType", ""),
-            "protocol": r.get("protocol", ""), "remote_ip": r.get("remoteIPAddress", ""),
+            "request_id": req.rid,
+            "url": r.get("url", req.url),
+            "status": int(r.get("status", 0)),
+            "status_text": r.get("statusText", ""),
+            "headers": r.get("headers", {}),
+            "mime": r.get("mimeType", ""),
+            "protocol": r.get("protocol", ""),
+            "remote_ip": r.get("remoteIPAddress", ""),
             "from_cache": bool(r.get("fromDiskCache") or r.get("fromPrefetchCache")),
             "resource_type": req.resource_type,
         }
@@ -293,31 +362,54 @@ class NetworkCapture:
             payload["raw_headers"] = req.raw_response_headers
         timing = r.get("timing")
         if isinstance(timing, dict):
-            payload["timing_us"] = {k: _us(float(timing[k])) for k in _TIMING_KEYS
-                                    if isinstance(timing.get(k), int | float)}
+            payload["timing_us"] = {
+                k: _us(float(timing[k]))
+                for k in _TIMING_KEYS
+                if isinstance(timing.get(k), int | float)
+            }
         payload.update(req.extra)
         return payload
 
-    async def _emit_response_async(self, req: _Req, body: tuple[bytes, bool] | None,
-                                   error: str | None) -> None:
-        if (body is not None and self.cfg.assets and req.resource_type in ASSET_TYPES
-                and len(body[0]) <= self.cfg.asset_max_bytes):
+    async def _emit_response_async(
+        self, req: _Req, body: tuple[bytes, bool] | None, error: str | None
+    ) -> None:
+        if (
+            body is not None
+            and self.cfg.assets
+            and req.resource_type in ASSET_TYPES
+            and len(body[0]) <= self.cfg.asset_max_bytes
+        ):
             r = req.response or {}
             try:
                 digest, _new = await asyncio.to_thread(self.e.assets.put, body[0])
             except OSError as exc:
                 error = f"asset store failed: {exc}"
             else:
-                self._queue("net.asset", {"sha256": digest, "url": r.get("url", req.url),
-                                          "mime": r.get("mimeType", ""),
-                                          "size": len(body[0]), "request_id": req.rid},
-                            req.page, req.frame)
+                self._queue(
+                    "net.asset",
+                    {
+                        "sha256": digest,
+                        "url": r.get("url", req.url),
+                        "mime": r.get("mimeType", ""),
+                        "size": len(body[0]),
+                        "request_id": req.rid,
+                    },
+                    req.page,
+                    req.frame,
+                )
                 self._emit_response(req, None, None, asset=digest, size=len(body[0]))
                 return
         self._emit_response(req, body, error)
 
-    def _emit_response(self, req: _Req, body: tuple[bytes, bool] | None, error: str | None,
-                       *, asset: str | None = None, size: int | None = None) -> None:
+    def _emit_response(
+        self,
+        req: _Req,
+        body: tuple[bytes, bool] | None,
+        error: str | None,
+        *,
+        asset: str | None = None,
+        size: int | None = None,
+    ) -> None:
         req.done = True
         payload = self._response_payload(req)
         if asset is not None:
@@ -351,13 +443,13 @@ class NetworkCapture:
 
     def _ws_frame(self, p: dict[str, Any], t: Target, direction: str) -> None:
         now = self.e.clock.utc_ns()
-        frame_payload, note = self.ws.frame(p["requestId"], direction,
-                                            p.get("response", {}), now)
+        frame_payload, note = self.ws.frame(p["requestId"], direction, p.get("response", {}), now)
         if note is not None:
             self.e.emitter.emit("capture.degraded", note, page=t.page_id)
         if frame_payload is not None:
-            self._queue("net.ws_frame", frame_payload, t.page_id, None, now,
-                        link=direction == "sent")
+            self._queue(
+                "net.ws_frame", frame_payload, t.page_id, None, now, link=direction == "sent"
+            )
 
     def _on_webSocketFrameSent(self, p: dict[str, Any], t: Target) -> None:  # noqa: N802
         self._ws_frame(p, t, "sent")
@@ -366,9 +458,17 @@ class NetworkCapture:
         self._ws_frame(p, t, "received")
 
     def _on_webSocketFrameError(self, p: dict[str, Any], t: Target) -> None:  # noqa: N802
-        self._queue("net.failed", {"request_id": p["requestId"], "url": "",
-                                   "error": p.get("errorMessage", ""), "websocket": True},
-                    t.page_id, None)
+        self._queue(
+            "net.failed",
+            {
+                "request_id": p["requestId"],
+                "url": "",
+                "error": p.get("errorMessage", ""),
+                "websocket": True,
+            },
+            t.page_id,
+            None,
+        )
 
     def _on_webSocketClosed(self, p: dict[str, Any], t: Target) -> None:  # noqa: N802
         payload, note = self.ws.closed(p["requestId"], self.e.clock.utc_ns())

@@ -53,17 +53,31 @@ class PageCapture:
         if is_main and t.is_page:
             t.main_frame_id = fid
             t.url = url
-        self.e.emitter.emit("page.navigate", {
-            "url": url, "main_frame": is_main and t.is_page, "type": p.get("type", "Navigation"),
-            "mime": fr.get("mimeType", ""), "parent_frame": fr.get("parentId"),
-        }, page=t.page_id, frame=fid)
+        self.e.emitter.emit(
+            "page.navigate",
+            {
+                "url": url,
+                "main_frame": is_main and t.is_page,
+                "type": p.get("type", "Navigation"),
+                "mime": fr.get("mimeType", ""),
+                "parent_frame": fr.get("parentId"),
+            },
+            page=t.page_id,
+            frame=fid,
+        )
 
     def navigated_within_document(self, p: dict[str, Any], t: Target) -> None:
         """History API or fragment navigation."""
-        self.e.emitter.emit("page.navigate", {"url": p.get("url", ""), "same_document": True,
-                                              "main_frame": p.get("frameId") ==
-                                              t.main_frame_id},
-                            page=t.page_id, frame=p.get("frameId"))
+        self.e.emitter.emit(
+            "page.navigate",
+            {
+                "url": p.get("url", ""),
+                "same_document": True,
+                "main_frame": p.get("frameId") == t.main_frame_id,
+            },
+            page=t.page_id,
+            frame=p.get("frameId"),
+        )
 
     def title(self, t: Target, title: str) -> None:
         """The target's title changed."""
@@ -79,9 +93,12 @@ class PageCapture:
         if ctx is None:
             return
         try:
-            res = await self.e.conn.send("Runtime.evaluate", {
-                "expression": "document.title", "contextId": ctx, "returnByValue": True},
-                t.session_id, timeout=5)
+            res = await self.e.conn.send(
+                "Runtime.evaluate",
+                {"expression": "document.title", "contextId": ctx, "returnByValue": True},
+                t.session_id,
+                timeout=5,
+            )
         except Exception:
             return
         value = res.get("result", {}).get("value")
@@ -91,11 +108,16 @@ class PageCapture:
     def dialog_opening(self, p: dict[str, Any], t: Target) -> None:
         """alert/confirm/prompt/beforeunload appeared (the page is blocked until answered)."""
         t.dialog_open = True
-        info = {"type": p.get("type", ""), "message": p.get("message", ""),
-                "url": p.get("url", ""), "default_prompt": p.get("defaultPrompt", "")}
+        info = {
+            "type": p.get("type", ""),
+            "message": p.get("message", ""),
+            "url": p.get("url", ""),
+            "default_prompt": p.get("defaultPrompt", ""),
+        }
         self._dialogs[t.session_id] = {**info, "opened_utc_ns": self.e.clock.utc_ns()}
-        self.e.emitter.emit("page.dialog", {**info, "phase": "opened"}, page=t.page_id,
-                            frame=p.get("frameId"))
+        self.e.emitter.emit(
+            "page.dialog", {**info, "phase": "opened"}, page=t.page_id, frame=p.get("frameId")
+        )
 
     def dialog_closed(self, p: dict[str, Any], t: Target) -> None:
         """The dialog was answered: accepted or not, and the prompt text."""
@@ -103,12 +125,18 @@ class PageCapture:
         for rec in t.recorders.values():  # the page was blocked on purpose: not a gap
             rec.last_mono_ns = self.e.clock.mono_ns()
         opened = self._dialogs.pop(t.session_id, {})
-        self.e.emitter.emit("page.dialog", {
-            **{k: v for k, v in opened.items() if k != "opened_utc_ns"},
-            "phase": "closed", "accepted": bool(p.get("result")),
-            "user_input": p.get("userInput", ""),
-            "opened_utc_ns": opened.get("opened_utc_ns"),
-        }, page=t.page_id, frame=p.get("frameId"))
+        self.e.emitter.emit(
+            "page.dialog",
+            {
+                **{k: v for k, v in opened.items() if k != "opened_utc_ns"},
+                "phase": "closed",
+                "accepted": bool(p.get("result")),
+                "user_input": p.get("userInput", ""),
+                "opened_utc_ns": opened.get("opened_utc_ns"),
+            },
+            page=t.page_id,
+            frame=p.get("frameId"),
+        )
 
     def console(self, p: dict[str, Any], t: Target) -> None:
         """console.* from page scripts (our own world's output is not the page's)."""
@@ -120,8 +148,10 @@ class PageCapture:
         payload: dict[str, Any] = {"level": p.get("type", "log"), "text": " ".join(args)}
         top = (p.get("stackTrace") or {}).get("callFrames") or []
         if top:
-            payload["source"] = {"url": top[0].get("url", ""),
-                                 "line": int(top[0].get("lineNumber", 0))}
+            payload["source"] = {
+                "url": top[0].get("url", ""),
+                "line": int(top[0].get("lineNumber", 0)),
+            }
         self.e.emitter.emit("page.console", payload, page=t.page_id, frame=frame)
 
     def exception(self, p: dict[str, Any], t: Target) -> None:
@@ -130,19 +160,26 @@ class PageCapture:
         exc = d.get("exception") or {}
         text = str(exc.get("description") or d.get("text", ""))[:_MAX_CONSOLE_ARG]
         ctx = t.contexts.get(int(d.get("executionContextId", -1)))
-        self.e.emitter.emit("page.console", {
-            "level": "exception", "text": text, "source": {
-                "url": d.get("url", ""), "line": int(d.get("lineNumber", 0))}},
-            page=t.page_id, frame=ctx[0] if ctx else None)
+        self.e.emitter.emit(
+            "page.console",
+            {
+                "level": "exception",
+                "text": text,
+                "source": {"url": d.get("url", ""), "line": int(d.get("lineNumber", 0))},
+            },
+            page=t.page_id,
+            frame=ctx[0] if ctx else None,
+        )
 
     # -- downloads (browser-level events) ----------------------------------------------
     def download_will_begin(self, p: dict[str, Any], t: Target | None) -> None:
         """Remember the name and URL of a download about to start."""
-        self._downloads[p["guid"]] = {"url": p.get("url", ""),
-                                      "name": p.get("suggestedFilename", ""),
-                                      "page": t.page_id if t else self.e.page_of_frame(
-                                          p.get("frameId", "")),
-                                      "frame": p.get("frameId")}
+        self._downloads[p["guid"]] = {
+            "url": p.get("url", ""),
+            "name": p.get("suggestedFilename", ""),
+            "page": t.page_id if t else self.e.page_of_frame(p.get("frameId", "")),
+            "frame": p.get("frameId"),
+        }
 
     def download_progress(self, p: dict[str, Any]) -> None:
         """On completion (or cancel) hash the file and record name, size and SHA-256."""
@@ -154,10 +191,15 @@ class PageCapture:
             return
         asyncio.ensure_future(self._finish_download(p["guid"], state, info, p))
 
-    async def _finish_download(self, guid: str, state: str, info: dict[str, Any],
-                               p: dict[str, Any]) -> None:
-        payload: dict[str, Any] = {"name": info["name"], "url": info["url"], "state": state,
-                                   "size": int(p.get("receivedBytes", 0))}
+    async def _finish_download(
+        self, guid: str, state: str, info: dict[str, Any], p: dict[str, Any]
+    ) -> None:
+        payload: dict[str, Any] = {
+            "name": info["name"],
+            "url": info["url"],
+            "state": state,
+            "size": int(p.get("receivedBytes", 0)),
+        }
         if state == "completed":
             path = Path(str(p.get("filePath") or (self.e.downloads_dir / guid)))
             try:

@@ -54,8 +54,10 @@ def rrweb_umd() -> str:
         raise CaptureError(f"{RRWEB_UMD} is missing: run `npm ci` in recorder_js first")
     version = json.loads(pkg.read_text(encoding="utf-8")).get("version")
     if version != PEER_VERSION:
-        raise CaptureError(f"rrweb {version} installed, the peer is {PEER_VERSION}: "
-                           "run `npm ci` in recorder_js first")
+        raise CaptureError(
+            f"rrweb {version} installed, the peer is {PEER_VERSION}: "
+            "run `npm ci` in recorder_js first"
+        )
     return RRWEB_UMD.read_text(encoding="utf-8")
 
 
@@ -78,8 +80,10 @@ def peer_events(messages: Iterable[str]) -> list[Event]:
             kind = "rrweb.other"
             if ev.get("type") == _FULL_SNAPSHOT:
                 kind = "rrweb.full_snapshot"
-            elif ev.get("type") == _INCREMENTAL and ev.get("data", {}).get("source") == \
-                    _SOURCE_MUTATION:
+            elif (
+                ev.get("type") == _INCREMENTAL
+                and ev.get("data", {}).get("source") == _SOURCE_MUTATION
+            ):
                 kind = "rrweb.mutation"
             out.append(Event(kind, ev, 0, 0))
     return out
@@ -96,7 +100,7 @@ def surviving_pct(changes: Sequence[tuple[int, int, str]], per_update: int) -> f
     seen = 0
     for start in range(0, len(changes), per_update):
         last: dict[tuple[int, int], str] = {}
-        for r, c, v in changes[start:start + per_update]:
+        for r, c, v in changes[start : start + per_update]:
             last[(r, c)] = v
         seen += len(last)
     return round(100.0 * seen / len(changes), 3)
@@ -107,6 +111,8 @@ def events_of_ours(messages: Iterable[str]) -> list[Event]:
     out: list[Event] = []
     for raw in messages:
         msg: dict[str, Any] = json.loads(raw)
-        out.extend(Event(str(e["k"]), e["p"] if isinstance(e["p"], dict) else {"v": e["p"]},
-                         0, 0) for e in msg.get("events", []))
+        out.extend(
+            Event(str(e["k"]), e["p"] if isinstance(e["p"], dict) else {"v": e["p"]}, 0, 0)
+            for e in msg.get("events", [])
+        )
     return out

@@ -17,8 +17,12 @@ from agent.events import Event
 from agent.kinds import KINDS
 
 # Kinds the recorder may send; anything else from the page is suspicious.
-RECORDER_KINDS = frozenset(k for k in KINDS if k.startswith(("rrweb.", "input.")) or k in {
-    "capture.heartbeat", "capture.degraded", "capture.tamper"})
+RECORDER_KINDS = frozenset(
+    k
+    for k in KINDS
+    if k.startswith(("rrweb.", "input."))
+    or k in {"capture.heartbeat", "capture.degraded", "capture.tamper"}
+)
 
 MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
 
@@ -83,9 +87,15 @@ def is_user_action(kind: str, payload: dict[str, Any]) -> bool:
     return kind == "input.submit"
 
 
-def tamper_event(reason: str, raw_len: int, utc: int, mono: int, page: str,
-                 frame: str | None) -> Event:
+def tamper_event(
+    reason: str, raw_len: int, utc: int, mono: int, page: str, frame: str | None
+) -> Event:
     """The event recorded instead of a message that breaks the protocol."""
-    return Event(kind="capture.tamper",
-                 payload={"reason": reason[:300], "source": "binding", "bytes": raw_len},
-                 t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)
+    return Event(
+        kind="capture.tamper",
+        payload={"reason": reason[:300], "source": "binding", "bytes": raw_len},
+        t_utc_ns=utc,
+        t_mono_ns=mono,
+        page=page,
+        frame=frame,
+    )

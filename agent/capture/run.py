@@ -43,17 +43,25 @@ class _CountingSink:
         self._summary.kinds.update(e.kind for e in events)
 
 
-async def run_capture(url: str, cfg: Any, home: Path, sink: EventSink, *,
-                      headless: bool | None = None, duration: float | None = None,
-                      clock: Clock | None = None, mask: dict[str, Any] | None = None,
-                      on_session: Callable[[CaptureSession], None] | None = None,
-                      ) -> CaptureSummary:
+async def run_capture(
+    url: str,
+    cfg: Any,
+    home: Path,
+    sink: EventSink,
+    *,
+    headless: bool | None = None,
+    duration: float | None = None,
+    clock: Clock | None = None,
+    mask: dict[str, Any] | None = None,
+    on_session: Callable[[CaptureSession], None] | None = None,
+) -> CaptureSummary:
     """Record ``url`` into ``sink``; return when the browser is closed, on SIGINT/SIGTERM, or
     after ``duration`` seconds. Everything captured is durable in ``sink`` on return."""
     clock = clock or SystemClock()
     summary = CaptureSummary(url, "browser_closed", clock.utc_ns(), 0)
-    session = CaptureSession(cfg, _CountingSink(sink, summary), clock, home,
-                             headless=headless, mask=mask, relaunch=True)
+    session = CaptureSession(
+        cfg, _CountingSink(sink, summary), clock, home, headless=headless, mask=mask, relaunch=True
+    )
     if on_session is not None:
         on_session(session)
     loop = asyncio.get_running_loop()
@@ -74,7 +82,8 @@ async def run_capture(url: str, cfg: Any, home: Path, sink: EventSink, *,
         await session.start(url)
         waiters: dict[asyncio.Future[Any], str] = {
             asyncio.ensure_future(interrupted.wait()): "interrupted",
-            asyncio.ensure_future(session.browser_closed.wait()): "browser_closed"}
+            asyncio.ensure_future(session.browser_closed.wait()): "browser_closed",
+        }
         if duration is not None:
             waiters[asyncio.ensure_future(asyncio.sleep(duration))] = "duration"
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

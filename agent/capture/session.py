@@ -46,9 +46,17 @@ def _load_bundle() -> tuple[str, str]:
 class CaptureSession:
     """One recorded browser: Playwright for driving, our CDP link for capturing."""
 
-    def __init__(self, config: Any, sink: EventSink, clock: Clock, home: Path, *,
-                 headless: bool | None = None, mask: dict[str, Any] | None = None,
-                 relaunch: bool = True) -> None:
+    def __init__(
+        self,
+        config: Any,
+        sink: EventSink,
+        clock: Clock,
+        home: Path,
+        *,
+        headless: bool | None = None,
+        mask: dict[str, Any] | None = None,
+        relaunch: bool = True,
+    ) -> None:
         self.cfg = _capture_config(config)
         self.sink = sink
         self.clock = clock
@@ -104,9 +112,16 @@ class CaptureSession:
         try:
             self._conn = await CDPConnection.connect(self._browser.ws_url)
             self.engine = CaptureEngine(
-                self._conn, self.cfg, self.emitter, self.clock, home=self.home,
-                bundle=self._bundle, bundle_version=self._bundle_version,
-                downloads_dir=self._browser.downloads_dir, mask=self.mask)
+                self._conn,
+                self.cfg,
+                self.emitter,
+                self.clock,
+                home=self.home,
+                bundle=self._bundle,
+                bundle_version=self._bundle_version,
+                downloads_dir=self._browser.downloads_dir,
+                mask=self.mask,
+            )
             await self.engine.start()
             self._context = await self._browser.new_context(self.cfg)
             self._page = await self._context.new_page()
@@ -137,41 +152,67 @@ class CaptureSession:
             return
         start = self.clock.utc_ns()
         engine = self.engine
-        if engine is not None and engine.pages_seen and not any(
-                t.is_page for t in engine.targets.values()):
+        if (
+            engine is not None
+            and engine.pages_seen
+            and not any(t.is_page for t in engine.targets.values())
+        ):
             # Every tab was closed first: the user closed the browser; not a crash.
             await engine.stop()
             self.browser_closed.set()
             return
         if engine is not None:
-            last = [r.last_utc_ns for t in engine.targets.values()
-                    for r in t.recorders.values()]
+            last = [r.last_utc_ns for t in engine.targets.values() for r in t.recorders.values()]
             start = max(last, default=start)
             for t in engine.targets.values():
                 if t.is_page:
-                    self.emitter.emit("page.crash", {"url": t.url, "status": "browser_exited",
-                                                     "error_code": 0}, page=t.page_id)
+                    self.emitter.emit(
+                        "page.crash",
+                        {"url": t.url, "status": "browser_exited", "error_code": 0},
+                        page=t.page_id,
+                    )
             await engine.stop()
         log.warning("capture.browser_died")
         if self._browser is not None:
             await self._browser.close()
         if not (self.relaunch and self._url):
-            self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
-                                              "cause": "browser_exited", "relaunched": False})
+            self.emitter.emit(
+                "capture.gap",
+                {
+                    "start": start,
+                    "end": self.clock.utc_ns(),
+                    "cause": "browser_exited",
+                    "relaunched": False,
+                },
+            )
             self.browser_closed.set()
             return
         try:
             await self._launch()
             await self._goto(self._url)
         except CaptureError as exc:
-            self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
-                                              "cause": "browser_exited", "relaunched": False,
-                                              "error": exc.message[:200]})
+            self.emitter.emit(
+                "capture.gap",
+                {
+                    "start": start,
+                    "end": self.clock.utc_ns(),
+                    "cause": "browser_exited",
+                    "relaunched": False,
+                    "error": exc.message[:200],
+                },
+            )
             self.browser_closed.set()
             return
         self.relaunches += 1
-        self.emitter.emit("capture.gap", {"start": start, "end": self.clock.utc_ns(),
-                                          "cause": "browser_exited", "relaunched": True})
+        self.emitter.emit(
+            "capture.gap",
+            {
+                "start": start,
+                "end": self.clock.utc_ns(),
+                "cause": "browser_exited",
+                "relaunched": True,
+            },
+        )
 
     def request_stop(self) -> None:
         """Mark the session as ending (e.g. on Ctrl-C): a browser exit from now on is the
@@ -205,9 +246,17 @@ class CaptureSession:
         futs = []
         for t in list(engine.targets.values()):
             for ctx in list(t.recorders):
-                futs.append(engine.conn.send_nowait("Runtime.evaluate", {
-                    "expression": "typeof globalThis.__st_flush === 'function' && "
-                                  "globalThis.__st_flush()", "contextId": ctx}, t.session_id))
+                futs.append(
+                    engine.conn.send_nowait(
+                        "Runtime.evaluate",
+                        {
+                            "expression": "typeof globalThis.__st_flush === 'function' && "
+                            "globalThis.__st_flush()",
+                            "contextId": ctx,
+                        },
+                        t.session_id,
+                    )
+                )
         if futs:
             await asyncio.gather(*futs, return_exceptions=True)
         await asyncio.sleep(0.05)

@@ -46,8 +46,9 @@ class WebSocketCapture:
         s = self._sockets.get(rid)
         return (s.page, s.frame, s.url) if s else None
 
-    def frame(self, rid: str, direction: str, response: dict[str, Any],
-              now_ns: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def frame(
+        self, rid: str, direction: str, response: dict[str, Any], now_ns: int
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(frame payload or None if over budget, degraded payload for a closed window)."""
         s = self._sockets.get(rid)
         if s is None:
@@ -56,15 +57,18 @@ class WebSocketCapture:
         data = str(response.get("payloadData", ""))
         binary = opcode == 2  # CDP already gives binary payloads as base64
         if binary:
-            size = len(data) * 3 // 4 - (2 if data.endswith("==") else 1 if data.endswith("=")
-                                         else 0)
+            size = len(data) * 3 // 4 - (
+                2 if data.endswith("==") else 1 if data.endswith("=") else 0
+            )
         else:
             size = len(data.encode("utf-8", "surrogatepass"))
         degraded = None
         if direction == "received":
             degraded = self._roll(s, rid, now_ns)
-            over = (s.frames + 1 > self._cfg.ws_received_budget_frames_per_sec
-                    or s.bytes + size > self._cfg.ws_received_budget_bytes_per_sec)
+            over = (
+                s.frames + 1 > self._cfg.ws_received_budget_frames_per_sec
+                or s.bytes + size > self._cfg.ws_received_budget_bytes_per_sec
+            )
             if over:
                 if s.skipped_frames == 0:
                     s.skipped_since_ns = now_ns
@@ -74,8 +78,12 @@ class WebSocketCapture:
                 return None, degraded
             s.frames += 1
             s.bytes += size
-        payload: dict[str, Any] = {"request_id": rid, "direction": direction,
-                                   "opcode": opcode, "size": size}
+        payload: dict[str, Any] = {
+            "request_id": rid,
+            "direction": direction,
+            "opcode": opcode,
+            "size": size,
+        }
         if binary:
             payload["encoding"] = "base64"
         cap = self._cfg.ws_frame_cap_bytes
@@ -97,11 +105,17 @@ class WebSocketCapture:
     def _skipped_note(self, s: _Socket, rid: str, now_ns: int) -> dict[str, Any] | None:
         if not s.skipped_frames:
             return None
-        out = {"reason": "ws_received_budget", "request_id": rid, "url": s.url,
-               "skipped_frames": s.skipped_frames, "skipped_bytes": s.skipped_bytes,
-               "start": s.skipped_since_ns, "end": now_ns,
-               "budget_frames_per_sec": self._cfg.ws_received_budget_frames_per_sec,
-               "budget_bytes_per_sec": self._cfg.ws_received_budget_bytes_per_sec}
+        out = {
+            "reason": "ws_received_budget",
+            "request_id": rid,
+            "url": s.url,
+            "skipped_frames": s.skipped_frames,
+            "skipped_bytes": s.skipped_bytes,
+            "start": s.skipped_since_ns,
+            "end": now_ns,
+            "budget_frames_per_sec": self._cfg.ws_received_budget_frames_per_sec,
+            "budget_bytes_per_sec": self._cfg.ws_received_budget_bytes_per_sec,
+        }
         s.skipped_frames = s.skipped_bytes = 0
         return out
 
@@ -119,5 +133,8 @@ class WebSocketCapture:
         """The ``net.ws_close`` payload and any pending skipped-frames note."""
         s = self._sockets.pop(rid, None)
         note = self._skipped_note(s, rid, now_ns) if s else None
-        return {"request_id": rid, "url": s.url if s else "",
-                "skipped_frames_total": s.total_skipped if s else 0}, note
+        return {
+            "request_id": rid,
+            "url": s.url if s else "",
+            "skipped_frames_total": s.total_skipped if s else 0,
+        }, note

@@ -15,24 +15,34 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
     """The closing summary of a recording: id, size, counts, verification, next commands."""
     rep = result.report
     if as_json:
-        echo_json({"session_id": result.session_id, "segments": [str(p) for p in
-                                                                 result.segments],
-                   "events": result.events, "bytes": result.bytes, "kinds": result.kinds,
-                   "verified": rep.ok, "first_failure": rep.first_failure,
-                   "extra": {k: v for k, v in result.extra.items() if k != "steps"}})
+        echo_json(
+            {
+                "session_id": result.session_id,
+                "segments": [str(p) for p in result.segments],
+                "events": result.events,
+                "bytes": result.bytes,
+                "kinds": result.kinds,
+                "verified": rep.ok,
+                "first_failure": rep.first_failure,
+                "extra": {k: v for k, v in result.extra.items() if k != "steps"},
+            }
+        )
         return
     typer.echo(f"session   {result.session_id}")
-    typer.echo(f"segments  {len(result.segments)}  ({result.bytes / 1e6:.2f} MB sealed, "
-               f"{result.events} events)")
+    typer.echo(
+        f"segments  {len(result.segments)}  ({result.bytes / 1e6:.2f} MB sealed, "
+        f"{result.events} events)"
+    )
     segs = rep.segments
     typer.echo("events by kind:")
     for k, n in sorted(result.kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         typer.echo(f"  {k:<28} {n}")
     tst = [s.tst_time for s in segs if s.tst_time]
     if rep.ok:
-        typer.echo(f"verify    OK - {len(segs)} segments, chain, Merkle roots, checkpoints, "
-                   "seals, keys, continuity, decryption" + (f", RFC 3161 ({tst[-1]})"
-                                                             if tst else ""))
+        typer.echo(
+            f"verify    OK - {len(segs)} segments, chain, Merkle roots, checkpoints, "
+            "seals, keys, continuity, decryption" + (f", RFC 3161 ({tst[-1]})" if tst else "")
+        )
     else:
         typer.echo(f"verify    FAILED - {rep.first_failure}")
     sid = result.session_id
@@ -45,12 +55,19 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
 
 
 def demo(
-    headless: bool = typer.Option(False, "--headless", help="Force headless Chromium (default: "
-                                  "headless only when there is no display)."),
+    headless: bool = typer.Option(
+        False,
+        "--headless",
+        help="Force headless Chromium (default: headless only when there is no display).",
+    ),
     fast: bool = typer.Option(False, "--fast", help="Shorter scripted session (~10 s)."),
-    tsa: bool = typer.Option(True, "--tsa/--no-tsa", help="Timestamp seals with a local "
-                             "`openssl ts` TSA started for the demo (a stand-in for a real "
-                             "RFC 3161 TSA)."),
+    tsa: bool = typer.Option(
+        True,
+        "--tsa/--no-tsa",
+        help="Timestamp seals with a local "
+        "`openssl ts` TSA started for the demo (a stand-in for a real "
+        "RFC 3161 TSA).",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the demo trading app with a scripted trader: capture, mask, seal, verify, ship, index.
@@ -74,15 +91,18 @@ def demo(
         local_tsa.serve()
     try:
         typer.echo("recording the demo trading app (scripted trader session)...")
-        result = asyncio.run(record_demo(config(), home(), headless=headless or None,
-                                         fast=fast, tsa=local_tsa))
+        result = asyncio.run(
+            record_demo(config(), home(), headless=headless or None, fast=fast, tsa=local_tsa)
+        )
     finally:
         if local_tsa is not None:
             local_tsa.stop()
     steps = result.extra.get("steps", [])
     if not as_json:
-        typer.echo(f"scripted actions: {len(steps)}; demo app orders received: "
-                   f"{result.extra.get('app', {}).get('orders')}")
+        typer.echo(
+            f"scripted actions: {len(steps)}; demo app orders received: "
+            f"{result.extra.get('app', {}).get('orders')}"
+        )
     print_result(result, as_json=as_json)
     if not result.report.ok:
         raise typer.Exit(1)
@@ -96,16 +116,20 @@ def demo(
         if shipped.paused:
             typer.echo(f"ship      PAUSED - {shipped.paused}")
         else:
-            typer.echo(f"ship      {len(shipped.shipped)} sealed segment(s) to {vault}, lock "
-                       "confirmed by "
-                       f"HEAD" + (f"; {len(shipped.failed)} failed" if shipped.failed else ""))
+            typer.echo(
+                f"ship      {len(shipped.shipped)} sealed segment(s) to {vault}, lock "
+                "confirmed by "
+                f"HEAD" + (f"; {len(shipped.failed)} failed" if shipped.failed else "")
+            )
     # ... and make it searchable (the index is a cache rebuilt from sealed journals).
     from agent.index.indexer import index_new_segments
 
     indexed = index_new_segments(home(), config())
     if not as_json:
-        typer.echo(f"index     {indexed.segments_indexed} segment(s), {indexed.rows} searchable "
-                   f"rows; try: sessiontape search 'kind:click' --limit 5")
+        typer.echo(
+            f"index     {indexed.segments_indexed} segment(s), {indexed.rows} searchable "
+            f"rows; try: sessiontape search 'kind:click' --limit 5"
+        )
     if shipped.paused or shipped.failed or shipped.quarantined or not indexed.ok:
         raise typer.Exit(1)
 

@@ -14,8 +14,11 @@ import typer
 from agent.cli.common import config, echo_json, home, setup_logging
 from agent.errors import UsageError
 
-index_app = typer.Typer(help="Build and inspect the search index (a cache of the journals).\n\n"
-                             "Example: sessiontape index update", no_args_is_help=True)
+index_app = typer.Typer(
+    help="Build and inspect the search index (a cache of the journals).\n\n"
+    "Example: sessiontape index update",
+    no_args_is_help=True,
+)
 
 
 def _offset(ms: int) -> str:
@@ -26,11 +29,15 @@ def _offset(ms: int) -> str:
 
 
 def search(
-    query: str = typer.Argument(..., help="Free text plus user: host: url: kind: token: "
-                                "from: to: session: held: and field:tok_… (see README)."),
+    query: str = typer.Argument(
+        ...,
+        help="Free text plus user: host: url: kind: token: "
+        "from: to: session: held: and field:tok_… (see README).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of hits."),
-    limit: int = typer.Option(0, "--limit", min=0, max=10_000,
-                              help="Maximum hits (default: index.default_limit, 50)."),
+    limit: int = typer.Option(
+        0, "--limit", min=0, max=10_000, help="Maximum hits (default: index.default_limit, 50)."
+    ),
 ) -> None:
     """Search every recorded session; each hit names the session and event seq to open.
 
@@ -43,12 +50,29 @@ def search(
 
     hits = run_search(home(), config(), query, limit=limit or None)
     if as_json:
-        echo_json([{"session_id": x.session_id, "seq": x.seq, "t_utc": x.t_utc,
-                    "t_utc_ns": x.t_utc_ns, "kind": x.kind, "action": x.action,
-                    "snippet": x.snippet, "user": x.user, "workstation": x.workstation,
-                    "host": x.host, "url": x.url, "selector": x.selector, "target": x.target,
-                    "label": x.label, "offset_ms": x.offset_ms,
-                    "open": f"sessiontape replay {x.session_id} --seq {x.seq}"} for x in hits])
+        echo_json(
+            [
+                {
+                    "session_id": x.session_id,
+                    "seq": x.seq,
+                    "t_utc": x.t_utc,
+                    "t_utc_ns": x.t_utc_ns,
+                    "kind": x.kind,
+                    "action": x.action,
+                    "snippet": x.snippet,
+                    "user": x.user,
+                    "workstation": x.workstation,
+                    "host": x.host,
+                    "url": x.url,
+                    "selector": x.selector,
+                    "target": x.target,
+                    "label": x.label,
+                    "offset_ms": x.offset_ms,
+                    "open": f"sessiontape replay {x.session_id} --seq {x.seq}",
+                }
+                for x in hits
+            ]
+        )
         return
     if not hits:
         typer.echo("no matches")
@@ -64,11 +88,15 @@ def search(
         first = by_session[sid][0]
         from agent.clock import utc_iso
 
-        typer.echo(f"{sid}  user {first.user or '-'}  on {first.workstation or '-'}  "
-                   f"started {utc_iso(first.session_start_ns)[:19]}Z")
+        typer.echo(
+            f"{sid}  user {first.user or '-'}  on {first.workstation or '-'}  "
+            f"started {utc_iso(first.session_start_ns)[:19]}Z"
+        )
         for x in sorted(by_session[sid], key=lambda h: h.seq):
-            typer.echo(f"  {_offset(x.offset_ms):>13}  seq {x.seq:<7} {x.t_utc[11:23]}Z "
-                       f"{x.action:<11} {x.snippet[:90]}")
+            typer.echo(
+                f"  {_offset(x.offset_ms):>13}  seq {x.seq:<7} {x.t_utc[11:23]}Z "
+                f"{x.action:<11} {x.snippet[:90]}"
+            )
         typer.echo(f"  open: sessiontape replay {sid} --seq {by_session[sid][0].seq}")
     typer.echo(f"{len(hits)} hits in {len(order)} sessions")
 
@@ -77,13 +105,18 @@ def _print_report(rep: Any, as_json: bool, verb: str) -> None:
     if as_json:
         echo_json(rep.as_dict())
     else:
-        typer.echo(f"{verb}: {rep.sessions} sessions, {rep.segments_indexed} segments indexed "
-                   f"({rep.rows} rows from {rep.events_read} events), "
-                   f"{rep.segments_skipped} already indexed, {rep.segments_unsealed} unsealed "
-                   f"(waiting), {rep.seconds:.1f} s")
+        typer.echo(
+            f"{verb}: {rep.sessions} sessions, {rep.segments_indexed} segments indexed "
+            f"({rep.rows} rows from {rep.events_read} events), "
+            f"{rep.segments_skipped} already indexed, {rep.segments_unsealed} unsealed "
+            f"(waiting), {rep.seconds:.1f} s"
+        )
         for f in rep.failed:
-            typer.echo(f"FAILED VERIFICATION {f['session_id']} segment {f['index']} "
-                       f"({f['segment_id']}): {f['detail']} - not indexed", err=True)
+            typer.echo(
+                f"FAILED VERIFICATION {f['session_id']} segment {f['index']} "
+                f"({f['segment_id']}): {f['detail']} - not indexed",
+                err=True,
+            )
     if rep.failed:
         raise typer.Exit(1)
 
@@ -91,8 +124,9 @@ def _print_report(rep: Any, as_json: bool, verb: str) -> None:
 @index_app.command("update")
 def update(
     as_json: bool = typer.Option(False, "--json"),
-    trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys "
-                                      "(default: this home's trust store)."),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="Directory of trusted *.pub keys (default: this home's trust store)."
+    ),
 ) -> None:
     """Index sealed segments not indexed yet (verifying each first); exit 1 if any fails.
 
@@ -106,10 +140,16 @@ def update(
 
 @index_app.command("rebuild")
 def rebuild(
-    from_dir: Path | None = typer.Option(None, "--from-dir", help="Rebuild from the journals in "
-                                         "this directory (a home or a journals dir)."),
-    from_vault: str | None = typer.Option(None, "--from-vault", help="Rebuild from the WORM "
-                                          "vault alone (s3://bucket/prefix or file:///path)."),
+    from_dir: Path | None = typer.Option(
+        None,
+        "--from-dir",
+        help="Rebuild from the journals in this directory (a home or a journals dir).",
+    ),
+    from_vault: str | None = typer.Option(
+        None,
+        "--from-vault",
+        help="Rebuild from the WORM vault alone (s3://bucket/prefix or file:///path).",
+    ),
     trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -147,10 +187,14 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     d = st.as_dict()
     typer.echo(f"index     {st.location} ({st.backend}, schema {st.schema_version})")
-    typer.echo(f"sessions  {st.sessions}   segments {st.segments}   events {st.events}   "
-               f"tokens {st.tokens}")
-    typer.echo(f"size      {st.size_bytes / 1e6:.2f} MB ({d['bytes_per_session'] / 1e3:.1f} kB "
-               "per session)")
+    typer.echo(
+        f"sessions  {st.sessions}   segments {st.segments}   events {st.events}   "
+        f"tokens {st.tokens}"
+    )
+    typer.echo(
+        f"size      {st.size_bytes / 1e6:.2f} MB ({d['bytes_per_session'] / 1e3:.1f} kB "
+        "per session)"
+    )
     for f in st.failed:
         typer.echo(f"FAILED VERIFICATION {f['session_id']} segment {f['index']}: {f['detail']}")
 

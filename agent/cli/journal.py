@@ -45,17 +45,29 @@ def _tst_verifier(roots: list[Path]):  # type: ignore[no-untyped-def]
     return verify
 
 
-def run_verify(paths: list[Path], *, decrypt: bool, trust_dir: Path | None,
-               tsa_roots: list[Path], vault: str | None = None) -> VerifyReport:
+def run_verify(
+    paths: list[Path],
+    *,
+    decrypt: bool,
+    trust_dir: Path | None,
+    tsa_roots: list[Path],
+    vault: str | None = None,
+) -> VerifyReport:
     """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call."""
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:
-        raise KeyMaterialError("no trusted public keys: run `sessiontape keys init` or pass "
-                               "--trust DIR")
+        raise KeyMaterialError(
+            "no trusted public keys: run `sessiontape keys init` or pass --trust DIR"
+        )
     roots = tsa_roots or [Path(p) for p in config().seal.tsa_roots]
-    report = verify_paths(paths, trust, keyring=kr if decrypt else None, decrypt=decrypt,
-                          tst_verifier=_tst_verifier(roots))
+    report = verify_paths(
+        paths,
+        trust,
+        keyring=kr if decrypt else None,
+        decrypt=decrypt,
+        tst_verifier=_tst_verifier(roots),
+    )
     if vault:
         from agent.seal.verify import Check
 
@@ -76,16 +88,22 @@ def run_verify(paths: list[Path], *, decrypt: bool, trust_dir: Path | None,
 
 
 def verify(
-    paths: list[str] = typer.Argument(None, help="Segment files, session dirs/ids, or a "
-                                      "journals directory. Default: the whole state dir."),
+    paths: list[str] = typer.Argument(
+        None,
+        help="Segment files, session dirs/ids, or a "
+        "journals directory. Default: the whole state dir.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
-    decrypt: bool = typer.Option(False, "--decrypt", help="Also decrypt and check every chunk "
-                                 "(needs the KEK in this home)."),
-    trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys "
-                                      "(default: this home's trust store)."),
+    decrypt: bool = typer.Option(
+        False, "--decrypt", help="Also decrypt and check every chunk (needs the KEK in this home)."
+    ),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="Directory of trusted *.pub keys (default: this home's trust store)."
+    ),
     tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM (repeat)."),
-    vault: str | None = typer.Option(None, "--vault", help="Also compare with checkpoints "
-                                     "shipped to this vault URL."),
+    vault: str | None = typer.Option(
+        None, "--vault", help="Also compare with checkpoints shipped to this vault URL."
+    ),
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
 
@@ -100,18 +118,20 @@ def verify(
             raise typer.Exit(run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json))
     # --- end replay routing ------------------------------------------------------------------
     targets = _resolve(paths) if paths else [home() / "journals"]
-    report = run_verify(targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root,
-                        vault=vault)
+    report = run_verify(targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault)
     input_error = bool(report.errors) or any(
-        (ff := s.first_failure) is not None and ff.name == "format" for s in report.segments)
+        (ff := s.first_failure) is not None and ff.name == "format" for s in report.segments
+    )
     if as_json:
         echo_json(report.as_dict())
     else:
         for s in report.segments:
             mark = "OK  " if s.passed else "FAIL"
-            typer.echo(f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
-                       + (f"  key {s.key_id}" if s.key_id else "")
-                       + (f"  rfc3161 {s.tst_time}" if s.tst_time else ""))
+            typer.echo(
+                f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
+                + (f"  key {s.key_id}" if s.key_id else "")
+                + (f"  rfc3161 {s.tst_time}" if s.tst_time else "")
+            )
         for c in report.checks:
             if c.ok is False:
                 typer.echo(f"FAIL {c.name}: {c.detail}")
@@ -124,8 +144,10 @@ def verify(
     raise typer.Exit(2 if input_error else 1)
 
 
-def inspect(path: Path = typer.Argument(..., help="A segment file."),
-            as_json: bool = typer.Option(False, "--json")) -> None:
+def inspect(
+    path: Path = typer.Argument(..., help="A segment file."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Print a segment's metadata and event counts by kind (no decryption needed).
 
     Example: sessiontape inspect ~/.local/share/sessiontape/journals/<id>/000000-<seg>.stj
@@ -141,31 +163,43 @@ def inspect(path: Path = typer.Argument(..., help="A segment file."),
         seal = seg.seal()
         cps = seg.checkpoints()
         info = {
-            "path": str(path), "genesis": g, "chunks": len(headers),
+            "path": str(path),
+            "genesis": g,
+            "chunks": len(headers),
             "events": sum(int(h.get("n", 0)) for h in headers),
             "seq_first": headers[0].get("seq0") if headers else None,
             "seq_last": headers[-1].get("seq1") if headers else None,
             "t_first_utc": utc_iso(int(headers[0]["t0"])) if headers else None,
             "t_last_utc": utc_iso(int(headers[-1]["t1"])) if headers else None,
-            "checkpoints": len(cps), "sealed": seal is not None,
+            "checkpoints": len(cps),
+            "sealed": seal is not None,
             "seal": seal.body if seal else None,
-            "rfc3161_token": bool(seal and seal.tst), "kinds": dict(sorted(kinds.items())),
+            "rfc3161_token": bool(seal and seal.tst),
+            "kinds": dict(sorted(kinds.items())),
         }
     finally:
         seg.close()
     if as_json:
         echo_json(info)
         return
-    typer.echo(f"segment {g['segment_id']}  session {g['session_id']}  index "
-               f"{g['segment_index']}  format v{g.get('format')}")
-    typer.echo(f"agent {g['agent_id']} (counter {g['agent_counter']})  user {g.get('user')}  "
-               f"workstation {g.get('workstation')}")
-    typer.echo(f"chunks {info['chunks']}  events {info['events']}  seq "
-               f"{info['seq_first']}..{info['seq_last']}  {info['t_first_utc']} .. "
-               f"{info['t_last_utc']}")
-    typer.echo(f"checkpoints {info['checkpoints']}  sealed {info['sealed']}"
-               + (f" ({seal.body.get('reason')})" if seal else "")
-               + ("  rfc3161 token" if info["rfc3161_token"] else ""))
+    typer.echo(
+        f"segment {g['segment_id']}  session {g['session_id']}  index "
+        f"{g['segment_index']}  format v{g.get('format')}"
+    )
+    typer.echo(
+        f"agent {g['agent_id']} (counter {g['agent_counter']})  user {g.get('user')}  "
+        f"workstation {g.get('workstation')}"
+    )
+    typer.echo(
+        f"chunks {info['chunks']}  events {info['events']}  seq "
+        f"{info['seq_first']}..{info['seq_last']}  {info['t_first_utc']} .. "
+        f"{info['t_last_utc']}"
+    )
+    typer.echo(
+        f"checkpoints {info['checkpoints']}  sealed {info['sealed']}"
+        + (f" ({seal.body.get('reason')})" if seal else "")
+        + ("  rfc3161 token" if info["rfc3161_token"] else "")
+    )
     typer.echo("events by kind:")
     for k, n in info["kinds"].items():  # type: ignore[union-attr]
         typer.echo(f"  {k:<28} {n}")
@@ -185,12 +219,16 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     for s in ss:
         state = "closed" if s.closed else ("sealed" if s.sealed else "open/unsealed")
-        typer.echo(f"{s.session_id}  user {s.user}  {utc_iso(s.start_utc_ns)} .. "
-                   f"{utc_iso(s.end_utc_ns)}  {len(s.segments)} segments  {s.event_count} "
-                   f"events  {state}")
+        typer.echo(
+            f"{s.session_id}  user {s.user}  {utc_iso(s.start_utc_ns)} .. "
+            f"{utc_iso(s.end_utc_ns)}  {len(s.segments)} segments  {s.event_count} "
+            f"events  {state}"
+        )
         for seg in s.segments:
-            typer.echo(f"    {seg.path}  " + (seg.error or
-                       (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed")))
+            typer.echo(
+                f"    {seg.path}  "
+                + (seg.error or (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed"))
+            )
 
 
 def register(app: typer.Typer) -> None:
@@ -198,5 +236,3 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("inspect")(inspect)
     app.command("sessions")(sessions)
-
-

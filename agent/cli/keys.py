@@ -10,8 +10,11 @@ from agent.cli.common import echo_json, home
 from agent.errors import KeyMaterialError
 from agent.keys import Keyring, signing_key_id
 
-keys_app = typer.Typer(help="Manage signing keys, key-encryption keys and the trust store.\n\n"
-                       "Example: sessiontape keys init", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Manage signing keys, key-encryption keys and the trust store.\n\n"
+    "Example: sessiontape keys init",
+    no_args_is_help=True,
+)
 
 
 @keys_app.command("init")
@@ -56,8 +59,9 @@ def keys_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @keys_app.command("export-public")
-def keys_export_public(out: Path = typer.Argument(..., help="Directory to write <id>.pub to.")
-                       ) -> None:
+def keys_export_public(
+    out: Path = typer.Argument(..., help="Directory to write <id>.pub to."),
+) -> None:
     """Write every trusted public key to DIR (a trust store for offline `verify --trust`).
 
     Example: sessiontape keys export-public /media/usb/trust
@@ -75,8 +79,9 @@ def keys_export_public(out: Path = typer.Argument(..., help="Directory to write 
 
 
 @keys_app.command("trust")
-def keys_trust(pubfile: Path = typer.Argument(..., help="Public key file (hex or raw 32 bytes).")
-               ) -> None:
+def keys_trust(
+    pubfile: Path = typer.Argument(..., help="Public key file (hex or raw 32 bytes)."),
+) -> None:
     """Add another agent's public key to this home's trust store.
 
     Example: sessiontape keys trust other-agent.pub

@@ -29,8 +29,12 @@ from agent.cli.state import STATE  # noqa: E402 - shared with `python -m` runs
 
 @app.callback()
 def _global(
-    home: Path | None = typer.Option(None, "--home", help="State directory (keys, journals, "
-                                     "index). Default: $SESSIONTAPE_HOME or the user data dir."),
+    home: Path | None = typer.Option(
+        None,
+        "--home",
+        help="State directory (keys, journals, "
+        "index). Default: $SESSIONTAPE_HOME or the user data dir.",
+    ),
     config: Path | None = typer.Option(None, "--config", help="Config TOML file."),
 ) -> None:
     """Compliance-grade browser session recorder.

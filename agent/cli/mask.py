@@ -18,9 +18,11 @@ import typer
 from agent.cli.common import config, home
 from agent.errors import UsageError
 
-mask_app = typer.Typer(help="Check masking rules against a page.\n\n"
-                       "Example: sessiontape mask test --url http://127.0.0.1:8080/",
-                       no_args_is_help=True)
+mask_app = typer.Typer(
+    help="Check masking rules against a page.\n\n"
+    "Example: sessiontape mask test --url http://127.0.0.1:8080/",
+    no_args_is_help=True,
+)
 
 
 def _masker(rules: Path | None) -> object:
@@ -33,15 +35,20 @@ def _masker(rules: Path | None) -> object:
 
 @mask_app.command("test")
 def mask_test(
-    url: Annotated[str | None, typer.Option(
-        "--url", help="Page to load in headless Chromium.")] = None,
-    file: Annotated[Path | None, typer.Option(
-        "--file", help="A saved HTML page instead of --url.")] = None,
-    rules: Annotated[Path | None, typer.Option(
-        "--rules", help="Masking rules TOML to try (default: the configured rules).")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Page to load in headless Chromium.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A saved HTML page instead of --url.")
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Masking rules TOML to try (default: the configured rules)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
-    executable: Annotated[str, typer.Option(
-        "--browser", help="Chromium executable.")] = "/usr/lib/chromium/chromium",
+    executable: Annotated[
+        str, typer.Option("--browser", help="Chromium executable.")
+    ] = "/usr/lib/chromium/chromium",
 ) -> None:
     """Show which elements and fields each masking rule hits, with masked previews.
 
@@ -65,8 +72,10 @@ def mask_test(
 
 def keys_escrow_init(
     officer: Annotated[str, typer.Option("--officer", help="Name of the compliance officer.")],
-    out: Annotated[Path, typer.Option(
-        "--out", help="Directory for the private key PEM (never the agent home).")] = Path("."),
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for the private key PEM (never the agent home)."),
+    ] = Path("."),
 ) -> None:
     """Create an escrow X25519 key pair: private key to --out (0600), public key printed.
 
@@ -77,8 +86,10 @@ def keys_escrow_init(
     h = home().resolve()
     target_dir = out.resolve()
     if target_dir == h or h in target_dir.parents:
-        raise UsageError(f"--out {out} is inside the agent home {h}: the escrow private key "
-                         "must never be stored where the recording agent runs")
+        raise UsageError(
+            f"--out {out} is inside the agent home {h}: the escrow private key "
+            "must never be stored where the recording agent runs"
+        )
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in officer.strip()) or "officer"
     pem, pub = generate_keypair()
     import base64
@@ -106,10 +117,15 @@ def reveal_cmd(
     session: Annotated[str, typer.Argument(help="Session id (or unique prefix).")],
     token: Annotated[str, typer.Option("--token", help="The esc_... token to reveal.")],
     key: Annotated[Path, typer.Option("--key", help="The officer's escrow private key PEM.")],
-    reason: Annotated[str, typer.Option(
-        "--reason", help="Why the value must be revealed (recorded in the access audit).")],
-    actor: Annotated[str | None, typer.Option(
-        "--actor", help="Who is revealing (default: the OS user).")] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why the value must be revealed (recorded in the access audit)."
+        ),
+    ],
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who is revealing (default: the OS user).")
+    ] = None,
 ) -> None:
     """Reveal an escrowed value with the officer's private key; the reveal is audited.
 
@@ -136,20 +152,35 @@ def reveal_cmd(
     def audit(rec: dict[str, Any]) -> None:
         record_access(h, config(), "audit.reveal", rec, actor=actor)
 
-    value = reveal(payloads(), session_id=info.session_id, token=token,
-                   private_key=private_key, reason=reason, audit=audit, actor=actor)
+    value = reveal(
+        payloads(),
+        session_id=info.session_id,
+        token=token,
+        private_key=private_key,
+        reason=reason,
+        audit=audit,
+        actor=actor,
+    )
     typer.echo(value)
 
 
 def bench_mask(
-    seconds: Annotated[int, typer.Option("--seconds", min=1, help="Simulated seconds of the "
-                                         "synthetic mix.")] = 10,
-    live: Annotated[bool, typer.Option("--live/--no-live", help="Also record the demo "
-                                       "blotter in Chromium and time masking inside it.")] = True,
-    cells: Annotated[int, typer.Option("--cells", min=1, max=1000,
-                                       help="Blotter cells per update (live).")] = 200,
-    live_seconds: Annotated[float, typer.Option("--live-seconds", min=1.0,
-                                                help="Measured window (live).")] = 5.0,
+    seconds: Annotated[
+        int, typer.Option("--seconds", min=1, help="Simulated seconds of the synthetic mix.")
+    ] = 10,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="Also record the demo blotter in Chromium and time masking inside it.",
+        ),
+    ] = True,
+    cells: Annotated[
+        int, typer.Option("--cells", min=1, max=1000, help="Blotter cells per update (live).")
+    ] = 200,
+    live_seconds: Annotated[
+        float, typer.Option("--live-seconds", min=1.0, help="Measured window (live).")
+    ] = 5.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Masking cost per event (synthetic mix) and its share of agent CPU (synthetic against
@@ -167,7 +198,8 @@ def bench_mask(
         journal = Journal.open(Path(tmp), config())
         try:
             result["synthetic"] = run_mask_bench(
-                seconds=seconds, journal_append=journal.append_many).as_dict()
+                seconds=seconds, journal_append=journal.append_many
+            ).as_dict()
         finally:
             journal.close()
         if live:
@@ -176,17 +208,23 @@ def bench_mask(
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     syn = result["synthetic"]
-    typer.echo(f"synthetic mix ({syn['events']} events): mask {syn['mask_us_per_event']} us/event,"
-               f" capture decode {syn['capture_us_per_event']} us/event, journal "
-               f"{syn['journal_us_per_event']} us/event -> masking = "
-               f"{syn['mask_share_of_agent_pct']}% of agent CPU")
-    typer.echo(f"  blotter mutation (200 texts): {syn['mutation_event_us']} us; full snapshot "
-               f"({syn['snapshot_nodes']} nodes): {syn['full_snapshot_ms']} ms")
+    typer.echo(
+        f"synthetic mix ({syn['events']} events): mask {syn['mask_us_per_event']} us/event,"
+        f" capture decode {syn['capture_us_per_event']} us/event, journal "
+        f"{syn['journal_us_per_event']} us/event -> masking = "
+        f"{syn['mask_share_of_agent_pct']}% of agent CPU"
+    )
+    typer.echo(
+        f"  blotter mutation (200 texts): {syn['mutation_event_us']} us; full snapshot "
+        f"({syn['snapshot_nodes']} nodes): {syn['full_snapshot_ms']} ms"
+    )
     if live:
         lv = result["live"]
-        typer.echo(f"live demo blotter ({lv['cells']} cells, {lv['seconds']} s, {lv['events']} "
-                   f"events): masking {lv['mask_cpu_s']} s of {lv['agent_cpu_s']} s agent CPU "
-                   f"= {lv['mask_share_of_agent_cpu_pct']}% ({lv['mask_us_per_event']} us/event)")
+        typer.echo(
+            f"live demo blotter ({lv['cells']} cells, {lv['seconds']} s, {lv['events']} "
+            f"events): masking {lv['mask_cpu_s']} s of {lv['agent_cpu_s']} s agent CPU "
+            f"= {lv['mask_share_of_agent_cpu_pct']}% ({lv['mask_us_per_event']} us/event)"
+        )
 
 
 async def _live_bench(home: Path, cells: int, seconds: float) -> Any:
@@ -202,8 +240,9 @@ async def _live_bench(home: Path, cells: int, seconds: float) -> Any:
     cfg = config().capture.model_copy(update={"headless": "true"})
     async with demo_blotter(cells) as blotter:
         sink = TimedMaskingSink(masker)
-        session = CaptureSession(cfg, sink, SystemClock(), home, headless=True, relaunch=False,
-                                 mask=masker.page_config())
+        session = CaptureSession(
+            cfg, sink, SystemClock(), home, headless=True, relaunch=False, mask=masker.page_config()
+        )
         await session.start(None)
         try:
             await blotter.prepare(session.page)

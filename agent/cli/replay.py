@@ -26,8 +26,9 @@ def replay(
     seq: int | None = typer.Option(None, "--seq", help="Open at this event seq."),
     no_open: bool = typer.Option(False, "--no-open", help="Print the URL, do not open it."),
     port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (default: random)."),
-    tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM "
-                                        "(repeat; default: seal.tsa_roots)."),
+    tsa_root: list[Path] = typer.Option(
+        [], "--tsa-root", help="Trusted TSA root PEM (repeat; default: seal.tsa_roots)."
+    ),
 ) -> None:
     """Verify a session and replay it in a local viewer (127.0.0.1, per-launch token).
 
@@ -38,16 +39,28 @@ def replay(
     if at is not None and seq is not None:
         raise UsageError("give --at or --seq, not both")
     roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
-    launch(home(), config(), session, at=at, seq=seq, port=port, open_browser=not no_open,
-           tsa_roots=roots, echo=lambda s: typer.echo(s))
+    launch(
+        home(),
+        config(),
+        session,
+        at=at,
+        seq=seq,
+        port=port,
+        open_browser=not no_open,
+        tsa_roots=roots,
+        echo=lambda s: typer.echo(s),
+    )
 
 
 def export(
     session: list[str] = typer.Argument(None, help="Session id(s) (or unique prefixes)."),
     out: Path = typer.Option(..., "--out", help="Target directory, or a FILE.zip."),
     query: str | None = typer.Option(None, "--query", help="Select sessions by index search."),
-    recipient: Path | None = typer.Option(None, "--recipient", help="Recipient X25519 public "
-                                          "key (PEM): include the segments' data keys for it."),
+    recipient: Path | None = typer.Option(
+        None,
+        "--recipient",
+        help="Recipient X25519 public key (PEM): include the segments' data keys for it.",
+    ),
     reason: str = typer.Option("", "--reason", help="Why (custody record)."),
     matter: str = typer.Option("", "--matter", help="Matter / case reference."),
     force: bool = typer.Option(False, "--force", help="Replace an existing target."),
@@ -60,18 +73,34 @@ def export(
     from agent.replay.export import export_bundle
 
     roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
-    res = export_bundle(home(), config(), list(session or []), out, query=query,
-                        recipient=recipient, reason=reason, matter=matter, force=force,
-                        tsa_roots=roots)
+    res = export_bundle(
+        home(),
+        config(),
+        list(session or []),
+        out,
+        query=query,
+        recipient=recipient,
+        reason=reason,
+        matter=matter,
+        force=force,
+        tsa_roots=roots,
+    )
     typer.echo(f"exported {len(res.sessions)} session(s), {res.files} files -> {res.path}")
     typer.echo(f"bundle sha256 {res.bundle_sha256}")
     if not res.dek_included:
-        typer.echo("data keys NOT included (no --recipient): events are readable only with "
-                   "this home's keys")
+        typer.echo(
+            "data keys NOT included (no --recipient): events are readable only with "
+            "this home's keys"
+        )
 
 
-def run_bundle_verify(bundle: Path, trust_dir: Path | None, tsa_root: list[Path],
-                      recipient_key: Path | None, as_json: bool) -> int:
+def run_bundle_verify(
+    bundle: Path,
+    trust_dir: Path | None,
+    tsa_root: list[Path],
+    recipient_key: Path | None,
+    as_json: bool,
+) -> int:
     """Verify an export bundle; print the result; return the exit code (0 / 1)."""
     from agent.cli.common import echo_json
     from agent.errors import KeyMaterialError
@@ -81,8 +110,10 @@ def run_bundle_verify(bundle: Path, trust_dir: Path | None, tsa_root: list[Path]
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:
-        raise KeyMaterialError("no trusted public keys: pass --trust DIR (the keys inside the "
-                               "bundle are not trusted on their own)")
+        raise KeyMaterialError(
+            "no trusted public keys: pass --trust DIR (the keys inside the "
+            "bundle are not trusted on their own)"
+        )
     deks = None
     if recipient_key is not None:
         from agent.replay.export import open_deks
@@ -108,11 +139,18 @@ def run_bundle_verify(bundle: Path, trust_dir: Path | None, tsa_root: list[Path]
 
 def verify_bundle_cmd(
     bundle: Path = typer.Argument(..., help="Export bundle: a directory or a .zip."),
-    trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys "
-                                      "(default: this home's trust store; never the bundle's)."),
+    trust: Path | None = typer.Option(
+        None,
+        "--trust",
+        help="Directory of trusted *.pub keys "
+        "(default: this home's trust store; never the bundle's).",
+    ),
     tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM (repeat)."),
-    recipient_key: Path | None = typer.Option(None, "--recipient-key", help="Recipient X25519 "
-                                              "private key (PEM): re-derive events/HAR/CSV."),
+    recipient_key: Path | None = typer.Option(
+        None,
+        "--recipient-key",
+        help="Recipient X25519 private key (PEM): re-derive events/HAR/CSV.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Verify an export bundle offline (`sessiontape verify BUNDLE` does the same).

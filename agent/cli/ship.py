@@ -12,11 +12,15 @@ import typer
 from agent.cli.common import config, echo_json, home, setup_logging
 from agent.errors import PostureError, VerificationFailed
 
-ship_app = typer.Typer(help="Ship sealed journals to WORM storage.\n\n"
-                       "Example: sessiontape ship --once", invoke_without_command=True)
-hold_app = typer.Typer(help="Legal holds on recorded sessions.\n\n"
-                       "Example: sessiontape hold add --matter SEC-2026-14 --session 20260101T0900",
-                       no_args_is_help=True)
+ship_app = typer.Typer(
+    help="Ship sealed journals to WORM storage.\n\nExample: sessiontape ship --once",
+    invoke_without_command=True,
+)
+hold_app = typer.Typer(
+    help="Legal holds on recorded sessions.\n\n"
+    "Example: sessiontape hold add --matter SEC-2026-14 --session 20260101T0900",
+    no_args_is_help=True,
+)
 
 
 def _shipper() -> Any:
@@ -47,8 +51,11 @@ def _human_size(n: int) -> str:
 @ship_app.callback()
 def ship_main(
     ctx: typer.Context,
-    once: bool = typer.Option(False, "--once", help="Run one pass (posture, checkpoints, "
-                              "ship every due sealed segment) and exit."),
+    once: bool = typer.Option(
+        False,
+        "--once",
+        help="Run one pass (posture, checkpoints, ship every due sealed segment) and exit.",
+    ),
 ) -> None:
     """Ship sealed segments and checkpoints to the vault (``ship.vault_url``).
 
@@ -68,15 +75,18 @@ def ship_main(
     sh.check_posture(force=True)
     res = sh.ship_once()
     cps = ship_checkpoints(sh)  # after: segments shipped whole need no separate checkpoints
-    typer.echo(f"shipped {len(res.shipped)}, quarantined {len(res.quarantined)}, "
-               f"retrying {len(res.failed)}, checkpoints {cps} -> {sh.vaults['primary'].url}")
+    typer.echo(
+        f"shipped {len(res.shipped)}, quarantined {len(res.quarantined)}, "
+        f"retrying {len(res.failed)}, checkpoints {cps} -> {sh.vaults['primary'].url}"
+    )
     for key, err in res.failed.items():
         typer.echo(f"  retry later: {key}: {err}", err=True)
     if res.paused:
         raise PostureError(f"shipping paused: {res.paused}")
     if res.quarantined:
-        raise VerificationFailed("ship", f"{len(res.quarantined)} segment(s) quarantined: "
-                                 + ", ".join(res.quarantined))
+        raise VerificationFailed(
+            "ship", f"{len(res.quarantined)} segment(s) quarantined: " + ", ".join(res.quarantined)
+        )
 
 
 @ship_app.command("status")
@@ -95,19 +105,24 @@ def ship_status(as_json: bool = typer.Option(False, "--json", help="Print JSON."
         typer.echo(f"{name} vault: {url}")
     for status in ("pending", "shipped", "quarantined"):
         s = st[status]
-        typer.echo(f"{status:12} {s['count']:6}  {_human_size(s['bytes']):>10}  "
-                   f"oldest {s['oldest_age_s']} s")
+        typer.echo(
+            f"{status:12} {s['count']:6}  {_human_size(s['bytes']):>10}  "
+            f"oldest {s['oldest_age_s']} s"
+        )
         if status != "shipped":
             for it in s["items"][:10]:
-                typer.echo(f"    {it['key']}  attempts={it['attempts']}  "
-                           f"{it['last_error'] or ''}")
-    typer.echo(f"checkpoints shipped: {st['checkpoints_shipped']}; "
-               f"active holds: {len(st['holds'])}")
+                typer.echo(f"    {it['key']}  attempts={it['attempts']}  {it['last_error'] or ''}")
+    typer.echo(
+        f"checkpoints shipped: {st['checkpoints_shipped']}; active holds: {len(st['holds'])}"
+    )
 
 
 @ship_app.command("reverify")
-def ship_reverify(sample: int = typer.Option(None, "--sample", help="Older objects to "
-                                             "re-check (default ship.reverify_sample).")) -> None:
+def ship_reverify(
+    sample: int = typer.Option(
+        None, "--sample", help="Older objects to re-check (default ship.reverify_sample)."
+    ),
+) -> None:
     """Re-verify new objects and a rolling sample (HEAD, GET + re-hash, signatures).
 
     Example: sessiontape ship reverify --sample 100
@@ -124,8 +139,13 @@ def ship_reverify(sample: int = typer.Option(None, "--sample", help="Older objec
 
 
 @ship_app.command("dispose")
-def ship_dispose(yes: bool = typer.Option(False, "--yes", help="Delete eligible objects from "
-                                          "software-enforced vaults (never from S3).")) -> None:
+def ship_dispose(
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        help="Delete eligible objects from software-enforced vaults (never from S3).",
+    ),
+) -> None:
     """Record disposition of objects past retain-until (and not held); --yes deletes them
     from the file vault only.
 
@@ -140,8 +160,10 @@ def ship_dispose(yes: bool = typer.Option(False, "--yes", help="Delete eligible 
 
 
 @hold_app.command("add")
-def hold_add(matter: str = typer.Option(..., "--matter", help="Matter / case reference."),
-             session: str = typer.Option(..., "--session", help="Session id.")) -> None:
+def hold_add(
+    matter: str = typer.Option(..., "--matter", help="Matter / case reference."),
+    session: str = typer.Option(..., "--session", help="Session id."),
+) -> None:
     """Place a legal hold on every stored object of a session, in every vault.
 
     Example: sessiontape hold add --matter SEC-2026-14 --session 20260101T090000Z-ab12
@@ -153,8 +175,10 @@ def hold_add(matter: str = typer.Option(..., "--matter", help="Matter / case ref
 
 
 @hold_app.command("release")
-def hold_release(matter: str = typer.Option(..., "--matter", help="Matter / case reference."),
-                 session: str = typer.Option(..., "--session", help="Session id.")) -> None:
+def hold_release(
+    matter: str = typer.Option(..., "--matter", help="Matter / case reference."),
+    session: str = typer.Option(..., "--session", help="Session id."),
+) -> None:
     """Release one matter's hold (vault holds stay while another matter holds the session).
 
     Example: sessiontape hold release --matter SEC-2026-14 --session 20260101T090000Z-ab12
@@ -163,13 +187,17 @@ def hold_release(matter: str = typer.Option(..., "--matter", help="Matter / case
 
     p = release_hold(_shipper(), matter, session, _actor())
     still = ", ".join(p["still_held_by"])
-    typer.echo(f"released {matter} on {session}: {p['objects']} object(s) released"
-               + (f"; still held by {still}" if still else ""))
+    typer.echo(
+        f"released {matter} on {session}: {p['objects']} object(s) released"
+        + (f"; still held by {still}" if still else "")
+    )
 
 
 @hold_app.command("list")
-def hold_list(all_: bool = typer.Option(False, "--all", help="Include released holds."),
-              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def hold_list(
+    all_: bool = typer.Option(False, "--all", help="Include released holds."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """List legal holds.
 
     Example: sessiontape hold list --all
@@ -188,8 +216,9 @@ def hold_list(all_: bool = typer.Option(False, "--all", help="Include released h
 
 
 def agent_cmd(
-    run_seconds: float = typer.Option(0, "--run-seconds", help="Stop after this many seconds "
-                                      "(0 = until Ctrl-C / SIGTERM)."),
+    run_seconds: float = typer.Option(
+        0, "--run-seconds", help="Stop after this many seconds (0 = until Ctrl-C / SIGTERM)."
+    ),
 ) -> None:
     """Run the ship scheduler in the foreground (ship, checkpoints, re-verify, posture,
     local retention); Ctrl-C or SIGTERM stops it cleanly.
@@ -206,8 +235,10 @@ def agent_cmd(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if run_seconds > 0:
         threading.Timer(run_seconds, stop.set).start()
-    typer.echo(f"sessiontape agent: shipping to {sh.vaults['primary'].url} "
-               f"every {sh.cfg.interval_seconds} s (Ctrl-C to stop)")
+    typer.echo(
+        f"sessiontape agent: shipping to {sh.vaults['primary'].url} "
+        f"every {sh.cfg.interval_seconds} s (Ctrl-C to stop)"
+    )
     t0 = time.monotonic()
     run_agent(sh, stop=stop)
     typer.echo(f"sessiontape agent: stopped after {int(time.monotonic() - t0)} s")

@@ -23,12 +23,15 @@ async def _serve(port: int, widget_port: int, fixtures: Path | None) -> None:
 def main() -> None:
     """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m agent.demo_app", description="Serve the sessiontape demo trading app.",
-        epilog="Example: python -m agent.demo_app --port 8451 --fixtures tests/fixtures/pages")
+        prog="python -m agent.demo_app",
+        description="Serve the sessiontape demo trading app.",
+        epilog="Example: python -m agent.demo_app --port 8451 --fixtures tests/fixtures/pages",
+    )
     parser.add_argument("--port", type=int, default=0, help="app port (0: any free port)")
     parser.add_argument("--widget-port", type=int, default=0, help="widget port (0: any)")
-    parser.add_argument("--fixtures", type=Path, default=None,
-                        help="directory served at /fixtures/")
+    parser.add_argument(
+        "--fixtures", type=Path, default=None, help="directory served at /fixtures/"
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.port, args.widget_port, args.fixtures))

@@ -40,16 +40,79 @@ CELL_COUNT = ROWS * COLS
 DEFAULT_SEED = 4511
 
 SYMBOLS: tuple[str, ...] = (
-    "AAPL", "MSFT", "AMZN", "GOOG", "META", "NVDA", "TSLA", "BRKB", "JPM", "V",
-    "JNJ", "WMT", "PG", "MA", "UNH", "HD", "DIS", "BAC", "XOM", "PFE",
-    "KO", "PEP", "CSCO", "ORCL", "INTC", "CRM", "ABT", "NKE", "MRK", "T",
-    "VZ", "CVX", "MCD", "IBM", "QCOM", "TXN", "HON", "AMGN", "SBUX", "GS",
-    "MS", "C", "BA", "CAT", "MMM", "GE", "F", "GM", "UBER", "ADBE",
+    "AAPL",
+    "MSFT",
+    "AMZN",
+    "GOOG",
+    "META",
+    "NVDA",
+    "TSLA",
+    "BRKB",
+    "JPM",
+    "V",
+    "JNJ",
+    "WMT",
+    "PG",
+    "MA",
+    "UNH",
+    "HD",
+    "DIS",
+    "BAC",
+    "XOM",
+    "PFE",
+    "KO",
+    "PEP",
+    "CSCO",
+    "ORCL",
+    "INTC",
+    "CRM",
+    "ABT",
+    "NKE",
+    "MRK",
+    "T",
+    "VZ",
+    "CVX",
+    "MCD",
+    "IBM",
+    "QCOM",
+    "TXN",
+    "HON",
+    "AMGN",
+    "SBUX",
+    "GS",
+    "MS",
+    "C",
+    "BA",
+    "CAT",
+    "MMM",
+    "GE",
+    "F",
+    "GM",
+    "UBER",
+    "ADBE",
 )
 
 COLUMNS: tuple[str, ...] = (
-    "Bid", "Ask", "Last", "Open", "High", "Low", "Close", "VWAP", "Mid", "Mark",
-    "Bid2", "Ask2", "Bid3", "Ask3", "Strike", "Theo", "Fair", "Ref", "Settle", "Limit",
+    "Bid",
+    "Ask",
+    "Last",
+    "Open",
+    "High",
+    "Low",
+    "Close",
+    "VWAP",
+    "Mid",
+    "Mark",
+    "Bid2",
+    "Ask2",
+    "Bid3",
+    "Ask3",
+    "Strike",
+    "Theo",
+    "Fair",
+    "Ref",
+    "Settle",
+    "Limit",
 )
 
 
@@ -93,8 +156,9 @@ class Client:
 
 
 CLIENTS: tuple[Client, ...] = (
-    Client("Jane Q. Sample", DEMO_SECRETS["ssn"], DEMO_SECRETS["account"], "Platinum",
-           12_345_678_90),
+    Client(
+        "Jane Q. Sample", DEMO_SECRETS["ssn"], DEMO_SECRETS["account"], "Platinum", 12_345_678_90
+    ),
     Client("John R. Example", "219-09-9999", "ACCT-1001-0001", "Gold", 98_765_43),
     Client("Ada B. Placeholder", "457-55-5462", DEMO_SECRETS["hidden_account"], "Silver", 4_321_00),
 )
@@ -126,10 +190,15 @@ def blotter_html(seed: int = DEFAULT_SEED) -> str:
     values = blotter_initial(seed)
     rows = []
     for r in range(ROWS):
-        tds = "".join(f"<td>{v}</td>" for _, _, v in values[r * COLS:(r + 1) * COLS])
+        tds = "".join(f"<td>{v}</td>" for _, _, v in values[r * COLS : (r + 1) * COLS])
         rows.append(f'<tr data-symbol="{SYMBOLS[r]}"><th>{SYMBOLS[r]}</th>{tds}</tr>')
-    return ('<table id="blotter"><thead><tr><th>Symbol</th>' + head + "</tr></thead><tbody>"
-            + "\n".join(rows) + "</tbody></table>")
+    return (
+        '<table id="blotter"><thead><tr><th>Symbol</th>'
+        + head
+        + "</tr></thead><tbody>"
+        + "\n".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def report_csv() -> str:

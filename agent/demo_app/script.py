@@ -20,8 +20,18 @@ from agent.demo_app.server import DemoApp
 
 __all__ = ["DEMO_SECRETS", "INPUT_KINDS", "ScriptStep", "StepKind", "run_trader_script"]
 
-StepKind = Literal["navigate", "type", "click", "select", "scroll", "observe", "dialog",
-                   "popup", "download", "resize"]
+StepKind = Literal[
+    "navigate",
+    "type",
+    "click",
+    "select",
+    "scroll",
+    "observe",
+    "dialog",
+    "popup",
+    "download",
+    "resize",
+]
 Frame = Literal["main", "popup", "widget"]
 
 #: Step kinds that are user input (a recorder must journal each of them).
@@ -54,13 +64,19 @@ class _Driver:
         self.key_delay_ms = 0 if fast else 25
         self.think_s = 0.05 if fast else 0.4
 
-    def done(self, name: str, kind: StepKind, selector: str | None, value: str | None,
-             frame: Frame = "main") -> None:
+    def done(
+        self,
+        name: str,
+        kind: StepKind,
+        selector: str | None,
+        value: str | None,
+        frame: Frame = "main",
+    ) -> None:
         self.steps.append(ScriptStep(name, kind, selector, value, self.clock.utc_ns(), frame))
 
     async def think(self, normal_s: float | None = None, fast_s: float | None = None) -> None:
         """Pause like a person between actions."""
-        s = (fast_s if self.fast else normal_s)
+        s = fast_s if self.fast else normal_s
         await asyncio.sleep(self.think_s if s is None else s)
 
     async def type(self, name: str, selector: str, value: str) -> None:
@@ -87,9 +103,14 @@ class _Driver:
         await loc.filter(has_text=text).first.wait_for(state="attached", timeout=10_000)
 
 
-async def run_trader_script(page: Page, app: DemoApp, *, fast: bool = False,
-                            clock: Clock | None = None,
-                            blotter_query: str | None = None) -> list[ScriptStep]:
+async def run_trader_script(
+    page: Page,
+    app: DemoApp,
+    *,
+    fast: bool = False,
+    clock: Clock | None = None,
+    blotter_query: str | None = None,
+) -> list[ScriptStep]:
     """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
 
     About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine). The

@@ -117,7 +117,8 @@ class DemoApp:
         bound = runner.addresses[0][1]
         self.url = f"http://{host}:{bound}/"
         widget_runner, self.widget_url = await start_widget_site(
-            host, widget_port, self.url.rstrip("/"), self._widget_clicked)
+            host, widget_port, self.url.rstrip("/"), self._widget_clicked
+        )
         self._runners.append(widget_runner)
 
     async def stop(self) -> None:
@@ -152,15 +153,24 @@ class DemoApp:
             html = html.replace("__WIDGET_URL__", self.widget_url)
             html = html.replace("<!--BLOTTER-->", data.blotter_html(self.seed))
             return web.Response(text=html, content_type="text/html")
+
         return handler
 
-    def _accept_order(self, user: str, fields: OrderFields, channel: str,
-                      source: Source) -> Order:
+    def _accept_order(self, user: str, fields: OrderFields, channel: str, source: Source) -> Order:
         self._order_seq += 1
         prefix = {"ws": "WS", "rest": "RS"}[channel]
-        order = Order(f"{prefix}-{self._order_seq:06d}", "ws" if channel == "ws" else "rest",
-                      source, user, fields.symbol, fields.side, fields.quantity, fields.price,
-                      fields.account, self._now())
+        order = Order(
+            f"{prefix}-{self._order_seq:06d}",
+            "ws" if channel == "ws" else "rest",
+            source,
+            user,
+            fields.symbol,
+            fields.side,
+            fields.quantity,
+            fields.price,
+            fields.account,
+            self._now(),
+        )
         self.orders.append(order)
         log.info("demo_app.order", order_id=order.order_id, channel=channel, source=source)
         return order
@@ -198,8 +208,13 @@ class DemoApp:
 
     async def _session_info(self, request: web.Request) -> web.Response:
         user = self._require_user(request)
-        return web.json_response({"user": user, "token": data.DEMO_SECRETS["bearer_token"],
-                                  "api_key": data.DEMO_SECRETS["api_key"]})
+        return web.json_response(
+            {
+                "user": user,
+                "token": data.DEMO_SECRETS["bearer_token"],
+                "api_key": data.DEMO_SECRETS["api_key"],
+            }
+        )
 
     # -- blotter WebSocket -----------------------------------------------------------------
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -225,8 +240,9 @@ class DemoApp:
             self._sockets.discard(ws)
         return ws
 
-    async def _tick_loop(self, ws: web.WebSocketResponse, lock: asyncio.Lock, cells: int,
-                         interval_ms: int) -> None:
+    async def _tick_loop(
+        self, ws: web.WebSocketResponse, lock: asyncio.Lock, cells: int, interval_ms: int
+    ) -> None:
         if cells == 0:
             return
         loop = asyncio.get_running_loop()
@@ -236,8 +252,12 @@ class DemoApp:
             while not ws.closed:
                 tick += 1
                 await asyncio.sleep(max(0.0, start + tick * interval_ms / 1000 - loop.time()))
-                msg = {"type": "tick", "tick": tick, "t": self._now() // 1_000_000,
-                       "cells": data.blotter_tick(tick, cells, self.seed)}
+                msg = {
+                    "type": "tick",
+                    "tick": tick,
+                    "t": self._now() // 1_000_000,
+                    "cells": data.blotter_tick(tick, cells, self.seed),
+                }
                 async with lock:
                     await ws.send_str(json.dumps(msg))
                 self.ticks_sent += 1
@@ -263,9 +283,12 @@ class DemoApp:
     async def _rest_order(self, request: web.Request) -> web.Response:
         user = self._require_user(request)
         bearer = "Bearer " + data.DEMO_SECRETS["bearer_token"]
-        if not (hmac.compare_digest(request.headers.get("Authorization", ""), bearer)
-                and hmac.compare_digest(request.headers.get("X-Api-Key", ""),
-                                        data.DEMO_SECRETS["api_key"])):
+        if not (
+            hmac.compare_digest(request.headers.get("Authorization", ""), bearer)
+            and hmac.compare_digest(
+                request.headers.get("X-Api-Key", ""), data.DEMO_SECRETS["api_key"]
+            )
+        ):
             raise web.HTTPUnauthorized(text="bad bearer token or API key")
         try:
             fields = parse_order(await self._json_body(request))
@@ -297,21 +320,28 @@ class DemoApp:
         ssn = str(body.get("ssn", ""))
         account = str(body.get("account", "") or request.query.get("account", ""))
         client = data.find_client(ssn, account)
-        self.lookups.append(Lookup(user, ssn[-4:], account,
-                                   client.account if client else None, self._now()))
+        self.lookups.append(
+            Lookup(user, ssn[-4:], account, client.account if client else None, self._now())
+        )
         if client is None:
             return web.json_response({"found": False}, status=404)
-        return web.json_response({
-            "found": True, "name": client.name, "ssn_masked": client.ssn_masked,
-            "account": client.account, "tier": client.tier,
-            "balance": f"{client.balance_cents // 100}.{client.balance_cents % 100:02d}",
-        })
+        return web.json_response(
+            {
+                "found": True,
+                "name": client.name,
+                "ssn_masked": client.ssn_masked,
+                "account": client.account,
+                "tier": client.tier,
+                "balance": f"{client.balance_cents // 100}.{client.balance_cents % 100:02d}",
+            }
+        )
 
     async def _positions(self, request: web.Request) -> web.Response:
         self._require_user(request)
         self.positions_polls += 1
-        return web.json_response({"poll": self.positions_polls,
-                                  "positions": data.positions(self.positions_polls)})
+        return web.json_response(
+            {"poll": self.positions_polls, "positions": data.positions(self.positions_polls)}
+        )
 
     async def _unread(self, request: web.Request) -> web.Response:
         self._require_user(request)
@@ -323,14 +353,20 @@ class DemoApp:
     async def _download(self, request: web.Request) -> web.Response:
         self._require_user(request)
         self.downloads.append(self._now())
-        return web.Response(text=data.report_csv(), content_type="text/csv", headers={
-            "Content-Disposition": 'attachment; filename="report.csv"'})
+        return web.Response(
+            text=data.report_csv(),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="report.csv"'},
+        )
 
     # -- echoes for fixture pages (no session: fixture pages do not log in) ----------------
     async def _echo(self, request: web.Request) -> web.Response:
         body = await request.text()
-        entry = {"query": dict(request.query), "body": body,
-                 "headers": {k: v for k, v in request.headers.items() if k.startswith("X-")}}
+        entry = {
+            "query": dict(request.query),
+            "body": body,
+            "headers": {k: v for k, v in request.headers.items() if k.startswith("X-")},
+        }
         self.echoes.append(entry)
         return web.json_response({"echo": entry})
 
@@ -348,9 +384,15 @@ class DemoApp:
         return ws
 
 
-async def start_demo_app(host: str = "127.0.0.1", port: int = 0, *, widget_port: int = 0,
-                         clock: Clock | None = None, seed: int = data.DEFAULT_SEED,
-                         fixtures_dir: Path | None = None) -> DemoApp:
+async def start_demo_app(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    widget_port: int = 0,
+    clock: Clock | None = None,
+    seed: int = data.DEFAULT_SEED,
+    fixtures_dir: Path | None = None,
+) -> DemoApp:
     """Start the app and its cross-origin widget site; ports 0 pick free ports."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")

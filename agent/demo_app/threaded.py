@@ -25,15 +25,15 @@ class DemoAppThread:
         self._port = port
         self._kwargs = kwargs
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="demo-app",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="demo-app", daemon=True)
         self.app: DemoApp | None = None
 
     def start(self) -> DemoApp:
         """Start the loop thread and the app; returns the running app."""
         self._thread.start()
         fut = asyncio.run_coroutine_threadsafe(
-            start_demo_app(self._host, self._port, **self._kwargs), self._loop)
+            start_demo_app(self._host, self._port, **self._kwargs), self._loop
+        )
         try:
             self.app = fut.result(timeout=10)
         except BaseException:
@@ -58,12 +58,17 @@ class DemoAppThread:
     def __enter__(self) -> DemoApp:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
-def demo_app_thread(*, clock: Clock | None = None, seed: int = data.DEFAULT_SEED,
-                    fixtures_dir: Path | None = None) -> DemoAppThread:
+def demo_app_thread(
+    *, clock: Clock | None = None, seed: int = data.DEFAULT_SEED, fixtures_dir: Path | None = None
+) -> DemoAppThread:
     """A :class:`DemoAppThread` on random loopback ports."""
     return DemoAppThread(clock=clock, seed=seed, fixtures_dir=fixtures_dir)

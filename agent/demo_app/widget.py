@@ -15,22 +15,26 @@ from aiohttp import web
 STATIC = Path(__file__).parent / "static"
 
 
-async def start_widget_site(host: str, port: int, app_origin: str,
-                            on_click: Callable[[], None]) -> tuple[web.AppRunner, str]:
+async def start_widget_site(
+    host: str, port: int, app_origin: str, on_click: Callable[[], None]
+) -> tuple[web.AppRunner, str]:
     """Serve ``/widget``; ``on_click`` runs for each POST /widget/click. Returns the URL."""
 
     async def widget(request: web.Request) -> web.Response:
         html = (STATIC / "widget.html").read_text(encoding="utf-8")
-        return web.Response(text=html.replace("__APP_ORIGIN__", app_origin),
-                            content_type="text/html")
+        return web.Response(
+            text=html.replace("__APP_ORIGIN__", app_origin), content_type="text/html"
+        )
 
     async def click(request: web.Request) -> web.Response:
         on_click()
         return web.json_response({"ok": True})
 
     async def script(request: web.Request) -> web.Response:
-        return web.Response(text=(STATIC / "widget.js").read_text(encoding="utf-8"),
-                            content_type="application/javascript")
+        return web.Response(
+            text=(STATIC / "widget.js").read_text(encoding="utf-8"),
+            content_type="application/javascript",
+        )
 
     app = web.Application()
     app.router.add_get("/widget", widget)
@@ -41,4 +45,3 @@ async def start_widget_site(host: str, port: int, app_origin: str,
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1]
     return runner, f"http://{host}:{bound}/widget"
-

@@ -31,12 +31,19 @@ from agent.index.sqlite import SqliteIndex
 NS = 1_000_000_000
 DAY = 86_400 * NS
 BASE = 1_795_000_000 * NS  # 2026-11-17T..Z
-_ACTIONS = [("click", "rrweb.mouse_interaction", 20), ("input", "rrweb.input", 12),
-            ("navigate", "page.navigate", 5), ("title", "page.title", 3),
-            ("request", "net.request", 24), ("response", "net.response", 24),
-            ("ws_sent", "net.ws_frame", 4), ("text", "rrweb.mutation", 5),
-            ("keyframe", "rrweb.full_snapshot", 1), ("console", "page.console", 1),
-            ("gap", "capture.gap", 1)]
+_ACTIONS = [
+    ("click", "rrweb.mouse_interaction", 20),
+    ("input", "rrweb.input", 12),
+    ("navigate", "page.navigate", 5),
+    ("title", "page.title", 3),
+    ("request", "net.request", 24),
+    ("response", "net.response", 24),
+    ("ws_sent", "net.ws_frame", 4),
+    ("text", "rrweb.mutation", 5),
+    ("keyframe", "rrweb.full_snapshot", 1),
+    ("console", "page.console", 1),
+    ("gap", "capture.gap", 1),
+]
 _FIELDS = ["account", "ssn", "symbol", "quantity", "price", "client_name", "notes"]
 
 
@@ -44,7 +51,7 @@ def _zipf_cum(n: int, s: float = 1.07) -> list[float]:
     acc = 0.0
     out = []
     for i in range(1, n + 1):
-        acc += 1.0 / i ** s
+        acc += 1.0 / i**s
         out.append(acc)
     return out
 
@@ -52,26 +59,53 @@ def _zipf_cum(n: int, s: float = 1.07) -> list[float]:
 class Corpus:
     """Deterministic synthetic sessions (seeded)."""
 
-    def __init__(self, sessions: int, events_per_session: int, *, seed: int = 7,
-                 days: int = 90) -> None:
+    def __init__(
+        self, sessions: int, events_per_session: int, *, seed: int = 7, days: int = 90
+    ) -> None:
         self.sessions = sessions
         self.eps = events_per_session
         self.days = days
         self.rng = random.Random(seed)
         r = self.rng
-        syl = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "sa", "do", "fu", "gri",
-               "bel", "tor", "an", "ex", "ul", "ost", "ber"]
-        self.words = list(dict.fromkeys("".join(r.choice(syl) for _ in range(r.randint(2, 4)))
-                                        for _ in range(60_000)))
+        syl = [
+            "ka",
+            "lo",
+            "mi",
+            "ne",
+            "ru",
+            "ta",
+            "vo",
+            "zi",
+            "pe",
+            "sa",
+            "do",
+            "fu",
+            "gri",
+            "bel",
+            "tor",
+            "an",
+            "ex",
+            "ul",
+            "ost",
+            "ber",
+        ]
+        self.words = list(
+            dict.fromkeys(
+                "".join(r.choice(syl) for _ in range(r.randint(2, 4))) for _ in range(60_000)
+            )
+        )
         self.words_cum = _zipf_cum(len(self.words))
         # Zipf-distributed text: windows of one long pre-drawn stream (drawing per word is
         # slower than writing the index, which is what the bench measures)
         self.pool = r.choices(self.words, cum_weights=self.words_cum, k=2_000_000)
         self.users = [f"user{i:05d}" for i in range(max(50, sessions // 40))]
         self.users_cum = _zipf_cum(len(self.users), 0.8)
-        self.hosts = [f"{w}.{d}.firm.example" for w, d in
-                      zip(self.words[:300], itertools.cycle(["oms", "crm", "bo", "mkt"]),
-                          strict=False)]
+        self.hosts = [
+            f"{w}.{d}.firm.example"
+            for w, d in zip(
+                self.words[:300], itertools.cycle(["oms", "crm", "bo", "mkt"]), strict=False
+            )
+        ]
         self.hosts_cum = _zipf_cum(len(self.hosts))
         self.paths = [f"/{self.words[i]}/{self.words[i + 7]}" for i in range(500)]
         self.paths_cum = _zipf_cum(len(self.paths))
@@ -85,7 +119,7 @@ class Corpus:
 
     def _words(self, k: int) -> str:
         i = self.rng.randrange(len(self.pool) - k)
-        return " ".join(self.pool[i:i + k])
+        return " ".join(self.pool[i : i + k])
 
     def session(self, i: int) -> tuple[str, str, list[Row]]:
         """(session_id, user, rows) of session ``i``."""
@@ -105,8 +139,9 @@ class Corpus:
                 host = self.host_pool[r.randrange(200_000)]
             path = self.path_pool[r.randrange(200_000)]
             url = f"https://{host}{path}"
-            row = Row(seq=seq, t_ns=t, kind=kind, action=action, page="P1", host=host,
-                      path=path, url=url)
+            row = Row(
+                seq=seq, t_ns=t, kind=kind, action=action, page="P1", host=host, path=path, url=url
+            )
             if action == "click":
                 row.target = self._words(2).title()
                 row.selector = f"button#{row.target.split()[0].lower()}"
@@ -114,8 +149,11 @@ class Corpus:
             elif action == "input":
                 f = r.choice(_FIELDS)
                 row.label = f.replace("_", " ").title()
-                tok = (self.acct_pool[r.randrange(200_000)]
-                       if f == "account" else f"tok_{r.getrandbits(64):016x}")
+                tok = (
+                    self.acct_pool[r.randrange(200_000)]
+                    if f == "account"
+                    else f"tok_{r.getrandbits(64):016x}"
+                )
                 row.tokens = [(tok, f)]
                 row.text = f"typed {row.label}"
             elif action in ("request", "ws_sent"):
@@ -124,9 +162,11 @@ class Corpus:
                 if r.random() < 0.15:
                     self.order_seq += 1
                     acct = self.acct_pool[r.randrange(200_000)]
-                    body = (f"order_id ORD-{self.order_seq:08d} symbol "
-                            f"{self.words[r.randrange(40)].upper()} quantity {r.randrange(1, 999)}"
-                            f" account")
+                    body = (
+                        f"order_id ORD-{self.order_seq:08d} symbol "
+                        f"{self.words[r.randrange(40)].upper()} quantity {r.randrange(1, 999)}"
+                        f" account"
+                    )
                     row.tokens = [(acct, "account")]
                 row.text = f"{row.method} {url} {body}"
             elif action == "response":
@@ -150,8 +190,9 @@ class Corpus:
         return sid, user, rows
 
 
-def build(ix: SqliteIndex, corpus: Corpus, progress: Callable[[int, int], None] | None = None
-          ) -> dict[str, float]:
+def build(
+    ix: SqliteIndex, corpus: Corpus, progress: Callable[[int, int], None] | None = None
+) -> dict[str, float]:
     """Write the corpus; returns rows, insert seconds (generation excluded), rows/s."""
     from agent.index.base import SessionMeta
 
@@ -160,14 +201,32 @@ def build(ix: SqliteIndex, corpus: Corpus, progress: Callable[[int, int], None] 
     for i in range(corpus.sessions):
         sid, user, rows = corpus.session(i)
         t0, c0 = time.perf_counter(), time.process_time()
-        ix.add_segment(SegmentRecord(segment_id=f"seg{i}", session_id=sid, index=0,
-                                     seal_hash=f"h{i}", events=len(rows) * 16,
-                                     t_first_ns=rows[0].t_ns, t_last_ns=rows[-1].t_ns),
-                       rows, Facts(urls=[rows[0].url], hosts=[rows[0].host]))
-        ix.upsert_session(SessionMeta(session_id=sid, user=user, workstation=f"ws-{user}",
-                                      start_ns=rows[0].t_ns, end_ns=rows[-1].t_ns,
-                                      verified="verified", held=(i % 97 == 0),
-                                      urls=[rows[0].url], hosts=[rows[0].host]))
+        ix.add_segment(
+            SegmentRecord(
+                segment_id=f"seg{i}",
+                session_id=sid,
+                index=0,
+                seal_hash=f"h{i}",
+                events=len(rows) * 16,
+                t_first_ns=rows[0].t_ns,
+                t_last_ns=rows[-1].t_ns,
+            ),
+            rows,
+            Facts(urls=[rows[0].url], hosts=[rows[0].host]),
+        )
+        ix.upsert_session(
+            SessionMeta(
+                session_id=sid,
+                user=user,
+                workstation=f"ws-{user}",
+                start_ns=rows[0].t_ns,
+                end_ns=rows[-1].t_ns,
+                verified="verified",
+                held=(i % 97 == 0),
+                urls=[rows[0].url],
+                hosts=[rows[0].host],
+            )
+        )
         insert_s += time.perf_counter() - t0
         cpu_s += time.process_time() - c0
         rows_total += len(rows)
@@ -175,11 +234,14 @@ def build(ix: SqliteIndex, corpus: Corpus, progress: Callable[[int, int], None] 
             progress(i + 1, rows_total)
     t0 = time.perf_counter()
     ix.optimize()
-    return {"rows": rows_total, "insert_seconds": round(insert_s, 2),
-            "insert_cpu_seconds": round(cpu_s, 2),
-            "optimize_seconds": round(time.perf_counter() - t0, 2),
-            "rows_per_second": round(rows_total / insert_s) if insert_s else 0,
-            "rows_per_cpu_second": round(rows_total / cpu_s) if cpu_s else 0}
+    return {
+        "rows": rows_total,
+        "insert_seconds": round(insert_s, 2),
+        "insert_cpu_seconds": round(cpu_s, 2),
+        "optimize_seconds": round(time.perf_counter() - t0, 2),
+        "rows_per_second": round(rows_total / insert_s) if insert_s else 0,
+        "rows_per_cpu_second": round(rows_total / cpu_s) if cpu_s else 0,
+    }
 
 
 def _day(ns: int) -> str:
@@ -194,12 +256,14 @@ def _iso(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns // NS, tz=dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def query_makers(ix: SqliteIndex, corpus: Corpus, rng: random.Random
-                 ) -> dict[str, Callable[[], str]]:
+def query_makers(
+    ix: SqliteIndex, corpus: Corpus, rng: random.Random
+) -> dict[str, Callable[[], str]]:
     """Typical queries; each call draws fresh parameters from the corpus."""
     meta = corpus.meta
-    toks = [r[0] for r in ix.con.execute("SELECT token FROM tokens WHERE field = 'account' "
-                                         "LIMIT 5000")]
+    toks = [
+        r[0] for r in ix.con.execute("SELECT token FROM tokens WHERE field = 'account' LIMIT 5000")
+    ]
     orders = max(1, corpus.order_seq)
 
     def user_day() -> str:
@@ -231,10 +295,16 @@ def query_makers(ix: SqliteIndex, corpus: Corpus, rng: random.Random
         sid, user, start, _ = rng.choice(meta)
         return f"kind:console from:{_day(start)} to:{_day(start)}"
 
-    return {"selective: user + day": user_day, "selective: account token": token,
-            "selective: order id": order_id, "selective: host + kind + 1 h": host_kind_range,
-            "selective: user + word": user_text, "broad: common word": broad_word,
-            "broad: two common words": broad_two_words, "broad: kind + day": broad_kind_day}
+    return {
+        "selective: user + day": user_day,
+        "selective: account token": token,
+        "selective: order id": order_id,
+        "selective: host + kind + 1 h": host_kind_range,
+        "selective: user + word": user_text,
+        "broad: common word": broad_word,
+        "broad: two common words": broad_two_words,
+        "broad: kind + day": broad_kind_day,
+    }
 
 
 def _pct(xs: list[float], p: float) -> float:
@@ -242,8 +312,9 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
-def _run_threads(path: Path, qs: list[Any], limit: int, threads: int
-                 ) -> tuple[list[float], list[int]]:
+def _run_threads(
+    path: Path, qs: list[Any], limit: int, threads: int
+) -> tuple[list[float], list[int]]:
     lat: list[float] = []
     hits: list[int] = []
     lock = threading.Lock()
@@ -270,8 +341,9 @@ def _run_threads(path: Path, qs: list[Any], limit: int, threads: int
     return lat, hits
 
 
-def measure_queries(path: Path, corpus: Corpus, *, runs: int, limit: int, seed: int = 11,
-                    threads: int = 1) -> dict[str, dict[str, float]]:
+def measure_queries(
+    path: Path, corpus: Corpus, *, runs: int, limit: int, seed: int = 11, threads: int = 1
+) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) per query type with ``threads`` concurrent readers (own connections)."""
     out: dict[str, dict[str, float]] = {}
     base = SqliteIndex(path, readonly=True)
@@ -280,9 +352,13 @@ def measure_queries(path: Path, corpus: Corpus, *, runs: int, limit: int, seed: 
     for name, make in makers.items():
         qs = [parse(make()) for _ in range(runs * threads)]
         lat, hits = _run_threads(path, qs, limit, threads)
-        out[name] = {"p50_ms": round(_pct(lat, 0.5), 1), "p95_ms": round(_pct(lat, 0.95), 1),
-                     "max_ms": round(max(lat), 1), "mean_hits": round(statistics.mean(hits), 1),
-                     "runs": len(lat)}
+        out[name] = {
+            "p50_ms": round(_pct(lat, 0.5), 1),
+            "p95_ms": round(_pct(lat, 0.95), 1),
+            "max_ms": round(max(lat), 1),
+            "mean_hits": round(statistics.mean(hits), 1),
+            "runs": len(lat),
+        }
     return out
 
 
@@ -301,17 +377,23 @@ def demo_rate(home: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ix = SqliteIndex(Path(tmp) / "demo.db")
         t0, c0 = time.perf_counter(), time.process_time()
-        rep = index_dir(ix, home, Keyring.load(home), Keyring.load(home).trust(),
-                        limits=cfg.index.limits())
+        rep = index_dir(
+            ix, home, Keyring.load(home), Keyring.load(home).trust(), limits=cfg.index.limits()
+        )
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
         ix.close()
-    return {"sessions": len(sessions), "agent_seconds": round(agent_s, 1),
-            "events": rep.events_read, "rows": rep.rows, "index_seconds": round(took, 2),
-            "events_per_agent_second": round(rep.events_read / agent_s, 1) if agent_s else 0,
-            "rows_per_agent_second": round(rep.rows / agent_s, 2) if agent_s else 0,
-            "index_cpu_seconds": round(cpu, 2),
-            "pipeline_events_per_second": round(rep.events_read / took) if took else 0,
-            "pipeline_events_per_cpu_second": round(rep.events_read / cpu) if cpu else 0}
+    return {
+        "sessions": len(sessions),
+        "agent_seconds": round(agent_s, 1),
+        "events": rep.events_read,
+        "rows": rep.rows,
+        "index_seconds": round(took, 2),
+        "events_per_agent_second": round(rep.events_read / agent_s, 1) if agent_s else 0,
+        "rows_per_agent_second": round(rep.rows / agent_s, 2) if agent_s else 0,
+        "index_cpu_seconds": round(cpu, 2),
+        "pipeline_events_per_second": round(rep.events_read / took) if took else 0,
+        "pipeline_events_per_cpu_second": round(rep.events_read / cpu) if cpu else 0,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -327,17 +409,35 @@ def machine() -> dict[str, Any]:
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
     except OSError:
         mem = 0
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "load_avg": os.getloadavg()[0]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_mb": mem,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_avg": os.getloadavg()[0],
+    }
 
 
-def run_bench(path: Path, *, sessions: int, events_per_session: int, runs: int = 20,
-              limit: int = 50, threads: list[int] | None = None, demo_home: Path | None = None,
-              seed: int = 7, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_bench(
+    path: Path,
+    *,
+    sessions: int,
+    events_per_session: int,
+    runs: int = 20,
+    limit: int = 50,
+    threads: list[int] | None = None,
+    demo_home: Path | None = None,
+    seed: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Build the corpus in ``path`` (must not exist), measure, return the figures."""
     say = progress or (lambda s: None)
-    result: dict[str, Any] = {"machine": machine(), "sessions": sessions,
-                              "events_per_session": events_per_session}
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "sessions": sessions,
+        "events_per_session": events_per_session,
+    }
     if demo_home is not None:
         say("indexing the demo recording through the full pipeline")
         d = demo_rate(demo_home)
@@ -356,42 +456,57 @@ def run_bench(path: Path, *, sessions: int, events_per_session: int, runs: int =
     result["latency"] = {}
     for t in threads or [1]:
         say(f"queries with {t} concurrent reader(s)")
-        result["latency"][str(t)] = measure_queries(path, corpus, runs=runs, limit=limit,
-                                                    threads=t)
-    sel = [v["p95_ms"] for k, v in result["latency"][str((threads or [1])[0])].items()
-           if k.startswith("selective")]
+        result["latency"][str(t)] = measure_queries(path, corpus, runs=runs, limit=limit, threads=t)
+    sel = [
+        v["p95_ms"]
+        for k, v in result["latency"][str((threads or [1])[0])].items()
+        if k.startswith("selective")
+    ]
     result["selective_p95_max_ms"] = max(sel) if sel else None
     result["target_met"] = bool(sel) and max(sel) < 200
     if "demo" in result:
         result["keeps_up_with_50_agents"] = (
-            result["indexing"]["rows_per_second"] >= result["demo"]
-            ["required_rows_per_second_50_agents"])
+            result["indexing"]["rows_per_second"]
+            >= result["demo"]["required_rows_per_second_50_agents"]
+        )
     return result
 
 
 def iter_lines(result: dict[str, Any]) -> Iterator[str]:
     """The human-readable report."""
     m = result["machine"]
-    yield (f"machine: {m['cpu']}, {m['cores']} cores, {m['mem_mb']} MB RAM, Python "
-           f"{m['python']}, SQLite {m['sqlite']}, load {m['load_avg']:.1f}")
+    yield (
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['mem_mb']} MB RAM, Python "
+        f"{m['python']}, SQLite {m['sqlite']}, load {m['load_avg']:.1f}"
+    )
     ixr = result["indexing"]
-    yield (f"corpus: {result['sessions']} sessions, {ixr['rows']} indexed events; insert "
-           f"{ixr['insert_seconds']} s ({ixr['rows_per_second']} rows/s wall, "
-           f"{ixr['rows_per_cpu_second']} rows/CPU-s), optimize {ixr['optimize_seconds']} s")
-    yield (f"size: {result['size_bytes'] / 1e6:.1f} MB ({result['bytes_per_session']} B per "
-           f"session, {result['bytes_per_row']} B per row)")
+    yield (
+        f"corpus: {result['sessions']} sessions, {ixr['rows']} indexed events; insert "
+        f"{ixr['insert_seconds']} s ({ixr['rows_per_second']} rows/s wall, "
+        f"{ixr['rows_per_cpu_second']} rows/CPU-s), optimize {ixr['optimize_seconds']} s"
+    )
+    yield (
+        f"size: {result['size_bytes'] / 1e6:.1f} MB ({result['bytes_per_session']} B per "
+        f"session, {result['bytes_per_row']} B per row)"
+    )
     if "demo" in result:
         d = result["demo"]
-        yield (f"demo: {d['events']} events -> {d['rows']} rows in {d['agent_seconds']} agent-s"
-               f" = {d['rows_per_agent_second']} rows/agent-s; full pipeline "
-               f"{d['pipeline_events_per_second']} events/s wall, "
-               f"{d['pipeline_events_per_cpu_second']} events/CPU-s; 50 agents need "
-               f"{d['required_rows_per_second_50_agents']} rows/s "
-               f"({d['required_events_per_second_50_agents']} journal events/s)")
+        yield (
+            f"demo: {d['events']} events -> {d['rows']} rows in {d['agent_seconds']} agent-s"
+            f" = {d['rows_per_agent_second']} rows/agent-s; full pipeline "
+            f"{d['pipeline_events_per_second']} events/s wall, "
+            f"{d['pipeline_events_per_cpu_second']} events/CPU-s; 50 agents need "
+            f"{d['required_rows_per_second_50_agents']} rows/s "
+            f"({d['required_events_per_second_50_agents']} journal events/s)"
+        )
     for t, lat in result["latency"].items():
         yield f"latency with {t} reader(s):"
         for name, v in lat.items():
-            yield (f"  {name:<30} p50 {v['p50_ms']:>8.1f} ms  p95 {v['p95_ms']:>8.1f} ms  "
-                   f"max {v['max_ms']:>8.1f} ms  hits {v['mean_hits']}")
-    yield (f"selective p95 (worst type): {result['selective_p95_max_ms']} ms; target < 200 ms "
-           f"{'met' if result['target_met'] else 'NOT met'}")
+            yield (
+                f"  {name:<30} p50 {v['p50_ms']:>8.1f} ms  p95 {v['p95_ms']:>8.1f} ms  "
+                f"max {v['max_ms']:>8.1f} ms  hits {v['mean_hits']}"
+            )
+    yield (
+        f"selective p95 (worst type): {result['selective_p95_max_ms']} ms; target < 200 ms "
+        f"{'met' if result['target_met'] else 'NOT met'}"
+    )

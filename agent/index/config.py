@@ -27,10 +27,13 @@ class IndexConfig(_Section):
 
     def limits(self) -> Limits:
         """The extraction caps."""
-        return Limits(keyframe_text_chars=self.keyframe_text_chars,
-                      mutation_text_chars=self.mutation_text_chars,
-                      body_bytes=self.body_bytes, ws_received_bytes=self.ws_received_bytes,
-                      skip_numeric_text=self.skip_numeric_text)
+        return Limits(
+            keyframe_text_chars=self.keyframe_text_chars,
+            mutation_text_chars=self.mutation_text_chars,
+            body_bytes=self.body_bytes,
+            ws_received_bytes=self.ws_received_bytes,
+            skip_numeric_text=self.skip_numeric_text,
+        )
 
 
 register_section("index", IndexConfig)

@@ -15,8 +15,21 @@ from typing import Any
 
 # rrweb serialized node types (rrweb-snapshot NodeType).
 DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = 0, 1, 2, 3, 4, 5
-_KEEP_ATTRS = ("id", "name", "type", "class", "aria-label", "placeholder", "title", "for",
-               "value", "role", "href", "data-testid", "alt")
+_KEEP_ATTRS = (
+    "id",
+    "name",
+    "type",
+    "class",
+    "aria-label",
+    "placeholder",
+    "title",
+    "for",
+    "value",
+    "role",
+    "href",
+    "data-testid",
+    "alt",
+)
 _SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
 _MASKED = re.compile(r"^(?:(?:tok|esc)_[0-9a-f]{16}|\[redacted\])$")
 _WS = re.compile(r"\s+")
@@ -71,8 +84,11 @@ class DomMap:
             if kind == ELEMENT:
                 node.tag = str(cur.get("tagName", "")).lower()
                 raw = cur.get("attributes") or {}
-                node.attrs = {k: str(v) for k, v in raw.items()
-                              if k in _KEEP_ATTRS and isinstance(v, str | int)}
+                node.attrs = {
+                    k: str(v)
+                    for k, v in raw.items()
+                    if k in _KEEP_ATTRS and isinstance(v, str | int)
+                }
                 if node.tag == "label" and node.attrs.get("for"):
                     self.label_for[node.attrs["for"]] = nid
             elif kind == TEXT and not cur.get("isStyle"):
@@ -97,8 +113,7 @@ class DomMap:
             nid, par = node.get("id"), add.get("parentId")
             if node.get("type") == TEXT and isinstance(nid, int):  # fast path: text leaf
                 if not node.get("isStyle"):
-                    nodes[nid] = Node(nid, TEXT, text=str(node.get("textContent", "")),
-                                      parent=par)
+                    nodes[nid] = Node(nid, TEXT, text=str(node.get("textContent", "")), parent=par)
                     pn = nodes.get(par) if isinstance(par, int) else None
                     if pn is not None:
                         pn.children.append(nid)
@@ -223,8 +238,11 @@ class DomMap:
             if n.attrs.get("name") and not is_masked(n.attrs["name"]):
                 part += f'[name="{n.attrs["name"]}"]'
             elif n.parent is not None and n.parent in self.nodes:
-                sibs = [c for c in self.nodes[n.parent].children
-                        if (s := self.nodes.get(c)) is not None and s.tag == n.tag]
+                sibs = [
+                    c
+                    for c in self.nodes[n.parent].children
+                    if (s := self.nodes.get(c)) is not None and s.tag == n.tag
+                ]
                 if len(sibs) > 1:
                     part += f":nth-of-type({sibs.index(n.id) + 1})"
             parts.append(part)
@@ -251,8 +269,7 @@ class DomMap:
         """Distinct non-empty text strings of the document (or subtree), document order."""
         out: list[str] = []
         seen: set[str] = set()
-        roots = [nid] if nid is not None else [i for i, n in self.nodes.items()
-                                               if n.parent is None]
+        roots = [nid] if nid is not None else [i for i, n in self.nodes.items() if n.parent is None]
         stack = list(reversed(roots))
         while stack:
             n = self.nodes.get(stack.pop())

@@ -34,8 +34,17 @@ from agent.index.text import (
 
 _NUMERIC = re.compile(r"[\d\s.,:;%+\-$€£¥()/*#x]*\Z")
 CLICK_TYPES = {2: "click", 3: "contextmenu", 4: "dblclick"}
-_ENDS_INPUT = frozenset({"input.submit", "page.navigate", "rrweb.full_snapshot", "page.closed",
-                         "session.end", "input.clipboard", "page.dialog"})
+_ENDS_INPUT = frozenset(
+    {
+        "input.submit",
+        "page.navigate",
+        "rrweb.full_snapshot",
+        "page.closed",
+        "session.end",
+        "input.clipboard",
+        "page.dialog",
+    }
+)
 CONSOLE_LEVELS = frozenset({"error", "assert", "exception", "warning", "warn"})
 
 
@@ -124,8 +133,17 @@ class Extractor:
         return key, d
 
     def _row(self, rec: Record, action: str, url: str = "", **kw: Any) -> Row:
-        return Row(seq=rec.seq, t_ns=rec.t_utc_ns, kind=rec.kind, action=action,
-                   page=rec.page or "", host=host_of(url), path=path_of(url), url=url, **kw)
+        return Row(
+            seq=rec.seq,
+            t_ns=rec.t_utc_ns,
+            kind=rec.kind,
+            action=action,
+            page=rec.page or "",
+            host=host_of(url),
+            path=path_of(url),
+            url=url,
+            **kw,
+        )
 
     def feed(self, rec: Record) -> list[Row]:
         """Rows for one record (plus any folded input row it completes)."""
@@ -161,8 +179,11 @@ class Extractor:
             return same_doc and _node_id(rec) == p.node
         if rec.kind == "rrweb.mouse_interaction":
             data = rec.payload.get("data") or {}
-            return (same_doc and _node_id(rec) == p.node
-                    and int(data.get("type", -1)) not in CLICK_TYPES)
+            return (
+                same_doc
+                and _node_id(rec) == p.node
+                and int(data.get("type", -1)) not in CLICK_TYPES
+            )
         return rec.kind not in _ENDS_INPUT
 
     def _flush_input(self) -> Row:
@@ -176,8 +197,16 @@ class Extractor:
         toks = [(t, f) for t in TOKEN_RE.findall(value) for f in fields]
         plain = "" if is_masked(value) else strip_tokens(value)
         text = f"typed {lbl}: {plain}" if plain else f"typed {lbl}"
-        return self._row(p.rec, "input", d.href, label=lbl, selector=d.dom.selector(p.node),
-                         target=d.dom.tag(p.node), text=text.strip(), tokens=toks)
+        return self._row(
+            p.rec,
+            "input",
+            d.href,
+            label=lbl,
+            selector=d.dom.selector(p.node),
+            target=d.dom.tag(p.node),
+            text=text.strip(),
+            tokens=toks,
+        )
 
 
 def _node_id(rec: Record) -> int | None:
@@ -278,8 +307,14 @@ def _submit(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     sel = str(p.get("selector") or "")
     act = str(p.get("action") or "")
-    return x._row(rec, "submit", d.href, selector=sel, method=str(p.get("method") or "").upper(),
-                  text=f"submit {sel} {url_text(act)}".strip())
+    return x._row(
+        rec,
+        "submit",
+        d.href,
+        selector=sel,
+        method=str(p.get("method") or "").upper(),
+        text=f"submit {sel} {url_text(act)}".strip(),
+    )
 
 
 def _navigate(x: Extractor, rec: Record) -> Row | None:
@@ -310,8 +345,14 @@ def _request(x: Extractor, rec: Record) -> Row | None:
     if isinstance(body, str) and body:
         text, btoks = parse_body(body, x.limits.body_bytes)
         toks += btoks
-    return x._row(rec, "request", url, method=method, text=f"{method} {url_text(url)} {text}"
-                  .strip(), tokens=toks)
+    return x._row(
+        rec,
+        "request",
+        url,
+        method=method,
+        text=f"{method} {url_text(url)} {text}".strip(),
+        tokens=toks,
+    )
 
 
 def _response(x: Extractor, rec: Record) -> Row | None:
@@ -320,15 +361,24 @@ def _response(x: Extractor, rec: Record) -> Row | None:
     status = p.get("status")
     text, toks = "", url_tokens(url)
     body, mime = p.get("body"), str(p.get("mime") or "")
-    if (isinstance(body, str) and body and p.get("body_encoding", "text") == "text"
-            and any(m in mime for m in TEXT_MIMES)
-            and len(body) <= x.limits.body_bytes):
+    if (
+        isinstance(body, str)
+        and body
+        and p.get("body_encoding", "text") == "text"
+        and any(m in mime for m in TEXT_MIMES)
+        and len(body) <= x.limits.body_bytes
+    ):
         text, btoks = parse_body(body, x.limits.body_bytes)
         toks += btoks
     st = int(status) if isinstance(status, int) else None
-    return x._row(rec, "response", url, status=st,
-                  text=f"{st if st is not None else ''} {url_text(url)} {text}".strip(),
-                  tokens=toks)
+    return x._row(
+        rec,
+        "response",
+        url,
+        status=st,
+        text=f"{st if st is not None else ''} {url_text(url)} {text}".strip(),
+        tokens=toks,
+    )
 
 
 def _ws_frame(x: Extractor, rec: Record) -> Row | None:
@@ -342,8 +392,13 @@ def _ws_frame(x: Extractor, rec: Record) -> Row | None:
         return None  # market-data style firehose: the journal keeps it, the index does not
     text, toks = parse_body(data, x.limits.body_bytes)
     url = x.page_url.get(rec.page or "", "")
-    return x._row(rec, "ws_sent" if sent else "ws_received", url,
-                  text=f"ws {'sent' if sent else 'received'} {text}", tokens=toks)
+    return x._row(
+        rec,
+        "ws_sent" if sent else "ws_received",
+        url,
+        text=f"ws {'sent' if sent else 'received'} {text}",
+        tokens=toks,
+    )
 
 
 def _ws_open(x: Extractor, rec: Record) -> Row | None:
@@ -357,9 +412,14 @@ def _console(x: Extractor, rec: Record) -> Row | None:
         return None
     url = x.page_url.get(rec.page or "", "")
     msg = str(rec.payload.get("text") or "")
-    return x._row(rec, "console", url, target=level,
-                  text=f"console {level} {strip_tokens(msg)[:2000]}",
-                  tokens=[(t, "") for t in TOKEN_RE.findall(msg)])
+    return x._row(
+        rec,
+        "console",
+        url,
+        target=level,
+        text=f"console {level} {strip_tokens(msg)[:2000]}",
+        tokens=[(t, "") for t in TOKEN_RE.findall(msg)],
+    )
 
 
 def _dialog(x: Extractor, rec: Record) -> Row | None:
@@ -367,15 +427,25 @@ def _dialog(x: Extractor, rec: Record) -> Row | None:
     if p.get("phase") == "closed":
         return None
     url = str(p.get("url") or "")
-    return x._row(rec, "dialog", url, target=str(p.get("type") or ""),
-                  text=f"dialog {p.get('type', '')} {strip_tokens(str(p.get('message') or ''))}")
+    return x._row(
+        rec,
+        "dialog",
+        url,
+        target=str(p.get("type") or ""),
+        text=f"dialog {p.get('type', '')} {strip_tokens(str(p.get('message') or ''))}",
+    )
 
 
 def _download(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     url = str(p.get("url") or "")
-    return x._row(rec, "download", url, target=str(p.get("name") or ""),
-                  text=f"download {p.get('name', '')} {url_text(url)}")
+    return x._row(
+        rec,
+        "download",
+        url,
+        target=str(p.get("name") or ""),
+        text=f"download {p.get('name', '')} {url_text(url)}",
+    )
 
 
 def _simple(action: str, fields: tuple[str, ...]) -> Any:
@@ -383,13 +453,15 @@ def _simple(action: str, fields: tuple[str, ...]) -> Any:
         url = x.page_url.get(rec.page or "", "")
         vals = " ".join(f"{k} {rec.payload[k]}" for k in fields if rec.payload.get(k) is not None)
         return x._row(rec, action, url, text=strip_tokens(f"{rec.kind} {vals}")[:2000])
+
     return handler
 
 
 def _session_start(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
-    return x._row(rec, "session", text=f"session start {p.get('user', '')} "
-                  f"{p.get('workstation', '')}".strip())
+    return x._row(
+        rec, "session", text=f"session start {p.get('user', '')} {p.get('workstation', '')}".strip()
+    )
 
 
 _HANDLERS: dict[str, Any] = {
@@ -421,21 +493,60 @@ _HANDLERS: dict[str, Any] = {
 
 # Which actions each journal kind can produce (``kind:`` filters resolve to actions).
 KIND_ACTIONS: dict[str, tuple[str, ...]] = {
-    "rrweb.full_snapshot": ("keyframe",), "rrweb.mutation": ("text",),
-    "rrweb.mouse_interaction": ("click", "dblclick", "contextmenu"), "rrweb.input": ("input",),
-    "input.submit": ("submit",), "page.navigate": ("navigate",), "page.title": ("title",),
-    "net.request": ("request",), "net.response": ("response",),
-    "net.ws_frame": ("ws_sent", "ws_received"), "net.ws_open": ("ws_open",),
-    "page.console": ("console",), "page.dialog": ("dialog",), "page.download": ("download",),
-    "session.start": ("session",), "session.end": ("session",), "capture.gap": ("gap",),
-    "capture.tamper": ("tamper",), "capture.degraded": ("degraded",), "page.crash": ("crash",),
-    "net.failed": ("failed",), "mask.failed": ("mask_failed",), "clock.jump": ("clock",),
+    "rrweb.full_snapshot": ("keyframe",),
+    "rrweb.mutation": ("text",),
+    "rrweb.mouse_interaction": ("click", "dblclick", "contextmenu"),
+    "rrweb.input": ("input",),
+    "input.submit": ("submit",),
+    "page.navigate": ("navigate",),
+    "page.title": ("title",),
+    "net.request": ("request",),
+    "net.response": ("response",),
+    "net.ws_frame": ("ws_sent", "ws_received"),
+    "net.ws_open": ("ws_open",),
+    "page.console": ("console",),
+    "page.dialog": ("dialog",),
+    "page.download": ("download",),
+    "session.start": ("session",),
+    "session.end": ("session",),
+    "capture.gap": ("gap",),
+    "capture.tamper": ("tamper",),
+    "capture.degraded": ("degraded",),
+    "page.crash": ("crash",),
+    "net.failed": ("failed",),
+    "mask.failed": ("mask_failed",),
+    "clock.jump": ("clock",),
 }
 
-ACTIONS = frozenset({"keyframe", "text", "click", "contextmenu", "dblclick", "input", "submit",
-                     "navigate", "title", "request", "response", "ws_sent", "ws_received",
-                     "ws_open", "console", "dialog", "download", "session", "gap", "tamper",
-                     "degraded", "crash", "failed", "mask_failed", "clock"})
+ACTIONS = frozenset(
+    {
+        "keyframe",
+        "text",
+        "click",
+        "contextmenu",
+        "dblclick",
+        "input",
+        "submit",
+        "navigate",
+        "title",
+        "request",
+        "response",
+        "ws_sent",
+        "ws_received",
+        "ws_open",
+        "console",
+        "dialog",
+        "download",
+        "session",
+        "gap",
+        "tamper",
+        "degraded",
+        "crash",
+        "failed",
+        "mask_failed",
+        "clock",
+    }
+)
 
 
 def field_match(stored: str, wanted: str) -> bool:
@@ -444,5 +555,17 @@ def field_match(stored: str, wanted: str) -> bool:
     return bool(w) and (stored == w or f"_{stored}_".find(f"_{w}_") >= 0)
 
 
-__all__ = ["ACTIONS", "Extractor", "Facts", "Limits", "Row", "TOKEN_RE", "field_match",
-           "host_of", "norm_field", "strip_tokens", "tokens_in", "unique_fields"]
+__all__ = [
+    "ACTIONS",
+    "Extractor",
+    "Facts",
+    "Limits",
+    "Row",
+    "TOKEN_RE",
+    "field_match",
+    "host_of",
+    "norm_field",
+    "strip_tokens",
+    "tokens_in",
+    "unique_fields",
+]

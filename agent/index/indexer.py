@@ -55,11 +55,17 @@ class IndexReport:
         return not self.failed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sessions": self.sessions, "segments_indexed": self.segments_indexed,
-                "segments_skipped": self.segments_skipped,
-                "segments_unsealed": self.segments_unsealed, "rows": self.rows,
-                "events_read": self.events_read, "seconds": round(self.seconds, 3),
-                "failed": self.failed, "ok": self.ok}
+        return {
+            "sessions": self.sessions,
+            "segments_indexed": self.segments_indexed,
+            "segments_skipped": self.segments_skipped,
+            "segments_unsealed": self.segments_unsealed,
+            "rows": self.rows,
+            "events_read": self.events_read,
+            "seconds": round(self.seconds, 3),
+            "failed": self.failed,
+            "ok": self.ok,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,33 +91,46 @@ def ship_custody(home: Path) -> dict[str, Custody]:
         return {}
     out: dict[str, Custody] = {}
     try:
-        con = sqlite3.connect("file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro",
-                              uri=True)
+        con = sqlite3.connect(
+            "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro", uri=True
+        )
         try:
             shipped: dict[str, list[bool]] = defaultdict(list)
             until: dict[str, str] = {}
             for sid, status, ru in con.execute(
-                    "SELECT session_id, status, retain_until FROM objects"):
+                "SELECT session_id, status, retain_until FROM objects"
+            ):
                 shipped[sid].append(status == "shipped")
                 until[sid] = max(until.get(sid, ""), ru or "")
-            held = {r[0] for r in con.execute(
-                "SELECT session_id FROM holds WHERE released_ns IS NULL")}
+            held = {
+                r[0] for r in con.execute("SELECT session_id FROM holds WHERE released_ns IS NULL")
+            }
         finally:
             con.close()
     except sqlite3.Error as exc:
         log.warning("index.ship_state_unreadable", path=str(path), error=str(exc))
         return {}
     for sid in set(shipped) | held:
-        out[sid] = Custody(shipped=bool(shipped.get(sid)) and all(shipped[sid]),
-                           retain_until=until.get(sid, ""), held=sid in held)
+        out[sid] = Custody(
+            shipped=bool(shipped.get(sid)) and all(shipped[sid]),
+            retain_until=until.get(sid, ""),
+            held=sid in held,
+        )
     return out
 
 
 def _seg_record(s: SegmentInfo, source: str) -> SegmentRecord:
     key = s.seal_hash_hex or f"unreadable:{s.session_id}:{s.path.name}"
-    return SegmentRecord(segment_id=s.segment_id or s.path.stem, session_id=s.session_id,
-                         index=s.index, seal_hash=key, events=s.event_count,
-                         t_first_ns=s.t_first_utc_ns, t_last_ns=s.t_last_utc_ns, source=source)
+    return SegmentRecord(
+        segment_id=s.segment_id or s.path.stem,
+        session_id=s.session_id,
+        index=s.index,
+        seal_hash=key,
+        events=s.event_count,
+        t_first_ns=s.t_first_utc_ns,
+        t_last_ns=s.t_last_utc_ns,
+        source=source,
+    )
 
 
 def _failure(rep: SegmentReport) -> str | None:
@@ -139,8 +158,7 @@ def _warm(done: list[SegmentInfo], keyring: Keyring, limits: Limits | None) -> E
     Replays from the last of them that holds a full snapshot (a keyframe), so a click in a new
     segment still gets the text of a button first seen in an earlier one.
     """
-    start = max((i for i, s in enumerate(done) if s.kinds.get("rrweb.full_snapshot")),
-                default=0)
+    start = max((i for i, s in enumerate(done) if s.kinds.get("rrweb.full_snapshot")), default=0)
     ex = Extractor(limits)
     try:
         for s in done[start:]:
@@ -151,10 +169,18 @@ def _warm(done: list[SegmentInfo], keyring: Keyring, limits: Limits | None) -> E
     return ex
 
 
-def index_session(ix: SearchIndex, info: SessionInfo, keyring: Keyring, trust: TrustStore, *,
-                  limits: Limits | None = None, source: str = "dir",
-                  custody: Custody | None = None, report: IndexReport | None = None,
-                  force: bool = False) -> IndexReport:
+def index_session(
+    ix: SearchIndex,
+    info: SessionInfo,
+    keyring: Keyring,
+    trust: TrustStore,
+    *,
+    limits: Limits | None = None,
+    source: str = "dir",
+    custody: Custody | None = None,
+    report: IndexReport | None = None,
+    force: bool = False,
+) -> IndexReport:
     """Verify and index the new sealed segments of one session; update its metadata."""
     rep = report or IndexReport()
     rep.sessions += 1
@@ -181,8 +207,10 @@ def index_session(ix: SearchIndex, info: SessionInfo, keyring: Keyring, trust: T
         vr = verify_segment(s.path, trust)
         why = _failure(vr)
         if why is None and s.index > 0 and vr.prev_seal_hash != prev_seal.get(s.index - 1):
-            why = (f"continuity: segment {s.index - 1} of session {s.session_id} is missing "
-                   "or does not match this segment's genesis")
+            why = (
+                f"continuity: segment {s.index - 1} of session {s.session_id} is missing "
+                "or does not match this segment's genesis"
+            )
         if why is not None:
             _fail(ix, rec, why, rep)
             failed = True
@@ -203,22 +231,42 @@ def index_session(ix: SearchIndex, info: SessionInfo, keyring: Keyring, trust: T
         rep.segments_indexed += 1
     good = [s for s in segs if not s.error]
     meta = SessionMeta(
-        session_id=info.session_id, user=info.user, workstation=info.workstation,
-        agent_id=good[0].agent_id if good else "", record_class=info.record_class,
-        start_ns=info.start_utc_ns, end_ns=info.end_utc_ns, retain_until=custody.retain_until,
-        held=custody.held, shipped=custody.shipped,
-        verified="failed" if failed or ix.failures(info.session_id)
-        else ("pending" if unsealed else "verified"), source=source)
+        session_id=info.session_id,
+        user=info.user,
+        workstation=info.workstation,
+        agent_id=good[0].agent_id if good else "",
+        record_class=info.record_class,
+        start_ns=info.start_utc_ns,
+        end_ns=info.end_utc_ns,
+        retain_until=custody.retain_until,
+        held=custody.held,
+        shipped=custody.shipped,
+        verified="failed"
+        if failed or ix.failures(info.session_id)
+        else ("pending" if unsealed else "verified"),
+        source=source,
+    )
     ix.upsert_session(meta)
     return rep
 
 
 def _fail(ix: SearchIndex, rec: SegmentRecord, why: str, rep: IndexReport) -> None:
-    log.error("index.segment_failed_verification", session_id=rec.session_id,
-              segment_id=rec.segment_id, index=rec.index, check=why.split(":", 1)[0])
+    log.error(
+        "index.segment_failed_verification",
+        session_id=rec.session_id,
+        segment_id=rec.segment_id,
+        index=rec.index,
+        check=why.split(":", 1)[0],
+    )
     ix.mark_segment_failed(rec, why)
-    rep.failed.append({"session_id": rec.session_id, "segment_id": rec.segment_id,
-                       "index": rec.index, "detail": why})
+    rep.failed.append(
+        {
+            "session_id": rec.session_id,
+            "segment_id": rec.segment_id,
+            "index": rec.index,
+            "detail": why,
+        }
+    )
 
 
 def _journal_root(directory: Path) -> Path:
@@ -227,9 +275,16 @@ def _journal_root(directory: Path) -> Path:
     return directory
 
 
-def index_dir(ix: SearchIndex, directory: Path, keyring: Keyring, trust: TrustStore, *,
-              limits: Limits | None = None, custody: dict[str, Custody] | None = None,
-              source: str = "dir") -> IndexReport:
+def index_dir(
+    ix: SearchIndex,
+    directory: Path,
+    keyring: Keyring,
+    trust: TrustStore,
+    *,
+    limits: Limits | None = None,
+    custody: dict[str, Custody] | None = None,
+    source: str = "dir",
+) -> IndexReport:
     """Index every session directory under ``directory`` (a home or a journals dir)."""
     t0 = time.monotonic()
     root = _journal_root(directory)
@@ -241,42 +296,67 @@ def index_dir(ix: SearchIndex, directory: Path, keyring: Keyring, trust: TrustSt
         info = load_session(sdir)
         if not info.segments or is_audit(info):
             continue
-        index_session(ix, info, keyring, trust, limits=limits, source=source,
-                      custody=custody.get(info.session_id), report=rep)
+        index_session(
+            ix,
+            info,
+            keyring,
+            trust,
+            limits=limits,
+            source=source,
+            custody=custody.get(info.session_id),
+            report=rep,
+        )
     rep.seconds = time.monotonic() - t0
-    log.info("index.run", **{k: v for k, v in rep.as_dict().items() if k != "failed"},
-             failed_count=len(rep.failed))
+    log.info(
+        "index.run",
+        **{k: v for k, v in rep.as_dict().items() if k != "failed"},
+        failed_count=len(rep.failed),
+    )
     return rep
 
 
 def _trust(home: Path, trust_dir: Path | None) -> TrustStore:
     trust = TrustStore.from_dir(trust_dir) if trust_dir else Keyring.load(home).trust()
     if not trust.keys:
-        raise KeyMaterialError("no trusted public keys to verify segments against: run "
-                               "`sessiontape keys init` or pass --trust DIR")
+        raise KeyMaterialError(
+            "no trusted public keys to verify segments against: run "
+            "`sessiontape keys init` or pass --trust DIR"
+        )
     return trust
 
 
-def index_new_segments(home: Path, config: Config, *,
-                       trust_dir: Path | None = None) -> IndexReport:
+def index_new_segments(home: Path, config: Config, *, trust_dir: Path | None = None) -> IndexReport:
     """Incremental update from ``<home>/journals`` (the scheduler job calls this)."""
     ix = open_index(home, config)
     try:
-        return index_dir(ix, home, Keyring.load(home), _trust(home, trust_dir),
-                         limits=config.index.limits(), custody=ship_custody(home))
+        return index_dir(
+            ix,
+            home,
+            Keyring.load(home),
+            _trust(home, trust_dir),
+            limits=config.index.limits(),
+            custody=ship_custody(home),
+        )
     finally:
         ix.close()
 
 
-def rebuild_from_dir(home: Path, config: Config, directory: Path | None = None, *,
-                     trust_dir: Path | None = None) -> IndexReport:
+def rebuild_from_dir(
+    home: Path, config: Config, directory: Path | None = None, *, trust_dir: Path | None = None
+) -> IndexReport:
     """Drop the index and rebuild it from local journals (``directory`` or the home's)."""
     ix = open_index(home, config)
     try:
         trust = _trust(home, trust_dir)
         ix.clear()
-        rep = index_dir(ix, directory or home, Keyring.load(home), trust,
-                        limits=config.index.limits(), custody=ship_custody(home))
+        rep = index_dir(
+            ix,
+            directory or home,
+            Keyring.load(home),
+            trust,
+            limits=config.index.limits(),
+            custody=ship_custody(home),
+        )
         _optimize(ix)
         return rep
     finally:
@@ -289,8 +369,14 @@ def _optimize(ix: SearchIndex) -> None:
         opt()
 
 
-def rebuild_from_vault(home: Path, config: Config, url: str, *,
-                       trust_dir: Path | None = None, workdir: Path | None = None) -> IndexReport:
+def rebuild_from_vault(
+    home: Path,
+    config: Config,
+    url: str,
+    *,
+    trust_dir: Path | None = None,
+    workdir: Path | None = None,
+) -> IndexReport:
     """Drop the index and rebuild it from the WORM vault alone.
 
     Lists ``segments/`` objects, downloads each sealed segment to a temporary directory,
@@ -317,13 +403,21 @@ def rebuild_from_vault(home: Path, config: Config, url: str, *,
             st = vault.head(key)
             c = custody.get(session_id, Custody(shipped=True))
             until = iso(st.retain_until) if st.retain_until else ""
-            custody[session_id] = Custody(shipped=True, retain_until=max(c.retain_until, until),
-                                          held=c.held or st.legal_hold)
+            custody[session_id] = Custody(
+                shipped=True, retain_until=max(c.retain_until, until), held=c.held or st.legal_hold
+            )
         ix = open_index(home, config)
         try:
             ix.clear()
-            rep = index_dir(ix, tmp, Keyring.load(home), trust, limits=config.index.limits(),
-                            custody=custody, source="vault")
+            rep = index_dir(
+                ix,
+                tmp,
+                Keyring.load(home),
+                trust,
+                limits=config.index.limits(),
+                custody=custody,
+                source="vault",
+            )
             _optimize(ix)
         finally:
             ix.close()

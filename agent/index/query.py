@@ -30,7 +30,8 @@ TOKEN_VALUE = re.compile(r"^(?:tok|esc)_[0-9a-f]{16}$")
 _ITEM = re.compile(r'\s*(?:([A-Za-z_][\w.-]*):)?(?:"((?:[^"]|"")*)"|(\S+))')
 _TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
-    r"(Z|[+-]\d{2}:?\d{2}|\[[A-Za-z0-9_+\-/]+\])?$")
+    r"(Z|[+-]\d{2}:?\d{2}|\[[A-Za-z0-9_+\-/]+\])?$"
+)
 _DAY_NS = 86_400 * 1_000_000_000
 
 
@@ -60,8 +61,7 @@ class Query:
     @property
     def has_event_filters(self) -> bool:
         """True when hits are events; False when only session filters were given."""
-        return bool(self.has_text or self.hosts or self.kinds or self.tokens
-                    or self.field_tokens)
+        return bool(self.has_text or self.hosts or self.kinds or self.tokens or self.field_tokens)
 
     def fts_expr(self) -> str | None:
         """The FTS5 MATCH expression for the text part (every term quoted), or None."""
@@ -84,14 +84,18 @@ def parse_time(value: str, *, end: bool = False, item: str = "") -> int:
     """A ``from:``/``to:`` value → UTC ns. Naive times need ``Z``, an offset or ``[Zone]``."""
     m = _TIME.match(value)
     if not m:
-        raise UsageError(f"bad time in {item or value!r}: use 2026-11-26T10:00Z, "
-                         "2026-11-26T10:00+05:00 or 2026-11-26T10:00[America/New_York]")
+        raise UsageError(
+            f"bad time in {item or value!r}: use 2026-11-26T10:00Z, "
+            "2026-11-26T10:00+05:00 or 2026-11-26T10:00[America/New_York]"
+        )
     day, clock, zone = m.group(1), m.group(2), m.group(3)
     if clock is None and zone is None:
         zone = "Z"  # a bare date is a UTC day
     if zone is None:
-        raise UsageError(f"time in {item!r} has no zone: add Z (UTC), an offset like +05:00, "
-                         "or a zone like [America/New_York]")
+        raise UsageError(
+            f"time in {item!r} has no zone: add Z (UTC), an offset like +05:00, "
+            "or a zone like [America/New_York]"
+        )
     try:
         naive = dt.datetime.fromisoformat(f"{day}T{clock or '00:00'}")
     except ValueError as exc:
@@ -118,8 +122,7 @@ def _kind_ok(value: str) -> bool:
     from agent.index.extract import ACTIONS
     from agent.kinds import KINDS
 
-    return (value in ACTIONS or value in KINDS
-            or any(k.startswith(value + ".") for k in KINDS))
+    return value in ACTIONS or value in KINDS or any(k.startswith(value + ".") for k in KINDS)
 
 
 def parse(text: str) -> Query:
@@ -135,7 +138,7 @@ def parse(text: str) -> Query:
     while pos < len(text):
         m = _ITEM.match(text, pos)
         if not m or m.end() == pos:
-            raise UsageError(f"cannot parse query at {text[pos:pos + 20]!r}")
+            raise UsageError(f"cannot parse query at {text[pos : pos + 20]!r}")
         pos = m.end()
         op, quoted, bare = m.group(1), m.group(2), m.group(3)
         item = m.group(0).strip()
@@ -156,16 +159,20 @@ def parse(text: str) -> Query:
         elif TOKEN_VALUE.match(value):
             field_tokens.append((opl, value))
         else:
-            raise UsageError(f"unknown operator {op + ':'!r} in {item!r} (operators: "
-                             f"{', '.join(o + ':' for o in OPERATORS)}; "
-                             "or field:tok_… for a field-scoped token)")
+            raise UsageError(
+                f"unknown operator {op + ':'!r} in {item!r} (operators: "
+                f"{', '.join(o + ':' for o in OPERATORS)}; "
+                "or field:tok_… for a field-scoped token)"
+            )
     for t in acc["token"]:
         if not TOKEN_VALUE.match(t):
             raise UsageError(f"'token:{t}' is not a token (tok_ or esc_ + 16 hex digits)")
     for k in acc["kind"]:
         if not _kind_ok(k):
-            raise UsageError(f"unknown kind in 'kind:{k}' (a journal kind such as "
-                             "net.request, a family such as net, or an action such as click)")
+            raise UsageError(
+                f"unknown kind in 'kind:{k}' (a journal kind such as "
+                "net.request, a family such as net, or an action such as click)"
+            )
     held: bool | None = None
     for h in acc["held"]:
         if h.lower() not in ("yes", "no", "true", "false"):
@@ -174,15 +181,24 @@ def parse(text: str) -> Query:
     if len(acc["from"]) > 1 or len(acc["to"]) > 1:
         raise UsageError("give from: and to: at most once each")
     t_from = parse_time(acc["from"][0], item=f"from:{acc['from'][0]}") if acc["from"] else None
-    t_to = (parse_time(acc["to"][0], end=True, item=f"to:{acc['to'][0]}")
-            if acc["to"] else None)
+    t_to = parse_time(acc["to"][0], end=True, item=f"to:{acc['to'][0]}") if acc["to"] else None
     if t_from is not None and t_to is not None and t_to < t_from:
         raise UsageError(f"to:{acc['to'][0]} is before from:{acc['from'][0]}")
-    return Query(raw=text, terms=tuple(terms), phrases=tuple(phrases),
-                 users=tuple(acc["user"]), hosts=tuple(h.lower() for h in acc["host"]),
-                 urls=tuple(acc["url"]), kinds=tuple(acc["kind"]), tokens=tuple(acc["token"]),
-                 field_tokens=tuple(field_tokens), sessions=tuple(acc["session"]),
-                 t_from=t_from, t_to=t_to, held=held)
+    return Query(
+        raw=text,
+        terms=tuple(terms),
+        phrases=tuple(phrases),
+        users=tuple(acc["user"]),
+        hosts=tuple(h.lower() for h in acc["host"]),
+        urls=tuple(acc["url"]),
+        kinds=tuple(acc["kind"]),
+        tokens=tuple(acc["token"]),
+        field_tokens=tuple(field_tokens),
+        sessions=tuple(acc["session"]),
+        t_from=t_from,
+        t_to=t_to,
+        held=held,
+    )
 
 
 def _check_word(word: str) -> None:

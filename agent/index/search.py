@@ -17,8 +17,15 @@ from agent.index.indexer import open_index
 from agent.index.query import parse
 
 
-def search(home: Path, config: Config, query: str, *, limit: int | None = None,
-           actor: str | None = None, clock: Clock | None = None) -> list[Hit]:
+def search(
+    home: Path,
+    config: Config,
+    query: str,
+    *,
+    limit: int | None = None,
+    actor: str | None = None,
+    clock: Clock | None = None,
+) -> list[Hit]:
     """Hits for ``query`` (newest first); one ``audit.search`` record per call.
 
     The audit record (actor, query, result count) is sealed before the hits are returned;
@@ -31,7 +38,12 @@ def search(home: Path, config: Config, query: str, *, limit: int | None = None,
         hits = ix.search(q, n)
     finally:
         ix.close()
-    record_access(home, config, "audit.search",
-                  {"query": query, "result_count": len(hits), "limit": n},
-                  actor=actor, clock=clock)
+    record_access(
+        home,
+        config,
+        "audit.search",
+        {"query": query, "result_count": len(hits), "limit": n},
+        actor=actor,
+        clock=clock,
+    )
     return hits

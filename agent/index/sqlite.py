@@ -75,10 +75,28 @@ _MIGRATIONS = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
-_EVENT_COLS = ("id", "sid", "seq", "t_ns", "kind", "action", "page", "host", "path", "url",
-               "method", "status", "label", "selector", "target", "text")
-_HIT_COLS = ("s.session_id, s.user, s.workstation, s.start_ns, e.seq, e.t_ns, e.kind, "
-             "e.action, e.host, e.url, e.selector, e.target, e.label")
+_EVENT_COLS = (
+    "id",
+    "sid",
+    "seq",
+    "t_ns",
+    "kind",
+    "action",
+    "page",
+    "host",
+    "path",
+    "url",
+    "method",
+    "status",
+    "label",
+    "selector",
+    "target",
+    "text",
+)
+_HIT_COLS = (
+    "s.session_id, s.user, s.workstation, s.start_ns, e.seq, e.t_ns, e.kind, "
+    "e.action, e.host, e.url, e.selector, e.target, e.label"
+)
 
 
 class SqliteIndex:
@@ -91,15 +109,17 @@ class SqliteIndex:
         try:
             if readonly:
                 if not self.path.exists():
-                    raise UsageError(f"no search index at {self.path}: run "
-                                     "`sessiontape index update` (or `index rebuild`) first")
+                    raise UsageError(
+                        f"no search index at {self.path}: run "
+                        "`sessiontape index update` (or `index rebuild`) first"
+                    )
                 uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
-                con = sqlite3.connect(uri, uri=True,
-                                      check_same_thread=False, isolation_level=None)
+                con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                con = sqlite3.connect(self.path, check_same_thread=False,
-                                      isolation_level=None, timeout=60)
+                con = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, timeout=60
+                )
             con.execute("PRAGMA busy_timeout = 60000")
             if not readonly:
                 con.execute("PRAGMA journal_mode = WAL")
@@ -116,8 +136,10 @@ class SqliteIndex:
     def _migrate(self, readonly: bool) -> None:
         ver = int(self.con.execute("PRAGMA user_version").fetchone()[0])
         if ver > SCHEMA_VERSION:
-            raise UnknownVersion(f"{self.path}: index schema version {ver} is newer than this "
-                                 f"build reads ({SCHEMA_VERSION}); rebuild it or upgrade")
+            raise UnknownVersion(
+                f"{self.path}: index schema version {ver} is newer than this "
+                f"build reads ({SCHEMA_VERSION}); rebuild it or upgrade"
+            )
         if ver == SCHEMA_VERSION or readonly:
             return
         with self.tx() as con:
@@ -136,12 +158,15 @@ class SqliteIndex:
 
     # --- writes ----------------------------------------------------------------------------
     def has_segment(self, seal_hash: str) -> bool:
-        return self.con.execute("SELECT 1 FROM segments WHERE seal_hash = ? AND status = "
-                                "'indexed'", (seal_hash,)).fetchone() is not None
+        return (
+            self.con.execute(
+                "SELECT 1 FROM segments WHERE seal_hash = ? AND status = 'indexed'", (seal_hash,)
+            ).fetchone()
+            is not None
+        )
 
     def _sid(self, con: sqlite3.Connection, session_id: str) -> int:
-        row = con.execute("SELECT sid FROM sessions WHERE session_id = ?",
-                          (session_id,)).fetchone()
+        row = con.execute("SELECT sid FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
         if row is not None:
             return int(row[0])
         cur = con.execute("INSERT INTO sessions (session_id) VALUES (?)", (session_id,))
@@ -158,58 +183,107 @@ class SqliteIndex:
             "UPDATE sessions SET user = ?, workstation = ?, agent_id = ?, record_class = ?, "
             "start_ns = ?, end_ns = ?, duration_ms = ?, retain_until = ?, held = ?, "
             "shipped = ?, verified = ?, source = ? WHERE sid = ?",
-            (m.user, m.workstation, m.agent_id, m.record_class, m.start_ns, m.end_ns,
-             m.duration_ms, m.retain_until, int(m.held), int(m.shipped), m.verified, m.source,
-             sid))
+            (
+                m.user,
+                m.workstation,
+                m.agent_id,
+                m.record_class,
+                m.start_ns,
+                m.end_ns,
+                m.duration_ms,
+                m.retain_until,
+                int(m.held),
+                int(m.shipped),
+                m.verified,
+                m.source,
+                sid,
+            ),
+        )
         self._merge_facts(con, sid, Facts(urls=m.urls, titles=m.titles, hosts=m.hosts))
 
     def add_segment(self, seg: SegmentRecord, rows: Sequence[Row], facts: Facts) -> int:
         with self.tx() as con:
-            if con.execute("SELECT 1 FROM segments WHERE seal_hash = ? AND status = 'indexed'",
-                           (seg.seal_hash,)).fetchone():
+            if con.execute(
+                "SELECT 1 FROM segments WHERE seal_hash = ? AND status = 'indexed'",
+                (seg.seal_hash,),
+            ).fetchone():
                 return 0  # another writer got there first
             con.execute("DELETE FROM segments WHERE seal_hash = ?", (seg.seal_hash,))
             sid = self._sid(con, seg.session_id)
-            first = int(con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
-                        .fetchone()[0])
+            first = int(con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
             ev: list[tuple[Any, ...]] = []
             fts: list[tuple[int, str, str]] = []
             toks: list[tuple[str, int, str]] = []
             hosts: set[str] = set()
             for i, r in enumerate(rows):
                 eid = first + i
-                ev.append((eid, sid, r.seq, r.t_ns, r.kind, r.action, r.page, r.host, r.path,
-                           r.url, r.method, r.status, r.label, r.selector, r.target, r.text))
+                ev.append(
+                    (
+                        eid,
+                        sid,
+                        r.seq,
+                        r.t_ns,
+                        r.kind,
+                        r.action,
+                        r.page,
+                        r.host,
+                        r.path,
+                        r.url,
+                        r.method,
+                        r.status,
+                        r.label,
+                        r.selector,
+                        r.target,
+                        r.text,
+                    )
+                )
                 fts.append((eid, r.text, r.url))
                 toks.extend((t, eid, f) for t, f in set(r.tokens))
                 if r.host:
                     hosts.add(r.host)
-            con.executemany(f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES "
-                            f"({', '.join('?' * len(_EVENT_COLS))})", ev)
+            con.executemany(
+                f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES "
+                f"({', '.join('?' * len(_EVENT_COLS))})",
+                ev,
+            )
             con.executemany("INSERT INTO events_fts (rowid, text, url) VALUES (?, ?, ?)", fts)
-            con.executemany("INSERT OR IGNORE INTO tokens (token, event_id, field) "
-                            "VALUES (?, ?, ?)", toks)
-            con.executemany("INSERT OR IGNORE INTO hosts (host) VALUES (?)",
-                            [(h,) for h in hosts])
+            con.executemany(
+                "INSERT OR IGNORE INTO tokens (token, event_id, field) VALUES (?, ?, ?)", toks
+            )
+            con.executemany("INSERT OR IGNORE INTO hosts (host) VALUES (?)", [(h,) for h in hosts])
             con.execute(
                 "INSERT INTO segments (seal_hash, segment_id, sid, idx, status, events, rows, "
                 "id_lo, id_hi, t_first_ns, t_last_ns, source) "
                 "VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?, ?, ?)",
-                (seg.seal_hash, seg.segment_id, sid, seg.index, seg.events, len(rows), first,
-                 first + len(rows) - 1, seg.t_first_ns, seg.t_last_ns, seg.source))
+                (
+                    seg.seal_hash,
+                    seg.segment_id,
+                    sid,
+                    seg.index,
+                    seg.events,
+                    len(rows),
+                    first,
+                    first + len(rows) - 1,
+                    seg.t_first_ns,
+                    seg.t_last_ns,
+                    seg.source,
+                ),
+            )
             self._merge_facts(con, sid, facts)
         return len(rows)
 
     def _merge_facts(self, con: sqlite3.Connection, sid: int, facts: Facts) -> None:
-        row = con.execute("SELECT urls, titles, hosts FROM sessions WHERE sid = ?",
-                          (sid,)).fetchone()
+        row = con.execute(
+            "SELECT urls, titles, hosts FROM sessions WHERE sid = ?", (sid,)
+        ).fetchone()
         merged = []
         for old, new in zip(row, (facts.urls, facts.titles, facts.hosts), strict=True):
             vals: list[str] = json.loads(old)
             vals += [v for v in new if v not in vals]
             merged.append(json.dumps(vals[:500]))
-        con.execute("UPDATE sessions SET urls = ?, titles = ?, hosts = ? WHERE sid = ?",
-                    (*merged, sid))
+        con.execute(
+            "UPDATE sessions SET urls = ?, titles = ?, hosts = ? WHERE sid = ?", (*merged, sid)
+        )
 
     def mark_segment_failed(self, seg: SegmentRecord, detail: str) -> None:
         with self.tx() as con:
@@ -218,21 +292,36 @@ class SqliteIndex:
                 "INSERT OR REPLACE INTO segments (seal_hash, segment_id, sid, idx, status, "
                 "detail, events, t_first_ns, t_last_ns, source) "
                 "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, ?, ?)",
-                (seg.seal_hash, seg.segment_id, sid, seg.index, detail[:2000], seg.events,
-                 seg.t_first_ns, seg.t_last_ns, seg.source))
+                (
+                    seg.seal_hash,
+                    seg.segment_id,
+                    sid,
+                    seg.index,
+                    detail[:2000],
+                    seg.events,
+                    seg.t_first_ns,
+                    seg.t_last_ns,
+                    seg.source,
+                ),
+            )
             con.execute("UPDATE sessions SET verified = 'failed' WHERE sid = ?", (sid,))
 
     def remove_session(self, session_id: str) -> int:
         with self.tx() as con:
-            row = con.execute("SELECT sid FROM sessions WHERE session_id = ?",
-                              (session_id,)).fetchone()
+            row = con.execute(
+                "SELECT sid FROM sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
             if row is None:
                 return 0
             sid = int(row[0])
-            con.execute("INSERT INTO events_fts (events_fts, rowid, text, url) "
-                        "SELECT 'delete', id, text, url FROM events WHERE sid = ?", (sid,))
-            con.execute("DELETE FROM tokens WHERE event_id IN "
-                        "(SELECT id FROM events WHERE sid = ?)", (sid,))
+            con.execute(
+                "INSERT INTO events_fts (events_fts, rowid, text, url) "
+                "SELECT 'delete', id, text, url FROM events WHERE sid = ?",
+                (sid,),
+            )
+            con.execute(
+                "DELETE FROM tokens WHERE event_id IN (SELECT id FROM events WHERE sid = ?)", (sid,)
+            )
             n = con.execute("DELETE FROM events WHERE sid = ?", (sid,)).rowcount
             con.execute("DELETE FROM segments WHERE sid = ?", (sid,))
             con.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
@@ -259,75 +348,125 @@ class SqliteIndex:
             rows = self.con.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc).lower():
-                raise UsageError(f"full-text syntax not understood in {query.raw!r}: "
-                                 f"{exc}") from None
+                raise UsageError(
+                    f"full-text syntax not understood in {query.raw!r}: {exc}"
+                ) from None
             raise InputError(f"{self.path}: search failed: {exc}") from exc
         return [_hit(r, text_mode) for r in rows]
 
     def session(self, session_id: str) -> SessionMeta | None:
-        row = self.con.execute("SELECT * FROM sessions WHERE session_id = ?",
-                               (session_id,)).fetchone()
+        row = self.con.execute(
+            "SELECT * FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
         return _meta(row, self._cols("sessions")) if row else None
 
     def sessions(self) -> list[SessionMeta]:
         cols = self._cols("sessions")
-        return [_meta(r, cols) for r in
-                self.con.execute("SELECT * FROM sessions ORDER BY start_ns, session_id")]
+        return [
+            _meta(r, cols)
+            for r in self.con.execute("SELECT * FROM sessions ORDER BY start_ns, session_id")
+        ]
 
     def _cols(self, table: str) -> list[str]:
         return [r[1] for r in self.con.execute(f"PRAGMA table_info({table})")]
 
     def known_hosts(self, pattern: str) -> list[str]:
         """Hosts equal to ``pattern`` or its subdomains."""
-        return [r[0] for r in self.con.execute(
-            "SELECT host FROM hosts WHERE host = ? OR host LIKE ?",
-            (pattern, "%." + pattern))]
+        return [
+            r[0]
+            for r in self.con.execute(
+                "SELECT host FROM hosts WHERE host = ? OR host LIKE ?", (pattern, "%." + pattern)
+            )
+        ]
 
     def failures(self, session_id: str | None = None) -> list[dict[str, Any]]:
         where, args = ("AND s.session_id = ?", (session_id,)) if session_id else ("", ())
-        return [{"session_id": r[0], "segment_id": r[1], "index": r[2], "detail": r[3]}
-                for r in self.con.execute(
-                    "SELECT s.session_id, g.segment_id, g.idx, g.detail FROM segments g "
-                    f"JOIN sessions s ON s.sid = g.sid WHERE g.status = 'failed' {where} "
-                    "ORDER BY s.session_id, g.idx", args)]
+        return [
+            {"session_id": r[0], "segment_id": r[1], "index": r[2], "detail": r[3]}
+            for r in self.con.execute(
+                "SELECT s.session_id, g.segment_id, g.idx, g.detail FROM segments g "
+                f"JOIN sessions s ON s.sid = g.sid WHERE g.status = 'failed' {where} "
+                "ORDER BY s.session_id, g.idx",
+                args,
+            )
+        ]
 
     def stats(self) -> IndexStats:
         q = self.con.execute
-        size = sum(p.stat().st_size for p in (self.path, Path(str(self.path) + "-wal"))
-                   if p.exists())
+        size = sum(
+            p.stat().st_size for p in (self.path, Path(str(self.path) + "-wal")) if p.exists()
+        )
         failed = self.failures()
         return IndexStats(
-            backend=self.backend, location=str(self.path),
+            backend=self.backend,
+            location=str(self.path),
             sessions=int(q("SELECT count(*) FROM sessions").fetchone()[0]),
-            segments=int(q("SELECT count(*) FROM segments WHERE status = 'indexed'")
-                         .fetchone()[0]),
+            segments=int(q("SELECT count(*) FROM segments WHERE status = 'indexed'").fetchone()[0]),
             events=int(q("SELECT count(*) FROM events").fetchone()[0]),
             tokens=int(q("SELECT count(*) FROM tokens").fetchone()[0]),
-            size_bytes=size, failed=failed,
-            schema_version=int(q("PRAGMA user_version").fetchone()[0]))
+            size_bytes=size,
+            failed=failed,
+            schema_version=int(q("PRAGMA user_version").fetchone()[0]),
+        )
 
     def close(self) -> None:
         self.con.close()
 
 
 def _hit(r: sqlite3.Row | tuple[Any, ...], text_mode: bool) -> Hit:
-    (session_id, user, ws, start_ns, seq, t_ns, kind, action, host, url, selector, target,
-     label, snippet) = r
-    return Hit(session_id=session_id, seq=int(seq), t_utc_ns=int(t_ns), kind=kind,
-               action=action, snippet=" ".join(str(snippet or "").split())[:300], user=user,
-               workstation=ws, host=host or "", url=url or "", selector=selector or "",
-               target=target or "", label=label or "", session_start_ns=int(start_ns))
+    (
+        session_id,
+        user,
+        ws,
+        start_ns,
+        seq,
+        t_ns,
+        kind,
+        action,
+        host,
+        url,
+        selector,
+        target,
+        label,
+        snippet,
+    ) = r
+    return Hit(
+        session_id=session_id,
+        seq=int(seq),
+        t_utc_ns=int(t_ns),
+        kind=kind,
+        action=action,
+        snippet=" ".join(str(snippet or "").split())[:300],
+        user=user,
+        workstation=ws,
+        host=host or "",
+        url=url or "",
+        selector=selector or "",
+        target=target or "",
+        label=label or "",
+        session_start_ns=int(start_ns),
+    )
 
 
 def _meta(row: tuple[Any, ...], cols: list[str]) -> SessionMeta:
     d = dict(zip(cols, row, strict=True))
     return SessionMeta(
-        session_id=d["session_id"], user=d["user"], workstation=d["workstation"],
-        agent_id=d["agent_id"], record_class=d["record_class"], start_ns=d["start_ns"],
-        end_ns=d["end_ns"], retain_until=d["retain_until"], held=bool(d["held"]),
-        shipped=bool(d["shipped"]), verified=d["verified"], source=d["source"],
-        urls=json.loads(d["urls"]), titles=json.loads(d["titles"]),
-        hosts=json.loads(d["hosts"]))
+        session_id=d["session_id"],
+        user=d["user"],
+        workstation=d["workstation"],
+        agent_id=d["agent_id"],
+        record_class=d["record_class"],
+        start_ns=d["start_ns"],
+        end_ns=d["end_ns"],
+        retain_until=d["retain_until"],
+        held=bool(d["held"]),
+        shipped=bool(d["shipped"]),
+        verified=d["verified"],
+        source=d["source"],
+        urls=json.loads(d["urls"]),
+        titles=json.loads(d["titles"]),
+        hosts=json.loads(d["hosts"]),
+    )
 
 
 def actions_for(kinds: Sequence[str]) -> list[str]:

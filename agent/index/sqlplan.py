@@ -20,8 +20,10 @@ from agent.index.query import Query
 if TYPE_CHECKING:
     from agent.index.sqlite import SqliteIndex
 
-_HIT = ("s.session_id, s.user, s.workstation, s.start_ns, e.seq, e.t_ns, e.kind, e.action, "
-        "e.host, e.url, e.selector, e.target, e.label")
+_HIT = (
+    "s.session_id, s.user, s.workstation, s.start_ns, e.seq, e.t_ns, e.kind, e.action, "
+    "e.host, e.url, e.selector, e.target, e.label"
+)
 
 
 def _like_prefix(s: str) -> str:
@@ -38,11 +40,11 @@ def _session_conds(q: Query, conds: list[str], args: list[Any]) -> None:
             else:
                 parts.append("s.user = ?")
                 args.append(u)
-        conds.append("(" + " OR ".join(p + (r" ESCAPE '\'" if "LIKE" in p else "")
-                                       for p in parts) + ")")
+        conds.append(
+            "(" + " OR ".join(p + (r" ESCAPE '\'" if "LIKE" in p else "") for p in parts) + ")"
+        )
     if q.sessions:
-        conds.append("(" + " OR ".join(r"s.session_id LIKE ? ESCAPE '\'"
-                                       for _ in q.sessions) + ")")
+        conds.append("(" + " OR ".join(r"s.session_id LIKE ? ESCAPE '\'" for _ in q.sessions) + ")")
         args.extend(_like_prefix(s) for s in q.sessions)
     if q.held is not None:
         conds.append("s.held = ?")
@@ -113,18 +115,25 @@ def plan_search(ix: SqliteIndex, q: Query, limit: int) -> tuple[str, list[Any], 
         parts = " UNION ALL ".join(
             "SELECT rowid AS id, snippet(events_fts, 0, '«', '»', '…', 16) AS snip "
             "FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?"
-            for _ in ranges)
-        sql = (f"SELECT {_HIT}, m.snip FROM ({parts}) m JOIN events e ON e.id = m.id "
-               f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?")
+            for _ in ranges
+        )
+        sql = (
+            f"SELECT {_HIT}, m.snip FROM ({parts}) m JOIN events e ON e.id = m.id "
+            f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?"
+        )
         args = [x for lo, hi in ranges for x in (fts, lo, hi)] + args
     elif fts is not None:
-        sql = (f"SELECT {_HIT}, snippet(events_fts, 0, '«', '»', '…', 16) "
-               "FROM events_fts JOIN events e ON e.id = events_fts.rowid "
-               f"JOIN sessions s ON s.sid = e.sid WHERE {where} "
-               "ORDER BY events_fts.rowid DESC LIMIT ?")
+        sql = (
+            f"SELECT {_HIT}, snippet(events_fts, 0, '«', '»', '…', 16) "
+            "FROM events_fts JOIN events e ON e.id = events_fts.rowid "
+            f"JOIN sessions s ON s.sid = e.sid WHERE {where} "
+            "ORDER BY events_fts.rowid DESC LIMIT ?"
+        )
     else:
-        sql = (f"SELECT {_HIT}, substr(e.text, 1, 200) FROM events e "
-               f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?")
+        sql = (
+            f"SELECT {_HIT}, substr(e.text, 1, 200) FROM events e "
+            f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?"
+        )
     args.append(limit)
     return sql, args, fts is not None
 
@@ -147,7 +156,8 @@ def _segment_ranges(ix: SqliteIndex, q: Query) -> list[tuple[int, int]] | None:
     rows = ix.con.execute(
         f"SELECT g.id_lo, g.id_hi FROM segments g JOIN sessions s ON s.sid = g.sid "
         f"WHERE {' AND '.join(conds)} AND g.id_lo IS NOT NULL LIMIT {MAX_RANGES + 1}",
-        args).fetchall()
+        args,
+    ).fetchall()
     if len(rows) > MAX_RANGES:
         return None
     return [(int(lo), int(hi)) for lo, hi in rows]
@@ -162,15 +172,21 @@ def _plan_sessions(q: Query, limit: int) -> tuple[str, list[Any], bool]:
     _time_conds(q, inner, inner_args)
     first = f"(SELECT e.id FROM events e WHERE {' AND '.join(inner)} ORDER BY e.seq LIMIT 1)"
     where = " AND ".join(conds) if conds else "1"
-    snippet = ("'session of ' || s.user || ' on ' || s.workstation || ' (' || "
-               "(s.duration_ms / 1000) || ' s, ' || s.verified || "
-               "CASE WHEN s.held THEN ', held' ELSE '' END || ')'")
-    cols = ("s.session_id, s.user, s.workstation, s.start_ns, COALESCE(e.seq, 0), "
-            "COALESCE(e.t_ns, s.start_ns), COALESCE(e.kind, 'session.start'), "
-            "COALESCE(e.action, 'session'), COALESCE(e.host, ''), COALESCE(e.url, ''), "
-            "'', '', ''")
-    sql = (f"SELECT {cols}, {snippet} FROM sessions s LEFT JOIN events e ON e.id = {first} "
-           f"WHERE {where} ORDER BY s.start_ns DESC LIMIT ?")
+    snippet = (
+        "'session of ' || s.user || ' on ' || s.workstation || ' (' || "
+        "(s.duration_ms / 1000) || ' s, ' || s.verified || "
+        "CASE WHEN s.held THEN ', held' ELSE '' END || ')'"
+    )
+    cols = (
+        "s.session_id, s.user, s.workstation, s.start_ns, COALESCE(e.seq, 0), "
+        "COALESCE(e.t_ns, s.start_ns), COALESCE(e.kind, 'session.start'), "
+        "COALESCE(e.action, 'session'), COALESCE(e.host, ''), COALESCE(e.url, ''), "
+        "'', '', ''"
+    )
+    sql = (
+        f"SELECT {cols}, {snippet} FROM sessions s LEFT JOIN events e ON e.id = {first} "
+        f"WHERE {where} ORDER BY s.start_ns DESC LIMIT ?"
+    )
     return sql, [*inner_args, *args, limit], False
 
 

@@ -29,8 +29,9 @@ def next_counter(home: Path) -> tuple[str, int]:
         try:
             data = json.loads(p.read_text()) if p.exists() else {}
         except (OSError, ValueError) as exc:
-            raise JournalError(f"{p}: agent identity file is corrupt: {exc}",
-                               retryable=False) from exc
+            raise JournalError(
+                f"{p}: agent identity file is corrupt: {exc}", retryable=False
+            ) from exc
         agent_id = data.get("agent_id") or "agent-" + secrets.token_hex(8)
         counter = int(data.get("counter", -1)) + 1
         tmp = p.with_suffix(".tmp")

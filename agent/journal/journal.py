@@ -73,9 +73,21 @@ def default_meta(config: Config, user: str | None = None) -> SessionMeta:
 class Journal:
     """The writer for one recording session (a chain of segments)."""
 
-    def __init__(self, home: Path, config: Config, keyring: Keyring, clock: Clock,
-                 session_id: str, meta: SessionMeta, *, timestamper: Timestamper | None,
-                 lock: IO[str], prev_seal_hash: str, next_index: int, next_seq: int) -> None:
+    def __init__(
+        self,
+        home: Path,
+        config: Config,
+        keyring: Keyring,
+        clock: Clock,
+        session_id: str,
+        meta: SessionMeta,
+        *,
+        timestamper: Timestamper | None,
+        lock: IO[str],
+        prev_seal_hash: str,
+        next_index: int,
+        next_seq: int,
+    ) -> None:
         self.home = home
         self.config = config
         self.keyring = keyring
@@ -99,10 +111,18 @@ class Journal:
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Path, config: Config, *, session_id: str | None = None,
-             user: str | None = None, clock: Clock | None = None,
-             keyring: Keyring | None = None, timestamper: Timestamper | None = None,
-             meta: SessionMeta | None = None) -> Journal:
+    def open(
+        cls,
+        home: Path,
+        config: Config,
+        *,
+        session_id: str | None = None,
+        user: str | None = None,
+        clock: Clock | None = None,
+        keyring: Keyring | None = None,
+        timestamper: Timestamper | None = None,
+        meta: SessionMeta | None = None,
+    ) -> Journal:
         """Start a new session, or resume ``session_id`` after a crash (recovering it first).
 
         Resuming seals any unsealed segment with reason ``recovered`` (recovery records the
@@ -124,25 +144,53 @@ class Journal:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
-            raise JournalError(f"session {session_id} is being written by another process",
-                               retryable=False) from None
+            raise JournalError(
+                f"session {session_id} is being written by another process", retryable=False
+            ) from None
         prev, idx, seq, last_t = "0" * 64, 0, 0, None
         if resumed:
             recover_session(sdir, keyring, clock)
             prev, idx, seq, last_t = session_tail(sdir)
-        j = cls(home, config, keyring, clock, session_id, meta, timestamper=timestamper,
-                lock=lock, prev_seal_hash=prev, next_index=idx, next_seq=seq)
+        j = cls(
+            home,
+            config,
+            keyring,
+            clock,
+            session_id,
+            meta,
+            timestamper=timestamper,
+            lock=lock,
+            prev_seal_hash=prev,
+            next_index=idx,
+            next_seq=seq,
+        )
         first: list[Event] = []
         if resumed:
             # The interruption itself was recorded by recovery (capture.gap, agent_crash) in
             # the segment it interrupted; here the agent says it is back.
-            first.append(j._event("agent.start", {"pid": os.getpid(), "version": __version__,
-                                                  "resumed": True, "last_event_utc_ns":
-                                                  last_t if last_t is not None else 0}))
+            first.append(
+                j._event(
+                    "agent.start",
+                    {
+                        "pid": os.getpid(),
+                        "version": __version__,
+                        "resumed": True,
+                        "last_event_utc_ns": last_t if last_t is not None else 0,
+                    },
+                )
+            )
         else:
-            first.append(j._event("session.start", {
-                "user": meta.user, "workstation": meta.workstation,
-                "agent_version": __version__, "record_class": meta.record_class}))
+            first.append(
+                j._event(
+                    "session.start",
+                    {
+                        "user": meta.user,
+                        "workstation": meta.workstation,
+                        "agent_version": __version__,
+                        "record_class": meta.record_class,
+                    },
+                )
+            )
         j.append_many(first)
         return j
 
@@ -179,14 +227,17 @@ class Journal:
             "agent_version": __version__,
         }
         path = self.dir / f"{self._next_index:06d}-{seg_id}{fmt.SEGMENT_SUFFIX}"
-        seg = SegmentWriter.create(path, genesis, dek, self._signer,
-                                   self.config.journal.zstd_level)
+        seg = SegmentWriter.create(path, genesis, dek, self._signer, self.config.journal.zstd_level)
         self._next_index += 1
         self._seg_opened_mono = self.clock.mono_ns()
         self._last_cp_mono = self._seg_opened_mono
         self.segments.append(path)
-        log.info("segment.opened", session=self.session_id, segment=seg_id,
-                 index=genesis["segment_index"])
+        log.info(
+            "segment.opened",
+            session=self.session_id,
+            segment=seg_id,
+            index=genesis["segment_index"],
+        )
         return seg
 
     def _seal_current(self, reason: str) -> None:
@@ -201,14 +252,23 @@ class Journal:
             try:
                 tst = self._timestamper(sha256(canonical_bytes(body)))
             except Exception as exc:  # a TSA outage must not lose the seal
-                log.warning("tsa.failed", session=self.session_id, segment=seg.segment_id,
-                            error=type(exc).__name__)
+                log.warning(
+                    "tsa.failed",
+                    session=self.session_id,
+                    segment=seg.segment_id,
+                    error=type(exc).__name__,
+                )
         _, seal_hash = seg.seal(reason, body["sealed_utc_ns"], tst, body=body)
         self._prev_seal_hash = seal_hash.hex()
         self.seal_hashes.append(seal_hash.hex())
         self._seg = None
-        log.info("segment.sealed", session=self.session_id, segment=seg.segment_id,
-                 reason=reason, events=seg.event_count)
+        log.info(
+            "segment.sealed",
+            session=self.session_id,
+            segment=seg.segment_id,
+            reason=reason,
+            events=seg.event_count,
+        )
 
     # --- appending ------------------------------------------------------------------------
     def append_many(self, events: Sequence[Event]) -> list[int]:
@@ -230,7 +290,7 @@ class Journal:
         seq = self._next_seq
         chunks: list[list[dict[str, Any]]] = []
         for start in range(0, len(batch), cfg.chunk_max_events):
-            part = batch[start:start + cfg.chunk_max_events]
+            part = batch[start : start + cfg.chunk_max_events]
             chunks.append([to_record(ev, seq + i) for i, ev in enumerate(part)])
             seq += len(part)
         self._seg.write_chunks(chunks)  # raises JournalError: seqs not consumed
@@ -248,9 +308,12 @@ class Journal:
         threshold = self.config.journal.clock_jump_threshold_ms * 1_000_000
         if delta < -1_000_000 or delta > threshold:
             self._offset = offset
-            return Event("clock.jump", {"delta_ns": delta,
-                                        "direction": "backward" if delta < 0 else "forward"},
-                         utc, mono)
+            return Event(
+                "clock.jump",
+                {"delta_ns": delta, "direction": "backward" if delta < 0 else "forward"},
+                utc,
+                mono,
+            )
         return None
 
     def tick(self) -> None:
@@ -262,8 +325,9 @@ class Journal:
         scfg = self.config.seal
         since = now - self._last_cp_mono
         changed = seg.tree.size != seg.last_checkpoint_size
-        if (changed and since >= scfg.checkpoint_active_seconds * 1_000_000_000) or \
-                since >= scfg.checkpoint_idle_seconds * 1_000_000_000:
+        if (
+            changed and since >= scfg.checkpoint_active_seconds * 1_000_000_000
+        ) or since >= scfg.checkpoint_idle_seconds * 1_000_000_000:
             seg.checkpoint(self.clock.utc_ns(), now)
             self._last_cp_mono = now
         if now - self._seg_opened_mono >= self.config.journal.rotate_seconds * 1_000_000_000:

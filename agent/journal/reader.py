@@ -91,8 +91,10 @@ class SegmentFile:
         if app_id != fmt.APPLICATION_ID:
             raise NotAJournal(f"{path}: not a sessiontape segment (application_id {app_id:#x})")
         if version != fmt.FORMAT_VERSION:
-            raise UnknownVersion(f"{path}: segment format version {version} is not supported "
-                                 f"(this build reads version {fmt.FORMAT_VERSION})")
+            raise UnknownVersion(
+                f"{path}: segment format version {version} is not supported "
+                f"(this build reads version {fmt.FORMAT_VERSION})"
+            )
         try:
             row = self._con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
         except sqlite3.Error as exc:
@@ -125,21 +127,29 @@ class SegmentFile:
         """Chunks in idx order."""
         try:
             cur = self._con.execute(
-                "SELECT idx, header, ciphertext, leaf, chain FROM chunks ORDER BY idx")
+                "SELECT idx, header, ciphertext, leaf, chain FROM chunks ORDER BY idx"
+            )
             for idx, h, ct, leaf, chain in cur:
                 try:
                     header = loads(h)
                 except ValueError:
                     header = {}
-                yield ChunkRow(idx, bytes(h), header if isinstance(header, dict) else {},
-                               bytes(ct), bytes(leaf), bytes(chain))
+                yield ChunkRow(
+                    idx,
+                    bytes(h),
+                    header if isinstance(header, dict) else {},
+                    bytes(ct),
+                    bytes(leaf),
+                    bytes(chain),
+                )
         except sqlite3.Error as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
 
     def chunk(self, idx: int) -> ChunkRow | None:
         """One stored chunk by index (a point query), or None when absent."""
-        rows = self._query("SELECT idx, header, ciphertext, leaf, chain FROM chunks "
-                           "WHERE idx = ?", (idx,))
+        rows = self._query(
+            "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx = ?", (idx,)
+        )
         if not rows:
             return None
         i, h, ct, leaf, chain = rows[0]
@@ -147,8 +157,14 @@ class SegmentFile:
             header = loads(h)
         except ValueError:
             header = {}
-        return ChunkRow(i, bytes(h), header if isinstance(header, dict) else {}, bytes(ct),
-                        bytes(leaf), bytes(chain))
+        return ChunkRow(
+            i,
+            bytes(h),
+            header if isinstance(header, dict) else {},
+            bytes(ct),
+            bytes(leaf),
+            bytes(chain),
+        )
 
     def chunk_headers(self) -> list[dict[str, Any]]:
         """Parsed chunk headers only (cheap: no ciphertext)."""
@@ -169,8 +185,7 @@ class SegmentFile:
                 body = loads(b)
             except ValueError:
                 body = {}
-            out.append(CheckpointRow(n, bytes(b), body if isinstance(body, dict) else {},
-                                     bytes(s)))
+            out.append(CheckpointRow(n, bytes(b), body if isinstance(body, dict) else {}, bytes(s)))
         return out
 
     def seal(self) -> SealRow | None:
@@ -183,8 +198,12 @@ class SegmentFile:
             body = loads(b)
         except ValueError:
             body = {}
-        return SealRow(bytes(b), body if isinstance(body, dict) else {}, bytes(s),
-                       bytes(t) if t is not None else None)
+        return SealRow(
+            bytes(b),
+            body if isinstance(body, dict) else {},
+            bytes(s),
+            bytes(t) if t is not None else None,
+        )
 
     def cipher(self, keyring: Keyring) -> ChunkCipher:
         """The chunk cipher, unwrapping the DEK with the KEK named in the genesis."""
@@ -219,8 +238,10 @@ def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> li
 
 def decode_chunk(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Record]:
     """Decrypt one chunk into :class:`Record` objects."""
-    return [Record.from_dict(r, chunk=row.idx, segment=seg.segment_id)
-            for r in decode_chunk_raw(seg, row, cipher)]
+    return [
+        Record.from_dict(r, chunk=row.idx, segment=seg.segment_id)
+        for r in decode_chunk_raw(seg, row, cipher)
+    ]
 
 
 def iter_records(path: Path, keyring: Keyring) -> Iterator[Record]:

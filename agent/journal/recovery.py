@@ -77,18 +77,37 @@ def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
     if kek is None:
         log.error("recovery.refused", segment=str(path), reason="decryption key not held")
         return None
-    writer = SegmentWriter(path, connect_rw(path, create=False), g, genesis_bytes,
-                           unwrap_dek(kek, wrapped, where=str(path)), signer, 1)
+    writer = SegmentWriter(
+        path,
+        connect_rw(path, create=False),
+        g,
+        genesis_bytes,
+        unwrap_dek(kek, wrapped, where=str(path)),
+        signer,
+        1,
+    )
     writer.tree, writer.chain_head, writer.event_count = tree, chain, count
     writer.seq_first, writer.seq_last, writer.t_first, writer.t_last = (
-        seq_first, seq_last, t_first, t_last)
+        seq_first,
+        seq_last,
+        t_first,
+        t_last,
+    )
     writer.kinds, writer.checkpoints = kinds, len(cps)
     now = clock.utc_ns()
     # The crash itself goes on the record, signed and sealed with what it interrupted.
     seq = (seq_last + 1) if seq_last is not None else int(g["seq_first"])
-    gap = Event("capture.gap", {"start_utc_ns": t_last or int(g["created_utc_ns"]),
-                                "end_utc_ns": now, "cause": "agent_crash",
-                                "recovered_by_pid": os.getpid()}, now, clock.mono_ns())
+    gap = Event(
+        "capture.gap",
+        {
+            "start_utc_ns": t_last or int(g["created_utc_ns"]),
+            "end_utc_ns": now,
+            "cause": "agent_crash",
+            "recovered_by_pid": os.getpid(),
+        },
+        now,
+        clock.mono_ns(),
+    )
     try:
         writer.write_chunks([[to_record(gap, seq)]])
         body, seal_hash = writer.seal("recovered", now)
@@ -133,10 +152,17 @@ def session_tail(sdir: Path) -> tuple[str, int, int, int | None]:
     try:
         seal = seg.seal()
         if seal is None:
-            raise JournalError(f"{paths[-1]}: cannot resume a session whose last segment is "
-                               "unsealed and failed recovery", retryable=False)
+            raise JournalError(
+                f"{paths[-1]}: cannot resume a session whose last segment is "
+                "unsealed and failed recovery",
+                retryable=False,
+            )
         b = seal.body
-        return (sha256(seal.body_bytes).hex(), int(seg.genesis["segment_index"]) + 1,
-                int(b["seq_last"]) + 1, int(b["t_last_utc_ns"]) or None)
+        return (
+            sha256(seal.body_bytes).hex(),
+            int(seg.genesis["segment_index"]) + 1,
+            int(b["seq_last"]) + 1,
+            int(b["t_last_utc_ns"]) or None,
+        )
     finally:
         seg.close()

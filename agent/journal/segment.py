@@ -40,8 +40,16 @@ def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
 class SegmentWriter:
     """Appends chunks to one segment file and seals it."""
 
-    def __init__(self, path: Path, con: sqlite3.Connection, genesis: dict[str, Any],
-                 genesis_bytes: bytes, dek: bytes, signer: Signer, zstd_level: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        con: sqlite3.Connection,
+        genesis: dict[str, Any],
+        genesis_bytes: bytes,
+        dek: bytes,
+        signer: Signer,
+        zstd_level: int,
+    ) -> None:
         self.path = path
         self._con = con
         self.genesis = genesis
@@ -66,16 +74,21 @@ class SegmentWriter:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, genesis: dict[str, Any], dek: bytes, signer: Signer,
-               zstd_level: int = 1) -> SegmentWriter:
+    def create(
+        cls, path: Path, genesis: dict[str, Any], dek: bytes, signer: Signer, zstd_level: int = 1
+    ) -> SegmentWriter:
         """Create the file, its schema and genesis row in one transaction."""
         path.parent.mkdir(parents=True, exist_ok=True)
         con = connect_rw(path, create=True)
         gbytes = canonical_bytes(genesis)
         # One script, one transaction: a file either has schema and genesis or is empty.
-        script = (f"BEGIN IMMEDIATE; PRAGMA application_id={fmt.APPLICATION_ID}; "
-                  f"PRAGMA user_version={fmt.FORMAT_VERSION};" + fmt.SCHEMA + fmt.TRIGGERS
-                  + f"INSERT INTO segment (id, genesis) VALUES (1, X'{gbytes.hex()}'); COMMIT;")
+        script = (
+            f"BEGIN IMMEDIATE; PRAGMA application_id={fmt.APPLICATION_ID}; "
+            f"PRAGMA user_version={fmt.FORMAT_VERSION};"
+            + fmt.SCHEMA
+            + fmt.TRIGGERS
+            + f"INSERT INTO segment (id, genesis) VALUES (1, X'{gbytes.hex()}'); COMMIT;"
+        )
         try:
             con.executescript(script)
         except sqlite3.Error as exc:
@@ -137,13 +150,14 @@ class SegmentWriter:
         try:
             self._con.execute("BEGIN IMMEDIATE")
             self._con.executemany(
-                "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)",
-                rows)
+                "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)", rows
+            )
             self._con.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise JournalError(f"{self.path}: chunks {idx0}..{idx0 + len(rows) - 1} not "
-                               f"committed: {exc}") from exc
+            raise JournalError(
+                f"{self.path}: chunks {idx0}..{idx0 + len(rows) - 1} not committed: {exc}"
+            ) from exc
         for leaf in leaves:
             self.tree.append(leaf)
         self.chain_head = chain
@@ -186,8 +200,10 @@ class SegmentWriter:
         sig = self._signer.sign(bbytes)
         try:
             self._con.execute("BEGIN IMMEDIATE")
-            self._con.execute("INSERT INTO checkpoints (n, body, signature) VALUES (?,?,?)",
-                              (self.checkpoints, bbytes, sig))
+            self._con.execute(
+                "INSERT INTO checkpoints (n, body, signature) VALUES (?,?,?)",
+                (self.checkpoints, bbytes, sig),
+            )
             self._con.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -224,8 +240,13 @@ class SegmentWriter:
             "key_id": self._signer.key_id,
         }
 
-    def seal(self, reason: str, sealed_utc_ns: int, tst: bytes | None = None,
-             body: dict[str, Any] | None = None) -> tuple[dict[str, Any], bytes]:
+    def seal(
+        self,
+        reason: str,
+        sealed_utc_ns: int,
+        tst: bytes | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], bytes]:
         """Sign and commit the seal; return (body, seal_hash). The segment is then closed."""
         if self.sealed:
             raise JournalClosed(f"{self.path}: segment is already sealed")
@@ -236,8 +257,9 @@ class SegmentWriter:
         sig = self._signer.sign(bbytes)
         try:
             self._con.execute("BEGIN IMMEDIATE")
-            self._con.execute("INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)",
-                              (bbytes, sig, tst))
+            self._con.execute(
+                "INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)", (bbytes, sig, tst)
+            )
             self._con.execute("COMMIT")
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:

@@ -26,14 +26,14 @@ log = structlog.get_logger("sessiontape.journal")
 class JournalSink:
     """Thread-backed group-commit sink over a :class:`Journal`."""
 
-    def __init__(self, journal: Journal, *, max_ms: int | None = None,
-                 max_events: int | None = None) -> None:
+    def __init__(
+        self, journal: Journal, *, max_ms: int | None = None, max_events: int | None = None
+    ) -> None:
         self.journal = journal
         self._max_s = (max_ms or journal.config.journal.chunk_max_ms) / 1000
         self._max_events = max_events or journal.config.journal.chunk_max_events
         self._cv = threading.Condition()
-        self._queue: list[tuple[list[Event], asyncio.Future[None],
-                                asyncio.AbstractEventLoop]] = []
+        self._queue: list[tuple[list[Event], asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._queued = 0
         self._oldest = 0.0
         self._stop = False
@@ -72,17 +72,27 @@ class JournalSink:
             with self._cv:
                 while not self._stop:
                     now = time.monotonic()
-                    due = (self._queue and (self._queued >= self._max_events
-                                            or now - self._oldest >= self._max_s))
+                    due = self._queue and (
+                        self._queued >= self._max_events or now - self._oldest >= self._max_s
+                    )
                     if due or now >= next_tick:
                         break
                     wait = next_tick - now
                     if self._queue:
                         wait = min(wait, self._max_s - (now - self._oldest))
                     self._cv.wait(max(wait, 0.001))
-                batch = self._take() if (self._queue and (
-                    self._stop or self._queued >= self._max_events
-                    or time.monotonic() - self._oldest >= self._max_s)) else []
+                batch = (
+                    self._take()
+                    if (
+                        self._queue
+                        and (
+                            self._stop
+                            or self._queued >= self._max_events
+                            or time.monotonic() - self._oldest >= self._max_s
+                        )
+                    )
+                    else []
+                )
                 stopping = self._stop
             if batch:
                 self._commit(batch)
@@ -97,8 +107,9 @@ class JournalSink:
                     if not self._queue:
                         return
 
-    def _commit(self, batch: list[tuple[list[Event], asyncio.Future[None],
-                                        asyncio.AbstractEventLoop]]) -> None:
+    def _commit(
+        self, batch: list[tuple[list[Event], asyncio.Future[None], asyncio.AbstractEventLoop]]
+    ) -> None:
         events = [ev for evs, _, _ in batch for ev in evs]
         err: BaseException | None = None
         try:
@@ -106,8 +117,11 @@ class JournalSink:
             self.events_written += len(events)
             self.commits += 1
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter, never swallowed
-            err = exc if isinstance(exc, JournalError) else JournalError(
-                f"events not written: {type(exc).__name__}: {exc}")
+            err = (
+                exc
+                if isinstance(exc, JournalError)
+                else JournalError(f"events not written: {type(exc).__name__}: {exc}")
+            )
             self.failed = err
             log.error("journal.commit_failed", error=str(err), events=len(events))
         for _, fut, loop in batch:

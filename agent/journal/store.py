@@ -83,10 +83,16 @@ class SessionInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "session_id": self.session_id, "user": self.user, "workstation": self.workstation,
-            "record_class": self.record_class, "start_utc_ns": self.start_utc_ns,
-            "end_utc_ns": self.end_utc_ns, "sealed": self.sealed, "closed": self.closed,
-            "events": self.event_count, "size_bytes": self.size_bytes,
+            "session_id": self.session_id,
+            "user": self.user,
+            "workstation": self.workstation,
+            "record_class": self.record_class,
+            "start_utc_ns": self.start_utc_ns,
+            "end_utc_ns": self.end_utc_ns,
+            "sealed": self.sealed,
+            "closed": self.closed,
+            "events": self.event_count,
+            "size_bytes": self.size_bytes,
             "segments": [s.as_dict() for s in self.segments],
         }
 
@@ -112,16 +118,25 @@ def segment_info(path: Path) -> SegmentInfo:
                 for k, n in h.get("kinds", {}).items():
                     kinds[k] = kinds.get(k, 0) + int(n)
         return SegmentInfo(
-            path=path, segment_id=seg.segment_id, session_id=seg.session_id,
-            index=int(g.get("segment_index", -1)), sealed=seal is not None,
+            path=path,
+            segment_id=seg.segment_id,
+            session_id=seg.session_id,
+            index=int(g.get("segment_index", -1)),
+            sealed=seal is not None,
             seal_reason=str(seal.body.get("reason", "")) if seal else "",
             seal_hash_hex=sha256(seal.body_bytes).hex() if seal else "",
             sealed_utc_ns=int(seal.body.get("sealed_utc_ns", 0)) if seal else 0,
-            event_count=count, t_first_utc_ns=t0, t_last_utc_ns=t1,
-            size_bytes=path.stat().st_size, agent_id=str(g.get("agent_id", "")),
-            agent_counter=int(g.get("agent_counter", -1)), user=str(g.get("user", "")),
+            event_count=count,
+            t_first_utc_ns=t0,
+            t_last_utc_ns=t1,
+            size_bytes=path.stat().st_size,
+            agent_id=str(g.get("agent_id", "")),
+            agent_counter=int(g.get("agent_counter", -1)),
+            user=str(g.get("user", "")),
             workstation=str(g.get("workstation", "")),
-            record_class=str(g.get("record_class", "default")), kinds=kinds)
+            record_class=str(g.get("record_class", "default")),
+            kinds=kinds,
+        )
     finally:
         seg.close()
 
@@ -141,12 +156,36 @@ def load_session(sdir: Path) -> SessionInfo:
         try:
             segs.append(segment_info(p))
         except InputError as exc:
-            segs.append(SegmentInfo(p, "", sdir.name, -1, False, "", "", 0, 0, 0, 0,
-                                    p.stat().st_size, "", -1, "", "", "", error=exc.message))
+            segs.append(
+                SegmentInfo(
+                    p,
+                    "",
+                    sdir.name,
+                    -1,
+                    False,
+                    "",
+                    "",
+                    0,
+                    0,
+                    0,
+                    0,
+                    p.stat().st_size,
+                    "",
+                    -1,
+                    "",
+                    "",
+                    "",
+                    error=exc.message,
+                )
+            )
     first = next((s for s in segs if not s.error), None)
-    return SessionInfo(session_id=sdir.name, user=first.user if first else "",
-                       workstation=first.workstation if first else "",
-                       record_class=first.record_class if first else "default", segments=segs)
+    return SessionInfo(
+        session_id=sdir.name,
+        user=first.user if first else "",
+        workstation=first.workstation if first else "",
+        record_class=first.record_class if first else "default",
+        segments=segs,
+    )
 
 
 def list_sessions(home: Path) -> list[SessionInfo]:

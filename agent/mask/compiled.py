@@ -127,20 +127,25 @@ class RuleSet:
         self.rules: list[_Rule] = [*BUILTIN_RULES, *file.rules]
         self.by_id: dict[str, _Rule] = {r.id: r for r in self.rules}
         self.hits: dict[str, Hit] = {r.id: _hit(r) for r in self.rules}
-        self.default_input = Hit("default.input", STRENGTH[self.defaults.input_mode],
-                                 NORMALIZERS["trim"])
+        self.default_input = Hit(
+            "default.input", STRENGTH[self.defaults.input_mode], NORMALIZERS["trim"]
+        )
         # Rule ids the recorder uses for its own built-ins (recorder_js/src/mask.js).
         self.hits.setdefault("default", self.default_input)
         self.hits.setdefault("password", self.hits["builtin.password"])
         self.masked_attributes = frozenset(a.lower() for a in self.defaults.masked_attributes)
-        self.unmasked_input_types = frozenset(
-            t.lower() for t in self.defaults.unmasked_input_types)
+        self.unmasked_input_types = frozenset(t.lower() for t in self.defaults.unmasked_input_types)
         self.element_rules: list[tuple[Hit, Callable[[str | None, Attrs], bool]]] = []
         self.patterns: list[CompiledPattern] = []
         self._names: dict[str, list[tuple[Hit, re.Pattern[str]]]] = {
-            "query_param": [], "header": [], "form_field": []}
+            "query_param": [],
+            "header": [],
+            "form_field": [],
+        }
         self._paths: dict[str, list[tuple[Hit, bool, tuple[re.Pattern[str], ...]]]] = {
-            "json_path": [], "ws_path": []}
+            "json_path": [],
+            "ws_path": [],
+        }
         for rule in self.rules:
             hit = self.hits[rule.id]
             if isinstance(rule, SelectorRule | InputTypeRule | AttributeRule):
@@ -150,22 +155,23 @@ class RuleSet:
             elif isinstance(rule, PatternRule):
                 flags = re.IGNORECASE if rule.ignore_case else 0
                 self.patterns.append(
-                    CompiledPattern(hit, re.compile(rule.regex, flags), CHECKS[rule.check]))
+                    CompiledPattern(hit, re.compile(rule.regex, flags), CHECKS[rule.check])
+                )
             elif isinstance(rule, QueryParamRule | HeaderRule | FormFieldRule):
                 self._names[rule.kind].append((hit, _globs(rule.names, folded=True)))
             elif isinstance(rule, JsonPathRule | WsPathRule):
                 for p in rule.paths:
                     anydepth = p.startswith("$..")
                     segs = p[3:] if anydepth else p[2:]
-                    compiled = tuple(re.compile(fnmatch.translate(fold(s)))
-                                     for s in segs.split("."))
+                    compiled = tuple(
+                        re.compile(fnmatch.translate(fold(s))) for s in segs.split(".")
+                    )
                     self._paths[rule.kind].append((hit, anydepth, compiled))
         # Strongest first, so the first full match of a whole value is the one to apply.
         self.patterns.sort(key=lambda p: -p.hit.strength)
         self.prefilter = self._union([p.regex for p in self.patterns])
         self.min_pattern_len = min((_min_width(p.regex) for p in self.patterns), default=1)
-        self.referenced_attributes = frozenset(
-            a for r in self.rules for a in _attributes_of(r))
+        self.referenced_attributes = frozenset(a for r in self.rules for a in _attributes_of(r))
         self.name_cores = self._cores()
         self.name_hit = functools.lru_cache(maxsize=4096)(self._name_hit)
         self.path_hit = functools.lru_cache(maxsize=4096)(self._path_hit)
@@ -198,9 +204,10 @@ class RuleSet:
         if not regexes:
             return None
         try:
-            return re.compile("|".join(f"(?:{r.pattern})" for r in regexes),
-                              re.IGNORECASE if any(r.flags & re.IGNORECASE for r in regexes)
-                              else 0)
+            return re.compile(
+                "|".join(f"(?:{r.pattern})" for r in regexes),
+                re.IGNORECASE if any(r.flags & re.IGNORECASE for r in regexes) else 0,
+            )
         except re.error:
             return None  # e.g. duplicate group names across rules: scan rule by rule
 
@@ -229,7 +236,8 @@ class RuleSet:
                 continue
             tail = folded[-n:]
             if (best is None or hit.strength > best.strength) and all(
-                    s.match(k) for s, k in zip(segs, tail, strict=True)):
+                s.match(k) for s, k in zip(segs, tail, strict=True)
+            ):
                 best = hit
         return best
 

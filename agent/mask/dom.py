@@ -22,8 +22,22 @@ from agent.mask.rules import KEEP, NONE
 from agent.mask.strings import MARKER, StringMasker
 
 CONTROL_TAGS = frozenset({"input", "textarea", "select"})
-URL_ATTRS = frozenset({"href", "src", "action", "formaction", "poster", "cite", "background",
-                       "data", "rr_dataurl", "xlink:href", "ping", "longdesc"})
+URL_ATTRS = frozenset(
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "poster",
+        "cite",
+        "background",
+        "data",
+        "rr_dataurl",
+        "xlink:href",
+        "ping",
+        "longdesc",
+    }
+)
 NO_MASK = Hit("none", NONE, str.strip)
 _VALUE = operator.itemgetter("value")
 _ID = operator.itemgetter("id")
@@ -41,8 +55,16 @@ class PageState:
     not the size of the page.
     """
 
-    __slots__ = ("masked", "masked_text", "controls", "cattrs", "snapshot", "prior", "href",
-                 "navigated")
+    __slots__ = (
+        "masked",
+        "masked_text",
+        "controls",
+        "cattrs",
+        "snapshot",
+        "prior",
+        "href",
+        "navigated",
+    )
 
     def __init__(self) -> None:
         # Masking of form controls seen before this keyframe of the same document: a later
@@ -76,8 +98,12 @@ class DomMasker:
         # Every sentinel the recorder writes is at least SENTINEL_MIN chars long, so when no
         # value pattern is longer than that, the length test alone also catches sentinels.
         self._ctrl_check = self._minlen > SENTINEL_MIN
-        self._watched = frozenset(self.rules.referenced_attributes | URL_ATTRS
-                                  | self.rules.masked_attributes | {"type", "contenteditable"})
+        self._watched = frozenset(
+            self.rules.referenced_attributes
+            | URL_ATTRS
+            | self.rules.masked_attributes
+            | {"type", "contenteditable"}
+        )
 
     def page(self, key: tuple[str | None, str | None], reset: bool = False) -> PageState:
         """The state for a page/frame (a full snapshot resets it)."""
@@ -95,8 +121,9 @@ class DomMasker:
             del self.pages[key]
 
     # -- rrweb events -------------------------------------------------------------------
-    def rrweb(self, payload: dict[str, Any], key: tuple[str | None, str | None],
-              ctx: Ctx) -> dict[str, Any]:
+    def rrweb(
+        self, payload: dict[str, Any], key: tuple[str | None, str | None], ctx: Ctx
+    ) -> dict[str, Any]:
         """Masked copy of an rrweb event (the same object when nothing changed)."""
         etype = payload.get("type")
         data = payload.get("data")
@@ -120,8 +147,7 @@ class DomMasker:
             if old is not None:
                 st.href = old.href
                 if not old.navigated:
-                    for nid, h in (*old.prior.items(), *old.controls.items(),
-                                   *old.masked.items()):
+                    for nid, h in (*old.prior.items(), *old.controls.items(), *old.masked.items()):
                         p = st.prior.get(nid)
                         if h.strength > KEEP and (p is None or h.strength > p.strength):
                             st.prior[nid] = h
@@ -140,8 +166,9 @@ class DomMasker:
             nd = self.net.walk(data, ctx, "$.data")
         return payload if nd is data else {**payload, "data": nd}
 
-    def _element(self, n: dict[str, Any], st: PageState, inherited: Hit | None,
-                 ctx: Ctx, path: str) -> tuple[dict[str, Any], Hit | None]:
+    def _element(
+        self, n: dict[str, Any], st: PageState, inherited: Hit | None, ctx: Ctx, path: str
+    ) -> tuple[dict[str, Any], Hit | None]:
         nid = n.get("id")
         tag = str(n.get("tagName") or "").lower()
         attrs = n.get("attributes")
@@ -160,7 +187,8 @@ class DomMasker:
             if hit is not None:
                 control = hit
             elif tag == "input" and str(attrs.get("type") or "").lower() in (
-                    self.rules.unmasked_input_types):
+                self.rules.unmasked_input_types
+            ):
                 control = NO_MASK
             else:
                 control = self.rules.default_input
@@ -177,8 +205,9 @@ class DomMasker:
         new_attrs = self.attrs(attrs, masked, control, ctx, f"{path}.attributes")
         return (n if new_attrs is attrs else {**n, "attributes": new_attrs}), child_hit
 
-    def node(self, n: dict[str, Any], st: PageState, inherited: Hit | None, ctx: Ctx,
-             path: str) -> dict[str, Any]:
+    def node(
+        self, n: dict[str, Any], st: PageState, inherited: Hit | None, ctx: Ctx, path: str
+    ) -> dict[str, Any]:
         """Mask one serialized node and its subtree."""
         t = n.get("type")
         if t == 2:
@@ -214,8 +243,9 @@ class DomMasker:
                     new[i] = nc
         return n if new is None else {**n, "childNodes": new}
 
-    def attrs(self, attrs: dict[str, Any], masked: Hit | None, control: Hit | None,
-              ctx: Ctx, path: str) -> dict[str, Any]:
+    def attrs(
+        self, attrs: dict[str, Any], masked: Hit | None, control: Hit | None, ctx: Ctx, path: str
+    ) -> dict[str, Any]:
         """Mask attribute values of one element."""
         new: dict[str, Any] | None = None
         masked_names = self.rules.masked_attributes
@@ -252,8 +282,7 @@ class DomMasker:
                 if part == "texts":
                     if self._ctrl_check:
                         vals = list(map(_VALUE, items))
-                        if max(map(len, vals)) >= self._minlen or not "".join(
-                                vals).isprintable():
+                        if max(map(len, vals)) >= self._minlen or not "".join(vals).isprintable():
                             return False
                     elif max(map(len, map(_VALUE, items))) >= self._minlen:
                         return False
@@ -267,12 +296,16 @@ class DomMasker:
                         if not self._watched.isdisjoint(map(str.lower, changed)):
                             return False
                         for v in changed.values():
-                            if v.__class__ is not str or len(v) >= self._minlen or (
-                                    not v.isprintable()):
+                            if (
+                                v.__class__ is not str
+                                or len(v) >= self._minlen
+                                or (not v.isprintable())
+                            ):
                                 return False
                 elif (st.masked or st.controls) and not (
-                        st.masked.keys().isdisjoint(map(_ID, items))
-                        and st.controls.keys().isdisjoint(map(_ID, items))):
+                    st.masked.keys().isdisjoint(map(_ID, items))
+                    and st.controls.keys().isdisjoint(map(_ID, items))
+                ):
                     return False
         except (KeyError, TypeError, AttributeError, ValueError):
             return False  # an unexpected shape: let the full pass look at it
@@ -345,8 +378,11 @@ class DomMasker:
             tag = str(known["_tag"]) if known is not None else None
             hit = self.rules.element_hit(tag, view)
             masked = st.masked.get(nid)
-            if hit is not None and hit.strength > KEEP and (
-                    masked is None or hit.strength > masked.strength):
+            if (
+                hit is not None
+                and hit.strength > KEEP
+                and (masked is None or hit.strength > masked.strength)
+            ):
                 masked = st.masked[nid] = hit
             control = st.controls.get(nid)
             if control is not None:
@@ -376,8 +412,9 @@ class DomMasker:
             return data
         return {**data, "text": ctx.take(text, out, "$.data.text")}
 
-    def clipboard(self, payload: dict[str, Any], key: tuple[str | None, str | None],
-                  ctx: Ctx) -> dict[str, Any]:
+    def clipboard(
+        self, payload: dict[str, Any], key: tuple[str | None, str | None], ctx: Ctx
+    ) -> dict[str, Any]:
         """Clipboard content (when capture records it) is user data: the target field's mode,
         else the default input mode (a pasted password must not pass in clear)."""
         content = payload.get("content")
@@ -391,12 +428,12 @@ class DomMasker:
                 if known is not None and known.strength > hit.strength:
                     hit = known
         rest = self.net.walk({k: v for k, v in payload.items() if k != "content"}, ctx, "$")
-        return {**rest, "content": ctx.take(content, self.sm.apply(content, hit),
-                                            "$.content")}
+        return {**rest, "content": ctx.take(content, self.sm.apply(content, hit), "$.content")}
 
     # -- keystrokes -----------------------------------------------------------------------
-    def key(self, payload: dict[str, Any], key: tuple[str | None, str | None],
-            ctx: Ctx) -> dict[str, Any]:
+    def key(
+        self, payload: dict[str, Any], key: tuple[str | None, str | None], ctx: Ctx
+    ) -> dict[str, Any]:
         """Redact keystrokes typed into masked fields (key *and* code: ``Digit7`` leaks)."""
         k = payload.get("key")
         if not isinstance(k, str):
@@ -415,10 +452,15 @@ class DomMasker:
                 # Not a control we know of: trust the recorder's selector of the target when
                 # it names a non-field element (grid hotkeys); otherwise fail closed.
                 sel = payload.get("selector")
-                last = _SEL_TAG.match(sel.rsplit(">", 1)[-1].strip()) if isinstance(
-                    sel, str) else None
-                redact = (st is None or not st.snapshot or last is None
-                          or last.group(0).lower() in CONTROL_TAGS)
+                last = (
+                    _SEL_TAG.match(sel.rsplit(">", 1)[-1].strip()) if isinstance(sel, str) else None
+                )
+                redact = (
+                    st is None
+                    or not st.snapshot
+                    or last is None
+                    or last.group(0).lower() in CONTROL_TAGS
+                )
         if not redact:
             return payload
         new = {**payload, "key": MARKER}

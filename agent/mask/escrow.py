@@ -64,8 +64,9 @@ class EscrowSealer:
     def seal(self, value: str, token: str) -> str:
         """The sealed blob (base64url) for ``value`` under ``token``."""
         eph = X25519PrivateKey.generate()
-        eph_pub = eph.public_key().public_bytes(serialization.Encoding.Raw,
-                                                serialization.PublicFormat.Raw)
+        eph_pub = eph.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         key = _derive(eph.exchange(self._public), eph_pub, self.public_raw)
         nonce = os.urandom(12)
         ct = AESGCM(key).encrypt(nonce, value.encode("utf-8", "surrogatepass"), _aad(token))
@@ -86,28 +87,32 @@ def open_sealed(blob: str, token: str, private_key: X25519PrivateKey) -> str:
     """Decrypt a blob; ``KeyMaterialError`` (never a value) when the key is not the recipient."""
     sealed_to = blob_key_id(blob)
     raw = _unb64(blob)
-    rcpt_pub = private_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                     serialization.PublicFormat.Raw)
+    rcpt_pub = private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     if key_id(rcpt_pub) != sealed_to:
-        raise KeyMaterialError(f"wrong escrow key: the value is sealed to key {sealed_to}, "
-                               f"the given key is {key_id(rcpt_pub)}")
+        raise KeyMaterialError(
+            f"wrong escrow key: the value is sealed to key {sealed_to}, "
+            f"the given key is {key_id(rcpt_pub)}"
+        )
     eph_pub, nonce, ct = raw[9:41], raw[41:53], raw[53:]
     try:
         shared = private_key.exchange(X25519PublicKey.from_public_bytes(eph_pub))
         key = _derive(shared, eph_pub, rcpt_pub)
         return AESGCM(key).decrypt(nonce, ct, _aad(token)).decode("utf-8", "surrogatepass")
     except (InvalidTag, ValueError) as exc:
-        raise KeyMaterialError("escrow blob does not open with this key (tampered, or sealed "
-                               "for another token)") from exc
+        raise KeyMaterialError(
+            "escrow blob does not open with this key (tampered, or sealed for another token)"
+        ) from exc
 
 
 def generate_keypair() -> tuple[bytes, str]:
     """A new officer key pair: (private key PEM, public key base64)."""
     priv = X25519PrivateKey.generate()
-    pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-    pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
-                                         serialization.PublicFormat.Raw)
+    pem = priv.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return pem, base64.b64encode(pub).decode("ascii")
 
 

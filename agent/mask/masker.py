@@ -35,15 +35,24 @@ from agent.mask.tokens import Tokenizer, hmac_key_path, load_or_create_hmac_key
 
 PAGE_CONFIG_VERSION = 1
 # Kinds whose payloads carry no page- or user-supplied strings.
-_SKIP_KINDS = frozenset({"capture.heartbeat", "mask.failed", "clock.jump", "clock.tick",
-                         "rrweb.mouse_move", "rrweb.scroll", "rrweb.viewport_resize",
-                         "rrweb.selection"})
+_SKIP_KINDS = frozenset(
+    {
+        "capture.heartbeat",
+        "mask.failed",
+        "clock.jump",
+        "clock.tick",
+        "rrweb.mouse_move",
+        "rrweb.scroll",
+        "rrweb.viewport_resize",
+        "rrweb.selection",
+    }
+)
 _IMAGE_KEYS = ("data_b64", "image_b64", "png_b64", "jpeg_b64", "data", "image")
 
 
 def _glob_to_css(name: str, glob: str) -> str | None:
     body = glob.strip("*")
-    if any(c in body for c in "*?[]\"\\"):
+    if any(c in body for c in '*?[]"\\'):
         return None
     if glob == body:
         return f'[{name}="{body}" i]'
@@ -71,8 +80,14 @@ def rule_selector(rule: Any) -> str | None:
 class Masker:
     """Masks events according to compiled rules; holds no private key, ever."""
 
-    def __init__(self, rules: RuleSet, tokenizer: Tokenizer, sealer: EscrowSealer | None = None,
-                 *, cache_size: int = 65536) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        tokenizer: Tokenizer,
+        sealer: EscrowSealer | None = None,
+        *,
+        cache_size: int = 65536,
+    ) -> None:
         self.rules = rules
         self.strings = StringMasker(rules, tokenizer, sealer, cache_size)
         self.net = NetMasker(self.strings)
@@ -89,8 +104,14 @@ class Masker:
         return cls(rules, Tokenizer(hmac_key, cache_size), sealer, cache_size=cache_size)
 
     @classmethod
-    def load(cls, home: Path, rules_file: Path | None = None, *, hmac_key_file: Path | None = None,
-             cache_size: int = 65536) -> Masker:
+    def load(
+        cls,
+        home: Path,
+        rules_file: Path | None = None,
+        *,
+        hmac_key_file: Path | None = None,
+        cache_size: int = 65536,
+    ) -> Masker:
         """Load rules (shipped defaults unless ``rules_file``) and the deployment's HMAC key."""
         file = load_rules_file(rules_file)
         key = load_or_create_hmac_key(hmac_key_file or hmac_key_path(home))
@@ -102,9 +123,12 @@ class Masker:
         import agent.mask.config  # noqa: F401  (registers the section)
 
         sec = config.mask
-        return cls.load(home, Path(sec.rules_file) if sec.rules_file else None,
-                        hmac_key_file=Path(sec.hmac_key_file) if sec.hmac_key_file else None,
-                        cache_size=sec.token_cache_size)
+        return cls.load(
+            home,
+            Path(sec.rules_file) if sec.rules_file else None,
+            hmac_key_file=Path(sec.hmac_key_file) if sec.hmac_key_file else None,
+            cache_size=sec.token_cache_size,
+        )
 
     # -- the recorder's half --------------------------------------------------------------
     def page_config(self) -> dict[str, Any]:
@@ -144,35 +168,53 @@ class Masker:
             elif kind == "page.dialog" and isinstance(payload.get("user_input"), str):
                 # A prompt() answer is typed by the user: the default input mode applies.
                 answer = payload["user_input"]
-                rest = self.net.walk({k: v for k, v in payload.items() if k != "user_input"},
-                                     ctx, "$")
-                payload = {**rest, "user_input": ctx.take(
-                    answer, self.strings.apply(answer, self.rules.default_input),
-                    "$.user_input")}
+                rest = self.net.walk(
+                    {k: v for k, v in payload.items() if k != "user_input"}, ctx, "$"
+                )
+                payload = {
+                    **rest,
+                    "user_input": ctx.take(
+                        answer, self.strings.apply(answer, self.rules.default_input), "$.user_input"
+                    ),
+                }
             elif kind == "page.screenshot":
                 payload = self._screenshot(payload, ctx)
             else:
                 if kind == "page.closed":
                     self.dom.forget(ev.page)
-                payload = self.net.walk(payload, ctx, "$", ws=kind == "net.ws_frame",
-                                        text_as_body=kind == "page.console")
+                payload = self.net.walk(
+                    payload,
+                    ctx,
+                    "$",
+                    ws=kind == "net.ws_frame",
+                    text_as_body=kind == "page.console",
+                )
         except Exception as exc:  # fail closed: a bug here must not pass the event through
             ctx.fail("*", "$", type(exc).__name__)
             payload = {"_redacted": MARKER}
         if ctx.escrow:
             payload = dict(payload) if payload is ev.payload else payload
-            payload["_escrow"] = {**payload.get("_escrow", {}), **ctx.escrow} if isinstance(
-                payload.get("_escrow"), dict) else dict(ctx.escrow)
+            payload["_escrow"] = (
+                {**payload.get("_escrow", {}), **ctx.escrow}
+                if isinstance(payload.get("_escrow"), dict)
+                else dict(ctx.escrow)
+            )
         if ctx.fails:
             seen: set[tuple[str, str, str]] = set()
             for rule_id, path, err in ctx.fails:
                 if (rule_id, path, err) in seen:
                     continue
                 seen.add((rule_id, path, err))
-                self._side.append(Event(
-                    "mask.failed",
-                    {"rule": rule_id, "path": path, "error": err, "event_kind": kind},
-                    t_utc_ns=ev.t_utc_ns, t_mono_ns=ev.t_mono_ns, page=ev.page, frame=ev.frame))
+                self._side.append(
+                    Event(
+                        "mask.failed",
+                        {"rule": rule_id, "path": path, "error": err, "event_kind": kind},
+                        t_utc_ns=ev.t_utc_ns,
+                        t_mono_ns=ev.t_mono_ns,
+                        page=ev.page,
+                        frame=ev.frame,
+                    )
+                )
         if payload is ev.payload:
             return ev
         return dataclasses.replace(ev, payload=payload)

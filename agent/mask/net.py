@@ -23,16 +23,55 @@ from agent.mask.ctx import Ctx
 from agent.mask.source import SourceMasker
 from agent.mask.strings import MARKER, StringMasker
 
-HEADER_KEYS = frozenset({"headers", "requestheaders", "responseheaders", "request_headers",
-                         "response_headers", "extra_headers", "extraheaders"})
+HEADER_KEYS = frozenset(
+    {
+        "headers",
+        "requestheaders",
+        "responseheaders",
+        "request_headers",
+        "response_headers",
+        "extra_headers",
+        "extraheaders",
+    }
+)
 HEADER_TEXT_KEYS = frozenset({"headerstext", "headers_text", "raw_headers", "rawheaders"})
-BODY_KEYS = frozenset({"body", "post_data", "postdata", "request_body", "response_body",
-                       "body_text", "payload_data", "payloaddata", "body_b64", "post_data_b64",
-                       "body_base64"})
+BODY_KEYS = frozenset(
+    {
+        "body",
+        "post_data",
+        "postdata",
+        "request_body",
+        "response_body",
+        "body_text",
+        "payload_data",
+        "payloaddata",
+        "body_b64",
+        "post_data_b64",
+        "body_base64",
+    }
+)
 WS_BODY_KEYS = frozenset({"payload", "data", "text", "message", "payload_b64", "data_b64"})
-URL_KEYS = frozenset({"url", "href", "documenturl", "document_url", "location", "referrer",
-                      "referer", "redirect_url", "redirecturl", "from", "to", "request_url",
-                      "initiator_url", "opener_url", "frame_url", "src", "action"})
+URL_KEYS = frozenset(
+    {
+        "url",
+        "href",
+        "documenturl",
+        "document_url",
+        "location",
+        "referrer",
+        "referer",
+        "redirect_url",
+        "redirecturl",
+        "from",
+        "to",
+        "request_url",
+        "initiator_url",
+        "opener_url",
+        "frame_url",
+        "src",
+        "action",
+    }
+)
 CT_KEYS = ("mime_type", "mimeType", "mime", "content_type", "contentType")
 URL_PREFIXES = ("http://", "https://", "ws://", "wss://", "file:", "blob:", "data:")
 _FORM = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
@@ -74,8 +113,15 @@ class NetMasker:
         self.rules = sm.rules
         self.source = SourceMasker(sm)
 
-    def walk(self, obj: Any, ctx: Ctx, path: str, ws: bool = False, ctype: str = "",
-             text_as_body: bool = False) -> Any:
+    def walk(
+        self,
+        obj: Any,
+        ctx: Ctx,
+        path: str,
+        ws: bool = False,
+        ctype: str = "",
+        text_as_body: bool = False,
+    ) -> Any:
         """Masked copy of ``obj`` (``obj`` itself when nothing changed).
 
         ``text_as_body``: free text may hold JSON, form data or ``name: value`` pairs (console
@@ -103,11 +149,20 @@ class NetMasker:
             return obj if out is None else ctx.take(s, out, path)
         return obj
 
-    def _dict(self, d: dict[str, Any], ctx: Ctx, path: str, ws: bool, ctype: str,
-              text_as_body: bool = False) -> Any:
+    def _dict(
+        self,
+        d: dict[str, Any],
+        ctx: Ctx,
+        path: str,
+        ws: bool,
+        ctype: str,
+        text_as_body: bool = False,
+    ) -> Any:
         ctype = _content_type(d) or ctype
         b64 = bool(d.get("base64Encoded") or d.get("base64_encoded")) or "base64" in (
-            d.get("body_encoding"), d.get("encoding"))
+            d.get("body_encoding"),
+            d.get("encoding"),
+        )
         new: dict[str, Any] | None = None
         for k, v in d.items():
             lk = k.lower()
@@ -118,8 +173,11 @@ class NetMasker:
                 nv = self.headers_text(v, ctx, p)
             elif isinstance(v, str) and (lk in BODY_KEYS or (ws and lk in WS_BODY_KEYS)):
                 is_b64 = b64 or lk.endswith(("_b64", "_base64"))
-                nv = self.body_b64(v, ctype, ws, ctx, p) if is_b64 else self.body(
-                    v, ctype, ws, ctx, p)
+                nv = (
+                    self.body_b64(v, ctype, ws, ctx, p)
+                    if is_b64
+                    else self.body(v, ctype, ws, ctx, p)
+                )
             elif isinstance(v, str) and lk in URL_KEYS:
                 nv = ctx.take(v, self.sm.url(v), p)
             else:
@@ -130,8 +188,11 @@ class NetMasker:
                 if isinstance(nv, str) and isinstance(d.get(f"{k}_sha256"), str):
                     # The digest of the unmasked body would let anyone confirm a guessed
                     # low-entropy value (a PIN); keep the digest of what is stored instead.
-                    raw = base64.b64decode(nv) if b64 and lk in BODY_KEYS else nv.encode(
-                        "utf-8", "surrogatepass")
+                    raw = (
+                        base64.b64decode(nv)
+                        if b64 and lk in BODY_KEYS
+                        else nv.encode("utf-8", "surrogatepass")
+                    )
                     new[f"{k}_sha256"] = hashlib.sha256(raw).hexdigest()
                     new[f"{k}_masked"] = True
         return d if new is None else new
@@ -143,8 +204,7 @@ class NetMasker:
         hit = self.rules.name_hit("header", name)
         if hit is not None:
             return ctx.take(value, self.sm.apply(value, hit), path)
-        return ctx.take(value, self.sm.url(value) if _is_url(value) else self.sm.scan(value),
-                        path)
+        return ctx.take(value, self.sm.url(value) if _is_url(value) else self.sm.scan(value), path)
 
     def headers(self, h: dict[str, Any] | list[Any], ctx: Ctx, path: str) -> Any:
         """Mask a header map or a list of ``{name, value}`` / ``[name, value]``."""
@@ -223,8 +283,11 @@ class NetMasker:
             if obj is not _NO_JSON:
                 nobj = self.json(obj, (), "ws_path" if ws else "json_path", ctx, path)
                 return text if nobj is obj else orjson.dumps(nobj).decode("utf-8")
-        if "x-www-form-urlencoded" in ct or (not ct or ct.startswith("text/plain")) and (
-                _FORM.fullmatch(text.strip())):
+        if (
+            "x-www-form-urlencoded" in ct
+            or (not ct or ct.startswith("text/plain"))
+            and (_FORM.fullmatch(text.strip()))
+        ):
             return self.form(text, ctx, path)
         if "multipart/form-data" in ct or (text.startswith("--") and "form-data" in text[:2048]):
             return self.multipart(text, ctype, ctx, path)

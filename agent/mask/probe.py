@@ -115,35 +115,51 @@ def _preview(masker: Masker, value: str, hit: Hit | None) -> str:
     return text[:160]
 
 
-def analyze(masker: Masker, target: str, collected: dict[str, Any],
-            requests: list[dict[str, Any]]) -> ProbeReport:
+def analyze(
+    masker: Masker, target: str, collected: dict[str, Any], requests: list[dict[str, Any]]
+) -> ProbeReport:
     """Turn what the page script and the request log collected into rule hits."""
     rules = masker.rules
     report = ProbeReport(target)
     report.page_only_rules = [r.id for r in rules.rules if r.page_only()]
     for el in collected.get("elements", []):
         if "error" in el:
-            report.errors.append(f"rule {el['rule']}: selector rejected by the browser: "
-                                 f"{el['error']}")
+            report.errors.append(
+                f"rule {el['rule']}: selector rejected by the browser: {el['error']}"
+            )
             continue
         hit = rules.hits.get(el["rule"])
         value = el["value"] if el.get("value") is not None else el.get("text", "")
-        report.hits.append(ProbeHit(el["rule"], "element", el["selector"],
-                                    _preview(masker, value, hit) if value else ""))
+        report.hits.append(
+            ProbeHit(
+                el["rule"], "element", el["selector"], _preview(masker, value, hit) if value else ""
+            )
+        )
     for c in collected.get("controls", []):
         if c["rules"]:
             continue
         if c["tag"] == "input" and c["type"].lower() in rules.unmasked_input_types:
             continue
-        report.hits.append(ProbeHit("default.input", "control", c["selector"],
-                                    _preview(masker, c["value"], rules.default_input)))
+        report.hits.append(
+            ProbeHit(
+                "default.input",
+                "control",
+                c["selector"],
+                _preview(masker, c["value"], rules.default_input),
+            )
+        )
     for item in collected.get("items", []):
         for p in rules.patterns:
             for m in p.regex.finditer(item["value"]):
                 if p.check(m.group(0)):
-                    report.hits.append(ProbeHit(
-                        p.hit.rule_id, "pattern", f"{item['selector']} ({item['where']})",
-                        _preview(masker, item["value"], None)))
+                    report.hits.append(
+                        ProbeHit(
+                            p.hit.rule_id,
+                            "pattern",
+                            f"{item['selector']} ({item['where']})",
+                            _preview(masker, item["value"], None),
+                        )
+                    )
                     break
     for req in requests:
         raw_url = str(req.get("url", ""))
@@ -152,13 +168,15 @@ def analyze(masker: Masker, target: str, collected: dict[str, Any],
         for k, v in parse_qsl(urlsplit(raw_url).query, keep_blank_values=True):
             qh = rules.name_hit("query_param", k)
             if qh is not None:
-                report.hits.append(ProbeHit(qh.rule_id, "query_param", f"{url} ?{k}",
-                                            _preview(masker, v, qh)))
+                report.hits.append(
+                    ProbeHit(qh.rule_id, "query_param", f"{url} ?{k}", _preview(masker, v, qh))
+                )
         for name, v in (req.get("headers") or {}).items():
             hh = rules.name_hit("header", name)
             if hh is not None:
-                report.hits.append(ProbeHit(hh.rule_id, "header", f"{url} {name}",
-                                            _preview(masker, str(v), hh)))
+                report.hits.append(
+                    ProbeHit(hh.rule_id, "header", f"{url} {name}", _preview(masker, str(v), hh))
+                )
         body = req.get("post_data")
         if isinstance(body, str) and body:
             _body_hits(masker, url, body, report)
@@ -179,9 +197,14 @@ def _body_hits(masker: Masker, url: str, body: str, report: ProbeReport) -> None
                 for k, v in node.items():
                     jh = rules.path_hit("json_path", (*kp, k))
                     if jh is not None:
-                        report.hits.append(ProbeHit(jh.rule_id, "json_path",
-                                                    f"{url} $.{'.'.join((*kp, k))}",
-                                                    _preview(masker, str(v), jh)))
+                        report.hits.append(
+                            ProbeHit(
+                                jh.rule_id,
+                                "json_path",
+                                f"{url} $.{'.'.join((*kp, k))}",
+                                _preview(masker, str(v), jh),
+                            )
+                        )
                     else:
                         stack.append((v, (*kp, k)))
             elif isinstance(node, list):
@@ -190,12 +213,19 @@ def _body_hits(masker: Masker, url: str, body: str, report: ProbeReport) -> None
     for k, v in parse_qsl(body, keep_blank_values=True):
         fh = rules.name_hit("form_field", k)
         if fh is not None:
-            report.hits.append(ProbeHit(fh.rule_id, "form_field", f"{url} {k}",
-                                        _preview(masker, v, fh)))
+            report.hits.append(
+                ProbeHit(fh.rule_id, "form_field", f"{url} {k}", _preview(masker, v, fh))
+            )
 
 
-async def probe(masker: Masker, url: str, *, executable: str = "/usr/lib/chromium/chromium",
-                settle_ms: int = 500, timeout_ms: int = 30_000) -> ProbeReport:
+async def probe(
+    masker: Masker,
+    url: str,
+    *,
+    executable: str = "/usr/lib/chromium/chromium",
+    settle_ms: int = 500,
+    timeout_ms: int = 30_000,
+) -> ProbeReport:
     """Load ``url`` in headless Chromium and report the rule hits."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
@@ -206,20 +236,24 @@ async def probe(masker: Masker, url: str, *, executable: str = "/usr/lib/chromiu
     requests: list[dict[str, Any]] = []
     try:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=executable, headless=True,
-                                               args=["--disable-quic"])
+            browser = await pw.chromium.launch(
+                executable_path=executable, headless=True, args=["--disable-quic"]
+            )
             try:
                 page = await browser.new_page()
-                page.on("request", lambda r: requests.append(
-                    {"url": r.url, "headers": r.headers, "post_data": r.post_data}))
+                page.on(
+                    "request",
+                    lambda r: requests.append(
+                        {"url": r.url, "headers": r.headers, "post_data": r.post_data}
+                    ),
+                )
                 await page.goto(url, wait_until="load", timeout=timeout_ms)
                 await page.wait_for_timeout(settle_ms)
                 collected = await page.evaluate(_COLLECT_JS, cfg["rules"])
             finally:
                 await browser.close()
     except PlaywrightError as exc:
-        raise CaptureError(f"mask test: cannot load {url}: {exc.message.splitlines()[0]}"
-                           ) from exc
+        raise CaptureError(f"mask test: cannot load {url}: {exc.message.splitlines()[0]}") from exc
     return analyze(masker, url, collected, requests)
 
 
@@ -236,7 +270,9 @@ def render(report: ProbeReport) -> str:
         if len(hits) > 50:
             lines.append(f"  ... {len(hits) - 50} more")
     if report.page_only_rules:
-        lines.append("enforced by the recorder only (selector needs the browser): "
-                     + ", ".join(report.page_only_rules))
+        lines.append(
+            "enforced by the recorder only (selector needs the browser): "
+            + ", ".join(report.page_only_rules)
+        )
     lines.extend(f"error: {e}" for e in report.errors)
     return "\n".join(lines)

@@ -56,9 +56,17 @@ def find_sealed(payloads: Iterable[dict[str, Any]], token: str) -> str | None:
     return None
 
 
-def reveal(payloads: Iterable[dict[str, Any]], *, session_id: str, token: str,
-           private_key: X25519PrivateKey, reason: str, audit: Audit,
-           actor: str | None = None, clock: Clock | None = None) -> str:
+def reveal(
+    payloads: Iterable[dict[str, Any]],
+    *,
+    session_id: str,
+    token: str,
+    private_key: X25519PrivateKey,
+    reason: str,
+    audit: Audit,
+    actor: str | None = None,
+    clock: Clock | None = None,
+) -> str:
     """The clear value behind ``token`` in a session; the attempt is audited first.
 
     Raises ``UsageError`` (no reason, not an escrow token, token not in the session) or
@@ -67,16 +75,25 @@ def reveal(payloads: Iterable[dict[str, Any]], *, session_id: str, token: str,
     if not reason.strip():
         raise UsageError("--reason is required: say why this value must be revealed")
     if not _ESC_TOKEN.match(token):
-        hint = " (tok_ tokens are one-way HMACs and cannot be revealed)" if token.startswith(
-            "tok_") else ""
+        hint = (
+            " (tok_ tokens are one-way HMACs and cannot be revealed)"
+            if token.startswith("tok_")
+            else ""
+        )
         raise UsageError(f"{token!r} is not an escrow token esc_<16 hex>{hint}")
     clock = clock or SystemClock()
-    pub = private_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                serialization.PublicFormat.Raw)
+    pub = private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     record: dict[str, Any] = {
-        "v": AUDIT_VERSION, "kind": "audit.reveal", "who": actor or getpass.getuser(),
-        "t_utc_ns": clock.utc_ns(), "session": session_id, "token": token,
-        "reason": reason.strip(), "key_id": key_id(pub),
+        "v": AUDIT_VERSION,
+        "kind": "audit.reveal",
+        "who": actor or getpass.getuser(),
+        "t_utc_ns": clock.utc_ns(),
+        "session": session_id,
+        "token": token,
+        "reason": reason.strip(),
+        "key_id": key_id(pub),
     }
     blob = find_sealed(payloads, token)
     if blob is None:

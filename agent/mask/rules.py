@@ -135,8 +135,15 @@ class WsPathRule(_PathsRule):
 
 
 Rule = Annotated[
-    SelectorRule | InputTypeRule | AttributeRule | PatternRule | QueryParamRule | HeaderRule
-    | FormFieldRule | JsonPathRule | WsPathRule,
+    SelectorRule
+    | InputTypeRule
+    | AttributeRule
+    | PatternRule
+    | QueryParamRule
+    | HeaderRule
+    | FormFieldRule
+    | JsonPathRule
+    | WsPathRule,
     Field(discriminator="kind"),
 ]
 
@@ -144,11 +151,26 @@ Rule = Annotated[
 class Defaults(_Model):
     input_mode: Literal["tokenize", "escrow", "redact"] = "tokenize"
     masked_attributes: list[str] = [
-        "value", "placeholder", "title", "aria-label", "aria-description", "aria-valuetext",
-        "alt", "label", "data-value",
+        "value",
+        "placeholder",
+        "title",
+        "aria-label",
+        "aria-description",
+        "aria-valuetext",
+        "alt",
+        "label",
+        "data-value",
     ]
     unmasked_input_types: list[str] = [
-        "submit", "button", "reset", "image", "checkbox", "radio", "range", "color", "file",
+        "submit",
+        "button",
+        "reset",
+        "image",
+        "checkbox",
+        "radio",
+        "range",
+        "color",
+        "file",
     ]
     max_scan_chars: int = Field(default=4_000_000, ge=1024)
 
@@ -177,35 +199,98 @@ class MaskingFile(_Model):
     rules: list[Rule] = []
 
 
-PASSWORD_NAMES = ["*password*", "*passwd*", "pwd", "*passphrase*", "*passcode*", "pin",
-                  "pincode", "pinnumber"]
+PASSWORD_NAMES = [
+    "*password*",
+    "*passwd*",
+    "pwd",
+    "*passphrase*",
+    "*passcode*",
+    "pin",
+    "pincode",
+    "pinnumber",
+]
 CARD_NAMES = [
-    "*cardnumber*", "*card_number*", "*card-number*", "cc", "ccnum", "cc_num*", "cc-num*",
-    "pan", "cvv", "cvv2", "cvc", "cvc2", "csc", "*card_cvv*", "*card_cvc*", "*securitycode*",
+    "*cardnumber*",
+    "*card_number*",
+    "*card-number*",
+    "cc",
+    "ccnum",
+    "cc_num*",
+    "cc-num*",
+    "pan",
+    "cvv",
+    "cvv2",
+    "cvc",
+    "cvc2",
+    "csc",
+    "*card_cvv*",
+    "*card_cvc*",
+    "*securitycode*",
     "*security_code*",
 ]
 _FLOOR = PASSWORD_NAMES + CARD_NAMES
 
 BUILTIN_RULES: tuple[_Rule, ...] = (
-    InputTypeRule(id="builtin.password", kind="input_type", types=["password"], mode="redact",
-                  description="Password inputs are always redacted."),
-    AttributeRule(id="builtin.password-autocomplete", kind="attribute", name="autocomplete",
-                  values=["*password*", "one-time-code"], mode="redact",
-                  description="Fields the page marks as passwords are always redacted."),
-    AttributeRule(id="builtin.cc-autocomplete", kind="attribute", name="autocomplete",
-                  values=["cc-*"], mode="redact",
-                  description="Payment-card fields (autocomplete=cc-*) are always redacted."),
-    PatternRule(id="builtin.card", kind="pattern", regex=CARD_REGEX, check="luhn",
-                normalize="digits", mode="redact",
-                description="Card numbers (Luhn-valid) are always redacted."),
-    FormFieldRule(id="builtin.secret-form-fields", kind="form_field", names=_FLOOR,
-                  mode="redact", description="Password/card form fields are always redacted."),
-    QueryParamRule(id="builtin.secret-query", kind="query_param", names=_FLOOR, mode="redact",
-                   description="Password/card query parameters are always redacted."),
-    JsonPathRule(id="builtin.secret-json", kind="json_path", paths=[f"$..{n}" for n in _FLOOR],
-                 mode="redact", description="Password/card JSON fields are always redacted."),
-    WsPathRule(id="builtin.secret-ws", kind="ws_path", paths=[f"$..{n}" for n in _FLOOR],
-               mode="redact", description="Password/card WebSocket fields are always redacted."),
+    InputTypeRule(
+        id="builtin.password",
+        kind="input_type",
+        types=["password"],
+        mode="redact",
+        description="Password inputs are always redacted.",
+    ),
+    AttributeRule(
+        id="builtin.password-autocomplete",
+        kind="attribute",
+        name="autocomplete",
+        values=["*password*", "one-time-code"],
+        mode="redact",
+        description="Fields the page marks as passwords are always redacted.",
+    ),
+    AttributeRule(
+        id="builtin.cc-autocomplete",
+        kind="attribute",
+        name="autocomplete",
+        values=["cc-*"],
+        mode="redact",
+        description="Payment-card fields (autocomplete=cc-*) are always redacted.",
+    ),
+    PatternRule(
+        id="builtin.card",
+        kind="pattern",
+        regex=CARD_REGEX,
+        check="luhn",
+        normalize="digits",
+        mode="redact",
+        description="Card numbers (Luhn-valid) are always redacted.",
+    ),
+    FormFieldRule(
+        id="builtin.secret-form-fields",
+        kind="form_field",
+        names=_FLOOR,
+        mode="redact",
+        description="Password/card form fields are always redacted.",
+    ),
+    QueryParamRule(
+        id="builtin.secret-query",
+        kind="query_param",
+        names=_FLOOR,
+        mode="redact",
+        description="Password/card query parameters are always redacted.",
+    ),
+    JsonPathRule(
+        id="builtin.secret-json",
+        kind="json_path",
+        paths=[f"$..{n}" for n in _FLOOR],
+        mode="redact",
+        description="Password/card JSON fields are always redacted.",
+    ),
+    WsPathRule(
+        id="builtin.secret-ws",
+        kind="ws_path",
+        paths=[f"$..{n}" for n in _FLOOR],
+        mode="redact",
+        description="Password/card WebSocket fields are always redacted.",
+    ),
 )
 
 
@@ -230,9 +315,23 @@ def _locate(data: Any, loc: tuple[int | str, ...]) -> str:
                 if isinstance(node, dict) and "id" in node and i == 1:
                     parts[-1] += f" (id={node['id']!r})"
             continue
-        if i > 0 and isinstance(loc[i - 1], int) and p in (
-                "selector", "input_type", "attribute", "pattern", "query_param", "header",
-                "form_field", "json_path", "ws_path") and isinstance(node, dict):
+        if (
+            i > 0
+            and isinstance(loc[i - 1], int)
+            and p
+            in (
+                "selector",
+                "input_type",
+                "attribute",
+                "pattern",
+                "query_param",
+                "header",
+                "form_field",
+                "json_path",
+                "ws_path",
+            )
+            and isinstance(node, dict)
+        ):
             continue  # the discriminator tag pydantic inserts
         parts.append(str(p))
         node = node.get(p) if isinstance(node, dict) else None
@@ -248,8 +347,11 @@ def parse_rules(data: dict[str, Any], source: str) -> MaskingFile:
         where = _locate(data, tuple(err["loc"]))
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         if err["type"] == "union_tag_invalid":
-            msg = f"unknown rule kind {err.get('input', {}).get('kind')!r}" if isinstance(
-                err.get("input"), dict) else msg
+            msg = (
+                f"unknown rule kind {err.get('input', {}).get('kind')!r}"
+                if isinstance(err.get("input"), dict)
+                else msg
+            )
         raise MaskError(f"{source}: {where}: {msg}") from None
     seen: set[str] = set()
     for i, rule in enumerate(parsed.rules):
@@ -259,11 +361,15 @@ def parse_rules(data: dict[str, Any], source: str) -> MaskingFile:
             raise MaskError(f"{source}: rules[{i}].id: duplicate rule id {rule.id!r}")
         seen.add(rule.id)
         if rule.mode == "keep" and rule.kind not in DOM_KINDS:
-            raise MaskError(f"{source}: rules[{i}] (id={rule.id!r}).mode: 'keep' is only for "
-                            "selector, input_type and attribute rules")
+            raise MaskError(
+                f"{source}: rules[{i}] (id={rule.id!r}).mode: 'keep' is only for "
+                "selector, input_type and attribute rules"
+            )
         if rule.mode == "escrow" and not parsed.escrow.public_key:
-            raise MaskError(f"{source}: rules[{i}] (id={rule.id!r}).mode: escrow needs "
-                            "[escrow] public_key (see `sessiontape keys escrow-init`)")
+            raise MaskError(
+                f"{source}: rules[{i}] (id={rule.id!r}).mode: escrow needs "
+                "[escrow] public_key (see `sessiontape keys escrow-init`)"
+            )
     if parsed.defaults.input_mode == "escrow" and not parsed.escrow.public_key:
         raise MaskError(f"{source}: defaults.input_mode: escrow needs [escrow] public_key")
     return parsed

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from agent.errors import MaskError
 
 
-def mask_screenshot_regions(image: bytes, rects: Sequence[Sequence[int]],
-                            fmt: str = "PNG") -> bytes:
+def mask_screenshot_regions(
+    image: bytes, rects: Sequence[Sequence[int]], fmt: str = "PNG"
+) -> bytes:
     """The image with every rectangle ``[x, y, w, h]`` filled black (same format)."""
     try:
         from PIL import Image, ImageDraw

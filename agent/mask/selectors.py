@@ -135,8 +135,11 @@ def _compile_compound(text: str) -> _Compound | None:
             m = _ATTR.match(text, pos)
             if not m:
                 raise SelectorSyntaxError(f"bad attribute selector at {text[pos:]!r}")
-            value = m.group("dq") if m.group("dq") is not None else (
-                m.group("sq") if m.group("sq") is not None else (m.group("bare") or ""))
+            value = (
+                m.group("dq")
+                if m.group("dq") is not None
+                else (m.group("sq") if m.group("sq") is not None else (m.group("bare") or ""))
+            )
             flag = (m.group("flag") or "").lower()
             tests.append(_AttrTest(m.group("name").lower(), m.group("op"), value, flag == "i"))
             pos = m.end()

@@ -23,7 +23,8 @@ from agent.mask.strings import StringMasker
 
 _PAIR = re.compile(
     r"""(["']?)([A-Za-z_$][\w$-]*)\1\s*[:=]\s*"""
-    r"""(?:(["'`])((?:\\.|(?!\3)[^\\\n])*)\3|(-?\d{4,})|([^\s&'"`,;<>(){}\[\]]+))""")
+    r"""(?:(["'`])((?:\\.|(?!\3)[^\\\n])*)\3|(-?\d{4,})|([^\s&'"`,;<>(){}\[\]]+))"""
+)
 _TAG = re.compile(r"<(input|textarea)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.IGNORECASE)
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
 _TEXTAREA_END = re.compile(r"</textarea\s*>", re.IGNORECASE)
@@ -47,10 +48,12 @@ class SourceMasker:
     def name_hit(self, name: str) -> Hit | None:
         """The strongest field-name rule (query, form, JSON) naming ``name``."""
         best: Hit | None = None
-        for hit in (self.rules.name_hit("form_field", name),
-                    self.rules.name_hit("query_param", name),
-                    self.rules.path_hit("json_path", (name,)),
-                    self.rules.path_hit("ws_path", (name,))):
+        for hit in (
+            self.rules.name_hit("form_field", name),
+            self.rules.name_hit("query_param", name),
+            self.rules.path_hit("json_path", (name,)),
+            self.rules.path_hit("ws_path", (name,)),
+        ):
             if hit is not None and (best is None or hit.strength > best.strength):
                 best = hit
         return best
@@ -84,25 +87,29 @@ class SourceMasker:
             if m.start() < pos:
                 continue
             tag = m.group(1).lower()
-            attrs = {a.group(1).lower(): _unquote(a.group(2)) for a in _ATTR.finditer(
-                m.group(2))}
+            attrs = {a.group(1).lower(): _unquote(a.group(2)) for a in _ATTR.finditer(m.group(2))}
             hit = self.rules.element_hit(tag, attrs)
             if hit is None:
                 if tag == "input" and attrs.get("type", "").lower() in (
-                        self.rules.unmasked_input_types):
+                    self.rules.unmasked_input_types
+                ):
                     continue
                 hit = self.rules.default_input
             if hit.strength <= NONE:
                 continue
-            out.append(text[pos:m.start()])
+            out.append(text[pos : m.start()])
             out.append(self._tag(m.group(0), hit, ctx, path))
             pos = m.end()
             if tag == "textarea" and hit.strength > KEEP:
                 end = _TEXTAREA_END.search(text, pos)
                 stop = end.start() if end else len(text)
                 content = html.unescape(text[pos:stop])
-                out.append(html.escape(ctx.take(content, self.sm.apply(content, hit),
-                                                f"{path}.textarea"), quote=False))
+                out.append(
+                    html.escape(
+                        ctx.take(content, self.sm.apply(content, hit), f"{path}.textarea"),
+                        quote=False,
+                    )
+                )
                 pos = stop
         if not out:
             return text
@@ -123,4 +130,4 @@ class SourceMasker:
 
         head = re.match(r"<\w+", tag_text)
         assert head is not None
-        return head.group(0) + _ATTR.sub(repl, tag_text[head.end():])
+        return head.group(0) + _ATTR.sub(repl, tag_text[head.end() :])

@@ -67,8 +67,13 @@ class Acc:
 class StringMasker:
     """Applies compiled rules to strings; owns the token and escrow machinery."""
 
-    def __init__(self, rules: RuleSet, tokenizer: Tokenizer, sealer: EscrowSealer | None,
-                 cache_size: int = 65536) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        tokenizer: Tokenizer,
+        sealer: EscrowSealer | None,
+        cache_size: int = 65536,
+    ) -> None:
         self.rules = rules
         self.tokenizer = tokenizer
         self.sealer = sealer
@@ -139,8 +144,7 @@ class StringMasker:
             cls = self.rules.classify(val)
             if cls is not None:
                 strength, norm = max(strength, cls.strength), cls.normalize
-            return acc.take(val, self.final(val, rid or "sentinel", max(strength, TOKENIZE),
-                                            norm))
+            return acc.take(val, self.final(val, rid or "sentinel", max(strength, TOKENIZE), norm))
 
         try:
             new = _SENTINEL.sub(repl, s)
@@ -216,8 +220,11 @@ class StringMasker:
         for a, b, hit in merged:
             parts.append(s[pos:a])
             val = s[a:b]
-            parts.append(acc.take(val, self.final(val, hit.rule_id, max(hit.strength, TOKENIZE),
-                                                  hit.normalize)))
+            parts.append(
+                acc.take(
+                    val, self.final(val, hit.rule_id, max(hit.strength, TOKENIZE), hit.normalize)
+                )
+            )
             pos = b
         parts.append(s[pos:])
         return acc.out("".join(parts))

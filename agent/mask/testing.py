@@ -15,8 +15,13 @@ from agent.mask.rules import default_rules_path, parse_rules
 TEST_HMAC_KEY = bytes(range(32))
 
 
-def build_masker(extra_toml: str = "", *, key: bytes = TEST_HMAC_KEY,
-                 escrow_public_key: str = "", replace_rules: bool = False) -> Masker:
+def build_masker(
+    extra_toml: str = "",
+    *,
+    key: bytes = TEST_HMAC_KEY,
+    escrow_public_key: str = "",
+    replace_rules: bool = False,
+) -> Masker:
     """A Masker: shipped rules (unless ``replace_rules``) + ``extra_toml`` rules."""
     base = tomllib.loads(default_rules_path().read_text(encoding="utf-8"))
     extra = tomllib.loads(extra_toml) if extra_toml else {}
@@ -27,25 +32,49 @@ def build_masker(extra_toml: str = "", *, key: bytes = TEST_HMAC_KEY,
         if section in extra:
             base[section] = {**base.get(section, {}), **extra[section]}
     if escrow_public_key:
-        base["escrow"] = {**base.get("escrow", {}), "public_key": escrow_public_key,
-                          "officer": "test officer"}
+        base["escrow"] = {
+            **base.get("escrow", {}),
+            "public_key": escrow_public_key,
+            "officer": "test officer",
+        }
     return Masker.build(parse_rules(base, "<test>"), key)
 
 
 def rr_snapshot(*children: dict[str, Any]) -> dict[str, Any]:
     """An rrweb FullSnapshot whose body holds ``children``."""
-    return {"type": 2, "timestamp": 1, "data": {"initialOffset": {"left": 0, "top": 0},
-                                                 "node": {"type": 0, "id": 1, "childNodes": [
-                                                     {"type": 2, "id": 2, "tagName": "body",
-                                                      "attributes": {},
-                                                      "childNodes": list(children)}]}}}
+    return {
+        "type": 2,
+        "timestamp": 1,
+        "data": {
+            "initialOffset": {"left": 0, "top": 0},
+            "node": {
+                "type": 0,
+                "id": 1,
+                "childNodes": [
+                    {
+                        "type": 2,
+                        "id": 2,
+                        "tagName": "body",
+                        "attributes": {},
+                        "childNodes": list(children),
+                    }
+                ],
+            },
+        },
+    }
 
 
-def el(nid: int, tag: str, attrs: dict[str, Any] | None = None,
-       *children: dict[str, Any]) -> dict[str, Any]:
+def el(
+    nid: int, tag: str, attrs: dict[str, Any] | None = None, *children: dict[str, Any]
+) -> dict[str, Any]:
     """A serialized rrweb element node."""
-    return {"type": 2, "id": nid, "tagName": tag, "attributes": attrs or {},
-            "childNodes": list(children)}
+    return {
+        "type": 2,
+        "id": nid,
+        "tagName": tag,
+        "attributes": attrs or {},
+        "childNodes": list(children),
+    }
 
 
 def text(nid: int, content: str) -> dict[str, Any]:
@@ -53,17 +82,30 @@ def text(nid: int, content: str) -> dict[str, Any]:
     return {"type": 3, "id": nid, "textContent": content}
 
 
-def rr_mutation(texts: list[dict[str, Any]] | None = None,
-                attributes: list[dict[str, Any]] | None = None,
-                adds: list[dict[str, Any]] | None = None,
-                removes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def rr_mutation(
+    texts: list[dict[str, Any]] | None = None,
+    attributes: list[dict[str, Any]] | None = None,
+    adds: list[dict[str, Any]] | None = None,
+    removes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """An rrweb Mutation event."""
-    return {"type": 3, "timestamp": 2, "data": {"source": 0, "texts": texts or [],
-                                                 "attributes": attributes or [],
-                                                 "removes": removes or [], "adds": adds or []}}
+    return {
+        "type": 3,
+        "timestamp": 2,
+        "data": {
+            "source": 0,
+            "texts": texts or [],
+            "attributes": attributes or [],
+            "removes": removes or [],
+            "adds": adds or [],
+        },
+    }
 
 
 def rr_input(nid: int, value: str) -> dict[str, Any]:
     """An rrweb Input event."""
-    return {"type": 3, "timestamp": 3, "data": {"source": 5, "id": nid, "text": value,
-                                                 "isChecked": False}}
+    return {
+        "type": 3,
+        "timestamp": 3,
+        "data": {"source": 5, "id": nid, "text": value, "isChecked": False},
+    }

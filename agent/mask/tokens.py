@@ -61,8 +61,9 @@ class Tokenizer:
         self.digest = functools.lru_cache(maxsize=cache_size)(self._digest)
 
     def _digest(self, normalized: str) -> str:
-        mac = hmac.new(self._key, _DOMAIN + normalized.encode("utf-8", "surrogatepass"),
-                       hashlib.sha256)
+        mac = hmac.new(
+            self._key, _DOMAIN + normalized.encode("utf-8", "surrogatepass"), hashlib.sha256
+        )
         return mac.hexdigest()[:16]
 
     def token(self, normalized: str) -> str:

@@ -17,7 +17,8 @@ PLACEHOLDER_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
     b'<rect width="120" height="40" fill="#eee" stroke="#c00" stroke-dasharray="4"/>'
     b'<text x="60" y="24" font-size="10" text-anchor="middle" fill="#c00">asset missing</text>'
-    b"</svg>")
+    b"</svg>"
+)
 
 
 def asset_path(root: Path, sha: str) -> Path:

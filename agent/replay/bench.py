@@ -33,20 +33,60 @@ def _snapshot(ts: int, values: list[str]) -> dict[str, Any]:
     cells = []
     nid = 10
     for i, v in enumerate(values):
-        cells.append({"type": 2, "tagName": "td", "attributes": {}, "id": 1000 + i,
-                      "childNodes": [{"type": 3, "textContent": v, "id": 5000 + i}]})
-    rows = [{"type": 2, "tagName": "tr", "attributes": {}, "id": nid + r,
-             "childNodes": cells[r * 20:(r + 1) * 20]} for r in range(50)]
-    table = {"type": 2, "tagName": "table", "attributes": {"id": "blotter"}, "id": 5,
-             "childNodes": [{"type": 2, "tagName": "tbody", "attributes": {}, "id": 6,
-                             "childNodes": rows}]}
+        cells.append(
+            {
+                "type": 2,
+                "tagName": "td",
+                "attributes": {},
+                "id": 1000 + i,
+                "childNodes": [{"type": 3, "textContent": v, "id": 5000 + i}],
+            }
+        )
+    rows = [
+        {
+            "type": 2,
+            "tagName": "tr",
+            "attributes": {},
+            "id": nid + r,
+            "childNodes": cells[r * 20 : (r + 1) * 20],
+        }
+        for r in range(50)
+    ]
+    table = {
+        "type": 2,
+        "tagName": "table",
+        "attributes": {"id": "blotter"},
+        "id": 5,
+        "childNodes": [
+            {"type": 2, "tagName": "tbody", "attributes": {}, "id": 6, "childNodes": rows}
+        ],
+    }
     body = {"type": 2, "tagName": "body", "attributes": {}, "id": 4, "childNodes": [table]}
-    html = {"type": 2, "tagName": "html", "attributes": {}, "id": 2,
-            "childNodes": [{"type": 2, "tagName": "head", "attributes": {}, "id": 3,
-                            "childNodes": []}, body]}
-    return {"type": 2, "timestamp": ts, "data": {"node": {"type": 0, "id": 1, "childNodes": [
-        {"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 9}, html]},
-        "initialOffset": {"left": 0, "top": 0}}}
+    html = {
+        "type": 2,
+        "tagName": "html",
+        "attributes": {},
+        "id": 2,
+        "childNodes": [
+            {"type": 2, "tagName": "head", "attributes": {}, "id": 3, "childNodes": []},
+            body,
+        ],
+    }
+    return {
+        "type": 2,
+        "timestamp": ts,
+        "data": {
+            "node": {
+                "type": 0,
+                "id": 1,
+                "childNodes": [
+                    {"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 9},
+                    html,
+                ],
+            },
+            "initialOffset": {"left": 0, "top": 0},
+        },
+    }
 
 
 def write_session(home: Path, hours: float, rate: int) -> tuple[str, int]:
@@ -67,14 +107,35 @@ def write_session(home: Path, hours: float, rate: int) -> tuple[str, int]:
     for step in range(total_steps):
         ts = clock.utc_ns() // 1_000_000
         if step % (60 * rate) == 0:
-            batch.append(ev("rrweb.meta", {"type": 4, "timestamp": ts, "data": {
-                "href": "http://127.0.0.1/app", "width": 1280, "height": 800}}))
+            batch.append(
+                ev(
+                    "rrweb.meta",
+                    {
+                        "type": 4,
+                        "timestamp": ts,
+                        "data": {"href": "http://127.0.0.1/app", "width": 1280, "height": 800},
+                    },
+                )
+            )
             batch.append(ev("rrweb.full_snapshot", _snapshot(ts, values)))
         i = rnd.randrange(1000)
         values[i] = f"{rnd.uniform(10, 500):.2f}"
-        batch.append(ev("rrweb.mutation", {"type": 3, "timestamp": ts, "data": {
-            "source": 0, "texts": [{"id": 5000 + i, "value": values[i]}], "attributes": [],
-            "removes": [], "adds": []}}))
+        batch.append(
+            ev(
+                "rrweb.mutation",
+                {
+                    "type": 3,
+                    "timestamp": ts,
+                    "data": {
+                        "source": 0,
+                        "texts": [{"id": 5000 + i, "value": values[i]}],
+                        "attributes": [],
+                        "removes": [],
+                        "adds": [],
+                    },
+                },
+            )
+        )
         if len(batch) >= 50:
             j.append_many(batch)
             n += len(batch)
@@ -105,8 +166,9 @@ def measure(home: Path, sid: str, seeks: int) -> dict[str, Any]:
         target = rnd.randrange(first, last + 1)
         t = time.perf_counter()
         kf = max((k for k in kfs if k["seq"] <= target), key=lambda k: k["seq"])
-        evs, _ = rs.events(kf["seq"], max(target, kf["full_seq"]), stream=st, rrweb_only=True,
-                           limit=1 << 30)
+        evs, _ = rs.events(
+            kf["seq"], max(target, kf["full_seq"]), stream=st, rrweb_only=True, limit=1 << 30
+        )
         body = json.dumps({"events": evs})
         rs.raw(target)
         lat.append(time.perf_counter() - t)
@@ -114,9 +176,15 @@ def measure(home: Path, sid: str, seeks: int) -> dict[str, Any]:
         counts.append(len(evs))
     rs.close()
     lat.sort()
-    return {"open_s": round(open_s, 2), "chunks": len(rs.chunks), "keyframes": len(kfs),
-            "seek_p50_s": round(statistics.median(lat), 3), "seek_max_s": round(lat[-1], 3),
-            "events_per_seek_max": max(counts), "bytes_per_seek_max": max(sizes)}
+    return {
+        "open_s": round(open_s, 2),
+        "chunks": len(rs.chunks),
+        "keyframes": len(kfs),
+        "seek_p50_s": round(statistics.median(lat), 3),
+        "seek_max_s": round(lat[-1], 3),
+        "events_per_seek_max": max(counts),
+        "bytes_per_seek_max": max(sizes),
+    }
 
 
 def main() -> None:
@@ -134,8 +202,18 @@ def main() -> None:
         sid, n = write_session(home, a.hours, a.rate)
         write_s = time.perf_counter() - t
         res = measure(home, sid, a.seeks)
-        print(json.dumps({"hours": a.hours, "rate": a.rate, "events": n,
-                          "write_s": round(write_s, 1), **res}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "hours": a.hours,
+                    "rate": a.rate,
+                    "events": n,
+                    "write_s": round(write_s, 1),
+                    **res,
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

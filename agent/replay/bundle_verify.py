@@ -60,10 +60,14 @@ class BundleReport:
         return f"{c.name}: {c.detail}" + (f" ({c.where})" if c.where else "")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "ok": self.ok, "first_failure": self.first_failure,
-                "derived_checked": self.derived_checked,
-                "checks": [c.as_dict() for c in self.checks],
-                "segments": self.segments.as_dict() if self.segments else None}
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "first_failure": self.first_failure,
+            "derived_checked": self.derived_checked,
+            "checks": [c.as_dict() for c in self.checks],
+            "segments": self.segments.as_dict() if self.segments else None,
+        }
 
 
 def is_bundle(path: Path) -> bool:
@@ -91,9 +95,14 @@ def _unzip(path: Path, dest: Path) -> None:
                 raise InputError(f"{path}: {info.filename}: damaged zip member ({exc})") from exc
 
 
-def verify_bundle(path: Path, trust: TrustStore, tsa_roots: list[bytes] | None = None, *,
-                  deks: dict[str, bytes] | None = None,
-                  keyring: Keyring | None = None) -> BundleReport:
+def verify_bundle(
+    path: Path,
+    trust: TrustStore,
+    tsa_roots: list[bytes] | None = None,
+    *,
+    deks: dict[str, bytes] | None = None,
+    keyring: Keyring | None = None,
+) -> BundleReport:
     """Verify an export bundle (directory or .zip); never raises for content problems."""
     rep = BundleReport(str(path))
     if path.is_dir():
@@ -112,8 +121,14 @@ def verify_bundle(path: Path, trust: TrustStore, tsa_roots: list[bytes] | None =
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: list[bytes],
-                deks: dict[str, bytes] | None, keyring: Keyring | None) -> None:
+def _verify_dir(
+    root: Path,
+    rep: BundleReport,
+    trust: TrustStore,
+    tsa_roots: list[bytes],
+    deks: dict[str, bytes] | None,
+    keyring: Keyring | None,
+) -> None:
     # --- manifest -------------------------------------------------------------------------
     mpath = root / "manifest.json"
     try:
@@ -130,16 +145,30 @@ def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: lis
         sig = json.loads((root / "manifest.sig").read_text())
         res = trust.verify(str(sig["key_id"]), bytes.fromhex(sig["signature"]), mbytes)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        rep.checks.append(Check("manifest", False, f"signature file unreadable ({exc})",
-                                "manifest.sig"))
+        rep.checks.append(
+            Check("manifest", False, f"signature file unreadable ({exc})", "manifest.sig")
+        )
         return
     if res is None:
-        rep.checks.append(Check("manifest", False, f"signed by untrusted key {sig['key_id']} "
-                                "(pass --trust with the firm's public keys)", "manifest.sig"))
+        rep.checks.append(
+            Check(
+                "manifest",
+                False,
+                f"signed by untrusted key {sig['key_id']} "
+                "(pass --trust with the firm's public keys)",
+                "manifest.sig",
+            )
+        )
         return
     if res is False:
-        rep.checks.append(Check("manifest", False, "signature does not verify: manifest.json "
-                                "or manifest.sig was modified", "manifest.json"))
+        rep.checks.append(
+            Check(
+                "manifest",
+                False,
+                "signature does not verify: manifest.json or manifest.sig was modified",
+                "manifest.json",
+            )
+        )
         return
     rep.checks.append(Check("manifest", True, f"signed by {sig['key_id']}"))
     # --- files ------------------------------------------------------------------------------
@@ -151,8 +180,7 @@ def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: lis
         if rel not in present:
             bad.append(Check("files", False, "listed in the manifest but missing", rel))
         elif p.stat().st_size != meta.get("size") or sha256_file(p) != meta.get("sha256"):
-            bad.append(Check("files", False, "SHA-256 differs from the manifest (modified)",
-                             rel))
+            bad.append(Check("files", False, "SHA-256 differs from the manifest (modified)", rel))
     for rel in sorted(present - set(listed) - {"manifest.json", "manifest.sig"}):
         bad.append(Check("files", False, "not listed in the manifest (added)", rel))
     rep.checks.extend(bad or [Check("files", True, f"{len(listed)} files match")])
@@ -171,12 +199,23 @@ def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: lis
         rel = Path(s.path).relative_to(root).as_posix()
         ff = s.first_failure
         if ff is not None or s.status not in ("verified", "recovered"):
-            rep.checks.append(Check("segments", False, f"{ff.name}: {ff.detail}" if ff else
-                                    f"segment is {s.status}", rel + (f" {ff.where}" if ff and
-                                                                     ff.where else "")))
+            rep.checks.append(
+                Check(
+                    "segments",
+                    False,
+                    f"{ff.name}: {ff.detail}" if ff else f"segment is {s.status}",
+                    rel + (f" {ff.where}" if ff and ff.where else ""),
+                )
+            )
         else:
-            rep.checks.append(Check("segments", True, f"{rel}: {s.status}, {s.events} events"
-                                    + (f", RFC 3161 {s.tst_time}" if s.tst_time else "")))
+            rep.checks.append(
+                Check(
+                    "segments",
+                    True,
+                    f"{rel}: {s.status}, {s.events} events"
+                    + (f", RFC 3161 {s.tst_time}" if s.tst_time else ""),
+                )
+            )
     for c in vr.checks:
         if c.ok is False:
             rep.checks.append(Check("segments", False, f"{c.name}: {c.detail}", c.where))
@@ -203,19 +242,30 @@ def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: lis
             finally:
                 seg.close()
         except InputError as exc:
-            rep.checks.append(Check("proofs", False, f"segment unreadable: {exc.message}",
-                                    seg_path.relative_to(root).as_posix()))
+            rep.checks.append(
+                Check(
+                    "proofs",
+                    False,
+                    f"segment unreadable: {exc.message}",
+                    seg_path.relative_to(root).as_posix(),
+                )
+            )
             continue
         for pr in doc.get("chunks", []):
             idx = int(pr.get("chunk", -1))
             leaf = sl.leaves[idx] if 0 <= idx < len(sl.leaves) else None
             anchor = sl.anchor_for(idx) if leaf is not None else None
-            ok = (leaf is not None and anchor is not None and check_proof(pr, leaf)
-                  and pr.get("root") == anchor.root.hex())
+            ok = (
+                leaf is not None
+                and anchor is not None
+                and check_proof(pr, leaf)
+                and pr.get("root") == anchor.root.hex()
+            )
             n_proofs += 1
             if not ok:
-                rep.checks.append(Check("proofs", False, "inclusion proof does not check",
-                                        f"{rel} chunk {idx}"))
+                rep.checks.append(
+                    Check("proofs", False, "inclusion proof does not check", f"{rel} chunk {idx}")
+                )
                 break
     if not any(c.name == "proofs" and c.ok is False for c in rep.checks):
         rep.checks.append(Check("proofs", True, f"{n_proofs} chunk inclusion proofs check"))
@@ -223,8 +273,9 @@ def _verify_dir(root: Path, rep: BundleReport, trust: TrustStore, tsa_roots: lis
     _check_derived(root, rep, segs, manifest, deks, keyring)
 
 
-def _records(segs: list[Path], deks: dict[str, bytes] | None, keyring: Keyring | None,
-             rep: BundleReport) -> list[tuple[str, Record]] | None:
+def _records(
+    segs: list[Path], deks: dict[str, bytes] | None, keyring: Keyring | None, rep: BundleReport
+) -> list[tuple[str, Record]] | None:
     items: list[tuple[str, Record]] = []
     by_path = {s.path: s for s in rep.segments.segments} if rep.segments else {}
     for p in segs:
@@ -246,20 +297,31 @@ def _records(segs: list[Path], deks: dict[str, bytes] | None, keyring: Keyring |
     return items
 
 
-def _check_derived(root: Path, rep: BundleReport, segs: list[Path], manifest: dict[str, Any],
-                   deks: dict[str, bytes] | None, keyring: Keyring | None) -> None:
+def _check_derived(
+    root: Path,
+    rep: BundleReport,
+    segs: list[Path],
+    manifest: dict[str, Any],
+    deks: dict[str, bytes] | None,
+    keyring: Keyring | None,
+) -> None:
     try:
         items = _records(segs, deks, keyring, rep)
     except Exception as exc:  # a segment that does not decrypt is named, not a crash
         rep.checks.append(Check("derived", False, f"segments do not decode: {exc}", ""))
         return
     if items is None:
-        rep.checks.append(Check("derived", None, "no data keys: events.jsonl, network.har and "
-                                "actions.csv are checked by manifest hash only"))
+        rep.checks.append(
+            Check(
+                "derived",
+                None,
+                "no data keys: events.jsonl, network.har and "
+                "actions.csv are checked by manifest hash only",
+            )
+        )
         return
     order = [s["session_id"] for s in manifest.get("sessions", [])]
-    items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order),
-                               it[1].seq))
+    items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order), it[1].seq))
     rep.derived_checked = True
     ok = True
     got = (root / "native" / "events.jsonl").read_bytes().splitlines()
@@ -267,19 +329,31 @@ def _check_derived(root: Path, rep: BundleReport, segs: list[Path], manifest: di
     for i in range(max(len(got), len(want))):
         if i >= len(got) or i >= len(want) or got[i] != want[i]:
             seq = items[i][1].seq if i < len(items) else None
-            rep.checks.append(Check("derived", False, "event differs from the sealed segments",
-                                    f"native/events.jsonl line {i + 1}, seq {seq}"))
+            rep.checks.append(
+                Check(
+                    "derived",
+                    False,
+                    "event differs from the sealed segments",
+                    f"native/events.jsonl line {i + 1}, seq {seq}",
+                )
+            )
             ok = False
             break
-    for rel, fn in (("native/network.har", derive.har), ("native/actions.csv",
-                                                         derive.actions_csv)):
+    for rel, fn in (("native/network.har", derive.har), ("native/actions.csv", derive.actions_csv)):
         if (root / rel).read_bytes() != fn(items):
-            rep.checks.append(Check("derived", False, "differs from what the sealed segments "
-                                    "give", rel))
+            rep.checks.append(
+                Check("derived", False, "differs from what the sealed segments give", rel)
+            )
             ok = False
     if ok:
-        rep.checks.append(Check("derived", True, f"{len(items)} events re-derived from the "
-                                "segments: events.jsonl, network.har, actions.csv match"))
+        rep.checks.append(
+            Check(
+                "derived",
+                True,
+                f"{len(items)} events re-derived from the "
+                "segments: events.jsonl, network.har, actions.csv match",
+            )
+        )
 
 
 def sha256_hex(data: bytes) -> str:

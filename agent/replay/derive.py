@@ -29,8 +29,12 @@ def iso(ns: int) -> str:
 
 def event_line(session_id: str, r: Record) -> str:
     """One JSONL line (sorted keys, no spaces) for a record."""
-    return json.dumps({"session": session_id, **r.as_dict()}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {"session": session_id, **r.as_dict()},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def events_jsonl(items: Iterable[tuple[str, Record]]) -> bytes:
@@ -42,16 +46,20 @@ def _headers(h: Any) -> list[dict[str, str]]:
     if isinstance(h, dict):
         return [{"name": str(k), "value": str(v)} for k, v in sorted(h.items())]
     if isinstance(h, list):
-        return [{"name": str(x.get("name", "")), "value": str(x.get("value", ""))}
-                for x in h if isinstance(x, dict)]
+        return [
+            {"name": str(x.get("name", "")), "value": str(x.get("value", ""))}
+            for x in h
+            if isinstance(x, dict)
+        ]
     return []
 
 
 def _query(url: str) -> list[dict[str, str]]:
     from urllib.parse import parse_qsl, urlsplit
 
-    return [{"name": k, "value": v} for k, v in parse_qsl(urlsplit(url).query,
-                                                        keep_blank_values=True)]
+    return [
+        {"name": k, "value": v} for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    ]
 
 
 def har(items: Iterable[tuple[str, Record]]) -> bytes:
@@ -61,12 +69,17 @@ def har(items: Iterable[tuple[str, Record]]) -> bytes:
     order: list[tuple[str, str]] = []
     for sid, r in items:
         p = r.payload
-        if r.page and r.kind in ("page.created", "page.navigate", "page.title") and \
-                f"{sid}:{r.page}" not in pages:
-            pages[f"{sid}:{r.page}"] = {"startedDateTime": iso(r.t_utc_ns),
-                                        "id": f"{sid}:{r.page}",
-                                        "title": str(p.get("url") or p.get("title") or r.page),
-                                        "pageTimings": {"onContentLoad": -1, "onLoad": -1}}
+        if (
+            r.page
+            and r.kind in ("page.created", "page.navigate", "page.title")
+            and f"{sid}:{r.page}" not in pages
+        ):
+            pages[f"{sid}:{r.page}"] = {
+                "startedDateTime": iso(r.t_utc_ns),
+                "id": f"{sid}:{r.page}",
+                "title": str(p.get("url") or p.get("title") or r.page),
+                "pageTimings": {"onContentLoad": -1, "onLoad": -1},
+            }
         if r.kind not in ("net.request", "net.response", "net.failed") or "request_id" not in p:
             continue
         key = (sid, str(p["request_id"]))
@@ -82,68 +95,116 @@ def har(items: Iterable[tuple[str, Record]]) -> bytes:
         rq: Record = e["req"]
         p = rq.payload
         request: dict[str, Any] = {
-            "method": str(p.get("method", "GET")), "url": str(p.get("url", "")),
-            "httpVersion": "HTTP/1.1", "cookies": [], "headers": _headers(p.get("headers")),
-            "queryString": _query(str(p.get("url", ""))), "headersSize": -1,
-            "bodySize": int(p.get("post_data_size", 0) or 0)}
+            "method": str(p.get("method", "GET")),
+            "url": str(p.get("url", "")),
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _headers(p.get("headers")),
+            "queryString": _query(str(p.get("url", ""))),
+            "headersSize": -1,
+            "bodySize": int(p.get("post_data_size", 0) or 0),
+        }
         if p.get("post_data") is not None:
-            hdrs = {k.lower(): v for k, v in (p.get("headers") or {}).items()} \
-                if isinstance(p.get("headers"), dict) else {}
-            request["postData"] = {"mimeType": str(hdrs.get("content-type", "")),
-                                   "text": str(p.get("post_data"))}
+            hdrs = (
+                {k.lower(): v for k, v in (p.get("headers") or {}).items()}
+                if isinstance(p.get("headers"), dict)
+                else {}
+            )
+            request["postData"] = {
+                "mimeType": str(hdrs.get("content-type", "")),
+                "text": str(p.get("post_data")),
+            }
         rs: Record | None = e["resp"]
         status, total_ms = 0, -1.0
         if rs is not None:
             q = rs.payload
             status = int(q.get("status", 0))
-            content: dict[str, Any] = {"size": int(q.get("body_size", 0) or 0),
-                                       "mimeType": str(q.get("mime", ""))}
+            content: dict[str, Any] = {
+                "size": int(q.get("body_size", 0) or 0),
+                "mimeType": str(q.get("mime", "")),
+            }
             if isinstance(q.get("body"), str):
                 content["text"] = q["body"]
                 if q.get("body_encoding") == "base64":
                     content["encoding"] = "base64"
             if q.get("body_sha256"):
                 content["_sha256"] = q["body_sha256"]
-            hdrs_r = {str(k).lower(): str(v) for k, v in (q.get("headers") or {}).items()} \
-                if isinstance(q.get("headers"), dict) else {}
+            hdrs_r = (
+                {str(k).lower(): str(v) for k, v in (q.get("headers") or {}).items()}
+                if isinstance(q.get("headers"), dict)
+                else {}
+            )
             response: dict[str, Any] = {
-                "status": status, "statusText": str(q.get("status_text", "")),
+                "status": status,
+                "statusText": str(q.get("status_text", "")),
                 "httpVersion": str(q.get("protocol", "") or "HTTP/1.1").upper(),
-                "cookies": [], "headers": _headers(q.get("headers")), "content": content,
-                "redirectURL": hdrs_r.get("location", ""), "headersSize": -1,
-                "bodySize": int(q.get("body_size", -1) if q.get("body_size") is not None
-                                else -1)}
+                "cookies": [],
+                "headers": _headers(q.get("headers")),
+                "content": content,
+                "redirectURL": hdrs_r.get("location", ""),
+                "headersSize": -1,
+                "bodySize": int(q.get("body_size", -1) if q.get("body_size") is not None else -1),
+            }
             dur = q.get("duration_us")
-            total_ms = round(int(dur) / 1000, 3) if isinstance(dur, int) else \
-                round((rs.t_utc_ns - rq.t_utc_ns) / 1e6, 3)
+            total_ms = (
+                round(int(dur) / 1000, 3)
+                if isinstance(dur, int)
+                else round((rs.t_utc_ns - rq.t_utc_ns) / 1e6, 3)
+            )
         else:
             f: Record | None = e["failed"]
-            response = {"status": 0, "statusText": "", "httpVersion": "", "cookies": [],
-                        "headers": [], "content": {"size": 0, "mimeType": ""},
-                        "redirectURL": "", "headersSize": -1, "bodySize": -1,
-                        "_error": str(f.payload.get("error", "")) if f else "no response"}
+            response = {
+                "status": 0,
+                "statusText": "",
+                "httpVersion": "",
+                "cookies": [],
+                "headers": [],
+                "content": {"size": 0, "mimeType": ""},
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": -1,
+                "_error": str(f.payload.get("error", "")) if f else "no response",
+            }
         total_ms = max(total_ms, 0.0)
         cause = p.get("cause") if isinstance(p.get("cause"), dict) else None
-        entries.append({
-            "pageref": f"{key[0]}:{rq.page}" if f"{key[0]}:{rq.page}" in pages else None,
-            "startedDateTime": iso(rq.t_utc_ns), "time": total_ms, "request": request,
-            "response": response, "cache": {},
-            "timings": {"blocked": -1, "dns": -1, "connect": -1, "ssl": -1, "send": 0,
-                        "wait": total_ms, "receive": 0},
-            "_session": key[0], "_seq": rq.seq,
-            "_response_seq": rs.seq if rs is not None else None,
-            "_cause_action": cause.get("action_id") if cause else None})
+        entries.append(
+            {
+                "pageref": f"{key[0]}:{rq.page}" if f"{key[0]}:{rq.page}" in pages else None,
+                "startedDateTime": iso(rq.t_utc_ns),
+                "time": total_ms,
+                "request": request,
+                "response": response,
+                "cache": {},
+                "timings": {
+                    "blocked": -1,
+                    "dns": -1,
+                    "connect": -1,
+                    "ssl": -1,
+                    "send": 0,
+                    "wait": total_ms,
+                    "receive": 0,
+                },
+                "_session": key[0],
+                "_seq": rq.seq,
+                "_response_seq": rs.seq if rs is not None else None,
+                "_cause_action": cause.get("action_id") if cause else None,
+            }
+        )
     for en in entries:
         if en["pageref"] is None:
             del en["pageref"]
-    doc = {"log": {"version": HAR_VERSION,
-                   "creator": {"name": "sessiontape", "version": __version__},
-                   "pages": list(pages.values()), "entries": entries}}
+    doc = {
+        "log": {
+            "version": HAR_VERSION,
+            "creator": {"name": "sessiontape", "version": __version__},
+            "pages": list(pages.values()),
+            "entries": entries,
+        }
+    }
     return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-CSV_FIELDS = ["session", "seq", "t_utc", "kind", "category", "action_id", "page", "frame",
-              "label"]
+CSV_FIELDS = ["session", "seq", "t_utc", "kind", "category", "action_id", "page", "frame", "label"]
 
 
 def actions_csv(items: Iterable[tuple[str, Record]]) -> bytes:
@@ -155,6 +216,17 @@ def actions_csv(items: Iterable[tuple[str, Record]]) -> bytes:
         e = tl.entry(r)
         if e is None or e["cat"] not in ("action", "navigation"):
             continue
-        w.writerow([sid, r.seq, iso(r.t_utc_ns), r.kind, e["cat"], e.get("action_id", ""),
-                    r.page or "", r.frame or "", e["label"]])
+        w.writerow(
+            [
+                sid,
+                r.seq,
+                iso(r.t_utc_ns),
+                r.kind,
+                e["cat"],
+                e.get("action_id", ""),
+                r.page or "",
+                r.frame or "",
+                e["label"],
+            ]
+        )
     return buf.getvalue().encode("utf-8")

@@ -74,8 +74,9 @@ def sha256_file(p: Path) -> str:
     return h.hexdigest()
 
 
-def _select(home: Path, config: Any, sessions: list[str], query: str | None,
-            actor: str | None) -> tuple[list[str], list[Any]]:
+def _select(
+    home: Path, config: Any, sessions: list[str], query: str | None, actor: str | None
+) -> tuple[list[str], list[Any]]:
     """Session ids to export: those named, plus every session with a hit for ``query``."""
     ids = list(sessions)
     hits: list[Any] = []
@@ -112,16 +113,26 @@ def _receipts(home: Path, sid: str) -> list[dict[str, Any]]:
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            rows = con.execute("SELECT key, segment_id, status, retain_until, receipts, "
-                               "shipped_ns FROM objects WHERE session_id = ? ORDER BY key",
-                               (sid,)).fetchall()
+            rows = con.execute(
+                "SELECT key, segment_id, status, retain_until, receipts, "
+                "shipped_ns FROM objects WHERE session_id = ? ORDER BY key",
+                (sid,),
+            ).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
         return []
-    return [{"key": k, "segment_id": s, "status": st, "retain_until": ru,
-             "receipts": json.loads(r) if r else {}, "shipped_ns": sh}
-            for k, s, st, ru, r, sh in rows]
+    return [
+        {
+            "key": k,
+            "segment_id": s,
+            "status": st,
+            "retain_until": ru,
+            "receipts": json.loads(r) if r else {},
+            "shipped_ns": sh,
+        }
+        for k, s, st, ru, r, sh in rows
+    ]
 
 
 def _write(root: Path, rel: str, data: bytes) -> None:
@@ -130,8 +141,9 @@ def _write(root: Path, rel: str, data: bytes) -> None:
     p.write_bytes(data)
 
 
-def _export_session(home: Path, root: Path, rs: ReplaySession, keyring: Keyring,
-                    sealer: Any, deks: dict[str, str]) -> list[tuple[str, Record]]:
+def _export_session(
+    home: Path, root: Path, rs: ReplaySession, keyring: Keyring, sealer: Any, deks: dict[str, str]
+) -> list[tuple[str, Record]]:
     sid = rs.info.session_id
     for s in rs.segs:
         dest = root / "native" / "segments" / sid / s.path.name
@@ -141,24 +153,41 @@ def _export_session(home: Path, root: Path, rs: ReplaySession, keyring: Keyring,
             continue
         sl = load_leaves(s.file)
         seal = s.file.seal()
-        doc = {"v": 1, "segment_file": s.path.name, "segment_id": sl.segment_id,
-               "status": s.report.status,
-               "chunks": [chunk_proof(sl, i) for i in range(s.report.chunks_verified)],
-               "checkpoints": [{"n": c.n, "body": c.body_bytes.hex(),
-                                "signature": c.signature.hex()} for c in s.file.checkpoints()],
-               "seal": {"body": seal.body_bytes.hex(), "signature": seal.signature.hex(),
-                        "rfc3161": bool(seal.tst)} if seal else None}
-        _write(root, f"proofs/{sid}/{s.path.stem}.json",
-               (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+        doc = {
+            "v": 1,
+            "segment_file": s.path.name,
+            "segment_id": sl.segment_id,
+            "status": s.report.status,
+            "chunks": [chunk_proof(sl, i) for i in range(s.report.chunks_verified)],
+            "checkpoints": [
+                {"n": c.n, "body": c.body_bytes.hex(), "signature": c.signature.hex()}
+                for c in s.file.checkpoints()
+            ],
+            "seal": {
+                "body": seal.body_bytes.hex(),
+                "signature": seal.signature.hex(),
+                "rfc3161": bool(seal.tst),
+            }
+            if seal
+            else None,
+        }
+        _write(
+            root,
+            f"proofs/{sid}/{s.path.stem}.json",
+            (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode(),
+        )
         if seal is not None and seal.tst:
             _write(root, f"proofs/{sid}/{s.path.stem}.tsr", seal.tst)
         if sealer is not None:
             kek = keyring.kek(str(s.file.genesis.get("kek_id", "")))
             if kek is None:
-                raise KeyMaterialError(f"{s.path}: its KEK is not in this home; cannot "
-                                       "include the data key for the recipient")
-            dek = unwrap_dek(kek, bytes.fromhex(str(s.file.genesis["wrapped_dek"])),
-                             where=str(s.path))
+                raise KeyMaterialError(
+                    f"{s.path}: its KEK is not in this home; cannot "
+                    "include the data key for the recipient"
+                )
+            dek = unwrap_dek(
+                kek, bytes.fromhex(str(s.file.genesis["wrapped_dek"])), where=str(s.path)
+            )
             deks[sl.segment_id] = sealer.seal(dek.hex(), DEK_TOKEN_PREFIX + sl.segment_id)
     first, last = rs.seq_range
     recs = list(rs.records(first, last)) if first is not None and last is not None else []
@@ -178,21 +207,45 @@ def _export_session(home: Path, root: Path, rs: ReplaySession, keyring: Keyring,
             sl = s.leaves or load_leaves(s.file)
             for i in range(s.report.chunks_verified):
                 proofs[f"{sl.segment_id}:{i}"] = chunk_proof(sl, i)
-    data = {"session": session_summary(rs, home / "assets", None, 1 << 30),
-            "timeline": {"entries": rs.timeline, "network": list(rs.network.values()),
-                         "actions": rs.actions, "screenshots": rs.screenshots},
-            "keyframes": {"streams": rs.keyframes},
-            "events": [{**(rewrite(r.as_dict(), urls, "assets/") if r.kind.startswith("rrweb.")
-                           else r.as_dict()), "t_text": str(r.t_utc_ns),
-                        "m_text": str(r.t_mono_ns)} for r in recs],
-            "proofs": proofs}
-    _write(vdir, "data.js", ("window.__ST_OFFLINE = " + json.dumps(
-        data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/") + ";\n")
-        .encode("utf-8"))
+    data = {
+        "session": session_summary(rs, home / "assets", None, 1 << 30),
+        "timeline": {
+            "entries": rs.timeline,
+            "network": list(rs.network.values()),
+            "actions": rs.actions,
+            "screenshots": rs.screenshots,
+        },
+        "keyframes": {"streams": rs.keyframes},
+        "events": [
+            {
+                **(
+                    rewrite(r.as_dict(), urls, "assets/")
+                    if r.kind.startswith("rrweb.")
+                    else r.as_dict()
+                ),
+                "t_text": str(r.t_utc_ns),
+                "m_text": str(r.t_mono_ns),
+            }
+            for r in recs
+        ],
+        "proofs": proofs,
+    }
+    _write(
+        vdir,
+        "data.js",
+        (
+            "window.__ST_OFFLINE = "
+            + json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+            + ";\n"
+        ).encode("utf-8"),
+    )
     receipts = _receipts(home, sid)
     if receipts:
-        _write(root, f"proofs/{sid}/receipts.json",
-               (json.dumps(receipts, indent=1, sort_keys=True) + "\n").encode())
+        _write(
+            root,
+            f"proofs/{sid}/receipts.json",
+            (json.dumps(receipts, indent=1, sort_keys=True) + "\n").encode(),
+        )
     return [(sid, r) for r in recs]
 
 
@@ -205,11 +258,20 @@ def _zip(src: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def export_bundle(home: Path, config: Any, sessions: list[str], out: Path, *,
-                  query: str | None = None, recipient: Path | None = None, reason: str = "",
-                  matter: str = "", force: bool = False,
-                  tsa_roots: list[bytes] | None = None,
-                  actor: str | None = None) -> ExportResult:
+def export_bundle(
+    home: Path,
+    config: Any,
+    sessions: list[str],
+    out: Path,
+    *,
+    query: str | None = None,
+    recipient: Path | None = None,
+    reason: str = "",
+    matter: str = "",
+    force: bool = False,
+    tsa_roots: list[bytes] | None = None,
+    actor: str | None = None,
+) -> ExportResult:
     """Build the bundle for ``sessions`` (and/or ``query``) at ``out`` (dir or .zip)."""
     if out.exists() and not force:
         raise UsageError(f"{out} exists; refusing to overwrite it (use --force)")
@@ -230,8 +292,9 @@ def export_bundle(home: Path, config: Any, sessions: list[str], out: Path, *,
     try:
         items: list[tuple[str, Record]] = []
         deks: dict[str, str] = {}
-        opened = [ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier)
-                  for sid in ids]
+        opened = [
+            ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids
+        ]
         sections, sess_meta, key_ids = [], [], set()
         try:
             for rs in opened:
@@ -241,17 +304,24 @@ def export_bundle(home: Path, config: Any, sessions: list[str], out: Path, *,
                 key_ids.update(it["key_ids"])
                 for s in rs.segs:
                     if s.file is not None:
-                        key_ids.update(str(c.body.get("key_id", ""))
-                                       for c in s.file.checkpoints())
-                sess_meta.append({"session_id": rs.info.session_id, "integrity": it["status"],
-                                  "first_failure": it["first_failure"],
-                                  "segments": [{"file": f"native/segments/{rs.info.session_id}/"
-                                                f"{s.path.name}", "segment_id":
-                                                s.report.segment_id, "status": s.report.status,
-                                                "seal_hash": s.report.seal_hash}
-                                               for s in rs.segs],
-                                  "events": len([1 for sid, _ in items
-                                                 if sid == rs.info.session_id])})
+                        key_ids.update(str(c.body.get("key_id", "")) for c in s.file.checkpoints())
+                sess_meta.append(
+                    {
+                        "session_id": rs.info.session_id,
+                        "integrity": it["status"],
+                        "first_failure": it["first_failure"],
+                        "segments": [
+                            {
+                                "file": f"native/segments/{rs.info.session_id}/{s.path.name}",
+                                "segment_id": s.report.segment_id,
+                                "status": s.report.status,
+                                "seal_hash": s.report.seal_hash,
+                            }
+                            for s in rs.segs
+                        ],
+                        "events": len([1 for sid, _ in items if sid == rs.info.session_id]),
+                    }
+                )
             if hits:
                 by_id = {rs.info.session_id: rs for rs in opened}
                 hit_docs = []
@@ -262,12 +332,26 @@ def export_bundle(home: Path, config: Any, sessions: list[str], out: Path, *,
                         proof, status = raw["proof"], raw["proof_status"]
                     except UsageError:
                         proof, status = None, "not in the verified part"
-                    hit_docs.append({"session_id": h.session_id, "seq": h.seq,
-                                     "t_utc_ns": h.t_utc_ns, "kind": h.kind,
-                                     "proof_status": status, "proof": proof})
-                _write(root, "proofs/query_hits.json", (json.dumps(
-                    {"v": 1, "query": query, "hits": hit_docs}, indent=1, sort_keys=True)
-                    + "\n").encode())
+                    hit_docs.append(
+                        {
+                            "session_id": h.session_id,
+                            "seq": h.seq,
+                            "t_utc_ns": h.t_utc_ns,
+                            "kind": h.kind,
+                            "proof_status": status,
+                            "proof": proof,
+                        }
+                    )
+                _write(
+                    root,
+                    "proofs/query_hits.json",
+                    (
+                        json.dumps(
+                            {"v": 1, "query": query, "hits": hit_docs}, indent=1, sort_keys=True
+                        )
+                        + "\n"
+                    ).encode(),
+                )
         finally:
             for rs in opened:
                 rs.close()
@@ -279,49 +363,97 @@ def export_bundle(home: Path, config: Any, sessions: list[str], out: Path, *,
             if src.is_file():
                 _write(root, f"keys/trusted/{src.name}", src.read_bytes())
         if sealer is not None:
-            _write(root, "keys/deks.json", (json.dumps({
-                "v": 1, "scheme": "X25519 + HKDF-SHA256 + AES-256-GCM (agent.mask.escrow v1); "
-                "token = 'sessiontape-dek:' + segment_id; plaintext = DEK hex",
-                "recipient_key_id": sealer.key_id, "deks": deks}, indent=1, sort_keys=True)
-                + "\n").encode())
+            _write(
+                root,
+                "keys/deks.json",
+                (
+                    json.dumps(
+                        {
+                            "v": 1,
+                            "scheme": "X25519 + HKDF-SHA256 + AES-256-GCM (agent.mask.escrow v1); "
+                            "token = 'sessiontape-dek:' + segment_id; plaintext = DEK hex",
+                            "recipient_key_id": sealer.key_id,
+                            "deks": deks,
+                        },
+                        indent=1,
+                        sort_keys=True,
+                    )
+                    + "\n"
+                ).encode(),
+            )
         now = SystemClock().utc_ns()
         requester = actor or current_actor()
-        header = {"exported (UTC)": utc_iso(now), "requester": requester, "reason": reason,
-                  "matter": matter, "query": query or "", "sessions": ", ".join(ids)}
+        header = {
+            "exported (UTC)": utc_iso(now),
+            "requester": requester,
+            "reason": reason,
+            "matter": matter,
+            "query": query or "",
+            "sessions": ", ".join(ids),
+        }
         _write(root, "report.html", report.render(sections, header))
-        files = {p.relative_to(root).as_posix(): {"sha256": sha256_file(p),
-                                                  "size": p.stat().st_size}
-                 for p in sorted(root.rglob("*")) if p.is_file()}
+        files = {
+            p.relative_to(root).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
         manifest = {
-            "v": BUNDLE_VERSION, "tool": f"sessiontape {__version__}",
-            "created_utc_ns": now, "created_utc": utc_iso(now), "requester": requester,
-            "reason": reason, "matter": matter, "query": query, "sessions": sess_meta,
+            "v": BUNDLE_VERSION,
+            "tool": f"sessiontape {__version__}",
+            "created_utc_ns": now,
+            "created_utc": utc_iso(now),
+            "requester": requester,
+            "reason": reason,
+            "matter": matter,
+            "query": query,
+            "sessions": sess_meta,
             "files": files,
-            "decryption": {"included": sealer is not None,
-                           "file": "keys/deks.json" if sealer is not None else None,
-                           "recipient_key_id": sealer.key_id if sealer is not None else None,
-                           "note": "segment data keys sealed to the recipient's X25519 key"
-                           if sealer is not None else "no --recipient: decryption material "
-                           "is NOT included; derived files can be checked only by hash"},
+            "decryption": {
+                "included": sealer is not None,
+                "file": "keys/deks.json" if sealer is not None else None,
+                "recipient_key_id": sealer.key_id if sealer is not None else None,
+                "note": "segment data keys sealed to the recipient's X25519 key"
+                if sealer is not None
+                else "no --recipient: decryption material "
+                "is NOT included; derived files can be checked only by hash",
+            },
             "trust": "keys/trusted/ lists the signers' public keys for identification; "
-                     "verify trusts only keys given with --trust or the verifier's own store",
-            "derived": {"native/events.jsonl": "decoded from native/segments",
-                        "native/network.har": "derived from net.* events",
-                        "native/actions.csv": "derived from user-action events"},
+            "verify trusts only keys given with --trust or the verifier's own store",
+            "derived": {
+                "native/events.jsonl": "decoded from native/segments",
+                "native/network.har": "derived from net.* events",
+                "native/actions.csv": "derived from user-action events",
+            },
         }
         mbytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
         (root / "manifest.json").write_bytes(mbytes)
         signer = keyring.signer()
-        (root / "manifest.sig").write_text(json.dumps(
-            {"v": 1, "key_id": signer.key_id, "signature": signer.sign(mbytes).hex()},
-            sort_keys=True) + "\n")
+        (root / "manifest.sig").write_text(
+            json.dumps(
+                {"v": 1, "key_id": signer.key_id, "signature": signer.sign(mbytes).hex()},
+                sort_keys=True,
+            )
+            + "\n"
+        )
         bundle_hash = hashlib.sha256(mbytes).hexdigest()
-        audit = record_access(home, config, "audit.export", {
-            "requester": requester, "reason": reason, "matter": matter, "query": query,
-            "objects": [s["segments"] for s in sess_meta], "sessions": ids,
-            "bundle_sha256": bundle_hash, "target": str(out),
-            "decryption_included": sealer is not None, "t_export_utc_ns": now},
-            actor=requester)
+        audit = record_access(
+            home,
+            config,
+            "audit.export",
+            {
+                "requester": requester,
+                "reason": reason,
+                "matter": matter,
+                "query": query,
+                "objects": [s["segments"] for s in sess_meta],
+                "sessions": ids,
+                "bundle_sha256": bundle_hash,
+                "target": str(out),
+                "decryption_included": sealer is not None,
+                "t_export_utc_ns": now,
+            },
+            actor=requester,
+        )
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
         if out.suffix.lower() == ".zip":
@@ -340,8 +472,10 @@ def open_deks(bundle: Path, private_key_pem: Path) -> dict[str, bytes]:
 
     priv = load_private_key(private_key_pem)
     doc = json.loads((bundle / "keys" / "deks.json").read_text())
-    return {sid: bytes.fromhex(open_sealed(blob, DEK_TOKEN_PREFIX + sid, priv))
-            for sid, blob in doc["deks"].items()}
+    return {
+        sid: bytes.fromhex(open_sealed(blob, DEK_TOKEN_PREFIX + sid, priv))
+        for sid, blob in doc["deks"].items()
+    }
 
 
 def segment_files(bundle: Path) -> list[Path]:

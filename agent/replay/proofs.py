@@ -58,15 +58,21 @@ def load_leaves(seg: SegmentFile) -> SegmentLeaves:
     seal = None
     if seal_row is not None:
         try:
-            seal = Anchor("seal", int(seal_row.body["tree_size"]),
-                          bytes.fromhex(str(seal_row.body["root"])))
+            seal = Anchor(
+                "seal", int(seal_row.body["tree_size"]), bytes.fromhex(str(seal_row.body["root"]))
+            )
         except (KeyError, ValueError, TypeError):
             seal = None
     cps = []
     for cp in seg.checkpoints():
         try:
-            cps.append(Anchor(f"checkpoint {cp.n}", int(cp.body["tree_size"]),
-                              bytes.fromhex(str(cp.body["root"]))))
+            cps.append(
+                Anchor(
+                    f"checkpoint {cp.n}",
+                    int(cp.body["tree_size"]),
+                    bytes.fromhex(str(cp.body["root"])),
+                )
+            )
         except (KeyError, ValueError, TypeError):
             continue
     return SegmentLeaves(seg.segment_id, leaves, headers, seal, cps)
@@ -80,20 +86,35 @@ def chunk_proof(sl: SegmentLeaves, idx: int) -> dict[str, Any]:
     anchor = sl.anchor_for(idx)
     out["leaf"] = sl.leaves[idx].hex()
     if anchor is None:
-        return {**out, "included": False, "anchor": None,
-                "detail": "no seal or checkpoint covers this chunk"}
+        return {
+            **out,
+            "included": False,
+            "anchor": None,
+            "detail": "no seal or checkpoint covers this chunk",
+        }
     if anchor.tree_size > len(sl.leaves):
-        return {**out, "included": False, "anchor": anchor.what, "tree_size": anchor.tree_size,
-                "root": anchor.root.hex(),
-                "detail": f"{anchor.what} commits to {anchor.tree_size} chunks, "
-                          f"{len(sl.leaves)} are stored"}
-    path = merkle.inclusion_proof(idx, sl.leaves[:anchor.tree_size])
+        return {
+            **out,
+            "included": False,
+            "anchor": anchor.what,
+            "tree_size": anchor.tree_size,
+            "root": anchor.root.hex(),
+            "detail": f"{anchor.what} commits to {anchor.tree_size} chunks, "
+            f"{len(sl.leaves)} are stored",
+        }
+    path = merkle.inclusion_proof(idx, sl.leaves[: anchor.tree_size])
     ok = merkle.verify_inclusion(sl.leaves[idx], idx, anchor.tree_size, path, anchor.root)
-    return {**out, "anchor": anchor.what, "tree_size": anchor.tree_size,
-            "root": anchor.root.hex(), "proof": [p.hex() for p in path], "included": ok,
-            "detail": "leaf recomputed from stored bytes is included under the "
-                      f"{anchor.what} root" if ok else
-                      "leaf recomputed from stored bytes is NOT under the signed root"}
+    return {
+        **out,
+        "anchor": anchor.what,
+        "tree_size": anchor.tree_size,
+        "root": anchor.root.hex(),
+        "proof": [p.hex() for p in path],
+        "included": ok,
+        "detail": f"leaf recomputed from stored bytes is included under the {anchor.what} root"
+        if ok
+        else "leaf recomputed from stored bytes is NOT under the signed root",
+    }
 
 
 def check_proof(proof: dict[str, Any], leaf: bytes | None = None) -> bool:
@@ -102,8 +123,12 @@ def check_proof(proof: dict[str, Any], leaf: bytes | None = None) -> bool:
         lf = bytes.fromhex(str(proof["leaf"]))
         if leaf is not None and lf != leaf:
             return False
-        return merkle.verify_inclusion(lf, int(proof["chunk"]), int(proof["tree_size"]),
-                                       [bytes.fromhex(p) for p in proof["proof"]],
-                                       bytes.fromhex(str(proof["root"])))
+        return merkle.verify_inclusion(
+            lf,
+            int(proof["chunk"]),
+            int(proof["tree_size"]),
+            [bytes.fromhex(p) for p in proof["proof"]],
+            bytes.fromhex(str(proof["root"])),
+        )
     except (KeyError, ValueError, TypeError):
         return False

@@ -34,27 +34,37 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
     out = [f"<h2>Session {_e(m['session_id'])}</h2><table>"]
     for k in ("user", "workstation", "record_class", "events", "bytes"):
         out.append(f"<tr><th>{k}</th><td>{_e(m[k])}</td></tr>")
-    out.append(f"<tr><th>start (UTC)</th><td>{_e(utc_iso(m['start_utc_ns']))}</td></tr>"
-               f"<tr><th>end (UTC)</th><td>{_e(utc_iso(m['end_utc_ns']))}</td></tr></table>")
+    out.append(
+        f"<tr><th>start (UTC)</th><td>{_e(utc_iso(m['start_utc_ns']))}</td></tr>"
+        f"<tr><th>end (UTC)</th><td>{_e(utc_iso(m['end_utc_ns']))}</td></tr></table>"
+    )
     cls = "ok" if it["ok"] else "bad"
     out.append(f"<h3>Integrity: <span class='{cls}'>{_e(it['status'])}</span></h3>")
     if it["first_failure"]:
         out.append(f"<p class='bad'>{_e(it['first_failure'])}</p>")
-    out.append("<table><tr><th>segment</th><th>status</th><th>signing key</th><th>chunks / "
-               "events verified</th><th>RFC 3161</th><th>first failure</th></tr>")
+    out.append(
+        "<table><tr><th>segment</th><th>status</th><th>signing key</th><th>chunks / "
+        "events verified</th><th>RFC 3161</th><th>first failure</th></tr>"
+    )
     for s in it["segments"]:
         tst = s["rfc3161"]["verified_time"] or (
             f"token claims {s['rfc3161']['claimed_time']} (not checked)"
-            if s["rfc3161"]["claimed_time"] else "none")
-        out.append(f"<tr><td>{_e(s['file'])}</td><td>{_e(s['status'])}</td>"
-                   f"<td>{_e(s['key_id'])}</td><td>{s['chunks_verified']} / {s['events']}</td>"
-                   f"<td>{_e(tst)}</td><td>{_e(s['failed_check'] or '')} "
-                   f"{_e(s['failure'] or '')}</td></tr>")
+            if s["rfc3161"]["claimed_time"]
+            else "none"
+        )
+        out.append(
+            f"<tr><td>{_e(s['file'])}</td><td>{_e(s['status'])}</td>"
+            f"<td>{_e(s['key_id'])}</td><td>{s['chunks_verified']} / {s['events']}</td>"
+            f"<td>{_e(tst)}</td><td>{_e(s['failed_check'] or '')} "
+            f"{_e(s['failure'] or '')}</td></tr>"
+        )
     out.append("</table>")
     out.append("<h3>Actions</h3>")
     if not rs.screenshots:
-        out.append("<p>Screenshots were not enabled for this recording "
-                   "(no <code>page.screenshot</code> events).</p>")
+        out.append(
+            "<p>Screenshots were not enabled for this recording "
+            "(no <code>page.screenshot</code> events).</p>"
+        )
     out.append("<table><tr><th>seq</th><th>time (UTC)</th><th>what</th><th>screenshot</th></tr>")
     for e in rs.timeline:
         if e["cat"] not in ("action", "navigation", "gap", "unverified", "console", "page"):
@@ -66,43 +76,55 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
         if sha:
             p = asset_path(asset_root, sha)
             if p.is_file():
-                shot = (f"<img alt='screenshot' src='data:image/jpeg;base64,"
-                        f"{base64.b64encode(p.read_bytes()).decode()}'>")
+                shot = (
+                    f"<img alt='screenshot' src='data:image/jpeg;base64,"
+                    f"{base64.b64encode(p.read_bytes()).decode()}'>"
+                )
             else:
                 shot = "screenshot missing from the asset archive"
         cls_row = " class='gap'" if e["cat"] in ("gap", "unverified") else ""
         t = utc_iso(int(e["t_utc_ns"])) if e.get("t_utc_ns") else ""
-        out.append(f"<tr{cls_row}><td>{_e(e['seq'])}</td><td>{_e(t)}</td>"
-                   f"<td>{_e(e['label'])}</td><td>{shot}</td></tr>")
-    out.append("</table><h3>Network</h3><table><tr><th>seq</th><th>method</th><th>url</th>"
-               "<th>status</th><th>caused by action</th></tr>")
+        out.append(
+            f"<tr{cls_row}><td>{_e(e['seq'])}</td><td>{_e(t)}</td>"
+            f"<td>{_e(e['label'])}</td><td>{shot}</td></tr>"
+        )
+    out.append(
+        "</table><h3>Network</h3><table><tr><th>seq</th><th>method</th><th>url</th>"
+        "<th>status</th><th>caused by action</th></tr>"
+    )
     for n in rs.network.values():
         if n.get("seq") is None:
             continue
         status = n.get("failed") and "failed" or n.get("status", "")
         if n.get("method") == "WS":
             status = f"{n.get('frames', 0)} frames"
-        out.append(f"<tr><td>{n['seq']}</td><td>{_e(n.get('method'))}</td>"
-                   f"<td>{_e(n.get('url'))}</td><td>{_e(status)}</td>"
-                   f"<td>{_e(n.get('cause') or '')}</td></tr>")
+        out.append(
+            f"<tr><td>{n['seq']}</td><td>{_e(n.get('method'))}</td>"
+            f"<td>{_e(n.get('url'))}</td><td>{_e(status)}</td>"
+            f"<td>{_e(n.get('cause') or '')}</td></tr>"
+        )
     out.append("</table>")
-    out.append(f"<p>Step through this session: <a href='viewer/{_e(m['session_id'])}/"
-               "viewer.html'>offline viewer</a>.</p>")
+    out.append(
+        f"<p>Step through this session: <a href='viewer/{_e(m['session_id'])}/"
+        "viewer.html'>offline viewer</a>.</p>"
+    )
     return "\n".join(out)
 
 
 def render(sections: list[str], header: dict[str, Any]) -> bytes:
     """The whole report."""
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in header.items())
-    doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-           f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-           f"img-src data:; style-src 'unsafe-inline'\">"
-           f"<title>sessiontape evidence report</title><style>{_CSS}</style></head><body>"
-           f"<h1>sessiontape evidence report</h1><table>{rows}</table>"
-           + "\n".join(sections) +
-           "<h2>How to verify this bundle</h2><p>Run <code>sessiontape verify &lt;bundle&gt; "
-           "--trust &lt;trusted keys dir&gt; --tsa-root &lt;TSA root PEM&gt;</code>. The keys in "
-           "<code>keys/trusted/</code> identify the signers but are not trusted on their own: "
-           "compare their ids with keys obtained from the firm by another channel.</p>"
-           "</body></html>\n")
+    doc = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        f"img-src data:; style-src 'unsafe-inline'\">"
+        f"<title>sessiontape evidence report</title><style>{_CSS}</style></head><body>"
+        f"<h1>sessiontape evidence report</h1><table>{rows}</table>"
+        + "\n".join(sections)
+        + "<h2>How to verify this bundle</h2><p>Run <code>sessiontape verify &lt;bundle&gt; "
+        "--trust &lt;trusted keys dir&gt; --tsa-root &lt;TSA root PEM&gt;</code>. The keys in "
+        "<code>keys/trusted/</code> identify the signers but are not trusted on their own: "
+        "compare their ids with keys obtained from the firm by another channel.</p>"
+        "</body></html>\n"
+    )
     return doc.encode("utf-8")

@@ -32,9 +32,11 @@ STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css"}
 COOKIE = "st_replay_token"
 HOST = "127.0.0.1"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-       "frame-src 'self' about: blob:; object-src 'none'; base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "frame-src 'self' about: blob:; object-src 'none'; base-uri 'none'; form-action 'none'"
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -62,8 +64,9 @@ def _int(req: web.Request, name: str, default: int | None = None) -> int:
 
 
 def _json(obj: Any) -> web.Response:
-    return web.Response(text=json.dumps(obj, separators=(",", ":"), default=str),
-                        content_type="application/json")
+    return web.Response(
+        text=json.dumps(obj, separators=(",", ":"), default=str), content_type="application/json"
+    )
 
 
 @web.middleware
@@ -72,7 +75,8 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
     q = request.query.get("token")
     c = request.cookies.get(COOKIE)
     ok = (q is not None and hmac.compare_digest(q, st.token)) or (
-        c is not None and hmac.compare_digest(c, st.token))
+        c is not None and hmac.compare_digest(c, st.token)
+    )
     if not ok:
         resp: web.StreamResponse = web.Response(status=403, text="403: access token required")
     else:
@@ -99,22 +103,31 @@ async def _index(request: web.Request) -> web.StreamResponse:
 async def _static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name == "data.js":  # the offline bundle's data; the live viewer uses the API
-        return web.Response(text="window.__ST_OFFLINE = null;\n",
-                            content_type="application/javascript")
+        return web.Response(
+            text="window.__ST_OFFLINE = null;\n", content_type="application/javascript"
+        )
     if name not in STATIC_FILES:
         raise web.HTTPNotFound()
     return web.FileResponse(STATIC / name)
 
 
-def session_summary(rs: ReplaySession, asset_root: Path, start_seq: int | None,
-                    page_size: int) -> dict[str, Any]:
+def session_summary(
+    rs: ReplaySession, asset_root: Path, start_seq: int | None, page_size: int
+) -> dict[str, Any]:
     """The /api/session answer (also embedded in offline bundles)."""
     missing = rs.missing_assets(asset_root)
     first, last = rs.seq_range
-    return {"v": 1, "metadata": rs.metadata(), "integrity": rs.integrity(),
-            "streams": list(rs.streams.values()), "start_seq": start_seq,
-            "seq_first": first, "seq_last": last, "page_size": page_size,
-            "assets": {"count": len(rs.assets), "missing": missing}}
+    return {
+        "v": 1,
+        "metadata": rs.metadata(),
+        "integrity": rs.integrity(),
+        "streams": list(rs.streams.values()),
+        "start_seq": start_seq,
+        "seq_first": first,
+        "seq_last": last,
+        "page_size": page_size,
+        "assets": {"count": len(rs.assets), "missing": missing},
+    }
 
 
 async def _session(request: web.Request) -> web.StreamResponse:
@@ -134,15 +147,22 @@ async def _events(request: web.Request) -> web.StreamResponse:
     rrweb_only = request.query.get("rrweb") == "1"
     evs, nxt = rs.events(f, t, stream=stream, rrweb_only=rrweb_only, limit=limit, page=page)
     urls = asset_mod.url_map(rs.assets)
-    evs = [asset_mod.rewrite(e, urls, "/assets/") if e["kind"].startswith("rrweb.") else e
-           for e in evs]
+    evs = [
+        asset_mod.rewrite(e, urls, "/assets/") if e["kind"].startswith("rrweb.") else e for e in evs
+    ]
     return _json({"events": evs, "next_seq": nxt})
 
 
 async def _timeline(request: web.Request) -> web.StreamResponse:
     rs = request.app["state"].session
-    return _json({"entries": rs.timeline, "network": list(rs.network.values()),
-                  "actions": rs.actions, "screenshots": rs.screenshots})
+    return _json(
+        {
+            "entries": rs.timeline,
+            "network": list(rs.network.values()),
+            "actions": rs.actions,
+            "screenshots": rs.screenshots,
+        }
+    )
 
 
 async def _keyframes(request: web.Request) -> web.StreamResponse:
@@ -168,8 +188,9 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     p = asset_mod.asset_path(st.asset_root, sha)
     meta = st.session.assets.get(sha, {})
     if p.is_file():
-        return web.Response(body=p.read_bytes(),
-                            content_type=str(meta.get("mime") or "application/octet-stream"))
+        return web.Response(
+            body=p.read_bytes(), content_type=str(meta.get("mime") or "application/octet-stream")
+        )
     body, ctype = asset_mod.placeholder(str(meta.get("mime", "")), sha)
     resp = web.Response(body=body, content_type=ctype)
     resp.headers["X-Sessiontape-Asset"] = "missing"
@@ -192,8 +213,12 @@ def make_app(state: ViewerState) -> web.Application:
     return app
 
 
-async def serve(state: ViewerState, port: int, on_ready: Callable[[str], None],
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    state: ViewerState,
+    port: int,
+    on_ready: Callable[[str], None],
+    stop: asyncio.Event | None = None,
+) -> None:
     """Serve on 127.0.0.1 until cancelled (or ``stop`` is set); ``on_ready(url)`` once bound."""
     runner = web.AppRunner(make_app(state), access_log=None)
     await runner.setup()
@@ -231,17 +256,27 @@ def parse_time(text: str) -> int:
     try:
         dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--at {text!r}: not an ISO 8601 time (e.g. 2026-11-26T12:42:10Z)") \
-            from None
+        raise UsageError(
+            f"--at {text!r}: not an ISO 8601 time (e.g. 2026-11-26T12:42:10Z)"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
-def launch(home: Path, config: Any, session_id: str, *, at: str | None = None,
-           seq: int | None = None, port: int = 0, open_browser: bool = True,
-           tsa_roots: list[bytes] | None = None, echo: Callable[[str], None] = print,
-           stop: asyncio.Event | None = None) -> None:
+def launch(
+    home: Path,
+    config: Any,
+    session_id: str,
+    *,
+    at: str | None = None,
+    seq: int | None = None,
+    port: int = 0,
+    open_browser: bool = True,
+    tsa_roots: list[bytes] | None = None,
+    echo: Callable[[str], None] = print,
+    stop: asyncio.Event | None = None,
+) -> None:
     """``sessiontape replay``: verify, audit one view, serve until Ctrl-C (or ``stop``)."""
     import webbrowser
 
@@ -256,25 +291,38 @@ def launch(home: Path, config: Any, session_id: str, *, at: str | None = None,
         def verifier(token: bytes, digest: bytes) -> str:
             return verify_timestamp(token, digest, roots).gen_time.isoformat()
 
-    rs = ReplaySession.open(home, session_id, tst_verifier=verifier,
-                            cache_size=int(config.replay.chunk_cache))
+    rs = ReplaySession.open(
+        home, session_id, tst_verifier=verifier, cache_size=int(config.replay.chunk_cache)
+    )
     try:
         first, last = rs.seq_range
         start = seq
         if at is not None:
             start = rs.seq_at(parse_time(at))
         if start is not None and (first is None or last is None or not first <= start <= last):
-            raise UsageError(f"seq {start} is outside the verified part of the session "
-                             f"({first}..{last})")
+            raise UsageError(
+                f"seq {start} is outside the verified part of the session ({first}..{last})"
+            )
         integ = rs.integrity()
-        record_access(home, config, "audit.view", {
-            "session": rs.info.session_id, "integrity": integ["status"], "start_seq": start,
-            "segments": [s.path.name for s in rs.info.segments]})
-        echo(f"session {rs.info.session_id}: {integ['status']}"
-             + (f" - {integ['first_failure']}" if integ["first_failure"] else "")
-             + (f"; showing verified seq {first}..{last}" if not integ["ok"] else ""))
-        state = ViewerState(rs, new_token(), home / "assets", start,
-                            int(config.replay.events_page_size))
+        record_access(
+            home,
+            config,
+            "audit.view",
+            {
+                "session": rs.info.session_id,
+                "integrity": integ["status"],
+                "start_seq": start,
+                "segments": [s.path.name for s in rs.info.segments],
+            },
+        )
+        echo(
+            f"session {rs.info.session_id}: {integ['status']}"
+            + (f" - {integ['first_failure']}" if integ["first_failure"] else "")
+            + (f"; showing verified seq {first}..{last}" if not integ["ok"] else "")
+        )
+        state = ViewerState(
+            rs, new_token(), home / "assets", start, int(config.replay.events_page_size)
+        )
 
         def ready(url: str) -> None:
             echo(f"replay viewer: {url}")

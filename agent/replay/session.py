@@ -82,16 +82,24 @@ class ReplaySession:
 
     # --- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Path, session_id: str, *, keyring: Keyring | None = None,
-             trust: TrustStore | None = None, tst_verifier: TimestampVerifier | None = None,
-             cache_size: int = 64) -> ReplaySession:
+    def open(
+        cls,
+        home: Path,
+        session_id: str,
+        *,
+        keyring: Keyring | None = None,
+        trust: TrustStore | None = None,
+        tst_verifier: TimestampVerifier | None = None,
+        cache_size: int = 64,
+    ) -> ReplaySession:
         """Find, verify and index a session (``UsageError`` for an unknown id)."""
         info = find_session(home, session_id)
         keyring = keyring or Keyring.load(home)
         trust = trust if trust is not None else keyring.trust()
         paths = [s.path for s in info.segments]
-        report = verify_paths(paths, trust, keyring=keyring, decrypt=True,
-                              tst_verifier=tst_verifier)
+        report = verify_paths(
+            paths, trust, keyring=keyring, decrypt=True, tst_verifier=tst_verifier
+        )
         by_path = {s.path: s for s in report.segments}
         segs: list[_Seg] = []
         for p in paths:
@@ -124,28 +132,51 @@ class ReplaySession:
             if n_ok < len(headers):
                 bad = headers[n_ok] if n_ok < len(headers) else {}
                 ff = s.report.first_failure
-                self.withheld.append({
-                    "segment": s.path.name, "from_chunk": n_ok, "to_chunk": len(headers) - 1,
-                    "seq0": bad.get("seq0"), "seq1": headers[-1].get("seq1"),
-                    "t0": bad.get("t0"), "t1": headers[-1].get("t1"),
-                    "reason": f"{ff.name}: {ff.detail}" if ff else "not verified"})
+                self.withheld.append(
+                    {
+                        "segment": s.path.name,
+                        "from_chunk": n_ok,
+                        "to_chunk": len(headers) - 1,
+                        "seq0": bad.get("seq0"),
+                        "seq1": headers[-1].get("seq1"),
+                        "t0": bad.get("t0"),
+                        "t1": headers[-1].get("t1"),
+                        "reason": f"{ff.name}: {ff.detail}" if ff else "not verified",
+                    }
+                )
             for row in s.file.iter_chunks():
                 if row.idx >= n_ok or s.cipher is None:
                     break
                 h = row.header
-                self.chunks.append(ChunkRef(pos, row.idx, int(h["seq0"]), int(h["seq1"]),
-                                            int(h.get("t0", 0)), int(h.get("t1", 0))))
+                self.chunks.append(
+                    ChunkRef(
+                        pos,
+                        row.idx,
+                        int(h["seq0"]),
+                        int(h["seq1"]),
+                        int(h.get("t0", 0)),
+                        int(h.get("t1", 0)),
+                    )
+                )
                 recs = decode_chunk(s.file, row, s.cipher)
                 for r in recs:
                     self._index_record(r, last_meta)
         for w in self.withheld:
-            self.timeline.append({"seq": w.get("seq0"), "t_utc_ns": w.get("t0"),
-                                  "kind": "replay.withheld", "cat": "unverified",
-                                  "label": f"withheld (not verified): {w['segment']} "
-                                           f"{w['reason']}", "page": None, "frame": None,
-                                  "gap_start_ns": w.get("t0"), "gap_end_ns": w.get("t1"),
-                                  "seq_last": w.get("seq1")})
-        self.timeline.sort(key=lambda e: (e["seq"] if e["seq"] is not None else 1 << 62))
+            self.timeline.append(
+                {
+                    "seq": w.get("seq0"),
+                    "t_utc_ns": w.get("t0"),
+                    "kind": "replay.withheld",
+                    "cat": "unverified",
+                    "label": f"withheld (not verified): {w['segment']} {w['reason']}",
+                    "page": None,
+                    "frame": None,
+                    "gap_start_ns": w.get("t0"),
+                    "gap_end_ns": w.get("t1"),
+                    "seq_last": w.get("seq1"),
+                }
+            )
+        self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
         self._seq1s = [c.seq1 for c in self.chunks]
         self._t0s = [c.t0 for c in self.chunks]
 
@@ -155,16 +186,25 @@ class ReplaySession:
             sid = stream_id(r.page, r.frame)
             if r.kind == "rrweb.meta":
                 last_meta[sid] = r.seq
-                st = self.streams.setdefault(sid, {
-                    "id": sid, "page": r.page, "frame": r.frame,
-                    "main": r.frame == r.page, "first_seq": r.seq, "t_first_utc_ns": r.t_utc_ns,
-                    "urls": []})
+                st = self.streams.setdefault(
+                    sid,
+                    {
+                        "id": sid,
+                        "page": r.page,
+                        "frame": r.frame,
+                        "main": r.frame == r.page,
+                        "first_seq": r.seq,
+                        "t_first_utc_ns": r.t_utc_ns,
+                        "urls": [],
+                    },
+                )
                 href = (p.get("data") or {}).get("href")
                 if href and (not st["urls"] or st["urls"][-1] != href):
                     st["urls"].append(href)
             elif r.kind == "rrweb.full_snapshot" and sid in last_meta:
                 self.keyframes.setdefault(sid, []).append(
-                    {"seq": last_meta[sid], "full_seq": r.seq, "t_utc_ns": r.t_utc_ns})
+                    {"seq": last_meta[sid], "full_seq": r.seq, "t_utc_ns": r.t_utc_ns}
+                )
             if sid in self.streams:
                 self.streams[sid]["last_seq"] = r.seq
         e = tl.entry(r)
@@ -176,37 +216,48 @@ class ReplaySession:
         if r.kind.startswith("net.") and r.kind not in ("net.asset",) and "request_id" in p:
             self._index_network(r)
         elif r.kind == "net.asset" and "sha256" in p:
-            self.assets.setdefault(str(p["sha256"]), {"url": p.get("url"),
-                                                      "mime": p.get("mime", ""),
-                                                      "seq": r.seq})
+            self.assets.setdefault(
+                str(p["sha256"]), {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq}
+            )
         elif r.kind == "page.screenshot" and "sha256" in p and "action_id" in p:
             self.screenshots[str(p["action_id"])] = str(p["sha256"])
-            self.assets.setdefault(str(p["sha256"]), {"url": "", "mime": p.get("mime", ""),
-                                                      "seq": r.seq})
+            self.assets.setdefault(
+                str(p["sha256"]), {"url": "", "mime": p.get("mime", ""), "seq": r.seq}
+            )
 
     def _index_network(self, r: Record) -> None:
         p = r.payload
         rid = str(p["request_id"])
         if r.kind.startswith("net.ws"):
             rid = "ws:" + rid
-        n = self.network.setdefault(rid, {"request_id": rid, "page": r.page, "frame": r.frame,
-                                          "seqs": []})
+        n = self.network.setdefault(
+            rid, {"request_id": rid, "page": r.page, "frame": r.frame, "seqs": []}
+        )
         n["seqs"].append(r.seq)
         if r.kind == "net.request":
             cause = p.get("cause") or {}
-            n.update(method=p.get("method"), url=p.get("url"), seq=r.seq,
-                     t_utc_ns=r.t_utc_ns, resource_type=p.get("resource_type"),
-                     cause=cause.get("action_id") if isinstance(cause, dict) else None)
+            n.update(
+                method=p.get("method"),
+                url=p.get("url"),
+                seq=r.seq,
+                t_utc_ns=r.t_utc_ns,
+                resource_type=p.get("resource_type"),
+                cause=cause.get("action_id") if isinstance(cause, dict) else None,
+            )
         elif r.kind == "net.response":
-            n.update(status=p.get("status"), mime=p.get("mime"), response_seq=r.seq,
-                     t_end_utc_ns=r.t_utc_ns, body_size=p.get("body_size"),
-                     duration_us=p.get("duration_us"))
+            n.update(
+                status=p.get("status"),
+                mime=p.get("mime"),
+                response_seq=r.seq,
+                t_end_utc_ns=r.t_utc_ns,
+                body_size=p.get("body_size"),
+                duration_us=p.get("duration_us"),
+            )
             n.setdefault("url", p.get("url"))
         elif r.kind == "net.failed":
             n.update(failed=p.get("error"), response_seq=r.seq, t_end_utc_ns=r.t_utc_ns)
         elif r.kind == "net.ws_open":
-            n.update(method="WS", url=p.get("url"), seq=r.seq, t_utc_ns=r.t_utc_ns,
-                     frames=0)
+            n.update(method="WS", url=p.get("url"), seq=r.seq, t_utc_ns=r.t_utc_ns, frames=0)
         elif r.kind == "net.ws_frame":
             n["frames"] = int(n.get("frames", 0)) + 1
             cause = p.get("cause") or {}
@@ -241,9 +292,16 @@ class ReplaySession:
                     yield r
             i += 1
 
-    def events(self, from_seq: int, to_seq: int, *, stream: str | None = None,
-               rrweb_only: bool = False, limit: int = 5000,
-               page: str | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    def events(
+        self,
+        from_seq: int,
+        to_seq: int,
+        *,
+        stream: str | None = None,
+        rrweb_only: bool = False,
+        limit: int = 5000,
+        page: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """Records as dicts (optionally one stream's rrweb events, or one page's events);
         returns (events, next seq when ``limit`` cut the answer short)."""
         out: list[dict[str, Any]] = []
@@ -269,7 +327,7 @@ class ReplaySession:
             return None
         i = bisect.bisect_right(self._t0s, t_utc_ns) - 1
         best = self.chunks[0].seq0
-        for c in self.chunks[max(0, i - 1): i + 2]:
+        for c in self.chunks[max(0, i - 1) : i + 2]:
             for r in self._decode(c):
                 if r.t_utc_ns <= t_utc_ns:
                     best = max(best, r.seq)
@@ -295,17 +353,26 @@ class ReplaySession:
         rec = next(r for r in self._decode(ref) if r.seq == seq)
         proof = chunk_proof(s.leaves, ref.idx)
         anchor_ok = s.report.passed or (
-            s.report.status == "unsealed" and s.report.first_failure is None)
-        status = "verified" if proof["included"] and anchor_ok else (
-            "failed" if not proof["included"] else f"anchor not verified ({s.report.status})")
+            s.report.status == "unsealed" and s.report.first_failure is None
+        )
+        status = (
+            "verified"
+            if proof["included"] and anchor_ok
+            else ("failed" if not proof["included"] else f"anchor not verified ({s.report.status})")
+        )
         d = rec.as_dict()
         # JSON numbers above 2**53 lose digits in a browser: the text keeps them exact.
-        return {"record": d, "record_text": json.dumps(d, indent=1, sort_keys=True,
-                                                       ensure_ascii=False),
-                "segment_file": s.path.name,
-                "segment_id": s.report.segment_id, "chunk": ref.idx,
-                "chunk_header": s.leaves.headers[ref.idx], "proof": proof,
-                "proof_status": status, "segment_status": s.report.status}
+        return {
+            "record": d,
+            "record_text": json.dumps(d, indent=1, sort_keys=True, ensure_ascii=False),
+            "segment_file": s.path.name,
+            "segment_id": s.report.segment_id,
+            "chunk": ref.idx,
+            "chunk_header": s.leaves.headers[ref.idx],
+            "proof": proof,
+            "proof_status": status,
+            "segment_status": s.report.status,
+        }
 
     # --- summaries -------------------------------------------------------------------------
     def integrity(self) -> dict[str, Any]:
@@ -324,17 +391,31 @@ class ReplaySession:
                         tst["claimed_time"] = timestamp_info(seal.tst).gen_time.isoformat()
                     except Exception:  # a damaged token is reported by verify, not here
                         tst["claimed_time"] = "unreadable token"
-            segs.append({"file": s.path.name, "segment_id": rep.segment_id, "index": rep.index,
-                         "status": rep.status, "passed": rep.passed, "key_id": rep.key_id,
-                         "chunks_verified": rep.chunks_verified, "events": rep.events,
-                         "seq_first": rep.seq_first, "seq_last_verified": rep.seq_last_verified,
-                         "rfc3161": tst,
-                         "failed_check": ff.name if ff else None,
-                         "failure": f"{ff.detail}" + (f" ({ff.where})" if ff.where else "")
-                         if ff else None})
+            segs.append(
+                {
+                    "file": s.path.name,
+                    "segment_id": rep.segment_id,
+                    "index": rep.index,
+                    "status": rep.status,
+                    "passed": rep.passed,
+                    "key_id": rep.key_id,
+                    "chunks_verified": rep.chunks_verified,
+                    "events": rep.events,
+                    "seq_first": rep.seq_first,
+                    "seq_last_verified": rep.seq_last_verified,
+                    "rfc3161": tst,
+                    "failed_check": ff.name if ff else None,
+                    "failure": f"{ff.detail}" + (f" ({ff.where})" if ff.where else "")
+                    if ff
+                    else None,
+                }
+            )
         statuses = {s["status"] for s in segs}
-        if not self.report.ok and ("failed" in statuses or self.report.errors
-                                   or any(c.ok is False for c in self.report.checks)):
+        if not self.report.ok and (
+            "failed" in statuses
+            or self.report.errors
+            or any(c.ok is False for c in self.report.checks)
+        ):
             status = "failed"
         elif "unsealed" in statuses:
             status = "unsealed"
@@ -346,26 +427,41 @@ class ReplaySession:
         cross = next((c for c in self.report.checks if c.ok is False), None)
         first, last = self.seq_range
         return {
-            "status": status, "ok": self.report.ok, "first_failure": self.report.first_failure,
+            "status": status,
+            "ok": self.report.ok,
+            "first_failure": self.report.first_failure,
             "failed_check": ff_seg["failed_check"] if ff_seg else (cross.name if cross else None),
             "key_ids": sorted({s["key_id"] for s in segs if s["key_id"]}),
-            "segments": segs, "withheld": self.withheld,
-            "verified_seq_first": first, "verified_seq_last": last,
+            "segments": segs,
+            "withheld": self.withheld,
+            "verified_seq_first": first,
+            "verified_seq_last": last,
             "checks": [c.as_dict() for c in self.report.checks],
         }
 
     def missing_assets(self, asset_root: Path) -> list[dict[str, Any]]:
         """Assets the journal references that are not in the archive."""
-        return [{"sha256": sha, **a} for sha, a in self.assets.items()
-                if not (asset_root / sha[:2] / sha[2:]).is_file()]
+        return [
+            {"sha256": sha, **a}
+            for sha, a in self.assets.items()
+            if not (asset_root / sha[:2] / sha[2:]).is_file()
+        ]
 
     def metadata(self) -> dict[str, Any]:
         """Who, where, when, how big."""
         i = self.info
-        return {"session_id": i.session_id, "user": i.user, "workstation": i.workstation,
-                "record_class": i.record_class, "start_utc_ns": i.start_utc_ns,
-                "end_utc_ns": i.end_utc_ns, "events": i.event_count, "bytes": i.size_bytes,
-                "segments": [s.path.name for s in i.segments], "closed": i.closed}
+        return {
+            "session_id": i.session_id,
+            "user": i.user,
+            "workstation": i.workstation,
+            "record_class": i.record_class,
+            "start_utc_ns": i.start_utc_ns,
+            "end_utc_ns": i.end_utc_ns,
+            "events": i.event_count,
+            "bytes": i.size_bytes,
+            "segments": [s.path.name for s in i.segments],
+            "closed": i.closed,
+        }
 
 
 def _rows(f: SegmentFile, idx: int) -> Iterator[Any]:
@@ -373,4 +469,3 @@ def _rows(f: SegmentFile, idx: int) -> Iterator[Any]:
     row = f.chunk(idx)
     if row is not None:
         yield row
-

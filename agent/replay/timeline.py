@@ -14,8 +14,15 @@ from agent.events import Record
 # rrweb MouseInteractions that a person does on purpose (mouseup/down, focus, blur are noise):
 # 2 Click, 3 ContextMenu, 4 DblClick, 7 TouchStart, 9 TouchEnd.
 _CLICKS = {2: "click", 3: "context menu", 4: "double click", 7: "touch", 9: "touch end"}
-_ACTION_KINDS = {"input.key", "input.clipboard", "input.submit", "input.file_chooser",
-                 "rrweb.input", "rrweb.scroll", "page.dialog"}
+_ACTION_KINDS = {
+    "input.key",
+    "input.clipboard",
+    "input.submit",
+    "input.file_chooser",
+    "rrweb.input",
+    "rrweb.scroll",
+    "page.dialog",
+}
 
 
 def _short(text: Any, n: int = 90) -> str:
@@ -33,8 +40,10 @@ def entry(r: Record) -> dict[str, Any] | None:
         name = _CLICKS.get(int(data.get("type", -1)))
         if name is None:
             return None
-        cat, label = "action", f"{name} on node {data.get('id')} at ({data.get('x')}, " \
-                               f"{data.get('y')})"
+        cat, label = (
+            "action",
+            f"{name} on node {data.get('id')} at ({data.get('x')}, {data.get('y')})",
+        )
     elif k in _ACTION_KINDS:
         cat = "action"
         if k == "input.key":
@@ -49,9 +58,11 @@ def entry(r: Record) -> dict[str, Any] | None:
         elif k == "input.submit":
             label = f"submit {p.get('selector')} ({p.get('method')} {p.get('action')})"
         elif k == "page.dialog":
-            label = f"dialog {p.get('type')} {p.get('phase')}: {_short(p.get('message'), 60)}" \
-                    + (f" -> {'accepted' if p.get('accepted') else 'dismissed'}"
-                       if p.get("phase") == "closed" else "")
+            label = f"dialog {p.get('type')} {p.get('phase')}: {_short(p.get('message'), 60)}" + (
+                f" -> {'accepted' if p.get('accepted') else 'dismissed'}"
+                if p.get("phase") == "closed"
+                else ""
+            )
         else:
             label = f"{k.split('.', 1)[1]} {_short(p.get('selector') or p.get('files') or '')}"
     elif k == "page.navigate":
@@ -61,15 +72,20 @@ def entry(r: Record) -> dict[str, Any] | None:
         label = ("navigate " if p.get("main_frame") else "frame navigates ") + _short(p.get("url"))
     elif k in ("page.created", "page.closed"):
         cat = "page"
-        label = f"{'page opened' if k == 'page.created' else 'page closed'} " \
-                f"{r.page[:8] if r.page else ''} {_short(p.get('url') or '')}"
+        label = (
+            f"{'page opened' if k == 'page.created' else 'page closed'} "
+            f"{r.page[:8] if r.page else ''} {_short(p.get('url') or '')}"
+        )
     elif k == "net.request":
         cat, label = "network", f"{p.get('method')} {_short(p.get('url'))}"
     elif k == "net.response":
         cat, label = "network", f"{p.get('status')} {_short(p.get('url'))}"
     elif k == "net.failed":
-        cat, label = "network", f"failed {_short(p.get('url') or p.get('request_id'))}: " \
-                                f"{p.get('error') or p.get('error_text')}"
+        cat, label = (
+            "network",
+            f"failed {_short(p.get('url') or p.get('request_id'))}: "
+            f"{p.get('error') or p.get('error_text')}",
+        )
     elif k == "net.redirect":
         cat, label = "network", f"{p.get('status')} redirect to {_short(p.get('to'))}"
     elif k in ("net.ws_open", "net.ws_close"):
@@ -87,12 +103,22 @@ def entry(r: Record) -> dict[str, Any] | None:
         cat, label = "capture", f"{k}: {_short(p.get('reason') or p.get('rule') or '')}"
     elif k in ("page.download", "page.screenshot"):
         cat = "page"
-        label = f"download {p.get('name')} ({p.get('size')} bytes)" if k == "page.download" \
+        label = (
+            f"download {p.get('name')} ({p.get('size')} bytes)"
+            if k == "page.download"
             else f"screenshot for action {p.get('action_id')}"
+        )
     else:
         return None
-    out: dict[str, Any] = {"seq": r.seq, "t_utc_ns": r.t_utc_ns, "kind": k, "cat": cat,
-                           "label": label, "page": r.page, "frame": r.frame}
+    out: dict[str, Any] = {
+        "seq": r.seq,
+        "t_utc_ns": r.t_utc_ns,
+        "kind": k,
+        "cat": cat,
+        "label": label,
+        "page": r.page,
+        "frame": r.frame,
+    }
     if "action_id" in p:
         out["action_id"] = p["action_id"]
     if k.startswith("net.") and "request_id" in p:

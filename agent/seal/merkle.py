@@ -75,8 +75,9 @@ def _subproof(m: int, leaves: Sequence[bytes], b: bool) -> list[bytes]:
     return _subproof(m - k, leaves[k:], False) + [root(leaves[:k])]
 
 
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
-                     expected_root: bytes) -> bool:
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
     """RFC 9162 §2.1.3.2: does ``proof`` show leaf hash ``leaf`` at ``index`` under the root."""
     if index >= size:
         return False
@@ -100,8 +101,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     return sn == 0 and r == expected_root
 
 
-def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: bytes,
-                       root2: bytes) -> bool:
+def verify_consistency(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
+) -> bool:
     """RFC 9162 §2.1.4.2: does ``proof`` show the size1 tree is a prefix of the size2 tree."""
     if size1 > size2:
         return False

@@ -93,12 +93,21 @@ class SegmentReport:
     def as_dict(self) -> dict[str, Any]:
         ff = self.first_failure
         return {
-            "path": self.path, "segment_id": self.segment_id, "session_id": self.session_id,
-            "index": self.index, "status": self.status, "passed": self.passed,
-            "chunks_verified": self.chunks_verified, "events": self.events,
-            "seq_first": self.seq_first, "seq_last_verified": self.seq_last_verified,
-            "key_id": self.key_id, "seal_hash": self.seal_hash, "seal_reason": self.seal_reason,
-            "tst_time": self.tst_time, "bytes": self.bytes,
+            "path": self.path,
+            "segment_id": self.segment_id,
+            "session_id": self.session_id,
+            "index": self.index,
+            "status": self.status,
+            "passed": self.passed,
+            "chunks_verified": self.chunks_verified,
+            "events": self.events,
+            "seq_first": self.seq_first,
+            "seq_last_verified": self.seq_last_verified,
+            "key_id": self.key_id,
+            "seal_hash": self.seal_hash,
+            "seal_reason": self.seal_reason,
+            "tst_time": self.tst_time,
+            "bytes": self.bytes,
             "first_failure": ff.as_dict() if ff else None,
             "checks": [c.as_dict() for c in self.checks],
         }
@@ -114,9 +123,12 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return (not self.errors and bool(self.segments)
-                and all(s.passed for s in self.segments)
-                and all(c.ok is not False for c in self.checks))
+        return (
+            not self.errors
+            and bool(self.segments)
+            and all(s.passed for s in self.segments)
+            and all(c.ok is not False for c in self.checks)
+        )
 
     @property
     def first_failure(self) -> str | None:
@@ -127,8 +139,10 @@ class VerifyReport:
             if ff:
                 return f"{s.path}: {ff.name}: {ff.detail}" + (f" ({ff.where})" if ff.where else "")
             if s.status == "unsealed":
-                return (f"{s.path}: seal: segment is unsealed; verified {s.chunks_verified} "
-                        f"chunks up to seq {s.seq_last_verified}")
+                return (
+                    f"{s.path}: seal: segment is unsealed; verified {s.chunks_verified} "
+                    f"chunks up to seq {s.seq_last_verified}"
+                )
         for c in self.checks:
             if c.ok is False:
                 return f"{c.name}: {c.detail}" + (f" ({c.where})" if c.where else "")
@@ -137,17 +151,26 @@ class VerifyReport:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "first_failure": self.first_failure, "errors": self.errors,
-                "checks": [c.as_dict() for c in self.checks],
-                "segments": [s.as_dict() for s in self.segments]}
+        return {
+            "ok": self.ok,
+            "first_failure": self.first_failure,
+            "errors": self.errors,
+            "checks": [c.as_dict() for c in self.checks],
+            "segments": [s.as_dict() for s in self.segments],
+        }
 
 
 TimestampVerifier = Callable[[bytes, bytes], str]  # (token, digest) -> gen time text; raises
 
 
-def verify_segment(path: Path, trust: TrustStore, *, keyring: Keyring | None = None,
-                   decrypt: bool = False,
-                   tst_verifier: TimestampVerifier | None = None) -> SegmentReport:
+def verify_segment(
+    path: Path,
+    trust: TrustStore,
+    *,
+    keyring: Keyring | None = None,
+    decrypt: bool = False,
+    tst_verifier: TimestampVerifier | None = None,
+) -> SegmentReport:
     """Verify one segment file; never raises for content problems (they go in the report)."""
     rep = SegmentReport(path=str(path))
     with contextlib.suppress(OSError):
@@ -168,9 +191,14 @@ def verify_segment(path: Path, trust: TrustStore, *, keyring: Keyring | None = N
     return rep
 
 
-def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
-                 keyring: Keyring | None, decrypt: bool,
-                 tst_verifier: TimestampVerifier | None) -> None:
+def _verify_open(
+    seg: SegmentFile,
+    rep: SegmentReport,
+    trust: TrustStore,
+    keyring: Keyring | None,
+    decrypt: bool,
+    tst_verifier: TimestampVerifier | None,
+) -> None:
     g = seg.genesis
     rep.segment_id, rep.session_id = seg.segment_id, seg.session_id
     rep.index = int(g.get("segment_index", -1))
@@ -198,14 +226,20 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
         where = f"chunk {row.idx}"
         h = row.header
         if row.idx != tree.size:
-            rep.fail("chain", f"chunk {tree.size} is missing or out of order (next stored "
-                     f"chunk is {row.idx})", f"chunk {tree.size}, after seq {expect_seq - 1}")
+            rep.fail(
+                "chain",
+                f"chunk {tree.size} is missing or out of order (next stored chunk is {row.idx})",
+                f"chunk {tree.size}, after seq {expect_seq - 1}",
+            )
             chain_ok = False
             break
         leaf = hashlib.sha256(b"\x00" + row.header_bytes + row.ciphertext).digest()
         if leaf != row.leaf:
-            rep.fail("chain", "leaf hash does not match header/ciphertext",
-                     f"{where}, seq {h.get('seq0')}-{h.get('seq1')}")
+            rep.fail(
+                "chain",
+                "leaf hash does not match header/ciphertext",
+                f"{where}, seq {h.get('seq0')}-{h.get('seq1')}",
+            )
             chain_ok = False
             break
         nxt = sha256(chain + leaf)
@@ -213,11 +247,19 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
             rep.fail("chain", "hash chain broken", f"{where}, seq {h.get('seq0')}-{h.get('seq1')}")
             chain_ok = False
             break
-        if (h.get("v") != fmt.CHUNK_HEADER_VERSION or h.get("seg") != seg.segment_id
-                or h.get("i") != row.idx or h.get("seq0") != expect_seq
-                or h.get("seq1") != expect_seq + int(h.get("n", 0)) - 1):
-            rep.fail("headers", f"chunk header does not fit (expected seq {expect_seq}, "
-                     f"segment {seg.segment_id}, index {row.idx})", where)
+        if (
+            h.get("v") != fmt.CHUNK_HEADER_VERSION
+            or h.get("seg") != seg.segment_id
+            or h.get("i") != row.idx
+            or h.get("seq0") != expect_seq
+            or h.get("seq1") != expect_seq + int(h.get("n", 0)) - 1
+        ):
+            rep.fail(
+                "headers",
+                f"chunk header does not fit (expected seq {expect_seq}, "
+                f"segment {seg.segment_id}, index {row.idx})",
+                where,
+            )
             headers_ok = False
             break
         if cipher is not None:
@@ -225,8 +267,9 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
                 recs = decode_chunk_raw(seg, row, cipher)
                 seqs = [r.get("seq") for r in recs]
                 if seqs != list(range(h["seq0"], h["seq1"] + 1)):
-                    raise VerificationFailed("decrypt", "events do not match the header seqs",
-                                             where=where)
+                    raise VerificationFailed(
+                        "decrypt", "events do not match the header seqs", where=where
+                    )
             except VerificationFailed as exc:
                 rep.fail("decrypt", exc.message.split(": ", 1)[-1], where)
                 decrypt_ok = False
@@ -271,21 +314,30 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
             cp_ok = False
             break
         size = int(b.get("tree_size", -1))
-        if (b.get("v") != fmt.CHECKPOINT_VERSION or b.get("seg") != seg.segment_id
-                or b.get("genesis_hash") != genesis_hash.hex() or size < prev_size):
+        if (
+            b.get("v") != fmt.CHECKPOINT_VERSION
+            or b.get("seg") != seg.segment_id
+            or b.get("genesis_hash") != genesis_hash.hex()
+            or size < prev_size
+        ):
             rep.fail("checkpoint", "checkpoint does not belong to this segment/order", where)
             cp_ok = False
             break
         prev_size = size
         if size > tree.size:
-            rep.fail("checkpoint", f"checkpoint commits to {size} chunks but only {tree.size} "
-                     "verify (tail truncated or damaged)", where)
+            rep.fail(
+                "checkpoint",
+                f"checkpoint commits to {size} chunks but only {tree.size} "
+                "verify (tail truncated or damaged)",
+                where,
+            )
             cp_ok = False
             break
         root, ch = roots_at.get(size, (b"", b""))
         if root.hex() != b.get("root") or ch.hex() != b.get("chain_head"):
-            rep.fail("checkpoint", "Merkle root or chain head differs from the stored chunks",
-                     where)
+            rep.fail(
+                "checkpoint", "Merkle root or chain head differs from the stored chunks", where
+            )
             cp_ok = False
             break
     if cp_ok:
@@ -294,8 +346,13 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
     seal = seg.seal()
     if seal is None:
         rep.status = "unsealed"
-        rep.checks.append(Check("seal", None, f"unsealed: {rep.chunks_verified} chunks verify, "
-                                f"up to seq {rep.seq_last_verified}"))
+        rep.checks.append(
+            Check(
+                "seal",
+                None,
+                f"unsealed: {rep.chunks_verified} chunks verify, up to seq {rep.seq_last_verified}",
+            )
+        )
     else:
         b = seal.body
         kid = str(b.get("key_id", ""))
@@ -306,10 +363,16 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
         rep.seal_seq_last = b.get("seq_last")
         res = trust.verify(kid, seal.signature, seal.body_bytes)
         expected = {
-            "v": fmt.SEAL_VERSION, "seg": seg.segment_id, "session": seg.session_id,
-            "genesis_hash": genesis_hash.hex(), "prev_seal_hash": g.get("prev_seal_hash"),
-            "segment_index": g.get("segment_index"), "tree_size": tree.size,
-            "root": tree.root().hex(), "chain_head": chain.hex(), "event_count": rep.events,
+            "v": fmt.SEAL_VERSION,
+            "seg": seg.segment_id,
+            "session": seg.session_id,
+            "genesis_hash": genesis_hash.hex(),
+            "prev_seal_hash": g.get("prev_seal_hash"),
+            "segment_index": g.get("segment_index"),
+            "tree_size": tree.size,
+            "root": tree.root().hex(),
+            "chain_head": chain.hex(),
+            "event_count": rep.events,
         }
         if res is None:
             rep.fail("key", f"seal signed by untrusted key {kid}", "seal")
@@ -318,12 +381,18 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
         else:
             bad = [k for k, v in expected.items() if b.get(k) != v]
             if bad:
-                detail = ", ".join(f"{k}: sealed {b.get(k)!r} vs stored {expected[k]!r}"
-                                   for k in bad[:2])
-                if "tree_size" in bad and isinstance(b.get("tree_size"), int) \
-                        and b["tree_size"] > tree.size:
-                    detail = (f"seal commits to {b['tree_size']} chunks but {tree.size} verify "
-                              f"(chunks missing after seq {rep.seq_last_verified})")
+                detail = ", ".join(
+                    f"{k}: sealed {b.get(k)!r} vs stored {expected[k]!r}" for k in bad[:2]
+                )
+                if (
+                    "tree_size" in bad
+                    and isinstance(b.get("tree_size"), int)
+                    and b["tree_size"] > tree.size
+                ):
+                    detail = (
+                        f"seal commits to {b['tree_size']} chunks but {tree.size} verify "
+                        f"(chunks missing after seq {rep.seq_last_verified})"
+                    )
                 rep.fail("seal", detail, "seal")
             else:
                 rep.ok("seal", f"{rep.seal_reason}, {tree.size} chunks, {rep.events} events")
@@ -339,8 +408,9 @@ def _verify_open(seg: SegmentFile, rep: SegmentReport, trust: TrustStore,
                 rep.ok("rfc3161", f"genTime {rep.tst_time}")
             except VerificationFailed as exc:
                 rep.fail("rfc3161", exc.message.split(": ", 1)[-1], "seal")
-    if all(k in trust.keys for k in keys_seen) and \
-            not any(c.name == "key" and c.ok is False for c in rep.checks):
+    if all(k in trust.keys for k in keys_seen) and not any(
+        c.name == "key" and c.ok is False for c in rep.checks
+    ):
         rep.ok("key", ", ".join(sorted(keys_seen)) or "no signatures")
 
 
@@ -363,15 +433,22 @@ def _collect(paths: Iterable[Path]) -> tuple[list[Path], list[str], bool]:
     return files, errors, whole_root
 
 
-def verify_paths(paths: Iterable[Path], trust: TrustStore, *, keyring: Keyring | None = None,
-                 decrypt: bool = False, tst_verifier: TimestampVerifier | None = None,
-                 check_counters: bool | None = None) -> VerifyReport:
+def verify_paths(
+    paths: Iterable[Path],
+    trust: TrustStore,
+    *,
+    keyring: Keyring | None = None,
+    decrypt: bool = False,
+    tst_verifier: TimestampVerifier | None = None,
+    check_counters: bool | None = None,
+) -> VerifyReport:
     """Verify segment files, session directories or a whole journals directory."""
     files, errors, whole = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
-        report.segments.append(verify_segment(f, trust, keyring=keyring, decrypt=decrypt,
-                                              tst_verifier=tst_verifier))
+        report.segments.append(
+            verify_segment(f, trust, keyring=keyring, decrypt=decrypt, tst_verifier=tst_verifier)
+        )
     _continuity(report)
     if check_counters if check_counters is not None else whole:
         _counters(report)
@@ -387,27 +464,40 @@ def _continuity(report: VerifyReport) -> None:
         segs.sort(key=lambda s: s.index)
         problems = []
         if segs[0].index != 0 and len(segs) > 1:
-            problems.append((f"session {sid} starts at segment index {segs[0].index}",
-                             segs[0].path))
+            problems.append(
+                (f"session {sid} starts at segment index {segs[0].index}", segs[0].path)
+            )
         for a, b in zip(segs, segs[1:], strict=False):
             if b.index != a.index + 1:
-                problems.append((f"segment index {a.index + 1} missing in session {sid} "
-                                 f"(between {Path(a.path).name} and {Path(b.path).name})",
-                                 b.path))
+                problems.append(
+                    (
+                        f"segment index {a.index + 1} missing in session {sid} "
+                        f"(between {Path(a.path).name} and {Path(b.path).name})",
+                        b.path,
+                    )
+                )
             elif a.seal_hash and b.prev_seal_hash != a.seal_hash:
-                problems.append((f"segment {b.index} does not follow the seal of segment "
-                                 f"{a.index}", b.path))
+                problems.append(
+                    (f"segment {b.index} does not follow the seal of segment {a.index}", b.path)
+                )
             elif a.seal_seq_last is not None and b.seq_first_genesis != a.seal_seq_last + 1:
-                problems.append((f"seq jumps from {a.seal_seq_last} to {b.seq_first_genesis} "
-                                 f"between segments {a.index} and {b.index}", b.path))
+                problems.append(
+                    (
+                        f"seq jumps from {a.seal_seq_last} to {b.seq_first_genesis} "
+                        f"between segments {a.index} and {b.index}",
+                        b.path,
+                    )
+                )
             elif not a.seal_hash:
-                problems.append((f"segment {a.index} is unsealed but followed by segment "
-                                 f"{b.index}", a.path))
+                problems.append(
+                    (f"segment {a.index} is unsealed but followed by segment {b.index}", a.path)
+                )
         for msg, where in problems:
             report.checks.append(Check("continuity", False, msg, where))
         if not problems:
-            report.checks.append(Check("continuity", True,
-                                       f"session {sid}: {len(segs)} segments in order"))
+            report.checks.append(
+                Check("continuity", True, f"session {sid}: {len(segs)} segments in order")
+            )
 
 
 def _counters(report: VerifyReport) -> None:
@@ -419,7 +509,10 @@ def _counters(report: VerifyReport) -> None:
         cs = sorted(counters)
         missing = sorted(set(range(cs[0], cs[-1] + 1)) - set(cs))
         if missing:
-            report.checks.append(Check("counter", False, f"agent {agent}: segment counters "
-                                       f"{missing[:5]} missing", ""))
+            report.checks.append(
+                Check(
+                    "counter", False, f"agent {agent}: segment counters {missing[:5]} missing", ""
+                )
+            )
         else:
             report.checks.append(Check("counter", True, f"agent {agent}: {len(cs)} segments"))

@@ -37,11 +37,18 @@ class AuditRecorder:
 
     def record(self, kind: str, payload: dict[str, Any]) -> Event:
         """Persist one audit event (JSONL, fsynced) and pass it to the sink."""
-        ev = Event(kind=kind, payload=payload, t_utc_ns=self.clock.utc_ns(),
-                   t_mono_ns=self.clock.mono_ns())
+        ev = Event(
+            kind=kind, payload=payload, t_utc_ns=self.clock.utc_ns(), t_mono_ns=self.clock.mono_ns()
+        )
         ev.validate()
-        line = json.dumps({"v": 1, "kind": kind, "t_utc_ns": ev.t_utc_ns, "payload": payload},
-                          sort_keys=True, separators=(",", ":")) + "\n"
+        line = (
+            json.dumps(
+                {"v": 1, "kind": kind, "t_utc_ns": ev.t_utc_ns, "payload": payload},
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
         path = self.path_for(kind)
         with self._lock:
             try:
@@ -51,8 +58,9 @@ class AuditRecorder:
                     f.flush()
                     os.fsync(f.fileno())
             except OSError as exc:
-                raise VaultError(f"{path}: cannot write audit record: {exc}",
-                                 retryable=True) from exc
+                raise VaultError(
+                    f"{path}: cannot write audit record: {exc}", retryable=True
+                ) from exc
         if self.sink is not None:
             self.sink(ev)
         return ev

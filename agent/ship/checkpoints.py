@@ -29,11 +29,18 @@ CHECKPOINT_OBJECT_VERSION = 1
 
 def checkpoint_document(seg: SegmentMeta, cp: CheckpointMeta) -> bytes:
     """The object's bytes: the signed body verbatim (base64) plus lookup fields."""
-    doc = {"v": CHECKPOINT_OBJECT_VERSION, "session_id": seg.session_id,
-           "segment_id": seg.segment_id, "segment_file": seg.path.name, "n": cp.n,
-           "tree_size": cp.tree_size, "key_id": cp.key_id, "t_utc_ns": cp.t_utc_ns,
-           "body_b64": base64.b64encode(cp.body).decode(),
-           "signature_b64": base64.b64encode(cp.signature).decode()}
+    doc = {
+        "v": CHECKPOINT_OBJECT_VERSION,
+        "session_id": seg.session_id,
+        "segment_id": seg.segment_id,
+        "segment_file": seg.path.name,
+        "n": cp.n,
+        "tree_size": cp.tree_size,
+        "key_id": cp.key_id,
+        "t_utc_ns": cp.t_utc_ns,
+        "body_b64": base64.b64encode(cp.body).decode(),
+        "signature_b64": base64.b64encode(cp.signature).decode(),
+    }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -58,14 +65,17 @@ def ship_checkpoints(shipper: Any) -> int:
         return 0
     cfg = shipper.cfg
     state = shipper.state
-    shipped_rows = {r[0] for r in state.query(
-        "SELECT key FROM objects WHERE status != 'pending'")}
+    shipped_rows = {r[0] for r in state.query("SELECT key FROM objects WHERE status != 'pending'")}
     count = 0
     for seg in shipper.source.segments():
         if vault_key(seg) in shipped_rows:
             continue
-        done = {int(r[0]) for r in state.query(
-            "SELECT n FROM checkpoints WHERE segment_id = ?", (seg.segment_id,))}
+        done = {
+            int(r[0])
+            for r in state.query(
+                "SELECT n FROM checkpoints WHERE segment_id = ?", (seg.segment_id,)
+            )
+        }
         try:
             cps = shipper.source.checkpoints(seg.path)
         except Exception as exc:  # a segment being written or broken: try next time
@@ -76,14 +86,16 @@ def ship_checkpoints(shipper: Any) -> int:
             if cp.n in done:
                 continue
             key = checkpoint_key(seg.session_id, seg.segment_id, cp.n)
-            until = add_retention(ns_to_dt(cp.t_utc_ns or shipper.clock.utc_ns()),
-                                  cfg.retention_classes[cls])
+            until = add_retention(
+                ns_to_dt(cp.t_utc_ns or shipper.clock.utc_ns()), cfg.retention_classes[cls]
+            )
             data = checkpoint_document(seg, cp)
             hold = bool(state.active_holds(seg.session_id))
             try:
                 for vault in shipper.vaults.values():
-                    vault.put_immutable(key, data, retain_until=until, mode=cfg.lock_mode,
-                                        legal_hold=hold)
+                    vault.put_immutable(
+                        key, data, retain_until=until, mode=cfg.lock_mode, legal_hold=hold
+                    )
             except PostureError as exc:
                 shipper.pause(exc.message)
                 return count
@@ -91,10 +103,11 @@ def ship_checkpoints(shipper: Any) -> int:
                 log.warning("ship.checkpoint_retry", key=key, error=exc.message)
                 return count
             with state.tx() as con:
-                con.execute("INSERT OR IGNORE INTO checkpoints (session_id, segment_id, n, key, "
-                            "shipped_ns) VALUES (?,?,?,?,?)",
-                            (seg.session_id, seg.segment_id, cp.n, key,
-                             shipper.clock.utc_ns()))
+                con.execute(
+                    "INSERT OR IGNORE INTO checkpoints (session_id, segment_id, n, key, "
+                    "shipped_ns) VALUES (?,?,?,?,?)",
+                    (seg.session_id, seg.segment_id, cp.n, key, shipper.clock.utc_ns()),
+                )
             count += 1
     return count
 
@@ -102,9 +115,13 @@ def ship_checkpoints(shipper: Any) -> int:
 SignatureCheck = Callable[[str, bytes, bytes], "bool | None"]
 
 
-def check_against_vault(target: Path, vault: Vault, *,
-                        read_checkpoints: Callable[[Path], list[CheckpointMeta]] | None = None,
-                        check_signature: SignatureCheck | None = None) -> list[str]:
+def check_against_vault(
+    target: Path,
+    vault: Vault,
+    *,
+    read_checkpoints: Callable[[Path], list[CheckpointMeta]] | None = None,
+    check_signature: SignatureCheck | None = None,
+) -> list[str]:
     """Problems found comparing a local session dir (or one segment) with the vault.
 
     For every checkpoint object in the vault for the session (or segment): the local segment
@@ -116,9 +133,16 @@ def check_against_vault(target: Path, vault: Vault, *,
         from agent.journal.store import read_checkpoints as _rc
 
         def read_checkpoints(p: Path) -> list[CheckpointMeta]:
-            return [CheckpointMeta(n=r.n, tree_size=int(r.body.get("tree_size", -1)),
-                                   key_id=str(r.body.get("key_id", "")), body=r.body_bytes,
-                                   signature=r.signature) for r in _rc(p)]
+            return [
+                CheckpointMeta(
+                    n=r.n,
+                    tree_size=int(r.body.get("tree_size", -1)),
+                    key_id=str(r.body.get("key_id", "")),
+                    body=r.body_bytes,
+                    signature=r.signature,
+                )
+                for r in _rc(p)
+            ]
 
     target = Path(target)
     files = sorted(target.glob("*.stj")) if target.is_dir() else [target]
@@ -144,8 +168,10 @@ def check_against_vault(target: Path, vault: Vault, *,
     for seg_id, seg_keys in sorted(by_segment.items()):
         path = local.get(seg_id)
         if path is None or not path.exists():
-            problems.append(f"segment {seg_id}: {len(seg_keys)} checkpoint(s) in the vault but "
-                            "the segment is missing locally")
+            problems.append(
+                f"segment {seg_id}: {len(seg_keys)} checkpoint(s) in the vault but "
+                "the segment is missing locally"
+            )
             continue
         if seg_id not in local_cache:
             try:
@@ -163,17 +189,23 @@ def check_against_vault(target: Path, vault: Vault, *,
             except (VaultError, ValueError, KeyError) as exc:
                 problems.append(f"{k}: unreadable in the vault: {exc}")
                 continue
-            if check_signature is not None and \
-                    check_signature(doc["key_id"], doc["signature"], doc["body"]) is not True:
+            if (
+                check_signature is not None
+                and check_signature(doc["key_id"], doc["signature"], doc["body"]) is not True
+            ):
                 problems.append(f"{k}: signature of the vault checkpoint does not verify")
             n = int(doc["n"])
             lc = mine.get(n)
             if lc is None:
-                problems.append(f"{path.name}: checkpoint {n} (tree size {doc['tree_size']}) "
-                                "is in the vault but missing locally: local journal truncated")
+                problems.append(
+                    f"{path.name}: checkpoint {n} (tree size {doc['tree_size']}) "
+                    "is in the vault but missing locally: local journal truncated"
+                )
             elif lc.body != doc["body"] or lc.signature != doc["signature"]:
                 problems.append(f"{path.name}: checkpoint {n} differs from the vault copy")
             if int(doc["tree_size"]) > local_max:
-                problems.append(f"{path.name}: vault checkpoint {n} covers {doc['tree_size']} "
-                                f"leaves, local journal only {max(local_max, 0)}: truncated")
+                problems.append(
+                    f"{path.name}: vault checkpoint {n} covers {doc['tree_size']} "
+                    f"leaves, local journal only {max(local_max, 0)}: truncated"
+                )
     return problems

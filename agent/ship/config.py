@@ -26,8 +26,7 @@ class ShipConfig(_Section):
     vault_url: str = ""  # "" = file://<home>/vault
     backup_vault_url: str = ""
     lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
-    retention_classes: dict[str, str] = {"default": "6y", "communications": "3y",
-                                         "orders": "6y"}
+    retention_classes: dict[str, str] = {"default": "6y", "communications": "3y", "orders": "6y"}
     class_rules: list[ClassRule] = []
     min_retention: str = "3y"
     interval_seconds: int = Field(15, ge=1)
@@ -56,8 +55,10 @@ class ShipConfig(_Section):
         floor = retention_days(self.min_retention)
         for name, spec in self.retention_classes.items():
             if retention_days(spec) < floor:
-                raise ValueError(f"retention class {name!r} = {spec} is shorter than "
-                                 f"min_retention {self.min_retention}")
+                raise ValueError(
+                    f"retention class {name!r} = {spec} is shorter than "
+                    f"min_retention {self.min_retention}"
+                )
         for rule in self.class_rules:
             if rule.record_class not in self.retention_classes:
                 raise ValueError(f"class_rules: unknown class {rule.record_class!r}")

@@ -54,7 +54,7 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o444) -> None:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -83,13 +83,15 @@ class FileVault:
             if meta.get("v") != FILE_VAULT_VERSION:
                 raise UnknownVersion(f"{marker}: file vault version {meta.get('v')!r}")
         else:
-            _write_atomic(marker, json.dumps({"v": FILE_VAULT_VERSION,
-                                              "kind": "sessiontape-file-vault"}).encode())
+            _write_atomic(
+                marker,
+                json.dumps({"v": FILE_VAULT_VERSION, "kind": "sessiontape-file-vault"}).encode(),
+            )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> FileVault:
         """``file:///absolute/path``."""
-        path = url[len("file://"):]
+        path = url[len("file://") :]
         if not path.startswith("/"):
             raise VaultError(f"{url}: file vault URL needs an absolute path (file:///path)")
         return cls(Path(path), **kwargs)
@@ -113,8 +115,15 @@ class FileVault:
             raise UnknownVersion(f"{p}: object sidecar version {meta.get('v')!r}")
         return meta
 
-    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
-                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt:
         """Write the blob once, then the sidecar; idempotent for identical bytes."""
         check_put_args(key, retain_until, mode, self._now())
         digest = sha256_hex(data)
@@ -123,9 +132,17 @@ class FileVault:
             blob = self._blob(digest)
             if not blob.exists():
                 _write_atomic(blob, data)
-            meta = {"v": FILE_VAULT_VERSION, "key": key, "sha256": digest, "size": len(data),
-                    "mode": mode, "retain_until": iso(ru), "legal_hold": legal_hold,
-                    "version_id": uuid.uuid4().hex, "created": iso(self._now())}
+            meta = {
+                "v": FILE_VAULT_VERSION,
+                "key": key,
+                "sha256": digest,
+                "size": len(data),
+                "mode": mode,
+                "retain_until": iso(ru),
+                "legal_hold": legal_hold,
+                "version_id": uuid.uuid4().hex,
+                "created": iso(self._now()),
+            }
             side = self._sidecar(key)
             try:
                 # O_EXCL on a temp then link(): a concurrent writer cannot replace our sidecar.
@@ -142,8 +159,10 @@ class FileVault:
                 raise VaultError(f"{key}: write failed: {exc}", retryable=True) from exc
         state = self.head(key)
         if state.checksum_sha256 != digest:
-            raise VaultError(f"{key}: an object with different content already exists; "
-                             "refusing to overwrite", retryable=False)
+            raise VaultError(
+                f"{key}: an object with different content already exists; refusing to overwrite",
+                retryable=False,
+            )
         return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
 
     def head(self, key: str) -> ObjectState:
@@ -151,10 +170,16 @@ class FileVault:
         m = self._read_sidecar(key)
         if not self._blob(m["sha256"]).exists():
             raise VaultError(f"{key}: blob {m['sha256']} missing from {self.url}")
-        return ObjectState(key=key, mode=m["mode"], retain_until=parse_iso(m["retain_until"]),
-                           checksum_sha256=m["sha256"], version_id=m["version_id"],
-                           legal_hold=bool(m["legal_hold"]), size=int(m["size"]),
-                           etag=m["sha256"][:32])
+        return ObjectState(
+            key=key,
+            mode=m["mode"],
+            retain_until=parse_iso(m["retain_until"]),
+            checksum_sha256=m["sha256"],
+            version_id=m["version_id"],
+            legal_hold=bool(m["legal_hold"]),
+            size=int(m["size"]),
+            etag=m["sha256"][:32],
+        )
 
     def get(self, key: str) -> bytes:
         """The blob's bytes (not re-hashed here; the re-verify job does that)."""
@@ -169,8 +194,11 @@ class FileVault:
         base = self.root / "objects"
         if not base.exists():
             return []
-        keys = [str(p.relative_to(base))[: -len(_SUFFIX)] for p in base.rglob("*" + _SUFFIX)
-                if not p.name.startswith(".")]
+        keys = [
+            str(p.relative_to(base))[: -len(_SUFFIX)]
+            for p in base.rglob("*" + _SUFFIX)
+            if not p.name.startswith(".")
+        ]
         return sorted(k for k in keys if k.startswith(prefix))
 
     def set_legal_hold(self, key: str, on: bool) -> None:
@@ -193,7 +221,13 @@ class FileVault:
 
     def posture(self) -> Posture:
         """Always versioned/locked by construction - but enforced only by this software."""
-        return Posture(versioning="Enabled", object_lock=True, enforced_by="software",
-                       server_time=self._now(),
-                       notes=["file vault: retention is enforced by sessiontape only, not "
-                              "by the storage; not a regulatory WORM"])
+        return Posture(
+            versioning="Enabled",
+            object_lock=True,
+            enforced_by="software",
+            server_time=self._now(),
+            notes=[
+                "file vault: retention is enforced by sessiontape only, not "
+                "by the storage; not a regulatory WORM"
+            ],
+        )

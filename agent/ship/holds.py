@@ -42,15 +42,24 @@ def add_hold(shipper: Shipper, matter: str, session_id: str, actor: str) -> dict
     if not matter.strip() or not session_id.strip():
         raise UsageError("hold add needs --matter and --session")
     now = shipper.clock.utc_ns()
-    exists = shipper.state.query("SELECT id FROM holds WHERE released_ns IS NULL AND "
-                                 "matter = ? AND session_id = ?", (matter, session_id))
+    exists = shipper.state.query(
+        "SELECT id FROM holds WHERE released_ns IS NULL AND matter = ? AND session_id = ?",
+        (matter, session_id),
+    )
     if not exists:
         with shipper.state.tx() as con:
-            con.execute("INSERT INTO holds (matter, session_id, actor, placed_ns) "
-                        "VALUES (?,?,?,?)", (matter, session_id, actor, now))
+            con.execute(
+                "INSERT INTO holds (matter, session_id, actor, placed_ns) VALUES (?,?,?,?)",
+                (matter, session_id, actor, now),
+            )
     count = _apply(shipper, session_id, True)
-    payload = {"action": "add", "matter": matter, "session_id": session_id, "actor": actor,
-               "objects": count}
+    payload = {
+        "action": "add",
+        "matter": matter,
+        "session_id": session_id,
+        "actor": actor,
+        "objects": count,
+    }
     shipper.audit.record("audit.hold", payload)
     log.info("ship.hold_added", matter=matter, session_id=session_id, objects=count)
     return payload
@@ -60,16 +69,23 @@ def release_hold(shipper: Shipper, matter: str, session_id: str, actor: str) -> 
     """Release one matter's hold; the vault hold is cleared when no other matter remains."""
     now = shipper.clock.utc_ns()
     with shipper.state.tx() as con:
-        cur = con.execute("UPDATE holds SET released_ns = ?, released_by = ? WHERE "
-                          "released_ns IS NULL AND matter = ? AND session_id = ?",
-                          (now, actor, matter, session_id))
+        cur = con.execute(
+            "UPDATE holds SET released_ns = ?, released_by = ? WHERE "
+            "released_ns IS NULL AND matter = ? AND session_id = ?",
+            (now, actor, matter, session_id),
+        )
         if cur.rowcount == 0:
             raise UsageError(f"no active hold for matter {matter!r} on session {session_id!r}")
     remaining = shipper.state.active_holds(session_id)
     count = 0 if remaining else _apply(shipper, session_id, False)
-    payload = {"action": "release", "matter": matter, "session_id": session_id,
-               "actor": actor, "objects": count,
-               "still_held_by": sorted({str(r["matter"]) for r in remaining})}
+    payload = {
+        "action": "release",
+        "matter": matter,
+        "session_id": session_id,
+        "actor": actor,
+        "objects": count,
+        "still_held_by": sorted({str(r["matter"]) for r in remaining}),
+    }
     shipper.audit.record("audit.hold", payload)
     return payload
 
@@ -92,8 +108,7 @@ def reapply_holds(shipper: Shipper) -> int:
 def list_holds(shipper: Shipper, *, include_released: bool = False) -> list[dict[str, Any]]:
     """Holds as dicts (active only unless ``include_released``)."""
     where = "1" if include_released else "released_ns IS NULL"
-    return [dict(r) for r in shipper.state.query(f"SELECT * FROM holds WHERE {where} "
-                                                 "ORDER BY id")]
+    return [dict(r) for r in shipper.state.query(f"SELECT * FROM holds WHERE {where} ORDER BY id")]
 
 
 def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list[dict[str, Any]]:
@@ -107,9 +122,11 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
         first = row.disposition_ns is None
         if first:
             with shipper.state.tx() as con:
-                con.execute("INSERT OR IGNORE INTO dispositions (key, eligible_ns, recorded_ns,"
-                            " actor) VALUES (?,?,?,?)", (row.key, int(until.timestamp()) *
-                                                         1_000_000_000, now, actor))
+                con.execute(
+                    "INSERT OR IGNORE INTO dispositions (key, eligible_ns, recorded_ns,"
+                    " actor) VALUES (?,?,?,?)",
+                    (row.key, int(until.timestamp()) * 1_000_000_000, now, actor),
+                )
             shipper.state.update(row.key, disposition_ns=now)
         deleted: list[str] = []
         if execute:
@@ -124,12 +141,19 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
                         log.warning("ship.dispose_refused", key=key, error=exc.message)
             if deleted:
                 with shipper.state.tx() as con:
-                    con.execute("UPDATE dispositions SET disposed_ns = ?, actor = ? "
-                                "WHERE key = ?", (now, actor, row.key))
+                    con.execute(
+                        "UPDATE dispositions SET disposed_ns = ?, actor = ? WHERE key = ?",
+                        (now, actor, row.key),
+                    )
         if first or deleted:
-            payload = {"key": row.key, "retain_until": iso(until), "session_id":
-                       row.session_id, "action": "deleted" if deleted else "eligible",
-                       "deleted": deleted, "actor": actor}
+            payload = {
+                "key": row.key,
+                "retain_until": iso(until),
+                "session_id": row.session_id,
+                "action": "deleted" if deleted else "eligible",
+                "deleted": deleted,
+                "actor": actor,
+            }
             shipper.audit.record("audit.disposition", payload)
             out.append(payload)
     return out

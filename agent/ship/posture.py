@@ -40,22 +40,29 @@ def evaluate(posture: Posture, cfg: ShipConfig, now: dt.datetime, url: str = "")
     """The policy deviations of ``posture`` (empty when it is fine)."""
     problems: list[str] = []
     if posture.versioning != "Enabled":
-        problems.append(f"bucket versioning is {posture.versioning or 'not enabled'} "
-                        "(must be Enabled)")
+        problems.append(
+            f"bucket versioning is {posture.versioning or 'not enabled'} (must be Enabled)"
+        )
     if not posture.object_lock:
         problems.append("Object Lock is not enabled on the bucket")
     floor = min(retention_days(s) for s in cfg.retention_classes.values())
     if posture.default_mode is not None and posture.default_mode != cfg.lock_mode:
-        problems.append(f"bucket default retention mode is {posture.default_mode}, policy "
-                        f"requires {cfg.lock_mode}")
+        problems.append(
+            f"bucket default retention mode is {posture.default_mode}, policy "
+            f"requires {cfg.lock_mode}"
+        )
     if posture.default_retention_days is not None and posture.default_retention_days < floor:
-        problems.append(f"bucket default retention is {posture.default_retention_days} days, "
-                        f"shorter than the policy's {floor} days")
+        problems.append(
+            f"bucket default retention is {posture.default_retention_days} days, "
+            f"shorter than the policy's {floor} days"
+        )
     if posture.server_time is not None:
         skew = abs((posture.server_time - now).total_seconds())
         if skew > cfg.max_clock_skew_seconds:
-            problems.append(f"clock is {int(skew)} s off the store's clock "
-                            f"(max {cfg.max_clock_skew_seconds} s); retain-until would be wrong")
+            problems.append(
+                f"clock is {int(skew)} s off the store's clock "
+                f"(max {cfg.max_clock_skew_seconds} s); retain-until would be wrong"
+            )
     return problems
 
 

@@ -51,8 +51,12 @@ class _Rule(Protocol):
     def record_class(self) -> str: ...
 
 
-def choose_class(classes: Mapping[str, str], rules: Iterable[_Rule], urls: Iterable[str],
-                 record_class: str | None = None) -> str:
+def choose_class(
+    classes: Mapping[str, str],
+    rules: Iterable[_Rule],
+    urls: Iterable[str],
+    record_class: str | None = None,
+) -> str:
     """The retention class of a session (longest among explicit + matching rules)."""
     candidates = {"default"}
     if record_class:

@@ -21,8 +21,9 @@ from agent.ship.vault import Vault, iso, parse_iso, sha256_hex
 log = structlog.get_logger("sessiontape.ship")
 
 
-def verify_object(shipper: Shipper, vault: Vault, row: ObjectRow,
-                  receipt: dict[str, Any]) -> list[str]:
+def verify_object(
+    shipper: Shipper, vault: Vault, row: ObjectRow, receipt: dict[str, Any]
+) -> list[str]:
     """The problems of one stored object (empty = verified)."""
     problems: list[str] = []
     try:
@@ -30,16 +31,19 @@ def verify_object(shipper: Shipper, vault: Vault, row: ObjectRow,
     except VaultError as exc:
         return [f"head: {exc.message}"]
     if receipt.get("version_id") and st.version_id != receipt["version_id"]:
-        problems.append(f"current version {st.version_id} is not the shipped "
-                        f"{receipt['version_id']}")
+        problems.append(
+            f"current version {st.version_id} is not the shipped {receipt['version_id']}"
+        )
     if st.checksum_sha256 != receipt["checksum_sha256"]:
         problems.append(f"checksum {st.checksum_sha256} != receipt {receipt['checksum_sha256']}")
     if st.mode != receipt["mode"]:
         problems.append(f"lock mode {st.mode} != receipt {receipt['mode']}")
     want = parse_iso(receipt["retain_until"])
     if st.retain_until is None or st.retain_until < want:
-        problems.append(f"retain-until {iso(st.retain_until) if st.retain_until else None} "
-                        f"is before the receipt's {iso(want)} (retention shortened)")
+        problems.append(
+            f"retain-until {iso(st.retain_until) if st.retain_until else None} "
+            f"is before the receipt's {iso(want)} (retention shortened)"
+        )
     try:
         vault.head(row.key + RECEIPT_SUFFIX)
     except VaultError as exc:
@@ -69,25 +73,45 @@ def reverify_once(shipper: Shipper, *, sample: int | None = None) -> list[dict[s
     """Verify new objects and a rolling sample of old ones; record and return each result."""
     n = shipper.cfg.reverify_sample if sample is None else sample
     new = shipper.state.objects("status = 'shipped' AND verified_ns IS NULL")
-    old = [ObjectRow.from_row(r) for r in shipper.state.query(
-        "SELECT * FROM objects WHERE status = 'shipped' AND verified_ns IS NOT NULL "
-        "ORDER BY verified_ns, key LIMIT ?", (n,))]
+    old = [
+        ObjectRow.from_row(r)
+        for r in shipper.state.query(
+            "SELECT * FROM objects WHERE status = 'shipped' AND verified_ns IS NOT NULL "
+            "ORDER BY verified_ns, key LIMIT ?",
+            (n,),
+        )
+    ]
     results: list[dict[str, Any]] = []
     for row in [*new, *old]:
         all_ok = True
         for name, vault in shipper.vaults.items():
             receipt = row.receipts.get(name)
-            problems = ["no receipt for this vault"] if receipt is None else \
-                verify_object(shipper, vault, row, receipt)
+            problems = (
+                ["no receipt for this vault"]
+                if receipt is None
+                else verify_object(shipper, vault, row, receipt)
+            )
             ok = not problems
             all_ok = all_ok and ok
-            payload = {"key": row.key, "vault": vault.url, "where": name, "ok": ok,
-                       "new": row.verified_ns is None, "problems": problems[:10]}
+            payload = {
+                "key": row.key,
+                "vault": vault.url,
+                "where": name,
+                "ok": ok,
+                "new": row.verified_ns is None,
+                "problems": problems[:10],
+            }
             shipper.audit.record("audit.verify", payload)
             results.append(payload)
             if not ok:
-                log.error("ship.reverify_failed", alert=True, key=row.key, vault=vault.url,
-                          problems=problems[:3])
-        shipper.state.update(row.key, verified_ns=shipper.clock.utc_ns(),
-                             verified_ok=1 if all_ok else 0)
+                log.error(
+                    "ship.reverify_failed",
+                    alert=True,
+                    key=row.key,
+                    vault=vault.url,
+                    problems=problems[:3],
+                )
+        shipper.state.update(
+            row.key, verified_ns=shipper.clock.utc_ns(), verified_ok=1 if all_ok else 0
+        )
     return results

@@ -29,12 +29,23 @@ def _open(url: str, cfg: ShipConfig, kwargs: dict[str, Any]) -> Vault:
     return open_vault(url, **kwargs)
 
 
-def build_shipper(home: Path, cfg: ShipConfig, *, clock: Clock | None = None,
-                  source: SegmentSource | None = None, sink: EventCallback | None = None,
-                  vaults: dict[str, Vault] | None = None) -> Shipper:
+def build_shipper(
+    home: Path,
+    cfg: ShipConfig,
+    *,
+    clock: Clock | None = None,
+    source: SegmentSource | None = None,
+    sink: EventCallback | None = None,
+    vaults: dict[str, Vault] | None = None,
+) -> Shipper:
     """A shipper on the real journal of ``home`` with the configured vaults."""
     clock = clock or SystemClock()
     home = Path(home)
-    return Shipper(home, cfg, vaults or open_vaults(home, cfg, clock),
-                   source or JournalSource(home), clock=clock,
-                   audit=AuditRecorder(home / "ship", clock, sink))
+    return Shipper(
+        home,
+        cfg,
+        vaults or open_vaults(home, cfg, clock),
+        source or JournalSource(home),
+        clock=clock,
+        audit=AuditRecorder(home / "ship", clock, sink),
+    )

@@ -38,11 +38,30 @@ from agent.ship.vault import (
 
 SINGLE_PUT_MAX = 5 * 1024**3
 
-_RETRYABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
-                    "500", "502", "503", "504", "Throttling", "ThrottlingException"}
-_POSTURE_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
-                  "AccessDenied", "InvalidRequest", "ObjectLockConfigurationNotFoundError",
-                  "RequestTimeTooSkewed", "ExpiredToken", "InvalidToken", "403"}
+_RETRYABLE_CODES = {
+    "InternalError",
+    "ServiceUnavailable",
+    "SlowDown",
+    "RequestTimeout",
+    "500",
+    "502",
+    "503",
+    "504",
+    "Throttling",
+    "ThrottlingException",
+}
+_POSTURE_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "NoSuchBucket",
+    "AccessDenied",
+    "InvalidRequest",
+    "ObjectLockConfigurationNotFoundError",
+    "RequestTimeTooSkewed",
+    "ExpiredToken",
+    "InvalidToken",
+    "403",
+}
 
 
 @contextmanager
@@ -64,10 +83,16 @@ def s3_errors(what: str) -> Iterator[None]:
         retryable = code in _RETRYABLE_CODES or status >= 500 or status == 429
         raise VaultError(msg, retryable=retryable) from exc
     except bex.NoCredentialsError as exc:
-        raise PostureError(f"{what}: no AWS credentials found (boto3 standard sources)",
-                           retryable=False) from exc
-    except (bex.EndpointConnectionError, bex.ConnectionClosedError, bex.ReadTimeoutError,
-            bex.ConnectTimeoutError, bex.ResponseStreamingError) as exc:
+        raise PostureError(
+            f"{what}: no AWS credentials found (boto3 standard sources)", retryable=False
+        ) from exc
+    except (
+        bex.EndpointConnectionError,
+        bex.ConnectionClosedError,
+        bex.ReadTimeoutError,
+        bex.ConnectTimeoutError,
+        bex.ResponseStreamingError,
+    ) as exc:
         raise VaultError(f"{what}: connection failed: {exc}", retryable=True) from exc
     except bex.HTTPClientError as exc:
         raise VaultError(f"{what}: HTTP failure: {exc}", retryable=True) from exc
@@ -106,10 +131,18 @@ def _hex_to_b64(v: str) -> str:
 class S3Vault:
     """A :class:`~agent.ship.vault.Vault` on an S3 Object Lock bucket."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
-                 clock: Clock | None = None, max_put_bytes: int = SINGLE_PUT_MAX,
-                 connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: Any = None,
+        clock: Clock | None = None,
+        max_put_bytes: int = SINGLE_PUT_MAX,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 3,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
@@ -119,15 +152,20 @@ class S3Vault:
             from botocore.config import Config as BotoConfig
 
             # Retries are ours (backoff + jitter in the shipper); keep boto's few and short.
-            client = _session().client("s3", config=BotoConfig(
-                connect_timeout=connect_timeout, read_timeout=read_timeout,
-                retries={"total_max_attempts": max_attempts, "mode": "standard"}))
+            client = _session().client(
+                "s3",
+                config=BotoConfig(
+                    connect_timeout=connect_timeout,
+                    read_timeout=read_timeout,
+                    retries={"total_max_attempts": max_attempts, "mode": "standard"},
+                ),
+            )
         self.client = client
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> S3Vault:
         """``s3://bucket/optional/prefix``."""
-        rest = url[len("s3://"):]
+        rest = url[len("s3://") :]
         bucket, _, prefix = rest.partition("/")
         if not bucket:
             raise VaultError(f"{url}: no bucket in vault URL")
@@ -139,13 +177,23 @@ class S3Vault:
     def _now(self) -> dt.datetime:
         return ns_to_dt(self.clock.utc_ns())
 
-    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
-                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt:
         """Single-part PUT with lock + checksum, then HEAD-confirm; idempotent for same bytes."""
         check_put_args(key, retain_until, mode, self._now())
         if len(data) > self.max_put_bytes:
-            raise VaultError(f"{key}: {len(data)} bytes exceeds the single-PUT maximum "
-                             f"{self.max_put_bytes}; rotate journals smaller", retryable=False)
+            raise VaultError(
+                f"{key}: {len(data)} bytes exceeds the single-PUT maximum "
+                f"{self.max_put_bytes}; rotate journals smaller",
+                retryable=False,
+            )
         import botocore.exceptions as bex
 
         ru = utc_seconds(retain_until)
@@ -153,10 +201,16 @@ class S3Vault:
         existing = self._head_or_none(key)
         if existing is None:
             args: dict[str, Any] = dict(
-                Bucket=self.bucket, Key=self._k(key), Body=data, ObjectLockMode=mode,
-                ObjectLockRetainUntilDate=ru, ChecksumAlgorithm="SHA256",
-                ChecksumSHA256=_hex_to_b64(digest), IfNoneMatch="*",
-                ContentType="application/octet-stream")
+                Bucket=self.bucket,
+                Key=self._k(key),
+                Body=data,
+                ObjectLockMode=mode,
+                ObjectLockRetainUntilDate=ru,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=_hex_to_b64(digest),
+                IfNoneMatch="*",
+                ContentType="application/octet-stream",
+            )
             if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"
             with s3_errors(f"put {key}"):
@@ -169,9 +223,12 @@ class S3Vault:
                         raise
         state = self.head(key)
         if state.checksum_sha256 != digest:
-            raise VaultError(f"{key}: an object with different content already exists "
-                             f"(stored {state.checksum_sha256}, ours {digest}); refusing to "
-                             "overwrite", retryable=False)
+            raise VaultError(
+                f"{key}: an object with different content already exists "
+                f"(stored {state.checksum_sha256}, ours {digest}); refusing to "
+                "overwrite",
+                retryable=False,
+            )
         return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
 
     def _head_or_none(self, key: str) -> ObjectState | None:
@@ -183,16 +240,20 @@ class S3Vault:
     def head(self, key: str) -> ObjectState:
         """HEAD the current version with checksum mode enabled."""
         with s3_errors(f"head {key}"):
-            r = self.client.head_object(Bucket=self.bucket, Key=self._k(key),
-                                        ChecksumMode="ENABLED")
+            r = self.client.head_object(
+                Bucket=self.bucket, Key=self._k(key), ChecksumMode="ENABLED"
+            )
         ru = r.get("ObjectLockRetainUntilDate")
         return ObjectState(
-            key=key, mode=r.get("ObjectLockMode"),
+            key=key,
+            mode=r.get("ObjectLockMode"),
             retain_until=utc_seconds(ru) if ru is not None else None,
             checksum_sha256=_b64_to_hex(r.get("ChecksumSHA256")),
             version_id=str(r.get("VersionId") or ""),
             legal_hold=r.get("ObjectLockLegalHoldStatus") == "ON",
-            size=int(r.get("ContentLength", 0)), etag=str(r.get("ETag", "")).strip('"'))
+            size=int(r.get("ContentLength", 0)),
+            etag=str(r.get("ETag", "")).strip('"'),
+        )
 
     def get(self, key: str) -> bytes:
         """The current version's bytes."""
@@ -207,8 +268,9 @@ class S3Vault:
         strip = len(self.prefix) + 1 if self.prefix else 0
         with s3_errors(f"list {prefix}"):
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._k(prefix) if prefix else
-                (self.prefix + "/" if self.prefix else ""))
+                Bucket=self.bucket,
+                Prefix=self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else ""),
+            )
             for page in pages:
                 out.extend(o["Key"][strip:] for o in page.get("Contents", []))
         return sorted(out)
@@ -218,8 +280,11 @@ class S3Vault:
         state = self.head(key)
         with s3_errors(f"legal hold {key}"):
             self.client.put_object_legal_hold(
-                Bucket=self.bucket, Key=self._k(key), VersionId=state.version_id,
-                LegalHold={"Status": "ON" if on else "OFF"})
+                Bucket=self.bucket,
+                Key=self._k(key),
+                VersionId=state.version_id,
+                LegalHold={"Status": "ON" if on else "OFF"},
+            )
         if self.head(key).legal_hold != on:
             raise PostureError(f"{key}: the store did not apply legal hold={on}")
 
@@ -232,8 +297,9 @@ class S3Vault:
         state = self.head(key)
         refuse_locked_delete(state, self._now())
         with s3_errors(f"delete {key}"):
-            self.client.delete_object(Bucket=self.bucket, Key=self._k(key),
-                                      VersionId=state.version_id)
+            self.client.delete_object(
+                Bucket=self.bucket, Key=self._k(key), VersionId=state.version_id
+            )
 
     def posture(self) -> Posture:
         """Versioning, Object Lock and default retention of the bucket, plus server time."""
@@ -263,7 +329,11 @@ class S3Vault:
         if rule:
             mode = rule.get("Mode")
             days = rule.get("Days") or (365 * int(rule["Years"]) if rule.get("Years") else None)
-        return Posture(versioning=v.get("Status"), object_lock=lock_enabled, default_mode=mode,
-                       default_retention_days=days, enforced_by="server",
-                       server_time=server_time)
-
+        return Posture(
+            versioning=v.get("Status"),
+            object_lock=lock_enabled,
+            default_mode=mode,
+            default_retention_days=days,
+            enforced_by="server",
+            server_time=server_time,
+        )

@@ -93,14 +93,18 @@ def job_retention(home: str) -> None:
     from agent.ship.holds import dispose, reapply_holds
 
     def run(s: Shipper) -> Any:
-        return (reapply_holds(s), s.apply_local_retention(),
-                dispose(s, execute=False, actor="agent"))
+        return (
+            reapply_holds(s),
+            s.apply_local_retention(),
+            dispose(s, execute=False, actor="agent"),
+        )
 
     _guard("retention", run, home)
 
 
-def build_scheduler(shipper: Shipper, *, blocking: bool = False,
-                    jobstore_url: str | None = None) -> Any:
+def build_scheduler(
+    shipper: Shipper, *, blocking: bool = False, jobstore_url: str | None = None
+) -> Any:
     """A configured (not started) APScheduler with the five ship jobs."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -111,10 +115,12 @@ def build_scheduler(shipper: Shipper, *, blocking: bool = False,
     shipper.dir.mkdir(parents=True, exist_ok=True)
     url = jobstore_url or f"sqlite:///{shipper.dir.resolve() / 'jobs.sqlite'}"
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    sched = cls(jobstores={"default": SQLAlchemyJobStore(url=url)},
-                executors={"default": ThreadPoolExecutor(4)},
-                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-                timezone="UTC")
+    sched = cls(
+        jobstores={"default": SQLAlchemyJobStore(url=url)},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone="UTC",
+    )
     c = shipper.cfg
     jobs: list[tuple[str, Callable[[str], None], int]] = [
         ("ship", job_ship, c.interval_seconds),
@@ -124,8 +130,15 @@ def build_scheduler(shipper: Shipper, *, blocking: bool = False,
         ("retention", job_retention, c.retention_interval_seconds),
     ]
     for job_id, fn, seconds in jobs:
-        sched.add_job(fn, "interval", seconds=seconds, id=job_id, args=[home],
-                      replace_existing=True, name=f"ship.{job_id}")
+        sched.add_job(
+            fn,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            args=[home],
+            replace_existing=True,
+            name=f"ship.{job_id}",
+        )
     return sched
 
 

@@ -62,10 +62,19 @@ class ShipResult:
 class Shipper:
     """Ships sealed segments from ``source`` to ``vaults`` (primary first, then backup)."""
 
-    def __init__(self, home: Path, cfg: ShipConfig, vaults: dict[str, Vault],
-                 source: SegmentSource, *, clock: Clock | None = None,
-                 rng: random.Random | None = None, audit: AuditRecorder | None = None,
-                 state: ShipState | None = None, spool_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        cfg: ShipConfig,
+        vaults: dict[str, Vault],
+        source: SegmentSource,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        audit: AuditRecorder | None = None,
+        state: ShipState | None = None,
+        spool_dir: Path | None = None,
+    ) -> None:
         if "primary" not in vaults:
             raise ValueError("vaults needs a 'primary' entry")
         self.home = Path(home)
@@ -90,8 +99,12 @@ class Shipper:
         """Check every vault when due (or forced, or paused); return the pause reason."""
         now = self.clock.utc_ns()
         last = int(self.state.meta_get("posture_checked_ns") or 0)
-        due = force or self.paused is not None or not last or \
-            now - last >= self.cfg.posture_interval_seconds * NS
+        due = (
+            force
+            or self.paused is not None
+            or not last
+            or now - last >= self.cfg.posture_interval_seconds * NS
+        )
         if not due:
             return self.paused
         problems: list[str] = []
@@ -119,8 +132,9 @@ class Shipper:
     # --- discovery -------------------------------------------------------------------------
     def retention_for(self, seg: SegmentMeta) -> tuple[str, str]:
         """(class, retain-until ISO) of a segment: sealed time + the class's period."""
-        cls = choose_class(self.cfg.retention_classes, self.cfg.class_rules, seg.urls,
-                           seg.record_class)
+        cls = choose_class(
+            self.cfg.retention_classes, self.cfg.class_rules, seg.urls, seg.record_class
+        )
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
         return cls, iso(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 
@@ -139,8 +153,18 @@ class Shipper:
                     "INSERT OR IGNORE INTO objects (key, session_id, segment_id, path, size, "
                     "sealed_utc_ns, record_class, retain_until, status, discovered_ns) "
                     "VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
-                    (key, seg.session_id, seg.segment_id, str(seg.path), seg.size_bytes,
-                     seg.sealed_utc_ns or now, cls, until, now))
+                    (
+                        key,
+                        seg.session_id,
+                        seg.segment_id,
+                        str(seg.path),
+                        seg.size_bytes,
+                        seg.sealed_utc_ns or now,
+                        cls,
+                        until,
+                        now,
+                    ),
+                )
             new += 1
         return new
 
@@ -165,19 +189,26 @@ class Shipper:
                 self._backoff(row, exc.message)
                 res.failed[row.key] = exc.message
                 continue
-            {"shipped": res.shipped, "quarantined": res.quarantined,
-             "busy": res.busy}[outcome].append(row.key)
+            {"shipped": res.shipped, "quarantined": res.quarantined, "busy": res.busy}[
+                outcome
+            ].append(row.key)
         return res
 
     def _backoff(self, row: ObjectRow, error: str) -> None:
         attempts = row.attempts + 1
-        delay = min(self.cfg.backoff_max_seconds,
-                    self.cfg.backoff_base_seconds * 2 ** min(attempts - 1, 30))
+        delay = min(
+            self.cfg.backoff_max_seconds, self.cfg.backoff_base_seconds * 2 ** min(attempts - 1, 30)
+        )
         delay_ns = int(delay * NS * (0.5 + self.rng.random() / 2))  # "equal jitter"
-        log.warning("ship.retry", key=row.key, attempts=attempts, delay_s=delay_ns // NS,
-                    error=error)
-        self.state.update(row.key, attempts=attempts, last_error=error,
-                          next_attempt_ns=self.clock.utc_ns() + delay_ns)
+        log.warning(
+            "ship.retry", key=row.key, attempts=attempts, delay_s=delay_ns // NS, error=error
+        )
+        self.state.update(
+            row.key,
+            attempts=attempts,
+            last_error=error,
+            next_attempt_ns=self.clock.utc_ns() + delay_ns,
+        )
 
     @contextmanager
     def segment_lock(self, segment_id: str) -> Iterator[bool]:
@@ -227,10 +258,21 @@ class Shipper:
             finally:
                 spooled.unlink(missing_ok=True)
             receipts = self._upload(row, data)
-            self.state.update(row.key, status="shipped", receipts=receipts, last_error=None,
-                              shipped_ns=self.clock.utc_ns(), attempts=row.attempts + 1)
-            log.info("ship.shipped", key=row.key, size=len(data),
-                     vaults=sorted(receipts), retain_until=row.retain_until)
+            self.state.update(
+                row.key,
+                status="shipped",
+                receipts=receipts,
+                last_error=None,
+                shipped_ns=self.clock.utc_ns(),
+                attempts=row.attempts + 1,
+            )
+            log.info(
+                "ship.shipped",
+                key=row.key,
+                size=len(data),
+                vaults=sorted(receipts),
+                retain_until=row.retain_until,
+            )
             return "shipped"
 
     def _upload(self, row: ObjectRow, data: bytes) -> dict[str, Any]:
@@ -239,23 +281,37 @@ class Shipper:
         digest = sha256_hex(data)
         receipts: dict[str, Any] = {}
         for name, vault in self.vaults.items():
-            r = vault.put_immutable(row.key, data, retain_until=until, mode=self.cfg.lock_mode,
-                                    legal_hold=hold)
+            r = vault.put_immutable(
+                row.key, data, retain_until=until, mode=self.cfg.lock_mode, legal_hold=hold
+            )
             check_receipt(r, digest, until, self.cfg.lock_mode, len(data))
             doc = receipt_document(r, row)
-            rr = vault.put_immutable(row.key + RECEIPT_SUFFIX, doc, retain_until=until,
-                                     mode=self.cfg.lock_mode, legal_hold=hold)
+            rr = vault.put_immutable(
+                row.key + RECEIPT_SUFFIX,
+                doc,
+                retain_until=until,
+                mode=self.cfg.lock_mode,
+                legal_hold=hold,
+            )
             receipts[name] = {**r.to_json(), "receipt_object_version": rr.version_id}
         return receipts
 
     def _quarantine(self, row: ObjectRow, failure: str) -> None:
-        log.error("ship.quarantined", alert=True, key=row.key, path=str(row.path),
-                  failure=failure)
-        self.state.update(row.key, status="quarantined", last_error=failure,
-                          attempts=row.attempts + 1)
-        self.audit.record("audit.verify", {"key": row.key, "where": "local", "ok": False,
-                                           "check": "segment", "detail": failure[:500],
-                                           "action": "quarantined"})
+        log.error("ship.quarantined", alert=True, key=row.key, path=str(row.path), failure=failure)
+        self.state.update(
+            row.key, status="quarantined", last_error=failure, attempts=row.attempts + 1
+        )
+        self.audit.record(
+            "audit.verify",
+            {
+                "key": row.key,
+                "where": "local",
+                "ok": False,
+                "check": "segment",
+                "detail": failure[:500],
+                "action": "quarantined",
+            },
+        )
 
     # --- local retention -------------------------------------------------------------------
     def apply_local_retention(self) -> list[Path]:
@@ -266,8 +322,9 @@ class Shipper:
         now = self.clock.utc_ns()
         cutoff = now - self.cfg.keep_local_days * 86400 * NS
         deleted: list[Path] = []
-        for row in self.state.objects("status = 'shipped' AND local_deleted_ns IS NULL "
-                                      "AND shipped_ns <= ?", (cutoff,)):
+        for row in self.state.objects(
+            "status = 'shipped' AND local_deleted_ns IS NULL AND shipped_ns <= ?", (cutoff,)
+        ):
             if self.state.active_holds(row.session_id) or not self._still_confirmed(row):
                 continue
             try:
@@ -296,19 +353,29 @@ class Shipper:
     def status(self) -> dict[str, Any]:
         """Counts, sizes and ages per status, plus the pause reason (for ``ship status``)."""
         now = self.clock.utc_ns()
-        out: dict[str, Any] = {"paused": self.paused, "vaults": {
-            k: v.url for k, v in self.vaults.items()}}
+        out: dict[str, Any] = {
+            "paused": self.paused,
+            "vaults": {k: v.url for k, v in self.vaults.items()},
+        }
         for status in ("pending", "shipped", "quarantined"):
             rows = self.state.objects("status = ?", (status,))
             out[status] = {
-                "count": len(rows), "bytes": sum(r.size for r in rows),
+                "count": len(rows),
+                "bytes": sum(r.size for r in rows),
                 "oldest_age_s": max(((now - r.sealed_utc_ns) // NS for r in rows), default=0),
-                "items": [{"key": r.key, "size": r.size, "age_s": (now - r.sealed_utc_ns) // NS,
-                           "attempts": r.attempts, "last_error": r.last_error,
-                           "local_deleted": r.local_deleted_ns is not None}
-                          for r in rows[:50]]}
-        out["checkpoints_shipped"] = int(
-            self.state.query("SELECT count(*) FROM checkpoints")[0][0])
+                "items": [
+                    {
+                        "key": r.key,
+                        "size": r.size,
+                        "age_s": (now - r.sealed_utc_ns) // NS,
+                        "attempts": r.attempts,
+                        "last_error": r.last_error,
+                        "local_deleted": r.local_deleted_ns is not None,
+                    }
+                    for r in rows[:50]
+                ],
+            }
+        out["checkpoints_shipped"] = int(self.state.query("SELECT count(*) FROM checkpoints")[0][0])
         out["holds"] = [dict(h) for h in self.state.active_holds()]
         return out
 
@@ -333,11 +400,13 @@ def settle_wal(path: Path) -> None:
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise VaultError(f"{path}: cannot checkpoint its WAL before shipping: {exc}",
-                         retryable=True) from exc
+        raise VaultError(
+            f"{path}: cannot checkpoint its WAL before shipping: {exc}", retryable=True
+        ) from exc
     if busy or (wal.exists() and wal.stat().st_size > 0):
-        raise VaultError(f"{path}: WAL still busy; will ship once it is checkpointed",
-                         retryable=True)
+        raise VaultError(
+            f"{path}: WAL still busy; will ship once it is checkpointed", retryable=True
+        )
 
 
 def check_receipt(r: Receipt, digest: str, until: Any, mode: str, size: int) -> None:
@@ -345,14 +414,19 @@ def check_receipt(r: Receipt, digest: str, until: Any, mode: str, size: int) -> 
     if r.checksum_sha256 != digest or r.size != size:
         raise VaultError(f"{r.key}: receipt checksum/size mismatch", retryable=True)
     if r.mode != mode or r.retain_until < until:
-        raise PostureError(f"{r.key}: receipt lock {r.mode} until {iso(r.retain_until)} is "
-                           f"weaker than requested {mode} until {iso(until)}")
+        raise PostureError(
+            f"{r.key}: receipt lock {r.mode} until {iso(r.retain_until)} is "
+            f"weaker than requested {mode} until {iso(until)}"
+        )
 
 
 def receipt_document(r: Receipt, row: ObjectRow) -> bytes:
     """The receipt object's bytes - deterministic, so a re-run PUT is idempotent."""
     doc = {k: v for k, v in r.to_json().items() if k != "legal_hold"}  # hold may change
-    doc.update(session_id=row.session_id, segment_id=row.segment_id,
-               record_class=row.record_class, sealed_utc_ns=row.sealed_utc_ns)
+    doc.update(
+        session_id=row.session_id,
+        segment_id=row.segment_id,
+        record_class=row.record_class,
+        sealed_utc_ns=row.sealed_utc_ns,
+    )
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-

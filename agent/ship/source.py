@@ -121,17 +121,29 @@ class JournalSource:
                     # quarantines it (never shipped as good, never deleted).
                     if time.time_ns() - st.st_mtime_ns < UNREADABLE_QUIET_NS:
                         continue
-                    meta = SegmentMeta(path=path, session_id=sdir.name, segment_id=path.stem,
-                                       index=-1, sealed=True, sealed_utc_ns=st.st_mtime_ns,
-                                       size_bytes=st.st_size)
+                    meta = SegmentMeta(
+                        path=path,
+                        session_id=sdir.name,
+                        segment_id=path.stem,
+                        index=-1,
+                        sealed=True,
+                        sealed_utc_ns=st.st_mtime_ns,
+                        size_bytes=st.st_size,
+                    )
                 else:
                     meta = SegmentMeta(
-                        path=path, session_id=info.session_id or sdir.name,
-                        segment_id=info.segment_id, index=info.index, sealed=info.sealed,
-                        sealed_utc_ns=info.sealed_utc_ns or None, size_bytes=info.size_bytes,
-                        seal_hash_hex=info.seal_hash_hex, user=info.user,
+                        path=path,
+                        session_id=info.session_id or sdir.name,
+                        segment_id=info.segment_id,
+                        index=info.index,
+                        sealed=info.sealed,
+                        sealed_utc_ns=info.sealed_utc_ns or None,
+                        size_bytes=info.size_bytes,
+                        seal_hash_hex=info.seal_hash_hex,
+                        user=info.user,
                         urls=tuple(getattr(info, "urls", ()) or ()),
-                        record_class=getattr(info, "record_class", None))
+                        record_class=getattr(info, "record_class", None),
+                    )
                 if meta.sealed:  # only immutable segments are cached
                     self._cache[path] = (stamp, meta)
                 out.append(meta)
@@ -142,10 +154,17 @@ class JournalSource:
     def checkpoints(self, path: Path) -> list[CheckpointMeta]:
         from agent.journal.store import read_checkpoints
 
-        return [CheckpointMeta(n=r.n, tree_size=int(r.body.get("tree_size", -1)),
-                               key_id=str(r.body.get("key_id", "")), body=r.body_bytes,
-                               signature=r.signature, t_utc_ns=int(r.body.get("t_utc_ns", 0)))
-                for r in read_checkpoints(path)]
+        return [
+            CheckpointMeta(
+                n=r.n,
+                tree_size=int(r.body.get("tree_size", -1)),
+                key_id=str(r.body.get("key_id", "")),
+                body=r.body_bytes,
+                signature=r.signature,
+                t_utc_ns=int(r.body.get("t_utc_ns", 0)),
+            )
+            for r in read_checkpoints(path)
+        ]
 
     def verify(self, path: Path) -> str | None:
         from agent.seal.verify import verify_paths

@@ -87,8 +87,9 @@ class ShipState:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, check_same_thread=False,
-                                        isolation_level=None, timeout=30)
+            self._con = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
             self._con.row_factory = sqlite3.Row
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=FULL")
@@ -101,8 +102,10 @@ class ShipState:
         with self.tx() as con:
             ver = int(con.execute("PRAGMA user_version").fetchone()[0])
             if ver > SCHEMA_VERSION:
-                raise UnknownVersion(f"{self.path}: ship state schema {ver} is newer than "
-                                     f"this build ({SCHEMA_VERSION})")
+                raise UnknownVersion(
+                    f"{self.path}: ship state schema {ver} is newer than "
+                    f"this build ({SCHEMA_VERSION})"
+                )
             apply_migrations(con, _MIGRATIONS, ver)
 
     @contextmanager
@@ -118,8 +121,9 @@ class ShipState:
                     raise
                 self._con.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise VaultError(f"{self.path}: ship state write failed: {exc}",
-                                 retryable=True) from exc
+                raise VaultError(
+                    f"{self.path}: ship state write failed: {exc}", retryable=True
+                ) from exc
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Read rows."""
@@ -128,9 +132,12 @@ class ShipState:
 
     def objects(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[ObjectRow]:
         """Object rows matching a WHERE clause, oldest first."""
-        return [ObjectRow.from_row(r) for r in
-                self.query(f"SELECT * FROM objects WHERE {where} ORDER BY sealed_utc_ns, key",
-                           args)]
+        return [
+            ObjectRow.from_row(r)
+            for r in self.query(
+                f"SELECT * FROM objects WHERE {where} ORDER BY sealed_utc_ns, key", args
+            )
+        ]
 
     def get(self, key: str) -> ObjectRow | None:
         """One object row."""
@@ -162,8 +169,10 @@ class ShipState:
         """Holds not released (for one session or all)."""
         if session_id is None:
             return self.query("SELECT * FROM holds WHERE released_ns IS NULL ORDER BY id")
-        return self.query("SELECT * FROM holds WHERE released_ns IS NULL AND session_id = ? "
-                          "ORDER BY id", (session_id,))
+        return self.query(
+            "SELECT * FROM holds WHERE released_ns IS NULL AND session_id = ? ORDER BY id",
+            (session_id,),
+        )
 
     def close(self) -> None:
         """Close the connection."""

@@ -53,23 +53,42 @@ class MemoryVault:
     def _now(self) -> dt.datetime:
         return ns_to_dt(self.clock.utc_ns())
 
-    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
-                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt:
         """Store once; identical bytes return the existing receipt."""
         check_put_args(key, retain_until, mode, self._now())
         digest = sha256_hex(data)
         if key not in self.objects:
             self.put_calls += 1
-            self.objects[key] = _Obj(bytes(data), ObjectState(
-                key=key, mode=mode, retain_until=utc_seconds(retain_until),
-                checksum_sha256=digest, version_id=uuid.uuid4().hex, legal_hold=legal_hold,
-                size=len(data), etag=digest[:32]))
+            self.objects[key] = _Obj(
+                bytes(data),
+                ObjectState(
+                    key=key,
+                    mode=mode,
+                    retain_until=utc_seconds(retain_until),
+                    checksum_sha256=digest,
+                    version_id=uuid.uuid4().hex,
+                    legal_hold=legal_hold,
+                    size=len(data),
+                    etag=digest[:32],
+                ),
+            )
         state = self.head(key)
         if state.checksum_sha256 != digest:
-            raise VaultError(f"{key}: an object with different content already exists; "
-                             "refusing to overwrite", retryable=False)
-        return confirm(self.url, state, digest, utc_seconds(retain_until), mode, len(data),
-                       legal_hold)
+            raise VaultError(
+                f"{key}: an object with different content already exists; refusing to overwrite",
+                retryable=False,
+            )
+        return confirm(
+            self.url, state, digest, utc_seconds(retain_until), mode, len(data), legal_hold
+        )
 
     def head(self, key: str) -> ObjectState:
         """The stored state."""
@@ -103,8 +122,9 @@ class MemoryVault:
         """Locked and versioned unless ``posture_override`` says otherwise."""
         if self.posture_override is not None:
             return self.posture_override
-        return Posture(versioning="Enabled", object_lock=True, enforced_by="memory",
-                       server_time=self._now())
+        return Posture(
+            versioning="Enabled", object_lock=True, enforced_by="memory", server_time=self._now()
+        )
 
     def corrupt(self, key: str, data: bytes) -> None:
         """Replace stored bytes behind the vault's back (for re-verify tests)."""
@@ -142,20 +162,35 @@ class FlakyVault:
         if exc is not None:
             raise exc
 
-    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
-                      mode: LockMode, legal_hold: bool = False) -> Receipt:
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt:
         self._enter("put_immutable")
         if self.reset_puts > 0:
             self.reset_puts -= 1
             raise VaultError(f"put {key}: connection reset by peer (injected)", retryable=True)
-        receipt = self.inner.put_immutable(key, data, retain_until=retain_until, mode=mode,
-                                           legal_hold=legal_hold)
+        receipt = self.inner.put_immutable(
+            key, data, retain_until=retain_until, mode=mode, legal_hold=legal_hold
+        )
         if self.lose_put_response > 0:
             self.lose_put_response -= 1
             raise VaultError(f"put {key}: response lost (injected)", retryable=True)
         if self.wrong_lock:
-            return confirm(self.url, self.head(key), receipt.checksum_sha256, retain_until,
-                           mode, len(data), legal_hold)
+            return confirm(
+                self.url,
+                self.head(key),
+                receipt.checksum_sha256,
+                retain_until,
+                mode,
+                len(data),
+                legal_hold,
+            )
         return receipt
 
     def head(self, key: str) -> ObjectState:
@@ -202,24 +237,42 @@ class FakeSource:
         self.checkpoint_lists: dict[str, list[CheckpointMeta]] = {}
         self.verify_calls = 0
 
-    def add(self, session_id: str, segment_id: str, data: bytes, *, index: int = 0,
-            sealed_utc_ns: int | None = None, sealed: bool = True,
-            urls: tuple[str, ...] = (), record_class: str | None = None) -> SegmentMeta:
+    def add(
+        self,
+        session_id: str,
+        segment_id: str,
+        data: bytes,
+        *,
+        index: int = 0,
+        sealed_utc_ns: int | None = None,
+        sealed: bool = True,
+        urls: tuple[str, ...] = (),
+        record_class: str | None = None,
+    ) -> SegmentMeta:
         """Write the file and register it."""
         path = self.root / session_id / f"{index:06d}-{segment_id}.stj"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        meta = SegmentMeta(path=path, session_id=session_id, segment_id=segment_id,
-                           index=index, sealed=sealed, sealed_utc_ns=sealed_utc_ns,
-                           size_bytes=len(data), urls=urls, record_class=record_class)
+        meta = SegmentMeta(
+            path=path,
+            session_id=session_id,
+            segment_id=segment_id,
+            index=index,
+            sealed=sealed,
+            sealed_utc_ns=sealed_utc_ns,
+            size_bytes=len(data),
+            urls=urls,
+            record_class=record_class,
+        )
         self.metas[segment_id] = meta
         self.digests[path.name] = sha256_hex(data)
         return meta
 
     def seal(self, segment_id: str, sealed_utc_ns: int) -> None:
         """Mark an open segment sealed."""
-        self.metas[segment_id] = replace(self.metas[segment_id], sealed=True,
-                                         sealed_utc_ns=sealed_utc_ns)
+        self.metas[segment_id] = replace(
+            self.metas[segment_id], sealed=True, sealed_utc_ns=sealed_utc_ns
+        )
 
     def segments(self) -> list[SegmentMeta]:
         return [m for m in self.metas.values() if m.path.exists()]

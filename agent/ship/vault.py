@@ -127,8 +127,15 @@ class Vault(Protocol):
 
     url: str
 
-    def put_immutable(self, key: str, data: bytes, *, retain_until: dt.datetime,
-                      mode: LockMode, legal_hold: bool = False) -> Receipt: ...
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt: ...
 
     def head(self, key: str) -> ObjectState: ...
 
@@ -156,7 +163,8 @@ def check_put_args(key: str, retain_until: dt.datetime, mode: str, now: dt.datet
     if utc_seconds(retain_until) <= now:
         raise PostureError(
             f"{key}: retain-until {iso(retain_until)} is not in the future (now {iso(now)}); "
-            "is the clock far off?")
+            "is the clock far off?"
+        )
 
 
 def refuse_locked_delete(state: ObjectState, now: dt.datetime) -> None:
@@ -164,29 +172,52 @@ def refuse_locked_delete(state: ObjectState, now: dt.datetime) -> None:
     if state.legal_hold:
         raise VaultError(f"{state.key}: under legal hold; delete refused", retryable=False)
     if state.retain_until is not None and state.retain_until > now:
-        raise VaultError(f"{state.key}: retained until {state.retain_until.isoformat()}; "
-                         "delete refused", retryable=False)
+        raise VaultError(
+            f"{state.key}: retained until {state.retain_until.isoformat()}; delete refused",
+            retryable=False,
+        )
 
 
-def confirm(url: str, state: ObjectState, digest: str, retain_until: dt.datetime,
-            mode: str, size: int, legal_hold: bool) -> Receipt:
+def confirm(
+    url: str,
+    state: ObjectState,
+    digest: str,
+    retain_until: dt.datetime,
+    mode: str,
+    size: int,
+    legal_hold: bool,
+) -> Receipt:
     """Compare HEAD with what we asked for; a store that did not lock is a posture failure."""
     if state.checksum_sha256 != digest or state.size != size:
-        raise VaultError(f"{state.key}: HEAD checksum/size mismatch after upload "
-                         f"({state.checksum_sha256}/{state.size} vs {digest}/{size})",
-                         retryable=True)
+        raise VaultError(
+            f"{state.key}: HEAD checksum/size mismatch after upload "
+            f"({state.checksum_sha256}/{state.size} vs {digest}/{size})",
+            retryable=True,
+        )
     if state.mode != mode:
-        raise PostureError(f"{state.key}: stored with lock mode {state.mode!r}, expected "
-                           f"{mode!r}: the store does not honour Object Lock")
+        raise PostureError(
+            f"{state.key}: stored with lock mode {state.mode!r}, expected "
+            f"{mode!r}: the store does not honour Object Lock"
+        )
     if state.retain_until is None or state.retain_until < utc_seconds(retain_until):
-        raise PostureError(f"{state.key}: stored retain-until {state.retain_until} is before "
-                           f"the requested {retain_until.isoformat()}: the store does not "
-                           "honour Object Lock")
+        raise PostureError(
+            f"{state.key}: stored retain-until {state.retain_until} is before "
+            f"the requested {retain_until.isoformat()}: the store does not "
+            "honour Object Lock"
+        )
     if legal_hold and not state.legal_hold:
         raise PostureError(f"{state.key}: legal hold requested but not applied")
-    return Receipt(key=state.key, version_id=state.version_id, etag=state.etag,
-                   checksum_sha256=digest, retain_until=state.retain_until,
-                   mode=cast(LockMode, mode), size=size, legal_hold=state.legal_hold, vault=url)
+    return Receipt(
+        key=state.key,
+        version_id=state.version_id,
+        etag=state.etag,
+        checksum_sha256=digest,
+        retain_until=state.retain_until,
+        mode=cast(LockMode, mode),
+        size=size,
+        legal_hold=state.legal_hold,
+        vault=url,
+    )
 
 
 def open_vault(url: str, **kwargs: Any) -> Vault:
@@ -203,5 +234,6 @@ def open_vault(url: str, **kwargs: Any) -> Vault:
         from agent.ship.testing import MemoryVault
 
         return MemoryVault(**kwargs)
-    raise ConfigError(f"ship.vault_url: unsupported vault URL {url!r} "
-                      "(use s3://bucket/prefix or file:///path)")
+    raise ConfigError(
+        f"ship.vault_url: unsupported vault URL {url!r} (use s3://bucket/prefix or file:///path)"
+    )

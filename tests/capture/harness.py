@@ -76,7 +76,7 @@ class _Handler(SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         clean = path.split("?", 1)[0].split("#", 1)[0]
         if clean.startswith("/_replay/"):
-            return str(REPLAY_DIR / clean[len("/_replay/"):])
+            return str(REPLAY_DIR / clean[len("/_replay/") :])
         return str(PAGES / clean.lstrip("/"))
 
     def end_headers(self) -> None:
@@ -143,9 +143,15 @@ class Recorded:
             await asyncio.sleep(0.02)
         else:
             raise AssertionError("recorder world never appeared")
-        res = await self.cdp.send("Runtime.evaluate", {
-            "expression": expression, "contextId": ctx, "returnByValue": True,
-            "awaitPromise": True})
+        res = await self.cdp.send(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "contextId": ctx,
+                "returnByValue": True,
+                "awaitPromise": True,
+            },
+        )
         if "exceptionDetails" in res:
             raise AssertionError(str(res["exceptionDetails"]))
         return res["result"].get("value")
@@ -169,11 +175,18 @@ class Recorded:
     async def probe(self, expression: str) -> Any:
         """Evaluate in a fresh isolated probe world (page tampering cannot affect it)."""
         frame_id = await self.main_frame_id()
-        world = await self.cdp.send("Page.createIsolatedWorld", {
-            "frameId": frame_id, "worldName": "__probe"})
-        res = await self.cdp.send("Runtime.evaluate", {
-            "expression": expression, "contextId": world["executionContextId"],
-            "returnByValue": True, "awaitPromise": True})
+        world = await self.cdp.send(
+            "Page.createIsolatedWorld", {"frameId": frame_id, "worldName": "__probe"}
+        )
+        res = await self.cdp.send(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "contextId": world["executionContextId"],
+                "returnByValue": True,
+                "awaitPromise": True,
+            },
+        )
         if "exceptionDetails" in res:
             raise AssertionError(str(res["exceptionDetails"]))
         return res["result"].get("value")
@@ -185,8 +198,10 @@ class Recorded:
 
     async def page_eval(self, expression: str) -> Any:
         """Evaluate in the page's main world through CDP (no page-overridable JSON involved)."""
-        res = await self.cdp.send("Runtime.evaluate", {
-            "expression": expression, "returnByValue": True, "awaitPromise": True})
+        res = await self.cdp.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        )
         if "exceptionDetails" in res:
             raise AssertionError(str(res["exceptionDetails"]))
         return res["result"].get("value")
@@ -204,9 +219,14 @@ class Recorded:
 
 def recorder_config(binding: str, **overrides: Any) -> dict[str, Any]:
     """A recorder config for tests: no masking unless asked, fast keyframes off."""
-    cfg: dict[str, Any] = {"binding": binding, "flushMs": 100, "heartbeatMs": 1000,
-                           "keyframeMs": 60000, "pollMs": 250,
-                           "mask": {"rules": [], "defaultInputMode": "none"}}
+    cfg: dict[str, Any] = {
+        "binding": binding,
+        "flushMs": 100,
+        "heartbeatMs": 1000,
+        "keyframeMs": 60000,
+        "pollMs": 250,
+        "mask": {"rules": [], "defaultInputMode": "none"},
+    }
     cfg.update(overrides)
     return cfg
 
@@ -215,8 +235,9 @@ def recorder_config(binding: str, **overrides: Any) -> dict[str, Any]:
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium through Playwright."""
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--disable-quic"])
+        b = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--disable-quic"]
+        )
         try:
             yield b
         finally:
@@ -244,7 +265,8 @@ class _Shared:
         if self._browser is None:
             self._pw = await async_playwright().start()
             self._browser = await self._pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--disable-quic"])
+                executable_path=CHROMIUM, headless=True, args=["--disable-quic"]
+            )
         return self._browser
 
     def serve(self) -> str:
@@ -259,6 +281,7 @@ class _Shared:
                 await self._browser.close()
             if self._pw is not None:
                 await self._pw.stop()
+
         if self._browser is not None:
             asyncio.run_coroutine_threadsafe(_close(), self.loop).result(30)
             self._browser = None
@@ -289,8 +312,9 @@ def run_in_browser(fn: Callable[[BrowserContext, str], Awaitable[T]], timeout_s:
     return asyncio.run_coroutine_threadsafe(_go(), shared.loop).result(timeout_s)
 
 
-async def start_recording(context: BrowserContext, cfg_overrides: dict[str, Any] | None = None,
-                          *, record: bool = True) -> Recorded:
+async def start_recording(
+    context: BrowserContext, cfg_overrides: dict[str, Any] | None = None, *, record: bool = True
+) -> Recorded:
     """A new page whose documents all get the recorder (before any page script runs)."""
     page = await context.new_page()
     cdp = await context.new_cdp_session(page)
@@ -314,9 +338,14 @@ async def start_recording(context: BrowserContext, cfg_overrides: dict[str, Any]
         source, _meta = load_bundle()
         cfg = recorder_config(binding, **(cfg_overrides or {}))
         await cdp.send("Runtime.addBinding", {"name": binding, "executionContextName": WORLD_NAME})
-        await cdp.send("Page.addScriptToEvaluateOnNewDocument", {
-            "source": injection_source(cfg, source), "worldName": WORLD_NAME,
-            "runImmediately": True})
+        await cdp.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {
+                "source": injection_source(cfg, source),
+                "worldName": WORLD_NAME,
+                "runImmediately": True,
+            },
+        )
     return Recorded(page, cdp, rec)
 
 
@@ -337,8 +366,9 @@ async ([events, stateJs]) => {
 """
 
 
-async def replay_state(context: BrowserContext, base_url: str,
-                       events: list[dict[str, Any]]) -> dict[str, Any]:
+async def replay_state(
+    context: BrowserContext, base_url: str, events: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Load ``events`` into rrweb's Replayer in a second page; the replayed page's state."""
     page = await context.new_page()
     try:
@@ -349,8 +379,9 @@ async def replay_state(context: BrowserContext, base_url: str,
         await page.close()
 
 
-async def replay_eval(context: BrowserContext, base_url: str, events: list[dict[str, Any]],
-                      expression: str) -> Any:
+async def replay_eval(
+    context: BrowserContext, base_url: str, events: list[dict[str, Any]], expression: str
+) -> Any:
     """Replay ``events`` to their end, then evaluate ``expression`` (a function of the
     replayed document) in the replay page."""
     page = await context.new_page()
@@ -359,6 +390,7 @@ async def replay_eval(context: BrowserContext, base_url: str, events: list[dict[
         await page.evaluate(REPLAY_JS, [events, STATE_JS])
         return await page.evaluate(
             f"(() => {{ const f = ({expression}); "
-            f"return f(window.replayer.iframe.contentDocument); }})()")
+            f"return f(window.replayer.iframe.contentDocument); }})()"
+        )
     finally:
         await page.close()

@@ -120,9 +120,13 @@ def _app(sites: Sites) -> web.Application:
         return web.Response(text="frame-ok")
 
     async def download(request: web.Request) -> web.Response:
-        return web.Response(body=DOWNLOAD_BODY, headers={
-            "Content-Disposition": 'attachment; filename="confirms.txt"',
-            "Content-Type": "application/octet-stream"})
+        return web.Response(
+            body=DOWNLOAD_BODY,
+            headers={
+                "Content-Disposition": 'attachment; filename="confirms.txt"',
+                "Content-Type": "application/octet-stream",
+            },
+        )
 
     async def ws(request: web.Request) -> web.WebSocketResponse:
         sock = web.WebSocketResponse()
@@ -176,15 +180,19 @@ async def sites() -> AsyncIterator[Sites]:
 
 def capture_config(**overrides: Any) -> CaptureConfig:
     """Capture config for tests: headless, small caps so limits are exercised."""
-    base: dict[str, Any] = {"headless": "true", "body_cap_bytes": 4096,
-                            "executable": "/usr/lib/chromium/chromium"}
+    base: dict[str, Any] = {
+        "headless": "true",
+        "body_cap_bytes": 4096,
+        "executable": "/usr/lib/chromium/chromium",
+    }
     base.update(overrides)
     return CaptureConfig(**base)
 
 
 @contextlib.asynccontextmanager
-async def recording(home: Path, url: str | None = None,
-                    **overrides: Any) -> AsyncIterator[tuple[CaptureSession, MemorySink]]:
+async def recording(
+    home: Path, url: str | None = None, **overrides: Any
+) -> AsyncIterator[tuple[CaptureSession, MemorySink]]:
     """A started ``CaptureSession`` writing to a ``MemorySink``; stopped on exit."""
     sink = MemorySink()
     session = CaptureSession(capture_config(**overrides), sink, SystemClock(), home)

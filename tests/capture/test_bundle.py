@@ -29,7 +29,8 @@ def _meta() -> dict[str, str]:
 def test_committed_bundle_was_built_from_the_committed_sources() -> None:
     """sources_sha256 recomputed from recorder_js/ equals bundle.json (rebuild after edits)."""
     assert _meta()["sources_sha256"] == sources_sha256(RECORDER_JS_DIR), (
-        "recorder_js/ changed since the bundle was built: run python recorder_js/build.py")
+        "recorder_js/ changed since the bundle was built: run python recorder_js/build.py"
+    )
 
 
 def test_built_files_match_the_hashes_in_bundle_json() -> None:

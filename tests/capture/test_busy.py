@@ -42,8 +42,9 @@ def test_busy_per_update_is_task_time_delta_over_update_delta_in_thread_ticks() 
     async def probe() -> float:
         return next(probes)
 
-    sample = asyncio.run(measure_busy(cdp, seconds=4, sleep=_no_sleep, monotonic=lambda: 0.0,
-                                      probe=probe))
+    sample = asyncio.run(
+        measure_busy(cdp, seconds=4, sleep=_no_sleep, monotonic=lambda: 0.0, probe=probe)
+    )
     assert sample.updates == 60
     assert sample.busy_ms_per_update == pytest.approx(25.0)
     assert sample.probe_delta == pytest.approx(60.0)
@@ -59,12 +60,16 @@ def test_missing_task_duration_is_a_capture_error() -> None:
 
 def test_summary_reports_medians_and_their_ratio() -> None:
     """Medians resist one outlier run; the ratio is recorded over baseline."""
-    base = [BusySample(task_ms=100.0, updates=100, wall_ms=4000.0),
-            BusySample(task_ms=120.0, updates=100, wall_ms=4000.0),
-            BusySample(task_ms=500.0, updates=100, wall_ms=4000.0)]
-    rec = [BusySample(task_ms=150.0, updates=100, wall_ms=4000.0),
-           BusySample(task_ms=180.0, updates=100, wall_ms=4000.0),
-           BusySample(task_ms=170.0, updates=100, wall_ms=4000.0)]
+    base = [
+        BusySample(task_ms=100.0, updates=100, wall_ms=4000.0),
+        BusySample(task_ms=120.0, updates=100, wall_ms=4000.0),
+        BusySample(task_ms=500.0, updates=100, wall_ms=4000.0),
+    ]
+    rec = [
+        BusySample(task_ms=150.0, updates=100, wall_ms=4000.0),
+        BusySample(task_ms=180.0, updates=100, wall_ms=4000.0),
+        BusySample(task_ms=170.0, updates=100, wall_ms=4000.0),
+    ]
     out = summarize(base, rec)
     assert out["baseline_ms_per_update"] == 1.2
     assert out["recorded_ms_per_update"] == 1.7

@@ -33,6 +33,10 @@ def test_popup_request_falls_back_to_the_click_in_its_opener() -> None:
     cl.note(Action("OPENER", "F", 100 * MS, "rrweb.mouse_interaction", "a1"))
     act = cl.link("POPUP", "G", 300 * MS, opener="OPENER")
     assert act is not None and act.ref() == {
-        "page": "OPENER", "t_utc_ns": 100 * MS, "kind": "rrweb.mouse_interaction",
-        "action_id": "a1", "frame": "F"}
+        "page": "OPENER",
+        "t_utc_ns": 100 * MS,
+        "kind": "rrweb.mouse_interaction",
+        "action_id": "a1",
+        "frame": "F",
+    }
     assert cl.new_action_id() != cl.new_action_id()

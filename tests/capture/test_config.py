@@ -12,9 +12,14 @@ from agent.errors import CaptureError, ConfigError
 def test_defaults_match_the_documented_values() -> None:
     """The defaults promised in the config docs."""
     cfg = load_config(env={}).capture
-    assert (cfg.keyframe_seconds, cfg.body_cap_bytes, cfg.cause_window_ms,
-            cfg.gap_silence_ms, cfg.screenshots, cfg.clipboard_content) == (
-        60, 1024 * 1024, 1000, 3000, False, False)
+    assert (
+        cfg.keyframe_seconds,
+        cfg.body_cap_bytes,
+        cfg.cause_window_ms,
+        cfg.gap_silence_ms,
+        cfg.screenshots,
+        cfg.clipboard_content,
+    ) == (60, 1024 * 1024, 1000, 3000, False, False)
 
 
 def test_silence_shorter_than_a_heartbeat_is_refused() -> None:

@@ -23,6 +23,7 @@ def test_observation_time_maps_to_monotonic_by_its_age() -> None:
 
 def test_events_reach_the_sink_in_order_on_flush() -> None:
     """Queued events are handed to the sink in emission order."""
+
     async def main() -> list[str]:
         sink = MemorySink()
         em = Emitter(sink, FakeClock())
@@ -48,6 +49,7 @@ class _FailingOnce:
 
 def test_sink_failure_is_recorded_as_a_gap_with_the_lost_count() -> None:
     """Events the sink refused are not reported as written: a capture.gap says how many."""
+
     async def main() -> _FailingOnce:
         sink = _FailingOnce()
         em = Emitter(sink, FakeClock())
@@ -65,6 +67,7 @@ def test_sink_failure_is_recorded_as_a_gap_with_the_lost_count() -> None:
 
 def test_queue_overflow_keeps_memory_bounded_and_counts_what_was_dropped() -> None:
     """Past max_pending, events are counted in a capture.degraded event instead of kept."""
+
     async def main() -> MemorySink:
         sink = MemorySink()
         em = Emitter(sink, FakeClock(), max_pending=3)
@@ -80,6 +83,7 @@ def test_queue_overflow_keeps_memory_bounded_and_counts_what_was_dropped() -> No
 
 def test_queue_is_bounded_by_bytes_of_recorder_data_too() -> None:
     """A flood of big recorder batches cannot grow the queue past max_pending_bytes."""
+
     async def main() -> MemorySink:
         sink = MemorySink()
         em = Emitter(sink, FakeClock(), max_pending_bytes=2500)

@@ -22,7 +22,8 @@ def _recorder_pages(events: list[Event]) -> dict[str, list[Event]]:
 
 
 def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first_document(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """target=_blank, window.open (same-origin reuse) and an OOPIF all send recorder events."""
 
     async def main() -> None:
@@ -39,8 +40,9 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
             await popup.click("#c")
 
             def by_url() -> dict[str, str]:
-                return {e.payload["data"]["href"]: e.page or ""
-                        for e in of_kind(sink, "rrweb.meta")}
+                return {
+                    e.payload["data"]["href"]: e.page or "" for e in of_kind(sink, "rrweb.meta")
+                }
 
             await wait_for(lambda: sum("child.html" in h for h in by_url()) >= 2)
             created = {e.page: e for e in of_kind(sink, "page.created")}
@@ -53,18 +55,34 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
             # Each page's document is recorded (a popup's first document request can race
             # its Network.enable browser-side, so the navigation is what is asserted).
             for pid, q in ((tab_id, "via=blank"), (pop_id, "via=open")):
-                await wait_for(lambda pid=pid, q=q: [
-                    e for e in of_kind(sink, "page.navigate")
-                    if e.page == pid and e.payload["url"].endswith(q)])
+                await wait_for(
+                    lambda pid=pid, q=q: [
+                        e
+                        for e in of_kind(sink, "page.navigate")
+                        if e.page == pid and e.payload["url"].endswith(q)
+                    ]
+                )
             # The popup's recorder is live: the click's DOM change was captured (as a
             # mutation, or in the snapshot if the click beat the re-injected recorder).
-            await wait_for(lambda: [e for e in sink.events if e.page == pop_id
-                                    and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
-                                    and "clicked" in str(e.payload)])
+            await wait_for(
+                lambda: [
+                    e
+                    for e in sink.events
+                    if e.page == pop_id
+                    and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
+                    and "clicked" in str(e.payload)
+                ]
+            )
             # The cross-site iframe is its own target, recorded under the main page.
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.full_snapshot")
-                                    if e.page == main_id and e.frame != main_id
-                                    and "cross-site frame" in str(e.payload)])
+            await wait_for(
+                lambda: [
+                    e
+                    for e in of_kind(sink, "rrweb.full_snapshot")
+                    if e.page == main_id
+                    and e.frame != main_id
+                    and "cross-site frame" in str(e.payload)
+                ]
+            )
             frames = {e.frame for e in of_kind(sink, "rrweb.full_snapshot") if e.page == main_id}
             assert len(frames) == 2
             # only windows reused for a same-origin document needed it evaluated by hand
@@ -81,16 +99,20 @@ def test_recorder_stream_has_meta_then_full_snapshot_and_utc_times(tmp_path: Pat
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/plain.html") as (cs, sink):
             await cs.page.click("#b")
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.mutation")
-                                    if "changed" in str(e.payload)])
+            await wait_for(
+                lambda: [e for e in of_kind(sink, "rrweb.mutation") if "changed" in str(e.payload)]
+            )
             rr = [e for e in sink.events if e.kind.startswith("rrweb.")]
             assert [e.kind for e in rr[:2]] == ["rrweb.meta", "rrweb.full_snapshot"]
             for e in rr:
                 assert e.t_utc_ns == e.payload["timestamp"] * 1_000_000
             monos = [e.t_mono_ns for e in rr]
             assert monos == sorted(monos)
-            clicks = [e for e in of_kind(sink, "rrweb.mouse_interaction")
-                      if e.payload["data"]["type"] == 2]
+            clicks = [
+                e
+                for e in of_kind(sink, "rrweb.mouse_interaction")
+                if e.payload["data"]["type"] == 2
+            ]
             assert clicks and clicks[0].payload["action_id"].startswith("a")
             assert not of_kind(sink, "capture.injected")  # the init script did its job
 
@@ -98,7 +120,8 @@ def test_recorder_stream_has_meta_then_full_snapshot_and_utc_times(tmp_path: Pat
 
 
 def test_malformed_binding_message_is_recorded_as_tamper_and_counter_hole_as_gap(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Junk through the binding -> capture.tamper; a skipped batch counter -> capture.gap;
     capture goes on."""
 
@@ -110,17 +133,26 @@ def test_malformed_binding_message_is_recorded_as_tamper_and_counter_hole_as_gap
             t = next(t for t in engine.targets.values() if t.is_page)
             ctx = t.world_context(t.main_frame_id or "")
             send = f"globalThis[{engine.binding!r}]"
-            await engine.conn.send("Runtime.evaluate", {
-                "expression": f"{send}('not json'); "
-                              f"{send}('{{\"v\":1,\"n\":900,\"events\":[]}}')",
-                "contextId": ctx}, t.session_id)
+            await engine.conn.send(
+                "Runtime.evaluate",
+                {
+                    "expression": f"{send}('not json'); "
+                    f'{send}(\'{{"v":1,"n":900,"events":[]}}\')',
+                    "contextId": ctx,
+                },
+                t.session_id,
+            )
             tamper = await wait_for(lambda: of_kind(sink, "capture.tamper"))
             assert tamper[0].payload["reason"].startswith("not JSON")
-            gap = await wait_for(lambda: [e for e in of_kind(sink, "capture.gap")
-                                          if e.payload["cause"] == "batch_lost"])
+            gap = await wait_for(
+                lambda: [
+                    e for e in of_kind(sink, "capture.gap") if e.payload["cause"] == "batch_lost"
+                ]
+            )
             assert gap[0].payload["got_n"] == 900
             await cs.page.click("#b")
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.mutation")
-                                    if "changed" in str(e.payload)])
+            await wait_for(
+                lambda: [e for e in of_kind(sink, "rrweb.mutation") if "changed" in str(e.payload)]
+            )
 
     asyncio.run(main())

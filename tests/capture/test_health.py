@@ -21,8 +21,10 @@ def test_paused_page_recorder_silence_is_a_gap_with_start_and_end(tmp_path: Path
     message after resume closes it with start <= end."""
 
     async def main() -> None:
-        async with sites() as s, recording(tmp_path, s.a + "/plain.html",
-                                           gap_silence_ms=1500) as (cs, sink):
+        async with (
+            sites() as s,
+            recording(tmp_path, s.a + "/plain.html", gap_silence_ms=1500) as (cs, sink),
+        ):
             await wait_for(lambda: of_kind(sink, "capture.heartbeat"))
             cdp = await cs.context.new_cdp_session(cs.page)
             await cdp.send("Debugger.enable")
@@ -43,8 +45,7 @@ def test_paused_page_recorder_silence_is_a_gap_with_start_and_end(tmp_path: Path
     asyncio.run(main())
 
 
-def test_renderer_crash_records_page_crash_and_gap_then_recording_continues(
-        tmp_path: Path) -> None:
+def test_renderer_crash_records_page_crash_and_gap_then_recording_continues(tmp_path: Path) -> None:
     """Page.crash -> page.crash + capture.gap(renderer_crash); the page is reloaded and its
     new document is recorded."""
 
@@ -58,8 +59,13 @@ def test_renderer_crash_records_page_crash_and_gap_then_recording_continues(
             gap = await wait_for(lambda: of_kind(sink, "capture.gap"), timeout=15)
             assert gap[0].payload["cause"] == "renderer_crash"
             assert gap[0].payload["start"] <= crash[0].t_utc_ns <= gap[0].payload["end"]
-            snaps = await wait_for(lambda: [e for e in of_kind(sink, "rrweb.full_snapshot")
-                                            if e.t_utc_ns > crash[0].t_utc_ns])
+            snaps = await wait_for(
+                lambda: [
+                    e
+                    for e in of_kind(sink, "rrweb.full_snapshot")
+                    if e.t_utc_ns > crash[0].t_utc_ns
+                ]
+            )
             assert snaps[0].page == crash[0].page
 
     asyncio.run(main())
@@ -81,43 +87,60 @@ def test_killed_browser_is_a_gap_and_capture_relaunches(tmp_path: Path) -> None:
             p = gap[0].payload
             assert p["cause"] == "browser_exited" and p["relaunched"] is True
             assert p["start"] <= killed_at <= p["end"]
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.full_snapshot")
-                                    if e.t_utc_ns > p["end"] - 1_000_000_000
-                                    and e.t_utc_ns > killed_at], timeout=15)
+            await wait_for(
+                lambda: [
+                    e
+                    for e in of_kind(sink, "rrweb.full_snapshot")
+                    if e.t_utc_ns > p["end"] - 1_000_000_000 and e.t_utc_ns > killed_at
+                ],
+                timeout=15,
+            )
             assert cs.relaunches == 1
             await cs.page.click("#b")  # the new first tab is drivable
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.mutation")
-                                    if "changed" in str(e.payload)])
+            await wait_for(
+                lambda: [e for e in of_kind(sink, "rrweb.mutation") if "changed" in str(e.payload)]
+            )
 
     asyncio.run(main())
 
 
 def test_recorder_broken_in_its_world_is_a_gap_and_a_fresh_recorder_takes_over(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A recorder that cannot send although its page runs (here: Array.prototype.push broken
     in its world) is a gap (recorder_silent); restart is tried, then a fresh recorder in a
     new world captures later changes."""
 
     async def main() -> None:
-        async with sites() as s, recording(tmp_path, s.a + "/plain.html",
-                                           gap_silence_ms=1500) as (cs, sink):
+        async with (
+            sites() as s,
+            recording(tmp_path, s.a + "/plain.html", gap_silence_ms=1500) as (cs, sink),
+        ):
             await wait_for(lambda: of_kind(sink, "capture.heartbeat"))
             engine = cs.engine
             assert engine is not None
             t = next(t for t in engine.targets.values() if t.is_page)
             ctx = t.world_context(t.main_frame_id or "")
-            await engine.conn.send("Runtime.evaluate", {
-                "expression": "Array.prototype.push = () => { throw new Error('no'); }",
-                "contextId": ctx}, t.session_id)
+            await engine.conn.send(
+                "Runtime.evaluate",
+                {
+                    "expression": "Array.prototype.push = () => { throw new Error('no'); }",
+                    "contextId": ctx,
+                },
+                t.session_id,
+            )
             broken_at = cs.clock.utc_ns()
             gap = await wait_for(lambda: of_kind(sink, "capture.gap"), timeout=15)
             p = gap[0].payload
             assert p["cause"] == "recorder_silent"
             assert broken_at - 1_200_000_000 <= p["start"] <= broken_at < p["end"]
             assert [e.payload["how"] for e in of_kind(sink, "capture.injected")] == [
-                "restart", "new_world"]
+                "restart",
+                "new_world",
+            ]
             await cs.page.click("#b")
-            await wait_for(lambda: [e for e in of_kind(sink, "rrweb.mutation")
-                                    if "changed" in str(e.payload)])
+            await wait_for(
+                lambda: [e for e in of_kind(sink, "rrweb.mutation") if "changed" in str(e.payload)]
+            )
 
     asyncio.run(main())

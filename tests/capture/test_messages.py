@@ -15,22 +15,32 @@ def _msg(events: list[object], n: int = 0, v: int = 1) -> str:
 
 def test_valid_batch_yields_kind_time_payload_in_order() -> None:
     """Each {k, t, p} entry of a v1 batch comes back in order with its counter."""
-    raw = _msg([{"k": "rrweb.meta", "t": 1_700_000_000_000, "p": {"type": 4}},
-                {"k": "capture.heartbeat", "t": 1_700_000_000_001, "p": {"batches": 3}}], n=7)
+    raw = _msg(
+        [
+            {"k": "rrweb.meta", "t": 1_700_000_000_000, "p": {"type": 4}},
+            {"k": "capture.heartbeat", "t": 1_700_000_000_001, "p": {"batches": 3}},
+        ],
+        n=7,
+    )
     parsed = parse_message(raw)
     assert parsed.n == 7
-    assert parsed.entries == [("rrweb.meta", 1_700_000_000_000, {"type": 4}),
-                              ("capture.heartbeat", 1_700_000_000_001, {"batches": 3})]
+    assert parsed.entries == [
+        ("rrweb.meta", 1_700_000_000_000, {"type": 4}),
+        ("capture.heartbeat", 1_700_000_000_001, {"batches": 3}),
+    ]
     assert parsed.rejected == []
 
 
-@pytest.mark.parametrize("raw,why", [
-    ("not json", "not JSON"),
-    ("[1, 2]", "not an object"),
-    (_msg([], v=2), "unknown protocol version"),
-    ('{"v": 1, "events": []}', "missing batch counter"),
-    ('{"v": 1, "n": -1, "events": []}', "missing batch counter"),
-])
+@pytest.mark.parametrize(
+    "raw,why",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        (_msg([], v=2), "unknown protocol version"),
+        ('{"v": 1, "events": []}', "missing batch counter"),
+        ('{"v": 1, "n": -1, "events": []}', "missing batch counter"),
+    ],
+)
 def test_malformed_message_is_a_bad_message_naming_the_problem(raw: str, why: str) -> None:
     """Malformed payloads raise BadMessage (the engine records capture.tamper)."""
     with pytest.raises(BadMessage, match=why):
@@ -39,11 +49,15 @@ def test_malformed_message_is_a_bad_message_naming_the_problem(raw: str, why: st
 
 def test_unknown_kind_float_time_and_non_object_payload_are_rejected_not_kept() -> None:
     """Entries that break the protocol are listed in ``rejected``; valid ones are kept."""
-    raw = _msg([{"k": "page.navigate", "t": 1, "p": {}},  # not a recorder kind
-                {"k": "rrweb.mutation", "t": 1.5, "p": {}},
-                {"k": "rrweb.mutation", "t": 2, "p": [1]},
-                "junk",
-                {"k": "input.key", "t": 3, "p": {"key": "a"}}])
+    raw = _msg(
+        [
+            {"k": "page.navigate", "t": 1, "p": {}},  # not a recorder kind
+            {"k": "rrweb.mutation", "t": 1.5, "p": {}},
+            {"k": "rrweb.mutation", "t": 2, "p": [1]},
+            "junk",
+            {"k": "input.key", "t": 3, "p": {"key": "a"}},
+        ]
+    )
     parsed = parse_message(raw)
     assert parsed.entries == [("input.key", 3, {"key": "a"})]
     assert len(parsed.rejected) == 4

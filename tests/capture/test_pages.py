@@ -14,8 +14,7 @@ from tests.capture.servers import DOWNLOAD_BODY, of_kind, recording, sites, wait
 pytestmark = pytest.mark.browser
 
 
-def test_dialogs_record_message_and_answer_download_hash_and_console_error(
-        tmp_path: Path) -> None:
+def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_path: Path) -> None:
     """alert/confirm/prompt text and answers, a download's name/size/SHA-256, console.error
     and an uncaught exception are all events."""
 
@@ -40,29 +39,46 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(
                 await page.click("#dl")
             await dl_info.value
             await page.click("#err")
-            closed = await wait_for(lambda: [e for e in of_kind(sink, "page.dialog")
-                                             if e.payload["phase"] == "closed"][:3] if len(
-                [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
-            ) >= 3 else None)
-            got = [(e.payload["type"], e.payload["message"], e.payload["accepted"],
-                    e.payload["user_input"]) for e in closed]
-            assert got == [("alert", "Order sent", True, ""),
-                           ("confirm", "Cancel all orders?", False, ""),
-                           ("prompt", "Account?", True, "ACC-9")]
+            closed = await wait_for(
+                lambda: (
+                    [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"][:3]
+                    if len(
+                        [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
+                    )
+                    >= 3
+                    else None
+                )
+            )
+            got = [
+                (
+                    e.payload["type"],
+                    e.payload["message"],
+                    e.payload["accepted"],
+                    e.payload["user_input"],
+                )
+                for e in closed
+            ]
+            assert got == [
+                ("alert", "Order sent", True, ""),
+                ("confirm", "Cancel all orders?", False, ""),
+                ("prompt", "Account?", True, "ACC-9"),
+            ]
             assert of_kind(sink, "page.dialog")[0].payload["phase"] == "opened"
             dl = await wait_for(lambda: of_kind(sink, "page.download"))
             assert dl[0].payload["name"] == "confirms.txt"
             assert dl[0].payload["size"] == len(DOWNLOAD_BODY)
             assert dl[0].payload["sha256"] == hashlib.sha256(DOWNLOAD_BODY).hexdigest()
             assert dl[0].page == page_id(sink)
-            cons = await wait_for(lambda: len(of_kind(sink, "page.console")) >= 2
-                                  and of_kind(sink, "page.console"))
+            cons = await wait_for(
+                lambda: len(of_kind(sink, "page.console")) >= 2 and of_kind(sink, "page.console")
+            )
             assert cons[0].payload["level"] == "error"
             assert cons[0].payload["text"] == "bad quote 42"
             assert cons[1].payload["level"] == "exception"
             assert "TypeError" in cons[1].payload["text"]
-            await wait_for(lambda: [e for e in of_kind(sink, "page.title")
-                                    if e.payload["title"] == "Dialogs"])
+            await wait_for(
+                lambda: [e for e in of_kind(sink, "page.title") if e.payload["title"] == "Dialogs"]
+            )
 
     def page_id(sink: object) -> str | None:
         return of_kind(sink, "page.created")[0].page  # type: ignore[arg-type]
@@ -74,14 +90,22 @@ def test_screenshots_when_enabled_are_stored_by_hash_at_each_click(tmp_path: Pat
     """screenshots=true: a reduced JPEG per click, archived under assets, tied to the action."""
 
     async def main() -> None:
-        async with sites() as s, recording(tmp_path, s.a + "/plain.html", screenshots=True,
-                                           screenshot_width=320) as (cs, sink):
+        async with (
+            sites() as s,
+            recording(tmp_path, s.a + "/plain.html", screenshots=True, screenshot_width=320) as (
+                cs,
+                sink,
+            ),
+        ):
             await cs.page.wait_for_timeout(200)
             await cs.page.click("#b")
             shot = await wait_for(lambda: of_kind(sink, "page.screenshot"))
             p = shot[0].payload
-            click = [e for e in of_kind(sink, "rrweb.mouse_interaction")
-                     if e.payload["data"]["type"] == 2][0]
+            click = [
+                e
+                for e in of_kind(sink, "rrweb.mouse_interaction")
+                if e.payload["data"]["type"] == 2
+            ][0]
             assert p["action_id"] == click.payload["action_id"]
             assert p["width"] == 320 and p["mime"] == "image/jpeg"
             data = (tmp_path / "assets" / p["sha256"][:2] / p["sha256"][2:]).read_bytes()

@@ -30,24 +30,59 @@ def test_surviving_pct_counts_only_each_cells_last_write_within_an_update() -> N
     # update 1: cell (0,0) written twice -> 2 of 3 writes survive; update 2: both survive.
     changes = [(0, 0, "1.00"), (0, 1, "2.00"), (0, 0, "3.00"), (1, 1, "4.00"), (0, 0, "5.00")]
     assert peer.surviving_pct(changes[:3], 3) == round(100 * 2 / 3, 3)
-    assert peer.surviving_pct(changes[:3] + changes[3:] + [(2, 2, "6.00")], 3) == \
-        round(100 * 5 / 6, 3)
+    assert peer.surviving_pct(changes[:3] + changes[3:] + [(2, 2, "6.00")], 3) == round(
+        100 * 5 / 6, 3
+    )
     assert peer.surviving_pct([], 3) is None
 
 
 def test_peer_messages_read_like_our_stream_for_the_changes_captured_measure() -> None:
-    td = {"type": 2, "tagName": "td", "id": 5, "attributes": {},
-          "childNodes": [{"type": 3, "id": 6, "textContent": "100.00"}]}
-    table = {"type": 2, "tagName": "table", "id": 2, "attributes": {"id": "grid"},
-             "childNodes": [{"type": 2, "tagName": "tbody", "id": 3, "attributes": {},
-                             "childNodes": [{"type": 2, "tagName": "tr", "id": 4,
-                                             "attributes": {}, "childNodes": [td]}]}]}
-    full = {"type": 2, "timestamp": 1, "data": {"node": {"type": 0, "id": 1,
-                                                          "childNodes": [table]}}}
-    mutation = {"type": 3, "timestamp": 2, "data": {
-        "source": 0, "texts": [], "attributes": [], "removes": [{"parentId": 5, "id": 6}],
-        "adds": [{"parentId": 5, "nextId": None,
-                  "node": {"type": 3, "id": 7, "textContent": "101.50"}}]}}
+    td = {
+        "type": 2,
+        "tagName": "td",
+        "id": 5,
+        "attributes": {},
+        "childNodes": [{"type": 3, "id": 6, "textContent": "100.00"}],
+    }
+    table = {
+        "type": 2,
+        "tagName": "table",
+        "id": 2,
+        "attributes": {"id": "grid"},
+        "childNodes": [
+            {
+                "type": 2,
+                "tagName": "tbody",
+                "id": 3,
+                "attributes": {},
+                "childNodes": [
+                    {"type": 2, "tagName": "tr", "id": 4, "attributes": {}, "childNodes": [td]}
+                ],
+            }
+        ],
+    }
+    full = {
+        "type": 2,
+        "timestamp": 1,
+        "data": {"node": {"type": 0, "id": 1, "childNodes": [table]}},
+    }
+    mutation = {
+        "type": 3,
+        "timestamp": 2,
+        "data": {
+            "source": 0,
+            "texts": [],
+            "attributes": [],
+            "removes": [{"parentId": 5, "id": 6}],
+            "adds": [
+                {
+                    "parentId": 5,
+                    "nextId": None,
+                    "node": {"type": 3, "id": 7, "textContent": "101.50"},
+                }
+            ],
+        },
+    }
     mouse = {"type": 3, "timestamp": 3, "data": {"source": 1, "positions": []}}
     events = peer.peer_events([json.dumps([full]), json.dumps([mutation, mouse])])
     assert [e.kind for e in events] == ["rrweb.full_snapshot", "rrweb.mutation", "rrweb.other"]

@@ -47,12 +47,18 @@ def test_200k_node_flood_degrades_visibly_and_resnapshots_the_final_dom() -> Non
     assert snaps, "a fresh keyframe follows the flood"
     # The keyframe (a snapshot of its first nodes + chunked adds of the rest) holds every
     # flooded node and the final text; no single message grows with the page.
-    assert max(len(e["p"]["data"]["node"].__repr__()) for e in events
-               if e["k"] == "rrweb.full_snapshot") < 5_000_000
+    assert (
+        max(
+            len(e["p"]["data"]["node"].__repr__())
+            for e in events
+            if e["k"] == "rrweb.full_snapshot"
+        )
+        < 5_000_000
+    )
     keyframe = events[snaps[0]]["p"]["data"]["node"]
     nodes = _walk(keyframe)
     later_texts: set[str] = set()
-    for e in events[snaps[0] + 1:]:
+    for e in events[snaps[0] + 1 :]:
         if e["k"] == "rrweb.mutation":
             nodes.extend(a["node"] for a in e["p"]["data"]["adds"])
             later_texts.update(t["value"] for t in e["p"]["data"]["texts"])
@@ -80,11 +86,13 @@ def test_a_backlog_burst_within_the_burst_allowance_is_not_a_flood() -> None:
         })()""")
         await r.flush()
         return r.rec.events(), await r.probe(
-            "[...document.querySelectorAll('#grid td')].map((td) => td.textContent)")
+            "[...document.querySelectorAll('#grid td')].map((td) => td.textContent)"
+        )
 
     events, final = run_in_browser(go)
     assert final[:2] == ["11:0", "11:1"] and len(final) == 1000
     assert [e for e in events if e["k"] == "capture.degraded"] == []
-    values = [t["value"] for e in events if e["k"] == "rrweb.mutation"
-              for t in e["p"]["data"]["texts"]]
+    values = [
+        t["value"] for e in events if e["k"] == "rrweb.mutation" for t in e["p"]["data"]["texts"]
+    ]
     assert values == [f"{k}:{i}" for k in range(12) for i in range(1000)]

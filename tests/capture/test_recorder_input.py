@@ -87,15 +87,17 @@ def test_mouse_moves_are_sampled_into_position_batches(recording: Recording) -> 
 
 
 def test_element_and_document_scrolls_and_viewport_resize_are_recorded(
-        recording: Recording) -> None:
+    recording: Recording,
+) -> None:
     """Scroll of an element and of the document (its id) and the new viewport size."""
     ids = _ids(recording)
     scrolls = {d["id"]: d for d in _incr(recording, SCROLL)}
     assert scrolls[ids["box"]]["y"] == 250
     doc_id = recording.kinds("rrweb.full_snapshot")[-1]["data"]["node"]["id"]
     assert scrolls[doc_id]["y"] > 0
-    assert {"width": 900, "height": 600, "source": VIEWPORT_RESIZE} in _incr(recording,
-                                                                                VIEWPORT_RESIZE)
+    assert {"width": 900, "height": 600, "source": VIEWPORT_RESIZE} in _incr(
+        recording, VIEWPORT_RESIZE
+    )
 
 
 def test_selection_keys_and_clipboard_actions_are_recorded(recording: Recording) -> None:
@@ -155,6 +157,11 @@ def test_lone_surrogates_in_page_text_do_not_break_strict_json_decoders() -> Non
 
     rec = run_in_browser(go)
     parsed = [orjson.loads(m) for m in rec.messages]
-    texts = [t["value"] for msg in parsed for e in msg["events"] if e["k"] == "rrweb.mutation"
-             for t in e["p"]["data"]["texts"]]
+    texts = [
+        t["value"]
+        for msg in parsed
+        for e in msg["events"]
+        if e["k"] == "rrweb.mutation"
+        for t in e["p"]["data"]["texts"]
+    ]
     assert "x\ufffdy\U0001f600" in texts

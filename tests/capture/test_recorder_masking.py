@@ -12,11 +12,23 @@ from tests.capture.harness import Recording, run_in_browser, start_recording
 
 pytestmark = pytest.mark.browser
 
-MASK = {"rules": [{"id": "sens", "selector": "[data-sensitive]", "mode": "redact"},
-                  {"id": "pw-cfg", "selector": "input[type=password]", "mode": "tokenize"}],
-        "defaultInputMode": "tokenize"}
-SECRETS = ["hunter2secret", "progsecret99", "123-45-6789", "87654321", "55512345", "11223344",
-           "999-88-7777", "Your password"]
+MASK = {
+    "rules": [
+        {"id": "sens", "selector": "[data-sensitive]", "mode": "redact"},
+        {"id": "pw-cfg", "selector": "input[type=password]", "mode": "tokenize"},
+    ],
+    "defaultInputMode": "tokenize",
+}
+SECRETS = [
+    "hunter2secret",
+    "progsecret99",
+    "123-45-6789",
+    "87654321",
+    "55512345",
+    "11223344",
+    "999-88-7777",
+    "Your password",
+]
 SENTINEL = "\x01stm:tokenize:default\x02"
 
 
@@ -61,11 +73,18 @@ def test_no_secret_appears_in_any_raw_binding_message(recording: Recording) -> N
 def test_password_is_redacted_whatever_the_rule_says(recording: Recording) -> None:
     """The config asks to tokenize passwords; the recorder redacts them anyway."""
     events = recording.events()
-    pw_id = next(n["id"] for e in events if e["k"] == "rrweb.full_snapshot"
-                 for n in _nodes(e["p"]["data"]["node"])
-                 if n.get("attributes", {}).get("id") == "pw")
-    pw_inputs = [e["p"]["data"]["text"] for e in events
-                 if e["k"] == "rrweb.input" and e["p"]["data"]["id"] == pw_id]
+    pw_id = next(
+        n["id"]
+        for e in events
+        if e["k"] == "rrweb.full_snapshot"
+        for n in _nodes(e["p"]["data"]["node"])
+        if n.get("attributes", {}).get("id") == "pw"
+    )
+    pw_inputs = [
+        e["p"]["data"]["text"]
+        for e in events
+        if e["k"] == "rrweb.input" and e["p"]["data"]["id"] == pw_id
+    ]
     assert pw_inputs and set(pw_inputs) == {"[redacted]"}
     pw_keys = [e["p"] for e in events if e["k"] == "input.key" and e["p"]["target"] == pw_id]
     assert len(pw_keys) == len("hunter2secret")
@@ -83,7 +102,8 @@ def test_normal_input_value_is_wrapped_in_a_tokenize_sentinel(recording: Recordi
 
 
 def test_sensitive_element_placeholder_title_label_and_text_are_redacted(
-        recording: Recording) -> None:
+    recording: Recording,
+) -> None:
     """placeholder/title/aria-label/value and text of [data-sensitive] are '[redacted]'."""
     snap = recording.kinds("rrweb.full_snapshot")[-1]["data"]["node"]
     nodes = _nodes(snap)

@@ -47,13 +47,24 @@ def test_page_overwriting_builtins_does_not_silence_or_break_recording() -> None
         beats_after_attack = len(r.rec.kinds("capture.heartbeat")) - beats
         await r.flush()
         live = await r.live_state()
-        return (live, await replay_state(ctx, base, r.rec.rrweb()), r.rec.messages,
-                beats_after_attack)
+        return (
+            live,
+            await replay_state(ctx, base, r.rec.rrweb()),
+            r.rec.messages,
+            beats_after_attack,
+        )
 
     live, replayed, messages, beats_after_attack = run_in_browser(go)
     assert beats_after_attack >= 3
-    assert live["texts"][:7] == ["first", "item 0", "item 1", "item 2", "item 3", "item 4",
-                                 "after tamper"]
+    assert live["texts"][:7] == [
+        "first",
+        "item 0",
+        "item 1",
+        "item 2",
+        "item 3",
+        "item 4",
+        "after tamper",
+    ]
     assert ["input", "inp", "value after tamper", False] in live["values"]
     assert replayed == live
     assert not any('"tampered"' in m for m in messages)

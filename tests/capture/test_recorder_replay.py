@@ -19,8 +19,13 @@ from tests.capture.harness import (
 pytestmark = pytest.mark.browser
 
 
-async def _record(ctx: BrowserContext, base: str, path: str, cfg: dict[str, Any] | None = None,
-                  check: str | None = None) -> tuple[dict[str, Any], dict[str, Any], Recorded]:
+async def _record(
+    ctx: BrowserContext,
+    base: str,
+    path: str,
+    cfg: dict[str, Any] | None = None,
+    check: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], Recorded]:
     """Record ``path`` until the page sets ``window.__done``; return (live, replayed) state."""
     r = await start_recording(ctx, cfg)
     await r.page.goto(f"{base}/{path}", wait_until="load")
@@ -34,8 +39,9 @@ async def _record(ctx: BrowserContext, base: str, path: str, cfg: dict[str, Any]
     return live, replayed, r
 
 
-def _run(path: str, cfg: dict[str, Any] | None = None,
-         check: str | None = None) -> tuple[dict[str, Any], dict[str, Any], Recorded]:
+def _run(
+    path: str, cfg: dict[str, Any] | None = None, check: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], Recorded]:
     return run_in_browser(lambda ctx, base: _record(ctx, base, path, cfg, check))
 
 
@@ -88,12 +94,21 @@ def _streamed_cell_values(events: list[dict[str, Any]], cells: int) -> list[list
     return streamed
 
 
-@pytest.mark.parametrize(("query", "keyframe_ms", "keyframes", "total_changes"), [
-    ("updates=30&log=1", 500, 2, 200 * 30),  # 200 cells per update, keyframes during the run
-    ("cells=1000&updates=8&log=1", 60_000, 1, 1000 * 8),  # cells change several times per update
-])
+@pytest.mark.parametrize(
+    ("query", "keyframe_ms", "keyframes", "total_changes"),
+    [
+        ("updates=30&log=1", 500, 2, 200 * 30),  # 200 cells per update, keyframes during the run
+        (
+            "cells=1000&updates=8&log=1",
+            60_000,
+            1,
+            1000 * 8,
+        ),  # cells change several times per update
+    ],
+)
 def test_blotter_streams_every_value_of_every_cell_in_order_and_replays_the_final_table(
-        query: str, keyframe_ms: int, keyframes: int, total_changes: int) -> None:
+    query: str, keyframe_ms: int, keyframes: int, total_changes: int
+) -> None:
     """No coalescing (issue #3): each cell's streamed values, in replay order and across
     periodic keyframes, are exactly the values the page set, in order (including several
     values set in one update); the replayed table equals the live one."""
@@ -139,12 +154,19 @@ def test_character_data_and_replaced_text_stream_every_value_masked_in_order() -
     masked element: every value streams in order (masked ones as the marker only)."""
 
     async def go(ctx: BrowserContext, base: str) -> tuple[Any, Any, Recorded]:
-        r = await start_recording(ctx, {"flushMs": 2000, "mask": {"rules": [
-            {"id": "r1", "selector": ".secret", "mode": "redact"}]}})
+        r = await start_recording(
+            ctx,
+            {
+                "flushMs": 2000,
+                "mask": {"rules": [{"id": "r1", "selector": ".secret", "mode": "redact"}]},
+            },
+        )
         await r.page.goto(f"{base}/recorder_text_history.html", wait_until="load")
         for _ in range(200):
-            if any(_text_ids(s["data"]["node"], {}).get("a")
-                   for s in r.rec.kinds("rrweb.full_snapshot")):
+            if any(
+                _text_ids(s["data"]["node"], {}).get("a")
+                for s in r.rec.kinds("rrweb.full_snapshot")
+            ):
                 break
             await asyncio.sleep(0.05)
         await r.page_eval("window.__run()")
@@ -193,9 +215,15 @@ CSS_CHECK = """(doc) => {
 def test_cssom_insert_delete_setproperty_and_adopted_sheets_replay() -> None:
     """insertRule, deleteRule, rule.style.setProperty and adoptedStyleSheets all replay."""
     live, replayed, r = _run("recorder_cssom.html", {"styleScanMs": 200}, CSS_CHECK)
-    assert live["check"] == {"a": "rgb(200, 10, 10)", "b": "17px", "c": "rgba(0, 0, 0, 0)",
-                             "d_pad": "9px", "d_border": "rgb(0, 128, 0)", "d_font": "21px",
-                             "sp": "rgb(0, 0, 255)"}
+    assert live["check"] == {
+        "a": "rgb(200, 10, 10)",
+        "b": "17px",
+        "c": "rgba(0, 0, 0, 0)",
+        "d_pad": "9px",
+        "d_border": "rgb(0, 128, 0)",
+        "d_font": "21px",
+        "sp": "rgb(0, 0, 255)",
+    }
     assert replayed["check"] == live["check"]
     assert r.rec.kinds("rrweb.style_sheet_rule")
     assert r.rec.kinds("rrweb.adopted_style_sheet")

@@ -20,8 +20,9 @@ def test_run_capture_stops_after_duration_with_everything_durable(tmp_path: Path
     async def main() -> None:
         sink = MemorySink()
         async with sites() as s:
-            summary = await run_capture(s.a + "/plain.html", capture_config(), tmp_path, sink,
-                                        headless=True, duration=2.0)
+            summary = await run_capture(
+                s.a + "/plain.html", capture_config(), tmp_path, sink, headless=True, duration=2.0
+            )
         assert summary.reason == "duration"
         assert summary.events == len(sink.events)
         assert summary.kinds["rrweb.full_snapshot"] >= 1

@@ -14,8 +14,9 @@ def test_received_frames_over_budget_are_counted_and_reported_when_window_closes
     """3 frames/s budget, 5 frames in one second: 3 kept, 2 counted in the next note."""
     ws = WebSocketCapture(CaptureConfig(ws_received_budget_frames_per_sec=3))
     ws.created("r1", "ws://x/feed", "P", None)
-    kept = [ws.frame("r1", "received", {"opcode": 1, "payloadData": "t"}, S + i)[0]
-            for i in range(5)]
+    kept = [
+        ws.frame("r1", "received", {"opcode": 1, "payloadData": "t"}, S + i)[0] for i in range(5)
+    ]
     assert sum(k is not None for k in kept) == 3
     frame, note = ws.frame("r1", "received", {"opcode": 1, "payloadData": "t"}, 2 * S + 1)
     assert frame is not None and note is not None
@@ -26,8 +27,7 @@ def test_received_frames_over_budget_are_counted_and_reported_when_window_closes
 
 def test_sent_frames_are_never_budgeted_and_big_frames_are_truncated_with_hash() -> None:
     """Sent frames are always kept; payloads over the cap keep size and SHA-256."""
-    ws = WebSocketCapture(CaptureConfig(ws_received_budget_frames_per_sec=0,
-                                        ws_frame_cap_bytes=4))
+    ws = WebSocketCapture(CaptureConfig(ws_received_budget_frames_per_sec=0, ws_frame_cap_bytes=4))
     frame, _ = ws.frame("r", "sent", {"opcode": 1, "payloadData": "abcdefgh"}, S)
     assert frame is not None
     assert frame["data"] == "abcd" and frame["truncated"] is True and frame["size"] == 8

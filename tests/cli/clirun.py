@@ -18,8 +18,9 @@ class Result:
     err: str
 
 
-def run(*args: str, home: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 120) -> Result:
+def run(
+    *args: str, home: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> Result:
     """``sessiontape [--home HOME] ARGS`` with a clean SESSIONTAPE_* environment."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
     e.update(env or {})
@@ -27,7 +28,8 @@ def run(*args: str, home: Path | None = None, env: dict[str, str] | None = None,
     cmd = [sys.executable, "-m", "agent.cli.main"]
     if home is not None:
         cmd += ["--home", str(home)]
-    p = subprocess.run(cmd + list(args), capture_output=True, text=True, env=e, cwd=ROOT,
-                       timeout=timeout)
+    p = subprocess.run(
+        cmd + list(args), capture_output=True, text=True, env=e, cwd=ROOT, timeout=timeout
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return Result(p.returncode, p.stdout, p.stderr)

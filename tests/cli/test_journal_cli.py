@@ -20,8 +20,9 @@ def test_keys_init_creates_0600_keys_and_prints_the_fingerprint(tmp_path: Path) 
     r = run("keys", "init", home=home)
     assert r.code == 0, r.err
     assert "signing key ed25519:" in r.out
-    for f in list((home / "keys" / "signing").glob("*.pem")) + \
-            list((home / "keys" / "kek").glob("*.key")):
+    for f in list((home / "keys" / "signing").glob("*.pem")) + list(
+        (home / "keys" / "kek").glob("*.key")
+    ):
         assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(home / "keys" / "signing").st_mode) == 0o700
     again = run("keys", "init", home=home)
@@ -53,8 +54,10 @@ def test_verify_a_tampered_chunk_exits_1_naming_chunk_and_seq(tmp_path: Path) ->
     con = sqlite3.connect(seg)
     con.execute("DROP TRIGGER chunks_no_update")
     (ct,) = con.execute("SELECT ciphertext FROM chunks WHERE idx = 2").fetchone()
-    con.execute("UPDATE chunks SET ciphertext = ? WHERE idx = 2",
-                (ct[:10] + bytes([ct[10] ^ 0xFF]) + ct[11:],))
+    con.execute(
+        "UPDATE chunks SET ciphertext = ? WHERE idx = 2",
+        (ct[:10] + bytes([ct[10] ^ 0xFF]) + ct[11:],),
+    )
     con.commit()
     con.close()
     r = run("verify", str(seg), home=home)

@@ -38,7 +38,8 @@ def test_each_tick_changes_distinct_in_range_cells_with_price_strings() -> None:
 def test_cell_count_is_capped_at_the_whole_grid() -> None:
     """Asking for more cells than the grid has changes every cell once."""
     assert sorted((r, c) for r, c, _ in blotter_tick(3, 5000)) == [
-        (r, c) for r in range(ROWS) for c in range(COLS)]
+        (r, c) for r in range(ROWS) for c in range(COLS)
+    ]
     assert len(blotter_initial()) == CELL_COUNT == 1000
 
 

@@ -33,8 +33,9 @@ class Harness:
         self.app_cm = running_demo_app(fixtures_dir=PAGES)
         self.app: DemoApp = self.loop.run_until_complete(self.app_cm.__aenter__())
         self.pw = self.loop.run_until_complete(async_playwright().start())
-        self.browser: Browser = self.loop.run_until_complete(self.pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--disable-quic"]))
+        self.browser: Browser = self.loop.run_until_complete(
+            self.pw.chromium.launch(executable_path=CHROMIUM, args=["--disable-quic"])
+        )
 
     def close(self) -> None:
         self.loop.run_until_complete(self.browser.close())
@@ -81,6 +82,7 @@ def test_fixture_readme_documents_every_fx_page() -> None:
 
 def test_fx_iframes_builds_nested_srcdoc_and_script_filled_frames(harness: Harness) -> None:
     """Top, level 1, level 2, srcdoc and the script-filled about:blank frame all exist."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         assert len(page.frames) == 5
         assert await page.text_content("#text") == "changed at level 0 | all frames done"
@@ -93,8 +95,10 @@ def test_fx_iframes_builds_nested_srcdoc_and_script_filled_frames(harness: Harne
 
 
 def test_fx_popup_opens_a_same_origin_popup_and_a_script_written_blank_popup(
-        harness: Harness) -> None:
+    harness: Harness,
+) -> None:
     """Two popups open on their own; the target=_blank link opens a third page."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         assert await page.evaluate("window.__fixtureBlocked") is None
         urls = sorted(p.url.rsplit("/", 1)[-1] for p in context.pages)
@@ -110,6 +114,7 @@ def test_fx_popup_opens_a_same_origin_popup_and_a_script_written_blank_popup(
 
 def test_fx_shadow_late_attached_and_nested_roots_end_changed(harness: Harness) -> None:
     """The late root, the constructor root and its nested root hold the final texts."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         got = await page.evaluate("""() => {
             const card = document.getElementById('card').shadowRoot;
@@ -127,13 +132,15 @@ def test_fx_shadow_late_attached_and_nested_roots_end_changed(harness: Harness) 
 
 def test_fx_cssom_computed_styles_match_the_pages_expectations(harness: Harness) -> None:
     """After the five CSSOM-only steps, computed styles equal window.__fixtureExpect."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         expect: dict[str, dict[str, str]] = await page.evaluate("window.__fixtureExpect")
         assert len(expect) == 5
         for selector, props in expect.items():
             for prop, value in props.items():
                 got = await page.eval_on_selector(
-                    selector, "(el, p) => getComputedStyle(el)[p]", prop)
+                    selector, "(el, p) => getComputedStyle(el)[p]", prop
+                )
                 assert got == value, (selector, prop)
 
     harness.run("fx_cssom.html", check)
@@ -141,6 +148,7 @@ def test_fx_cssom_computed_styles_match_the_pages_expectations(harness: Harness)
 
 def test_fx_values_controls_hold_the_programmatic_values(harness: Harness) -> None:
     """Property writes (value, checked, select.value) are in place, the latest one wins."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         got = await page.evaluate("""() => {
             const $ = id => document.getElementById(id);
@@ -157,6 +165,7 @@ def test_fx_values_controls_hold_the_programmatic_values(harness: Harness) -> No
 
 def test_fx_svg_canvas_keeps_drawing_after_done(harness: Harness) -> None:
     """The canvas and the SVG keep changing every 200 ms after __fixtureDone."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         first: int = await page.evaluate("window.__fixtureFrames")
         await page.wait_for_function(f"window.__fixtureFrames >= {first + 2}", timeout=3_000)
@@ -169,6 +178,7 @@ def test_fx_svg_canvas_keeps_drawing_after_done(harness: Harness) -> None:
 
 def test_fx_tamper_reports_its_tampering_and_keeps_mutating(harness: Harness) -> None:
     """Both tamper rounds are reported and the counter keeps moving afterwards."""
+
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
         report: dict[str, Any] = await page.evaluate("window.__tamperReport")
         assert "JSON.stringify" in report["before"]
@@ -177,17 +187,30 @@ def test_fx_tamper_reports_its_tampering_and_keeps_mutating(harness: Harness) ->
         assert report["called"] == []
         before = int(await page.text_content("#counter") or "0")
         await page.wait_for_function(
-            f"Number(document.getElementById('counter').textContent) > {before + 2}")
+            f"Number(document.getElementById('counter').textContent) > {before + 2}"
+        )
 
     harness.run("fx_tamper.html", check)
 
 
 def test_fx_secrets_carries_every_demo_secret_and_sends_them_over_xhr_and_ws(
-        harness: Harness) -> None:
+    harness: Harness,
+) -> None:
     """The file holds the DEMO_SECRETS; the echo server saw SSN in query, body and header."""
     html = (PAGES / "fx_secrets.html").read_text(encoding="utf-8")
-    for key in ("username", "password", "ssn", "account", "ws_account", "hidden_account",
-                "card", "pin", "notes", "bearer_token", "api_key"):
+    for key in (
+        "username",
+        "password",
+        "ssn",
+        "account",
+        "ws_account",
+        "hidden_account",
+        "card",
+        "pin",
+        "notes",
+        "bearer_token",
+        "api_key",
+    ):
         assert DEMO_SECRETS[key] in html, key
 
     async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:

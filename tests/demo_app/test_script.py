@@ -31,14 +31,16 @@ async def _record_session() -> Session:
     async with running_demo_app() as app, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--disable-quic"])
         try:
-            page = await (await browser.new_context(
-                viewport={"width": 1280, "height": 800})).new_page()
+            page = await (
+                await browser.new_context(viewport={"width": 1280, "height": 800})
+            ).new_page()
             console: list[str] = []
             errors: list[str] = []
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            steps = await run_trader_script(page, app, fast=True,
-                                            blotter_query="cells=150&interval_ms=40")
+            steps = await run_trader_script(
+                page, app, fast=True, blotter_query="cells=150&interval_ms=40"
+            )
             # One synchronous read, so no WebSocket message lands between tick and cells.
             final = await page.evaluate("""() => ({
                 tick: Number(document.getElementById('tick-count').textContent),
@@ -65,25 +67,34 @@ def test_script_signs_in_once_as_the_demo_trader(session: Session) -> None:
 
 
 def test_app_receives_ws_order_rest_order_and_popup_confirmed_order_in_that_order(
-        session: Session) -> None:
+    session: Session,
+) -> None:
     """Orders arrive by channel ws, rest, then the popup's confirmation, and the page lists them."""
-    got = [(o.channel, o.source, o.symbol, o.side, o.quantity, o.price, o.account)
-           for o in session.app.orders]
+    got = [
+        (o.channel, o.source, o.symbol, o.side, o.quantity, o.price, o.account)
+        for o in session.app.orders
+    ]
     assert got == [
         ("ws", "ticket", "MSFT", "BUY", 100, "412.50", DEMO_SECRETS["ws_account"]),
         ("rest", "ticket", "AAPL", "SELL", 250, "187.25", DEMO_SECRETS["rest_account"]),
         ("rest", "popup", "AAPL", "SELL", 50000, "187.25", DEMO_SECRETS["rest_account"]),
     ]
     assert [o.order_id for o in session.app.confirmations] == ["RS-000003"]
-    assert session.final["orders"] == [["WS-000001", "ws"], ["RS-000002", "rest"],
-                                       ["RS-000003", "popup"]]
+    assert session.final["orders"] == [
+        ["WS-000001", "ws"],
+        ["RS-000002", "rest"],
+        ["RS-000003", "popup"],
+    ]
 
 
 def test_lookup_with_typed_ssn_and_account_shows_the_partial_ssn_card(session: Session) -> None:
     """The typed SSN and account reach the server; the card shows only the last four."""
     [lookup] = session.app.lookups
     assert (lookup.ssn_last4, lookup.account, lookup.found) == (
-        "1120", DEMO_SECRETS["account"], DEMO_SECRETS["account"])
+        "1120",
+        DEMO_SECRETS["account"],
+        DEMO_SECRETS["account"],
+    )
     assert "SSN ***-**-1120" in session.final["card"]
     assert DEMO_SECRETS["ssn"] not in session.final["card"]
 
@@ -114,19 +125,33 @@ def test_steps_cover_every_action_in_order_with_increasing_utc_times(session: Se
     times = [s.t_utc_ns for s in session.steps]
     assert times == sorted(times)
     kinds = [s.kind for s in session.steps]
-    for kind in ("navigate", "type", "click", "select", "scroll", "observe", "dialog", "popup",
-                 "download", "resize"):
+    for kind in (
+        "navigate",
+        "type",
+        "click",
+        "select",
+        "scroll",
+        "observe",
+        "dialog",
+        "popup",
+        "download",
+        "resize",
+    ):
         assert kind in kinds, kind
     assert set(kinds) >= INPUT_KINDS
     assert [s.frame for s in session.steps if s.frame != "main"] == ["widget", "popup", "popup"]
     names = [s.name for s in session.steps]
-    assert names.index("send order over WebSocket") < names.index("send order over REST") \
-        < names.index("submit lookup") < names.index("confirm big order") \
-        < names.index("accept cancel-all dialog") < names.index("report downloaded")
+    assert (
+        names.index("send order over WebSocket")
+        < names.index("send order over REST")
+        < names.index("submit lookup")
+        < names.index("confirm big order")
+        < names.index("accept cancel-all dialog")
+        < names.index("report downloaded")
+    )
     assert session.final["viewport"] == "1024x700"
     navigations = [s.value for s in session.steps if s.kind == "navigate"]
-    assert navigations == [session.app.url,
-                           session.app.url + "app?cells=150&interval_ms=40"]
+    assert navigations == [session.app.url, session.app.url + "app?cells=150&interval_ms=40"]
 
 
 def test_typed_values_include_every_secret_the_masking_tests_scan_for(session: Session) -> None:

@@ -27,9 +27,13 @@ def run_with_app(body: Body, *, login: bool = True) -> DemoApp:
             jar = aiohttp.CookieJar(unsafe=True)  # unsafe=True: keep cookies for IP hosts
             async with aiohttp.ClientSession(cookie_jar=jar) as client:
                 if login:
-                    await client.post(app.url + "login", data={
-                        "username": DEMO_SECRETS["username"],
-                        "password": DEMO_SECRETS["password"]})
+                    await client.post(
+                        app.url + "login",
+                        data={
+                            "username": DEMO_SECRETS["username"],
+                            "password": DEMO_SECRETS["password"],
+                        },
+                    )
                 await body(app, client)
             return app
 
@@ -37,22 +41,28 @@ def run_with_app(body: Body, *, login: bool = True) -> DemoApp:
 
 
 def ticket(**over: str) -> dict[str, str]:
-    base = {"symbol": "MSFT", "side": "BUY", "quantity": "100", "price": "412.50",
-            "account": DEMO_SECRETS["ws_account"]}
+    base = {
+        "symbol": "MSFT",
+        "side": "BUY",
+        "quantity": "100",
+        "price": "412.50",
+        "account": DEMO_SECRETS["ws_account"],
+    }
     base.update(over)
     return base
 
 
-def test_app_and_widget_listen_on_loopback_on_two_random_ports_so_widget_is_cross_origin(
-) -> None:
+def test_app_and_widget_listen_on_loopback_on_two_random_ports_so_widget_is_cross_origin() -> None:
     """The widget's origin differs from the app's only by a random port."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         a, w = urlsplit(app.url), urlsplit(app.widget_url)
         assert a.hostname == w.hostname == "127.0.0.1"
         assert a.port and w.port and a.port != w.port
         page = await (await client.get(app.url + "app")).text()
-        assert f'<iframe id="widget-frame" title="Market news widget" src="{app.widget_url}"' \
-            in page
+        assert (
+            f'<iframe id="widget-frame" title="Market news widget" src="{app.widget_url}"' in page
+        )
         resp = await client.get(app.widget_url)
         assert resp.status == 200
         assert 'id="widget-refresh"' in await resp.text()
@@ -64,9 +74,13 @@ def test_app_and_widget_listen_on_loopback_on_two_random_ports_so_widget_is_cros
 
 def test_good_login_sets_session_cookie_and_redirects_to_app() -> None:
     """POST /login with the demo password sets st_demo_session and redirects to /app."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
-        resp = await client.post(app.url + "login", allow_redirects=False, data={
-            "username": "trader1", "password": DEMO_SECRETS["password"]})
+        resp = await client.post(
+            app.url + "login",
+            allow_redirects=False,
+            data={"username": "trader1", "password": DEMO_SECRETS["password"]},
+        )
         assert resp.status == 302
         assert resp.headers["Location"] == "/app"
         assert resp.cookies[COOKIE].value
@@ -80,9 +94,13 @@ def test_good_login_sets_session_cookie_and_redirects_to_app() -> None:
 
 def test_bad_login_shows_error_sets_no_cookie_and_app_stays_locked() -> None:
     """A wrong password gets 401 with a visible error; /app still redirects to the login."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
-        resp = await client.post(app.url + "login", allow_redirects=False, data={
-            "username": "trader1", "password": "wrong"})
+        resp = await client.post(
+            app.url + "login",
+            allow_redirects=False,
+            data={"username": "trader1", "password": "wrong"},
+        )
         assert resp.status == 401
         assert "Invalid username or password." in await resp.text()
         assert COOKIE not in resp.cookies
@@ -96,6 +114,7 @@ def test_bad_login_shows_error_sets_no_cookie_and_app_stays_locked() -> None:
 
 def test_login_page_renders_blotter_at_tick_zero_values() -> None:
     """The /app HTML carries the 50x20 blotter with the deterministic tick-0 values."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         html = await (await client.get(app.url + "app")).text()
         assert html.count("<td>") == 1000
@@ -111,6 +130,7 @@ def _median_gap_ms(stamps: list[int]) -> float:
 
 def test_ws_blotter_pushes_200_deterministic_cells_per_tick_every_50_ms() -> None:
     """After a full snapshot, each tick carries the 200 cells of blotter_tick(), ~50 ms apart."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         async with client.ws_connect(app.url + "ws") as ws:
             snap = await ws.receive_json()
@@ -132,6 +152,7 @@ def test_ws_blotter_pushes_200_deterministic_cells_per_tick_every_50_ms() -> Non
 
 def test_ws_blotter_cell_count_and_interval_come_from_the_query() -> None:
     """?cells=1000&interval_ms=20 changes every cell every 20 ms; out-of-range is a 400."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         async with client.ws_connect(app.url + "ws?cells=1000&interval_ms=20") as ws:
             await ws.receive_json()
@@ -150,6 +171,7 @@ def test_ws_blotter_cell_count_and_interval_come_from_the_query() -> None:
 
 def test_ws_order_is_acked_with_an_id_and_recorded_with_channel_ws() -> None:
     """An order sent on the blotter socket is answered with order_ack and kept as ws."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         async with client.ws_connect(app.url + "ws?cells=0") as ws:
             await ws.receive_json()
@@ -160,15 +182,25 @@ def test_ws_order_is_acked_with_an_id_and_recorded_with_channel_ws() -> None:
             assert (await ws.receive_json())["error"] == "bad side"
         [order] = app.orders
         assert (order.order_id, order.channel, order.source, order.user) == (
-            "WS-000001", "ws", "ticket", "trader1")
+            "WS-000001",
+            "ws",
+            "ticket",
+            "trader1",
+        )
         assert (order.symbol, order.side, order.quantity, order.price, order.account) == (
-            "MSFT", "BUY", 100, "412.50", DEMO_SECRETS["ws_account"])
+            "MSFT",
+            "BUY",
+            100,
+            "412.50",
+            DEMO_SECRETS["ws_account"],
+        )
 
     run_with_app(body)
 
 
 def test_rest_order_needs_bearer_token_and_api_key_and_is_recorded_with_channel_rest() -> None:
     """POST /api/orders without the credentials is 401; with them it returns an order id."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         url = app.url + "api/orders"
         assert (await client.post(url, json=ticket())).status == 401
@@ -180,20 +212,23 @@ def test_rest_order_needs_bearer_token_and_api_key_and_is_recorded_with_channel_
         ok = await client.post(url, json=ticket(side="SELL"), headers=headers)
         assert await ok.json() == {"order_id": "RS-000001", "status": "accepted"}
         assert [(o.order_id, o.channel, o.side) for o in app.orders] == [
-            ("RS-000001", "rest", "SELL")]
+            ("RS-000001", "rest", "SELL")
+        ]
 
     run_with_app(body)
 
 
 def test_popup_confirmation_records_a_rest_order_with_source_popup() -> None:
     """POST /api/confirm (what the popup sends) is a confirmation and an order."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         resp = await client.post(app.url + "api/confirm", json=ticket(quantity="50000"))
         assert (await resp.json())["status"] == "confirmed"
         confirm_page = await client.get(app.url + "confirm?order=BIG-1&symbol=MSFT")
         assert 'id="confirm-btn"' in await confirm_page.text()
         assert [(o.channel, o.source, o.quantity) for o in app.confirmations] == [
-            ("rest", "popup", 50000)]
+            ("rest", "popup", 50000)
+        ]
         assert app.orders == app.confirmations
 
     run_with_app(body)
@@ -201,24 +236,39 @@ def test_popup_confirmation_records_a_rest_order_with_source_popup() -> None:
 
 def test_lookup_returns_card_with_partial_ssn_and_account() -> None:
     """The lookup finds Jane by SSN; the card shows only the SSN's last four digits."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         account = DEMO_SECRETS["account"]
-        resp = await client.post(app.url + "api/lookup", params={"account": account}, json={
-            "client_name": "Jane Q. Sample", "ssn": DEMO_SECRETS["ssn"], "account": account,
-            "notes": DEMO_SECRETS["notes"], "pin": DEMO_SECRETS["pin"]})
+        resp = await client.post(
+            app.url + "api/lookup",
+            params={"account": account},
+            json={
+                "client_name": "Jane Q. Sample",
+                "ssn": DEMO_SECRETS["ssn"],
+                "account": account,
+                "notes": DEMO_SECRETS["notes"],
+                "pin": DEMO_SECRETS["pin"],
+            },
+        )
         card = await resp.json()
-        assert card == {"found": True, "name": "Jane Q. Sample", "ssn_masked": "***-**-1120",
-                        "account": account, "tier": "Platinum", "balance": "12345678.90"}
+        assert card == {
+            "found": True,
+            "name": "Jane Q. Sample",
+            "ssn_masked": "***-**-1120",
+            "account": account,
+            "tier": "Platinum",
+            "balance": "12345678.90",
+        }
         missing = await client.post(app.url + "api/lookup", json={"ssn": "000-00-0000"})
         assert missing.status == 404
-        assert [(x.ssn_last4, x.found) for x in app.lookups] == [("1120", account),
-                                                                 ("0000", None)]
+        assert [(x.ssn_last4, x.found) for x in app.lookups] == [("1120", account), ("0000", None)]
 
     run_with_app(body)
 
 
 def test_polling_unread_download_and_cancel_all_are_served_and_counted() -> None:
     """Positions count polls; /api/unread is large; the report is an attachment."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         first = await (await client.get(app.url + "api/positions")).json()
         second = await (await client.get(app.url + "api/positions")).json()
@@ -231,14 +281,19 @@ def test_polling_unread_download_and_cancel_all_are_served_and_counted() -> None
         assert (await report.text()).splitlines()[0] == "symbol,quantity,last"
         cancelled = await (await client.post(app.url + "api/cancel_all")).json()
         assert cancelled == {"cancelled": 0}
-        assert (app.positions_polls, app.unread_served, len(app.downloads),
-                len(app.cancel_alls)) == (2, 1, 1, 1)
+        assert (
+            app.positions_polls,
+            app.unread_served,
+            len(app.downloads),
+            len(app.cancel_alls),
+        ) == (2, 1, 1, 1)
 
     run_with_app(body)
 
 
 def test_echo_endpoints_for_fixture_pages_need_no_session() -> None:
     """/api/echo and /ws/echo answer without a login and record what they got."""
+
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         resp = await client.post(app.url + "api/echo?ssn=1", data="x", headers={"X-Ssn": "1"})
         assert (await resp.json())["echo"]["headers"] == {"X-Ssn": "1"}
@@ -258,6 +313,7 @@ def test_non_loopback_host_is_refused() -> None:
 
 def test_demo_app_thread_serves_from_a_thread_and_stops() -> None:
     """DemoAppThread gives a sync caller a running app and closes its ports on exit."""
+
     async def fetch(url: str) -> Any:
         async with aiohttp.ClientSession() as client, client.get(url) as resp:
             return resp.status

@@ -22,8 +22,9 @@ from tests.index.payloads import (
 APP = "http://127.0.0.1:36775/app"
 
 
-def _append(j: Journal, clock: FakeClock, kind: str, payload: dict[str, Any],
-            frame: str | None = "F") -> None:
+def _append(
+    j: Journal, clock: FakeClock, kind: str, payload: dict[str, Any], frame: str | None = "F"
+) -> None:
     clock.advance_s(0.2)
     j.append_many([event(kind, payload, clock.utc_ns(), page="P", frame=frame)])
 
@@ -36,8 +37,13 @@ def rotate(j: Journal, clock: FakeClock, cfg: Config) -> None:
 
 def open_session(home: Path, cfg: Config, clock: FakeClock, user: str = "trader1") -> Journal:
     """A new session with the first segment started: navigation + keyframe of the ticket."""
-    j = Journal.open(home, cfg, clock=clock, keyring=Keyring.load(home),
-                     meta=SessionMeta(user=user, workstation="ws-7"))
+    j = Journal.open(
+        home,
+        cfg,
+        clock=clock,
+        keyring=Keyring.load(home),
+        meta=SessionMeta(user=user, workstation="ws-7"),
+    )
     _append(j, clock, "page.navigate", {"url": APP, "main_frame": True}, frame="P")
     _append(j, clock, "rrweb.meta", meta(APP))
     _append(j, clock, "rrweb.full_snapshot", full_snapshot(ticket_dom()))
@@ -76,10 +82,15 @@ def flip_ciphertext_byte(segment: Path, chunk_idx: int | None = None) -> None:
     for t in ("segment", "chunks", "checkpoints", "seal"):
         con.execute(f"DROP TRIGGER IF EXISTS {t}_no_update")
         con.execute(f"DROP TRIGGER IF EXISTS {t}_no_delete")
-    idx = chunk_idx if chunk_idx is not None else int(
-        con.execute("SELECT min(idx) FROM chunks").fetchone()[0])
+    idx = (
+        chunk_idx
+        if chunk_idx is not None
+        else int(con.execute("SELECT min(idx) FROM chunks").fetchone()[0])
+    )
     ct = con.execute("SELECT ciphertext FROM chunks WHERE idx = ?", (idx,)).fetchone()[0]
-    con.execute("UPDATE chunks SET ciphertext = ? WHERE idx = ?",
-                (bytes([ct[0] ^ 0x80]) + bytes(ct[1:]), idx))
+    con.execute(
+        "UPDATE chunks SET ciphertext = ? WHERE idx = ?",
+        (bytes([ct[0] ^ 0x80]) + bytes(ct[1:]), idx),
+    )
     con.commit()
     con.close()

@@ -11,10 +11,16 @@ WIDGET = "038F322FFB0822B37142DB4CF0EDA6B3"
 T0 = 1_795_696_908_189_501_547
 
 
-def el(nid: int, tag: str, attrs: dict[str, Any] | None = None, *children: dict[str, Any]
-       ) -> dict[str, Any]:
-    return {"id": nid, "type": 2, "tagName": tag, "attributes": attrs or {},
-            "childNodes": list(children)}
+def el(
+    nid: int, tag: str, attrs: dict[str, Any] | None = None, *children: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": nid,
+        "type": 2,
+        "tagName": tag,
+        "attributes": attrs or {},
+        "childNodes": list(children),
+    }
 
 
 def tx(nid: int, text: str) -> dict[str, Any]:
@@ -23,85 +29,200 @@ def tx(nid: int, text: str) -> dict[str, Any]:
 
 def ticket_dom() -> dict[str, Any]:
     """The demo's order ticket and lookup form, as rrweb serialises them."""
-    return {"type": 0, "id": 1, "childNodes": [el(2, "html", {}, el(3, "head", {}, el(
-        4, "title", {}, tx(5, "sessiontape demo - trading"))), el(6, "body", {}, el(
-            10, "section", {"class": "card", "id": "ticket-section"},
-            el(11, "h2", {}, tx(12, "Order ticket")),
-            el(13, "form", {"autocomplete": "off", "id": "order-form"},
-               el(14, "label", {}, tx(15, "Symbol"),
-                  el(16, "input", {"id": "symbol", "name": "symbol",
-                                   "value": "tok_6d03fdda77b0d41c"})),
-               el(17, "label", {}, tx(18, "Account"),
-                  el(19, "input", {"id": "order-account", "name": "account"})),
-               el(20, "div", {"class": "buttons"},
-                  el(21, "button", {"id": "send-ws", "type": "button"}, tx(22, "Send (WS)")),
-                  el(23, "button", {"type": "button"}, tx(24, "Cancel all"))),
-               el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
-               el(27, "input", {"id": "pin", "type": "password"}),
-               el(28, "span", {}, tx(29, "412.50")))),
-            el(30, "script", {}, tx(31, "var secret = 1;"))))]}
+    return {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            el(
+                2,
+                "html",
+                {},
+                el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading"))),
+                el(
+                    6,
+                    "body",
+                    {},
+                    el(
+                        10,
+                        "section",
+                        {"class": "card", "id": "ticket-section"},
+                        el(11, "h2", {}, tx(12, "Order ticket")),
+                        el(
+                            13,
+                            "form",
+                            {"autocomplete": "off", "id": "order-form"},
+                            el(
+                                14,
+                                "label",
+                                {},
+                                tx(15, "Symbol"),
+                                el(
+                                    16,
+                                    "input",
+                                    {
+                                        "id": "symbol",
+                                        "name": "symbol",
+                                        "value": "tok_6d03fdda77b0d41c",
+                                    },
+                                ),
+                            ),
+                            el(
+                                17,
+                                "label",
+                                {},
+                                tx(18, "Account"),
+                                el(19, "input", {"id": "order-account", "name": "account"}),
+                            ),
+                            el(
+                                20,
+                                "div",
+                                {"class": "buttons"},
+                                el(
+                                    21,
+                                    "button",
+                                    {"id": "send-ws", "type": "button"},
+                                    tx(22, "Send (WS)"),
+                                ),
+                                el(23, "button", {"type": "button"}, tx(24, "Cancel all")),
+                            ),
+                            el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
+                            el(27, "input", {"id": "pin", "type": "password"}),
+                            el(28, "span", {}, tx(29, "412.50")),
+                        ),
+                    ),
+                    el(30, "script", {}, tx(31, "var secret = 1;")),
+                ),
+            )
+        ],
+    }
 
 
 def full_snapshot(node: dict[str, Any]) -> dict[str, Any]:
-    return {"type": 2, "data": {"node": node, "initialOffset": {"left": 0, "top": 0}},
-            "timestamp": T0 // 1_000_000}
+    return {
+        "type": 2,
+        "data": {"node": node, "initialOffset": {"left": 0, "top": 0}},
+        "timestamp": T0 // 1_000_000,
+    }
 
 
 def meta(href: str) -> dict[str, Any]:
-    return {"type": 4, "data": {"href": href, "width": 1280, "height": 800},
-            "timestamp": T0 // 1_000_000}
+    return {
+        "type": 4,
+        "data": {"href": href, "width": 1280, "height": 800},
+        "timestamp": T0 // 1_000_000,
+    }
 
 
 def click(nid: int, kind: int = 2) -> dict[str, Any]:
-    return {"type": 3, "data": {"source": 2, "type": kind, "id": nid, "x": 765, "y": 377},
-            "timestamp": T0 // 1_000_000}
+    return {
+        "type": 3,
+        "data": {"source": 2, "type": kind, "id": nid, "x": 765, "y": 377},
+        "timestamp": T0 // 1_000_000,
+    }
 
 
 def rr_input(nid: int, text: str) -> dict[str, Any]:
-    return {"type": 3, "data": {"source": 5, "id": nid, "text": text, "isChecked": False},
-            "timestamp": T0 // 1_000_000}
+    return {
+        "type": 3,
+        "data": {"source": 5, "id": nid, "text": text, "isChecked": False},
+        "timestamp": T0 // 1_000_000,
+    }
 
 
-def mutation(adds: list[dict[str, Any]] | None = None, texts: list[dict[str, Any]] | None = None,
-             removes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"type": 3, "data": {"source": 0, "adds": adds or [], "texts": texts or [],
-                                "removes": removes or [], "attributes": []},
-            "timestamp": T0 // 1_000_000}
+def mutation(
+    adds: list[dict[str, Any]] | None = None,
+    texts: list[dict[str, Any]] | None = None,
+    removes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": 3,
+        "data": {
+            "source": 0,
+            "adds": adds or [],
+            "texts": texts or [],
+            "removes": removes or [],
+            "attributes": [],
+        },
+        "timestamp": T0 // 1_000_000,
+    }
 
 
 def ws_sent_order(account: str = "tok_3f976b5bcfce2c06") -> dict[str, Any]:
-    return {"direction": "sent", "opcode": 1, "request_id": "16821.16", "size": 124,
-            "data": '{"type":"order","client_ref":"R1","symbol":"MSFT","side":"BUY",'
-                    f'"quantity":"100","price":"412.50","account":"{account}"}}'}
+    return {
+        "direction": "sent",
+        "opcode": 1,
+        "request_id": "16821.16",
+        "size": 124,
+        "data": '{"type":"order","client_ref":"R1","symbol":"MSFT","side":"BUY",'
+        f'"quantity":"100","price":"412.50","account":"{account}"}}',
+    }
 
 
 def ws_tick() -> dict[str, Any]:
     cells = ", ".join(f'[{i}, 3, "{100 + i}.25"]' for i in range(200))
-    return {"direction": "received", "opcode": 1, "request_id": "16821.16", "size": 4000,
-            "data": '{"type": "tick", "tick": 7, "cells": [' + cells + "]}"}
+    return {
+        "direction": "received",
+        "opcode": 1,
+        "request_id": "16821.16",
+        "size": 4000,
+        "data": '{"type": "tick", "tick": 7, "cells": [' + cells + "]}",
+    }
 
 
 def lookup_request(url: str) -> dict[str, Any]:
-    return {"method": "POST", "url": url, "resource_type": "Fetch",
-            "headers": {"Content-Type": "application/json", "Authorization": "[redacted]"},
-            "post_data": '{"client_name":"Jane Q. Sample","ssn":"tok_7af626da584423f8",'
-                         '"account":"tok_1b0291152bfb9d97","notes":"wire 250k to '
-                         'tok_1b0291152bfb9d97","pin":"[redacted]"}',
-            "post_data_masked": True}
+    return {
+        "method": "POST",
+        "url": url,
+        "resource_type": "Fetch",
+        "headers": {"Content-Type": "application/json", "Authorization": "[redacted]"},
+        "post_data": '{"client_name":"Jane Q. Sample","ssn":"tok_7af626da584423f8",'
+        '"account":"tok_1b0291152bfb9d97","notes":"wire 250k to '
+        'tok_1b0291152bfb9d97","pin":"[redacted]"}',
+        "post_data_masked": True,
+    }
 
 
 def order_response(url: str) -> dict[str, Any]:
-    return {"status": 200, "status_text": "OK", "url": url, "mime": "application/json",
-            "body": '{"order_id": "RS-000002", "status": "accepted"}', "body_encoding": "text",
-            "body_size": 47, "resource_type": "Fetch"}
+    return {
+        "status": 200,
+        "status_text": "OK",
+        "url": url,
+        "mime": "application/json",
+        "body": '{"order_id": "RS-000002", "status": "accepted"}',
+        "body_encoding": "text",
+        "body_size": 47,
+        "resource_type": "Fetch",
+    }
 
 
-def rec(seq: int, kind: str, payload: dict[str, Any], *, page: str | None = PAGE,
-        frame: str | None = PAGE, dt_ms: int = 0) -> Record:
-    return Record(seq=seq, t_utc_ns=T0 + seq * 1_000_000 + dt_ms * 1_000_000, t_mono_ns=seq,
-                  kind=kind, payload=payload, page=page, frame=frame, chunk=0, segment="s")
+def rec(
+    seq: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    page: str | None = PAGE,
+    frame: str | None = PAGE,
+    dt_ms: int = 0,
+) -> Record:
+    return Record(
+        seq=seq,
+        t_utc_ns=T0 + seq * 1_000_000 + dt_ms * 1_000_000,
+        t_mono_ns=seq,
+        kind=kind,
+        payload=payload,
+        page=page,
+        frame=frame,
+        chunk=0,
+        segment="s",
+    )
 
 
-def event(kind: str, payload: dict[str, Any], t_ns: int, *, page: str | None = PAGE,
-          frame: str | None = PAGE) -> Event:
+def event(
+    kind: str,
+    payload: dict[str, Any],
+    t_ns: int,
+    *,
+    page: str | None = PAGE,
+    frame: str | None = PAGE,
+) -> Event:
     return Event(kind, payload, t_ns, t_ns, page=page, frame=frame)

@@ -29,8 +29,9 @@ def session(home: Path, cfg: Config, clock: FakeClock) -> str:
     return three_segment_session(home, cfg, clock)
 
 
-def test_update_then_search_table_and_json(home: Path, session: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_then_search_table_and_json(
+    home: Path, session: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """index update, then search prints session, offsets, seqs; --json gives hit objects."""
     rc, out, _ = _run(home, "index", "update", capsys=capsys)
     assert rc == 0 and "3 segments indexed" in out
@@ -44,9 +45,9 @@ def test_update_then_search_table_and_json(home: Path, session: str,
     assert all(h["t_utc"].endswith("Z") and h["session_id"] == session for h in hits)
 
 
-def test_each_cli_search_is_audited(home: Path, session: str,
-                                    capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_cli_search_is_audited(
+    home: Path, session: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two searches → two audit.search records naming the actor, query and result count."""
     _run(home, "index", "update", capsys=capsys)
     monkeypatch.setattr("agent.audit.current_actor", lambda: "examiner-7")
@@ -54,11 +55,14 @@ def test_each_cli_search_is_audited(home: Path, session: str,
     _run(home, "search", "nothing-here", "--limit", "5", capsys=capsys)
     recs = audit_records(home, "audit.search")  # same-second audit sessions: any order
     assert sorted((r["actor"], r["query"], r["result_count"], r["limit"]) for r in recs) == [
-        ("examiner-7", "margin", 1, 50), ("examiner-7", "nothing-here", 0, 5)]
+        ("examiner-7", "margin", 1, 50),
+        ("examiner-7", "nothing-here", 0, 5),
+    ]
 
 
-def test_bad_query_is_exit_2_with_one_line(home: Path, session: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_query_is_exit_2_with_one_line(
+    home: Path, session: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A syntax error names the item, exits 2, and searches nothing (no audit record)."""
     _run(home, "index", "update", capsys=capsys)
     rc, out, err = _run(home, "search", "acount:bob", capsys=capsys)
@@ -66,15 +70,17 @@ def test_bad_query_is_exit_2_with_one_line(home: Path, session: str,
     assert audit_records(home, "audit.search") == []
 
 
-def test_search_before_any_index_says_what_to_run(home: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_before_any_index_says_what_to_run(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No index yet: exit 2 and the command that builds it."""
     rc, _, err = _run(home, "search", "x", capsys=capsys)
     assert rc == 2 and "sessiontape index update" in err
 
 
-def test_update_exits_1_naming_a_tampered_segment(home: Path, session: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_exits_1_naming_a_tampered_segment(
+    home: Path, session: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A failed verification is reported (session, segment, check) with exit code 1."""
     flip_ciphertext_byte(find_session(home, session).segments[2].path)
     rc, out, err = _run(home, "index", "update", capsys=capsys)
@@ -88,9 +94,9 @@ def test_update_exits_1_naming_a_tampered_segment(home: Path, session: str,
 
 def test_rebuild_options(home: Path, session: str, capsys: pytest.CaptureFixture[str]) -> None:
     """rebuild --from-dir works; giving both sources is a usage error."""
-    rc, out, _ = _run(home, "index", "rebuild", "--from-dir", str(home / "journals"),
-                      capsys=capsys)
+    rc, out, _ = _run(home, "index", "rebuild", "--from-dir", str(home / "journals"), capsys=capsys)
     assert rc == 0 and "rebuilt: 1 sessions, 3 segments indexed" in out
-    rc, _, err = _run(home, "index", "rebuild", "--from-dir", "x", "--from-vault",
-                      "file:///x", capsys=capsys)
+    rc, _, err = _run(
+        home, "index", "rebuild", "--from-dir", "x", "--from-vault", "file:///x", capsys=capsys
+    )
     assert rc == 2 and "not both" in err

@@ -37,9 +37,17 @@ from tests.index.payloads import event, rr_input
 # Recording under a loaded CI runner has taken 45-300 s; the budget covers the slow end.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
-QUERIES = ['user:demo-trader', 'host:127.0.0.1 kind:navigate', '"Send (WS)" kind:click',
-           'MSFT kind:ws_sent', 'WS-000001', 'kind:console cancel', 'url:/api/orders',
-           'Platinum', 'kind:click']
+QUERIES = [
+    "user:demo-trader",
+    "host:127.0.0.1 kind:navigate",
+    '"Send (WS)" kind:click',
+    "MSFT kind:ws_sent",
+    "WS-000001",
+    "kind:console cancel",
+    "url:/api/orders",
+    "Platinum",
+    "kind:click",
+]
 
 
 @dataclass
@@ -100,7 +108,8 @@ def test_user_search_finds_the_session_at_its_start(recorded: Recorded) -> None:
     """user: finds the recorded session; the hit opens at its first event."""
     hits = recorded.search("user:demo-trader")
     assert [(h.session_id, h.seq, h.kind) for h in hits] == [
-        (recorded.session_id, 0, "session.start")]
+        (recorded.session_id, 0, "session.start")
+    ]
     assert "verified" in hits[0].snippet and hits[0].user == "demo-trader"
     assert recorded.search("user:somebody-else") == []
 
@@ -192,8 +201,12 @@ def test_every_search_writes_exactly_one_audit_record(recorded: Recorded) -> Non
     recorded.search('"Send (WS)"')
     after = audit_records(recorded.home, "audit.search")
     assert len(after) == before + 3
-    mine = {r["query"]: r for r in after if r["actor"] == "test-examiner"
-            and r["query"] in ("Platinum", "user:nobody", '"Send (WS)"')}
+    mine = {
+        r["query"]: r
+        for r in after
+        if r["actor"] == "test-examiner"
+        and r["query"] in ("Platinum", "user:nobody", '"Send (WS)"')
+    }
     assert len(mine) == 3  # (audit sessions in one second list in random order)
     assert mine["Platinum"]["result_count"] >= 1 and mine["user:nobody"]["result_count"] == 0
 
@@ -210,7 +223,8 @@ def test_audit_sessions_are_not_indexed(recorded: Recorded) -> None:
 
 
 def test_rebuild_from_dir_and_after_deleting_the_db_give_the_same_results(
-        recorded: Recorded, tmp_path: Path) -> None:
+    recorded: Recorded, tmp_path: Path
+) -> None:
     """Rebuilding (explicitly, or from scratch after index.db is gone) changes nothing."""
     before = _snapshot(recorded)
     assert all(before)
@@ -237,7 +251,8 @@ def test_tampered_segment_is_reported_and_not_indexed(recorded: Recorded, tmp_pa
     rep = index_new_segments(home, recorded.cfg)
     assert not rep.ok and rep.segments_indexed == len(segs) - 1
     assert [(f["session_id"], f["segment_id"]) for f in rep.failed] == [
-        (recorded.session_id, seg_id)]
+        (recorded.session_id, seg_id)
+    ]
     assert rep.failed[0]["detail"].startswith("chain")
     assert search(home, recorded.cfg, '"Send (WS)" kind:click') == []
     bad_seqs = {q for q, r in recorded.records.items() if r.segment == seg_id}
@@ -258,7 +273,8 @@ def test_tampered_segment_is_reported_and_not_indexed(recorded: Recorded, tmp_pa
 
 
 def test_rebuild_from_vault_alone_gives_the_same_results(
-        recorded: Recorded, tmp_path: Path) -> None:
+    recorded: Recorded, tmp_path: Path
+) -> None:
     """Ship to a file vault, delete the local journals, rebuild from the vault: same hits."""
     from agent.ship.config import ShipConfig
     from agent.ship.runtime import build_shipper

@@ -70,16 +70,19 @@ def test_input_run_folds_to_last_value_with_field_label_and_token_only() -> None
     """Per-keystroke input events become one row at the last one, value only as token."""
     x = _primed()
     out: list[Row] = []
-    for i, tok in enumerate(["tok_8a5d47beae2970cf", "tok_164fd51ce3e30173",
-                             "tok_1b0291152bfb9d97"]):
+    for i, tok in enumerate(
+        ["tok_8a5d47beae2970cf", "tok_164fd51ce3e30173", "tok_1b0291152bfb9d97"]
+    ):
         out += x.feed(rec(10 + 2 * i, "rrweb.input", rr_input(19, tok)))
         out += x.feed(rec(11 + 2 * i, "input.key", {"key": "[redacted]", "target": 19}))
     assert out == []
     out += x.feed(rec(20, "rrweb.mouse_interaction", click(21)))
     row = _one(out, "input")
     assert row.seq == 14 and row.label == "Account" and row.selector == "input#order-account"
-    assert set(row.tokens) == {("tok_1b0291152bfb9d97", "account"),
-                               ("tok_1b0291152bfb9d97", "order_account")}
+    assert set(row.tokens) == {
+        ("tok_1b0291152bfb9d97", "account"),
+        ("tok_1b0291152bfb9d97", "order_account"),
+    }
     assert "tok_" not in row.text
 
 
@@ -103,8 +106,10 @@ def test_unmasked_typed_text_is_searchable() -> None:
 def test_mutation_text_is_indexed_once_and_numbers_are_skipped() -> None:
     """New text appearing on the page is a row at that seq; ticks of prices are not."""
     x = _primed()
-    adds = [{"parentId": 28, "nextId": None, "node": tx(40, "Order WS-000001 accepted")},
-            {"parentId": 28, "nextId": None, "node": tx(41, "413.10")}]
+    adds = [
+        {"parentId": 28, "nextId": None, "node": tx(40, "Order WS-000001 accepted")},
+        {"parentId": 28, "nextId": None, "node": tx(41, "413.10")},
+    ]
     row = _one(x.feed(rec(30, "rrweb.mutation", mutation(adds=adds))), "text")
     assert row.text == "Order WS-000001 accepted" and row.seq == 30
     again = [{"parentId": 28, "nextId": None, "node": tx(42, "Order WS-000001 accepted")}]
@@ -115,10 +120,16 @@ def test_mutation_text_is_indexed_once_and_numbers_are_skipped() -> None:
 def test_added_button_is_clickable_by_its_text() -> None:
     """Nodes added by mutations join the node map (clicks on them get their text)."""
     x = _primed()
-    btn = {"id": 50, "type": 2, "tagName": "button", "attributes": {"id": "confirm-btn"},
-           "childNodes": [tx(51, "Confirm")]}
-    x.feed(rec(30, "rrweb.mutation", mutation(adds=[{"parentId": 20, "nextId": None,
-                                                     "node": btn}])))
+    btn = {
+        "id": 50,
+        "type": 2,
+        "tagName": "button",
+        "attributes": {"id": "confirm-btn"},
+        "childNodes": [tx(51, "Confirm")],
+    }
+    x.feed(
+        rec(30, "rrweb.mutation", mutation(adds=[{"parentId": 20, "nextId": None, "node": btn}]))
+    )
     row = _one(x.feed(rec(31, "rrweb.mouse_interaction", click(50))), "click")
     assert row.target == "Confirm" and row.selector == "button#confirm-btn"
     x.feed(rec(32, "rrweb.mutation", mutation(removes=[{"parentId": 20, "id": 50}])))
@@ -136,8 +147,13 @@ def test_documents_are_separate_per_frame() -> None:
 
 
 def el_button(nid: int, text: str) -> dict[str, object]:
-    return {"id": nid - 1, "type": 2, "tagName": "button", "attributes": {"id": "widget-refresh"},
-            "childNodes": [tx(nid, text)]}
+    return {
+        "id": nid - 1,
+        "type": 2,
+        "tagName": "button",
+        "attributes": {"id": "widget-refresh"},
+        "childNodes": [tx(nid, text)],
+    }
 
 
 def test_ws_sent_order_is_text_and_account_token_by_key() -> None:
@@ -164,23 +180,33 @@ def test_request_body_fields_and_url_tokens() -> None:
     row = _one(x.feed(rec(60, "net.request", lookup_request(url))), "request")
     assert row.method == "POST" and row.path == "/api/lookup" and row.host == "127.0.0.1"
     assert "Jane Q. Sample" in row.text and "redacted" not in row.text and "tok_" not in row.text
-    assert {("tok_1b0291152bfb9d97", "account"), ("tok_7af626da584423f8", "ssn"),
-            ("tok_1b0291152bfb9d97", "notes")} <= set(row.tokens)
+    assert {
+        ("tok_1b0291152bfb9d97", "account"),
+        ("tok_7af626da584423f8", "ssn"),
+        ("tok_1b0291152bfb9d97", "notes"),
+    } <= set(row.tokens)
 
 
 def test_small_json_response_body_gives_order_id() -> None:
     """A REST order's JSON answer (order id) is searchable; status is kept."""
     x = _primed()
-    row = _one(x.feed(rec(61, "net.response", order_response(
-        "http://127.0.0.1:36775/api/orders"))), "response")
+    row = _one(
+        x.feed(rec(61, "net.response", order_response("http://127.0.0.1:36775/api/orders"))),
+        "response",
+    )
     assert row.status == 200 and "RS-000002" in row.text
 
 
 def test_html_and_script_bodies_are_not_indexed() -> None:
     """Response bodies that are pages or code are not page text; only status and URL."""
     x = _primed()
-    resp = {"status": 200, "url": APP, "mime": "text/html", "body": "<html>Secret</html>",
-            "body_encoding": "text"}
+    resp = {
+        "status": 200,
+        "url": APP,
+        "mime": "text/html",
+        "body": "<html>Secret</html>",
+        "body_encoding": "text",
+    }
     row = _one(x.feed(rec(62, "net.response", resp)), "response")
     assert "Secret" not in row.text
 
@@ -188,8 +214,11 @@ def test_html_and_script_bodies_are_not_indexed() -> None:
 def test_console_errors_only() -> None:
     """Console errors are indexed; log-level chatter is not."""
     x = _primed()
-    err = {"level": "error", "text": "demo-app: cancel-all cancelled 3 orders",
-           "source": {"line": 108, "url": "http://127.0.0.1:36775/static/app.js"}}
+    err = {
+        "level": "error",
+        "text": "demo-app: cancel-all cancelled 3 orders",
+        "source": {"line": 108, "url": "http://127.0.0.1:36775/static/app.js"},
+    }
     row = _one(x.feed(rec(70, "page.console", err)), "console")
     assert "cancel-all cancelled" in row.text and row.target == "error"
     assert x.feed(rec(71, "page.console", {"level": "log", "text": "tick"})) == []

@@ -38,7 +38,8 @@ def test_sealed_segments_are_indexed_once(home: Path, cfg: Config, clock: FakeCl
 
 
 def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
-        home: Path, cfg: Config, clock: FakeClock) -> None:
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """The live segment is not indexed; later, its click still gets segment one's button text."""
     j = open_session(home, cfg, clock)
     rotate(j, clock, cfg)
@@ -70,13 +71,19 @@ def test_session_metadata_from_the_journal(home: Path, cfg: Config, clock: FakeC
         ix.close()
     assert m is not None
     assert (m.user, m.workstation, m.verified, m.shipped, m.held) == (
-        "trader1", "ws-7", "verified", False, False)
+        "trader1",
+        "ws-7",
+        "verified",
+        False,
+        False,
+    )
     assert m.urls == ["http://127.0.0.1:36775/app"] and m.hosts == ["127.0.0.1"]
     assert m.end_ns > m.start_ns > 0
 
 
 def test_tampered_middle_segment_fails_others_stay_searchable(
-        home: Path, cfg: Config, clock: FakeClock) -> None:
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """A flipped byte in segment 1 → that segment failed (named), 0 and 2 indexed."""
     sid = three_segment_session(home, cfg, clock)
     flip_ciphertext_byte(find_session(home, sid).segments[1].path)
@@ -103,8 +110,9 @@ def test_missing_segment_breaks_continuity(home: Path, cfg: Config, clock: FakeC
     assert rep.failed[0]["detail"].startswith("continuity")
 
 
-def test_untrusted_signing_key_fails(home: Path, cfg: Config, clock: FakeClock,
-                                     tmp_path: Path) -> None:
+def test_untrusted_signing_key_fails(
+    home: Path, cfg: Config, clock: FakeClock, tmp_path: Path
+) -> None:
     """Verification against a trust store without the signer: nothing indexed."""
     three_segment_session(home, cfg, clock)
     other = tmp_path / "other"
@@ -115,8 +123,9 @@ def test_untrusted_signing_key_fails(home: Path, cfg: Config, clock: FakeClock,
     assert all(f["detail"].startswith(("key", "checkpoint", "seal")) for f in rep.failed)
 
 
-def test_rebuild_from_dir_replaces_the_index(home: Path, cfg: Config, clock: FakeClock,
-                                             tmp_path: Path) -> None:
+def test_rebuild_from_dir_replaces_the_index(
+    home: Path, cfg: Config, clock: FakeClock, tmp_path: Path
+) -> None:
     """rebuild drops what was there and indexes the given journals directory."""
     three_segment_session(home, cfg, clock)
     index_new_segments(home, cfg)
@@ -126,8 +135,7 @@ def test_rebuild_from_dir_replaces_the_index(home: Path, cfg: Config, clock: Fak
     assert _hits(home, cfg, "kind:net") == before != []
 
 
-def test_scheduler_job_indexes_and_never_raises(home: Path, cfg: Config, clock: FakeClock
-                                                ) -> None:
+def test_scheduler_job_indexes_and_never_raises(home: Path, cfg: Config, clock: FakeClock) -> None:
     """job_index(home) indexes new segments; a tampered one is logged, not raised."""
     from agent.index.indexer import job_index
 
@@ -137,8 +145,9 @@ def test_scheduler_job_indexes_and_never_raises(home: Path, cfg: Config, clock: 
     assert _hits(home, cfg, "kind:net") != [] and _hits(home, cfg, "margin") == []
 
 
-def test_hold_and_shipped_state_come_from_the_ship_state(home: Path, cfg: Config,
-                                                         clock: FakeClock) -> None:
+def test_hold_and_shipped_state_come_from_the_ship_state(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """A shipped session under a legal hold is held:yes with its retain-until."""
     from agent.ship.state import ShipState
 
@@ -148,12 +157,18 @@ def test_hold_and_shipped_state_come_from_the_ship_state(home: Path, cfg: Config
     st = ShipState(home / "ship" / "state.db")
     with st.tx() as con:
         for s in find_session(home, sid).segments:
-            con.execute("INSERT INTO objects (key, session_id, segment_id, path, size, "
-                        "sealed_utc_ns, record_class, retain_until, status, discovered_ns) "
-                        "VALUES (?, ?, ?, ?, 1, 1, 'default', '2032-11-26T00:00:00Z', "
-                        "'shipped', 1)", (f"k{s.index}", sid, s.segment_id, str(s.path)))
-        con.execute("INSERT INTO holds (matter, session_id, actor, placed_ns) "
-                    "VALUES ('SEC-2026-17', ?, 'cco', 1)", (sid,))
+            con.execute(
+                "INSERT INTO objects (key, session_id, segment_id, path, size, "
+                "sealed_utc_ns, record_class, retain_until, status, discovered_ns) "
+                "VALUES (?, ?, ?, ?, 1, 1, 'default', '2032-11-26T00:00:00Z', "
+                "'shipped', 1)",
+                (f"k{s.index}", sid, s.segment_id, str(s.path)),
+            )
+        con.execute(
+            "INSERT INTO holds (matter, session_id, actor, placed_ns) "
+            "VALUES ('SEC-2026-17', ?, 'cco', 1)",
+            (sid,),
+        )
     st.close()
     index_new_segments(home, cfg)
     assert _hits(home, cfg, "held:yes") == [(0, "session.start")]
@@ -161,6 +176,9 @@ def test_hold_and_shipped_state_come_from_the_ship_state(home: Path, cfg: Config
     try:
         m = ix.session(sid)
         assert m is not None and (m.held, m.shipped, m.retain_until) == (
-            True, True, "2032-11-26T00:00:00Z")
+            True,
+            True,
+            "2032-11-26T00:00:00Z",
+        )
     finally:
         ix.close()

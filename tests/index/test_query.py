@@ -25,9 +25,11 @@ def test_free_words_and_quoted_phrases() -> None:
 
 def test_every_operator() -> None:
     """user host url kind token session held from to, each parsed to its field."""
-    q = parse('user:trader1 user:alice host:Example.COM url:/api/orders kind:click '
-              'kind:net.request token:tok_1b0291152bfb9d97 session:20261126T10 held:yes '
-              'from:2026-11-26T10:00Z to:2026-11-26T11:00Z')
+    q = parse(
+        "user:trader1 user:alice host:Example.COM url:/api/orders kind:click "
+        "kind:net.request token:tok_1b0291152bfb9d97 session:20261126T10 held:yes "
+        "from:2026-11-26T10:00Z to:2026-11-26T11:00Z"
+    )
     assert q.users == ("trader1", "alice") and q.hosts == ("example.com",)
     assert q.urls == ("/api/orders",) and q.kinds == ("click", "net.request")
     assert q.tokens == ("tok_1b0291152bfb9d97",) and q.sessions == ("20261126T10",)
@@ -39,8 +41,10 @@ def test_every_operator() -> None:
 def test_field_scoped_token() -> None:
     """``account:tok_…`` is a token scoped to a field name."""
     q = parse("account:tok_1b0291152bfb9d97 Account_Number:esc_0011223344556677")
-    assert q.field_tokens == (("account", "tok_1b0291152bfb9d97"),
-                              ("account_number", "esc_0011223344556677"))
+    assert q.field_tokens == (
+        ("account", "tok_1b0291152bfb9d97"),
+        ("account_number", "esc_0011223344556677"),
+    )
     assert not q.has_text and q.has_event_filters
 
 
@@ -56,15 +60,18 @@ def test_quoted_operator_value() -> None:
     assert q.users == ("jane doe",) and q.phrases == ('say "hi"',)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2026-11-26T10:00Z", _ns(2026, 11, 26, 10)),
-    ("2026-11-26T10:00:30Z", _ns(2026, 11, 26, 10) + 30 * 10**9),
-    ("2026-11-26T10:00+05:00", _ns(2026, 11, 26, 5)),
-    ("2026-11-26T10:00-0330", _ns(2026, 11, 26, 13, 30)),
-    ("2026-11-26T10:00[America/New_York]", _ns(2026, 11, 26, 15)),  # EST, UTC-5
-    ("2026-07-01T10:00[America/New_York]", _ns(2026, 7, 1, 14)),  # EDT, UTC-4
-    ("2026-11-26", _ns(2026, 11, 26)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-26T10:00Z", _ns(2026, 11, 26, 10)),
+        ("2026-11-26T10:00:30Z", _ns(2026, 11, 26, 10) + 30 * 10**9),
+        ("2026-11-26T10:00+05:00", _ns(2026, 11, 26, 5)),
+        ("2026-11-26T10:00-0330", _ns(2026, 11, 26, 13, 30)),
+        ("2026-11-26T10:00[America/New_York]", _ns(2026, 11, 26, 15)),  # EST, UTC-5
+        ("2026-07-01T10:00[America/New_York]", _ns(2026, 7, 1, 14)),  # EDT, UTC-4
+        ("2026-11-26", _ns(2026, 11, 26)),
+    ],
+)
 def test_times_utc_offsets_and_zones(value: str, expected: int) -> None:
     """UTC, numeric offsets and IANA zones (with DST) all become UTC ns."""
     assert parse_time(value) == expected
@@ -75,20 +82,23 @@ def test_to_a_bare_date_means_the_end_of_that_day() -> None:
     assert parse("to:2026-11-26").t_to == _ns(2026, 11, 27) - 1
 
 
-@pytest.mark.parametrize(("query", "names"), [
-    ("foo:bar", "'foo:'"),
-    ("from:2026-11-26T10:00", "no zone"),
-    ("from:yesterday", "from:yesterday"),
-    ("from:2026-11-26T10:00[Mars/Base]", "Mars/Base"),
-    ("held:maybe", "held:maybe"),
-    ("kind:nonsense", "kind:nonsense"),
-    ("token:ACCT-4417-2290", "token:ACCT-4417-2290"),
-    ('"unbalanced', "unbalanced quote"),
-    ("user:", "user:"),
-    ("*", "'*'"),
-    ("from:2026-11-26T11:00Z to:2026-11-26T10:00Z", "before"),
-    ("from:2026-11-26 from:2026-11-27", "at most once"),
-])
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("foo:bar", "'foo:'"),
+        ("from:2026-11-26T10:00", "no zone"),
+        ("from:yesterday", "from:yesterday"),
+        ("from:2026-11-26T10:00[Mars/Base]", "Mars/Base"),
+        ("held:maybe", "held:maybe"),
+        ("kind:nonsense", "kind:nonsense"),
+        ("token:ACCT-4417-2290", "token:ACCT-4417-2290"),
+        ('"unbalanced', "unbalanced quote"),
+        ("user:", "user:"),
+        ("*", "'*'"),
+        ("from:2026-11-26T11:00Z to:2026-11-26T10:00Z", "before"),
+        ("from:2026-11-26 from:2026-11-27", "at most once"),
+    ],
+)
 def test_bad_syntax_is_a_usage_error_naming_the_item(query: str, names: str) -> None:
     """Each mistake raises UsageError whose message names the offending item."""
     with pytest.raises(UsageError) as info:

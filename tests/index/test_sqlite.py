@@ -39,34 +39,89 @@ def ix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
 def _rows(base: int, host: str) -> list[Row]:
     return [
         Row(0, base, "session.start", "session", text="session start"),
-        Row(5, base + 60 * 10**9, "page.navigate", "navigate", host=host,
-            url=f"https://{host}/orders/new", path="/orders/new",
-            text=f"https {host} orders new"),
-        Row(9, base + 61 * 10**9, "rrweb.mouse_interaction", "click", host=host,
-            url=f"https://{host}/orders/new", selector="button#send", target="Send order",
-            text="click Send order"),
-        Row(12, base + 62 * 10**9, "rrweb.input", "input", host=host, label="Account",
-            selector="input#acct", text="typed Account", tokens=[(TOK_A, "account")]),
-        Row(15, base + 63 * 10**9, "net.request", "request", host=host, method="POST",
-            url=f"https://{host}/api/orders", path="/api/orders",
+        Row(
+            5,
+            base + 60 * 10**9,
+            "page.navigate",
+            "navigate",
+            host=host,
+            url=f"https://{host}/orders/new",
+            path="/orders/new",
+            text=f"https {host} orders new",
+        ),
+        Row(
+            9,
+            base + 61 * 10**9,
+            "rrweb.mouse_interaction",
+            "click",
+            host=host,
+            url=f"https://{host}/orders/new",
+            selector="button#send",
+            target="Send order",
+            text="click Send order",
+        ),
+        Row(
+            12,
+            base + 62 * 10**9,
+            "rrweb.input",
+            "input",
+            host=host,
+            label="Account",
+            selector="input#acct",
+            text="typed Account",
+            tokens=[(TOK_A, "account")],
+        ),
+        Row(
+            15,
+            base + 63 * 10**9,
+            "net.request",
+            "request",
+            host=host,
+            method="POST",
+            url=f"https://{host}/api/orders",
+            path="/api/orders",
             text=f"POST https {host} api orders order_id ORD-00000042 account",
-            tokens=[(TOK_A, "account"), (TOK_B, "ssn")]),
-        Row(16, base + 64 * 10**9, "page.console", "console", host=host, target="error",
-            text="console error margin check failed"),
+            tokens=[(TOK_A, "account"), (TOK_B, "ssn")],
+        ),
+        Row(
+            16,
+            base + 64 * 10**9,
+            "page.console",
+            "console",
+            host=host,
+            target="error",
+            text="console error margin check failed",
+        ),
     ]
 
 
 def _load(ix: SearchIndex) -> None:
-    for i, (user, host, held) in enumerate([("alice", "oms.firm.example", False),
-                                             ("bob", "crm.firm.example", True),
-                                             ("alice", "other.example", False)]):
+    for i, (user, host, held) in enumerate(
+        [
+            ("alice", "oms.firm.example", False),
+            ("bob", "crm.firm.example", True),
+            ("alice", "other.example", False),
+        ]
+    ):
         sid = f"2026112{6 + i}T100000Z-0000000{i}"
         base = T0 + i * 24 * H + 10 * H
         rows = _rows(base, host)
-        ix.add_segment(SegmentRecord(f"seg{i}", sid, 0, f"hash{i}", 400, base, base + H),
-                       rows, Facts(urls=[rows[1].url], titles=["New order"], hosts=[host]))
-        ix.upsert_session(SessionMeta(sid, user=user, workstation=f"ws-{user}", start_ns=base,
-                                      end_ns=base + H, held=held, verified="verified"))
+        ix.add_segment(
+            SegmentRecord(f"seg{i}", sid, 0, f"hash{i}", 400, base, base + H),
+            rows,
+            Facts(urls=[rows[1].url], titles=["New order"], hosts=[host]),
+        )
+        ix.upsert_session(
+            SessionMeta(
+                sid,
+                user=user,
+                workstation=f"ws-{user}",
+                start_ns=base,
+                end_ns=base + H,
+                held=held,
+                verified="verified",
+            )
+        )
 
 
 def _sessions(ix: SearchIndex, q: str) -> list[str]:
@@ -76,8 +131,10 @@ def _sessions(ix: SearchIndex, q: str) -> list[str]:
 def test_session_only_queries_give_one_hit_per_session(ix: SearchIndex) -> None:
     """user: / held: / time filters alone return sessions, each at its first event."""
     hits = ix.search(parse("user:alice"), 10)
-    assert [(h.session_id[-1], h.seq, h.kind) for h in hits] == [("2", 0, "session.start"),
-                                                                  ("0", 0, "session.start")]
+    assert [(h.session_id[-1], h.seq, h.kind) for h in hits] == [
+        ("2", 0, "session.start"),
+        ("0", 0, "session.start"),
+    ]
     assert _sessions(ix, "held:yes") == ["1"] and _sessions(ix, "held:no") == ["0", "2"]
     assert _sessions(ix, "user:ALICE from:2026-11-28") == ["2"]
     assert _sessions(ix, "user:al*") == ["0", "2"]
@@ -131,8 +188,14 @@ def test_failed_segment_is_metadata_only(ix: SearchIndex) -> None:
     """A failed segment is listed with its reason and marks the session failed."""
     seg = SegmentRecord("segX", "20261126T100000Z-00000000", 1, "hashX", 10)
     ix.mark_segment_failed(seg, "chain: leaf mismatch at chunk 3")
-    assert ix.failures() == [{"session_id": "20261126T100000Z-00000000", "segment_id": "segX",
-                              "index": 1, "detail": "chain: leaf mismatch at chunk 3"}]
+    assert ix.failures() == [
+        {
+            "session_id": "20261126T100000Z-00000000",
+            "segment_id": "segX",
+            "index": 1,
+            "detail": "chain: leaf mismatch at chunk 3",
+        }
+    ]
     assert not ix.has_segment("hashX")
     meta = ix.session("20261126T100000Z-00000000")
     assert meta is not None and meta.verified == "failed"
@@ -161,7 +224,12 @@ def test_session_metadata_round_trip(ix: SearchIndex) -> None:
     meta = ix.session("20261127T100000Z-00000001")
     assert meta is not None
     assert (meta.user, meta.held, meta.urls, meta.titles, meta.duration_ms) == (
-        "bob", True, ["https://crm.firm.example/orders/new"], ["New order"], 3_600_000)
+        "bob",
+        True,
+        ["https://crm.firm.example/orders/new"],
+        ["New order"],
+        3_600_000,
+    )
     assert [m.user for m in ix.sessions()] == ["alice", "bob", "alice"]
 
 

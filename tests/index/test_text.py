@@ -7,8 +7,9 @@ from agent.index.text import flatten, parse_body, strip_tokens, tokens_in, url_t
 
 def test_parse_body_and_strip_tokens() -> None:
     """Form bodies keep parameter names as token fields; markers never reach the text."""
-    text, toks = parse_body("username=trader1&password=%5Bredacted%5D&acct=tok_1b0291152bfb9d97",
-                            100)
+    text, toks = parse_body(
+        "username=trader1&password=%5Bredacted%5D&acct=tok_1b0291152bfb9d97", 100
+    )
     assert "trader1" in text and "redacted" not in text and "tok_" not in text
     assert toks == [("tok_1b0291152bfb9d97", "acct")]
     assert strip_tokens("wire to tok_1b0291152bfb9d97 [redacted] now") == "wire to now"
@@ -16,10 +17,14 @@ def test_parse_body_and_strip_tokens() -> None:
 
 def test_json_tokens_keep_their_key_and_text_drops_them() -> None:
     """Nested JSON: every token with its key; the flattened text has words only."""
-    obj = {"order": {"account": "tok_1b0291152bfb9d97", "legs": [{"ssn": "esc_0011223344556677"}]},
-           "note": "ok"}
-    assert sorted(tokens_in(obj)) == [("esc_0011223344556677", "ssn"),
-                                      ("tok_1b0291152bfb9d97", "account")]
+    obj = {
+        "order": {"account": "tok_1b0291152bfb9d97", "legs": [{"ssn": "esc_0011223344556677"}]},
+        "note": "ok",
+    }
+    assert sorted(tokens_in(obj)) == [
+        ("esc_0011223344556677", "ssn"),
+        ("tok_1b0291152bfb9d97", "account"),
+    ]
     assert flatten(obj, 100) == "order account legs ssn note ok"
 
 

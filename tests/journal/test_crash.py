@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run_and_kill(home: Path, acks_wanted: int) -> tuple[str, int]:
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("writer_proc.py")), str(home)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None
     session = proc.stdout.readline().split()[1]
     last_ack = -1
@@ -36,7 +39,8 @@ def _run_and_kill(home: Path, acks_wanted: int) -> tuple[str, int]:
 
 
 def test_kill_9_mid_stream_then_reopen_keeps_every_acknowledged_event(
-        home: Path, cfg: Config) -> None:
+    home: Path, cfg: Config
+) -> None:
     """Everything append() acknowledged before SIGKILL is present; verify says recovered."""
     session, last_ack = _run_and_kill(home, acks_wanted=60)
     assert last_ack > 1000

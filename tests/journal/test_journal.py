@@ -23,7 +23,8 @@ def _cfg(**env: str) -> Config:
 
 
 def test_append_returns_only_after_events_are_readable_by_another_connection(
-        home: Path, cfg: Config, clock: FakeClock) -> None:
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """What append_many returned is committed: a fresh reader sees every acknowledged seq."""
     j = Journal.open(home, cfg, clock=clock)
     seqs = j.append_many([make_event(clock=clock, payload={"i": i}) for i in range(10)])
@@ -35,8 +36,9 @@ def test_append_returns_only_after_events_are_readable_by_another_connection(
     j.close()
 
 
-def test_sequence_numbers_are_dense_across_rotated_segments(home: Path, cfg: Config,
-                                                            clock: FakeClock) -> None:
+def test_sequence_numbers_are_dense_across_rotated_segments(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """Each segment continues the previous one's seqs and commits to its seal hash."""
     j = build_session(home, cfg, clock, segments=3)
     kr = Keyring.load(home)
@@ -62,8 +64,9 @@ def test_rotation_by_size_starts_a_new_segment(home: Path, clock: FakeClock) -> 
     assert infos[-1].seal_reason == "closed"
 
 
-def test_agent_counter_increments_per_segment_across_sessions(home: Path, cfg: Config,
-                                                              clock: FakeClock) -> None:
+def test_agent_counter_increments_per_segment_across_sessions(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """Segments carry a per-agent counter that never repeats, even across sessions."""
     build_session(home, cfg, clock, segments=2)
     build_session(home, cfg, clock, segments=2)
@@ -71,8 +74,9 @@ def test_agent_counter_increments_per_segment_across_sessions(home: Path, cfg: C
     assert sorted(counters) == list(range(4))
 
 
-def test_wall_clock_jump_backwards_is_recorded_as_an_event(home: Path, cfg: Config,
-                                                           clock: FakeClock) -> None:
+def test_wall_clock_jump_backwards_is_recorded_as_an_event(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """A backwards step of the wall clock becomes a clock.jump event with its delta."""
     j = Journal.open(home, cfg, clock=clock)
     j.append_many([make_event(clock=clock)])
@@ -87,8 +91,9 @@ def test_wall_clock_jump_backwards_is_recorded_as_an_event(home: Path, cfg: Conf
     assert jumps[0].payload == {"delta_ns": -5_000_000_000, "direction": "backward"}
 
 
-def test_wall_clock_jump_forward_beyond_threshold_is_recorded(home: Path, cfg: Config,
-                                                              clock: FakeClock) -> None:
+def test_wall_clock_jump_forward_beyond_threshold_is_recorded(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """A forward step larger than clock_jump_threshold_ms is recorded; a small one is not."""
     j = Journal.open(home, cfg, clock=clock)
     clock.jump_wall(500_000_000)  # 0.5 s < 1 s threshold
@@ -102,7 +107,8 @@ def test_wall_clock_jump_forward_beyond_threshold_is_recorded(home: Path, cfg: C
 
 
 def test_checkpoints_every_2s_while_active_and_every_30s_while_idle(
-        home: Path, cfg: Config, clock: FakeClock) -> None:
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """Checkpoint cadence follows seal.checkpoint_active_seconds / _idle_seconds."""
     j = Journal.open(home, cfg, clock=clock)
     for _ in range(20):  # 10 s of activity, an event every 0.5 s
@@ -119,7 +125,8 @@ def test_checkpoints_every_2s_while_active_and_every_30s_while_idle(
 
 
 def test_unknown_kind_and_float_clock_are_refused_before_anything_is_written(
-        home: Path, cfg: Config, clock: FakeClock) -> None:
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """An invalid event raises InvalidEvent and consumes no seq."""
     j = Journal.open(home, cfg, clock=clock)
     with pytest.raises(InvalidEvent, match="unknown event kind 'nope.nope'"):
@@ -134,15 +141,19 @@ def test_unknown_kind_and_float_clock_are_refused_before_anything_is_written(
         j.append_many([make_event(clock=clock)])
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE chunks SET ciphertext = x'00' WHERE idx = 0",
-    "DELETE FROM chunks WHERE idx = 0",
-    "DELETE FROM checkpoints",
-    "UPDATE seal SET tst = x'00'",
-    "UPDATE segment SET genesis = x'00'",
-])
-def test_triggers_refuse_update_and_delete_of_sealed_content(home: Path, cfg: Config,
-                                                             clock: FakeClock, sql: str) -> None:
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE chunks SET ciphertext = x'00' WHERE idx = 0",
+        "DELETE FROM chunks WHERE idx = 0",
+        "DELETE FROM checkpoints",
+        "UPDATE seal SET tst = x'00'",
+        "UPDATE segment SET genesis = x'00'",
+    ],
+)
+def test_triggers_refuse_update_and_delete_of_sealed_content(
+    home: Path, cfg: Config, clock: FakeClock, sql: str
+) -> None:
     """The SQLite file itself refuses UPDATE and DELETE on every table."""
     j = build_session(home, cfg, clock, segments=1)
     con = sqlite3.connect(j.segments[0])

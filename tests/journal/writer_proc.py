@@ -21,8 +21,9 @@ def main() -> None:
     print(f"session {j.session_id}", flush=True)
     i = 0
     while True:
-        seqs = j.append_many([make_event(payload={"i": i + k, "pad": "p" * 200})
-                              for k in range(20)])
+        seqs = j.append_many(
+            [make_event(payload={"i": i + k, "pad": "p" * 200}) for k in range(20)]
+        )
         i += 20
         if i % 200 == 0:
             j.checkpoint_now()

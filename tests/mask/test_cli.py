@@ -34,16 +34,18 @@ def _escrow_app() -> typer.Typer:
 
 
 def _escrow_init(home: Path, out: Path) -> tuple[Path, str]:
-    res = CliRunner().invoke(_escrow_app(), ["escrow-init", "--officer", "J. Smith", "--out",
-                                             str(out)], env={"SESSIONTAPE_HOME": str(home)})
+    res = CliRunner().invoke(
+        _escrow_app(),
+        ["escrow-init", "--officer", "J. Smith", "--out", str(out)],
+        env={"SESSIONTAPE_HOME": str(home)},
+    )
     assert res.exit_code == 0, res.output
     pem = Path(re.search(r"private key \(keep offline, 0600\): (\S+)", res.output).group(1))  # type: ignore[union-attr]
     pub = re.search(r'public_key = "([^"]+)"', res.output).group(1)  # type: ignore[union-attr]
     return pem, pub
 
 
-def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(
-        tmp_path: Path) -> None:
+def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_path: Path) -> None:
     """The PEM lands in --out with mode 0600; the public key and [escrow] lines are printed;
     nothing is written into the agent home."""
     home, out = tmp_path / "home", tmp_path / "usb"
@@ -58,9 +60,11 @@ def test_escrow_init_refuses_the_agent_home(tmp_path: Path) -> None:
     """--out inside the agent home is a usage error."""
     home = tmp_path / "home"
     home.mkdir()
-    res = CliRunner().invoke(_escrow_app(), ["escrow-init", "--officer", "x", "--out",
-                                             str(home / "keys")],
-                             env={"SESSIONTAPE_HOME": str(home)})
+    res = CliRunner().invoke(
+        _escrow_app(),
+        ["escrow-init", "--officer", "x", "--out", str(home / "keys")],
+        env={"SESSIONTAPE_HOME": str(home)},
+    )
     assert res.exit_code != 0 and not (home / "keys").exists()
 
 
@@ -70,9 +74,12 @@ def _record(home: Path, rules: Path, value: str) -> tuple[str, str]:
     journal = Journal.open(home, load_config(env={}))
     jsink = JournalSink(journal)
     sink = MaskingSink(jsink, masker)
-    events = [make_event("rrweb.full_snapshot", rr_snapshot(el(3, "textarea", {"id": "notes"})),
-                         page="p"),
-              make_event("rrweb.input", rr_input(3, value), page="p")]
+    events = [
+        make_event(
+            "rrweb.full_snapshot", rr_snapshot(el(3, "textarea", {"id": "notes"})), page="p"
+        ),
+        make_event("rrweb.input", rr_input(3, value), page="p"),
+    ]
     asyncio.run(sink.append_many(events))
     jsink.close()
     token = masker.mask_event(events[1]).payload["data"]["text"]
@@ -87,16 +94,30 @@ def test_reveal_cli_with_right_and_wrong_key(tmp_path: Path) -> None:
     pem, pub = _escrow_init(home, tmp_path / "officer")
     other, _ = _escrow_init(home, tmp_path / "other")
     rules = tmp_path / "masking.toml"
-    rules.write_text('version = 1\n[escrow]\nofficer = "J. Smith"\npublic_key = "' + pub +
-                     '"\n[[rules]]\nid = "notes"\nkind = "selector"\nmode = "escrow"\n'
-                     'selector = "#notes"\n', encoding="utf-8")
+    rules.write_text(
+        'version = 1\n[escrow]\nofficer = "J. Smith"\npublic_key = "'
+        + pub
+        + '"\n[[rules]]\nid = "notes"\nkind = "selector"\nmode = "escrow"\n'
+        'selector = "#notes"\n',
+        encoding="utf-8",
+    )
     session, token = _record(home, rules, "wire 250k to ACCT-4417-2290")
     assert token.startswith("esc_") and hmac_key_path(home).is_file()
-    ok = run("reveal", session, "--token", token, "--key", str(pem), "--reason",
-             "FINRA inquiry", "--actor", "officer1", home=home)
+    ok = run(
+        "reveal",
+        session,
+        "--token",
+        token,
+        "--key",
+        str(pem),
+        "--reason",
+        "FINRA inquiry",
+        "--actor",
+        "officer1",
+        home=home,
+    )
     assert ok.code == 0 and ok.out.strip() == "wire 250k to ACCT-4417-2290"
-    bad = run("reveal", session, "--token", token, "--key", str(other), "--reason", "x",
-              home=home)
+    bad = run("reveal", session, "--token", token, "--key", str(other), "--reason", "x", home=home)
     assert bad.code == 2 and "wrong escrow key" in bad.err and "4417" not in bad.out + bad.err
     from agent.audit import audit_records
 
@@ -107,8 +128,7 @@ def test_reveal_cli_with_right_and_wrong_key(tmp_path: Path) -> None:
 
 def test_reveal_cli_requires_reason(tmp_path: Path) -> None:
     """--reason is mandatory (click usage error, exit 2)."""
-    res = run("reveal", "s", "--token", "esc_0123456789abcdef", "--key", "k.pem",
-              home=tmp_path)
+    res = run("reveal", "s", "--token", "esc_0123456789abcdef", "--key", "k.pem", home=tmp_path)
     assert res.code == 2 and "--reason" in res.err
 
 
@@ -117,10 +137,13 @@ def test_mask_test_file_lists_hits_per_rule_with_masked_previews(tmp_path: Path)
     """mask test --file on a saved page: password, SSN pattern, data-sensitive and default
     input hits, with masked previews only."""
     page = tmp_path / "saved.html"
-    page.write_text('<html><body><input type="password" id="pw" value="hunter2">'
-                    '<input id="acct" name="acct" value="ACCT-4417-2290">'
-                    '<p id="s">SSN 078-05-1120</p><div data-sensitive id="d">Jane</div>'
-                    '<input id="q" value="hello"></body></html>', encoding="utf-8")
+    page.write_text(
+        '<html><body><input type="password" id="pw" value="hunter2">'
+        '<input id="acct" name="acct" value="ACCT-4417-2290">'
+        '<p id="s">SSN 078-05-1120</p><div data-sensitive id="d">Jane</div>'
+        '<input id="q" value="hello"></body></html>',
+        encoding="utf-8",
+    )
     res = run("mask", "test", "--file", str(page), "--json", home=tmp_path / "h")
     assert res.code == 0, res.err
     report = json.loads(res.out)

@@ -24,21 +24,47 @@ def _body(payload: dict[str, Any]) -> list[dict[str, Any]]:
 def test_password_value_placeholder_and_title_are_redacted_in_snapshot() -> None:
     """rrweb #1361/#1609 traps: placeholder/title of a password field leak nothing."""
     m = build_masker()
-    out = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "input", {"type": "password", "value": "hunter2", "placeholder": "was hunter2",
-                        "title": "hunter2", "aria-label": "pw hunter2"}))))
+    out = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(
+                el(
+                    3,
+                    "input",
+                    {
+                        "type": "password",
+                        "value": "hunter2",
+                        "placeholder": "was hunter2",
+                        "title": "hunter2",
+                        "aria-label": "pw hunter2",
+                    },
+                )
+            ),
+        )
+    )
     attrs = _body(out.payload)[0]["attributes"]
-    assert attrs == {"type": "password", "value": MARKER, "placeholder": MARKER,
-                     "title": MARKER, "aria-label": MARKER}
+    assert attrs == {
+        "type": "password",
+        "value": MARKER,
+        "placeholder": MARKER,
+        "title": MARKER,
+        "aria-label": MARKER,
+    }
 
 
 def test_default_input_mode_tokenizes_plain_inputs_but_not_buttons() -> None:
     """Text input values are tokenized by default; submit button labels are kept."""
     m = build_masker()
-    out = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "input", {"name": "symbol", "value": "AAPL"}),
-        el(4, "input", {"type": "submit", "value": "Send order"}),
-        el(5, "input", {"type": "hidden", "name": "acct", "value": "ACCT-9902-1187"}))))
+    out = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(
+                el(3, "input", {"name": "symbol", "value": "AAPL"}),
+                el(4, "input", {"type": "submit", "value": "Send order"}),
+                el(5, "input", {"type": "hidden", "name": "acct", "value": "ACCT-9902-1187"}),
+            ),
+        )
+    )
     body = _body(out.payload)
     assert TOK.fullmatch(body[0]["attributes"]["value"])
     assert body[1]["attributes"]["value"] == "Send order"
@@ -47,8 +73,10 @@ def test_default_input_mode_tokenizes_plain_inputs_but_not_buttons() -> None:
 
 def test_keep_rule_leaves_a_field_in_clear_but_patterns_still_apply() -> None:
     """A keep rule (ticker box) keeps the value; an SSN typed into it is still tokenized."""
-    m = build_masker('[[rules]]\nid = "symbol"\nkind = "selector"\nmode = "keep"\n'
-                     'selector = "input[name=symbol]"\n')
+    m = build_masker(
+        '[[rules]]\nid = "symbol"\nkind = "selector"\nmode = "keep"\n'
+        'selector = "input[name=symbol]"\n'
+    )
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"name": "symbol"}))))
     assert m.mask_event(_ev("rrweb.input", rr_input(3, "AAPL"))).payload["data"]["text"] == "AAPL"
     out = m.mask_event(_ev("rrweb.input", rr_input(3, "078-05-1120"))).payload["data"]["text"]
@@ -58,11 +86,19 @@ def test_keep_rule_leaves_a_field_in_clear_but_patterns_still_apply() -> None:
 def test_data_sensitive_element_text_and_later_text_changes_are_masked() -> None:
     """Text under [data-sensitive] is tokenized in the snapshot and in later mutations."""
     m = build_masker()
-    out = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "div", {"data-sensitive": ""}, text(4, "Jane Doe")))))
+    out = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(el(3, "div", {"data-sensitive": ""}, text(4, "Jane Doe"))),
+        )
+    )
     assert TOK.fullmatch(_body(out.payload)[0]["childNodes"][0]["textContent"])
-    mut = m.mask_event(_ev("rrweb.mutation", rr_mutation(texts=[{"id": 4, "value": "Bob"},
-                                                                {"id": 99, "value": "1.25"}])))
+    mut = m.mask_event(
+        _ev(
+            "rrweb.mutation",
+            rr_mutation(texts=[{"id": 4, "value": "Bob"}, {"id": 99, "value": "1.25"}]),
+        )
+    )
     texts = mut.payload["data"]["texts"]
     assert TOK.fullmatch(texts[0]["value"]) and texts[1]["value"] == "1.25"
 
@@ -71,9 +107,20 @@ def test_added_subtree_under_masked_parent_is_masked() -> None:
     """Nodes added later inside a masked element inherit its mode."""
     m = build_masker()
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "div", {"data-sensitive": ""}))))
-    mut = m.mask_event(_ev("rrweb.mutation", rr_mutation(adds=[
-        {"parentId": 3, "nextId": None, "node": el(7, "span", {"title": "Jane"},
-                                                   text(8, "Jane Doe"))}])))
+    mut = m.mask_event(
+        _ev(
+            "rrweb.mutation",
+            rr_mutation(
+                adds=[
+                    {
+                        "parentId": 3,
+                        "nextId": None,
+                        "node": el(7, "span", {"title": "Jane"}, text(8, "Jane Doe")),
+                    }
+                ]
+            ),
+        )
+    )
     node = mut.payload["data"]["adds"][0]["node"]
     assert TOK.fullmatch(node["attributes"]["title"])
     assert TOK.fullmatch(node["childNodes"][0]["textContent"])
@@ -83,20 +130,30 @@ def test_password_type_toggle_never_unmasks() -> None:
     """type=password -> text (show password) keeps the field redacted."""
     m = build_masker()
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "password"}))))
-    mut = m.mask_event(_ev("rrweb.mutation", rr_mutation(attributes=[
-        {"id": 3, "attributes": {"type": "text", "value": "hunter2"}}])))
-    assert mut.payload["data"]["attributes"][0]["attributes"] == {"type": "text",
-                                                                  "value": MARKER}
-    assert m.mask_event(_ev("rrweb.input", rr_input(3, "hunter2"))).payload["data"][
-        "text"] == MARKER
+    mut = m.mask_event(
+        _ev(
+            "rrweb.mutation",
+            rr_mutation(attributes=[{"id": 3, "attributes": {"type": "text", "value": "hunter2"}}]),
+        )
+    )
+    assert mut.payload["data"]["attributes"][0]["attributes"] == {"type": "text", "value": MARKER}
+    assert (
+        m.mask_event(_ev("rrweb.input", rr_input(3, "hunter2"))).payload["data"]["text"] == MARKER
+    )
 
 
 def test_attribute_change_that_matches_a_rule_starts_masking() -> None:
     """An element that gains data-sensitive is masked from then on."""
     m = build_masker()
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "span", {}))))
-    mut = m.mask_event(_ev("rrweb.mutation", rr_mutation(attributes=[
-        {"id": 3, "attributes": {"data-sensitive": "", "title": "Jane Doe"}}])))
+    mut = m.mask_event(
+        _ev(
+            "rrweb.mutation",
+            rr_mutation(
+                attributes=[{"id": 3, "attributes": {"data-sensitive": "", "title": "Jane Doe"}}]
+            ),
+        )
+    )
     assert TOK.fullmatch(mut.payload["data"]["attributes"][0]["attributes"]["title"])
 
 
@@ -110,8 +167,14 @@ def test_input_events_for_unknown_nodes_use_default_mode() -> None:
 def test_patterns_in_unmasked_text_and_attributes() -> None:
     """An SSN in page text and a card in a data- attribute are masked anywhere."""
     m = build_masker()
-    out = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "p", {"data-card": "4111 1111 1111 1111"}, text(4, "Client SSN: 078-05-1120")))))
+    out = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(
+                el(3, "p", {"data-card": "4111 1111 1111 1111"}, text(4, "Client SSN: 078-05-1120"))
+            ),
+        )
+    )
     p = _body(out.payload)[0]
     assert p["attributes"]["data-card"] == MARKER
     assert TOK.fullmatch(p["childNodes"][0]["textContent"].removeprefix("Client SSN: "))
@@ -121,23 +184,36 @@ def test_keystrokes_into_masked_fields_lose_key_and_code() -> None:
     """Printable keys in a tokenized field: key and code redacted (Digit7 leaks the digit);
     Enter kept; hotkeys on a non-field element kept."""
     m = build_masker()
-    m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"name": "acct"}),
-                                                        el(4, "div", {"id": "grid"}))))
-    k = m.mask_event(_ev("input.key", {"key": "7", "code": "Digit7", "target": 3,
-                                       "selector": "input[name=acct]"})).payload
+    m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(el(3, "input", {"name": "acct"}), el(4, "div", {"id": "grid"})),
+        )
+    )
+    k = m.mask_event(
+        _ev(
+            "input.key", {"key": "7", "code": "Digit7", "target": 3, "selector": "input[name=acct]"}
+        )
+    ).payload
     assert k["key"] == MARKER and k["code"] == MARKER
     e = m.mask_event(_ev("input.key", {"key": "Enter", "code": "Enter", "target": 3}))
     assert e.payload["key"] == "Enter"
-    h = m.mask_event(_ev("input.key", {"key": "b", "code": "KeyB", "target": 4,
-                                       "selector": "div#grid"}))
+    h = m.mask_event(
+        _ev("input.key", {"key": "b", "code": "KeyB", "target": 4, "selector": "div#grid"})
+    )
     assert h.payload["key"] == "b"
 
 
 def test_keystroke_with_unknown_target_fails_closed() -> None:
     """No snapshot seen: a printable key is redacted."""
     m = build_masker()
-    k = m.mask_event(make_event("input.key", {"key": "7", "code": "Digit7", "target": 9,
-                                              "selector": "input"}, page="other"))
+    k = m.mask_event(
+        make_event(
+            "input.key",
+            {"key": "7", "code": "Digit7", "target": 9, "selector": "input"},
+            page="other",
+        )
+    )
     assert k.payload["key"] == MARKER
 
 
@@ -145,8 +221,10 @@ def test_blotter_mutation_is_returned_untouched() -> None:
     """The fast path: short prices on unmasked nodes come back as the same object."""
     m = build_masker()
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "password"}))))
-    ev = _ev("rrweb.mutation", rr_mutation(texts=[{"id": 100 + i, "value": f"{i}.25"}
-                                                  for i in range(200)]))
+    ev = _ev(
+        "rrweb.mutation",
+        rr_mutation(texts=[{"id": 100 + i, "value": f"{i}.25"} for i in range(200)]),
+    )
     assert m.mask_event(ev) is ev
 
 
@@ -164,8 +242,16 @@ def test_fast_path_does_not_skip_a_long_value_or_a_sentinel() -> None:
 def test_meta_href_is_url_masked() -> None:
     """rrweb Meta href with a credential query parameter."""
     m = build_masker()
-    out = m.mask_event(_ev("rrweb.meta", {"type": 4, "timestamp": 1, "data": {
-        "href": "https://x.test/?access_token=abc", "width": 800, "height": 600}}))
+    out = m.mask_event(
+        _ev(
+            "rrweb.meta",
+            {
+                "type": 4,
+                "timestamp": 1,
+                "data": {"href": "https://x.test/?access_token=abc", "width": 800, "height": 600},
+            },
+        )
+    )
     assert out.payload["data"]["href"] == "https://x.test/?access_token=[redacted]"
 
 
@@ -173,11 +259,19 @@ def test_pasted_clipboard_content_takes_the_field_mode() -> None:
     """Clipboard content pasted into a password field is redacted; elsewhere tokenized."""
     m = build_masker()
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "password"}))))
-    pw = m.mask_event(_ev("input.clipboard", {"action": "paste", "target": 3,
-                                              "selector": "input", "content": "hunter2"}))
+    pw = m.mask_event(
+        _ev(
+            "input.clipboard",
+            {"action": "paste", "target": 3, "selector": "input", "content": "hunter2"},
+        )
+    )
     assert pw.payload["content"] == MARKER
-    other = m.mask_event(_ev("input.clipboard", {"action": "copy", "target": 77,
-                                                 "selector": "td", "content": "Jane Doe"}))
+    other = m.mask_event(
+        _ev(
+            "input.clipboard",
+            {"action": "copy", "target": 77, "selector": "td", "content": "Jane Doe"},
+        )
+    )
     assert TOK.fullmatch(other.payload["content"])
     bare = _ev("input.clipboard", {"action": "copy", "target": 77, "selector": "td"})
     assert m.mask_event(bare) is bare
@@ -186,8 +280,17 @@ def test_pasted_clipboard_content_takes_the_field_mode() -> None:
 def test_prompt_answer_is_masked_like_an_input() -> None:
     """page.dialog user_input (a prompt() answer) is tokenized; the message is scanned."""
     m = build_masker()
-    out = m.mask_event(_ev("page.dialog", {"type": "prompt", "message": "PIN for 078-05-1120?",
-                                           "phase": "closed", "user_input": "7319"}))
+    out = m.mask_event(
+        _ev(
+            "page.dialog",
+            {
+                "type": "prompt",
+                "message": "PIN for 078-05-1120?",
+                "phase": "closed",
+                "user_input": "7319",
+            },
+        )
+    )
     assert TOK.fullmatch(out.payload["user_input"])
     assert "078-05-1120" not in out.payload["message"]
 
@@ -196,16 +299,27 @@ def test_password_shown_as_text_stays_redacted_in_the_next_keyframe() -> None:
     """A keyframe of the same document after a show-password toggle keeps the redaction;
     after a navigation (new href) node ids start again and nothing is carried over."""
     m = build_masker()
-    meta = {"type": 4, "timestamp": 1, "data": {"href": "https://x.test/login", "width": 1,
-                                                 "height": 1}}
+    meta = {
+        "type": 4,
+        "timestamp": 1,
+        "data": {"href": "https://x.test/login", "width": 1, "height": 1},
+    }
     m.mask_event(_ev("rrweb.meta", meta))
     m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "password"}))))
     m.mask_event(_ev("rrweb.meta", meta))
-    again = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "input", {"type": "text", "value": "hunter2"}))))
+    again = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "text", "value": "hunter2"}))
+        )
+    )
     assert _body(again.payload)[0]["attributes"]["value"] == MARKER
-    m.mask_event(_ev("rrweb.meta", {**meta, "data": {**meta["data"],
-                                                     "href": "https://x.test/app"}}))
-    nav = m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(
-        el(3, "input", {"type": "text", "name": "symbol", "value": "AAPL"}))))
+    m.mask_event(
+        _ev("rrweb.meta", {**meta, "data": {**meta["data"], "href": "https://x.test/app"}})
+    )
+    nav = m.mask_event(
+        _ev(
+            "rrweb.full_snapshot",
+            rr_snapshot(el(3, "input", {"type": "text", "name": "symbol", "value": "AAPL"})),
+        )
+    )
     assert TOK.fullmatch(_body(nav.payload)[0]["attributes"]["value"])

@@ -51,9 +51,13 @@ SECRETS = {k: v for k, v in DEMO_SECRETS.items() if k != "username"}
 def encodings(secret: str) -> dict[str, bytes]:
     """The forms a secret could take on disk."""
     raw = secret.encode()
-    out = {"plain": raw, "utf16le": secret.encode("utf-16-le"),
-           "utf16be": secret.encode("utf-16-be"), "url": quote(secret, safe="").encode(),
-           "url_plus": quote_plus(secret).encode()}
+    out = {
+        "plain": raw,
+        "utf16le": secret.encode("utf-16-le"),
+        "utf16be": secret.encode("utf-16-be"),
+        "url": quote(secret, safe="").encode(),
+        "url_plus": quote_plus(secret).encode(),
+    }
     for k in range(3):  # base64 at each alignment: the groups that hold only secret bytes
         for name, enc in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
             full = enc(b"\0" * k + raw)
@@ -94,8 +98,11 @@ def find_secrets(blob: bytes, where: str, strings: bytes | None = None) -> list[
                 continue
             m = re.search(rx, target)
             if m is not None:
-                ctx = target[max(0, m.start() - 80):m.start()] + b"<SECRET>" + target[
-                    m.end():m.end() + 40]
+                ctx = (
+                    target[max(0, m.start() - 80) : m.start()]
+                    + b"<SECRET>"
+                    + target[m.end() : m.end() + 40]
+                )
                 found.append(f"{key} ({form}) in {where}: {ctx!r}")
     return found
 
@@ -123,8 +130,9 @@ async def _record(home: Path, masker: Masker, url: str, script: object) -> str:
     journal = Journal.open(home, load_config(env={}))
     jsink = JournalSink(journal)
     cfg = CaptureConfig(headless="true", executable=CHROMIUM)
-    cs = CaptureSession(cfg, MaskingSink(jsink, masker), SystemClock(), home,
-                        mask=masker.page_config())
+    cs = CaptureSession(
+        cfg, MaskingSink(jsink, masker), SystemClock(), home, mask=masker.page_config()
+    )
     try:
         await cs.start(url)
         await script(cs.page)  # type: ignore[operator]
@@ -150,7 +158,8 @@ def _decrypted(home: Path, session_id: str) -> tuple[bytes, bytes]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audited(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """No secret in any form on disk; same account -> same token in two sessions; the
     escrowed notes reveal with the officer key, and the reveal is audited."""
     home = tmp_path / "home"
@@ -162,10 +171,14 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
     key_path.write_bytes(pem)
     key_path.chmod(0o600)
     rules = tmp_path / "masking.toml"
-    rules.write_text(default_rules_path().read_text(encoding="utf-8").replace(
-        'public_key = ""', f'public_key = "{pub}"') +
-        '\n[[rules]]\nid = "notes-escrow"\nkind = "selector"\nmode = "escrow"\n'
-        'selector = "textarea#notes"\n', encoding="utf-8")
+    rules.write_text(
+        default_rules_path()
+        .read_text(encoding="utf-8")
+        .replace('public_key = ""', f'public_key = "{pub}"')
+        + '\n[[rules]]\nid = "notes-escrow"\nkind = "selector"\nmode = "escrow"\n'
+        'selector = "textarea#notes"\n',
+        encoding="utf-8",
+    )
     s = DEMO_SECRETS
 
     async def fixture_then_lookup(page: object) -> None:
@@ -181,8 +194,13 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
         await _type(page, "#notes", s["notes"])
         await _type(page, "#pin", s["pin"])
         await page.locator("#lookup-submit").click()  # type: ignore[attr-defined]
-        await page.locator("#lookup-result .lookup-account").filter(  # type: ignore[attr-defined]
-            has_text=s["account"]).first.wait_for(state="attached", timeout=10_000)
+        await (
+            page.locator("#lookup-result .lookup-account")
+            .filter(  # type: ignore[attr-defined]
+                has_text=s["account"]
+            )
+            .first.wait_for(state="attached", timeout=10_000)
+        )
 
     async def second_lookup(page: object) -> None:
         await _type(page, "#username", s["username"])
@@ -195,8 +213,12 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
         nonlocal app
         async with running_demo_app(fixtures_dir=PAGES) as a:
             app = a
-            first = await _record(home, Masker.load(home, rules),
-                                  a.url + "fixtures/fx_secrets.html", fixture_then_lookup)
+            first = await _record(
+                home,
+                Masker.load(home, rules),
+                a.url + "fixtures/fx_secrets.html",
+                fixture_then_lookup,
+            )
             second = await _record(home, Masker.load(home, rules), a.url, second_lookup)
         return first, second
 
@@ -220,8 +242,19 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
     # Reveal the escrowed notes with the officer key (audited), then scan everything.
     esc = masker.strings.tokenizer.escrow_token(s["notes"])
     assert esc.encode() in dumps[first]
-    res = run("reveal", first, "--token", esc, "--key", str(key_path), "--reason",
-              "e2e test", "--actor", "officer1", home=home)
+    res = run(
+        "reveal",
+        first,
+        "--token",
+        esc,
+        "--key",
+        str(key_path),
+        "--reason",
+        "e2e test",
+        "--actor",
+        "officer1",
+        home=home,
+    )
     assert res.code == 0 and res.out.strip() == s["notes"], res.err
     from agent.audit import audit_records
 

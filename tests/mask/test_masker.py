@@ -51,8 +51,12 @@ def test_rule_raising_redacts_the_value_and_reports_without_value() -> None:
     out = m.mask_events([ev])
     assert out[0].payload["text"] == MARKER
     assert out[1].kind == "mask.failed"
-    assert out[1].payload == {"rule": "ssn", "path": "$.text", "error": "ValueError",
-                              "event_kind": "page.console"}
+    assert out[1].payload == {
+        "rule": "ssn",
+        "path": "$.text",
+        "error": "ValueError",
+        "event_kind": "page.console",
+    }
     assert "078-05-1120" not in json.dumps(out[1].payload)
     assert (out[1].t_utc_ns, out[1].t_mono_ns) == (ev.t_utc_ns, ev.t_mono_ns)
 
@@ -81,11 +85,16 @@ def test_failing_rule_on_a_field_value_redacts_it() -> None:
 def test_malformed_sentinel_in_an_event_emits_mask_failed_without_value() -> None:
     """An unterminated sentinel in an input event."""
     m = build_masker()
-    out = m.mask_events([make_event("rrweb.input", rr_input(5, "\x01stm:tokenize:acct\x02"
-                                                                "ACCT-4417-2290"))])
+    out = m.mask_events(
+        [make_event("rrweb.input", rr_input(5, "\x01stm:tokenize:acct\x02ACCT-4417-2290"))]
+    )
     assert out[0].payload["data"]["text"] == MARKER
-    assert out[1].payload == {"rule": "acct", "path": "$.data.text",
-                              "error": "MalformedSentinel", "event_kind": "rrweb.input"}
+    assert out[1].payload == {
+        "rule": "acct",
+        "path": "$.data.text",
+        "error": "MalformedSentinel",
+        "event_kind": "rrweb.input",
+    }
 
 
 def test_a_bug_while_masking_an_event_redacts_the_whole_payload() -> None:
@@ -95,7 +104,8 @@ def test_a_bug_while_masking_an_event_redacts_the_whole_payload() -> None:
     snap["data"]["node"]["childNodes"][0]["childNodes"][0]["tagName"] = None
     snap["data"]["node"]["childNodes"][0]["childNodes"][0]["attributes"] = {"value": "x"}
     snap["data"]["node"]["childNodes"][0]["childNodes"].append(
-        {"type": 2, "id": 9, "tagName": "input", "attributes": 5, "childNodes": "bad"})
+        {"type": 2, "id": 9, "tagName": "input", "attributes": 5, "childNodes": "bad"}
+    )
     out = m.mask_events([make_event("rrweb.full_snapshot", snap)])
     assert "hunter2" not in json.dumps(out[0].payload)
 
@@ -118,10 +128,13 @@ def test_masking_does_not_mutate_the_input_event() -> None:
 def test_escrow_blob_travels_in_the_event_payload() -> None:
     """An escrowed value: token in the stream, sealed blob in payload['_escrow']."""
     _, pub = generate_keypair()
-    m = build_masker('[[rules]]\nid = "notes"\nkind = "selector"\nmode = "escrow"\n'
-                     'selector = "#notes"\n', escrow_public_key=pub)
-    m.mask_event(make_event("rrweb.full_snapshot", rr_snapshot(
-        el(3, "textarea", {"id": "notes"})), page="p"))
+    m = build_masker(
+        '[[rules]]\nid = "notes"\nkind = "selector"\nmode = "escrow"\nselector = "#notes"\n',
+        escrow_public_key=pub,
+    )
+    m.mask_event(
+        make_event("rrweb.full_snapshot", rr_snapshot(el(3, "textarea", {"id": "notes"})), page="p")
+    )
     out = m.mask_event(make_event("rrweb.input", rr_input(3, "wire 250k"), page="p"))
     token = out.payload["data"]["text"]
     assert re.fullmatch(r"esc_[0-9a-f]{16}", token)
@@ -132,8 +145,10 @@ def test_escrow_blob_travels_in_the_event_payload() -> None:
 def test_page_config_lists_selectors_strongest_first_without_secrets() -> None:
     """cfg.mask for the recorder: redact rules first, keep -> 'none', no key material."""
     _, pub = generate_keypair()
-    m = build_masker('[[rules]]\nid = "sym"\nkind = "selector"\nmode = "keep"\n'
-                     'selector = "#symbol"\n', escrow_public_key=pub)
+    m = build_masker(
+        '[[rules]]\nid = "sym"\nkind = "selector"\nmode = "keep"\nselector = "#symbol"\n',
+        escrow_public_key=pub,
+    )
     cfg = m.page_config()
     assert cfg["defaultInputMode"] == "tokenize" and cfg["marker"] == MARKER
     modes = [r["mode"] for r in cfg["rules"]]

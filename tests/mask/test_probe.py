@@ -11,24 +11,40 @@ def test_analyze_reports_hits_per_source_with_masked_previews_only() -> None:
     header and a JSON body field; no clear value in the report."""
     m = build_masker()
     collected = {
-        "elements": [{"rule": "builtin.password", "selector": "input#pw", "tag": "input",
-                      "value": "hunter2", "text": ""},
-                     {"rule": "x", "error": "SyntaxError: bad selector"}],
-        "controls": [{"selector": "input#q", "tag": "input", "type": "text", "value": "AAPL",
-                      "rules": []},
-                     {"selector": "input#go", "tag": "input", "type": "submit",
-                      "value": "Go", "rules": []}],
+        "elements": [
+            {
+                "rule": "builtin.password",
+                "selector": "input#pw",
+                "tag": "input",
+                "value": "hunter2",
+                "text": "",
+            },
+            {"rule": "x", "error": "SyntaxError: bad selector"},
+        ],
+        "controls": [
+            {"selector": "input#q", "tag": "input", "type": "text", "value": "AAPL", "rules": []},
+            {"selector": "input#go", "tag": "input", "type": "submit", "value": "Go", "rules": []},
+        ],
         "items": [{"selector": "p#s", "where": "text", "value": "SSN 078-05-1120"}],
     }
-    requests = [{"url": "https://x.test/api?token=abc", "headers": {"Authorization": "B x"},
-                 "post_data": '{"user": {"password": "p4ss"}}'}]
+    requests = [
+        {
+            "url": "https://x.test/api?token=abc",
+            "headers": {"Authorization": "B x"},
+            "post_data": '{"user": {"password": "p4ss"}}',
+        }
+    ]
     report = analyze(m, "https://x.test/", collected, requests)
     got = {(h.rule, h.source) for h in report.hits}
-    assert got == {("builtin.password", "element"), ("default.input", "control"),
-                   ("ssn", "pattern"), ("credential-query", "query_param"),
-                   ("credential-headers", "header"), ("builtin.secret-json", "json_path")}
-    assert report.errors == ["rule x: selector rejected by the browser: SyntaxError: bad "
-                             "selector"]
+    assert got == {
+        ("builtin.password", "element"),
+        ("default.input", "control"),
+        ("ssn", "pattern"),
+        ("credential-query", "query_param"),
+        ("credential-headers", "header"),
+        ("builtin.secret-json", "json_path"),
+    }
+    assert report.errors == ["rule x: selector rejected by the browser: SyntaxError: bad selector"]
     text = render(report) + report.as_json()
     for secret in ("hunter2", "AAPL", "078-05-1120", "token=abc", "B x", "p4ss"):
         assert secret not in text, secret

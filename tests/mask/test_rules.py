@@ -31,8 +31,10 @@ def test_shipped_rules_load_and_every_key_is_commented() -> None:
 
 def test_bad_regex_names_file_rule_and_key(tmp_path: Path) -> None:
     """A regex that does not compile is a MaskError naming the file, rule and key."""
-    p = _write(tmp_path, '[[rules]]\nid = "acct"\nkind = "pattern"\nmode = "tokenize"\n'
-                         'regex = "(unclosed"\n')
+    p = _write(
+        tmp_path,
+        '[[rules]]\nid = "acct"\nkind = "pattern"\nmode = "tokenize"\nregex = "(unclosed"\n',
+    )
     with pytest.raises(MaskError) as exc:
         load_rules_file(p)
     msg = exc.value.message
@@ -48,8 +50,10 @@ def test_unknown_mode_is_rejected(tmp_path: Path) -> None:
 
 def test_unknown_key_is_rejected(tmp_path: Path) -> None:
     """An unknown key in a rule or a section is named."""
-    p = _write(tmp_path, '[[rules]]\nid = "h"\nkind = "header"\nmode = "redact"\n'
-                         'names = ["x"]\ncolour = "red"\n')
+    p = _write(
+        tmp_path,
+        '[[rules]]\nid = "h"\nkind = "header"\nmode = "redact"\nnames = ["x"]\ncolour = "red"\n',
+    )
     with pytest.raises(MaskError, match=r"colour: unknown key"):
         load_rules_file(p)
     p = _write(tmp_path, "[defaults]\ninput_mod = 'redact'\n")
@@ -66,16 +70,20 @@ def test_unknown_rule_kind_is_rejected(tmp_path: Path) -> None:
 
 def test_escrow_rule_without_public_key_is_rejected(tmp_path: Path) -> None:
     """An escrow rule needs [escrow] public_key."""
-    p = _write(tmp_path, '[[rules]]\nid = "n"\nkind = "selector"\nmode = "escrow"\n'
-                         'selector = "#notes"\n')
+    p = _write(
+        tmp_path, '[[rules]]\nid = "n"\nkind = "selector"\nmode = "escrow"\nselector = "#notes"\n'
+    )
     with pytest.raises(MaskError, match="escrow needs"):
         load_rules_file(p)
 
 
 def test_builtin_ids_are_reserved_and_ids_unique(tmp_path: Path) -> None:
     """Rules cannot reuse builtin.* ids or duplicate ids."""
-    p = _write(tmp_path, '[[rules]]\nid = "builtin.password"\nkind = "input_type"\n'
-                         'mode = "keep"\ntypes = ["password"]\n')
+    p = _write(
+        tmp_path,
+        '[[rules]]\nid = "builtin.password"\nkind = "input_type"\n'
+        'mode = "keep"\ntypes = ["password"]\n',
+    )
     with pytest.raises(MaskError, match="reserved"):
         load_rules_file(p)
     rule = '[[rules]]\nid = "a"\nkind = "header"\nmode = "redact"\nnames = ["x"]\n'
@@ -93,11 +101,20 @@ def test_keep_mode_only_for_element_rules(tmp_path: Path) -> None:
 def test_bad_selector_and_json_path_are_rejected(tmp_path: Path) -> None:
     """Malformed CSS and JSON paths fail at load."""
     with pytest.raises(MaskError, match="selector"):
-        load_rules_file(_write(tmp_path, '[[rules]]\nid = "s"\nkind = "selector"\n'
-                                         'mode = "redact"\nselector = "input[name=x"\n'))
+        load_rules_file(
+            _write(
+                tmp_path,
+                '[[rules]]\nid = "s"\nkind = "selector"\n'
+                'mode = "redact"\nselector = "input[name=x"\n',
+            )
+        )
     with pytest.raises(MaskError, match="JSON path"):
-        load_rules_file(_write(tmp_path, '[[rules]]\nid = "j"\nkind = "json_path"\n'
-                                         'mode = "redact"\npaths = ["a.b"]\n'))
+        load_rules_file(
+            _write(
+                tmp_path,
+                '[[rules]]\nid = "j"\nkind = "json_path"\nmode = "redact"\npaths = ["a.b"]\n',
+            )
+        )
 
 
 def test_missing_file_and_bad_toml_are_mask_errors(tmp_path: Path) -> None:

@@ -38,7 +38,13 @@ def test_screenshot_event_without_rects_is_dropped() -> None:
     from agent.testing import make_event
 
     m = build_masker()
-    out = m.mask_events([make_event("page.screenshot", {
-        "format": "png", "data_b64": base64.b64encode(_png(4, 4)).decode()})])
+    out = m.mask_events(
+        [
+            make_event(
+                "page.screenshot",
+                {"format": "png", "data_b64": base64.b64encode(_png(4, 4)).decode()},
+            )
+        ]
+    )
     assert out[0].payload["data_b64"] is None and out[0].payload["masked"] == "dropped"
     assert out[1].payload["error"] == "NoMaskedRects"

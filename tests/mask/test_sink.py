@@ -18,9 +18,11 @@ def test_masked_events_and_side_events_reach_the_inner_sink_in_order() -> None:
     """The inner sink sees masked payloads, each followed by its mask.failed events."""
     inner = MemorySink()
     sink = MaskingSink(inner, build_masker())
-    events = [make_event("page.console", {"text": "ssn 078-05-1120"}),
-              make_event("page.console", {"text": "\x01stm:tokenize:r\x02x"}),
-              make_event("page.console", {"text": "ok"})]
+    events = [
+        make_event("page.console", {"text": "ssn 078-05-1120"}),
+        make_event("page.console", {"text": "\x01stm:tokenize:r\x02x"}),
+        make_event("page.console", {"text": "ok"}),
+    ]
     asyncio.run(sink.append_many(events))
     assert inner.kinds() == ["page.console", "page.console", "mask.failed", "page.console"]
     assert "078-05-1120" not in inner.events[0].payload["text"]

@@ -14,17 +14,24 @@ def _mask(kind: str, payload: dict[str, object]) -> dict[str, object]:
 
 def test_truncated_json_body_still_masks_named_fields() -> None:
     """JSON cut by capture's body cap no longer parses; its password field is still masked."""
-    p = _mask("net.response", {"mime": "application/json",
-                               "body": '{"user": "jo", "password": "hunter2", "items": [1, 2'})
+    p = _mask(
+        "net.response",
+        {
+            "mime": "application/json",
+            "body": '{"user": "jo", "password": "hunter2", "items": [1, 2',
+        },
+    )
     assert "hunter2" not in str(p["body"]) and '"password": "[redacted]"' in str(p["body"])
 
 
 def test_html_document_body_masks_inputs_and_script_literals() -> None:
     """Server-rendered input values and `password: '...'` literals in page source."""
-    page = ('<html><input name="username" value="trader1"><input type="password" '
-            'value="pw1"><input type="submit" value="Go"><textarea data-sensitive>wire '
-            "to x</textarea><script>var S = {password: 'Tr4der!Secret-2026', "
-            "apiKey: 'ak_demo_3c9e1f7a2b8d'};</script></html>")
+    page = (
+        '<html><input name="username" value="trader1"><input type="password" '
+        'value="pw1"><input type="submit" value="Go"><textarea data-sensitive>wire '
+        "to x</textarea><script>var S = {password: 'Tr4der!Secret-2026', "
+        "apiKey: 'ak_demo_3c9e1f7a2b8d'};</script></html>"
+    )
     p = _mask("net.response", {"mime": "text/html", "body": page})
     body = str(p["body"])
     for secret in ("trader1", "pw1", "Tr4der!Secret-2026", "ak_demo_3c9e1f7a2b8d", "wire to x"):
@@ -34,8 +41,12 @@ def test_html_document_body_masks_inputs_and_script_literals() -> None:
 
 def test_console_messages_with_json_or_pairs_are_masked_by_field_name() -> None:
     """console.log of an object or of `password=...` masks the named fields."""
-    c = _mask("page.console", {"text": '{"password": "hunter2", "qty": 5}',
-                               "args": ["login password=hunter2 user=jo",
-                                        "cfg {token: 'abc123def'}"]})
+    c = _mask(
+        "page.console",
+        {
+            "text": '{"password": "hunter2", "qty": 5}',
+            "args": ["login password=hunter2 user=jo", "cfg {token: 'abc123def'}"],
+        },
+    )
     dumped = json.dumps(c)
     assert "hunter2" not in dumped and "abc123def" not in dumped and "user=jo" in dumped

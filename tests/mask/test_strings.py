@@ -63,8 +63,10 @@ def test_escrow_sentinel_without_escrow_key_redacts_and_reports() -> None:
 def test_patterns_in_free_text() -> None:
     """SSN tokenized, Luhn card redacted, IBAN tokenized, account number tokenized."""
     m = build_masker()
-    out = m.strings.scan("SSN 078-05-1120 card 4111 1111 1111 1111 iban GB82 WEST 1234 5698 "
-                         "7654 32 acct ACCT-4417-2290")
+    out = m.strings.scan(
+        "SSN 078-05-1120 card 4111 1111 1111 1111 iban GB82 WEST 1234 5698 "
+        "7654 32 acct ACCT-4417-2290"
+    )
     assert out is not None
     words = out[0]
     assert "078-05-1120" not in words and "4111" not in words and "WEST" not in words
@@ -88,8 +90,9 @@ def test_url_query_userinfo_path_and_fragment() -> None:
     """Credential params redacted, identity params tokenized, SSN in path and fragment found,
     URL password redacted; other params untouched."""
     m = build_masker()
-    out = m.strings.url("https://u:pw@x.test/clients/078-05-1120?token=abc&q=hello"
-                        "&acct=12345678#/c?access_token=zz")
+    out = m.strings.url(
+        "https://u:pw@x.test/clients/078-05-1120?token=abc&q=hello&acct=12345678#/c?access_token=zz"
+    )
     assert out is not None
     url = out[0]
     assert ":pw@" not in url and "078-05-1120" not in url and "token=abc" not in url

@@ -60,6 +60,8 @@ def test_ssn_formats_normalise_to_one_token() -> None:
     """078-05-1120, 078 05 1120 and 078051120 tokenize alike."""
     m = build_masker()
     hit = m.rules.hits["ssn"]
-    toks = {m.strings.apply(v, hit)[0] for v in  # type: ignore[index]
-            ("078-05-1120", "078 05 1120", "078051120")}
+    toks = {
+        m.strings.apply(v, hit)[0]
+        for v in ("078-05-1120", "078 05 1120", "078051120")  # type: ignore[index]
+    }
     assert len(toks) == 1 and next(iter(toks)).startswith("tok_")

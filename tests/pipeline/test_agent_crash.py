@@ -34,14 +34,30 @@ def site(tmp_path: Path) -> Iterator[str]:
 
 
 def test_kill_9_of_the_recording_agent_keeps_what_was_durable_and_records_the_gap(
-        home: Path, site: str) -> None:
+    home: Path, site: str
+) -> None:
     """SIGKILL to `sessiontape record` and Chromium: unsealed-but-verifying, then recovered."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "record", site,
-         "--headless", "--duration", "120"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "agent.cli.main",
+            "--home",
+            str(home),
+            "record",
+            site,
+            "--headless",
+            "--duration",
+            "120",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 90
     events = 0
     while time.monotonic() < deadline:

@@ -60,7 +60,8 @@ async def _wait(pred, timeout: float = 15.0) -> None:  # type: ignore[no-untyped
 
 
 def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
-        home: Path, site: str) -> None:
+    home: Path, site: str
+) -> None:
     """While writes fail the page ignores clicks and shows the interstitial; then it resumes."""
     cfg = load_config(env={"SESSIONTAPE_JOURNAL_DURABILITY": "strict"})
     rec = Recording(home, cfg)
@@ -98,8 +99,11 @@ def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
     reasons = [r.payload.get("reason") for r in recs if r.kind == "capture.degraded"]
     assert "durability_block" in reasons and "durability_unblock" in reasons
     assert not [r for r in recs if r.kind == "capture.gap"]  # strict: nothing was lost
-    clicks = [r for r in recs if r.kind == "rrweb.mouse_interaction"
-              and r.payload.get("data", {}).get("type") == 2]
+    clicks = [
+        r
+        for r in recs
+        if r.kind == "rrweb.mouse_interaction" and r.payload.get("data", {}).get("type") == 2
+    ]
     assert len(clicks) == 2
 
 

@@ -24,9 +24,14 @@ def copy_home(src: Path, dst: Path) -> Path:
 def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real CLI."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
-    return subprocess.run([sys.executable, "-m", "agent.cli.main", "--home", str(home), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(home.parent))
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=str(home.parent),
+    )
 
 
 @dataclass
@@ -57,9 +62,23 @@ class Viewer:
 def start_viewer(home: Path, session: str, *extra: str) -> Iterator[Viewer]:
     """Start `sessiontape replay SESSION --no-open` and yield once it prints its URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli.main", "--home", str(home),
-                             "replay", session, "--no-open", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent.cli.main",
+            "--home",
+            str(home),
+            "replay",
+            session,
+            "--no-open",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines: list[str] = []
     url = ""
     deadline = time.monotonic() + 90

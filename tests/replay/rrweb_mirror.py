@@ -16,9 +16,15 @@ class Mirror:
         self.nodes: dict[int, dict[str, Any]] = {}
 
     def _add(self, node: dict[str, Any], parent: int | None, before: int | None) -> None:
-        n = {"id": node["id"], "type": node["type"], "tag": node.get("tagName"),
-             "attrs": dict(node.get("attributes") or {}), "text": node.get("textContent"),
-             "parent": parent, "children": []}
+        n = {
+            "id": node["id"],
+            "type": node["type"],
+            "tag": node.get("tagName"),
+            "attrs": dict(node.get("attributes") or {}),
+            "text": node.get("textContent"),
+            "parent": parent,
+            "children": [],
+        }
         self.nodes[node["id"]] = n
         if parent is not None and parent in self.nodes:
             kids = self.nodes[parent]["children"]
@@ -65,8 +71,11 @@ class Mirror:
         return next((i for i, n in self.nodes.items() if pred(n)), None)
 
     def element_children(self, nid: int, tag: str) -> list[int]:
-        return [c for c in self.nodes[nid]["children"]
-                if self.nodes[c]["type"] == 2 and self.nodes[c]["tag"] == tag]
+        return [
+            c
+            for c in self.nodes[nid]["children"]
+            if self.nodes[c]["type"] == 2 and self.nodes[c]["tag"] == tag
+        ]
 
 
 def blotter_cell_ids(m: Mirror) -> dict[int, tuple[int, int]]:
@@ -76,8 +85,11 @@ def blotter_cell_ids(m: Mirror) -> dict[int, tuple[int, int]]:
     tbody = m.element_children(table, "tbody")[0]
     out = {}
     for r, tr in enumerate(m.element_children(tbody, "tr")):
-        cells = [c for c in m.nodes[tr]["children"]
-                 if m.nodes[c]["type"] == 2 and m.nodes[c]["tag"] in ("td", "th")]
+        cells = [
+            c
+            for c in m.nodes[tr]["children"]
+            if m.nodes[c]["type"] == 2 and m.nodes[c]["tag"] in ("td", "th")
+        ]
         for c, td in enumerate(cells):
             out[td] = (r, c - 1)
     return out

@@ -21,10 +21,16 @@ def home(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bundle(home: Path, recorded: Recorded,
-           tmp_path_factory: pytest.TempPathFactory) -> ExportResult:
-    return export_bundle(home, recorded.config, [recorded.session_id],
-                         tmp_path_factory.mktemp("b") / "bundle", reason="test")
+def bundle(
+    home: Path, recorded: Recorded, tmp_path_factory: pytest.TempPathFactory
+) -> ExportResult:
+    return export_bundle(
+        home,
+        recorded.config,
+        [recorded.session_id],
+        tmp_path_factory.mktemp("b") / "bundle",
+        reason="test",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +42,19 @@ def trust(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def test_untouched_bundle_passes_with_derived_files_rederived(bundle: ExportResult, home: Path,
-                                                              trust: Path,
-                                                              recorded: Recorded) -> None:
+def test_untouched_bundle_passes_with_derived_files_rederived(
+    bundle: ExportResult, home: Path, trust: Path, recorded: Recorded
+) -> None:
     """Every check passes, and with the keys the JSONL/HAR/CSV are re-derived, not trusted."""
-    r = cli(home, "verify", str(bundle.path), "--trust", str(trust), "--tsa-root",
-            str(recorded.tsa_root))
+    r = cli(
+        home,
+        "verify",
+        str(bundle.path),
+        "--trust",
+        str(trust),
+        "--tsa-root",
+        str(recorded.tsa_root),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "OK   derived" in r.stdout and "RFC 3161" in r.stdout
 
@@ -53,11 +66,23 @@ def test_bundle_keys_alone_are_not_trusted(bundle: ExportResult, tmp_path: Path)
     assert rep.first_failure is not None and "untrusted key" in rep.first_failure
 
 
-@pytest.mark.parametrize("rel", ["native/events.jsonl", "native/network.har",
-                                 "native/actions.csv", "report.html", "manifest.json",
-                                 "SEGMENT", "PROOF", "viewer/SID/data.js", "keys/trusted/PUB"])
-def test_flipped_byte_fails_naming_the_file(bundle: ExportResult, trust: Path, tmp_path: Path,
-                                            rel: str) -> None:
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "native/events.jsonl",
+        "native/network.har",
+        "native/actions.csv",
+        "report.html",
+        "manifest.json",
+        "SEGMENT",
+        "PROOF",
+        "viewer/SID/data.js",
+        "keys/trusted/PUB",
+    ],
+)
+def test_flipped_byte_fails_naming_the_file(
+    bundle: ExportResult, trust: Path, tmp_path: Path, rel: str
+) -> None:
     """One flipped byte anywhere: verify fails and its first failure names that file."""
     copy = tmp_path / "b"
     shutil.copytree(bundle.path, copy)
@@ -79,9 +104,9 @@ def test_flipped_byte_fails_naming_the_file(bundle: ExportResult, trust: Path, t
     assert rep.first_failure is not None and rel in rep.first_failure
 
 
-def test_modified_event_is_named_by_seq_when_keys_are_available(bundle: ExportResult,
-                                                               home: Path, trust: Path,
-                                                               tmp_path: Path) -> None:
+def test_modified_event_is_named_by_seq_when_keys_are_available(
+    bundle: ExportResult, home: Path, trust: Path, tmp_path: Path
+) -> None:
     """With the data keys, a changed events.jsonl line is reported with its seq."""
     from agent.keys import Keyring
 

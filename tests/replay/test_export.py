@@ -31,21 +31,40 @@ def home(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def recipient(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("rcpt")
     priv = X25519PrivateKey.generate()
-    (d / "me.pem").write_bytes(priv.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    (d / "me.pub.pem").write_bytes(priv.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (d / "me.pem").write_bytes(
+        priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (d / "me.pub.pem").write_bytes(
+        priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return d / "me.pem", d / "me.pub.pem"
 
 
 @pytest.fixture(scope="module")
-def bundle(home: Path, recorded: Recorded, recipient: tuple[Path, Path],
-           tmp_path_factory: pytest.TempPathFactory) -> ExportResult:
+def bundle(
+    home: Path,
+    recorded: Recorded,
+    recipient: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ExportResult:
     out = tmp_path_factory.mktemp("out") / "case-42"
-    return export_bundle(home, recorded.config, [recorded.session_id], out,
-                         recipient=recipient[1], reason="FINRA request", matter="2026-042",
-                         tsa_roots=[recorded.tsa_root.read_bytes()], actor="examiner1")
+    return export_bundle(
+        home,
+        recorded.config,
+        [recorded.session_id],
+        out,
+        recipient=recipient[1],
+        reason="FINRA request",
+        matter="2026-042",
+        tsa_roots=[recorded.tsa_root.read_bytes()],
+        actor="examiner1",
+    )
 
 
 def test_manifest_lists_sha256_of_every_file(bundle: ExportResult) -> None:
@@ -58,9 +77,15 @@ def test_manifest_lists_sha256_of_every_file(bundle: ExportResult) -> None:
         data = (root / rel).read_bytes()
         assert meta == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     assert bundle.bundle_sha256 == hashlib.sha256((root / "manifest.json").read_bytes()).hexdigest()
-    for rel in ("report.html", "native/events.jsonl", "native/network.har", "native/actions.csv",
-                "keys/deks.json", f"viewer/{bundle.sessions[0]}/viewer.html",
-                f"viewer/{bundle.sessions[0]}/data.js"):
+    for rel in (
+        "report.html",
+        "native/events.jsonl",
+        "native/network.har",
+        "native/actions.csv",
+        "keys/deks.json",
+        f"viewer/{bundle.sessions[0]}/viewer.html",
+        f"viewer/{bundle.sessions[0]}/data.js",
+    ):
         assert rel in manifest["files"]
     assert manifest["decryption"]["included"] is True
 
@@ -82,19 +107,39 @@ def test_har_has_the_required_har_1_2_fields(bundle: ExportResult) -> None:
     for e in log["entries"]:
         assert {"startedDateTime", "time", "request", "response", "cache", "timings"} <= set(e)
         rq, rs = e["request"], e["response"]
-        assert {"method", "url", "httpVersion", "cookies", "headers", "queryString",
-                "headersSize", "bodySize"} <= set(rq)
-        assert {"status", "statusText", "httpVersion", "cookies", "headers", "content",
-                "redirectURL", "headersSize", "bodySize"} <= set(rs)
+        assert {
+            "method",
+            "url",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "queryString",
+            "headersSize",
+            "bodySize",
+        } <= set(rq)
+        assert {
+            "status",
+            "statusText",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "content",
+            "redirectURL",
+            "headersSize",
+            "bodySize",
+        } <= set(rs)
         assert {"size", "mimeType"} <= set(rs["content"])
         assert {"send", "wait", "receive"} <= set(e["timings"])
         assert e["startedDateTime"].endswith("Z") and e["time"] >= 0
-    assert any(e["request"]["url"].endswith("/api/orders") and e["request"]["method"] == "POST"
-               for e in log["entries"])
+    assert any(
+        e["request"]["url"].endswith("/api/orders") and e["request"]["method"] == "POST"
+        for e in log["entries"]
+    )
 
 
 def test_report_is_self_contained_and_says_screenshots_were_not_enabled(
-        bundle: ExportResult) -> None:
+    bundle: ExportResult,
+) -> None:
     """report.html has no external resource and states the screenshot setting."""
     html = (bundle.path / "report.html").read_text()
     assert "Screenshots were not enabled" in html
@@ -113,8 +158,9 @@ def test_export_writes_one_custody_record(bundle: ExportResult, home: Path) -> N
     assert r["sessions"] == bundle.sessions and r["objects"]
 
 
-def test_recipient_wrapped_deks_decrypt_the_exported_segments(bundle: ExportResult,
-                                                              recipient: tuple[Path, Path]) -> None:
+def test_recipient_wrapped_deks_decrypt_the_exported_segments(
+    bundle: ExportResult, recipient: tuple[Path, Path]
+) -> None:
     """The recipient's private key opens keys/deks.json and the DEKs decrypt every chunk."""
     deks = open_deks(bundle.path, recipient[0])
     segs = sorted((bundle.path / "native" / "segments").rglob("*.stj"))
@@ -129,8 +175,9 @@ def test_recipient_wrapped_deks_decrypt_the_exported_segments(bundle: ExportResu
     assert n == lines > 100
 
 
-def test_existing_target_is_refused_without_force(bundle: ExportResult, home: Path,
-                                                  recorded: Recorded) -> None:
+def test_existing_target_is_refused_without_force(
+    bundle: ExportResult, home: Path, recorded: Recorded
+) -> None:
     """An existing directory is not touched unless --force."""
     before = (bundle.path / "manifest.json").read_bytes()
     with pytest.raises(UsageError, match="exists"):
@@ -140,8 +187,9 @@ def test_existing_target_is_refused_without_force(bundle: ExportResult, home: Pa
     assert r.returncode == 2 and "use --force" in r.stderr
 
 
-def test_zip_export_holds_the_same_tree_and_verifies(home: Path, recorded: Recorded,
-                                                     tmp_path: Path) -> None:
+def test_zip_export_holds_the_same_tree_and_verifies(
+    home: Path, recorded: Recorded, tmp_path: Path
+) -> None:
     """FILE.zip: same layout; `sessiontape verify FILE.zip` passes."""
     out = tmp_path / "case.zip"
     res = export_bundle(home, recorded.config, [recorded.session_id], out, reason="r")
@@ -156,8 +204,9 @@ def test_zip_export_holds_the_same_tree_and_verifies(home: Path, recorded: Recor
     assert "bundle verified" in v.stdout
 
 
-def test_query_selects_sessions_and_proves_each_hit(home: Path, recorded: Recorded,
-                                                   tmp_path: Path) -> None:
+def test_query_selects_sessions_and_proves_each_hit(
+    home: Path, recorded: Recorded, tmp_path: Path
+) -> None:
     """--query exports the sessions with hits, with an inclusion proof per hit."""
     from agent.index.indexer import rebuild_from_dir
 
@@ -165,8 +214,7 @@ def test_query_selects_sessions_and_proves_each_hit(home: Path, recorded: Record
     res = export_bundle(home, recorded.config, [], tmp_path / "q", query="url:/api/orders")
     assert res.sessions == [recorded.session_id]
     hits = json.loads((res.path / "proofs" / "query_hits.json").read_text())["hits"]
-    assert hits and all(h["proof_status"] == "verified" and h["proof"]["included"]
-                        for h in hits)
+    assert hits and all(h["proof_status"] == "verified" and h["proof"]["included"] for h in hits)
 
 
 @pytest.mark.browser
@@ -177,23 +225,36 @@ def test_offline_viewer_replays_from_file_url(bundle: ExportResult) -> None:
     from .helpers import CHROMIUM
 
     sid = bundle.sessions[0]
-    events = [json.loads(line) for line in
-              (bundle.path / "native" / "events.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line)
+        for line in (bundle.path / "native" / "events.jsonl").read_text().splitlines()
+    ]
     page_id = next(e["page"] for e in events if e["kind"] == "rrweb.meta")
-    typed = [e for e in events if e["kind"] == "rrweb.input" and e.get("page") == page_id
-             and e.get("frame") == page_id and e["payload"]["data"]["text"].startswith("tok_")]
+    typed = [
+        e
+        for e in events
+        if e["kind"] == "rrweb.input"
+        and e.get("page") == page_id
+        and e.get("frame") == page_id
+        and e["payload"]["data"]["text"].startswith("tok_")
+    ]
     target = typed[2]
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         pg = b.new_page(viewport={"width": 1400, "height": 900})
-        pg.goto((bundle.path / "viewer" / sid / "viewer.html").as_uri() + f"#seq={target['seq']}",
-                wait_until="domcontentloaded")
-        pg.wait_for_selector(f"body[data-state=ready][data-seq='{target['seq']}']",
-                             state="attached", timeout=60_000)
+        pg.goto(
+            (bundle.path / "viewer" / sid / "viewer.html").as_uri() + f"#seq={target['seq']}",
+            wait_until="domcontentloaded",
+        )
+        pg.wait_for_selector(
+            f"body[data-state=ready][data-seq='{target['seq']}']", state="attached", timeout=60_000
+        )
         node = target["payload"]["data"]["id"]
         assert node is not None
-        value = pg.evaluate("document.querySelector('#replay iframe').contentDocument"
-                            ".querySelector('#username').value")
+        value = pg.evaluate(
+            "document.querySelector('#replay iframe').contentDocument"
+            ".querySelector('#username').value"
+        )
         assert value == target["payload"]["data"]["text"]
         assert "verified" in pg.inner_text("#proof-status")
         b.close()

@@ -20,8 +20,9 @@ def _segment(home: Path, cfg: Config, clock: FakeClock, chunks: int) -> Path:
     return j.segments[0]
 
 
-def test_every_chunk_proves_inclusion_under_the_seal_root(home: Path, cfg: Config,
-                                                          clock: FakeClock) -> None:
+def test_every_chunk_proves_inclusion_under_the_seal_root(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """Each chunk's proof checks, anchored by the seal, for a tree of odd size."""
     seg = SegmentFile(_segment(home, cfg, clock, 7))
     try:
@@ -36,15 +37,21 @@ def test_every_chunk_proves_inclusion_under_the_seal_root(home: Path, cfg: Confi
         seg.close()
 
 
-def test_altered_proof_or_other_leaf_does_not_check(home: Path, cfg: Config,
-                                                    clock: FakeClock) -> None:
+def test_altered_proof_or_other_leaf_does_not_check(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
     """A flipped proof hash, or the proof of chunk 1 with chunk 2's leaf, fails."""
     seg = SegmentFile(_segment(home, cfg, clock, 5))
     try:
         sl = load_leaves(seg)
         pr = chunk_proof(sl, 1)
-        bad = dict(pr, proof=[("0" if pr["proof"][0][0] != "0" else "1") + pr["proof"][0][1:],
-                              *pr["proof"][1:]])
+        bad = dict(
+            pr,
+            proof=[
+                ("0" if pr["proof"][0][0] != "0" else "1") + pr["proof"][0][1:],
+                *pr["proof"][1:],
+            ],
+        )
         assert not check_proof(bad)
         assert not check_proof(pr, sl.leaves[2])
         assert chunk_proof(sl, 99)["included"] is False

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def viewer(recorded: Recorded) -> Iterator[Viewer]:
-    yield from start_viewer(recorded.home, recorded.session_id, "--tsa-root",
-                            str(recorded.tsa_root))
+    yield from start_viewer(
+        recorded.home, recorded.session_id, "--tsa-root", str(recorded.tsa_root)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def _api(v: Viewer, path: str) -> Any:
 def _open_at(browser: Browser, v: Viewer, seq: int) -> Page:
     page = browser.new_page(viewport={"width": 1500, "height": 950})
     page.goto(f"{v.url.split('#')[0]}#seq={seq}", wait_until="domcontentloaded")
-    page.wait_for_selector(f"body[data-state=ready][data-seq='{seq}']", state="attached",
-                           timeout=60_000)
+    page.wait_for_selector(
+        f"body[data-state=ready][data-seq='{seq}']", state="attached", timeout=60_000
+    )
     return page
 
 
@@ -73,12 +75,19 @@ def _replayed(page: Page, expr: str) -> Any:
     return page.evaluate("document.querySelector('#replay iframe').contentDocument" + expr)
 
 
-def test_typed_username_appears_as_its_token_at_that_seq(browser: Browser, viewer: Viewer,
-                                                         records: list[Any]) -> None:
+def test_typed_username_appears_as_its_token_at_that_seq(
+    browser: Browser, viewer: Viewer, records: list[Any]
+) -> None:
     """The username field shows, at each input seq, the masked token journaled there."""
     page = [r.page for r in records if r.kind == "rrweb.meta"][0]
-    inputs = [r for r in records if r.kind == "rrweb.input" and r.page == page
-              and r.frame == page and str(r.payload["data"]["text"]).startswith("tok_")]
+    inputs = [
+        r
+        for r in records
+        if r.kind == "rrweb.input"
+        and r.page == page
+        and r.frame == page
+        and str(r.payload["data"]["text"]).startswith("tok_")
+    ]
     first_id = inputs[0].payload["data"]["id"]
     same = [r for r in inputs if r.payload["data"]["id"] == first_id]
     assert len(same) >= 3
@@ -92,12 +101,18 @@ def test_typed_username_appears_as_its_token_at_that_seq(browser: Browser, viewe
             p.close()
 
 
-def test_blotter_cell_shows_the_value_it_had_at_that_seq(browser: Browser, viewer: Viewer,
-                                                         records: list[Any]) -> None:
+def test_blotter_cell_shows_the_value_it_had_at_that_seq(
+    browser: Browser, viewer: Viewer, records: list[Any]
+) -> None:
     """A cell's replayed text equals the journal's mutation history up to the seq."""
     page = [r.page for r in records if r.kind == "rrweb.meta"][0]
-    stream = [r for r in records if r.page == page and r.frame == page
-              and r.kind in ("rrweb.full_snapshot", "rrweb.mutation")]
+    stream = [
+        r
+        for r in records
+        if r.page == page
+        and r.frame == page
+        and r.kind in ("rrweb.full_snapshot", "rrweb.mutation")
+    ]
     muts = [r for r in stream if r.kind == "rrweb.mutation" and r.payload["data"].get("texts")]
     target = muts[len(muts) // 2]
     m = Mirror()
@@ -117,8 +132,9 @@ def test_blotter_cell_shows_the_value_it_had_at_that_seq(browser: Browser, viewe
     try:
         for nid in changed[:3]:
             row, col = cells[nid]
-            shown = _replayed(p, f".querySelector('#blotter tbody').rows[{row}]"
-                                 f".cells[{col + 1}].textContent")
+            shown = _replayed(
+                p, f".querySelector('#blotter tbody').rows[{row}].cells[{col + 1}].textContent"
+            )
             assert shown == m.text(nid)
             assert shown != before[nid]
     finally:
@@ -126,13 +142,19 @@ def test_blotter_cell_shows_the_value_it_had_at_that_seq(browser: Browser, viewe
 
 
 def test_replay_iframe_is_sandboxed_without_scripts_and_pages_carry_csp(
-        browser: Browser, viewer: Viewer) -> None:
+    browser: Browser, viewer: Viewer
+) -> None:
     """No recorded script can run: sandbox without allow-scripts, CSP script-src 'self'."""
     status, headers, _ = _get(viewer.url)
     assert status == 200
     assert "script-src 'self'" in headers["Content-Security-Policy"]
-    p = _open_at(browser, viewer, _api(viewer, "/api/keyframes")["streams"]
-                 [next(iter(_api(viewer, "/api/keyframes")["streams"]))][0]["full_seq"])
+    p = _open_at(
+        browser,
+        viewer,
+        _api(viewer, "/api/keyframes")["streams"][
+            next(iter(_api(viewer, "/api/keyframes")["streams"]))
+        ][0]["full_seq"],
+    )
     try:
         sandbox = p.evaluate("document.querySelector('#replay iframe').getAttribute('sandbox')")
         assert sandbox is not None and "allow-scripts" not in sandbox
@@ -165,8 +187,9 @@ def test_server_listens_on_loopback_only(viewer: Viewer) -> None:
     assert listening == ["0100007F"]
 
 
-def test_opening_one_replay_writes_exactly_one_view_record(recorded: Recorded,
-                                                           tmp_path: Path) -> None:
+def test_opening_one_replay_writes_exactly_one_view_record(
+    recorded: Recorded, tmp_path: Path
+) -> None:
     """One launch (and many page loads) = one audit.view record for that session."""
     from .helpers import copy_home
 
@@ -199,8 +222,9 @@ def test_session_api_reports_verified_badge_with_key_and_rfc3161_time(viewer: Vi
     assert it["segments"][0]["rfc3161"]["verified_time"].startswith("20")
 
 
-def test_raw_panel_data_has_chunk_and_verified_inclusion_proof(viewer: Viewer,
-                                                               records: list[Any]) -> None:
+def test_raw_panel_data_has_chunk_and_verified_inclusion_proof(
+    viewer: Viewer, records: list[Any]
+) -> None:
     """/api/raw returns the exact record, its chunk, and a proof checking to the seal root."""
     r = records[len(records) // 2]
     raw = _api(viewer, f"/api/raw?seq={r.seq}")
@@ -228,25 +252,29 @@ def test_step_controls_move_by_action_and_by_event(browser: Browser, viewer: Vie
     p = _open_at(browser, viewer, acts[0]["seq"])
     try:
         p.click("#next-action")
-        p.wait_for_selector(f"body[data-state=ready][data-seq='{acts[1]['seq']}']",
-                            state="attached", timeout=60_000)
+        p.wait_for_selector(
+            f"body[data-state=ready][data-seq='{acts[1]['seq']}']", state="attached", timeout=60_000
+        )
         assert p.inner_text("#raw-seq") == str(acts[1]["seq"])
         assert "verified" in p.inner_text("#proof-status")
         p.click("#next-event")
-        p.wait_for_selector(f"body[data-state=ready]:not([data-seq='{acts[1]['seq']}'])",
-                            state="attached", timeout=60_000)
+        p.wait_for_selector(
+            f"body[data-state=ready]:not([data-seq='{acts[1]['seq']}'])",
+            state="attached",
+            timeout=60_000,
+        )
         after = int(p.evaluate("document.body.dataset.seq"))
         assert after > acts[1]["seq"]
         p.click("#prev-event")
-        p.wait_for_selector(f"body[data-state=ready]:not([data-seq='{after}'])",
-                            state="attached", timeout=60_000)
+        p.wait_for_selector(
+            f"body[data-state=ready]:not([data-seq='{after}'])", state="attached", timeout=60_000
+        )
         assert int(p.evaluate("document.body.dataset.seq")) < after
     finally:
         p.close()
 
 
-def test_network_row_highlights_the_action_that_caused_it(browser: Browser,
-                                                          viewer: Viewer) -> None:
+def test_network_row_highlights_the_action_that_caused_it(browser: Browser, viewer: Viewer) -> None:
     """Selecting a request highlights its cause on the timeline and shows its headers."""
     t = _api(viewer, "/api/timeline")
     req = next(n for n in t["network"] if n.get("cause") and n.get("response_seq"))
@@ -254,8 +282,9 @@ def test_network_row_highlights_the_action_that_caused_it(browser: Browser,
     try:
         p.click("#side nav button[data-tab=network]")
         p.click(f"#network tr[data-request='{req['request_id']}']")
-        p.wait_for_selector(f"#timeline li.hl[data-action='{req['cause']}']", state="attached",
-                            timeout=30_000)
+        p.wait_for_selector(
+            f"#timeline li.hl[data-action='{req['cause']}']", state="attached", timeout=30_000
+        )
         p.wait_for_selector("#net-detail:has-text('caused by action')", timeout=30_000)
         detail = p.inner_text("#net-detail")
         assert f"#{req['seq']} net.request" in detail and "net.response" in detail
@@ -264,9 +293,9 @@ def test_network_row_highlights_the_action_that_caused_it(browser: Browser,
         p.close()
 
 
-def test_jump_to_time_lands_on_the_last_event_at_or_before_it(browser: Browser,
-                                                               viewer: Viewer,
-                                                               records: list[Any]) -> None:
+def test_jump_to_time_lands_on_the_last_event_at_or_before_it(
+    browser: Browser, viewer: Viewer, records: list[Any]
+) -> None:
     """Typing a UTC time jumps to the last event at or before it; the clock shows UTC."""
     from agent.replay.derive import iso
 
@@ -276,8 +305,9 @@ def test_jump_to_time_lands_on_the_last_event_at_or_before_it(browser: Browser,
         p.fill("#goto-time", iso(r.t_utc_ns))
         p.click("#go")
         start = str(records[5].seq)
-        p.wait_for_selector(f"body[data-state=ready]:not([data-seq='{start}'])",
-                            state="attached", timeout=60_000)
+        p.wait_for_selector(
+            f"body[data-state=ready]:not([data-seq='{start}'])", state="attached", timeout=60_000
+        )
         landed = int(p.evaluate("document.body.dataset.seq"))
         t_ms = (r.t_utc_ns // 1_000_000) * 1_000_000
         by_seq = {x.seq: x for x in records}
@@ -296,8 +326,9 @@ def test_play_at_8x_advances_through_the_recording(browser: Browser, viewer: Vie
     try:
         p.select_option("#speed", "8")
         p.click("#play")
-        p.wait_for_selector(f"body:not([data-seq='{kf['full_seq']}'])", state="attached",
-                            timeout=30_000)
+        p.wait_for_selector(
+            f"body:not([data-seq='{kf['full_seq']}'])", state="attached", timeout=30_000
+        )
         p.click("#play")
         assert int(p.evaluate("document.body.dataset.seq")) > kf["full_seq"]
         assert p.inner_text("#play").endswith("play")
@@ -305,12 +336,16 @@ def test_play_at_8x_advances_through_the_recording(browser: Browser, viewer: Vie
         p.close()
 
 
-def test_page_switch_replays_the_popup_in_its_own_stream(browser: Browser, viewer: Viewer,
-                                                         records: list[Any]) -> None:
+def test_page_switch_replays_the_popup_in_its_own_stream(
+    browser: Browser, viewer: Viewer, records: list[Any]
+) -> None:
     """Seeking into the popup page selects its stream and shows the popup's DOM."""
     main = [r.page for r in records if r.kind == "rrweb.meta"][0]
-    popup = [r for r in records if r.kind == "rrweb.full_snapshot" and r.page != main
-             and r.frame == r.page][-1]  # the first one is taken before the document parsed
+    popup = [
+        r
+        for r in records
+        if r.kind == "rrweb.full_snapshot" and r.page != main and r.frame == r.page
+    ][-1]  # the first one is taken before the document parsed
     p = _open_at(browser, viewer, popup.seq)
     try:
         assert p.input_value("#stream") == f"{popup.page}:{popup.page}"
@@ -320,8 +355,9 @@ def test_page_switch_replays_the_popup_in_its_own_stream(browser: Browser, viewe
         p.close()
 
 
-def test_at_time_opens_at_the_last_event_at_or_before_it(recorded: Recorded,
-                                                         records: list[Any]) -> None:
+def test_at_time_opens_at_the_last_event_at_or_before_it(
+    recorded: Recorded, records: list[Any]
+) -> None:
     """`replay --at TIME` puts the seq of that moment in the URL; a bad --seq is exit 2."""
     from agent.replay.derive import iso
 

@@ -39,8 +39,9 @@ def tampered(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> tu
     return home, n // 2
 
 
-def test_tampered_segment_serves_only_the_verified_part(tampered: tuple[Path, int],
-                                                        recorded: Recorded) -> None:
+def test_tampered_segment_serves_only_the_verified_part(
+    tampered: tuple[Path, int], recorded: Recorded
+) -> None:
     """Chain fails at the flipped chunk; earlier chunks are served, the rest withheld."""
     home, k = tampered
     rs = ReplaySession.open(home, recorded.session_id)
@@ -82,8 +83,9 @@ def test_viewer_opens_a_tampered_session_showing_the_failure(tampered_viewer: Vi
         b.close()
 
 
-def test_missing_asset_is_listed_and_served_as_a_placeholder(recorded: Recorded,
-                                                             tmp_path: Path) -> None:
+def test_missing_asset_is_listed_and_served_as_a_placeholder(
+    recorded: Recorded, tmp_path: Path
+) -> None:
     """An archived asset deleted from <home>/assets: listed as missing, placeholder served."""
     import urllib.request
 

@@ -6,8 +6,16 @@ import random
 
 from agent.seal import merkle
 
-DATA = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
-        bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
+DATA = [
+    b"",
+    b"\x00",
+    b"\x10",
+    b"\x20\x21",
+    b"\x30\x31",
+    b"\x40\x41\x42\x43",
+    bytes(range(0x50, 0x58)),
+    bytes(range(0x60, 0x70)),
+]
 LEAVES = [merkle.leaf_hash(d) for d in DATA]
 ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -22,27 +30,63 @@ ROOTS = [
 ]
 # (leaf index 0-based, tree size, audit path) from the published vectors
 INCLUSION = [
-    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+    (
+        0,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
             "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
             "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
     (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
-    (1, 5, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    (
+        1,
+        5,
+        [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
             "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
 ]
 CONSISTENCY = [
     (1, 1, []),
-    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+    (
+        1,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
             "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
             "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
-    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
+    (
+        2,
+        5,
+        [
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
 ]
 
 
@@ -75,8 +119,9 @@ def test_inclusion_proofs_match_published_vectors_and_verify() -> None:
         assert [p.hex() for p in proof] == path
         root = bytes.fromhex(ROOTS[size])
         assert merkle.verify_inclusion(LEAVES[index], index, size, proof, root)
-        assert not merkle.verify_inclusion(LEAVES[index], index, size, proof,
-                                           bytes.fromhex(ROOTS[size - 1]))
+        assert not merkle.verify_inclusion(
+            LEAVES[index], index, size, proof, bytes.fromhex(ROOTS[size - 1])
+        )
         assert not merkle.verify_inclusion(LEAVES[(index + 1) % size], index, size, proof, root)
 
 
@@ -85,11 +130,13 @@ def test_consistency_proofs_match_published_vectors_and_verify() -> None:
     for m, n, path in CONSISTENCY:
         proof = merkle.consistency_proof(m, LEAVES[:n])
         assert [p.hex() for p in proof] == path
-        assert merkle.verify_consistency(m, n, proof, bytes.fromhex(ROOTS[m]),
-                                         bytes.fromhex(ROOTS[n]))
+        assert merkle.verify_consistency(
+            m, n, proof, bytes.fromhex(ROOTS[m]), bytes.fromhex(ROOTS[n])
+        )
         if m != n:
-            assert not merkle.verify_consistency(m, n, proof, bytes.fromhex(ROOTS[m - 1]),
-                                                 bytes.fromhex(ROOTS[n]))
+            assert not merkle.verify_consistency(
+                m, n, proof, bytes.fromhex(ROOTS[m - 1]), bytes.fromhex(ROOTS[n])
+            )
 
 
 def test_every_proof_verifies_in_ragged_trees_and_a_flipped_leaf_fails() -> None:

@@ -77,10 +77,13 @@ def test_untouched_session_passes_every_check(victim: Path) -> None:
     assert {c.name for c in rep.checks} >= {"continuity"}
 
 
-@pytest.mark.parametrize("column,check", [
-    ("header", "chain"), ("ciphertext", "chain"), ("leaf", "chain"), ("chain", "chain")])
-def test_flipped_byte_in_each_chunk_column_fails_naming_the_chunk(victim: Path, column: str,
-                                                                  check: str) -> None:
+@pytest.mark.parametrize(
+    "column,check",
+    [("header", "chain"), ("ciphertext", "chain"), ("leaf", "chain"), ("chain", "chain")],
+)
+def test_flipped_byte_in_each_chunk_column_fails_naming_the_chunk(
+    victim: Path, column: str, check: str
+) -> None:
     """One flipped bit in header, ciphertext, leaf or chain of chunk 2 fails at chunk 2."""
     seg = _segments(victim)[1]
     _flip(seg, "chunks", column, "idx = 2")
@@ -124,8 +127,12 @@ def test_swapped_chunks_fail(victim: Path) -> None:
     """Swapping the contents of chunks 1 and 2 breaks the chain at chunk 1."""
     seg = _segments(victim)[0]
     con = sqlite3.connect(seg)
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx IN (1, 2)")}
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx IN (1, 2)"
+        )
+    }
     con.close()
     _sql(seg, "DELETE FROM chunks WHERE idx IN (1, 2)")
     con = sqlite3.connect(seg)
@@ -141,8 +148,9 @@ def test_tail_truncated_after_last_checkpoint_fails_against_the_seal(victim: Pat
     """Chunks after the last checkpoint removed: the seal's tree size no longer matches."""
     seg = _segments(victim)[1]
     con = sqlite3.connect(seg)
-    sizes = [loads(b)["tree_size"] for (b,) in con.execute(
-        "SELECT body FROM checkpoints ORDER BY n")]
+    sizes = [
+        loads(b)["tree_size"] for (b,) in con.execute("SELECT body FROM checkpoints ORDER BY n")
+    ]
     total = con.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     con.close()
     cut = max(s for s in sizes if s < total)
@@ -189,8 +197,9 @@ def test_seal_resigned_with_an_untrusted_key_fails_key_check(victim: Path) -> No
     rogue = Ed25519PrivateKey.generate()
     from cryptography.hazmat.primitives import serialization
 
-    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw,
-                                          serialization.PublicFormat.Raw)
+    raw = rogue.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     body = loads(body_b)
     body["key_id"] = signing_key_id(raw)
     nb = canonical_bytes(body)

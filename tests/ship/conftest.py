@@ -32,10 +32,15 @@ def moto_endpoint() -> Iterator[tuple[str, int]]:
 
 def aws_env(endpoint: str) -> dict[str, str]:
     """Dummy credentials + endpoint, as boto3 reads them (never from our config)."""
-    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": endpoint,
-            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_EC2_METADATA_DISABLED": "true"}
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 @pytest.fixture
@@ -48,8 +53,9 @@ def s3_env(moto_endpoint: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> s
     return url
 
 
-def make_bucket(lock: bool = True, *, default_days: int | None = None,
-                default_mode: str = "COMPLIANCE") -> str:
+def make_bucket(
+    lock: bool = True, *, default_days: int | None = None, default_mode: str = "COMPLIANCE"
+) -> str:
     """Create a fresh bucket on the current endpoint (optionally with Object Lock)."""
     import boto3
 
@@ -60,9 +66,13 @@ def make_bucket(lock: bool = True, *, default_days: int | None = None,
     else:
         c.create_bucket(Bucket=name)
     if default_days is not None:
-        c.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": default_mode, "Days": default_days}}})
+        c.put_object_lock_configuration(
+            Bucket=name,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": default_mode, "Days": default_days}},
+            },
+        )
     return name
 
 
@@ -73,8 +83,9 @@ def lock_bucket(s3_env: str) -> str:
 
 
 @pytest.fixture
-def proxy(moto_endpoint: tuple[str, int], monkeypatch: pytest.MonkeyPatch,
-          s3_env: str) -> Iterator[FaultProxy]:
+def proxy(
+    moto_endpoint: tuple[str, int], monkeypatch: pytest.MonkeyPatch, s3_env: str
+) -> Iterator[FaultProxy]:
     """A fault proxy in front of moto; AWS_ENDPOINT_URL_S3 points at it."""
     p = FaultProxy(moto_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", p.url)

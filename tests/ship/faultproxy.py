@@ -26,14 +26,20 @@ import threading
 import time
 from typing import Any
 
-_500 = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
-        b"Connection: close\r\nContent-Length: 117\r\n\r\n"
-        b"<Error><Code>InternalError</Code><Message>We encountered an internal error."
-        b"</Message><RequestId>1</RequestId></Error>")
-_403_BODY = (b"<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you "
-             b"provided does not exist in our records.</Message></Error>")
-_403 = (b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nConnection: close\r\n"
-        b"Content-Length: " + str(len(_403_BODY)).encode() + b"\r\n\r\n" + _403_BODY)
+_500 = (
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
+    b"Connection: close\r\nContent-Length: 117\r\n\r\n"
+    b"<Error><Code>InternalError</Code><Message>We encountered an internal error."
+    b"</Message><RequestId>1</RequestId></Error>"
+)
+_403_BODY = (
+    b"<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you "
+    b"provided does not exist in our records.</Message></Error>"
+)
+_403 = (
+    b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+    b"Content-Length: " + str(len(_403_BODY)).encode() + b"\r\n\r\n" + _403_BODY
+)
 
 
 def _hangup(sock: socket.socket) -> None:

@@ -9,8 +9,9 @@ from agent.journal import Journal
 from agent.testing import make_event
 
 
-def write_session(home: Path, *, events: int = 20, checkpoints: int = 2,
-                  close: bool = True, user: str = "alice") -> Journal:
+def write_session(
+    home: Path, *, events: int = 20, checkpoints: int = 2, close: bool = True, user: str = "alice"
+) -> Journal:
     """One session in ``home`` with ``checkpoints`` signed checkpoints; sealed if ``close``."""
     cfg = load_config(env={}, home=home)
     j = Journal.open(home, cfg, user=user)

@@ -18,8 +18,11 @@ from agent.testing import FakeClock
 
 def _v(tmp_path: Path) -> tuple[FileVault, FakeClock, dt.datetime]:
     clock = FakeClock()
-    return FileVault(tmp_path / "v", clock=clock), clock, \
-        ns_to_dt(clock.utc_ns()) + dt.timedelta(days=10)
+    return (
+        FileVault(tmp_path / "v", clock=clock),
+        clock,
+        ns_to_dt(clock.utc_ns()) + dt.timedelta(days=10),
+    )
 
 
 def test_blob_is_content_addressed_and_read_only(tmp_path: Path) -> None:
@@ -31,8 +34,12 @@ def test_blob_is_content_addressed_and_read_only(tmp_path: Path) -> None:
     assert blob.read_bytes() == b"hello"
     assert stat.S_IMODE(blob.stat().st_mode) == 0o444
     side = json.loads((tmp_path / "v/objects/segments/s/a.stj.obj.json").read_text())
-    assert (side["v"], side["sha256"], side["mode"], side["retain_until"]) == \
-        (1, digest, "COMPLIANCE", "2026-01-11T00:00:00Z")
+    assert (side["v"], side["sha256"], side["mode"], side["retain_until"]) == (
+        1,
+        digest,
+        "COMPLIANCE",
+        "2026-01-11T00:00:00Z",
+    )
 
 
 def test_same_bytes_under_two_keys_share_one_blob_until_both_are_gone(tmp_path: Path) -> None:
@@ -44,8 +51,9 @@ def test_same_bytes_under_two_keys_share_one_blob_until_both_are_gone(tmp_path: 
     v.delete("a")
     assert v.get("b") == b"same"
     v.delete("b")
-    assert list((tmp_path / "v" / "blobs").rglob("*")) == \
-        [tmp_path / "v" / "blobs" / sha256_hex(b"same")[:2]]
+    assert list((tmp_path / "v" / "blobs").rglob("*")) == [
+        tmp_path / "v" / "blobs" / sha256_hex(b"same")[:2]
+    ]
 
 
 def test_delete_is_allowed_only_after_retain_until(tmp_path: Path) -> None:
@@ -75,8 +83,7 @@ def test_unknown_vault_version_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("key", ["../escape", "/abs", "a/../../b", ""])
-def test_keys_that_could_escape_the_vault_directory_are_refused(tmp_path: Path,
-                                                                key: str) -> None:
+def test_keys_that_could_escape_the_vault_directory_are_refused(tmp_path: Path, key: str) -> None:
     """No path traversal through object keys."""
     v, _, until = _v(tmp_path)
     with pytest.raises(VaultError, match="invalid object key"):

@@ -28,8 +28,7 @@ def _setup(tmp_path: Path, vaults: dict[str, object], clock: FakeClock) -> Shipp
     return sh
 
 
-def test_hold_add_sets_legal_hold_on_every_object_in_every_vault_and_audits(
-        tmp_path: Path) -> None:
+def test_hold_add_sets_legal_hold_on_every_object_in_every_vault_and_audits(tmp_path: Path) -> None:
     """Segment and receipt objects in primary and backup; other sessions untouched."""
     clock = FakeClock()
     a, b = MemoryVault(clock=clock), MemoryVault(clock=clock, url="memory://b")
@@ -40,8 +39,13 @@ def test_hold_add_sets_legal_hold_on_every_object_in_every_vault_and_audits(
         assert v.head(KEY).legal_hold and v.head(KEY + ".receipt.json").legal_hold
         assert not v.head("segments/s2/000000-seg2.stj").legal_hold
     (rec,) = sh.audit.read("audit.hold")
-    assert rec["payload"] == {"action": "add", "matter": "SEC-1", "session_id": "s1",
-                              "actor": "cco@firm", "objects": 4}
+    assert rec["payload"] == {
+        "action": "add",
+        "matter": "SEC-1",
+        "session_id": "s1",
+        "actor": "cco@firm",
+        "objects": 4,
+    }
     assert [h["matter"] for h in list_holds(sh)] == ["SEC-1"]
 
 
@@ -62,7 +66,8 @@ def test_release_keeps_the_hold_while_another_matter_still_holds(tmp_path: Path)
 
 
 def test_hold_on_s3_is_visible_to_head_and_blocks_version_delete(
-        lock_bucket: str, tmp_path: Path, clock: FakeClock) -> None:
+    lock_bucket: str, tmp_path: Path, clock: FakeClock
+) -> None:
     """Against moto: legal hold status ON, and our delete refuses."""
     v = S3Vault(lock_bucket, "p", clock=clock)
     sh = _setup(tmp_path, {"primary": v}, clock)
@@ -73,7 +78,8 @@ def test_hold_on_s3_is_visible_to_head_and_blocks_version_delete(
 
 
 def test_disposition_records_eligibility_but_never_deletes_from_s3(
-        lock_bucket: str, tmp_path: Path, clock: FakeClock) -> None:
+    lock_bucket: str, tmp_path: Path, clock: FakeClock
+) -> None:
     """After retain-until: a record, the object stays (lifecycle/humans delete S3 data)."""
     v = S3Vault(lock_bucket, "p", clock=clock)
     sh = _setup(tmp_path, {"primary": v}, clock)
@@ -96,10 +102,13 @@ def test_file_vault_dispose_yes_deletes_eligible_objects_except_held(tmp_path: P
     clock.advance_s(6 * 366 * 86400)
     out = dispose(sh, execute=True, actor="rm")
     assert [(r["key"], r["action"]) for r in out] == [(KEY, "deleted")]
-    assert v.list("segments/") == ["segments/s2/000000-seg2.stj",
-                                   "segments/s2/000000-seg2.stj.receipt.json"]
+    assert v.list("segments/") == [
+        "segments/s2/000000-seg2.stj",
+        "segments/s2/000000-seg2.stj.receipt.json",
+    ]
     assert out[0]["retain_until"] == dt.datetime(2032, 1, 1, tzinfo=dt.UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 def test_hold_placed_while_a_vault_was_down_is_reapplied_later(tmp_path: Path) -> None:

@@ -28,8 +28,15 @@ def _mem(tmp_path: Path, n: int, sample: int) -> tuple[Shipper, MemoryVault, lis
         src.add(f"s{i}", f"seg{i}", f"bytes {i}".encode(), sealed_utc_ns=clock.utc_ns())
     sink: list[Event] = []
     home = tmp_path / "home"
-    sh = Shipper(home, ShipConfig(reverify_sample=sample), {"primary": mem}, src, clock=clock,
-                 audit=AuditRecorder(home / "ship", clock, sink.append), rng=random.Random(1))
+    sh = Shipper(
+        home,
+        ShipConfig(reverify_sample=sample),
+        {"primary": mem},
+        src,
+        clock=clock,
+        audit=AuditRecorder(home / "ship", clock, sink.append),
+        rng=random.Random(1),
+    )
     sh.ship_once()
     return sh, mem, sink
 
@@ -38,8 +45,7 @@ def test_all_new_objects_then_a_rolling_sample_of_old_ones(tmp_path: Path) -> No
     """Run 1 checks all 5 new; later runs check the 2 verified longest ago, in turn."""
     sh, _, sink = _mem(tmp_path, 5, sample=2)
     first = reverify_once(sh)
-    assert sorted(r["key"] for r in first) == [f"segments/s{i}/000000-seg{i}.stj"
-                                               for i in range(5)]
+    assert sorted(r["key"] for r in first) == [f"segments/s{i}/000000-seg{i}.stj" for i in range(5)]
     assert all(r["ok"] and r["new"] for r in first)
     seen: list[str] = []
     for _ in range(3):
@@ -69,17 +75,20 @@ def test_shortened_retention_and_changed_mode_are_reported(tmp_path: Path) -> No
     sh, mem, _ = _mem(tmp_path, 1, sample=5)
     key = "segments/s0/000000-seg0.stj"
     obj = mem.objects[key]
-    obj.state = dataclasses.replace(obj.state, mode="GOVERNANCE",
-                                    retain_until=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    obj.state = dataclasses.replace(
+        obj.state, mode="GOVERNANCE", retain_until=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    )
     (r,) = reverify_once(sh)
     assert r["problems"] == [
         "lock mode GOVERNANCE != receipt COMPLIANCE",
         "retain-until 2027-01-01T00:00:00Z is before the receipt's 2032-01-01T00:00:00Z "
-        "(retention shortened)"]
+        "(retention shortened)",
+    ]
 
 
 def test_real_segment_reverifies_its_seal_and_signatures_from_the_vault_copy(
-        home: Path, clock: FakeClock) -> None:
+    home: Path, clock: FakeClock
+) -> None:
     """The downloaded copy passes the seal verifier; a tampered stored blob does not."""
     write_session(home)
     v = FileVault(home / "vault", clock=clock)

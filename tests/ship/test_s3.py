@@ -19,7 +19,8 @@ def _until(clock: FakeClock) -> dt.datetime:
 
 
 def test_endpoint_and_credentials_come_from_boto3_standard_environment(
-        lock_bucket: str, s3_env: str) -> None:
+    lock_bucket: str, s3_env: str
+) -> None:
     """AWS_ENDPOINT_URL_S3 (not our config) decides where boto3 talks to."""
     v = open_vault(f"s3://{lock_bucket}/desk1")
     assert isinstance(v, S3Vault)
@@ -27,13 +28,16 @@ def test_endpoint_and_credentials_come_from_boto3_standard_environment(
 
 
 def test_put_is_single_part_with_lock_headers_visible_to_a_plain_client(
-        lock_bucket: str, clock: FakeClock) -> None:
+    lock_bucket: str, clock: FakeClock
+) -> None:
     """A plain boto3 HEAD sees COMPLIANCE, our retain-until and the SHA-256 checksum."""
     v = S3Vault(lock_bucket, "p", clock=clock)
-    r = v.put_immutable("segments/s/0.stj", b"x" * 70_000, retain_until=_until(clock),
-                        mode="COMPLIANCE")
-    h = boto3.client("s3").head_object(Bucket=lock_bucket, Key="p/segments/s/0.stj",
-                                       ChecksumMode="ENABLED")
+    r = v.put_immutable(
+        "segments/s/0.stj", b"x" * 70_000, retain_until=_until(clock), mode="COMPLIANCE"
+    )
+    h = boto3.client("s3").head_object(
+        Bucket=lock_bucket, Key="p/segments/s/0.stj", ChecksumMode="ENABLED"
+    )
     assert h["ObjectLockMode"] == "COMPLIANCE"
     assert h["ObjectLockRetainUntilDate"].astimezone(dt.UTC) == r.retain_until
     assert h["ChecksumSHA256"] and "-" not in h["ETag"]  # not a multipart ETag
@@ -41,7 +45,8 @@ def test_put_is_single_part_with_lock_headers_visible_to_a_plain_client(
 
 
 def test_object_over_single_put_max_is_refused_before_any_request(
-        lock_bucket: str, clock: FakeClock) -> None:
+    lock_bucket: str, clock: FakeClock
+) -> None:
     """No multipart path: an oversize object is a clear, non-retryable error."""
     v = S3Vault(lock_bucket, clock=clock, max_put_bytes=1024)
     with pytest.raises(VaultError, match="single-PUT maximum") as ei:
@@ -56,8 +61,9 @@ def test_missing_bucket_is_a_posture_error(s3_env: str, clock: FakeClock) -> Non
         S3Vault("no-such-bucket-here", clock=clock).posture()
 
 
-def test_missing_credentials_is_a_posture_error(lock_bucket: str, clock: FakeClock,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_is_a_posture_error(
+    lock_bucket: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No credentials anywhere in boto3's chain → PostureError naming the cause."""
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -89,8 +95,9 @@ def test_server_500_is_a_retryable_vault_error(proxy: FaultProxy, clock: FakeClo
     assert v.list("") == []
 
 
-def test_connection_refused_is_a_retryable_vault_error(s3_env: str, clock: FakeClock,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_refused_is_a_retryable_vault_error(
+    s3_env: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Server down: retryable, with the cause in the message."""
     import socket
 

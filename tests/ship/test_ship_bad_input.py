@@ -28,21 +28,27 @@ def _objects(bucket: str) -> list[str]:
     return [v["Key"] for v in r.get("Versions", [])]
 
 
-@pytest.mark.parametrize(("case", "reason"), [
-    ("no-credentials", "no AWS credentials"),
-    ("missing-bucket", "NoSuchBucket"),
-    ("no-object-lock", "Object Lock is not enabled"),
-    ("short-default-retention", "bucket default retention is 1 days, shorter than"),
-    ("clock-far-off", "s off the store's clock"),
-    ("retain-until-past", "is not in the future"),
-])
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("no-credentials", "no AWS credentials"),
+        ("missing-bucket", "NoSuchBucket"),
+        ("no-object-lock", "Object Lock is not enabled"),
+        ("short-default-retention", "bucket default retention is 1 days, shorter than"),
+        ("clock-far-off", "s off the store's clock"),
+        ("retain-until-past", "is not in the future"),
+    ],
+)
 def test_bad_input_pauses_shipping_with_a_clear_reason_and_deletes_nothing(
-        s3_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
-        reason: str) -> None:
+    s3_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, reason: str
+) -> None:
     """The pause reason names the cause; the bucket stays empty; local files stay."""
     clock = FakeClock(utc_ns=time.time_ns())
-    bucket = {"missing-bucket": "absent-bucket-0",
-              "no-object-lock": None, "short-default-retention": None}.get(case, "")
+    bucket = {
+        "missing-bucket": "absent-bucket-0",
+        "no-object-lock": None,
+        "short-default-retention": None,
+    }.get(case, "")
     if case == "no-object-lock":
         bucket = make_bucket(lock=False)
     elif case == "short-default-retention":
@@ -57,9 +63,13 @@ def test_bad_input_pauses_shipping_with_a_clear_reason_and_deletes_nothing(
     sealed = clock.utc_ns() - (7 * YEAR_NS if case == "retain-until-past" else 0)
     src = FakeSource(tmp_path / "journals")
     meta = src.add("s1", "seg1", b"record", sealed_utc_ns=sealed)
-    sh = Shipper(tmp_path / "home", ShipConfig(keep_local_days=0),
-                 {"primary": S3Vault(bucket, "p", clock=clock, max_attempts=1)}, src,
-                 clock=clock)
+    sh = Shipper(
+        tmp_path / "home",
+        ShipConfig(keep_local_days=0),
+        {"primary": S3Vault(bucket, "p", clock=clock, max_attempts=1)},
+        src,
+        clock=clock,
+    )
     res = sh.ship_once()
     assert res.paused is not None and reason in res.paused, res.paused
     assert res.shipped == [] and sh.status()["paused"] == res.paused

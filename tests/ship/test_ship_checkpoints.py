@@ -20,7 +20,8 @@ def _shipper(home: Path, clock: FakeClock) -> tuple[Shipper, FileVault]:
 
 
 def test_checkpoints_of_an_open_session_are_shipped_as_tiny_locked_objects(
-        home: Path, clock: FakeClock) -> None:
+    home: Path, clock: FakeClock
+) -> None:
     """checkpoints/<session>/<segment>/<n>.json, locked, once each."""
     j = write_session(home, checkpoints=3, close=False)
     try:
@@ -36,8 +37,9 @@ def test_checkpoints_of_an_open_session_are_shipped_as_tiny_locked_objects(
         j.close()
 
 
-def test_truncated_local_journal_is_detected_against_the_vault(home: Path,
-                                                               clock: FakeClock) -> None:
+def test_truncated_local_journal_is_detected_against_the_vault(
+    home: Path, clock: FakeClock
+) -> None:
     """Rolling the file back to an older copy (a cut-off tail) shows up as problems."""
     j = write_session(home, checkpoints=2, close=False)
     path = next((home / "journals").rglob("*.stj"))
@@ -57,8 +59,9 @@ def test_truncated_local_journal_is_detected_against_the_vault(home: Path,
     assert any("truncated" in p for p in problems)
 
 
-def test_missing_local_segment_with_checkpoints_in_vault_is_reported(home: Path,
-                                                                     clock: FakeClock) -> None:
+def test_missing_local_segment_with_checkpoints_in_vault_is_reported(
+    home: Path, clock: FakeClock
+) -> None:
     """A whole segment deleted locally is visible from its shipped checkpoints."""
     j = write_session(home, checkpoints=2, close=False)
     sh, v = _shipper(home, clock)
@@ -70,8 +73,9 @@ def test_missing_local_segment_with_checkpoints_in_vault_is_reported(home: Path,
     assert len(problems) == 1 and "missing locally" in problems[0]
 
 
-def test_checkpoint_signatures_in_vault_are_checked_when_asked(home: Path,
-                                                               clock: FakeClock) -> None:
+def test_checkpoint_signatures_in_vault_are_checked_when_asked(
+    home: Path, clock: FakeClock
+) -> None:
     """With the trust store, a vault checkpoint whose signature fails is reported."""
     j = write_session(home, checkpoints=1, close=False)
     sh, v = _shipper(home, clock)
@@ -81,4 +85,5 @@ def test_checkpoint_signatures_in_vault_are_checked_when_asked(home: Path,
     assert check_against_vault(sdir, v, check_signature=src.check_signature) == []
     assert check_against_vault(sdir, v, check_signature=lambda *a: False) == [
         f"checkpoints/{j.session_id}/{j.segments[0].stem.split('-', 1)[1]}/0.json: "
-        "signature of the vault checkpoint does not verify"]
+        "signature of the vault checkpoint does not verify"
+    ]

@@ -37,8 +37,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return int(ei.value.code or 0), out, err
 
 
-def test_ship_once_then_status_json(home: Path, capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_ship_once_then_status_json(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """SESSIONTAPE_VAULT_URL picks the vault; status counts shipped bytes."""
     write_session(home)
     monkeypatch.setenv("SESSIONTAPE_VAULT_URL", f"file://{tmp_path}/v")
@@ -53,7 +54,8 @@ def test_ship_once_then_status_json(home: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_ship_once_exits_1_when_a_segment_fails_verification(
-        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A flipped byte in a sealed segment: quarantined, exit 1, named on stderr."""
     write_session(home)
     seg = next(home.glob("journals/*/*.stj"))
@@ -67,8 +69,8 @@ def test_ship_once_exits_1_when_a_segment_fails_verification(
 
 
 def test_ship_once_exits_2_when_the_bucket_has_no_object_lock(
-        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        s3_env: str) -> None:
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, s3_env: str
+) -> None:
     """Posture failure: one clear line, exit 2, nothing shipped, nothing deleted."""
     from tests.ship.conftest import make_bucket
 
@@ -85,22 +87,42 @@ def test_hold_add_list_release(home: Path, capsys: pytest.CaptureFixture[str]) -
     """The hold commands round-trip and report object counts."""
     j = write_session(home)
     run(capsys, "--home", str(home), "ship", "--once")
-    code, out, _ = run(capsys, "--home", str(home), "hold", "add", "--matter", "SEC-9",
-                       "--session", j.session_id)
+    code, out, _ = run(
+        capsys, "--home", str(home), "hold", "add", "--matter", "SEC-9", "--session", j.session_id
+    )
     assert code == 0 and out.strip().endswith("object(s) held")
     assert int(out.split(": ")[1].split()[0]) >= 2  # segment + receipt (+ checkpoints)
     code, out, _ = run(capsys, "--home", str(home), "hold", "list", "--json")
     assert [h["matter"] for h in json.loads(out)] == ["SEC-9"]
-    code, out, _ = run(capsys, "--home", str(home), "hold", "release", "--matter", "SEC-9",
-                       "--session", j.session_id)
+    code, out, _ = run(
+        capsys,
+        "--home",
+        str(home),
+        "hold",
+        "release",
+        "--matter",
+        "SEC-9",
+        "--session",
+        j.session_id,
+    )
     assert code == 0 and out.startswith(f"released SEC-9 on {j.session_id}")
-    code, out, err = run(capsys, "--home", str(home), "hold", "release", "--matter", "SEC-9",
-                         "--session", j.session_id)
+    code, out, err = run(
+        capsys,
+        "--home",
+        str(home),
+        "hold",
+        "release",
+        "--matter",
+        "SEC-9",
+        "--session",
+        j.session_id,
+    )
     assert code == 2 and "no active hold" in err
 
 
-def test_dispose_records_nothing_before_retention(home: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_dispose_records_nothing_before_retention(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Freshly shipped objects are years from disposition."""
     write_session(home)
     run(capsys, "--home", str(home), "ship", "--once")
@@ -108,14 +130,24 @@ def test_dispose_records_nothing_before_retention(home: Path,
     assert (code, out) == (0, "0 disposition record(s)\n")
 
 
-@pytest.mark.parametrize("argv", [["ship"], ["ship", "status"], ["ship", "dispose"],
-                                  ["ship", "reverify"], ["hold", "add"], ["hold", "release"],
-                                  ["hold", "list"], ["agent"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ship"],
+        ["ship", "status"],
+        ["ship", "dispose"],
+        ["ship", "reverify"],
+        ["hold", "add"],
+        ["hold", "release"],
+        ["hold", "list"],
+        ["agent"],
+    ],
+)
 def test_every_ship_command_help_ends_with_an_example(
-        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """--help text ends with an Example: line."""
     code, out, _ = run(capsys, *argv, "--help")
-    lines = [x for x in out.splitlines() if x.strip() and not x.strip().startswith(("╰", "│",
-                                                                                  "╭"))]
+    lines = [x for x in out.splitlines() if x.strip() and not x.strip().startswith(("╰", "│", "╭"))]
     assert code == 0
     assert any(x.strip().startswith("Example: ") for x in lines[-8:]), out

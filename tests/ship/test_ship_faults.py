@@ -39,9 +39,13 @@ def _shipper(tmp_path: Path, bucket: str, clock: FakeClock, **s3kw: float) -> Sh
     for i in (1, 2):
         src.add(f"s{i}", f"seg{i}", f"segment {i} ".encode() * 500, sealed_utc_ns=clock.utc_ns())
     v = S3Vault(bucket, "p", clock=clock, **s3kw)  # type: ignore[arg-type]
-    return Shipper(tmp_path / "home", ShipConfig(keep_local_days=0, backoff_base_seconds=1,
-                                                 backoff_max_seconds=2),
-                   {"primary": v}, src, clock=clock)
+    return Shipper(
+        tmp_path / "home",
+        ShipConfig(keep_local_days=0, backoff_base_seconds=1, backoff_max_seconds=2),
+        {"primary": v},
+        src,
+        clock=clock,
+    )
 
 
 def _assert_exactly_once_and_local_kept(sh: Shipper, bucket: str) -> None:
@@ -51,10 +55,12 @@ def _assert_exactly_once_and_local_kept(sh: Shipper, bucket: str) -> None:
         assert row is not None and row.status == "shipped" and row.path.exists()
 
 
-@pytest.mark.parametrize("plans", [["reset"] * 2, ["500"] * 2],
-                         ids=["connection-reset-mid-upload", "server-500s"])
+@pytest.mark.parametrize(
+    "plans", [["reset"] * 2, ["500"] * 2], ids=["connection-reset-mid-upload", "server-500s"]
+)
 def test_transient_failures_then_recovery_ship_everything_exactly_once(
-        proxy: FaultProxy, tmp_path: Path, clock: FakeClock, plans: list[str]) -> None:
+    proxy: FaultProxy, tmp_path: Path, clock: FakeClock, plans: list[str]
+) -> None:
     """Every boto attempt of the first PUT fails; the shipper backs off and succeeds later."""
     bucket = make_bucket()
     sh = _shipper(tmp_path, bucket, clock, max_attempts=2)  # boto retries once, then us
@@ -69,7 +75,8 @@ def test_transient_failures_then_recovery_ship_everything_exactly_once(
 
 
 def test_slow_response_times_out_and_the_retry_does_not_duplicate(
-        proxy: FaultProxy, tmp_path: Path, clock: FakeClock) -> None:
+    proxy: FaultProxy, tmp_path: Path, clock: FakeClock
+) -> None:
     """The PUT lands but the answer is late (read timeout): the retry finds it, one version."""
     bucket = make_bucket()
     sh = _shipper(tmp_path, bucket, clock, read_timeout=0.5, max_attempts=1)
@@ -82,8 +89,13 @@ def test_slow_response_times_out_and_the_retry_does_not_duplicate(
 
 
 def test_server_down_during_upload_then_back_ships_exactly_once(
-        proxy: FaultProxy, tmp_path: Path, clock: FakeClock, s3_env: str,
-        moto_endpoint: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy: FaultProxy,
+    tmp_path: Path,
+    clock: FakeClock,
+    s3_env: str,
+    moto_endpoint: tuple[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The server takes the PUT and dies before answering; later it is back."""
     bucket = make_bucket()
     sh = _shipper(tmp_path, bucket, clock, connect_timeout=0.5)
@@ -102,15 +114,22 @@ def _run_cli(home: Path, endpoint: str, bucket: str, *args: str) -> subprocess.P
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESSIONTAPE_"))}
     env.update(aws_env(endpoint))
     env["SESSIONTAPE_VAULT_URL"] = f"s3://{bucket}/p"
-    return subprocess.Popen([sys.executable, "-m", "agent.cli.main", "--home", str(home),
-                             *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).resolve().parents[2])
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
-@pytest.mark.parametrize("plan", ["hold", "stall"],
-                         ids=["killed-after-server-stored", "killed-before-server-got-it"])
+@pytest.mark.parametrize(
+    "plan", ["hold", "stall"], ids=["killed-after-server-stored", "killed-before-server-got-it"]
+)
 def test_agent_killed_during_upload_then_restarted_ships_each_segment_exactly_once(
-        proxy: FaultProxy, home: Path, moto_endpoint: tuple[str, int], plan: str) -> None:
+    proxy: FaultProxy, home: Path, moto_endpoint: tuple[str, int], plan: str
+) -> None:
     """kill -9 mid-PUT, restart: all sealed segments in the vault once, confirmed, kept."""
     bucket = make_bucket()
     write_session(home, user="alice")
@@ -128,14 +147,16 @@ def test_agent_killed_during_upload_then_restarted_ships_each_segment_exactly_on
     stored_before = _versions(bucket)
     assert sum(stored_before.values()) == (1 if plan == "hold" else 0)
     assert all(p.exists() for p in segs)
-    again = _run_cli(home, f"http://{moto_endpoint[0]}:{moto_endpoint[1]}", bucket,
-                     "ship", "--once")
+    again = _run_cli(
+        home, f"http://{moto_endpoint[0]}:{moto_endpoint[1]}", bucket, "ship", "--once"
+    )
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     assert out.startswith("shipped 2, quarantined 0, retrying 0")
     keys = [f"p/segments/{p.parent.name}/{p.name}" for p in segs]
-    assert _versions(bucket, "p/segments/") == {k + s: 1 for k in keys
-                                                for s in ("", ".receipt.json")}
+    assert _versions(bucket, "p/segments/") == {
+        k + s: 1 for k in keys for s in ("", ".receipt.json")
+    }
     state = ShipState(home / "ship" / "state.db")
     assert sorted(r.status for r in state.objects()) == ["shipped", "shipped"]
     assert all(r.receipts["primary"]["mode"] == "COMPLIANCE" for r in state.objects())

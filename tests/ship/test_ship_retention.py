@@ -10,8 +10,10 @@ from agent.ship.config import ClassRule
 from agent.ship.retention import add_retention, choose_class, parse_retention
 
 CLASSES = {"default": "6y", "communications": "3y", "orders": "7y"}
-RULES = [ClassRule(url_pattern="https://chat.*", **{"class": "communications"}),
-         ClassRule(url_pattern="https://oms.*", **{"class": "orders"})]
+RULES = [
+    ClassRule(url_pattern="https://chat.*", **{"class": "communications"}),
+    ClassRule(url_pattern="https://oms.*", **{"class": "orders"}),
+]
 
 
 def test_years_are_calendar_years_and_leap_day_ends_on_28_february() -> None:

@@ -27,8 +27,7 @@ def _shipper(tmp_path: Path, **cfg: int) -> tuple[Shipper, FakeSource, FileVault
     clock = SystemClock()
     v = FileVault(tmp_path / "vault", clock=clock)
     src = FakeSource(tmp_path / "journals")
-    return Shipper(tmp_path / "home", ShipConfig(**cfg), {"primary": v}, src,
-                   clock=clock), src, v
+    return Shipper(tmp_path / "home", ShipConfig(**cfg), {"primary": v}, src, clock=clock), src, v
 
 
 def test_jobs_are_stored_in_the_sqlite_jobstore_and_survive_a_restart(tmp_path: Path) -> None:
@@ -50,15 +49,17 @@ def test_jobs_are_stored_in_the_sqlite_jobstore_and_survive_a_restart(tmp_path: 
         s2.shutdown(wait=False)
 
 
-def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(
-        tmp_path: Path) -> None:
+def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(tmp_path: Path) -> None:
     """With a 1 s interval a sealed segment is shipped (and an open one's checkpoint) in ~1 s;
     setting the stop event shuts the scheduler down cleanly."""
     sh, src, v = _shipper(tmp_path, interval_seconds=1, checkpoint_interval_seconds=1)
     src.add("s1", "seg1", b"sealed", sealed_utc_ns=time.time_ns())
     src.add("s2", "seg2", b"open", sealed=False)
-    src.checkpoint_lists["000000-seg2.stj"] = [CheckpointMeta(
-        n=0, tree_size=3, key_id="fake", body=b"{}", signature=b"sig", t_utc_ns=time.time_ns())]
+    src.checkpoint_lists["000000-seg2.stj"] = [
+        CheckpointMeta(
+            n=0, tree_size=3, key_id="fake", body=b"{}", signature=b"sig", t_utc_ns=time.time_ns()
+        )
+    ]
     stop = threading.Event()
     t = threading.Thread(target=run_agent, args=(sh,), kwargs={"stop": stop})
     t0 = time.monotonic()
@@ -73,8 +74,10 @@ def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(
         stop.set()
         t.join(15)
     assert not t.is_alive()
-    assert v.list("segments/s1/") == ["segments/s1/000000-seg1.stj",
-                                      "segments/s1/000000-seg1.stj.receipt.json"]
+    assert v.list("segments/s1/") == [
+        "segments/s1/000000-seg1.stj",
+        "segments/s1/000000-seg1.stj.receipt.json",
+    ]
     assert v.list("checkpoints/s2/") == ["checkpoints/s2/seg2/0.json"]
     assert elapsed < 10
 
@@ -86,10 +89,14 @@ def test_agent_command_ships_a_real_journal_and_exits_cleanly_on_ctrl_c(tmp_path
     write_session(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESSIONTAPE_"))}
     env["SESSIONTAPE_SHIP_INTERVAL_SECONDS"] = "1"
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli.main", "--home", str(home),
-                             "agent"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         deadline = time.monotonic() + 30
         vault = home / "vault" / "objects" / "segments"

@@ -24,8 +24,9 @@ DAY_S = 86400
 KEY = "segments/s1/000000-seg1.stj"
 
 
-def _setup(tmp_path: Path, cfg: ShipConfig | None = None, *, flaky: bool = False,
-           backup: bool = False) -> tuple[Shipper, FakeSource, MemoryVault, FlakyVault, FakeClock]:
+def _setup(
+    tmp_path: Path, cfg: ShipConfig | None = None, *, flaky: bool = False, backup: bool = False
+) -> tuple[Shipper, FakeSource, MemoryVault, FlakyVault, FakeClock]:
     clock = FakeClock()
     mem = MemoryVault(clock=clock)
     fv = FlakyVault(mem, sleep=lambda s: clock.advance_s(s))
@@ -33,13 +34,18 @@ def _setup(tmp_path: Path, cfg: ShipConfig | None = None, *, flaky: bool = False
     if backup:
         vaults["backup"] = MemoryVault(clock=clock, url="memory://backup")
     src = FakeSource(tmp_path / "journals")
-    sh = Shipper(tmp_path / "home", cfg or ShipConfig(), vaults, src, clock=clock,  # type: ignore[arg-type]
-                 rng=random.Random(7))
+    sh = Shipper(
+        tmp_path / "home",
+        cfg or ShipConfig(),
+        vaults,
+        src,
+        clock=clock,  # type: ignore[arg-type]
+        rng=random.Random(7),
+    )
     return sh, src, mem, fv, clock
 
 
-def test_sealed_segment_ships_with_receipt_object_and_is_marked_after_head(
-        tmp_path: Path) -> None:
+def test_sealed_segment_ships_with_receipt_object_and_is_marked_after_head(tmp_path: Path) -> None:
     """Shipped = in the vault, locked COMPLIANCE until sealed + 6y, receipt object beside it."""
     sh, src, mem, _, clock = _setup(tmp_path)
     src.add("s1", "seg1", b"A" * 1000, sealed_utc_ns=clock.utc_ns())
@@ -48,8 +54,11 @@ def test_sealed_segment_ships_with_receipt_object_and_is_marked_after_head(
     st = mem.head(KEY)
     assert st.mode == "COMPLIANCE" and st.retain_until == dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
     receipt = json.loads(mem.get(KEY + ".receipt.json"))
-    assert (receipt["version_id"], receipt["checksum_sha256"], receipt["session_id"]) == \
-        (st.version_id, st.checksum_sha256, "s1")
+    assert (receipt["version_id"], receipt["checksum_sha256"], receipt["session_id"]) == (
+        st.version_id,
+        st.checksum_sha256,
+        "s1",
+    )
     row = sh.state.get(KEY)
     assert row is not None and row.status == "shipped"
     assert Receipt.from_json(row.receipts["primary"]).version_id == st.version_id
@@ -65,7 +74,8 @@ def test_open_segment_is_not_shipped(tmp_path: Path) -> None:
 
 
 def test_segment_failing_verification_is_quarantined_never_shipped_never_deleted(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A tampered file is kept locally, quarantined, and absent from the vault."""
     sh, src, mem, _, clock = _setup(tmp_path, ShipConfig(keep_local_days=0))
     meta = src.add("s1", "seg1", b"original", sealed_utc_ns=clock.utc_ns())
@@ -97,7 +107,7 @@ def test_failed_upload_backs_off_exponentially_with_jitter(tmp_path: Path) -> No
         assert sh.ship_once().failed == {}  # not due yet: no new attempt
         clock.advance(row.next_attempt_ns - t0)
     for n, d in enumerate(delays):
-        cap = min(60, 10 * 2 ** n)
+        cap = min(60, 10 * 2**n)
         assert cap / 2 <= d <= cap
     assert len(set(delays)) == len(delays)  # jittered
     del fv.fail_always["put_immutable"]
@@ -105,7 +115,8 @@ def test_failed_upload_backs_off_exponentially_with_jitter(tmp_path: Path) -> No
 
 
 def test_local_copy_never_deleted_before_confirmation_under_injected_failures(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Resets, lost responses and wrong lock state: the local file stays until confirmed
     and keep_local_days have passed."""
     cfg = ShipConfig(keep_local_days=30, backoff_base_seconds=1, backoff_max_seconds=2)
@@ -144,17 +155,25 @@ def test_local_copy_kept_when_the_vault_copy_no_longer_confirms(tmp_path: Path) 
 
 def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
     """A chat session matches the communications rule (3y); others keep the default 6y."""
-    cfg = ShipConfig.model_validate({"class_rules": [
-        {"url_pattern": "https://chat.example/*", "class": "communications"}]})
+    cfg = ShipConfig.model_validate(
+        {"class_rules": [{"url_pattern": "https://chat.example/*", "class": "communications"}]}
+    )
     sh, src, mem, _, clock = _setup(tmp_path, cfg)
-    src.add("s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(),
-            urls=("https://chat.example/room/1",))
-    src.add("s2", "seg2", b"blotter", sealed_utc_ns=clock.utc_ns(),
-            urls=("https://oms.example/blotter",))
+    src.add(
+        "s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), urls=("https://chat.example/room/1",)
+    )
+    src.add(
+        "s2",
+        "seg2",
+        b"blotter",
+        sealed_utc_ns=clock.utc_ns(),
+        urls=("https://oms.example/blotter",),
+    )
     sh.ship_once()
     assert mem.head(KEY).retain_until == dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
-    assert mem.head("segments/s2/000000-seg2.stj").retain_until == \
-        dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
+    assert mem.head("segments/s2/000000-seg2.stj").retain_until == dt.datetime(
+        2032, 1, 1, tzinfo=dt.UTC
+    )
     row = sh.state.get(KEY)
     assert row is not None and row.record_class == "communications"
 
@@ -195,19 +214,32 @@ def test_disk_full_while_spooling_keeps_segment_pending(tmp_path: Path) -> None:
     """ENOSPC on the spool (a 64 KiB tmpfs, else an injected OSError): retry later, keep local."""
     spool = tmp_path / "spool"
     spool.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(spool)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(spool)], capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         clock = FakeClock()
         mem = MemoryVault(clock=clock)
         src = FakeSource(tmp_path / "journals")
         meta = src.add("s1", "seg1", b"z" * 200_000, sealed_utc_ns=clock.utc_ns())
-        sh = Shipper(tmp_path / "home", ShipConfig(keep_local_days=0), {"primary": mem}, src,
-                     clock=clock, spool_dir=spool)
+        sh = Shipper(
+            tmp_path / "home",
+            ShipConfig(keep_local_days=0),
+            {"primary": mem},
+            src,
+            clock=clock,
+            spool_dir=spool,
+        )
         if not mounted:  # not root: fail the spool write at the same boundary instead
+
             def full(_src: Path) -> Path:
-                raise VaultError(f"spool: {errno.errorcode[errno.ENOSPC]} disk full",
-                                 retryable=True)
+                raise VaultError(
+                    f"spool: {errno.errorcode[errno.ENOSPC]} disk full", retryable=True
+                )
+
             sh._spool = full  # type: ignore[method-assign]
         res = sh.ship_once()
         assert "disk full" in res.failed[KEY] and mem.objects == {}
@@ -226,8 +258,7 @@ def test_retain_until_is_sealed_time_plus_class_period(tmp_path: Path) -> None:
     clock.advance_s(10 * DAY_S)
     sh.ship_once()
     row = sh.state.get(KEY)
-    assert row is not None and parse_iso(row.retain_until) == \
-        dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
+    assert row is not None and parse_iso(row.retain_until) == dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
 
 
 def test_status_reports_counts_sizes_and_ages(tmp_path: Path) -> None:
@@ -245,7 +276,6 @@ def test_status_reports_counts_sizes_and_ages(tmp_path: Path) -> None:
     assert (st["quarantined"]["count"], st["quarantined"]["bytes"]) == (1, 20)
     assert (st["pending"]["count"], st["pending"]["bytes"]) == (1, 30)
     assert st["pending"]["oldest_age_s"] == 60 and bad.path.exists()
-
 
 
 class _RowCountSource(FakeSource):
@@ -276,8 +306,13 @@ def _wal_segment(tmp_path: Path) -> tuple[Shipper, Path, MemoryVault, Any]:
     con.execute("CREATE TABLE t (x)")
     con.execute("INSERT INTO t VALUES (1), (2)")  # committed, only in the -wal file
     assert meta.path.with_name(meta.path.name + "-wal").stat().st_size > 0
-    sh = Shipper(tmp_path / "home", ShipConfig(backoff_base_seconds=1, backoff_max_seconds=1),
-                 {"primary": mem}, src, clock=clock)
+    sh = Shipper(
+        tmp_path / "home",
+        ShipConfig(backoff_base_seconds=1, backoff_max_seconds=1),
+        {"primary": mem},
+        src,
+        clock=clock,
+    )
     return sh, meta.path, mem, con
 
 
@@ -290,8 +325,7 @@ def test_sealed_segment_with_pages_left_in_its_wal_ships_complete(tmp_path: Path
     assert mem.get(KEY) == path.read_bytes()
 
 
-def test_wal_that_cannot_be_checkpointed_yet_is_retried_not_shipped_short(
-        tmp_path: Path) -> None:
+def test_wal_that_cannot_be_checkpointed_yet_is_retried_not_shipped_short(tmp_path: Path) -> None:
     """A reader pinning the WAL: retryable, nothing shipped; shipped once it lets go."""
     import sqlite3
 

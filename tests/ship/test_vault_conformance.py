@@ -40,6 +40,7 @@ def _s3_versions(v: S3Vault) -> Callable[[str], int]:
     def count(key: str) -> int:
         r = v.client.list_object_versions(Bucket=v.bucket, Prefix=v._k(key))
         return sum(1 for x in r.get("Versions", []) if x["Key"] == v._k(key))
+
     return count
 
 
@@ -60,8 +61,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield Backend(sv, clock, _s3_versions(sv))
     elif request.param == "file":
         fv = FileVault(tmp_path / "vault", clock=clock)
-        yield Backend(fv, clock, lambda k: 1 if (fv.root / "objects" / (k + ".obj.json"))
-                      .exists() else 0)
+        yield Backend(
+            fv, clock, lambda k: 1 if (fv.root / "objects" / (k + ".obj.json")).exists() else 0
+        )
     else:
         mv = MemoryVault(clock=clock)
         yield Backend(mv, clock, lambda k: 1 if k in mv.objects else 0)
@@ -75,13 +77,22 @@ def test_put_returns_receipt_matching_head_lock_and_checksum(backend: Backend) -
     """A receipt is only returned once HEAD shows our mode, retain-until and checksum."""
     data = b"segment bytes \x00\x01" * 100
     until = _until(backend, 2)
-    r = backend.vault.put_immutable("segments/s1/000000-a.stj", data, retain_until=until,
-                                    mode="COMPLIANCE")
+    r = backend.vault.put_immutable(
+        "segments/s1/000000-a.stj", data, retain_until=until, mode="COMPLIANCE"
+    )
     st = backend.vault.head("segments/s1/000000-a.stj")
-    assert (r.mode, r.retain_until, r.checksum_sha256, r.size) == \
-        ("COMPLIANCE", until.replace(microsecond=0), sha256_hex(data), len(data))
-    assert (st.mode, st.retain_until, st.checksum_sha256, st.version_id) == \
-        ("COMPLIANCE", r.retain_until, r.checksum_sha256, r.version_id)
+    assert (r.mode, r.retain_until, r.checksum_sha256, r.size) == (
+        "COMPLIANCE",
+        until.replace(microsecond=0),
+        sha256_hex(data),
+        len(data),
+    )
+    assert (st.mode, st.retain_until, st.checksum_sha256, st.version_id) == (
+        "COMPLIANCE",
+        r.retain_until,
+        r.checksum_sha256,
+        r.version_id,
+    )
     assert r.version_id
     assert backend.vault.get("segments/s1/000000-a.stj") == data
     assert backend.versions("segments/s1/000000-a.stj") == 1
@@ -108,8 +119,7 @@ def test_overwrite_with_different_bytes_is_refused_and_original_kept(backend: Ba
 
 def test_delete_before_retain_until_is_refused(backend: Backend) -> None:
     """Our client refuses (moto may not): the object and its only version survive."""
-    backend.vault.put_immutable("k/c", b"keep me", retain_until=_until(backend),
-                                mode="COMPLIANCE")
+    backend.vault.put_immutable("k/c", b"keep me", retain_until=_until(backend), mode="COMPLIANCE")
     with pytest.raises(VaultError, match="retained until"):
         backend.vault.delete("k/c")
     assert backend.vault.get("k/c") == b"keep me"
@@ -132,8 +142,9 @@ def test_legal_hold_is_reported_by_head_and_blocks_delete(backend: Backend) -> N
 
 def test_put_with_legal_hold_on_sets_it_at_write(backend: Backend) -> None:
     """Objects of a held session are written with the hold already on."""
-    r = backend.vault.put_immutable("k/h", b"x", retain_until=_until(backend),
-                                    mode="COMPLIANCE", legal_hold=True)
+    r = backend.vault.put_immutable(
+        "k/h", b"x", retain_until=_until(backend), mode="COMPLIANCE", legal_hold=True
+    )
     assert r.legal_hold is True and backend.vault.head("k/h").legal_hold is True
 
 
