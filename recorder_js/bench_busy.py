@@ -40,7 +40,7 @@ from agent.capture.busy import BusySample, measure_busy  # noqa: E402
 from agent.capture.peer import (  # noqa: E402
     PEER_NAME,
     events_of_ours,
-    peer_events,
+        peer_events,
     peer_source,
     surviving_pct,
 )
@@ -73,10 +73,8 @@ async def _start_peer(r: Recorded) -> None:
 
     r.cdp.on("Runtime.bindingCalled", on_binding)
     await r.cdp.send("Runtime.addBinding", {"name": binding, "executionContextName": WORLD_NAME})
-    await r.cdp.send(
-        "Page.addScriptToEvaluateOnNewDocument",
-        {"source": peer_source(binding), "worldName": WORLD_NAME, "runImmediately": True},
-    )
+    await r.cdp.send("Page.addScriptToEvaluateOnNewDocument", {
+        "source": peer_source(binding), "worldName": WORLD_NAME, "runImmediately": True})
 
 
 async def one(base: str, cells: int, arm: str, seconds: float) -> Run:
@@ -94,7 +92,8 @@ async def one(base: str, cells: int, arm: str, seconds: float) -> Run:
                 return 0.0
             return float(await r.recorder_eval("__st_stats().work_us")) / 1000.0
 
-        sample = await measure_busy(r.cdp, seconds=seconds, probe=probe if arm != "none" else None)
+        sample = await measure_busy(r.cdp, seconds=seconds,
+                                    probe=probe if arm != "none" else None)
         if arm == "none":
             return Run(sample, 0, 0.0)
         if marks[1] == marks[0]:
@@ -116,15 +115,13 @@ async def completeness(base: str, cells: int, arm: str) -> dict[str, Any]:
         await asyncio.sleep(0.6)  # the binding calls in flight arrive
         rows = await r.page.evaluate(_FIXTURE_LOG_JS, k)
     expected: list[Cell] = [(int(row), int(col), str(v)) for row, col, v in rows]
-    events = events_of_ours(r.rec.messages) if arm == "sessiontape" else peer_events(r.rec.messages)
+    events = (events_of_ours(r.rec.messages) if arm == "sessiontape"
+              else peer_events(r.rec.messages))
     got = captured_cells(events, "grid")
-    return {
-        "changes_captured_pct": round(
-            100.0 * sum(1 for c in expected if c in got) / len(expected), 3
-        ),
-        "changes_surviving_update_pct": surviving_pct(expected, cells),
-        "completeness_updates": k,
-    }
+    return {"changes_captured_pct": round(100.0 * sum(1 for c in expected if c in got)
+                                          / len(expected), 3),
+            "changes_surviving_update_pct": surviving_pct(expected, cells),
+            "completeness_updates": k}
 
 
 def _arm_summary(runs: list[Run], base_ms: float | None) -> dict[str, Any]:
@@ -132,10 +129,8 @@ def _arm_summary(runs: list[Run], base_ms: float | None) -> dict[str, Any]:
     return {
         "ms_per_update": round(ms, 4),
         "ratio": round(ms / base_ms, 3) if base_ms else None,
-        "kb_per_s": round(
-            statistics.median(x.window_bytes / (x.sample.wall_ms / 1000.0) / 1024.0 for x in runs),
-            1,
-        ),
+        "kb_per_s": round(statistics.median(
+            x.window_bytes / (x.sample.wall_ms / 1000.0) / 1024.0 for x in runs), 1),
         "updates": [x.sample.updates for x in runs],
         "ms_per_update_runs": [round(x.sample.busy_ms_per_update, 3) for x in runs],
     }
@@ -159,7 +154,7 @@ async def main() -> None:
         for cells in args.cells:
             runs: dict[str, list[Run]] = {a: [] for a in arms}
             for i in range(args.runs):  # interleaved, rotating order: drift hits all arms
-                for arm in arms[i % len(arms) :] + arms[: i % len(arms)]:
+                for arm in arms[i % len(arms):] + arms[:i % len(arms)]:
                     runs[arm].append(await one(base, cells, arm, args.seconds))
             base_ms = statistics.median(x.sample.busy_ms_per_update for x in runs["none"])
             summary: dict[str, Any] = {a: _arm_summary(runs[a], base_ms) for a in arms}
@@ -171,9 +166,8 @@ async def main() -> None:
             ours = runs["sessiontape"]
             self_ms = statistics.median(x.self_ms / max(1, x.sample.updates) for x in ours)
             summary["sessiontape"]["self_ms_per_update"] = round(self_ms, 4)
-            summary["sessiontape"]["self_time_ratio"] = (
+            summary["sessiontape"]["self_time_ratio"] = \
                 round((base_ms + self_ms) / base_ms, 3) if base_ms else None
-            )
             summary["runs"] = args.runs
             out[f"cells_{cells}"] = summary
     print(json.dumps(out, indent=2))

@@ -40,22 +40,11 @@ def npm_ci_if_needed() -> None:
 def esbuild(entry: str, out: Path, version: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [
-            str(HERE / "node_modules" / ".bin" / "esbuild"),
-            entry,
-            "--bundle",
-            "--format=iife",
-            "--target=chrome100",
-            "--minify",
-            "--legal-comments=eof",
-            "--charset=utf8",
-            f"--define:__ST_VERSION__={json.dumps(version)}",
-            f"--outfile={out}",
-            "--log-level=warning",
-        ],
-        cwd=HERE,
-        check=True,
-    )
+        [str(HERE / "node_modules" / ".bin" / "esbuild"), entry, "--bundle", "--format=iife",
+         "--target=chrome100", "--minify", "--legal-comments=eof", "--charset=utf8",
+         f"--define:__ST_VERSION__={json.dumps(version)}", f"--outfile={out}",
+         "--log-level=warning"],
+        cwd=HERE, check=True)
 
 
 def main() -> int:
@@ -69,8 +58,7 @@ def main() -> int:
     esbuild("src/replay.js", replay, version)
     shutil.copyfile(HERE / "node_modules" / "rrweb" / "dist" / "style.css", css)
     rrweb_version = json.loads(
-        (HERE / "node_modules" / "rrweb" / "package.json").read_text(encoding="utf-8")
-    )["version"]
+        (HERE / "node_modules" / "rrweb" / "package.json").read_text(encoding="utf-8"))["version"]
     meta = {
         "version": version,
         "rrweb": rrweb_version,
@@ -80,16 +68,8 @@ def main() -> int:
         "replay_css_sha256": sha256_file(css),
     }
     (BUNDLE_DIR / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(
-        json.dumps(
-            {
-                "recorder_bytes": recorder.stat().st_size,
-                "replay_bytes": replay.stat().st_size,
-                **meta,
-            },
-            indent=2,
-        )
-    )
+    print(json.dumps({"recorder_bytes": recorder.stat().st_size,
+                      "replay_bytes": replay.stat().st_size, **meta}, indent=2))
     return 0
 
 
