@@ -84,3 +84,13 @@ def test_the_front_door_links_every_stage_readme() -> None:
     """README.md points at each stage's README, where the depth lives."""
     for stage in ("capture", "mask", "journal", "seal", "ship", "index", "replay", "bench"):
         assert f"agent/{stage}/README.md" in README, stage
+
+
+def test_readme_figures_table_is_generated_from_figures_json() -> None:
+    """The figures block in README.md is exactly what agent/bench/figures.json renders."""
+    import json
+
+    from agent.bench import figures
+
+    data = json.loads(figures.FIGURES.read_text(encoding="utf-8"))
+    assert figures.splice(README, figures.render(data)) == README
