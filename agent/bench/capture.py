@@ -40,6 +40,7 @@ from agent.bench.blotter import Blotter, captured_cells, open_blotter, share_pct
 from agent.bench.busy import BusySample, measure_busy
 from agent.bench.peer import PEER_NAME, peer_events, peer_source
 from agent.capture.browser import launch_browser
+from agent.capture.bundle import WORLD_NAME
 from agent.capture.config import CaptureConfig
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
@@ -89,8 +90,6 @@ async def _baseline(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> Bus
 
 async def _inject_peer(cdp: CDPSession, messages: list[str]) -> None:
     """rrweb 2.2.2 in the recorder's isolated world, shipping through a private binding."""
-    from agent.capture.bundle import WORLD_NAME
-
     binding = "__st_" + secrets.token_hex(8)
 
     def on_binding(params: dict[str, Any]) -> None:
