@@ -1,7 +1,8 @@
-"""``sessiontape bench ...``: benchmarks (capture here; journal and search add theirs)."""
+"""``sessiontape bench ...``: every benchmark, one sub-command each (code in ``agent.bench``)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,16 @@ bench_app = typer.Typer(
     help="Measure what sessiontape costs.\n\nExample: sessiontape bench capture --json",
     no_args_is_help=True,
 )
+
+_STATIC_PAGE_HELP = (
+    "Use the static blotter page shipped with the benchmarks "
+    "(agent/bench/pages/blotter.html) instead of the demo app."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` sub-app."""
+    app.add_typer(bench_app, name="bench")
 
 
 @bench_app.command("capture")
@@ -35,12 +46,7 @@ def capture(
         "--counter",
         help="With --url: JS expression counting the page's updates.",
     ),
-    fixture: bool = typer.Option(
-        False,
-        "--fixture",
-        help="Use the static fixture blotter "
-        "(tests/fixtures/pages/blotter.html) instead of the demo app.",
-    ),
+    fixture: bool = typer.Option(False, "--fixture", help=_STATIC_PAGE_HELP),
     peer: bool = typer.Option(
         False,
         "--peer",
@@ -54,7 +60,7 @@ def capture(
 
     Example: sessiontape bench capture --runs 3 --peer --json
     """
-    from agent.capture.bench import run_bench
+    from agent.bench.capture import iter_lines, run_bench
     from agent.errors import CaptureError
 
     with tempfile.TemporaryDirectory(prefix="sessiontape-bench-") as tmp:
@@ -79,32 +85,35 @@ def capture(
     if json_out:
         echo_json(result)
         return
-    rows = [result] + [v for k, v in result.items() if k.startswith("at_")]
-    typer.echo(f"page: {result['page']}  runs: {runs}  window: {seconds:g} s")
-    typer.echo(
-        f"{'cells':>6} {'busy ratio':>10} {'base ms':>8} {'rec ms':>8} "
-        f"{'changes %':>9} {'agent CPU %':>11} {'MB/hour':>9}"
-    )
-    for r in rows:
-        pct = "-" if r["changes_captured_pct"] is None else f"{r['changes_captured_pct']:.2f}"
-        typer.echo(
-            f"{r['cells']:>6} {r['busy_ratio']:>10} {r['baseline_ms_per_update']:>8} "
-            f"{r['recorded_ms_per_update']:>8} {pct:>9} {r['agent_cpu_pct']:>11} "
-            f"{r['bytes_per_hour'] / 1e6:>9.1f}"
-        )
-        p = r.get("peer")
-        if p:
-            ppct = "-" if p["changes_captured_pct"] is None else f"{p['changes_captured_pct']:.2f}"
-            typer.echo(
-                f"{'':>6} {p['busy_ratio']:>10} {r['baseline_ms_per_update']:>8} "
-                f"{p['ms_per_update']:>8} {ppct:>9} {'-':>11} "
-                f"{p['binding_bytes_per_hour'] / 1e6:>9.1f}  <- {p['name']}"
-            )
+    for line in iter_lines(result, runs, seconds):
+        typer.echo(line)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``bench`` sub-app (other stages add their commands to ``bench_app``)."""
-    app.add_typer(bench_app, name="bench")
+@bench_app.command("busy")
+def busy(
+    runs: int = typer.Option(6, "--runs", min=1, help="Interleaved runs per arm (median)."),
+    seconds: float = typer.Option(4.0, "--seconds", help="Measured window per run."),
+    cells: list[int] = typer.Option(
+        [200, 1000], "--cells", help="Blotter cells changed per update (repeat for more sizes)."
+    ),
+    no_peer: bool = typer.Option(False, "--no-peer", help="Skip the rrweb 2.2.2 arm."),
+) -> None:
+    """Static blotter busy time per update: no recorder vs ours alone in the page vs the
+    named peer (rrweb 2.2.2), interleaved; completeness on a bounded run; prints JSON.
+
+    Example: sessiontape bench busy --runs 3 --seconds 4 --cells 200 --cells 1000
+    """
+    from agent.bench.busy import run_busy_bench
+    from agent.errors import CaptureError
+
+    try:
+        result = run_busy_bench(runs=runs, seconds=seconds, cells=cells, peer=not no_peer)
+    except CaptureError as exc:
+        if not no_peer and "npm ci" in str(exc):
+            typer.echo(f"bench busy: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        raise
+    typer.echo(json.dumps(result, indent=2))
 
 
 @bench_app.command("search")
@@ -125,19 +134,14 @@ def search(
     db: Path | None = typer.Option(
         None, "--db", help="Keep the corpus index at this path (default: a temp dir, deleted)."
     ),
-    fixture: bool = typer.Option(
-        False,
-        "--fixture",
-        help="Use the static fixture blotter "
-        "(tests/fixtures/pages/blotter.html) instead of the demo app.",
-    ),
+    fixture: bool = typer.Option(False, "--fixture", help=_STATIC_PAGE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Synthetic corpus: indexing throughput, p50/p95 query latency, index size per session.
 
     Example: sessiontape bench search --sessions 10000 --demo-home ~/.local/share/sessiontape
     """
-    from agent.index.bench import iter_lines, run_bench
+    from agent.bench.index import iter_lines, run_bench
 
     counts = [int(t) for t in threads.split(",") if t.strip()]
     say = (lambda s: None) if json_out else (lambda s: typer.echo(s, err=True))
@@ -178,8 +182,57 @@ def bench_journal(
 
     Example: sessiontape bench journal --events 200000 --mix realistic
     """
-    from agent.journal.bench import run
+    from agent.bench.journal import run
 
     if mix not in ("realistic", "small"):
         raise typer.BadParameter("--mix must be realistic or small")
     echo_json(run(events, mix=mix, batch=batch))
+
+
+@bench_app.command("mask")
+def bench_mask(
+    seconds: int = typer.Option(
+        10, "--seconds", min=1, help="Simulated seconds of the synthetic mix."
+    ),
+    live: bool = typer.Option(
+        True,
+        "--live/--no-live",
+        help="Also record the demo blotter in Chromium and time masking inside it.",
+    ),
+    cells: int = typer.Option(
+        200, "--cells", min=1, max=1000, help="Blotter cells per update (live)."
+    ),
+    live_seconds: float = typer.Option(
+        5.0, "--live-seconds", min=1.0, help="Measured window (live)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Masking cost per event (synthetic mix) and its share of agent CPU (synthetic against
+    capture decode + journal; live inside a real capture of the demo blotter).
+
+    Example: sessiontape bench mask --json
+    """
+    from agent.bench.mask import iter_lines, run_bench
+
+    result = run_bench(config(), seconds=seconds, live=live, cells=cells, live_seconds=live_seconds)
+    if json_out:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    for line in iter_lines(result):
+        typer.echo(line)
+
+
+@bench_app.command("replay")
+def bench_replay(
+    hours: float = typer.Option(8.0, "--hours", help="Length of the synthetic session."),
+    rate: int = typer.Option(5, "--rate", help="Mutations per second."),
+    seeks: int = typer.Option(20, "--seeks", help="Random seek targets to time."),
+) -> None:
+    """Seek latency (server side) in a long synthetic session written through the real
+    journal; prints one JSON object.
+
+    Example: sessiontape bench replay --hours 8
+    """
+    from agent.bench.replay import run
+
+    typer.echo(json.dumps(run(hours, rate, seeks), indent=1))

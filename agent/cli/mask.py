@@ -7,7 +7,6 @@ as ``sessiontape keys escrow-init``.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,104 +163,7 @@ def reveal_cmd(
     typer.echo(value)
 
 
-def bench_mask(
-    seconds: Annotated[
-        int, typer.Option("--seconds", min=1, help="Simulated seconds of the synthetic mix.")
-    ] = 10,
-    live: Annotated[
-        bool,
-        typer.Option(
-            "--live/--no-live",
-            help="Also record the demo blotter in Chromium and time masking inside it.",
-        ),
-    ] = True,
-    cells: Annotated[
-        int, typer.Option("--cells", min=1, max=1000, help="Blotter cells per update (live).")
-    ] = 200,
-    live_seconds: Annotated[
-        float, typer.Option("--live-seconds", min=1.0, help="Measured window (live).")
-    ] = 5.0,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Masking cost per event (synthetic mix) and its share of agent CPU (synthetic against
-    capture decode + journal; live inside a real capture of the demo blotter).
-
-    Example: sessiontape bench mask --json
-    """
-    import tempfile
-
-    from agent.journal import Journal
-    from agent.mask.bench import run_mask_bench
-
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="sessiontape-bench-mask-") as tmp:
-        journal = Journal.open(Path(tmp), config())
-        try:
-            result["synthetic"] = run_mask_bench(
-                seconds=seconds, journal_append=journal.append_many
-            ).as_dict()
-        finally:
-            journal.close()
-        if live:
-            result["live"] = asyncio.run(_live_bench(Path(tmp), cells, live_seconds)).as_dict()
-    if json_out:
-        typer.echo(json.dumps(result, indent=2, sort_keys=True))
-        return
-    syn = result["synthetic"]
-    typer.echo(
-        f"synthetic mix ({syn['events']} events): mask {syn['mask_us_per_event']} us/event,"
-        f" capture decode {syn['capture_us_per_event']} us/event, journal "
-        f"{syn['journal_us_per_event']} us/event -> masking = "
-        f"{syn['mask_share_of_agent_pct']}% of agent CPU"
-    )
-    typer.echo(
-        f"  blotter mutation (200 texts): {syn['mutation_event_us']} us; full snapshot "
-        f"({syn['snapshot_nodes']} nodes): {syn['full_snapshot_ms']} ms"
-    )
-    if live:
-        lv = result["live"]
-        typer.echo(
-            f"live demo blotter ({lv['cells']} cells, {lv['seconds']} s, {lv['events']} "
-            f"events): masking {lv['mask_cpu_s']} s of {lv['agent_cpu_s']} s agent CPU "
-            f"= {lv['mask_share_of_agent_cpu_pct']}% ({lv['mask_us_per_event']} us/event)"
-        )
-
-
-async def _live_bench(home: Path, cells: int, seconds: float) -> Any:
-    import time
-
-    from agent.capture.bench import demo_blotter
-    from agent.capture.session import CaptureSession
-    from agent.clock import SystemClock
-    from agent.mask.bench import TimedMaskingSink, live_result
-    from agent.mask.masker import Masker
-
-    masker = Masker.load(home)
-    cfg = config().capture.model_copy(update={"headless": "true"})
-    async with demo_blotter(cells) as blotter:
-        sink = TimedMaskingSink(masker)
-        session = CaptureSession(
-            cfg, sink, SystemClock(), home, headless=True, relaunch=False, mask=masker.page_config()
-        )
-        await session.start(None)
-        try:
-            await blotter.prepare(session.page)
-            await asyncio.sleep(1.0)  # past the first snapshot
-            ev0, m0, cpu0 = sink.events_in, sink.mask_cpu_s, time.process_time()
-            await asyncio.sleep(seconds)
-            cpu = time.process_time() - cpu0
-            res = live_result(cells, seconds, sink, ev0, m0, cpu)
-        finally:
-            await session.stop()
-    return res
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``mask``, ``reveal`` and ``bench mask`` to the CLI."""
+    """Add ``mask`` and ``reveal`` to the CLI."""
     app.add_typer(mask_app, name="mask")
     app.command("reveal")(reveal_cmd)
-    try:
-        from agent.cli.bench import bench_app
-    except ImportError:  # the bench sub-app is optional
-        return
-    bench_app.command("mask")(bench_mask)

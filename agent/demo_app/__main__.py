@@ -25,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m agent.demo_app",
         description="Serve the sessiontape demo trading app.",
-        epilog="Example: python -m agent.demo_app --port 8451 --fixtures tests/fixtures/pages",
+        epilog="Example: python -m agent.demo_app --port 8451 --fixtures ./pages",
     )
     parser.add_argument("--port", type=int, default=0, help="app port (0: any free port)")
     parser.add_argument("--widget-port", type=int, default=0, help="widget port (0: any)")

@@ -1,4 +1,4 @@
-"""Seek latency on a long synthetic session: ``python -m agent.replay.bench --hours 8``.
+"""``sessiontape bench replay``: seek latency on a long synthetic session.
 
 Writes a session through the real journal (FakeClock, so 8 hours take minutes, not hours):
 one page whose DOM is a 50 x 20 table, a Meta + FullSnapshot keyframe every 60 s (what the
@@ -10,7 +10,6 @@ browser needs, plus the raw record with its Merkle inclusion proof. Prints JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import statistics
@@ -24,68 +23,67 @@ from agent.events import Event
 from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.replay.session import ReplaySession, stream_id
+from agent.rrweb import EventType, IncrementalSource, NodeType
 from agent.testing import FakeClock
 
 PAGE = "BENCHPAGE0000000000000000000000A"
 
 
-def _snapshot(ts: int, values: list[str]) -> dict[str, Any]:
-    cells = []
-    nid = 10
-    for i, v in enumerate(values):
-        cells.append(
-            {
-                "type": 2,
-                "tagName": "td",
-                "attributes": {},
-                "id": 1000 + i,
-                "childNodes": [{"type": 3, "textContent": v, "id": 5000 + i}],
-            }
-        )
-    rows = [
-        {
-            "type": 2,
-            "tagName": "tr",
-            "attributes": {},
-            "id": nid + r,
-            "childNodes": cells[r * 20 : (r + 1) * 20],
-        }
-        for r in range(50)
-    ]
-    table = {
-        "type": 2,
-        "tagName": "table",
-        "attributes": {"id": "blotter"},
-        "id": 5,
-        "childNodes": [
-            {"type": 2, "tagName": "tbody", "attributes": {}, "id": 6, "childNodes": rows}
-        ],
+def _el(nid: int, tag: str, children: list[Any], **attributes: str) -> dict[str, Any]:
+    return {
+        "type": NodeType.ELEMENT,
+        "tagName": tag,
+        "attributes": attributes,
+        "id": nid,
+        "childNodes": children,
     }
-    body = {"type": 2, "tagName": "body", "attributes": {}, "id": 4, "childNodes": [table]}
-    html = {
-        "type": 2,
-        "tagName": "html",
-        "attributes": {},
-        "id": 2,
-        "childNodes": [
-            {"type": 2, "tagName": "head", "attributes": {}, "id": 3, "childNodes": []},
-            body,
-        ],
+
+
+def _snapshot(ts: int, values: list[str]) -> dict[str, Any]:
+    """A full snapshot of a page holding one 50 x 20 table of ``values``."""
+    cells = [
+        _el(1000 + i, "td", [{"type": NodeType.TEXT, "textContent": v, "id": 5000 + i}])
+        for i, v in enumerate(values)
+    ]
+    rows = [_el(10 + r, "tr", cells[r * 20 : (r + 1) * 20]) for r in range(50)]
+    table = _el(5, "table", [_el(6, "tbody", rows)], id="blotter")
+    html = _el(2, "html", [_el(3, "head", []), _el(4, "body", [table])])
+    doctype = {
+        "type": NodeType.DOCUMENT_TYPE,
+        "name": "html",
+        "publicId": "",
+        "systemId": "",
+        "id": 9,
     }
     return {
-        "type": 2,
+        "type": EventType.FULL_SNAPSHOT,
         "timestamp": ts,
         "data": {
-            "node": {
-                "type": 0,
-                "id": 1,
-                "childNodes": [
-                    {"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 9},
-                    html,
-                ],
-            },
+            "node": {"type": NodeType.DOCUMENT, "id": 1, "childNodes": [doctype, html]},
             "initialOffset": {"left": 0, "top": 0},
         },
+    }
+
+
+def _mutation(ts: int, text_id: int, value: str) -> dict[str, Any]:
+    return {
+        "type": EventType.INCREMENTAL_SNAPSHOT,
+        "timestamp": ts,
+        "data": {
+            "source": IncrementalSource.MUTATION,
+            "texts": [{"id": text_id, "value": value}],
+            "attributes": [],
+            "removes": [],
+            "adds": [],
+        },
+    }
+
+
+def _meta(ts: int) -> dict[str, Any]:
+    return {
+        "type": EventType.META,
+        "timestamp": ts,
+        "data": {"href": "http://127.0.0.1/app", "width": 1280, "height": 800},
     }
 
 
@@ -107,35 +105,11 @@ def write_session(home: Path, hours: float, rate: int) -> tuple[str, int]:
     for step in range(total_steps):
         ts = clock.utc_ns() // 1_000_000
         if step % (60 * rate) == 0:
-            batch.append(
-                ev(
-                    "rrweb.meta",
-                    {
-                        "type": 4,
-                        "timestamp": ts,
-                        "data": {"href": "http://127.0.0.1/app", "width": 1280, "height": 800},
-                    },
-                )
-            )
+            batch.append(ev("rrweb.meta", _meta(ts)))
             batch.append(ev("rrweb.full_snapshot", _snapshot(ts, values)))
         i = rnd.randrange(1000)
         values[i] = f"{rnd.uniform(10, 500):.2f}"
-        batch.append(
-            ev(
-                "rrweb.mutation",
-                {
-                    "type": 3,
-                    "timestamp": ts,
-                    "data": {
-                        "source": 0,
-                        "texts": [{"id": 5000 + i, "value": values[i]}],
-                        "attributes": [],
-                        "removes": [],
-                        "adds": [],
-                    },
-                },
-            )
-        )
+        batch.append(ev("rrweb.mutation", _mutation(ts, 5000 + i, values[i])))
         if len(batch) >= 50:
             j.append_many(batch)
             n += len(batch)
@@ -187,34 +161,15 @@ def measure(home: Path, sid: str, seeks: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--hours", type=float, default=8.0)
-    ap.add_argument("--rate", type=int, default=5, help="mutations per second")
-    ap.add_argument("--seeks", type=int, default=20)
-    a = ap.parse_args()
+def run(hours: float = 8.0, rate: int = 5, seeks: int = 20) -> dict[str, Any]:
+    """Write the session in a temporary home, time the seeks, return the figures."""
     from agent.logs import configure_quiet
 
     configure_quiet()
     with tempfile.TemporaryDirectory() as d:
         home = Path(d) / "home"
         t = time.perf_counter()
-        sid, n = write_session(home, a.hours, a.rate)
+        sid, n = write_session(home, hours, rate)
         write_s = time.perf_counter() - t
-        res = measure(home, sid, a.seeks)
-        print(
-            json.dumps(
-                {
-                    "hours": a.hours,
-                    "rate": a.rate,
-                    "events": n,
-                    "write_s": round(write_s, 1),
-                    **res,
-                },
-                indent=1,
-            )
-        )
-
-
-if __name__ == "__main__":
-    main()
+        res = measure(home, sid, seeks)
+    return {"hours": hours, "rate": rate, "events": n, "write_s": round(write_s, 1), **res}

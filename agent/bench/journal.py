@@ -25,6 +25,7 @@ from agent.events import Event, to_record
 from agent.journal.journal import Journal
 from agent.journal.sink import JournalSink
 from agent.keys import Keyring
+from agent.rrweb import EventType, IncrementalSource
 from agent.seal.verify import verify_paths
 
 _MIX = [  # (weight, kind, payload size bytes)
@@ -113,8 +114,14 @@ def _payload(rng: random.Random, size: int) -> dict[str, Any]:
         texts.append({"id": rng.randrange(1, 50_000), "value": _text(rng, chunk)})
         left -= chunk + 20
     return {
-        "type": 3,
-        "data": {"source": 0, "texts": texts, "attributes": [], "removes": [], "adds": []},
+        "type": EventType.INCREMENTAL_SNAPSHOT,
+        "data": {
+            "source": IncrementalSource.MUTATION,
+            "texts": texts,
+            "attributes": [],
+            "removes": [],
+            "adds": [],
+        },
         "timestamp": 1_767_225_600_000 + rng.randrange(1_000_000),
     }
 

@@ -1,4 +1,4 @@
-"""Busy time per update: the capture-overhead measure shared by bench_busy.py and bench capture."""
+"""Busy time per update: the capture-overhead measure shared by bench busy and bench capture."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.capture.busy import BusySample, measure_busy, summarize
+from agent.bench.busy import BusySample, measure_busy, summarize
 from agent.errors import CaptureError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.capture import peer
-from agent.capture.bench import captured_cells
+from agent.bench import peer
+from agent.bench.blotter import captured_cells
 from agent.errors import CaptureError
 
 

@@ -1,12 +1,13 @@
 """The named peer for capture-overhead benchmarks: rrweb 2.2.2, injected the way we inject ours.
 
 The project compares side by side with a named peer in the same run (ratios, not absolute
-times). For capture the peer is rrweb 2.2.2 (CHROMIUM.md). :func:`peer_source` builds a script
-for ``Page.addScriptToEvaluateOnNewDocument`` in the recorder's isolated world that starts
-``rrweb.record({emit, maskAllInputs: true})`` and ships the buffered events through the private
-CDP binding every ``flush_ms`` as one JSON array - the transport our recorder uses, so the two
-arms pay for the same delivery. rrweb comes from ``recorder_js/node_modules`` (pinned by
-``recorder_js/package-lock.json``); it is a dev-only dependency of the benchmark.
+times). For capture the peer is rrweb 2.2.2, the library our recorder builds on.
+:func:`peer_source` builds a script for ``Page.addScriptToEvaluateOnNewDocument`` in the
+recorder's isolated world that starts ``rrweb.record({emit, maskAllInputs: true})`` and ships
+the buffered events through the private CDP binding every ``flush_ms`` as one JSON array - the
+transport our recorder uses, so the two arms pay for the same delivery. rrweb comes from
+``recorder_js/node_modules`` (pinned by ``recorder_js/package-lock.json``); it is a dev-only
+dependency of the benchmark.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from typing import Any
 
 from agent.errors import CaptureError
 from agent.events import Event
+from agent.rrweb import EventType, IncrementalSource
 
 RECORDER_JS = Path(__file__).resolve().parents[2] / "recorder_js"
 RRWEB_DIR = RECORDER_JS / "node_modules" / "rrweb"
 RRWEB_UMD = RRWEB_DIR / "dist" / "rrweb.umd.min.cjs"
 PEER_VERSION = "2.2.2"
 PEER_NAME = f"rrweb {PEER_VERSION}"
-
-# rrweb event types (rrweb 2.x ``EventType``) and the incremental source of DOM mutations.
-_FULL_SNAPSHOT, _INCREMENTAL = 2, 3
-_SOURCE_MUTATION = 0
 
 _START_JS = """
 ;(() => {
@@ -73,16 +71,16 @@ def peer_source(binding: str, *, flush_ms: int = 100) -> str:
 
 def peer_events(messages: Iterable[str]) -> list[Event]:
     """The rrweb events of the peer's binding messages as capture events (kind + payload), so
-    :func:`agent.capture.bench.captured_cells` can read them like ours."""
+    :func:`agent.bench.blotter.captured_cells` can read them like ours."""
     out: list[Event] = []
     for raw in messages:
         for ev in json.loads(raw):
             kind = "rrweb.other"
-            if ev.get("type") == _FULL_SNAPSHOT:
+            if ev.get("type") == EventType.FULL_SNAPSHOT:
                 kind = "rrweb.full_snapshot"
             elif (
-                ev.get("type") == _INCREMENTAL
-                and ev.get("data", {}).get("source") == _SOURCE_MUTATION
+                ev.get("type") == EventType.INCREMENTAL_SNAPSHOT
+                and ev.get("data", {}).get("source") == IncrementalSource.MUTATION
             ):
                 kind = "rrweb.mutation"
             out.append(Event(kind, ev, 0, 0))
