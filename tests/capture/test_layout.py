@@ -29,9 +29,7 @@ def _imports(path: Path) -> set[str]:
 def test_no_capture_part_imports_the_engine_except_the_modules_that_assemble_it() -> None:
     """Helpers get a CaptureContext; importing the engine back would hide an import circle."""
     offenders = sorted(
-        p.name
-        for p in CAPTURE.glob("*.py")
-        if p.name not in ASSEMBLERS and ENGINE in _imports(p)
+        p.name for p in CAPTURE.glob("*.py") if p.name not in ASSEMBLERS and ENGINE in _imports(p)
     )
     assert offenders == []
 
