@@ -7,10 +7,11 @@ site. Writes are atomic (temp file + rename); an existing hash is never rewritte
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from agent.canonical import sha256_hex
 
 ASSET_TYPES = frozenset({"Stylesheet", "Font", "Image"})
 
@@ -27,7 +28,7 @@ class AssetStore:
 
     def put(self, data: bytes) -> tuple[str, bool]:
         """Store ``data``; return (sha256 hex, newly written?)."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_hex(data)
         dest = self.path_for(digest)
         if dest.exists():
             return digest, False

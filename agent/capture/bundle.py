@@ -1,7 +1,7 @@
 """The in-page recorder bundle: load it, refuse a mismatched one, build its injection source.
 
-The bundle is built from ``recorder_js/`` by ``python recorder_js/build.py`` (STYLE.md habit 12)
-into ``agent/capture/bundle/recorder.js`` + ``bundle.json``. ``load_bundle`` refuses a bundle whose
+The bundle is built from ``recorder_js/`` by one script, ``python recorder_js/build.py``, into
+``agent/capture/bundle/recorder.js`` + ``bundle.json``. ``load_bundle`` refuses a bundle whose
 bytes do not match ``bundle.json`` or whose version differs from ``EXPECTED_VERSION``.
 """
 
@@ -12,13 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.canonical import sha256_hex
 from agent.errors import CaptureError
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle"
 REPLAY_DIR = Path(__file__).resolve().parent.parent / "replay" / "static"
 RECORDER_JS_DIR = Path(__file__).resolve().parents[2] / "recorder_js"
 
-#: Name of the isolated world the recorder runs in (CONVENTIONS.md binding protocol).
+#: Name of the isolated world the recorder runs in; its private binding is added there only.
 WORLD_NAME = "__sessiontape"
 
 # Files of recorder_js/ whose bytes determine the built bundle.
@@ -27,7 +28,7 @@ _SOURCE_GLOBS = ("src/**/*.js", "package.json", "package-lock.json", "build.py")
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_hex(path.read_bytes())
 
 
 def source_files(root: Path = RECORDER_JS_DIR) -> list[Path]:
@@ -65,7 +66,7 @@ def load_bundle(directory: Path = BUNDLE_DIR) -> tuple[str, dict[str, Any]]:
         raise CaptureError(f"recorder bundle unreadable in {directory}: {exc}") from exc
     if not isinstance(meta, dict):
         raise CaptureError(f"{meta_path}: bundle.json is not an object")
-    got = hashlib.sha256(raw).hexdigest()
+    got = sha256_hex(raw)
     if meta.get("recorder_sha256") != got:
         raise CaptureError(
             f"{js_path}: recorder sha256 {got[:16]}... does not match bundle.json "

@@ -4,7 +4,7 @@ A user action is a click, an Enter keystroke or a form submission reported by th
 The candidate is the latest action in the same page no more than ``window_ms`` before the
 request, preferring one in the same frame. Recorder batches reach the agent up to one flush
 interval after the action, so requests are held back for a short delay before being linked
-(see :class:`agent.capture.network.NetworkCapture`).
+(see :class:`agent.capture.held.HeldEvents`).
 """
 
 from __future__ import annotations

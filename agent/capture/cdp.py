@@ -2,9 +2,10 @@
 
 Playwright keeps its own pipe; this second connection is ours so that we can auto-attach to
 every target with ``waitForDebuggerOnStart`` and instrument it before its first script runs.
-Commands can be sent without awaiting (``send_nowait``): that is what makes the popup recipe in
-CHROMIUM.md deadlock-free. CDP and websocket errors are translated to ``CaptureError`` here,
-once.
+Commands can be sent without awaiting (``send_nowait``): a new target's setup commands are
+queued, then ``Runtime.runIfWaitingForDebugger``, and only then awaited, which is what keeps a
+``target=_blank`` popup from deadlocking. CDP and websocket errors are translated to
+``CaptureError`` here, once.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import structlog
 from agent.capture.state import WORLD, Recorder, Target
 
 if TYPE_CHECKING:
-    from agent.capture.engine import CaptureEngine
+    from agent.capture.context import CaptureContext
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +46,8 @@ class _Gap:
 class Health:
     """Gap bookkeeping and recovery actions for one engine."""
 
-    def __init__(self, engine: CaptureEngine) -> None:
-        self.e = engine
+    def __init__(self, ctx: CaptureContext) -> None:
+        self.ctx = ctx
         self._open: dict[tuple[str, str | None], _Gap] = {}
         self._rescan_pending: set[tuple[str, str]] = set()
         self.reinjections = 0
@@ -64,8 +64,8 @@ class Health:
         gap = self._open.pop(key, None)
         if gap is None:
             return
-        end = end_utc if end_utc is not None else self.e.clock.utc_ns()
-        self.e.emitter.emit(
+        end = end_utc if end_utc is not None else self.ctx.clock.utc_ns()
+        self.ctx.emitter.emit(
             "capture.gap",
             {"start": gap.start_utc, "end": end, "cause": gap.cause, **gap.detail},
             page=gap.page,
@@ -99,11 +99,11 @@ class Health:
 
     def batch_gap(self, t: Target, rec: Recorder, expected: int, n: int) -> None:
         """The recorder's batch counter skipped: batches were lost between page and agent."""
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "capture.gap",
             {
                 "start": rec.last_utc_ns,
-                "end": self.e.clock.utc_ns(),
+                "end": self.ctx.clock.utc_ns(),
                 "cause": "batch_lost",
                 "expected_n": expected,
                 "got_n": n,
@@ -115,9 +115,9 @@ class Health:
     # -- watchdog ------------------------------------------------------------------------
     def check(self) -> None:
         """Called every tick: open a gap and re-inject where a recorder fell silent."""
-        now = self.e.clock.mono_ns()
-        limit = self.e.cfg.gap_silence_ms * 1_000_000
-        for t in list(self.e.targets.values()):
+        now = self.ctx.clock.mono_ns()
+        limit = self.ctx.cfg.gap_silence_ms * 1_000_000
+        for t in self.ctx.targets.all():
             if not t.alive or t.crashed or t.dialog_open:
                 continue
             for rec in list(t.recorders.values()):
@@ -140,13 +140,13 @@ class Health:
                     rec.frame_id,
                     rec.last_utc_ns,
                     "recorder_silent",
-                    silence_ms=self.e.cfg.gap_silence_ms,
+                    silence_ms=self.ctx.cfg.gap_silence_ms,
                 )
                 rec.last_mono_ns = now  # retry the recovery once per silence period
                 key = (t.session_id, rec.frame_id)
                 self._attempts[key] = self._attempts.get(key, 0) + 1
                 if self._attempts[key] <= _MAX_RECOVERIES:  # then leave the gap open
-                    asyncio.ensure_future(self.reinject(t, rec))
+                    self.ctx.tasks.spawn(self.reinject(t, rec))
 
     async def reinject(self, t: Target, rec: Recorder) -> None:
         """Replace a silent recorder - unless the page itself is hung or paused.
@@ -158,7 +158,7 @@ class Health:
         isolated world (new globals and built-ins, so nothing left in the old one can
         interfere) that the same private binding is added to.
         """
-        conn, sid = self.e.conn, t.session_id
+        conn, sid = self.ctx.cdp, t.session_id
         try:
             # Runs only if the frame's event loop turns (a paused or hung page never answers);
             # evaluated in our world, whose globals page scripts cannot replace.
@@ -187,7 +187,7 @@ class Health:
             world = f"{WORLD}_r{self.reinjections}"
             rec.retired = True
             await conn.send(
-                "Runtime.addBinding", {"name": self.e.binding, "executionContextName": world}, sid
+                "Runtime.addBinding", {"name": self.ctx.binding, "executionContextName": world}, sid
             )
             made = await conn.send(
                 "Page.createIsolatedWorld",
@@ -197,7 +197,7 @@ class Health:
             )
             await conn.send(
                 "Runtime.evaluate",
-                {"expression": self.e.source, "contextId": made["executionContextId"]},
+                {"expression": self.ctx.source, "contextId": made["executionContextId"]},
                 sid,
                 timeout=5,
             )
@@ -206,11 +206,11 @@ class Health:
             log.info("capture.reinject_skipped", error=str(exc)[:200])
 
     def _injected(self, t: Target, frame: str, how: str) -> None:
-        self.e.emitter.emit("capture.injected", {"how": how}, page=t.page_id, frame=frame)
+        self.ctx.emitter.emit("capture.injected", {"how": how}, page=t.page_id, frame=frame)
 
     def after_navigation(self, t: Target, frame_id: str) -> None:
         """Ensure our world exists in a frame that just committed a document."""
-        asyncio.ensure_future(self._ensure_world(t, frame_id))
+        self.ctx.tasks.spawn(self._ensure_world(t, frame_id))
 
     async def _ensure_world(self, t: Target, frame_id: str) -> None:
         # A new document gets fresh contexts (a new main world, ours with the init script)
@@ -233,7 +233,7 @@ class Health:
         try:
             if ctx is not None:
                 # The recorder marks each document it records (in our world only).
-                res = await self.e.conn.send(
+                res = await self.ctx.cdp.send(
                     "Runtime.evaluate",
                     {
                         "expression": "document.__st_recorder === true",
@@ -246,16 +246,16 @@ class Health:
                 if res.get("result", {}).get("value") is True:
                     return
             else:
-                made = await self.e.conn.send(
+                made = await self.ctx.cdp.send(
                     "Page.createIsolatedWorld",
                     {"frameId": frame_id, "worldName": WORLD},
                     t.session_id,
                     timeout=5,
                 )
                 ctx = int(made["executionContextId"])
-            await self.e.conn.send(
+            await self.ctx.cdp.send(
                 "Runtime.evaluate",
-                {"expression": self.e.source, "contextId": ctx},
+                {"expression": self.ctx.source, "contextId": ctx},
                 t.session_id,
                 timeout=5,
             )
@@ -269,23 +269,23 @@ class Health:
         if t.crashed:
             return
         t.crashed = True
-        now = self.e.clock.utc_ns()
+        now = self.ctx.clock.utc_ns()
         last = max((r.last_utc_ns for r in t.recorders.values()), default=now)
         t.recorders.clear()
         t.contexts.clear()
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.crash",
             {"url": t.url, "status": p.get("status", ""), "error_code": int(p.get("errorCode", 0))},
             page=t.page_id,
         )
         self.open_gap(t.page_id, None, last, "renderer_crash")
         if t.is_page and t.url:
-            asyncio.ensure_future(self._reload(t))
+            self.ctx.tasks.spawn(self._reload(t))
 
     async def _reload(self, t: Target) -> None:
         await asyncio.sleep(0.2)
         try:
-            await self.e.conn.send("Page.navigate", {"url": t.url}, t.session_id, timeout=15)
+            await self.ctx.cdp.send("Page.navigate", {"url": t.url}, t.session_id, timeout=15)
         except Exception as exc:
             log.info("capture.reload_failed", error=str(exc)[:200])
 
@@ -316,7 +316,7 @@ class Health:
         ctx = t.world_context(frame)
         if ctx is None or not t.alive:
             return
-        self.e.conn.fire(
+        self.ctx.cdp.fire(
             "Runtime.evaluate",
             {
                 "expression": "typeof globalThis.__st_rescanStyles === 'function' && "
@@ -330,17 +330,17 @@ class Health:
     def screenshot(self, t: Target, action_id: str) -> None:
         """A reduced-size JPEG of the page at a user action, stored as an asset."""
         if t.is_page:
-            asyncio.ensure_future(self._screenshot(t, action_id))
+            self.ctx.tasks.spawn(self._screenshot(t, action_id))
 
     async def _screenshot(self, t: Target, action_id: str) -> None:
         try:
-            m = await self.e.conn.send("Page.getLayoutMetrics", None, t.session_id, timeout=5)
+            m = await self.ctx.cdp.send("Page.getLayoutMetrics", None, t.session_id, timeout=5)
             vp = m.get("cssLayoutViewport", {})
             w, h = int(vp.get("clientWidth", 0)), int(vp.get("clientHeight", 0))
             if not w or not h:
                 return
-            scale = min(1.0, self.e.cfg.screenshot_width / w)
-            res = await self.e.conn.send(
+            scale = min(1.0, self.ctx.cfg.screenshot_width / w)
+            res = await self.ctx.cdp.send(
                 "Page.captureScreenshot",
                 {
                     "format": "jpeg",
@@ -351,11 +351,11 @@ class Health:
                 timeout=10,
             )
             data = base64.b64decode(res["data"])
-            digest, _ = await asyncio.to_thread(self.e.assets.put, data)
+            digest, _ = await asyncio.to_thread(self.ctx.assets.put, data)
         except Exception as exc:
             log.info("capture.screenshot_failed", error=str(exc)[:200])
             return
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.screenshot",
             {
                 "sha256": digest,

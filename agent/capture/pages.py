@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from agent.capture.state import WORLD
+
 if TYPE_CHECKING:
-    from agent.capture.engine import CaptureEngine
+    from agent.capture.context import CaptureContext
     from agent.capture.state import Target
 
 log = structlog.get_logger(__name__)
@@ -38,8 +40,8 @@ def _sha256_file(path: Path) -> str:
 class PageCapture:
     """Turns ``Page.*``, console and ``Browser.download*`` events into events."""
 
-    def __init__(self, engine: CaptureEngine) -> None:
-        self.e = engine
+    def __init__(self, ctx: CaptureContext) -> None:
+        self.ctx = ctx
         self._downloads: dict[str, dict[str, Any]] = {}
         self._dialogs: dict[str, dict[str, Any]] = {}
 
@@ -53,7 +55,7 @@ class PageCapture:
         if is_main and t.is_page:
             t.main_frame_id = fid
             t.url = url
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.navigate",
             {
                 "url": url,
@@ -68,7 +70,7 @@ class PageCapture:
 
     def navigated_within_document(self, p: dict[str, Any], t: Target) -> None:
         """History API or fragment navigation."""
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.navigate",
             {
                 "url": p.get("url", ""),
@@ -85,7 +87,16 @@ class PageCapture:
             t.title = title
             if title == "about:blank" or (t.url and t.url.split("://", 1)[-1] == title):
                 return  # Chromium's placeholder for a page without a <title>
-            self.e.emitter.emit("page.title", {"title": title, "url": t.url}, page=t.page_id)
+            self.ctx.emitter.emit("page.title", {"title": title, "url": t.url}, page=t.page_id)
+
+    def lifecycle(self, p: dict[str, Any], t: Target) -> None:
+        """A page's main frame reached DOMContentLoaded or load: read its title."""
+        if (
+            p.get("name") in ("DOMContentLoaded", "load")
+            and t.is_page
+            and p.get("frameId") == t.main_frame_id
+        ):
+            self.ctx.tasks.spawn(self.read_title(t))
 
     async def read_title(self, t: Target) -> None:
         """Read ``document.title`` from our world (title changes are not always announced)."""
@@ -93,7 +104,7 @@ class PageCapture:
         if ctx is None:
             return
         try:
-            res = await self.e.conn.send(
+            res = await self.ctx.cdp.send(
                 "Runtime.evaluate",
                 {"expression": "document.title", "contextId": ctx, "returnByValue": True},
                 t.session_id,
@@ -114,8 +125,8 @@ class PageCapture:
             "url": p.get("url", ""),
             "default_prompt": p.get("defaultPrompt", ""),
         }
-        self._dialogs[t.session_id] = {**info, "opened_utc_ns": self.e.clock.utc_ns()}
-        self.e.emitter.emit(
+        self._dialogs[t.session_id] = {**info, "opened_utc_ns": self.ctx.clock.utc_ns()}
+        self.ctx.emitter.emit(
             "page.dialog", {**info, "phase": "opened"}, page=t.page_id, frame=p.get("frameId")
         )
 
@@ -123,9 +134,9 @@ class PageCapture:
         """The dialog was answered: accepted or not, and the prompt text."""
         t.dialog_open = False
         for rec in t.recorders.values():  # the page was blocked on purpose: not a gap
-            rec.last_mono_ns = self.e.clock.mono_ns()
+            rec.last_mono_ns = self.ctx.clock.mono_ns()
         opened = self._dialogs.pop(t.session_id, {})
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.dialog",
             {
                 **{k: v for k, v in opened.items() if k != "opened_utc_ns"},
@@ -141,7 +152,7 @@ class PageCapture:
     def console(self, p: dict[str, Any], t: Target) -> None:
         """console.* from page scripts (our own world's output is not the page's)."""
         ctx = t.contexts.get(int(p.get("executionContextId", -1)))
-        if ctx is not None and ctx[1] != "" and ctx[1] == self.e.world:
+        if ctx is not None and ctx[1] != "" and ctx[1] == WORLD:
             return
         args = [_remote_object_text(a)[:_MAX_CONSOLE_ARG] for a in p.get("args", [])[:20]]
         frame = ctx[0] if ctx else None
@@ -152,7 +163,7 @@ class PageCapture:
                 "url": top[0].get("url", ""),
                 "line": int(top[0].get("lineNumber", 0)),
             }
-        self.e.emitter.emit("page.console", payload, page=t.page_id, frame=frame)
+        self.ctx.emitter.emit("page.console", payload, page=t.page_id, frame=frame)
 
     def exception(self, p: dict[str, Any], t: Target) -> None:
         """An uncaught exception in a page script."""
@@ -160,7 +171,7 @@ class PageCapture:
         exc = d.get("exception") or {}
         text = str(exc.get("description") or d.get("text", ""))[:_MAX_CONSOLE_ARG]
         ctx = t.contexts.get(int(d.get("executionContextId", -1)))
-        self.e.emitter.emit(
+        self.ctx.emitter.emit(
             "page.console",
             {
                 "level": "exception",
@@ -177,7 +188,7 @@ class PageCapture:
         self._downloads[p["guid"]] = {
             "url": p.get("url", ""),
             "name": p.get("suggestedFilename", ""),
-            "page": t.page_id if t else self.e.page_of_frame(p.get("frameId", "")),
+            "page": t.page_id if t else self.ctx.targets.page_of_frame(p.get("frameId", "")),
             "frame": p.get("frameId"),
         }
 
@@ -189,7 +200,7 @@ class PageCapture:
         info = self._downloads.pop(p["guid"], None)
         if info is None:
             return
-        asyncio.ensure_future(self._finish_download(p["guid"], state, info, p))
+        self.ctx.tasks.spawn(self._finish_download(p["guid"], state, info, p))
 
     async def _finish_download(
         self, guid: str, state: str, info: dict[str, Any], p: dict[str, Any]
@@ -201,11 +212,11 @@ class PageCapture:
             "size": int(p.get("receivedBytes", 0)),
         }
         if state == "completed":
-            path = Path(str(p.get("filePath") or (self.e.downloads_dir / guid)))
+            path = Path(str(p.get("filePath") or (self.ctx.downloads_dir / guid)))
             try:
                 payload["sha256"] = await asyncio.to_thread(_sha256_file, path)
                 payload["size"] = path.stat().st_size
             except OSError as exc:
                 payload["sha256"] = None
                 payload["error"] = f"cannot read the downloaded file: {exc.strerror}"
-        self.e.emitter.emit("page.download", payload, page=info["page"], frame=info["frame"])
+        self.ctx.emitter.emit("page.download", payload, page=info["page"], frame=info["frame"])

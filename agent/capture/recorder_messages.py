@@ -15,6 +15,7 @@ import orjson
 
 from agent.events import Event
 from agent.kinds import KINDS
+from agent.rrweb import MouseInteraction
 
 # Kinds the recorder may send; anything else from the page is suspicious.
 RECORDER_KINDS = frozenset(
@@ -25,6 +26,14 @@ RECORDER_KINDS = frozenset(
 )
 
 MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
+
+# The mouse interactions that are user actions (may cause a request). A tuple, not a set:
+# ``in`` must not raise on an unhashable value from the page.
+_ACTION_INTERACTIONS = (
+    MouseInteraction.CLICK,
+    MouseInteraction.DBL_CLICK,
+    MouseInteraction.TOUCH_END,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +89,7 @@ def is_user_action(kind: str, payload: dict[str, Any]) -> bool:
     """A click, an Enter keystroke or a form submission: what may cause a request."""
     if kind == "rrweb.mouse_interaction":
         data = payload.get("data")
-        # rrweb MouseInteractions: 2 = Click, 4 = DblClick, 9 = TouchEnd
-        return isinstance(data, dict) and data.get("type") in (2, 4, 9)
+        return isinstance(data, dict) and data.get("type") in _ACTION_INTERACTIONS
     if kind == "input.key":
         return payload.get("key") == "Enter"
     return kind == "input.submit"

@@ -26,6 +26,8 @@ from agent.sink import EventSink
 
 log = structlog.get_logger(__name__)
 
+_TASKS_GRACE_S = 1.0  # at stop, how long the engine's background tasks may take to finish
+
 
 def _capture_config(config: Any) -> CaptureConfig:
     if isinstance(config, CaptureConfig):
@@ -147,72 +149,64 @@ class CaptureSession:
             log.info("capture.goto_failed", error=str(exc).splitlines()[0][:200])
 
     async def _watch_browser(self, conn: CDPConnection) -> None:
+        """When our CDP link drops: a user closing the browser, or a crash to recover from."""
         await conn.closed.wait()
         if self._stopping:
             return
         start = self.clock.utc_ns()
         engine = self.engine
-        if (
-            engine is not None
-            and engine.pages_seen
-            and not any(t.is_page for t in engine.targets.values())
-        ):
+        if engine is not None and engine.pages_seen and not engine.registry.any_page():
             # Every tab was closed first: the user closed the browser; not a crash.
             await engine.stop()
             self.browser_closed.set()
             return
         if engine is not None:
-            last = [r.last_utc_ns for t in engine.targets.values() for r in t.recorders.values()]
-            start = max(last, default=start)
-            for t in engine.targets.values():
-                if t.is_page:
-                    self.emitter.emit(
-                        "page.crash",
-                        {"url": t.url, "status": "browser_exited", "error_code": 0},
-                        page=t.page_id,
-                    )
-            await engine.stop()
+            start = await self._stop_crashed(engine, start)
         log.warning("capture.browser_died")
         if self._browser is not None:
             await self._browser.close()
+        await self._relaunch(start)
+
+    async def _stop_crashed(self, engine: CaptureEngine, start: int) -> int:
+        """Record a crash for every open page, stop ``engine``; when capture last heard from it."""
+        last = [r.last_utc_ns for t in engine.targets.values() for r in t.recorders.values()]
+        start = max(last, default=start)
+        for t in engine.targets.values():
+            if t.is_page:
+                self.emitter.emit(
+                    "page.crash",
+                    {"url": t.url, "status": "browser_exited", "error_code": 0},
+                    page=t.page_id,
+                )
+        await engine.stop()
+        return start
+
+    async def _relaunch(self, start: int) -> None:
+        """Relaunch the browser if allowed; the outage since ``start`` is a ``capture.gap``."""
         if not (self.relaunch and self._url):
-            self.emitter.emit(
-                "capture.gap",
-                {
-                    "start": start,
-                    "end": self.clock.utc_ns(),
-                    "cause": "browser_exited",
-                    "relaunched": False,
-                },
-            )
+            self._exit_gap(start, relaunched=False)
             self.browser_closed.set()
             return
         try:
             await self._launch()
             await self._goto(self._url)
         except CaptureError as exc:
-            self.emitter.emit(
-                "capture.gap",
-                {
-                    "start": start,
-                    "end": self.clock.utc_ns(),
-                    "cause": "browser_exited",
-                    "relaunched": False,
-                    "error": exc.message[:200],
-                },
-            )
+            self._exit_gap(start, relaunched=False, error=exc.message[:200])
             self.browser_closed.set()
             return
         self.relaunches += 1
-        self.emitter.emit(
-            "capture.gap",
-            {
-                "start": start,
-                "end": self.clock.utc_ns(),
-                "cause": "browser_exited",
-                "relaunched": True,
-            },
-        )
+        self._exit_gap(start, relaunched=True)
+
+    def _exit_gap(self, start: int, *, relaunched: bool, error: str | None = None) -> None:
+        payload: dict[str, Any] = {
+            "start": start,
+            "end": self.clock.utc_ns(),
+            "cause": "browser_exited",
+            "relaunched": relaunched,
+        }
+        if error is not None:
+            payload["error"] = error
+        self.emitter.emit("capture.gap", payload)
 
     def request_stop(self) -> None:
         """Mark the session as ending (e.g. on Ctrl-C): a browser exit from now on is the
@@ -235,6 +229,8 @@ class CaptureSession:
             await self._browser.close()
         if self._conn is not None:
             await self._conn.close()
+        if self.engine is not None:  # what is still running fails fast on the closed link
+            await self.engine.tasks.aclose(grace=_TASKS_GRACE_S)
         self.browser_closed.set()
         await self.emitter.aclose()
 

@@ -66,3 +66,51 @@ class Target:
 def is_our_world(name: str) -> bool:
     """Our isolated world, or a fresh one made when a recorder had to be replaced."""
     return name == WORLD or name.startswith(WORLD + "_r")
+
+
+class TargetRegistry:
+    """The attached targets, by CDP session id and by target id."""
+
+    def __init__(self) -> None:
+        self.by_session: dict[str, Target] = {}
+        self.by_target_id: dict[str, Target] = {}
+
+    def add(self, t: Target) -> None:
+        """Register a freshly attached target."""
+        self.by_session[t.session_id] = t
+        self.by_target_id[t.target_id] = t
+
+    def remove(self, session_id: str) -> Target | None:
+        """Forget the target of ``session_id`` (detached); None if it was not ours."""
+        t = self.by_session.pop(session_id, None)
+        if t is not None:
+            self.by_target_id.pop(t.target_id, None)
+        return t
+
+    def get(self, session_id: str) -> Target | None:
+        """The target attached on ``session_id``."""
+        return self.by_session.get(session_id)
+
+    def find(self, target_id: str) -> Target | None:
+        """The target with this CDP target id."""
+        return self.by_target_id.get(target_id)
+
+    def all(self) -> list[Target]:
+        """A snapshot of every attached target (safe to iterate while targets change)."""
+        return list(self.by_session.values())
+
+    def any_page(self) -> bool:
+        """Whether any top-level page is still attached."""
+        return any(t.is_page for t in self.by_session.values())
+
+    def opener_of(self, page_id: str) -> str | None:
+        """The page that opened ``page_id`` (a popup's opener), if known."""
+        t = self.by_target_id.get(page_id)
+        return t.opener_id if t else None
+
+    def page_of_frame(self, frame_id: str) -> str | None:
+        """The top-level page a frame belongs to."""
+        for t in self.by_session.values():
+            if frame_id in t.frame_urls or t.target_id == frame_id:
+                return t.page_id
+        return None

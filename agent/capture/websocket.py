@@ -8,10 +8,10 @@ skipped without a trace.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from agent.canonical import sha256_hex
 from agent.capture.config import CaptureConfig
 
 
@@ -89,7 +89,7 @@ class WebSocketCapture:
         cap = self._cfg.ws_frame_cap_bytes
         if len(data) > cap:
             payload["truncated"] = True
-            payload["sha256"] = hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
+            payload["sha256"] = sha256_hex(data.encode("utf-8", "surrogatepass"))
             data = data[:cap]
         payload["data"] = data
         return payload, degraded

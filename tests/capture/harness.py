@@ -1,6 +1,6 @@
 """A small harness for testing the in-page recorder alone (not the production capture).
 
-One CDPSession per page does what the agent does (CONVENTIONS.md binding protocol):
+One CDPSession per page does what the agent does to install the recorder and its binding:
 ``Page.enable``, ``Runtime.enable``, ``Runtime.addBinding`` in the ``__sessiontape`` world,
 ``Page.addScriptToEvaluateOnNewDocument`` with the bundle, and collects ``Runtime.bindingCalled``.
 Fixture pages are served by a real HTTP server on 127.0.0.1; the replay page loads the built

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from agent.capture.cdp import CDPConnection
+from agent.capture.emitter import Emitter
+from agent.capture.engine import CaptureEngine
 from agent.events import Event
-from tests.capture.servers import of_kind, recording, sites, wait_for
+from agent.testing import FakeClock, MemorySink
+from tests.capture.servers import capture_config, of_kind, recording, sites, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +25,38 @@ def _recorder_pages(events: list[Event]) -> dict[str, list[Event]]:
         if e.kind.startswith("rrweb.") and e.page:
             out.setdefault(e.page, []).append(e)
     return out
+
+
+async def _popup_and_cross_site_frame_recorded(
+    sink: MemorySink, main_id: str, tab_id: str, pop_id: str
+) -> None:
+    """The popup's recorder is live, the OOPIF is recorded, and only reused windows needed
+    the recorder evaluated by hand."""
+    # The popup's recorder is live: the click's DOM change was captured (as a
+    # mutation, or in the snapshot if the click beat the re-injected recorder).
+    await wait_for(
+        lambda: [
+            e
+            for e in sink.events
+            if e.page == pop_id
+            and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
+            and "clicked" in str(e.payload)
+        ]
+    )
+    # The cross-site iframe is its own target, recorded under the main page.
+    await wait_for(
+        lambda: [
+            e
+            for e in of_kind(sink, "rrweb.full_snapshot")
+            if e.page == main_id and e.frame != main_id and "cross-site frame" in str(e.payload)
+        ]
+    )
+    frames = {e.frame for e in of_kind(sink, "rrweb.full_snapshot") if e.page == main_id}
+    assert len(frames) == 2
+    # only windows reused for a same-origin document needed it evaluated by hand
+    injected = {(e.page, e.payload["how"]) for e in of_kind(sink, "capture.injected")}
+    assert (pop_id, "window_reuse") in injected
+    assert injected <= {(pop_id, "window_reuse"), (tab_id, "window_reuse")}
 
 
 def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first_document(
@@ -62,33 +100,7 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
                         if e.page == pid and e.payload["url"].endswith(q)
                     ]
                 )
-            # The popup's recorder is live: the click's DOM change was captured (as a
-            # mutation, or in the snapshot if the click beat the re-injected recorder).
-            await wait_for(
-                lambda: [
-                    e
-                    for e in sink.events
-                    if e.page == pop_id
-                    and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
-                    and "clicked" in str(e.payload)
-                ]
-            )
-            # The cross-site iframe is its own target, recorded under the main page.
-            await wait_for(
-                lambda: [
-                    e
-                    for e in of_kind(sink, "rrweb.full_snapshot")
-                    if e.page == main_id
-                    and e.frame != main_id
-                    and "cross-site frame" in str(e.payload)
-                ]
-            )
-            frames = {e.frame for e in of_kind(sink, "rrweb.full_snapshot") if e.page == main_id}
-            assert len(frames) == 2
-            # only windows reused for a same-origin document needed it evaluated by hand
-            injected = {(e.page, e.payload["how"]) for e in of_kind(sink, "capture.injected")}
-            assert (pop_id, "window_reuse") in injected
-            assert injected <= {(pop_id, "window_reuse"), (tab_id, "window_reuse")}
+            await _popup_and_cross_site_frame_recorded(sink, main_id, tab_id, pop_id)
 
     asyncio.run(main())
 
@@ -156,3 +168,67 @@ def test_malformed_binding_message_is_recorded_as_tamper_and_counter_hole_as_gap
             )
 
     asyncio.run(main())
+
+
+class _QueuingCDP:
+    """Records the commands sent; never answers (like a target paused for the debugger)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None]] = []
+
+    def on_event(self, handler: Callable[[str, dict[str, Any], str | None], None]) -> None:
+        pass
+
+    def send_nowait(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
+        self.sent.append((method, session_id))
+        return asyncio.get_running_loop().create_future()
+
+    def fire(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> None:
+        self.sent.append((method, session_id))
+
+
+def test_attach_queues_every_setup_command_then_resumes_the_target_without_awaiting(
+    tmp_path: Path,
+) -> None:
+    """A new page gets all its setup commands, then runIfWaitingForDebugger, with no answer
+    awaited in between (awaiting Page.enable first deadlocks target=_blank popups)."""
+
+    async def main() -> list[tuple[str, str | None]]:
+        clock = FakeClock()
+        cdp = _QueuingCDP()
+        engine = CaptureEngine(
+            cast(CDPConnection, cdp),
+            capture_config(),
+            Emitter(MemorySink(), clock),
+            clock,
+            home=tmp_path,
+            bundle="",
+            bundle_version="",
+            downloads_dir=tmp_path,
+        )
+        info = {"type": "page", "targetId": "T1", "browserContextId": "C1", "url": "about:blank"}
+        engine._dispatch("Target.attachedToTarget", {"sessionId": "S1", "targetInfo": info}, None)
+        assert engine.targets["S1"].target_id == "T1"
+        await engine.tasks.aclose()
+        return cdp.sent
+
+    sent = asyncio.run(main())
+    assert sent == [
+        ("Page.enable", "S1"),
+        ("Page.setLifecycleEventsEnabled", "S1"),
+        ("Runtime.enable", "S1"),
+        ("Runtime.addBinding", "S1"),
+        ("Page.addScriptToEvaluateOnNewDocument", "S1"),
+        ("Network.enable", "S1"),
+        ("Inspector.enable", "S1"),
+        ("Fetch.enable", "S1"),
+        ("DOM.enable", "S1"),
+        ("CSS.enable", "S1"),
+        ("Browser.setDownloadBehavior", None),
+        ("Target.setAutoAttach", "S1"),
+        ("Runtime.runIfWaitingForDebugger", "S1"),
+    ]

@@ -9,9 +9,44 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Dialog
 
+from agent.events import Event
+from agent.testing import MemorySink
 from tests.capture.servers import DOWNLOAD_BODY, of_kind, recording, sites, wait_for
 
 pytestmark = pytest.mark.browser
+
+
+async def _answer(d: Dialog) -> None:
+    """Dismiss a confirm, answer a prompt with ACC-9, accept the rest."""
+    if d.type == "confirm":
+        await d.dismiss()
+    elif d.type == "prompt":
+        await d.accept("ACC-9")
+    else:
+        await d.accept()
+
+
+def _closed_dialogs(sink: MemorySink) -> list[Event]:
+    return [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
+
+
+async def _download_console_and_title_recorded(sink: MemorySink) -> None:
+    """The download's name/size/SHA-256, console.error, the uncaught exception and the title."""
+    dl = await wait_for(lambda: of_kind(sink, "page.download"))
+    assert dl[0].payload["name"] == "confirms.txt"
+    assert dl[0].payload["size"] == len(DOWNLOAD_BODY)
+    assert dl[0].payload["sha256"] == hashlib.sha256(DOWNLOAD_BODY).hexdigest()
+    assert dl[0].page == of_kind(sink, "page.created")[0].page
+    cons = await wait_for(
+        lambda: len(of_kind(sink, "page.console")) >= 2 and of_kind(sink, "page.console")
+    )
+    assert cons[0].payload["level"] == "error"
+    assert cons[0].payload["text"] == "bad quote 42"
+    assert cons[1].payload["level"] == "exception"
+    assert "TypeError" in cons[1].payload["text"]
+    await wait_for(
+        lambda: [e for e in of_kind(sink, "page.title") if e.payload["title"] == "Dialogs"]
+    )
 
 
 def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_path: Path) -> None:
@@ -21,16 +56,7 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/dialog.html") as (cs, sink):
             page = cs.page
-
-            async def answer(d: Dialog) -> None:
-                if d.type == "confirm":
-                    await d.dismiss()
-                elif d.type == "prompt":
-                    await d.accept("ACC-9")
-                else:
-                    await d.accept()
-
-            page.on("dialog", answer)
+            page.on("dialog", _answer)
             await page.click("#al")
             await page.click("#cf")
             await page.click("#pr")
@@ -40,14 +66,7 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
             await dl_info.value
             await page.click("#err")
             closed = await wait_for(
-                lambda: (
-                    [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"][:3]
-                    if len(
-                        [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
-                    )
-                    >= 3
-                    else None
-                )
+                lambda: _closed_dialogs(sink)[:3] if len(_closed_dialogs(sink)) >= 3 else None
             )
             got = [
                 (
@@ -64,24 +83,7 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
                 ("prompt", "Account?", True, "ACC-9"),
             ]
             assert of_kind(sink, "page.dialog")[0].payload["phase"] == "opened"
-            dl = await wait_for(lambda: of_kind(sink, "page.download"))
-            assert dl[0].payload["name"] == "confirms.txt"
-            assert dl[0].payload["size"] == len(DOWNLOAD_BODY)
-            assert dl[0].payload["sha256"] == hashlib.sha256(DOWNLOAD_BODY).hexdigest()
-            assert dl[0].page == page_id(sink)
-            cons = await wait_for(
-                lambda: len(of_kind(sink, "page.console")) >= 2 and of_kind(sink, "page.console")
-            )
-            assert cons[0].payload["level"] == "error"
-            assert cons[0].payload["text"] == "bad quote 42"
-            assert cons[1].payload["level"] == "exception"
-            assert "TypeError" in cons[1].payload["text"]
-            await wait_for(
-                lambda: [e for e in of_kind(sink, "page.title") if e.payload["title"] == "Dialogs"]
-            )
-
-    def page_id(sink: object) -> str | None:
-        return of_kind(sink, "page.created")[0].page  # type: ignore[arg-type]
+            await _download_console_and_title_recorded(sink)
 
     asyncio.run(main())
 

@@ -1,4 +1,4 @@
-"""Masking in the page: secrets never leave the renderer in clear (CONVENTIONS.md masking)."""
+"""Masking in the page: secrets never leave the renderer in clear."""
 
 from __future__ import annotations
 

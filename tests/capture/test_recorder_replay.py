@@ -109,7 +109,7 @@ def _streamed_cell_values(events: list[dict[str, Any]], cells: int) -> list[list
 def test_blotter_streams_every_value_of_every_cell_in_order_and_replays_the_final_table(
     query: str, keyframe_ms: int, keyframes: int, total_changes: int
 ) -> None:
-    """No coalescing (issue #3): each cell's streamed values, in replay order and across
+    """No coalescing: each cell's streamed values, in replay order and across
     periodic keyframes, are exactly the values the page set, in order (including several
     values set in one update); the replayed table equals the live one."""
 

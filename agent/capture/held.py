@@ -1,0 +1,53 @@
+"""Network events held back for a short delay, then released in arrival order.
+
+The recorder reports a click in its next batch, up to one flush interval after the click; a
+request it caused is seen by CDP at once. Holding network events for one flush plus a margin
+means the click is known when a request's ``cause`` is linked at release.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from agent.events import Event
+
+if TYPE_CHECKING:
+    from agent.capture.context import CaptureContext
+
+_MARGIN_MS = 250
+
+
+class HeldEvents:
+    """A delay queue of network events; ``release`` links causes and emits them."""
+
+    def __init__(self, ctx: CaptureContext) -> None:
+        self.ctx = ctx
+        self._out: deque[tuple[int, Event, bool]] = deque()
+        self.delay_ns = (ctx.cfg.flush_ms + _MARGIN_MS) * 1_000_000
+
+    def queue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        page: str,
+        frame: str | None,
+        t_utc_ns: int | None = None,
+        link: bool = False,
+    ) -> Event:
+        """Hold one event (``link``: fill its ``cause`` with the user action behind it)."""
+        utc, mono = self.ctx.emitter.stamp(t_utc_ns)
+        ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)
+        self._out.append((self.ctx.clock.mono_ns() + self.delay_ns, ev, link))
+        return ev
+
+    def release(self, force: bool = False) -> None:
+        """Emit every held event whose delay has passed (all of them when ``force``)."""
+        now = self.ctx.clock.mono_ns()
+        while self._out and (force or self._out[0][0] <= now):
+            _, ev, link = self._out.popleft()
+            if link and ev.page is not None:
+                opener = self.ctx.targets.opener_of(ev.page)
+                act = self.ctx.causes.link(ev.page, ev.frame, ev.t_utc_ns, opener)
+                ev.payload["cause"] = act.ref() if act else None
+            self.ctx.emitter.push(ev)

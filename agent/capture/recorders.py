@@ -1,0 +1,119 @@
+"""The recorders' side of capture: their execution contexts and what they send.
+
+The recorder bundle runs in the isolated world ``__sessiontape`` and calls a private binding;
+its messages arrive as ``Runtime.bindingCalled`` and become events here, user actions get an
+``action_id`` for cause linking, and a hole in a recorder's batch counter is reported as a gap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent.capture.cause import Action
+from agent.capture.recorder_messages import BadMessage, is_user_action, parse_message, tamper_event
+from agent.capture.state import Recorder, Target, is_our_world
+from agent.events import Event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agent.capture.context import CaptureContext
+    from agent.capture.health import Health
+
+
+class RecorderChannel:
+    """Tracks execution contexts per target and turns binding messages into events."""
+
+    def __init__(self, ctx: CaptureContext, health: Health) -> None:
+        self.ctx = ctx
+        self.health = health
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any], Target], None]]:
+        """The CDP events this part handles, by method name."""
+        return {
+            "Runtime.bindingCalled": self._binding_called,
+            "Runtime.executionContextCreated": self._context_created,
+            "Runtime.executionContextDestroyed": self._context_destroyed,
+            "Runtime.executionContextsCleared": self._contexts_cleared,
+        }
+
+    # -- execution contexts -------------------------------------------------------------
+    def _context_created(self, p: dict[str, Any], t: Target) -> None:
+        ctx = p["context"]
+        aux = ctx.get("auxData") or {}
+        frame = str(aux.get("frameId", ""))
+        name = str(ctx.get("name", ""))
+        t.contexts[int(ctx["id"])] = (frame, name)
+        if aux.get("isDefault"):
+            t.default_ctx[frame] = int(ctx["id"])
+        if is_our_world(name):
+            t.recorders[int(ctx["id"])] = Recorder(
+                int(ctx["id"]),
+                frame,
+                last_mono_ns=self.ctx.clock.mono_ns(),
+                last_utc_ns=self.ctx.clock.utc_ns(),
+            )
+
+    def _context_destroyed(self, p: dict[str, Any], t: Target) -> None:
+        ctx_id = int(p.get("executionContextId", -1))
+        t.contexts.pop(ctx_id, None)
+        t.recorders.pop(ctx_id, None)
+
+    def _contexts_cleared(self, p: dict[str, Any], t: Target) -> None:
+        t.contexts.clear()
+        t.recorders.clear()
+
+    # -- messages -------------------------------------------------------------------------
+    def _count_batch(self, t: Target, rec: Recorder, n: int) -> None:
+        """Match ``n`` to a recorder's counter; a hole in it is a gap of lost batches."""
+        if n in rec.tracks:
+            rec.tracks[rec.tracks.index(n)] = n + 1
+            return
+        if n == 0:  # a recorder (re)started in this context
+            rec.tracks.append(1)
+            return
+        below = [x for x in rec.tracks if x < n]
+        if below:
+            expected = max(below)
+            rec.tracks[rec.tracks.index(expected)] = n + 1
+        else:
+            expected = min(rec.tracks, default=0)
+            rec.tracks.append(n + 1)
+        self.health.batch_gap(t, rec, expected, n)
+
+    def _binding_called(self, p: dict[str, Any], t: Target) -> None:
+        if p.get("name") != self.ctx.binding:
+            return
+        ctx_id = int(p.get("executionContextId", -1))
+        raw = str(p.get("payload", ""))
+        rec = t.recorders.get(ctx_id)
+        frame = rec.frame_id if rec else t.contexts.get(ctx_id, ("", ""))[0] or None
+        utc, mono = self.ctx.emitter.stamp()
+        if rec is None:
+            rec = Recorder(ctx_id, frame or "")
+            t.recorders[ctx_id] = rec
+        rec.last_mono_ns, rec.last_utc_ns = mono, utc
+        rec.messages += 1
+        self.health.recorder_alive(t, rec.frame_id)
+        try:
+            msg = parse_message(raw)
+        except BadMessage as exc:
+            self.ctx.emitter.push(tamper_event(str(exc), len(raw), utc, mono, t.page_id, frame))
+            return
+        self._count_batch(t, rec, msg.n)
+        if msg.rejected:
+            self.ctx.emitter.push(
+                tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono, t.page_id, frame)
+            )
+        push = self.ctx.emitter.push
+        size = len(raw) // max(1, len(msg.entries))
+        for kind, t_ms, payload in msg.entries:
+            t_utc = t_ms * 1_000_000
+            age = max(0, utc - t_utc)
+            if is_user_action(kind, payload):
+                aid = self.ctx.causes.new_action_id()
+                payload["action_id"] = aid
+                self.ctx.causes.note(Action(t.page_id, frame, t_utc, kind, aid))
+                if self.ctx.cfg.screenshots:
+                    self.health.screenshot(t, aid)
+            push(Event(kind, payload, t_utc, mono - age, t.page_id, frame), size)
