@@ -89,7 +89,7 @@ def test_config_models_are_frozen() -> None:
     """Loaded config cannot be mutated at run time."""
     c = load_config(env={})
     with pytest.raises(Exception, match="frozen"):
-        c.journal.chunk_max_events = 3
+        c.journal.chunk_max_events = 3  # type: ignore[misc]
 
 
 def test_unknown_section_in_the_file_is_refused_naming_it_and_the_file(tmp_path: Path) -> None:
