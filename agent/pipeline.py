@@ -128,7 +128,7 @@ class Recording:
         recovered = recover_all(home, self.keyring, self.clock)
         if recovered:
             log.warning("pipeline.recovered_segments", count=len(recovered))
-        self.masker = Masker.from_config(config, home)
+        self.masker = Masker.from_config(config.mask, home)
         self.journal = Journal.open(
             home,
             config,
@@ -221,7 +221,7 @@ async def record_session(
     try:
         summary = await run_capture(
             url,
-            config,
+            config.capture,
             home,
             rec.sink,
             headless=headless,
@@ -277,7 +277,7 @@ async def record_demo(
     try:
         async with running_demo_app() as app:
             cap = CaptureSession(
-                config,
+                config.capture,
                 rec.sink,
                 rec.clock,
                 home,

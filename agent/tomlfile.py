@@ -10,7 +10,8 @@ from agent.errors import ConfigError
 
 
 def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
-    """Parse ``path``; a missing file, a directory or bad TOML is a one-line ConfigError."""
+    """Parse ``path``; a missing or unreadable file, a directory, or bad TOML (or bytes that
+    are not UTF-8) is a one-line ConfigError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -19,6 +20,8 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
         raise ConfigError(f"{path}: {what} is a directory, not a file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

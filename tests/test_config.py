@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from agent.config import load_config
+from agent.capture.config import CaptureConfig
+from agent.config import Config, load_config
+from agent.configbase import Section
 from agent.errors import ConfigError
+from tests.cli.clirun import run
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "config" / "sessiontape.toml"
@@ -84,4 +89,106 @@ def test_config_models_are_frozen() -> None:
     """Loaded config cannot be mutated at run time."""
     c = load_config(env={})
     with pytest.raises(Exception, match="frozen"):
-        c.journal.chunk_max_events = 3
+        c.journal.chunk_max_events = 3  # type: ignore[misc]
+
+
+def test_unknown_section_in_the_file_is_refused_naming_it_and_the_file(tmp_path: Path) -> None:
+    """A misspelt section is not ignored: the error names the section and the file."""
+    f = tmp_path / "c.toml"
+    f.write_text("[captur]\nflush_ms = 50\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(f, env={})
+    assert e.value.message == f"{f}: unknown section [captur]"
+
+
+def test_every_section_is_a_typed_attribute_of_the_config() -> None:
+    """Each section of as_dict() is a Section model attribute; capture is a CaptureConfig."""
+    c = load_config(env={})
+    assert c.capture.flush_ms == 100
+    assert isinstance(c.capture, CaptureConfig)
+    assert list(c.as_dict()) == [
+        "agent",
+        "journal",
+        "seal",
+        "capture",
+        "mask",
+        "ship",
+        "index",
+        "replay",
+    ]
+    for sec, values in c.as_dict().items():
+        assert isinstance(getattr(c, sec), Section), sec
+        assert getattr(c, sec).model_dump() == values
+
+
+def test_source_names_the_file_or_the_embedded_defaults_and_is_not_a_section(
+    tmp_path: Path,
+) -> None:
+    """Config.source says where the values came from; as_dict() holds only sections."""
+    f = tmp_path / "c.toml"
+    f.write_text("[capture]\nflush_ms = 50\n")
+    c = load_config(f, env={})
+    assert (c.source, c.capture.flush_ms) == (str(f), 50)
+    assert load_config(env={}).source == "embedded defaults"
+    assert "source" not in c.as_dict()
+
+
+def test_config_itself_is_frozen_and_refuses_unknown_sections() -> None:
+    """A section cannot be swapped at run time, and a Config cannot be built with a typo."""
+    c = load_config(env={})
+    with pytest.raises(ValidationError, match="frozen"):
+        c.capture = CaptureConfig(flush_ms=50)  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="captur"):
+        Config.model_validate({"captur": {}})
+
+
+def test_config_path_naming_a_directory_is_a_one_line_error(tmp_path: Path) -> None:
+    """--config DIR and $SESSIONTAPE_CONFIG=DIR: a ConfigError naming the directory."""
+    expected = f"{tmp_path}: config file is a directory, not a file"
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path, env={})
+    assert e.value.message == expected
+    with pytest.raises(ConfigError) as e:
+        load_config(env={"SESSIONTAPE_CONFIG": str(tmp_path)})
+    assert e.value.message == expected
+
+
+def test_config_file_that_cannot_be_read_is_a_one_line_error(tmp_path: Path) -> None:
+    """A path the OS refuses to read (here: below a regular file) names the path and why."""
+    f = tmp_path / "c.toml"
+    f.write_text("")
+    below = f / "sessiontape.toml"
+    expected = f"{below}: cannot read config file: Not a directory"
+    with pytest.raises(ConfigError) as e:
+        load_config(below, env={})
+    assert e.value.message == expected
+    with pytest.raises(ConfigError) as e:
+        load_config(env={"SESSIONTAPE_CONFIG": str(below)})
+    assert e.value.message == expected
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_config_file_without_read_permission_is_a_one_line_error(tmp_path: Path) -> None:
+    """A mode 000 file: the error names the file and 'Permission denied'."""
+    f = tmp_path / "c.toml"
+    f.write_text("")
+    f.chmod(0)
+    with pytest.raises(ConfigError, match="cannot read config file: Permission denied"):
+        load_config(f, env={})
+
+
+def test_config_file_that_is_not_utf8_is_not_valid_toml(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 are a ConfigError naming the file, like a TOML syntax error."""
+    f = tmp_path / "c.toml"
+    f.write_bytes(b"[journal]\nrotate_seconds = 5 # \xff\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: not valid TOML"):
+        load_config(f, env={})
+
+
+def test_cli_with_a_directory_as_config_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    """`sessiontape --config DIR` and SESSIONTAPE_CONFIG=DIR: one error line, exit code 2."""
+    line = f"sessiontape: error: {tmp_path}: config file is a directory, not a file\n"
+    r = run("--config", str(tmp_path), "keys", "init", home=tmp_path / "h")
+    assert (r.code, r.err) == (2, line)
+    r = run("keys", "init", home=tmp_path / "h", env={"SESSIONTAPE_CONFIG": str(tmp_path)})
+    assert (r.code, r.err) == (2, line)

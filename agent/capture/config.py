@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from agent.config import _Section, register_section
+from agent.configbase import Section
 from agent.errors import CaptureError
 
 # Tried in order when ``executable`` is empty: Debian's ELF first (the /usr/bin wrapper adds
@@ -25,7 +25,7 @@ _EXECUTABLE_CANDIDATES = (
 )
 
 
-class CaptureConfig(_Section):
+class CaptureConfig(Section):
     """Everything the capture stage can be told; every key has a default."""
 
     executable: str = ""  # empty = auto-detect
@@ -56,9 +56,6 @@ class CaptureConfig(_Section):
         if self.gap_silence_ms <= self.heartbeat_ms + self.flush_ms:
             raise ValueError("gap_silence_ms must exceed heartbeat_ms + flush_ms")
         return self
-
-
-register_section("capture", CaptureConfig)
 
 
 def find_executable(configured: str = "") -> str:

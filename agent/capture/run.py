@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.capture.config import CaptureConfig
 from agent.capture.session import CaptureSession
 from agent.clock import Clock, SystemClock
 from agent.events import Event
@@ -45,7 +46,7 @@ class _CountingSink:
 
 async def run_capture(
     url: str,
-    cfg: Any,
+    cfg: CaptureConfig,
     home: Path,
     sink: EventSink,
     *,

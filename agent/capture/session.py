@@ -1,6 +1,6 @@
 """``CaptureSession``: launch an instrumented Chromium, record it to a sink, survive crashes.
 
-The pipeline (and ``sessiontape demo``) constructs one with the loaded config, the sink to
+The pipeline (and ``sessiontape demo``) constructs one with the ``[capture]`` config, the sink to
 write to (mask -> journal), a clock and the state directory; ``start(url)`` returns once the
 first tab exists and is instrumented; ``.page`` is that tab for scripts to drive.
 """
@@ -29,15 +29,6 @@ log = structlog.get_logger(__name__)
 _TASKS_GRACE_S = 1.0  # at stop, how long the engine's background tasks may take to finish
 
 
-def _capture_config(config: Any) -> CaptureConfig:
-    if isinstance(config, CaptureConfig):
-        return config
-    cfg = getattr(config, "capture", None)
-    if isinstance(cfg, CaptureConfig):
-        return cfg
-    return CaptureConfig()
-
-
 def _load_bundle() -> tuple[str, str]:
     from agent.capture.bundle import load_bundle
 
@@ -50,7 +41,7 @@ class CaptureSession:
 
     def __init__(
         self,
-        config: Any,
+        config: CaptureConfig,
         sink: EventSink,
         clock: Clock,
         home: Path,
@@ -59,7 +50,7 @@ class CaptureSession:
         mask: dict[str, Any] | None = None,
         relaunch: bool = True,
     ) -> None:
-        self.cfg = _capture_config(config)
+        self.cfg = config
         self.sink = sink
         self.clock = clock
         self.home = Path(home)

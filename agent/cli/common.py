@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agent.cli.state import STATE
+
+if TYPE_CHECKING:  # agent.config imports every stage's section: load it only when needed
+    from agent.config import Config
 
 
 def home() -> Path:
@@ -18,7 +21,7 @@ def home() -> Path:
     return h
 
 
-def config() -> Any:
+def config() -> Config:
     """The loaded configuration."""
     return STATE.config
 

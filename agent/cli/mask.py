@@ -29,7 +29,7 @@ def _masker(rules: Path | None) -> object:
 
     if rules is not None:
         return Masker.load(home(), rules, cache_size=4096)
-    return Masker.from_config(config(), home())
+    return Masker.from_config(config().mask, home())
 
 
 @mask_app.command("test")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # agent.config imports every stage's section: load it only when needed
+    from agent.config import Config
 
 
 @dataclass
@@ -13,7 +16,7 @@ class State:
 
     home_opt: Path | None = None
     config_opt: Path | None = None
-    _config: Any = None
+    _config: Config | None = None
 
     @property
     def home(self) -> Path:
@@ -22,7 +25,7 @@ class State:
         return self.home_opt or default_home()
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         if self._config is None:
             from agent.config import load_config
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from agent.config import _Section, register_section
+from agent.configbase import Section
 from agent.index.extract import Limits
 
 
-class IndexConfig(_Section):
+class IndexConfig(Section):
     """Search index settings (the index is a cache: changing these needs `index rebuild`)."""
 
     db_path: str = ""  # "" = <home>/index.db
@@ -34,6 +34,3 @@ class IndexConfig(_Section):
             ws_received_bytes=self.ws_received_bytes,
             skip_numeric_text=self.skip_numeric_text,
         )
-
-
-register_section("index", IndexConfig)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from agent.config import _Section, register_section
+from agent.configbase import Section
 
 
-class MaskConfig(_Section):
+class MaskConfig(Section):
     rules_file: str = ""  # masking rules TOML; empty = the shipped config/masking.toml
     hmac_key_file: str = ""  # tokenization secret; empty = <home>/keys/mask_hmac.key
     token_cache_size: int = Field(65536, ge=0)  # LRU entries for tokens and scanned strings
-
-
-register_section("mask", MaskConfig)

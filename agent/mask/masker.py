@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.events import Event
 from agent.mask.compiled import RuleSet
+from agent.mask.config import MaskConfig
 from agent.mask.ctx import Ctx
 from agent.mask.dom import DomMasker
 from agent.mask.escrow import EscrowSealer
@@ -118,11 +119,8 @@ class Masker:
         return cls.build(file, key, cache_size=cache_size)
 
     @classmethod
-    def from_config(cls, config: Any, home: Path) -> Masker:
+    def from_config(cls, sec: MaskConfig, home: Path) -> Masker:
         """Load from the ``[mask]`` config section."""
-        import agent.mask.config  # noqa: F401  (registers the section)
-
-        sec = config.mask
         return cls.load(
             home,
             Path(sec.rules_file) if sec.rules_file else None,

@@ -14,15 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.errors import MaskError
+from agent.errors import ConfigError, MaskError
 from agent.mask.patterns import CARD_REGEX
 from agent.mask.selectors import SelectorSyntaxError, compile_selector
+from agent.tomlfile import read_toml
 
 Mode = Literal["redact", "tokenize", "escrow", "keep"]
 Normalize = Literal["none", "trim", "digits", "alnum_upper", "casefold"]
@@ -379,9 +379,7 @@ def load_rules_file(path: Path | None = None) -> MaskingFile:
     """Read and validate a masking TOML file (the shipped defaults when ``path`` is None)."""
     path = path or default_rules_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MaskError(f"{path}: masking rules file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MaskError(f"{path}: not valid TOML: {exc}") from exc
+        data = read_toml(path, "masking rules file")
+    except ConfigError as exc:
+        raise MaskError(exc.message) from exc
     return parse_rules(data, str(path))

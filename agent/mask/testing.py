@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.mask.masker import Masker
 from agent.mask.rules import default_rules_path, parse_rules
+from agent.tomlfile import read_toml
 
 TEST_HMAC_KEY = bytes(range(32))
 
@@ -23,7 +24,7 @@ def build_masker(
     replace_rules: bool = False,
 ) -> Masker:
     """A Masker: shipped rules (unless ``replace_rules``) + ``extra_toml`` rules."""
-    base = tomllib.loads(default_rules_path().read_text(encoding="utf-8"))
+    base = read_toml(default_rules_path(), "masking rules file")
     extra = tomllib.loads(extra_toml) if extra_toml else {}
     if replace_rules:
         base["rules"] = []

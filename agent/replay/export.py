@@ -36,6 +36,7 @@ from typing import Any
 from agent import __version__
 from agent.audit import current_actor, record_access
 from agent.clock import SystemClock, utc_iso
+from agent.config import Config
 from agent.errors import KeyMaterialError, UsageError
 from agent.events import Record
 from agent.journal.reader import SegmentFile
@@ -75,7 +76,7 @@ def sha256_file(p: Path) -> str:
 
 
 def _select(
-    home: Path, config: Any, sessions: list[str], query: str | None, actor: str | None
+    home: Path, config: Config, sessions: list[str], query: str | None, actor: str | None
 ) -> tuple[list[str], list[Any]]:
     """Session ids to export: those named, plus every session with a hit for ``query``."""
     ids = list(sessions)
@@ -260,7 +261,7 @@ def _zip(src: Path, out: Path) -> None:
 
 def export_bundle(
     home: Path,
-    config: Any,
+    config: Config,
     sessions: list[str],
     out: Path,
     *,

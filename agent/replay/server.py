@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from agent.config import Config
 from agent.errors import SessiontapeError, UsageError
 from agent.replay import assets as asset_mod
 from agent.replay.session import ReplaySession
@@ -266,7 +267,7 @@ def parse_time(text: str) -> int:
 
 def launch(
     home: Path,
-    config: Any,
+    config: Config,
     session_id: str,
     *,
     at: str | None = None,
@@ -292,7 +293,7 @@ def launch(
             return verify_timestamp(token, digest, roots).gen_time.isoformat()
 
     rs = ReplaySession.open(
-        home, session_id, tst_verifier=verifier, cache_size=int(config.replay.chunk_cache)
+        home, session_id, tst_verifier=verifier, cache_size=config.replay.chunk_cache
     )
     try:
         first, last = rs.seq_range
@@ -320,9 +321,7 @@ def launch(
             + (f" - {integ['first_failure']}" if integ["first_failure"] else "")
             + (f"; showing verified seq {first}..{last}" if not integ["ok"] else "")
         )
-        state = ViewerState(
-            rs, new_token(), home / "assets", start, int(config.replay.events_page_size)
-        )
+        state = ViewerState(rs, new_token(), home / "assets", start, config.replay.events_page_size)
 
         def ready(url: str) -> None:
             echo(f"replay viewer: {url}")

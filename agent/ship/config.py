@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from agent.config import _Section, register_section
+from agent.configbase import Section
 from agent.ship.retention import parse_retention, retention_days
 
 
-class ClassRule(_Section):
+class ClassRule(Section):
     """A session whose URLs match ``url_pattern`` (fnmatch glob) gets retention ``class``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -20,7 +20,7 @@ class ClassRule(_Section):
     record_class: str = Field(alias="class")
 
 
-class ShipConfig(_Section):
+class ShipConfig(Section):
     """Shipping sealed journals to WORM storage."""
 
     vault_url: str = ""  # "" = file://<home>/vault
@@ -67,6 +67,3 @@ class ShipConfig(_Section):
     def resolved_vault_url(self, home: Path) -> str:
         """The primary vault URL, ``file://<home>/vault`` when empty."""
         return self.vault_url or f"file://{Path(home).resolve() / 'vault'}"
-
-
-register_section("ship", ShipConfig)

@@ -59,7 +59,7 @@ class Recorded:
 
     def token(self, value: str, *, typed: bool = False) -> str:
         """The token masking gives ``value``: as typed into a field, or found in text."""
-        masker = Masker.from_config(self.cfg, self.home)
+        masker = Masker.from_config(self.cfg.mask, self.home)
         if typed:
             ev = event("rrweb.input", rr_input(999_999, value), 0)
             return str(masker.mask_event(ev).payload["data"]["text"])

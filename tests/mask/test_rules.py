@@ -125,6 +125,8 @@ def test_missing_file_and_bad_toml_are_mask_errors(tmp_path: Path) -> None:
     bad.write_text("version = = 1", encoding="utf-8")
     with pytest.raises(MaskError, match="not valid TOML"):
         load_rules_file(bad)
+    with pytest.raises(MaskError, match="masking rules file is a directory, not a file"):
+        load_rules_file(tmp_path)
 
 
 def test_password_and_card_builtins_are_redact() -> None:

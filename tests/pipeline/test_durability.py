@@ -70,7 +70,7 @@ def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
     rec.strict.inner = fault
 
     async def scenario() -> tuple[str, str, bool]:
-        cap = CaptureSession(cfg, rec.sink, rec.clock, home, headless=True, relaunch=False)
+        cap = CaptureSession(cfg.capture, rec.sink, rec.clock, home, headless=True, relaunch=False)
         rec.attach_capture(cap)
         await cap.start(site)
         page = cap.page
@@ -116,7 +116,7 @@ def test_best_effort_mode_records_the_lost_span_as_a_gap(home: Path, site: str) 
     rec.sink.inner = fault  # type: ignore[attr-defined]
 
     async def scenario() -> None:
-        cap = CaptureSession(cfg, rec.sink, rec.clock, home, headless=True, relaunch=False)
+        cap = CaptureSession(cfg.capture, rec.sink, rec.clock, home, headless=True, relaunch=False)
         await cap.start(site)
         await cap.page.click("#b")
         await asyncio.sleep(0.5)
