@@ -18,6 +18,9 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        # SQLite may already have rolled back by itself (disk full, I/O error): a second
+        # ROLLBACK would raise and hide the real cause.
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
