@@ -12,8 +12,8 @@ from typing import Any
 
 from agent.canonical import sha256
 from agent.errors import InputError, UsageError
-from agent.journal import format as fmt
-from agent.journal.reader import CheckpointRow, SegmentFile
+from agent.seal import format as fmt
+from agent.seal.segment_file import CheckpointRow, SegmentFile
 
 
 @dataclass
