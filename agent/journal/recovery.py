@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from agent.canonical import sha256
+from agent.canonical import sha256_hex
 from agent.clock import Clock
 from agent.errors import JournalError
 from agent.events import Event, to_record
@@ -184,7 +184,7 @@ def session_tail(sdir: Path) -> tuple[str, int, int, int | None]:
             )
         b = seal.body
         return (
-            sha256(seal.body_bytes).hex(),
+            sha256_hex(seal.body_bytes),
             int(seg.genesis["segment_index"]) + 1,
             int(b["seq_last"]) + 1,
             int(b["t_last_utc_ns"]) or None,

@@ -40,7 +40,7 @@ def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
 
 
 @dataclass(frozen=True, slots=True)
-class _ChunkRowOut:
+class _SealedChunk:
     """One sealed chunk ready to insert, with the event kinds it holds."""
 
     idx: int
@@ -129,9 +129,9 @@ class SegmentWriter:
             raise JournalClosed(f"{self.path}: segment is sealed")
         idx0 = self.tree.size
         head = self.chain_head
-        rows: list[_ChunkRowOut] = []
+        rows: list[_SealedChunk] = []
         for k, records in enumerate(batches):
-            rows.append(self._seal_chunk(idx0 + k, records, head))
+            rows.append(self._encrypt_chunk(idx0 + k, records, head))
             head = rows[-1].chain
         self._commit(
             f"chunks {idx0}..{idx0 + len(rows) - 1}",
@@ -146,7 +146,7 @@ class SegmentWriter:
         self._count(batches[0][0], batches[-1][-1], sum(len(b) for b in batches))
         return [r.idx for r in rows]
 
-    def _seal_chunk(self, idx: int, records: list[dict[str, Any]], head: bytes) -> _ChunkRowOut:
+    def _encrypt_chunk(self, idx: int, records: list[dict[str, Any]], head: bytes) -> _SealedChunk:
         """Compress and encrypt one chunk under its header; hash it onto the chain ``head``."""
         if not records:
             raise ValueError("empty chunk")
@@ -172,7 +172,7 @@ class SegmentWriter:
         hbytes = canonical_bytes(header)
         ct = self._cipher.seal(nonce, comp, hbytes)
         leaf = chain.chunk_leaf(hbytes, ct)
-        return _ChunkRowOut(idx, hbytes, ct, leaf, chain.next_head(head, leaf), kinds)
+        return _SealedChunk(idx, hbytes, ct, leaf, chain.next_head(head, leaf), kinds)
 
     def _count(self, first: dict[str, Any], last: dict[str, Any], n: int) -> None:
         """Account for ``n`` committed records running from ``first`` to ``last``."""

@@ -22,6 +22,7 @@ class Check:
     where: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """The check as JSON."""
         return {"name": self.name, "ok": self.ok, "detail": self.detail, "where": self.where}
 
 
@@ -51,20 +52,25 @@ class SegmentReport:
     bytes: int = 0
 
     def fail(self, name: str, detail: str, where: str = "") -> None:
+        """Record that check ``name`` failed at ``where``."""
         self.checks.append(Check(name, False, detail, where))
 
     def ok(self, name: str, detail: str = "") -> None:
+        """Record that check ``name`` passed."""
         self.checks.append(Check(name, True, detail))
 
     @property
     def first_failure(self) -> Check | None:
+        """The first check that failed, if any."""
         return next((c for c in self.checks if c.ok is False), None)
 
     @property
     def passed(self) -> bool:
+        """No check failed and the segment is sealed (``verified`` or ``recovered``)."""
         return self.first_failure is None and self.status in ("verified", "recovered")
 
     def as_dict(self) -> dict[str, Any]:
+        """The segment's report as JSON."""
         ff = self.first_failure
         return {
             "path": self.path,
@@ -97,6 +103,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """Every input read, every segment passed and no cross-segment check failed."""
         return (
             not self.errors
             and bool(self.segments)
@@ -106,6 +113,7 @@ class VerifyReport:
 
     @property
     def first_failure(self) -> str | None:
+        """One line naming the first problem (unread input, failed check, unsealed segment)."""
         if self.errors:
             return self.errors[0]
         for s in self.segments:
@@ -125,6 +133,7 @@ class VerifyReport:
         return None
 
     def as_dict(self) -> dict[str, Any]:
+        """The whole report as JSON."""
         return {
             "ok": self.ok,
             "first_failure": self.first_failure,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.canonical import sha256
+from agent.canonical import sha256, sha256_hex
 from agent.errors import VerificationFailed
 from agent.keys import TrustStore
 from agent.seal import chain, merkle
@@ -224,7 +224,7 @@ def check_seal(
         return None
     b = seal.body
     rep.key_id = str(b.get("key_id", ""))
-    rep.seal_hash = sha256(seal.body_bytes).hex()
+    rep.seal_hash = sha256_hex(seal.body_bytes)
     rep.seal_reason = str(b.get("reason", ""))
     rep.seal_seq_last = b.get("seq_last")
     res = signature_status(trust, b, seal.body_bytes, seal.signature)
