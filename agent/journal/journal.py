@@ -24,15 +24,15 @@ from typing import IO, Any
 import structlog
 
 from agent import __version__
-from agent.canonical import sha256
+from agent.canonical import canonical_bytes, sha256
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.errors import JournalClosed, JournalError
 from agent.events import Event, to_record
-from agent.journal import format as fmt
 from agent.journal.identity import next_counter
 from agent.journal.segment import SegmentWriter
 from agent.keys import Keyring
+from agent.seal import format as fmt
 from agent.seal.crypto import new_dek, wrap_dek
 
 log = structlog.get_logger("sessiontape.journal")
@@ -68,6 +68,19 @@ def default_meta(config: Config, user: str | None = None) -> SessionMeta:
         os_user = str(os.getuid())
     ident = user or config.agent.identity or os_user
     return SessionMeta(user=ident, workstation=config.agent.workstation or socket.gethostname())
+
+
+def _lock_session(sdir: Path, session_id: str) -> IO[str]:
+    """Take the session's exclusive lock (held while the journal is open), or refuse."""
+    lock = open(sdir / ".lock", "a+")  # noqa: SIM115 - held for the session's lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise JournalError(
+            f"session {session_id} is being written by another process", retryable=False
+        ) from None
+    return lock
 
 
 class Journal:
@@ -139,14 +152,7 @@ class Journal:
             session_id = new_session_id(clock.utc_ns())
         sdir = journals_dir(home) / session_id
         sdir.mkdir(parents=True, exist_ok=True)
-        lock = open(sdir / ".lock", "a+")  # noqa: SIM115 - held for the session's lifetime
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise JournalError(
-                f"session {session_id} is being written by another process", retryable=False
-            ) from None
+        lock = _lock_session(sdir, session_id)
         prev, idx, seq, last_t = "0" * 64, 0, 0, None
         if resumed:
             recover_session(sdir, keyring, clock)
@@ -164,35 +170,36 @@ class Journal:
             next_index=idx,
             next_seq=seq,
         )
-        first: list[Event] = []
-        if resumed:
-            # The interruption itself was recorded by recovery (capture.gap, agent_crash) in
-            # the segment it interrupted; here the agent says it is back.
-            first.append(
-                j._event(
-                    "agent.start",
-                    {
-                        "pid": os.getpid(),
-                        "version": __version__,
-                        "resumed": True,
-                        "last_event_utc_ns": last_t if last_t is not None else 0,
-                    },
-                )
-            )
-        else:
-            first.append(
-                j._event(
-                    "session.start",
-                    {
-                        "user": meta.user,
-                        "workstation": meta.workstation,
-                        "agent_version": __version__,
-                        "record_class": meta.record_class,
-                    },
-                )
-            )
-        j.append_many(first)
+        j.append_many([j._resume_event(last_t) if resumed else j._start_event()])
         return j
+
+    def _start_event(self) -> Event:
+        """``session.start``: who recorded the session, where, with which agent."""
+        return self._event(
+            "session.start",
+            {
+                "user": self.meta.user,
+                "workstation": self.meta.workstation,
+                "agent_version": __version__,
+                "record_class": self.meta.record_class,
+            },
+        )
+
+    def _resume_event(self, last_t: int | None) -> Event:
+        """``agent.start`` on resume: the agent says it is back.
+
+        The interruption itself was recorded by recovery (``capture.gap``, ``agent_crash``) in
+        the segment it interrupted.
+        """
+        return self._event(
+            "agent.start",
+            {
+                "pid": os.getpid(),
+                "version": __version__,
+                "resumed": True,
+                "last_event_utc_ns": last_t if last_t is not None else 0,
+            },
+        )
 
     def _event(self, kind: str, payload: dict[str, Any]) -> Event:
         return Event(kind, payload, self.clock.utc_ns(), self.clock.mono_ns())
@@ -247,8 +254,6 @@ class Journal:
         body = seg.seal_body(reason, self.clock.utc_ns())
         tst = None
         if self._timestamper is not None:
-            from agent.canonical import canonical_bytes
-
             try:
                 tst = self._timestamper(sha256(canonical_bytes(body)))
             except Exception as exc:  # a TSA outage must not lose the seal

@@ -9,23 +9,25 @@ hashed and checked. A segment that does not verify is left unsealed for ``verify
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
-from agent.canonical import sha256
+from agent.canonical import sha256_hex
 from agent.clock import Clock
 from agent.errors import JournalError
 from agent.events import Event, to_record
-from agent.journal import format as fmt
-from agent.journal.reader import SegmentFile
 from agent.journal.segment import SegmentWriter, connect_rw
-from agent.keys import Keyring
-from agent.seal import merkle
+from agent.keys import Keyring, Signer
+from agent.seal import chain, merkle
+from agent.seal import format as fmt
+from agent.seal.checkpoint import signature_status
 from agent.seal.crypto import unwrap_dek
+from agent.seal.segment_file import SegmentFile
 
 log = structlog.get_logger("sessiontape.journal")
 
@@ -35,72 +37,103 @@ def segment_paths(sdir: Path) -> list[Path]:
     return sorted(sdir.glob(f"*{fmt.SEGMENT_SUFFIX}"))
 
 
+@dataclass
+class _Rehashed:
+    """What an unsealed segment's stored chunks add up to, recomputed from their bytes."""
+
+    genesis: dict[str, Any]
+    genesis_bytes: bytes
+    head: bytes
+    tree: merkle.CompactTree = field(default_factory=merkle.CompactTree)
+    kinds: Counter[str] = field(default_factory=Counter)
+    count: int = 0
+    checkpoints: int = 0
+    seq_first: int | None = None
+    seq_last: int | None = None
+    t_first: int | None = None
+    t_last: int | None = None
+
+
 def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
     """Seal an unsealed, intact segment as ``recovered``; return its seal hash (hex) or None."""
     seg = SegmentFile(path)
     try:
         if seg.seal() is not None:
             return None
-        tree = merkle.CompactTree()
-        chain = sha256(seg.genesis_bytes)
-        kinds: Counter[str] = Counter()
-        count = 0
-        seq_first = seq_last = t_first = t_last = None
-        for row in seg.iter_chunks():
-            leaf = hashlib.sha256(b"\x00" + row.header_bytes + row.ciphertext).digest()
-            chain = sha256(chain + leaf)
-            if row.idx != tree.size or leaf != row.leaf or chain != row.chain:
-                log.error("recovery.refused", segment=str(path), chunk=row.idx)
-                return None
-            tree.append(leaf)
-            h = row.header
-            kinds.update(h.get("kinds", {}))
-            count += int(h.get("n", 0))
-            if seq_first is None:
-                seq_first, t_first = h.get("seq0"), h.get("t0")
-            seq_last, t_last = h.get("seq1"), h.get("t1")
-        cps = seg.checkpoints()
-        if cps:
-            cp = cps[-1]
-            ok = keyring.trust().verify(str(cp.body.get("key_id")), cp.signature, cp.body_bytes)
-            size = int(cp.body.get("tree_size", -1))
-            if not ok or size > tree.size:
-                log.error("recovery.refused", segment=str(path), checkpoint=cp.n)
-                return None
-        g = seg.genesis
-        genesis_bytes = seg.genesis_bytes
-        kek = keyring.kek(str(g.get("kek_id", "")))
-        wrapped = bytes.fromhex(str(g.get("wrapped_dek", "")))
+        state = _rehash(seg, keyring)
+        if state is None:
+            return None
+        kek = keyring.kek(str(seg.genesis.get("kek_id", "")))
+        wrapped = bytes.fromhex(str(seg.genesis.get("wrapped_dek", "")))
     finally:
         seg.close()
     signer = keyring.signer()
     if kek is None:
         log.error("recovery.refused", segment=str(path), reason="decryption key not held")
         return None
-    writer = SegmentWriter(
-        path,
-        connect_rw(path, create=False),
-        g,
-        genesis_bytes,
-        unwrap_dek(kek, wrapped, where=str(path)),
-        signer,
-        1,
-    )
-    writer.tree, writer.chain_head, writer.event_count = tree, chain, count
-    writer.seq_first, writer.seq_last, writer.t_first, writer.t_last = (
-        seq_first,
-        seq_last,
-        t_first,
-        t_last,
-    )
-    writer.kinds, writer.checkpoints = kinds, len(cps)
+    writer = _resume_writer(path, state, unwrap_dek(kek, wrapped, where=str(path)), signer)
     now = clock.utc_ns()
-    # The crash itself goes on the record, signed and sealed with what it interrupted.
-    seq = (seq_last + 1) if seq_last is not None else int(g["seq_first"])
-    gap = Event(
+    try:
+        writer.write_chunks([[to_record(_crash_gap(state, now, clock), _next_seq(state))]])
+        body, seal_hash = writer.seal("recovered", now)
+    except JournalError:
+        writer.close()
+        raise
+    log.info("segment.recovered", segment=str(path), events=body["event_count"])
+    return seal_hash.hex()
+
+
+def _rehash(seg: SegmentFile, keyring: Keyring) -> _Rehashed | None:
+    """Recompute every leaf and chain link and check the latest checkpoint; None if any fails."""
+    state = _Rehashed(seg.genesis, seg.genesis_bytes, chain.genesis_hash(seg.genesis_bytes))
+    for row in seg.iter_chunks():
+        leaf = chain.chunk_leaf(row.header_bytes, row.ciphertext)
+        state.head = chain.next_head(state.head, leaf)
+        if row.idx != state.tree.size or leaf != row.leaf or state.head != row.chain:
+            log.error("recovery.refused", segment=str(seg.path), chunk=row.idx)
+            return None
+        state.tree.append(leaf)
+        h = row.header
+        state.kinds.update(h.get("kinds", {}))
+        state.count += int(h.get("n", 0))
+        if state.seq_first is None:
+            state.seq_first, state.t_first = h.get("seq0"), h.get("t0")
+        state.seq_last, state.t_last = h.get("seq1"), h.get("t1")
+    cps = seg.checkpoints()
+    if cps:
+        cp = cps[-1]
+        ok = signature_status(keyring.trust(), cp.body, cp.body_bytes, cp.signature)
+        size = int(cp.body.get("tree_size", -1))
+        if not ok or size > state.tree.size:
+            log.error("recovery.refused", segment=str(seg.path), checkpoint=cp.n)
+            return None
+    state.checkpoints = len(cps)
+    return state
+
+
+def _resume_writer(path: Path, state: _Rehashed, dek: bytes, signer: Signer) -> SegmentWriter:
+    """A writer positioned after the segment's last stored chunk."""
+    writer = SegmentWriter(
+        path, connect_rw(path, create=False), state.genesis, state.genesis_bytes, dek, signer, 1
+    )
+    writer.tree, writer.chain_head, writer.event_count = state.tree, state.head, state.count
+    writer.seq_first, writer.seq_last = state.seq_first, state.seq_last
+    writer.t_first, writer.t_last = state.t_first, state.t_last
+    writer.kinds, writer.checkpoints = state.kinds, state.checkpoints
+    return writer
+
+
+def _next_seq(state: _Rehashed) -> int:
+    """The seq the recovery event takes: right after the last stored one."""
+    return (state.seq_last + 1) if state.seq_last is not None else int(state.genesis["seq_first"])
+
+
+def _crash_gap(state: _Rehashed, now: int, clock: Clock) -> Event:
+    """The crash itself goes on the record, signed and sealed with what it interrupted."""
+    return Event(
         "capture.gap",
         {
-            "start_utc_ns": t_last or int(g["created_utc_ns"]),
+            "start_utc_ns": state.t_last or int(state.genesis["created_utc_ns"]),
             "end_utc_ns": now,
             "cause": "agent_crash",
             "recovered_by_pid": os.getpid(),
@@ -108,14 +141,6 @@ def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
         now,
         clock.mono_ns(),
     )
-    try:
-        writer.write_chunks([[to_record(gap, seq)]])
-        body, seal_hash = writer.seal("recovered", now)
-    except JournalError:
-        writer.close()
-        raise
-    log.info("segment.recovered", segment=str(path), events=body["event_count"])
-    return seal_hash.hex()
 
 
 def recover_session(sdir: Path, keyring: Keyring, clock: Clock) -> list[Path]:
@@ -159,7 +184,7 @@ def session_tail(sdir: Path) -> tuple[str, int, int, int | None]:
             )
         b = seal.body
         return (
-            sha256(seal.body_bytes).hex(),
+            sha256_hex(seal.body_bytes),
             int(seg.genesis["segment_index"]) + 1,
             int(b["seq_last"]) + 1,
             int(b["t_last_utc_ns"]) or None,

@@ -8,20 +8,22 @@ SQLite in WAL mode and ``synchronous=FULL``: a method that returned wrote durabl
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import zstandard
 
 from agent.canonical import canonical_bytes, record_bytes, sha256
+from agent.db import transaction
 from agent.errors import JournalClosed, JournalError
-from agent.journal import format as fmt
 from agent.keys import Signer
-from agent.seal import merkle
-from agent.seal.crypto import ChunkCipher, new_nonce
+from agent.seal import chain, merkle
+from agent.seal import format as fmt
+from agent.seal.checkpoint import checkpoint_body, sign_body
+from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
 
 
 def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -35,6 +37,21 @@ def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise JournalError(f"{path}: cannot open segment: {exc}") from exc
     return con
+
+
+@dataclass(frozen=True, slots=True)
+class _SealedChunk:
+    """One sealed chunk ready to insert, with the event kinds it holds."""
+
+    idx: int
+    header: bytes
+    ciphertext: bytes
+    leaf: bytes
+    chain: bytes
+    kinds: Counter[str]
+
+    def as_sql(self) -> tuple[int, bytes, bytes, bytes, bytes]:
+        return (self.idx, self.header, self.ciphertext, self.leaf, self.chain)
 
 
 class SegmentWriter:
@@ -53,7 +70,7 @@ class SegmentWriter:
         self.path = path
         self._con = con
         self.genesis = genesis
-        self.genesis_hash = sha256(genesis_bytes)
+        self.genesis_hash = chain.genesis_hash(genesis_bytes)
         self.segment_id: str = genesis["segment_id"]
         self.session_id: str = genesis["session_id"]
         self._cipher = ChunkCipher(dek)
@@ -110,67 +127,73 @@ class SegmentWriter:
         """
         if self.sealed:
             raise JournalClosed(f"{self.path}: segment is sealed")
-        rows = []
-        leaves = []
-        chain = self.chain_head
         idx0 = self.tree.size
-        kinds_all: Counter[str] = Counter()
-        written = 0
+        head = self.chain_head
+        rows: list[_SealedChunk] = []
         for k, records in enumerate(batches):
-            if not records:
-                raise ValueError("empty chunk")
-            idx = idx0 + k
-            plain = record_bytes(records)
-            comp = self._zstd.compress(plain)
-            kinds = Counter(r["kind"] for r in records)
-            kinds_all.update(kinds)
-            nonce = new_nonce()
-            header = {
-                "v": fmt.CHUNK_HEADER_VERSION,
-                "seg": self.segment_id,
-                "i": idx,
-                "seq0": records[0]["seq"],
-                "seq1": records[-1]["seq"],
-                "n": len(records),
-                "t0": records[0]["t_utc_ns"],
-                "t1": records[-1]["t_utc_ns"],
-                "kinds": dict(kinds),
-                "ptlen": len(plain),
-                "ctlen": len(comp) + 16,
-                "z": "zstd",
-                "nonce": nonce.hex(),
-            }
-            hbytes = canonical_bytes(header)
-            ct = self._cipher.seal(nonce, comp, hbytes)
-            leaf = hashlib.sha256(b"\x00" + hbytes + ct).digest()
-            chain = sha256(chain + leaf)
-            rows.append((idx, hbytes, ct, leaf, chain))
-            leaves.append(leaf)
-            written += len(hbytes) + len(ct) + 64
-        try:
-            self._con.execute("BEGIN IMMEDIATE")
-            self._con.executemany(
-                "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)", rows
-            )
-            self._con.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise JournalError(
-                f"{self.path}: chunks {idx0}..{idx0 + len(rows) - 1} not committed: {exc}"
-            ) from exc
-        for leaf in leaves:
-            self.tree.append(leaf)
-        self.chain_head = chain
-        first, last = batches[0][0], batches[-1][-1]
-        self.event_count += sum(len(b) for b in batches)
+            rows.append(self._encrypt_chunk(idx0 + k, records, head))
+            head = rows[-1].chain
+        self._commit(
+            f"chunks {idx0}..{idx0 + len(rows) - 1}",
+            "INSERT INTO chunks (idx, header, ciphertext, leaf, chain) VALUES (?,?,?,?,?)",
+            [r.as_sql() for r in rows],
+        )
+        for r in rows:
+            self.tree.append(r.leaf)
+            self.kinds.update(r.kinds)
+            self.bytes_written += len(r.header) + len(r.ciphertext) + 64  # + leaf, chain
+        self.chain_head = head
+        self._count(batches[0][0], batches[-1][-1], sum(len(b) for b in batches))
+        return [r.idx for r in rows]
+
+    def _encrypt_chunk(self, idx: int, records: list[dict[str, Any]], head: bytes) -> _SealedChunk:
+        """Compress and encrypt one chunk under its header; hash it onto the chain ``head``."""
+        if not records:
+            raise ValueError("empty chunk")
+        plain = record_bytes(records)
+        comp = self._zstd.compress(plain)
+        kinds = Counter(r["kind"] for r in records)
+        nonce = new_nonce()
+        header = {
+            "v": fmt.CHUNK_HEADER_VERSION,
+            "seg": self.segment_id,
+            "i": idx,
+            "seq0": records[0]["seq"],
+            "seq1": records[-1]["seq"],
+            "n": len(records),
+            "t0": records[0]["t_utc_ns"],
+            "t1": records[-1]["t_utc_ns"],
+            "kinds": dict(kinds),
+            "ptlen": len(plain),
+            "ctlen": len(comp) + TAG_LEN,
+            "z": "zstd",
+            "nonce": nonce.hex(),
+        }
+        hbytes = canonical_bytes(header)
+        ct = self._cipher.seal(nonce, comp, hbytes)
+        leaf = chain.chunk_leaf(hbytes, ct)
+        return _SealedChunk(idx, hbytes, ct, leaf, chain.next_head(head, leaf), kinds)
+
+    def _count(self, first: dict[str, Any], last: dict[str, Any], n: int) -> None:
+        """Account for ``n`` committed records running from ``first`` to ``last``."""
+        self.event_count += n
         if self.seq_first is None:
             self.seq_first = first["seq"]
             self.t_first = first["t_utc_ns"]
         self.seq_last = last["seq"]
         self.t_last = last["t_utc_ns"]
-        self.kinds.update(kinds_all)
-        self.bytes_written += written
-        return [r[0] for r in rows]
+
+    def _commit(self, what: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` in one ``BEGIN IMMEDIATE`` transaction, committed (FULL sync) on return.
+
+        Raises ``JournalError`` naming ``what`` when the commit fails; nothing is then written.
+        """
+        try:
+            with transaction(self._con):
+                self._con.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: {what} not committed: {exc}") from exc
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -181,33 +204,25 @@ class SegmentWriter:
         """Sign and commit a checkpoint of the current tree; return its body."""
         if self.sealed:
             raise JournalClosed(f"{self.path}: segment is sealed")
-        body = {
-            "v": fmt.CHECKPOINT_VERSION,
-            "type": "checkpoint",
-            "seg": self.segment_id,
-            "session": self.session_id,
-            "genesis_hash": self.genesis_hash.hex(),
-            "n": self.checkpoints,
-            "tree_size": self.tree.size,
-            "root": self.tree.root().hex(),
-            "chain_head": self.chain_head.hex(),
-            "seq_last": self.seq_last if self.seq_last is not None else -1,
-            "t_utc_ns": t_utc_ns,
-            "t_mono_ns": t_mono_ns,
-            "key_id": self._signer.key_id,
-        }
-        bbytes = canonical_bytes(body)
-        sig = self._signer.sign(bbytes)
-        try:
-            self._con.execute("BEGIN IMMEDIATE")
-            self._con.execute(
-                "INSERT INTO checkpoints (n, body, signature) VALUES (?,?,?)",
-                (self.checkpoints, bbytes, sig),
-            )
-            self._con.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise JournalError(f"{self.path}: checkpoint not committed: {exc}") from exc
+        body = checkpoint_body(
+            segment_id=self.segment_id,
+            session_id=self.session_id,
+            genesis_hash=self.genesis_hash,
+            n=self.checkpoints,
+            tree_size=self.tree.size,
+            root=self.tree.root(),
+            chain_head=self.chain_head,
+            seq_last=self.seq_last if self.seq_last is not None else -1,
+            t_utc_ns=t_utc_ns,
+            t_mono_ns=t_mono_ns,
+            key_id=self._signer.key_id,
+        )
+        bbytes, sig = sign_body(self._signer, body)
+        self._commit(
+            "checkpoint",
+            "INSERT INTO checkpoints (n, body, signature) VALUES (?,?,?)",
+            [(self.checkpoints, bbytes, sig)],
+        )
         self.checkpoints += 1
         self.last_checkpoint_size = self.tree.size
         return body
@@ -253,17 +268,16 @@ class SegmentWriter:
         if reason not in fmt.SEAL_REASONS:
             raise ValueError(reason)
         body = body or self.seal_body(reason, sealed_utc_ns)
-        bbytes = canonical_bytes(body)
-        sig = self._signer.sign(bbytes)
+        bbytes, sig = sign_body(self._signer, body)
+        self._commit(
+            "seal",
+            "INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)",
+            [(bbytes, sig, tst)],
+        )
+        # Fold the WAL into the file: a sealed segment is one self-contained, immutable file.
         try:
-            self._con.execute("BEGIN IMMEDIATE")
-            self._con.execute(
-                "INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)", (bbytes, sig, tst)
-            )
-            self._con.execute("COMMIT")
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
-            self._rollback()
             raise JournalError(f"{self.path}: seal not committed: {exc}") from exc
         self.sealed = True
         self.close()

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.canonical import sha256
+from agent.canonical import sha256_hex
 from agent.errors import InputError, UsageError
-from agent.journal import format as fmt
-from agent.journal.reader import CheckpointRow, SegmentFile
+from agent.seal import format as fmt
+from agent.seal.segment_file import CheckpointRow, SegmentFile
 
 
 @dataclass
@@ -124,7 +124,7 @@ def segment_info(path: Path) -> SegmentInfo:
             index=int(g.get("segment_index", -1)),
             sealed=seal is not None,
             seal_reason=str(seal.body.get("reason", "")) if seal else "",
-            seal_hash_hex=sha256(seal.body_bytes).hex() if seal else "",
+            seal_hash_hex=sha256_hex(seal.body_bytes) if seal else "",
             sealed_utc_ns=int(seal.body.get("sealed_utc_ns", 0)) if seal else 0,
             event_count=count,
             t_first_utc_ns=t0,

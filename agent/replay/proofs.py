@@ -10,12 +10,11 @@ Whether the seal/checkpoint *signature* verifies is the segment verifier's busin
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.journal.reader import SegmentFile
-from agent.seal import merkle
+from agent.seal import chain, merkle
+from agent.seal.segment_file import SegmentFile
 
 PROOF_VERSION = 1
 
@@ -52,7 +51,7 @@ def load_leaves(seg: SegmentFile) -> SegmentLeaves:
     leaves: list[bytes] = []
     headers: list[dict[str, Any]] = []
     for row in seg.iter_chunks():
-        leaves.append(hashlib.sha256(b"\x00" + row.header_bytes + row.ciphertext).digest())
+        leaves.append(chain.chunk_leaf(row.header_bytes, row.ciphertext))
         headers.append(row.header)
     seal_row = seg.seal()
     seal = None

@@ -13,7 +13,8 @@ token, becomes :class:`~agent.errors.VerificationFailed` with check name ``"rfc3
 ``rfc3161-client`` (Trail of Bits) parses and verifies; it does no network I/O. Its request
 builder always hashes the data it is given, so the request for an *already computed* digest is
 DER-encoded here (:func:`_encode_request`, 4 fields); it is checked end to end by the tests
-(OpenSSL's TSA parses it and the token's imprint equals the digest).
+(OpenSSL's TSA parses it and the token's imprint equals the digest). Decoding a token and
+reading its fields is :mod:`agent.seal.timestamp_token`.
 """
 
 from __future__ import annotations
@@ -23,57 +24,31 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TypeVar
 
 import cryptography.x509
-from rfc3161_client import (
-    PKIStatus,
-    TimeStampResponse,
-    VerifierBuilder,
-    decode_timestamp_response,
-)
+from rfc3161_client import TimeStampResponse, VerifierBuilder
 
 from agent.errors import ConfigError, SessiontapeError, VerificationFailed
+from agent.seal.timestamp_token import (
+    CHECK,
+    SHA256_OID,
+    TimestampInfo,
+    check_granted,
+    der,
+    der_int,
+    parse_response,
+    timestamp_info,
+    token_info,
+)
 
-CHECK = "rfc3161"
-SHA256_OID = cryptography.x509.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
+__all__ = ["TimestampInfo", "request_timestamp", "timestamp_info", "verify_timestamp"]
+
 QUERY_CONTENT_TYPE = "application/timestamp-query"
 # RFC 3161 section 3.4 names "application/timestamp-reply"; some old TSAs answer with the
 # draft name "application/timestamp-response".
 REPLY_CONTENT_TYPES = frozenset({"application/timestamp-reply", "application/timestamp-response"})
 MAX_REPLY_BYTES = 1 << 20
-_T = TypeVar("_T")
 _SHA256_ALG_DER = bytes.fromhex("300d06096086480165030402010500")  # {sha256, NULL}
-
-
-@dataclass(frozen=True)
-class TimestampInfo:
-    """What a timestamp token says (parse only; :func:`verify_timestamp` checks it)."""
-
-    gen_time: datetime
-    """``genTime`` as an aware UTC datetime (sub-second part kept when the TSA sends one)."""
-    gen_time_ns: int
-    """``genTime`` as integer nanoseconds since the Unix epoch."""
-    accuracy_us: int | None
-    """Stated accuracy of ``genTime`` in microseconds (None when the TSA states none)."""
-    serial: int
-    """The token's serial number (unique per TSA)."""
-    tsa_name: str | None
-    """The TSA's name: the ``tsa`` field if present, else the signing certificate's subject."""
-    tsa_cert_serial: int | None
-    """Serial number of the TSA signing certificate (from the SignerInfo)."""
-    tsa_cert_issuer: str | None
-    """Issuer of the TSA signing certificate (RFC 4514 string)."""
-    policy: str
-    """TSA policy OID, dotted."""
-    hash_algorithm: str
-    """Message imprint hash algorithm OID, dotted (SHA-256 is 2.16.840.1.101.3.4.2.1)."""
-    digest: bytes
-    """The message imprint (the digest that was timestamped)."""
-    nonce: int | None
 
 
 # -- request ---------------------------------------------------------------------------------
@@ -111,26 +86,14 @@ def _check_digest(digest: bytes) -> None:
         raise ConfigError("the digest to timestamp must be 32 bytes of SHA-256")
 
 
-def _der(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    if n < 0x80:
-        return bytes([tag, n]) + content
-    length = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + content
-
-
-def _der_int(value: int) -> bytes:
-    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
-
-
 def _encode_request(digest: bytes, nonce: int | None) -> bytes:
     """DER ``TimeStampReq`` (RFC 3161 section 2.4.1): v1, SHA-256 imprint, nonce, certReq."""
-    imprint = _der(0x30, _SHA256_ALG_DER + _der(0x04, digest))
-    fields = _der_int(1) + imprint
+    imprint = der(0x30, _SHA256_ALG_DER + der(0x04, digest))
+    fields = der_int(1) + imprint
     if nonce is not None:
-        fields += _der_int(nonce)
+        fields += der_int(nonce)
     fields += b"\x01\x01\xff"  # certReq BOOLEAN TRUE
-    return _der(0x30, fields)
+    return der(0x30, fields)
 
 
 def _post(url: str, body: bytes, timeout: float) -> bytes:
@@ -175,8 +138,8 @@ def _display_url(url: str) -> str:
 
 def _check_reply(reply: bytes, digest: bytes, nonce: int | None, url: str) -> None:
     where = _display_url(url)
-    response = _parse(reply, f"reply from TSA {where}")
-    _check_granted(response)
+    response = parse_response(reply, f"reply from TSA {where}")
+    check_granted(response)
     info = response.tst_info
     if nonce is not None and info.nonce != nonce:
         raise VerificationFailed(CHECK, f"TSA {where} reply nonce does not match the request")
@@ -190,52 +153,7 @@ def _check_reply(reply: bytes, digest: bytes, nonce: int | None, url: str) -> No
         )
 
 
-# -- parse / verify --------------------------------------------------------------------------
-
-
-def _parse(data: bytes, what: str = "timestamp token") -> TimeStampResponse:
-    """Decode a DER TimeStampResp, or a bare TimeStampToken (wrapped as a granted response).
-
-    rfc3161-client decodes lazily: the token's fields are touched here so that every malformed
-    input fails at this one place, as VerificationFailed, and never later as a ValueError.
-    """
-    raw = bytes(data)
-    try:
-        response = _decode_fully(raw)
-    except Exception as first:  # the Rust parser raises ValueError and friends
-        if raw[:1] == b"\x30":
-            try:
-                return _decode_fully(_der(0x30, _der(0x30, _der_int(0)) + raw))
-            except Exception:
-                pass
-        raise VerificationFailed(
-            CHECK, f"{what} is not a DER RFC 3161 response: {first}"
-        ) from first
-    return response
-
-
-def _decode_fully(raw: bytes) -> TimeStampResponse:
-    response = decode_timestamp_response(raw)
-    if response.status in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
-        info = response.tst_info
-        _ = (info.message_imprint.message, info.message_imprint.hash_algorithm, info.gen_time)
-        _ = (info.policy, info.serial_number, response.time_stamp_token())
-        signed = response.signed_data
-        _ = (signed.version, signed.certificates, [s.version for s in signed.signer_infos])
-    return response
-
-
-def _check_granted(response: TimeStampResponse) -> None:
-    status = response.status
-    if status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
-        text = "; ".join(response.status_string) or "no status text"
-        raise VerificationFailed(CHECK, f"TSA refused: status {status} ({text})")
-
-
-def timestamp_info(token: bytes) -> TimestampInfo:
-    """Parse ``token`` (DER TimeStampResp or TimeStampToken) for display; checks nothing."""
-    response = _parse(token)
-    return _info(response, bytes(token))
+# -- verify --------------------------------------------------------------------------------
 
 
 def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> TimestampInfo:
@@ -252,8 +170,8 @@ def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> Timesta
     if len(digest) != 32:
         raise VerificationFailed(CHECK, "expected a 32-byte SHA-256 digest to check against")
     trusted = _load_roots(roots)
-    response = _parse(token)
-    _check_granted(response)
+    response = parse_response(token)
+    check_granted(response)
     info = response.tst_info
     if info.message_imprint.hash_algorithm != SHA256_OID:
         raise VerificationFailed(
@@ -278,7 +196,7 @@ def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> Timesta
             f"token timestamps digest {info.message_imprint.message.hex()[:16]}..., "
             f"not {bytes(digest).hex()[:16]}...",
         )
-    return _info(response, bytes(token))
+    return token_info(response, bytes(token))
 
 
 def _check_structure(response: TimeStampResponse) -> None:
@@ -319,91 +237,3 @@ def _load_roots(roots: list[bytes]) -> list[cryptography.x509.Certificate]:
     if not trusted:
         raise VerificationFailed(CHECK, "no TSA trust roots configured (seal.tsa_roots)")
     return trusted
-
-
-def _info(response: TimeStampResponse, raw: bytes) -> TimestampInfo:
-    info = response.tst_info
-    gen_time = info.gen_time
-    if gen_time.tzinfo is None:
-        gen_time = gen_time.replace(tzinfo=UTC)
-    gen_time = gen_time.astimezone(UTC)
-    frac_ns = _fraction_ns(raw, gen_time)
-    gen_time = gen_time.replace(microsecond=frac_ns // 1000)
-    whole_s = int(gen_time.replace(microsecond=0).timestamp())
-    signer_serial: int | None = None
-    signer_issuer: str | None = None
-    subject: str | None = None
-    for signer in response.signed_data.signer_infos:
-        signer_serial = signer.serial_number
-        signer_issuer = signer.issuer.rfc4514_string()
-        for der in response.signed_data.certificates:
-            cert = cryptography.x509.load_der_x509_certificate(der)
-            if cert.serial_number == signer_serial and cert.issuer == signer.issuer:
-                subject = cert.subject.rfc4514_string()
-        break
-    return TimestampInfo(
-        gen_time=gen_time,
-        gen_time_ns=whole_s * 1_000_000_000 + frac_ns,
-        accuracy_us=_accuracy_us(response),
-        serial=info.serial_number,
-        tsa_name=_tsa_name(response) or subject,
-        tsa_cert_serial=signer_serial,
-        tsa_cert_issuer=signer_issuer,
-        policy=info.policy.dotted_string,
-        hash_algorithm=info.message_imprint.hash_algorithm.dotted_string,
-        digest=info.message_imprint.message,
-        nonce=_optional(lambda: info.nonce),
-    )
-
-
-def _fraction_ns(raw: bytes, gen_time: datetime) -> int:
-    """Sub-second part of genTime from the DER (rfc3161-client 1.0.9 truncates to seconds).
-
-    GeneralizedTime is ``YYYYMMDDHHMMSS[.fff...]Z`` (RFC 3161 section 2.4.2); the TSTInfo holds
-    exactly one whose whole-second prefix is ``gen_time``. Returns 0 when there is no fraction
-    or the value cannot be found unambiguously.
-    """
-    stem = gen_time.strftime("%Y%m%d%H%M%S").encode()
-    hits: list[int] = []
-    start = raw.find(stem)
-    while start >= 2:
-        if raw[start - 2] == 0x18 and raw[start - 1] == len(raw[start : start + raw[start - 1]]):
-            hits.append(start)
-        start = raw.find(stem, start + 1)
-    if len(hits) != 1:
-        return 0
-    value = raw[hits[0] : hits[0] + raw[hits[0] - 1]]
-    if not (value.endswith(b"Z") and value[14:15] == b"."):
-        return 0
-    digits = value[15:-1]
-    if not digits.isdigit() or len(digits) > 9:
-        return 0
-    return int(digits.decode().ljust(9, "0"))
-
-
-def _accuracy_us(response: TimeStampResponse) -> int | None:
-    accuracy = _optional(lambda: response.tst_info.accuracy)
-    if accuracy is None:
-        return None
-    return (
-        (accuracy.seconds or 0) * 1_000_000
-        + (accuracy.millis or 0) * 1_000
-        + (accuracy.micros or 0)
-    )
-
-
-def _tsa_name(response: TimeStampResponse) -> str | None:
-    name = _optional(lambda: response.tst_info.name)
-    if name is None:
-        return None
-    value = name.value
-    if isinstance(value, cryptography.x509.Name):
-        return value.rfc4514_string()
-    return str(value)
-
-
-def _optional(get: Callable[[], _T]) -> _T | None:
-    try:
-        return get()
-    except Exception:  # absent optional fields raise in rfc3161-client 1.0.9
-        return None

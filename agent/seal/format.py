@@ -11,7 +11,11 @@ version). Tables::
 Triggers refuse UPDATE and DELETE on every table: the file is append-only (a tamperer can drop
 triggers; that is what the hashes and signatures are for).
 
-Hashing (all canonical bytes, :mod:`agent.canonical`):
+The format lives in the seal stage because it is the shape of what is sealed and verified:
+:mod:`agent.seal.verify` and :mod:`agent.seal.segment_file` read it without the journal, and
+the journal, which writes segments, imports it from here.
+
+Hashing (all canonical bytes, :mod:`agent.canonical`; computed by :mod:`agent.seal.chain`):
 
 * ``genesis_hash = SHA-256(genesis)``
 * ``leaf_i = SHA-256(0x00 || header_i || ciphertext_i)`` (an RFC 9162 leaf over header‖ct)

@@ -1,0 +1,213 @@
+"""Reading a sealed segment file: format dispatch, rows, and decryption of chunk bodies.
+
+The segment file is what sealing produces and what verification reads, so its read-only view
+lives in the seal stage: :mod:`agent.seal.verify` checks segments with nothing from the
+journal, and the journal (which writes segments and turns chunk bodies into event
+:class:`~agent.events.Record` objects) builds on this module, never the reverse.
+
+Opening never writes: a segment with a live WAL is opened ``mode=ro``; otherwise
+``immutable=1`` so files on read-only media (vault copies, export bundles) open too.
+Anything that is not a version-1 sessiontape segment is a clear ``NotAJournal`` /
+``UnknownVersion`` naming the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+from agent.canonical import loads
+from agent.errors import InputError, KeyMaterialError, NotAJournal, UnknownVersion
+from agent.keys import Keyring
+from agent.seal import format as fmt
+from agent.seal.crypto import ChunkCipher, unwrap_dek
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """One stored chunk, as bytes plus its parsed header."""
+
+    idx: int
+    header_bytes: bytes
+    header: dict[str, Any]
+    ciphertext: bytes
+    leaf: bytes
+    chain: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """One stored checkpoint."""
+
+    n: int
+    body_bytes: bytes
+    body: dict[str, Any]
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SealRow:
+    """The stored seal."""
+
+    body_bytes: bytes
+    body: dict[str, Any]
+    signature: bytes
+    tst: bytes | None
+
+
+def _parse(data: bytes, what: str, path: Path) -> dict[str, Any]:
+    try:
+        obj = loads(data)
+    except ValueError as exc:
+        raise NotAJournal(f"{path}: {what} is not valid JSON") from exc
+    if not isinstance(obj, dict):
+        raise NotAJournal(f"{path}: {what} is not an object")
+    return obj
+
+
+def _object_or_empty(data: bytes) -> dict[str, Any]:
+    """A stored JSON object, or ``{}`` when it does not parse (the checks then fail on it)."""
+    try:
+        obj = loads(data)
+    except ValueError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _chunk_row(row: tuple[Any, ...]) -> ChunkRow:
+    idx, h, ct, leaf, chain = row
+    return ChunkRow(idx, bytes(h), _object_or_empty(h), bytes(ct), bytes(leaf), bytes(chain))
+
+
+class SegmentFile:
+    """A segment opened read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a segment")
+        with open(path, "rb") as f:
+            magic = f.read(16)
+        if magic != b"SQLite format 3\x00":
+            raise NotAJournal(f"{path}: not a sessiontape segment (not an SQLite file)")
+        q = "mode=ro" if Path(str(path) + "-wal").exists() else "immutable=1"
+        uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?" + q
+        try:
+            self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            app_id = self._con.execute("PRAGMA application_id").fetchone()[0]
+            version = self._con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise NotAJournal(f"{path}: unreadable SQLite file ({exc})") from exc
+        if app_id != fmt.APPLICATION_ID:
+            raise NotAJournal(f"{path}: not a sessiontape segment (application_id {app_id:#x})")
+        if version != fmt.FORMAT_VERSION:
+            raise UnknownVersion(
+                f"{path}: segment format version {version} is not supported "
+                f"(this build reads version {fmt.FORMAT_VERSION})"
+            )
+        try:
+            row = self._con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
+        except sqlite3.Error as exc:
+            raise NotAJournal(f"{path}: damaged segment ({exc})") from exc
+        if row is None:
+            raise NotAJournal(f"{path}: segment has no genesis row")
+        self.genesis_bytes: bytes = row[0]
+        self.genesis = _parse(self.genesis_bytes, "genesis", path)
+        if self.genesis.get("v") != fmt.GENESIS_VERSION:
+            raise UnknownVersion(f"{path}: genesis version {self.genesis.get('v')!r}")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._con.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
+
+    @property
+    def segment_id(self) -> str:
+        return str(self.genesis["segment_id"])
+
+    @property
+    def session_id(self) -> str:
+        return str(self.genesis["session_id"])
+
+    def chunk_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM chunks")[0][0])
+
+    def iter_chunks(self) -> Iterator[ChunkRow]:
+        """Chunks in idx order."""
+        try:
+            cur = self._con.execute(
+                "SELECT idx, header, ciphertext, leaf, chain FROM chunks ORDER BY idx"
+            )
+            for row in cur:
+                yield _chunk_row(row)
+        except sqlite3.Error as exc:
+            raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
+
+    def chunk(self, idx: int) -> ChunkRow | None:
+        """One stored chunk by index (a point query), or None when absent."""
+        rows = self._query(
+            "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx = ?", (idx,)
+        )
+        return _chunk_row(rows[0]) if rows else None
+
+    def chunk_headers(self) -> list[dict[str, Any]]:
+        """Parsed chunk headers only (cheap: no ciphertext)."""
+        out = []
+        for (h,) in self._query("SELECT header FROM chunks ORDER BY idx"):
+            try:
+                out.append(loads(h))
+            except ValueError:
+                out.append({})
+        return out
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """Checkpoints in order."""
+        rows = self._query("SELECT n, body, signature FROM checkpoints ORDER BY n")
+        return [CheckpointRow(n, bytes(b), _object_or_empty(b), bytes(s)) for n, b, s in rows]
+
+    def seal(self) -> SealRow | None:
+        """The seal, or None for an unsealed segment."""
+        rows = self._query("SELECT body, signature, tst FROM seal WHERE id = 1")
+        if not rows:
+            return None
+        b, s, t = rows[0]
+        return SealRow(bytes(b), _object_or_empty(b), bytes(s), bytes(t) if t is not None else None)
+
+    def cipher(self, keyring: Keyring) -> ChunkCipher:
+        """The chunk cipher, unwrapping the DEK with the KEK named in the genesis."""
+        kid = str(self.genesis.get("kek_id", ""))
+        kek = keyring.kek(kid)
+        if kek is None:
+            raise KeyMaterialError(f"{self.path}: decryption key {kid} is not in this keyring")
+        wrapped = bytes.fromhex(str(self.genesis.get("wrapped_dek", "")))
+        return ChunkCipher(unwrap_dek(kek, wrapped, where=str(self.path)))
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_DCTX = zstandard.ZstdDecompressor()
+
+
+def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
+    """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
+    where = f"{seg.path} chunk {row.idx}"
+    try:
+        nonce = bytes.fromhex(str(row.header["nonce"]))
+    except (KeyError, ValueError) as exc:
+        raise NotAJournal(f"{where}: chunk header has no valid nonce") from exc
+    comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
+    plain = _DCTX.decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
+    recs = loads(plain)
+    if not isinstance(recs, list):
+        raise NotAJournal(f"{where}: chunk body is not a list of records")
+    return recs

@@ -1,0 +1,104 @@
+"""Checkpoint bodies, their Ed25519 signatures and their check (agent.seal.checkpoint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.canonical import canonical_bytes
+from agent.keys import Signer, TrustStore
+from agent.seal.checkpoint import checkpoint_body, checkpoint_problem, sign_body, signature_status
+from agent.seal.segment_file import CheckpointRow
+from tests.test_canonical import CHECKPOINT, CHECKPOINT_SIG
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+SIGNER = Signer(str(CHECKPOINT["key_id"]), KEY)
+TRUST = TrustStore({SIGNER.key_id: KEY.public_key()})
+GENESIS_HASH = bytes.fromhex(str(CHECKPOINT["genesis_hash"]))
+ROOT, HEAD = bytes.fromhex("11" * 32), bytes.fromhex("22" * 32)
+
+
+def _golden_body() -> dict[str, Any]:
+    return checkpoint_body(
+        segment_id="00112233aabbccdd",
+        session_id="20260101T000000Z-00000000",
+        genesis_hash=GENESIS_HASH,
+        n=0,
+        tree_size=1,
+        root=ROOT,
+        chain_head=HEAD,
+        seq_last=9,
+        t_utc_ns=1767225600000000000,
+        t_mono_ns=1000000000,
+        key_id=SIGNER.key_id,
+    )
+
+
+def _row(
+    body: dict[str, Any], body_bytes: bytes | None = None, signer: Signer = SIGNER
+) -> CheckpointRow:
+    signed_bytes, sig = sign_body(signer, body)
+    return CheckpointRow(0, body_bytes if body_bytes is not None else signed_bytes, body, sig)
+
+
+def _problem(cp: CheckpointRow, stored_size: int = 1) -> tuple[str, str] | None:
+    return checkpoint_problem(
+        cp,
+        TRUST,
+        segment_id="00112233aabbccdd",
+        genesis_hash=GENESIS_HASH,
+        prev_size=-1,
+        stored_size=stored_size,
+        stored={1: (ROOT, HEAD)},
+    )
+
+
+def test_checkpoint_body_and_signature_equal_the_golden_vectors() -> None:
+    """The body built here is the pinned checkpoint, and signing it gives the pinned signature."""
+    body = _golden_body()
+    assert body == CHECKPOINT
+    body_bytes, sig = sign_body(SIGNER, body)
+    assert body_bytes == canonical_bytes(CHECKPOINT)
+    assert sig.hex() == CHECKPOINT_SIG
+
+
+def test_signed_checkpoint_verifies_and_matches_the_stored_tree() -> None:
+    """A checkpoint signed by a trusted key over the stored root and head has no problem."""
+    cp = _row(_golden_body())
+    assert signature_status(TRUST, cp.body, cp.body_bytes, cp.signature) is True
+    assert _problem(cp) is None
+
+
+def test_modified_checkpoint_body_fails_its_signature() -> None:
+    """Bytes changed after signing fail the signature check, naming it."""
+    body = _golden_body()
+    cp = _row(body, canonical_bytes({**body, "tree_size": 2}))
+    assert signature_status(TRUST, cp.body, cp.body_bytes, cp.signature) is False
+    assert _problem(cp) == ("checkpoint", "signature does not verify")
+
+
+def test_checkpoint_by_an_untrusted_key_fails_the_key_check() -> None:
+    """A key outside the trust store is reported as the key check, with its id."""
+    other = Signer("ed25519:ffffffffffffffff", Ed25519PrivateKey.generate())
+    cp = _row({**_golden_body(), "key_id": other.key_id}, signer=other)
+    assert signature_status(TRUST, cp.body, cp.body_bytes, cp.signature) is None
+    assert _problem(cp) == ("key", "checkpoint signed by untrusted key ed25519:ffffffffffffffff")
+
+
+def test_signed_checkpoint_of_another_segment_or_tree_fails() -> None:
+    """A validly signed checkpoint fails when it names another segment, root or more chunks."""
+    other_seg = _row({**_golden_body(), "seg": "ffffffffffffffff"})
+    assert _problem(other_seg) == (
+        "checkpoint",
+        "checkpoint does not belong to this segment/order",
+    )
+    other_root = _row({**_golden_body(), "root": "33" * 32})
+    assert _problem(other_root) == (
+        "checkpoint",
+        "Merkle root or chain head differs from the stored chunks",
+    )
+    assert _problem(_row(_golden_body()), stored_size=0) == (
+        "checkpoint",
+        "checkpoint commits to 1 chunks but only 0 verify (tail truncated or damaged)",
+    )
