@@ -383,7 +383,8 @@ def rebuild_from_vault(
     verifies it against the trust store and indexes it; hold and retain-until come from the
     vault's own object state. Decryption uses this home's keyring (KEKs).
     """
-    from agent.ship.vault import iso, open_vault
+    from agent.clock import iso_seconds
+    from agent.ship.urls import open_vault
 
     t0 = time.monotonic()
     vault = open_vault(url)
@@ -402,7 +403,7 @@ def rebuild_from_vault(
             dst.write_bytes(vault.get(key))
             st = vault.head(key)
             c = custody.get(session_id, Custody(shipped=True))
-            until = iso(st.retain_until) if st.retain_until else ""
+            until = iso_seconds(st.retain_until) if st.retain_until else ""
             custody[session_id] = Custody(
                 shipped=True, retain_until=max(c.retain_until, until), held=c.held or st.legal_hold
             )

@@ -18,10 +18,11 @@ from typing import Any
 
 import structlog
 
+from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
 from agent.ship.retention import add_retention, choose_class
 from agent.ship.source import CheckpointMeta, SegmentMeta, checkpoint_key, vault_key
-from agent.ship.vault import NotFound, Vault, ns_to_dt
+from agent.ship.vault import NotFound, Vault
 
 log = structlog.get_logger("sessiontape.ship")
 CHECKPOINT_OBJECT_VERSION = 1

@@ -16,9 +16,10 @@ from typing import Any
 
 import structlog
 
+from agent.clock import iso_seconds, ns_to_dt, parse_iso_seconds
 from agent.errors import UsageError, VaultError
 from agent.ship.shipper import RECEIPT_SUFFIX, Shipper
-from agent.ship.vault import Vault, iso, ns_to_dt, parse_iso
+from agent.ship.vault import Vault
 
 log = structlog.get_logger("sessiontape.ship")
 
@@ -116,7 +117,7 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
     now = shipper.clock.utc_ns()
     out: list[dict[str, Any]] = []
     for row in shipper.state.objects("status = 'shipped'"):
-        until = parse_iso(row.retain_until)
+        until = parse_iso_seconds(row.retain_until)
         if until > ns_to_dt(now) or shipper.state.active_holds(row.session_id):
             continue
         first = row.disposition_ns is None
@@ -148,7 +149,7 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
         if first or deleted:
             payload = {
                 "key": row.key,
-                "retain_until": iso(until),
+                "retain_until": iso_seconds(until),
                 "session_id": row.session_id,
                 "action": "deleted" if deleted else "eligible",
                 "deleted": deleted,

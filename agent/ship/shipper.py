@@ -32,7 +32,8 @@ from typing import Any
 
 import structlog
 
-from agent.clock import Clock, SystemClock
+from agent.canonical import sha256_hex
+from agent.clock import Clock, SystemClock, iso_seconds, ns_to_dt, parse_iso_seconds
 from agent.errors import PostureError, VaultError
 from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
@@ -40,7 +41,7 @@ from agent.ship.config import ShipConfig
 from agent.ship.retention import add_retention, choose_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
 from agent.ship.state import ObjectRow, ShipState
-from agent.ship.vault import Receipt, Vault, iso, ns_to_dt, parse_iso, sha256_hex
+from agent.ship.vault import Receipt, Vault
 
 log = structlog.get_logger("sessiontape.ship")
 NS = 1_000_000_000
@@ -136,7 +137,7 @@ class Shipper:
             self.cfg.retention_classes, self.cfg.class_rules, seg.urls, seg.record_class
         )
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
-        return cls, iso(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
+        return cls, iso_seconds(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 
     def scan(self) -> int:
         """Record sealed segments not yet known as ``pending``; return how many were new."""
@@ -276,7 +277,7 @@ class Shipper:
             return "shipped"
 
     def _upload(self, row: ObjectRow, data: bytes) -> dict[str, Any]:
-        until = parse_iso(row.retain_until)
+        until = parse_iso_seconds(row.retain_until)
         hold = bool(self.state.active_holds(row.session_id))
         digest = sha256_hex(data)
         receipts: dict[str, Any] = {}
@@ -415,8 +416,8 @@ def check_receipt(r: Receipt, digest: str, until: Any, mode: str, size: int) -> 
         raise VaultError(f"{r.key}: receipt checksum/size mismatch", retryable=True)
     if r.mode != mode or r.retain_until < until:
         raise PostureError(
-            f"{r.key}: receipt lock {r.mode} until {iso(r.retain_until)} is "
-            f"weaker than requested {mode} until {iso(until)}"
+            f"{r.key}: receipt lock {r.mode} until {iso_seconds(r.retain_until)} is "
+            f"weaker than requested {mode} until {iso_seconds(until)}"
         )
 
 

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.canonical import sha256_hex
+from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
 from agent.ship.filevault import FileVault
 from agent.ship.s3 import S3Vault
 from agent.ship.testing import FlakyVault, MemoryVault
-from agent.ship.vault import NotFound, Vault, ns_to_dt, sha256_hex
+from agent.ship.urls import open_vault
+from agent.ship.vault import NotFound, Vault
 from agent.testing import FakeClock
 
 BACKENDS = ["s3-moto", "file", "memory"]
@@ -65,7 +68,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             fv, clock, lambda k: 1 if (fv.root / "objects" / (k + ".obj.json")).exists() else 0
         )
     else:
-        mv = MemoryVault(clock=clock)
+        mv = open_vault("memory://", allow_memory=True, clock=clock)
+        assert isinstance(mv, MemoryVault)
         yield Backend(mv, clock, lambda k: 1 if k in mv.objects else 0)
 
 
