@@ -28,7 +28,7 @@ import sqlite_utils
 
 from agent.errors import InputError, UnknownVersion, UsageError
 from agent.index.base import Hit, IndexStats, SegmentRecord, SessionMeta
-from agent.index.extract import ACTIONS, KIND_ACTIONS, Facts, Row, norm_field
+from agent.index.extract import Facts, Row, norm_field
 from agent.index.query import Query
 from agent.migrations import apply_migrations
 
@@ -469,19 +469,4 @@ def _meta(row: tuple[Any, ...], cols: list[str]) -> SessionMeta:
     )
 
 
-def actions_for(kinds: Sequence[str]) -> list[str]:
-    """``kind:`` values → the actions stored in ``events.action``."""
-    from agent.kinds import KINDS
-
-    out: set[str] = set()
-    for k in kinds:
-        if k in ACTIONS:
-            out.add(k)
-            continue
-        for name in KINDS:
-            if name == k or name.startswith(k + "."):
-                out.update(KIND_ACTIONS.get(name, ()))
-    return sorted(out) or ["-none-"]
-
-
-__all__ = ["SCHEMA_VERSION", "SqliteIndex", "actions_for", "norm_field"]
+__all__ = ["SCHEMA_VERSION", "SqliteIndex", "norm_field"]
