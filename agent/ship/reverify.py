@@ -16,7 +16,8 @@ import structlog
 from agent.canonical import sha256_hex
 from agent.clock import iso_seconds, parse_iso_seconds
 from agent.errors import VaultError
-from agent.ship.shipper import RECEIPT_SUFFIX, Shipper
+from agent.ship.receipts import RECEIPT_SUFFIX
+from agent.ship.shipper import Shipper
 from agent.ship.state import ObjectRow
 from agent.ship.vault import Vault
 
