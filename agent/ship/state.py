@@ -2,7 +2,7 @@
 
 One row per segment object (``pending`` → ``shipped`` | ``quarantined``), the checkpoints
 already shipped, legal holds, disposition records, and key/value flags (``paused``).
-Migrations are the shared registry (:mod:`agent.migrations`): ``_MIGRATIONS[i]`` brings
+Migrations are the shared registry (:mod:`agent.migrations`): ``MIGRATIONS[i]`` brings
 version ``i`` to ``i + 1``; tables sqlite-utils can express are created through it.
 
 Writes go through :meth:`ShipState.tx` (:func:`agent.db.transaction` under a thread lock, an
@@ -61,8 +61,8 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-_MIGRATIONS: list[Migration] = [_schema_v1]
-SCHEMA_VERSION = len(_MIGRATIONS)
+MIGRATIONS: list[Migration] = [_schema_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class ShipState:
                     f"{self.path}: ship state schema {ver} is newer than "
                     f"this build ({SCHEMA_VERSION})"
                 )
-            apply_migrations(con, _MIGRATIONS, ver)
+            apply_migrations(con, MIGRATIONS, ver)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
