@@ -289,8 +289,8 @@ class S3Vault:
     def delete(self, key: str) -> None:
         """Delete the locked version - refused client-side while retention or a hold applies.
 
-        The server should refuse too; moto does not always (see REFERENCE.md), so we never
-        rely on it. An unversioned DELETE (a delete marker) is never issued.
+        The server should refuse too; moto (the S3 emulator the tests use) does not always, so
+        we never rely on it. An unversioned DELETE (a delete marker) is never issued.
         """
         state = self.head(key)
         refuse_locked_delete(state, self._now())

@@ -74,7 +74,7 @@ UNREADABLE_QUIET_NS = 600 * 1_000_000_000
 
 
 class JournalSource:
-    """The real journal under ``<home>/journals`` (imports the lead's API lazily)."""
+    """The real journal under ``<home>/journals`` (imports the journal's API lazily)."""
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)

@@ -2,8 +2,9 @@
 the file vault, the memory vault - and a real S3/MinIO when ``SESSIONTAPE_S3_TEST_URL`` is set
 (opt-in: without it that parameter is not generated at all).
 
-moto does not enforce every WORM refusal (REFERENCE.md); the refusals below are our client's
-and are asserted on the object's surviving state, never on moto refusing.
+moto does not enforce every WORM refusal (deleting a locked version, for one); the refusals
+below are our client's and are asserted on the object's surviving state, never on moto
+refusing.
 """
 
 from __future__ import annotations
