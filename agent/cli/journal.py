@@ -73,7 +73,7 @@ def run_verify(
 
         try:
             from agent.ship.checkpoints import check_against_vault
-            from agent.ship.vault import open_vault
+            from agent.ship.urls import open_vault
         except ImportError as exc:
             raise UsageError(f"--vault is not available: {exc}") from exc
         v = open_vault(vault)

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# rrweb serialized node types (rrweb-snapshot NodeType).
-DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = 0, 1, 2, 3, 4, 5
+from agent.rrweb import NodeType
+
+ELEMENT, TEXT = NodeType.ELEMENT, NodeType.TEXT  # the node types the mirror keeps apart
 _KEEP_ATTRS = (
     "id",
     "name",

@@ -13,11 +13,8 @@ seal); a gap marks the session failed with the reason.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import time
-import urllib.parse
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from agent.audit import is_audit
 from agent.config import Config
 from agent.errors import KeyMaterialError, SessiontapeError, UsageError
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
+from agent.index.custody import Custody, download_segments, ship_custody
 from agent.index.extract import Extractor, Limits, Row
 from agent.journal.reader import iter_records
 from agent.journal.store import SegmentInfo, SessionInfo, load_session
@@ -68,55 +66,11 @@ class IndexReport:
         }
 
 
-@dataclass(frozen=True)
-class Custody:
-    """Retention/hold/shipped state of a session, from the ship state or the vault."""
-
-    shipped: bool = False
-    retain_until: str = ""
-    held: bool = False
-
-
 def open_index(home: Path, config: Config, *, readonly: bool = False) -> SearchIndex:
     """The configured index (SQLite at ``index.db_path`` or ``<home>/index.db``)."""
     from agent.index.sqlite import SqliteIndex
 
     return SqliteIndex(config.index.resolved_db_path(home), readonly=readonly)
-
-
-def ship_custody(home: Path) -> dict[str, Custody]:
-    """Per-session custody from ``<home>/ship/state.db`` (read-only; empty when absent)."""
-    path = home / "ship" / "state.db"
-    if not path.exists():
-        return {}
-    out: dict[str, Custody] = {}
-    try:
-        con = sqlite3.connect(
-            "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro", uri=True
-        )
-        try:
-            shipped: dict[str, list[bool]] = defaultdict(list)
-            until: dict[str, str] = {}
-            for sid, status, ru in con.execute(
-                "SELECT session_id, status, retain_until FROM objects"
-            ):
-                shipped[sid].append(status == "shipped")
-                until[sid] = max(until.get(sid, ""), ru or "")
-            held = {
-                r[0] for r in con.execute("SELECT session_id FROM holds WHERE released_ns IS NULL")
-            }
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        log.warning("index.ship_state_unreadable", path=str(path), error=str(exc))
-        return {}
-    for sid in set(shipped) | held:
-        out[sid] = Custody(
-            shipped=bool(shipped.get(sid)) and all(shipped[sid]),
-            retain_until=until.get(sid, ""),
-            held=sid in held,
-        )
-    return out
 
 
 def _seg_record(s: SegmentInfo, source: str) -> SegmentRecord:
@@ -184,7 +138,6 @@ def index_session(
     """Verify and index the new sealed segments of one session; update its metadata."""
     rep = report or IndexReport()
     rep.sessions += 1
-    custody = custody or Custody()
     ex = Extractor(limits)
     segs = sorted(info.segments, key=lambda s: (s.index, s.path.name))
     skipped: list[SegmentInfo] = []  # indexed earlier; replayed (rows discarded) for state
@@ -204,13 +157,7 @@ def index_session(
             rep.segments_skipped += 1
             skipped.append(s)
             continue
-        vr = verify_segment(s.path, trust)
-        why = _failure(vr)
-        if why is None and s.index > 0 and vr.prev_seal_hash != prev_seal.get(s.index - 1):
-            why = (
-                f"continuity: segment {s.index - 1} of session {s.session_id} is missing "
-                "or does not match this segment's genesis"
-            )
+        why = _verify_failure(s, trust, prev_seal)
         if why is not None:
             _fail(ix, rec, why, rep)
             failed = True
@@ -229,8 +176,29 @@ def index_session(
         rep.rows += ix.add_segment(rec, rows, ex.facts)
         rep.events_read += n
         rep.segments_indexed += 1
+    failed = failed or bool(ix.failures(info.session_id))
+    verified = "failed" if failed else ("pending" if unsealed else "verified")
+    ix.upsert_session(_session_meta(info, segs, custody or Custody(), verified, source))
+    return rep
+
+
+def _verify_failure(s: SegmentInfo, trust: TrustStore, prev_seal: dict[int, str]) -> str | None:
+    """Why a sealed segment must not be indexed (verification or continuity), or ``None``."""
+    vr = verify_segment(s.path, trust)
+    why = _failure(vr)
+    if why is None and s.index > 0 and vr.prev_seal_hash != prev_seal.get(s.index - 1):
+        why = (
+            f"continuity: segment {s.index - 1} of session {s.session_id} is missing "
+            "or does not match this segment's genesis"
+        )
+    return why
+
+
+def _session_meta(
+    info: SessionInfo, segs: list[SegmentInfo], custody: Custody, verified: str, source: str
+) -> SessionMeta:
     good = [s for s in segs if not s.error]
-    meta = SessionMeta(
+    return SessionMeta(
         session_id=info.session_id,
         user=info.user,
         workstation=info.workstation,
@@ -241,13 +209,9 @@ def index_session(
         retain_until=custody.retain_until,
         held=custody.held,
         shipped=custody.shipped,
-        verified="failed"
-        if failed or ix.failures(info.session_id)
-        else ("pending" if unsealed else "verified"),
+        verified=verified,
         source=source,
     )
-    ix.upsert_session(meta)
-    return rep
 
 
 def _fail(ix: SearchIndex, rec: SegmentRecord, why: str, rep: IndexReport) -> None:
@@ -383,7 +347,7 @@ def rebuild_from_vault(
     verifies it against the trust store and indexes it; hold and retain-until come from the
     vault's own object state. Decryption uses this home's keyring (KEKs).
     """
-    from agent.ship.vault import iso, open_vault
+    from agent.ship.urls import open_vault
 
     t0 = time.monotonic()
     vault = open_vault(url)
@@ -391,21 +355,7 @@ def rebuild_from_vault(
     trust = _trust(home, trust_dir)
     tmp = Path(tempfile.mkdtemp(prefix="sessiontape-index-", dir=workdir))
     try:
-        custody: dict[str, Custody] = {}
-        for key in keys:
-            parts = key.split("/")
-            if len(parts) != 3:
-                continue
-            _, session_id, name = parts
-            dst = tmp / "journals" / session_id / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(vault.get(key))
-            st = vault.head(key)
-            c = custody.get(session_id, Custody(shipped=True))
-            until = iso(st.retain_until) if st.retain_until else ""
-            custody[session_id] = Custody(
-                shipped=True, retain_until=max(c.retain_until, until), held=c.held or st.legal_hold
-            )
+        custody = download_segments(vault, keys, tmp / "journals")
         ix = open_index(home, config)
         try:
             ix.clear()

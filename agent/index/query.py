@@ -129,41 +129,79 @@ def parse(text: str) -> Query:
     """Parse a query string; ``UsageError`` naming the offending item on bad syntax."""
     if text.count('"') % 2:
         raise UsageError(f"unbalanced quote in query {text!r}")
-    acc: dict[str, list[str]] = {k: [] for k in OPERATORS}
-    terms: list[str] = []
-    phrases: list[str] = []
-    field_tokens: list[tuple[str, str]] = []
-    pos = 0
     text = text.strip()
+    items = _Items()
+    pos = 0
     while pos < len(text):
         m = _ITEM.match(text, pos)
         if not m or m.end() == pos:
             raise UsageError(f"cannot parse query at {text[pos : pos + 20]!r}")
         pos = m.end()
+        items.add(m)
+    acc = items.ops
+    held = _check_operator_values(acc)
+    if len(acc["from"]) > 1 or len(acc["to"]) > 1:
+        raise UsageError("give from: and to: at most once each")
+    t_from = parse_time(acc["from"][0], item=f"from:{acc['from'][0]}") if acc["from"] else None
+    t_to = parse_time(acc["to"][0], end=True, item=f"to:{acc['to'][0]}") if acc["to"] else None
+    if t_from is not None and t_to is not None and t_to < t_from:
+        raise UsageError(f"to:{acc['to'][0]} is before from:{acc['from'][0]}")
+    return Query(
+        raw=text,
+        terms=tuple(items.terms),
+        phrases=tuple(items.phrases),
+        users=tuple(acc["user"]),
+        hosts=tuple(h.lower() for h in acc["host"]),
+        urls=tuple(acc["url"]),
+        kinds=tuple(acc["kind"]),
+        tokens=tuple(acc["token"]),
+        field_tokens=tuple(items.field_tokens),
+        sessions=tuple(acc["session"]),
+        t_from=t_from,
+        t_to=t_to,
+        held=held,
+    )
+
+
+@dataclass
+class _Items:
+    """The items of a query as they are read: free words, phrases, operator values."""
+
+    ops: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in OPERATORS})
+    terms: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    field_tokens: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, m: re.Match[str]) -> None:
+        """File one matched item; ``UsageError`` for an unknown operator or a missing value."""
         op, quoted, bare = m.group(1), m.group(2), m.group(3)
         item = m.group(0).strip()
         value = quoted.replace('""', '"') if quoted is not None else (bare or "")
         if op is None:
             if quoted is not None:
                 if quoted.strip():
-                    phrases.append(value)
+                    self.phrases.append(value)
             elif value:
                 _check_word(value)
-                terms.append(value)
-            continue
+                self.terms.append(value)
+            return
         opl = op.lower()
         if not value:
             raise UsageError(f"{item!r}: operator {opl}: needs a value")
         if opl in OPERATORS:
-            acc[opl].append(value)
+            self.ops[opl].append(value)
         elif TOKEN_VALUE.match(value):
-            field_tokens.append((opl, value))
+            self.field_tokens.append((opl, value))
         else:
             raise UsageError(
                 f"unknown operator {op + ':'!r} in {item!r} (operators: "
                 f"{', '.join(o + ':' for o in OPERATORS)}; "
                 "or field:tok_… for a field-scoped token)"
             )
+
+
+def _check_operator_values(acc: dict[str, list[str]]) -> bool | None:
+    """Refuse bad ``token:``/``kind:``/``held:`` values; return the ``held:`` filter."""
     for t in acc["token"]:
         if not TOKEN_VALUE.match(t):
             raise UsageError(f"'token:{t}' is not a token (tok_ or esc_ + 16 hex digits)")
@@ -178,27 +216,7 @@ def parse(text: str) -> Query:
         if h.lower() not in ("yes", "no", "true", "false"):
             raise UsageError(f"'held:{h}': use held:yes or held:no")
         held = h.lower() in ("yes", "true")
-    if len(acc["from"]) > 1 or len(acc["to"]) > 1:
-        raise UsageError("give from: and to: at most once each")
-    t_from = parse_time(acc["from"][0], item=f"from:{acc['from'][0]}") if acc["from"] else None
-    t_to = parse_time(acc["to"][0], end=True, item=f"to:{acc['to'][0]}") if acc["to"] else None
-    if t_from is not None and t_to is not None and t_to < t_from:
-        raise UsageError(f"to:{acc['to'][0]} is before from:{acc['from'][0]}")
-    return Query(
-        raw=text,
-        terms=tuple(terms),
-        phrases=tuple(phrases),
-        users=tuple(acc["user"]),
-        hosts=tuple(h.lower() for h in acc["host"]),
-        urls=tuple(acc["url"]),
-        kinds=tuple(acc["kind"]),
-        tokens=tuple(acc["token"]),
-        field_tokens=tuple(field_tokens),
-        sessions=tuple(acc["session"]),
-        t_from=t_from,
-        t_to=t_to,
-        held=held,
-    )
+    return held
 
 
 def _check_word(word: str) -> None:

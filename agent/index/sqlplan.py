@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent.index.extract import field_match, norm_field
+from agent.index.extract import actions_for, field_match, norm_field
 from agent.index.query import Query
 
 if TYPE_CHECKING:
@@ -101,8 +101,6 @@ def plan_search(ix: SqliteIndex, q: Query, limit: int) -> tuple[str, list[Any], 
         conds.append(f"e.host IN ({', '.join('?' * len(hosts))})")
         args.extend(hosts)
     if q.kinds:
-        from agent.index.sqlite import actions_for
-
         acts = actions_for(q.kinds)
         conds.append(f"e.action IN ({', '.join('?' * len(acts))})")
         args.extend(acts)

@@ -1,7 +1,7 @@
 """Audit records of the ship stage (``audit.verify``, ``audit.hold``, ``audit.disposition``).
 
-Each record is an :class:`agent.events.Event` handed to an optional ``sink`` callback (the
-lead wires it into an audit journal) and appended, fsynced, to a JSONL file under
+Each record is an :class:`agent.events.Event` handed to an optional ``sink`` callback (one
+that appends to an audit journal, say) and appended, fsynced, to a JSONL file under
 ``<home>/ship/``: ``reverify.jsonl`` for ``audit.verify``, ``audit.jsonl`` for the rest.
 """
 

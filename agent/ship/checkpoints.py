@@ -18,10 +18,11 @@ from typing import Any
 
 import structlog
 
+from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
 from agent.ship.retention import add_retention, choose_class
 from agent.ship.source import CheckpointMeta, SegmentMeta, checkpoint_key, vault_key
-from agent.ship.vault import NotFound, Vault, ns_to_dt
+from agent.ship.vault import NotFound, Vault
 
 log = structlog.get_logger("sessiontape.ship")
 CHECKPOINT_OBJECT_VERSION = 1
@@ -102,12 +103,17 @@ def ship_checkpoints(shipper: Any) -> int:
             except VaultError as exc:
                 log.warning("ship.checkpoint_retry", key=key, error=exc.message)
                 return count
-            with state.tx() as con:
-                con.execute(
-                    "INSERT OR IGNORE INTO checkpoints (session_id, segment_id, n, key, "
-                    "shipped_ns) VALUES (?,?,?,?,?)",
-                    (seg.session_id, seg.segment_id, cp.n, key, shipper.clock.utc_ns()),
-                )
+            state.insert(
+                "checkpoints",
+                {
+                    "session_id": seg.session_id,
+                    "segment_id": seg.segment_id,
+                    "n": cp.n,
+                    "key": key,
+                    "shipped_ns": shipper.clock.utc_ns(),
+                },
+                ignore=True,
+            )
             count += 1
     return count
 
@@ -129,43 +135,19 @@ def check_against_vault(
     byte-identical, and its own latest checkpoint must not be smaller in tree size. With
     ``check_signature`` the vault copy's signature is verified too. Empty list = consistent.
     """
-    if read_checkpoints is None:
-        from agent.journal.store import read_checkpoints as _rc
-
-        def read_checkpoints(p: Path) -> list[CheckpointMeta]:
-            return [
-                CheckpointMeta(
-                    n=r.n,
-                    tree_size=int(r.body.get("tree_size", -1)),
-                    key_id=str(r.body.get("key_id", "")),
-                    body=r.body_bytes,
-                    signature=r.signature,
-                )
-                for r in _rc(p)
-            ]
-
+    read = read_checkpoints or _journal_checkpoints
     target = Path(target)
-    files = sorted(target.glob("*.stj")) if target.is_dir() else [target]
+    local = _local_segments(target)
     session_id = target.name if target.is_dir() else target.parent.name
-    local: dict[str, Path] = {}
-    for f in files:
-        # file name is <index:06d>-<segment_id>.stj
-        local[f.stem.split("-", 1)[1] if "-" in f.stem else f.stem] = f
     prefix = f"checkpoints/{session_id}/"
     if not target.is_dir():
         prefix += next(iter(local)) + "/"
-    problems: list[str] = []
     try:
         keys = vault.list(prefix)
     except VaultError as exc:
         return [f"vault {vault.url}: cannot list {prefix}: {exc.message}"]
-    by_segment: dict[str, list[str]] = {}
-    for k in keys:
-        parts = k.split("/")
-        if len(parts) == 4 and parts[3].endswith(".json"):
-            by_segment.setdefault(parts[2], []).append(k)
-    local_cache: dict[str, dict[int, CheckpointMeta]] = {}
-    for seg_id, seg_keys in sorted(by_segment.items()):
+    problems: list[str] = []
+    for seg_id, seg_keys in sorted(_keys_by_segment(keys).items()):
         path = local.get(seg_id)
         if path is None or not path.exists():
             problems.append(
@@ -173,39 +155,83 @@ def check_against_vault(
                 "the segment is missing locally"
             )
             continue
-        if seg_id not in local_cache:
-            try:
-                local_cache[seg_id] = {c.n: c for c in read_checkpoints(path)}
-            except Exception as exc:
-                problems.append(f"{path.name}: cannot read local checkpoints: {exc}")
-                continue
-        mine = local_cache[seg_id]
-        local_max = max((c.tree_size for c in mine.values()), default=-1)
-        for k in sorted(seg_keys, key=lambda x: int(x.rsplit("/", 1)[1][:-5])):
-            try:
-                doc = parse_checkpoint_document(vault.get(k), k)
-            except NotFound:
-                continue
-            except (VaultError, ValueError, KeyError) as exc:
-                problems.append(f"{k}: unreadable in the vault: {exc}")
-                continue
-            if (
-                check_signature is not None
-                and check_signature(doc["key_id"], doc["signature"], doc["body"]) is not True
-            ):
-                problems.append(f"{k}: signature of the vault checkpoint does not verify")
-            n = int(doc["n"])
-            lc = mine.get(n)
-            if lc is None:
-                problems.append(
-                    f"{path.name}: checkpoint {n} (tree size {doc['tree_size']}) "
-                    "is in the vault but missing locally: local journal truncated"
-                )
-            elif lc.body != doc["body"] or lc.signature != doc["signature"]:
-                problems.append(f"{path.name}: checkpoint {n} differs from the vault copy")
-            if int(doc["tree_size"]) > local_max:
-                problems.append(
-                    f"{path.name}: vault checkpoint {n} covers {doc['tree_size']} "
-                    f"leaves, local journal only {max(local_max, 0)}: truncated"
-                )
+        try:
+            mine = {c.n: c for c in read(path)}
+        except Exception as exc:
+            problems.append(f"{path.name}: cannot read local checkpoints: {exc}")
+            continue
+        problems += _compare_segment(path, seg_keys, mine, vault, check_signature)
+    return problems
+
+
+def _journal_checkpoints(p: Path) -> list[CheckpointMeta]:
+    """A segment's checkpoints as the journal stores them."""
+    from agent.journal.store import read_checkpoints
+
+    return [
+        CheckpointMeta(
+            n=r.n,
+            tree_size=int(r.body.get("tree_size", -1)),
+            key_id=str(r.body.get("key_id", "")),
+            body=r.body_bytes,
+            signature=r.signature,
+        )
+        for r in read_checkpoints(p)
+    ]
+
+
+def _local_segments(target: Path) -> dict[str, Path]:
+    """Segment id → file, for a session directory or one segment file."""
+    files = sorted(target.glob("*.stj")) if target.is_dir() else [target]
+    # file name is <index:06d>-<segment_id>.stj
+    return {(f.stem.split("-", 1)[1] if "-" in f.stem else f.stem): f for f in files}
+
+
+def _keys_by_segment(keys: list[str]) -> dict[str, list[str]]:
+    """``checkpoints/<session>/<segment>/<n>.json`` keys grouped by segment id."""
+    by_segment: dict[str, list[str]] = {}
+    for k in keys:
+        parts = k.split("/")
+        if len(parts) == 4 and parts[3].endswith(".json"):
+            by_segment.setdefault(parts[2], []).append(k)
+    return by_segment
+
+
+def _compare_segment(
+    path: Path,
+    seg_keys: list[str],
+    mine: dict[int, CheckpointMeta],
+    vault: Vault,
+    check_signature: SignatureCheck | None,
+) -> list[str]:
+    """Problems of one local segment against its checkpoint objects in the vault."""
+    problems: list[str] = []
+    local_max = max((c.tree_size for c in mine.values()), default=-1)
+    for k in sorted(seg_keys, key=lambda x: int(x.rsplit("/", 1)[1][:-5])):
+        try:
+            doc = parse_checkpoint_document(vault.get(k), k)
+        except NotFound:
+            continue
+        except (VaultError, ValueError, KeyError) as exc:
+            problems.append(f"{k}: unreadable in the vault: {exc}")
+            continue
+        if (
+            check_signature is not None
+            and check_signature(doc["key_id"], doc["signature"], doc["body"]) is not True
+        ):
+            problems.append(f"{k}: signature of the vault checkpoint does not verify")
+        n = int(doc["n"])
+        lc = mine.get(n)
+        if lc is None:
+            problems.append(
+                f"{path.name}: checkpoint {n} (tree size {doc['tree_size']}) "
+                "is in the vault but missing locally: local journal truncated"
+            )
+        elif lc.body != doc["body"] or lc.signature != doc["signature"]:
+            problems.append(f"{path.name}: checkpoint {n} differs from the vault copy")
+        if int(doc["tree_size"]) > local_max:
+            problems.append(
+                f"{path.name}: vault checkpoint {n} covers {doc['tree_size']} "
+                f"leaves, local journal only {max(local_max, 0)}: truncated"
+            )
     return problems

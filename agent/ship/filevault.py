@@ -23,7 +23,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agent.clock import Clock, SystemClock
+from agent.canonical import sha256_hex
+from agent.clock import Clock, SystemClock, iso_seconds, ns_to_dt, parse_iso_seconds, utc_seconds
 from agent.errors import UnknownVersion, VaultError
 from agent.ship.vault import (
     LockMode,
@@ -33,12 +34,7 @@ from agent.ship.vault import (
     Receipt,
     check_put_args,
     confirm,
-    iso,
-    ns_to_dt,
-    parse_iso,
     refuse_locked_delete,
-    sha256_hex,
-    utc_seconds,
 )
 
 FILE_VAULT_VERSION = 1
@@ -138,10 +134,10 @@ class FileVault:
                 "sha256": digest,
                 "size": len(data),
                 "mode": mode,
-                "retain_until": iso(ru),
+                "retain_until": iso_seconds(ru),
                 "legal_hold": legal_hold,
                 "version_id": uuid.uuid4().hex,
-                "created": iso(self._now()),
+                "created": iso_seconds(self._now()),
             }
             side = self._sidecar(key)
             try:
@@ -173,7 +169,7 @@ class FileVault:
         return ObjectState(
             key=key,
             mode=m["mode"],
-            retain_until=parse_iso(m["retain_until"]),
+            retain_until=parse_iso_seconds(m["retain_until"]),
             checksum_sha256=m["sha256"],
             version_id=m["version_id"],
             legal_hold=bool(m["legal_hold"]),

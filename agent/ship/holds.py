@@ -16,9 +16,11 @@ from typing import Any
 
 import structlog
 
+from agent.clock import dt_to_ns, iso_seconds, ns_to_dt, parse_iso_seconds
 from agent.errors import UsageError, VaultError
-from agent.ship.shipper import RECEIPT_SUFFIX, Shipper
-from agent.ship.vault import Vault, iso, ns_to_dt, parse_iso
+from agent.ship.receipts import RECEIPT_SUFFIX
+from agent.ship.shipper import Shipper
+from agent.ship.vault import Vault
 
 log = structlog.get_logger("sessiontape.ship")
 
@@ -47,11 +49,9 @@ def add_hold(shipper: Shipper, matter: str, session_id: str, actor: str) -> dict
         (matter, session_id),
     )
     if not exists:
-        with shipper.state.tx() as con:
-            con.execute(
-                "INSERT INTO holds (matter, session_id, actor, placed_ns) VALUES (?,?,?,?)",
-                (matter, session_id, actor, now),
-            )
+        shipper.state.insert(
+            "holds", {"matter": matter, "session_id": session_id, "actor": actor, "placed_ns": now}
+        )
     count = _apply(shipper, session_id, True)
     payload = {
         "action": "add",
@@ -116,17 +116,21 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
     now = shipper.clock.utc_ns()
     out: list[dict[str, Any]] = []
     for row in shipper.state.objects("status = 'shipped'"):
-        until = parse_iso(row.retain_until)
+        until = parse_iso_seconds(row.retain_until)
         if until > ns_to_dt(now) or shipper.state.active_holds(row.session_id):
             continue
         first = row.disposition_ns is None
         if first:
-            with shipper.state.tx() as con:
-                con.execute(
-                    "INSERT OR IGNORE INTO dispositions (key, eligible_ns, recorded_ns,"
-                    " actor) VALUES (?,?,?,?)",
-                    (row.key, int(until.timestamp()) * 1_000_000_000, now, actor),
-                )
+            shipper.state.insert(
+                "dispositions",
+                {
+                    "key": row.key,
+                    "eligible_ns": dt_to_ns(until),
+                    "recorded_ns": now,
+                    "actor": actor,
+                },
+                ignore=True,
+            )
             shipper.state.update(row.key, disposition_ns=now)
         deleted: list[str] = []
         if execute:
@@ -148,7 +152,7 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
         if first or deleted:
             payload = {
                 "key": row.key,
-                "retain_until": iso(until),
+                "retain_until": iso_seconds(until),
                 "session_id": row.session_id,
                 "action": "deleted" if deleted else "eligible",
                 "deleted": deleted,

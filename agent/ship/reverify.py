@@ -13,10 +13,13 @@ from typing import Any
 
 import structlog
 
+from agent.canonical import sha256_hex
+from agent.clock import iso_seconds, parse_iso_seconds
 from agent.errors import VaultError
-from agent.ship.shipper import RECEIPT_SUFFIX, Shipper
+from agent.ship.receipts import RECEIPT_SUFFIX
+from agent.ship.shipper import Shipper
 from agent.ship.state import ObjectRow
-from agent.ship.vault import Vault, iso, parse_iso, sha256_hex
+from agent.ship.vault import Vault
 
 log = structlog.get_logger("sessiontape.ship")
 
@@ -38,11 +41,11 @@ def verify_object(
         problems.append(f"checksum {st.checksum_sha256} != receipt {receipt['checksum_sha256']}")
     if st.mode != receipt["mode"]:
         problems.append(f"lock mode {st.mode} != receipt {receipt['mode']}")
-    want = parse_iso(receipt["retain_until"])
+    want = parse_iso_seconds(receipt["retain_until"])
     if st.retain_until is None or st.retain_until < want:
         problems.append(
-            f"retain-until {iso(st.retain_until) if st.retain_until else None} "
-            f"is before the receipt's {iso(want)} (retention shortened)"
+            f"retain-until {iso_seconds(st.retain_until) if st.retain_until else None} "
+            f"is before the receipt's {iso_seconds(want)} (retention shortened)"
         )
     try:
         vault.head(row.key + RECEIPT_SUFFIX)

@@ -10,7 +10,8 @@ from agent.ship.audit import AuditRecorder, EventCallback
 from agent.ship.config import ShipConfig
 from agent.ship.shipper import Shipper
 from agent.ship.source import JournalSource, SegmentSource
-from agent.ship.vault import Vault, open_vault
+from agent.ship.urls import open_vault
+from agent.ship.vault import Vault
 
 
 def open_vaults(home: Path, cfg: ShipConfig, clock: Clock) -> dict[str, Vault]:

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from agent.clock import Clock, SystemClock
+from agent.canonical import sha256_hex
+from agent.clock import Clock, SystemClock, ns_to_dt, utc_seconds
 from agent.errors import PostureError, VaultError
 from agent.ship.vault import (
     LockMode,
@@ -30,10 +31,7 @@ from agent.ship.vault import (
     Receipt,
     check_put_args,
     confirm,
-    ns_to_dt,
     refuse_locked_delete,
-    sha256_hex,
-    utc_seconds,
 )
 
 SINGLE_PUT_MAX = 5 * 1024**3
@@ -291,8 +289,8 @@ class S3Vault:
     def delete(self, key: str) -> None:
         """Delete the locked version - refused client-side while retention or a hold applies.
 
-        The server should refuse too; moto does not always (see REFERENCE.md), so we never
-        rely on it. An unversioned DELETE (a delete marker) is never issued.
+        The server should refuse too; moto (the S3 emulator the tests use) does not always, so
+        we never rely on it. An unversioned DELETE (a delete marker) is never issued.
         """
         state = self.head(key)
         refuse_locked_delete(state, self._now())

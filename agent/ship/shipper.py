@@ -19,11 +19,8 @@ HEAD-confirm, and only after ``keep_local_days``.
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import json
 import random
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,19 +29,21 @@ from typing import Any
 
 import structlog
 
-from agent.clock import Clock, SystemClock
+from agent.canonical import sha256_hex
+from agent.clock import Clock, SystemClock, iso_seconds, ns_to_dt, parse_iso_seconds
 from agent.errors import PostureError, VaultError
 from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
 from agent.ship.config import ShipConfig
+from agent.ship.receipts import RECEIPT_SUFFIX, check_receipt, receipt_document
 from agent.ship.retention import add_retention, choose_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
+from agent.ship.spool import copy_to_spool
 from agent.ship.state import ObjectRow, ShipState
-from agent.ship.vault import Receipt, Vault, iso, ns_to_dt, parse_iso, sha256_hex
+from agent.ship.vault import Vault
 
 log = structlog.get_logger("sessiontape.ship")
 NS = 1_000_000_000
-RECEIPT_SUFFIX = ".receipt.json"
 
 
 @dataclass
@@ -136,7 +135,7 @@ class Shipper:
             self.cfg.retention_classes, self.cfg.class_rules, seg.urls, seg.record_class
         )
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
-        return cls, iso(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
+        return cls, iso_seconds(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 
     def scan(self) -> int:
         """Record sealed segments not yet known as ``pending``; return how many were new."""
@@ -148,23 +147,22 @@ class Shipper:
             if not seg.sealed or key in known:
                 continue
             cls, until = self.retention_for(seg)
-            with self.state.tx() as con:
-                con.execute(
-                    "INSERT OR IGNORE INTO objects (key, session_id, segment_id, path, size, "
-                    "sealed_utc_ns, record_class, retain_until, status, discovered_ns) "
-                    "VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
-                    (
-                        key,
-                        seg.session_id,
-                        seg.segment_id,
-                        str(seg.path),
-                        seg.size_bytes,
-                        seg.sealed_utc_ns or now,
-                        cls,
-                        until,
-                        now,
-                    ),
-                )
+            self.state.insert(
+                "objects",
+                {
+                    "key": key,
+                    "session_id": seg.session_id,
+                    "segment_id": seg.segment_id,
+                    "path": str(seg.path),
+                    "size": seg.size_bytes,
+                    "sealed_utc_ns": seg.sealed_utc_ns or now,
+                    "record_class": cls,
+                    "retain_until": until,
+                    "status": "pending",
+                    "discovered_ns": now,
+                },
+                ignore=True,
+            )
             new += 1
         return new
 
@@ -227,18 +225,7 @@ class Shipper:
 
     def _spool(self, src: Path) -> Path:
         """Copy the segment to the spool so the verified bytes are the uploaded bytes."""
-        settle_wal(src)
-        dst = self.spool_dir / src.name
-        try:
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-        except FileNotFoundError as exc:
-            raise VaultError(f"{src}: segment file is missing locally", retryable=True) from exc
-        except OSError as exc:
-            dst.unlink(missing_ok=True)
-            what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            raise VaultError(f"spool {dst}: {what}", retryable=True) from exc
-        return dst
+        return copy_to_spool(src, self.spool_dir)
 
     def ship_segment(self, row: ObjectRow) -> str:
         """Verify and upload one segment; return 'shipped', 'quarantined' or 'busy'."""
@@ -276,7 +263,7 @@ class Shipper:
             return "shipped"
 
     def _upload(self, row: ObjectRow, data: bytes) -> dict[str, Any]:
-        until = parse_iso(row.retain_until)
+        until = parse_iso_seconds(row.retain_until)
         hold = bool(self.state.active_holds(row.session_id))
         digest = sha256_hex(data)
         receipts: dict[str, Any] = {}
@@ -378,55 +365,3 @@ class Shipper:
         out["checkpoints_shipped"] = int(self.state.query("SELECT count(*) FROM checkpoints")[0][0])
         out["holds"] = [dict(h) for h in self.state.active_holds()]
         return out
-
-
-def settle_wal(path: Path) -> None:
-    """Make a sealed segment self-contained before copying it.
-
-    Segments are SQLite in WAL mode; the journal checkpoints the WAL when it seals, but a
-    reader at that instant (our checkpoint job) can make that checkpoint a no-op, leaving
-    committed pages in ``-wal``. Completing the checkpoint changes no logical content and
-    keeps "bytes shipped == bytes on disk", which idempotent re-PUTs rely on.
-    """
-    import sqlite3
-
-    wal = path.with_name(path.name + "-wal")
-    if not wal.exists() or wal.stat().st_size == 0:
-        return
-    try:
-        con = sqlite3.connect(path, timeout=1)
-        try:
-            busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        raise VaultError(
-            f"{path}: cannot checkpoint its WAL before shipping: {exc}", retryable=True
-        ) from exc
-    if busy or (wal.exists() and wal.stat().st_size > 0):
-        raise VaultError(
-            f"{path}: WAL still busy; will ship once it is checkpointed", retryable=True
-        )
-
-
-def check_receipt(r: Receipt, digest: str, until: Any, mode: str, size: int) -> None:
-    """Belt and braces: the receipt a backend returns must match what we asked for."""
-    if r.checksum_sha256 != digest or r.size != size:
-        raise VaultError(f"{r.key}: receipt checksum/size mismatch", retryable=True)
-    if r.mode != mode or r.retain_until < until:
-        raise PostureError(
-            f"{r.key}: receipt lock {r.mode} until {iso(r.retain_until)} is "
-            f"weaker than requested {mode} until {iso(until)}"
-        )
-
-
-def receipt_document(r: Receipt, row: ObjectRow) -> bytes:
-    """The receipt object's bytes - deterministic, so a re-run PUT is idempotent."""
-    doc = {k: v for k, v in r.to_json().items() if k != "legal_hold"}  # hold may change
-    doc.update(
-        session_id=row.session_id,
-        segment_id=row.segment_id,
-        record_class=row.record_class,
-        sealed_utc_ns=row.sealed_utc_ns,
-    )
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()

@@ -7,6 +7,8 @@ The shipper treats segments as opaque files with metadata. :class:`JournalSource
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,11 +73,8 @@ def checkpoint_key(session_id: str, segment_id: str, n: int) -> str:
 UNREADABLE_QUIET_NS = 600 * 1_000_000_000
 
 
-UNREADABLE_QUIET_NS = 600 * 1_000_000_000
-
-
 class JournalSource:
-    """The real journal under ``<home>/journals`` (imports the lead's API lazily)."""
+    """The real journal under ``<home>/journals`` (imports the journal's API lazily)."""
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
@@ -95,9 +94,6 @@ class JournalSource:
         Runs every few seconds, so the metadata of *sealed* segments is cached by (path, mtime,
         size); open segments (whose writes land in the ``-wal`` file) are read every time.
         """
-        import time
-
-        from agent.errors import InputError
         from agent.journal import store
 
         out: list[SegmentMeta] = []
@@ -114,36 +110,9 @@ class JournalSource:
                 if cached is not None and cached[0] == stamp:
                     out.append(cached[1])
                     continue
-                try:
-                    info = store.segment_info(path)
-                except InputError:
-                    # Unreadable: offer it as sealed once quiet for a while, so verification
-                    # quarantines it (never shipped as good, never deleted).
-                    if time.time_ns() - st.st_mtime_ns < UNREADABLE_QUIET_NS:
-                        continue
-                    meta = SegmentMeta(
-                        path=path,
-                        session_id=sdir.name,
-                        segment_id=path.stem,
-                        index=-1,
-                        sealed=True,
-                        sealed_utc_ns=st.st_mtime_ns,
-                        size_bytes=st.st_size,
-                    )
-                else:
-                    meta = SegmentMeta(
-                        path=path,
-                        session_id=info.session_id or sdir.name,
-                        segment_id=info.segment_id,
-                        index=info.index,
-                        sealed=info.sealed,
-                        sealed_utc_ns=info.sealed_utc_ns or None,
-                        size_bytes=info.size_bytes,
-                        seal_hash_hex=info.seal_hash_hex,
-                        user=info.user,
-                        urls=tuple(getattr(info, "urls", ()) or ()),
-                        record_class=getattr(info, "record_class", None),
-                    )
+                meta = _segment_meta(path, sdir.name, st)
+                if meta is None:
+                    continue
                 if meta.sealed:  # only immutable segments are cached
                     self._cache[path] = (stamp, meta)
                 out.append(meta)
@@ -177,3 +146,41 @@ class JournalSource:
     def check_signature(self, key_id: str, signature: bytes, body: bytes) -> bool | None:
         result: bool | None = self._keys().trust().verify(key_id, signature, body)
         return result
+
+
+def _segment_meta(path: Path, session_dir_name: str, st: os.stat_result) -> SegmentMeta | None:
+    """What the journal's header says about ``path``; ``None`` while an unreadable one is new.
+
+    An unreadable segment is offered as sealed once quiet for a while, so verification
+    quarantines it (never shipped as good, never deleted).
+    """
+    from agent.errors import InputError
+    from agent.journal import store
+
+    try:
+        info = store.segment_info(path)
+    except InputError:
+        if time.time_ns() - st.st_mtime_ns < UNREADABLE_QUIET_NS:
+            return None
+        return SegmentMeta(
+            path=path,
+            session_id=session_dir_name,
+            segment_id=path.stem,
+            index=-1,
+            sealed=True,
+            sealed_utc_ns=st.st_mtime_ns,
+            size_bytes=st.st_size,
+        )
+    return SegmentMeta(
+        path=path,
+        session_id=info.session_id or session_dir_name,
+        segment_id=info.segment_id,
+        index=info.index,
+        sealed=info.sealed,
+        sealed_utc_ns=info.sealed_utc_ns or None,
+        size_bytes=info.size_bytes,
+        seal_hash_hex=info.seal_hash_hex,
+        user=info.user,
+        urls=tuple(getattr(info, "urls", ()) or ()),
+        record_class=getattr(info, "record_class", None),
+    )

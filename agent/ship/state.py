@@ -2,7 +2,14 @@
 
 One row per segment object (``pending`` → ``shipped`` | ``quarantined``), the checkpoints
 already shipped, legal holds, disposition records, and key/value flags (``paused``).
-Migrations are a small registry: ``_MIGRATIONS[i]`` brings version ``i`` to ``i + 1``.
+Migrations are the shared registry (:mod:`agent.migrations`): ``MIGRATIONS[i]`` brings
+version ``i`` to ``i + 1``; tables sqlite-utils can express are created through it.
+
+Writes go through :meth:`ShipState.tx` (:func:`agent.db.transaction` under a thread lock, an
+SQLite failure surfacing as a retryable :class:`~agent.errors.VaultError`). New rows and flags
+are sqlite-utils inserts and upserts; :meth:`ShipState.update` keeps its ``UPDATE`` because
+sqlite-utils' ``Table.update`` raises for a missing key where this store has always done
+nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.errors import UnknownVersion, VaultError
-from agent.migrations import apply_migrations
+import sqlite_utils
 
-_MIGRATIONS = [
-    """
-    CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+from agent.db import transaction
+from agent.errors import UnknownVersion, VaultError
+from agent.migrations import Migration, apply_migrations, utils_db
+
+# objects keeps explicit DDL: sqlite-utils' Table.create cannot express the CHECK on status.
+_OBJECTS = """
     CREATE TABLE objects (
         key TEXT PRIMARY KEY, session_id TEXT NOT NULL, segment_id TEXT NOT NULL,
         path TEXT NOT NULL, size INTEGER NOT NULL, sealed_utc_ns INTEGER NOT NULL,
@@ -30,22 +39,30 @@ _MIGRATIONS = [
         attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ns INTEGER NOT NULL DEFAULT 0,
         last_error TEXT, receipts TEXT, discovered_ns INTEGER NOT NULL,
         shipped_ns INTEGER, local_deleted_ns INTEGER, verified_ns INTEGER, verified_ok INTEGER,
-        disposition_ns INTEGER);
-    CREATE INDEX objects_status ON objects (status, next_attempt_ns);
-    CREATE INDEX objects_session ON objects (session_id);
-    CREATE TABLE checkpoints (
-        session_id TEXT NOT NULL, segment_id TEXT NOT NULL, n INTEGER NOT NULL,
-        key TEXT NOT NULL, shipped_ns INTEGER NOT NULL, PRIMARY KEY (segment_id, n));
-    CREATE TABLE holds (
-        id INTEGER PRIMARY KEY, matter TEXT NOT NULL, session_id TEXT NOT NULL,
-        actor TEXT NOT NULL, placed_ns INTEGER NOT NULL, released_ns INTEGER,
-        released_by TEXT);
-    CREATE TABLE dispositions (
-        key TEXT PRIMARY KEY, eligible_ns INTEGER NOT NULL, recorded_ns INTEGER NOT NULL,
-        disposed_ns INTEGER, actor TEXT);
-    """,
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
+        disposition_ns INTEGER)
+"""
+
+
+def _schema_v1(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"k": str, "v": str}, pk="k", not_null=("v",))
+    db.execute(_OBJECTS)
+    db.table("objects").create_index(["status", "next_attempt_ns"], index_name="objects_status")
+    db.table("objects").create_index(["session_id"], index_name="objects_session")
+    checkpoint = {"session_id": str, "segment_id": str, "n": int, "key": str, "shipped_ns": int}
+    db.table("checkpoints").create(checkpoint, pk=("segment_id", "n"), not_null=checkpoint)
+    hold = {"matter": str, "session_id": str, "actor": str, "placed_ns": int}
+    db.table("holds").create(
+        {"id": int, **hold, "released_ns": int, "released_by": str}, pk="id", not_null=hold
+    )
+    db.table("dispositions").create(
+        {"key": str, "eligible_ns": int, "recorded_ns": int, "disposed_ns": int, "actor": str},
+        pk="key",
+        not_null=("eligible_ns", "recorded_ns"),
+    )
+
+
+MIGRATIONS: list[Migration] = [_schema_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,7 @@ class ShipState:
         except (OSError, sqlite3.Error) as exc:
             raise VaultError(f"{self.path}: cannot open ship state: {exc}") from exc
         self._lock = threading.RLock()
+        self.db = utils_db(self._con)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -106,20 +124,15 @@ class ShipState:
                     f"{self.path}: ship state schema {ver} is newer than "
                     f"this build ({SCHEMA_VERSION})"
                 )
-            apply_migrations(con, _MIGRATIONS, ver)
+            apply_migrations(con, MIGRATIONS, ver)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT), serialised across threads."""
         with self._lock:
             try:
-                self._con.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._con
-                except BaseException:
-                    self._con.execute("ROLLBACK")
-                    raise
-                self._con.execute("COMMIT")
+                with transaction(self._con) as con:
+                    yield con
             except sqlite3.Error as exc:
                 raise VaultError(
                     f"{self.path}: ship state write failed: {exc}", retryable=True
@@ -159,11 +172,16 @@ class ShipState:
 
     def meta_set(self, k: str, v: str | None) -> None:
         """Set (or clear with ``None``) a flag."""
-        with self.tx() as con:
+        with self.tx():
             if v is None:
-                con.execute("DELETE FROM meta WHERE k = ?", (k,))
+                self.db.table("meta").delete_where("k = ?", [k])
             else:
-                con.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, v))
+                self.db.table("meta").upsert({"k": k, "v": v}, pk="k")
+
+    def insert(self, table: str, row: dict[str, Any], *, ignore: bool = False) -> None:
+        """Add one row; with ``ignore`` a row whose primary key exists is left as it is."""
+        with self.tx():
+            self.db.table(table).insert(row, ignore=ignore)
 
     def active_holds(self, session_id: str | None = None) -> list[sqlite3.Row]:
         """Holds not released (for one session or all)."""

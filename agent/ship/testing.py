@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agent.clock import Clock, SystemClock
+from agent.canonical import sha256_hex
+from agent.clock import Clock, SystemClock, ns_to_dt, utc_seconds
 from agent.errors import VaultError
 from agent.ship.source import CheckpointMeta, SegmentMeta
 from agent.ship.vault import (
@@ -27,10 +28,7 @@ from agent.ship.vault import (
     Vault,
     check_put_args,
     confirm,
-    ns_to_dt,
     refuse_locked_delete,
-    sha256_hex,
-    utc_seconds,
 )
 
 

@@ -6,7 +6,8 @@ A :class:`Vault` stores immutable objects with a retention lock. Backends:
 * ``file:///path`` - :class:`agent.ship.filevault.FileVault` (software-enforced, not WORM);
 * ``memory://`` - :class:`agent.ship.testing.MemoryVault` (tests only).
 
-Every backend runs the same conformance suite (``tests/ship/test_conformance.py``).
+:func:`agent.ship.urls.open_vault` opens one from its URL. Every backend runs the same
+conformance suite (``tests/ship/test_vault_conformance.py``).
 Checksums in this API are lowercase hex SHA-256; retention instants are timezone-aware UTC
 ``datetime`` values truncated to whole seconds (S3 keeps seconds).
 """
@@ -14,46 +15,14 @@ Checksums in this API are lowercase hex SHA-256; retention instants are timezone
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, cast
 
-from agent.errors import ConfigError, PostureError, VaultError
+from agent.clock import iso_seconds, parse_iso_seconds, utc_seconds
+from agent.errors import PostureError, UnknownVersion, VaultError
 
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
 RECEIPT_VERSION = 1
-
-
-def sha256_hex(data: bytes) -> str:
-    """Lowercase hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def utc_seconds(t: dt.datetime) -> dt.datetime:
-    """``t`` as aware UTC truncated to whole seconds (the precision S3 keeps)."""
-    if t.tzinfo is None:
-        raise ValueError("retention instants must be timezone-aware")
-    return t.astimezone(dt.UTC).replace(microsecond=0)
-
-
-def ns_to_dt(ns: int) -> dt.datetime:
-    """UTC nanoseconds → aware ``datetime`` (whole seconds)."""
-    return dt.datetime.fromtimestamp(ns // 1_000_000_000, tz=dt.UTC)
-
-
-def dt_to_ns(t: dt.datetime) -> int:
-    """Aware ``datetime`` → UTC nanoseconds."""
-    return int(t.timestamp()) * 1_000_000_000
-
-
-def iso(t: dt.datetime) -> str:
-    """ISO 8601 UTC with a Z suffix, whole seconds."""
-    return utc_seconds(t).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(s: str) -> dt.datetime:
-    """Parse what :func:`iso` writes."""
-    return utc_seconds(dt.datetime.fromisoformat(s.replace("Z", "+00:00")))
 
 
 @dataclass(frozen=True)
@@ -73,7 +42,7 @@ class Receipt:
     def to_json(self) -> dict[str, Any]:
         """A JSON object (versioned) for the receipt object and the state DB."""
         d = asdict(self)
-        d["retain_until"] = iso(self.retain_until)
+        d["retain_until"] = iso_seconds(self.retain_until)
         d["v"] = RECEIPT_VERSION
         return d
 
@@ -81,12 +50,10 @@ class Receipt:
     def from_json(cls, d: dict[str, Any]) -> Receipt:
         """Inverse of :meth:`to_json`; refuses unknown versions."""
         if d.get("v") != RECEIPT_VERSION:
-            from agent.errors import UnknownVersion
-
             raise UnknownVersion(f"receipt version {d.get('v')!r}")
         names = {f.name for f in fields(cls)}
         body = {k: v for k, v in d.items() if k in names}  # extra fields ride along
-        body["retain_until"] = parse_iso(str(body["retain_until"]))
+        body["retain_until"] = parse_iso_seconds(str(body["retain_until"]))
         return cls(**body)
 
 
@@ -162,8 +129,8 @@ def check_put_args(key: str, retain_until: dt.datetime, mode: str, now: dt.datet
         raise VaultError(f"invalid lock mode {mode!r}")
     if utc_seconds(retain_until) <= now:
         raise PostureError(
-            f"{key}: retain-until {iso(retain_until)} is not in the future (now {iso(now)}); "
-            "is the clock far off?"
+            f"{key}: retain-until {iso_seconds(retain_until)} is not in the future "
+            f"(now {iso_seconds(now)}); is the clock far off?"
         )
 
 
@@ -217,23 +184,4 @@ def confirm(
         size=size,
         legal_hold=state.legal_hold,
         vault=url,
-    )
-
-
-def open_vault(url: str, **kwargs: Any) -> Vault:
-    """Open a vault from its URL: ``s3://bucket/prefix``, ``file:///path`` or ``memory://``."""
-    if url.startswith("s3://"):
-        from agent.ship.s3 import S3Vault
-
-        return S3Vault.from_url(url, **kwargs)
-    if url.startswith("file://"):
-        from agent.ship.filevault import FileVault
-
-        return FileVault.from_url(url, **kwargs)
-    if url.startswith("memory://"):
-        from agent.ship.testing import MemoryVault
-
-        return MemoryVault(**kwargs)
-    raise ConfigError(
-        f"ship.vault_url: unsupported vault URL {url!r} (use s3://bucket/prefix or file:///path)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.events import Event, Record
+from agent.rrweb import EventType, IncrementalSource, MouseInteraction, NodeType
 
 PAGE = "873D511386184014B2A05D0E380B74A1"
 WIDGET = "038F322FFB0822B37142DB4CF0EDA6B3"
@@ -16,7 +17,7 @@ def el(
 ) -> dict[str, Any]:
     return {
         "id": nid,
-        "type": 2,
+        "type": NodeType.ELEMENT,
         "tagName": tag,
         "attributes": attrs or {},
         "childNodes": list(children),
@@ -24,82 +25,53 @@ def el(
 
 
 def tx(nid: int, text: str) -> dict[str, Any]:
-    return {"id": nid, "type": 3, "textContent": text}
+    return {"id": nid, "type": NodeType.TEXT, "textContent": text}
 
 
 def ticket_dom() -> dict[str, Any]:
     """The demo's order ticket and lookup form, as rrweb serialises them."""
-    return {
-        "type": 0,
-        "id": 1,
-        "childNodes": [
-            el(
-                2,
-                "html",
-                {},
-                el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading"))),
-                el(
-                    6,
-                    "body",
-                    {},
-                    el(
-                        10,
-                        "section",
-                        {"class": "card", "id": "ticket-section"},
-                        el(11, "h2", {}, tx(12, "Order ticket")),
-                        el(
-                            13,
-                            "form",
-                            {"autocomplete": "off", "id": "order-form"},
-                            el(
-                                14,
-                                "label",
-                                {},
-                                tx(15, "Symbol"),
-                                el(
-                                    16,
-                                    "input",
-                                    {
-                                        "id": "symbol",
-                                        "name": "symbol",
-                                        "value": "tok_6d03fdda77b0d41c",
-                                    },
-                                ),
-                            ),
-                            el(
-                                17,
-                                "label",
-                                {},
-                                tx(18, "Account"),
-                                el(19, "input", {"id": "order-account", "name": "account"}),
-                            ),
-                            el(
-                                20,
-                                "div",
-                                {"class": "buttons"},
-                                el(
-                                    21,
-                                    "button",
-                                    {"id": "send-ws", "type": "button"},
-                                    tx(22, "Send (WS)"),
-                                ),
-                                el(23, "button", {"type": "button"}, tx(24, "Cancel all")),
-                            ),
-                            el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
-                            el(27, "input", {"id": "pin", "type": "password"}),
-                            el(28, "span", {}, tx(29, "412.50")),
-                        ),
-                    ),
-                    el(30, "script", {}, tx(31, "var secret = 1;")),
-                ),
-            )
-        ],
-    }
+    head = el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading")))
+    ticket = el(
+        10,
+        "section",
+        {"class": "card", "id": "ticket-section"},
+        el(11, "h2", {}, tx(12, "Order ticket")),
+        _order_form(),
+    )
+    body = el(6, "body", {}, ticket, el(30, "script", {}, tx(31, "var secret = 1;")))
+    return {"type": NodeType.DOCUMENT, "id": 1, "childNodes": [el(2, "html", {}, head, body)]}
+
+
+def _order_form() -> dict[str, Any]:
+    symbol = {"id": "symbol", "name": "symbol", "value": "tok_6d03fdda77b0d41c"}
+    return el(
+        13,
+        "form",
+        {"autocomplete": "off", "id": "order-form"},
+        el(14, "label", {}, tx(15, "Symbol"), el(16, "input", symbol)),
+        el(
+            17,
+            "label",
+            {},
+            tx(18, "Account"),
+            el(19, "input", {"id": "order-account", "name": "account"}),
+        ),
+        el(
+            20,
+            "div",
+            {"class": "buttons"},
+            el(21, "button", {"id": "send-ws", "type": "button"}, tx(22, "Send (WS)")),
+            el(23, "button", {"type": "button"}, tx(24, "Cancel all")),
+        ),
+        el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
+        el(27, "input", {"id": "pin", "type": "password"}),
+        el(28, "span", {}, tx(29, "412.50")),
+    )
 
 
 def full_snapshot(node: dict[str, Any]) -> dict[str, Any]:
     return {
-        "type": 2,
+        "type": EventType.FULL_SNAPSHOT,
         "data": {"node": node, "initialOffset": {"left": 0, "top": 0}},
         "timestamp": T0 // 1_000_000,
     }
@@ -107,24 +79,30 @@ def full_snapshot(node: dict[str, Any]) -> dict[str, Any]:
 
 def meta(href: str) -> dict[str, Any]:
     return {
-        "type": 4,
+        "type": EventType.META,
         "data": {"href": href, "width": 1280, "height": 800},
         "timestamp": T0 // 1_000_000,
     }
 
 
-def click(nid: int, kind: int = 2) -> dict[str, Any]:
+def click(nid: int, kind: int = MouseInteraction.CLICK) -> dict[str, Any]:
     return {
-        "type": 3,
-        "data": {"source": 2, "type": kind, "id": nid, "x": 765, "y": 377},
+        "type": EventType.INCREMENTAL_SNAPSHOT,
+        "data": {
+            "source": IncrementalSource.MOUSE_INTERACTION,
+            "type": kind,
+            "id": nid,
+            "x": 765,
+            "y": 377,
+        },
         "timestamp": T0 // 1_000_000,
     }
 
 
 def rr_input(nid: int, text: str) -> dict[str, Any]:
     return {
-        "type": 3,
-        "data": {"source": 5, "id": nid, "text": text, "isChecked": False},
+        "type": EventType.INCREMENTAL_SNAPSHOT,
+        "data": {"source": IncrementalSource.INPUT, "id": nid, "text": text, "isChecked": False},
         "timestamp": T0 // 1_000_000,
     }
 
@@ -135,9 +113,9 @@ def mutation(
     removes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
-        "type": 3,
+        "type": EventType.INCREMENTAL_SNAPSHOT,
         "data": {
-            "source": 0,
+            "source": IncrementalSource.MUTATION,
             "adds": adds or [],
             "texts": texts or [],
             "removes": removes or [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.index.extract import Extractor, Limits, Row
+from agent.rrweb import MouseInteraction, NodeType
 from tests.index.payloads import (
     PAGE,
     WIDGET,
@@ -62,8 +63,10 @@ def test_click_carries_target_text_selector_and_page_host() -> None:
 def test_focus_and_mouse_down_are_not_clicks() -> None:
     """Only click, double click and context menu interactions are indexed."""
     x = _primed()
-    assert x.feed(rec(4, "rrweb.mouse_interaction", click(21, kind=5))) == []
-    assert x.feed(rec(5, "rrweb.mouse_interaction", click(21, kind=1))) == []
+    assert x.feed(rec(4, "rrweb.mouse_interaction", click(21, kind=MouseInteraction.FOCUS))) == []
+    assert (
+        x.feed(rec(5, "rrweb.mouse_interaction", click(21, kind=MouseInteraction.MOUSE_DOWN))) == []
+    )
 
 
 def test_input_run_folds_to_last_value_with_field_label_and_token_only() -> None:
@@ -122,7 +125,7 @@ def test_added_button_is_clickable_by_its_text() -> None:
     x = _primed()
     btn = {
         "id": 50,
-        "type": 2,
+        "type": NodeType.ELEMENT,
         "tagName": "button",
         "attributes": {"id": "confirm-btn"},
         "childNodes": [tx(51, "Confirm")],
@@ -139,7 +142,11 @@ def test_added_button_is_clickable_by_its_text() -> None:
 def test_documents_are_separate_per_frame() -> None:
     """A cross-origin iframe has its own node ids: same id, different element."""
     x = _primed()
-    widget = {"type": 0, "id": 1, "childNodes": [el_button(22, "Refresh headlines")]}
+    widget = {
+        "type": NodeType.DOCUMENT,
+        "id": 1,
+        "childNodes": [el_button(22, "Refresh headlines")],
+    }
     x.feed(rec(40, "rrweb.full_snapshot", full_snapshot(widget), frame=WIDGET))
     a = _one(x.feed(rec(41, "rrweb.mouse_interaction", click(22), frame=WIDGET)), "click")
     b = _one(x.feed(rec(42, "rrweb.mouse_interaction", click(22))), "click")
@@ -149,7 +156,7 @@ def test_documents_are_separate_per_frame() -> None:
 def el_button(nid: int, text: str) -> dict[str, object]:
     return {
         "id": nid - 1,
-        "type": 2,
+        "type": NodeType.ELEMENT,
         "tagName": "button",
         "attributes": {"id": "widget-refresh"},
         "childNodes": [tx(nid, text)],

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.canonical import sha256_hex
+from agent.clock import ns_to_dt
 from agent.errors import UnknownVersion, VaultError
 from agent.ship.filevault import FileVault
-from agent.ship.vault import ns_to_dt, sha256_hex
 from agent.testing import FakeClock
 
 

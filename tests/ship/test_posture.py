@@ -9,13 +9,14 @@ from pathlib import Path
 import boto3
 import pytest
 
+from agent.clock import ns_to_dt
 from agent.errors import PostureError
 from agent.ship import posture
 from agent.ship.config import ShipConfig
 from agent.ship.s3 import S3Vault
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, MemoryVault
-from agent.ship.vault import Posture, ns_to_dt
+from agent.ship.vault import Posture
 from agent.testing import FakeClock
 from tests.ship.conftest import make_bucket
 

@@ -7,9 +7,10 @@ import datetime as dt
 import boto3
 import pytest
 
-from agent.errors import ConfigError, PostureError, VaultError
+from agent.clock import ns_to_dt
+from agent.errors import PostureError, VaultError
 from agent.ship.s3 import S3Vault
-from agent.ship.vault import ns_to_dt, open_vault
+from agent.ship.urls import open_vault
 from agent.testing import FakeClock
 from tests.ship.faultproxy import FaultProxy
 
@@ -110,13 +111,3 @@ def test_connection_refused_is_a_retryable_vault_error(
     with pytest.raises(VaultError, match="connection failed") as ei:
         v.head("k")
     assert ei.value.retryable is True
-
-
-def test_unsupported_or_relative_vault_urls_are_refused() -> None:
-    """Vault URLs are s3://bucket/prefix or file:///absolute."""
-    with pytest.raises(ConfigError, match="unsupported vault URL"):
-        open_vault("ftp://x/y")
-    with pytest.raises(VaultError, match="absolute path"):
-        open_vault("file://relative/dir")
-    with pytest.raises(VaultError, match="no bucket"):
-        open_vault("s3:///prefix")

@@ -23,7 +23,7 @@ def test_defaults_are_compliance_six_years_and_a_local_file_vault(tmp_path: Path
 
 
 def test_sessiontape_vault_url_env_sets_ship_vault_url(tmp_path: Path) -> None:
-    """The alias the issue promises."""
+    """SESSIONTAPE_VAULT_URL is the documented environment alias of ship.vault_url."""
     s = load_config(env={"SESSIONTAPE_VAULT_URL": "s3://records/desk1"}, home=tmp_path).ship
     assert s.vault_url == "s3://records/desk1"
 

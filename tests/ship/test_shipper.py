@@ -12,12 +12,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from agent.clock import parse_iso_seconds
 from agent.errors import VaultError
 from agent.ship.config import ShipConfig
 from agent.ship.holds import add_hold
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, FlakyVault, MemoryVault
-from agent.ship.vault import Receipt, parse_iso
+from agent.ship.vault import Receipt
 from agent.testing import FakeClock
 
 DAY_S = 86400
@@ -258,7 +259,9 @@ def test_retain_until_is_sealed_time_plus_class_period(tmp_path: Path) -> None:
     clock.advance_s(10 * DAY_S)
     sh.ship_once()
     row = sh.state.get(KEY)
-    assert row is not None and parse_iso(row.retain_until) == dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
+    assert row is not None and parse_iso_seconds(row.retain_until) == dt.datetime(
+        2032, 1, 1, tzinfo=dt.UTC
+    )
 
 
 def test_status_reports_counts_sizes_and_ages(tmp_path: Path) -> None:

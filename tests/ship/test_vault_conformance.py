@@ -2,8 +2,9 @@
 the file vault, the memory vault - and a real S3/MinIO when ``SESSIONTAPE_S3_TEST_URL`` is set
 (opt-in: without it that parameter is not generated at all).
 
-moto does not enforce every WORM refusal (REFERENCE.md); the refusals below are our client's
-and are asserted on the object's surviving state, never on moto refusing.
+moto does not enforce every WORM refusal (deleting a locked version, for one); the refusals
+below are our client's and are asserted on the object's surviving state, never on moto
+refusing.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.canonical import sha256_hex
+from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
 from agent.ship.filevault import FileVault
 from agent.ship.s3 import S3Vault
 from agent.ship.testing import FlakyVault, MemoryVault
-from agent.ship.vault import NotFound, Vault, ns_to_dt, sha256_hex
+from agent.ship.urls import open_vault
+from agent.ship.vault import NotFound, Vault
 from agent.testing import FakeClock
 
 BACKENDS = ["s3-moto", "file", "memory"]
@@ -65,7 +69,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             fv, clock, lambda k: 1 if (fv.root / "objects" / (k + ".obj.json")).exists() else 0
         )
     else:
-        mv = MemoryVault(clock=clock)
+        mv = open_vault("memory://", allow_memory=True, clock=clock)
+        assert isinstance(mv, MemoryVault)
         yield Backend(mv, clock, lambda k: 1 if k in mv.objects else 0)
 
 
