@@ -31,7 +31,7 @@ export function createMasker(maskCfg, onBadRule) {
     try {
       document.createDocumentFragment().querySelector(r.selector);
       rules.push({ id: String(r.id || 'rule'), selector: r.selector, mode: r.mode || 'redact' });
-    } catch (e) {
+    } catch {
       onBadRule(r);
     }
   }
@@ -45,7 +45,7 @@ export function createMasker(maskCfg, onBadRule) {
     for (let i = 0; i < rules.length; i++) {
       try {
         if (el.closest(rules[i].selector)) return rules[i];
-      } catch (e) { /* selector validated above */ }
+      } catch { /* selector validated above */ }
     }
     return null;
   }
