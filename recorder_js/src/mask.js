@@ -1,4 +1,4 @@
-// Masking in the page: the first line of defence (CONVENTIONS.md "Masking in the page").
+// Masking in the page: the first line of defence (the agent's mask stage is the second).
 //
 // redact   -> the fixed marker "[redacted]" (same for every value: no length leak)
 // tokenize / escrow -> the value wrapped in a sentinel the agent's mask stage replaces;
