@@ -1,4 +1,4 @@
-// Masking in the page: the first line of defence (CONVENTIONS.md "Masking in the page").
+// Masking in the page: the first line of defence (the agent's mask stage is the second).
 //
 // redact   -> the fixed marker "[redacted]" (same for every value: no length leak)
 // tokenize / escrow -> the value wrapped in a sentinel the agent's mask stage replaces;
@@ -31,7 +31,7 @@ export function createMasker(maskCfg, onBadRule) {
     try {
       document.createDocumentFragment().querySelector(r.selector);
       rules.push({ id: String(r.id || 'rule'), selector: r.selector, mode: r.mode || 'redact' });
-    } catch (e) {
+    } catch {
       onBadRule(r);
     }
   }
@@ -45,7 +45,7 @@ export function createMasker(maskCfg, onBadRule) {
     for (let i = 0; i < rules.length; i++) {
       try {
         if (el.closest(rules[i].selector)) return rules[i];
-      } catch (e) { /* selector validated above */ }
+      } catch { /* selector validated above */ }
     }
     return null;
   }

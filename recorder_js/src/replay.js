@@ -1,4 +1,4 @@
-// The replayer bundle for the viewer (#7) and the fidelity tests: rrweb's own Replayer, exposed
+// The replayer bundle for the viewer and the fidelity tests: rrweb's own Replayer, exposed
 // as the global `rrweb` (no CDN anywhere).
 import { Replayer, EventType, IncrementalSource } from 'rrweb';
 

@@ -3,13 +3,13 @@
 // emit rrweb StyleSheetRule / AdoptedStyleSheet events. Called periodically and by the agent
 // (globalThis.__st_rescanStyles) when the CDP CSS domain reports a change.
 
-import { EventType, Source } from './rr.js';
+import { DOCUMENT_NODE, EventType, IncrementalSource } from './rrweb_types.js';
 
 function rulesOf(sheet) {
   let r;
   try {
     r = sheet.cssRules;
-  } catch (e) {
+  } catch {
     return null; // cross-origin sheet
   }
   const out = new Array(r.length);
@@ -52,8 +52,9 @@ export function createStyles({ mirror, rr, known }) {
     const adds = [];
     for (let j = p; j < cur.length - s; j++) adds.push({ rule: cur[j], index: j });
     // The replayer applies adds before removes inside one event: send two events.
-    if (removes.length) incr(Object.assign({ source: Source.StyleSheetRule, removes }, target));
-    if (adds.length) incr(Object.assign({ source: Source.StyleSheetRule, adds }, target));
+    const source = IncrementalSource.StyleSheetRule;
+    if (removes.length) incr(Object.assign({ source, removes }, target));
+    if (adds.length) incr(Object.assign({ source, adds }, target));
   }
 
   function styleIdOf(sheet) {
@@ -66,7 +67,7 @@ export function createStyles({ mirror, rr, known }) {
   }
 
   function hostId(root) {
-    if (root.nodeType === 9) return known(root) ? mirror.getId(root) : -1;
+    if (root.nodeType === DOCUMENT_NODE) return known(root) ? mirror.getId(root) : -1;
     return root.host && known(root.host) ? mirror.getId(root.host) : -1;
   }
 
@@ -74,7 +75,7 @@ export function createStyles({ mirror, rr, known }) {
     let sheets;
     try {
       sheets = root.adoptedStyleSheets;
-    } catch (e) {
+    } catch {
       return;
     }
     if (!sheets) return;
@@ -101,7 +102,7 @@ export function createStyles({ mirror, rr, known }) {
       return;
     }
     adoptedLast.set(root, key);
-    const data = { source: Source.AdoptedStyleSheet, id, styleIds: ids };
+    const data = { source: IncrementalSource.AdoptedStyleSheet, id, styleIds: ids };
     if (styles.length) data.styles = styles;
     incr(data);
   }
@@ -121,7 +122,9 @@ export function createStyles({ mirror, rr, known }) {
     adoptedFor,
     adoptedAll() {
       roots.forEach((root) => {
-        if (root.nodeType === 9 ? !root.defaultView : !(root.host && root.host.isConnected)) {
+        const gone = root.nodeType === DOCUMENT_NODE ? !root.defaultView
+          : !(root.host && root.host.isConnected);
+        if (gone) {
           roots.delete(root);
           return;
         }

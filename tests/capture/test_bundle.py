@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,24 @@ def test_versions_agree_across_package_json_bundle_and_expected_version() -> Non
     assert pkg["dependencies"]["rrweb"] == _meta()["rrweb"] == "2.2.2"
     for spec in [*pkg["dependencies"].values(), *pkg["devDependencies"].values()]:
         assert spec[0].isdigit(), f"unpinned dependency {spec}"
+
+
+def test_recorder_sources_pass_eslint_with_zero_warnings() -> None:
+    """`npm run lint` in recorder_js/ exits 0 (ESLint recommended rules, no warnings)."""
+    if not (RECORDER_JS_DIR / "node_modules" / ".bin" / "eslint").exists():
+        pytest.skip("ESLint not installed: run `npm ci` in recorder_js/ (.ci/setup.sh does)")
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm not on PATH")
+    proc = subprocess.run(
+        [npm, "run", "--silent", "lint"],
+        cwd=RECORDER_JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_load_bundle_returns_the_recorder_source_and_its_meta() -> None:

@@ -1,0 +1,273 @@
+// User input: mouse and touch interactions, keys, clipboard, submits, focus, scroll, resize,
+// selection, and form control values. Listeners are capturing and passive on each recorded
+// document; high-rate ones (mouse moves, scrolls, resize, selection) only note what happened
+// and flushInputs() sends it. Page JS writes to .value/.checked fire nothing, so controls are
+// also polled.
+
+import { applyMode } from './mask.js';
+import { flushGuarded } from './loop.js';
+import { push, rr } from './queue.js';
+import {
+  DOCUMENT_NODE, ELEMENT_NODE, EventType, IncrementalSource, MouseInteractions, PointerTypes,
+} from './rrweb_types.js';
+import { known, mirror } from './snapshot.js';
+import { cfg, doc, masker, mathRound, now, userCfg, viewportH, viewportW } from './world.js';
+
+// ---- control values ------------------------------------------------------------------------
+const controls = new Set();
+const lastValue = new WeakMap(); // control -> "value\u0000checked" last sent
+
+function controlState(el) {
+  return el.value + '\u0000' + (el.checked ? '1' : '0');
+}
+
+// A serialized <input>/<textarea>/<select>: the replay has its current state.
+export function trackControl(el) {
+  controls.add(el);
+  lastValue.set(el, controlState(el));
+}
+
+export function forgetControls() {
+  controls.clear();
+}
+
+function inputEvent(el) {
+  const id = mirror.getId(el);
+  if (id < 0 || !known(el)) return;
+  const s = controlState(el);
+  if (lastValue.get(el) === s) return;
+  lastValue.set(el, s);
+  const type = String(el.type).toLowerCase();
+  const isBox = el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio');
+  const text = isBox ? (el.value === 'on' ? 'on' : masker.controlValue(el, el.value))
+    : masker.controlValue(el, el.value);
+  rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Input, text,
+    isChecked: !!el.checked, id });
+}
+
+export function pollControls() {
+  controls.forEach((el) => {
+    if (!el.isConnected) {
+      controls.delete(el);
+      return;
+    }
+    if (lastValue.get(el) !== controlState(el)) inputEvent(el);
+  });
+}
+
+// ---- listeners ------------------------------------------------------------------------------
+let moves = [];
+let lastMoveT = 0;
+const scrolls = new Map();
+let resized = false;
+let selectionDirty = false;
+
+// A short CSS path of el for the agent's input events (up to 4 levels, stops at an id).
+function cssPath(el) {
+  const parts = [];
+  let e = el;
+  for (let depth = 0; e && e.nodeType === ELEMENT_NODE && depth < 4; depth++) {
+    let s = e.tagName.toLowerCase();
+    if (e.id) {
+      parts.unshift(s + '#' + e.id);
+      break;
+    }
+    const name = e.getAttribute('name');
+    if (name) s += '[name="' + name + '"]';
+    parts.unshift(s);
+    e = e.parentElement;
+  }
+  return parts.join(' > ');
+}
+
+// [the event's innermost target, its id or -1].
+function targetId(e) {
+  const t = e.composedPath ? e.composedPath()[0] : e.target;
+  return [t, t && known(t) ? mirror.getId(t) : -1];
+}
+
+function onMouse(type) {
+  return (e) => {
+    const [, id] = targetId(e);
+    const data = { source: IncrementalSource.MouseInteraction, type, id };
+    if (typeof e.clientX === 'number') {
+      data.x = mathRound(e.clientX);
+      data.y = mathRound(e.clientY);
+    } else if (e.changedTouches && e.changedTouches.length) {
+      data.x = mathRound(e.changedTouches[0].clientX);
+      data.y = mathRound(e.changedTouches[0].clientY);
+    }
+    if (type >= MouseInteractions.TouchStart) data.pointerType = PointerTypes.Touch;
+    rr(EventType.IncrementalSnapshot, data);
+  };
+}
+
+function onFocusChange(type) {
+  return (e) => {
+    const [, id] = targetId(e);
+    rr(EventType.IncrementalSnapshot, { source: IncrementalSource.MouseInteraction, type, id });
+  };
+}
+
+function onKey(e) {
+  const [t, id] = targetId(e);
+  let key = e.key;
+  let code = e.code;
+  const el = t && t.nodeType === ELEMENT_NODE ? t : null;
+  let rule = null;
+  if (el) {
+    rule = masker.isControl(el) ? masker.controlRule(el) : masker.ruleFor(el);
+    if (!rule && el.isContentEditable) rule = masker.ruleFor(el);
+  }
+  if (rule && rule.mode !== 'none' && typeof key === 'string' && key.length === 1) {
+    // One printable character: never in clear in a masked field (tokens of single
+    // characters would be a substitution cipher), whatever the rule's mode.
+    key = '[redacted]';
+    code = '[redacted]';
+  }
+  push('input.key', { key, code, alt: !!e.altKey, ctrl: !!e.ctrlKey, meta: !!e.metaKey,
+    shift: !!e.shiftKey, target: id, selector: el ? cssPath(el) : null });
+}
+
+function onInput(e) {
+  const [t] = targetId(e);
+  if (t && t.nodeType === ELEMENT_NODE && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'
+    || t.tagName === 'SELECT')) {
+    inputEvent(t);
+    if (t.type === 'radio') pollControls();
+  }
+}
+
+// Clipboard text only when configured (clipboardContent), masked by the target's rule.
+function clipContent(action, e, el) {
+  let text;
+  try {
+    if (action === 'paste') {
+      text = e.clipboardData ? e.clipboardData.getData('text/plain') : '';
+    } else if (masker.isControl(el) && typeof el.selectionStart === 'number') {
+      text = String(el.value).slice(el.selectionStart, el.selectionEnd);
+    } else {
+      text = String(el.ownerDocument.getSelection() || '');
+    }
+  } catch {
+    text = '';
+  }
+  text = text.slice(0, 10000);
+  const rule = masker.isControl(el) ? masker.controlRule(el) : masker.ruleFor(el);
+  return rule ? applyMode(rule, text) : text;
+}
+
+function onClipboard(action) {
+  return (e) => {
+    const [t, id] = targetId(e);
+    const el = t && t.nodeType === ELEMENT_NODE ? t : (t && t.parentElement) || null;
+    const p = { action, target: id, selector: el ? cssPath(el) : null };
+    if (userCfg.clipboardContent === true && el) p.content = clipContent(action, e, el);
+    push('input.clipboard', p);
+  };
+}
+
+function onSubmit(e) {
+  const f = e.target;
+  push('input.submit', { target: known(f) ? mirror.getId(f) : -1, selector: cssPath(f),
+    action: f.getAttribute ? f.getAttribute('action') : null,
+    method: f.getAttribute ? (f.getAttribute('method') || 'get').toLowerCase() : null });
+}
+
+function onMouseMove(e) {
+  const t = now();
+  if (t - lastMoveT < cfg.mouseMoveMs || moves.length > 200) return;
+  lastMoveT = t;
+  const [, id] = targetId(e);
+  moves.push({ x: mathRound(e.clientX), y: mathRound(e.clientY), id, t });
+}
+
+// Listen to d's user input (once per document).
+export function instrument(d) {
+  if (d.__st_listeners) return;
+  d.__st_listeners = true;
+  const on = (type, fn) => d.addEventListener(type, fn, { capture: true, passive: true });
+  on('mousedown', onMouse(MouseInteractions.MouseDown));
+  on('mouseup', onMouse(MouseInteractions.MouseUp));
+  on('click', onMouse(MouseInteractions.Click));
+  on('dblclick', onMouse(MouseInteractions.DblClick));
+  on('contextmenu', onMouse(MouseInteractions.ContextMenu));
+  on('touchstart', onMouse(MouseInteractions.TouchStart));
+  on('touchend', onMouse(MouseInteractions.TouchEnd));
+  on('touchcancel', onMouse(MouseInteractions.TouchCancel));
+  on('focus', onFocusChange(MouseInteractions.Focus));
+  on('blur', onFocusChange(MouseInteractions.Blur));
+  on('mousemove', onMouseMove);
+  on('scroll', (e) => { scrolls.set(e.target, true); });
+  on('input', onInput);
+  on('change', onInput);
+  on('keydown', onKey);
+  on('copy', onClipboard('copy'));
+  on('cut', onClipboard('cut'));
+  on('paste', onClipboard('paste'));
+  on('submit', onSubmit);
+  on('selectionchange', () => { selectionDirty = true; });
+  const w = d.defaultView;
+  if (w) w.addEventListener('resize', () => { resized = true; }, { passive: true });
+  if (w && d === doc) flushWhenLeaving(w, d);
+}
+
+// Up to flushMs of events would die with the document: flush when it goes away or hides.
+// (Measured: a binding call from pagehide/unload never arrives; from beforeunload it does.)
+function flushWhenLeaving(w, d) {
+  w.addEventListener('beforeunload', () => flushGuarded(), { capture: true });
+  w.addEventListener('pagehide', () => flushGuarded(), { capture: true });
+  d.addEventListener('visibilitychange', () => {
+    if (d.visibilityState === 'hidden') flushGuarded();
+  }, { capture: true });
+}
+
+// ---- noted input, sent at flush --------------------------------------------------------------
+function flushMoves() {
+  const t = now();
+  const positions = moves.map((m) => ({ x: m.x, y: m.y, id: m.id, timeOffset: m.t - t }));
+  moves = [];
+  rr(EventType.IncrementalSnapshot, { source: IncrementalSource.MouseMove, positions });
+}
+
+function flushScrolls() {
+  scrolls.forEach((_v, t) => {
+    const el = t.nodeType === DOCUMENT_NODE ? (t.scrollingElement || t.documentElement) : t;
+    const id = mirror.getId(t);
+    if (!el || id < 0) return;
+    rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Scroll, id,
+      x: mathRound(el.scrollLeft), y: mathRound(el.scrollTop) });
+  });
+  scrolls.clear();
+}
+
+function flushSelection() {
+  const sel = doc.getSelection();
+  const ranges = [];
+  if (sel) {
+    for (let i = 0; i < sel.rangeCount; i++) {
+      const r = sel.getRangeAt(i);
+      if (r.collapsed) continue;
+      const s = mirror.getId(r.startContainer);
+      const e = mirror.getId(r.endContainer);
+      if (s > 0 && e > 0) {
+        ranges.push({ start: s, startOffset: r.startOffset, end: e, endOffset: r.endOffset });
+      }
+    }
+  }
+  rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Selection, ranges });
+}
+
+export function flushInputs() {
+  if (moves.length) flushMoves();
+  if (scrolls.size) flushScrolls();
+  if (resized) {
+    resized = false;
+    rr(EventType.IncrementalSnapshot, { source: IncrementalSource.ViewportResize,
+      width: viewportW(), height: viewportH() });
+  }
+  if (selectionDirty) {
+    selectionDirty = false;
+    flushSelection();
+  }
+}

@@ -1,0 +1,85 @@
+// The recorder's periodic work: flush() every flushMs (mutations, controls, noted input,
+// backed-off scans, canvases, keyframes, then one drain to the binding), control polling
+// between flushes, and the heartbeat. Every entry point runs guarded: an error becomes a
+// capture.degraded event, never an exception in the page's event loop.
+
+import { hasCanvases, pollCanvases } from './canvas.js';
+import { flushInputs, pollControls } from './inputs.js';
+import { flushMutations } from './mutations.js';
+import { drain, push } from './queue.js';
+import { rescanShadow } from './shadow.js';
+import { fullSnapshot, keyframeDue, mirror } from './snapshot.js';
+import { every, newLoopGeneration } from './timers.js';
+import { VERSION, cfg, clock, mathRound, now, stats, styles } from './world.js';
+
+let lastStyleScan = now();
+let lastShadowScan = now();
+let styleScanCost = 0;
+let shadowScanCost = 0;
+let lastCanvas = 0;
+
+// Periodic scans back off on big pages: each waits at least 50x its own last duration
+// (<= 2% of the main thread), however short the configured interval.
+function scan(t) {
+  if (t - lastStyleScan >= Math.max(cfg.styleScanMs, styleScanCost * 50)) {
+    const c0 = clock();
+    styles.rescan();
+    styleScanCost = clock() - c0;
+    lastStyleScan = now();
+  }
+  if (t - lastShadowScan >= Math.max(cfg.shadowScanMs, shadowScanCost * 50)) {
+    const c0 = clock();
+    rescanShadow();
+    shadowScanCost = clock() - c0;
+    lastShadowScan = now();
+  }
+}
+
+export function flush() {
+  const t = now();
+  flushMutations(t);
+  pollControls();
+  flushInputs();
+  scan(t);
+  if (t - lastCanvas >= cfg.canvasMs && hasCanvases()) {
+    lastCanvas = t;
+    pollCanvases();
+  }
+  if (keyframeDue(t)) fullSnapshot('keyframe');
+  drain();
+}
+
+// fn wrapped: its errors become a capture.degraded event; its time counts as recorder work.
+export function safe(fn) {
+  return function guarded() {
+    const t0 = clock();
+    try {
+      fn();
+    } catch (e) {
+      try {
+        push('capture.degraded', { reason: 'recorder_error', error: String(e && e.message) });
+        drain();
+      } catch { /* nothing more we can do */ }
+    }
+    stats.workMs += clock() - t0;
+  };
+}
+
+// Flush now (the document is going away, or the agent asks).
+export function flushGuarded() {
+  safe(flush)();
+}
+
+function heartbeat() {
+  push('capture.heartbeat', { mutations: stats.mutations, batches: stats.batches,
+    dropped: stats.dropped, nodes: mirror.idNodeMap ? mirror.idNodeMap.size : -1,
+    work_us: mathRound(stats.workMs * 1000), version: VERSION });
+}
+
+// Start the loops; loops started before stop.
+export function arm() {
+  newLoopGeneration();
+  every(cfg.flushMs, safe(flush));
+  if (cfg.pollMs < cfg.flushMs) every(cfg.pollMs, safe(pollControls));
+  every(cfg.heartbeatMs, safe(heartbeat));
+}

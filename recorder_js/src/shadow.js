@@ -1,0 +1,44 @@
+// Shadow roots attached after their host was serialized: found by a periodic scan (and on the
+// agent's request), then observed and sent as adds under the host.
+
+import { observeRoot, isObserved, processMutations } from './mutations.js';
+import { emitAdds, flatten, known, mirror, serialize } from './snapshot.js';
+import { doc, styles } from './world.js';
+
+// Attach every shadow root under root (default: the document) not observed yet; returns how
+// many were found.
+export function rescanShadow(root) {
+  const base = root || doc;
+  const found = [];
+  const walk = (r) => {
+    const all = r.querySelectorAll('*');
+    for (let i = 0; i < all.length; i++) {
+      const sr = all[i].shadowRoot;
+      if (sr) {
+        if (!isObserved(sr)) found.push(all[i]);
+        walk(sr);
+      }
+    }
+  };
+  walk(base);
+  for (const host of found) attachLateShadow(host);
+  return found.length;
+}
+
+function attachLateShadow(host) {
+  const sr = host.shadowRoot;
+  if (!sr || !known(host)) return;
+  processMutations();
+  observeRoot(sr);
+  const adds = [];
+  const kids = sr.childNodes;
+  for (let i = kids.length - 1; i >= 0; i--) {
+    const sn = serialize(kids[i], host.ownerDocument);
+    if (!sn) continue;
+    sn.isShadow = true;
+    const next = kids[i].nextSibling;
+    flatten(adds, mirror.getId(host), next ? mirror.getId(next) : null, sn);
+  }
+  emitAdds(adds);
+  if (styles) styles.adoptedFor(sr);
+}
