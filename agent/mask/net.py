@@ -170,7 +170,7 @@ class NetMasker:
             raw = base64.b64decode(text, validate=True)
             decoded = raw.decode("utf-8")
         except (binascii.Error, ValueError):
-            return text  # binary content: patterns are text patterns (see mask.md limits)
+            return text  # binary content: value patterns are text patterns, so it is not scanned
         masked = self.body(decoded, ctype, ws, ctx, path)
         if masked is decoded:
             return text
