@@ -11,7 +11,7 @@ Layout (a directory, or the same tree in a .zip)::
     native/network.har     HAR 1.2
     native/actions.csv     user actions and navigations
     proofs/<session>/<segment>.json   chunk inclusion proofs, checkpoints, seal; .tsr token
-    proofs/receipts.json   WORM receipts from <home>/ship (when shipped)
+    proofs/<session>/receipts.json   WORM receipts from <home>/ship (when shipped)
     keys/trusted/*.pub     public keys that signed (identification only, not trust)
     keys/deks.json         segment data keys sealed to --recipient (absent without it)
 
