@@ -81,6 +81,24 @@ def demo(
     Example: sessiontape demo --fast
     """
     setup_logging()
+    result = _record(headless, fast, tsa)
+    steps = result.extra.get("steps", [])
+    if not as_json:
+        typer.echo(
+            f"scripted actions: {len(steps)}; demo app orders received: "
+            f"{result.extra.get('app', {}).get('orders')}"
+        )
+    print_result(result, as_json=as_json)
+    if not result.report.ok:
+        raise typer.Exit(1)
+    shipped = _ship(as_json)
+    indexed = _index(as_json)
+    if shipped.paused or shipped.failed or shipped.quarantined or not indexed.ok:
+        raise typer.Exit(1)
+
+
+def _record(headless: bool, fast: bool, tsa: bool) -> Any:
+    """Record the scripted session, with a local ``openssl ts`` TSA when asked and present."""
     from agent.pipeline import record_demo
 
     local_tsa = None
@@ -91,23 +109,17 @@ def demo(
         local_tsa.serve()
     try:
         typer.echo("recording the demo trading app (scripted trader session)...")
-        result = asyncio.run(
+        return asyncio.run(
             record_demo(config(), home(), headless=headless or None, fast=fast, tsa=local_tsa)
         )
     finally:
         if local_tsa is not None:
             local_tsa.stop()
-    steps = result.extra.get("steps", [])
-    if not as_json:
-        typer.echo(
-            f"scripted actions: {len(steps)}; demo app orders received: "
-            f"{result.extra.get('app', {}).get('orders')}"
-        )
-    print_result(result, as_json=as_json)
-    if not result.report.ok:
-        raise typer.Exit(1)
-    # The rest of the main job: ship the sealed segments to the configured WORM vault
-    # (embedded default: the local software vault under <home>/vault), HEAD-confirmed.
+
+
+def _ship(as_json: bool) -> Any:
+    """The rest of the main job: ship the sealed segments to the configured WORM vault
+    (embedded default: the local software vault under <home>/vault), HEAD-confirmed."""
     from agent.ship.runtime import build_shipper
 
     shipped = build_shipper(home(), config().ship).ship_once()
@@ -121,7 +133,11 @@ def demo(
                 "confirmed by "
                 f"HEAD" + (f"; {len(shipped.failed)} failed" if shipped.failed else "")
             )
-    # ... and make it searchable (the index is a cache rebuilt from sealed journals).
+    return shipped
+
+
+def _index(as_json: bool) -> Any:
+    """Make the session searchable (the index is a cache rebuilt from sealed journals)."""
     from agent.index.indexer import index_new_segments
 
     indexed = index_new_segments(home(), config())
@@ -130,8 +146,7 @@ def demo(
             f"index     {indexed.segments_indexed} segment(s), {indexed.rows} searchable "
             f"rows; try: sessiontape search 'kind:click' --limit 5"
         )
-    if shipped.paused or shipped.failed or shipped.quarantined or not indexed.ok:
-        raise typer.Exit(1)
+    return indexed
 
 
 def register(app: typer.Typer) -> None:

@@ -50,33 +50,40 @@ def search(
 
     hits = run_search(home(), config(), query, limit=limit or None)
     if as_json:
-        echo_json(
-            [
-                {
-                    "session_id": x.session_id,
-                    "seq": x.seq,
-                    "t_utc": x.t_utc,
-                    "t_utc_ns": x.t_utc_ns,
-                    "kind": x.kind,
-                    "action": x.action,
-                    "snippet": x.snippet,
-                    "user": x.user,
-                    "workstation": x.workstation,
-                    "host": x.host,
-                    "url": x.url,
-                    "selector": x.selector,
-                    "target": x.target,
-                    "label": x.label,
-                    "offset_ms": x.offset_ms,
-                    "open": f"sessiontape replay {x.session_id} --seq {x.seq}",
-                }
-                for x in hits
-            ]
-        )
+        echo_json([_hit_json(x) for x in hits])
         return
     if not hits:
         typer.echo("no matches")
         return
+    _print_hits(hits)
+
+
+def _hit_json(x: Any) -> dict[str, Any]:
+    """One hit for ``--json``, with the command that opens it."""
+    return {
+        "session_id": x.session_id,
+        "seq": x.seq,
+        "t_utc": x.t_utc,
+        "t_utc_ns": x.t_utc_ns,
+        "kind": x.kind,
+        "action": x.action,
+        "snippet": x.snippet,
+        "user": x.user,
+        "workstation": x.workstation,
+        "host": x.host,
+        "url": x.url,
+        "selector": x.selector,
+        "target": x.target,
+        "label": x.label,
+        "offset_ms": x.offset_ms,
+        "open": f"sessiontape replay {x.session_id} --seq {x.seq}",
+    }
+
+
+def _print_hits(hits: list[Any]) -> None:
+    """Hits grouped by session (sessions in hit order, hits in seq order within each)."""
+    from agent.clock import utc_iso
+
     order: list[str] = []
     by_session: dict[str, list[Any]] = {}
     for x in hits:
@@ -86,8 +93,6 @@ def search(
         by_session[x.session_id].append(x)
     for sid in order:
         first = by_session[sid][0]
-        from agent.clock import utc_iso
-
         typer.echo(
             f"{sid}  user {first.user or '-'}  on {first.workstation or '-'}  "
             f"started {utc_iso(first.session_start_ns)[:19]}Z"

@@ -12,7 +12,7 @@ from agent.errors import KeyMaterialError, UsageError
 from agent.journal.reader import SegmentFile
 from agent.journal.store import find_session, list_sessions
 from agent.keys import Keyring, TrustStore
-from agent.seal.verify import VerifyReport, verify_paths
+from agent.seal.verify import TimestampVerifier, VerifyReport, verify_paths
 
 
 def _resolve(paths: list[str]) -> list[Path]:
@@ -27,22 +27,17 @@ def _resolve(paths: list[str]) -> list[Path]:
     return out
 
 
-def _tst_verifier(roots: list[Path]):  # type: ignore[no-untyped-def]
+def _tst_verifier(roots: list[Path]) -> TimestampVerifier | None:
+    """Checks RFC 3161 tokens against the TSA root PEM files given (None when none are)."""
     pems = []
     for r in roots:
         try:
             pems.append(r.read_bytes())
         except OSError as exc:
             raise UsageError(f"{r}: cannot read TSA root: {exc.strerror}") from exc
-    if not pems:
-        return None
-    from agent.seal.timestamp import verify_timestamp
+    from agent.replay.integrity import tst_verifier
 
-    def verify(token: bytes, digest: bytes) -> str:
-        info = verify_timestamp(token, digest, pems)
-        return str(info.gen_time.isoformat())
-
-    return verify
+    return tst_verifier(pems)
 
 
 def run_verify(
@@ -109,7 +104,7 @@ def verify(
 
     Example: sessiontape verify 20261126T101500Z-3f9a1c2b --decrypt
     """
-    # --- replay (#7): an export bundle (dir or .zip with manifest.json) -> bundle verify ---
+    # An export bundle (dir or .zip with manifest.json) is checked by bundle verify.
     if paths and len(paths) == 1:
         from agent.cli.replay import run_bundle_verify
         from agent.replay.bundle_verify import is_bundle

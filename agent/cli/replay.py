@@ -1,4 +1,4 @@
-"""``sessiontape replay | export``: the viewer and evidence bundles (issue #7)."""
+"""``sessiontape replay | export``: the viewer and evidence bundles."""
 
 from __future__ import annotations
 

@@ -103,29 +103,12 @@ class _Driver:
         await loc.filter(has_text=text).first.wait_for(state="attached", timeout=10_000)
 
 
-async def run_trader_script(
-    page: Page,
-    app: DemoApp,
-    *,
-    fast: bool = False,
-    clock: Clock | None = None,
-    blotter_query: str | None = None,
-) -> list[ScriptStep]:
-    """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
-
-    About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine). The
-    page's context must accept downloads (Playwright's default). ``blotter_query`` (e.g.
-    ``"cells=1000&interval_ms=50"``) reopens /app with that query after the login, for
-    benchmarks. Raises Playwright's errors if the app misbehaves.
-    """
-    d = _Driver(page, clock or SystemClock(), fast)
-    secrets = DEMO_SECRETS
-
-    # Sign in.
+async def _sign_in(d: _Driver, page: Page, app: DemoApp, blotter_query: str | None) -> None:
+    """Sign in."""
     await page.goto(app.url)
     d.done("open login page", "navigate", None, app.url)
-    await d.type("type username", "#username", secrets["username"])
-    await d.type("type password", "#password", secrets["password"])
+    await d.type("type username", "#username", DEMO_SECRETS["username"])
+    await d.type("type password", "#password", DEMO_SECRETS["password"])
     await page.locator("#login-submit").click()
     await page.wait_for_url("**/app")
     d.done("submit login", "click", "#login-submit", None)
@@ -133,7 +116,9 @@ async def run_trader_script(
         await page.goto(f"{app.url}app?{blotter_query}")
         d.done("open app with blotter query", "navigate", None, page.url)
 
-    # Watch the blotter tick, then scroll it down and back up.
+
+async def _watch_and_scroll(d: _Driver, page: Page) -> None:
+    """Watch the blotter tick, then scroll it down and back up."""
     await page.locator("#ws-status").filter(has_text="live").wait_for(timeout=10_000)
     await d.think(4.0, 1.0)
     d.done("watch blotter", "observe", "#blotter", None)
@@ -143,41 +128,51 @@ async def run_trader_script(
         await d.think(0.8, 0.3)
         d.done(name, "scroll", "#blotter-wrap", str(dy))
 
-    # An order over the WebSocket.
+
+async def _order_over_ws(d: _Driver) -> None:
+    """An order over the WebSocket."""
     await d.type("type symbol", "#symbol", "MSFT")
     await d.select("choose side buy", "#side", "BUY")
     await d.type("type quantity", "#quantity", "100")
     await d.type("type price", "#price", "412.50")
-    await d.type("type order account", "#order-account", secrets["ws_account"])
+    await d.type("type order account", "#order-account", DEMO_SECRETS["ws_account"])
     await d.click("send order over WebSocket", "#send-ws")
     await d.wait_text("#orders-list li[data-channel=ws]", "MSFT")
 
-    # An order over REST.
+
+async def _order_over_rest(d: _Driver) -> None:
+    """An order over REST."""
     await d.type("type symbol", "#symbol", "AAPL")
     await d.select("choose side sell", "#side", "SELL")
     await d.type("type quantity", "#quantity", "250")
     await d.type("type price", "#price", "187.25")
-    await d.type("type order account", "#order-account", secrets["rest_account"])
+    await d.type("type order account", "#order-account", DEMO_SECRETS["rest_account"])
     await d.click("send order over REST", "#send-rest")
     await d.wait_text("#orders-list li[data-channel=rest]", "AAPL")
 
-    # Look up a client.
-    await d.type("type client name", "#client-name", "Jane Q. Sample")
-    await d.type("type SSN", "#ssn", secrets["ssn"])
-    await d.type("type lookup account", "#lookup-account", secrets["account"])
-    await d.type("type notes", "#notes", secrets["notes"])
-    await d.type("type supervisor PIN", "#pin", secrets["pin"])
-    await d.click("submit lookup", "#lookup-submit")
-    await d.wait_text("#lookup-result .lookup-account", secrets["account"])
 
-    # Click into the cross-origin widget.
+async def _look_up_client(d: _Driver) -> None:
+    """Look up a client."""
+    await d.type("type client name", "#client-name", "Jane Q. Sample")
+    await d.type("type SSN", "#ssn", DEMO_SECRETS["ssn"])
+    await d.type("type lookup account", "#lookup-account", DEMO_SECRETS["account"])
+    await d.type("type notes", "#notes", DEMO_SECRETS["notes"])
+    await d.type("type supervisor PIN", "#pin", DEMO_SECRETS["pin"])
+    await d.click("submit lookup", "#lookup-submit")
+    await d.wait_text("#lookup-result .lookup-account", DEMO_SECRETS["account"])
+
+
+async def _click_widget(d: _Driver, page: Page) -> None:
+    """Click into the cross-origin widget."""
     widget = page.frame_locator("#widget-frame")
     await widget.locator("#widget-refresh").click()
     d.done("refresh news widget", "click", "#widget-refresh", None, "widget")
     await d.wait_text("#widget-clicks", "1", widget)
     await d.think()
 
-    # A big order confirmed in a popup window.
+
+async def _big_order_in_popup(d: _Driver, page: Page) -> None:
+    """A big order confirmed in a popup window."""
     await d.type("type big quantity", "#quantity", "50000")
     async with page.expect_popup() as popup_info:
         await page.locator("#confirm-big").click()
@@ -192,7 +187,9 @@ async def run_trader_script(
     await d.wait_text("#orders-list li[data-channel=popup]", "50000")
     await d.think()
 
-    # Cancel all, accepting the confirm() dialog.
+
+async def _cancel_all(d: _Driver, page: Page) -> None:
+    """Cancel all, accepting the confirm() dialog."""
     dialogs: list[str] = []
 
     async def accept(dialog: Dialog) -> None:
@@ -209,7 +206,9 @@ async def run_trader_script(
     d.done("accept cancel-all dialog", "dialog", None, dialogs[0] if dialogs else None)
     await d.think()
 
-    # Download the report.
+
+async def _download_report(d: _Driver, page: Page) -> None:
+    """Download the report."""
     async with page.expect_download() as download_info:
         await page.locator("#download-report").click()
     d.done("click download report", "click", "#download-report", None)
@@ -218,11 +217,41 @@ async def run_trader_script(
     d.done("report downloaded", "download", None, download.suggested_filename)
     await d.think()
 
-    # Resize the window, and watch a little longer.
+
+async def _resize_and_watch(d: _Driver, page: Page) -> None:
+    """Resize the window, and watch a little longer."""
     await page.set_viewport_size(FINAL_VIEWPORT)
     size = f"{FINAL_VIEWPORT['width']}x{FINAL_VIEWPORT['height']}"
     await d.wait_text("#viewport", size)
     d.done("resize viewport", "resize", None, size)
     await d.think(2.0, 0.5)
     d.done("watch blotter again", "observe", "#blotter", None)
+
+
+async def run_trader_script(
+    page: Page,
+    app: DemoApp,
+    *,
+    fast: bool = False,
+    clock: Clock | None = None,
+    blotter_query: str | None = None,
+) -> list[ScriptStep]:
+    """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
+
+    About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine). The
+    page's context must accept downloads (Playwright's default). ``blotter_query`` (e.g.
+    ``"cells=1000&interval_ms=50"``) reopens /app with that query after the login, for
+    benchmarks. Raises Playwright's errors if the app misbehaves.
+    """
+    d = _Driver(page, clock or SystemClock(), fast)
+    await _sign_in(d, page, app, blotter_query)
+    await _watch_and_scroll(d, page)
+    await _order_over_ws(d)
+    await _order_over_rest(d)
+    await _look_up_client(d)
+    await _click_widget(d, page)
+    await _big_order_in_popup(d, page)
+    await _cancel_all(d, page)
+    await _download_report(d, page)
+    await _resize_and_watch(d, page)
     return d.steps

@@ -24,10 +24,8 @@ endpoints need the ``st_demo_session`` cookie)::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
-import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +36,7 @@ from aiohttp import WSMsgType, web
 
 from agent.clock import Clock, SystemClock
 from agent.demo_app import data
+from agent.demo_app.blotter_ws import BlotterFeed
 from agent.demo_app.models import LoginAttempt, Lookup, Order, OrderFields, Source, parse_order
 from agent.demo_app.widget import start_widget_site
 from agent.errors import UsageError
@@ -47,15 +46,6 @@ log = structlog.get_logger("agent.demo_app")
 STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
-
-
-def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise web.HTTPBadRequest(text=f"{name} must be an integer in [{lo}, {hi}]")
-    return int(raw)
 
 
 class DemoApp:
@@ -77,11 +67,10 @@ class DemoApp:
         self.echoes: list[dict[str, Any]] = []
         self.positions_polls = 0
         self.unread_served = 0
-        self.ws_connections = 0
-        self.ticks_sent = 0
         self._sessions: dict[str, str] = {}
         self._order_seq = 0
         self._sockets: set[web.WebSocketResponse] = set()
+        self.blotter = BlotterFeed(clock, seed, self._sockets, self._accept_order)
         self._runners: list[web.AppRunner] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -218,66 +207,17 @@ class DemoApp:
 
     # -- blotter WebSocket -----------------------------------------------------------------
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        user = self._require_user(request)
-        cells = _int_param(request, "cells", 200, 0, data.CELL_COUNT)
-        interval_ms = _int_param(request, "interval_ms", 50, 5, 60_000)
-        ws = web.WebSocketResponse(max_msg_size=1 << 20)
-        await ws.prepare(request)
-        self._sockets.add(ws)
-        self.ws_connections += 1
-        lock = asyncio.Lock()
-        snapshot = {"type": "snapshot", "tick": 0, "cells": data.blotter_initial(self.seed)}
-        await ws.send_str(json.dumps(snapshot))
-        ticker = asyncio.create_task(self._tick_loop(ws, lock, cells, interval_ms))
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    reply = self._ws_message(user, msg.data)
-                    async with lock:
-                        await ws.send_str(json.dumps(reply))
-        finally:
-            ticker.cancel()
-            self._sockets.discard(ws)
-        return ws
+        return await self.blotter.handle(request, self._require_user(request))
 
-    async def _tick_loop(
-        self, ws: web.WebSocketResponse, lock: asyncio.Lock, cells: int, interval_ms: int
-    ) -> None:
-        if cells == 0:
-            return
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        tick = 0
-        try:
-            while not ws.closed:
-                tick += 1
-                await asyncio.sleep(max(0.0, start + tick * interval_ms / 1000 - loop.time()))
-                msg = {
-                    "type": "tick",
-                    "tick": tick,
-                    "t": self._now() // 1_000_000,
-                    "cells": data.blotter_tick(tick, cells, self.seed),
-                }
-                async with lock:
-                    await ws.send_str(json.dumps(msg))
-                self.ticks_sent += 1
-        except (ConnectionError, RuntimeError):
-            return  # the page went away between the closed check and the send
+    @property
+    def ws_connections(self) -> int:
+        """Blotter WebSocket connections accepted so far."""
+        return self.blotter.connections
 
-    def _ws_message(self, user: str, raw: str) -> dict[str, Any]:
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            return {"type": "error", "error": "message must be JSON"}
-        if not isinstance(msg, dict) or msg.get("type") != "order":
-            return {"type": "error", "error": "unknown message type"}
-        ref = str(msg.get("client_ref", ""))
-        try:
-            fields = parse_order(msg)
-        except ValueError as exc:
-            return {"type": "order_reject", "client_ref": ref, "error": str(exc)}
-        order = self._accept_order(user, fields, "ws", "ticket")
-        return {"type": "order_ack", "client_ref": ref, "order_id": order.order_id}
+    @property
+    def ticks_sent(self) -> int:
+        """Blotter ticks sent so far (all connections)."""
+        return self.blotter.ticks_sent
 
     # -- REST ------------------------------------------------------------------------------
     async def _rest_order(self, request: web.Request) -> web.Response:

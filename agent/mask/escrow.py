@@ -14,7 +14,6 @@ The recording agent holds only the public key; :func:`open_sealed` needs the pri
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from agent.canonical import sha256
 from agent.errors import InputError, KeyMaterialError, UnknownVersion
 
 ESCROW_VERSION = 1
@@ -32,7 +32,7 @@ _INFO = b"sessiontape escrow v1"
 
 def key_id(public_raw: bytes) -> str:
     """Short id of a recipient key (hex of the first 8 bytes of its SHA-256)."""
-    return hashlib.sha256(public_raw).digest()[:8].hex()
+    return sha256(public_raw)[:8].hex()
 
 
 def _derive(shared: bytes, eph_pub: bytes, rcpt_pub: bytes) -> bytes:

@@ -155,38 +155,8 @@ class Masker:
         if kind in _SKIP_KINDS:
             return ev
         ctx = Ctx()
-        payload = ev.payload
         try:
-            if kind.startswith("rrweb."):
-                payload = self.dom.rrweb(payload, (ev.page, ev.frame), ctx)
-            elif kind == "input.key":
-                payload = self.dom.key(payload, (ev.page, ev.frame), ctx)
-            elif kind == "input.clipboard":
-                payload = self.dom.clipboard(payload, (ev.page, ev.frame), ctx)
-            elif kind == "page.dialog" and isinstance(payload.get("user_input"), str):
-                # A prompt() answer is typed by the user: the default input mode applies.
-                answer = payload["user_input"]
-                rest = self.net.walk(
-                    {k: v for k, v in payload.items() if k != "user_input"}, ctx, "$"
-                )
-                payload = {
-                    **rest,
-                    "user_input": ctx.take(
-                        answer, self.strings.apply(answer, self.rules.default_input), "$.user_input"
-                    ),
-                }
-            elif kind == "page.screenshot":
-                payload = self._screenshot(payload, ctx)
-            else:
-                if kind == "page.closed":
-                    self.dom.forget(ev.page)
-                payload = self.net.walk(
-                    payload,
-                    ctx,
-                    "$",
-                    ws=kind == "net.ws_frame",
-                    text_as_body=kind == "page.console",
-                )
+            payload = self._mask_payload(ev, ctx)
         except Exception as exc:  # fail closed: a bug here must not pass the event through
             ctx.fail("*", "$", type(exc).__name__)
             payload = {"_redacted": MARKER}
@@ -198,24 +168,60 @@ class Masker:
                 else dict(ctx.escrow)
             )
         if ctx.fails:
-            seen: set[tuple[str, str, str]] = set()
-            for rule_id, path, err in ctx.fails:
-                if (rule_id, path, err) in seen:
-                    continue
-                seen.add((rule_id, path, err))
-                self._side.append(
-                    Event(
-                        "mask.failed",
-                        {"rule": rule_id, "path": path, "error": err, "event_kind": kind},
-                        t_utc_ns=ev.t_utc_ns,
-                        t_mono_ns=ev.t_mono_ns,
-                        page=ev.page,
-                        frame=ev.frame,
-                    )
-                )
+            self._queue_failures(ev, ctx)
         if payload is ev.payload:
             return ev
         return dataclasses.replace(ev, payload=payload)
+
+    def _mask_payload(self, ev: Event, ctx: Ctx) -> dict[str, Any]:
+        """The masked payload, by the event's kind (the same object when nothing changed)."""
+        kind = ev.kind
+        payload = ev.payload
+        if kind.startswith("rrweb."):
+            return self.dom.rrweb(payload, (ev.page, ev.frame), ctx)
+        if kind == "input.key":
+            return self.dom.key(payload, (ev.page, ev.frame), ctx)
+        if kind == "input.clipboard":
+            return self.dom.clipboard(payload, (ev.page, ev.frame), ctx)
+        if kind == "page.dialog" and isinstance(payload.get("user_input"), str):
+            # A prompt() answer is typed by the user: the default input mode applies.
+            answer = payload["user_input"]
+            rest = self.net.walk({k: v for k, v in payload.items() if k != "user_input"}, ctx, "$")
+            return {
+                **rest,
+                "user_input": ctx.take(
+                    answer, self.strings.apply(answer, self.rules.default_input), "$.user_input"
+                ),
+            }
+        if kind == "page.screenshot":
+            return self._screenshot(payload, ctx)
+        if kind == "page.closed":
+            self.dom.forget(ev.page)
+        return self.net.walk(  # type: ignore[no-any-return]
+            payload,
+            ctx,
+            "$",
+            ws=kind == "net.ws_frame",
+            text_as_body=kind == "page.console",
+        )
+
+    def _queue_failures(self, ev: Event, ctx: Ctx) -> None:
+        """One ``mask.failed`` side event per distinct (rule, path, error) of this event."""
+        seen: set[tuple[str, str, str]] = set()
+        for rule_id, path, err in ctx.fails:
+            if (rule_id, path, err) in seen:
+                continue
+            seen.add((rule_id, path, err))
+            self._side.append(
+                Event(
+                    "mask.failed",
+                    {"rule": rule_id, "path": path, "error": err, "event_kind": ev.kind},
+                    t_utc_ns=ev.t_utc_ns,
+                    t_mono_ns=ev.t_mono_ns,
+                    page=ev.page,
+                    frame=ev.frame,
+                )
+            )
 
     def take_side_events(self) -> list[Event]:
         """The ``mask.failed`` events produced since the last call."""

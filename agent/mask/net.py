@@ -1,40 +1,30 @@
 """Masking of non-DOM payloads: network requests/responses, WebSocket frames, console, ...
 
 A generic walk over the event payload that recognises what a value *is* by its key: header
-maps (``headers``, ``requestHeaders`` ...), bodies (``body``, ``post_data`` ... JSON, urlencoded
-form, multipart, text; base64 bodies are decoded, masked and re-encoded), URLs (by key or by
-scheme) and everything else as free text. It does not depend on capture's exact field names
-beyond these conventions, so a field capture adds later is still scanned as free text.
+maps (``headers``, ``requestHeaders`` ..., masked by :mod:`agent.mask.headers`), bodies
+(``body``, ``post_data`` ... JSON, urlencoded form, multipart, text; base64 bodies are
+decoded, masked and re-encoded), URLs (by key or by scheme) and everything else as free
+text. It does not depend on capture's exact field names beyond these conventions, so a field
+capture adds later is still scanned as free text.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from agent.canonical import sha256_hex
 from agent.mask.compiled import Hit
 from agent.mask.ctx import Ctx
+from agent.mask.headers import HEADER_KEYS, HEADER_TEXT_KEYS, HeaderMasker, content_type, is_url
 from agent.mask.source import SourceMasker
 from agent.mask.strings import MARKER, StringMasker
 
-HEADER_KEYS = frozenset(
-    {
-        "headers",
-        "requestheaders",
-        "responseheaders",
-        "request_headers",
-        "response_headers",
-        "extra_headers",
-        "extraheaders",
-    }
-)
-HEADER_TEXT_KEYS = frozenset({"headerstext", "headers_text", "raw_headers", "rawheaders"})
 BODY_KEYS = frozenset(
     {
         "body",
@@ -72,37 +62,12 @@ URL_KEYS = frozenset(
         "action",
     }
 )
-CT_KEYS = ("mime_type", "mimeType", "mime", "content_type", "contentType")
-URL_PREFIXES = ("http://", "https://", "ws://", "wss://", "file:", "blob:", "data:")
 _FORM = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
 _BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
 _PART_NAME = re.compile(r"\bname=\"([^\"]*)\"", re.IGNORECASE)
 _NO_JSON = object()
 _DIGIT_TABLE = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))  # digits -> "0"
 _LONG_DIGITS = b"0" * 9  # numbers >= 10**8 are pattern-scanned by the JSON walk
-_REQUEST_LINE = re.compile(r"^[A-Z]+ \S+ HTTP/")
-
-
-def _is_url(s: str) -> bool:
-    return s.startswith(URL_PREFIXES)
-
-
-def _content_type(d: dict[str, Any]) -> str:
-    for k in CT_KEYS:
-        v = d.get(k)
-        if isinstance(v, str):
-            return v
-    for hk in ("headers", "response_headers", "request_headers", "responseHeaders"):
-        h = d.get(hk)
-        if isinstance(h, dict):
-            for name, v in h.items():
-                if name.lower() == "content-type" and isinstance(v, str):
-                    return v
-        elif isinstance(h, list):
-            for item in h:
-                if isinstance(item, dict) and str(item.get("name", "")).lower() == "content-type":
-                    return str(item.get("value", ""))
-    return ""
 
 
 class NetMasker:
@@ -112,6 +77,7 @@ class NetMasker:
         self.sm = sm
         self.rules = sm.rules
         self.source = SourceMasker(sm)
+        self.header_masker = HeaderMasker(sm, self.walk)
 
     def walk(
         self,
@@ -128,7 +94,7 @@ class NetMasker:
         messages), so strings get the body treatment.
         """
         if isinstance(obj, str):
-            if _is_url(obj):
+            if is_url(obj):
                 return ctx.take(obj, self.sm.url(obj), path)
             if obj[:1] in ("{", "[") or (text_as_body and len(obj) > 3):
                 return self.body(obj, "", ws, ctx, path)
@@ -158,7 +124,7 @@ class NetMasker:
         ctype: str,
         text_as_body: bool = False,
     ) -> Any:
-        ctype = _content_type(d) or ctype
+        ctype = content_type(d) or ctype
         b64 = bool(d.get("base64Encoded") or d.get("base64_encoded")) or "base64" in (
             d.get("body_encoding"),
             d.get("encoding"),
@@ -168,9 +134,9 @@ class NetMasker:
             lk = k.lower()
             p = f"{path}.{k}"
             if (lk in HEADER_KEYS or lk.endswith("headers")) and isinstance(v, dict | list):
-                nv: Any = self.headers(v, ctx, p)
+                nv: Any = self.header_masker.headers(v, ctx, p)
             elif isinstance(v, str) and lk in HEADER_TEXT_KEYS:
-                nv = self.headers_text(v, ctx, p)
+                nv = self.header_masker.headers_text(v, ctx, p)
             elif isinstance(v, str) and (lk in BODY_KEYS or (ws and lk in WS_BODY_KEYS)):
                 is_b64 = b64 or lk.endswith(("_b64", "_base64"))
                 nv = (
@@ -193,65 +159,9 @@ class NetMasker:
                         if b64 and lk in BODY_KEYS
                         else nv.encode("utf-8", "surrogatepass")
                     )
-                    new[f"{k}_sha256"] = hashlib.sha256(raw).hexdigest()
+                    new[f"{k}_sha256"] = sha256_hex(raw)
                     new[f"{k}_masked"] = True
         return d if new is None else new
-
-    # -- headers ------------------------------------------------------------------------
-    def _header_value(self, name: str, value: Any, ctx: Ctx, path: str) -> Any:
-        if not isinstance(value, str):
-            return self.walk(value, ctx, path)
-        hit = self.rules.name_hit("header", name)
-        if hit is not None:
-            return ctx.take(value, self.sm.apply(value, hit), path)
-        return ctx.take(value, self.sm.url(value) if _is_url(value) else self.sm.scan(value), path)
-
-    def headers(self, h: dict[str, Any] | list[Any], ctx: Ctx, path: str) -> Any:
-        """Mask a header map or a list of ``{name, value}`` / ``[name, value]``."""
-        if isinstance(h, dict):
-            new: dict[str, Any] | None = None
-            for name, v in h.items():
-                nv = self._header_value(str(name), v, ctx, f"{path}.{name}")
-                if nv is not v:
-                    new = new if new is not None else dict(h)
-                    new[name] = nv
-            return h if new is None else new
-        out: list[Any] | None = None
-        for i, item in enumerate(h):
-            if isinstance(item, dict) and "name" in item:
-                v = item.get("value")
-                nv = self._header_value(str(item["name"]), v, ctx, f"{path}[{i}].value")
-                nitem: Any = item if nv is v else {**item, "value": nv}
-            elif isinstance(item, list | tuple) and len(item) == 2:
-                nv = self._header_value(str(item[0]), item[1], ctx, f"{path}[{i}][1]")
-                nitem = item if nv is item[1] else [item[0], nv]
-            else:
-                nitem = self.walk(item, ctx, f"{path}[{i}]")
-            if nitem is not item:
-                out = out if out is not None else list(h)
-                out[i] = nitem
-        return h if out is None else out
-
-    def headers_text(self, text: str, ctx: Ctx, path: str) -> str:
-        """Mask raw header text (request/status line + ``Name: value`` lines)."""
-        lines = text.split("\n")
-        changed = False
-        for i, line in enumerate(lines):
-            name, sep, value = line.partition(":")
-            if i == 0 and _REQUEST_LINE.match(line):
-                words = line.split(" ")
-                words[1] = ctx.take(words[1], self.sm.url(words[1]), path)
-                new_line = " ".join(words)
-            elif sep:
-                nv = self._header_value(name.strip(), value.strip().rstrip("\r"), ctx, path)
-                cr = "\r" if line.endswith("\r") else ""
-                new_line = line if nv == value.strip().rstrip("\r") else f"{name}: {nv}{cr}"
-            else:
-                new_line = ctx.take(line, self.sm.scan(line), path)
-            if new_line != line:
-                lines[i] = new_line
-                changed = True
-        return "\n".join(lines) if changed else text
 
     # -- bodies -------------------------------------------------------------------------
     def body_b64(self, text: str, ctype: str, ws: bool, ctx: Ctx, path: str) -> str:
@@ -260,7 +170,7 @@ class NetMasker:
             raw = base64.b64decode(text, validate=True)
             decoded = raw.decode("utf-8")
         except (binascii.Error, ValueError):
-            return text  # binary content: patterns are text patterns (see mask.md limits)
+            return text  # binary content: value patterns are text patterns, so it is not scanned
         masked = self.body(decoded, ctype, ws, ctx, path)
         if masked is decoded:
             return text

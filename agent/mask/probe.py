@@ -115,26 +115,26 @@ def _preview(masker: Masker, value: str, hit: Hit | None) -> str:
     return text[:160]
 
 
-def analyze(
-    masker: Masker, target: str, collected: dict[str, Any], requests: list[dict[str, Any]]
-) -> ProbeReport:
-    """Turn what the page script and the request log collected into rule hits."""
-    rules = masker.rules
-    report = ProbeReport(target)
-    report.page_only_rules = [r.id for r in rules.rules if r.page_only()]
+def _element_hits(masker: Masker, collected: dict[str, Any], report: ProbeReport) -> None:
+    """The elements each element rule's selector matched (or the browser's selector error)."""
     for el in collected.get("elements", []):
         if "error" in el:
             report.errors.append(
                 f"rule {el['rule']}: selector rejected by the browser: {el['error']}"
             )
             continue
-        hit = rules.hits.get(el["rule"])
+        hit = masker.rules.hits.get(el["rule"])
         value = el["value"] if el.get("value") is not None else el.get("text", "")
         report.hits.append(
             ProbeHit(
                 el["rule"], "element", el["selector"], _preview(masker, value, hit) if value else ""
             )
         )
+
+
+def _control_hits(masker: Masker, collected: dict[str, Any], report: ProbeReport) -> None:
+    """Form controls no rule matched, which the default input mode masks."""
+    rules = masker.rules
     for c in collected.get("controls", []):
         if c["rules"]:
             continue
@@ -148,8 +148,12 @@ def analyze(
                 _preview(masker, c["value"], rules.default_input),
             )
         )
+
+
+def _pattern_hits(masker: Masker, collected: dict[str, Any], report: ProbeReport) -> None:
+    """Text, attribute and value items a value pattern matches (one hit per pattern)."""
     for item in collected.get("items", []):
-        for p in rules.patterns:
+        for p in masker.rules.patterns:
             for m in p.regex.finditer(item["value"]):
                 if p.check(m.group(0)):
                     report.hits.append(
@@ -161,25 +165,42 @@ def analyze(
                         )
                     )
                     break
+
+
+def _request_hits(masker: Masker, req: dict[str, Any], report: ProbeReport) -> None:
+    """Query parameters, headers and body fields of one request that rules mask."""
+    rules = masker.rules
+    raw_url = str(req.get("url", ""))
+    masked_url = masker.strings.url(raw_url)
+    url = raw_url if masked_url is None else masked_url[0]  # shown masked, too
+    for k, v in parse_qsl(urlsplit(raw_url).query, keep_blank_values=True):
+        qh = rules.name_hit("query_param", k)
+        if qh is not None:
+            report.hits.append(
+                ProbeHit(qh.rule_id, "query_param", f"{url} ?{k}", _preview(masker, v, qh))
+            )
+    for name, v in (req.get("headers") or {}).items():
+        hh = rules.name_hit("header", name)
+        if hh is not None:
+            report.hits.append(
+                ProbeHit(hh.rule_id, "header", f"{url} {name}", _preview(masker, str(v), hh))
+            )
+    body = req.get("post_data")
+    if isinstance(body, str) and body:
+        _body_hits(masker, url, body, report)
+
+
+def analyze(
+    masker: Masker, target: str, collected: dict[str, Any], requests: list[dict[str, Any]]
+) -> ProbeReport:
+    """Turn what the page script and the request log collected into rule hits."""
+    report = ProbeReport(target)
+    report.page_only_rules = [r.id for r in masker.rules.rules if r.page_only()]
+    _element_hits(masker, collected, report)
+    _control_hits(masker, collected, report)
+    _pattern_hits(masker, collected, report)
     for req in requests:
-        raw_url = str(req.get("url", ""))
-        masked_url = masker.strings.url(raw_url)
-        url = raw_url if masked_url is None else masked_url[0]  # shown masked, too
-        for k, v in parse_qsl(urlsplit(raw_url).query, keep_blank_values=True):
-            qh = rules.name_hit("query_param", k)
-            if qh is not None:
-                report.hits.append(
-                    ProbeHit(qh.rule_id, "query_param", f"{url} ?{k}", _preview(masker, v, qh))
-                )
-        for name, v in (req.get("headers") or {}).items():
-            hh = rules.name_hit("header", name)
-            if hh is not None:
-                report.hits.append(
-                    ProbeHit(hh.rule_id, "header", f"{url} {name}", _preview(masker, str(v), hh))
-                )
-        body = req.get("post_data")
-        if isinstance(body, str) and body:
-            _body_hits(masker, url, body, report)
+        _request_hits(masker, req, report)
     return report
 
 

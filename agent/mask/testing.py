@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.mask.masker import Masker
 from agent.mask.rules import default_rules_path, parse_rules
+from agent.rrweb import EventType, IncrementalSource, NodeType
 from agent.tomlfile import read_toml
 
 TEST_HMAC_KEY = bytes(range(32))
@@ -44,16 +45,16 @@ def build_masker(
 def rr_snapshot(*children: dict[str, Any]) -> dict[str, Any]:
     """An rrweb FullSnapshot whose body holds ``children``."""
     return {
-        "type": 2,
+        "type": EventType.FULL_SNAPSHOT.value,
         "timestamp": 1,
         "data": {
             "initialOffset": {"left": 0, "top": 0},
             "node": {
-                "type": 0,
+                "type": NodeType.DOCUMENT.value,
                 "id": 1,
                 "childNodes": [
                     {
-                        "type": 2,
+                        "type": NodeType.ELEMENT.value,
                         "id": 2,
                         "tagName": "body",
                         "attributes": {},
@@ -70,7 +71,7 @@ def el(
 ) -> dict[str, Any]:
     """A serialized rrweb element node."""
     return {
-        "type": 2,
+        "type": NodeType.ELEMENT.value,
         "id": nid,
         "tagName": tag,
         "attributes": attrs or {},
@@ -80,7 +81,7 @@ def el(
 
 def text(nid: int, content: str) -> dict[str, Any]:
     """A serialized rrweb text node."""
-    return {"type": 3, "id": nid, "textContent": content}
+    return {"type": NodeType.TEXT.value, "id": nid, "textContent": content}
 
 
 def rr_mutation(
@@ -91,10 +92,10 @@ def rr_mutation(
 ) -> dict[str, Any]:
     """An rrweb Mutation event."""
     return {
-        "type": 3,
+        "type": EventType.INCREMENTAL_SNAPSHOT.value,
         "timestamp": 2,
         "data": {
-            "source": 0,
+            "source": IncrementalSource.MUTATION.value,
             "texts": texts or [],
             "attributes": attributes or [],
             "removes": removes or [],
@@ -106,7 +107,12 @@ def rr_mutation(
 def rr_input(nid: int, value: str) -> dict[str, Any]:
     """An rrweb Input event."""
     return {
-        "type": 3,
+        "type": EventType.INCREMENTAL_SNAPSHOT.value,
         "timestamp": 3,
-        "data": {"source": 5, "id": nid, "text": value, "isChecked": False},
+        "data": {
+            "source": IncrementalSource.INPUT.value,
+            "id": nid,
+            "text": value,
+            "isChecked": False,
+        },
     }

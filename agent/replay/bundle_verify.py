@@ -19,7 +19,6 @@ A .zip bundle is unpacked to a temporary directory first (paths escaping it are 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -33,10 +32,12 @@ from agent.events import Record
 from agent.journal.reader import SegmentFile, decode_chunk
 from agent.keys import Keyring, TrustStore
 from agent.replay import derive
-from agent.replay.export import BUNDLE_VERSION, sha256_file
-from agent.replay.proofs import check_proof, load_leaves
+from agent.replay.export_files import sha256_file
+from agent.replay.integrity import tst_verifier
+from agent.replay.manifest import BUNDLE_VERSION
+from agent.replay.proofs import SegmentLeaves, check_proof, load_leaves
 from agent.seal.crypto import ChunkCipher
-from agent.seal.verify import Check, TimestampVerifier, VerifyReport, verify_paths
+from agent.seal.verify import Check, VerifyReport, verify_paths
 
 
 @dataclass
@@ -121,15 +122,8 @@ def verify_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verify_dir(
-    root: Path,
-    rep: BundleReport,
-    trust: TrustStore,
-    tsa_roots: list[bytes],
-    deks: dict[str, bytes] | None,
-    keyring: Keyring | None,
-) -> None:
-    # --- manifest -------------------------------------------------------------------------
+def _signed_manifest(root: Path, rep: BundleReport, trust: TrustStore) -> dict[str, Any] | None:
+    """The manifest when it parses and a trusted key signed it; else a failed check, None."""
     mpath = root / "manifest.json"
     try:
         mbytes = mpath.read_bytes()
@@ -138,7 +132,7 @@ def _verify_dir(
             raise ValueError("not an object")
     except (OSError, ValueError) as exc:
         rep.checks.append(Check("manifest", False, f"unreadable ({exc})", "manifest.json"))
-        return
+        return None
     if manifest.get("v") != BUNDLE_VERSION:
         raise UnknownVersion(f"{mpath}: bundle version {manifest.get('v')!r} is not supported")
     try:
@@ -148,7 +142,7 @@ def _verify_dir(
         rep.checks.append(
             Check("manifest", False, f"signature file unreadable ({exc})", "manifest.sig")
         )
-        return
+        return None
     if res is None:
         rep.checks.append(
             Check(
@@ -159,7 +153,7 @@ def _verify_dir(
                 "manifest.sig",
             )
         )
-        return
+        return None
     if res is False:
         rep.checks.append(
             Check(
@@ -169,9 +163,13 @@ def _verify_dir(
                 "manifest.json",
             )
         )
-        return
+        return None
     rep.checks.append(Check("manifest", True, f"signed by {sig['key_id']}"))
-    # --- files ------------------------------------------------------------------------------
+    return manifest
+
+
+def _check_files(root: Path, rep: BundleReport, manifest: dict[str, Any]) -> None:
+    """Every listed file is present with its size and SHA-256; nothing unlisted was added."""
     listed: dict[str, Any] = manifest.get("files", {})
     present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     bad = []
@@ -184,15 +182,13 @@ def _verify_dir(
     for rel in sorted(present - set(listed) - {"manifest.json", "manifest.sig"}):
         bad.append(Check("files", False, "not listed in the manifest (added)", rel))
     rep.checks.extend(bad or [Check("files", True, f"{len(listed)} files match")])
-    # --- segments ---------------------------------------------------------------------------
-    segs = sorted((root / "native" / "segments").rglob("*.stj"))
-    verifier: TimestampVerifier | None = None
-    if tsa_roots:
-        from agent.seal.timestamp import verify_timestamp
 
-        def verifier(token: bytes, digest: bytes) -> str:
-            return verify_timestamp(token, digest, list(tsa_roots)).gen_time.isoformat()
 
+def _check_segments(
+    root: Path, rep: BundleReport, segs: list[Path], trust: TrustStore, tsa_roots: list[bytes]
+) -> None:
+    """Re-verify every segment copy; one check per segment, plus failing cross-checks."""
+    verifier = tst_verifier(tsa_roots)
     vr = verify_paths(segs, trust, tst_verifier=verifier) if segs else VerifyReport()
     rep.segments = vr
     for s in vr.segments:
@@ -219,57 +215,92 @@ def _verify_dir(
     for c in vr.checks:
         if c.ok is False:
             rep.checks.append(Check("segments", False, f"{c.name}: {c.detail}", c.where))
-    # --- proofs -----------------------------------------------------------------------------
+
+
+def _proof_file_leaves(
+    root: Path, rep: BundleReport, pf: Path, seg_path: Path | None
+) -> tuple[dict[str, Any], SegmentLeaves] | None:
+    """A proof file and the leaves of its segment, or a failed check and None."""
+    rel = pf.relative_to(root).as_posix()
+    try:
+        doc = json.loads(pf.read_text())
+    except ValueError:
+        rep.checks.append(Check("proofs", False, "proof file does not parse", rel))
+        return None
+    if seg_path is None:
+        rep.checks.append(Check("proofs", False, "no segment for this proof file", rel))
+        return None
+    try:
+        seg = SegmentFile(seg_path)
+        try:
+            sl = load_leaves(seg)
+        finally:
+            seg.close()
+    except InputError as exc:
+        rep.checks.append(
+            Check(
+                "proofs",
+                False,
+                f"segment unreadable: {exc.message}",
+                seg_path.relative_to(root).as_posix(),
+            )
+        )
+        return None
+    return doc, sl
+
+
+def _check_chunk_proofs(rep: BundleReport, rel: str, doc: dict[str, Any], sl: SegmentLeaves) -> int:
+    """Check a proof file's chunk proofs up to the first failing one; return how many ran."""
+    n = 0
+    for pr in doc.get("chunks", []):
+        idx = int(pr.get("chunk", -1))
+        leaf = sl.leaves[idx] if 0 <= idx < len(sl.leaves) else None
+        anchor = sl.anchor_for(idx) if leaf is not None else None
+        ok = (
+            leaf is not None
+            and anchor is not None
+            and check_proof(pr, leaf)
+            and pr.get("root") == anchor.root.hex()
+        )
+        n += 1
+        if not ok:
+            rep.checks.append(
+                Check("proofs", False, "inclusion proof does not check", f"{rel} chunk {idx}")
+            )
+            break
+    return n
+
+
+def _check_proofs(root: Path, rep: BundleReport, segs: list[Path]) -> None:
+    """Every chunk inclusion proof checks against the leaves recomputed from its segment."""
     by_stem = {(p.parent.name, p.stem): p for p in segs}
     n_proofs = 0
     for pf in sorted((root / "proofs").rglob("*.json")):
         if pf.name == "receipts.json":
             continue
-        rel = pf.relative_to(root).as_posix()
-        seg_path = by_stem.get((pf.parent.name, pf.stem))
-        try:
-            doc = json.loads(pf.read_text())
-        except ValueError:
-            rep.checks.append(Check("proofs", False, "proof file does not parse", rel))
-            continue
-        if seg_path is None:
-            rep.checks.append(Check("proofs", False, "no segment for this proof file", rel))
-            continue
-        try:
-            seg = SegmentFile(seg_path)
-            try:
-                sl = load_leaves(seg)
-            finally:
-                seg.close()
-        except InputError as exc:
-            rep.checks.append(
-                Check(
-                    "proofs",
-                    False,
-                    f"segment unreadable: {exc.message}",
-                    seg_path.relative_to(root).as_posix(),
-                )
-            )
-            continue
-        for pr in doc.get("chunks", []):
-            idx = int(pr.get("chunk", -1))
-            leaf = sl.leaves[idx] if 0 <= idx < len(sl.leaves) else None
-            anchor = sl.anchor_for(idx) if leaf is not None else None
-            ok = (
-                leaf is not None
-                and anchor is not None
-                and check_proof(pr, leaf)
-                and pr.get("root") == anchor.root.hex()
-            )
-            n_proofs += 1
-            if not ok:
-                rep.checks.append(
-                    Check("proofs", False, "inclusion proof does not check", f"{rel} chunk {idx}")
-                )
-                break
+        loaded = _proof_file_leaves(root, rep, pf, by_stem.get((pf.parent.name, pf.stem)))
+        if loaded is not None:
+            n_proofs += _check_chunk_proofs(rep, pf.relative_to(root).as_posix(), *loaded)
     if not any(c.name == "proofs" and c.ok is False for c in rep.checks):
         rep.checks.append(Check("proofs", True, f"{n_proofs} chunk inclusion proofs check"))
-    # --- derived ----------------------------------------------------------------------------
+
+
+def _verify_dir(
+    root: Path,
+    rep: BundleReport,
+    trust: TrustStore,
+    tsa_roots: list[bytes],
+    deks: dict[str, bytes] | None,
+    keyring: Keyring | None,
+) -> None:
+    """Run the checks in order on an unpacked bundle; a bad manifest stops the rest."""
+    manifest = _signed_manifest(root, rep, trust)
+    if manifest is None:
+        return
+    _check_files(root, rep, manifest)
+    segs = sorted((root / "native" / "segments").rglob("*.stj"))
+    _check_segments(root, rep, segs, trust, tsa_roots)
+    _check_proofs(root, rep, segs)
     _check_derived(root, rep, segs, manifest, deks, keyring)
 
 
@@ -354,8 +385,3 @@ def _check_derived(
                 "segments: events.jsonl, network.har, actions.csv match",
             )
         )
-
-
-def sha256_hex(data: bytes) -> str:
-    """Hex SHA-256."""
-    return hashlib.sha256(data).hexdigest()

@@ -11,20 +11,14 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
+from agent.clock import utc_iso
 from agent.events import Record
 from agent.replay import timeline as tl
 
 HAR_VERSION = "1.2"
-
-
-def iso(ns: int) -> str:
-    """ISO 8601 UTC with microseconds (HAR ``startedDateTime``)."""
-    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ns // 1000) % 1_000_000:06d}Z"
 
 
 def event_line(session_id: str, r: Record) -> str:
@@ -62,8 +56,10 @@ def _query(url: str) -> list[dict[str, str]]:
     ]
 
 
-def har(items: Iterable[tuple[str, Record]]) -> bytes:
-    """``network.har``: HAR 1.2 (one page per recorded page, one entry per request)."""
+def _pages_and_requests(
+    items: Iterable[tuple[str, Record]],
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """HAR pages (first sight of each page) and, in request order, each request's records."""
     pages: dict[str, dict[str, Any]] = {}
     reqs: dict[tuple[str, str], dict[str, Any]] = {}
     order: list[tuple[str, str]] = []
@@ -75,7 +71,7 @@ def har(items: Iterable[tuple[str, Record]]) -> bytes:
             and f"{sid}:{r.page}" not in pages
         ):
             pages[f"{sid}:{r.page}"] = {
-                "startedDateTime": iso(r.t_utc_ns),
+                "startedDateTime": utc_iso(r.t_utc_ns),
                 "id": f"{sid}:{r.page}",
                 "title": str(p.get("url") or p.get("title") or r.page),
                 "pageTimings": {"onContentLoad": -1, "onLoad": -1},
@@ -86,119 +82,139 @@ def har(items: Iterable[tuple[str, Record]]) -> bytes:
         if r.kind == "net.request":
             if key not in reqs:
                 order.append(key)
-            reqs[key] = {"req": r, "resp": None, "failed": None}
+            reqs[key] = {"session": sid, "req": r, "resp": None, "failed": None}
         elif key in reqs:
             reqs[key]["resp" if r.kind == "net.response" else "failed"] = r
-    entries = []
-    for key in order:
-        e = reqs[key]
-        rq: Record = e["req"]
-        p = rq.payload
-        request: dict[str, Any] = {
-            "method": str(p.get("method", "GET")),
-            "url": str(p.get("url", "")),
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": _headers(p.get("headers")),
-            "queryString": _query(str(p.get("url", ""))),
-            "headersSize": -1,
-            "bodySize": int(p.get("post_data_size", 0) or 0),
-        }
-        if p.get("post_data") is not None:
-            hdrs = (
-                {k.lower(): v for k, v in (p.get("headers") or {}).items()}
-                if isinstance(p.get("headers"), dict)
-                else {}
-            )
-            request["postData"] = {
-                "mimeType": str(hdrs.get("content-type", "")),
-                "text": str(p.get("post_data")),
-            }
-        rs: Record | None = e["resp"]
-        status, total_ms = 0, -1.0
-        if rs is not None:
-            q = rs.payload
-            status = int(q.get("status", 0))
-            content: dict[str, Any] = {
-                "size": int(q.get("body_size", 0) or 0),
-                "mimeType": str(q.get("mime", "")),
-            }
-            if isinstance(q.get("body"), str):
-                content["text"] = q["body"]
-                if q.get("body_encoding") == "base64":
-                    content["encoding"] = "base64"
-            if q.get("body_sha256"):
-                content["_sha256"] = q["body_sha256"]
-            hdrs_r = (
-                {str(k).lower(): str(v) for k, v in (q.get("headers") or {}).items()}
-                if isinstance(q.get("headers"), dict)
-                else {}
-            )
-            response: dict[str, Any] = {
-                "status": status,
-                "statusText": str(q.get("status_text", "")),
-                "httpVersion": str(q.get("protocol", "") or "HTTP/1.1").upper(),
-                "cookies": [],
-                "headers": _headers(q.get("headers")),
-                "content": content,
-                "redirectURL": hdrs_r.get("location", ""),
-                "headersSize": -1,
-                "bodySize": int(q.get("body_size", -1) if q.get("body_size") is not None else -1),
-            }
-            dur = q.get("duration_us")
-            total_ms = (
-                round(int(dur) / 1000, 3)
-                if isinstance(dur, int)
-                else round((rs.t_utc_ns - rq.t_utc_ns) / 1e6, 3)
-            )
-        else:
-            f: Record | None = e["failed"]
-            response = {
-                "status": 0,
-                "statusText": "",
-                "httpVersion": "",
-                "cookies": [],
-                "headers": [],
-                "content": {"size": 0, "mimeType": ""},
-                "redirectURL": "",
-                "headersSize": -1,
-                "bodySize": -1,
-                "_error": str(f.payload.get("error", "")) if f else "no response",
-            }
-        total_ms = max(total_ms, 0.0)
-        cause = p.get("cause") if isinstance(p.get("cause"), dict) else None
-        entries.append(
-            {
-                "pageref": f"{key[0]}:{rq.page}" if f"{key[0]}:{rq.page}" in pages else None,
-                "startedDateTime": iso(rq.t_utc_ns),
-                "time": total_ms,
-                "request": request,
-                "response": response,
-                "cache": {},
-                "timings": {
-                    "blocked": -1,
-                    "dns": -1,
-                    "connect": -1,
-                    "ssl": -1,
-                    "send": 0,
-                    "wait": total_ms,
-                    "receive": 0,
-                },
-                "_session": key[0],
-                "_seq": rq.seq,
-                "_response_seq": rs.seq if rs is not None else None,
-                "_cause_action": cause.get("action_id") if cause else None,
-            }
+    return pages, [reqs[key] for key in order]
+
+
+def _har_request(p: dict[str, Any]) -> dict[str, Any]:
+    """The HAR ``request`` of a ``net.request`` payload."""
+    request: dict[str, Any] = {
+        "method": str(p.get("method", "GET")),
+        "url": str(p.get("url", "")),
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": _headers(p.get("headers")),
+        "queryString": _query(str(p.get("url", ""))),
+        "headersSize": -1,
+        "bodySize": int(p.get("post_data_size", 0) or 0),
+    }
+    if p.get("post_data") is not None:
+        hdrs = (
+            {k.lower(): v for k, v in (p.get("headers") or {}).items()}
+            if isinstance(p.get("headers"), dict)
+            else {}
         )
-    for en in entries:
-        if en["pageref"] is None:
-            del en["pageref"]
+        request["postData"] = {
+            "mimeType": str(hdrs.get("content-type", "")),
+            "text": str(p.get("post_data")),
+        }
+    return request
+
+
+def _har_response(q: dict[str, Any]) -> dict[str, Any]:
+    """The HAR ``response`` of a ``net.response`` payload."""
+    content: dict[str, Any] = {
+        "size": int(q.get("body_size", 0) or 0),
+        "mimeType": str(q.get("mime", "")),
+    }
+    if isinstance(q.get("body"), str):
+        content["text"] = q["body"]
+        if q.get("body_encoding") == "base64":
+            content["encoding"] = "base64"
+    if q.get("body_sha256"):
+        content["_sha256"] = q["body_sha256"]
+    hdrs_r = (
+        {str(k).lower(): str(v) for k, v in (q.get("headers") or {}).items()}
+        if isinstance(q.get("headers"), dict)
+        else {}
+    )
+    return {
+        "status": int(q.get("status", 0)),
+        "statusText": str(q.get("status_text", "")),
+        "httpVersion": str(q.get("protocol", "") or "HTTP/1.1").upper(),
+        "cookies": [],
+        "headers": _headers(q.get("headers")),
+        "content": content,
+        "redirectURL": hdrs_r.get("location", ""),
+        "headersSize": -1,
+        "bodySize": int(q.get("body_size", -1) if q.get("body_size") is not None else -1),
+    }
+
+
+def _har_no_response(f: Record | None) -> dict[str, Any]:
+    """The HAR ``response`` of a request that failed (or never got an answer)."""
+    return {
+        "status": 0,
+        "statusText": "",
+        "httpVersion": "",
+        "cookies": [],
+        "headers": [],
+        "content": {"size": 0, "mimeType": ""},
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": -1,
+        "_error": str(f.payload.get("error", "")) if f else "no response",
+    }
+
+
+def _total_ms(rq: Record, rs: Record | None) -> float:
+    """Request duration in ms: the recorded one, else response minus request time."""
+    if rs is None:
+        return 0.0
+    dur = rs.payload.get("duration_us")
+    total_ms = (
+        round(int(dur) / 1000, 3)
+        if isinstance(dur, int)
+        else round((rs.t_utc_ns - rq.t_utc_ns) / 1e6, 3)
+    )
+    return max(total_ms, 0.0)
+
+
+def _har_entry(e: dict[str, Any], pages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One HAR entry from a request's records (``pageref`` left out when no page matched)."""
+    sid: str = e["session"]
+    rq: Record = e["req"]
+    rs: Record | None = e["resp"]
+    p = rq.payload
+    total_ms = _total_ms(rq, rs)
+    cause = p.get("cause") if isinstance(p.get("cause"), dict) else None
+    entry: dict[str, Any] = {
+        "pageref": f"{sid}:{rq.page}",
+        "startedDateTime": utc_iso(rq.t_utc_ns),
+        "time": total_ms,
+        "request": _har_request(p),
+        "response": _har_response(rs.payload) if rs is not None else _har_no_response(e["failed"]),
+        "cache": {},
+        "timings": {
+            "blocked": -1,
+            "dns": -1,
+            "connect": -1,
+            "ssl": -1,
+            "send": 0,
+            "wait": total_ms,
+            "receive": 0,
+        },
+        "_session": sid,
+        "_seq": rq.seq,
+        "_response_seq": rs.seq if rs is not None else None,
+        "_cause_action": cause.get("action_id") if cause else None,
+    }
+    if entry["pageref"] not in pages:
+        del entry["pageref"]
+    return entry
+
+
+def har(items: Iterable[tuple[str, Record]]) -> bytes:
+    """``network.har``: HAR 1.2 (one page per recorded page, one entry per request)."""
+    pages, requests = _pages_and_requests(items)
     doc = {
         "log": {
             "version": HAR_VERSION,
             "creator": {"name": "sessiontape", "version": __version__},
             "pages": list(pages.values()),
-            "entries": entries,
+            "entries": [_har_entry(e, pages) for e in requests],
         }
     }
     return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -220,7 +236,7 @@ def actions_csv(items: Iterable[tuple[str, Record]]) -> bytes:
             [
                 sid,
                 r.seq,
-                iso(r.t_utc_ns),
+                utc_iso(r.t_utc_ns),
                 r.kind,
                 e["cat"],
                 e.get("action_id", ""),

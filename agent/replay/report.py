@@ -27,10 +27,8 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def session_section(rs: ReplaySession, asset_root: Path) -> str:
-    """One session's part of the report."""
-    m = rs.metadata()
-    it = rs.integrity()
+def _metadata_part(m: dict[str, Any]) -> list[str]:
+    """Heading and the who/where/when table."""
     out = [f"<h2>Session {_e(m['session_id'])}</h2><table>"]
     for k in ("user", "workstation", "record_class", "events", "bytes"):
         out.append(f"<tr><th>{k}</th><td>{_e(m[k])}</td></tr>")
@@ -38,8 +36,13 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
         f"<tr><th>start (UTC)</th><td>{_e(utc_iso(m['start_utc_ns']))}</td></tr>"
         f"<tr><th>end (UTC)</th><td>{_e(utc_iso(m['end_utc_ns']))}</td></tr></table>"
     )
+    return out
+
+
+def _integrity_part(it: dict[str, Any]) -> list[str]:
+    """The integrity status, its first failure, and one row per segment."""
     cls = "ok" if it["ok"] else "bad"
-    out.append(f"<h3>Integrity: <span class='{cls}'>{_e(it['status'])}</span></h3>")
+    out = [f"<h3>Integrity: <span class='{cls}'>{_e(it['status'])}</span></h3>"]
     if it["first_failure"]:
         out.append(f"<p class='bad'>{_e(it['first_failure'])}</p>")
     out.append(
@@ -59,7 +62,27 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
             f"{_e(s['failure'] or '')}</td></tr>"
         )
     out.append("</table>")
-    out.append("<h3>Actions</h3>")
+    return out
+
+
+def _screenshot_cell(rs: ReplaySession, asset_root: Path, e: dict[str, Any]) -> str:
+    """The action's screenshot inlined as a ``data:`` URI (or why it is missing)."""
+    sha = rs.screenshots.get(str(e.get("action_id", "")))
+    if not sha:
+        return ""
+    p = asset_path(asset_root, sha)
+    if not p.is_file():
+        return "screenshot missing from the asset archive"
+    return (
+        f"<img alt='screenshot' src='data:image/jpeg;base64,"
+        f"{base64.b64encode(p.read_bytes()).decode()}'>"
+    )
+
+
+def _actions_part(rs: ReplaySession, asset_root: Path) -> list[str]:
+    """The readable steps of the timeline, with screenshots where recorded (the table is
+    closed by the first line of :func:`_network_part`)."""
+    out = ["<h3>Actions</h3>"]
     if not rs.screenshots:
         out.append(
             "<p>Screenshots were not enabled for this recording "
@@ -71,27 +94,23 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
             continue
         if e["kind"] in ("input.key", "rrweb.input"):
             continue  # keystrokes are in actions.csv; the report keeps the readable steps
-        shot = ""
-        sha = rs.screenshots.get(str(e.get("action_id", "")))
-        if sha:
-            p = asset_path(asset_root, sha)
-            if p.is_file():
-                shot = (
-                    f"<img alt='screenshot' src='data:image/jpeg;base64,"
-                    f"{base64.b64encode(p.read_bytes()).decode()}'>"
-                )
-            else:
-                shot = "screenshot missing from the asset archive"
+        shot = _screenshot_cell(rs, asset_root, e)
         cls_row = " class='gap'" if e["cat"] in ("gap", "unverified") else ""
         t = utc_iso(int(e["t_utc_ns"])) if e.get("t_utc_ns") else ""
         out.append(
             f"<tr{cls_row}><td>{_e(e['seq'])}</td><td>{_e(t)}</td>"
             f"<td>{_e(e['label'])}</td><td>{shot}</td></tr>"
         )
-    out.append(
+    return out
+
+
+def _network_part(rs: ReplaySession) -> list[str]:
+    """One row per request or WebSocket, with the action that caused it; its first line
+    closes the actions table."""
+    out = [
         "</table><h3>Network</h3><table><tr><th>seq</th><th>method</th><th>url</th>"
         "<th>status</th><th>caused by action</th></tr>"
-    )
+    ]
     for n in rs.network.values():
         if n.get("seq") is None:
             continue
@@ -104,6 +123,18 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
             f"<td>{_e(n.get('cause') or '')}</td></tr>"
         )
     out.append("</table>")
+    return out
+
+
+def session_section(rs: ReplaySession, asset_root: Path) -> str:
+    """One session's part of the report."""
+    m = rs.metadata()
+    out = [
+        *_metadata_part(m),
+        *_integrity_part(rs.integrity()),
+        *_actions_part(rs, asset_root),
+        *_network_part(rs),
+    ]
     out.append(
         f"<p>Step through this session: <a href='viewer/{_e(m['session_id'])}/"
         "viewer.html'>offline viewer</a>.</p>"

@@ -25,6 +25,7 @@ from aiohttp import web
 from agent.config import Config
 from agent.errors import SessiontapeError, UsageError
 from agent.replay import assets as asset_mod
+from agent.replay.integrity import tst_verifier
 from agent.replay.session import ReplaySession
 
 log = structlog.get_logger("sessiontape.replay")
@@ -265,6 +266,19 @@ def parse_time(text: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
+def _start_seq(rs: ReplaySession, at: str | None, seq: int | None) -> int | None:
+    """Where the viewer opens: ``--at`` time, else ``--seq``; it must be a verified seq."""
+    first, last = rs.seq_range
+    start = seq
+    if at is not None:
+        start = rs.seq_at(parse_time(at))
+    if start is not None and (first is None or last is None or not first <= start <= last):
+        raise UsageError(
+            f"seq {start} is outside the verified part of the session ({first}..{last})"
+        )
+    return start
+
+
 def launch(
     home: Path,
     config: Config,
@@ -283,27 +297,13 @@ def launch(
 
     from agent.audit import record_access
 
-    verifier = None
-    if tsa_roots:
-        from agent.seal.timestamp import verify_timestamp
-
-        roots = list(tsa_roots)
-
-        def verifier(token: bytes, digest: bytes) -> str:
-            return verify_timestamp(token, digest, roots).gen_time.isoformat()
-
+    verifier = tst_verifier(tsa_roots)
     rs = ReplaySession.open(
         home, session_id, tst_verifier=verifier, cache_size=config.replay.chunk_cache
     )
     try:
         first, last = rs.seq_range
-        start = seq
-        if at is not None:
-            start = rs.seq_at(parse_time(at))
-        if start is not None and (first is None or last is None or not first <= start <= last):
-            raise UsageError(
-                f"seq {start} is outside the verified part of the session ({first}..{last})"
-            )
+        start = _start_seq(rs, at, seq)
         integ = rs.integrity()
         record_access(
             home,

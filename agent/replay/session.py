@@ -28,8 +28,9 @@ from agent.journal.reader import SegmentFile, decode_chunk
 from agent.journal.store import SessionInfo, find_session
 from agent.keys import Keyring, TrustStore
 from agent.replay import timeline as tl
-from agent.replay.proofs import SegmentLeaves, chunk_proof, load_leaves
-from agent.seal.crypto import ChunkCipher
+from agent.replay.integrity import OpenSegment, session_integrity
+from agent.replay.network_index import index_network
+from agent.replay.proofs import chunk_proof, load_leaves
 from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport, verify_paths
 
 
@@ -45,15 +46,6 @@ class ChunkRef:
     t1: int
 
 
-@dataclass
-class _Seg:
-    path: Path
-    file: SegmentFile | None
-    cipher: ChunkCipher | None
-    report: SegmentReport
-    leaves: SegmentLeaves | None = None
-
-
 def stream_id(page: str | None, frame: str | None) -> str:
     """The id of the rrweb stream of one frame of one page."""
     return f"{page}:{frame}"
@@ -65,7 +57,7 @@ class ReplaySession:
 
     info: SessionInfo
     report: VerifyReport
-    segs: list[_Seg]
+    segs: list[OpenSegment]
     chunks: list[ChunkRef] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     keyframes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -101,7 +93,7 @@ class ReplaySession:
             paths, trust, keyring=keyring, decrypt=True, tst_verifier=tst_verifier
         )
         by_path = {s.path: s for s in report.segments}
-        segs: list[_Seg] = []
+        segs: list[OpenSegment] = []
         for p in paths:
             rep = by_path.get(str(p)) or SegmentReport(path=str(p))
             try:
@@ -109,7 +101,7 @@ class ReplaySession:
                 cipher = f.cipher(keyring)
             except Exception:  # unreadable or undecryptable: nothing of it is served
                 f, cipher = None, None
-            segs.append(_Seg(p, f, cipher, rep))
+            segs.append(OpenSegment(p, f, cipher, rep))
         rs = cls(info=info, report=report, segs=segs, cache_size=cache_size)
         rs._index()
         return rs
@@ -214,7 +206,7 @@ class ReplaySession:
             if aid and e["cat"] == "action":
                 self.actions[str(aid)] = e
         if r.kind.startswith("net.") and r.kind not in ("net.asset",) and "request_id" in p:
-            self._index_network(r)
+            index_network(self.network, r)
         elif r.kind == "net.asset" and "sha256" in p:
             self.assets.setdefault(
                 str(p["sha256"]), {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq}
@@ -224,45 +216,6 @@ class ReplaySession:
             self.assets.setdefault(
                 str(p["sha256"]), {"url": "", "mime": p.get("mime", ""), "seq": r.seq}
             )
-
-    def _index_network(self, r: Record) -> None:
-        p = r.payload
-        rid = str(p["request_id"])
-        if r.kind.startswith("net.ws"):
-            rid = "ws:" + rid
-        n = self.network.setdefault(
-            rid, {"request_id": rid, "page": r.page, "frame": r.frame, "seqs": []}
-        )
-        n["seqs"].append(r.seq)
-        if r.kind == "net.request":
-            cause = p.get("cause") or {}
-            n.update(
-                method=p.get("method"),
-                url=p.get("url"),
-                seq=r.seq,
-                t_utc_ns=r.t_utc_ns,
-                resource_type=p.get("resource_type"),
-                cause=cause.get("action_id") if isinstance(cause, dict) else None,
-            )
-        elif r.kind == "net.response":
-            n.update(
-                status=p.get("status"),
-                mime=p.get("mime"),
-                response_seq=r.seq,
-                t_end_utc_ns=r.t_utc_ns,
-                body_size=p.get("body_size"),
-                duration_us=p.get("duration_us"),
-            )
-            n.setdefault("url", p.get("url"))
-        elif r.kind == "net.failed":
-            n.update(failed=p.get("error"), response_seq=r.seq, t_end_utc_ns=r.t_utc_ns)
-        elif r.kind == "net.ws_open":
-            n.update(method="WS", url=p.get("url"), seq=r.seq, t_utc_ns=r.t_utc_ns, frames=0)
-        elif r.kind == "net.ws_frame":
-            n["frames"] = int(n.get("frames", 0)) + 1
-            cause = p.get("cause") or {}
-            if isinstance(cause, dict) and cause.get("action_id"):
-                n.setdefault("frame_causes", []).append([r.seq, cause["action_id"]])
 
     # --- reading ---------------------------------------------------------------------------
     def _decode(self, ref: ChunkRef) -> list[Record]:
@@ -377,67 +330,7 @@ class ReplaySession:
     # --- summaries -------------------------------------------------------------------------
     def integrity(self) -> dict[str, Any]:
         """The integrity badge: overall status, failing check, key ids, RFC 3161 times."""
-        segs = []
-        for s in self.segs:
-            rep = s.report
-            ff = rep.first_failure
-            tst = {"verified_time": rep.tst_time or None, "claimed_time": None}
-            if not rep.tst_time and s.file is not None:
-                seal = s.file.seal()
-                if seal is not None and seal.tst:
-                    try:
-                        from agent.seal.timestamp import timestamp_info
-
-                        tst["claimed_time"] = timestamp_info(seal.tst).gen_time.isoformat()
-                    except Exception:  # a damaged token is reported by verify, not here
-                        tst["claimed_time"] = "unreadable token"
-            segs.append(
-                {
-                    "file": s.path.name,
-                    "segment_id": rep.segment_id,
-                    "index": rep.index,
-                    "status": rep.status,
-                    "passed": rep.passed,
-                    "key_id": rep.key_id,
-                    "chunks_verified": rep.chunks_verified,
-                    "events": rep.events,
-                    "seq_first": rep.seq_first,
-                    "seq_last_verified": rep.seq_last_verified,
-                    "rfc3161": tst,
-                    "failed_check": ff.name if ff else None,
-                    "failure": f"{ff.detail}" + (f" ({ff.where})" if ff.where else "")
-                    if ff
-                    else None,
-                }
-            )
-        statuses = {s["status"] for s in segs}
-        if not self.report.ok and (
-            "failed" in statuses
-            or self.report.errors
-            or any(c.ok is False for c in self.report.checks)
-        ):
-            status = "failed"
-        elif "unsealed" in statuses:
-            status = "unsealed"
-        elif "recovered" in statuses:
-            status = "recovered"
-        else:
-            status = "verified"
-        ff_seg = next((s for s in segs if s["failed_check"]), None)
-        cross = next((c for c in self.report.checks if c.ok is False), None)
-        first, last = self.seq_range
-        return {
-            "status": status,
-            "ok": self.report.ok,
-            "first_failure": self.report.first_failure,
-            "failed_check": ff_seg["failed_check"] if ff_seg else (cross.name if cross else None),
-            "key_ids": sorted({s["key_id"] for s in segs if s["key_id"]}),
-            "segments": segs,
-            "withheld": self.withheld,
-            "verified_seq_first": first,
-            "verified_seq_last": last,
-            "checks": [c.as_dict() for c in self.report.checks],
-        }
+        return session_integrity(self.report, self.segs, self.withheld, self.seq_range)
 
     def missing_assets(self, asset_root: Path) -> list[dict[str, Any]]:
         """Assets the journal references that are not in the archive."""

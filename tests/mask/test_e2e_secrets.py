@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -155,15 +156,9 @@ def _decrypted(home: Path, session_id: str) -> tuple[bytes, bytes]:
     return "\n".join(out).encode(), "\n".join(strings).encode()
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audited(
-    tmp_path: Path,
-) -> None:
-    """No secret in any form on disk; same account -> same token in two sessions; the
-    escrowed notes reveal with the officer key, and the reveal is audited."""
-    home = tmp_path / "home"
-    home.mkdir()
+def _officer_rules(tmp_path: Path) -> tuple[Path, Path]:
+    """The shipped rules with the officer's escrow key and an escrow rule for the notes;
+    returns the rules file and the officer's private key file."""
     officer = tmp_path / "officer"
     officer.mkdir()
     pem, pub = generate_keypair()
@@ -179,15 +174,25 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
         'selector = "textarea#notes"\n',
         encoding="utf-8",
     )
-    s = DEMO_SECRETS
+    return rules, key_path
 
-    async def fixture_then_lookup(page: object) -> None:
+
+async def _login(page: object) -> None:
+    s = DEMO_SECRETS
+    await _type(page, "#username", s["username"])
+    await _type(page, "#password", s["password"])
+    await page.locator("#login-submit").click()  # type: ignore[attr-defined]
+    await page.wait_for_url("**/app")  # type: ignore[attr-defined]
+
+
+def _fixture_then_lookup(app_url: str) -> Callable[[object], Awaitable[None]]:
+    """The first session: the secrets fixture page, then a client lookup in the app."""
+
+    async def drive(page: object) -> None:
+        s = DEMO_SECRETS
         await page.wait_for_function("window.__fixtureDone === true", timeout=15_000)  # type: ignore[attr-defined]
-        await page.goto(app.url)  # type: ignore[attr-defined]
-        await _type(page, "#username", s["username"])
-        await _type(page, "#password", s["password"])
-        await page.locator("#login-submit").click()  # type: ignore[attr-defined]
-        await page.wait_for_url("**/app")  # type: ignore[attr-defined]
+        await page.goto(app_url)  # type: ignore[attr-defined]
+        await _login(page)
         await _type(page, "#client-name", "Jane Q. Sample")
         await _type(page, "#ssn", s["ssn"])
         await _type(page, "#lookup-account", s["account"])
@@ -202,32 +207,64 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
             .first.wait_for(state="attached", timeout=10_000)
         )
 
-    async def second_lookup(page: object) -> None:
-        await _type(page, "#username", s["username"])
-        await _type(page, "#password", s["password"])
-        await page.locator("#login-submit").click()  # type: ignore[attr-defined]
-        await page.wait_for_url("**/app")  # type: ignore[attr-defined]
-        await _type(page, "#lookup-account", s["account"])
+    return drive
+
+
+async def _second_lookup(page: object) -> None:
+    """The second session: log in and type the same account number."""
+    await _login(page)
+    await _type(page, "#lookup-account", DEMO_SECRETS["account"])
+
+
+def _record_two_sessions(home: Path, rules: Path) -> tuple[str, str]:
+    """Record both sessions against one demo app; returns their ids."""
 
     async def scenario() -> tuple[str, str]:
-        nonlocal app
         async with running_demo_app(fixtures_dir=PAGES) as a:
-            app = a
             first = await _record(
                 home,
                 Masker.load(home, rules),
                 a.url + "fixtures/fx_secrets.html",
-                fixture_then_lookup,
+                _fixture_then_lookup(a.url),
             )
-            second = await _record(home, Masker.load(home, rules), a.url, second_lookup)
+            second = await _record(home, Masker.load(home, rules), a.url, _second_lookup)
         return first, second
 
-    app: object = None
     configure(home, "debug")
     try:
-        first, second = asyncio.run(scenario())
+        return asyncio.run(scenario())
     finally:
         configure_quiet()
+
+
+def _leaks_on_disk(home: Path, decrypted: dict[str, tuple[bytes, bytes]]) -> tuple[list[str], int]:
+    """Secrets found in the decrypted sessions and in every file under ``home``, and how
+    many files were scanned."""
+    leaks: list[str] = []
+    for sid, (blob, strings) in decrypted.items():
+        leaks += find_secrets(blob, f"decrypted session {sid}", strings)
+    files = 0
+    for root, _dirs, names in os.walk(home):
+        for name in names:
+            p = Path(root) / name
+            data = p.read_bytes()
+            leaks += find_secrets(data, str(p.relative_to(home)), json_strings(data))
+            files += 1
+    return leaks, files
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audited(
+    tmp_path: Path,
+) -> None:
+    """No secret in any form on disk; same account -> same token in two sessions; the
+    escrowed notes reveal with the officer key, and the reveal is audited."""
+    home = tmp_path / "home"
+    home.mkdir()
+    rules, key_path = _officer_rules(tmp_path)
+    s = DEMO_SECRETS
+    first, second = _record_two_sessions(home, rules)
 
     masker = Masker.load(home, rules)
     acct_token = masker.strings.apply(s["account"], masker.rules.hits["account-fields"])
@@ -262,15 +299,6 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
     assert audit[-1]["outcome"] == "revealed" and audit[-1]["token"] == esc
     assert audit[-1]["who"] == "officer1" and audit[-1]["session"] == first
 
-    leaks: list[str] = []
-    for sid, (blob, strings) in decrypted.items():
-        leaks += find_secrets(blob, f"decrypted session {sid}", strings)
-    files = 0
-    for root, _dirs, names in os.walk(home):
-        for name in names:
-            p = Path(root) / name
-            data = p.read_bytes()
-            leaks += find_secrets(data, str(p.relative_to(home)), json_strings(data))
-            files += 1
+    leaks, files = _leaks_on_disk(home, decrypted)
     assert files >= 5 and (home / "logs" / "agent.log").is_file()
     assert leaks == []

@@ -297,7 +297,7 @@ def test_jump_to_time_lands_on_the_last_event_at_or_before_it(
     browser: Browser, viewer: Viewer, records: list[Any]
 ) -> None:
     """Typing a UTC time jumps to the last event at or before it; the clock shows UTC."""
-    from agent.replay.derive import iso
+    from agent.clock import utc_iso as iso
 
     r = records[len(records) // 3]
     p = _open_at(browser, viewer, records[5].seq)
@@ -359,7 +359,7 @@ def test_at_time_opens_at_the_last_event_at_or_before_it(
     recorded: Recorded, records: list[Any]
 ) -> None:
     """`replay --at TIME` puts the seq of that moment in the URL; a bad --seq is exit 2."""
-    from agent.replay.derive import iso
+    from agent.clock import utc_iso as iso
 
     r = records[len(records) // 2]
     for v in start_viewer(recorded.home, recorded.session_id, "--at", iso(r.t_utc_ns)):

@@ -1,0 +1,119 @@
+"""The integrity badge of a replayed session, built from the verify report of its segments.
+
+A session is ``failed`` when verification failed (a failing segment, a verify error or a
+failing cross-segment check), else ``unsealed`` or ``recovered`` when any segment is, else
+``verified``. Each segment also reports its RFC 3161 time: the verified one, or, when the
+token could not be checked, the time the token claims (marked as not checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.journal.reader import SegmentFile
+from agent.replay.proofs import SegmentLeaves
+from agent.seal.crypto import ChunkCipher
+from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport
+
+
+@dataclass
+class OpenSegment:
+    """A segment opened for replay: its file and cipher (None when unreadable) and report."""
+
+    path: Path
+    file: SegmentFile | None
+    cipher: ChunkCipher | None
+    report: SegmentReport
+    leaves: SegmentLeaves | None = None
+
+
+def tst_verifier(tsa_roots: list[bytes] | None) -> TimestampVerifier | None:
+    """Checks RFC 3161 tokens against ``tsa_roots``, returning the verified time (None: no
+    roots, so tokens are not checked)."""
+    if not tsa_roots:
+        return None
+    from agent.seal.timestamp import verify_timestamp
+
+    roots = list(tsa_roots)
+
+    def verifier(token: bytes, digest: bytes) -> str:
+        return verify_timestamp(token, digest, roots).gen_time.isoformat()
+
+    return verifier
+
+
+def _timestamp_times(s: OpenSegment) -> dict[str, str | None]:
+    """The verified RFC 3161 time, or the time an unchecked token claims."""
+    rep = s.report
+    tst: dict[str, str | None] = {"verified_time": rep.tst_time or None, "claimed_time": None}
+    if not rep.tst_time and s.file is not None:
+        seal = s.file.seal()
+        if seal is not None and seal.tst:
+            try:
+                from agent.seal.timestamp import timestamp_info
+
+                tst["claimed_time"] = timestamp_info(seal.tst).gen_time.isoformat()
+            except Exception:  # a damaged token is reported by verify, not here
+                tst["claimed_time"] = "unreadable token"
+    return tst
+
+
+def segment_integrity(s: OpenSegment) -> dict[str, Any]:
+    """One segment's row of the badge: status, key, what verified, where it first failed."""
+    rep = s.report
+    ff = rep.first_failure
+    return {
+        "file": s.path.name,
+        "segment_id": rep.segment_id,
+        "index": rep.index,
+        "status": rep.status,
+        "passed": rep.passed,
+        "key_id": rep.key_id,
+        "chunks_verified": rep.chunks_verified,
+        "events": rep.events,
+        "seq_first": rep.seq_first,
+        "seq_last_verified": rep.seq_last_verified,
+        "rfc3161": _timestamp_times(s),
+        "failed_check": ff.name if ff else None,
+        "failure": f"{ff.detail}" + (f" ({ff.where})" if ff.where else "") if ff else None,
+    }
+
+
+def _overall_status(report: VerifyReport, segs: list[dict[str, Any]]) -> str:
+    statuses = {s["status"] for s in segs}
+    if not report.ok and (
+        "failed" in statuses or report.errors or any(c.ok is False for c in report.checks)
+    ):
+        return "failed"
+    if "unsealed" in statuses:
+        return "unsealed"
+    if "recovered" in statuses:
+        return "recovered"
+    return "verified"
+
+
+def session_integrity(
+    report: VerifyReport,
+    open_segments: list[OpenSegment],
+    withheld: list[dict[str, Any]],
+    seq_range: tuple[int | None, int | None],
+) -> dict[str, Any]:
+    """The badge: overall status, failing check, key ids, segments, withheld chunks."""
+    segs = [segment_integrity(s) for s in open_segments]
+    ff_seg = next((s for s in segs if s["failed_check"]), None)
+    cross = next((c for c in report.checks if c.ok is False), None)
+    first, last = seq_range
+    return {
+        "status": _overall_status(report, segs),
+        "ok": report.ok,
+        "first_failure": report.first_failure,
+        "failed_check": ff_seg["failed_check"] if ff_seg else (cross.name if cross else None),
+        "key_ids": sorted({s["key_id"] for s in segs if s["key_id"]}),
+        "segments": segs,
+        "withheld": withheld,
+        "verified_seq_first": first,
+        "verified_seq_last": last,
+        "checks": [c.as_dict() for c in report.checks],
+    }

@@ -1,0 +1,106 @@
+"""``manifest.json`` and ``manifest.sig`` of an export bundle.
+
+The manifest names the bundle version, the custody fields (who exported, why, for which
+matter and query), each session's integrity and segments, and the SHA-256 and size of every
+other file; ``manifest.sig`` is the exporting agent's Ed25519 signature of its exact bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.clock import utc_iso
+from agent.keys import Signer
+from agent.replay.export_files import json_doc, sha256_file
+from agent.replay.session import ReplaySession
+
+BUNDLE_VERSION = 1
+
+
+def session_entry(rs: ReplaySession, integrity: dict[str, Any], events: int) -> dict[str, Any]:
+    """A session's entry in the manifest: integrity and the bundle path of each segment."""
+    return {
+        "session_id": rs.info.session_id,
+        "integrity": integrity["status"],
+        "first_failure": integrity["first_failure"],
+        "segments": [
+            {
+                "file": f"native/segments/{rs.info.session_id}/{s.path.name}",
+                "segment_id": s.report.segment_id,
+                "status": s.report.status,
+                "seal_hash": s.report.seal_hash,
+            }
+            for s in rs.segs
+        ],
+        "events": events,
+    }
+
+
+def file_hashes(root: Path) -> dict[str, dict[str, Any]]:
+    """Bundle path -> SHA-256 and size, for every file written so far."""
+    return {
+        p.relative_to(root).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _decryption(sealer: Any) -> dict[str, Any]:
+    """Whether the data keys are in the bundle, and for which recipient key."""
+    return {
+        "included": sealer is not None,
+        "file": "keys/deks.json" if sealer is not None else None,
+        "recipient_key_id": sealer.key_id if sealer is not None else None,
+        "note": "segment data keys sealed to the recipient's X25519 key"
+        if sealer is not None
+        else "no --recipient: decryption material "
+        "is NOT included; derived files can be checked only by hash",
+    }
+
+
+def build_manifest(
+    custody: dict[str, Any],
+    now: int,
+    sessions: list[dict[str, Any]],
+    files: dict[str, dict[str, Any]],
+    sealer: Any,
+) -> dict[str, Any]:
+    """The manifest document; ``custody`` holds requester, reason, matter and query;
+    ``sealer`` seals the data keys to the recipient (None: no keys in the bundle)."""
+    return {
+        "v": BUNDLE_VERSION,
+        "tool": f"sessiontape {__version__}",
+        "created_utc_ns": now,
+        "created_utc": utc_iso(now),
+        "requester": custody["requester"],
+        "reason": custody["reason"],
+        "matter": custody["matter"],
+        "query": custody["query"],
+        "sessions": sessions,
+        "files": files,
+        "decryption": _decryption(sealer),
+        "trust": "keys/trusted/ lists the signers' public keys for identification; "
+        "verify trusts only keys given with --trust or the verifier's own store",
+        "derived": {
+            "native/events.jsonl": "decoded from native/segments",
+            "native/network.har": "derived from net.* events",
+            "native/actions.csv": "derived from user-action events",
+        },
+    }
+
+
+def write_signed_manifest(root: Path, manifest: dict[str, Any], signer: Signer) -> bytes:
+    """Write ``manifest.json`` and its signature ``manifest.sig``; return the manifest bytes."""
+    mbytes = json_doc(manifest)
+    (root / "manifest.json").write_bytes(mbytes)
+    (root / "manifest.sig").write_text(
+        json.dumps(
+            {"v": 1, "key_id": signer.key_id, "signature": signer.sign(mbytes).hex()},
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    return mbytes
