@@ -1,6 +1,6 @@
 """sessiontape: compliance-grade browser session recorder.
 
-Pipeline (agent/pipeline.py wires it): capture -> mask -> journal -> seal -> ship -> index -> replay.
+Pipeline: capture -> mask -> journal -> seal -> ship -> index -> replay.
 `agent.pipeline` is the one module that knows the order.
 """
 
