@@ -175,20 +175,15 @@ class Recording:
         from agent.journal.store import find_session
 
         info = find_session(self.home, self.session_id)
-        tst_verifier = None
+        from agent.seal.timestamp import tst_verifier
+
         roots = self._tst_roots or [Path(p).read_bytes() for p in self.config.seal.tsa_roots]
-        if roots:
-            from agent.seal.timestamp import verify_timestamp
-
-            def tst_verifier(token: bytes, digest: bytes) -> str:
-                return verify_timestamp(token, digest, roots).gen_time.isoformat()
-
         report = verify_paths(
             [info.segments[0].path.parent],
             self.keyring.trust(),
             keyring=self.keyring,
             decrypt=True,
-            tst_verifier=tst_verifier,
+            tst_verifier=tst_verifier(roots),
         )
         kinds: dict[str, int] = {}
         for s in info.segments:

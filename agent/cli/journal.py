@@ -35,7 +35,7 @@ def _tst_verifier(roots: list[Path]) -> TimestampVerifier | None:
             pems.append(r.read_bytes())
         except OSError as exc:
             raise UsageError(f"{r}: cannot read TSA root: {exc.strerror}") from exc
-    from agent.replay.integrity import tst_verifier
+    from agent.seal.timestamp import tst_verifier
 
     return tst_verifier(pems)
 

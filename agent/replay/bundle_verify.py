@@ -33,10 +33,10 @@ from agent.journal.reader import SegmentFile, decode_chunk
 from agent.keys import Keyring, TrustStore
 from agent.replay import derive
 from agent.replay.export_files import sha256_file
-from agent.replay.integrity import tst_verifier
 from agent.replay.manifest import BUNDLE_VERSION
 from agent.replay.proofs import SegmentLeaves, check_proof, load_leaves
 from agent.seal.crypto import ChunkCipher
+from agent.seal.timestamp import tst_verifier
 from agent.seal.verify import Check, VerifyReport, verify_paths
 
 

@@ -53,7 +53,6 @@ from agent.replay.export_files import (
     write_viewer,
     zip_tree,
 )
-from agent.replay.integrity import tst_verifier
 from agent.replay.manifest import (
     build_manifest,
     file_hashes,
@@ -61,6 +60,7 @@ from agent.replay.manifest import (
     write_signed_manifest,
 )
 from agent.replay.session import ReplaySession
+from agent.seal.timestamp import tst_verifier
 
 
 @dataclass

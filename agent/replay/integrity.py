@@ -15,7 +15,7 @@ from typing import Any
 from agent.journal.reader import SegmentFile
 from agent.replay.proofs import SegmentLeaves
 from agent.seal.crypto import ChunkCipher
-from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport
+from agent.seal.verify import SegmentReport, VerifyReport
 
 
 @dataclass
@@ -27,21 +27,6 @@ class OpenSegment:
     cipher: ChunkCipher | None
     report: SegmentReport
     leaves: SegmentLeaves | None = None
-
-
-def tst_verifier(tsa_roots: list[bytes] | None) -> TimestampVerifier | None:
-    """Checks RFC 3161 tokens against ``tsa_roots``, returning the verified time (None: no
-    roots, so tokens are not checked)."""
-    if not tsa_roots:
-        return None
-    from agent.seal.timestamp import verify_timestamp
-
-    roots = list(tsa_roots)
-
-    def verifier(token: bytes, digest: bytes) -> str:
-        return verify_timestamp(token, digest, roots).gen_time.isoformat()
-
-    return verifier
 
 
 def _timestamp_times(s: OpenSegment) -> dict[str, str | None]:

@@ -25,8 +25,8 @@ from aiohttp import web
 from agent.config import Config
 from agent.errors import SessiontapeError, UsageError
 from agent.replay import assets as asset_mod
-from agent.replay.integrity import tst_verifier
 from agent.replay.session import ReplaySession
+from agent.seal.timestamp import tst_verifier
 
 log = structlog.get_logger("sessiontape.replay")
 

@@ -24,6 +24,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 
 import cryptography.x509
 from rfc3161_client import TimeStampResponse, VerifierBuilder
@@ -237,3 +238,18 @@ def _load_roots(roots: list[bytes]) -> list[cryptography.x509.Certificate]:
     if not trusted:
         raise VerificationFailed(CHECK, "no TSA trust roots configured (seal.tsa_roots)")
     return trusted
+
+
+def tst_verifier(tsa_roots: list[bytes] | None) -> Callable[[bytes, bytes], str] | None:
+    """A ``(token, digest) -> verified time`` check against ``tsa_roots`` for ``verify``.
+
+    None when no roots are given: tokens are then parsed but their chain is not checked.
+    """
+    if not tsa_roots:
+        return None
+    roots = list(tsa_roots)
+
+    def verifier(token: bytes, digest: bytes) -> str:
+        return verify_timestamp(token, digest, roots).gen_time.isoformat()
+
+    return verifier
