@@ -8,20 +8,15 @@ from pathlib import Path
 import pytest
 
 from agent.audit import audit_records
-from agent.cli.main import main
-from agent.cli.state import STATE
 from agent.config import Config
 from agent.journal.store import find_session
 from agent.testing import FakeClock
+from tests.cli.clirun import run_main
 from tests.index.journals import flip_ciphertext_byte, three_segment_session
 
 
 def _run(home: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    STATE._config = None
-    with pytest.raises(SystemExit) as info:
-        main(["--home", str(home), *args])
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+    return run_main(capsys, "--home", str(home), *args)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,7 @@ from agent.mask.sink import MaskingSink
 from agent.mask.testing import el, rr_input, rr_snapshot
 from agent.mask.tokens import hmac_key_path
 from agent.testing import make_event
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from clirun import run  # noqa: E402
+from tests.cli.clirun import run
 
 
 def _escrow_app() -> typer.Typer:

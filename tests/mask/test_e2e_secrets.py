@@ -18,7 +18,6 @@ import base64
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -39,9 +38,7 @@ from agent.mask.escrow import generate_keypair
 from agent.mask.masker import Masker
 from agent.mask.rules import default_rules_path
 from agent.mask.sink import MaskingSink
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from clirun import run  # noqa: E402
+from tests.cli.clirun import run
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 CHROMIUM = "/usr/lib/chromium/chromium"

@@ -17,9 +17,7 @@ from agent.journal.reader import SegmentFile, decode_chunk
 from agent.journal.store import find_session
 from agent.replay.export import ExportResult, export_bundle, open_deks
 from agent.seal.crypto import ChunkCipher
-
-from .conftest import Recorded
-from .helpers import cli, copy_home
+from tests.replay.helpers import Recorded, cli, copy_home
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +220,7 @@ def test_offline_viewer_replays_from_file_url(bundle: ExportResult) -> None:
     """viewer/<session>/viewer.html works from file:// with no server (data.js holds events)."""
     from playwright.sync_api import sync_playwright
 
-    from .helpers import CHROMIUM
+    from tests.replay.helpers import CHROMIUM
 
     sid = bundle.sessions[0]
     events = [

@@ -12,9 +12,7 @@ from playwright.sync_api import sync_playwright
 from agent.errors import UsageError
 from agent.journal.store import find_session
 from agent.replay.session import ReplaySession
-
-from .conftest import Recorded
-from .helpers import CHROMIUM, Viewer, copy_home, start_viewer
+from tests.replay.helpers import CHROMIUM, Recorded, Viewer, copy_home, start_viewer
 
 
 def tamper_chunk(segment: Path, idx: int) -> None:
