@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from agent.config import Config
 from agent.events import Event, Record
+from agent.journal.journal import SessionMeta
+from agent.testing import FakeClock
+from tests.journals import EventSpec, write_scripted_session
 
 PAGE = "873D511386184014B2A05D0E380B74A1"
 WIDGET = "038F322FFB0822B37142DB4CF0EDA6B3"
@@ -226,3 +231,33 @@ def event(
     frame: str | None = PAGE,
 ) -> Event:
     return Event(kind, payload, t_ns, t_ns, page=page, frame=frame)
+
+
+APP = "http://127.0.0.1:36775/app"
+TRADER = SessionMeta(user="trader1", workstation="ws-7")
+
+
+def ticket_segments() -> list[list[EventSpec]]:
+    """Three segments of a trader at the order ticket: navigation and the ticket's keyframe;
+    typing an account and sending the order (no keyframe); a click on a button first seen in
+    segment one's keyframe, and a console error."""
+    return [
+        [
+            ("page.navigate", {"url": APP, "main_frame": True}, "P"),
+            ("rrweb.meta", meta(APP), "F"),
+            ("rrweb.full_snapshot", full_snapshot(ticket_dom()), "F"),
+        ],
+        [
+            ("rrweb.input", rr_input(19, "tok_1b0291152bfb9d97"), "F"),
+            ("net.ws_frame", ws_sent_order("tok_1b0291152bfb9d97"), None),
+        ],
+        [
+            ("rrweb.mouse_interaction", click(22), "F"),
+            ("page.console", {"level": "error", "text": "margin check failed"}, "F"),
+        ],
+    ]
+
+
+def ticket_session(home: Path, cfg: Config, clock: FakeClock) -> str:
+    """The closed three-segment :func:`ticket_segments` session of ``TRADER``; its id."""
+    return write_scripted_session(home, cfg, clock, ticket_segments(), meta=TRADER).session_id

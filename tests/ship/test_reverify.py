@@ -17,7 +17,7 @@ from agent.ship.shipper import Shipper
 from agent.ship.source import JournalSource
 from agent.ship.testing import FakeSource, MemoryVault
 from agent.testing import FakeClock
-from tests.ship.journals import write_session
+from tests.journals import write_session
 
 
 def _mem(tmp_path: Path, n: int, sample: int) -> tuple[Shipper, MemoryVault, list[Event]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.clirun import run_main as run
-from tests.ship.journals import write_session
+from tests.journals import write_session
 
 
 def test_ship_once_then_status_json(

@@ -19,9 +19,9 @@ from agent.ship.shipper import Shipper
 from agent.ship.state import ShipState
 from agent.ship.testing import FakeSource
 from agent.testing import FakeClock
+from tests.journals import write_session
 from tests.ship.conftest import aws_env, make_bucket
 from tests.ship.faultproxy import FaultProxy
-from tests.ship.journals import write_session
 
 KEYS = ["segments/s1/000000-seg1.stj", "segments/s2/000000-seg2.stj"]
 

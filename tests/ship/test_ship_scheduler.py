@@ -18,7 +18,7 @@ from agent.ship.scheduler import build_scheduler, run_agent
 from agent.ship.shipper import Shipper
 from agent.ship.source import CheckpointMeta
 from agent.ship.testing import FakeSource
-from tests.ship.journals import write_session
+from tests.journals import write_session
 
 JOBS = ["checkpoints", "posture", "retention", "reverify", "ship"]
 
