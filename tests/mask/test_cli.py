@@ -54,15 +54,14 @@ def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_
 
 
 def test_escrow_init_refuses_the_agent_home(tmp_path: Path) -> None:
-    """--out inside the agent home is a usage error."""
+    """--out inside the agent home is a usage error (exit 2, one line naming the rule), and
+    no key is written."""
     home = tmp_path / "home"
     home.mkdir()
-    res = CliRunner().invoke(
-        _escrow_app(),
-        ["escrow-init", "--officer", "x", "--out", str(home / "keys")],
-        env={"SESSIONTAPE_HOME": str(home)},
-    )
-    assert res.exit_code != 0 and not (home / "keys").exists()
+    res = run("keys", "escrow-init", "--officer", "x", "--out", str(home / "keys"), home=home)
+    assert res.code == 2 and not (home / "keys").exists()
+    assert res.err.startswith("sessiontape: error: --out ")
+    assert "is inside the agent home" in res.err and len(res.err.strip().splitlines()) == 1
 
 
 def _record(home: Path, rules: Path, value: str) -> tuple[str, str]:

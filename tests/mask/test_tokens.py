@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_token_format_is_tok_plus_16_hex() -> None:
     """tok_ + 16 lowercase hex chars; esc_ shares the digest."""
     t = Tokenizer(b"\x07" * 32)
     tok = t.token("078051120")
-    assert tok.startswith("tok_") and len(tok) == 20 and int(tok[4:], 16) >= 0
+    assert re.fullmatch(r"tok_[0-9a-f]{16}", tok), tok
     assert t.escrow_token("078051120") == "esc_" + tok[4:]
 
 

@@ -141,7 +141,9 @@ def test_report_is_self_contained_and_says_screenshots_were_not_enabled(
     """report.html has no external resource and states the screenshot setting."""
     html = (bundle.path / "report.html").read_text()
     assert "Screenshots were not enabled" in html
-    assert "http://" not in html.split("<h2>", 1)[0] or True
+    head = html.split("</head>", 1)[0]
+    assert "http://" not in head and "https://" not in head and "<link" not in html
+    assert "default-src 'none'" in head  # the CSP forbids loading anything from outside
     assert "<script" not in html and 'src="http' not in html and "src='http" not in html
     assert "FINRA request" in html and "2026-042" in html and "verified" in html
 
