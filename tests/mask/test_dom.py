@@ -299,7 +299,7 @@ def test_password_shown_as_text_stays_redacted_in_the_next_keyframe() -> None:
     """A keyframe of the same document after a show-password toggle keeps the redaction;
     after a navigation (new href) node ids start again and nothing is carried over."""
     m = build_masker()
-    meta = {
+    meta: dict[str, Any] = {
         "type": 4,
         "timestamp": 1,
         "data": {"href": "https://x.test/login", "width": 1, "height": 1},
