@@ -87,6 +87,51 @@ class Sites:
     hits: list[str] = field(default_factory=list)
 
 
+async def _big(request: web.Request) -> web.Response:
+    return web.Response(body=BIG_BODY, content_type="application/octet-stream")
+
+
+async def _redirect(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/api/plain")
+
+
+async def _plain(request: web.Request) -> web.Response:
+    return web.Response(text="landed")
+
+
+async def _style(request: web.Request) -> web.Response:
+    return web.Response(text="body { color: rgb(1, 2, 3); }", content_type="text/css")
+
+
+async def _frame_api(request: web.Request) -> web.Response:
+    return web.Response(text="frame-ok")
+
+
+async def _download(request: web.Request) -> web.Response:
+    return web.Response(
+        body=DOWNLOAD_BODY,
+        headers={
+            "Content-Disposition": 'attachment; filename="confirms.txt"',
+            "Content-Type": "application/octet-stream",
+        },
+    )
+
+
+async def _ws(request: web.Request) -> web.WebSocketResponse:
+    sock = web.WebSocketResponse()
+    await sock.prepare(request)
+    await sock.send_str('{"type":"hello"}')
+    async for msg in sock:
+        if msg.type == WSMsgType.TEXT and msg.data == "flood":
+            for i in range(WS_FLOOD):
+                await sock.send_str(f'{{"tick":{i}}}')
+        elif msg.type == WSMsgType.TEXT:
+            await sock.send_str('{"ack":' + msg.data + "}")
+        elif msg.type == WSMsgType.BINARY:
+            await sock.send_bytes(bytes(reversed(msg.data)))
+    return sock
+
+
 def _app(sites: Sites) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -104,54 +149,16 @@ def _app(sites: Sites) -> web.Application:
         sites.hits.append("unread")
         return web.Response(body=UNREAD_BODY, content_type="application/json")
 
-    async def big(request: web.Request) -> web.Response:
-        return web.Response(body=BIG_BODY, content_type="application/octet-stream")
-
-    async def redirect(request: web.Request) -> web.Response:
-        raise web.HTTPFound("/api/plain")
-
-    async def plain(request: web.Request) -> web.Response:
-        return web.Response(text="landed")
-
-    async def style(request: web.Request) -> web.Response:
-        return web.Response(text="body { color: rgb(1, 2, 3); }", content_type="text/css")
-
-    async def frame_api(request: web.Request) -> web.Response:
-        return web.Response(text="frame-ok")
-
-    async def download(request: web.Request) -> web.Response:
-        return web.Response(
-            body=DOWNLOAD_BODY,
-            headers={
-                "Content-Disposition": 'attachment; filename="confirms.txt"',
-                "Content-Type": "application/octet-stream",
-            },
-        )
-
-    async def ws(request: web.Request) -> web.WebSocketResponse:
-        sock = web.WebSocketResponse()
-        await sock.prepare(request)
-        await sock.send_str('{"type":"hello"}')
-        async for msg in sock:
-            if msg.type == WSMsgType.TEXT and msg.data == "flood":
-                for i in range(WS_FLOOD):
-                    await sock.send_str(f'{{"tick":{i}}}')
-            elif msg.type == WSMsgType.TEXT:
-                await sock.send_str('{"ack":' + msg.data + "}")
-            elif msg.type == WSMsgType.BINARY:
-                await sock.send_bytes(bytes(reversed(msg.data)))
-        return sock
-
     app = web.Application()
     app.router.add_get("/api/unread", unread)
     app.router.add_post("/api/data", data)
-    app.router.add_get("/api/big", big)
-    app.router.add_get("/api/plain", plain)
-    app.router.add_get("/redirect", redirect)
-    app.router.add_get("/style.css", style)
-    app.router.add_get("/frame-api", frame_api)
-    app.router.add_get("/download", download)
-    app.router.add_get("/ws", ws)
+    app.router.add_get("/api/big", _big)
+    app.router.add_get("/api/plain", _plain)
+    app.router.add_get("/redirect", _redirect)
+    app.router.add_get("/style.css", _style)
+    app.router.add_get("/frame-api", _frame_api)
+    app.router.add_get("/download", _download)
+    app.router.add_get("/ws", _ws)
     app.router.add_get("/{name}", page)
     return app
 

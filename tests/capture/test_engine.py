@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.capture.session import CaptureSession
 from agent.events import Event
+from agent.testing import MemorySink
 from tests.capture.servers import of_kind, recording, sites, wait_for
 
 pytestmark = pytest.mark.browser
@@ -21,6 +23,50 @@ def _recorder_pages(events: list[Event]) -> dict[str, list[Event]]:
     return out
 
 
+def _page_by_url(sink: MemorySink) -> dict[str, str]:
+    """Page id of each recorded document, by its URL (from the rrweb Meta events)."""
+    return {e.payload["data"]["href"]: e.page or "" for e in of_kind(sink, "rrweb.meta")}
+
+
+async def _open_tab_and_popup(cs: CaptureSession) -> None:
+    """A target=_blank tab and a window.open popup (clicked once) from the main page."""
+    page = cs.page
+    async with cs.context.expect_page() as tab_info:
+        await page.click("#blank")
+    tab = await tab_info.value
+    async with cs.context.expect_page() as pop_info:
+        await page.click("#open")
+    popup = await pop_info.value
+    await tab.wait_for_load_state("domcontentloaded")
+    await popup.wait_for_load_state("domcontentloaded")
+    await popup.click("#c")
+
+
+async def _assert_recorded_from_first_document(sink: MemorySink, main_id: str, pop_id: str) -> None:
+    """The popup's click and the main page's cross-site iframe reach the sink."""
+    # The popup's recorder is live: the click's DOM change was captured (as a
+    # mutation, or in the snapshot if the click beat the re-injected recorder).
+    await wait_for(
+        lambda: [
+            e
+            for e in sink.events
+            if e.page == pop_id
+            and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
+            and "clicked" in str(e.payload)
+        ]
+    )
+    # The cross-site iframe is its own target, recorded under the main page.
+    await wait_for(
+        lambda: [
+            e
+            for e in of_kind(sink, "rrweb.full_snapshot")
+            if e.page == main_id and e.frame != main_id and "cross-site frame" in str(e.payload)
+        ]
+    )
+    frames = {e.frame for e in of_kind(sink, "rrweb.full_snapshot") if e.page == main_id}
+    assert len(frames) == 2
+
+
 def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first_document(
     tmp_path: Path,
 ) -> None:
@@ -28,27 +74,13 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
 
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/main.html") as (cs, sink):
-            page = cs.page
-            async with cs.context.expect_page() as tab_info:
-                await page.click("#blank")
-            tab = await tab_info.value
-            async with cs.context.expect_page() as pop_info:
-                await page.click("#open")
-            popup = await pop_info.value
-            await tab.wait_for_load_state("domcontentloaded")
-            await popup.wait_for_load_state("domcontentloaded")
-            await popup.click("#c")
-
-            def by_url() -> dict[str, str]:
-                return {
-                    e.payload["data"]["href"]: e.page or "" for e in of_kind(sink, "rrweb.meta")
-                }
-
-            await wait_for(lambda: sum("child.html" in h for h in by_url()) >= 2)
+            await _open_tab_and_popup(cs)
+            await wait_for(lambda: sum("child.html" in h for h in _page_by_url(sink)) >= 2)
             created = {e.page: e for e in of_kind(sink, "page.created")}
-            main_id = by_url()[s.a + "/main.html"]
-            tab_id = by_url()[s.a + "/child.html?via=blank"]
-            pop_id = by_url()[s.a + "/child.html?via=open"]
+            by_url = _page_by_url(sink)
+            main_id = by_url[s.a + "/main.html"]
+            tab_id = by_url[s.a + "/child.html?via=blank"]
+            pop_id = by_url[s.a + "/child.html?via=open"]
             assert len({main_id, tab_id, pop_id}) == 3
             assert created[tab_id].payload["opener"] == main_id
             assert created[pop_id].payload["opener"] == main_id
@@ -62,29 +94,7 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
                         if e.page == pid and e.payload["url"].endswith(q)
                     ]
                 )
-            # The popup's recorder is live: the click's DOM change was captured (as a
-            # mutation, or in the snapshot if the click beat the re-injected recorder).
-            await wait_for(
-                lambda: [
-                    e
-                    for e in sink.events
-                    if e.page == pop_id
-                    and e.kind in ("rrweb.mutation", "rrweb.full_snapshot")
-                    and "clicked" in str(e.payload)
-                ]
-            )
-            # The cross-site iframe is its own target, recorded under the main page.
-            await wait_for(
-                lambda: [
-                    e
-                    for e in of_kind(sink, "rrweb.full_snapshot")
-                    if e.page == main_id
-                    and e.frame != main_id
-                    and "cross-site frame" in str(e.payload)
-                ]
-            )
-            frames = {e.frame for e in of_kind(sink, "rrweb.full_snapshot") if e.page == main_id}
-            assert len(frames) == 2
+            await _assert_recorded_from_first_document(sink, main_id, pop_id)
             # only windows reused for a same-origin document needed it evaluated by hand
             injected = {(e.page, e.payload["how"]) for e in of_kind(sink, "capture.injected")}
             assert (pop_id, "window_reuse") in injected

@@ -7,11 +7,53 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog
+from playwright.async_api import Dialog, Page
 
+from agent.events import Event
+from agent.testing import MemorySink
 from tests.capture.servers import DOWNLOAD_BODY, of_kind, recording, sites, wait_for
 
 pytestmark = pytest.mark.browser
+
+
+async def _answer(d: Dialog) -> None:
+    """Dismiss a confirm, answer a prompt with ACC-9, accept anything else."""
+    if d.type == "confirm":
+        await d.dismiss()
+    elif d.type == "prompt":
+        await d.accept("ACC-9")
+    else:
+        await d.accept()
+
+
+async def _dialogs_download_and_errors(page: Page) -> None:
+    """Open the three dialogs, download the file, and raise the console error."""
+    page.on("dialog", _answer)
+    await page.click("#al")
+    await page.click("#cf")
+    await page.click("#pr")
+    assert await page.evaluate("[window.c, window.p]") == [False, "ACC-9"]
+    async with page.expect_download() as dl_info:
+        await page.click("#dl")
+    await dl_info.value
+    await page.click("#err")
+
+
+async def _assert_dialogs_closed_with_answers(sink: MemorySink) -> None:
+    def closed() -> list[Event] | None:
+        done = [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
+        return done[:3] if len(done) >= 3 else None
+
+    got = [
+        (e.payload["type"], e.payload["message"], e.payload["accepted"], e.payload["user_input"])
+        for e in await wait_for(closed)
+    ]
+    assert got == [
+        ("alert", "Order sent", True, ""),
+        ("confirm", "Cancel all orders?", False, ""),
+        ("prompt", "Account?", True, "ACC-9"),
+    ]
+    assert of_kind(sink, "page.dialog")[0].payload["phase"] == "opened"
 
 
 def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_path: Path) -> None:
@@ -20,55 +62,13 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
 
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/dialog.html") as (cs, sink):
-            page = cs.page
-
-            async def answer(d: Dialog) -> None:
-                if d.type == "confirm":
-                    await d.dismiss()
-                elif d.type == "prompt":
-                    await d.accept("ACC-9")
-                else:
-                    await d.accept()
-
-            page.on("dialog", answer)
-            await page.click("#al")
-            await page.click("#cf")
-            await page.click("#pr")
-            assert await page.evaluate("[window.c, window.p]") == [False, "ACC-9"]
-            async with page.expect_download() as dl_info:
-                await page.click("#dl")
-            await dl_info.value
-            await page.click("#err")
-            closed = await wait_for(
-                lambda: (
-                    [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"][:3]
-                    if len(
-                        [e for e in of_kind(sink, "page.dialog") if e.payload["phase"] == "closed"]
-                    )
-                    >= 3
-                    else None
-                )
-            )
-            got = [
-                (
-                    e.payload["type"],
-                    e.payload["message"],
-                    e.payload["accepted"],
-                    e.payload["user_input"],
-                )
-                for e in closed
-            ]
-            assert got == [
-                ("alert", "Order sent", True, ""),
-                ("confirm", "Cancel all orders?", False, ""),
-                ("prompt", "Account?", True, "ACC-9"),
-            ]
-            assert of_kind(sink, "page.dialog")[0].payload["phase"] == "opened"
+            await _dialogs_download_and_errors(cs.page)
+            await _assert_dialogs_closed_with_answers(sink)
             dl = await wait_for(lambda: of_kind(sink, "page.download"))
             assert dl[0].payload["name"] == "confirms.txt"
             assert dl[0].payload["size"] == len(DOWNLOAD_BODY)
             assert dl[0].payload["sha256"] == hashlib.sha256(DOWNLOAD_BODY).hexdigest()
-            assert dl[0].page == page_id(sink)
+            assert dl[0].page == of_kind(sink, "page.created")[0].page
             cons = await wait_for(
                 lambda: len(of_kind(sink, "page.console")) >= 2 and of_kind(sink, "page.console")
             )
@@ -79,9 +79,6 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
             await wait_for(
                 lambda: [e for e in of_kind(sink, "page.title") if e.payload["title"] == "Dialogs"]
             )
-
-    def page_id(sink: object) -> str | None:
-        return of_kind(sink, "page.created")[0].page  # type: ignore[arg-type]
 
     asyncio.run(main())
 

@@ -32,74 +32,51 @@ def tx(nid: int, text: str) -> dict[str, Any]:
     return {"id": nid, "type": 3, "textContent": text}
 
 
+def _order_form() -> dict[str, Any]:
+    """The order ticket's form: symbol (pre-filled), account, buttons, PIN, a price."""
+    return el(
+        13,
+        "form",
+        {"autocomplete": "off", "id": "order-form"},
+        el(
+            14,
+            "label",
+            {},
+            tx(15, "Symbol"),
+            el(16, "input", {"id": "symbol", "name": "symbol", "value": "tok_6d03fdda77b0d41c"}),
+        ),
+        el(
+            17,
+            "label",
+            {},
+            tx(18, "Account"),
+            el(19, "input", {"id": "order-account", "name": "account"}),
+        ),
+        el(
+            20,
+            "div",
+            {"class": "buttons"},
+            el(21, "button", {"id": "send-ws", "type": "button"}, tx(22, "Send (WS)")),
+            el(23, "button", {"type": "button"}, tx(24, "Cancel all")),
+        ),
+        el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
+        el(27, "input", {"id": "pin", "type": "password"}),
+        el(28, "span", {}, tx(29, "412.50")),
+    )
+
+
 def ticket_dom() -> dict[str, Any]:
     """The demo's order ticket and lookup form, as rrweb serialises them."""
-    return {
-        "type": 0,
-        "id": 1,
-        "childNodes": [
-            el(
-                2,
-                "html",
-                {},
-                el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading"))),
-                el(
-                    6,
-                    "body",
-                    {},
-                    el(
-                        10,
-                        "section",
-                        {"class": "card", "id": "ticket-section"},
-                        el(11, "h2", {}, tx(12, "Order ticket")),
-                        el(
-                            13,
-                            "form",
-                            {"autocomplete": "off", "id": "order-form"},
-                            el(
-                                14,
-                                "label",
-                                {},
-                                tx(15, "Symbol"),
-                                el(
-                                    16,
-                                    "input",
-                                    {
-                                        "id": "symbol",
-                                        "name": "symbol",
-                                        "value": "tok_6d03fdda77b0d41c",
-                                    },
-                                ),
-                            ),
-                            el(
-                                17,
-                                "label",
-                                {},
-                                tx(18, "Account"),
-                                el(19, "input", {"id": "order-account", "name": "account"}),
-                            ),
-                            el(
-                                20,
-                                "div",
-                                {"class": "buttons"},
-                                el(
-                                    21,
-                                    "button",
-                                    {"id": "send-ws", "type": "button"},
-                                    tx(22, "Send (WS)"),
-                                ),
-                                el(23, "button", {"type": "button"}, tx(24, "Cancel all")),
-                            ),
-                            el(25, "label", {"for": "pin"}, tx(26, "Supervisor PIN")),
-                            el(27, "input", {"id": "pin", "type": "password"}),
-                            el(28, "span", {}, tx(29, "412.50")),
-                        ),
-                    ),
-                    el(30, "script", {}, tx(31, "var secret = 1;")),
-                ),
-            )
-        ],
-    }
+    ticket = el(
+        10,
+        "section",
+        {"class": "card", "id": "ticket-section"},
+        el(11, "h2", {}, tx(12, "Order ticket")),
+        _order_form(),
+    )
+    head = el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading")))
+    body = el(6, "body", {}, ticket, el(30, "script", {}, tx(31, "var secret = 1;")))
+    return {"type": 0, "id": 1, "childNodes": [el(2, "html", {}, head, body)]}
 
 
 def full_snapshot(node: dict[str, Any]) -> dict[str, Any]:
