@@ -132,7 +132,7 @@ def test_unknown_kind_and_float_clock_are_refused_before_anything_is_written(
     with pytest.raises(InvalidEvent, match="unknown event kind 'nope.nope'"):
         j.append_many([make_event("nope.nope", clock=clock)])
     bad = make_event(clock=clock)
-    bad.t_utc_ns = 1.5  # type: ignore[assignment]
+    bad.t_utc_ns = 1.5  # type: ignore[assignment]  # a float on purpose: it must be refused
     with pytest.raises(InvalidEvent, match="integers"):
         j.append_many([bad])
     assert j.append_many([make_event(clock=clock)]) == [1]

@@ -37,9 +37,10 @@ def _escrow_init(home: Path, out: Path) -> tuple[Path, str]:
         env={"SESSIONTAPE_HOME": str(home)},
     )
     assert res.exit_code == 0, res.output
-    pem = Path(re.search(r"private key \(keep offline, 0600\): (\S+)", res.output).group(1))  # type: ignore[union-attr]
-    pub = re.search(r'public_key = "([^"]+)"', res.output).group(1)  # type: ignore[union-attr]
-    return pem, pub
+    pem = re.search(r"private key \(keep offline, 0600\): (\S+)", res.output)
+    pub = re.search(r'public_key = "([^"]+)"', res.output)
+    assert pem is not None and pub is not None, res.output
+    return Path(pem.group(1)), pub.group(1)
 
 
 def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ def _ev(kind: str, payload: dict[str, Any]) -> Event:
 
 
 def _body(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    return payload["data"]["node"]["childNodes"][0]["childNodes"]  # type: ignore[no-any-return]
+    nodes: list[dict[str, Any]] = payload["data"]["node"]["childNodes"][0]["childNodes"]
+    return nodes
 
 
 def test_password_value_placeholder_and_title_are_redacted_in_snapshot() -> None:

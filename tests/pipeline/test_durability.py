@@ -19,6 +19,7 @@ from agent.errors import JournalError
 from agent.events import Event
 from agent.journal.reader import iter_records
 from agent.keys import Keyring
+from agent.mask.sink import MaskingSink
 from agent.pipeline import Recording
 from agent.rrweb import MouseInteraction
 from agent.sink import EventSink
@@ -120,19 +121,22 @@ def test_best_effort_mode_records_the_lost_span_as_a_gap(home: Path, site: str) 
     rec = Recording(home, cfg)
     assert rec.strict is None
     fault = FailingSink(rec.journal_sink)
-    rec.sink.inner = fault  # type: ignore[attr-defined]
+    assert isinstance(rec.sink, MaskingSink)
+    rec.sink.inner = fault
 
     async def scenario() -> None:
         cap = CaptureSession(cfg, rec.sink, rec.clock, home, headless=True, relaunch=False)
         await cap.start(site)
         await cap.page.click("#b")
-        await wait_until_async(lambda: fault.clicks_written == 1, what="the first click written")
+        await wait_until_async(lambda: fault.clicks_written >= 1, what="the first click written")
         fault.failing = True
         await cap.page.click("#b")
         await wait_until_async(lambda: fault.refused >= 1, what="a refused write")
         fault.failing = False
         await cap.page.click("#b")
-        await wait_until_async(lambda: fault.clicks_written == 2, what="the third click written")
+        await wait_until_async(
+            lambda: fault.clicks_written >= 2, what="a click after the outage written"
+        )
         await cap.stop()
 
     asyncio.run(scenario())

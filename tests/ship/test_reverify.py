@@ -49,7 +49,8 @@ def test_all_new_objects_then_a_rolling_sample_of_old_ones(tmp_path: Path) -> No
     assert all(r["ok"] and r["new"] for r in first)
     seen: list[str] = []
     for _ in range(3):
-        sh.clock.advance_s(3600)  # type: ignore[attr-defined]
+        assert isinstance(sh.clock, FakeClock)
+        sh.clock.advance_s(3600)
         run = reverify_once(sh)
         assert len(run) == 2 and not any(r["new"] for r in run)
         seen += [r["key"] for r in run]

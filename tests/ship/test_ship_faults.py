@@ -38,7 +38,7 @@ def _shipper(tmp_path: Path, bucket: str, clock: FakeClock, **s3kw: float) -> Sh
     src = FakeSource(tmp_path / "journals")
     for i in (1, 2):
         src.add(f"s{i}", f"seg{i}", f"segment {i} ".encode() * 500, sealed_utc_ns=clock.utc_ns())
-    v = S3Vault(bucket, "p", clock=clock, **s3kw)  # type: ignore[arg-type]
+    v = S3Vault(bucket, "p", clock=clock, **s3kw)  # type: ignore[arg-type]  # timeout floats, checked by S3Vault
     return Shipper(
         tmp_path / "home",
         ShipConfig(keep_local_days=0, backoff_base_seconds=1, backoff_max_seconds=2),

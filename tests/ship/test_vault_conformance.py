@@ -53,8 +53,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         from tests.ship.conftest import make_bucket
 
         request.getfixturevalue("s3_env")
-        v: Vault = S3Vault(make_bucket(), "conf", clock=clock)
-        yield Backend(v, clock, _s3_versions(v))  # type: ignore[arg-type]
+        mv3 = S3Vault(make_bucket(), "conf", clock=clock)
+        yield Backend(mv3, clock, _s3_versions(mv3))
     elif request.param == "s3-real":
         url = os.environ["SESSIONTAPE_S3_TEST_URL"].rstrip("/") + f"/t-{uuid.uuid4().hex[:8]}"
         sv = S3Vault.from_url(url, clock=clock)
