@@ -16,4 +16,4 @@ bundle:
 
 lint:
 	.venv/bin/ruff check agent tests
-	.venv/bin/mypy agent
+	.venv/bin/mypy agent tests

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from agent.cli.state import STATE
+from agent.config import Config, load_config
+from agent.keys import Keyring
+from agent.logs import configure_quiet
+from agent.testing import FakeClock
 
-from conftest_tsa import local_tsa  # noqa: E402,F401
-
-from agent.config import Config, load_config  # noqa: E402
-from agent.keys import Keyring  # noqa: E402
-from agent.logs import configure_quiet  # noqa: E402
-from agent.testing import FakeClock  # noqa: E402
+pytest_plugins = ["tests.conftest_tsa"]
 
 configure_quiet()
 
@@ -36,26 +35,29 @@ def cfg() -> Config:
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """A fake clock at its fixed default start time."""
     return FakeClock()
 
 
 @pytest.fixture
 def keyring(home: Path) -> Keyring:
+    """The keyring of :func:`home`."""
     return Keyring.load(home)
 
 
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Tests never read the developer's real state dir or config, nor an earlier test's CLI
-    options (the in-process CLI keeps --home/--config in a module-level state)."""
-    from agent.cli.state import STATE
-
-    STATE.home_opt = STATE.config_opt = STATE._config = None
+    options (the in-process CLI keeps --home/--config in a module-level state) or log target
+    (a command run in-process points the logs at its own home)."""
+    STATE.reset()
     monkeypatch.setenv("SESSIONTAPE_HOME", str(tmp_path / "env-home"))
-    for var in list(__import__("os").environ):
+    for var in list(os.environ):
         if var.startswith("SESSIONTAPE_") and var not in (
             "SESSIONTAPE_HOME",
             "SESSIONTAPE_S3_TEST_URL",
         ):
             monkeypatch.delenv(var)
     yield
+    STATE.reset()
+    configure_quiet()

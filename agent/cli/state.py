@@ -32,5 +32,15 @@ class State:
             self._config = load_config(self.config_opt, home=self.home)
         return self._config
 
+    def reset(self) -> None:
+        """Forget the global options and the loaded config, as a fresh process would.
+
+        The in-process CLI (tests calling ``main()`` repeatedly) would otherwise reuse the
+        previous invocation's ``--home``, ``--config`` and loaded configuration.
+        """
+        self.home_opt = None
+        self.config_opt = None
+        self._config = None
+
 
 STATE = State()

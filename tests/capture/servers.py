@@ -174,6 +174,7 @@ async def sites() -> AsyncIterator[Sites]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
+        # aiohttp exposes the bound port only on the private server (port 0 picks a free one)
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         runners.append(runner)
         urls.append(f"http://{host}:{port}")

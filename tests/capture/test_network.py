@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,8 @@ from tests.capture.servers import BIG_BODY, UNREAD_BODY, of_kind, recording, sit
 pytestmark = pytest.mark.browser
 
 
-def _one(events: list[Event], pred: object) -> Event:
-    found = [e for e in events if pred(e)]  # type: ignore[operator]
+def _one(events: list[Event], pred: Callable[[Event], object]) -> Event:
+    found = [e for e in events if pred(e)]
     assert len(found) == 1, [e.payload.get("url") for e in events]
     return found[0]
 

@@ -1,4 +1,5 @@
-"""Run the real ``sessiontape`` CLI in a subprocess (true exit codes, stderr, no tracebacks)."""
+"""Run the real ``sessiontape`` CLI: in a subprocess (:func:`run`: true exit codes, stderr, no
+tracebacks) or in this process (:func:`run_main`: faster, output through pytest's capsys)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from agent.cli.main import main
+from agent.cli.state import STATE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class Result:
+    """Exit code, stdout and stderr of one CLI run."""
+
     code: int
     out: str
     err: str
@@ -33,3 +41,15 @@ def run(
     )
     assert "Traceback" not in p.stderr, p.stderr
     return Result(p.returncode, p.stdout, p.stderr)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``sessiontape ARGV`` through the real entry point in this process, as a fresh process
+    would run it (no global options or config left from an earlier run); returns (exit code,
+    stdout, stderr) of this run only."""
+    STATE.reset()
+    capsys.readouterr()  # drop what earlier steps (journal writing) printed
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err

@@ -11,7 +11,7 @@ from pathlib import Path
 from agent.config import load_config
 from agent.testing import FakeClock
 from tests.cli.clirun import run
-from tests.journal.sessions import build_session
+from tests.journals import flip_byte, write_session
 
 
 def test_keys_init_creates_0600_keys_and_prints_the_fingerprint(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_keys_init_creates_0600_keys_and_prints_the_fingerprint(tmp_path: Path) 
 def _session(tmp_path: Path) -> Path:
     home = tmp_path / "h"
     run("keys", "init", home=home)
-    build_session(home, load_config(env={}), FakeClock(), segments=2)
+    write_session(home, load_config(env={}), FakeClock(), segments=2)
     return home
 
 
@@ -51,15 +51,7 @@ def test_verify_a_tampered_chunk_exits_1_naming_chunk_and_seq(tmp_path: Path) ->
     """A flipped ciphertext byte: exit 1, one line naming the check, chunk and seq range."""
     home = _session(tmp_path)
     seg = sorted((home / "journals").rglob("*.stj"))[0]
-    con = sqlite3.connect(seg)
-    con.execute("DROP TRIGGER chunks_no_update")
-    (ct,) = con.execute("SELECT ciphertext FROM chunks WHERE idx = 2").fetchone()
-    con.execute(
-        "UPDATE chunks SET ciphertext = ? WHERE idx = 2",
-        (ct[:10] + bytes([ct[10] ^ 0xFF]) + ct[11:],),
-    )
-    con.commit()
-    con.close()
+    flip_byte(seg, "idx = 2", offset=10, mask=0xFF)
     r = run("verify", str(seg), home=home)
     assert r.code == 1
     assert "verification FAILED" in r.err and "chain" in r.err and "chunk 2" in r.err

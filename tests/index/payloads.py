@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from agent.config import Config
 from agent.events import Event, Record
+from agent.journal.journal import SessionMeta
 from agent.rrweb import EventType, IncrementalSource, MouseInteraction, NodeType
+from agent.testing import FakeClock
+from tests.journals import EventSpec, write_scripted_session
 
 PAGE = "873D511386184014B2A05D0E380B74A1"
 WIDGET = "038F322FFB0822B37142DB4CF0EDA6B3"
@@ -28,27 +33,19 @@ def tx(nid: int, text: str) -> dict[str, Any]:
     return {"id": nid, "type": NodeType.TEXT, "textContent": text}
 
 
-def ticket_dom() -> dict[str, Any]:
-    """The demo's order ticket and lookup form, as rrweb serialises them."""
-    head = el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading")))
-    ticket = el(
-        10,
-        "section",
-        {"class": "card", "id": "ticket-section"},
-        el(11, "h2", {}, tx(12, "Order ticket")),
-        _order_form(),
-    )
-    body = el(6, "body", {}, ticket, el(30, "script", {}, tx(31, "var secret = 1;")))
-    return {"type": NodeType.DOCUMENT, "id": 1, "childNodes": [el(2, "html", {}, head, body)]}
-
-
 def _order_form() -> dict[str, Any]:
-    symbol = {"id": "symbol", "name": "symbol", "value": "tok_6d03fdda77b0d41c"}
+    """The order ticket's form: symbol (pre-filled), account, buttons, PIN, a price."""
     return el(
         13,
         "form",
         {"autocomplete": "off", "id": "order-form"},
-        el(14, "label", {}, tx(15, "Symbol"), el(16, "input", symbol)),
+        el(
+            14,
+            "label",
+            {},
+            tx(15, "Symbol"),
+            el(16, "input", {"id": "symbol", "name": "symbol", "value": "tok_6d03fdda77b0d41c"}),
+        ),
         el(
             17,
             "label",
@@ -67,6 +64,20 @@ def _order_form() -> dict[str, Any]:
         el(27, "input", {"id": "pin", "type": "password"}),
         el(28, "span", {}, tx(29, "412.50")),
     )
+
+
+def ticket_dom() -> dict[str, Any]:
+    """The demo's order ticket and lookup form, as rrweb serialises them."""
+    ticket = el(
+        10,
+        "section",
+        {"class": "card", "id": "ticket-section"},
+        el(11, "h2", {}, tx(12, "Order ticket")),
+        _order_form(),
+    )
+    head = el(3, "head", {}, el(4, "title", {}, tx(5, "sessiontape demo - trading")))
+    body = el(6, "body", {}, ticket, el(30, "script", {}, tx(31, "var secret = 1;")))
+    return {"type": NodeType.DOCUMENT, "id": 1, "childNodes": [el(2, "html", {}, head, body)]}
 
 
 def full_snapshot(node: dict[str, Any]) -> dict[str, Any]:
@@ -204,3 +215,33 @@ def event(
     frame: str | None = PAGE,
 ) -> Event:
     return Event(kind, payload, t_ns, t_ns, page=page, frame=frame)
+
+
+APP = "http://127.0.0.1:36775/app"
+TRADER = SessionMeta(user="trader1", workstation="ws-7")
+
+
+def ticket_segments() -> list[list[EventSpec]]:
+    """Three segments of a trader at the order ticket: navigation and the ticket's keyframe;
+    typing an account and sending the order (no keyframe); a click on a button first seen in
+    segment one's keyframe, and a console error."""
+    return [
+        [
+            ("page.navigate", {"url": APP, "main_frame": True}, "P"),
+            ("rrweb.meta", meta(APP), "F"),
+            ("rrweb.full_snapshot", full_snapshot(ticket_dom()), "F"),
+        ],
+        [
+            ("rrweb.input", rr_input(19, "tok_1b0291152bfb9d97"), "F"),
+            ("net.ws_frame", ws_sent_order("tok_1b0291152bfb9d97"), None),
+        ],
+        [
+            ("rrweb.mouse_interaction", click(22), "F"),
+            ("page.console", {"level": "error", "text": "margin check failed"}, "F"),
+        ],
+    ]
+
+
+def ticket_session(home: Path, cfg: Config, clock: FakeClock) -> str:
+    """The closed three-segment :func:`ticket_segments` session of ``TRADER``; its id."""
+    return write_scripted_session(home, cfg, clock, ticket_segments(), meta=TRADER).session_id

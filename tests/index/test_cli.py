@@ -8,25 +8,21 @@ from pathlib import Path
 import pytest
 
 from agent.audit import audit_records
-from agent.cli.main import main
-from agent.cli.state import STATE
 from agent.config import Config
 from agent.journal.store import find_session
 from agent.testing import FakeClock
-from tests.index.journals import flip_ciphertext_byte, three_segment_session
+from tests.cli.clirun import run_main
+from tests.index.payloads import ticket_session
+from tests.journals import flip_byte
 
 
 def _run(home: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    STATE._config = None
-    with pytest.raises(SystemExit) as info:
-        main(["--home", str(home), *args])
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+    return run_main(capsys, "--home", str(home), *args)
 
 
 @pytest.fixture
 def session(home: Path, cfg: Config, clock: FakeClock) -> str:
-    return three_segment_session(home, cfg, clock)
+    return ticket_session(home, cfg, clock)
 
 
 def test_update_then_search_table_and_json(
@@ -82,7 +78,7 @@ def test_update_exits_1_naming_a_tampered_segment(
     home: Path, session: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A failed verification is reported (session, segment, check) with exit code 1."""
-    flip_ciphertext_byte(find_session(home, session).segments[2].path)
+    flip_byte(find_session(home, session).segments[2].path)
     rc, out, err = _run(home, "index", "update", capsys=capsys)
     assert rc == 1 and f"FAILED VERIFICATION {session} segment 2" in err
     rc, out, _ = _run(home, "index", "stats", capsys=capsys)

@@ -31,8 +31,8 @@ from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
 from agent.mask.masker import Masker
-from tests.index.journals import flip_ciphertext_byte
 from tests.index.payloads import event, rr_input
+from tests.journals import flip_byte
 
 # Recording under a loaded CI runner has taken 45-300 s; the budget covers the slow end.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -247,7 +247,7 @@ def test_tampered_segment_is_reported_and_not_indexed(recorded: Recorded, tmp_pa
     shutil.copytree(recorded.home, home, ignore=shutil.ignore_patterns("index.db*"))
     segs = find_session(home, recorded.session_id).segments
     bad = next(s for s in segs if s.segment_id == seg_id)
-    flip_ciphertext_byte(bad.path, 1)
+    flip_byte(bad.path, "idx = 1")
     rep = index_new_segments(home, recorded.cfg)
     assert not rep.ok and rep.segments_indexed == len(segs) - 1
     assert [(f["session_id"], f["segment_id"]) for f in rep.failed] == [

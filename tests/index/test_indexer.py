@@ -7,16 +7,12 @@ from pathlib import Path
 from agent.config import Config
 from agent.index.indexer import index_new_segments, open_index, rebuild_from_dir
 from agent.index.query import parse
+from agent.journal.reader import iter_records
 from agent.journal.store import find_session
+from agent.keys import Keyring
 from agent.testing import FakeClock
-from tests.index.journals import (
-    flip_ciphertext_byte,
-    open_session,
-    rotate,
-    segment_three,
-    segment_two,
-    three_segment_session,
-)
+from tests.index.payloads import TRADER, ticket_segments, ticket_session
+from tests.journals import append_events, flip_byte, rotate, write_scripted_session
 
 
 def _hits(home: Path, cfg: Config, q: str) -> list[tuple[int, str]]:
@@ -29,26 +25,32 @@ def _hits(home: Path, cfg: Config, q: str) -> list[tuple[int, str]]:
 
 def test_sealed_segments_are_indexed_once(home: Path, cfg: Config, clock: FakeClock) -> None:
     """A second run skips every segment already indexed (by seal hash)."""
-    three_segment_session(home, cfg, clock)
+    sid = ticket_session(home, cfg, clock)
     first = index_new_segments(home, cfg)
     assert (first.segments_indexed, first.segments_skipped, first.ok) == (3, 0, True)
     again = index_new_segments(home, cfg)
     assert (again.segments_indexed, again.segments_skipped, again.rows) == (0, 3, 0)
-    assert _hits(home, cfg, "margin") == [(_hits(home, cfg, "margin")[0][0], "page.console")]
+    keyring = Keyring.load(home)
+    console = [
+        r.seq
+        for seg in find_session(home, sid).segments
+        for r in iter_records(seg.path, keyring)
+        if r.kind == "page.console"
+    ]
+    assert _hits(home, cfg, "margin") == [(console[0], "page.console")] and len(console) == 1
 
 
 def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
     home: Path, cfg: Config, clock: FakeClock
 ) -> None:
     """The live segment is not indexed; later, its click still gets segment one's button text."""
-    j = open_session(home, cfg, clock)
-    rotate(j, clock, cfg)
-    segment_two(j, clock)
+    segments = ticket_segments()
+    j = write_scripted_session(home, cfg, clock, segments[:2], meta=TRADER, close=False)
     rotate(j, clock, cfg)
     rep = index_new_segments(home, cfg)
     assert rep.segments_indexed == 2 and rep.ok
     assert _hits(home, cfg, "kind:click") == []
-    segment_three(j, clock)
+    append_events(j, clock, segments[2])
     j.close()
     rep = index_new_segments(home, cfg)
     assert (rep.segments_indexed, rep.segments_skipped) == (1, 2)
@@ -62,7 +64,7 @@ def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
 
 def test_session_metadata_from_the_journal(home: Path, cfg: Config, clock: FakeClock) -> None:
     """User, workstation, times, URLs and verified state land on the session row."""
-    sid = three_segment_session(home, cfg, clock)
+    sid = ticket_session(home, cfg, clock)
     index_new_segments(home, cfg)
     ix = open_index(home, cfg)
     try:
@@ -85,8 +87,8 @@ def test_tampered_middle_segment_fails_others_stay_searchable(
     home: Path, cfg: Config, clock: FakeClock
 ) -> None:
     """A flipped byte in segment 1 → that segment failed (named), 0 and 2 indexed."""
-    sid = three_segment_session(home, cfg, clock)
-    flip_ciphertext_byte(find_session(home, sid).segments[1].path)
+    sid = ticket_session(home, cfg, clock)
+    flip_byte(find_session(home, sid).segments[1].path)
     rep = index_new_segments(home, cfg)
     assert rep.segments_indexed == 2 and [f["index"] for f in rep.failed] == [1]
     assert rep.failed[0]["detail"].split(":")[0] in ("chain", "seal", "checkpoint")
@@ -103,7 +105,7 @@ def test_tampered_middle_segment_fails_others_stay_searchable(
 
 def test_missing_segment_breaks_continuity(home: Path, cfg: Config, clock: FakeClock) -> None:
     """Deleting segment 1 makes segment 2 fail continuity instead of being indexed."""
-    sid = three_segment_session(home, cfg, clock)
+    sid = ticket_session(home, cfg, clock)
     find_session(home, sid).segments[1].path.unlink()
     rep = index_new_segments(home, cfg)
     assert [f["index"] for f in rep.failed] == [2]
@@ -114,7 +116,7 @@ def test_untrusted_signing_key_fails(
     home: Path, cfg: Config, clock: FakeClock, tmp_path: Path
 ) -> None:
     """Verification against a trust store without the signer: nothing indexed."""
-    three_segment_session(home, cfg, clock)
+    ticket_session(home, cfg, clock)
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.pub").write_text("00" * 32)
@@ -127,7 +129,7 @@ def test_rebuild_from_dir_replaces_the_index(
     home: Path, cfg: Config, clock: FakeClock, tmp_path: Path
 ) -> None:
     """rebuild drops what was there and indexes the given journals directory."""
-    three_segment_session(home, cfg, clock)
+    ticket_session(home, cfg, clock)
     index_new_segments(home, cfg)
     before = _hits(home, cfg, "kind:net")
     rep = rebuild_from_dir(home, cfg, home / "journals")
@@ -139,8 +141,8 @@ def test_scheduler_job_indexes_and_never_raises(home: Path, cfg: Config, clock: 
     """job_index(home) indexes new segments; a tampered one is logged, not raised."""
     from agent.index.indexer import job_index
 
-    sid = three_segment_session(home, cfg, clock)
-    flip_ciphertext_byte(find_session(home, sid).segments[2].path)
+    sid = ticket_session(home, cfg, clock)
+    flip_byte(find_session(home, sid).segments[2].path)
     job_index(str(home))
     assert _hits(home, cfg, "kind:net") != [] and _hits(home, cfg, "margin") == []
 
@@ -151,7 +153,7 @@ def test_hold_and_shipped_state_come_from_the_ship_state(
     """A shipped session under a legal hold is held:yes with its retain-until."""
     from agent.ship.state import ShipState
 
-    sid = three_segment_session(home, cfg, clock)
+    sid = ticket_session(home, cfg, clock)
     index_new_segments(home, cfg)
     assert _hits(home, cfg, "held:yes") == []
     st = ShipState(home / "ship" / "state.db")

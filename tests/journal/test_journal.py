@@ -15,7 +15,7 @@ from agent.journal.reader import SegmentFile, iter_records
 from agent.journal.store import list_sessions
 from agent.keys import Keyring
 from agent.testing import FakeClock, make_event
-from tests.journal.sessions import build_session
+from tests.journals import write_session
 
 
 def _cfg(**env: str) -> Config:
@@ -40,7 +40,7 @@ def test_sequence_numbers_are_dense_across_rotated_segments(
     home: Path, cfg: Config, clock: FakeClock
 ) -> None:
     """Each segment continues the previous one's seqs and commits to its seal hash."""
-    j = build_session(home, cfg, clock, segments=3)
+    j = write_session(home, cfg, clock, segments=3)
     kr = Keyring.load(home)
     all_seqs = [r.seq for p in j.segments for r in iter_records(p, kr)]
     assert all_seqs == list(range(len(all_seqs)))
@@ -68,8 +68,8 @@ def test_agent_counter_increments_per_segment_across_sessions(
     home: Path, cfg: Config, clock: FakeClock
 ) -> None:
     """Segments carry a per-agent counter that never repeats, even across sessions."""
-    build_session(home, cfg, clock, segments=2)
-    build_session(home, cfg, clock, segments=2)
+    write_session(home, cfg, clock, segments=2)
+    write_session(home, cfg, clock, segments=2)
     counters = [s.agent_counter for sess in list_sessions(home) for s in sess.segments]
     assert sorted(counters) == list(range(4))
 
@@ -132,7 +132,7 @@ def test_unknown_kind_and_float_clock_are_refused_before_anything_is_written(
     with pytest.raises(InvalidEvent, match="unknown event kind 'nope.nope'"):
         j.append_many([make_event("nope.nope", clock=clock)])
     bad = make_event(clock=clock)
-    bad.t_utc_ns = 1.5  # type: ignore[assignment]
+    bad.t_utc_ns = 1.5  # type: ignore[assignment]  # a float on purpose: it must be refused
     with pytest.raises(InvalidEvent, match="integers"):
         j.append_many([bad])
     assert j.append_many([make_event(clock=clock)]) == [1]
@@ -155,7 +155,7 @@ def test_triggers_refuse_update_and_delete_of_sealed_content(
     home: Path, cfg: Config, clock: FakeClock, sql: str
 ) -> None:
     """The SQLite file itself refuses UPDATE and DELETE on every table."""
-    j = build_session(home, cfg, clock, segments=1)
+    j = write_session(home, cfg, clock, segments=1)
     con = sqlite3.connect(j.segments[0])
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con.execute(sql)

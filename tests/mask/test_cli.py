@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,7 @@ from agent.mask.sink import MaskingSink
 from agent.mask.testing import el, rr_input, rr_snapshot
 from agent.mask.tokens import hmac_key_path
 from agent.testing import make_event
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from clirun import run  # noqa: E402
+from tests.cli.clirun import run
 
 
 def _escrow_app() -> typer.Typer:
@@ -40,9 +37,10 @@ def _escrow_init(home: Path, out: Path) -> tuple[Path, str]:
         env={"SESSIONTAPE_HOME": str(home)},
     )
     assert res.exit_code == 0, res.output
-    pem = Path(re.search(r"private key \(keep offline, 0600\): (\S+)", res.output).group(1))  # type: ignore[union-attr]
-    pub = re.search(r'public_key = "([^"]+)"', res.output).group(1)  # type: ignore[union-attr]
-    return pem, pub
+    pem = re.search(r"private key \(keep offline, 0600\): (\S+)", res.output)
+    pub = re.search(r'public_key = "([^"]+)"', res.output)
+    assert pem is not None and pub is not None, res.output
+    return Path(pem.group(1)), pub.group(1)
 
 
 def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_path: Path) -> None:
@@ -57,15 +55,14 @@ def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_
 
 
 def test_escrow_init_refuses_the_agent_home(tmp_path: Path) -> None:
-    """--out inside the agent home is a usage error."""
+    """--out inside the agent home is a usage error (exit 2, one line naming the rule), and
+    no key is written."""
     home = tmp_path / "home"
     home.mkdir()
-    res = CliRunner().invoke(
-        _escrow_app(),
-        ["escrow-init", "--officer", "x", "--out", str(home / "keys")],
-        env={"SESSIONTAPE_HOME": str(home)},
-    )
-    assert res.exit_code != 0 and not (home / "keys").exists()
+    res = run("keys", "escrow-init", "--officer", "x", "--out", str(home / "keys"), home=home)
+    assert res.code == 2 and not (home / "keys").exists()
+    assert res.err.startswith("sessiontape: error: --out ")
+    assert "is inside the agent home" in res.err and len(res.err.strip().splitlines()) == 1
 
 
 def _record(home: Path, rules: Path, value: str) -> tuple[str, str]:

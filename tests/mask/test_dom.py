@@ -18,7 +18,8 @@ def _ev(kind: str, payload: dict[str, Any]) -> Event:
 
 
 def _body(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    return payload["data"]["node"]["childNodes"][0]["childNodes"]  # type: ignore[no-any-return]
+    nodes: list[dict[str, Any]] = payload["data"]["node"]["childNodes"][0]["childNodes"]
+    return nodes
 
 
 def test_password_value_placeholder_and_title_are_redacted_in_snapshot() -> None:
@@ -299,7 +300,7 @@ def test_password_shown_as_text_stays_redacted_in_the_next_keyframe() -> None:
     """A keyframe of the same document after a show-password toggle keeps the redaction;
     after a navigation (new href) node ids start again and nothing is carried over."""
     m = build_masker()
-    meta = {
+    meta: dict[str, Any] = {
         "type": 4,
         "timestamp": 1,
         "data": {"href": "https://x.test/login", "width": 1, "height": 1},

@@ -18,13 +18,15 @@ import base64
 import json
 import os
 import re
-import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from playwright.async_api import Page
 
+from agent.audit import audit_records
 from agent.capture.config import CaptureConfig
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
@@ -40,9 +42,7 @@ from agent.mask.escrow import generate_keypair
 from agent.mask.masker import Masker
 from agent.mask.rules import default_rules_path
 from agent.mask.sink import MaskingSink
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from clirun import run  # noqa: E402
+from tests.cli.clirun import run
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -120,14 +120,50 @@ def json_strings(blob: bytes) -> bytes | None:
     return "\n".join(out).encode()
 
 
-async def _type(page: object, selector: str, value: str) -> None:
-    loc = page.locator(selector)  # type: ignore[attr-defined]
+Script = Callable[[Page], Awaitable[None]]
+
+
+async def _type(page: Page, selector: str, value: str) -> None:
+    loc = page.locator(selector)
     await loc.click()
     await loc.press_sequentially(value, delay=5)
 
 
-async def _record(home: Path, masker: Masker, url: str, script: object) -> str:
-    """One recording session through the real pipeline; returns the session id."""
+async def _log_in(page: Page) -> None:
+    await _type(page, "#username", DEMO_SECRETS["username"])
+    await _type(page, "#password", DEMO_SECRETS["password"])
+    await page.locator("#login-submit").click()
+    await page.wait_for_url("**/app")
+
+
+async def _fixture_then_lookup(page: Page, app_url: str) -> None:
+    """The secrets fixture page runs to its end; then a login and the client-lookup form."""
+    s = DEMO_SECRETS
+    await page.wait_for_function("window.__fixtureDone === true", timeout=15_000)
+    await page.goto(app_url)
+    await _log_in(page)
+    await _type(page, "#client-name", "Jane Q. Sample")
+    for selector, secret in (
+        ("#ssn", "ssn"),
+        ("#lookup-account", "account"),
+        ("#notes", "notes"),
+        ("#pin", "pin"),
+    ):
+        await _type(page, selector, s[secret])
+    await page.locator("#lookup-submit").click()
+    result = page.locator("#lookup-result .lookup-account").filter(has_text=s["account"])
+    await result.first.wait_for(state="attached", timeout=10_000)
+
+
+async def _second_lookup(page: Page) -> None:
+    """A second session: login, and the same account typed again."""
+    await _log_in(page)
+    await _type(page, "#lookup-account", DEMO_SECRETS["account"])
+
+
+async def _record(home: Path, masker: Masker, url: str, script: Script) -> str:
+    """One recording session through the real pipeline; returns the session id. Stopping
+    the capture flushes what the page's recorder still holds."""
     journal = Journal.open(home, load_config(env={}))
     jsink = JournalSink(journal)
     cfg = CaptureConfig(headless="true", executable=CHROMIUM)
@@ -136,12 +172,32 @@ async def _record(home: Path, masker: Masker, url: str, script: object) -> str:
     )
     try:
         await cs.start(url)
-        await script(cs.page)  # type: ignore[operator]
-        await asyncio.sleep(0.5)
+        await script(cs.page)
     finally:
         await cs.stop()
         jsink.close()
     return journal.session_id
+
+
+def _record_two_sessions(home: Path, rules: Path) -> tuple[str, str]:
+    """The fixture page + lookup, then a second lookup; operational logs at debug level."""
+
+    async def scenario() -> tuple[str, str]:
+        async with running_demo_app(fixtures_dir=PAGES) as app:
+            first = await _record(
+                home,
+                Masker.load(home, rules),
+                app.url + "fixtures/fx_secrets.html",
+                lambda page: _fixture_then_lookup(page, app.url),
+            )
+            second = await _record(home, Masker.load(home, rules), app.url, _second_lookup)
+        return first, second
+
+    configure(home, "debug")
+    try:
+        return asyncio.run(scenario())
+    finally:
+        configure_quiet()
 
 
 def _decrypted(home: Path, session_id: str) -> tuple[bytes, bytes]:
@@ -156,9 +212,32 @@ def _decrypted(home: Path, session_id: str) -> tuple[bytes, bytes]:
     return "\n".join(out).encode(), "\n".join(strings).encode()
 
 
-def _officer_rules(tmp_path: Path) -> tuple[Path, Path]:
-    """The shipped rules with the officer's escrow key and an escrow rule for the notes;
-    returns the rules file and the officer's private key file."""
+def _leaks_on_disk(home: Path, decrypted: dict[str, tuple[bytes, bytes]]) -> tuple[list[str], int]:
+    """Secret forms found in the decrypted sessions and in every file under ``home``, and
+    the number of files scanned."""
+    leaks: list[str] = []
+    for sid, (blob, strings) in decrypted.items():
+        leaks += find_secrets(blob, f"decrypted session {sid}", strings)
+    files = 0
+    for root, _dirs, names in os.walk(home):
+        for name in names:
+            p = Path(root) / name
+            data = p.read_bytes()
+            leaks += find_secrets(data, str(p.relative_to(home)), json_strings(data))
+            files += 1
+    return leaks, files
+
+
+@dataclass
+class Escrow:
+    """An officer key pair on its own medium and masking rules that escrow the notes."""
+
+    key_path: Path
+    rules: Path
+
+
+@pytest.fixture
+def escrow(tmp_path: Path) -> Escrow:
     officer = tmp_path / "officer"
     officer.mkdir()
     pem, pub = generate_keypair()
@@ -174,100 +253,43 @@ def _officer_rules(tmp_path: Path) -> tuple[Path, Path]:
         'selector = "textarea#notes"\n',
         encoding="utf-8",
     )
-    return rules, key_path
+    return Escrow(key_path, rules)
 
 
-async def _login(page: object) -> None:
-    s = DEMO_SECRETS
-    await _type(page, "#username", s["username"])
-    await _type(page, "#password", s["password"])
-    await page.locator("#login-submit").click()  # type: ignore[attr-defined]
-    await page.wait_for_url("**/app")  # type: ignore[attr-defined]
-
-
-def _fixture_then_lookup(app_url: str) -> Callable[[object], Awaitable[None]]:
-    """The first session: the secrets fixture page, then a client lookup in the app."""
-
-    async def drive(page: object) -> None:
-        s = DEMO_SECRETS
-        await page.wait_for_function("window.__fixtureDone === true", timeout=15_000)  # type: ignore[attr-defined]
-        await page.goto(app_url)  # type: ignore[attr-defined]
-        await _login(page)
-        await _type(page, "#client-name", "Jane Q. Sample")
-        await _type(page, "#ssn", s["ssn"])
-        await _type(page, "#lookup-account", s["account"])
-        await _type(page, "#notes", s["notes"])
-        await _type(page, "#pin", s["pin"])
-        await page.locator("#lookup-submit").click()  # type: ignore[attr-defined]
-        await (
-            page.locator("#lookup-result .lookup-account")
-            .filter(  # type: ignore[attr-defined]
-                has_text=s["account"]
-            )
-            .first.wait_for(state="attached", timeout=10_000)
-        )
-
-    return drive
-
-
-async def _second_lookup(page: object) -> None:
-    """The second session: log in and type the same account number."""
-    await _login(page)
-    await _type(page, "#lookup-account", DEMO_SECRETS["account"])
-
-
-def _record_two_sessions(home: Path, rules: Path) -> tuple[str, str]:
-    """Record both sessions against one demo app; returns their ids."""
-
-    async def scenario() -> tuple[str, str]:
-        async with running_demo_app(fixtures_dir=PAGES) as a:
-            first = await _record(
-                home,
-                Masker.load(home, rules),
-                a.url + "fixtures/fx_secrets.html",
-                _fixture_then_lookup(a.url),
-            )
-            second = await _record(home, Masker.load(home, rules), a.url, _second_lookup)
-        return first, second
-
-    configure(home, "debug")
-    try:
-        return asyncio.run(scenario())
-    finally:
-        configure_quiet()
-
-
-def _leaks_on_disk(home: Path, decrypted: dict[str, tuple[bytes, bytes]]) -> tuple[list[str], int]:
-    """Secrets found in the decrypted sessions and in every file under ``home``, and how
-    many files were scanned."""
-    leaks: list[str] = []
-    for sid, (blob, strings) in decrypted.items():
-        leaks += find_secrets(blob, f"decrypted session {sid}", strings)
-    files = 0
-    for root, _dirs, names in os.walk(home):
-        for name in names:
-            p = Path(root) / name
-            data = p.read_bytes()
-            leaks += find_secrets(data, str(p.relative_to(home)), json_strings(data))
-            files += 1
-    return leaks, files
+def _reveal_is_audited(home: Path, session: str, token: str, key_path: Path) -> None:
+    """``sessiontape reveal`` prints the escrowed notes and a sealed audit record names it."""
+    res = run(
+        "reveal",
+        session,
+        "--token",
+        token,
+        "--key",
+        str(key_path),
+        "--reason",
+        "e2e test",
+        "--actor",
+        "officer1",
+        home=home,
+    )
+    assert res.code == 0 and res.out.strip() == DEMO_SECRETS["notes"], res.err
+    audit = audit_records(home, "audit.reveal")  # sealed access-audit journal
+    assert audit[-1]["outcome"] == "revealed" and audit[-1]["token"] == token
+    assert audit[-1]["who"] == "officer1" and audit[-1]["session"] == session
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audited(
-    tmp_path: Path,
+    tmp_path: Path, escrow: Escrow
 ) -> None:
     """No secret in any form on disk; same account -> same token in two sessions; the
     escrowed notes reveal with the officer key, and the reveal is audited."""
     home = tmp_path / "home"
     home.mkdir()
-    rules, key_path = _officer_rules(tmp_path)
-    s = DEMO_SECRETS
-    first, second = _record_two_sessions(home, rules)
+    first, second = _record_two_sessions(home, escrow.rules)
 
-    masker = Masker.load(home, rules)
-    acct_token = masker.strings.apply(s["account"], masker.rules.hits["account-fields"])
+    masker = Masker.load(home, escrow.rules)
+    acct_token = masker.strings.apply(DEMO_SECRETS["account"], masker.rules.hits["account-fields"])
     assert acct_token is not None and acct_token[0].startswith("tok_")
     decrypted = {sid: _decrypted(home, sid) for sid in (first, second)}
     dumps = {sid: d[0] for sid, d in decrypted.items()}
@@ -277,27 +299,9 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
         assert acct_token[0].encode() in dumps[sid], f"account token missing in {sid}"
 
     # Reveal the escrowed notes with the officer key (audited), then scan everything.
-    esc = masker.strings.tokenizer.escrow_token(s["notes"])
+    esc = masker.strings.tokenizer.escrow_token(DEMO_SECRETS["notes"])
     assert esc.encode() in dumps[first]
-    res = run(
-        "reveal",
-        first,
-        "--token",
-        esc,
-        "--key",
-        str(key_path),
-        "--reason",
-        "e2e test",
-        "--actor",
-        "officer1",
-        home=home,
-    )
-    assert res.code == 0 and res.out.strip() == s["notes"], res.err
-    from agent.audit import audit_records
-
-    audit = audit_records(home, "audit.reveal")  # sealed access-audit journal
-    assert audit[-1]["outcome"] == "revealed" and audit[-1]["token"] == esc
-    assert audit[-1]["who"] == "officer1" and audit[-1]["session"] == first
+    _reveal_is_audited(home, first, esc, escrow.key_path)
 
     leaks, files = _leaks_on_disk(home, decrypted)
     assert files >= 5 and (home / "logs" / "agent.log").is_file()

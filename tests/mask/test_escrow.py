@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from agent.errors import KeyMaterialError
 from agent.mask.escrow import EscrowSealer, blob_key_id, generate_keypair, key_id, open_sealed
 
 
-def _keys() -> tuple[object, str]:
+def _keys() -> tuple[X25519PrivateKey, str]:
     pem, pub = generate_keypair()
-    return serialization.load_pem_private_key(pem, password=None), pub
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, X25519PrivateKey)
+    return key, pub
 
 
 def test_round_trip_with_the_right_key() -> None:
     """A sealed value opens with the matching private key."""
     priv, pub = _keys()
     blob = EscrowSealer(pub).seal("ACCT-4417-2290", "esc_0011223344556677")
-    assert open_sealed(blob, "esc_0011223344556677", priv) == "ACCT-4417-2290"  # type: ignore[arg-type]
+    assert open_sealed(blob, "esc_0011223344556677", priv) == "ACCT-4417-2290"
 
 
 def test_wrong_key_fails_without_value() -> None:
@@ -27,7 +30,7 @@ def test_wrong_key_fails_without_value() -> None:
     other, other_pub = _keys()
     blob = EscrowSealer(pub).seal("078-05-1120", "esc_0011223344556677")
     with pytest.raises(KeyMaterialError) as exc:
-        open_sealed(blob, "esc_0011223344556677", other)  # type: ignore[arg-type]
+        open_sealed(blob, "esc_0011223344556677", other)
     assert "078-05-1120" not in str(exc.value)
     assert blob_key_id(blob) in str(exc.value)
     import base64
@@ -40,7 +43,7 @@ def test_blob_is_bound_to_its_token() -> None:
     priv, pub = _keys()
     blob = EscrowSealer(pub).seal("secret", "esc_0011223344556677")
     with pytest.raises(KeyMaterialError):
-        open_sealed(blob, "esc_ffffffffffffffff", priv)  # type: ignore[arg-type]
+        open_sealed(blob, "esc_ffffffffffffffff", priv)
 
 
 def test_sealing_is_randomised_and_hides_the_value() -> None:

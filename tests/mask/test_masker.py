@@ -66,7 +66,7 @@ def test_bad_regex_at_runtime_fails_closed() -> None:
     m = build_masker()
     for i, p in enumerate(m.rules.patterns):
         if p.hit.rule_id == "iban":
-            m.rules.patterns[i] = CompiledPattern(p.hit, _BrokenRegex(), p.check)  # type: ignore[arg-type]
+            m.rules.patterns[i] = CompiledPattern(p.hit, _BrokenRegex(), p.check)  # type: ignore[arg-type]  # a failing re.Pattern double
     m.rules.prefilter = None
     out = m.mask_events([make_event("page.console", {"text": "GB82 WEST 1234 5698 7654 32"})])
     assert out[0].payload["text"] == MARKER

@@ -51,7 +51,8 @@ def test_ssn_regex_matches_three_formats_and_skips_invalid_areas() -> None:
 def test_card_regex_needs_a_card_shape() -> None:
     """Card candidates start with 2-6 and have 13-19 digits; epoch-ms timestamps do not match."""
     rx = re.compile(CARD_REGEX)
-    assert rx.search("card 4111 1111 1111 1111 on file").group(0) == "4111 1111 1111 1111"
+    card = rx.search("card 4111 1111 1111 1111 on file")
+    assert card is not None and card.group(0) == "4111 1111 1111 1111"
     assert not rx.search("ts 1767225600000")
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent.mask.selectors import SelectorSyntaxError, compile_selector
+from agent.mask.selectors import Matcher, SelectorSyntaxError, compile_selector
+
+
+def _matcher(selector: str) -> Matcher:
+    """The compiled matcher of a selector the agent can evaluate (not browser-only)."""
+    m = compile_selector(selector)
+    assert m is not None, selector
+    return m
 
 
 def test_compound_selectors_match_tag_id_class_and_attributes() -> None:
@@ -20,11 +27,11 @@ def test_compound_selectors_match_tag_id_class_and_attributes() -> None:
 
 def test_attribute_operators() -> None:
     """^= $= ~= |= behave as in CSS."""
-    assert compile_selector("[autocomplete^=cc-]")("input", {"autocomplete": "cc-number"})  # type: ignore[misc]
-    assert compile_selector("[a$=end]")("p", {"a": "the-end"})  # type: ignore[misc]
-    assert compile_selector("[rel~=b]")("a", {"rel": "a b c"})  # type: ignore[misc]
-    assert compile_selector("[lang|=en]")("p", {"lang": "en-GB"})  # type: ignore[misc]
-    assert not compile_selector("[lang|=en]")("p", {"lang": "english"})  # type: ignore[misc]
+    assert _matcher("[autocomplete^=cc-]")("input", {"autocomplete": "cc-number"})
+    assert _matcher("[a$=end]")("p", {"a": "the-end"})
+    assert _matcher("[rel~=b]")("a", {"rel": "a b c"})
+    assert _matcher("[lang|=en]")("p", {"lang": "en-GB"})
+    assert not _matcher("[lang|=en]")("p", {"lang": "english"})
 
 
 def test_combinators_and_pseudo_classes_are_page_only() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_token_format_is_tok_plus_16_hex() -> None:
     """tok_ + 16 lowercase hex chars; esc_ shares the digest."""
     t = Tokenizer(b"\x07" * 32)
     tok = t.token("078051120")
-    assert tok.startswith("tok_") and len(tok) == 20 and int(tok[4:], 16) >= 0
+    assert re.fullmatch(r"tok_[0-9a-f]{16}", tok), tok
     assert t.escrow_token("078051120") == "esc_" + tok[4:]
 
 
@@ -60,8 +61,7 @@ def test_ssn_formats_normalise_to_one_token() -> None:
     """078-05-1120, 078 05 1120 and 078051120 tokenize alike."""
     m = build_masker()
     hit = m.rules.hits["ssn"]
-    toks = {
-        m.strings.apply(v, hit)[0]
-        for v in ("078-05-1120", "078 05 1120", "078051120")  # type: ignore[index]
-    }
+    outs = [m.strings.apply(v, hit) for v in ("078-05-1120", "078 05 1120", "078051120")]
+    toks = {out[0] for out in outs if out is not None}
+    assert None not in outs
     assert len(toks) == 1 and next(iter(toks)).startswith("tok_")

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from agent.journal.store import list_sessions
 from agent.keys import Keyring
 from agent.seal.verify import verify_paths
 from tests.pipeline.site import serve_page
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = b"""<!doctype html><body><div id="c">0</div><script>let n = 0;
@@ -58,17 +58,18 @@ def test_kill_9_of_the_recording_agent_keeps_what_was_durable_and_records_the_ga
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 90
-    events = 0
-    while time.monotonic() < deadline:
+
+    def recorded_events() -> int:
         sessions = list_sessions(home)
-        events = sessions[0].event_count if sessions else 0
-        if events > 40:
-            break
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert events > 40, "the agent never recorded anything"
+        return sessions[0].event_count if sessions else 0
+
+    try:
+        wait_until(
+            lambda: recorded_events() > 40, what="the agent to record 40 events", timeout_s=90
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     kr = Keyring.load(home)
     (session,) = list_sessions(home)
     sdir = session.segments[0].path.parent

@@ -7,9 +7,9 @@ JournalSink (a test double for a full or failing disk); everything else is real.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,15 +19,21 @@ from agent.errors import JournalError
 from agent.events import Event
 from agent.journal.reader import iter_records
 from agent.keys import Keyring
+from agent.mask.sink import MaskingSink
 from agent.pipeline import Recording
+from agent.rrweb import MouseInteraction
 from agent.sink import EventSink
 from tests.pipeline.site import serve_page
+from tests.waiting import wait_until_async
 
 PAGE = b"""<!doctype html><html><body>
 <button id="b" style="width:200px;height:80px">press</button><span id="n">0</span>
 <script>let n = 0; document.getElementById('b').addEventListener('click',
  () => { n++; document.getElementById('n').textContent = String(n); });</script>
 </body></html>"""
+
+# Resolves after the page rendered two more frames: input dispatched before it was handled.
+_TWO_FRAMES = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(0))))"
 
 
 class FailingSink:
@@ -37,26 +43,27 @@ class FailingSink:
         self.inner = inner
         self.failing = False
         self.refused = 0
+        self.clicks_written = 0
 
     async def append_many(self, events: Sequence[Event]) -> None:
         if self.failing:
             self.refused += 1
             raise JournalError("disk full (injected)")
         await self.inner.append_many(events)
+        self.clicks_written += sum(1 for ev in events if _is_click(ev.kind, ev.payload))
+
+
+def _is_click(kind: str, payload: dict[str, Any]) -> bool:
+    return (
+        kind == "rrweb.mouse_interaction"
+        and payload.get("data", {}).get("type") == MouseInteraction.CLICK
+    )
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve_page(tmp_path_factory.mktemp("site"), PAGE) as url:
         yield url
-
-
-async def _wait(pred, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.05)
 
 
 def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
@@ -75,15 +82,16 @@ def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
         await cap.start(site)
         page = cap.page
         await page.click("#b")
-        await _wait(lambda: cap.engine is not None and cap.engine.targets)
+        engine = await wait_until_async(lambda: cap.engine, what="the capture engine")
+        await wait_until_async(lambda: engine.targets, what="an attached target")
         fault.failing = True
-        await _wait(lambda: cap.engine.blocked_reason is not None)  # type: ignore[union-attr]
+        await wait_until_async(lambda: engine.blocked_reason, what="input to be blocked")
         overlay = await page.evaluate("!!document.getElementById('__sessiontape_block')")
         await page.mouse.click(100, 40)  # would hit the button; the browser ignores it
-        await asyncio.sleep(0.3)
+        await page.evaluate(_TWO_FRAMES)  # any click handler has run by now
         during = await page.inner_text("#n")
         fault.failing = False
-        await _wait(lambda: cap.engine.blocked_reason is None)  # type: ignore[union-attr]
+        await wait_until_async(lambda: engine.blocked_reason is None, what="input to resume")
         await page.click("#b")
         after = await page.inner_text("#n")
         await cap.stop()
@@ -113,19 +121,22 @@ def test_best_effort_mode_records_the_lost_span_as_a_gap(home: Path, site: str) 
     rec = Recording(home, cfg)
     assert rec.strict is None
     fault = FailingSink(rec.journal_sink)
-    rec.sink.inner = fault  # type: ignore[attr-defined]
+    assert isinstance(rec.sink, MaskingSink)
+    rec.sink.inner = fault
 
     async def scenario() -> None:
         cap = CaptureSession(cfg.capture, rec.sink, rec.clock, home, headless=True, relaunch=False)
         await cap.start(site)
         await cap.page.click("#b")
-        await asyncio.sleep(0.5)
+        await wait_until_async(lambda: fault.clicks_written >= 1, what="the first click written")
         fault.failing = True
         await cap.page.click("#b")
-        await _wait(lambda: fault.refused >= 1)
+        await wait_until_async(lambda: fault.refused >= 1, what="a refused write")
         fault.failing = False
         await cap.page.click("#b")
-        await asyncio.sleep(0.5)
+        await wait_until_async(
+            lambda: fault.clicks_written >= 2, what="a click after the outage written"
+        )
         await cap.stop()
 
     asyncio.run(scenario())

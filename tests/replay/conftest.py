@@ -1,38 +1,28 @@
 """One real recorded demo session shared by the replay tests (recording takes ~45-110 s).
 
 The recording is read-only for tests: a test that tampers with data works on a copy
-(:func:`copy_home`).
+(:func:`tests.replay.helpers.copy_home`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from agent.config import Config, load_config
+from agent.config import load_config
 from agent.pipeline import record_demo
-
-
-@dataclass
-class Recorded:
-    """The shared recording."""
-
-    home: Path
-    session_id: str
-    config: Config
-    tsa_root: Path
+from agent.seal.tsa_local import LocalTSA
+from tests.replay.helpers import Recorded
 
 
 @pytest.fixture(scope="session")
-def recorded(tmp_path_factory: pytest.TempPathFactory, local_tsa: object) -> Recorded:
+def recorded(tmp_path_factory: pytest.TempPathFactory, local_tsa: LocalTSA) -> Recorded:
     """The demo trading app recorded end to end (sealed, RFC 3161 timestamped)."""
     home = tmp_path_factory.mktemp("replay") / "home"
     cfg = load_config(env={}, home=home)
     res = asyncio.run(record_demo(cfg, home, headless=True, fast=True, tsa=local_tsa))
     assert res.report.ok, res.report.first_failure
     root = home.parent / "tsa-root.pem"
-    root.write_bytes(local_tsa.root_pem)  # type: ignore[attr-defined]
+    root.write_bytes(local_tsa.root_pem)
     return Recorded(home, res.session_id, cfg, root)

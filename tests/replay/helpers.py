@@ -12,7 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.config import Config
+
 CHROMIUM = "/usr/lib/chromium/chromium"
+
+
+@dataclass
+class Recorded:
+    """The demo session recorded once for all replay tests (``recorded`` fixture)."""
+
+    home: Path
+    session_id: str
+    config: Config
+    tsa_root: Path
 
 
 def copy_home(src: Path, dst: Path) -> Path:

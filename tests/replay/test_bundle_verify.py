@@ -10,9 +10,7 @@ import pytest
 from agent.keys import TrustStore
 from agent.replay.bundle_verify import verify_bundle
 from agent.replay.export import ExportResult, export_bundle
-
-from .conftest import Recorded
-from .helpers import cli, copy_home
+from tests.replay.helpers import Recorded, cli, copy_home
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,7 @@ from agent.journal.reader import SegmentFile, decode_chunk
 from agent.journal.store import find_session
 from agent.replay.export import ExportResult, export_bundle, open_deks
 from agent.seal.crypto import ChunkCipher
-
-from .conftest import Recorded
-from .helpers import cli, copy_home
+from tests.replay.helpers import Recorded, cli, copy_home
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +141,9 @@ def test_report_is_self_contained_and_says_screenshots_were_not_enabled(
     """report.html has no external resource and states the screenshot setting."""
     html = (bundle.path / "report.html").read_text()
     assert "Screenshots were not enabled" in html
-    assert "http://" not in html.split("<h2>", 1)[0] or True
+    head = html.split("</head>", 1)[0]
+    assert "http://" not in head and "https://" not in head and "<link" not in html
+    assert "default-src 'none'" in head  # the CSP forbids loading anything from outside
     assert "<script" not in html and 'src="http' not in html and "src='http" not in html
     assert "FINRA request" in html and "2026-042" in html and "verified" in html
 
@@ -222,7 +222,7 @@ def test_offline_viewer_replays_from_file_url(bundle: ExportResult) -> None:
     """viewer/<session>/viewer.html works from file:// with no server (data.js holds events)."""
     from playwright.sync_api import sync_playwright
 
-    from .helpers import CHROMIUM
+    from tests.replay.helpers import CHROMIUM
 
     sid = bundle.sessions[0]
     events = [

@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.config import Config
-from agent.journal.journal import Journal
 from agent.journal.reader import SegmentFile
 from agent.replay.proofs import check_proof, chunk_proof, load_leaves
-from agent.testing import FakeClock, make_event
+from agent.testing import FakeClock
+from tests.journals import write_session
 
 
 def _segment(home: Path, cfg: Config, clock: FakeClock, chunks: int) -> Path:
-    j = Journal.open(home, cfg, clock=clock)
-    for _ in range(chunks):
-        j.append_many([make_event(clock=clock) for _ in range(3)])
-        clock.advance(1_000_000)
-    j.close()
+    j = write_session(home, cfg, clock, chunks_per_segment=chunks, events_per_chunk=3)
     return j.segments[0]
 
 

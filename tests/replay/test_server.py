@@ -16,10 +16,8 @@ from agent.audit import audit_records
 from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
-
-from .conftest import Recorded
-from .helpers import CHROMIUM, Viewer, cli, start_viewer
-from .rrweb_mirror import Mirror, blotter_cell_ids
+from tests.replay.helpers import CHROMIUM, Recorded, Viewer, cli, start_viewer
+from tests.replay.rrweb_mirror import Mirror, blotter_cell_ids
 
 pytestmark = pytest.mark.browser
 
@@ -191,7 +189,7 @@ def test_opening_one_replay_writes_exactly_one_view_record(
     recorded: Recorded, tmp_path: Path
 ) -> None:
     """One launch (and many page loads) = one audit.view record for that session."""
-    from .helpers import copy_home
+    from tests.replay.helpers import copy_home
 
     home = copy_home(recorded.home, tmp_path / "h")
     before = [a for a in audit_records(home, "audit.view")]

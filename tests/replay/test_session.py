@@ -12,22 +12,8 @@ from playwright.sync_api import sync_playwright
 from agent.errors import UsageError
 from agent.journal.store import find_session
 from agent.replay.session import ReplaySession
-
-from .conftest import Recorded
-from .helpers import CHROMIUM, Viewer, copy_home, start_viewer
-
-
-def tamper_chunk(segment: Path, idx: int) -> None:
-    """What an insider would do: drop the append-only triggers and flip a ciphertext byte."""
-    con = sqlite3.connect(segment)
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-        con.execute(f"DROP TRIGGER {name}")
-    (ct,) = con.execute("SELECT ciphertext FROM chunks WHERE idx = ?", (idx,)).fetchone()
-    bad = bytearray(ct)
-    bad[len(bad) // 2] ^= 0x01
-    con.execute("UPDATE chunks SET ciphertext = ? WHERE idx = ?", (bytes(bad), idx))
-    con.commit()
-    con.close()
+from tests.journals import flip_byte
+from tests.replay.helpers import CHROMIUM, Recorded, Viewer, copy_home, start_viewer
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +21,7 @@ def tampered(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> tu
     home = copy_home(recorded.home, tmp_path_factory.mktemp("tamper") / "home")
     seg = find_session(home, recorded.session_id).segments[0].path
     n = sqlite3.connect(seg).execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-    tamper_chunk(seg, n // 2)
+    flip_byte(seg, f"idx = {n // 2}", offset=20, mask=0x01)
     return home, n // 2
 
 

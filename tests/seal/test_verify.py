@@ -6,6 +6,7 @@ then edit rows (or remove files). The untouched session passes.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -14,12 +15,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.canonical import canonical_bytes, loads
+from agent.canonical import canonical_bytes, loads, sha256
 from agent.config import Config
+from agent.journal.reader import SegmentFile
 from agent.keys import Keyring, signing_key_id
 from agent.seal.verify import VerifyReport, verify_paths
 from agent.testing import FakeClock
-from tests.journal.sessions import build_session
+from tests.journals import flip_byte, tamper, write_session
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     home = tmp_path_factory.mktemp("pristine") / "home"
     Keyring.load_or_init(home)
-    build_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=6)
+    write_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=6)
     return home
 
 
@@ -42,26 +44,6 @@ def victim(pristine: Path, tmp_path: Path) -> Path:
 
 def _segments(home: Path) -> list[Path]:
     return sorted((home / "journals").rglob("*.stj"))
-
-
-def _sql(path: Path, *stmts: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
-    con = sqlite3.connect(path)
-    for t in ("segment", "chunks", "checkpoints", "seal"):
-        con.execute(f"DROP TRIGGER IF EXISTS {t}_no_update")
-        con.execute(f"DROP TRIGGER IF EXISTS {t}_no_delete")
-    for s in stmts:
-        con.execute(s, args if "?" in s else ())
-    con.commit()
-    con.close()
-
-
-def _flip(path: Path, table: str, column: str, where: str, offset: int = 5) -> None:
-    con = sqlite3.connect(path)
-    (val,) = con.execute(f"SELECT {column} FROM {table} WHERE {where}").fetchone()
-    con.close()
-    b = bytearray(val)
-    b[offset % len(b)] ^= 0x01
-    _sql(path, f"UPDATE {table} SET {column} = ? WHERE {where}", args=(bytes(b),))
 
 
 def _verify(home: Path, *, decrypt: bool = False) -> VerifyReport:
@@ -86,7 +68,7 @@ def test_flipped_byte_in_each_chunk_column_fails_naming_the_chunk(
 ) -> None:
     """One flipped bit in header, ciphertext, leaf or chain of chunk 2 fails at chunk 2."""
     seg = _segments(victim)[1]
-    _flip(seg, "chunks", column, "idx = 2")
+    flip_byte(seg, "idx = 2", column=column, offset=5, mask=0x01)
     rep = _verify(victim)
     assert not rep.ok
     bad = rep.segments[1]
@@ -99,25 +81,48 @@ def test_flipped_byte_in_each_chunk_column_fails_naming_the_chunk(
 def test_renumbered_chunk_index_fails(victim: Path) -> None:
     """Changing a chunk's idx (moving it) breaks the dense index."""
     seg = _segments(victim)[0]
-    _sql(seg, "UPDATE chunks SET idx = 100 WHERE idx = 3")
+    tamper(seg, "UPDATE chunks SET idx = 100 WHERE idx = 3")
     ff = _verify(victim).segments[0].first_failure
     assert ff is not None and ff.name == "chain" and ff.where.startswith("chunk 3,")
     assert "next stored chunk is 4" in ff.detail
 
 
-def test_flipped_ciphertext_byte_also_fails_decryption_with_the_key(victim: Path) -> None:
-    """With --decrypt, AEAD authentication names the same chunk (after the chain check)."""
+def _rechain(seg: Path) -> None:
+    """Recompute every chunk's leaf and chain hash from the stored bytes, as an attacker who
+    edited a ciphertext would (plain SHA-256: no key needed)."""
+    sf = SegmentFile(seg)
+    try:
+        chain = sha256(sf.genesis_bytes)
+        rows = []
+        for row in sf.iter_chunks():
+            leaf = hashlib.sha256(b"\x00" + row.header_bytes + row.ciphertext).digest()
+            chain = sha256(chain + leaf)
+            rows.append((row.idx, leaf, chain))
+    finally:
+        sf.close()
+    for idx, leaf, chain in rows:
+        tamper(seg, f"UPDATE chunks SET leaf = ?, chain = ? WHERE idx = {idx}", args=(leaf, chain))
+
+
+def test_flipped_ciphertext_byte_with_a_recomputed_chain_fails_decryption_with_the_key(
+    victim: Path,
+) -> None:
+    """Leaf and chain hashes recomputed after the edit pass the chain check; with --decrypt,
+    AEAD authentication fails naming the chunk (without the key, the signed roots catch it)."""
     seg = _segments(victim)[2]
-    _flip(seg, "chunks", "ciphertext", "idx = 1")
-    rep = _verify(victim, decrypt=True)
-    ff = rep.segments[2].first_failure
-    assert ff is not None and "chunk 1" in ff.where
+    flip_byte(seg, "idx = 1", offset=5, mask=0x01)
+    _rechain(seg)
+    ff = _verify(victim, decrypt=True).segments[2].first_failure
+    assert ff is not None and (ff.name, ff.where) == ("decrypt", "chunk 1")
+    assert ff.detail.startswith("AEAD authentication failed")
+    keyless = _verify(victim).segments[2].first_failure
+    assert keyless is not None and keyless.name in ("checkpoint", "seal")
 
 
 def test_deleted_chunk_fails_naming_the_gap(victim: Path) -> None:
     """Deleting chunk 3 of 6 is reported at the first missing index."""
     seg = _segments(victim)[1]
-    _sql(seg, "DELETE FROM chunks WHERE idx = 3")
+    tamper(seg, "DELETE FROM chunks WHERE idx = 3")
     ff = _verify(victim).segments[1].first_failure
     assert ff is not None and ff.name == "chain" and ff.where.startswith("chunk 3,")
     assert "missing" in ff.detail
@@ -134,7 +139,7 @@ def test_swapped_chunks_fail(victim: Path) -> None:
         )
     }
     con.close()
-    _sql(seg, "DELETE FROM chunks WHERE idx IN (1, 2)")
+    tamper(seg, "DELETE FROM chunks WHERE idx IN (1, 2)")
     con = sqlite3.connect(seg)
     con.execute("INSERT INTO chunks VALUES (1, ?, ?, ?, ?)", rows[2])
     con.execute("INSERT INTO chunks VALUES (2, ?, ?, ?, ?)", rows[1])
@@ -155,7 +160,7 @@ def test_tail_truncated_after_last_checkpoint_fails_against_the_seal(victim: Pat
     con.close()
     cut = max(s for s in sizes if s < total)
     assert cut < total
-    _sql(seg, f"DELETE FROM chunks WHERE idx >= {cut}")
+    tamper(seg, f"DELETE FROM chunks WHERE idx >= {cut}")
     ff = _verify(victim).segments[1].first_failure
     assert ff is not None and ff.name in ("seal", "checkpoint")
     assert "verify" in ff.detail
@@ -164,7 +169,7 @@ def test_tail_truncated_after_last_checkpoint_fails_against_the_seal(victim: Pat
 def test_tail_and_seal_removed_from_a_middle_segment_fails_continuity(victim: Path) -> None:
     """Removing the seal too leaves an unsealed segment followed by another: both caught."""
     seg = _segments(victim)[1]
-    _sql(seg, "DELETE FROM chunks WHERE idx >= 4", "DELETE FROM seal")
+    tamper(seg, "DELETE FROM chunks WHERE idx >= 4", "DELETE FROM seal")
     rep = _verify(victim)
     assert not rep.ok
     assert rep.segments[1].status in ("unsealed", "failed")
@@ -183,7 +188,7 @@ def test_dropped_middle_segment_fails_continuity_naming_the_index(victim: Path) 
 def test_replaced_checkpoint_signature_fails_naming_the_checkpoint(victim: Path) -> None:
     """A checkpoint with a foreign signature fails at that checkpoint."""
     seg = _segments(victim)[0]
-    _sql(seg, "UPDATE checkpoints SET signature = ? WHERE n = 1", args=(b"\x07" * 64,))
+    tamper(seg, "UPDATE checkpoints SET signature = ? WHERE n = 1", args=(b"\x07" * 64,))
     ff = _verify(victim).segments[0].first_failure
     assert ff is not None and ff.name == "checkpoint" and "checkpoint 1" in ff.where
 
@@ -203,7 +208,7 @@ def test_seal_resigned_with_an_untrusted_key_fails_key_check(victim: Path) -> No
     body = loads(body_b)
     body["key_id"] = signing_key_id(raw)
     nb = canonical_bytes(body)
-    _sql(seg, "UPDATE seal SET body = ?, signature = ?", args=(nb, rogue.sign(nb)))
+    tamper(seg, "UPDATE seal SET body = ?, signature = ?", args=(nb, rogue.sign(nb)))
     ff = _verify(victim).segments[2].first_failure
     assert ff is not None and ff.name == "key" and "untrusted" in ff.detail
 
@@ -211,7 +216,7 @@ def test_seal_resigned_with_an_untrusted_key_fails_key_check(victim: Path) -> No
 def test_seal_body_edit_fails_signature(victim: Path) -> None:
     """Editing the seal (e.g. the event count) breaks its signature."""
     seg = _segments(victim)[0]
-    _flip(seg, "seal", "body", "id = 1", offset=40)
+    flip_byte(seg, "id = 1", table="seal", column="body", offset=40, mask=0x01)
     ff = _verify(victim).segments[0].first_failure
     assert ff is not None and ff.name == "seal"
 
@@ -219,7 +224,7 @@ def test_seal_body_edit_fails_signature(victim: Path) -> None:
 def test_genesis_edit_breaks_the_chain_from_the_first_chunk(victim: Path) -> None:
     """The chain starts at the genesis hash: editing genesis fails chunk 0."""
     seg = _segments(victim)[0]
-    _flip(seg, "segment", "genesis", "id = 1", offset=30)
+    flip_byte(seg, "id = 1", table="segment", column="genesis", offset=30, mask=0x01)
     ff = _verify(victim).segments[0].first_failure
     assert ff is not None and ff.name in ("chain", "format")
 
@@ -243,7 +248,7 @@ def test_key_rotation_keeps_old_segments_verifiable(victim: Path, cfg: Config) -
     old = kr.signer().key_id
     kr.rotate_signing()
     kr.rotate_kek()
-    build_session(victim, cfg, FakeClock(), segments=1)
+    write_session(victim, cfg, FakeClock(), segments=1)
     rep = _verify(victim, decrypt=True)
     assert rep.ok, rep.first_failure
     assert {s.key_id for s in rep.segments} == {old, kr.signer().key_id}

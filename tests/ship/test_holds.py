@@ -14,16 +14,17 @@ from agent.ship.holds import add_hold, dispose, list_holds, release_hold
 from agent.ship.s3 import S3Vault
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, MemoryVault
+from agent.ship.vault import Vault
 from agent.testing import FakeClock
 
 KEY = "segments/s1/000000-seg1.stj"
 
 
-def _setup(tmp_path: Path, vaults: dict[str, object], clock: FakeClock) -> Shipper:
+def _setup(tmp_path: Path, vaults: dict[str, Vault], clock: FakeClock) -> Shipper:
     src = FakeSource(tmp_path / "journals")
     src.add("s1", "seg1", b"one", sealed_utc_ns=clock.utc_ns())
     src.add("s2", "seg2", b"two", sealed_utc_ns=clock.utc_ns())
-    sh = Shipper(tmp_path / "home", ShipConfig(), vaults, src, clock=clock)  # type: ignore[arg-type]
+    sh = Shipper(tmp_path / "home", ShipConfig(), vaults, src, clock=clock)
     assert len(sh.ship_once().shipped) == 2
     return sh
 

@@ -17,7 +17,7 @@ from agent.ship.shipper import Shipper
 from agent.ship.source import JournalSource
 from agent.ship.testing import FakeSource, MemoryVault
 from agent.testing import FakeClock
-from tests.ship.journals import write_session
+from tests.journals import write_session
 
 
 def _mem(tmp_path: Path, n: int, sample: int) -> tuple[Shipper, MemoryVault, list[Event]]:
@@ -49,7 +49,8 @@ def test_all_new_objects_then_a_rolling_sample_of_old_ones(tmp_path: Path) -> No
     assert all(r["ok"] and r["new"] for r in first)
     seen: list[str] = []
     for _ in range(3):
-        sh.clock.advance_s(3600)  # type: ignore[attr-defined]
+        assert isinstance(sh.clock, FakeClock)
+        sh.clock.advance_s(3600)
         run = reverify_once(sh)
         assert len(run) == 2 and not any(r["new"] for r in run)
         seen += [r["key"] for r in run]

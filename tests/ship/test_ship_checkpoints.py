@@ -11,7 +11,7 @@ from agent.ship.filevault import FileVault
 from agent.ship.shipper import Shipper
 from agent.ship.source import JournalSource
 from agent.testing import FakeClock, make_event
-from tests.ship.journals import write_session
+from tests.journals import write_session
 
 
 def _shipper(home: Path, clock: FakeClock) -> tuple[Shipper, FileVault]:
@@ -23,7 +23,7 @@ def test_checkpoints_of_an_open_session_are_shipped_as_tiny_locked_objects(
     home: Path, clock: FakeClock
 ) -> None:
     """checkpoints/<session>/<segment>/<n>.json, locked, once each."""
-    j = write_session(home, checkpoints=3, close=False)
+    j = write_session(home, chunks_per_segment=3, checkpoint_every_chunk=True, close=False)
     try:
         sh, v = _shipper(home, clock)
         assert ship_checkpoints(sh) == 3
@@ -41,7 +41,7 @@ def test_truncated_local_journal_is_detected_against_the_vault(
     home: Path, clock: FakeClock
 ) -> None:
     """Rolling the file back to an older copy (a cut-off tail) shows up as problems."""
-    j = write_session(home, checkpoints=2, close=False)
+    j = write_session(home, chunks_per_segment=2, checkpoint_every_chunk=True, close=False)
     path = next((home / "journals").rglob("*.stj"))
     snapshot = home / "older.stj"
     with sqlite3.connect(path) as live, sqlite3.connect(snapshot) as old:
@@ -63,7 +63,7 @@ def test_missing_local_segment_with_checkpoints_in_vault_is_reported(
     home: Path, clock: FakeClock
 ) -> None:
     """A whole segment deleted locally is visible from its shipped checkpoints."""
-    j = write_session(home, checkpoints=2, close=False)
+    j = write_session(home, chunks_per_segment=2, checkpoint_every_chunk=True, close=False)
     sh, v = _shipper(home, clock)
     ship_checkpoints(sh)
     sdir = home / "journals" / j.session_id
@@ -77,7 +77,7 @@ def test_checkpoint_signatures_in_vault_are_checked_when_asked(
     home: Path, clock: FakeClock
 ) -> None:
     """With the trust store, a vault checkpoint whose signature fails is reported."""
-    j = write_session(home, checkpoints=1, close=False)
+    j = write_session(home, chunks_per_segment=1, checkpoint_every_chunk=True, close=False)
     sh, v = _shipper(home, clock)
     ship_checkpoints(sh)
     sdir = home / "journals" / j.session_id

@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent.cli import main as cli_main
-from tests.ship.journals import write_session
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in list(__import__("os").environ):
-        if k.startswith("SESSIONTAPE_"):
-            monkeypatch.delenv(k)
-    cli_main.STATE._config = None
-    yield
-    cli_main.STATE._config = None
-    # main() points structlog at the sys.stderr of this test (pytest's capture, closed after
-    # it); later tests in the same process must not log into a closed file.
-    import structlog
-
-    structlog.reset_defaults()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the real entry point; return (exit code, stdout, stderr)."""
-    cli_main.STATE._config = None
-    capsys.readouterr()  # drop what earlier steps (journal writing) printed
-    with pytest.raises(SystemExit) as ei:
-        cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
+from tests.cli.clirun import run_main as run
+from tests.journals import write_session
 
 
 def test_ship_once_then_status_json(

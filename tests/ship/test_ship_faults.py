@@ -19,9 +19,9 @@ from agent.ship.shipper import Shipper
 from agent.ship.state import ShipState
 from agent.ship.testing import FakeSource
 from agent.testing import FakeClock
+from tests.journals import write_session
 from tests.ship.conftest import aws_env, make_bucket
 from tests.ship.faultproxy import FaultProxy
-from tests.ship.journals import write_session
 
 KEYS = ["segments/s1/000000-seg1.stj", "segments/s2/000000-seg2.stj"]
 
@@ -38,7 +38,7 @@ def _shipper(tmp_path: Path, bucket: str, clock: FakeClock, **s3kw: float) -> Sh
     src = FakeSource(tmp_path / "journals")
     for i in (1, 2):
         src.add(f"s{i}", f"seg{i}", f"segment {i} ".encode() * 500, sealed_utc_ns=clock.utc_ns())
-    v = S3Vault(bucket, "p", clock=clock, **s3kw)  # type: ignore[arg-type]
+    v = S3Vault(bucket, "p", clock=clock, **s3kw)  # type: ignore[arg-type]  # timeout floats, checked by S3Vault
     return Shipper(
         tmp_path / "home",
         ShipConfig(keep_local_days=0, backoff_base_seconds=1, backoff_max_seconds=2),

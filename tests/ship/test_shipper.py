@@ -12,13 +12,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.clock import parse_iso_seconds
 from agent.errors import VaultError
 from agent.ship.config import ShipConfig
 from agent.ship.holds import add_hold
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, FlakyVault, MemoryVault
-from agent.ship.vault import Receipt
+from agent.ship.vault import Receipt, Vault
 from agent.testing import FakeClock
 
 DAY_S = 86400
@@ -31,7 +33,7 @@ def _setup(
     clock = FakeClock()
     mem = MemoryVault(clock=clock)
     fv = FlakyVault(mem, sleep=lambda s: clock.advance_s(s))
-    vaults = {"primary": fv if flaky else mem}
+    vaults: dict[str, Vault] = {"primary": fv if flaky else mem}
     if backup:
         vaults["backup"] = MemoryVault(clock=clock, url="memory://backup")
     src = FakeSource(tmp_path / "journals")
@@ -40,7 +42,7 @@ def _setup(
         cfg or ShipConfig(),
         vaults,
         src,
-        clock=clock,  # type: ignore[arg-type]
+        clock=clock,
         rng=random.Random(7),
     )
     return sh, src, mem, fv, clock
@@ -211,7 +213,9 @@ def test_segment_locked_by_another_process_is_skipped(tmp_path: Path) -> None:
     assert sh.ship_once().shipped == [KEY]
 
 
-def test_disk_full_while_spooling_keeps_segment_pending(tmp_path: Path) -> None:
+def test_disk_full_while_spooling_keeps_segment_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ENOSPC on the spool (a 64 KiB tmpfs, else an injected OSError): retry later, keep local."""
     spool = tmp_path / "spool"
     spool.mkdir()
@@ -241,7 +245,7 @@ def test_disk_full_while_spooling_keeps_segment_pending(tmp_path: Path) -> None:
                     f"spool: {errno.errorcode[errno.ENOSPC]} disk full", retryable=True
                 )
 
-            sh._spool = full  # type: ignore[method-assign]
+            monkeypatch.setattr(sh, "_spool", full)
         res = sh.ship_once()
         assert "disk full" in res.failed[KEY] and mem.objects == {}
         assert sh.apply_local_retention() == [] and meta.path.exists()
@@ -340,6 +344,7 @@ def test_wal_that_cannot_be_checkpointed_yet_is_retried_not_shipped_short(tmp_pa
     assert "WAL still busy" in res.failed[KEY] and mem.objects == {}
     reader.execute("COMMIT")
     reader.close()
-    sh.clock.advance_s(2)  # type: ignore[attr-defined]
+    assert isinstance(sh.clock, FakeClock)
+    sh.clock.advance_s(2)
     assert sh.ship_once().shipped == [KEY]
     con.close()

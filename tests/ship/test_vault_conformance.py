@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from agent.ship.filevault import FileVault
 from agent.ship.s3 import S3Vault
 from agent.ship.testing import FlakyVault, MemoryVault
 from agent.ship.urls import open_vault
-from agent.ship.vault import NotFound, Vault
+from agent.ship.vault import NotFound, ObjectState, Vault
 from agent.testing import FakeClock
 
 BACKENDS = ["s3-moto", "file", "memory"]
@@ -57,8 +57,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         from tests.ship.conftest import make_bucket
 
         request.getfixturevalue("s3_env")
-        v: Vault = S3Vault(make_bucket(), "conf", clock=clock)
-        yield Backend(v, clock, _s3_versions(v))  # type: ignore[arg-type]
+        mv3 = S3Vault(make_bucket(), "conf", clock=clock)
+        yield Backend(mv3, clock, _s3_versions(mv3))
     elif request.param == "s3-real":
         url = os.environ["SESSIONTAPE_S3_TEST_URL"].rstrip("/") + f"/t-{uuid.uuid4().hex[:8]}"
         sv = S3Vault.from_url(url, clock=clock)
@@ -172,12 +172,14 @@ def test_list_returns_keys_under_the_prefix_only(backend: Backend) -> None:
 
 
 def test_retry_after_connection_reset_stores_the_object_exactly_once(backend: Backend) -> None:
-    """A retryable failure, then a retry: one stored version."""
+    """The connection drops after the backend stored the object: the error is retryable, and
+    the retry's PUT of the same bytes reaches the backend again yet leaves one stored version."""
     flaky = FlakyVault(backend.vault)
-    flaky.reset_puts = 1
+    flaky.lose_put_response = 1  # the reset comes on the response path, after the store
     with pytest.raises(VaultError) as ei:
         flaky.put_immutable("k/f", b"data", retain_until=_until(backend), mode="COMPLIANCE")
     assert ei.value.retryable is True
+    assert backend.versions("k/f") == 1  # the failed attempt did reach the backend
     r = flaky.put_immutable("k/f", b"data", retain_until=_until(backend), mode="COMPLIANCE")
     assert r.checksum_sha256 == sha256_hex(b"data")
     assert backend.versions("k/f") == 1
@@ -193,12 +195,19 @@ def test_lost_put_response_then_retry_is_exactly_once(backend: Backend) -> None:
     assert backend.versions("k/g") == 1 and backend.vault.head("k/g").version_id == r.version_id
 
 
-def test_head_reporting_no_lock_is_a_posture_error_not_a_receipt(backend: Backend) -> None:
-    """A store that does not honour the lock never yields a receipt."""
-    flaky = FlakyVault(backend.vault)
-    flaky.wrong_lock = True
+def test_head_reporting_no_lock_is_a_posture_error_not_a_receipt(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that does not honour the lock never yields a receipt: the backend's own
+    HEAD-confirmation after the PUT refuses an object that comes back unlocked."""
+    real_head = backend.vault.head
+
+    def head_without_lock(key: str) -> ObjectState:
+        return replace(real_head(key), mode=None, retain_until=None)
+
+    monkeypatch.setattr(backend.vault, "head", head_without_lock)
     with pytest.raises(PostureError, match="does not honour Object Lock"):
-        flaky.put_immutable("k/i", b"x", retain_until=_until(backend), mode="COMPLIANCE")
+        backend.vault.put_immutable("k/i", b"x", retain_until=_until(backend), mode="COMPLIANCE")
 
 
 def test_posture_reports_versioning_and_object_lock_enabled(backend: Backend) -> None:
