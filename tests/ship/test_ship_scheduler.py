@@ -28,7 +28,13 @@ def _shipper(tmp_path: Path, **cfg: int) -> tuple[Shipper, FakeSource, FileVault
     clock = SystemClock()
     v = FileVault(tmp_path / "vault", clock=clock)
     src = FakeSource(tmp_path / "journals")
-    return Shipper(tmp_path / "home", ShipConfig.model_validate(cfg), {"primary": v}, src, clock=clock), src, v
+    return (
+        Shipper(
+            tmp_path / "home", ShipConfig.model_validate(cfg), {"primary": v}, src, clock=clock
+        ),
+        src,
+        v,
+    )
 
 
 def test_jobs_are_stored_in_the_sqlite_jobstore_and_survive_a_restart(tmp_path: Path) -> None:
