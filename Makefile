@@ -7,13 +7,19 @@ setup:
 demo: setup
 	.venv/bin/sessiontape demo
 
-test: setup
+# Lint and type checks first (fast, and what the README claims about them stays true), then
+# the whole suite with real Chromium, moto and a local TSA.
+test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 # Rebuild the recorder bundle from recorder_js/ (needs node + npm).
 bundle:
 	.venv/bin/python recorder_js/build.py
 
-lint:
+lint: setup
 	.venv/bin/ruff check agent tests
+	.venv/bin/ruff format --check agent tests
 	.venv/bin/mypy agent tests
+	.venv/bin/python -m agent.cli.reference --check
+	.venv/bin/python -m agent.bench.figures --check
+	cd recorder_js && npm run --silent lint
