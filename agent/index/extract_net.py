@@ -17,15 +17,20 @@ if TYPE_CHECKING:
     from agent.index.extract import Extractor, Handler
 
 
+def _url_and_body(x: Extractor, url: str, body: object) -> tuple[str, list[tuple[str, str]]]:
+    """The parsed text of a non-empty string ``body``, and its tokens after the URL's."""
+    text, toks = "", url_tokens(url)
+    if isinstance(body, str) and body:
+        text, btoks = parse_body(body, x.limits.body_bytes)
+        toks += btoks
+    return text, toks
+
+
 def _request(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     url = str(p.get("url") or "")
     method = str(p.get("method") or "").upper()
-    text, toks = "", url_tokens(url)
-    body = p.get("post_data")
-    if isinstance(body, str) and body:
-        text, btoks = parse_body(body, x.limits.body_bytes)
-        toks += btoks
+    text, toks = _url_and_body(x, url, p.get("post_data"))
     return x.row(
         rec,
         "request",
@@ -40,17 +45,14 @@ def _response(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     url = str(p.get("url") or "")
     status = p.get("status")
-    text, toks = "", url_tokens(url)
     body, mime = p.get("body"), str(p.get("mime") or "")
-    if (
+    indexable = (
         isinstance(body, str)
-        and body
         and p.get("body_encoding", "text") == "text"
         and any(m in mime for m in TEXT_MIMES)
         and len(body) <= x.limits.body_bytes
-    ):
-        text, btoks = parse_body(body, x.limits.body_bytes)
-        toks += btoks
+    )
+    text, toks = _url_and_body(x, url, body if indexable else None)
     st = int(status) if isinstance(status, int) else None
     return x.row(
         rec,
