@@ -6,8 +6,9 @@ A :class:`Vault` stores immutable objects with a retention lock. Backends:
 * ``file:///path`` - :class:`agent.ship.filevault.FileVault` (software-enforced, not WORM);
 * ``memory://`` - :class:`agent.ship.testing.MemoryVault` (tests only).
 
-:func:`agent.ship.urls.open_vault` opens one from its URL. Every backend runs the same
-conformance suite (``tests/ship/test_vault_conformance.py``).
+:func:`agent.ship.urls.open_vault` opens one from its URL. The three backends inherit their
+write-once and locked-delete rules from :class:`VaultBackend` and supply only the storage.
+Every backend runs the same conformance suite (``tests/ship/test_vault_conformance.py``).
 Checksums in this API are lowercase hex SHA-256; retention instants are timezone-aware UTC
 ``datetime`` values truncated to whole seconds (S3 keeps seconds).
 """
