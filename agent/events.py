@@ -40,19 +40,24 @@ class Event:
 
 def to_record(ev: Event, seq: int) -> dict[str, Any]:
     """The persisted form of an event (inside an encrypted chunk)."""
-    rec: dict[str, Any] = {
-        "v": EVENT_RECORD_VERSION,
-        "seq": seq,
+    return _as_json({"v": EVENT_RECORD_VERSION, "seq": seq}, ev, {})
+
+
+def _as_json(head: dict[str, Any], ev: Event | Record, tail: dict[str, Any]) -> dict[str, Any]:
+    """``head``, the event's clocks, kind and payload, ``tail``, then page and frame when set."""
+    d: dict[str, Any] = {
+        **head,
         "t_utc_ns": ev.t_utc_ns,
         "t_mono_ns": ev.t_mono_ns,
         "kind": ev.kind,
         "payload": ev.payload,
+        **tail,
     }
     if ev.page is not None:
-        rec["page"] = ev.page
+        d["page"] = ev.page
     if ev.frame is not None:
-        rec["frame"] = ev.frame
-    return rec
+        d["frame"] = ev.frame
+    return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +95,4 @@ class Record:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for JSONL export and the raw-data panel)."""
-        d: dict[str, Any] = {
-            "seq": self.seq,
-            "t_utc_ns": self.t_utc_ns,
-            "t_mono_ns": self.t_mono_ns,
-            "kind": self.kind,
-            "payload": self.payload,
-            "chunk": self.chunk,
-            "segment": self.segment,
-        }
-        if self.page is not None:
-            d["page"] = self.page
-        if self.frame is not None:
-            d["frame"] = self.frame
-        return d
+        return _as_json({"seq": self.seq}, self, {"chunk": self.chunk, "segment": self.segment})

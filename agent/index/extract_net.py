@@ -7,7 +7,7 @@ but out of the index. Token values in URLs and bodies are indexed as tokens, nev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.events import Record
 from agent.index.rows import Row
@@ -17,49 +17,39 @@ if TYPE_CHECKING:
     from agent.index.extract import Extractor, Handler
 
 
+def _http_row(
+    x: Extractor, rec: Record, action: str, url: str, lead: str, body: object, **kw: Any
+) -> Row:
+    """A request/response row: text is ``lead``, the URL's words and a string ``body``'s text;
+    tokens are the URL's, then the body's."""
+    text, toks = "", url_tokens(url)
+    if isinstance(body, str) and body:
+        text, btoks = parse_body(body, x.limits.body_bytes)
+        toks += btoks
+    return x.row(rec, action, url, text=f"{lead} {url_text(url)} {text}".strip(), tokens=toks, **kw)
+
+
 def _request(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     url = str(p.get("url") or "")
     method = str(p.get("method") or "").upper()
-    text, toks = "", url_tokens(url)
-    body = p.get("post_data")
-    if isinstance(body, str) and body:
-        text, btoks = parse_body(body, x.limits.body_bytes)
-        toks += btoks
-    return x.row(
-        rec,
-        "request",
-        url,
-        method=method,
-        text=f"{method} {url_text(url)} {text}".strip(),
-        tokens=toks,
-    )
+    return _http_row(x, rec, "request", url, method, p.get("post_data"), method=method)
 
 
 def _response(x: Extractor, rec: Record) -> Row | None:
     p = rec.payload
     url = str(p.get("url") or "")
     status = p.get("status")
-    text, toks = "", url_tokens(url)
     body, mime = p.get("body"), str(p.get("mime") or "")
-    if (
+    indexable = (
         isinstance(body, str)
-        and body
         and p.get("body_encoding", "text") == "text"
         and any(m in mime for m in TEXT_MIMES)
         and len(body) <= x.limits.body_bytes
-    ):
-        text, btoks = parse_body(body, x.limits.body_bytes)
-        toks += btoks
-    st = int(status) if isinstance(status, int) else None
-    return x.row(
-        rec,
-        "response",
-        url,
-        status=st,
-        text=f"{st if st is not None else ''} {url_text(url)} {text}".strip(),
-        tokens=toks,
     )
+    st = int(status) if isinstance(status, int) else None
+    lead = "" if st is None else str(st)
+    return _http_row(x, rec, "response", url, lead, body if indexable else None, status=st)
 
 
 def _ws_frame(x: Extractor, rec: Record) -> Row | None:

@@ -49,20 +49,18 @@ def _session_conds(q: Query, conds: list[str], args: list[Any]) -> None:
     if q.held is not None:
         conds.append("s.held = ?")
         args.append(int(q.held))
-    if q.t_from is not None:
-        conds.append("s.end_ns >= ?")
-        args.append(q.t_from)
-    if q.t_to is not None:
-        conds.append("s.start_ns <= ?")
-        args.append(q.t_to)
+    _time_conds(q, conds, args, start="s.start_ns", end="s.end_ns")
 
 
-def _time_conds(q: Query, conds: list[str], args: list[Any]) -> None:
+def _time_conds(
+    q: Query, conds: list[str], args: list[Any], *, start: str = "e.t_ns", end: str = "e.t_ns"
+) -> None:
+    """Keep rows whose span ``start``..``end`` (one instant by default) meets the query's."""
     if q.t_from is not None:
-        conds.append("e.t_ns >= ?")
+        conds.append(f"{end} >= ?")
         args.append(q.t_from)
     if q.t_to is not None:
-        conds.append("e.t_ns <= ?")
+        conds.append(f"{start} <= ?")
         args.append(q.t_to)
 
 

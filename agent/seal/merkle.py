@@ -75,30 +75,42 @@ def _subproof(m: int, leaves: Sequence[bytes], b: bool) -> list[bytes]:
     return _subproof(m - k, leaves[k:], False) + [root(leaves[:k])]
 
 
+def _left_siblings(fn: int, sn: int, path: Sequence[bytes]) -> list[bool] | None:
+    """RFC 9162's walk of ``fn`` and ``sn`` along ``path``, shared by both verifiers.
+
+    For each path element, whether it is a left sibling (hashed on the left); ``None`` when
+    the path is longer than the walk or does not end at the root (``sn`` not 0).
+    """
+    sides: list[bool] = []
+    for _ in path:
+        if sn == 0:
+            return None
+        left = bool(fn & 1) or fn == sn
+        sides.append(left)
+        if left and not fn & 1:
+            while True:
+                fn >>= 1
+                sn >>= 1
+                if fn & 1 or fn == 0:
+                    break
+        fn >>= 1
+        sn >>= 1
+    return sides if sn == 0 else None
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes
 ) -> bool:
     """RFC 9162 §2.1.3.2: does ``proof`` show leaf hash ``leaf`` at ``index`` under the root."""
     if index >= size:
         return False
-    fn, sn = index, size - 1
+    sides = _left_siblings(index, size - 1, proof)
+    if sides is None:
+        return False
     r = leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == expected_root
+    for p, left in zip(proof, sides, strict=True):
+        r = node_hash(p, r) if left else node_hash(r, p)
+    return r == expected_root
 
 
 def verify_consistency(
@@ -120,24 +132,17 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
+    sides = _left_siblings(fn, sn, path[1:])
+    if sides is None:
+        return False
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
+    for c, left in zip(path[1:], sides, strict=True):
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == root1 and sr == root2
+    return fr == root1 and sr == root2
 
 
 class CompactTree:

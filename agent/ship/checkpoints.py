@@ -21,7 +21,13 @@ import structlog
 from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
 from agent.ship.retention import add_retention, choose_class
-from agent.ship.source import CheckpointMeta, SegmentMeta, checkpoint_key, vault_key
+from agent.ship.source import (
+    CheckpointMeta,
+    SegmentMeta,
+    checkpoint_key,
+    journal_checkpoints,
+    vault_key,
+)
 from agent.ship.vault import NotFound, Vault
 
 log = structlog.get_logger("sessiontape.ship")
@@ -135,7 +141,7 @@ def check_against_vault(
     byte-identical, and its own latest checkpoint must not be smaller in tree size. With
     ``check_signature`` the vault copy's signature is verified too. Empty list = consistent.
     """
-    read = read_checkpoints or _journal_checkpoints
+    read = read_checkpoints or journal_checkpoints
     target = Path(target)
     local = _local_segments(target)
     session_id = target.name if target.is_dir() else target.parent.name
@@ -162,22 +168,6 @@ def check_against_vault(
             continue
         problems += _compare_segment(path, seg_keys, mine, vault, check_signature)
     return problems
-
-
-def _journal_checkpoints(p: Path) -> list[CheckpointMeta]:
-    """A segment's checkpoints as the journal stores them."""
-    from agent.journal.store import read_checkpoints
-
-    return [
-        CheckpointMeta(
-            n=r.n,
-            tree_size=int(r.body.get("tree_size", -1)),
-            key_id=str(r.body.get("key_id", "")),
-            body=r.body_bytes,
-            signature=r.signature,
-        )
-        for r in read_checkpoints(p)
-    ]
 
 
 def _local_segments(target: Path) -> dict[str, Path]:

@@ -23,18 +23,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agent.canonical import sha256_hex
-from agent.clock import Clock, SystemClock, iso_seconds, ns_to_dt, parse_iso_seconds, utc_seconds
+from agent.clock import Clock, SystemClock, iso_seconds, parse_iso_seconds
 from agent.errors import UnknownVersion, VaultError
 from agent.ship.vault import (
     LockMode,
     NotFound,
     ObjectState,
     Posture,
-    Receipt,
-    check_put_args,
-    confirm,
-    refuse_locked_delete,
+    VaultBackend,
 )
 
 FILE_VAULT_VERSION = 1
@@ -66,7 +62,7 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o444) -> None:
         raise VaultError(f"{path}: write failed: {exc.strerror or exc}", retryable=True) from exc
 
 
-class FileVault:
+class FileVault(VaultBackend):
     """A :class:`~agent.ship.vault.Vault` in a local directory (software-enforced)."""
 
     def __init__(self, root: Path, *, clock: Clock | None = None) -> None:
@@ -92,9 +88,6 @@ class FileVault:
             raise VaultError(f"{url}: file vault URL needs an absolute path (file:///path)")
         return cls(Path(path), **kwargs)
 
-    def _now(self) -> dt.datetime:
-        return ns_to_dt(self.clock.utc_ns())
-
     def _sidecar(self, key: str) -> Path:
         return self.root / "objects" / (key + _SUFFIX)
 
@@ -111,55 +104,40 @@ class FileVault:
             raise UnknownVersion(f"{p}: object sidecar version {meta.get('v')!r}")
         return meta
 
-    def put_immutable(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        retain_until: dt.datetime,
-        mode: LockMode,
-        legal_hold: bool = False,
-    ) -> Receipt:
-        """Write the blob once, then the sidecar; idempotent for identical bytes."""
-        check_put_args(key, retain_until, mode, self._now())
-        digest = sha256_hex(data)
-        ru = utc_seconds(retain_until)
-        if not self._sidecar(key).exists():
-            blob = self._blob(digest)
-            if not blob.exists():
-                _write_atomic(blob, data)
-            meta = {
-                "v": FILE_VAULT_VERSION,
-                "key": key,
-                "sha256": digest,
-                "size": len(data),
-                "mode": mode,
-                "retain_until": iso_seconds(ru),
-                "legal_hold": legal_hold,
-                "version_id": uuid.uuid4().hex,
-                "created": iso_seconds(self._now()),
-            }
-            side = self._sidecar(key)
+    def _write_once(
+        self, key: str, data: bytes, digest: str, ru: dt.datetime, mode: LockMode, hold: bool
+    ) -> None:
+        """Write the blob once, then the sidecar (a key that exists keeps its sidecar)."""
+        if self._sidecar(key).exists():
+            return
+        blob = self._blob(digest)
+        if not blob.exists():
+            _write_atomic(blob, data)
+        meta = {
+            "v": FILE_VAULT_VERSION,
+            "key": key,
+            "sha256": digest,
+            "size": len(data),
+            "mode": mode,
+            "retain_until": iso_seconds(ru),
+            "legal_hold": hold,
+            "version_id": uuid.uuid4().hex,
+            "created": iso_seconds(self._now()),
+        }
+        side = self._sidecar(key)
+        try:
+            # O_EXCL on a temp then link(): a concurrent writer cannot replace our sidecar.
+            side.parent.mkdir(parents=True, exist_ok=True)
+            tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.tmp")
+            _write_atomic(tmp, json.dumps(meta, sort_keys=True).encode())
             try:
-                # O_EXCL on a temp then link(): a concurrent writer cannot replace our sidecar.
-                side.parent.mkdir(parents=True, exist_ok=True)
-                tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.tmp")
-                _write_atomic(tmp, json.dumps(meta, sort_keys=True).encode())
-                try:
-                    os.link(tmp, side)
-                except FileExistsError:
-                    pass
-                finally:
-                    tmp.unlink(missing_ok=True)
-            except OSError as exc:
-                raise VaultError(f"{key}: write failed: {exc}", retryable=True) from exc
-        state = self.head(key)
-        if state.checksum_sha256 != digest:
-            raise VaultError(
-                f"{key}: an object with different content already exists; refusing to overwrite",
-                retryable=False,
-            )
-        return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
+                os.link(tmp, side)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise VaultError(f"{key}: write failed: {exc}", retryable=True) from exc
 
     def head(self, key: str) -> ObjectState:
         """The sidecar's view, with the blob's existence checked."""
@@ -203,12 +181,10 @@ class FileVault:
         m["legal_hold"] = on
         _write_atomic(self._sidecar(key), json.dumps(m, sort_keys=True).encode())
 
-    def delete(self, key: str) -> None:
-        """Delete after retain-until and without hold; the blob goes when unreferenced."""
-        state = self.head(key)
-        refuse_locked_delete(state, self._now())
+    def _remove(self, state: ObjectState) -> None:
+        """Drop the sidecar; the blob goes when no other key refers to it."""
         digest = state.checksum_sha256 or ""
-        self._sidecar(key).unlink()
+        self._sidecar(state.key).unlink()
         still_used = any(self.head(k).checksum_sha256 == digest for k in self.list())
         if not still_used:
             blob = self._blob(digest)

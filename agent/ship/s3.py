@@ -20,18 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from agent.canonical import sha256_hex
-from agent.clock import Clock, SystemClock, ns_to_dt, utc_seconds
+from agent.clock import Clock, SystemClock, utc_seconds
 from agent.errors import PostureError, VaultError
 from agent.ship.vault import (
     LockMode,
     NotFound,
     ObjectState,
     Posture,
-    Receipt,
-    check_put_args,
-    confirm,
-    refuse_locked_delete,
+    VaultBackend,
 )
 
 SINGLE_PUT_MAX = 5 * 1024**3
@@ -126,7 +122,7 @@ def _hex_to_b64(v: str) -> str:
     return base64.b64encode(bytes.fromhex(v)).decode("ascii")
 
 
-class S3Vault:
+class S3Vault(VaultBackend):
     """A :class:`~agent.ship.vault.Vault` on an S3 Object Lock bucket."""
 
     def __init__(
@@ -172,20 +168,10 @@ class S3Vault:
     def _k(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _now(self) -> dt.datetime:
-        return ns_to_dt(self.clock.utc_ns())
-
-    def put_immutable(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        retain_until: dt.datetime,
-        mode: LockMode,
-        legal_hold: bool = False,
-    ) -> Receipt:
-        """Single-part PUT with lock + checksum, then HEAD-confirm; idempotent for same bytes."""
-        check_put_args(key, retain_until, mode, self._now())
+    def _write_once(
+        self, key: str, data: bytes, digest: str, ru: dt.datetime, mode: LockMode, hold: bool
+    ) -> None:
+        """Single-part PUT with lock + checksum unless the key exists (If-None-Match: *)."""
         if len(data) > self.max_put_bytes:
             raise VaultError(
                 f"{key}: {len(data)} bytes exceeds the single-PUT maximum "
@@ -194,40 +180,29 @@ class S3Vault:
             )
         import botocore.exceptions as bex
 
-        ru = utc_seconds(retain_until)
-        digest = sha256_hex(data)
-        existing = self._head_or_none(key)
-        if existing is None:
-            args: dict[str, Any] = dict(
-                Bucket=self.bucket,
-                Key=self._k(key),
-                Body=data,
-                ObjectLockMode=mode,
-                ObjectLockRetainUntilDate=ru,
-                ChecksumAlgorithm="SHA256",
-                ChecksumSHA256=_hex_to_b64(digest),
-                IfNoneMatch="*",
-                ContentType="application/octet-stream",
-            )
-            if legal_hold:
-                args["ObjectLockLegalHoldStatus"] = "ON"
-            with s3_errors(f"put {key}"):
-                try:
-                    self.client.put_object(**args)
-                except bex.ClientError as exc:
-                    # If-None-Match: a concurrent writer, or our own retried PUT whose first
-                    # answer was lost, got there first - the HEAD below decides.
-                    if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
-                        raise
-        state = self.head(key)
-        if state.checksum_sha256 != digest:
-            raise VaultError(
-                f"{key}: an object with different content already exists "
-                f"(stored {state.checksum_sha256}, ours {digest}); refusing to "
-                "overwrite",
-                retryable=False,
-            )
-        return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
+        if self._head_or_none(key) is not None:
+            return
+        args: dict[str, Any] = dict(
+            Bucket=self.bucket,
+            Key=self._k(key),
+            Body=data,
+            ObjectLockMode=mode,
+            ObjectLockRetainUntilDate=ru,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=_hex_to_b64(digest),
+            IfNoneMatch="*",
+            ContentType="application/octet-stream",
+        )
+        if hold:
+            args["ObjectLockLegalHoldStatus"] = "ON"
+        with s3_errors(f"put {key}"):
+            try:
+                self.client.put_object(**args)
+            except bex.ClientError as exc:
+                # If-None-Match: a concurrent writer, or our own retried PUT whose first
+                # answer was lost, got there first - the HEAD after the write decides.
+                if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                    raise
 
     def _head_or_none(self, key: str) -> ObjectState | None:
         try:
@@ -286,17 +261,15 @@ class S3Vault:
         if self.head(key).legal_hold != on:
             raise PostureError(f"{key}: the store did not apply legal hold={on}")
 
-    def delete(self, key: str) -> None:
-        """Delete the locked version - refused client-side while retention or a hold applies.
+    def _remove(self, state: ObjectState) -> None:
+        """Delete that version by id; an unversioned DELETE (a delete marker) is never issued.
 
-        The server should refuse too; moto (the S3 emulator the tests use) does not always, so
-        we never rely on it. An unversioned DELETE (a delete marker) is never issued.
+        The server should refuse a locked delete too; moto (the S3 emulator the tests use) does
+        not always, so the client-side refusal in :meth:`VaultBackend.delete` never relies on it.
         """
-        state = self.head(key)
-        refuse_locked_delete(state, self._now())
-        with s3_errors(f"delete {key}"):
+        with s3_errors(f"delete {state.key}"):
             self.client.delete_object(
-                Bucket=self.bucket, Key=self._k(key), VersionId=state.version_id
+                Bucket=self.bucket, Key=self._k(state.key), VersionId=state.version_id
             )
 
     def posture(self) -> Posture:

@@ -60,6 +60,23 @@ class SegmentSource(Protocol):
         ...
 
 
+def journal_checkpoints(path: Path) -> list[CheckpointMeta]:
+    """A segment's checkpoints as the journal stores them (imports the journal lazily)."""
+    from agent.journal.store import read_checkpoints
+
+    return [
+        CheckpointMeta(
+            n=r.n,
+            tree_size=int(r.body.get("tree_size", -1)),
+            key_id=str(r.body.get("key_id", "")),
+            body=r.body_bytes,
+            signature=r.signature,
+            t_utc_ns=int(r.body.get("t_utc_ns", 0)),
+        )
+        for r in read_checkpoints(path)
+    ]
+
+
 def vault_key(seg: SegmentMeta) -> str:
     """Where a segment lives in the vault: ``segments/<session>/<file name>``."""
     return f"segments/{seg.session_id}/{seg.path.name}"
@@ -121,19 +138,7 @@ class JournalSource:
         return out
 
     def checkpoints(self, path: Path) -> list[CheckpointMeta]:
-        from agent.journal.store import read_checkpoints
-
-        return [
-            CheckpointMeta(
-                n=r.n,
-                tree_size=int(r.body.get("tree_size", -1)),
-                key_id=str(r.body.get("key_id", "")),
-                body=r.body_bytes,
-                signature=r.signature,
-                t_utc_ns=int(r.body.get("t_utc_ns", 0)),
-            )
-            for r in read_checkpoints(path)
-        ]
+        return journal_checkpoints(path)
 
     def verify(self, path: Path) -> str | None:
         from agent.seal.verify import verify_paths

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agent.canonical import sha256_hex
-from agent.clock import Clock, SystemClock, ns_to_dt, utc_seconds
+from agent.clock import Clock, SystemClock
 from agent.errors import VaultError
 from agent.ship.source import CheckpointMeta, SegmentMeta
 from agent.ship.vault import (
@@ -26,9 +26,8 @@ from agent.ship.vault import (
     Posture,
     Receipt,
     Vault,
-    check_put_args,
+    VaultBackend,
     confirm,
-    refuse_locked_delete,
 )
 
 
@@ -38,7 +37,7 @@ class _Obj:
     state: ObjectState
 
 
-class MemoryVault:
+class MemoryVault(VaultBackend):
     """A :class:`~agent.ship.vault.Vault` in a dict; ``posture_override`` fakes bad buckets."""
 
     def __init__(self, *, clock: Clock | None = None, url: str = "memory://") -> None:
@@ -48,45 +47,23 @@ class MemoryVault:
         self.put_calls = 0
         self.posture_override: Posture | None = None
 
-    def _now(self) -> dt.datetime:
-        return ns_to_dt(self.clock.utc_ns())
-
-    def put_immutable(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        retain_until: dt.datetime,
-        mode: LockMode,
-        legal_hold: bool = False,
-    ) -> Receipt:
-        """Store once; identical bytes return the existing receipt."""
-        check_put_args(key, retain_until, mode, self._now())
-        digest = sha256_hex(data)
-        if key not in self.objects:
-            self.put_calls += 1
-            self.objects[key] = _Obj(
-                bytes(data),
-                ObjectState(
-                    key=key,
-                    mode=mode,
-                    retain_until=utc_seconds(retain_until),
-                    checksum_sha256=digest,
-                    version_id=uuid.uuid4().hex,
-                    legal_hold=legal_hold,
-                    size=len(data),
-                    etag=digest[:32],
-                ),
-            )
-        state = self.head(key)
-        if state.checksum_sha256 != digest:
-            raise VaultError(
-                f"{key}: an object with different content already exists; refusing to overwrite",
-                retryable=False,
-            )
-        return confirm(
-            self.url, state, digest, utc_seconds(retain_until), mode, len(data), legal_hold
+    def _write_once(
+        self, key: str, data: bytes, digest: str, ru: dt.datetime, mode: LockMode, hold: bool
+    ) -> None:
+        if key in self.objects:
+            return
+        self.put_calls += 1
+        state = ObjectState(
+            key=key,
+            mode=mode,
+            retain_until=ru,
+            checksum_sha256=digest,
+            version_id=uuid.uuid4().hex,
+            legal_hold=hold,
+            size=len(data),
+            etag=digest[:32],
         )
+        self.objects[key] = _Obj(bytes(data), state)
 
     def head(self, key: str) -> ObjectState:
         """The stored state."""
@@ -111,10 +88,8 @@ class MemoryVault:
             raise NotFound(f"{key}: not found in {self.url}")
         obj.state = replace(obj.state, legal_hold=on)
 
-    def delete(self, key: str) -> None:
-        """Refused before retain-until and under hold."""
-        refuse_locked_delete(self.head(key), self._now())
-        del self.objects[key]
+    def _remove(self, state: ObjectState) -> None:
+        del self.objects[state.key]
 
     def posture(self) -> Posture:
         """Locked and versioned unless ``posture_override`` says otherwise."""

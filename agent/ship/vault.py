@@ -6,8 +6,9 @@ A :class:`Vault` stores immutable objects with a retention lock. Backends:
 * ``file:///path`` - :class:`agent.ship.filevault.FileVault` (software-enforced, not WORM);
 * ``memory://`` - :class:`agent.ship.testing.MemoryVault` (tests only).
 
-:func:`agent.ship.urls.open_vault` opens one from its URL. Every backend runs the same
-conformance suite (``tests/ship/test_vault_conformance.py``).
+:func:`agent.ship.urls.open_vault` opens one from its URL. The three backends inherit their
+write-once and locked-delete rules from :class:`VaultBackend` and supply only the storage.
+Every backend runs the same conformance suite (``tests/ship/test_vault_conformance.py``).
 Checksums in this API are lowercase hex SHA-256; retention instants are timezone-aware UTC
 ``datetime`` values truncated to whole seconds (S3 keeps seconds).
 """
@@ -18,7 +19,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, cast
 
-from agent.clock import iso_seconds, parse_iso_seconds, utc_seconds
+from agent.canonical import sha256_hex
+from agent.clock import Clock, iso_seconds, ns_to_dt, parse_iso_seconds, utc_seconds
 from agent.errors import PostureError, UnknownVersion, VaultError
 
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
@@ -185,3 +187,63 @@ def confirm(
         legal_hold=state.legal_hold,
         vault=url,
     )
+
+
+class VaultBackend:
+    """The half of a :class:`Vault` that every storage backend shares: the write-once rules.
+
+    ``put_immutable`` refuses bad arguments, writes the bytes unless the key exists
+    (:meth:`_write_once`), HEADs, refuses different bytes under the key and confirms the lock;
+    ``delete`` refuses while a retention lock or legal hold is in force, then removes the
+    object (:meth:`_remove`). A backend sets ``url`` and ``clock`` and supplies the storage.
+    """
+
+    url: str
+    clock: Clock
+
+    def _now(self) -> dt.datetime:
+        return ns_to_dt(self.clock.utc_ns())
+
+    def put_immutable(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        retain_until: dt.datetime,
+        mode: LockMode,
+        legal_hold: bool = False,
+    ) -> Receipt:
+        """Store once and HEAD-confirm the lock; identical bytes return the existing receipt."""
+        check_put_args(key, retain_until, mode, self._now())
+        digest = sha256_hex(data)
+        ru = utc_seconds(retain_until)
+        self._write_once(key, data, digest, ru, mode, legal_hold)
+        state = self.head(key)
+        if state.checksum_sha256 != digest:
+            raise VaultError(
+                f"{key}: an object with different content already exists "
+                f"(stored {state.checksum_sha256}, ours {digest}); refusing to "
+                "overwrite",
+                retryable=False,
+            )
+        return confirm(self.url, state, digest, ru, mode, len(data), legal_hold)
+
+    def delete(self, key: str) -> None:
+        """Refused before retain-until and under a legal hold, whatever the store would do."""
+        state = self.head(key)
+        refuse_locked_delete(state, self._now())
+        self._remove(state)
+
+    def head(self, key: str) -> ObjectState:
+        """What the store reports about the current version of ``key``."""
+        raise NotImplementedError
+
+    def _write_once(
+        self, key: str, data: bytes, digest: str, ru: dt.datetime, mode: LockMode, hold: bool
+    ) -> None:
+        """Store ``data`` under ``key`` locked until ``ru``, unless ``key`` already exists."""
+        raise NotImplementedError
+
+    def _remove(self, state: ObjectState) -> None:
+        """Remove the (unlocked) object ``state`` describes."""
+        raise NotImplementedError

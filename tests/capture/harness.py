@@ -1,10 +1,11 @@
 """A small harness for testing the in-page recorder alone (not the production capture).
 
-One CDPSession per page does what the agent does to install the recorder and its binding:
-``Page.enable``, ``Runtime.enable``, ``Runtime.addBinding`` in the ``__sessiontape`` world,
-``Page.addScriptToEvaluateOnNewDocument`` with the bundle, and collects ``Runtime.bindingCalled``.
-Fixture pages are served by a real HTTP server on 127.0.0.1; the replay page loads the built
-``rrweb-replay.js`` from ``agent/replay/static``.
+The recorder is installed the way the agent does it, by the benchmark's harness
+(:func:`agent.bench.harness.start_recording`), which also serves the pages. This module adds
+the test side: fixture pages served from 127.0.0.1, probes of the live page's state in an
+isolated world, one shared Chromium per test process, and replay of the recorded events in
+rrweb's Replayer (the replay page loads the built ``rrweb-replay.js`` from
+``agent/replay/static``).
 """
 
 from __future__ import annotations
@@ -12,21 +13,28 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
-import json
-import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, BrowserContext, CDPSession, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from agent.capture.bundle import REPLAY_DIR, WORLD_NAME, injection_source, load_bundle
+from agent.bench import harness as bench_harness
+from agent.bench.blotter import BLOTTER_PAGE
+from agent.bench.harness import CHROMIUM, Recording
+from agent.capture.bundle import REPLAY_DIR
 
-CHROMIUM = "/usr/lib/chromium/chromium"
+__all__ = [
+    "Recorded",
+    "Recording",
+    "replay_eval",
+    "replay_state",
+    "run_in_browser",
+    "serve_pages",
+    "start_recording",
+]
+
 T = TypeVar("T")
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 
@@ -70,95 +78,19 @@ STATE_JS = r"""
 """
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    """Serves tests/fixtures/pages at / and agent/replay/static at /_replay/."""
+def serve_pages() -> contextlib.AbstractContextManager[str]:
+    """A fixture-page HTTP server on 127.0.0.1; yields its base URL.
 
-    def translate_path(self, path: str) -> str:
-        clean = path.split("?", 1)[0].split("#", 1)[0]
-        if clean.startswith("/_replay/"):
-            return str(REPLAY_DIR / clean[len("/_replay/") :])
-        return str(PAGES / clean.lstrip("/"))
-
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
+    Serves tests/fixtures/pages at /, agent/replay/static at /_replay/ and the benchmark's
+    blotter page (one copy, in the package) at /blotter.html.
+    """
+    return bench_harness.serve_pages(
+        {"/": PAGES, "/_replay/": REPLAY_DIR, "/blotter.html": BLOTTER_PAGE}
+    )
 
 
-@contextlib.contextmanager
-def serve_pages() -> Iterator[str]:
-    """A fixture-page HTTP server on 127.0.0.1; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@dataclass
-class Recording:
-    """Raw binding messages received from one page's recorder, in arrival order."""
-
-    binding: str
-    messages: list[str] = field(default_factory=list)
-    contexts: dict[str, int] = field(default_factory=dict)  # frameId -> recorder context id
-
-    def events(self) -> list[dict[str, Any]]:
-        """Every ``{"k","t","p"}`` entry, in order."""
-        out: list[dict[str, Any]] = []
-        for raw in self.messages:
-            out.extend(json.loads(raw)["events"])
-        return out
-
-    def kinds(self, kind: str) -> list[dict[str, Any]]:
-        """Payloads of one kind."""
-        return [e["p"] for e in self.events() if e["k"] == kind]
-
-    def rrweb(self) -> list[dict[str, Any]]:
-        """The rrweb events (payloads of ``rrweb.*`` kinds), ready for rrweb's Replayer."""
-        return [e["p"] for e in self.events() if e["k"].startswith("rrweb.")]
-
-
-@dataclass
-class Recorded:
-    """A page being recorded through the harness."""
-
-    page: Page
-    cdp: CDPSession
-    rec: Recording
-
-    async def recorder_eval(self, expression: str) -> Any:
-        """Evaluate in the recorder's isolated world of the main frame."""
-        frame_id = await self.main_frame_id()
-        for _ in range(100):
-            ctx = self.rec.contexts.get(frame_id)
-            if ctx is not None:
-                break
-            await asyncio.sleep(0.02)
-        else:
-            raise AssertionError("recorder world never appeared")
-        res = await self.cdp.send(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "contextId": ctx,
-                "returnByValue": True,
-                "awaitPromise": True,
-            },
-        )
-        if "exceptionDetails" in res:
-            raise AssertionError(str(res["exceptionDetails"]))
-        return res["result"].get("value")
-
-    async def main_frame_id(self) -> str:
-        tree = await self.cdp.send("Page.getFrameTree")
-        return str(tree["frameTree"]["frame"]["id"])
+class Recorded(bench_harness.Recorded):
+    """A page being recorded through the harness, with probes for comparing page states."""
 
     async def flush(self) -> None:
         """Make the recorder flush now and wait until its messages have arrived."""
@@ -178,70 +110,12 @@ class Recorded:
         world = await self.cdp.send(
             "Page.createIsolatedWorld", {"frameId": frame_id, "worldName": "__probe"}
         )
-        res = await self.cdp.send(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "contextId": world["executionContextId"],
-                "returnByValue": True,
-                "awaitPromise": True,
-            },
-        )
-        if "exceptionDetails" in res:
-            raise AssertionError(str(res["exceptionDetails"]))
-        return res["result"].get("value")
+        return await self._evaluate({"contextId": world["executionContextId"]}, expression)
 
     async def live_state(self) -> dict[str, Any]:
         """Text, control values and selected attributes of the live page."""
         state: dict[str, Any] = await self.probe(f"({STATE_JS})(document)")
         return state
-
-    async def page_eval(self, expression: str) -> Any:
-        """Evaluate in the page's main world through CDP (no page-overridable JSON involved)."""
-        res = await self.cdp.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-        )
-        if "exceptionDetails" in res:
-            raise AssertionError(str(res["exceptionDetails"]))
-        return res["result"].get("value")
-
-    async def wait_for(self, js_condition: str, timeout_s: float = 10.0) -> None:
-        """Poll a main-world condition until it holds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
-            if await self.page_eval(f"!!({js_condition})"):
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {js_condition}")
-
-
-def recorder_config(binding: str, **overrides: Any) -> dict[str, Any]:
-    """A recorder config for tests: no masking unless asked, fast keyframes off."""
-    cfg: dict[str, Any] = {
-        "binding": binding,
-        "flushMs": 100,
-        "heartbeatMs": 1000,
-        "keyframeMs": 60000,
-        "pollMs": 250,
-        "mask": {"rules": [], "defaultInputMode": "none"},
-    }
-    cfg.update(overrides)
-    return cfg
-
-
-@contextlib.asynccontextmanager
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium through Playwright."""
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--disable-quic"]
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class _Shared:
@@ -316,37 +190,8 @@ async def start_recording(
     context: BrowserContext, cfg_overrides: dict[str, Any] | None = None, *, record: bool = True
 ) -> Recorded:
     """A new page whose documents all get the recorder (before any page script runs)."""
-    page = await context.new_page()
-    cdp = await context.new_cdp_session(page)
-    binding = "__st_" + secrets.token_hex(8)
-    rec = Recording(binding)
-
-    def on_binding(params: dict[str, Any]) -> None:
-        if params.get("name") == binding:
-            rec.messages.append(str(params["payload"]))
-
-    def on_context(params: dict[str, Any]) -> None:
-        ctx = params["context"]
-        if ctx.get("name") == WORLD_NAME:
-            rec.contexts[str(ctx.get("auxData", {}).get("frameId"))] = int(ctx["id"])
-
-    cdp.on("Runtime.bindingCalled", on_binding)
-    cdp.on("Runtime.executionContextCreated", on_context)
-    await cdp.send("Page.enable")
-    await cdp.send("Runtime.enable")
-    if record:
-        source, _meta = load_bundle()
-        cfg = recorder_config(binding, **(cfg_overrides or {}))
-        await cdp.send("Runtime.addBinding", {"name": binding, "executionContextName": WORLD_NAME})
-        await cdp.send(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {
-                "source": injection_source(cfg, source),
-                "worldName": WORLD_NAME,
-                "runImmediately": True,
-            },
-        )
-    return Recorded(page, cdp, rec)
+    r = await bench_harness.start_recording(context, cfg_overrides, record=record)
+    return Recorded(r.page, r.cdp, r.rec)
 
 
 REPLAY_JS = r"""
