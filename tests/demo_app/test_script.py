@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from playwright.async_api import async_playwright
 
 from agent.demo_app import DEMO_SECRETS, DemoApp, running_demo_app
 from agent.demo_app.data import COLS, blotter_initial, blotter_tick
-from agent.demo_app.script import INPUT_KINDS, ScriptStep, run_trader_script
+from agent.demo_app.script import INPUT_KINDS, ScriptStep, StepKind, run_trader_script
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -125,18 +125,7 @@ def test_steps_cover_every_action_in_order_with_increasing_utc_times(session: Se
     times = [s.t_utc_ns for s in session.steps]
     assert times == sorted(times)
     kinds = [s.kind for s in session.steps]
-    for kind in (
-        "navigate",
-        "type",
-        "click",
-        "select",
-        "scroll",
-        "observe",
-        "dialog",
-        "popup",
-        "download",
-        "resize",
-    ):
+    for kind in get_args(StepKind):
         assert kind in kinds, kind
     assert set(kinds) >= INPUT_KINDS
     assert [s.frame for s in session.steps if s.frame != "main"] == ["widget", "popup", "popup"]
