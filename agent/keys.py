@@ -15,7 +15,6 @@ moves CURRENT; old private/KEK files stay so old journals remain verifiable and 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -25,17 +24,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from agent.canonical import sha256_hex
 from agent.errors import KeyMaterialError
 
 
 def signing_key_id(public_raw: bytes) -> str:
     """The key id of a raw Ed25519 public key."""
-    return "ed25519:" + hashlib.sha256(public_raw).hexdigest()[:16]
+    return "ed25519:" + sha256_hex(public_raw)[:16]
 
 
 def kek_id(kek: bytes) -> str:
     """The id of a key-encryption key (does not reveal the key)."""
-    return "kek:" + hashlib.sha256(b"sessiontape-kek-id" + kek).hexdigest()[:16]
+    return "kek:" + sha256_hex(b"sessiontape-kek-id" + kek)[:16]
 
 
 def _write_secret(path: Path, data: bytes) -> None:
