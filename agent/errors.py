@@ -71,9 +71,14 @@ class InvalidEvent(SessiontapeError):
 
 
 class JournalError(SessiontapeError):
-    """Events could not be made durable; the caller must not treat them as written."""
+    """Events could not be made durable; the caller must not treat them as written.
+
+    ``recorded_as_gap``: the journal counted these events and writes the ``capture.gap`` that
+    records their loss itself once it can write again, so the caller need not.
+    """
 
     retryable = True
+    recorded_as_gap = False
 
 
 class JournalClosed(JournalError):
