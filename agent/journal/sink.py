@@ -43,6 +43,7 @@ class JournalSink:
         self.events_written = 0
         self.commits = 0
         self.commits_failed = 0
+        self._failing = 0  # commits failed in a row
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
 
@@ -103,7 +104,8 @@ class JournalSink:
                 try:
                     self.journal.tick()
                 except Exception as exc:  # noqa: BLE001 - the writer thread must outlive it
-                    log.error("journal.tick_failed", error=describe(exc))
+                    if self._failing == 0:  # an outage is logged once, not four times a second
+                        log.error("journal.tick_failed", error=describe(exc))
                 next_tick = time.monotonic() + 0.25
             if stopping:
                 with self._cv:
@@ -119,6 +121,9 @@ class JournalSink:
             self.journal.append_many(events)
             self.events_written += len(events)
             self.commits += 1
+            if self._failing:
+                log.warning("journal.writes_resumed", failed_commits=self._failing)
+            self._failing = 0
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter, never swallowed
             err = (
                 exc
@@ -127,12 +132,13 @@ class JournalSink:
             )
             self.failed = err
             self.commits_failed += 1
+            self._failing += 1
         # Every waiter learns the outcome before anything else can fail (logging included).
         for _, fut, loop in batch:
             # A RuntimeError means the waiter's event loop is gone; the outcome stands.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, fut, err)
-        if err is not None:
+        if err is not None and self._failing == 1:  # the first failure of an outage
             log.error("journal.commit_failed", error=describe(err), events=len(events))
 
     def flush_and_stop(self) -> None:
