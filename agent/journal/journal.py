@@ -21,10 +21,10 @@ import structlog
 from agent.canonical import canonical_bytes, sha256
 from agent.clock import Clock, SystemClock
 from agent.config import Config
-from agent.errors import JournalClosed, JournalError
+from agent.errors import JournalClosed, JournalError, io_error_text
 from agent.events import Event, to_record
 from agent.journal.identity import next_counter
-from agent.journal.outage import Outage, Sidecar, describe
+from agent.journal.outage import Outage, Sidecar
 from agent.journal.segment import SegmentWriter
 from agent.journal.session import SessionMeta as SessionMeta
 from agent.journal.session import default_meta as default_meta
@@ -162,7 +162,7 @@ class Journal:
             self._counter = self._counter or next_counter(self.home)
         except OSError as exc:
             raise JournalError(
-                f"{self.home}: cannot take a segment counter: {describe(exc)}"
+                f"{self.home}: cannot take a segment counter: {io_error_text(exc)}"
             ) from exc
         agent_id, counter = self._counter
         kek_id, kek = self.keyring.current_kek()
@@ -247,34 +247,34 @@ class Journal:
         for ev in events:
             ev.validate()
         batch = list(events)
-        lead = [e for e in (self._check_clock(), self._outage_gap(batch)) if e is not None]
+        gap = self.outage.gap_for(batch, self.clock.utc_ns(), self.clock.mono_ns())
+        lead = [e for e in (self._check_clock(), gap) if e is not None]
         try:
             seqs = self._write(lead + batch)
         except JournalClosed:
             raise
         except (JournalError, OSError) as exc:
             self.outage.refused(batch, exc, self.clock.utc_ns())
-            err = JournalError(f"session {self.session_id}: events not written: {describe(exc)}")
+            err = JournalError(
+                f"session {self.session_id}: events not written: {io_error_text(exc)}"
+            )
             err.recorded_as_gap = True
             raise err from exc
         self.outage.ended()
         self._maintain()
         return seqs[len(lead) :]
 
-    def _outage_gap(self, batch: list[Event]) -> Event | None:
-        return self.outage.gap_for(batch, self.clock.utc_ns(), self.clock.mono_ns())
-
     def _maintain(self) -> None:
         """Rotate and checkpoint when due; a failure is logged and retried on the next call."""
+        seg = self._seg
         try:
-            if (
-                self._seg is not None
-                and self._seg.bytes_written >= self.config.journal.rotate_bytes
-            ):
+            if seg is not None and seg.bytes_written >= self.config.journal.rotate_bytes:
                 self._seal_current("rotated")
             self.tick()
         except JournalError as exc:
-            log.warning("journal.maintenance_failed", session=self.session_id, error=describe(exc))
+            log.warning(
+                "journal.maintenance_failed", session=self.session_id, error=io_error_text(exc)
+            )
 
     def _write(self, batch: list[Event]) -> list[int]:
         """Commit ``batch`` as chunks of the current segment (opened if needed); their seqs."""
@@ -299,12 +299,8 @@ class Journal:
         threshold = self.config.journal.clock_jump_threshold_ms * 1_000_000
         if delta < -1_000_000 or delta > threshold:
             self._offset = offset
-            return Event(
-                "clock.jump",
-                {"delta_ns": delta, "direction": "backward" if delta < 0 else "forward"},
-                utc,
-                mono,
-            )
+            direction = "backward" if delta < 0 else "forward"
+            return Event("clock.jump", {"delta_ns": delta, "direction": direction}, utc, mono)
         return None
 
     def tick(self) -> None:
@@ -377,13 +373,13 @@ class Journal:
         seg = self._seg
         if seg is None:  # session.end could not open a segment; nothing is left unsealed
             raise JournalError(
-                f"session {self.session_id}: not closed: {describe(error)}", retryable=False
+                f"session {self.session_id}: not closed: {io_error_text(error)}", retryable=False
             ) from error
         self.outage.left_unsealed(seg.path)
         seg.close()
         self._seg = None
         raise JournalError(
-            f"{seg.path}: cannot seal: {describe(error)}; left unsealed, "
+            f"{seg.path}: cannot seal: {io_error_text(error)}; left unsealed, "
             "the next start recovers and seals it",
             retryable=False,
         ) from error

@@ -16,9 +16,7 @@ or gives up sealing during an outage, recovery reads it and labels the gap it wr
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import sqlite3
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,35 +25,13 @@ from typing import Any
 
 import orjson
 
-from agent.errors import JournalError
+from agent.errors import JournalError, io_error_text, is_disk_full
 from agent.events import Event
 
 DISK_FULL = "disk_full"
 WRITE_FAILED = "write_failed"
 SIDECAR = "outage.json"
 _SIDECAR_BYTES = 4096
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-
-
-def is_disk_full(exc: BaseException | None) -> bool:
-    """True when ``exc`` (or what it was raised from) is a full disk or an exceeded quota."""
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
-            return True
-        if isinstance(exc, sqlite3.Error) and (
-            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-            or "disk is full" in str(exc)
-        ):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def describe(exc: BaseException) -> str:
-    """``no space left on device`` for a full disk, else the error's own message."""
-    if is_disk_full(exc):
-        return "no space left on device"
-    return exc.message if isinstance(exc, JournalError) else f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -96,7 +72,7 @@ class Sidecar:
                 os.close(fd)
         except OSError as exc:
             self.path.unlink(missing_ok=True)
-            raise JournalError(f"{self.path}: cannot create: {describe(exc)}") from exc
+            raise JournalError(f"{self.path}: cannot create: {io_error_text(exc)}") from exc
 
     def write(self, state: OutageState | None) -> bool:
         """Record ``state`` (None: clear) in place; False when even that failed."""
@@ -161,7 +137,7 @@ class Outage:
 
     def refused(self, events: Sequence[Event], exc: BaseException, now_utc_ns: int) -> None:
         """A commit of ``events`` failed with ``exc``: count the events not counted yet."""
-        new = [ev for ev in events if ev.kind != "capture.gap" and ev not in self._refused]
+        new = [ev for ev in events if ev not in self._refused]
         cause = DISK_FULL if is_disk_full(exc) else WRITE_FAILED
         if self.state is None:
             self.state = OutageState(now_utc_ns, cause, 0)

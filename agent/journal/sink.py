@@ -17,10 +17,9 @@ from collections.abc import Sequence
 
 import structlog
 
-from agent.errors import JournalClosed, JournalError
+from agent.errors import JournalClosed, JournalError, io_error_text
 from agent.events import Event
 from agent.journal.journal import Journal
-from agent.journal.outage import describe
 
 log = structlog.get_logger("sessiontape.journal")
 
@@ -105,7 +104,7 @@ class JournalSink:
                     self.journal.tick()
                 except Exception as exc:  # noqa: BLE001 - the writer thread must outlive it
                     if self._failing == 0:  # an outage is logged once, not four times a second
-                        log.error("journal.tick_failed", error=describe(exc))
+                        log.error("journal.tick_failed", error=io_error_text(exc))
                 next_tick = time.monotonic() + 0.25
             if stopping:
                 with self._cv:
@@ -139,7 +138,7 @@ class JournalSink:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, fut, err)
         if err is not None and self._failing == 1:  # the first failure of an outage
-            log.error("journal.commit_failed", error=describe(err), events=len(events))
+            log.error("journal.commit_failed", error=io_error_text(err), events=len(events))
 
     def flush_and_stop(self) -> None:
         """Commit everything queued and stop the writer thread (journal stays open)."""
