@@ -28,7 +28,7 @@ import orjson
 from agent.errors import JournalError, io_error_text, is_disk_full
 from agent.events import Event
 
-DISK_FULL = "disk_full"
+DISK_FULL = "disk_full"  # gap causes, registered in agent.kinds.GAP_CAUSES
 WRITE_FAILED = "write_failed"
 SIDECAR = "outage.json"
 _SIDECAR_BYTES = 4096

@@ -234,6 +234,15 @@ def _move_into_place(root: Path, out: Path) -> None:
         os.replace(root, out)
 
 
+def _build_dir(out: Path) -> Path:
+    """A fresh directory beside ``out`` to build the bundle in (moved into place when done)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    except OSError as exc:
+        raise storage_error(out, "export bundle", exc) from exc
+
+
 def export_bundle(
     home: Path,
     config: Config,
@@ -255,11 +264,7 @@ def export_bundle(
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        root = Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
-    except OSError as exc:
-        raise storage_error(out, "export bundle", exc) from exc
+    root = _build_dir(out)
     try:
         opened = [
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids
