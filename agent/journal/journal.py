@@ -367,6 +367,7 @@ class Journal:
         except JournalError as exc:
             self.outage.refused([], exc, self.clock.utc_ns())
             raise
+        self.outage.ended()  # a seal that failed before is on the record no more: it is sealed
 
     def _give_up(self, error: JournalError) -> None:
         """Leave the segment unsealed for recovery, say so in the outage record, and raise."""
