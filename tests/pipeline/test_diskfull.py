@@ -21,6 +21,7 @@ import pytest
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
 from agent.config import load_config
+from agent.errors import SessiontapeError
 from agent.events import Record
 from agent.journal.reader import iter_records
 from agent.journal.recovery import recover_all, segment_paths
@@ -231,3 +232,23 @@ def test_strict_mode_blocks_the_browser_while_the_disk_is_full_and_loses_nothing
         and r.payload.get("data", {}).get("type") == MouseInteraction.CLICK
     ]
     assert len(clicks) == 2
+
+
+def test_a_recording_started_on_a_full_home_fails_in_one_line_and_starts_once_freed(
+    small_fs: Callable[[int], SmallFs],
+) -> None:
+    """No truncated key or segment is left to block the next start: once freed, it records."""
+    fs = small_fs(1024)
+    home = fs.path / "home"
+    Keyring.load_or_init(home)
+    cfg = load_config(env={}, home=home)
+    fs.fill()
+    for _ in range(2):  # the same clear refusal each time, not a broken leftover
+        with pytest.raises(SessiontapeError, match="no space left on device") as info:
+            Recording(home, cfg)
+        assert "\n" not in info.value.message
+    fs.free()
+    rec = Recording(home, cfg)
+    result = rec.close()
+    assert result.report.ok, result.report.first_failure
+    assert [r.kind for r in _records(home)] == ["session.start", "session.end"]
