@@ -170,3 +170,24 @@ def test_a_crash_without_an_outage_is_still_labelled_agent_crash(home: Path, cfg
     assert recover_all(home, Keyring.load(home), clock) == [j.segments[-1]]
     gaps = [r.payload for r in _records(home, j.dir) if r.kind == "capture.gap"]
     assert [g["cause"] for g in gaps] == ["agent_crash"] and "lost_events" not in gaps[0]
+
+
+def test_a_writer_dying_during_an_outage_is_recovered_as_disk_full_with_its_count(
+    small_fs: SmallFsFactory,
+) -> None:
+    """The outage record outlives the writer: recovery labels the gap disk_full, with the
+    events the failed commits refused, not agent_crash."""
+    fs, home, cfg, clock = _setup(small_fs)
+    j = Journal.open(home, cfg, clock=clock)
+    j.append_many(_events(clock, 4))
+    fs.fill()
+    for n in (12, 9):
+        with pytest.raises(JournalError):
+            j.append_many(_events(clock, n))
+    j.abandon()  # what kill -9 leaves: no seal, no close
+    fs.free()
+    assert recover_all(home, Keyring.load(home), clock) == [j.segments[-1]]
+    gaps = [r.payload for r in _records(home, j.dir) if r.kind == "capture.gap"]
+    assert [(g["cause"], g["lost_events"]) for g in gaps] == [("disk_full", 21)]
+    report = verify_paths([j.dir], Keyring.load(home).trust(), keyring=Keyring.load(home))
+    assert report.ok, report.first_failure
