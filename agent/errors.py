@@ -15,6 +15,7 @@
      ├── VerificationFailed   (exit 1)     a named integrity check failed
      ├── CaptureError                      browser / CDP failures (retryable where transient)
      ├── MaskError                         a masking rule that cannot be loaded
+     ├── StorageError                      a local file could not be written (disk full, I/O)
      └── VaultError                        WORM storage failures (retryable where transient)
           └── PostureError                 bucket not WORM enough for the policy
 
@@ -24,6 +25,9 @@ Library errors are translated once, at the boundary that calls the library
 """
 
 from __future__ import annotations
+
+import errno
+import sqlite3
 
 
 class SessiontapeError(Exception):
@@ -71,9 +75,14 @@ class InvalidEvent(SessiontapeError):
 
 
 class JournalError(SessiontapeError):
-    """Events could not be made durable; the caller must not treat them as written."""
+    """Events could not be made durable; the caller must not treat them as written.
+
+    ``recorded_as_gap``: the journal counted these events and writes the ``capture.gap`` that
+    records their loss itself once it can write again, so the caller need not.
+    """
 
     retryable = True
+    recorded_as_gap = False
 
 
 class JournalClosed(JournalError):
@@ -101,6 +110,12 @@ class MaskError(SessiontapeError):
     """A masking rule cannot be loaded or compiled."""
 
 
+class StorageError(SessiontapeError):
+    """A local file (index, export bundle) could not be written; nothing half-written is left."""
+
+    retryable = True
+
+
 class VaultError(SessiontapeError):
     """WORM storage refused or failed an operation."""
 
@@ -114,3 +129,37 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, SessiontapeError):
         return exc.exit_code
     return 3
+
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what it was raised from) is a full disk or an exceeded quota:
+    an ``OSError`` with ENOSPC/EDQUOT or SQLite's ``SQLITE_FULL``."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        if isinstance(exc, sqlite3.Error) and (
+            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "disk is full" in str(exc)
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def storage_error(path: object, what: str, exc: BaseException) -> StorageError:
+    """``PATH: WHAT not written: no space left on device`` (or the error's own text)."""
+    return StorageError(f"{path}: {what} not written: {io_error_text(exc)}")
+
+
+def io_error_text(exc: BaseException) -> str:
+    """``no space left on device`` for a full disk, else the error's own one-line message."""
+    if is_disk_full(exc):
+        return "no space left on device"
+    if isinstance(exc, SessiontapeError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return f"{type(exc).__name__}: {exc}"

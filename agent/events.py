@@ -16,9 +16,13 @@ from agent.kinds import KINDS
 EVENT_RECORD_VERSION = 1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class Event:
-    """One observed fact, before it has a sequence number."""
+    """One observed fact, before it has a sequence number.
+
+    Weak-referenceable so the journal can tell a retried event from a new one during an
+    outage without keeping events alive.
+    """
 
     kind: str
     payload: dict[str, Any]

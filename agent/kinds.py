@@ -54,6 +54,18 @@ register("clock.tick", "Synthetic/demo event used by benchmarks and the syntheti
 
 # --- capture health ------------------------------------------------------------------------
 register("capture.gap", "A period with no capture: start/end UTC ns and cause.")
+
+# The ``cause`` of a ``capture.gap``: every cause a gap is written with, and what it means.
+GAP_CAUSES: dict[str, str] = {
+    "recorder_silent": "A live recorder sent nothing (not even its heartbeat) for a while.",
+    "renderer_crash": "A renderer crashed; the page was reloaded.",
+    "browser_exited": "Chromium died while tabs were open; it was relaunched.",
+    "batch_lost": "A hole in a recorder's batch counter.",
+    "sink_failed": "The sink refused events (lost_events counts them).",
+    "agent_crash": "The agent stopped mid-segment; recovery sealed what was committed.",
+    "disk_full": "The journal could not write: no space left on device (lost_events).",
+    "write_failed": "The journal could not write for another reason, e.g. I/O (lost_events).",
+}
 register("capture.heartbeat", "Recorder heartbeat from a page (once per second).")
 register("capture.degraded", "Capture reduced fidelity on purpose (flood, budget) and why.")
 register("capture.tamper", "Page JavaScript tried to find, call or silence the recorder.")

@@ -38,28 +38,44 @@ class StrictSink:
 
     When the journal cannot make events durable, the recorded browser is blocked (``blocker``:
     input ignored, an interstitial) and the same events are retried with backoff until they
-    are written; then the browser is unblocked. Nothing is dropped. (In ``best_effort`` the
-    capture emitter records a ``capture.gap`` for what could not be written and goes on.)
+    are written; then the browser is unblocked. Nothing is dropped while the browser is
+    open. Once ``stopping()`` says capture has ended (the browser is gone, nothing is left to
+    block) a failing write is tried ``stop_attempts`` more times and then raised, so closing
+    on a disk that stays full ends; the journal records those events as lost. (In
+    ``best_effort`` the failure is raised at once and capture goes on; the lost events become
+    a ``capture.gap``.)
     """
 
     def __init__(
-        self, inner: EventSink, *, retry_s: float = 0.25, max_retry_s: float = 5.0
+        self,
+        inner: EventSink,
+        *,
+        retry_s: float = 0.25,
+        max_retry_s: float = 5.0,
+        stop_attempts: int = 3,
     ) -> None:
         self.inner = inner
         self.blocker: Blocker | None = None
+        self.stopping: Callable[[], bool] = lambda: False
         self.blocks = 0
         self._retry_s = retry_s
         self._max_retry_s = max_retry_s
+        self._stop_attempts = stop_attempts
 
     async def append_many(self, events: Sequence[Event]) -> None:
         delay = self._retry_s
         blocked = False
+        after_stop = 0
         while True:
             try:
                 await self.inner.append_many(events)
             except JournalError as exc:
                 if isinstance(exc, JournalClosed):
                     raise
+                if self.stopping():
+                    after_stop += 1
+                    if after_stop > self._stop_attempts:
+                        raise
                 if not blocked:
                     blocked = True
                     self.blocks += 1
@@ -151,8 +167,12 @@ class Recording:
         return self.journal.session_id
 
     def attach_capture(self, capture: Any) -> None:
-        """Let strict durability block and unblock the recorded browser."""
+        """Let strict durability block and unblock the recorded browser (and know when it is
+        gone: then there is nothing left to block, and retrying for ever would hang)."""
         if self.strict is not None:
+            closed = getattr(capture, "browser_closed", None)
+            if isinstance(closed, asyncio.Event):
+                self.strict.stopping = closed.is_set
 
             async def block(on: bool, reason: str) -> None:
                 engine = getattr(capture, "engine", None)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from agent.kinds import KINDS, register
+from agent.journal.outage import DISK_FULL, WRITE_FAILED
+from agent.kinds import GAP_CAUSES, KINDS, register
 
 
 def test_kind_names_are_dotted_lowercase_and_described() -> None:
@@ -33,3 +36,15 @@ def test_user_actions_include_clicks_keys_inputs_scrolls_and_navigation() -> Non
         "rrweb.scroll",
         "page.navigate",
     } <= actions
+
+
+def test_journal_outage_causes_are_registered_gap_causes_and_documented() -> None:
+    """disk_full and write_failed are gap causes, each described and named in a stage README."""
+    root = Path(__file__).resolve().parents[1] / "agent"
+    docs = (root / "capture" / "README.md").read_text() + (
+        root / "journal" / "README.md"
+    ).read_text()
+    assert {DISK_FULL, WRITE_FAILED} <= set(GAP_CAUSES)
+    for cause, description in GAP_CAUSES.items():
+        assert description and "\n" not in description
+        assert f"`{cause}`" in docs, f"gap cause {cause} is not documented"

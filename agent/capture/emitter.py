@@ -132,6 +132,8 @@ class Emitter:
             # events did not make it, and keep capturing.
             self.sink_error = exc
             log.error("capture.sink_failed", error=type(exc).__name__, events=len(batch))
+            if getattr(exc, "recorded_as_gap", False):
+                return  # the journal counted them and writes the gap itself
             utc, mono = self.stamp()
             self._queue.insert(
                 0,

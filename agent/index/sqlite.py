@@ -12,6 +12,10 @@ batches rows into multi-row statements of at most 999 parameters, which measured
 times slower (list or dict rows) for the tens of thousands of rows a segment yields. Hosts
 and tokens also stay explicit because they are ``WITHOUT ROWID`` tables: sqlite-utils'
 ``insert(..., ignore=True)`` looks up the rowid of a row that was already there, and fails.
+
+A write that SQLite refuses (a full disk above all) is a :class:`~agent.errors.StorageError`
+naming the index file; its transaction was rolled back, so the index holds what it held
+before and the next ``index update`` redoes the segment.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.db import transaction
-from agent.errors import InputError, UnknownVersion, UsageError
+from agent.db import refused_writes, transaction
+from agent.errors import InputError, UnknownVersion, UsageError, is_disk_full, storage_error
 from agent.index.base import Hit, IndexStats, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row, norm_field
 from agent.index.query import Query
@@ -53,7 +57,9 @@ class SqliteIndex:
             con.execute("PRAGMA cache_size = -65536")
             con.execute("PRAGMA mmap_size = 268435456")
             con.execute("PRAGMA temp_store = MEMORY")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            if is_disk_full(exc) or isinstance(exc, OSError):
+                raise storage_error(self.path, "search index", exc) from exc
             raise InputError(f"{self.path}: cannot open search index: {exc}") from exc
         self.con = con
         self.db = utils_db(con)
@@ -71,6 +77,7 @@ class SqliteIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
 
+    @refused_writes("search index")
     def _migrate(self, readonly: bool) -> None:
         ver = int(self.con.execute("PRAGMA user_version").fetchone()[0])
         if ver > SCHEMA_VERSION:
@@ -99,6 +106,7 @@ class SqliteIndex:
             return int(row[0])
         return int(self.db.table("sessions").insert({"session_id": session_id}).last_rowid or 0)
 
+    @refused_writes("search index")
     def upsert_session(self, meta: SessionMeta) -> None:
         with transaction(self.con):
             self._upsert_session(meta)
@@ -125,6 +133,7 @@ class SqliteIndex:
         )
         self._merge_facts(sid, Facts(urls=m.urls, titles=m.titles, hosts=m.hosts))
 
+    @refused_writes("search index")
     def add_segment(self, seg: SegmentRecord, rows: Sequence[Row], facts: Facts) -> int:
         with transaction(self.con) as con:
             if self.has_segment(seg.seal_hash):
@@ -160,6 +169,7 @@ class SqliteIndex:
             merged[name] = json.dumps(vals[:500])
         self.db.table("sessions").update(sid, merged)
 
+    @refused_writes("search index")
     def mark_segment_failed(self, seg: SegmentRecord, detail: str) -> None:
         with transaction(self.con):
             sid = self._sid(seg.session_id)
@@ -169,6 +179,7 @@ class SqliteIndex:
             )
             self.db.table("sessions").update(sid, {"verified": "failed"})
 
+    @refused_writes("search index")
     def remove_session(self, session_id: str) -> int:
         with transaction(self.con) as con:
             row = con.execute(
@@ -190,12 +201,14 @@ class SqliteIndex:
             self.db.table("sessions").delete_where("sid = ?", [sid])
             return int(n)
 
+    @refused_writes("search index")
     def clear(self) -> None:
         with transaction(self.con) as con:
             for t in ("tokens", "events", "segments", "sessions", "hosts"):
                 self.db.table(t).delete_where()
             con.execute("INSERT INTO events_fts (events_fts) VALUES ('delete-all')")
 
+    @refused_writes("search index")
     def optimize(self) -> None:
         """Merge FTS segments and refresh planner statistics (after a bulk rebuild)."""
         with transaction(self.con) as con:

@@ -10,27 +10,27 @@ and rotates by time; ``close()`` seals.
 
 from __future__ import annotations
 
-import fcntl
-import getpass
-import os
 import secrets
-import socket
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import structlog
 
-from agent import __version__
 from agent.canonical import canonical_bytes, sha256
 from agent.clock import Clock, SystemClock
 from agent.config import Config
-from agent.errors import JournalClosed, JournalError
+from agent.errors import JournalClosed, JournalError, io_error_text
 from agent.events import Event, to_record
 from agent.journal.identity import next_counter
+from agent.journal.outage import Outage, Sidecar
 from agent.journal.segment import SegmentWriter
+from agent.journal.session import SessionMeta as SessionMeta
+from agent.journal.session import default_meta as default_meta
+from agent.journal.session import journals_dir as journals_dir
+from agent.journal.session import lock_session, meta_fields, resume_payload
+from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
 from agent.seal import format as fmt
 from agent.seal.crypto import new_dek, wrap_dek
@@ -39,48 +39,9 @@ log = structlog.get_logger("sessiontape.journal")
 
 Timestamper = Callable[[bytes], bytes | None]
 
-
-def new_session_id(utc_ns: int) -> str:
-    """A sortable, readable session id: ``20261126T122233Z-3f9a1c2b``."""
-    dt = datetime.fromtimestamp(utc_ns / 1e9, tz=UTC)
-    return dt.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
-
-
-def journals_dir(home: Path) -> Path:
-    """Where sessions live."""
-    return home / "journals"
-
-
-@dataclass
-class SessionMeta:
-    """Who and where, written into every segment genesis."""
-
-    user: str
-    workstation: str
-    record_class: str = "default"
-
-
-def default_meta(config: Config, user: str | None = None) -> SessionMeta:
-    """OS user (or configured identity) and hostname (or configured workstation)."""
-    try:
-        os_user = getpass.getuser()
-    except (KeyError, OSError):
-        os_user = str(os.getuid())
-    ident = user or config.agent.identity or os_user
-    return SessionMeta(user=ident, workstation=config.agent.workstation or socket.gethostname())
-
-
-def _lock_session(sdir: Path, session_id: str) -> IO[str]:
-    """Take the session's exclusive lock (held while the journal is open), or refuse."""
-    lock = open(sdir / ".lock", "a+")  # noqa: SIM115 - held for the session's lifetime
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise JournalError(
-            f"session {session_id} is being written by another process", retryable=False
-        ) from None
-    return lock
+# Closing retries the seal this many times, this far apart, before leaving it to recovery.
+SEAL_ATTEMPTS = 3
+SEAL_RETRY_S = 0.5
 
 
 class Journal:
@@ -121,6 +82,10 @@ class Journal:
         self.closed = False
         self.segments: list[Path] = []
         self.seal_hashes: list[str] = []
+        self.sidecar = Sidecar(self.dir)
+        self.outage = Outage(self.sidecar)
+        self._counter: tuple[str, int] | None = None  # taken, not yet used by a segment
+        self._ended = False  # session.end is written
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
@@ -152,11 +117,16 @@ class Journal:
             session_id = new_session_id(clock.utc_ns())
         sdir = journals_dir(home) / session_id
         sdir.mkdir(parents=True, exist_ok=True)
-        lock = _lock_session(sdir, session_id)
+        lock = lock_session(sdir, session_id)
         prev, idx, seq, last_t = "0" * 64, 0, 0, None
         if resumed:
             recover_session(sdir, keyring, clock)
             prev, idx, seq, last_t = session_tail(sdir)
+        try:
+            Sidecar(sdir).allocate()
+        except JournalError:
+            lock.close()
+            raise
         j = cls(
             home,
             config,
@@ -175,38 +145,26 @@ class Journal:
 
     def _start_event(self) -> Event:
         """``session.start``: who recorded the session, where, with which agent."""
-        return self._event(
-            "session.start",
-            {
-                "user": self.meta.user,
-                "workstation": self.meta.workstation,
-                "agent_version": __version__,
-                "record_class": self.meta.record_class,
-            },
-        )
+        return self._event("session.start", meta_fields(self.meta))
 
     def _resume_event(self, last_t: int | None) -> Event:
-        """``agent.start`` on resume: the agent says it is back.
-
-        The interruption itself was recorded by recovery (``capture.gap``, ``agent_crash``) in
-        the segment it interrupted.
-        """
-        return self._event(
-            "agent.start",
-            {
-                "pid": os.getpid(),
-                "version": __version__,
-                "resumed": True,
-                "last_event_utc_ns": last_t if last_t is not None else 0,
-            },
-        )
+        """``agent.start`` on resume (recovery recorded the interruption as a gap)."""
+        return self._event("agent.start", resume_payload(last_t))
 
     def _event(self, kind: str, payload: dict[str, Any]) -> Event:
         return Event(kind, payload, self.clock.utc_ns(), self.clock.mono_ns())
 
     # --- segments -------------------------------------------------------------------------
     def _open_segment(self) -> SegmentWriter:
-        agent_id, counter = next_counter(self.home)
+        try:
+            # A counter taken for a segment that could not be created is used by the next
+            # attempt, so a failed creation never looks like a missing segment.
+            self._counter = self._counter or next_counter(self.home)
+        except OSError as exc:
+            raise JournalError(
+                f"{self.home}: cannot take a segment counter: {io_error_text(exc)}"
+            ) from exc
+        agent_id, counter = self._counter
         kek_id, kek = self.keyring.current_kek()
         dek = new_dek()
         seg_id = secrets.token_hex(8)
@@ -228,13 +186,11 @@ class Journal:
             "cipher": "AES-256-GCM",
             "compression": "zstd",
             "key_id": self._signer.key_id,
-            "user": self.meta.user,
-            "workstation": self.meta.workstation,
-            "record_class": self.meta.record_class,
-            "agent_version": __version__,
+            **meta_fields(self.meta),
         }
         path = self.dir / f"{self._next_index:06d}-{seg_id}{fmt.SEGMENT_SUFFIX}"
         seg = SegmentWriter.create(path, genesis, dek, self._signer, self.config.journal.zstd_level)
+        self._counter = None
         self._next_index += 1
         self._seg_opened_mono = self.clock.mono_ns()
         self._last_cp_mono = self._seg_opened_mono
@@ -277,7 +233,13 @@ class Journal:
 
     # --- appending ------------------------------------------------------------------------
     def append_many(self, events: Sequence[Event]) -> list[int]:
-        """Write events durably; return their seqs. Raises ``JournalError`` if not written."""
+        """Write events durably; return their seqs. Raises ``JournalError`` if not written.
+
+        After an outage the first commit that succeeds starts with the ``capture.gap`` that
+        records it (the returned seqs are still only those of ``events``). A failure after
+        the events were committed (a checkpoint, a rotation's seal) is retried later and does
+        not make the call fail: the events are durable.
+        """
         if self.closed:
             raise JournalClosed(f"session {self.session_id} is closed")
         if not events:
@@ -285,9 +247,37 @@ class Journal:
         for ev in events:
             ev.validate()
         batch = list(events)
-        jump = self._check_clock()
-        if jump is not None:
-            batch.insert(0, jump)
+        gap = self.outage.gap_for(batch, self.clock.utc_ns(), self.clock.mono_ns())
+        lead = [e for e in (self._check_clock(), gap) if e is not None]
+        try:
+            seqs = self._write(lead + batch)
+        except JournalClosed:
+            raise
+        except (JournalError, OSError) as exc:
+            self.outage.refused(batch, exc, self.clock.utc_ns())
+            err = JournalError(
+                f"session {self.session_id}: events not written: {io_error_text(exc)}"
+            )
+            err.recorded_as_gap = True
+            raise err from exc
+        self.outage.ended()
+        self._maintain()
+        return seqs[len(lead) :]
+
+    def _maintain(self) -> None:
+        """Rotate and checkpoint when due; a failure is logged and retried on the next call."""
+        seg = self._seg
+        try:
+            if seg is not None and seg.bytes_written >= self.config.journal.rotate_bytes:
+                self._seal_current("rotated")
+            self.tick()
+        except JournalError as exc:
+            log.warning(
+                "journal.maintenance_failed", session=self.session_id, error=io_error_text(exc)
+            )
+
+    def _write(self, batch: list[Event]) -> list[int]:
+        """Commit ``batch`` as chunks of the current segment (opened if needed); their seqs."""
         cfg = self.config.journal
         # Group commit: every chunk of this call in one transaction (one fsync).
         if self._seg is None:
@@ -300,11 +290,7 @@ class Journal:
             seq += len(part)
         self._seg.write_chunks(chunks)  # raises JournalError: seqs not consumed
         self._next_seq = seq
-        seqs = [r["seq"] for c in chunks for r in c]
-        if self._seg.bytes_written >= cfg.rotate_bytes:
-            self._seal_current("rotated")
-        self.tick()
-        return seqs[1:] if jump is not None else seqs
+        return [r["seq"] for c in chunks for r in c]
 
     def _check_clock(self) -> Event | None:
         utc, mono = self.clock.utc_ns(), self.clock.mono_ns()
@@ -313,12 +299,8 @@ class Journal:
         threshold = self.config.journal.clock_jump_threshold_ms * 1_000_000
         if delta < -1_000_000 or delta > threshold:
             self._offset = offset
-            return Event(
-                "clock.jump",
-                {"delta_ns": delta, "direction": "backward" if delta < 0 else "forward"},
-                utc,
-                mono,
-            )
+            direction = "backward" if delta < 0 else "forward"
+            return Event("clock.jump", {"delta_ns": delta, "direction": direction}, utc, mono)
         return None
 
     def tick(self) -> None:
@@ -345,17 +327,63 @@ class Journal:
             self._last_cp_mono = self.clock.mono_ns()
 
     def close(self, reason: str = "closed") -> None:
-        """Record ``session.end``, seal the last segment, release the session lock."""
+        """Record ``session.end``, seal the last segment, release the session lock.
+
+        A failed write is retried ``SEAL_ATTEMPTS`` times. If the segment still cannot be
+        sealed (the disk stays full) it is left unsealed, named in the session's outage
+        record for recovery, and a non-retryable ``JournalError`` names it.
+        """
         if self.closed:
             return
+        end = self._event("session.end", {"reason": reason})  # one event, however many tries
         try:
-            self.append_many([self._event("session.end", {"reason": reason})])
-            if self._seg is not None:
-                self._seg.checkpoint(self.clock.utc_ns(), self.clock.mono_ns())
-            self._seal_current("closed")
+            for attempt in range(SEAL_ATTEMPTS):
+                try:
+                    self._finish(end)
+                    return
+                except JournalClosed:
+                    raise
+                except JournalError as exc:
+                    error = exc
+                    if attempt + 1 < SEAL_ATTEMPTS:
+                        time.sleep(SEAL_RETRY_S * (attempt + 1))
+            self._give_up(error)
         finally:
             self.closed = True
             self._lock.close()
+
+    def _finish(self, end: Event) -> None:
+        """One attempt at the end of the session: ``session.end`` (once), checkpoint, seal."""
+        if not self._ended:
+            self.append_many([end])
+            self._ended = True
+        seg = self._seg
+        if seg is None:
+            return
+        try:
+            if seg.last_checkpoint_size != seg.tree.size:
+                seg.checkpoint(self.clock.utc_ns(), self.clock.mono_ns())
+            self._seal_current("closed")
+        except JournalError as exc:
+            self.outage.refused([], exc, self.clock.utc_ns())
+            raise
+        self.outage.ended()  # a seal that failed before is on the record no more: it is sealed
+
+    def _give_up(self, error: JournalError) -> None:
+        """Leave the segment unsealed for recovery, say so in the outage record, and raise."""
+        seg = self._seg
+        if seg is None:  # session.end could not open a segment; nothing is left unsealed
+            raise JournalError(
+                f"session {self.session_id}: not closed: {io_error_text(error)}", retryable=False
+            ) from error
+        self.outage.left_unsealed(seg.path)
+        seg.close()
+        self._seg = None
+        raise JournalError(
+            f"{seg.path}: cannot seal: {io_error_text(error)}; left unsealed, "
+            "the next start recovers and seals it",
+            retryable=False,
+        ) from error
 
     def abandon(self) -> None:
         """Stop without sealing (what a crash leaves); used by tests and fatal paths."""

@@ -21,6 +21,7 @@ from agent.canonical import sha256_hex
 from agent.clock import Clock
 from agent.errors import JournalError
 from agent.events import Event, to_record
+from agent.journal.outage import OutageState, Sidecar
 from agent.journal.segment import SegmentWriter, connect_rw
 from agent.keys import Keyring, Signer
 from agent.seal import chain, merkle
@@ -54,8 +55,14 @@ class _Rehashed:
     t_last: int | None = None
 
 
-def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
-    """Seal an unsealed, intact segment as ``recovered``; return its seal hash (hex) or None."""
+def recover_segment(
+    path: Path, keyring: Keyring, clock: Clock, outage: OutageState | None = None
+) -> str | None:
+    """Seal an unsealed, intact segment as ``recovered``; return its seal hash (hex) or None.
+
+    ``outage``: the write outage the session's writer recorded before it stopped; the gap
+    then carries its cause (``disk_full``) and ``lost_events`` instead of ``agent_crash``.
+    """
     seg = SegmentFile(path)
     try:
         if seg.seal() is not None:
@@ -74,7 +81,8 @@ def recover_segment(path: Path, keyring: Keyring, clock: Clock) -> str | None:
     writer = _resume_writer(path, state, unwrap_dek(kek, wrapped, where=str(path)), signer)
     now = clock.utc_ns()
     try:
-        writer.write_chunks([[to_record(_crash_gap(state, now, clock), _next_seq(state))]])
+        gap = _crash_gap(state, now, clock, outage)
+        writer.write_chunks([[to_record(gap, _next_seq(state))]])
         body, seal_hash = writer.seal("recovered", now)
     except JournalError:
         writer.close()
@@ -128,27 +136,39 @@ def _next_seq(state: _Rehashed) -> int:
     return (state.seq_last + 1) if state.seq_last is not None else int(state.genesis["seq_first"])
 
 
-def _crash_gap(state: _Rehashed, now: int, clock: Clock) -> Event:
-    """The crash itself goes on the record, signed and sealed with what it interrupted."""
-    return Event(
-        "capture.gap",
-        {
-            "start_utc_ns": state.t_last or int(state.genesis["created_utc_ns"]),
-            "end_utc_ns": now,
-            "cause": "agent_crash",
-            "recovered_by_pid": os.getpid(),
-        },
-        now,
-        clock.mono_ns(),
-    )
+def _crash_gap(state: _Rehashed, now: int, clock: Clock, outage: OutageState | None) -> Event:
+    """The crash itself goes on the record, signed and sealed with what it interrupted.
+
+    Without an outage record the writer simply stopped (``agent_crash``; what it had not
+    yet committed is unknown). With one, the gap starts where the outage did and says how
+    many events the failed commits refused.
+    """
+    start = state.t_last or int(state.genesis["created_utc_ns"])
+    payload: dict[str, object] = {"cause": "agent_crash", "recovered_by_pid": os.getpid()}
+    if outage is not None:
+        start = min(start, outage.start_utc_ns)
+        payload.update(cause=outage.cause, lost_events=outage.lost_events)
+    payload.update(start_utc_ns=start, end_utc_ns=now)
+    return Event("capture.gap", payload, now, clock.mono_ns())
 
 
 def recover_session(sdir: Path, keyring: Keyring, clock: Clock) -> list[Path]:
     """Recover every unsealed segment of a session directory; return those sealed now."""
     done = []
-    for p in segment_paths(sdir):
-        if recover_segment(p, keyring, clock) is not None:
+    sidecar = Sidecar(sdir)
+    outage = sidecar.read()
+    paths = segment_paths(sdir)
+    for p in paths:
+        # The outage belongs to the segment it names, or (when the writer died before
+        # naming one) to the last one: the segment that was being written.
+        named = outage is not None and (
+            outage.segment == p.name or (outage.segment is None and p == paths[-1])
+        )
+        if recover_segment(p, keyring, clock, outage if named else None) is not None:
             done.append(p)
+            if named:
+                sidecar.write(None)
+                outage = None
     return done
 
 

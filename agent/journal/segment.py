@@ -35,6 +35,8 @@ def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
     except sqlite3.Error as exc:
+        if create:  # nothing was written: leave no empty file that reads as a segment
+            path.unlink(missing_ok=True)
         raise JournalError(f"{path}: cannot open segment: {exc}") from exc
     return con
 
@@ -95,7 +97,10 @@ class SegmentWriter:
         cls, path: Path, genesis: dict[str, Any], dek: bytes, signer: Signer, zstd_level: int = 1
     ) -> SegmentWriter:
         """Create the file, its schema and genesis row in one transaction."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"{path.parent}: cannot create: {exc.strerror}") from exc
         con = connect_rw(path, create=True)
         gbytes = canonical_bytes(genesis)
         # One script, one transaction: a file either has schema and genesis or is empty.
@@ -109,6 +114,10 @@ class SegmentWriter:
         try:
             con.executescript(script)
         except sqlite3.Error as exc:
+            # An empty or partial file would read as a broken segment: remove it.
+            con.close()
+            for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                p.unlink(missing_ok=True)
             raise JournalError(f"{path}: cannot create segment: {exc}") from exc
         return cls(path, con, genesis, gbytes, dek, signer, zstd_level)
 
@@ -274,12 +283,12 @@ class SegmentWriter:
             "INSERT INTO seal (id, body, signature, tst) VALUES (1,?,?,?)",
             [(bbytes, sig, tst)],
         )
-        # Fold the WAL into the file: a sealed segment is one self-contained, immutable file.
-        try:
-            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as exc:
-            raise JournalError(f"{self.path}: seal not committed: {exc}") from exc
+        # The seal is committed. Fold the WAL into the file so a sealed segment is one
+        # self-contained file; when that fails (a full disk) the committed WAL stays beside it
+        # and readers see the seal through it until a later checkpoint (shipping does one).
         self.sealed = True
+        with contextlib.suppress(sqlite3.Error):
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()
         return body, sha256(bbytes)
 

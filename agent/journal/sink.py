@@ -1,7 +1,8 @@
 """Group commit for async producers: the journal as an :class:`agent.sink.EventSink`.
 
 ``await sink.append_many(events)`` queues events and returns when the chunk holding them is
-committed (or raises ``JournalError``). A writer thread commits a chunk when the oldest
+committed (or raises ``JournalError``: every waiter of a failed commit gets it, and the
+writer thread lives on to commit the next chunk). A writer thread commits a chunk when the oldest
 queued event is ``chunk_max_ms`` old or ``chunk_max_events`` are queued, and calls
 ``journal.tick()`` at least every 250 ms so checkpoints and rotation happen while idle.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from agent.errors import JournalClosed, JournalError
+from agent.errors import JournalClosed, JournalError, io_error_text
 from agent.events import Event
 from agent.journal.journal import Journal
 
@@ -40,6 +41,8 @@ class JournalSink:
         self.failed: BaseException | None = None
         self.events_written = 0
         self.commits = 0
+        self.commits_failed = 0
+        self._failing = 0  # commits failed in a row
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
 
@@ -99,8 +102,9 @@ class JournalSink:
             if time.monotonic() >= next_tick:
                 try:
                     self.journal.tick()
-                except JournalError as exc:
-                    log.error("journal.tick_failed", error=exc.message)
+                except Exception as exc:  # noqa: BLE001 - the writer thread must outlive it
+                    if self._failing == 0:  # an outage is logged once, not four times a second
+                        log.error("journal.tick_failed", error=io_error_text(exc))
                 next_tick = time.monotonic() + 0.25
             if stopping:
                 with self._cv:
@@ -116,6 +120,9 @@ class JournalSink:
             self.journal.append_many(events)
             self.events_written += len(events)
             self.commits += 1
+            if self._failing:
+                log.warning("journal.writes_resumed", failed_commits=self._failing)
+            self._failing = 0
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter, never swallowed
             err = (
                 exc
@@ -123,11 +130,15 @@ class JournalSink:
                 else JournalError(f"events not written: {type(exc).__name__}: {exc}")
             )
             self.failed = err
-            log.error("journal.commit_failed", error=str(err), events=len(events))
+            self.commits_failed += 1
+            self._failing += 1
+        # Every waiter learns the outcome before anything else can fail (logging included).
         for _, fut, loop in batch:
             # A RuntimeError means the waiter's event loop is gone; the outcome stands.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, fut, err)
+        if err is not None and self._failing == 1:  # the first failure of an outage
+            log.error("journal.commit_failed", error=io_error_text(err), events=len(events))
 
     def flush_and_stop(self) -> None:
         """Commit everything queued and stop the writer thread (journal stays open)."""

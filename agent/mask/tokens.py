@@ -7,6 +7,7 @@ without the key a token cannot be computed from a guess, so tokens do not reveal
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import hmac
@@ -14,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from agent.errors import KeyMaterialError
+from agent.errors import KeyMaterialError, io_error_text
 
 HMAC_KEY_FILE = "mask_hmac.key"
 _DOMAIN = b"sessiontape-mask-token-v1\x00"
@@ -37,8 +38,14 @@ def load_or_create_hmac_key(path: Path) -> bytes:
         except FileExistsError:
             return load_or_create_hmac_key(path)  # another process won the race
         try:
-            os.write(fd, key)
+            if os.write(fd, key) != len(key):
+                raise OSError(errno.ENOSPC, "short write")
             os.fsync(fd)
+        except OSError as exc:
+            path.unlink(missing_ok=True)  # a truncated key must not be found next time
+            raise KeyMaterialError(
+                f"{path}: cannot write masking key: {io_error_text(exc)}"
+            ) from exc
         finally:
             os.close(fd)
         return key

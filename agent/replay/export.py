@@ -36,7 +36,7 @@ from agent.audit import current_actor, record_access
 from agent.canonical import sha256_hex
 from agent.clock import SystemClock, utc_iso
 from agent.config import Config
-from agent.errors import KeyMaterialError, UsageError
+from agent.errors import KeyMaterialError, UsageError, storage_error
 from agent.events import Record
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
@@ -234,6 +234,15 @@ def _move_into_place(root: Path, out: Path) -> None:
         os.replace(root, out)
 
 
+def _build_dir(out: Path) -> Path:
+    """A fresh directory beside ``out`` to build the bundle in (moved into place when done)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    except OSError as exc:
+        raise storage_error(out, "export bundle", exc) from exc
+
+
 def export_bundle(
     home: Path,
     config: Config,
@@ -255,8 +264,7 @@ def export_bundle(
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    root = _build_dir(out)
     try:
         opened = [
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids
@@ -290,6 +298,8 @@ def export_bundle(
         )
         _move_into_place(root, out)
         return ExportResult(out, ids, len(files) + 2, bundle_hash, sealer is not None, audit)
+    except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
+        raise storage_error(out, "export bundle", exc) from exc
     finally:
         if root.exists():
             shutil.rmtree(root, ignore_errors=True)

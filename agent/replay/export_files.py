@@ -55,11 +55,15 @@ def sha256_file(p: Path) -> str:
 def zip_tree(src: Path, out: Path) -> None:
     """Zip every file under ``src`` into ``out`` (written aside, then renamed into place)."""
     tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(src.rglob("*")):
-            if p.is_file():
-                z.write(p, p.relative_to(src).as_posix())
-    os.replace(tmp, out)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for p in sorted(src.rglob("*")):
+                if p.is_file():
+                    z.write(p, p.relative_to(src).as_posix())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a partial zip must not look like a bundle
+        raise
 
 
 def _proof_doc(s: OpenSegment) -> dict[str, Any]:

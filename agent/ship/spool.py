@@ -7,27 +7,36 @@ file, then :func:`copy_to_spool` copies it. Both fail with a retryable
 
 from __future__ import annotations
 
-import errno
+import os
 import shutil
 import sqlite3
 from pathlib import Path
 
-from agent.errors import VaultError
+from agent.errors import VaultError, io_error_text
 
 
 def copy_to_spool(src: Path, spool_dir: Path) -> Path:
-    """Copy the segment ``src`` into ``spool_dir``; return the copy's path."""
+    """Copy the segment ``src`` into ``spool_dir``; return the copy's path.
+
+    The copy is written under a ``.partial`` name and renamed when complete, so a spool file
+    with the segment's name is always whole; a failed copy leaves nothing behind, and the
+    local segment is untouched (it stays pending and is retried).
+    """
     settle_wal(src)
     dst = spool_dir / src.name
+    part = spool_dir / (src.name + ".partial")
     try:
         spool_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        shutil.copyfile(src, part)
+        os.replace(part, dst)
     except FileNotFoundError as exc:
+        part.unlink(missing_ok=True)
         raise VaultError(f"{src}: segment file is missing locally", retryable=True) from exc
     except OSError as exc:
-        dst.unlink(missing_ok=True)
-        what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise VaultError(f"spool {dst}: {what}", retryable=True) from exc
+        part.unlink(missing_ok=True)
+        raise VaultError(
+            f"{dst}: cannot copy the segment to the spool: {io_error_text(exc)}", retryable=True
+        ) from exc
     return dst
 
 
@@ -50,7 +59,8 @@ def settle_wal(path: Path) -> None:
             con.close()
     except sqlite3.Error as exc:
         raise VaultError(
-            f"{path}: cannot checkpoint its WAL before shipping: {exc}", retryable=True
+            f"{path}: cannot checkpoint its WAL before shipping: {io_error_text(exc)}",
+            retryable=True,
         ) from exc
     if busy or (wal.exists() and wal.stat().st_size > 0):
         raise VaultError(

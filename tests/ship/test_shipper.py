@@ -4,15 +4,12 @@ local retention, retention classes, holds, backup vault, locks, disk full."""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import fcntl
 import json
 import random
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from agent.clock import parse_iso_seconds
 from agent.errors import VaultError
@@ -22,6 +19,7 @@ from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, FlakyVault, MemoryVault
 from agent.ship.vault import Receipt, Vault
 from agent.testing import FakeClock
+from tests.fsfull import SmallFs
 
 DAY_S = 86400
 KEY = "segments/s1/000000-seg1.stj"
@@ -214,45 +212,33 @@ def test_segment_locked_by_another_process_is_skipped(tmp_path: Path) -> None:
 
 
 def test_disk_full_while_spooling_keeps_segment_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_fs: Callable[[int], SmallFs]
 ) -> None:
-    """ENOSPC on the spool (a 64 KiB tmpfs, else an injected OSError): retry later, keep local."""
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    mounted = (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(spool)], capture_output=True
-        ).returncode
-        == 0
+    """ENOSPC on the spool (a real 64 KiB tmpfs): one line naming the spool file and "no
+    space left on device"; no partial spool file; the segment stays pending and local."""
+    fs = small_fs(64)
+    spool = fs.path / "spool"
+    clock = FakeClock()
+    mem = MemoryVault(clock=clock)
+    src = FakeSource(tmp_path / "journals")
+    meta = src.add("s1", "seg1", b"z" * 200_000, sealed_utc_ns=clock.utc_ns())
+    sh = Shipper(
+        tmp_path / "home",
+        ShipConfig(keep_local_days=0),
+        {"primary": mem},
+        src,
+        clock=clock,
+        spool_dir=spool,
     )
-    try:
-        clock = FakeClock()
-        mem = MemoryVault(clock=clock)
-        src = FakeSource(tmp_path / "journals")
-        meta = src.add("s1", "seg1", b"z" * 200_000, sealed_utc_ns=clock.utc_ns())
-        sh = Shipper(
-            tmp_path / "home",
-            ShipConfig(keep_local_days=0),
-            {"primary": mem},
-            src,
-            clock=clock,
-            spool_dir=spool,
-        )
-        if not mounted:  # not root: fail the spool write at the same boundary instead
-
-            def full(_src: Path) -> Path:
-                raise VaultError(
-                    f"spool: {errno.errorcode[errno.ENOSPC]} disk full", retryable=True
-                )
-
-            monkeypatch.setattr(sh, "_spool", full)
-        res = sh.ship_once()
-        assert "disk full" in res.failed[KEY] and mem.objects == {}
-        assert sh.apply_local_retention() == [] and meta.path.exists()
-        assert list(spool.iterdir()) == []  # no partial spool file left behind
-    finally:
-        if mounted:
-            subprocess.run(["umount", str(spool)], check=True)
+    res = sh.ship_once()
+    assert res.failed[KEY] == (
+        f"{spool / meta.path.name}: cannot copy the segment to the spool: no space left on device"
+    )
+    assert mem.objects == {}
+    assert sh.apply_local_retention() == [] and meta.path.exists()
+    assert list(spool.iterdir()) == []  # no partial spool file left behind
+    row = sh.state.get(KEY)
+    assert row is not None and row.status == "pending"
 
 
 def test_retain_until_is_sealed_time_plus_class_period(tmp_path: Path) -> None:
