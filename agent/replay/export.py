@@ -4,6 +4,7 @@ Layout (a directory, or the same tree in a .zip)::
 
     manifest.json          version, sessions, custody fields, SHA-256 + size of every file
     manifest.sig           Ed25519 signature of manifest.json by the exporting agent's key
+    sessiontape-bundle.json   marker: the only kind of target ``--force`` may replace
     report.html            human-readable report (self-contained)
     viewer/<session>/      offline viewer (viewer.html opens from file://; data.js = events)
     native/segments/<session>/<segment>.stj   the sealed segments, byte-identical copies
@@ -17,6 +18,7 @@ Layout (a directory, or the same tree in a .zip)::
 
 The bundle is built in a temporary directory next to the target, its custody record is
 written to the access audit (record first: no record, no bundle), then it is moved into place.
+``export_target`` decides where a bundle may go and what ``--force`` may replace.
 This module orders those steps; ``export_files`` writes the files and ``manifest`` the
 manifest and its signature.
 """
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from agent.replay.export_files import (
     write_viewer,
     zip_tree,
 )
+from agent.replay.export_target import MARKER, MARKER_DOC, check_target, replace_target
 from agent.replay.manifest import (
     build_manifest,
     file_hashes,
@@ -224,16 +226,6 @@ def _record_custody(
     )
 
 
-def _move_into_place(root: Path, out: Path) -> None:
-    """Replace ``out`` with the finished bundle (zipped when ``out`` ends in .zip)."""
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    if out.suffix.lower() == ".zip":
-        zip_tree(root, out)
-    else:
-        os.replace(root, out)
-
-
 def export_bundle(
     home: Path,
     config: Config,
@@ -249,8 +241,7 @@ def export_bundle(
     actor: str | None = None,
 ) -> ExportResult:
     """Build the bundle for ``sessions`` (and/or ``query``) at ``out`` (dir or .zip)."""
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; refusing to overwrite it (use --force)")
+    check_target(out, home, force=force)
     ids, hits = _select(home, config, sessions, query, actor)
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
@@ -282,13 +273,14 @@ def export_bundle(
         write_file(
             root, "report.html", report.render(done.sections, _report_header(custody, ids, now))
         )
+        write_file(root, MARKER, json_doc(MARKER_DOC))
         files = file_hashes(root)
         manifest = build_manifest(custody, now, done.entries, files, sealer)
         bundle_hash = sha256_hex(write_signed_manifest(root, manifest, keyring.signer()))
         audit = _record_custody(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
-        _move_into_place(root, out)
+        replace_target(root, out, home, force=force, zipper=zip_tree)
         return ExportResult(out, ids, len(files) + 2, bundle_hash, sealer is not None, audit)
     finally:
         if root.exists():
