@@ -12,7 +12,7 @@ from agent.errors import KeyMaterialError, UsageError
 from agent.journal.reader import SegmentFile
 from agent.journal.store import find_session, list_sessions
 from agent.keys import Keyring, TrustStore
-from agent.seal.verify import TimestampVerifier, VerifyReport, verify_paths
+from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport, verify_paths
 
 
 def _resolve(paths: list[str]) -> list[Path]:
@@ -47,8 +47,11 @@ def run_verify(
     trust_dir: Path | None,
     tsa_roots: list[Path],
     vault: str | None = None,
+    strict: bool = False,
 ) -> VerifyReport:
-    """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call."""
+    """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call.
+
+    ``strict`` (or ``seal.require_timestamp``): a missing or unchecked timestamp fails."""
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:
@@ -62,6 +65,7 @@ def run_verify(
         keyring=kr if decrypt else None,
         decrypt=decrypt,
         tst_verifier=_tst_verifier(roots),
+        require_timestamp=strict or config().seal.require_timestamp,
     )
     if vault:
         from agent.seal.verify import Check
@@ -82,6 +86,23 @@ def run_verify(
     return report
 
 
+def timestamp_note(segments: list[SegmentReport]) -> str:
+    """What the summary line must say when timestamps were not chain-checked (else "")."""
+    unchecked = [s for s in segments if any(c.name == "rfc3161" and c.ok is None for c in s.checks)]
+    if not unchecked:
+        return ""
+    tokens = sum(
+        1
+        for s in unchecked
+        for c in s.checks
+        if c.name == "rfc3161" and "token present" in c.detail
+    )
+    return (
+        f"; RFC 3161 timestamps were NOT chain-checked for {len(unchecked)} of {len(segments)} "
+        f"segments ({tokens} carry a token; --tsa-root checks them, --strict requires them)"
+    )
+
+
 def verify(
     paths: list[str] = typer.Argument(
         None,
@@ -99,6 +120,12 @@ def verify(
     vault: str | None = typer.Option(
         None, "--vault", help="Also compare with checkpoints shipped to this vault URL."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Fail a sealed segment whose RFC 3161 timestamp is missing or not chain-checked "
+        "(default: seal.require_timestamp).",
+    ),
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
 
@@ -110,10 +137,14 @@ def verify(
         from agent.replay.bundle_verify import is_bundle
 
         if is_bundle(Path(paths[0])):
-            raise typer.Exit(run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json))
+            raise typer.Exit(
+                run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json, strict=strict)
+            )
     # --- end replay routing ------------------------------------------------------------------
     targets = _resolve(paths) if paths else [home() / "journals"]
-    report = run_verify(targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault)
+    report = run_verify(
+        targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault, strict=strict
+    )
     input_error = bool(report.errors) or any(
         (ff := s.first_failure) is not None and ff.name == "format" for s in report.segments
     )
@@ -131,7 +162,10 @@ def verify(
             if c.ok is False:
                 typer.echo(f"FAIL {c.name}: {c.detail}")
         if report.ok:
-            typer.echo(f"verified: {len(report.segments)} segments, every check passed")
+            typer.echo(
+                f"verified: {len(report.segments)} segments, every check passed"
+                + timestamp_note(report.segments)
+            )
         else:
             typer.echo(f"verification FAILED: {report.first_failure}", err=True)
     if report.ok:

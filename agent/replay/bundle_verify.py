@@ -48,6 +48,7 @@ class BundleReport:
     checks: list[Check] = field(default_factory=list)
     segments: VerifyReport | None = None
     derived_checked: bool = False
+    require_timestamp: bool = False
 
     @property
     def ok(self) -> bool:
@@ -103,9 +104,12 @@ def verify_bundle(
     *,
     deks: dict[str, bytes] | None = None,
     keyring: Keyring | None = None,
+    require_timestamp: bool = False,
 ) -> BundleReport:
-    """Verify an export bundle (directory or .zip); never raises for content problems."""
-    rep = BundleReport(str(path))
+    """Verify an export bundle (directory or .zip); never raises for content problems.
+
+    ``require_timestamp``: a segment copy without a chain-checked RFC 3161 token fails."""
+    rep = BundleReport(str(path), require_timestamp=require_timestamp)
     if path.is_dir():
         _verify_dir(path, rep, trust, tsa_roots or [], deks, keyring)
         return rep
@@ -189,7 +193,11 @@ def _check_segments(
 ) -> None:
     """Re-verify every segment copy; one check per segment, plus failing cross-checks."""
     verifier = tst_verifier(tsa_roots)
-    vr = verify_paths(segs, trust, tst_verifier=verifier) if segs else VerifyReport()
+    vr = (
+        verify_paths(segs, trust, tst_verifier=verifier, require_timestamp=rep.require_timestamp)
+        if segs
+        else VerifyReport()
+    )
     rep.segments = vr
     for s in vr.segments:
         rel = Path(s.path).relative_to(root).as_posix()
