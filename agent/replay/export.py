@@ -37,7 +37,7 @@ from agent.audit import current_actor, record_access
 from agent.canonical import sha256_hex
 from agent.clock import SystemClock, utc_iso
 from agent.config import Config
-from agent.errors import KeyMaterialError, UsageError
+from agent.errors import InputError, KeyMaterialError, UsageError, VerificationFailed
 from agent.events import Record
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
@@ -292,11 +292,32 @@ def open_deks(bundle: Path, private_key_pem: Path) -> dict[str, bytes]:
     from agent.mask.escrow import load_private_key, open_sealed
 
     priv = load_private_key(private_key_pem)
-    doc = json.loads((bundle / "keys" / "deks.json").read_text())
+    path = bundle / "keys" / "deks.json"
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        if "keys/deks.json" in _listed_files(bundle):
+            raise VerificationFailed(
+                "files", "listed in the manifest but missing", where="keys/deks.json"
+            ) from None
+        raise UsageError(
+            f"{bundle}: no keys/deks.json: the bundle was exported without --recipient"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable data keys ({exc})") from exc
     return {
         sid: bytes.fromhex(open_sealed(blob, DEK_TOKEN_PREFIX + sid, priv))
         for sid, blob in doc["deks"].items()
     }
+
+
+def _listed_files(bundle: Path) -> set[str]:
+    """The files the bundle's manifest lists (empty when the manifest cannot be read)."""
+    try:
+        doc = json.loads((bundle / "manifest.json").read_text())
+        return set(doc.get("files", {})) if isinstance(doc, dict) else set()
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def segment_files(bundle: Path) -> list[Path]:
