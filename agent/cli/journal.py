@@ -145,32 +145,45 @@ def verify(
     report = run_verify(
         targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault, strict=strict
     )
-    input_error = bool(report.errors) or any(
-        (ff := s.first_failure) is not None and ff.name == "format" for s in report.segments
-    )
     if as_json:
         echo_json(report.as_dict())
     else:
-        for s in report.segments:
-            mark = "OK  " if s.passed else "FAIL"
-            typer.echo(
-                f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
-                + (f"  key {s.key_id}" if s.key_id else "")
-                + (f"  rfc3161 {s.tst_time}" if s.tst_time else "")
-            )
-        for c in report.checks:
-            if c.ok is False:
-                typer.echo(f"FAIL {c.name}: {c.detail}")
-        if report.ok:
-            typer.echo(
-                f"verified: {len(report.segments)} segments, every check passed"
-                + timestamp_note(report.segments)
-            )
-        else:
-            typer.echo(f"verification FAILED: {report.first_failure}", err=True)
+        _print_report(report)
     if report.ok:
         raise typer.Exit(0)
-    raise typer.Exit(2 if input_error else 1)
+    raise typer.Exit(2 if _input_error(report, targets) else 1)
+
+
+def _input_error(report: VerifyReport, targets: list[Path]) -> bool:
+    """Exit 2, not 1: a path given does not exist, or a file named explicitly on the command
+    line is not a readable segment. A damaged segment found in a directory is a failed
+    verification of what that directory holds."""
+    named = {str(p) for p in targets if p.is_file()}
+    return bool(report.errors) or any(
+        (ff := s.first_failure) is not None and ff.name == "format" and s.path in named
+        for s in report.segments
+    )
+
+
+def _print_report(report: VerifyReport) -> None:
+    """One line per segment, one per failed cross-segment check, then the summary line."""
+    for s in report.segments:
+        mark = "OK  " if s.passed else "FAIL"
+        typer.echo(
+            f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
+            + (f"  key {s.key_id}" if s.key_id else "")
+            + (f"  rfc3161 {s.tst_time}" if s.tst_time else "")
+        )
+    for c in report.checks:
+        if c.ok is False:
+            typer.echo(f"FAIL {c.name}: {c.detail}")
+    if report.ok:
+        typer.echo(
+            f"verified: {len(report.segments)} segments, every check passed"
+            + timestamp_note(report.segments)
+        )
+    else:
+        typer.echo(f"verification FAILED: {report.first_failure}", err=True)
 
 
 def inspect(
@@ -247,7 +260,13 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(f"no sessions in {home() / 'journals'}")
         return
     for s in ss:
-        state = "closed" if s.closed else ("sealed" if s.sealed else "open/unsealed")
+        state = (
+            "damaged"
+            if s.damaged
+            else "closed"
+            if s.closed
+            else ("sealed" if s.sealed else "open/unsealed")
+        )
         typer.echo(
             f"{s.session_id}  user {s.user}  {utc_iso(s.start_utc_ns)} .. "
             f"{utc_iso(s.end_utc_ns)}  {len(s.segments)} segments  {s.event_count} "
@@ -256,7 +275,11 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
         for seg in s.segments:
             typer.echo(
                 f"    {seg.path}  "
-                + (seg.error or (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed"))
+                + (
+                    f"damaged: {seg.error.removeprefix(f'{seg.path}: ')}"
+                    if seg.error
+                    else (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed")
+                )
             )
 
 

@@ -66,12 +66,12 @@ def verify_segment(
     try:
         seg = SegmentFile(path)
     except InputError as exc:
-        rep.fail("format", exc.message)
+        rep.fail("format", exc.message.removeprefix(f"{path}: "))
         return rep
     try:
         _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp)
     except SessiontapeError as exc:
-        rep.fail("format", exc.message)
+        rep.fail("format", exc.message.removeprefix(f"{path}: "))
     finally:
         seg.close()
     if rep.first_failure is not None:
