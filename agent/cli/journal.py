@@ -77,7 +77,7 @@ def run_verify(
             raise UsageError(f"--vault is not available: {exc}") from exc
         v = open_vault(vault)
         for sdir in sorted({Path(s.path).parent for s in report.segments}):
-            problems = check_against_vault(sdir, v)
+            problems = check_against_vault(sdir, v, check_signature=trust.verify)
             if problems:
                 for pr in problems:
                     report.checks.append(Check("vault", False, str(pr), str(sdir)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -191,3 +192,49 @@ def test_unknown_command_and_flag_are_usage_errors(tmp_path: Path) -> None:
     """Unknown commands/flags exit 2 with click's usage message."""
     assert run("frobnicate", home=tmp_path).code == 2
     assert run("verify", "--nope", home=tmp_path).code == 2
+
+
+def _shipped_with_checkpoints(tmp_path: Path) -> tuple[Path, str, Path]:
+    """(home, vault URL, vault root): a session whose checkpoints were shipped while it was
+    open, then sealed and shipped whole, to a real file vault through ``ship --once``."""
+    home = tmp_path / "h"
+    run("keys", "init", home=home)
+    root = tmp_path / "vault"
+    url = f"file://{root}"
+    env = {"SESSIONTAPE_VAULT_URL": url}
+    j = write_session(home, load_config(env={}), FakeClock(), segments=2, close=False)
+    assert run("ship", "--once", home=home, env=env).code == 0  # checkpoints of segment 1
+    j.close()
+    assert run("ship", "--once", home=home, env=env).code == 0
+    assert list((root / "objects" / "checkpoints").rglob("*.obj.json"))
+    return home, url, root
+
+
+def test_verify_vault_passes_a_shipped_session(tmp_path: Path) -> None:
+    home, url, _ = _shipped_with_checkpoints(tmp_path)
+    r = run("verify", "--vault", url, home=home)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[-1].startswith("verified: 2 segments, every check passed")
+
+
+def test_verify_vault_fails_a_vault_checkpoint_with_a_bad_signature(tmp_path: Path) -> None:
+    """The file vault is software-enforced: anyone with write access to its directory can
+    replace a stored object, as a hostile write would. Its checkpoint's signature byte is
+    flipped in place (local copy untouched): verify --vault fails naming the object."""
+    home, url, root = _shipped_with_checkpoints(tmp_path)
+    sidecar = next((root / "objects" / "checkpoints").rglob("*.obj.json"))
+    key = sidecar.relative_to(root / "objects").as_posix().removesuffix(".obj.json")
+    digest = json.loads(sidecar.read_text())["sha256"]
+    blob = root / "blobs" / digest[:2] / digest
+    doc = json.loads(blob.read_bytes())
+    sig = bytearray(base64.b64decode(doc["signature_b64"]))
+    sig[0] ^= 0x01
+    doc["signature_b64"] = base64.b64encode(bytes(sig)).decode()
+    blob.chmod(0o644)
+    blob.write_text(json.dumps(doc))
+    r = run("verify", "--vault", url, home=home)
+    assert r.code == 1
+    assert f"FAIL vault: {key}: signature of the vault checkpoint does not verify" in r.out
+    assert r.err.startswith(
+        f"verification FAILED: vault: {key}: signature of the vault checkpoint does not verify"
+    )
