@@ -61,6 +61,10 @@ class Health:
         """Remember that capture of (page, frame) stopped at ``start_utc``."""
         self._open.setdefault((page, frame), _Gap(page, frame, start_utc, cause, detail))
 
+    def open_causes(self) -> list[str]:
+        """The causes of the gaps open now (not yet ended, so not yet recorded)."""
+        return [g.cause for g in self._open.values()]
+
     def _close(self, key: tuple[str, str | None], end_utc: int | None = None) -> None:
         gap = self._open.pop(key, None)
         if gap is None:
