@@ -109,6 +109,8 @@ def run_bundle_verify(
     from agent.keys import Keyring, TrustStore
     from agent.replay.bundle_verify import verify_bundle
 
+    if not bundle.exists():
+        raise UsageError(f"{bundle}: no such file or directory")
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:

@@ -246,8 +246,11 @@ def export_bundle(
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write a bundle there: {exc.strerror or exc}") from exc
     try:
         opened = [
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids

@@ -123,3 +123,23 @@ def test_force_replaces_only_a_bundle_zip(
     assert bundle.read_bytes() != first
     with zipfile.ZipFile(bundle) as z:
         assert MARKER in z.namelist()
+
+
+def test_a_target_under_a_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], home: Path, session: str, tmp_path: Path
+) -> None:
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    code, _, err = run_main(capsys, "--home", str(home), "export", session, "--out", f"{f}/b")
+    assert code == 2
+    assert err.strip() == f"sessiontape: error: {f}/b: cannot write a bundle there: File exists"
+    assert f.read_text() == "x"
+
+
+def test_verify_bundle_of_a_missing_path_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope"
+    code, _, err = run_main(capsys, "--home", str(home), "verify-bundle", str(missing))
+    assert code == 2
+    assert err.strip() == f"sessiontape: error: {missing}: no such file or directory"
