@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,13 @@ from agent.replay.export_files import (
     write_viewer,
     zip_tree,
 )
-from agent.replay.export_target import MARKER, MARKER_DOC, check_target, replace_target
+from agent.replay.export_target import (
+    MARKER,
+    MARKER_DOC,
+    build_dir,
+    check_target,
+    replace_target,
+)
 from agent.replay.manifest import (
     build_manifest,
     file_hashes,
@@ -246,11 +251,7 @@ def export_bundle(
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        root = Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
-    except OSError as exc:
-        raise UsageError(f"{out}: cannot write a bundle there: {exc.strerror or exc}") from exc
+    root = build_dir(out)
     try:
         opened = [
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids

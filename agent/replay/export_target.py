@@ -104,6 +104,16 @@ def check_target(out: Path, home: Path, *, force: bool) -> None:
         )
 
 
+def build_dir(out: Path) -> Path:
+    """A new temporary directory beside ``out`` to build the bundle in (same filesystem, so
+    the finished bundle is moved into place by rename)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write a bundle there: {exc.strerror or exc}") from exc
+
+
 def replace_target(built: Path, out: Path, home: Path, *, force: bool, zipper: Any) -> None:
     """Put the finished bundle directory ``built`` at ``out`` (zipped with ``zipper`` when
     ``out`` ends in .zip); an old bundle is moved aside and removed only once the new one is
