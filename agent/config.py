@@ -53,6 +53,7 @@ class SealConfig(Section):
     tsa_url: str = ""  # RFC 3161 TSA endpoint; empty = no timestamp token
     tsa_timeout_seconds: int = Field(10, ge=1)
     tsa_roots: list[str] = []  # PEM files of trusted TSA root certificates (for verify)
+    require_timestamp: bool = False  # verify fails a sealed segment without a checked token
 
 
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.

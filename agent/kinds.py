@@ -114,6 +114,7 @@ register("page.download", "A download: file name, size and SHA-256.")
 register("page.console", "A console message or uncaught exception.")
 register("page.screenshot", "A reduced-size screenshot at a user action (masked).")
 register("page.crash", "A renderer crashed or a target vanished.")
+register("page.load_failed", "A page's main-frame navigation failed (url, net error text).")
 
 # --- network -------------------------------------------------------------------------------
 register("net.request", "An HTTP request (method, url, headers, post data, initiator, cause).")

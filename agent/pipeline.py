@@ -247,7 +247,12 @@ async def record_session(
         )
     finally:
         result = await asyncio.to_thread(rec.close)
-    result.extra["capture"] = {"reason": summary.reason, "relaunches": summary.relaunches}
+    result.extra["capture"] = {
+        "reason": summary.reason,
+        "relaunches": summary.relaunches,
+        "loaded": summary.loaded,
+        "load_errors": summary.load_errors,
+    }
     return result
 
 

@@ -50,6 +50,7 @@ class CaptureConfig(Section):
     clipboard_content: bool = False
     cssom_trigger: bool = True
     extra_args: list[str] = []
+    allowed_schemes: list[str] = ["http", "https"]  # URL schemes `record` may open
 
     @model_validator(mode="after")
     def _silence_longer_than_heartbeat(self) -> CaptureConfig:

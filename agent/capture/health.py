@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+ERROR_PAGE = "chrome-error://"  # the URL of the page Chromium shows when a navigation fails
 _MAX_RECOVERIES = 4  # per frame between two messages (a document that never records)
 _RESTART = (
     "(() => { const g = globalThis; if (typeof g.__st_restart === 'function') "
@@ -59,6 +60,10 @@ class Health:
     ) -> None:
         """Remember that capture of (page, frame) stopped at ``start_utc``."""
         self._open.setdefault((page, frame), _Gap(page, frame, start_utc, cause, detail))
+
+    def open_causes(self) -> list[str]:
+        """The causes of the gaps open now (not yet ended, so not yet recorded)."""
+        return [g.cause for g in self._open.values()]
 
     def _close(self, key: tuple[str, str | None], end_utc: int | None = None) -> None:
         gap = self._open.pop(key, None)
@@ -267,6 +272,11 @@ class Health:
     def crashed(self, t: Target, p: dict[str, Any]) -> None:
         """The renderer of ``t`` died: record it, open a gap, and reload the page."""
         if t.crashed:
+            return
+        if t.url.startswith(ERROR_PAGE):
+            # The page shows Chromium's network error page: its renderer goes away when the
+            # error page is replaced; the failed load itself is a ``page.load_failed``.
+            log.info("capture.error_page_renderer_gone", url=t.url)
             return
         t.crashed = True
         now = self.ctx.clock.utc_ns()

@@ -244,6 +244,19 @@ class NetworkCapture:
         self.held.queue(
             "net.failed", payload, req.page if req else t.page_id, req.frame if req else None
         )
+        if (
+            payload["resource_type"] == "Document"
+            and not payload["canceled"]
+            and t.is_page
+            and req is not None
+            and req.frame == t.target_id  # a page's main frame has the page's target id
+        ):
+            self.ctx.emitter.emit(
+                "page.load_failed",
+                {"url": req.url, "error": payload["error"]},
+                page=t.page_id,
+                frame=req.frame,
+            )
 
     # -- Fetch stage: bodies the page may never read -----------------------------------
     def _request_paused(self, p: dict[str, Any], t: Target) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.capture.config import CaptureConfig
+from agent.capture.health import ERROR_PAGE
 from agent.capture.session import CaptureSession
 from agent.clock import Clock, SystemClock
 from agent.events import Event
@@ -29,6 +30,8 @@ class CaptureSummary:
     events: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     relaunches: int = 0
+    loaded: int = 0  # main-frame documents committed that were not an error page
+    load_errors: list[str] = field(default_factory=list)  # "url: net error" per failed load
 
 
 class _CountingSink:
@@ -42,6 +45,15 @@ class _CountingSink:
         await self._inner.append_many(events)
         self._summary.events += len(events)
         self._summary.kinds.update(e.kind for e in events)
+        for e in events:
+            if e.kind == "page.load_failed":
+                self._summary.load_errors.append(f"{e.payload.get('error')}")
+            elif e.kind == "page.navigate" and e.payload.get("main_frame"):
+                url = str(e.payload.get("url", ""))
+                if not url.startswith(("about:", ERROR_PAGE)) and not e.payload.get(
+                    "same_document"
+                ):
+                    self._summary.loaded += 1
 
 
 async def run_capture(

@@ -27,6 +27,7 @@ class _Socket:
     skipped_bytes: int = 0
     skipped_since_ns: int = 0
     total_skipped: int = 0
+    received: int = 0  # received frames seen, kept or skipped
 
 
 class WebSocketCapture:
@@ -46,6 +47,10 @@ class WebSocketCapture:
         s = self._sockets.get(rid)
         return (s.page, s.frame, s.url) if s else None
 
+    def received_frames(self) -> int:
+        """Received frames seen on every open socket so far, kept or over budget."""
+        return sum(s.received for s in self._sockets.values())
+
     def frame(
         self, rid: str, direction: str, response: dict[str, Any], now_ns: int
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -64,6 +69,7 @@ class WebSocketCapture:
             size = len(data.encode("utf-8", "surrogatepass"))
         degraded = None
         if direction == "received":
+            s.received += 1
             degraded = self._roll(s, rid, now_ns)
             over = (
                 s.frames + 1 > self._cfg.ws_received_budget_frames_per_sec

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 
 import typer
 
-from agent.cli.common import config, home, setup_logging
+from agent.cli.common import config, home, setup_logging, writable_home
 from agent.errors import UsageError
 
 
@@ -34,8 +35,8 @@ def record(
 
     Example: sessiontape record https://trading.example.com --duration 600
     """
-    if not url.startswith(("http://", "https://", "file://")):
-        raise UsageError(f"URL must start with http://, https:// or file://: {url!r}")
+    check_url(url, config().capture.allowed_schemes)
+    writable_home()
     setup_logging()
     from agent.cli.demo import print_result
     from agent.pipeline import record_session
@@ -53,6 +54,33 @@ def record(
     print_result(result, as_json=as_json)
     if not result.report.ok:
         raise typer.Exit(1)
+    cap = result.extra.get("capture", {})
+    if not cap.get("loaded"):
+        errors = cap.get("load_errors") or ["no page loaded"]
+        typer.echo(
+            f"sessiontape: error: nothing was loaded from {url}: {errors[0]} "
+            f"(session {result.session_id} is sealed and verifies)",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def check_url(url: str, allowed_schemes: list[str]) -> None:
+    """Refuse, before any browser starts, a URL that cannot be parsed, has a scheme not in
+    ``capture.allowed_schemes``, or an http(s) URL without a host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # a port that is not a number in 0-65535 raises here
+    except ValueError as exc:
+        raise UsageError(f"not a valid URL: {url!r} ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in {s.lower() for s in allowed_schemes}:
+        raise UsageError(
+            f"URL scheme {scheme or '(none)'!r} is not recordable: {url!r} "
+            f"(capture.allowed_schemes: {', '.join(allowed_schemes)})"
+        )
+    if scheme in ("http", "https") and not parts.hostname:
+        raise UsageError(f"not a valid URL: {url!r} (no host)")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agent.cli.state import STATE
+from agent.errors import UsageError
 
 if TYPE_CHECKING:  # agent.config imports every stage's section: load it only when needed
     from agent.config import Config
 
 
 def home() -> Path:
-    """The state directory, created on first use (0700)."""
+    """The state directory, created on first use (0700); a path that is not a directory, or
+    cannot be created, is a usage error naming it."""
     h = STATE.home
-    h.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if h.exists() and not h.is_dir():
+        raise UsageError(
+            f"{h}: the state directory (--home or SESSIONTAPE_HOME) is not a directory"
+        )
+    try:
+        h.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(f"{h}: cannot create the state directory: {exc.strerror}") from exc
+    return h
+
+
+def writable_home() -> Path:
+    """:func:`home`, checked by writing a probe file, for commands that must write there
+    (a read-only home fails here with one line instead of midway)."""
+    h = home()
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".st-probe-", dir=h)
+    except OSError as exc:
+        raise UsageError(f"{h}: the state directory is not writable: {exc.strerror}") from exc
+    os.close(fd)
+    os.unlink(probe)
     return h
 
 

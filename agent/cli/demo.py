@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from agent.cli.common import config, echo_json, home, setup_logging
+from agent.cli.common import config, echo_json, home, setup_logging, writable_home
 
 
 def print_result(result: Any, *, as_json: bool = False) -> None:
@@ -80,6 +80,7 @@ def demo(
 
     Example: sessiontape demo --fast
     """
+    writable_home()
     setup_logging()
     result = _record(headless, fast, tsa)
     steps = result.extra.get("steps", [])

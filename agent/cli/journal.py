@@ -12,7 +12,7 @@ from agent.errors import KeyMaterialError, UsageError
 from agent.journal.reader import SegmentFile
 from agent.journal.store import find_session, list_sessions
 from agent.keys import Keyring, TrustStore
-from agent.seal.verify import TimestampVerifier, VerifyReport, verify_paths
+from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport, verify_paths
 
 
 def _resolve(paths: list[str]) -> list[Path]:
@@ -47,8 +47,11 @@ def run_verify(
     trust_dir: Path | None,
     tsa_roots: list[Path],
     vault: str | None = None,
+    strict: bool = False,
 ) -> VerifyReport:
-    """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call."""
+    """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call.
+
+    ``strict`` (or ``seal.require_timestamp``): a missing or unchecked timestamp fails."""
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:
@@ -62,6 +65,7 @@ def run_verify(
         keyring=kr if decrypt else None,
         decrypt=decrypt,
         tst_verifier=_tst_verifier(roots),
+        require_timestamp=strict or config().seal.require_timestamp,
     )
     if vault:
         from agent.seal.verify import Check
@@ -73,13 +77,30 @@ def run_verify(
             raise UsageError(f"--vault is not available: {exc}") from exc
         v = open_vault(vault)
         for sdir in sorted({Path(s.path).parent for s in report.segments}):
-            problems = check_against_vault(sdir, v)
+            problems = check_against_vault(sdir, v, check_signature=trust.verify)
             if problems:
                 for pr in problems:
                     report.checks.append(Check("vault", False, str(pr), str(sdir)))
             else:
                 report.checks.append(Check("vault", True, f"{sdir.name}: consistent with vault"))
     return report
+
+
+def timestamp_note(segments: list[SegmentReport]) -> str:
+    """What the summary line must say when timestamps were not chain-checked (else "")."""
+    unchecked = [s for s in segments if any(c.name == "rfc3161" and c.ok is None for c in s.checks)]
+    if not unchecked:
+        return ""
+    tokens = sum(
+        1
+        for s in unchecked
+        for c in s.checks
+        if c.name == "rfc3161" and "token present" in c.detail
+    )
+    return (
+        f"; RFC 3161 timestamps were NOT chain-checked for {len(unchecked)} of {len(segments)} "
+        f"segments ({tokens} carry a token; --tsa-root checks them, --strict requires them)"
+    )
 
 
 def verify(
@@ -99,6 +120,12 @@ def verify(
     vault: str | None = typer.Option(
         None, "--vault", help="Also compare with checkpoints shipped to this vault URL."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Fail a sealed segment whose RFC 3161 timestamp is missing or not chain-checked "
+        "(default: seal.require_timestamp).",
+    ),
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
 
@@ -110,33 +137,53 @@ def verify(
         from agent.replay.bundle_verify import is_bundle
 
         if is_bundle(Path(paths[0])):
-            raise typer.Exit(run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json))
+            raise typer.Exit(
+                run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json, strict=strict)
+            )
     # --- end replay routing ------------------------------------------------------------------
     targets = _resolve(paths) if paths else [home() / "journals"]
-    report = run_verify(targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault)
-    input_error = bool(report.errors) or any(
-        (ff := s.first_failure) is not None and ff.name == "format" for s in report.segments
+    report = run_verify(
+        targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault, strict=strict
     )
     if as_json:
         echo_json(report.as_dict())
     else:
-        for s in report.segments:
-            mark = "OK  " if s.passed else "FAIL"
-            typer.echo(
-                f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
-                + (f"  key {s.key_id}" if s.key_id else "")
-                + (f"  rfc3161 {s.tst_time}" if s.tst_time else "")
-            )
-        for c in report.checks:
-            if c.ok is False:
-                typer.echo(f"FAIL {c.name}: {c.detail}")
-        if report.ok:
-            typer.echo(f"verified: {len(report.segments)} segments, every check passed")
-        else:
-            typer.echo(f"verification FAILED: {report.first_failure}", err=True)
+        _print_report(report)
     if report.ok:
         raise typer.Exit(0)
-    raise typer.Exit(2 if input_error else 1)
+    raise typer.Exit(2 if _input_error(report, targets) else 1)
+
+
+def _input_error(report: VerifyReport, targets: list[Path]) -> bool:
+    """Exit 2, not 1: a path given does not exist, or a file named explicitly on the command
+    line is not a readable segment. A damaged segment found in a directory is a failed
+    verification of what that directory holds."""
+    named = {str(p) for p in targets if p.is_file()}
+    return bool(report.errors) or any(
+        (ff := s.first_failure) is not None and ff.name == "format" and s.path in named
+        for s in report.segments
+    )
+
+
+def _print_report(report: VerifyReport) -> None:
+    """One line per segment, one per failed cross-segment check, then the summary line."""
+    for s in report.segments:
+        mark = "OK  " if s.passed else "FAIL"
+        typer.echo(
+            f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
+            + (f"  key {s.key_id}" if s.key_id else "")
+            + (f"  rfc3161 {s.tst_time}" if s.tst_time else "")
+        )
+    for c in report.checks:
+        if c.ok is False:
+            typer.echo(f"FAIL {c.name}: {c.detail}")
+    if report.ok:
+        typer.echo(
+            f"verified: {len(report.segments)} segments, every check passed"
+            + timestamp_note(report.segments)
+        )
+    else:
+        typer.echo(f"verification FAILED: {report.first_failure}", err=True)
 
 
 def inspect(
@@ -213,7 +260,13 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(f"no sessions in {home() / 'journals'}")
         return
     for s in ss:
-        state = "closed" if s.closed else ("sealed" if s.sealed else "open/unsealed")
+        state = (
+            "damaged"
+            if s.damaged
+            else "closed"
+            if s.closed
+            else ("sealed" if s.sealed else "open/unsealed")
+        )
         typer.echo(
             f"{s.session_id}  user {s.user}  {utc_iso(s.start_utc_ns)} .. "
             f"{utc_iso(s.end_utc_ns)}  {len(s.segments)} segments  {s.event_count} "
@@ -222,7 +275,11 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
         for seg in s.segments:
             typer.echo(
                 f"    {seg.path}  "
-                + (seg.error or (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed"))
+                + (
+                    f"damaged: {seg.error.removeprefix(f'{seg.path}: ')}"
+                    if seg.error
+                    else (f"sealed ({seg.seal_reason})" if seg.sealed else "unsealed")
+                )
             )
 
 

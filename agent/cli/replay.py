@@ -100,6 +100,8 @@ def run_bundle_verify(
     tsa_root: list[Path],
     recipient_key: Path | None,
     as_json: bool,
+    *,
+    strict: bool = False,
 ) -> int:
     """Verify an export bundle; print the result; return the exit code (0 / 1)."""
     from agent.cli.common import echo_json
@@ -107,6 +109,8 @@ def run_bundle_verify(
     from agent.keys import Keyring, TrustStore
     from agent.replay.bundle_verify import verify_bundle
 
+    if not bundle.exists():
+        raise UsageError(f"{bundle}: no such file or directory")
     kr = Keyring.load(home())
     trust = TrustStore.from_dir(trust_dir) if trust_dir else kr.trust()
     if not trust.keys:
@@ -123,7 +127,14 @@ def run_bundle_verify(
             raise UsageError("--recipient-key needs an unpacked bundle directory")
         deks = open_deks(work, recipient_key)
     roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
-    rep = verify_bundle(bundle, trust, roots, deks=deks, keyring=kr)
+    rep = verify_bundle(
+        bundle,
+        trust,
+        roots,
+        deks=deks,
+        keyring=kr,
+        require_timestamp=strict or config().seal.require_timestamp,
+    )
     if as_json:
         echo_json(rep.as_dict())
     else:
@@ -131,7 +142,10 @@ def run_bundle_verify(
             mark = {True: "OK  ", False: "FAIL", None: "--  "}[c.ok]
             typer.echo(f"{mark} {c.name}: {c.detail}" + (f" ({c.where})" if c.where else ""))
         if rep.ok:
-            typer.echo("bundle verified: every check passed")
+            from agent.cli.journal import timestamp_note
+
+            segs = rep.segments.segments if rep.segments else []
+            typer.echo("bundle verified: every check passed" + timestamp_note(segs))
         else:
             typer.echo(f"bundle verification FAILED: {rep.first_failure}", err=True)
     return 0 if rep.ok else 1

@@ -108,14 +108,35 @@ def parse_time(value: str, *, end: bool = False, item: str = "") -> int:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"unknown time zone {zone[1:-1]!r} in {item!r}") from None
     else:
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    t = naive.replace(tzinfo=tz)
-    ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
+        tz = _offset_zone(zone, item)
+    try:
+        t = naive.replace(tzinfo=tz)
+        ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
+    except (OverflowError, ValueError):
+        ns = _NS_MIN - 1  # before year 1 in UTC: out of range below
     if end and clock is None:
         ns += _DAY_NS - 1  # to:2026-11-26 means until the end of that day
+    if not _NS_MIN <= ns <= _NS_MAX:
+        raise UsageError(
+            f"time in {item or value!r} is outside the searchable range ({_RANGE_TEXT})"
+        )
     return ns
+
+
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1  # event times are stored as signed 64-bit ns
+_RANGE_TEXT = "1677-09-21T00:13Z .. 2262-04-11T23:47Z"
+
+
+def _offset_zone(zone: str, item: str) -> dt.tzinfo:
+    """A ``+HH:MM`` / ``-HHMM`` offset as a zone; hours 0-23 and minutes 0-59 only."""
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise UsageError(
+            f"bad UTC offset {zone!r} in {item!r}: hours must be 00-23 and minutes 00-59"
+        )
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def _kind_ok(value: str) -> bool:

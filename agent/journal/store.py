@@ -69,9 +69,18 @@ class SessionInfo:
         return bool(self.segments) and all(s.sealed for s in self.segments)
 
     @property
+    def damaged(self) -> bool:
+        """A segment file is unreadable (truncated, damaged, or not a segment).
+
+        Missing segments are not counted here: local retention deletes shipped segments."""
+        return any(s.error for s in self.segments)
+
+    @property
     def closed(self) -> bool:
-        """Ended normally (last segment sealed on close)."""
-        return bool(self.segments) and self.segments[-1].seal_reason == "closed"
+        """Ended normally (last segment sealed on close) and nothing is damaged."""
+        return (
+            bool(self.segments) and not self.damaged and self.segments[-1].seal_reason == "closed"
+        )
 
     @property
     def event_count(self) -> int:
@@ -91,6 +100,7 @@ class SessionInfo:
             "end_utc_ns": self.end_utc_ns,
             "sealed": self.sealed,
             "closed": self.closed,
+            "damaged": self.damaged,
             "events": self.event_count,
             "size_bytes": self.size_bytes,
             "segments": [s.as_dict() for s in self.segments],

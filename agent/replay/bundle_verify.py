@@ -12,7 +12,8 @@ bundle, which only identify the signers) and TSA roots. Checks, in order:
 ``derived``    with the data keys (``deks``: from ``keys/deks.json`` opened by the recipient,
                or a keyring), events.jsonl, network.har and actions.csv are re-derived from
                the segments and compared byte for byte (a difference names the event);
-               without them they are checked by hash only (reported as such)
+               without them they are checked by hash only (reported as such); a missing
+               one fails (:mod:`agent.replay.bundle_derived`)
 
 A .zip bundle is unpacked to a temporary directory first (paths escaping it are refused).
 """
@@ -28,14 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError, UnknownVersion
-from agent.events import Record
-from agent.journal.reader import SegmentFile, decode_chunk
+from agent.journal.reader import SegmentFile
 from agent.keys import Keyring, TrustStore
-from agent.replay import derive
+from agent.replay.bundle_derived import check_derived
 from agent.replay.export_files import sha256_file
 from agent.replay.manifest import BUNDLE_VERSION
 from agent.replay.proofs import SegmentLeaves, check_proof, load_leaves
-from agent.seal.crypto import ChunkCipher
 from agent.seal.timestamp import tst_verifier
 from agent.seal.verify import Check, VerifyReport, verify_paths
 
@@ -48,6 +47,7 @@ class BundleReport:
     checks: list[Check] = field(default_factory=list)
     segments: VerifyReport | None = None
     derived_checked: bool = False
+    require_timestamp: bool = False
 
     @property
     def ok(self) -> bool:
@@ -103,9 +103,12 @@ def verify_bundle(
     *,
     deks: dict[str, bytes] | None = None,
     keyring: Keyring | None = None,
+    require_timestamp: bool = False,
 ) -> BundleReport:
-    """Verify an export bundle (directory or .zip); never raises for content problems."""
-    rep = BundleReport(str(path))
+    """Verify an export bundle (directory or .zip); never raises for content problems.
+
+    ``require_timestamp``: a segment copy without a chain-checked RFC 3161 token fails."""
+    rep = BundleReport(str(path), require_timestamp=require_timestamp)
     if path.is_dir():
         _verify_dir(path, rep, trust, tsa_roots or [], deks, keyring)
         return rep
@@ -189,7 +192,11 @@ def _check_segments(
 ) -> None:
     """Re-verify every segment copy; one check per segment, plus failing cross-checks."""
     verifier = tst_verifier(tsa_roots)
-    vr = verify_paths(segs, trust, tst_verifier=verifier) if segs else VerifyReport()
+    vr = (
+        verify_paths(segs, trust, tst_verifier=verifier, require_timestamp=rep.require_timestamp)
+        if segs
+        else VerifyReport()
+    )
     rep.segments = vr
     for s in vr.segments:
         rel = Path(s.path).relative_to(root).as_posix()
@@ -301,87 +308,4 @@ def _verify_dir(
     segs = sorted((root / "native" / "segments").rglob("*.stj"))
     _check_segments(root, rep, segs, trust, tsa_roots)
     _check_proofs(root, rep, segs)
-    _check_derived(root, rep, segs, manifest, deks, keyring)
-
-
-def _records(
-    segs: list[Path], deks: dict[str, bytes] | None, keyring: Keyring | None, rep: BundleReport
-) -> list[tuple[str, Record]] | None:
-    items: list[tuple[str, Record]] = []
-    by_path = {s.path: s for s in rep.segments.segments} if rep.segments else {}
-    for p in segs:
-        seg = SegmentFile(p)
-        try:
-            if deks is not None and seg.segment_id in deks:
-                cipher = ChunkCipher(deks[seg.segment_id])
-            elif keyring is not None and keyring.kek(str(seg.genesis.get("kek_id", ""))):
-                cipher = seg.cipher(keyring)
-            else:
-                return None
-            n_ok = by_path[str(p)].chunks_verified if str(p) in by_path else 0
-            for row in seg.iter_chunks():
-                if row.idx >= n_ok:
-                    break
-                items.extend((seg.session_id, r) for r in decode_chunk(seg, row, cipher))
-        finally:
-            seg.close()
-    return items
-
-
-def _check_derived(
-    root: Path,
-    rep: BundleReport,
-    segs: list[Path],
-    manifest: dict[str, Any],
-    deks: dict[str, bytes] | None,
-    keyring: Keyring | None,
-) -> None:
-    try:
-        items = _records(segs, deks, keyring, rep)
-    except Exception as exc:  # a segment that does not decrypt is named, not a crash
-        rep.checks.append(Check("derived", False, f"segments do not decode: {exc}", ""))
-        return
-    if items is None:
-        rep.checks.append(
-            Check(
-                "derived",
-                None,
-                "no data keys: events.jsonl, network.har and "
-                "actions.csv are checked by manifest hash only",
-            )
-        )
-        return
-    order = [s["session_id"] for s in manifest.get("sessions", [])]
-    items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order), it[1].seq))
-    rep.derived_checked = True
-    ok = True
-    got = (root / "native" / "events.jsonl").read_bytes().splitlines()
-    want = derive.events_jsonl(items).splitlines()
-    for i in range(max(len(got), len(want))):
-        if i >= len(got) or i >= len(want) or got[i] != want[i]:
-            seq = items[i][1].seq if i < len(items) else None
-            rep.checks.append(
-                Check(
-                    "derived",
-                    False,
-                    "event differs from the sealed segments",
-                    f"native/events.jsonl line {i + 1}, seq {seq}",
-                )
-            )
-            ok = False
-            break
-    for rel, fn in (("native/network.har", derive.har), ("native/actions.csv", derive.actions_csv)):
-        if (root / rel).read_bytes() != fn(items):
-            rep.checks.append(
-                Check("derived", False, "differs from what the sealed segments give", rel)
-            )
-            ok = False
-    if ok:
-        rep.checks.append(
-            Check(
-                "derived",
-                True,
-                f"{len(items)} events re-derived from the "
-                "segments: events.jsonl, network.har, actions.csv match",
-            )
-        )
+    check_derived(root, rep, segs, manifest, deks, keyring)

@@ -4,6 +4,7 @@ Layout (a directory, or the same tree in a .zip)::
 
     manifest.json          version, sessions, custody fields, SHA-256 + size of every file
     manifest.sig           Ed25519 signature of manifest.json by the exporting agent's key
+    sessiontape-bundle.json   marker: the only kind of target ``--force`` may replace
     report.html            human-readable report (self-contained)
     viewer/<session>/      offline viewer (viewer.html opens from file://; data.js = events)
     native/segments/<session>/<segment>.stj   the sealed segments, byte-identical copies
@@ -17,6 +18,7 @@ Layout (a directory, or the same tree in a .zip)::
 
 The bundle is built in a temporary directory next to the target, its custody record is
 written to the access audit (record first: no record, no bundle), then it is moved into place.
+``export_target`` decides where a bundle may go and what ``--force`` may replace.
 This module orders those steps; ``export_files`` writes the files and ``manifest`` the
 manifest and its signature.
 """
@@ -25,9 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,13 @@ from agent.audit import current_actor, record_access
 from agent.canonical import sha256_hex
 from agent.clock import SystemClock, utc_iso
 from agent.config import Config
-from agent.errors import KeyMaterialError, UsageError, storage_error
+from agent.errors import (
+    InputError,
+    KeyMaterialError,
+    UsageError,
+    VerificationFailed,
+    storage_error,
+)
 from agent.events import Record
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
@@ -52,6 +58,13 @@ from agent.replay.export_files import (
     write_trusted_keys,
     write_viewer,
     zip_tree,
+)
+from agent.replay.export_target import (
+    MARKER,
+    MARKER_DOC,
+    build_dir,
+    check_target,
+    replace_target,
 )
 from agent.replay.manifest import (
     build_manifest,
@@ -224,25 +237,6 @@ def _record_custody(
     )
 
 
-def _move_into_place(root: Path, out: Path) -> None:
-    """Replace ``out`` with the finished bundle (zipped when ``out`` ends in .zip)."""
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    if out.suffix.lower() == ".zip":
-        zip_tree(root, out)
-    else:
-        os.replace(root, out)
-
-
-def _build_dir(out: Path) -> Path:
-    """A fresh directory beside ``out`` to build the bundle in (moved into place when done)."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".st-export-", dir=out.parent))
-    except OSError as exc:
-        raise storage_error(out, "export bundle", exc) from exc
-
-
 def export_bundle(
     home: Path,
     config: Config,
@@ -258,13 +252,12 @@ def export_bundle(
     actor: str | None = None,
 ) -> ExportResult:
     """Build the bundle for ``sessions`` (and/or ``query``) at ``out`` (dir or .zip)."""
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; refusing to overwrite it (use --force)")
+    check_target(out, home, force=force)
     ids, hits = _select(home, config, sessions, query, actor)
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
-    root = _build_dir(out)
+    root = build_dir(out)
     try:
         opened = [
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids
@@ -290,13 +283,14 @@ def export_bundle(
         write_file(
             root, "report.html", report.render(done.sections, _report_header(custody, ids, now))
         )
+        write_file(root, MARKER, json_doc(MARKER_DOC))
         files = file_hashes(root)
         manifest = build_manifest(custody, now, done.entries, files, sealer)
         bundle_hash = sha256_hex(write_signed_manifest(root, manifest, keyring.signer()))
         audit = _record_custody(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
-        _move_into_place(root, out)
+        replace_target(root, out, home, force=force, zipper=zip_tree)
         return ExportResult(out, ids, len(files) + 2, bundle_hash, sealer is not None, audit)
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc
@@ -310,11 +304,32 @@ def open_deks(bundle: Path, private_key_pem: Path) -> dict[str, bytes]:
     from agent.mask.escrow import load_private_key, open_sealed
 
     priv = load_private_key(private_key_pem)
-    doc = json.loads((bundle / "keys" / "deks.json").read_text())
+    path = bundle / "keys" / "deks.json"
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        if "keys/deks.json" in _listed_files(bundle):
+            raise VerificationFailed(
+                "files", "listed in the manifest but missing", where="keys/deks.json"
+            ) from None
+        raise UsageError(
+            f"{bundle}: no keys/deks.json: the bundle was exported without --recipient"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable data keys ({exc})") from exc
     return {
         sid: bytes.fromhex(open_sealed(blob, DEK_TOKEN_PREFIX + sid, priv))
         for sid, blob in doc["deks"].items()
     }
+
+
+def _listed_files(bundle: Path) -> set[str]:
+    """The files the bundle's manifest lists (empty when the manifest cannot be read)."""
+    try:
+        doc = json.loads((bundle / "manifest.json").read_text())
+        return set(doc.get("files", {})) if isinstance(doc, dict) else set()
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def segment_files(bundle: Path) -> list[Path]:

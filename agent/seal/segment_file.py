@@ -85,6 +85,26 @@ def _chunk_row(row: tuple[Any, ...]) -> ChunkRow:
     return ChunkRow(idx, bytes(h), _object_or_empty(h), bytes(ct), bytes(leaf), bytes(chain))
 
 
+def _damage(path: Path, exc: sqlite3.Error) -> str:
+    """What is wrong with a segment SQLite cannot read: truncation when the file is shorter
+    than its database header says, else SQLite's own message."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return str(exc)
+    if len(header) < 100:
+        return f"truncated: {size} bytes, shorter than the 100-byte database header"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]  # the page count is current only when these match
+    if valid and pages and size < page_size * pages:
+        return f"truncated: {size} bytes on disk, its database header says {page_size * pages}"
+    return str(exc)
+
+
 class SegmentFile:
     """A segment opened read-only."""
 
@@ -105,7 +125,7 @@ class SegmentFile:
             app_id = self._con.execute("PRAGMA application_id").fetchone()[0]
             version = self._con.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
-            raise NotAJournal(f"{path}: unreadable SQLite file ({exc})") from exc
+            raise NotAJournal(f"{path}: unreadable SQLite file ({_damage(path, exc)})") from exc
         if app_id != fmt.APPLICATION_ID:
             raise NotAJournal(f"{path}: not a sessiontape segment (application_id {app_id:#x})")
         if version != fmt.FORMAT_VERSION:
@@ -116,7 +136,7 @@ class SegmentFile:
         try:
             row = self._con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
         except sqlite3.Error as exc:
-            raise NotAJournal(f"{path}: damaged segment ({exc})") from exc
+            raise NotAJournal(f"{path}: damaged segment ({_damage(path, exc)})") from exc
         if row is None:
             raise NotAJournal(f"{path}: segment has no genesis row")
         self.genesis_bytes: bytes = row[0]
@@ -128,7 +148,7 @@ class SegmentFile:
         try:
             return self._con.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
+            raise NotAJournal(f"{self.path}: damaged segment ({_damage(self.path, exc)})") from exc
 
     @property
     def segment_id(self) -> str:
@@ -150,7 +170,7 @@ class SegmentFile:
             for row in cur:
                 yield _chunk_row(row)
         except sqlite3.Error as exc:
-            raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
+            raise NotAJournal(f"{self.path}: damaged segment ({_damage(self.path, exc)})") from exc
 
     def chunk(self, idx: int) -> ChunkRow | None:
         """One stored chunk by index (a point query), or None when absent."""

@@ -11,7 +11,8 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
 ``continuity``  a session's segments are all there: indices dense, each genesis names the
                 previous seal, seqs continue across segments
 ``counter``     (whole state dir) per-agent segment counters have no holes
-``rfc3161``     the seal's timestamp token verifies against trusted TSA roots
+``rfc3161``     the seal's timestamp token verifies against trusted TSA roots; with roots
+                (or ``require_timestamp``) a sealed segment without a token fails
 ``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events
 ``vault``       (``--vault``) checkpoints shipped to WORM are consistent with the local file
 
@@ -56,6 +57,7 @@ def verify_segment(
     keyring: Keyring | None = None,
     decrypt: bool = False,
     tst_verifier: TimestampVerifier | None = None,
+    require_timestamp: bool = False,
 ) -> SegmentReport:
     """Verify one segment file; never raises for content problems (they go in the report)."""
     rep = SegmentReport(path=str(path))
@@ -64,12 +66,12 @@ def verify_segment(
     try:
         seg = SegmentFile(path)
     except InputError as exc:
-        rep.fail("format", exc.message)
+        rep.fail("format", exc.message.removeprefix(f"{path}: "))
         return rep
     try:
-        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier)
+        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp)
     except SessiontapeError as exc:
-        rep.fail("format", exc.message)
+        rep.fail("format", exc.message.removeprefix(f"{path}: "))
     finally:
         seg.close()
     if rep.first_failure is not None:
@@ -84,6 +86,7 @@ def _verify_open(
     keyring: Keyring | None,
     decrypt: bool,
     tst_verifier: TimestampVerifier | None,
+    require_timestamp: bool,
 ) -> None:
     """Run the named checks in order on an open segment."""
     checks.check_format(seg, rep)
@@ -99,7 +102,7 @@ def _verify_open(
     seal = checks.check_seal(seg, rep, trust, stored)
     if seal is not None:
         keys_seen.add(rep.key_id)
-        checks.check_rfc3161(seal, rep, tst_verifier)
+        checks.check_rfc3161(seal, rep, tst_verifier, require_timestamp)
     checks.check_keys(rep, trust, keys_seen)
 
 
@@ -130,13 +133,24 @@ def verify_paths(
     decrypt: bool = False,
     tst_verifier: TimestampVerifier | None = None,
     check_counters: bool | None = None,
+    require_timestamp: bool = False,
 ) -> VerifyReport:
-    """Verify segment files, session directories or a whole journals directory."""
+    """Verify segment files, session directories or a whole journals directory.
+
+    ``require_timestamp``: every sealed segment must carry a timestamp token that verifies
+    against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``)."""
     files, errors, whole = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
         report.segments.append(
-            verify_segment(f, trust, keyring=keyring, decrypt=decrypt, tst_verifier=tst_verifier)
+            verify_segment(
+                f,
+                trust,
+                keyring=keyring,
+                decrypt=decrypt,
+                tst_verifier=tst_verifier,
+                require_timestamp=require_timestamp,
+            )
         )
     _continuity(report)
     if check_counters if check_counters is not None else whole:

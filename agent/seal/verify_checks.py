@@ -271,13 +271,33 @@ def _seal_mismatch(
 
 
 def check_rfc3161(
-    seal: SealRow, rep: SegmentReport, tst_verifier: TimestampVerifier | None
+    seal: SealRow,
+    rep: SegmentReport,
+    tst_verifier: TimestampVerifier | None,
+    require: bool = False,
 ) -> None:
-    """``rfc3161``: the seal's timestamp token verifies against trusted TSA roots."""
+    """``rfc3161``: the seal's timestamp token verifies against trusted TSA roots.
+
+    With roots, a sealed segment without a token fails (a removed token must not pass).
+    With ``require`` (``--strict``, ``seal.require_timestamp``) a missing token, or a token
+    whose chain cannot be checked because no roots were given, fails too; otherwise both are
+    reported as not checked.
+    """
     if seal.tst is None:
-        rep.checks.append(Check("rfc3161", None, "no timestamp token"))
+        if tst_verifier is not None or require:
+            rep.fail("rfc3161", "sealed segment has no timestamp token", "seal")
+        else:
+            rep.checks.append(Check("rfc3161", None, "no timestamp token"))
     elif tst_verifier is None:
-        rep.checks.append(Check("rfc3161", None, "token present; no trusted TSA roots given"))
+        if require:
+            rep.fail(
+                "rfc3161",
+                "timestamp token not chain-checked: no trusted TSA roots given "
+                "(--tsa-root or seal.tsa_roots)",
+                "seal",
+            )
+        else:
+            rep.checks.append(Check("rfc3161", None, "token present; no trusted TSA roots given"))
     else:
         try:
             rep.tst_time = tst_verifier(seal.tst, sha256(seal.body_bytes))

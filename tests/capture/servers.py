@@ -197,13 +197,31 @@ def capture_config(**overrides: Any) -> CaptureConfig:
     return CaptureConfig(**base)
 
 
+class SkippingClock(SystemClock):
+    """The system clock plus an offset a test moves forward: a time window (a per-second
+    budget) passes at once instead of after a real sleep."""
+
+    def __init__(self) -> None:
+        self.offset_ns = 0
+
+    def utc_ns(self) -> int:
+        return super().utc_ns() + self.offset_ns
+
+    def mono_ns(self) -> int:
+        return super().mono_ns() + self.offset_ns
+
+    def skip_s(self, s: float) -> None:
+        """Move both clocks ``s`` seconds forward."""
+        self.offset_ns += int(s * 1_000_000_000)
+
+
 @contextlib.asynccontextmanager
 async def recording(
-    home: Path, url: str | None = None, **overrides: Any
+    home: Path, url: str | None = None, *, clock: SystemClock | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[CaptureSession, MemorySink]]:
     """A started ``CaptureSession`` writing to a ``MemorySink``; stopped on exit."""
     sink = MemorySink()
-    session = CaptureSession(capture_config(**overrides), sink, SystemClock(), home)
+    session = CaptureSession(capture_config(**overrides), sink, clock or SystemClock(), home)
     await session.start(url)
     try:
         yield session, sink

@@ -13,7 +13,15 @@ import pytest
 
 from agent.capture.assets import AssetStore
 from agent.events import Event
-from tests.capture.servers import BIG_BODY, UNREAD_BODY, of_kind, recording, sites, wait_for
+from tests.capture.servers import (
+    BIG_BODY,
+    UNREAD_BODY,
+    SkippingClock,
+    of_kind,
+    recording,
+    sites,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -132,19 +140,22 @@ def test_websocket_frames_both_ways_with_received_budget_and_skipped_count(tmp_p
     budget are counted in a capture.degraded event; binary frames are base64."""
 
     async def main() -> None:
+        clock = SkippingClock()
         async with (
             sites() as s,
-            recording(tmp_path, s.a + "/ws.html", ws_received_budget_frames_per_sec=50) as (
-                cs,
-                sink,
-            ),
+            recording(
+                tmp_path, s.a + "/ws.html", clock=clock, ws_received_budget_frames_per_sec=50
+            ) as (cs, sink),
         ):
             page = cs.page
             await page.wait_for_function("window.got >= 1")
             await page.click("#order")
             await page.evaluate("flood()")
             await page.wait_for_function("window.got >= 302")
-            await asyncio.sleep(1.1)  # a fresh budget window for the binary frame
+            assert cs.engine is not None
+            ws = cs.engine.network.ws
+            await wait_for(lambda: ws.received_frames() >= 302)  # capture saw every frame
+            clock.skip_s(1.1)  # a fresh budget window for the binary frame
             await page.evaluate("bin()")
             await page.wait_for_function("window.got >= 303")
             note = await wait_for(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from tests.capture.harness import (
     run_in_browser,
     start_recording,
 )
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.browser
 
@@ -62,11 +62,11 @@ def _cell_texts(snapshot: dict[str, Any]) -> list[tuple[int, str]]:
 
 async def _wait_snapshot(r: Recorded, timeout_s: float = 10.0) -> None:
     """Wait until the recorder's first full snapshot (with content) has arrived."""
-    for _ in range(int(timeout_s / 0.05)):
-        if any(_cell_texts(s["data"]["node"]) for s in r.rec.kinds("rrweb.full_snapshot")):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("no full snapshot arrived")
+    await wait_until_async(
+        lambda: any(_cell_texts(s["data"]["node"]) for s in r.rec.kinds("rrweb.full_snapshot")),
+        what="a full snapshot with content",
+        timeout_s=timeout_s,
+    )
 
 
 def _streamed_cell_values(events: list[dict[str, Any]], cells: int) -> list[list[str]]:
@@ -162,13 +162,14 @@ def test_character_data_and_replaced_text_stream_every_value_masked_in_order() -
             },
         )
         await r.page.goto(f"{base}/recorder_text_history.html", wait_until="load")
-        for _ in range(200):
-            if any(
+        await wait_until_async(
+            lambda: any(
                 _text_ids(s["data"]["node"], {}).get("a")
                 for s in r.rec.kinds("rrweb.full_snapshot")
-            ):
-                break
-            await asyncio.sleep(0.05)
+            ),
+            what="a full snapshot holding the text node 'a'",
+            timeout_s=10,
+        )
         await r.page_eval("window.__run()")
         await r.wait_for("window.__done === true")
         await r.flush()

@@ -31,3 +31,47 @@ def test_run_capture_stops_after_duration_with_everything_durable(tmp_path: Path
         assert "capture.gap" not in summary.kinds
 
     asyncio.run(main())
+
+
+def test_a_page_that_loads_counts_as_loaded_without_load_failures(tmp_path: Path) -> None:
+    """A reachable page: one loaded main-frame document, no ``page.load_failed``."""
+
+    async def main() -> None:
+        sink = MemorySink()
+        async with sites() as s:
+            summary = await run_capture(
+                s.a + "/plain.html", capture_config(), tmp_path, sink, headless=True, duration=1.0
+            )
+        assert summary.loaded >= 1
+        assert summary.load_errors == []
+        assert "page.load_failed" not in summary.kinds
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://127.0.0.1:1/", "net::ERR_UNSAFE_PORT"),
+        ("http://no-such-host.invalid/", "net::ERR_NAME_NOT_RESOLVED"),
+    ],
+)
+def test_unreachable_url_is_a_load_failure_not_a_crash(
+    tmp_path: Path, url: str, error: str
+) -> None:
+    """A navigation that fails: ``page.load_failed`` with the URL and net error; no
+    ``page.crash`` and no ``renderer_crash`` gap; nothing counted as loaded."""
+
+    async def main() -> None:
+        sink = MemorySink()
+        summary = await run_capture(
+            url, capture_config(), tmp_path, sink, headless=True, duration=2.0
+        )
+        failed = [e.payload for e in sink.events if e.kind == "page.load_failed"]
+        assert failed and failed[0] == {"url": url, "error": error}
+        assert summary.load_errors[0] == error
+        assert summary.loaded == 0
+        assert "page.crash" not in summary.kinds
+        assert "capture.gap" not in summary.kinds
+
+    asyncio.run(main())

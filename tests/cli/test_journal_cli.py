@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -95,6 +96,60 @@ def test_bad_inputs_give_one_clear_line_and_exit_2(tmp_path: Path) -> None:
         assert r2.code == 2 and r2.err.count("\n") == 1 and needle.split()[0] in r2.err, r2.err
 
 
+def test_truncated_segment_inside_the_state_dir_is_a_failed_verification(
+    tmp_path: Path,
+) -> None:
+    """Found in the state dir (whole dir or its session): exit 1 naming the file and the
+    truncation; ``sessions`` calls the session damaged, not closed. Named explicitly as a
+    file, it stays an input error (exit 2)."""
+    home = _session(tmp_path)
+    seg = sorted((home / "journals").rglob("*.stj"))[1]
+    size = seg.stat().st_size
+    with open(seg, "r+b") as f:
+        f.truncate(3000)
+    want = (
+        f"verification FAILED: {seg}: format: unreadable SQLite file "
+        f"(truncated: 3000 bytes on disk, its database header says {size})"
+    )
+    for args in ((), (seg.parent.name,)):
+        r = run("verify", *args, home=home)
+        assert r.code == 1, (args, r.err)
+        assert r.err.strip() == want
+    assert run("verify", str(seg), home=home).code == 2
+    s = run("sessions", home=home)
+    assert s.out.splitlines()[0].endswith("  damaged")
+    assert f"{seg}  damaged: unreadable SQLite file (truncated: 3000 bytes" in s.out
+    (info,) = json.loads(run("sessions", "--json", home=home).out)
+    assert info["damaged"] is True and info["closed"] is False
+
+
+def test_counter_check_names_a_deleted_middle_session(tmp_path: Path) -> None:
+    """Three sessions by one agent; the middle one deleted: the per-agent segment counters
+    have a hole, and verify of the state dir fails ``counter`` naming it."""
+    home = tmp_path / "h"
+    run("keys", "init", home=home)
+    cfg, clock = load_config(env={}), FakeClock()
+    for _ in range(3):
+        write_session(home, cfg, clock, segments=1)
+        clock.advance_s(5)
+    assert run("verify", home=home).code == 0
+    sessions = sorted(p for p in (home / "journals").iterdir())
+    middle = next(sessions[1].glob("*.stj"))
+    con = sqlite3.connect(f"file:{middle}?mode=ro", uri=True)
+    (genesis,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
+    con.close()
+    g = json.loads(genesis)
+    for f in sessions[1].iterdir():
+        f.unlink()
+    sessions[1].rmdir()
+    r = run("verify", home=home)
+    assert r.code == 1
+    assert r.err.strip() == (
+        f"verification FAILED: counter: agent {g['agent_id']}: segment counters "
+        f"[{g['agent_counter']}] missing"
+    )
+
+
 def test_verify_without_any_trusted_key_is_a_clear_error(tmp_path: Path) -> None:
     """No keys in home and no --trust: exit 2 with the fix in the message."""
     r = run("verify", str(tmp_path), home=tmp_path / "empty")
@@ -137,3 +192,49 @@ def test_unknown_command_and_flag_are_usage_errors(tmp_path: Path) -> None:
     """Unknown commands/flags exit 2 with click's usage message."""
     assert run("frobnicate", home=tmp_path).code == 2
     assert run("verify", "--nope", home=tmp_path).code == 2
+
+
+def _shipped_with_checkpoints(tmp_path: Path) -> tuple[Path, str, Path]:
+    """(home, vault URL, vault root): a session whose checkpoints were shipped while it was
+    open, then sealed and shipped whole, to a real file vault through ``ship --once``."""
+    home = tmp_path / "h"
+    run("keys", "init", home=home)
+    root = tmp_path / "vault"
+    url = f"file://{root}"
+    env = {"SESSIONTAPE_VAULT_URL": url}
+    j = write_session(home, load_config(env={}), FakeClock(), segments=2, close=False)
+    assert run("ship", "--once", home=home, env=env).code == 0  # checkpoints of segment 1
+    j.close()
+    assert run("ship", "--once", home=home, env=env).code == 0
+    assert list((root / "objects" / "checkpoints").rglob("*.obj.json"))
+    return home, url, root
+
+
+def test_verify_vault_passes_a_shipped_session(tmp_path: Path) -> None:
+    home, url, _ = _shipped_with_checkpoints(tmp_path)
+    r = run("verify", "--vault", url, home=home)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[-1].startswith("verified: 2 segments, every check passed")
+
+
+def test_verify_vault_fails_a_vault_checkpoint_with_a_bad_signature(tmp_path: Path) -> None:
+    """The file vault is software-enforced: anyone with write access to its directory can
+    replace a stored object, as a hostile write would. Its checkpoint's signature byte is
+    flipped in place (local copy untouched): verify --vault fails naming the object."""
+    home, url, root = _shipped_with_checkpoints(tmp_path)
+    sidecar = next((root / "objects" / "checkpoints").rglob("*.obj.json"))
+    key = sidecar.relative_to(root / "objects").as_posix().removesuffix(".obj.json")
+    digest = json.loads(sidecar.read_text())["sha256"]
+    blob = root / "blobs" / digest[:2] / digest
+    doc = json.loads(blob.read_bytes())
+    sig = bytearray(base64.b64decode(doc["signature_b64"]))
+    sig[0] ^= 0x01
+    doc["signature_b64"] = base64.b64encode(bytes(sig)).decode()
+    blob.chmod(0o644)
+    blob.write_text(json.dumps(doc))
+    r = run("verify", "--vault", url, home=home)
+    assert r.code == 1
+    assert f"FAIL vault: {key}: signature of the vault checkpoint does not verify" in r.out
+    assert r.err.startswith(
+        f"verification FAILED: vault: {key}: signature of the vault checkpoint does not verify"
+    )

@@ -66,6 +66,25 @@ def test_bad_query_is_exit_2_with_one_line(
     assert audit_records(home, "audit.search") == []
 
 
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("from:0001-01-01T00:00+05:00", "time in 'from:0001-01-01T00:00+05:00' is outside"),
+        ("from:9999-12-31T23:59-05:00", "time in 'from:9999-12-31T23:59-05:00' is outside"),
+        ("from:2026-01-01T00:00+99:99", "bad UTC offset '+99:99'"),
+    ],
+)
+def test_out_of_range_times_are_query_errors_not_crashes(
+    home: Path, session: str, capsys: pytest.CaptureFixture[str], query: str, names: str
+) -> None:
+    """Times the index cannot hold and impossible offsets: exit 2 naming the item."""
+    _run(home, "index", "update", capsys=capsys)
+    rc, out, err = _run(home, "search", query, capsys=capsys)
+    assert rc == 2, err
+    assert err.startswith("sessiontape: error: ") and names in err and err.count("\n") == 1
+    assert out == ""
+
+
 def test_search_before_any_index_says_what_to_run(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

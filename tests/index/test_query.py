@@ -97,6 +97,11 @@ def test_to_a_bare_date_means_the_end_of_that_day() -> None:
         ("*", "'*'"),
         ("from:2026-11-26T11:00Z to:2026-11-26T10:00Z", "before"),
         ("from:2026-11-26 from:2026-11-27", "at most once"),
+        ("from:2026-01-01T00:00+99:99", "bad UTC offset '+99:99'"),
+        ("from:2026-01-01T00:00+24:00", "bad UTC offset '+24:00'"),
+        ("from:0001-01-01T00:00+05:00", "'from:0001-01-01T00:00+05:00' is outside"),
+        ("from:9999-12-31T23:59-05:00", "'from:9999-12-31T23:59-05:00' is outside"),
+        ("to:1600-01-01T00:00[Europe/Paris]", "'to:1600-01-01T00:00[Europe/Paris]' is outside"),
     ],
 )
 def test_bad_syntax_is_a_usage_error_naming_the_item(query: str, names: str) -> None:

@@ -117,3 +117,84 @@ def test_modified_event_is_named_by_seq_when_keys_are_available(
     rep = verify_bundle(copy, TrustStore.from_dir(trust), keyring=Keyring.load(home))
     derived = [c for c in rep.checks if c.name == "derived" and c.ok is False]
     assert derived and "seq 10" in derived[0].where
+
+
+@pytest.fixture
+def small_bundle(tmp_path: Path) -> tuple[Path, Path]:
+    """(home, bundle dir): a two-segment journal session exported through the CLI."""
+    from agent.keys import Keyring
+    from agent.testing import FakeClock
+    from tests.journals import write_session
+
+    h = tmp_path / "jhome"
+    Keyring.load_or_init(h)
+    sid = write_session(h, clock=FakeClock(), segments=2).session_id
+    out = tmp_path / "bundle"
+    assert cli(h, "export", sid, "--out", str(out)).returncode == 0
+    return h, out
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "native/events.jsonl",
+        "native/network.har",
+        "report.html",
+        "sessiontape-bundle.json",
+        "segment",
+        "proof",
+    ],
+)
+def test_listed_member_removed_fails_naming_it(
+    small_bundle: tuple[Path, Path], member: str
+) -> None:
+    """A member the manifest lists is deleted: exit 1 naming it, never an internal error."""
+    h, out = small_bundle
+    if member in ("segment", "proof"):
+        sub, ext = ("native/segments", "stj") if member == "segment" else ("proofs", "json")
+        member = sorted(p for p in (out / sub).rglob(f"*.{ext}"))[0].relative_to(out).as_posix()
+    (out / member).unlink()
+    r = cli(h, "verify", str(out))
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip() == (
+        f"bundle verification FAILED: files: listed in the manifest but missing ({member})"
+    )
+
+
+def test_recipient_key_without_data_keys_in_the_bundle(
+    tmp_path: Path, small_bundle: tuple[Path, Path]
+) -> None:
+    """``--recipient-key`` and no ``keys/deks.json``: exit 2 when the bundle was exported
+    without ``--recipient``; exit 1 naming it when the manifest lists it but it was removed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    h, out = small_bundle
+    priv = X25519PrivateKey.generate()
+    key, pub = tmp_path / "me.pem", tmp_path / "me.pub.pem"
+    key.write_bytes(
+        priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pub.write_bytes(
+        priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    r = cli(h, "verify-bundle", str(out), "--recipient-key", str(key))
+    assert r.returncode == 2
+    assert "no keys/deks.json: the bundle was exported without --recipient" in r.stderr
+
+    sid = next(p.name for p in (h / "journals").iterdir() if not p.name.startswith("audit-"))
+    sealed = tmp_path / "sealed"
+    assert cli(h, "export", sid, "--out", str(sealed), "--recipient", str(pub)).returncode == 0
+    assert cli(h, "verify-bundle", str(sealed), "--recipient-key", str(key)).returncode == 0
+    (sealed / "keys" / "deks.json").unlink()
+    r = cli(h, "verify-bundle", str(sealed), "--recipient-key", str(key))
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        "sessiontape: error: files: listed in the manifest but missing (keys/deks.json)"
+    )

@@ -1,0 +1,110 @@
+"""The ``rfc3161`` check on segments really sealed with a token from the local TSA, through
+``sessiontape verify``: a checked token passes; a flipped token byte or a removed token fails
+(exit 1, naming the segment); without roots the summary says the timestamps were not
+chain-checked, and ``--strict`` / ``seal.require_timestamp`` make that a failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_config
+from agent.journal.journal import Journal
+from agent.keys import Keyring
+from agent.pipeline import make_timestamper
+from agent.seal.tsa_local import LocalTSA
+from agent.testing import FakeClock, make_event
+from tests.cli.clirun import run_main
+from tests.journals import flip_byte, tamper
+
+
+@pytest.fixture
+def sealed(tmp_path: Path, local_tsa: LocalTSA) -> tuple[Path, Path, Path]:
+    """(home, its only segment, the TSA root PEM): one session sealed with a real token."""
+    home = tmp_path / "home"
+    Keyring.load_or_init(home)
+    cfg = load_config(env={"SESSIONTAPE_SEAL_TSA_URL": local_tsa.url}, home=home)
+    clock = FakeClock()
+    j = Journal.open(home, cfg, clock=clock, timestamper=make_timestamper(cfg))
+    for i in range(3):
+        clock.advance_s(0.5)
+        j.append_many([make_event("clock.tick", {"n": i}, clock=clock, page="P1")])
+    j.close()
+    (seg,) = sorted((home / "journals").rglob("*.stj"))
+    root = tmp_path / "root.pem"
+    root.write_bytes(local_tsa.root_pem)
+    return home, seg, root
+
+
+def _verify(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:
+    return run_main(capsys, "--home", str(home), "verify", *args)
+
+
+def test_real_token_verifies_with_the_roots(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, root = sealed
+    code, out, err = _verify(capsys, home, str(seg), "--tsa-root", str(root))
+    assert code == 0, err
+    assert "rfc3161 20" in out  # the verified genTime is printed with the segment
+    assert out.splitlines()[-1] == "verified: 1 segments, every check passed"
+
+
+def test_flipped_token_byte_fails_rfc3161(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, root = sealed
+    flip_byte(seg, "1 = 1", table="seal", column="tst", offset=-2, mask=0x01)
+    code, _, err = _verify(capsys, home, str(seg), "--tsa-root", str(root))
+    assert code == 1
+    assert f"verification FAILED: {seg}: rfc3161: " in err
+
+
+def test_removed_token_fails_when_roots_are_given(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, root = sealed
+    tamper(seg, "UPDATE seal SET tst = NULL")
+    code, _, err = _verify(capsys, home, str(seg), "--tsa-root", str(root))
+    assert code == 1
+    assert err.strip() == (
+        f"verification FAILED: {seg}: rfc3161: sealed segment has no timestamp token (seal)"
+    )
+
+
+def test_roots_from_config_fail_a_removed_token_too(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, root = sealed
+    tamper(seg, "UPDATE seal SET tst = NULL")
+    (home / "sessiontape.toml").write_text(f'[seal]\ntsa_roots = ["{root}"]\n')
+    code, _, err = _verify(capsys, home, str(seg))
+    assert code == 1
+    assert "rfc3161: sealed segment has no timestamp token" in err
+
+
+def test_without_roots_the_summary_says_timestamps_were_not_checked(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, _ = sealed
+    code, out, _ = _verify(capsys, home, str(seg))
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "verified: 1 segments, every check passed; RFC 3161 timestamps were NOT chain-checked "
+        "for 1 of 1 segments (1 carry a token; --tsa-root checks them, --strict requires them)"
+    )
+
+
+def test_strict_fails_an_unchecked_or_missing_token_without_roots(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path, Path]
+) -> None:
+    home, seg, _ = sealed
+    code, _, err = _verify(capsys, home, str(seg), "--strict")
+    assert code == 1
+    assert "rfc3161: timestamp token not chain-checked: no trusted TSA roots given" in err
+    tamper(seg, "UPDATE seal SET tst = NULL")
+    (home / "sessiontape.toml").write_text("[seal]\nrequire_timestamp = true\n")
+    code, _, err = _verify(capsys, home, str(seg))
+    assert code == 1
+    assert f"{seg}: rfc3161: sealed segment has no timestamp token" in err
