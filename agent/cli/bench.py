@@ -243,7 +243,11 @@ def bench_crash(
     points: int = typer.Option(100, "--points", min=1, help="Kills to run, one recording each."),
     seed: int = typer.Option(1, "--seed", help="Seed of the first point (then seed+1, ...)."),
     window: float = typer.Option(
-        5.0, "--window", min=0.0, help="Kill after a uniform delay in [0, WINDOW] s of capture."
+        5.0,
+        "--window",
+        min=0.0,
+        help="Kill at a uniform random delay in [0, WINDOW] s after the first acknowledged "
+        "capture.",
     ),
     flush_ms: int | None = typer.Option(
         None, "--flush-ms", min=10, help="Record with this capture.flush_ms (default: config)."
