@@ -37,6 +37,7 @@ import orjson
 
 from agent.bench.harness import serve_pages
 from agent.clock import SystemClock
+from agent.errors import SessiontapeError
 from agent.events import Record
 from agent.journal.reader import iter_records
 from agent.journal.recovery import recover_all
@@ -199,7 +200,10 @@ def run_point(
     if why is not None:
         point.failures.append(why)
         return point
-    check_point(point, home, read_acks(acks), t_kill)
+    try:
+        check_point(point, home, read_acks(acks), t_kill)
+    except SessiontapeError as exc:  # a check that cannot even run is a failed point
+        point.failures.append(f"{type(exc).__name__}: {exc}")
     return point
 
 
@@ -218,7 +222,7 @@ def check_point(point: Point, home: Path, acks: Acks, t_kill: int) -> None:
     last = before.segments[-1]
     if last.status != "unsealed":
         fail(f"before recovery the last segment is {last.status!r}, not 'unsealed'")
-    if (last.seq_last_verified or -1) < acks.through:
+    if last.seq_last_verified is None or last.seq_last_verified < acks.through:
         fail(f"before recovery verifies to seq {last.seq_last_verified}, acked {acks.through}")
     recovered = recover_all(home, keyring, SystemClock())
     if recovered != [session.segments[-1].path]:
