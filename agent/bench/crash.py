@@ -2,7 +2,7 @@
 
 One point (:func:`run_point`): start the recording process (:mod:`agent.bench.crash_driver`:
 headless Chromium on ``pages/crash.html``, a counter that changes every 20 ms, driven with
-mouse moves, clicks and keys), wait until it has acknowledged captured events, wait a seeded
+mouse moves, clicks and keys), wait until its DOM changes are acknowledged durable, wait a seeded
 uniform delay, then SIGKILL the recording process and every process of its browser. Then do
 what the next agent start does - :func:`agent.journal.recovery.recover_all` - and check:
 
@@ -62,8 +62,8 @@ class Acks:
 
     @property
     def live(self) -> bool:
-        """True once captured page events (not only the journal's own) were acknowledged."""
-        return any(kind.startswith("rrweb.") for kind, _, _ in self.events)
+        """True once the page's DOM changes (its counter) are being acknowledged durable."""
+        return any(kind == "rrweb.mutation" for kind, _, _ in self.events)
 
 
 def read_acks(path: Path) -> Acks:
@@ -264,14 +264,17 @@ def check_records(records: Sequence[Record], acks: Acks, t_kill: int) -> list[st
         out.append("the crash gap does not start at the last durable event")
     if not start <= t_kill <= end:
         out.append("the kill is not inside the crash gap")
-    holes = counter_holes(durable)
-    if holes:
+    values = counter_values(durable)
+    holes = sorted(set(range(min(values), max(values) + 1)) - set(values)) if values else []
+    if not values:
+        out.append("no counter value in the journal")
+    elif holes:
         out.append(f"counter values missing in the middle: {holes[:5]}")
     return out
 
 
-def counter_holes(records: Sequence[Record]) -> list[int]:
-    """Counter values the page set but the journal lacks between the first and last seen."""
+def counter_values(records: Sequence[Record]) -> list[int]:
+    """The page counter's values in the journal's DOM mutations, in record order."""
     seen: list[int] = []
     for r in records:
         if r.kind != "rrweb.mutation":
@@ -280,9 +283,7 @@ def counter_holes(records: Sequence[Record]) -> list[int]:
             m = COUNTER.match(str(text.get("value", "")))
             if m:
                 seen.append(int(m.group(1)))
-    if not seen:
-        return [-1]
-    return sorted(set(range(min(seen), max(seen) + 1)) - set(seen))
+    return seen
 
 
 def run_bench(

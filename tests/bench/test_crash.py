@@ -81,7 +81,8 @@ def test_the_checks_name_an_acknowledged_event_that_is_missing(
 def test_the_checks_name_a_missing_crash_gap_and_a_hole_in_the_counter(
     killed: tuple[Path, dict[str, Any]],
 ) -> None:
-    """No gap record, a counter value removed, a kill outside the gap: each is reported."""
+    """No gap record, a counter value or all of them removed, a kill outside the gap: each is
+    reported."""
     workdir, _ = killed
     seed = SEEDS[2]
     records = _records(workdir / f"home-{seed}")
@@ -99,5 +100,8 @@ def test_the_checks_name_a_missing_crash_gap_and_a_hole_in_the_counter(
     middle = counters[len(counters) // 2]
     holed = [replace(r, seq=i) for i, r in enumerate(records[:middle] + records[middle + 1 :])]
     assert any("counter values missing" in f for f in check_records(holed, acks, t_kill))
+    kept = [r for i, r in enumerate(records) if i not in set(counters)]
+    uncounted = [replace(r, seq=i) for i, r in enumerate(kept)]
+    assert "no counter value in the journal" in check_records(uncounted, acks, t_kill)
     late = int(records[-1].payload["end_utc_ns"]) + 1
     assert "the kill is not inside the crash gap" in check_records(records, acks, late)
