@@ -236,3 +236,61 @@ def bench_replay(
     from agent.bench.replay import run
 
     typer.echo(json.dumps(run(hours, rate, seeks), indent=1))
+
+
+@bench_app.command("crash")
+def bench_crash(
+    points: int = typer.Option(100, "--points", min=1, help="Kills to run, one recording each."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the first point (then seed+1, ...)."),
+    window: float = typer.Option(
+        5.0,
+        "--window",
+        min=0.0,
+        help="Kill at a uniform random delay in [0, WINDOW] s after the first acknowledged "
+        "capture.",
+    ),
+    flush_ms: int | None = typer.Option(
+        None, "--flush-ms", min=10, help="Record with this capture.flush_ms (default: config)."
+    ),
+    chunk_max_ms: int | None = typer.Option(
+        None, "--chunk-max-ms", min=1, help="Record with this journal.chunk_max_ms."
+    ),
+    keep: Path | None = typer.Option(
+        None, "--keep", help="Keep every killed session in this new directory."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """kill -9 a real recording (agent and Chromium) at random points; recover, verify, check
+    that every acknowledged event is there and the crash is a gap; loss window p50..max.
+
+    Exit 1 when any point fails a check (each failure is printed with its seed).
+
+    Example: sessiontape bench crash --points 100 --seed 1
+    """
+    from agent.bench.crash import iter_lines, progress_line, run_bench
+
+    config_env = {}
+    if flush_ms is not None:
+        config_env["SESSIONTAPE_CAPTURE_FLUSH_MS"] = str(flush_ms)
+    if chunk_max_ms is not None:
+        config_env["SESSIONTAPE_JOURNAL_CHUNK_MAX_MS"] = str(chunk_max_ms)
+    if keep is not None and keep.exists():
+        raise typer.BadParameter(f"{keep} exists; give a new path")
+    with tempfile.TemporaryDirectory(prefix="sessiontape-bench-crash-") as tmp:
+        workdir = keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = run_bench(
+            points,
+            seed=seed,
+            window_s=window,
+            workdir=workdir,
+            config_env=config_env,
+            progress=lambda p: typer.echo(progress_line(p), err=True),
+        )
+    if json_out:
+        echo_json(result)
+    else:
+        for line in iter_lines(result):
+            typer.echo(line)
+    if result["passed"] != result["points"]:
+        raise typer.Exit(1)

@@ -4,7 +4,6 @@ last durable chunk, and recovery puts the gap on the record."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.bench.crash import kill_recording
 from agent.clock import SystemClock
 from agent.journal.reader import iter_records
 from agent.journal.recovery import recover_all
@@ -68,8 +68,7 @@ def test_kill_9_of_the_recording_agent_keeps_what_was_durable_and_records_the_ga
             lambda: recorded_events() > 40, what="the agent to record 40 events", timeout_s=90
         )
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_recording(proc)  # Chromium runs in its own session: killpg would not reach it
     kr = Keyring.load(home)
     (session,) = list_sessions(home)
     sdir = session.segments[0].path.parent
