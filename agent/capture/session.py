@@ -57,7 +57,7 @@ class CaptureSession:
         self.mask = mask
         self.relaunch = relaunch
         self.headless = resolve_headless(self.cfg.headless, headless)
-        self.emitter = Emitter(sink, clock, flush_ms=self.cfg.flush_ms)
+        self.emitter = Emitter(sink, clock, flush_ms=self.cfg.emit_ms)
         self._bundle, self._bundle_version = _load_bundle()
         self._url: str | None = None
         self._browser: LaunchedBrowser | None = None

@@ -57,11 +57,14 @@ class JournalSink:
         with self._cv:
             if self._stop:
                 raise JournalClosed("journal sink is closed")
-            if not self._queue:
+            first = not self._queue
+            if first:
                 self._oldest = time.monotonic()
             self._queue.append((list(events), fut, loop))
             self._queued += len(events)
-            if self._queued >= self._max_events:
+            # Wake the writer for the first batch too: idle, it sleeps until its next tick
+            # (250 ms), and the group-commit window must start from this batch instead.
+            if first or self._queued >= self._max_events:
                 self._cv.notify()
         await fut
 
