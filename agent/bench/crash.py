@@ -259,7 +259,7 @@ def check_records(records: Sequence[Record], acks: Acks, t_kill: int) -> list[st
     missing = acks.events - Counter((r.kind, r.t_utc_ns, r.t_mono_ns) for r in durable)
     if missing:
         out.append(f"{sum(missing.values())} acknowledged events missing, e.g. {min(missing)}")
-    start, end = int(gap.payload["start_utc_ns"]), int(gap.payload["end_utc_ns"])
+    start, end = int(gap.payload["start"]), int(gap.payload["end"])
     if start != durable[-1].t_utc_ns:
         out.append("the crash gap does not start at the last durable event")
     if not start <= t_kill <= end:

@@ -148,7 +148,7 @@ def _crash_gap(state: _Rehashed, now: int, clock: Clock, outage: OutageState | N
     if outage is not None:
         start = min(start, outage.start_utc_ns)
         payload.update(cause=outage.cause, lost_events=outage.lost_events)
-    payload.update(start_utc_ns=start, end_utc_ns=now)
+    payload.update(start=start, end=now)  # the same fields as every other capture.gap
     return Event("capture.gap", payload, now, clock.mono_ns())
 
 

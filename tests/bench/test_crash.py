@@ -68,7 +68,7 @@ def test_the_checks_name_an_acknowledged_event_that_is_missing(
     records = _records(workdir / f"home-{seed}")
     acks = read_acks(workdir / f"acks-{seed}.jsonl")
     gap = records[-1]
-    t_kill = int(gap.payload["start_utc_ns"]) + 1
+    t_kill = int(gap.payload["start"]) + 1
     assert check_records(records, acks, t_kill) == []
     victim = next(
         i for i, r in enumerate(records) if (r.kind, r.t_utc_ns, r.t_mono_ns) in acks.events
@@ -87,7 +87,7 @@ def test_the_checks_name_a_missing_crash_gap_and_a_hole_in_the_counter(
     seed = SEEDS[2]
     records = _records(workdir / f"home-{seed}")
     acks = read_acks(workdir / f"acks-{seed}.jsonl")
-    t_kill = int(records[-1].payload["start_utc_ns"]) + 1
+    t_kill = int(records[-1].payload["start"]) + 1
     assert check_records(records[:-1], acks, t_kill) == [
         "the last record is not a capture.gap (agent_crash)"
     ]
@@ -103,5 +103,5 @@ def test_the_checks_name_a_missing_crash_gap_and_a_hole_in_the_counter(
     kept = [r for i, r in enumerate(records) if i not in set(counters)]
     uncounted = [replace(r, seq=i) for i, r in enumerate(kept)]
     assert "no counter value in the journal" in check_records(uncounted, acks, t_kill)
-    late = int(records[-1].payload["end_utc_ns"]) + 1
+    late = int(records[-1].payload["end"]) + 1
     assert "the kill is not inside the crash gap" in check_records(records, acks, late)

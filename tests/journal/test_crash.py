@@ -56,7 +56,7 @@ def test_kill_9_mid_stream_then_reopen_keeps_every_acknowledged_event(
     assert seqs[-1] >= last_ack + 1  # every acknowledged event, then the gap record
     gap = crashed[-1]
     assert gap.kind == "capture.gap" and gap.payload["cause"] == "agent_crash"
-    assert gap.payload["start_utc_ns"] == crashed[-2].t_utc_ns < gap.payload["end_utc_ns"]
+    assert gap.payload["start"] == crashed[-2].t_utc_ns < gap.payload["end"]
     rep = verify_paths([home / "journals" / session], kr.trust(), keyring=kr, decrypt=True)
     assert rep.ok, rep.first_failure
     assert [s.status for s in rep.segments] == ["recovered", "verified"]
