@@ -182,7 +182,8 @@ def summary(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
             row = rows.setdefault(name, dict.fromkeys(("mutants", *STATUSES), 0))
             row["mutants"] += 1
             row[o.status] += 1
-    return rows
+    total = rows.pop("total", dict.fromkeys(("mutants", *STATUSES), 0))
+    return {**rows, "total": total}
 
 
 def score(row: dict[str, int]) -> float:
@@ -201,7 +202,7 @@ def render(outcomes: list[Outcome], stale: list[str], seconds: float) -> str:
             f"{name:34} {r['mutants']:7} {r['killed']:7} {r['timeout']:7} {r['survived']:8} "
             f"{r['equivalent']:6}"
         )
-    total = rows.get("total", dict.fromkeys(("mutants", *STATUSES), 0))
+    total = rows["total"]
     detected = total["killed"] + total["timeout"]
     lines.append(
         f"\nscore: {detected}/{total['mutants'] - total['equivalent']} killed "
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             "tests": tests,
             "seconds": round(seconds, 1),
             "summary": summary(outcomes),
-            "score": score(summary(outcomes).get("total", {"mutants": 0, "equivalent": 0})),
+            "score": score(summary(outcomes)["total"]),
             "stale_equivalents": stale,
             "mutants": [
                 {**asdict(o.mutant), **{k: v for k, v in asdict(o).items() if k != "mutant"}}
