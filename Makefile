@@ -1,5 +1,5 @@
 # The README's two commands. Both set up everything on a fresh Debian machine (as root).
-.PHONY: demo test setup bundle lint
+.PHONY: demo test setup bundle lint mutation
 
 setup:
 	bash .ci/setup.sh
@@ -23,3 +23,9 @@ lint: setup
 	.venv/bin/python -m agent.cli.reference --check
 	.venv/bin/python -m agent.bench.figures --check
 	cd recorder_js && npm run --silent lint
+
+# Mutation check of the verifier: every mutant of agent/seal/{verify,verify_checks,checkpoint,
+# chain}.py must be killed by the tamper tests (2 parallel runs; see agent/seal/README.md).
+PYTHON ?= .venv/bin/python
+mutation:
+	$(PYTHON) -m tests.mutation.mutate

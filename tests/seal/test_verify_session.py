@@ -1,0 +1,221 @@
+"""Verify across segments and sessions (``continuity``, ``counter``) and the ``rfc3161`` check
+of a real sealed segment, each pinned to its exact message.
+
+Sessions are real journals; tampering removes files or edits rows as an attacker with file
+access would. The mutation check (``python -m tests.mutation.mutate``) relies on these.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.canonical import canonical_bytes, loads
+from agent.config import load_config
+from agent.journal.journal import Journal
+from agent.keys import Keyring
+from agent.seal.report import Check
+from agent.seal.timestamp import request_timestamp, tst_verifier
+from agent.seal.tsa_local import LocalTSA
+from agent.seal.verify import VerifyReport, verify_paths
+from agent.testing import FakeClock
+from tests.journals import append_events, tamper, write_session
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two closed sessions of one agent: 3 segments, then 1."""
+    home = tmp_path_factory.mktemp("pristine") / "home"
+    Keyring.load_or_init(home)
+    write_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=2)
+    write_session(home, load_config(env={}), FakeClock(), segments=1, chunks_per_segment=2)
+    return home
+
+
+@pytest.fixture
+def victim(pristine: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(pristine, home)
+    return home
+
+
+def _session_dirs(home: Path) -> list[Path]:
+    """Session directories, the 3-segment one first."""
+    return sorted((home / "journals").iterdir(), key=lambda d: -len(list(d.glob("*.stj"))))
+
+
+def _trust(home: Path) -> Keyring:
+    return Keyring.load(home)
+
+
+def _verify(paths: list[Path], home: Path, **kw: bool) -> VerifyReport:
+    return verify_paths(paths, _trust(home).trust(), **kw)  # type: ignore[arg-type]
+
+
+def _failed(rep: VerifyReport) -> list[Check]:
+    return [c for c in rep.checks if c.ok is False]
+
+
+def _genesis(seg: Path) -> dict[str, object]:
+    con = sqlite3.connect(seg)
+    try:
+        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
+    finally:
+        con.close()
+    return dict(loads(bytes(raw)))
+
+
+def test_whole_journals_dir_checks_continuity_per_session_and_the_agent_counters(
+    victim: Path,
+) -> None:
+    """Two session directories: continuity for each, and one passing counter check."""
+    rep = _verify([victim / "journals"], victim)
+    assert rep.ok, rep.first_failure
+    agent = rep.segments[0].agent_id
+    assert [(c.name, c.ok) for c in rep.checks] == [
+        ("continuity", True),
+        ("continuity", True),
+        ("counter", True),
+    ]
+    assert rep.checks[2].detail == f"agent {agent}: 4 segments"
+
+
+def test_one_session_dir_has_no_counter_check_unless_asked(victim: Path) -> None:
+    """Counters are a whole-state-dir check; ``check_counters`` forces or suppresses it."""
+    sdir = _session_dirs(victim)[0]
+    assert [c.name for c in _verify([sdir], victim).checks] == ["continuity"]
+    forced = _verify([sdir], victim, check_counters=True)
+    assert [c.name for c in forced.checks] == ["continuity", "counter"]
+    off = _verify([victim / "journals"], victim, check_counters=False)
+    assert [c.name for c in off.checks] == ["continuity", "continuity"]
+
+
+def test_missing_segments_are_named_by_their_agent_counters(victim: Path) -> None:
+    """Removing segments 1 and 2 of the first session leaves a hole in the agent's counters
+    (between the first and the last remaining one), named by counter."""
+    segs = sorted(_session_dirs(victim)[0].glob("*.stj"))
+    gone = sorted(int(str(_genesis(s)["agent_counter"])) for s in segs[1:])
+    for s in segs[1:]:
+        s.unlink()
+    rep = _verify([victim / "journals"], victim)
+    agent = rep.segments[0].agent_id
+    counter = [c for c in rep.checks if c.name == "counter"]
+    assert [(c.ok, c.detail) for c in counter] == [
+        (False, f"agent {agent}: segment counters {gone} missing")
+    ]
+
+
+def test_more_than_five_missing_counters_list_the_first_five(tmp_path: Path) -> None:
+    """A long hole is named by its first five counters."""
+    home = tmp_path / "home"
+    Keyring.load_or_init(home)
+    write_session(home, load_config(env={}), FakeClock(), segments=8, chunks_per_segment=1)
+    segs = sorted((home / "journals").rglob("*.stj"))
+    counters = [int(str(_genesis(s)["agent_counter"])) for s in segs]
+    for s in segs[1:7]:
+        s.unlink()
+    rep = _verify([home / "journals"], home, check_counters=True)
+    counter = [c for c in rep.checks if c.name == "counter"]
+    assert [(c.ok, c.detail) for c in counter] == [
+        (False, f"agent {rep.segments[0].agent_id}: segment counters {counters[1:6]} missing")
+    ]
+
+
+def test_session_without_its_first_segment_fails_continuity(victim: Path) -> None:
+    """Segment 0 removed: the session is reported as starting at index 1, at that file."""
+    sdir = _session_dirs(victim)[0]
+    segs = sorted(sdir.glob("*.stj"))
+    segs[0].unlink()
+    rep = _verify([sdir], victim)
+    sid = rep.segments[0].session_id
+    assert [(c.detail, c.where) for c in _failed(rep)] == [
+        (f"session {sid} starts at segment index 1", str(segs[1]))
+    ]
+
+
+def test_edited_first_seq_of_a_segment_fails_continuity_naming_the_jump(victim: Path) -> None:
+    """The next segment's genesis claims a later first seq: continuity names the jump."""
+    sdir = _session_dirs(victim)[0]
+    segs = sorted(sdir.glob("*.stj"))
+    genesis = _genesis(segs[1])
+    first = int(str(genesis["seq_first"]))
+    genesis["seq_first"] = first + 1
+    tamper(segs[1], "UPDATE segment SET genesis = ?", args=(canonical_bytes(genesis),))
+    rep = _verify([sdir], victim)
+    assert [(c.name, c.detail, c.where) for c in _failed(rep)] == [
+        (
+            "continuity",
+            f"seq jumps from {first - 1} to {first + 1} between segments 0 and 1",
+            str(segs[1]),
+        )
+    ]
+
+
+def test_dropped_middle_segment_names_the_missing_index_and_neighbours(victim: Path) -> None:
+    """Segment 1 of 3 removed: continuity names index 1 and the two files around the hole."""
+    sdir = _session_dirs(victim)[0]
+    segs = sorted(sdir.glob("*.stj"))
+    segs[1].unlink()
+    rep = _verify([sdir], victim)
+    sid = rep.segments[0].session_id
+    between = f"between {segs[0].name} and {segs[2].name}"
+    assert [(c.detail, c.where) for c in _failed(rep)] == [
+        (f"segment index 1 missing in session {sid} ({between})", str(segs[2]))
+    ]
+
+
+@pytest.fixture
+def stamped(tmp_path: Path, local_tsa: LocalTSA) -> Path:
+    """A one-segment session whose seal carries a token from the local TSA."""
+    home = tmp_path / "home"
+    clock = FakeClock()
+    j = Journal.open(
+        home,
+        load_config(env={}),
+        clock=clock,
+        timestamper=lambda digest: request_timestamp(digest, local_tsa.url),
+    )
+    append_events(j, clock, [("clock.tick", {"n": 1}, None)])
+    j.close()
+    return next((home / "journals").rglob("*.stj"))
+
+
+def test_timestamp_token_on_a_seal_verifies_against_the_tsa_root(
+    stamped: Path, local_tsa: LocalTSA
+) -> None:
+    """With the TSA root given, the seal's token passes ``rfc3161`` with its genTime."""
+    home = stamped.parents[2]
+    rep = verify_paths(
+        [stamped], _trust(home).trust(), tst_verifier=tst_verifier([local_tsa.root_pem])
+    )
+    seg = rep.segments[0]
+    assert rep.ok, rep.first_failure
+    rfc = [c for c in seg.checks if c.name == "rfc3161"]
+    assert [(c.ok, c.detail) for c in rfc] == [(True, f"genTime {seg.tst_time}")]
+    assert seg.tst_time is not None and seg.tst_time.startswith("20")
+
+
+def test_flipped_token_byte_fails_rfc3161_naming_the_reason(
+    stamped: Path, local_tsa: LocalTSA
+) -> None:
+    """A token whose signature was altered fails ``rfc3161`` at the seal, with the reason."""
+    con = sqlite3.connect(stamped)
+    try:
+        (token,) = con.execute("SELECT tst FROM seal").fetchone()
+    finally:
+        con.close()
+    forged = bytearray(token)
+    forged[-2] ^= 0x01
+    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    rep = verify_paths(
+        [stamped],
+        _trust(stamped.parents[2]).trust(),
+        tst_verifier=tst_verifier([local_tsa.root_pem]),
+    )
+    ff = rep.segments[0].first_failure
+    assert ff is not None and (ff.name, ff.where) == ("rfc3161", "seal")
+    assert ff.detail.startswith("signature check failed: ")
+    assert "invalid CMS signature" in ff.detail
