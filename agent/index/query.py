@@ -33,6 +33,7 @@ _TIME = re.compile(
     r"(Z|[+-]\d{2}:?\d{2}|\[[A-Za-z0-9_+\-/]+\])?$"
 )
 _DAY_NS = 86_400 * 1_000_000_000
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,24 @@ def parse_time(value: str, *, end: bool = False, item: str = "") -> int:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"unknown time zone {zone[1:-1]!r} in {item!r}") from None
     else:
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        tz = _offset(zone, item)
     t = naive.replace(tzinfo=tz)
     ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
     if end and clock is None:
         ns += _DAY_NS - 1  # to:2026-11-26 means until the end of that day
-    return ns
+    # Event times are 64-bit nanoseconds (1677..2262): a bound beyond them is clamped, which
+    # selects the same events and keeps the value bindable as an SQLite INTEGER.
+    return min(max(ns, _NS_MIN), _NS_MAX)
+
+
+def _offset(zone: str, item: str) -> dt.timezone:
+    """A ``+hh:mm`` / ``-hhmm`` UTC offset; hours below 24 and minutes below 60."""
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise UsageError(f"bad UTC offset {zone!r} in {item!r}: use -23:59 to +23:59")
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def _kind_ok(value: str) -> bool:
