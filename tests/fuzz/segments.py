@@ -53,6 +53,10 @@ class Sealed:
     docs: dict[str, Any]
     """The parsed JSON documents by where they are stored (``genesis``, ``chunks.0``, ...)."""
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """Hypothesis prints test arguments: the fixture's bytes would drown the mutation."""
+        p.text("Sealed(...)")
+
 
 def sealed_segment(home: Path, tsa: LocalTSA, *, chunks: int = 4) -> Sealed:
     """Write and seal one segment of ``chunks`` chunks, a checkpoint after each two."""
