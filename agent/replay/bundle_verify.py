@@ -353,13 +353,20 @@ def _check_derived(
     )
     items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order), it[1].seq))
     rep.derived_checked = True
-    ok = True
     try:
         derived = {rel: (root / rel).read_bytes() for rel in _DERIVED}
     except OSError as exc:
         name = Path(exc.filename or "").relative_to(root).as_posix() if exc.filename else ""
         rep.checks.append(Check("derived", False, f"cannot read it: {exc.strerror}", name))
         return
+    _compare_derived(rep, items, derived)
+
+
+def _compare_derived(
+    rep: BundleReport, items: list[tuple[str, Record]], derived: dict[str, bytes]
+) -> None:
+    """Compare the bundle's derived files with what the decoded events give."""
+    ok = True
     got = derived["native/events.jsonl"].splitlines()
     want = derive.events_jsonl(items).splitlines()
     for i in range(max(len(got), len(want))):
