@@ -61,6 +61,11 @@ class SealRow:
     tst: bytes | None
 
 
+# A TEXT value that is not UTF-8 (a flipped type byte is enough) raises UnicodeDecodeError
+# from the sqlite3 module rather than an sqlite3.Error.
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 def _parse(data: bytes, what: str, path: Path) -> dict[str, Any]:
     try:
         obj = loads(data)
@@ -141,7 +146,7 @@ class SegmentFile:
             self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             app_id = self._con.execute("PRAGMA application_id").fetchone()[0]
             version = self._con.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{path}: unreadable SQLite file ({exc})") from exc
         if app_id != fmt.APPLICATION_ID:
             raise NotAJournal(f"{path}: not a sessiontape segment (application_id {app_id:#x})")
@@ -152,7 +157,7 @@ class SegmentFile:
             )
         try:
             row = self._con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{path}: damaged segment ({exc})") from exc
         if row is None:
             raise NotAJournal(f"{path}: segment has no genesis row")
@@ -165,7 +170,7 @@ class SegmentFile:
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         try:
             return self._con.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
 
     @property
@@ -187,7 +192,7 @@ class SegmentFile:
             )
             for row in cur:
                 yield _chunk_row(row, self.path)
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({exc})") from exc
 
     def chunk(self, idx: int) -> ChunkRow | None:

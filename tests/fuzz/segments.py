@@ -6,7 +6,7 @@ a seal and an RFC 3161 token from the local TSA). The mutations edit a copy of i
 - ``flip``: XOR bytes of the SQLite file at any offsets (headers, b-tree pages, free space);
 - ``truncate`` / ``extend``: cut the file at any length or append junk;
 - ``set``: set one column of one row to any value (blob, text, integer, real), after
-  dropping the append-only triggers;
+  dropping the append-only triggers; ``settext``: to TEXT holding any bytes (not UTF-8);
 - ``delete`` / ``insert``: remove rows, or add a row of junk;
 - ``rehash``: replace a JSON document (genesis, a chunk header, a checkpoint or seal body) by
   any JSON, re-computing every chunk leaf and the hash chain after it, as an attacker who
@@ -114,7 +114,7 @@ def committed_content(path: Path) -> tuple[Any, ...] | None:
             )
         finally:
             con.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, UnicodeDecodeError):
         return None
 
 
@@ -224,6 +224,15 @@ def mutations(sealed: Sealed) -> st.SearchStrategy[tuple[Any, ...]]:
         st.tuples(st.just("delete"), tables, rows),
         tables.flatmap(
             lambda t: st.tuples(
+                st.just("settext"),
+                st.just(t),
+                st.sampled_from(TABLE_COLUMNS[t][1]),
+                rows,
+                st.binary(max_size=16),
+            )
+        ),
+        tables.flatmap(
+            lambda t: st.tuples(
                 st.just("insert"),
                 st.just(t),
                 st.lists(
@@ -269,6 +278,14 @@ def _apply_sql(path: Path, m: tuple[Any, ...]) -> None:
         _, table, column, row, value = m
         key = TABLE_COLUMNS[table][0]
         tamper(path, f"UPDATE {table} SET {column} = ? WHERE {key} = {int(row)}", args=(value,))
+    elif kind == "settext":  # a TEXT value holding these bytes, UTF-8 or not
+        _, table, column, row, value = m
+        key = TABLE_COLUMNS[table][0]
+        tamper(
+            path,
+            f"UPDATE {table} SET {column} = CAST(? AS TEXT) WHERE {key} = {int(row)}",
+            args=(value,),
+        )
     elif kind == "delete":
         _, table, row = m
         tamper(path, f"DELETE FROM {table} WHERE {TABLE_COLUMNS[table][0]} = {int(row)}")
