@@ -61,8 +61,9 @@ class SealRow:
     tst: bytes | None
 
 
-# A TEXT value that is not UTF-8 (a flipped type byte is enough) raises UnicodeDecodeError
-# from the sqlite3 module rather than an sqlite3.Error.
+# SQLite's message for a damaged schema quotes the schema text; when a flipped byte left that
+# text invalid UTF-8, the sqlite3 module raises UnicodeDecodeError decoding the message
+# instead of an sqlite3.Error.
 _DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 
