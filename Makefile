@@ -1,5 +1,5 @@
 # The README's two commands. Both set up everything on a fresh Debian machine (as root).
-.PHONY: demo test setup bundle lint mutation
+.PHONY: demo test setup bundle lint mutation fuzz
 
 setup:
 	bash .ci/setup.sh
@@ -29,3 +29,8 @@ lint: setup
 PYTHON ?= .venv/bin/python
 mutation:
 	$(PYTHON) -m tests.mutation.mutate
+
+# Property tests of the parsers an attacker controls, with many more examples than the normal
+# suite runs (HYPOTHESIS_PROFILE=fuzz); a failure prints the input and a reproduction blob.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest -q -p no:cacheprovider --timeout=0 tests/fuzz

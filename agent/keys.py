@@ -16,6 +16,7 @@ moves CURRENT; old private/KEK files stay so old journals remain verifiable and 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from agent.errors import KeyMaterialError
 def signing_key_id(public_raw: bytes) -> str:
     """The key id of a raw Ed25519 public key."""
     return "ed25519:" + sha256_hex(public_raw)[:16]
+
+
+_KEK_ID = re.compile(r"^kek:[0-9a-f]{16}\Z")
 
 
 def kek_id(kek: bytes) -> str:
@@ -200,8 +204,9 @@ class Keyring:
         return kid, kek
 
     def kek(self, kid: str) -> bytes | None:
-        """A KEK by id, or None when this keyring does not hold it."""
-        if not kid.startswith("kek:"):
+        """A KEK by id, or None when this keyring does not hold it (or ``kid`` is not a KEK id:
+        the id comes from a segment's genesis and names a file, so only ``kek:<16 hex>``)."""
+        if not _KEK_ID.match(kid):
             return None
         path = self.dir / "kek" / f"{kid.split(':', 1)[1]}.key"
         try:

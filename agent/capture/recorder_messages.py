@@ -26,6 +26,9 @@ RECORDER_KINDS = frozenset(
 )
 
 MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
+# The latest entry time (ms since the epoch) whose nanoseconds fit the journal's 64-bit
+# integers (year 2262); a later one would make the journal refuse the whole batch.
+MAX_TIME_MS = (2**63 - 1) // 1_000_000
 
 # The mouse interactions that are user actions (may cause a request). A tuple, not a set:
 # ``in`` must not raise on an unhashable value from the page.
@@ -75,7 +78,7 @@ def parse_message(raw: str) -> Parsed:
         if not isinstance(k, str) or k not in RECORDER_KINDS:
             rejected.append(f"unknown kind {str(k)[:80]!r}")
             continue
-        if type(t) is not int or t <= 0:
+        if type(t) is not int or not 0 < t <= MAX_TIME_MS:
             rejected.append(f"{k}: bad time")
             continue
         if not isinstance(p, dict):

@@ -33,6 +33,7 @@ _TIME = re.compile(
     r"(Z|[+-]\d{2}:?\d{2}|\[[A-Za-z0-9_+\-/]+\])?$"
 )
 _DAY_NS = 86_400 * 1_000_000_000
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,12 @@ def check_derived(
             for rel in missing
         )
         return
-    order = [s["session_id"] for s in manifest.get("sessions", [])]
+    sessions = manifest.get("sessions")  # signed, but a buggy exporter must not crash us
+    order = (
+        [s.get("session_id") for s in sessions if isinstance(s, dict)]
+        if isinstance(sessions, list)
+        else []
+    )
     items.sort(key=lambda it: (order.index(it[0]) if it[0] in order else len(order), it[1].seq))
     rep.derived_checked = True
     ok = _events_match(root, rep, items)

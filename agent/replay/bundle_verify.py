@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,14 @@ from agent.errors import InputError, UnknownVersion
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring, TrustStore
 from agent.replay.bundle_derived import check_derived
+from agent.replay.bundle_zip import is_zip_bundle, unzip_bundle
 from agent.replay.export_files import sha256_file
 from agent.replay.manifest import BUNDLE_VERSION
 from agent.replay.proofs import SegmentLeaves, check_proof, load_leaves
 from agent.seal.timestamp import tst_verifier
 from agent.seal.verify import Check, VerifyReport, verify_paths
+
+_DERIVED = ("native/events.jsonl", "native/network.har", "native/actions.csv")
 
 
 @dataclass
@@ -75,25 +77,7 @@ def is_bundle(path: Path) -> bool:
     """A directory or .zip with a manifest.json at its top."""
     if path.is_dir():
         return (path / "manifest.json").is_file()
-    if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            return "manifest.json" in z.namelist()
-    return False
-
-
-def _unzip(path: Path, dest: Path) -> None:
-    with zipfile.ZipFile(path) as z:
-        for info in z.infolist():
-            target = (dest / info.filename).resolve()
-            if not str(target).startswith(str(dest.resolve()) + "/"):
-                raise InputError(f"{path}: member {info.filename!r} escapes the bundle")
-            if info.is_dir():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                target.write_bytes(z.read(info))
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise InputError(f"{path}: {info.filename}: damaged zip member ({exc})") from exc
+    return is_zip_bundle(path)
 
 
 def verify_bundle(
@@ -115,9 +99,9 @@ def verify_bundle(
     tmp = Path(tempfile.mkdtemp(prefix="st-bundle-"))
     try:
         try:
-            _unzip(path, tmp)
-        except (InputError, zipfile.BadZipFile) as exc:
-            rep.checks.append(Check("files", False, str(exc), path.name))
+            unzip_bundle(path, tmp)
+        except InputError as exc:
+            rep.checks.append(Check("files", False, exc.message, path.name))
             return rep
         _verify_dir(tmp, rep, trust, tsa_roots or [], deks, keyring)
         return rep
@@ -173,14 +157,21 @@ def _signed_manifest(root: Path, rep: BundleReport, trust: TrustStore) -> dict[s
 
 def _check_files(root: Path, rep: BundleReport, manifest: dict[str, Any]) -> None:
     """Every listed file is present with its size and SHA-256; nothing unlisted was added."""
-    listed: dict[str, Any] = manifest.get("files", {})
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        rep.checks.append(Check("files", False, "the manifest lists no files", "manifest.json"))
+        return
     present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     bad = []
     for rel, meta in sorted(listed.items()):
         p = root / rel
         if rel not in present:
             bad.append(Check("files", False, "listed in the manifest but missing", rel))
-        elif p.stat().st_size != meta.get("size") or sha256_file(p) != meta.get("sha256"):
+        elif (
+            not isinstance(meta, dict)
+            or p.stat().st_size != meta.get("size")
+            or sha256_file(p) != meta.get("sha256")
+        ):
             bad.append(Check("files", False, "SHA-256 differs from the manifest (modified)", rel))
     for rel in sorted(present - set(listed) - {"manifest.json", "manifest.sig"}):
         bad.append(Check("files", False, "not listed in the manifest (added)", rel))
@@ -231,6 +222,8 @@ def _proof_file_leaves(
     rel = pf.relative_to(root).as_posix()
     try:
         doc = json.loads(pf.read_text())
+        if not isinstance(doc, dict) or not isinstance(doc.get("chunks", []), list):
+            raise ValueError("not a proof document")
     except ValueError:
         rep.checks.append(Check("proofs", False, "proof file does not parse", rel))
         return None
@@ -260,7 +253,8 @@ def _check_chunk_proofs(rep: BundleReport, rel: str, doc: dict[str, Any], sl: Se
     """Check a proof file's chunk proofs up to the first failing one; return how many ran."""
     n = 0
     for pr in doc.get("chunks", []):
-        idx = int(pr.get("chunk", -1))
+        idx = pr.get("chunk") if isinstance(pr, dict) else None
+        idx = idx if type(idx) is int else -1
         leaf = sl.leaves[idx] if 0 <= idx < len(sl.leaves) else None
         anchor = sl.anchor_for(idx) if leaf is not None else None
         ok = (

@@ -84,9 +84,10 @@ def checkpoint_problem(
         return "key", f"checkpoint signed by untrusted key {b.get('key_id', '')}"
     if res is False:
         return "checkpoint", "signature does not verify"
-    size = int(b.get("tree_size", -1))
+    size = b.get("tree_size")
     if (
-        b.get("v") != fmt.CHECKPOINT_VERSION
+        type(size) is not int
+        or b.get("v") != fmt.CHECKPOINT_VERSION
         or b.get("seg") != segment_id
         or b.get("genesis_hash") != genesis_hash.hex()
         or size < prev_size

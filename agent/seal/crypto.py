@@ -36,7 +36,7 @@ def unwrap_dek(kek: bytes, wrapped: bytes, *, where: str) -> bytes:
     """Unwrap a DEK; a wrong KEK or altered wrapped key is a ``KeyMaterialError``."""
     try:
         return aes_key_unwrap(kek, wrapped)
-    except InvalidUnwrap as exc:
+    except (InvalidUnwrap, ValueError) as exc:  # ValueError: not a wrapped key's length
         raise KeyMaterialError(f"{where}: data key does not unwrap with this KEK") from exc
 
 
@@ -61,5 +61,5 @@ class ChunkCipher:
         """Decrypt; failure names the chunk (``where``)."""
         try:
             return self._aead.decrypt(nonce, ciphertext, aad)
-        except InvalidTag as exc:
+        except (InvalidTag, ValueError) as exc:  # ValueError: a nonce of impossible length
             raise VerificationFailed("decrypt", "AEAD authentication failed", where=where) from exc

@@ -61,6 +61,12 @@ class SealRow:
     tst: bytes | None
 
 
+# SQLite's message for a damaged schema quotes the schema text; when a flipped byte left that
+# text invalid UTF-8, the sqlite3 module raises UnicodeDecodeError decoding the message
+# instead of an sqlite3.Error.
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 def _parse(data: bytes, what: str, path: Path) -> dict[str, Any]:
     try:
         obj = loads(data)
@@ -80,12 +86,49 @@ def _object_or_empty(data: bytes) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _chunk_row(row: tuple[Any, ...]) -> ChunkRow:
+def _blob(value: Any, what: str, path: Path) -> bytes:
+    """A stored BLOB; any other SQLite type (text, integer, real, NULL) means a damaged file."""
+    if not isinstance(value, bytes):
+        raise NotAJournal(f"{path}: {what} is {type(value).__name__}, not a blob")
+    return value
+
+
+def _chunk_row(row: tuple[Any, ...], path: Path) -> ChunkRow:
     idx, h, ct, leaf, chain = row
-    return ChunkRow(idx, bytes(h), _object_or_empty(h), bytes(ct), bytes(leaf), bytes(chain))
+    if type(idx) is not int:
+        raise NotAJournal(f"{path}: chunk index {idx!r} is not an integer")
+    what = f"chunk {idx}"
+    header = _blob(h, f"{what} header", path)
+    return ChunkRow(
+        idx,
+        header,
+        _object_or_empty(header),
+        _blob(ct, f"{what} ciphertext", path),
+        _blob(leaf, f"{what} leaf", path),
+        _blob(chain, f"{what} chain", path),
+    )
 
 
-def _damage(path: Path, exc: sqlite3.Error) -> str:
+# Genesis fields read as integers; a genesis whose field has another type is not a segment
+# this build wrote (the genesis hash then fails too, but reading must not crash first).
+_GENESIS_INTS = ("segment_index", "seq_first", "agent_counter")
+_GENESIS_STRS = ("segment_id", "session_id", "prev_seal_hash", "agent_id", "kek_id", "wrapped_dek")
+
+
+def _check_genesis(genesis: dict[str, Any], path: Path) -> None:
+    """Refuse a genesis whose identity fields are missing or of the wrong type."""
+    for key in ("segment_id", "session_id"):
+        if key not in genesis:
+            raise NotAJournal(f"{path}: genesis has no {key}")
+    for key in _GENESIS_INTS:
+        if key in genesis and type(genesis[key]) is not int:
+            raise NotAJournal(f"{path}: genesis {key} is not an integer")
+    for key in _GENESIS_STRS:
+        if key in genesis and not isinstance(genesis[key], str):
+            raise NotAJournal(f"{path}: genesis {key} is not a string")
+
+
+def _damage(path: Path, exc: BaseException) -> str:
     """What is wrong with a segment SQLite cannot read: truncation when the file is shorter
     than its database header says, else SQLite's own message."""
     try:
@@ -124,7 +167,7 @@ class SegmentFile:
             self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             app_id = self._con.execute("PRAGMA application_id").fetchone()[0]
             version = self._con.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{path}: unreadable SQLite file ({_damage(path, exc)})") from exc
         if app_id != fmt.APPLICATION_ID:
             raise NotAJournal(f"{path}: not a sessiontape segment (application_id {app_id:#x})")
@@ -135,19 +178,20 @@ class SegmentFile:
             )
         try:
             row = self._con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{path}: damaged segment ({_damage(path, exc)})") from exc
         if row is None:
             raise NotAJournal(f"{path}: segment has no genesis row")
-        self.genesis_bytes: bytes = row[0]
+        self.genesis_bytes: bytes = _blob(row[0], "genesis", path)
         self.genesis = _parse(self.genesis_bytes, "genesis", path)
         if self.genesis.get("v") != fmt.GENESIS_VERSION:
             raise UnknownVersion(f"{path}: genesis version {self.genesis.get('v')!r}")
+        _check_genesis(self.genesis, path)
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         try:
             return self._con.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({_damage(self.path, exc)})") from exc
 
     @property
@@ -168,8 +212,8 @@ class SegmentFile:
                 "SELECT idx, header, ciphertext, leaf, chain FROM chunks ORDER BY idx"
             )
             for row in cur:
-                yield _chunk_row(row)
-        except sqlite3.Error as exc:
+                yield _chunk_row(row, self.path)
+        except _DB_ERRORS as exc:
             raise NotAJournal(f"{self.path}: damaged segment ({_damage(self.path, exc)})") from exc
 
     def chunk(self, idx: int) -> ChunkRow | None:
@@ -177,22 +221,29 @@ class SegmentFile:
         rows = self._query(
             "SELECT idx, header, ciphertext, leaf, chain FROM chunks WHERE idx = ?", (idx,)
         )
-        return _chunk_row(rows[0]) if rows else None
+        return _chunk_row(rows[0], self.path) if rows else None
 
     def chunk_headers(self) -> list[dict[str, Any]]:
         """Parsed chunk headers only (cheap: no ciphertext)."""
         out = []
         for (h,) in self._query("SELECT header FROM chunks ORDER BY idx"):
-            try:
-                out.append(loads(h))
-            except ValueError:
-                out.append({})
+            out.append(_object_or_empty(_blob(h, "chunk header", self.path)))
         return out
 
     def checkpoints(self) -> list[CheckpointRow]:
         """Checkpoints in order."""
-        rows = self._query("SELECT n, body, signature FROM checkpoints ORDER BY n")
-        return [CheckpointRow(n, bytes(b), _object_or_empty(b), bytes(s)) for n, b, s in rows]
+        out = []
+        for n, b, s in self._query("SELECT n, body, signature FROM checkpoints ORDER BY n"):
+            body = _blob(b, f"checkpoint {n} body", self.path)
+            out.append(
+                CheckpointRow(
+                    n,
+                    body,
+                    _object_or_empty(body),
+                    _blob(s, f"checkpoint {n} signature", self.path),
+                )
+            )
+        return out
 
     def seal(self) -> SealRow | None:
         """The seal, or None for an unsealed segment."""
@@ -200,7 +251,13 @@ class SegmentFile:
         if not rows:
             return None
         b, s, t = rows[0]
-        return SealRow(bytes(b), _object_or_empty(b), bytes(s), bytes(t) if t is not None else None)
+        body = _blob(b, "seal body", self.path)
+        return SealRow(
+            body,
+            _object_or_empty(body),
+            _blob(s, "seal signature", self.path),
+            _blob(t, "seal timestamp token", self.path) if t is not None else None,
+        )
 
     def cipher(self, keyring: Keyring) -> ChunkCipher:
         """The chunk cipher, unwrapping the DEK with the KEK named in the genesis."""
@@ -208,7 +265,10 @@ class SegmentFile:
         kek = keyring.kek(kid)
         if kek is None:
             raise KeyMaterialError(f"{self.path}: decryption key {kid} is not in this keyring")
-        wrapped = bytes.fromhex(str(self.genesis.get("wrapped_dek", "")))
+        try:
+            wrapped = bytes.fromhex(str(self.genesis.get("wrapped_dek", "")))
+        except ValueError as exc:
+            raise NotAJournal(f"{self.path}: genesis wrapped_dek is not hex") from exc
         return ChunkCipher(unwrap_dek(kek, wrapped, where=str(self.path)))
 
     def close(self) -> None:

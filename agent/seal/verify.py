@@ -91,7 +91,8 @@ def _verify_open(
     """Run the named checks in order on an open segment."""
     checks.check_format(seg, rep)
     cps = seg.checkpoints()
-    checkpoint_sizes = {int(cp.body.get("tree_size", -1)) for cp in cps}
+    # Bodies are not yet known to be signed: a size that is no integer names no tree size.
+    checkpoint_sizes = {s for cp in cps if type(s := cp.body.get("tree_size")) is int}
     cipher = None
     if decrypt:
         if keyring is None:

@@ -88,7 +88,7 @@ def check_chunks(
         h = row.header
         stored.append(*link, int(h["seq1"]), checkpoint_sizes)
         rep.chunks_verified += 1
-        rep.events += int(h.get("n", 0))
+        rep.events += int(h["n"])
         if rep.seq_first is None:
             rep.seq_first = int(h["seq0"])
         rep.seq_last_verified = int(h["seq1"])
@@ -131,14 +131,18 @@ def _check_link(
 
 
 def _check_header(row: ChunkRow, seg: SegmentFile, expect_seq: int, rep: SegmentReport) -> bool:
-    """``headers`` for one chunk: it names this segment, its index and the next dense seqs."""
+    """``headers`` for one chunk: it names this segment, its index and the next dense seqs.
+
+    The numbers must be JSON integers (``1.0`` equals ``1`` in Python but is not canonical).
+    """
     h = row.header
     if (
         h.get("v") != fmt.CHUNK_HEADER_VERSION
         or h.get("seg") != seg.segment_id
-        or h.get("i") != row.idx
-        or h.get("seq0") != expect_seq
-        or h.get("seq1") != expect_seq + int(h.get("n", 0)) - 1
+        or not all(type(h.get(k)) is int for k in ("i", "seq0", "seq1", "n"))
+        or h["i"] != row.idx
+        or h["seq0"] != expect_seq
+        or h["seq1"] != expect_seq + h["n"] - 1
     ):
         rep.fail(
             "headers",
@@ -226,7 +230,8 @@ def check_seal(
     rep.key_id = str(b.get("key_id", ""))
     rep.seal_hash = sha256_hex(seal.body_bytes)
     rep.seal_reason = str(b.get("reason", ""))
-    rep.seal_seq_last = b.get("seq_last")
+    # Read back by the continuity check before the signature is known to verify.
+    rep.seal_seq_last = b["seq_last"] if type(b.get("seq_last")) is int else None
     res = signature_status(trust, b, seal.body_bytes, seal.signature)
     if res is None:
         rep.fail("key", f"seal signed by untrusted key {rep.key_id}", "seal")
@@ -258,6 +263,8 @@ def _seal_mismatch(
         "root": tree.root().hex(),
         "chain_head": stored.head.hex(),
         "event_count": rep.events,
+        # The seal counts the checkpoints, so removing one (the last, say) is detected.
+        "checkpoints": len(seg.checkpoints()),
     }
     bad = [k for k, v in expected.items() if b.get(k) != v]
     if not bad:

@@ -281,7 +281,8 @@ def test_checkpoint_signed_by_the_agent_with_another_chain_head_fails(victim: Pa
 
 def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
     """A checkpoint at tree size 0 (what a writer checkpointing a segment before its first
-    chunk signs) commits to the empty root and the genesis hash, and verifies."""
+    chunk signs) commits to the empty root and the genesis hash, and verifies; added to a
+    sealed segment, it is caught by the seal's checkpoint count instead."""
     seg = _segments(victim)[1]
     sf = SegmentFile(seg)
     try:
@@ -304,5 +305,8 @@ def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
         sf.close()
     tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=sign_body(key, body))
     rep = _verify(victim)
-    assert rep.ok, rep.first_failure
+    checks = {c.name: c for c in rep.segments[1].checks}
+    assert checks["checkpoint"].ok is True
     assert _detail(rep.segments[1], "checkpoint") == "3 checkpoints"
+    assert checks["seal"].ok is False
+    assert "checkpoints: sealed 2 vs stored 3" in checks["seal"].detail

@@ -1,0 +1,7 @@
+"""The fuzz tests' Hypothesis profile, loaded before their modules are imported."""
+
+from __future__ import annotations
+
+from tests.fuzz import profiles
+
+profiles.load()
