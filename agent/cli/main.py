@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("sessiontape: interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # the filesystem refused (read-only, permissions, not a directory)
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"sessiontape: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
     except Exception as exc:  # click usage errors and the like
         show = getattr(exc, "show", None)
         if callable(show) and hasattr(exc, "exit_code"):  # typer's (vendored) click errors

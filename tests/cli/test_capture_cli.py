@@ -114,3 +114,10 @@ def test_config_naming_a_directory_is_one_line_exit_2(tmp_path: Path) -> None:
     ):
         assert r.code == 2
         assert r.err == f"sessiontape: error: {tmp_path}: config file is a directory, not a file\n"
+
+
+def test_keys_init_in_a_read_only_home_is_one_line_exit_2(read_only_home: Path) -> None:
+    """A filesystem refusal outside the error tree is still one line naming the path, exit 2."""
+    r = run("keys", "init", home=read_only_home)
+    assert r.code == 2
+    assert r.err == f"sessiontape: error: {read_only_home / 'keys'}: Read-only file system\n"
