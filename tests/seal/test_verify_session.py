@@ -219,3 +219,36 @@ def test_flipped_token_byte_fails_rfc3161_naming_the_reason(
     assert ff is not None and (ff.name, ff.where) == ("rfc3161", "seal")
     assert ff.detail.startswith("signature check failed: ")
     assert "invalid CMS signature" in ff.detail
+
+
+def _rfc3161(rep: VerifyReport) -> list[tuple[bool | None, str]]:
+    return [(c.ok, c.detail) for c in rep.segments[0].checks if c.name == "rfc3161"]
+
+
+def test_a_removed_token_fails_with_roots_and_with_strict_and_is_only_noted_without(
+    stamped: Path, local_tsa: LocalTSA
+) -> None:
+    """No token: failure when TSA roots are given (strict or not) and under strict alone;
+    without roots and without strict it is reported as not checked."""
+    tamper(stamped, "UPDATE seal SET tst = NULL")
+    trust = _trust(stamped.parents[2]).trust()
+    missing = (False, "sealed segment has no timestamp token")
+    roots = tst_verifier([local_tsa.root_pem])
+    assert _rfc3161(verify_paths([stamped], trust, tst_verifier=roots)) == [missing]
+    assert _rfc3161(verify_paths([stamped], trust, require_timestamp=True)) == [missing]
+    assert _rfc3161(verify_paths([stamped], trust)) == [(None, "no timestamp token")]
+
+
+def test_a_token_without_roots_fails_only_under_strict(stamped: Path) -> None:
+    """A token whose chain cannot be checked (no roots) fails under strict, else is noted."""
+    trust = _trust(stamped.parents[2]).trust()
+    assert _rfc3161(verify_paths([stamped], trust, require_timestamp=True)) == [
+        (
+            False,
+            "timestamp token not chain-checked: no trusted TSA roots given "
+            "(--tsa-root or seal.tsa_roots)",
+        )
+    ]
+    assert _rfc3161(verify_paths([stamped], trust)) == [
+        (None, "token present; no trusted TSA roots given")
+    ]
