@@ -21,16 +21,16 @@ BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 def render(data: dict[str, Any]) -> str:
     """The Markdown block that stands between the markers in README.md."""
     lines = [
-        f"Measured {data['date']} on {data['machine']}. Machines here are shared and noisy: "
-        "compare the ratios, each taken against the named peer in the same run. The method is "
-        "in [agent/bench/README.md](agent/bench/README.md).",
+        f"Measured on {data['machine']}, on the date in each row. Machines here are shared "
+        "and noisy: compare the ratios, each taken against the named peer in the same run. "
+        "The method is in [agent/bench/README.md](agent/bench/README.md).",
         "",
-        "| figure | target | measured | peer, same run | command |",
-        "|---|---|---|---|---|",
+        "| figure | target | measured | peer, same run | command | measured on |",
+        "|---|---|---|---|---|---|",
     ]
     for row in data["rows"]:
         cells = [row["figure"], row["target"], row["measured"], row.get("peer", "—")]
-        cells.append(f"`{row['command']}`")
+        cells += [f"`{row['command']}`", row["date"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
