@@ -11,22 +11,17 @@ the verifier.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agent.canonical import canonical_bytes, loads
-from agent.config import load_config
 from agent.keys import Keyring
 from agent.seal.checkpoint import checkpoint_body, sign_body
 from agent.seal.report import SegmentReport
 from agent.seal.segment_file import SegmentFile
-from agent.seal.verify import VerifyReport, verify_paths
-from agent.testing import FakeClock
-from tests.journals import flip_byte, tamper, write_session
+from tests.journals import flip_byte, tamper
+from tests.seal.conftest import segments, verify_home
 
 PASSING_SEGMENT = [
     ("format", True),
@@ -39,31 +34,6 @@ PASSING_SEGMENT = [
     ("key", True),
 ]
 """The outcomes of an untouched sealed segment without a TSA token, verified without --decrypt."""
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A closed 3-segment session; each segment ends with a checkpoint at its full size."""
-    home = tmp_path_factory.mktemp("pristine") / "home"
-    Keyring.load_or_init(home)
-    write_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=6)
-    return home
-
-
-@pytest.fixture
-def victim(pristine: Path, tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    shutil.copytree(pristine, home)
-    return home
-
-
-def _segments(home: Path) -> list[Path]:
-    return sorted((home / "journals").rglob("*.stj"))
-
-
-def _verify(home: Path, *, decrypt: bool = False) -> VerifyReport:
-    kr = Keyring.load(home)
-    return verify_paths([home / "journals"], kr.trust(), keyring=kr, decrypt=decrypt)
 
 
 def _outcomes(rep: SegmentReport) -> list[tuple[str, bool | None]]:
@@ -109,7 +79,7 @@ def _header(seg: Path, idx: int) -> dict[str, Any]:
 def test_an_untouched_segment_passes_each_named_check_once(victim: Path) -> None:
     """Every check of every segment runs once and passes; the key check names the key; the
     session-level checks are continuity only (one session directory: no counter check)."""
-    rep = _verify(victim)
+    rep = verify_home(victim)
     key_id = Keyring.load(victim).signer().key_id
     for seg in rep.segments:
         assert _outcomes(seg) == PASSING_SEGMENT
@@ -118,17 +88,17 @@ def test_an_untouched_segment_passes_each_named_check_once(victim: Path) -> None
     first, second = rep.segments[0], rep.segments[1]
     assert first.seq_first == 0 and first.seal_seq_last is not None
     assert second.seq_first == second.seq_first_genesis == first.seal_seq_last + 1
-    decrypted = _verify(victim, decrypt=True).segments[1]
+    decrypted = verify_home(victim, decrypt=True).segments[1]
     assert ("decrypt", True) in _outcomes(decrypted)
     assert _detail(decrypted, "decrypt") == f"{decrypted.events} events"
 
 
 def test_renumbered_chunk_is_reported_after_the_last_verified_seq(victim: Path) -> None:
     """A chunk moved away is reported at the first missing index, after the seq that verified."""
-    seg = _segments(victim)[0]
+    seg = segments(victim)[0]
     last_good = _header(seg, 2)["seq1"]
     tamper(seg, "UPDATE chunks SET idx = 100 WHERE idx = 3")
-    ff = _verify(victim).segments[0].first_failure
+    ff = verify_home(victim).segments[0].first_failure
     assert ff is not None and ff.name == "chain"
     assert ff.where == f"chunk 3, after seq {last_good}"
 
@@ -136,13 +106,13 @@ def test_renumbered_chunk_is_reported_after_the_last_verified_seq(victim: Path) 
 def test_rewritten_header_with_a_recomputed_chain_fails_the_header_check(victim: Path) -> None:
     """A chunk header claiming another index, with leaf and chain recomputed, passes the chain
     but fails ``headers`` at that chunk; verification stops there and the key still passes."""
-    seg = _segments(victim)[1]
+    seg = segments(victim)[1]
     header = _header(seg, 2)
     expect_seq = header["seq0"]
     header["i"] = 5
     tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 2", args=(canonical_bytes(header),))
     _rechain(seg)
-    rep = _verify(victim).segments[1]
+    rep = verify_home(victim).segments[1]
     ff = rep.first_failure
     assert ff is not None and (ff.name, ff.where) == ("headers", "chunk 2")
     expected = f"expected seq {expect_seq}, segment {rep.segment_id}, index 2"
@@ -156,10 +126,10 @@ def test_rewritten_header_with_a_recomputed_chain_fails_the_header_check(victim:
 def test_undecryptable_chunk_stops_verification_at_that_chunk(victim: Path) -> None:
     """With --decrypt, a ciphertext edit (chain recomputed) fails AEAD at the edited chunk and
     the chunks after it are not counted as verified."""
-    seg = _segments(victim)[2]
+    seg = segments(victim)[2]
     flip_byte(seg, "idx = 1", offset=5, mask=0x01)
     _rechain(seg)
-    rep = _verify(victim, decrypt=True).segments[2]
+    rep = verify_home(victim, decrypt=True).segments[2]
     ff = rep.first_failure
     assert ff is not None and (ff.name, ff.where) == ("decrypt", "chunk 1")
     assert ff.detail.startswith("AEAD authentication failed")
@@ -170,7 +140,7 @@ def test_undecryptable_chunk_stops_verification_at_that_chunk(victim: Path) -> N
 def test_authenticated_chunk_that_does_not_decode_is_named(victim: Path) -> None:
     """A chunk encrypted with the segment's own key but holding no compressed records (a
     faulty writer) fails ``decrypt`` naming the chunk and the decoder's error type."""
-    seg = _segments(victim)[0]
+    seg = segments(victim)[0]
     header = _header(seg, 2)
     sf = SegmentFile(seg)
     try:
@@ -182,7 +152,7 @@ def test_authenticated_chunk_that_does_not_decode_is_named(victim: Path) -> None
     garbage = cipher.seal(bytes.fromhex(str(header["nonce"])), b"not zstd", row.header_bytes)
     tamper(seg, "UPDATE chunks SET ciphertext = ? WHERE idx = 2", args=(garbage,))
     _rechain(seg)
-    rep = _verify(victim, decrypt=True).segments[0]
+    rep = verify_home(victim, decrypt=True).segments[0]
     ff = rep.first_failure
     assert ff is not None and (ff.name, ff.where) == ("decrypt", "chunk 2")
     assert ff.detail == "chunk does not decode: ZstdError"
@@ -192,11 +162,11 @@ def test_authenticated_chunk_that_does_not_decode_is_named(victim: Path) -> None
 def test_chunk_changed_after_the_last_checkpoint_fails_the_seal_root(victim: Path) -> None:
     """With the final checkpoint deleted and the chain recomputed, an edited last chunk is
     caught by the seal alone, naming the first two commitments that differ."""
-    seg = _segments(victim)[0]
+    seg = segments(victim)[0]
     _drop_final_checkpoint(seg)
     flip_byte(seg, "idx = 6", offset=3, mask=0x01)
     _rechain(seg)
-    rep = _verify(victim).segments[0]
+    rep = verify_home(victim).segments[0]
     ff = rep.first_failure
     assert ff is not None and (ff.name, ff.where) == ("seal", "seal")
     assert ff.detail.startswith("root: sealed '")
@@ -207,10 +177,10 @@ def test_chunk_changed_after_the_last_checkpoint_fails_the_seal_root(victim: Pat
 def test_tail_truncated_with_its_checkpoint_fails_the_seal_naming_the_count(victim: Path) -> None:
     """Last chunk and final checkpoint removed: the seal names how many chunks it commits to,
     how many verify and the last seq that did."""
-    seg = _segments(victim)[1]
+    seg = segments(victim)[1]
     _drop_final_checkpoint(seg)
     tamper(seg, "DELETE FROM chunks WHERE idx = 5")
-    rep = _verify(victim).segments[1]
+    rep = verify_home(victim).segments[1]
     ff = rep.first_failure
     assert ff is not None and ff.name == "seal"
     missing = f"chunks missing after seq {rep.seq_last_verified}"
@@ -221,7 +191,7 @@ def test_tail_truncated_with_its_checkpoint_fails_the_seal_naming_the_count(vict
 def test_chunk_appended_after_the_seal_fails_naming_two_differences(victim: Path) -> None:
     """A fitting chunk appended to a sealed segment (chain recomputed) passes chain, headers
     and checkpoints; the seal fails naming tree size and root, and only those two."""
-    seg = _segments(victim)[0]
+    seg = segments(victim)[0]
     header = _header(seg, 6)
     n = int(header["n"])
     seq0 = int(header["seq1"]) + 1
@@ -233,7 +203,7 @@ def test_chunk_appended_after_the_seal_fails_naming_two_differences(victim: Path
         args=(canonical_bytes(header), ciphertext),
     )
     _rechain(seg)
-    rep = _verify(victim).segments[0]
+    rep = verify_home(victim).segments[0]
     ff = rep.first_failure
     assert ff is not None and ff.name == "seal"
     assert ff.detail.startswith("tree_size: sealed 7 vs stored 8, root: sealed '")
@@ -243,10 +213,10 @@ def test_chunk_appended_after_the_seal_fails_naming_two_differences(victim: Path
 
 def test_checkpoint_spliced_from_another_segment_does_not_belong(victim: Path) -> None:
     """A checkpoint validly signed by the agent, but for segment 0, fails in segment 1."""
-    first, second = _segments(victim)[:2]
+    first, second = segments(victim)[:2]
     body, sig = _rows(first, "SELECT body, signature FROM checkpoints WHERE n = 0")[0]
     tamper(second, "UPDATE checkpoints SET body = ?, signature = ? WHERE n = 0", args=(body, sig))
-    ff = _verify(victim).segments[1].first_failure
+    ff = verify_home(victim).segments[1].first_failure
     assert ff is not None and ff.name == "checkpoint"
     assert ff.detail == "checkpoint does not belong to this segment/order"
     assert ff.where == f"checkpoint 0 (tree size {loads(bytes(body))['tree_size']})"
@@ -254,12 +224,12 @@ def test_checkpoint_spliced_from_another_segment_does_not_belong(victim: Path) -
 
 def test_checkpoints_in_shrinking_order_fail(victim: Path) -> None:
     """Swapping a segment's two checkpoints makes the tree size shrink: refused."""
-    seg = _segments(victim)[0]
+    seg = segments(victim)[0]
     rows = _rows(seg, "SELECT n, body, signature FROM checkpoints ORDER BY n")
     tamper(seg, "DELETE FROM checkpoints")
     for (n, _, _), (_, body, sig) in zip(rows, reversed(rows), strict=True):
         tamper(seg, f"INSERT INTO checkpoints VALUES ({n}, ?, ?)", args=(body, sig))
-    ff = _verify(victim).segments[0].first_failure
+    ff = verify_home(victim).segments[0].first_failure
     assert ff is not None and ff.detail == "checkpoint does not belong to this segment/order"
     assert ff.where.startswith("checkpoint 1 ")
 
@@ -267,14 +237,14 @@ def test_checkpoints_in_shrinking_order_fail(victim: Path) -> None:
 def test_checkpoint_signed_by_the_agent_with_another_chain_head_fails(victim: Path) -> None:
     """A checkpoint whose root is right but whose chain head is not (a faulty writer, or a
     holder of the signing key) fails even though its signature verifies."""
-    seg = _segments(victim)[1]
+    seg = segments(victim)[1]
     (raw,) = _rows(seg, "SELECT body FROM checkpoints WHERE n = 0")[0]
     body = loads(bytes(raw))
     body["chain_head"] = "00" * 32
     signed = canonical_bytes(body)
     sig = Keyring.load(victim).signer().sign(signed)
     tamper(seg, "UPDATE checkpoints SET body = ?, signature = ? WHERE n = 0", args=(signed, sig))
-    ff = _verify(victim).segments[1].first_failure
+    ff = verify_home(victim).segments[1].first_failure
     assert ff is not None and ff.name == "checkpoint"
     assert ff.detail == "Merkle root or chain head differs from the stored chunks"
 
@@ -283,7 +253,7 @@ def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
     """A checkpoint at tree size 0 (what a writer checkpointing a segment before its first
     chunk signs) commits to the empty root and the genesis hash, and verifies; added to a
     sealed segment, it is caught by the seal's checkpoint count instead."""
-    seg = _segments(victim)[1]
+    seg = segments(victim)[1]
     sf = SegmentFile(seg)
     try:
         genesis = hashlib.sha256(sf.genesis_bytes).digest()
@@ -304,7 +274,7 @@ def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
     finally:
         sf.close()
     tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=sign_body(key, body))
-    rep = _verify(victim)
+    rep = verify_home(victim)
     checks = {c.name: c for c in rep.segments[1].checks}
     assert checks["checkpoint"].ok is True
     assert _detail(rep.segments[1], "checkpoint") == "3 checkpoints"
