@@ -230,6 +230,19 @@ CARD_NAMES = [
 ]
 _FLOOR = PASSWORD_NAMES + CARD_NAMES
 
+# Every rule kind, once (the discriminator of the rule union).
+RULE_KINDS = (
+    "selector",
+    "input_type",
+    "attribute",
+    "pattern",
+    "query_param",
+    "header",
+    "form_field",
+    "json_path",
+    "ws_path",
+)
+
 BUILTIN_RULES: tuple[_Rule, ...] = (
     InputTypeRule(
         id="builtin.password",
@@ -315,23 +328,7 @@ def _locate(data: Any, loc: tuple[int | str, ...]) -> str:
                 if isinstance(node, dict) and "id" in node and i == 1:
                     parts[-1] += f" (id={node['id']!r})"
             continue
-        if (
-            i > 0
-            and isinstance(loc[i - 1], int)
-            and p
-            in (
-                "selector",
-                "input_type",
-                "attribute",
-                "pattern",
-                "query_param",
-                "header",
-                "form_field",
-                "json_path",
-                "ws_path",
-            )
-            and isinstance(node, dict)
-        ):
+        if i > 0 and isinstance(loc[i - 1], int) and p in RULE_KINDS and isinstance(node, dict):
             continue  # the discriminator tag pydantic inserts
         parts.append(str(p))
         node = node.get(p) if isinstance(node, dict) else None

@@ -19,7 +19,7 @@ from agent.config import Config, load_config
 from agent.configbase import Section
 from agent.errors import ConfigError, MaskError
 from agent.mask.masker import Masker
-from agent.mask.rules import load_rules_file
+from agent.mask.rules import RULE_KINDS, load_rules_file
 from agent.mask.testing import TEST_HMAC_KEY
 from tests.fuzz import tomlgen
 from tests.fuzz.profiles import budget
@@ -90,20 +90,7 @@ def test_arbitrary_bytes_as_config_are_a_config_error(data: bytes) -> None:
 _rule = st.fixed_dictionaries(
     {
         "id": st.sampled_from(["r1", "r2", "builtin.x", "Bad Id"]) | st.text(max_size=6),
-        "kind": st.sampled_from(
-            [
-                "selector",
-                "input_type",
-                "attribute",
-                "pattern",
-                "query_param",
-                "header",
-                "form_field",
-                "json_path",
-                "ws_path",
-                "nope",
-            ]
-        ),
+        "kind": st.sampled_from([*RULE_KINDS, "nope"]),
         "mode": st.sampled_from(["redact", "tokenize", "escrow", "keep", "nope"]),
     },
     optional={
