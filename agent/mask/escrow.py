@@ -9,6 +9,8 @@ another token. Blob (base64url, no padding)::
          | nonce (12) | ciphertext+tag
 
 The recording agent holds only the public key; :func:`open_sealed` needs the private key.
+The token a blob is bound to is random (``agent.mask.tokens.new_escrow_token``), never a
+digest of the value, so nothing the agent stores lets anyone test a guess of an escrowed value.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Every function returns an :data:`Out` - ``None`` when the value is unchanged (the common case,
 kept allocation-free), else ``(new_value, failures, escrows)`` where failures are
 ``(rule_id, error_class)`` pairs (never the value) and escrows ``(token, sealed_blob)`` pairs.
-Free-text and URL results are cached per string (LRU): a blotter repeats its strings.
+Free-text and URL results are cached per string (LRU): a blotter repeats its strings, so
+within one masker (one recording) an identical string reuses the random escrow token it got
+first; a whole field value is escrowed afresh, under a new random token, every time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from agent.mask.compiled import Hit, RuleSet
 from agent.mask.escrow import EscrowSealer
 from agent.mask.patterns import NORMALIZERS
 from agent.mask.rules import ESCROW, KEEP, REDACT, STRENGTH, TOKENIZE
-from agent.mask.tokens import Tokenizer
+from agent.mask.tokens import Tokenizer, new_escrow_token
 
 MARKER = "[redacted]"
 Fail = tuple[str, str]
@@ -80,7 +82,6 @@ class StringMasker:
         self.max_scan = rules.defaults.max_scan_chars
         self.scan = functools.lru_cache(maxsize=cache_size)(self._scan)
         self.url = functools.lru_cache(maxsize=cache_size)(self._url)
-        self._seal = functools.lru_cache(maxsize=cache_size)(self._seal_uncached)
 
     # -- one value, one mode -------------------------------------------------------------
     def final(self, value: str, rule_id: str, strength: int, normalize: object) -> Out:
@@ -93,13 +94,9 @@ class StringMasker:
         if strength == ESCROW:
             if self.sealer is None:
                 return MARKER, ((rule_id, "NoEscrowKey"),), ()
-            token = self.tokenizer.escrow_token(norm)
-            return token, (), ((token, self._seal(value, token)),)
+            token = new_escrow_token()
+            return token, (), ((token, self.sealer.seal(value, token)),)
         return None  # keep
-
-    def _seal_uncached(self, value: str, token: str) -> str:
-        assert self.sealer is not None
-        return self.sealer.seal(value, token)
 
     def apply(self, value: str, hit: Hit) -> Out:
         """Mask a whole field value under ``hit`` (value patterns may only strengthen it)."""

@@ -1,8 +1,11 @@
 """Keyed tokens: HMAC-SHA256 under a per-deployment secret, so equal values correlate.
 
 The secret lives in ``<home>/keys/mask_hmac.key`` (32 random bytes, mode 0600, created on first
-use). The same normalised value gives the same token in every session recorded with that key;
-without the key a token cannot be computed from a guess, so tokens do not reveal values.
+use, refused when group- or world-readable). The same normalised value gives the same token in
+every session recorded with that key. Without the key a token cannot be computed from a guess;
+with it, a low-entropy value (an SSN: 10^9 candidates, a PIN: 10^4) is recovered by hashing
+every candidate, which is why the key never leaves the agent's account. Escrow tokens are not
+derived from the value at all (:func:`new_escrow_token`): they are random.
 """
 
 from __future__ import annotations
@@ -58,8 +61,18 @@ def load_or_create_hmac_key(path: Path) -> bytes:
     return data
 
 
+def new_escrow_token() -> str:
+    """A fresh escrow token: ``esc_`` + 16 hex chars of randomness, nothing of the value.
+
+    Two escrows of one value get unrelated tokens, so holding the HMAC key (or any other file
+    of the agent) does not let anyone test guesses against an escrow token; the value comes
+    back only from the sealed blob, with the officer's private key, through the audited reveal.
+    """
+    return "esc_" + secrets.token_hex(8)
+
+
 class Tokenizer:
-    """Turns normalised values into ``tok_``/``esc_`` + 16 hex chars (64 bits of HMAC)."""
+    """Turns normalised values into ``tok_`` + 16 hex chars (64 bits of HMAC)."""
 
     def __init__(self, key: bytes, cache_size: int = 65536) -> None:
         if len(key) < 32:
@@ -76,7 +89,3 @@ class Tokenizer:
     def token(self, normalized: str) -> str:
         """The tokenize-mode token for a normalised value."""
         return "tok_" + self.digest(normalized)
-
-    def escrow_token(self, normalized: str) -> str:
-        """The escrow-mode token; the same digest as :meth:`token`, so modes correlate."""
-        return "esc_" + self.digest(normalized)

@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 from agent.cli.mask import keys_escrow_init
 from agent.config import load_config
 from agent.journal import Journal, JournalSink
+from agent.journal.reader import iter_records
+from agent.journal.store import find_session
+from agent.keys import Keyring
 from agent.mask.masker import Masker
 from agent.mask.sink import MaskingSink
 from agent.mask.testing import el, rr_input, rr_snapshot
@@ -66,7 +69,8 @@ def test_escrow_init_refuses_the_agent_home(tmp_path: Path) -> None:
 
 
 def _record(home: Path, rules: Path, value: str) -> tuple[str, str]:
-    """A masked session with one escrowed input; returns (session id, esc token)."""
+    """A masked session with one escrowed input; returns (session id, the esc token the
+    journal holds: escrow tokens are random, so it is read back, not recomputed)."""
     masker = Masker.load(home, rules)
     journal = Journal.open(home, load_config(env={}))
     jsink = JournalSink(journal)
@@ -79,8 +83,13 @@ def _record(home: Path, rules: Path, value: str) -> tuple[str, str]:
     ]
     asyncio.run(sink.append_many(events))
     jsink.close()
-    token = masker.mask_event(events[1]).payload["data"]["text"]
-    return journal.session_id, token
+    recs = [
+        r
+        for s in find_session(home, journal.session_id).segments
+        for r in iter_records(s.path, Keyring.load(home))
+    ]
+    token = next(r.payload["data"]["text"] for r in recs if r.kind == "rrweb.input")
+    return journal.session_id, str(token)
 
 
 def test_reveal_cli_with_right_and_wrong_key(tmp_path: Path) -> None:

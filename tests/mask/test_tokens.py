@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from agent.errors import KeyMaterialError
+from agent.mask.escrow import generate_keypair
 from agent.mask.masker import Masker
+from agent.mask.rules import ESCROW
 from agent.mask.testing import build_masker
-from agent.mask.tokens import Tokenizer, hmac_key_path, load_or_create_hmac_key
+from agent.mask.tokens import Tokenizer, hmac_key_path, load_or_create_hmac_key, new_escrow_token
 
 
 def test_key_is_created_0600_on_first_use_and_reused(tmp_path: Path) -> None:
@@ -33,11 +35,23 @@ def test_key_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 
 def test_token_format_is_tok_plus_16_hex() -> None:
-    """tok_ + 16 lowercase hex chars; esc_ shares the digest."""
+    """tok_ + 16 lowercase hex chars; an escrow token is esc_ + 16 hex of its own."""
     t = Tokenizer(b"\x07" * 32)
     tok = t.token("078051120")
     assert re.fullmatch(r"tok_[0-9a-f]{16}", tok), tok
-    assert t.escrow_token("078051120") == "esc_" + tok[4:]
+    esc = new_escrow_token()
+    assert re.fullmatch(r"esc_[0-9a-f]{16}", esc) and esc[4:] != tok[4:]
+
+
+def test_escrowing_one_value_twice_gives_unrelated_tokens() -> None:
+    """Escrow tokens carry no digest of the value: the same SSN escrowed twice differs."""
+    _, pub = generate_keypair()
+    m = build_masker(escrow_public_key=pub)
+    hit = m.rules.hits["ssn"]
+    outs = [m.strings.final("078-05-1120", "ssn", ESCROW, hit.normalize) for _ in range(2)]
+    tokens = [o[0] for o in outs if o is not None]
+    assert len(tokens) == 2 and tokens[0] != tokens[1]
+    assert m.strings.tokenizer.token("078051120")[4:] not in tokens[0] + tokens[1]
 
 
 def test_same_value_same_token_across_two_maskers_with_the_same_key(tmp_path: Path) -> None:
