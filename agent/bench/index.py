@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import secrets
 import statistics
 import threading
 import time
@@ -94,14 +95,11 @@ def _iso(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns // NS, tz=dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def query_makers(
-    ix: SqliteIndex, corpus: Corpus, rng: random.Random
-) -> dict[str, Callable[[], str]]:
-    """Typical queries; each call draws fresh parameters from the corpus."""
+def query_makers(corpus: Corpus, rng: random.Random) -> dict[str, Callable[[], str]]:
+    """Typical queries; each call draws fresh parameters from the corpus (account tokens too:
+    the index holds them only blinded)."""
     meta = corpus.meta
-    toks = [
-        r[0] for r in ix.con.execute("SELECT token FROM tokens WHERE field = 'account' LIMIT 5000")
-    ]
+    toks = list(dict.fromkeys(corpus.acct_pool))[:5000]
     orders = max(1, corpus.order_seq)
 
     def user_day() -> str:
@@ -151,14 +149,14 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def _run_threads(
-    path: Path, qs: list[Any], limit: int, threads: int
+    path: Path, key: bytes, qs: list[Any], limit: int, threads: int
 ) -> tuple[list[float], list[int]]:
     lat: list[float] = []
     hits: list[int] = []
     lock = threading.Lock()
 
     def worker(chunk: list[Any]) -> None:
-        ix = SqliteIndex(path, readonly=True)
+        ix = SqliteIndex(path, key=key, readonly=True)
         try:
             ix.search(chunk[0], limit)  # warm the connection
             for q in chunk:
@@ -180,16 +178,21 @@ def _run_threads(
 
 
 def measure_queries(
-    path: Path, corpus: Corpus, *, runs: int, limit: int, seed: int = 11, threads: int = 1
+    path: Path,
+    key: bytes,
+    corpus: Corpus,
+    *,
+    runs: int,
+    limit: int,
+    seed: int = 11,
+    threads: int = 1,
 ) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) per query type with ``threads`` concurrent readers (own connections)."""
     out: dict[str, dict[str, float]] = {}
-    base = SqliteIndex(path, readonly=True)
-    makers = query_makers(base, corpus, random.Random(seed))
-    base.close()
+    makers = query_makers(corpus, random.Random(seed))
     for name, make in makers.items():
         qs = [parse(make()) for _ in range(runs * threads)]
-        lat, hits = _run_threads(path, qs, limit, threads)
+        lat, hits = _run_threads(path, key, qs, limit, threads)
         out[name] = {
             "p50_ms": round(_pct(lat, 0.5), 1),
             "p95_ms": round(_pct(lat, 0.95), 1),
@@ -213,7 +216,7 @@ def demo_rate(home: Path) -> dict[str, float]:
     sessions = [s for s in list_sessions(home) if not s.session_id.startswith("audit-")]
     agent_s = sum((s.end_utc_ns - s.start_utc_ns) / NS for s in sessions)
     with tempfile.TemporaryDirectory() as tmp:
-        ix = SqliteIndex(Path(tmp) / "demo.db")
+        ix = SqliteIndex(Path(tmp) / "demo.db", key=secrets.token_bytes(32))
         t0, c0 = time.perf_counter(), time.process_time()
         rep = index_dir(
             ix, home, Keyring.load(home), Keyring.load(home).trust(), limits=cfg.index.limits()
@@ -283,7 +286,8 @@ def run_bench(
         d["required_events_per_second_50_agents"] = round(50 * d["events_per_agent_second"])
         result["demo"] = d
     corpus = Corpus(sessions, events_per_session, seed=seed)
-    ix = SqliteIndex(path)
+    key = secrets.token_bytes(32)  # the corpus is synthetic: a throwaway index key
+    ix = SqliteIndex(path, key=key)
     say(f"building {sessions} sessions x ~{events_per_session} rows")
     result["indexing"] = build(ix, corpus, lambda i, n: say(f"  {i} sessions, {n} rows"))
     ix.close()
@@ -294,7 +298,9 @@ def run_bench(
     result["latency"] = {}
     for t in threads or [1]:
         say(f"queries with {t} concurrent reader(s)")
-        result["latency"][str(t)] = measure_queries(path, corpus, runs=runs, limit=limit, threads=t)
+        result["latency"][str(t)] = measure_queries(
+            path, key, corpus, runs=runs, limit=limit, threads=t
+        )
     sel = [
         v["p95_ms"]
         for k, v in result["latency"][str((threads or [1])[0])].items()

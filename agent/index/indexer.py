@@ -67,10 +67,12 @@ class IndexReport:
 
 
 def open_index(home: Path, config: Config, *, readonly: bool = False) -> SearchIndex:
-    """The configured index (SQLite at ``index.db_path`` or ``<home>/index.db``)."""
+    """The configured index (SQLite at ``index.db_path`` or ``<home>/index.db``), blinded and
+    sealed under the home's index key."""
+    from agent.index.cipher import index_key
     from agent.index.sqlite import SqliteIndex
 
-    return SqliteIndex(config.index.resolved_db_path(home), readonly=readonly)
+    return SqliteIndex(config.index.resolved_db_path(home), key=index_key(home), readonly=readonly)
 
 
 def _seg_record(s: SegmentInfo, source: str) -> SegmentRecord:

@@ -13,6 +13,12 @@ times slower (list or dict rows) for the tens of thousands of rows a segment yie
 and tokens also stay explicit because they are ``WITHOUT ROWID`` tables: sqlite-utils'
 ``insert(..., ignore=True)`` looks up the rowid of a row that was already there, and fails.
 
+The file is a blind index (:mod:`agent.index.cipher`): it and its ``-wal``/``-shm`` are
+created 0600, words are stored as keyed digests, and what a hit displays is sealed under the
+index key given to the constructor (:func:`agent.index.cipher.index_key`). An index built
+under another key is refused (``keycheck``), and a version-1 index (clear text) is dropped
+when opened for writing, its freed pages wiped (``VACUUM``).
+
 A write that SQLite refuses (a full disk above all) is a :class:`~agent.errors.StorageError`
 naming the index file; its transaction was rolled back, so the index holds what it held
 before and the next ``index update`` redoes the segment.
@@ -20,7 +26,9 @@ before and the next ``index update`` redoes the segment.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import urllib.parse
 from collections.abc import Sequence
@@ -28,17 +36,23 @@ from pathlib import Path
 from typing import Any
 
 from agent.db import refused_writes, transaction
-from agent.errors import InputError, UnknownVersion, UsageError, is_disk_full, storage_error
+from agent.errors import (
+    InputError,
+    KeyMaterialError,
+    UnknownVersion,
+    UsageError,
+    is_disk_full,
+    storage_error,
+)
+from agent.index import sqlrows
 from agent.index.base import Hit, IndexStats, SegmentRecord, SessionMeta
+from agent.index.cipher import IndexCipher
 from agent.index.extract import Facts, Row, norm_field
 from agent.index.query import Query
 from agent.index.schema import MIGRATIONS, SCHEMA_VERSION
 from agent.migrations import apply_migrations, utils_db
 
-_EVENT_INSERT = (
-    "INSERT INTO events (id, sid, seq, t_ns, kind, action, page, host, path, url, method, "
-    "status, label, selector, target, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class SqliteIndex:
@@ -46,8 +60,9 @@ class SqliteIndex:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, key: bytes, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.cipher = IndexCipher(key)
         try:
             con = self._connect(readonly)
             con.execute("PRAGMA busy_timeout = 60000")
@@ -64,6 +79,7 @@ class SqliteIndex:
         self.con = con
         self.db = utils_db(con)
         self._migrate(readonly)
+        self._check_key(readonly)
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         if readonly:
@@ -75,6 +91,7 @@ class SqliteIndex:
             uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
             return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(self.path)
         return sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
 
     @refused_writes("search index")
@@ -85,10 +102,30 @@ class SqliteIndex:
                 f"{self.path}: index schema version {ver} is newer than this "
                 f"build reads ({SCHEMA_VERSION}); rebuild it or upgrade"
             )
-        if ver == SCHEMA_VERSION or readonly:
+        if ver == SCHEMA_VERSION:
             return
+        if readonly:
+            raise UsageError(
+                f"{self.path}: search index format {ver} is older than this build reads "
+                f"({SCHEMA_VERSION}): run `sessiontape index update` to rebuild it"
+            )
         with transaction(self.con) as con:
             apply_migrations(con, MIGRATIONS, ver)
+        if ver:  # an older index held clear text: wipe the pages it freed
+            self.con.execute("VACUUM")
+            self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @refused_writes("search index")
+    def _check_key(self, readonly: bool) -> None:
+        row = self.con.execute("SELECT check_id FROM keycheck").fetchone()
+        if row is None and not readonly:
+            with transaction(self.con) as con:
+                con.execute("INSERT INTO keycheck (check_id) VALUES (?)", (self.cipher.check,))
+        elif row is not None and row[0] != self.cipher.check:
+            raise KeyMaterialError(
+                f"{self.path}: the search index was built under another index key: "
+                "run `sessiontape index rebuild`"
+            )
 
     # --- writes ----------------------------------------------------------------------------
     def has_segment(self, seal_hash: str) -> bool:
@@ -141,16 +178,16 @@ class SqliteIndex:
             con.execute("DELETE FROM segments WHERE seal_hash = ?", (seg.seal_hash,))
             sid = self._sid(seg.session_id)
             first = int(con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
-            ev, fts, toks, hosts = _event_rows(sid, first, rows)
-            con.executemany(_EVENT_INSERT, ev)
-            con.executemany("INSERT INTO events_fts (rowid, text, url) VALUES (?, ?, ?)", fts)
+            ev, fts, toks, hosts = sqlrows.event_rows(self.cipher, sid, first, rows)
+            con.executemany(sqlrows.EVENT_INSERT, ev)
+            con.executemany(sqlrows.FTS_INSERT, fts)
             con.executemany(
                 "INSERT OR IGNORE INTO tokens (token, event_id, field) VALUES (?, ?, ?)", toks
             )
             con.executemany("INSERT OR IGNORE INTO hosts (host) VALUES (?)", [(h,) for h in hosts])
             self.db.table("segments").insert(
                 {
-                    **_segment_fields(seg, sid),
+                    **sqlrows.segment_fields(seg, sid),
                     "status": "indexed",
                     "rows": len(rows),
                     "id_lo": first,
@@ -162,19 +199,19 @@ class SqliteIndex:
 
     def _merge_facts(self, sid: int, facts: Facts) -> None:
         stored = self.db.table("sessions").get(sid)
-        merged: dict[str, str] = {}
-        for name, new in (("urls", facts.urls), ("titles", facts.titles), ("hosts", facts.hosts)):
-            vals: list[str] = json.loads(stored[name])
+        urls, titles = sqlrows.open_facts(self.cipher, stored["session_id"], stored["facts"])
+        hosts: list[str] = json.loads(stored["hosts"])
+        for vals, new in ((urls, facts.urls), (titles, facts.titles), (hosts, facts.hosts)):
             vals += [v for v in new if v not in vals]
-            merged[name] = json.dumps(vals[:500])
-        self.db.table("sessions").update(sid, merged)
+        sealed = sqlrows.seal_facts(self.cipher, stored["session_id"], urls[:500], titles[:500])
+        self.db.table("sessions").update(sid, {"facts": sealed, "hosts": json.dumps(hosts[:500])})
 
     @refused_writes("search index")
     def mark_segment_failed(self, seg: SegmentRecord, detail: str) -> None:
         with transaction(self.con):
             sid = self._sid(seg.session_id)
             self.db.table("segments").insert(
-                {**_segment_fields(seg, sid), "status": "failed", "detail": detail[:2000]},
+                {**sqlrows.segment_fields(seg, sid), "status": "failed", "detail": detail[:2000]},
                 replace=True,
             )
             self.db.table("sessions").update(sid, {"verified": "failed"})
@@ -188,10 +225,14 @@ class SqliteIndex:
             if row is None:
                 return 0
             sid = int(row[0])
-            con.execute(
-                "INSERT INTO events_fts (events_fts, rowid, text, url) "
-                "SELECT 'delete', id, text, url FROM events WHERE sid = ?",
-                (sid,),
+            con.executemany(
+                sqlrows.FTS_DELETE,
+                [
+                    sqlrows.fts_entry(self.cipher, eid, blob)
+                    for eid, blob in con.execute(
+                        "SELECT id, sealed FROM events WHERE sid = ?", (sid,)
+                    ).fetchall()
+                ],
             )
             con.execute(
                 "DELETE FROM tokens WHERE event_id IN (SELECT id FROM events WHERE sid = ?)", (sid,)
@@ -219,7 +260,7 @@ class SqliteIndex:
     def search(self, query: Query, limit: int = 50) -> list[Hit]:
         from agent.index.sqlplan import plan_search
 
-        sql, args, text_mode = plan_search(self, query, limit)
+        sql, args, phrases = plan_search(self, query, limit)
         try:
             rows = self.con.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
@@ -228,15 +269,16 @@ class SqliteIndex:
                     f"full-text syntax not understood in {query.raw!r}: {exc}"
                 ) from None
             raise InputError(f"{self.path}: search failed: {exc}") from exc
-        return [_hit(r, text_mode) for r in rows]
+        return [sqlrows.hit(self.cipher, r, phrases) for r in rows]
 
     def session(self, session_id: str) -> SessionMeta | None:
         rows = self.db.table("sessions").rows_where("session_id = ?", [session_id])
-        return next((_meta(r) for r in rows), None)
+        return next((sqlrows.meta(self.cipher, r) for r in rows), None)
 
     def sessions(self) -> list[SessionMeta]:
         return [
-            _meta(r) for r in self.db.table("sessions").rows_where(order_by="start_ns, session_id")
+            sqlrows.meta(self.cipher, r)
+            for r in self.db.table("sessions").rows_where(order_by="start_ns, session_id")
         ]
 
     def known_hosts(self, pattern: str) -> list[str]:
@@ -280,93 +322,14 @@ class SqliteIndex:
         self.con.close()
 
 
-def _event_rows(
-    sid: int, first: int, rows: Sequence[Row]
-) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, str]], list[tuple[str, int, str]], set[str]]:
-    """(events, FTS entries, tokens, hosts) of a segment's rows, ids from ``first`` on."""
-    ev: list[tuple[Any, ...]] = []
-    fts: list[tuple[int, str, str]] = []
-    toks: list[tuple[str, int, str]] = []
-    hosts: set[str] = set()
-    for eid, r in enumerate(rows, start=first):
-        ev.append(
-            (eid, sid, r.seq, r.t_ns, r.kind, r.action, r.page, r.host, r.path, r.url)
-            + (r.method, r.status, r.label, r.selector, r.target, r.text)
-        )
-        fts.append((eid, r.text, r.url))
-        toks.extend((t, eid, f) for t, f in set(r.tokens))
-        if r.host:
-            hosts.add(r.host)
-    return ev, fts, toks, hosts
-
-
-def _segment_fields(seg: SegmentRecord, sid: int) -> dict[str, Any]:
-    """The ``segments`` columns a record fills, indexed or failed alike."""
-    return {
-        "seal_hash": seg.seal_hash,
-        "segment_id": seg.segment_id,
-        "sid": sid,
-        "idx": seg.index,
-        "events": seg.events,
-        "t_first_ns": seg.t_first_ns,
-        "t_last_ns": seg.t_last_ns,
-        "source": seg.source,
-    }
-
-
-def _hit(r: sqlite3.Row | tuple[Any, ...], text_mode: bool) -> Hit:
-    (
-        session_id,
-        user,
-        ws,
-        start_ns,
-        seq,
-        t_ns,
-        kind,
-        action,
-        host,
-        url,
-        selector,
-        target,
-        label,
-        snippet,
-    ) = r
-    return Hit(
-        session_id=session_id,
-        seq=int(seq),
-        t_utc_ns=int(t_ns),
-        kind=kind,
-        action=action,
-        snippet=" ".join(str(snippet or "").split())[:300],
-        user=user,
-        workstation=ws,
-        host=host or "",
-        url=url or "",
-        selector=selector or "",
-        target=target or "",
-        label=label or "",
-        session_start_ns=int(start_ns),
-    )
-
-
-def _meta(d: dict[str, Any]) -> SessionMeta:
-    return SessionMeta(
-        session_id=d["session_id"],
-        user=d["user"],
-        workstation=d["workstation"],
-        agent_id=d["agent_id"],
-        record_class=d["record_class"],
-        start_ns=d["start_ns"],
-        end_ns=d["end_ns"],
-        retain_until=d["retain_until"],
-        held=bool(d["held"]),
-        shipped=bool(d["shipped"]),
-        verified=d["verified"],
-        source=d["source"],
-        urls=json.loads(d["urls"]),
-        titles=json.loads(d["titles"]),
-        hosts=json.loads(d["hosts"]),
-    )
+def _private_files(path: Path) -> None:
+    """Create the index file 0600 (SQLite gives its -wal/-shm the same mode), and take
+    group/other access away from an existing one and its side files."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for p in (path, *(Path(str(path) + s) for s in _SIDE_FILES)):
+        if p.exists() and p.stat().st_mode & 0o077:
+            p.chmod(0o600)
 
 
 __all__ = ["SCHEMA_VERSION", "SqliteIndex", "norm_field"]

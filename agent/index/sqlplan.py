@@ -4,6 +4,9 @@ Three shapes, chosen by what the query has:
 
 * **text** (free words, phrases, ``url:``): driven by the FTS5 table, newest rowid first, so a
   broad word stops after ``limit`` matches instead of ranking millions; other filters join in.
+  The table holds keyed word digests (:mod:`agent.index.cipher`): every word of the query is
+  blinded the same way, each term becomes a phrase of its words' digests, and a prefix
+  (``acc*``) cannot be matched - it is a usage error saying so.
 * **event filters** without text (``token:``, ``host:``, ``kind:``): driven by the token
   primary key or the ``(host, t_ns)`` / ``(action, t_ns)`` indexes.
 * **session filters only** (``user:``, ``session:``, ``held:``, ``from:``/``to:``): one hit per
@@ -14,7 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agent.errors import UsageError
+from agent.index.cipher import IndexCipher, words
 from agent.index.extract import actions_for, field_match, norm_field
+from agent.index.highlight import query_phrases
 from agent.index.query import Query
 
 if TYPE_CHECKING:
@@ -22,8 +28,30 @@ if TYPE_CHECKING:
 
 _HIT = (
     "s.session_id, s.user, s.workstation, s.start_ns, e.seq, e.t_ns, e.kind, e.action, "
-    "e.host, e.url, e.selector, e.target, e.label"
+    "e.host, e.id, e.sealed, NULL"
 )
+
+
+def blind_fts_expr(c: IndexCipher, q: Query) -> str | None:
+    """The FTS5 MATCH expression over word digests for the query's text part, or None."""
+    parts: list[str] = []
+    for t in q.terms:
+        if t.endswith("*") and len(t) > 1:
+            raise UsageError(
+                f"prefix search {t!r} is not available: the index keeps keyed digests of whole "
+                f"words (masked at rest); search the whole word, e.g. {t[:-1]!r}"
+            )
+        parts.append(_blind_phrase(c, t))
+    parts.extend(_blind_phrase(c, p) for p in q.phrases)
+    parts.extend("url : " + _blind_phrase(c, u) for u in q.urls)
+    return " AND ".join(parts) if parts else None
+
+
+def _blind_phrase(c: IndexCipher, text: str) -> str:
+    ws = words(text)
+    if not ws:
+        raise UsageError(f"{text!r} has no word to search for (letters or digits)")
+    return '"' + " ".join(c.blind_word(w) for w in ws) + '"'
 
 
 def _like_prefix(s: str) -> str:
@@ -64,34 +92,36 @@ def _time_conds(
         args.append(q.t_to)
 
 
-def _token_sql(q: Query, args: list[Any]) -> str | None:
-    """An ``e.id IN (...)`` clause for token:/field:token items (ORed)."""
+def _token_sql(c: IndexCipher, q: Query, args: list[Any]) -> str | None:
+    """An ``e.id IN (...)`` clause for token:/field:token items (ORed), tokens blinded."""
     parts: list[str] = []
     for t in q.tokens:
         parts.append("token = ?")
-        args.append(t)
+        args.append(c.blind_token(t))
     for fld, t in q.field_tokens:
         w = norm_field(fld)
         parts.append("(token = ? AND (field = ? OR '_' || field || '_' LIKE ? ESCAPE '\\'))")
-        args.extend([t, w, "%\\_" + w.replace("_", "\\_") + "\\_%"])
+        args.extend([c.blind_token(t), w, "%\\_" + w.replace("_", "\\_") + "\\_%"])
     if not parts:
         return None
     return "e.id IN (SELECT event_id FROM tokens WHERE " + " OR ".join(parts) + ")"
 
 
-def plan_search(ix: SqliteIndex, q: Query, limit: int) -> tuple[str, list[Any], bool]:
-    """(SQL, args, text_mode) for a query."""
+def plan_search(
+    ix: SqliteIndex, q: Query, limit: int
+) -> tuple[str, list[Any], list[tuple[str, ...]] | None]:
+    """(SQL, args, phrases to highlight) for a query; phrases None for session hits."""
     limit = max(1, int(limit))
     if not q.has_event_filters:
         return _plan_sessions(q, limit)
     conds: list[str] = []
     args: list[Any] = []
-    fts = q.fts_expr()
+    fts = blind_fts_expr(ix.cipher, q)
     ranges = _segment_ranges(ix, q) if fts is not None else None
     if fts is not None and ranges is None:
         conds.append("events_fts MATCH ?")
         args.append(fts)
-    tok = _token_sql(q, args)
+    tok = _token_sql(ix.cipher, q, args)
     if tok:
         conds.append(tok)
     if q.hosts:
@@ -109,29 +139,27 @@ def plan_search(ix: SqliteIndex, q: Query, limit: int) -> tuple[str, list[Any], 
         if not ranges:
             ranges = [(0, -1)]
         parts = " UNION ALL ".join(
-            "SELECT rowid AS id, snippet(events_fts, 0, '«', '»', '…', 16) AS snip "
-            "FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?"
+            "SELECT rowid AS id FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?"
             for _ in ranges
         )
         sql = (
-            f"SELECT {_HIT}, m.snip FROM ({parts}) m JOIN events e ON e.id = m.id "
+            f"SELECT {_HIT} FROM ({parts}) m JOIN events e ON e.id = m.id "
             f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?"
         )
         args = [x for lo, hi in ranges for x in (fts, lo, hi)] + args
     elif fts is not None:
         sql = (
-            f"SELECT {_HIT}, snippet(events_fts, 0, '«', '»', '…', 16) "
-            "FROM events_fts JOIN events e ON e.id = events_fts.rowid "
+            f"SELECT {_HIT} FROM events_fts JOIN events e ON e.id = events_fts.rowid "
             f"JOIN sessions s ON s.sid = e.sid WHERE {where} "
             "ORDER BY events_fts.rowid DESC LIMIT ?"
         )
     else:
         sql = (
-            f"SELECT {_HIT}, substr(e.text, 1, 200) FROM events e "
+            f"SELECT {_HIT} FROM events e "
             f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.id DESC LIMIT ?"
         )
     args.append(limit)
-    return sql, args, fts is not None
+    return sql, args, query_phrases(q) if fts is not None else []
 
 
 MAX_RANGES = 200
@@ -159,7 +187,7 @@ def _segment_ranges(ix: SqliteIndex, q: Query) -> list[tuple[int, int]] | None:
     return [(int(lo), int(hi)) for lo, hi in rows]
 
 
-def _plan_sessions(q: Query, limit: int) -> tuple[str, list[Any], bool]:
+def _plan_sessions(q: Query, limit: int) -> tuple[str, list[Any], None]:
     conds: list[str] = []
     args: list[Any] = []
     _session_conds(q, conds, args)
@@ -176,14 +204,13 @@ def _plan_sessions(q: Query, limit: int) -> tuple[str, list[Any], bool]:
     cols = (
         "s.session_id, s.user, s.workstation, s.start_ns, COALESCE(e.seq, 0), "
         "COALESCE(e.t_ns, s.start_ns), COALESCE(e.kind, 'session.start'), "
-        "COALESCE(e.action, 'session'), COALESCE(e.host, ''), COALESCE(e.url, ''), "
-        "'', '', ''"
+        "COALESCE(e.action, 'session'), COALESCE(e.host, ''), e.id, e.sealed"
     )
     sql = (
         f"SELECT {cols}, {snippet} FROM sessions s LEFT JOIN events e ON e.id = {first} "
         f"WHERE {where} ORDER BY s.start_ns DESC LIMIT ?"
     )
-    return sql, [*inner_args, *args, limit], False
+    return sql, [*inner_args, *args, limit], None
 
 
 __all__ = ["field_match", "plan_search"]

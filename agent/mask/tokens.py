@@ -30,7 +30,16 @@ def hmac_key_path(home: Path) -> Path:
 
 
 def load_or_create_hmac_key(path: Path) -> bytes:
-    """Read the 32-byte secret at ``path``, creating it (0600, exclusively) if missing."""
+    """Read the 32-byte masking secret at ``path``, creating it (0600, exclusively) if missing."""
+    return load_or_create_secret(path, "masking key")
+
+
+def load_or_create_secret(path: Path, what: str) -> bytes:
+    """Read a 32-byte secret at ``path``, creating it (0600, exclusively) if missing.
+
+    A secret of the wrong size, or one the file mode lets the group or others read, is a
+    ``KeyMaterialError`` naming ``what`` and the file: it is never used.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -39,25 +48,23 @@ def load_or_create_hmac_key(path: Path) -> bytes:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return load_or_create_hmac_key(path)  # another process won the race
+            return load_or_create_secret(path, what)  # another process won the race
         try:
             if os.write(fd, key) != len(key):
                 raise OSError(errno.ENOSPC, "short write")
             os.fsync(fd)
         except OSError as exc:
             path.unlink(missing_ok=True)  # a truncated key must not be found next time
-            raise KeyMaterialError(
-                f"{path}: cannot write masking key: {io_error_text(exc)}"
-            ) from exc
+            raise KeyMaterialError(f"{path}: cannot write {what}: {io_error_text(exc)}") from exc
         finally:
             os.close(fd)
         return key
     except OSError as exc:
-        raise KeyMaterialError(f"{path}: cannot read masking key: {exc.strerror}") from exc
+        raise KeyMaterialError(f"{path}: cannot read {what}: {exc.strerror}") from exc
     if len(data) != 32:
-        raise KeyMaterialError(f"{path}: masking key must be 32 bytes, found {len(data)}")
+        raise KeyMaterialError(f"{path}: {what} must be 32 bytes, found {len(data)}")
     if path.stat().st_mode & 0o077:
-        raise KeyMaterialError(f"{path}: masking key is readable by others (chmod 600)")
+        raise KeyMaterialError(f"{path}: {what} is readable by others (chmod 600)")
     return data
 
 

@@ -25,7 +25,7 @@ INT64 = range(-(2**63), 2**63)
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteIndex]:
     """An empty index with the real schema."""
-    ix = SqliteIndex(tmp_path_factory.mktemp("qidx") / "index.sqlite")
+    ix = SqliteIndex(tmp_path_factory.mktemp("qidx") / "index.sqlite", key=b"\x05" * 32)
     yield ix
     ix.close()
 

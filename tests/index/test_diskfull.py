@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from agent.config import load_config
+from agent.index.cipher import index_key
 from agent.keys import Keyring
 from agent.testing import FakeClock
 from tests.cli.clirun import run_main
@@ -22,6 +23,7 @@ def test_index_update_on_a_full_disk_fails_naming_the_index_then_completes_once_
     fs = small_fs(8 * 1024)
     home = fs.path / "home"
     Keyring.load_or_init(home)
+    index_key(home)  # the agent's keys exist before the disk fills; the index file does not
     session = ticket_session(home, load_config(env={}, home=home), FakeClock())
     fs.fill()
     rc, out, err = run_main(capsys, "--home", str(home), "index", "update")
