@@ -12,7 +12,8 @@
 
 Free words and phrases search the full text (visible page text at keyframes and as it
 appears, typed text that was not masked, click targets, URLs, titles, request/response and
-WebSocket message text, console errors). ``word*`` is a prefix search. A bad item is a
+WebSocket message text, console errors). ``word*`` parses as a prefix; the SQLite backend
+refuses it (its blind index matches whole words only). A bad item is a
 :class:`~agent.errors.UsageError` naming it.
 """
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import UnknownVersion, UsageError
+from agent.errors import KeyMaterialError, UnknownVersion, UsageError
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
 from agent.index.query import parse
+from agent.index.schema import MIGRATIONS
 from agent.index.sqlite import SqliteIndex
+from agent.migrations import apply_migrations
 
 H = 3_600_000_000_000
 T0 = 1_795_651_200_000_000_000  # 2026-11-26T00:00:00Z
@@ -265,3 +267,34 @@ def test_text_within_selected_sessions(ix: SearchIndex) -> None:
     assert _sessions(ix, "user:nobody click") == []
     hits = ix.search(parse("session:20261127 click"), 10)
     assert [(h.session_id[-1], h.seq, "«click»" in h.snippet) for h in hits] == [("1", 9, True)]
+
+
+def test_index_built_under_another_key_is_refused(tmp_path: Path) -> None:
+    """Opening an index with another index key is an error saying to rebuild, not garbage."""
+    p = tmp_path / "index.db"
+    SqliteIndex(p, key=KEY).close()
+    with pytest.raises(KeyMaterialError, match="built under another index key: run `sessiontape"):
+        SqliteIndex(p, key=b"\x0c" * 32)
+
+
+def test_clear_text_v1_index_is_dropped_and_its_pages_wiped(tmp_path: Path) -> None:
+    """A version-1 index (clear text) is refused read-only; opened for writing it is migrated
+    and vacuumed, so no byte of its text stays in the file."""
+    p = tmp_path / "index.db"
+    con = sqlite3.connect(p, isolation_level=None)
+    con.execute("BEGIN")
+    apply_migrations(con, MIGRATIONS[:1], 0)
+    con.executemany(
+        "INSERT INTO events (id, sid, seq, t_ns, kind, action, text) VALUES (?, 1, ?, 0, 'k', "
+        "'text', ?)",
+        [(i, i, f"client Jane Q. Sample balance {i}") for i in range(1, 500)],
+    )
+    con.execute("COMMIT")
+    con.close()
+    assert b"Jane Q. Sample" in p.read_bytes()
+    with pytest.raises(UsageError, match="format 1 is older .* run `sessiontape index update`"):
+        SqliteIndex(p, key=KEY, readonly=True)
+    ix = SqliteIndex(p, key=KEY)
+    assert ix.stats().schema_version == 2 and ix.stats().events == 0
+    ix.close()
+    assert b"Jane Q. Sample" not in p.read_bytes()
