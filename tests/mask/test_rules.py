@@ -135,3 +135,18 @@ def test_password_and_card_builtins_are_redact() -> None:
     assert modes["builtin.password"] == "redact"
     assert modes["builtin.card"] == "redact"
     assert modes["builtin.cc-autocomplete"] == "redact"
+
+
+def test_shipped_rules_redact_pin_inputs_that_are_not_password_fields() -> None:
+    """A text input named or id'd pin/pincode is redacted (a 4-digit token is enumerable with
+    the HMAC key); names that merely contain the letters (shipping, spinner) are not."""
+    from agent.mask.rules import REDACT
+    from agent.mask.testing import build_masker
+
+    rules = build_masker().rules
+    for attrs in ({"name": "PIN"}, {"id": "pin"}, {"name": "pincode", "type": "text"}):
+        hit = rules.element_hit("input", attrs)
+        assert hit is not None and (hit.rule_id, hit.strength) == ("pin-fields", REDACT), attrs
+    for attrs in ({"name": "shipping"}, {"id": "spinner"}):
+        hit = rules.element_hit("input", attrs)
+        assert hit is None or hit.rule_id != "pin-fields", attrs
