@@ -37,7 +37,7 @@ from agent.mask.tokens import load_or_create_secret
 INDEX_KEY_FILE = "index.key"
 _WORD = re.compile(r"\w+")
 _NONCE = 12
-_CACHE_MAX = 1 << 20
+_CACHE_MAX = 1 << 16  # word digests remembered (a page repeats its words)
 
 
 def index_key_path(home: Path) -> Path:
