@@ -66,13 +66,16 @@ class IndexReport:
         }
 
 
-def open_index(home: Path, config: Config, *, readonly: bool = False) -> SearchIndex:
-    """The configured index (SQLite at ``index.db_path`` or ``<home>/index.db``), blinded and
-    sealed under the home's index key."""
+def open_index(
+    home: Path, config: Config, *, readonly: bool = False, rekey: bool = False
+) -> SearchIndex:
+    """The configured index (``index.db_path`` or ``<home>/index.db``) under the home's index
+    key; ``rekey`` (a rebuild) takes over an index built under another key, not refuses it."""
     from agent.index.cipher import index_key
     from agent.index.sqlite import SqliteIndex
 
-    return SqliteIndex(config.index.resolved_db_path(home), key=index_key(home), readonly=readonly)
+    path = config.index.resolved_db_path(home)
+    return SqliteIndex(path, key=index_key(home), readonly=readonly, rekey=rekey)
 
 
 def _seg_record(s: SegmentInfo, source: str) -> SegmentRecord:
@@ -311,7 +314,7 @@ def rebuild_from_dir(
     home: Path, config: Config, directory: Path | None = None, *, trust_dir: Path | None = None
 ) -> IndexReport:
     """Drop the index and rebuild it from local journals (``directory`` or the home's)."""
-    ix = open_index(home, config)
+    ix = open_index(home, config, rekey=True)
     try:
         trust = _trust(home, trust_dir)
         ix.clear()
@@ -358,7 +361,7 @@ def rebuild_from_vault(
     tmp = Path(tempfile.mkdtemp(prefix="sessiontape-index-", dir=workdir))
     try:
         custody = download_segments(vault, keys, tmp / "journals")
-        ix = open_index(home, config)
+        ix = open_index(home, config, rekey=True)
         try:
             ix.clear()
             rep = index_dir(

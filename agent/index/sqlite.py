@@ -60,7 +60,11 @@ class SqliteIndex:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, *, key: bytes, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, key: bytes, readonly: bool = False, rekey: bool = False
+    ) -> None:
+        """Open (creating 0600) the index at ``path`` under ``key``; ``rekey``: an index built
+        under another key is emptied and taken over (a rebuild), instead of refused."""
         self.path = Path(path)
         self.cipher = IndexCipher(key)
         try:
@@ -79,7 +83,7 @@ class SqliteIndex:
         self.con = con
         self.db = utils_db(con)
         self._migrate(readonly)
-        self._check_key(readonly)
+        self._check_key(readonly, rekey)
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         if readonly:
@@ -116,16 +120,22 @@ class SqliteIndex:
             self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @refused_writes("search index")
-    def _check_key(self, readonly: bool) -> None:
+    def _check_key(self, readonly: bool, rekey: bool) -> None:
         row = self.con.execute("SELECT check_id FROM keycheck").fetchone()
-        if row is None and not readonly:
-            with transaction(self.con) as con:
-                con.execute("INSERT INTO keycheck (check_id) VALUES (?)", (self.cipher.check,))
-        elif row is not None and row[0] != self.cipher.check:
+        if row is not None and row[0] == self.cipher.check:
+            return
+        if row is not None and not (rekey and not readonly):
             raise KeyMaterialError(
                 f"{self.path}: the search index was built under another index key: "
                 "run `sessiontape index rebuild`"
             )
+        if readonly:
+            return  # an index that was never written to: nothing to read
+        if row is not None:
+            self.clear()  # rows under the old key cannot be read: a rebuild starts empty
+        with transaction(self.con) as con:
+            con.execute("DELETE FROM keycheck")
+            con.execute("INSERT INTO keycheck (check_id) VALUES (?)", (self.cipher.check,))
 
     # --- writes ----------------------------------------------------------------------------
     def has_segment(self, seal_hash: str) -> bool:

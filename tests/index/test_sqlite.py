@@ -298,3 +298,19 @@ def test_clear_text_v1_index_is_dropped_and_its_pages_wiped(tmp_path: Path) -> N
     assert ix.stats().schema_version == 2 and ix.stats().events == 0
     ix.close()
     assert b"Jane Q. Sample" not in p.read_bytes()
+
+
+def test_rebuild_takes_over_an_index_built_under_another_key(tmp_path: Path) -> None:
+    """With ``rekey`` (what `index rebuild` passes) the old key's rows are dropped and the
+    index is usable under the new key; opened normally afterwards it is accepted."""
+    p = tmp_path / "index.db"
+    old = SqliteIndex(p, key=KEY)
+    _load(old)
+    old.close()
+    new_key = b"\x0c" * 32
+    ix = SqliteIndex(p, key=new_key, rekey=True)
+    assert ix.stats().events == 0 and ix.search(parse("click"), 10) == []
+    ix.close()
+    SqliteIndex(p, key=new_key).close()
+    with pytest.raises(KeyMaterialError, match="another index key"):
+        SqliteIndex(p, key=KEY)
