@@ -82,8 +82,12 @@ class SqliteIndex:
             raise InputError(f"{self.path}: cannot open search index: {exc}") from exc
         self.con = con
         self.db = utils_db(con)
-        self._migrate(readonly)
-        self._check_key(readonly, rekey)
+        try:
+            self._migrate(readonly)
+            self._check_key(readonly, rekey)
+        except BaseException:
+            con.close()  # refused (version, key): leave no connection behind
+            raise
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         if readonly:
