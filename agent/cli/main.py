@@ -43,7 +43,9 @@ def _global(
     """
     STATE.home_opt = home
     STATE.config_opt = config
-    _ = STATE.config  # validate the configuration before any command runs
+    from agent.keys import configure
+
+    configure(STATE.config.seal.keys)  # validates the configuration before any command runs
 
 
 _STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
