@@ -110,7 +110,7 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
-        keyring = keyring or Keyring.load_or_init(home)
+        keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
         if session_id is None:
