@@ -5,6 +5,7 @@ misconfiguration is one line, exit 2."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,25 @@ def test_a_label_naming_no_key_is_a_clear_error(tmp_path: Path, token: Token) ->
     )
     with pytest.raises(KeyMaterialError, match=r"decryption key kek:0000000000000000 is not in"):
         kr.unwrap_dek("kek:0000000000000000", b"\0" * 40, where="seg")
+
+
+def test_a_copy_of_the_state_dir_without_the_token_decrypts_nothing(
+    tmp_path: Path, token: Token
+) -> None:
+    """The attacker copies the whole home (a backup, a stolen disk): it verifies, since the
+    public key is there, but no file in it is a key, so no segment decrypts."""
+    home = tmp_path / "home"
+    cfg = load_config(token.config, env={})
+    j = write_session(home, cfg, FakeClock())
+    stolen = tmp_path / "stolen"
+    shutil.copytree(home, stolen)
+    seg = SegmentFile(next((stolen / "journals" / j.session_id).glob("*.stj")))
+    try:
+        kek_id = str(seg.genesis["kek_id"])
+    finally:
+        seg.close()
+    r = run("verify", "--decrypt", j.session_id, home=stolen)  # the file backend: no token
+    assert r.code == 1
+    assert f".stj: format: decryption key {kek_id} is not in this keyring\n" in r.err
+    assert run("verify", j.session_id, home=stolen).code == 0
+    assert [p for p in stolen.rglob("*") if p.suffix in (".pem", ".key")] == []
