@@ -25,6 +25,7 @@ from agent.capture.config import CaptureConfig
 from agent.configbase import Section
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
+from agent.keystore.config import KeysConfig
 from agent.mask.config import MaskConfig
 from agent.replay.config import ReplayConfig
 from agent.ship.config import ShipConfig
@@ -54,6 +55,7 @@ class SealConfig(Section):
     tsa_timeout_seconds: int = Field(10, ge=1)
     tsa_roots: list[str] = []  # PEM files of trusted TSA root certificates (for verify)
     require_timestamp: bool = False  # verify fails a sealed segment without a checked token
+    keys: KeysConfig = Field(default_factory=KeysConfig)  # [seal.keys]: where the keys live
 
 
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.

@@ -140,7 +140,7 @@ class Recording:
         self.home = home
         self.config = config
         self.clock = clock or SystemClock()
-        self.keyring = Keyring.load_or_init(home)
+        self.keyring = Keyring.load_or_init(home, config.seal.keys)
         recovered = recover_all(home, self.keyring, self.clock)
         if recovered:
             log.warning("pipeline.recovered_segments", count=len(recovered))

@@ -18,17 +18,21 @@ if TYPE_CHECKING:  # agent.config imports every stage's section: load it only wh
 
 
 def home() -> Path:
-    """The state directory, created on first use (0700); a path that is not a directory, or
-    cannot be created, is a usage error naming it."""
+    """The state directory, created on first use (0700, missing parents too); a path that is
+    not a directory, cannot be created, belongs to another account or is open to group/world
+    is a usage error naming it (the agent's keys, journals and index must be its alone)."""
+    from agent.keystore.perms import check_state_dir, private_dir
+
     h = STATE.home
     if h.exists() and not h.is_dir():
         raise UsageError(
             f"{h}: the state directory (--home or SESSIONTAPE_HOME) is not a directory"
         )
     try:
-        h.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(h)
     except OSError as exc:
         raise UsageError(f"{h}: cannot create the state directory: {exc.strerror}") from exc
+    check_state_dir(h)
     return h
 
 

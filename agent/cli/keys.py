@@ -19,17 +19,18 @@ keys_app = typer.Typer(
 
 @keys_app.command("init")
 def keys_init() -> None:
-    """Create the agent's Ed25519 signing key and KEK (0600) if missing; print fingerprints.
+    """Create the agent's Ed25519 signing key and KEK if missing, in the configured backend
+    ([seal.keys]: 0600 files, or non-exportable in a PKCS#11 token); print fingerprints.
 
     Example: sessiontape --home /tmp/st keys init
     """
     kr = Keyring.load(home())
     created = kr.init()
     signer = kr.signer()
-    kek_id, _ = kr.current_kek()
     typer.echo(("created" if created else "exists") + f": signing key {signer.key_id}")
     typer.echo(f"public key (hex): {signer.public_raw.hex()}")
-    typer.echo(f"key-encryption key: {kek_id}")
+    typer.echo(f"key-encryption key: {kr.current_kek_id()}")
+    typer.echo(f"backend: {kr.store.describe()}")
     typer.echo(f"keys directory: {kr.dir}")
 
 
@@ -46,14 +47,16 @@ def keys_rotate(kek: bool = typer.Option(False, "--kek", help="Rotate the KEK in
 
 @keys_app.command("list")
 def keys_list(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List key ids: signing keys, KEKs and trusted public keys.
+    """List the key backend and key ids: signing keys, KEKs and trusted public keys.
 
     Example: sessiontape keys list --json
     """
-    data = Keyring.load(home()).list_keys()
+    kr = Keyring.load(home())
+    data = kr.list_keys()
     if as_json:
-        echo_json(data)
+        echo_json({"backend": kr.store.describe(), **data})
         return
+    typer.echo(f"backend: {kr.store.describe()}")
     for kind, ids in data.items():
         typer.echo(f"{kind}: " + (", ".join(ids) if ids else "(none)"))
 

@@ -8,6 +8,7 @@ and the exit code from :func:`agent.errors.exit_code_for` - never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +44,9 @@ def _global(
     """
     STATE.home_opt = home
     STATE.config_opt = config
-    _ = STATE.config  # validate the configuration before any command runs
+    from agent.keys import configure
+
+    configure(STATE.config.seal.keys)  # validates the configuration before any command runs
 
 
 _STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
@@ -74,10 +77,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+PRIVATE_UMASK = 0o077
+"""Every file the agent writes (journals, index, spool, logs, keys) is 0600, every directory
+0700: nothing of the agent's is readable by the recorded user's account."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from agent.logs import configure_quiet
 
+    os.umask(PRIVATE_UMASK)
     configure_quiet()  # until a command chooses the log file: nothing on stdout
     _register_all()
     try:

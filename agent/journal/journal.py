@@ -33,7 +33,7 @@ from agent.journal.session import lock_session, meta_fields, resume_payload
 from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
 from agent.seal import format as fmt
-from agent.seal.crypto import new_dek, wrap_dek
+from agent.seal.crypto import new_dek
 
 log = structlog.get_logger("sessiontape.journal")
 
@@ -110,7 +110,7 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
-        keyring = keyring or Keyring.load_or_init(home)
+        keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
         if session_id is None:
@@ -165,8 +165,8 @@ class Journal:
                 f"{self.home}: cannot take a segment counter: {io_error_text(exc)}"
             ) from exc
         agent_id, counter = self._counter
-        kek_id, kek = self.keyring.current_kek()
         dek = new_dek()
+        kek_id, wrapped = self.keyring.wrap_dek(dek)
         seg_id = secrets.token_hex(8)
         genesis = {
             "v": fmt.GENESIS_VERSION,
@@ -182,7 +182,7 @@ class Journal:
             "created_utc_ns": self.clock.utc_ns(),
             "created_mono_ns": self.clock.mono_ns(),
             "kek_id": kek_id,
-            "wrapped_dek": wrap_dek(kek, dek).hex(),
+            "wrapped_dek": wrapped.hex(),
             "cipher": "AES-256-GCM",
             "compression": "zstd",
             "key_id": self._signer.key_id,

@@ -27,7 +27,6 @@ from agent.keys import Keyring, Signer
 from agent.seal import chain, merkle
 from agent.seal import format as fmt
 from agent.seal.checkpoint import signature_status
-from agent.seal.crypto import unwrap_dek
 from agent.seal.segment_file import SegmentFile
 
 log = structlog.get_logger("sessiontape.journal")
@@ -70,15 +69,15 @@ def recover_segment(
         state = _rehash(seg, keyring)
         if state is None:
             return None
-        kek = keyring.kek(str(seg.genesis.get("kek_id", "")))
+        kid = str(seg.genesis.get("kek_id", ""))
         wrapped = bytes.fromhex(str(seg.genesis.get("wrapped_dek", "")))
     finally:
         seg.close()
     signer = keyring.signer()
-    if kek is None:
+    if not keyring.holds_kek(kid):
         log.error("recovery.refused", segment=str(path), reason="decryption key not held")
         return None
-    writer = _resume_writer(path, state, unwrap_dek(kek, wrapped, where=str(path)), signer)
+    writer = _resume_writer(path, state, keyring.unwrap_dek(kid, wrapped, where=str(path)), signer)
     now = clock.utc_ns()
     try:
         gap = _crash_gap(state, now, clock, outage)

@@ -25,7 +25,6 @@ from agent.replay.integrity import OpenSegment
 from agent.replay.proofs import chunk_proof, load_leaves
 from agent.replay.server import STATIC, session_summary
 from agent.replay.session import ReplaySession
-from agent.seal.crypto import unwrap_dek
 
 DEK_TOKEN_PREFIX = "sessiontape-dek:"
 VIEWER_FILES = ("viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css")
@@ -94,12 +93,13 @@ def _proof_doc(s: OpenSegment) -> dict[str, Any]:
 def _sealed_dek(s: OpenSegment, segment_id: str, keyring: Keyring, sealer: Any) -> str:
     """The segment's data key, unwrapped with this home's KEK and sealed to the recipient."""
     assert s.file is not None
-    kek = keyring.kek(str(s.file.genesis.get("kek_id", "")))
-    if kek is None:
+    kid = str(s.file.genesis.get("kek_id", ""))
+    if not keyring.holds_kek(kid):
         raise KeyMaterialError(
             f"{s.path}: its KEK is not in this home; cannot include the data key for the recipient"
         )
-    dek = unwrap_dek(kek, bytes.fromhex(str(s.file.genesis["wrapped_dek"])), where=str(s.path))
+    wrapped = bytes.fromhex(str(s.file.genesis["wrapped_dek"]))
+    dek = keyring.unwrap_dek(kid, wrapped, where=str(s.path))
     return str(sealer.seal(dek.hex(), DEK_TOKEN_PREFIX + segment_id))
 
 

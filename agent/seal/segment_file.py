@@ -23,10 +23,10 @@ from typing import Any
 import zstandard
 
 from agent.canonical import loads
-from agent.errors import InputError, KeyMaterialError, NotAJournal, UnknownVersion
+from agent.errors import InputError, NotAJournal, UnknownVersion
 from agent.keys import Keyring
 from agent.seal import format as fmt
-from agent.seal.crypto import ChunkCipher, unwrap_dek
+from agent.seal.crypto import ChunkCipher
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,14 +262,11 @@ class SegmentFile:
     def cipher(self, keyring: Keyring) -> ChunkCipher:
         """The chunk cipher, unwrapping the DEK with the KEK named in the genesis."""
         kid = str(self.genesis.get("kek_id", ""))
-        kek = keyring.kek(kid)
-        if kek is None:
-            raise KeyMaterialError(f"{self.path}: decryption key {kid} is not in this keyring")
         try:
             wrapped = bytes.fromhex(str(self.genesis.get("wrapped_dek", "")))
         except ValueError as exc:
             raise NotAJournal(f"{self.path}: genesis wrapped_dek is not hex") from exc
-        return ChunkCipher(unwrap_dek(kek, wrapped, where=str(self.path)))
+        return ChunkCipher(keyring.unwrap_dek(kid, wrapped, where=str(self.path)))
 
     def close(self) -> None:
         self._con.close()

@@ -49,7 +49,12 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
     stdout, stderr) of this run only."""
     STATE.reset()
     capsys.readouterr()  # drop what earlier steps (journal writing) printed
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
+    umask = os.umask(0o022)  # main() sets the agent's umask: give the test process its own back
+    os.umask(umask)
+    try:
+        with pytest.raises(SystemExit) as info:
+            main(list(argv))
+    finally:
+        os.umask(umask)
     out, err = capsys.readouterr()
     return int(info.value.code or 0), out, err

@@ -75,7 +75,9 @@ def read_only_home(tmp_path: Path) -> Iterator[Path]:
     """A real read-only filesystem (root ignores chmod, so a read-only tmpfs mount)."""
     d = tmp_path / "ro"
     d.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(d)], capture_output=True)
+    p = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,mode=700", "tmpfs", str(d)], capture_output=True
+    )
     if p.returncode != 0:
         if os.geteuid() != 0:
             d.chmod(0o500)

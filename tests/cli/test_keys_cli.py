@@ -20,8 +20,10 @@ def _cli(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[in
 def _keys(capsys: pytest.CaptureFixture[str], home: Path) -> dict[str, list[str]]:
     code, out, err = _cli(capsys, home, "keys", "list", "--json")
     assert code == 0, err
-    data: dict[str, list[str]] = json.loads(out)
-    return data
+    data = json.loads(out)
+    assert data.pop("backend") == f"file ({home / 'keys'})"
+    ids: dict[str, list[str]] = data
+    return ids
 
 
 def test_rotate_signing_key_and_kek_old_journals_still_verify(

@@ -50,7 +50,7 @@ def test_escrow_init_writes_private_key_0600_outside_home_and_prints_config(tmp_
     """The PEM lands in --out with mode 0600; the public key and [escrow] lines are printed;
     nothing is written into the agent home."""
     home, out = tmp_path / "home", tmp_path / "usb"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     pem, pub = _escrow_init(home, out)
     assert pem.parent == out and stat.S_IMODE(pem.stat().st_mode) == 0o600
     assert pem.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
@@ -61,7 +61,7 @@ def test_escrow_init_refuses_the_agent_home(tmp_path: Path) -> None:
     """--out inside the agent home is a usage error (exit 2, one line naming the rule), and
     no key is written."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     res = run("keys", "escrow-init", "--officer", "x", "--out", str(home / "keys"), home=home)
     assert res.code == 2 and not (home / "keys").exists()
     assert res.err.startswith("sessiontape: error: --out ")
@@ -96,7 +96,7 @@ def test_reveal_cli_with_right_and_wrong_key(tmp_path: Path) -> None:
     """reveal prints the value with the right key (exit 0, audited); another key: exit 2,
     one error line, no value."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     pem, pub = _escrow_init(home, tmp_path / "officer")
     other, _ = _escrow_init(home, tmp_path / "other")
     rules = tmp_path / "masking.toml"

@@ -295,7 +295,7 @@ def test_recorded_secrets_never_reach_disk_tokens_correlate_and_reveal_is_audite
     """No secret in any form on disk; same account -> same token in two sessions; the
     escrowed notes reveal with the officer key, and the reveal is audited."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     first, second = _record_two_sessions(home, escrow.rules)
 
     masker = Masker.load(home, escrow.rules)

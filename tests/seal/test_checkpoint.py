@@ -7,13 +7,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.canonical import canonical_bytes
-from agent.keys import Signer, TrustStore
+from agent.keys import KeySigner, Signer, TrustStore
 from agent.seal.checkpoint import checkpoint_body, checkpoint_problem, sign_body, signature_status
 from agent.seal.segment_file import CheckpointRow
 from tests.test_canonical import CHECKPOINT, CHECKPOINT_SIG
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-SIGNER = Signer(str(CHECKPOINT["key_id"]), KEY)
+SIGNER = KeySigner(str(CHECKPOINT["key_id"]), KEY)
 TRUST = TrustStore({SIGNER.key_id: KEY.public_key()})
 GENESIS_HASH = bytes.fromhex(str(CHECKPOINT["genesis_hash"]))
 ROOT, HEAD = bytes.fromhex("11" * 32), bytes.fromhex("22" * 32)
@@ -80,7 +80,7 @@ def test_modified_checkpoint_body_fails_its_signature() -> None:
 
 def test_checkpoint_by_an_untrusted_key_fails_the_key_check() -> None:
     """A key outside the trust store is reported as the key check, with its id."""
-    other = Signer("ed25519:ffffffffffffffff", Ed25519PrivateKey.generate())
+    other = KeySigner("ed25519:ffffffffffffffff", Ed25519PrivateKey.generate())
     cp = _row({**_golden_body(), "key_id": other.key_id}, signer=other)
     assert signature_status(TRUST, cp.body, cp.body_bytes, cp.signature) is None
     assert _problem(cp) == ("key", "checkpoint signed by untrusted key ed25519:ffffffffffffffff")

@@ -116,5 +116,5 @@ def cfg_with(**kw: Any) -> ShipConfig:
 def home(tmp_path: Path) -> Path:
     """An empty state directory."""
     h = tmp_path / "home"
-    h.mkdir()
+    h.mkdir(mode=0o700)
     return h

@@ -1,0 +1,153 @@
+"""Real OS accounts for the privilege-separation tests, and running commands as them."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import site
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class OsUser:
+    """A system account created for one test."""
+
+    name: str
+    uid: int
+    python: str  # an interpreter this account may execute
+
+
+def _env() -> dict[str, str]:
+    paths = [str(ROOT), *site.getsitepackages()]
+    return {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+
+
+def run_as(user: OsUser, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``args`` run by ``user`` (runuser), with this checkout and the venv's packages."""
+    return subprocess.run(
+        ["runuser", "-u", user.name, "--", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd="/",
+        timeout=300,
+    )
+
+
+def cli_as(user: OsUser, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sessiontape --home HOME ARGS`` as ``user``; a traceback never comes out."""
+    p = run_as(user, user.python, "-m", "agent.cli.main", "--home", str(home), *args)
+    assert "Traceback" not in p.stderr, p.stderr
+    return p
+
+
+def _python_for(name: str) -> str | None:
+    """This interpreter if ``name`` may execute it (it may live under a 0700 /root), else the
+    system python3 of the same version (the venv's wheels are for this version)."""
+    want = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for py in (sys.executable, f"/usr/bin/python{want}"):
+        probe = ["runuser", "-u", name, "--", py, "-c", "import sys, agent.cli.main, pkcs11;"]
+        probe[-1] += " print('%d.%d' % sys.version_info[:2])"
+        p = subprocess.run(probe, capture_output=True, text=True, env=_env(), cwd="/")
+        if p.returncode == 0 and p.stdout.strip() == want:
+            return py
+    return None
+
+
+def _create(role: str) -> OsUser:
+    name = f"st{role}{secrets.token_hex(3)}"
+    subprocess.run(
+        ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        + [name],
+        check=True,
+        capture_output=True,
+    )
+    return OsUser(name, pwd.getpwnam(name).pw_uid, "")
+
+
+def _delete(user: OsUser) -> None:
+    # Every command run as the account was waited for (subprocess.run), so none is left.
+    subprocess.run(["userdel", user.name], check=True, capture_output=True)
+
+
+@pytest.fixture
+def agent_and_trader() -> Iterator[tuple[OsUser, OsUser]]:
+    """Two fresh accounts: the agent's (``sessiontape``'s role) and the recorded trader's."""
+    if os.geteuid() != 0:
+        pytest.skip("creating OS accounts needs root")
+    made: list[OsUser] = []
+    try:
+        for role in ("agent", "trader"):
+            made.append(_create(role))
+        for u in made:
+            py = _python_for(u.name)
+            if py is None:
+                pytest.skip(f"no Python {sys.version_info[:2]} that {u.name} may execute")
+            u.python = py
+        yield made[0], made[1]
+    finally:
+        for u in made:
+            _delete(u)
+
+
+PROBE = r"""
+import errno, json, os, sys
+out = []
+def attempt(what, path, fn):
+    try:
+        fn()
+        out.append([what, path, "succeeded"])
+    except OSError as exc:
+        out.append([what, path, errno.errorcode.get(exc.errno, str(exc.errno))])
+for path in json.load(sys.stdin)["files"]:
+    attempt("read", path, lambda: open(path, "rb").read(1))
+    attempt("write", path, lambda: open(path, "ab").write(b"x"))
+    attempt("delete", path, lambda: os.unlink(path))
+    attempt("rename", path, lambda: os.rename(path, path + ".gone"))
+print(json.dumps(out))
+"""
+
+DIR_PROBE = r"""
+import errno, json, os, sys
+out = []
+def attempt(what, path, fn):
+    try:
+        fn()
+        out.append([what, path, "succeeded"])
+    except OSError as exc:
+        out.append([what, path, errno.errorcode.get(exc.errno, str(exc.errno))])
+for path in json.load(sys.stdin)["dirs"]:
+    attempt("list", path, lambda: os.listdir(path))
+    attempt("create", path, lambda: open(os.path.join(path, "planted"), "xb").close())
+    attempt("mkdir", path, lambda: os.mkdir(os.path.join(path, "planted.d")))
+    attempt("rmdir", path, lambda: os.rmdir(path))
+    attempt("chmod", path, lambda: os.chmod(path, 0o777))
+print(json.dumps(out))
+"""
+
+
+def probe_as(user: OsUser, files: list[str], dirs: list[str]) -> list[list[str]]:
+    """Every read/write/delete/rename of ``files`` and list/create/mkdir/rmdir/chmod of
+    ``dirs`` attempted by ``user``: [what, path, "succeeded" or the errno name]."""
+    results: list[list[str]] = []
+    for code, key, items in ((PROBE, "files", files), (DIR_PROBE, "dirs", dirs)):
+        p = run_as(user, user.python, "-c", code, stdin=json.dumps({key: items}))
+        assert p.returncode == 0, p.stderr
+        results.extend(json.loads(p.stdout))
+    return results
