@@ -20,7 +20,8 @@ from typing import Any
 import structlog
 
 from agent.capture.cdp import CDPConnection
-from agent.capture.driver_page import PageDriver, poll
+from agent.capture.driver_page import PageDriver
+from agent.capture.driver_scope import poll
 from agent.capture.state import Target, TargetRegistry
 from agent.errors import CaptureError
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.capture.driver import Dialog
-from agent.capture.driver_page import PageDriver, Scope
+from agent.capture.driver_page import PageDriver
+from agent.capture.driver_scope import Scope
 from agent.clock import Clock, SystemClock
 from agent.demo_app.data import DEMO_SECRETS
 from agent.demo_app.server import DemoApp
