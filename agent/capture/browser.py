@@ -3,7 +3,8 @@
 The browser is spawned with ``os.posix_spawn`` in a process group of its own; the parent's
 pipe ends are dup'ed onto the child's fds 3 (commands in) and 4 (answers and events out), so
 only this agent holds the other ends. Profile and downloads live in a private temporary
-directory (mode 0700). :meth:`LaunchedBrowser.close` asks the browser to close, then kills the
+directory (mode 0700), swept at the next launch if the agent died without closing it.
+:meth:`LaunchedBrowser.close` asks the browser to close, then kills the
 whole process group and reaps the browser process (its exit is watched with a pidfd, no
 thread), so no browser or renderer outlives the session and nothing is left a zombie.
 """
@@ -193,6 +194,33 @@ def _spawn(
     return pid, ev_r, cmd_w
 
 
+_TMP_PREFIX = "sessiontape-browser-"
+
+
+def sweep_stale_dirs(parent: Path | None = None) -> list[Path]:
+    """Remove the private directories (profile with cookies, downloads) left behind by agents
+    that died without closing their browser; the directories removed."""
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    removed = []
+    for d in parent.glob(_TMP_PREFIX + "*"):
+        try:
+            if d.stat().st_uid != os.geteuid():
+                continue
+            owner = int((d / "agent.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+            continue  # its agent still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
 def _last_log_line(tmp: Path) -> str:
     try:
         lines = (tmp / "browser.log").read_text(errors="replace").strip().splitlines()
@@ -206,7 +234,9 @@ async def launch_browser(cfg: CaptureConfig, *, headless: bool) -> LaunchedBrows
     """Start Chromium with a CDP pipe and check that it answers."""
     executable = find_executable(cfg.executable)
     env = child_env(headless)
-    tmp = Path(tempfile.mkdtemp(prefix="sessiontape-browser-"))  # mode 0700
+    sweep_stale_dirs()
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))  # mode 0700
+    (tmp / "agent.pid").write_text(str(os.getpid()))
     downloads = tmp / "downloads"
     downloads.mkdir(mode=0o700)
     args = browser_args(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from agent.capture.browser import browser_args, child_env, launch_browser
+from agent.capture.browser import browser_args, child_env, launch_browser, sweep_stale_dirs
 from agent.capture.config import CaptureConfig
 from agent.errors import CaptureError
 from tests.waiting import wait_until
@@ -76,3 +77,20 @@ def test_close_kills_the_whole_process_group_reaps_the_browser_and_removes_the_p
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: not a zombie child of ours
     assert not tmp.exists()
+
+
+def test_directories_of_dead_agents_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    """A profile left by an agent that was killed is removed; one whose agent runs stays."""
+    dead = tmp_path / "sessiontape-browser-dead"
+    live = tmp_path / "sessiontape-browser-live"
+    for d, pid in ((dead, _exited_pid()), (live, os.getpid())):
+        (d / "profile").mkdir(parents=True)
+        (d / "agent.pid").write_text(str(pid))
+    assert sweep_stale_dirs(tmp_path) == [dead]
+    assert not dead.exists() and live.exists()
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
