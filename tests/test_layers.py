@@ -38,6 +38,12 @@ RULES = [
         "agent.pipeline",
         "agent.pipeline assembles the stages; a stage that imports it creates a cycle",
     ),
+    Rule(
+        ("agent.capture", "agent.demo_app", "agent.pipeline"),
+        "playwright",
+        "the recorded browser accepts no client but the agent's CDP pipe: production capture "
+        "and the demo drive it with agent.capture.driver, never through Playwright",
+    ),
 ]
 
 

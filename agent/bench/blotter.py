@@ -13,11 +13,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
-from playwright.async_api import Page
 
 from agent.events import Event
 from agent.rrweb import NodeType
@@ -39,6 +38,26 @@ FIXTURE_LOG_JS = """(n) => {
   }
   return out;
 }"""
+
+
+class Page(Protocol):
+    """What a blotter needs from a page: a Playwright page (a browser nobody records) or the
+    capture driver's page (the recorded browser)."""
+
+    async def goto(self, url: str, /, *, wait_until: Any = ...) -> Any:
+        """Navigate and wait."""
+
+    async def fill(self, selector: str, text: str, /) -> Any:
+        """Replace a field's value."""
+
+    async def click(self, selector: str, /) -> Any:
+        """Click an element."""
+
+    async def wait_for_url(self, url: str, /) -> Any:
+        """Wait until the page's URL matches the glob."""
+
+    async def evaluate(self, expression: str, arg: Any = ..., /) -> Any:
+        """Evaluate in the page."""
 
 
 @dataclass
@@ -104,8 +123,8 @@ async def demo_blotter(cells: int) -> AsyncIterator[Blotter]:
             await pg.goto(base + "/", wait_until="domcontentloaded")
             await pg.fill("#username", user)
             await pg.fill("#password", password)
-            async with pg.expect_navigation():
-                await pg.click("#login-submit")
+            await pg.click("#login-submit")
+            await pg.wait_for_url("**/app")
             await pg.goto(f"{base}/app?cells={cells}", wait_until="domcontentloaded")
 
         async def changes(_pg: Page, n: int) -> list[Cell]:

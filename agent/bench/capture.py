@@ -26,22 +26,29 @@ The blotter is the demo app's ``/app?cells=N`` (logged in), or the static page
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from playwright.async_api import CDPSession, Page
+from playwright.async_api import BrowserContext, CDPSession, Page, async_playwright
 
-from agent.bench.blotter import Blotter, captured_cells, open_blotter, share_pct, ws_tick_cells
+from agent.bench.blotter import (
+    Blotter,
+    captured_cells,
+    open_blotter,
+    share_pct,
+    ws_tick_cells,
+)
+from agent.bench.blotter import Page as BlotterPage
 from agent.bench.busy import BusySample, measure_busy
 from agent.bench.peer import PEER_NAME, peer_events, peer_source
-from agent.capture.browser import launch_browser
 from agent.capture.bundle import WORLD_NAME
-from agent.capture.config import CaptureConfig
+from agent.capture.config import CaptureConfig, find_executable
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
 from agent.errors import CaptureError
@@ -76,16 +83,30 @@ def event_bytes(events: Sequence[Event]) -> int:
 
 
 # -- one run ------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def _unrecorded(cfg: CaptureConfig) -> AsyncIterator[BrowserContext]:
+    """The same Chromium binary, not recorded (Playwright drives it): the baseline and the
+    rrweb peer run here."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=find_executable(cfg.executable),
+            headless=True,
+            args=["--disable-quic", *cfg.extra_args],
+        )
+        try:
+            yield await browser.new_context(
+                viewport={"width": cfg.viewport_width, "height": cfg.viewport_height}
+            )
+        finally:
+            await browser.close()
+
+
 async def _baseline(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> BusySample:
-    browser = await launch_browser(cfg, headless=True)
-    try:
-        ctx = await browser.new_context(cfg)
+    async with _unrecorded(cfg) as ctx:
         page = await ctx.new_page()
         await _open(blotter, page)
         cdp = await ctx.new_cdp_session(page)
         return await measure_busy(cdp, seconds=seconds, counter=blotter.counter)
-    finally:
-        await browser.close()
 
 
 async def _inject_peer(cdp: CDPSession, messages: list[str]) -> None:
@@ -106,20 +127,18 @@ async def _inject_peer(cdp: CDPSession, messages: list[str]) -> None:
     )
 
 
-async def _open(blotter: Blotter, page: Page) -> None:
+async def _open(blotter: Blotter, page: BlotterPage) -> None:
     await blotter.prepare(page)
     if blotter.name != "demo":
         await page.goto(blotter.url, wait_until="domcontentloaded")
 
 
 async def _peer(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> dict[str, Any]:
-    """The same page recorded by rrweb 2.2.2 alone, through our transport."""
-    browser = await launch_browser(cfg, headless=True)
+    """The same page recorded by rrweb 2.2.2 alone, through a CDP session of its own."""
     messages: list[str] = []
     marks: list[int] = []  # bytes received at the window's start and end
-    try:
-        ctx = await browser.new_context(cfg)
-        page = await ctx.new_page()
+    async with _unrecorded(cfg) as ctx:
+        page: Page = await ctx.new_page()
         cdp = await ctx.new_cdp_session(page)
         await _inject_peer(cdp, messages)
         await _open(blotter, page)
@@ -132,8 +151,6 @@ async def _peer(cfg: CaptureConfig, blotter: Blotter, seconds: float) -> dict[st
         updates = int(await page.evaluate(blotter.counter))
         expected = await blotter.changes(page, updates) if blotter.changes else None
         await asyncio.sleep(0.5)  # the last batches (one per 100 ms) arrive
-    finally:
-        await browser.close()
     if marks[1] == marks[0]:
         raise CaptureError(f"{PEER_NAME} sent nothing during the measured window")
     out: dict[str, Any] = {
@@ -173,7 +190,7 @@ async def _recorded(
     try:
         page = session.page
         await _open(blotter, page)
-        cdp = await session.context.new_cdp_session(page)
+        cdp = page  # the page's own CDP session on the agent's pipe
         cpu0, wall0, mono0 = time.process_time(), time.monotonic(), time.monotonic_ns()
         sample = await measure_busy(cdp, seconds=seconds, counter=blotter.counter)
         cpu1, wall1, mono1 = time.process_time(), time.monotonic(), time.monotonic_ns()

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-from playwright.async_api import Page
 
+from agent.capture.driver_page import PageDriver
 from agent.capture.session import CaptureSession
 from agent.config import load_config
 from agent.events import Event
@@ -61,21 +61,21 @@ class AckingSink:
         os.write(self._fd, orjson.dumps(line) + b"\n")
 
 
-async def drive(page: Page, rng: random.Random) -> None:
+async def drive(page: PageDriver, rng: random.Random) -> None:
     """Act like a user on the crash page until cancelled: move, click, type, clear."""
-    field = page.locator("#field")
-    await field.wait_for()
+    await page.wait_for_selector("#field")
     typed = 0
     while True:
-        await page.mouse.move(rng.randint(5, 700), rng.randint(5, 500), steps=2)
+        await page.mouse.move(rng.randint(5, 700), rng.randint(5, 500))
         roll = rng.random()
         if roll < 0.15:
             await page.click("#btn")
         elif roll < 0.45:
-            await field.press_sequentially(rng.choice(string.ascii_lowercase))
+            await page.focus("#field")
+            await page.press(rng.choice(string.ascii_lowercase))
             typed += 1
             if typed >= 40:
-                await field.fill("")
+                await page.fill("#field", "")
                 typed = 0
         await asyncio.sleep(STEP_S)
 

@@ -1,119 +1,260 @@
-"""Launch Chromium through Playwright with a loopback debugging port for our own CDP link."""
+"""Launch Chromium ourselves, talking CDP over ``--remote-debugging-pipe`` (no TCP port).
+
+The browser is spawned with ``os.posix_spawn`` in a process group of its own; the parent's
+pipe ends are dup'ed onto the child's fds 3 (commands in) and 4 (answers and events out), so
+only this agent holds the other ends. Profile and downloads live in a private temporary
+directory (mode 0700), swept at the next launch if the agent died without closing it.
+:meth:`LaunchedBrowser.close` asks the browser to close, then kills the
+whole process group and reaps the browser process (its exit is watched with a pidfd, no
+thread), so no browser or renderer outlives the session and nothing is left a zombie.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
+import os
+import shutil
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import structlog
-from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
-from playwright.async_api import Error as PlaywrightError
 
+from agent.capture.cdp import CDPConnection
 from agent.capture.config import CaptureConfig, find_executable
+from agent.capture.pipe import connect_pipes
 from agent.errors import CaptureError
 
 log = structlog.get_logger(__name__)
 
+# What Playwright passes to Chromium that matters for a recorded browser: no first-run UI,
+# no background traffic of the browser's own, no throttling of background tabs (their
+# recorders must keep their heartbeat), popups allowed as before.
+BASE_ARGS = (
+    "--remote-debugging-pipe",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--no-startup-window",
+    "--disable-background-networking",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-breakpad",
+    "--disable-client-side-phishing-detection",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-hang-monitor",
+    "--disable-ipc-flooding-protection",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--disable-search-engine-choice-screen",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--force-color-profile=srgb",
+)
+HEADLESS_ARGS = (
+    "--headless=new",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--blink-settings=primaryHoverType=2,availableHoverTypes=2,"
+    "primaryPointerType=4,availablePointerTypes=4",
+)
+_CLOSE_GRACE_S = 3.0
 
-def free_port() -> int:
-    """A currently free loopback TCP port (Chromium binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+def browser_args(
+    cfg: CaptureConfig, *, headless: bool, user_data_dir: Path, as_root: bool
+) -> list[str]:
+    """The command line after the executable (never a debugging port)."""
+    args = [*BASE_ARGS, f"--user-data-dir={user_data_dir}"]
+    args.append(f"--window-size={cfg.viewport_width},{cfg.viewport_height}")
+    if headless:
+        args.extend(HEADLESS_ARGS)
+    if as_root or cfg.no_sandbox:
+        args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+    for extra in cfg.extra_args:
+        if extra.startswith(("--remote-debugging-port", "--remote-debugging-address")):
+            raise CaptureError(f"capture.extra_args: {extra.split('=')[0]} is not allowed")
+        args.append(extra)
+    return args
+
+
+def child_env(headless: bool, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The browser's environment; headful needs a display and says so when there is none."""
+    out = dict(os.environ if env is None else env)
+    if not headless and not (out.get("DISPLAY") or out.get("WAYLAND_DISPLAY")):
+        raise CaptureError(
+            "headful capture needs a display: neither DISPLAY nor WAYLAND_DISPLAY is set "
+            "(set capture.headless = true or run under a display)"
+        )
+    return out
 
 
 @dataclass
 class LaunchedBrowser:
-    """A running Chromium: Playwright handles plus the debugging endpoint (a secret)."""
+    """A running Chromium: its process (group leader), our CDP link, its private dirs."""
 
-    playwright: Playwright
-    browser: Browser
-    port: int
-    ws_url: str
+    pid: int
+    conn: CDPConnection
     downloads_dir: Path
     headless: bool
-    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    tmp_dir: Path
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    returncode: int | None = None
+    _pidfd: int | None = field(default=None, repr=False)
 
-    async def new_context(self, cfg: CaptureConfig) -> BrowserContext:
-        """A browser context with our viewport; downloads are accepted into ``downloads_dir``."""
-        with _pw_errors("new context"):
-            return await self.browser.new_context(
-                viewport={"width": cfg.viewport_width, "height": cfg.viewport_height},
-                accept_downloads=True,
-            )
+    def watch_exit(self) -> None:
+        """Reap the browser as soon as it exits (pidfd readable), without a thread."""
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            self._pidfd = None
+            self._reap()
+            return
+        asyncio.get_running_loop().add_reader(self._pidfd, self._reap)
+
+    def _reap(self) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self.pid, 0
+        if pid == 0:
+            return
+        self.returncode = os.waitstatus_to_exitcode(status)
+        self._forget_pidfd()
+        self.exited.set()
+
+    def _forget_pidfd(self) -> None:
+        if self._pidfd is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._pidfd)
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
+
+    def kill_group(self) -> None:
+        """SIGKILL every process of the browser's group (renderers, GPU, zygotes)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
 
     async def close(self) -> None:
-        """Close the browser and Playwright; safe to call twice or after the browser died."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.browser.close(), 10)
-        with contextlib.suppress(Exception):
-            await self.playwright.stop()
-        if self._tmp is not None:
+        """Close the browser; safe to call twice or after the browser died."""
+        if not self.exited.is_set() and not self.conn.closed.is_set():
             with contextlib.suppress(Exception):
-                self._tmp.cleanup()
-            self._tmp = None
+                await self.conn.send("Browser.close", timeout=2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.exited.wait(), _CLOSE_GRACE_S)
+        self.kill_group()
+        if not self.exited.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.exited.wait(), _CLOSE_GRACE_S)
+        if not self.exited.is_set():  # no pidfd: reap by hand
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.exited.set()
+        self._forget_pidfd()
+        await self.conn.close()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _pw_errors(what: str) -> Any:
+def _spawn(
+    executable: str, args: list[str], env: dict[str, str], tmp: Path
+) -> tuple[int, int, int]:
+    """Start the browser with our pipes on its fds 3/4; (pid, events fd, commands fd)."""
+    cmd_r, cmd_w = os.pipe()  # we write commands, the browser reads them on fd 3
+    ev_r, ev_w = os.pipe()  # the browser writes on fd 4, we read
+    log_fd = os.open(tmp / "browser.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, log_fd, 1),
+        (os.POSIX_SPAWN_DUP2, log_fd, 2),
+        (os.POSIX_SPAWN_DUP2, cmd_r, 3),
+        (os.POSIX_SPAWN_DUP2, ev_w, 4),
+    ]
     try:
-        yield
-    except PlaywrightError as exc:
-        raise CaptureError(
-            f"browser {what}: {exc.message.splitlines()[0]}", retryable=True
-        ) from exc
+        pid = os.posix_spawn(
+            executable, [executable, *args], env, file_actions=actions, setpgroup=0
+        )
+    except OSError as exc:
+        for fd in (cmd_r, cmd_w, ev_r, ev_w):
+            os.close(fd)
+        raise CaptureError(f"cannot start {executable}: {exc.strerror}") from exc
+    finally:
+        os.close(log_fd)
+    os.close(cmd_r)
+    os.close(ev_w)
+    return pid, ev_r, cmd_w
+
+
+_TMP_PREFIX = "sessiontape-browser-"
+
+
+def sweep_stale_dirs(parent: Path | None = None) -> list[Path]:
+    """Remove the private directories (profile with cookies, downloads) left behind by agents
+    that died without closing their browser; the directories removed."""
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    removed = []
+    for d in parent.glob(_TMP_PREFIX + "*"):
+        try:
+            if d.stat().st_uid != os.geteuid():
+                continue
+            owner = int((d / "agent.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+            continue  # its agent still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
+def _last_log_line(tmp: Path) -> str:
+    try:
+        lines = (tmp / "browser.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    useful = [ln for ln in lines if "dbus" not in ln.lower()]
+    return (useful or lines or [""])[-1][:300]
 
 
 async def launch_browser(cfg: CaptureConfig, *, headless: bool) -> LaunchedBrowser:
-    """Start Chromium (Playwright pipe + loopback debugging port) and find its CDP URL."""
+    """Start Chromium with a CDP pipe and check that it answers."""
     executable = find_executable(cfg.executable)
-    tmp = tempfile.TemporaryDirectory(prefix="sessiontape-dl-")
-    pw = await async_playwright().start()
-    last: Exception | None = None
-    for _attempt in range(3):
-        port = free_port()
-        args = [
-            f"--remote-debugging-port={port}",
-            "--remote-debugging-address=127.0.0.1",
-            "--disable-quic",
-            *cfg.extra_args,
-        ]
-        try:
-            browser = await pw.chromium.launch(
-                executable_path=executable, headless=headless, args=args, downloads_path=tmp.name
-            )
-        except PlaywrightError as exc:
-            last = exc
-            continue
-        try:
-            ws_url = await _debugger_url(port)
-        except CaptureError as exc:
-            last = exc
-            with contextlib.suppress(Exception):
-                await browser.close()
-            continue
-        log.info("capture.browser_launched", headless=headless, version=browser.version)
-        return LaunchedBrowser(pw, browser, port, ws_url, Path(tmp.name), headless, tmp)
-    await pw.stop()
-    tmp.cleanup()
-    msg = getattr(last, "message", str(last)).splitlines()[0] if last else "unknown"
-    raise CaptureError(f"cannot launch {executable}: {msg}", retryable=True) from last
-
-
-async def _debugger_url(port: int) -> str:
-    url = f"http://127.0.0.1:{port}/json/version"
-    timeout = aiohttp.ClientTimeout(total=5)
-    for _ in range(50):
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as resp:
-                data = await resp.json(content_type=None)
-                return str(data["webSocketDebuggerUrl"])
-        except (aiohttp.ClientError, OSError, KeyError, ValueError):
-            await asyncio.sleep(0.1)
-    raise CaptureError(f"debugging port {port} did not answer", retryable=True)
+    env = child_env(headless)
+    sweep_stale_dirs()
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))  # mode 0700
+    (tmp / "agent.pid").write_text(str(os.getpid()))
+    downloads = tmp / "downloads"
+    downloads.mkdir(mode=0o700)
+    args = browser_args(
+        cfg, headless=headless, user_data_dir=tmp / "profile", as_root=os.geteuid() == 0
+    )
+    try:
+        pid, ev_r, cmd_w = _spawn(executable, args, env, tmp)
+    except CaptureError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    conn = await connect_pipes(ev_r, cmd_w)
+    browser = LaunchedBrowser(pid, conn, downloads, headless, tmp)
+    browser.watch_exit()
+    try:
+        version = await conn.send("Browser.getVersion", timeout=20)
+    except CaptureError as exc:
+        why = _last_log_line(tmp) or exc.message
+        await browser.close()
+        raise CaptureError(f"cannot launch {executable}: {why}", retryable=True) from exc
+    log.info("capture.browser_launched", headless=headless, version=version.get("product"))
+    return browser

@@ -1,11 +1,13 @@
-"""A raw CDP connection over the browser's loopback websocket (flattened sessions).
+"""The agent's own CDP connection to the recorded browser (flattened sessions).
 
-Playwright keeps its own pipe; this second connection is ours so that we can auto-attach to
-every target with ``waitForDebuggerOnStart`` and instrument it before its first script runs.
-Commands can be sent without awaiting (``send_nowait``): a new target's setup commands are
-queued, then ``Runtime.runIfWaitingForDebugger``, and only then awaited, which is what keeps a
-``target=_blank`` popup from deadlocking. CDP and websocket errors are translated to
-``CaptureError`` here, once.
+Chromium is launched with ``--remote-debugging-pipe``: commands go to the browser on its fd 3,
+answers and events come back on its fd 4, each message a JSON object terminated by a NUL byte
+(:mod:`agent.capture.pipe` does the framing). There is no TCP port, so nothing else on the
+machine can attach. Commands can be sent without awaiting (``send_nowait``): a new target's
+setup commands are queued, then ``Runtime.runIfWaitingForDebugger``, and only then awaited,
+which is what keeps a ``target=_blank`` popup from deadlocking. Writes go out synchronously in
+the order they were queued. CDP and transport errors are translated to ``CaptureError`` here,
+once; a lost pipe sets ``closed`` and fails every pending command with "connection closed".
 """
 
 from __future__ import annotations
@@ -13,18 +15,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
-import websockets
-from websockets.asyncio.client import ClientConnection
 
 from agent.errors import CaptureError
 
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[str, dict[str, Any], str | None], None]
+
+
+class Transport(Protocol):
+    """Where encoded commands go (the browser's command pipe)."""
+
+    def write(self, data: bytes) -> None:
+        """Queue one framed message for the browser."""
+
+    def close(self) -> None:
+        """Stop writing (the browser sees end of file)."""
 
 
 class CDPCommandError(CaptureError):
@@ -38,37 +48,33 @@ class CDPCommandError(CaptureError):
 
 @contextlib.contextmanager
 def cdp_errors(what: str) -> Iterator[None]:
-    """Translate websocket/OS errors raised inside the block into ``CaptureError``."""
+    """Translate transport/OS errors raised inside the block into ``CaptureError``."""
     try:
         yield
     except CaptureError:
         raise
-    except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
+    except (TimeoutError, OSError, ValueError) as exc:
         raise CaptureError(f"{what}: {type(exc).__name__}: {exc}", retryable=True) from exc
 
 
 class CDPConnection:
-    """One websocket to the browser target; sessions are addressed by ``sessionId``."""
+    """One link to the browser target; sessions are addressed by ``sessionId``.
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self._ws = ws
+    The transport calls :meth:`feed` with each complete message and :meth:`lost` once when
+    the browser side is gone.
+    """
+
+    def __init__(self, transport: Transport | None = None) -> None:
+        self._transport = transport
         self._next_id = 0
         self._pending: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._handlers: list[EventHandler] = []
         self.closed = asyncio.Event()
         self.bytes_received = 0
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._reader = asyncio.create_task(self._read_loop(), name="cdp-reader")
-        self._writer = asyncio.create_task(self._write_loop(), name="cdp-writer")
 
-    @classmethod
-    async def connect(cls, url: str) -> CDPConnection:
-        """Open the websocket (no size limit: CDP messages carry response bodies)."""
-        with cdp_errors(f"connect {url.split('/devtools')[0]}"):
-            ws = await websockets.connect(
-                url, max_size=None, ping_interval=None, compression=None, open_timeout=10
-            )
-        return cls(ws)
+    def attach(self, transport: Transport) -> None:
+        """Set the transport that commands are written to (once, before the first send)."""
+        self._transport = transport
 
     def on_event(self, handler: EventHandler) -> None:
         """Call ``handler(method, params, session_id)`` for every CDP event, in order."""
@@ -80,7 +86,7 @@ class CDPConnection:
         """Queue a command now; the returned future resolves to its result (or raises)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        if self.closed.is_set():
+        if self.closed.is_set() or self._transport is None:
             fut.set_exception(CaptureError(f"CDP {method}: connection closed", retryable=True))
             fut.exception()  # mark retrieved: callers may fire and forget
             return fut
@@ -89,18 +95,13 @@ class CDPConnection:
         if session_id:
             msg["sessionId"] = session_id
         self._pending[self._next_id] = (method, fut)
-        # One writer task keeps commands in the order they were queued (setup before
-        # runIfWaitingForDebugger matters).
-        self._outbox.put_nowait(orjson.dumps(msg).decode())
-        return fut
-
-    async def _write_loop(self) -> None:
         try:
-            while True:
-                data = await self._outbox.get()
-                await self._ws.send(data)
-        except (websockets.exceptions.ConnectionClosed, OSError):
-            pass
+            self._transport.write(orjson.dumps(msg))
+        except (OSError, RuntimeError) as exc:
+            self._pending.pop(self._next_id, None)
+            fut.set_exception(CaptureError(f"CDP {method}: {exc}", retryable=True))
+            fut.exception()
+        return fut
 
     async def send(
         self,
@@ -124,50 +125,48 @@ class CDPConnection:
         fut.add_done_callback(_log_failure)
 
     async def close(self) -> None:
-        """Close the websocket and fail every pending command."""
-        self._writer.cancel()
-        with contextlib.suppress(Exception):
-            await self._ws.close()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(self._reader, 2)
-        self._fail_pending()
+        """Stop talking to the browser and fail every pending command."""
+        if self._transport is not None:
+            with contextlib.suppress(Exception):
+                self._transport.close()
+        self.lost()
 
-    async def _read_loop(self) -> None:
+    def feed(self, raw: bytes) -> None:
+        """One complete message from the browser: an answer or an event."""
+        self.bytes_received += len(raw)
         try:
-            async for raw in self._ws:
-                self.bytes_received += len(raw)
-                msg = orjson.loads(raw)
-                mid = msg.get("id")
-                if mid is not None:
-                    method, fut = self._pending.pop(mid, ("", None))
-                    if fut is None or fut.done():
-                        continue
-                    if "error" in msg:
-                        err = msg["error"]
-                        fut.set_exception(
-                            CDPCommandError(
-                                method, int(err.get("code", 0)), str(err.get("message", ""))
-                            )
-                        )
-                    else:
-                        fut.set_result(msg.get("result", {}))
-                    continue
-                method = msg.get("method", "")
-                params = msg.get("params", {})
-                sid = msg.get("sessionId")
-                for handler in self._handlers:
-                    try:
-                        handler(method, params, sid)
-                    except Exception:  # a handler bug must not stop the reader
-                        log.exception("cdp.handler_failed", method=method)
-        except (websockets.exceptions.ConnectionClosed, OSError):
-            pass
-        finally:
-            self.closed.set()
-            self._writer.cancel()
-            self._fail_pending()
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.warning("cdp.bad_message", size=len(raw))
+            return
+        mid = msg.get("id")
+        if mid is not None:
+            self._answer(int(mid), msg)
+            return
+        method = msg.get("method", "")
+        params = msg.get("params", {})
+        sid = msg.get("sessionId")
+        for handler in self._handlers:
+            try:
+                handler(method, params, sid)
+            except Exception:  # a handler bug must not stop the reader
+                log.exception("cdp.handler_failed", method=method)
 
-    def _fail_pending(self) -> None:
+    def _answer(self, mid: int, msg: dict[str, Any]) -> None:
+        method, fut = self._pending.pop(mid, ("", None))
+        if fut is None or fut.done():
+            return
+        if "error" in msg:
+            err = msg["error"]
+            fut.set_exception(
+                CDPCommandError(method, int(err.get("code", 0)), str(err.get("message", "")))
+            )
+        else:
+            fut.set_result(msg.get("result", {}))
+
+    def lost(self) -> None:
+        """The browser side is gone: mark closed and fail what is pending (idempotent)."""
+        self.closed.set()
         pending, self._pending = self._pending, {}
         for method, fut in pending.values():
             if not fut.done():

@@ -51,6 +51,7 @@ class CaptureConfig(Section):
     clipboard_content: bool = False
     cssom_trigger: bool = True
     extra_args: list[str] = []
+    no_sandbox: bool = False  # --no-sandbox even when not root (always as root)
     allowed_schemes: list[str] = ["http", "https"]  # URL schemes `record` may open
 
     @model_validator(mode="after")

@@ -130,6 +130,12 @@ class CaptureEngine:
         self._on_browser = self._browser_handlers()
         self._on_target = self._target_handlers()
         self._tick_task: asyncio.Task[None] | None = None
+        self._viewport = {
+            "width": cfg.viewport_width,
+            "height": cfg.viewport_height,
+            "deviceScaleFactor": 1,
+            "mobile": False,
+        }
 
     @property
     def targets(self) -> dict[str, Target]:
@@ -256,6 +262,8 @@ class CaptureEngine:
         t = self._register(sid, info, ttype, parent_sid)
         ctx_id = info.get("browserContextId")
         futs = self._send_setup(sid, ctx_id)
+        if ttype == "page":
+            futs.extend(self._emulate(sid))
         futs.append(self.conn.send_nowait("Runtime.runIfWaitingForDebugger", None, sid))
         if ttype == "page" and self.blocker.reason is not None:
             self.tasks.spawn(self.blocker.apply(t))
@@ -290,6 +298,15 @@ class CaptureEngine:
         )
         self.registry.add(t)
         return t
+
+    def _emulate(self, sid: str) -> list[asyncio.Future[dict[str, Any]]]:
+        """The configured viewport and focus emulation (an unfocused window still gets focus
+        events and typed keys) for a page, queued before it resumes so that its first
+        document already has the viewport."""
+        return [
+            self.conn.send_nowait("Emulation.setDeviceMetricsOverride", self._viewport, sid),
+            self.conn.send_nowait("Emulation.setFocusEmulationEnabled", {"enabled": True}, sid),
+        ]
 
     def _send_setup(
         self, sid: str, browser_context: str | None

@@ -82,8 +82,9 @@ async def run_capture(
     installed: list[signal.Signals] = []
 
     def on_signal() -> None:
-        # A terminal's Ctrl-C reaches Playwright's driver too, which closes the browser:
-        # that must not look like a crash to relaunch from.
+        # From now on a browser exit is the shutdown (we close it), not a crash to relaunch
+        # from. The browser runs in its own process group, so a terminal's Ctrl-C reaches
+        # only the agent.
         session.request_stop()
         interrupted.set()
 

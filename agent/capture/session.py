@@ -2,7 +2,9 @@
 
 The pipeline (and ``sessiontape demo``) constructs one with the ``[capture]`` config, the sink to
 write to (mask -> journal), a clock and the state directory; ``start(url)`` returns once the
-first tab exists and is instrumented; ``.page`` is that tab for scripts to drive.
+first tab exists and is instrumented; ``.page`` is that tab for scripts to drive, through the
+agent's own driver (:mod:`agent.capture.driver`) on the same CDP pipe: the recorded browser
+has no debugging port and no other client.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from playwright.async_api import BrowserContext, Page
 
 from agent.capture.browser import LaunchedBrowser, launch_browser
 from agent.capture.cdp import CDPConnection
 from agent.capture.config import CaptureConfig, resolve_headless
+from agent.capture.driver import BrowserDriver
+from agent.capture.driver_page import PageDriver
 from agent.capture.emitter import Emitter
 from agent.capture.engine import CaptureEngine
 from agent.clock import Clock
@@ -37,7 +40,7 @@ def _load_bundle() -> tuple[str, str]:
 
 
 class CaptureSession:
-    """One recorded browser: Playwright for driving, our CDP link for capturing."""
+    """One recorded browser: our CDP pipe for capturing and for driving."""
 
     def __init__(
         self,
@@ -61,8 +64,8 @@ class CaptureSession:
         self._bundle, self._bundle_version = _load_bundle()
         self._url: str | None = None
         self._browser: LaunchedBrowser | None = None
-        self._context: BrowserContext | None = None
-        self._page: Page | None = None
+        self._driver: BrowserDriver | None = None
+        self._page: PageDriver | None = None
         self.engine: CaptureEngine | None = None
         self._conn: CDPConnection | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -72,22 +75,22 @@ class CaptureSession:
         self.relaunches = 0
 
     @property
-    def page(self) -> Page:
-        """The Playwright page of the first tab (replaced after a browser relaunch)."""
+    def page(self) -> PageDriver:
+        """The driver of the first tab (replaced after a browser relaunch)."""
         if self._page is None:
             raise CaptureError("capture session not started")
         return self._page
 
     @property
-    def context(self) -> BrowserContext:
-        """The Playwright browser context (for scripts that open more pages)."""
-        if self._context is None:
+    def driver(self) -> BrowserDriver:
+        """The driver of the whole browser (popups, tabs, downloads, dialogs)."""
+        if self._driver is None:
             raise CaptureError("capture session not started")
-        return self._context
+        return self._driver
 
     @property
     def browser(self) -> LaunchedBrowser:
-        """The launched browser (port, Playwright handles)."""
+        """The launched browser (its process, our CDP pipe, its private directories)."""
         if self._browser is None:
             raise CaptureError("capture session not started")
         return self._browser
@@ -103,7 +106,7 @@ class CaptureSession:
     async def _launch(self) -> None:
         self._browser = await launch_browser(self.cfg, headless=self.headless)
         try:
-            self._conn = await CDPConnection.connect(self._browser.ws_url)
+            self._conn = self._browser.conn
             self.engine = CaptureEngine(
                 self._conn,
                 self.cfg,
@@ -116,8 +119,13 @@ class CaptureSession:
                 mask=self.mask,
             )
             await self.engine.start()
-            self._context = await self._browser.new_context(self.cfg)
-            self._page = await self._context.new_page()
+            self._driver = BrowserDriver(
+                self._conn,
+                self.engine.registry,
+                headless=self.headless,
+                downloads_dir=self._browser.downloads_dir,
+            )
+            self._page = await self._driver.new_page()
         except BaseException:
             await self._browser.close()
             raise
@@ -127,15 +135,15 @@ class CaptureSession:
         self._closed_watch = asyncio.create_task(self._watch_pages(self.engine))
 
     async def _watch_pages(self, engine: CaptureEngine) -> None:
-        # Chromium launched by Playwright may outlive its last tab: that is the user closing
-        # the browser too.
+        # Chromium started without a startup window outlives its last tab: that is the user
+        # closing the browser too.
         await engine.all_pages_closed.wait()
         if engine is self.engine:
             self.browser_closed.set()
 
     async def _goto(self, url: str) -> None:
         try:
-            await self.page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+            await self.page.goto(url, wait_until="domcontentloaded", timeout=30)
         except Exception as exc:  # a page that fails to load is still recorded (net.failed)
             log.info("capture.goto_failed", error=str(exc).splitlines()[0][:200])
 

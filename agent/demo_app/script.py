@@ -1,4 +1,8 @@
-"""The scripted trader session: drives the demo app through Playwright like a trader would.
+"""The scripted trader session: drives the demo app like a trader would.
+
+It drives the recorded browser through the capture agent's own driver
+(:class:`agent.capture.driver_page.PageDriver`: trusted mouse and key input over the agent's
+CDP pipe), because a recorded browser accepts no other client.
 
 ``run_trader_script()`` returns one :class:`ScriptStep` per user action, in order, with the
 UTC time at which the script saw it done. Tests compare these steps with the journal
@@ -12,8 +16,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from playwright.async_api import Dialog, FrameLocator, Page, ViewportSize
-
+from agent.capture.driver import Dialog
+from agent.capture.driver_page import PageDriver
+from agent.capture.driver_scope import Scope
 from agent.clock import Clock, SystemClock
 from agent.demo_app.data import DEMO_SECRETS
 from agent.demo_app.server import DemoApp
@@ -38,7 +43,7 @@ Frame = Literal["main", "popup", "widget"]
 INPUT_KINDS: frozenset[str] = frozenset({"type", "click", "select", "scroll", "resize"})
 
 #: Viewport the script resizes to at the end.
-FINAL_VIEWPORT: ViewportSize = {"width": 1024, "height": 700}
+FINAL_VIEWPORT = (1024, 700)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,7 @@ class ScriptStep:
 class _Driver:
     """Runs the steps with the pacing of a normal or a fast session and records them."""
 
-    def __init__(self, page: Page, clock: Clock, fast: bool) -> None:
+    def __init__(self, page: PageDriver, clock: Clock, fast: bool) -> None:
         self.page = page
         self.clock = clock
         self.fast = fast
@@ -81,35 +86,36 @@ class _Driver:
 
     async def type(self, name: str, selector: str, value: str) -> None:
         """Click the field, select what is there, and type ``value`` key by key."""
-        field = self.page.locator(selector)
-        await field.click()
-        await field.press("Control+A")
-        await field.press_sequentially(value, delay=self.key_delay_ms)
+        await self.page.click(selector)
+        await self.page.press("Control+A")
+        for ch in value:
+            await self.page.press(ch)
+            if self.key_delay_ms:
+                await asyncio.sleep(self.key_delay_ms / 1000)
         self.done(name, "type", selector, value)
         await self.think()
 
     async def click(self, name: str, selector: str) -> None:
-        await self.page.locator(selector).click()
+        await self.page.click(selector)
         self.done(name, "click", selector, None)
         await self.think()
 
     async def select(self, name: str, selector: str, value: str) -> None:
-        await self.page.locator(selector).select_option(value)
+        await self.page.select_option(selector, value)
         self.done(name, "select", selector, value)
         await self.think()
 
-    async def wait_text(self, selector: str, text: str, frame: FrameLocator | None = None) -> None:
-        loc = (frame or self.page).locator(selector)
-        await loc.filter(has_text=text).first.wait_for(state="attached", timeout=10_000)
+    async def wait_text(self, selector: str, text: str, frame: Scope | None = None) -> None:
+        await (frame or self.page).wait_for_selector(selector, has_text=text, timeout=10)
 
 
-async def _sign_in(d: _Driver, page: Page, app: DemoApp, blotter_query: str | None) -> None:
+async def _sign_in(d: _Driver, page: PageDriver, app: DemoApp, blotter_query: str | None) -> None:
     """Sign in."""
     await page.goto(app.url)
     d.done("open login page", "navigate", None, app.url)
     await d.type("type username", "#username", DEMO_SECRETS["username"])
     await d.type("type password", "#password", DEMO_SECRETS["password"])
-    await page.locator("#login-submit").click()
+    await page.click("#login-submit")
     await page.wait_for_url("**/app")
     d.done("submit login", "click", "#login-submit", None)
     if blotter_query:
@@ -117,12 +123,12 @@ async def _sign_in(d: _Driver, page: Page, app: DemoApp, blotter_query: str | No
         d.done("open app with blotter query", "navigate", None, page.url)
 
 
-async def _watch_and_scroll(d: _Driver, page: Page) -> None:
+async def _watch_and_scroll(d: _Driver, page: PageDriver) -> None:
     """Watch the blotter tick, then scroll it down and back up."""
-    await page.locator("#ws-status").filter(has_text="live").wait_for(timeout=10_000)
+    await page.wait_for_selector("#ws-status", has_text="live", timeout=10)
     await d.think(4.0, 1.0)
     d.done("watch blotter", "observe", "#blotter", None)
-    await page.locator("#blotter-wrap").hover()
+    await page.hover("#blotter-wrap")
     for name, dy in (("scroll blotter down", 900), ("scroll blotter up", -400)):
         await page.mouse.wheel(0, dy)
         await d.think(0.8, 0.3)
@@ -162,33 +168,33 @@ async def _look_up_client(d: _Driver) -> None:
     await d.wait_text("#lookup-result .lookup-account", DEMO_SECRETS["account"])
 
 
-async def _click_widget(d: _Driver, page: Page) -> None:
+async def _click_widget(d: _Driver, page: PageDriver) -> None:
     """Click into the cross-origin widget."""
-    widget = page.frame_locator("#widget-frame")
-    await widget.locator("#widget-refresh").click()
+    widget = page.frame("#widget-frame")
+    await widget.click("#widget-refresh")
     d.done("refresh news widget", "click", "#widget-refresh", None, "widget")
     await d.wait_text("#widget-clicks", "1", widget)
     await d.think()
 
 
-async def _big_order_in_popup(d: _Driver, page: Page) -> None:
+async def _big_order_in_popup(d: _Driver, page: PageDriver) -> None:
     """A big order confirmed in a popup window."""
     await d.type("type big quantity", "#quantity", "50000")
     async with page.expect_popup() as popup_info:
-        await page.locator("#confirm-big").click()
+        await page.click("#confirm-big")
     d.done("open big-order confirmation", "click", "#confirm-big", None)
-    popup = await popup_info.value
+    popup: PageDriver = await popup_info.value
     await popup.wait_for_load_state("domcontentloaded")
     d.done("confirmation popup opened", "popup", None, popup.url, "popup")
     await d.think()
-    async with popup.expect_event("close"):
-        await popup.locator("#confirm-btn").click()
+    await popup.click("#confirm-btn")
+    await popup.wait_for_close()
     d.done("confirm big order", "click", "#confirm-btn", None, "popup")
     await d.wait_text("#orders-list li[data-channel=popup]", "50000")
     await d.think()
 
 
-async def _cancel_all(d: _Driver, page: Page) -> None:
+async def _cancel_all(d: _Driver, page: PageDriver) -> None:
     """Cancel all, accepting the confirm() dialog."""
     dialogs: list[str] = []
 
@@ -196,32 +202,31 @@ async def _cancel_all(d: _Driver, page: Page) -> None:
         dialogs.append(dialog.message)
         await dialog.accept()
 
-    page.on("dialog", accept)
+    page.on_dialog(accept)
     try:
-        await page.locator("#cancel-all").click()
+        await page.click("#cancel-all")
         d.done("cancel all orders", "click", "#cancel-all", None)
         await d.wait_text("#status-msg", "Cancelled")
     finally:
-        page.remove_listener("dialog", accept)
+        page.on_dialog(None)
     d.done("accept cancel-all dialog", "dialog", None, dialogs[0] if dialogs else None)
     await d.think()
 
 
-async def _download_report(d: _Driver, page: Page) -> None:
+async def _download_report(d: _Driver, page: PageDriver) -> None:
     """Download the report."""
     async with page.expect_download() as download_info:
-        await page.locator("#download-report").click()
-    d.done("click download report", "click", "#download-report", None)
+        await page.click("#download-report")
+        d.done("click download report", "click", "#download-report", None)
     download = await download_info.value
-    await download.path()
     d.done("report downloaded", "download", None, download.suggested_filename)
     await d.think()
 
 
-async def _resize_and_watch(d: _Driver, page: Page) -> None:
+async def _resize_and_watch(d: _Driver, page: PageDriver) -> None:
     """Resize the window, and watch a little longer."""
-    await page.set_viewport_size(FINAL_VIEWPORT)
-    size = f"{FINAL_VIEWPORT['width']}x{FINAL_VIEWPORT['height']}"
+    await page.set_viewport_size(*FINAL_VIEWPORT)
+    size = f"{FINAL_VIEWPORT[0]}x{FINAL_VIEWPORT[1]}"
     await d.wait_text("#viewport", size)
     d.done("resize viewport", "resize", None, size)
     await d.think(2.0, 0.5)
@@ -229,7 +234,7 @@ async def _resize_and_watch(d: _Driver, page: Page) -> None:
 
 
 async def run_trader_script(
-    page: Page,
+    page: PageDriver,
     app: DemoApp,
     *,
     fast: bool = False,
@@ -238,10 +243,10 @@ async def run_trader_script(
 ) -> list[ScriptStep]:
     """Drive one trader session against ``app`` in ``page``; returns the steps done, in order.
 
-    About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine). The
-    page's context must accept downloads (Playwright's default). ``blotter_query`` (e.g.
-    ``"cells=1000&interval_ms=50"``) reopens /app with that query after the login, for
-    benchmarks. Raises Playwright's errors if the app misbehaves.
+    About 25-35 s normally, 8-15 s with ``fast=True`` (on an idle 2-core machine).
+    ``blotter_query`` (e.g. ``"cells=1000&interval_ms=50"``) reopens /app with that query
+    after the login, for benchmarks. Raises ``CaptureError`` if the app misbehaves (an
+    element that never appears, a popup that never opens).
     """
     d = _Driver(page, clock or SystemClock(), fast)
     await _sign_in(d, page, app, blotter_query)

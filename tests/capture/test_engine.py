@@ -67,10 +67,10 @@ def test_popup_new_tab_window_open_and_cross_site_iframe_are_recorded_from_first
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/main.html") as (cs, sink):
             page = cs.page
-            async with cs.context.expect_page() as tab_info:
+            async with cs.driver.expect_page() as tab_info:
                 await page.click("#blank")
             tab = await tab_info.value
-            async with cs.context.expect_page() as pop_info:
+            async with cs.driver.expect_page() as pop_info:
                 await page.click("#open")
             popup = await pop_info.value
             await tab.wait_for_load_state("domcontentloaded")
@@ -230,5 +230,7 @@ def test_attach_queues_every_setup_command_then_resumes_the_target_without_await
         ("CSS.enable", "S1"),
         ("Browser.setDownloadBehavior", None),
         ("Target.setAutoAttach", "S1"),
+        ("Emulation.setDeviceMetricsOverride", "S1"),
+        ("Emulation.setFocusEmulationEnabled", "S1"),
         ("Runtime.runIfWaitingForDebugger", "S1"),
     ]

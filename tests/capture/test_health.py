@@ -26,15 +26,14 @@ def test_paused_page_recorder_silence_is_a_gap_with_start_and_end(tmp_path: Path
             recording(tmp_path, s.a + "/plain.html", gap_silence_ms=1500) as (cs, sink),
         ):
             await wait_for(lambda: of_kind(sink, "capture.heartbeat"))
-            cdp = await cs.context.new_cdp_session(cs.page)
-            await cdp.send("Debugger.enable")
-            await cdp.send("Debugger.pause")
+            await cs.page.send("Debugger.enable")
+            await cs.page.send("Debugger.pause")
             paused_at = cs.clock.utc_ns()
             assert cs.engine is not None
             health = cs.engine.health
             await wait_for(lambda: health.open_causes() == ["recorder_silent"], timeout=10)
             assert not of_kind(sink, "capture.gap")  # still open: its end is unknown yet
-            await cdp.send("Debugger.resume")
+            await cs.page.send("Debugger.resume")
             gap = await wait_for(lambda: of_kind(sink, "capture.gap"))
             p = gap[0].payload
             assert p["cause"] == "recorder_silent"
@@ -56,9 +55,8 @@ def test_renderer_crash_records_page_crash_and_gap_then_recording_continues(tmp_
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/plain.html") as (cs, sink):
             await wait_for(lambda: of_kind(sink, "rrweb.full_snapshot"))
-            cdp = await cs.context.new_cdp_session(cs.page)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(cdp.send("Page.crash"), 2)
+                await asyncio.wait_for(cs.page.send("Page.crash"), 2)
             crash = await wait_for(lambda: of_kind(sink, "page.crash"))
             gap = await wait_for(lambda: of_kind(sink, "capture.gap"), timeout=15)
             assert gap[0].payload["cause"] == "renderer_crash"

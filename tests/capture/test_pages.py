@@ -7,8 +7,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog
 
+from agent.capture.driver import Dialog
 from agent.events import Event
 from agent.testing import MemorySink
 from tests.capture.servers import DOWNLOAD_BODY, of_kind, recording, sites, wait_for
@@ -56,7 +56,7 @@ def test_dialogs_record_message_and_answer_download_hash_and_console_error(tmp_p
     async def main() -> None:
         async with sites() as s, recording(tmp_path, s.a + "/dialog.html") as (cs, sink):
             page = cs.page
-            page.on("dialog", _answer)
+            page.on_dialog(_answer)
             await page.click("#al")
             await page.click("#cf")
             await page.click("#pr")

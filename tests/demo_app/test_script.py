@@ -1,17 +1,22 @@
-"""The scripted trader session, run once in real headless Chromium against the real app."""
+"""The scripted trader session, run once in a real recorded headless Chromium against the real
+app."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from playwright.async_api import async_playwright
 
+from agent.capture.config import CaptureConfig
+from agent.capture.session import CaptureSession
+from agent.clock import SystemClock
 from agent.demo_app import DEMO_SECRETS, DemoApp, running_demo_app
 from agent.demo_app.data import COLS, blotter_initial, blotter_tick
 from agent.demo_app.script import INPUT_KINDS, ScriptStep, StepKind, run_trader_script
+from agent.testing import MemorySink
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -27,17 +32,16 @@ class Session:
     final: dict[str, Any]
 
 
-async def _record_session() -> Session:
-    async with running_demo_app() as app, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--disable-quic"])
+async def _record_session(home: Path) -> Session:
+    """Run the script in a recorded browser (the agent's own launcher and driver); console
+    errors and uncaught exceptions of the main page come from what capture recorded."""
+    sink = MemorySink()
+    cfg = CaptureConfig(headless="true", executable=CHROMIUM)
+    async with running_demo_app() as app:
+        cs = CaptureSession(cfg, sink, SystemClock(), home, relaunch=False)
+        await cs.start()
         try:
-            page = await (
-                await browser.new_context(viewport={"width": 1280, "height": 800})
-            ).new_page()
-            console: list[str] = []
-            errors: list[str] = []
-            page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page = cs.page
             steps = await run_trader_script(
                 page, app, fast=True, blotter_query="cells=150&interval_ms=40"
             )
@@ -52,13 +56,18 @@ async def _record_session() -> Session:
                 viewport: document.getElementById('viewport').textContent,
             })""")
         finally:
-            await browser.close()
-    return Session(app, steps, console, errors, final)
+            await cs.stop()
+    console = [
+        e.payload for e in sink.events if e.kind == "page.console" and e.page == page.target_id
+    ]
+    errors = [str(c["text"]) for c in console if c["level"] == "exception"]
+    console_errors = [str(c["text"]) for c in console if c["level"] == "error"]
+    return Session(app, steps, console_errors, errors, final)
 
 
 @pytest.fixture(scope="module")
-def session() -> Session:
-    return asyncio.run(_record_session())
+def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    return asyncio.run(_record_session(tmp_path_factory.mktemp("home")))
 
 
 def test_script_signs_in_once_as_the_demo_trader(session: Session) -> None:

@@ -24,10 +24,10 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from playwright.async_api import Page
 
 from agent.audit import audit_records
 from agent.capture.config import CaptureConfig
+from agent.capture.driver_page import PageDriver
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
 from agent.config import load_config
@@ -120,26 +120,24 @@ def json_strings(blob: bytes) -> bytes | None:
     return "\n".join(out).encode()
 
 
-Script = Callable[[Page], Awaitable[None]]
+Script = Callable[[PageDriver], Awaitable[None]]
 
 
-async def _type(page: Page, selector: str, value: str) -> None:
-    loc = page.locator(selector)
-    await loc.click()
-    await loc.press_sequentially(value, delay=5)
+async def _type(page: PageDriver, selector: str, value: str) -> None:
+    await page.type(selector, value, delay_ms=5)
 
 
-async def _log_in(page: Page) -> None:
+async def _log_in(page: PageDriver) -> None:
     await _type(page, "#username", DEMO_SECRETS["username"])
     await _type(page, "#password", DEMO_SECRETS["password"])
-    await page.locator("#login-submit").click()
+    await page.click("#login-submit")
     await page.wait_for_url("**/app")
 
 
-async def _fixture_then_lookup(page: Page, app_url: str) -> None:
+async def _fixture_then_lookup(page: PageDriver, app_url: str) -> None:
     """The secrets fixture page runs to its end; then a login and the client-lookup form."""
     s = DEMO_SECRETS
-    await page.wait_for_function("window.__fixtureDone === true", timeout=15_000)
+    await page.wait_for_function("window.__fixtureDone === true", timeout=15)
     await page.goto(app_url)
     await _log_in(page)
     await _type(page, "#client-name", "Jane Q. Sample")
@@ -150,12 +148,11 @@ async def _fixture_then_lookup(page: Page, app_url: str) -> None:
         ("#pin", "pin"),
     ):
         await _type(page, selector, s[secret])
-    await page.locator("#lookup-submit").click()
-    result = page.locator("#lookup-result .lookup-account").filter(has_text=s["account"])
-    await result.first.wait_for(state="attached", timeout=10_000)
+    await page.click("#lookup-submit")
+    await page.wait_for_selector("#lookup-result .lookup-account", has_text=s["account"])
 
 
-async def _second_lookup(page: Page) -> None:
+async def _second_lookup(page: PageDriver) -> None:
     """A second session: login, and the same account typed again."""
     await _log_in(page)
     await _type(page, "#lookup-account", DEMO_SECRETS["account"])
