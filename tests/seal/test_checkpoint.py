@@ -32,6 +32,7 @@ def _golden_body() -> dict[str, Any]:
         t_utc_ns=1767225600000000000,
         t_mono_ns=1000000000,
         key_id=SIGNER.key_id,
+        prev=GENESIS_HASH,
     )
 
 
@@ -101,4 +102,27 @@ def test_signed_checkpoint_of_another_segment_or_tree_fails() -> None:
     assert _problem(_row(_golden_body()), stored_size=0) == (
         "checkpoint",
         "checkpoint commits to 1 chunks but only 0 verify (tail truncated or damaged)",
+    )
+
+
+def test_checkpoint_chain_names_a_missing_or_unlinked_checkpoint() -> None:
+    """Checkpoints are numbered densely and each names the previous one's body hash: a
+    checkpoint after a deleted one, or whose ``prev`` is not its predecessor, fails."""
+    body = {**_golden_body(), "n": 2}
+    cp = CheckpointRow(2, *sign_body(SIGNER, body)[:1], body, sign_body(SIGNER, body)[1])
+    assert checkpoint_problem(
+        cp,
+        TRUST,
+        segment_id="00112233aabbccdd",
+        genesis_hash=GENESIS_HASH,
+        prev_size=-1,
+        stored_size=1,
+        stored={1: (ROOT, HEAD)},
+        expect_n=1,
+        prev_link=bytes(32),
+    ) == ("checkpoint", "checkpoint 1 missing (the next stored checkpoint is 2)")
+    unlinked = _row({**_golden_body(), "prev": "aa" * 32})
+    assert _problem(unlinked) == (
+        "checkpoint",
+        "checkpoint 0 does not link to the genesis (prev hash differs)",
     )
