@@ -33,7 +33,7 @@ and never imports the journal.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from agent.errors import InputError, KeyMaterialError, SessiontapeError
@@ -144,6 +144,7 @@ def verify_paths(
     check_counters: bool | None = None,
     require_timestamp: bool = False,
     removed: Collection[str] = (),
+    counters_taken: Mapping[str, int] | None = None,
 ) -> VerifyReport:
     """Verify segment files, session directories or a whole journals directory.
 
@@ -152,7 +153,7 @@ def verify_paths(
     ``check_counters`` (default: a whole state dir was given) runs ``counter`` and
     ``time-order``; ``session-end`` runs when a directory was given. ``removed``: the
     ``<session>/<file name>`` of segments shipping removed locally after the vault confirmed
-    them (not holes)."""
+    them (not holes). ``counters_taken``: each agent's latest handed-out segment counter."""
     files, errors, whole, any_dir = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
@@ -170,6 +171,6 @@ def verify_paths(
     if any_dir:
         across.check_session_ends(report, removed)
     if check_counters if check_counters is not None else whole:
-        across.check_counters(report, removed)
+        across.check_counters(report, removed, counters_taken)
         across.check_time_order(report)
     return report

@@ -18,7 +18,7 @@ checks them against the vault's copies.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from agent.clock import utc_iso
@@ -137,11 +137,15 @@ def check_session_ends(report: VerifyReport, removed: Collection[str] = ()) -> N
             )
 
 
-def check_counters(report: VerifyReport, removed: Collection[str] = ()) -> None:
+def check_counters(
+    report: VerifyReport, removed: Collection[str] = (), taken: Mapping[str, int] | None = None
+) -> None:
     """``counter`` per agent: every counter from 0 to the latest, each exactly once.
 
-    Up to ``len(removed)`` missing counters are taken as the segments shipping removed locally
-    (their counters are only in the vault's copies): reported, not failed."""
+    ``taken``: the latest counter each agent handed out (its identity file), so erasing the
+    newest segments leaves a hole too. Up to ``len(removed)`` missing counters are taken as the
+    segments shipping removed locally (their counters are only in the vault's copies):
+    reported, not failed."""
     by_agent: dict[str, dict[int, list[SegmentReport]]] = defaultdict(lambda: defaultdict(list))
     for s in report.segments:
         if s.agent_id:
@@ -149,11 +153,12 @@ def check_counters(report: VerifyReport, removed: Collection[str] = ()) -> None:
     local = {Path(s.path).parent.name + "/" + Path(s.path).name for s in report.segments}
     pruned = len({k.split("/", 1)[-1] for k in removed} - local)
     for agent, by_counter in by_agent.items():
-        report.checks.extend(_agent_counter_checks(agent, by_counter, pruned))
+        latest = max(max(by_counter), (taken or {}).get(agent, -1))
+        report.checks.extend(_agent_counter_checks(agent, by_counter, pruned, latest))
 
 
 def _agent_counter_checks(
-    agent: str, by_counter: dict[int, list[SegmentReport]], pruned: int
+    agent: str, by_counter: dict[int, list[SegmentReport]], pruned: int, latest: int
 ) -> list[Check]:
     out: list[Check] = []
     for c, segs in sorted(by_counter.items()):
@@ -162,7 +167,6 @@ def _agent_counter_checks(
             out.append(
                 Check("counter", False, f"agent {agent}: segment counter {c} used twice ({names})")
             )
-    latest = max(by_counter)
     missing = sorted(set(range(latest + 1)) - set(by_counter))
     if missing and len(missing) > pruned:
         out.append(
