@@ -67,7 +67,7 @@ def ship_all(home: Path, clock: FakeClock, vault: Vault, *, keep_local_days: int
         clock=clock,
     )
     result = sh.ship_once()
-    assert not result.quarantined
+    assert not result.quarantined and not result.failed and result.paused is None, result
     ship_checkpoints(sh)
     sh.apply_local_retention()
     return sh

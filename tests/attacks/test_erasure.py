@@ -214,3 +214,29 @@ def test_deleting_the_last_streamed_checkpoint_is_reported_against_the_vault(
         f"FAIL vault: {seg.name}: checkpoint 2 (tree size 4) is in "
         "the vault but missing locally: local journal truncated"
     ) in out
+
+
+def test_deleting_a_session_shipped_to_s3_is_reported_against_the_bucket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lock_bucket: str
+) -> None:
+    """The same erasure against an S3 Object Lock bucket (moto): the bucket's inventory
+    names the erased segments and its checkpoints the erased segment ids."""
+    import time
+
+    from agent.ship.urls import open_vault
+
+    home = recorded_home(tmp_path, FakeClock(utc_ns=time.time_ns()), sessions=2)
+    url = f"s3://{lock_bucket}/desk1"
+    # The shipper's clock must agree with the store's (posture check).
+    ship_all(home, FakeClock(utc_ns=time.time_ns()), open_vault(url))
+    victim = session_dirs(home)[0]
+    names = sorted(p.name for p in victim.glob("*.stj"))
+    remove_session(victim)
+    code, out, err = verify(capsys, home, "--vault", url)
+    assert code == 1
+    assert err.strip() == (
+        f"verification FAILED: vault: session {victim.name}: segment {names[0]} is in the "
+        "vault but missing locally, and shipping did not remove it (erased locally) "
+        f"(vault:segments/{victim.name}/{names[0]})"
+    )
+    assert f"FAIL vault: session {victim.name}: segment {names[1]} is in the vault" in out
