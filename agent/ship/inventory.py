@@ -149,8 +149,8 @@ def reconcile(
                 Check(
                     "vault",
                     True,
-                    f"session {sid}: {name.split('/')[1]} shipped and "
-                    "removed locally after the vault confirmed it; the vault copy is verified",
+                    f"session {sid}: segment {name.split('/')[1]} shipped and removed locally "
+                    "after the vault confirmed it (its vault copy is verified instead)",
                 )
             )
         else:

@@ -139,6 +139,7 @@ def test_segments_shipped_and_removed_by_retention_are_fine_and_said_so(
     clock = FakeClock()
     home = recorded_home(tmp_path, clock, sessions=2)
     vault = file_vault(home, clock)
+    shipped = list((home / "journals").rglob("*.stj"))
     ship_all(home, clock, vault, keep_local_days=0)
     assert not list((home / "journals").rglob("*.stj"))
     clock.advance_s(60)
@@ -149,6 +150,11 @@ def test_segments_shipped_and_removed_by_retention_are_fine_and_said_so(
     code, out, err = verify(capsys, home, "--vault", vault.url)
     assert code == 0, err
     assert out.count("vault:segments/") == 4
+    first = sorted(shipped)[0]
+    assert (
+        f"OK   vault: session {first.parent.name}: segment {first.name} shipped and removed "
+        "locally after the vault confirmed it (its vault copy is verified instead)"
+    ) in out
     assert "verified: 5 segments, every check passed" in out
 
 
