@@ -250,11 +250,9 @@ def test_checkpoint_signed_by_the_agent_with_another_chain_head_fails(victim: Pa
     assert ff.detail == "Merkle root or chain head differs from the stored chunks"
 
 
-def test_checkpoint_inserted_before_the_chain_fails(victim: Path) -> None:
-    """A validly signed checkpoint of the empty tree (what a writer checkpointing a segment
-    before its first chunk signs), inserted before checkpoint 0, is out of the checkpoint
-    chain: the checkpoint check names it (the seal's count disagrees too)."""
-    seg = segments(victim)[1]
+def _empty_tree_checkpoint(victim: Path, seg: Path, n: int) -> tuple[bytes, bytes]:
+    """A validly signed checkpoint ``n`` of the empty tree (what a writer checkpointing a
+    segment before its first chunk signs): the empty root, the genesis as head and prev."""
     sf = SegmentFile(seg)
     try:
         genesis = hashlib.sha256(sf.genesis_bytes).digest()
@@ -263,7 +261,7 @@ def test_checkpoint_inserted_before_the_chain_fails(victim: Path) -> None:
             segment_id=sf.segment_id,
             session_id=sf.session_id,
             genesis_hash=genesis,
-            n=-1,
+            n=n,
             tree_size=0,
             root=hashlib.sha256(b"").digest(),
             chain_head=genesis,
@@ -275,7 +273,30 @@ def test_checkpoint_inserted_before_the_chain_fails(victim: Path) -> None:
         )
     finally:
         sf.close()
-    tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=sign_body(key, body))
+    return sign_body(key, body)
+
+
+def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
+    """An empty-tree checkpoint 0 commits to the empty root and the genesis hash, and
+    verifies; replacing a sealed segment's checkpoints with it is caught by the seal's
+    checkpoint count instead."""
+    seg = segments(victim)[1]
+    signed = _empty_tree_checkpoint(victim, seg, 0)
+    tamper(seg, "DELETE FROM checkpoints", "INSERT INTO checkpoints VALUES (0, ?, ?)", args=signed)
+    rep = verify_home(victim)
+    checks = {c.name: c for c in rep.segments[1].checks}
+    assert checks["checkpoint"].ok is True
+    assert _detail(rep.segments[1], "checkpoint") == "1 checkpoints"
+    assert checks["seal"].ok is False
+    assert "checkpoints: sealed 2 vs stored 1" in checks["seal"].detail
+
+
+def test_checkpoint_inserted_before_the_chain_fails(victim: Path) -> None:
+    """A validly signed checkpoint inserted before checkpoint 0 is out of the checkpoint
+    chain: the checkpoint check names it (the seal's count disagrees too)."""
+    seg = segments(victim)[1]
+    signed = _empty_tree_checkpoint(victim, seg, -1)
+    tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=signed)
     rep = verify_home(victim)
     checks = {c.name: c for c in rep.segments[1].checks}
     assert checks["checkpoint"].ok is False
