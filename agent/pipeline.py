@@ -161,6 +161,9 @@ class Recording:
             inner = self.strict
         self.sink: EventSink = MaskingSink(inner, self.masker)
         self._tst_roots = tst_roots
+        from agent.ship.stream import start_stream
+
+        self.stream = start_stream(home, config.ship, self.clock)
 
     @property
     def session_id(self) -> str:
@@ -186,9 +189,12 @@ class Recording:
         return self.masker.page_config()
 
     def close(self, reason: str = "closed") -> RecordingResult:
-        """Flush, seal, verify; return the result."""
+        """Flush, seal, verify; return the result (with how far the vault covers it)."""
         self.journal_sink.close(reason)
-        return self.result()
+        result = self.result()
+        if self.stream is not None:
+            result.extra["vault"] = self.stream.stop(self.session_id)
+        return result
 
     def result(self) -> RecordingResult:
         """Verify the session as written and summarise it."""

@@ -47,7 +47,7 @@ GOLDEN = [
 ]
 
 CHECKPOINT = {
-    "v": 1,
+    "v": 2,
     "type": "checkpoint",
     "seg": "00112233aabbccdd",
     "session": "20260101T000000Z-00000000",
@@ -60,10 +60,11 @@ CHECKPOINT = {
     "t_utc_ns": 1767225600000000000,
     "t_mono_ns": 1000000000,
     "key_id": "ed25519:0000000000000000",
+    "prev": "00" * 32,
 }
 CHECKPOINT_SIG = (
-    "5f9fc52552c2d0d8359ec8b27290e59f478035ef196b632e637a96312a9492f0"
-    "876ae01e52bb2bfc7ee49baf02d102b11a240ae7e2dec6f137542b5a7ea2310f"
+    "3f6201f3ec20a6116c69a8b34a5e23ed6d5c891b8231565dbf6fcbd04c07aebad"
+    "3a5e30bff3c456483739ac06f3ce534bb5ad667720c4820539cde6cc544790c"
 )
 HEADER = {
     "v": 1,
@@ -107,7 +108,7 @@ def test_checkpoint_body_and_ed25519_signature_are_pinned() -> None:
     """Ed25519 is deterministic: a fixed key signs the canonical checkpoint to fixed bytes."""
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     body = canonical_bytes(CHECKPOINT)
-    assert body.startswith(b'{"chain_head":"2222') and body.endswith(b'"type":"checkpoint","v":1}')
+    assert body.startswith(b'{"chain_head":"2222') and body.endswith(b'"type":"checkpoint","v":2}')
     assert key.sign(body).hex() == CHECKPOINT_SIG
 
 

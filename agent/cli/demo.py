@@ -34,6 +34,10 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
         f"{result.events} events)"
     )
     segs = rep.segments
+    vault = result.extra.get("vault")
+    if vault:  # the loss window: what the workstation could still erase unseen
+        newest = ", ".join(f"{k} n={n}" for k, n in vault["newest_checkpoint_by_segment"].items())
+        typer.echo(f"vault     {vault['url']}: newest checkpoints {newest or 'none'}")
     typer.echo("events by kind:")
     for k, n in sorted(result.kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         typer.echo(f"  {k:<28} {n}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -59,31 +60,33 @@ def run_verify(
             "no trusted public keys: run `sessiontape keys init` or pass --trust DIR"
         )
     roots = tsa_roots or [Path(p) for p in config().seal.tsa_roots]
-    report = verify_paths(
-        paths,
-        trust,
-        keyring=kr if decrypt else None,
-        decrypt=decrypt,
-        tst_verifier=_tst_verifier(roots),
-        require_timestamp=strict or config().seal.require_timestamp,
-    )
+    kw: dict[str, Any] = {
+        "keyring": kr if decrypt else None,
+        "decrypt": decrypt,
+        "tst_verifier": _tst_verifier(roots),
+        "require_timestamp": strict or config().seal.require_timestamp,
+        "counters_taken": counters_taken(home()),
+    }
     if vault:
-        from agent.seal.verify import Check
+        from agent.cli.vaultcheck import verify_with_vault
 
-        try:
-            from agent.ship.checkpoints import check_against_vault
-            from agent.ship.urls import open_vault
-        except ImportError as exc:
-            raise UsageError(f"--vault is not available: {exc}") from exc
-        v = open_vault(vault)
-        for sdir in sorted({Path(s.path).parent for s in report.segments}):
-            problems = check_against_vault(sdir, v, check_signature=trust.verify)
-            if problems:
-                for pr in problems:
-                    report.checks.append(Check("vault", False, str(pr), str(sdir)))
-            else:
-                report.checks.append(Check("vault", True, f"{sdir.name}: consistent with vault"))
-    return report
+        return verify_with_vault(paths, vault, trust, home(), **kw)
+    from agent.ship.inventory import removed_locally
+
+    # The whole state dir gets the counter checks even when it holds a single session.
+    whole = True if (home() / "journals") in paths else None
+    return verify_paths(paths, trust, removed=removed_locally(home()), check_counters=whole, **kw)
+
+
+def counters_taken(home_dir: Path) -> dict[str, int]:
+    """The latest segment counter this home's agent handed out (``agent.json``), if any."""
+    import json
+
+    try:
+        data = json.loads((home_dir / "agent.json").read_text())
+        return {str(data["agent_id"]): int(data["counter"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def timestamp_note(segments: list[SegmentReport]) -> str:
@@ -118,7 +121,12 @@ def verify(
     ),
     tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM (repeat)."),
     vault: str | None = typer.Option(
-        None, "--vault", help="Also compare with checkpoints shipped to this vault URL."
+        None,
+        "--vault",
+        help="Also verify the vault's copies and reconcile both ways: every segment and "
+        "checkpoint the vault holds must be local (or removed locally by shipping after the "
+        "vault confirmed it), counters and session ends hold over local and vault together, "
+        "and open segments say how much of them the vault's checkpoints cover.",
     ),
     strict: bool = typer.Option(
         False,
@@ -128,6 +136,10 @@ def verify(
     ),
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
+
+    A directory also checks that every session ends in a closed or recovered seal (an
+    unsealed last segment is reported as open); the whole state dir also checks that segment
+    counters run from 0 to the latest and agree with creation time order.
 
     Example: sessiontape verify 20261126T101500Z-3f9a1c2b --decrypt
     """
@@ -177,6 +189,10 @@ def _print_report(report: VerifyReport) -> None:
     for c in report.checks:
         if c.ok is False:
             typer.echo(f"FAIL {c.name}: {c.detail}")
+        elif c.ok is None:  # open sessions, the vault's coverage, counters only in the vault
+            typer.echo(f"NOTE {c.name}: {c.detail}")
+        elif c.name == "vault":  # what reconciliation found in order, e.g. pruned by design
+            typer.echo(f"OK   {c.name}: {c.detail}")
     if report.ok:
         typer.echo(
             f"verified: {len(report.segments)} segments, every check passed"

@@ -26,7 +26,7 @@ from agent.journal.segment import SegmentWriter, connect_rw
 from agent.keys import Keyring, Signer
 from agent.seal import chain, merkle
 from agent.seal import format as fmt
-from agent.seal.checkpoint import signature_status
+from agent.seal.checkpoint import checkpoint_link, signature_status
 from agent.seal.segment_file import SegmentFile
 
 log = structlog.get_logger("sessiontape.journal")
@@ -48,6 +48,7 @@ class _Rehashed:
     kinds: Counter[str] = field(default_factory=Counter)
     count: int = 0
     checkpoints: int = 0
+    last_checkpoint_link: bytes = b""
     seq_first: int | None = None
     seq_last: int | None = None
     t_first: int | None = None
@@ -115,6 +116,8 @@ def _rehash(seg: SegmentFile, keyring: Keyring) -> _Rehashed | None:
             log.error("recovery.refused", segment=str(seg.path), checkpoint=cp.n)
             return None
     state.checkpoints = len(cps)
+    if cps:
+        state.last_checkpoint_link = checkpoint_link(cps[-1].body_bytes)
     return state
 
 
@@ -127,6 +130,8 @@ def _resume_writer(path: Path, state: _Rehashed, dek: bytes, signer: Signer) -> 
     writer.seq_first, writer.seq_last = state.seq_first, state.seq_last
     writer.t_first, writer.t_last = state.t_first, state.t_last
     writer.kinds, writer.checkpoints = state.kinds, state.checkpoints
+    if state.checkpoints:
+        writer.last_checkpoint_link = state.last_checkpoint_link
     return writer
 
 

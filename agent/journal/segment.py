@@ -22,7 +22,7 @@ from agent.errors import JournalClosed, JournalError
 from agent.keys import Signer
 from agent.seal import chain, merkle
 from agent.seal import format as fmt
-from agent.seal.checkpoint import checkpoint_body, sign_body
+from agent.seal.checkpoint import checkpoint_body, checkpoint_link, sign_body
 from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
 
 
@@ -89,6 +89,7 @@ class SegmentWriter:
         self.bytes_written = len(genesis_bytes)
         self.checkpoints = 0
         self.last_checkpoint_size = -1
+        self.last_checkpoint_link = self.genesis_hash  # what the next checkpoint's prev names
         self.sealed = False
 
     # --- construction ---------------------------------------------------------------------
@@ -225,6 +226,7 @@ class SegmentWriter:
             t_utc_ns=t_utc_ns,
             t_mono_ns=t_mono_ns,
             key_id=self._signer.key_id,
+            prev=self.last_checkpoint_link,
         )
         bbytes, sig = sign_body(self._signer, body)
         self._commit(
@@ -234,6 +236,7 @@ class SegmentWriter:
         )
         self.checkpoints += 1
         self.last_checkpoint_size = self.tree.size
+        self.last_checkpoint_link = checkpoint_link(bbytes)
         return body
 
     def seal_body(self, reason: str, sealed_utc_ns: int) -> dict[str, Any]:

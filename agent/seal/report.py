@@ -49,6 +49,7 @@ class SegmentReport:
     tst_time: str = ""
     agent_id: str = ""
     agent_counter: int = -1
+    created_utc_ns: int = 0
     bytes: int = 0
 
     def fail(self, name: str, detail: str, where: str = "") -> None:

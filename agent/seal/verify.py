@@ -5,12 +5,16 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
 ``format``      the file is a readable sessiontape segment of a known version
 ``chain``       every leaf recomputes from header‖ciphertext; the hash chain links; idx dense
 ``headers``     chunk headers name this segment, their index, and dense seq ranges
-``checkpoint``  every checkpoint is signed by a trusted key and matches the tree at its size
+``checkpoint``  every checkpoint is signed by a trusted key, links to the one before (a
+                deleted checkpoint is named) and matches the tree at its size
 ``seal``        the seal is signed by a trusted key and matches root, chain, counts, seqs
 ``key``         every signing key is in the trust store
 ``continuity``  a session's segments are all there: indices dense, each genesis names the
                 previous seal, seqs continue across segments
-``counter``     (whole state dir) per-agent segment counters have no holes
+``session-end`` (directories) every session ends in a ``closed`` or ``recovered`` seal, or
+                is open (unsealed last segment); a last seal saying ``rotated`` fails
+``counter``     (whole state dir) per-agent segment counters 0..latest, each exactly once
+``time-order``  (whole state dir) segment creation times agree with counter order
 ``rfc3161``     the seal's timestamp token verifies against trusted TSA roots; with roots
                 (or ``require_timestamp``) a sealed segment without a token fails
 ``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events
@@ -20,7 +24,8 @@ Statuses: ``verified`` (sealed on close/rotation), ``recovered`` (sealed by reco
 crash - the "unsealed-recovered" state), ``unsealed`` (no seal: reported with how far it
 verifies; not a pass), ``failed``.
 
-Each check is one function in :mod:`agent.seal.verify_checks`; the report types are in
+Each segment check is one function in :mod:`agent.seal.verify_checks`, each cross-segment
+check one in :mod:`agent.seal.verify_sessions`; the report types are in
 :mod:`agent.seal.report`. Verification reads segments through :mod:`agent.seal.segment_file`
 and never imports the journal.
 """
@@ -28,14 +33,14 @@ and never imports the journal.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from agent.errors import InputError, KeyMaterialError, SessiontapeError
 from agent.keys import Keyring, TrustStore
 from agent.seal import format as fmt
 from agent.seal import verify_checks as checks
+from agent.seal import verify_sessions as across
 from agent.seal.report import Check, SegmentReport, VerifyReport
 from agent.seal.segment_file import SegmentFile
 from agent.seal.verify_checks import TimestampVerifier
@@ -107,12 +112,15 @@ def _verify_open(
     checks.check_keys(rep, trust, keys_seen)
 
 
-def _collect(paths: Iterable[Path]) -> tuple[list[Path], list[str], bool]:
+def _collect(paths: Iterable[Path]) -> tuple[list[Path], list[str], bool, bool]:
+    """(segment files, unreadable inputs, whether a whole state dir was given, whether any
+    directory was given)."""
     files: list[Path] = []
     errors: list[str] = []
-    whole_root = False
+    whole_root = any_dir = False
     for p in paths:
         if p.is_dir():
+            any_dir = True
             found = sorted(p.rglob(f"*{fmt.SEGMENT_SUFFIX}"))
             if not found:
                 errors.append(f"{p}: no segments ({fmt.SEGMENT_SUFFIX} files) in this directory")
@@ -123,7 +131,7 @@ def _collect(paths: Iterable[Path]) -> tuple[list[Path], list[str], bool]:
             files.append(p)
         else:
             errors.append(f"{p}: no such file or directory")
-    return files, errors, whole_root
+    return files, errors, whole_root, any_dir
 
 
 def verify_paths(
@@ -135,12 +143,18 @@ def verify_paths(
     tst_verifier: TimestampVerifier | None = None,
     check_counters: bool | None = None,
     require_timestamp: bool = False,
+    removed: Collection[str] = (),
+    counters_taken: Mapping[str, int] | None = None,
 ) -> VerifyReport:
     """Verify segment files, session directories or a whole journals directory.
 
     ``require_timestamp``: every sealed segment must carry a timestamp token that verifies
-    against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``)."""
-    files, errors, whole = _collect(paths)
+    against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``).
+    ``check_counters`` (default: a whole state dir was given) runs ``counter`` and
+    ``time-order``; ``session-end`` runs when a directory was given. ``removed``: the
+    ``<session>/<file name>`` of segments shipping removed locally after the vault confirmed
+    them (not holes). ``counters_taken``: each agent's latest handed-out segment counter."""
+    files, errors, whole, any_dir = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
         report.segments.append(
@@ -153,70 +167,10 @@ def verify_paths(
                 require_timestamp=require_timestamp,
             )
         )
-    _continuity(report)
+    across.check_continuity(report, removed)
+    if any_dir:
+        across.check_session_ends(report, removed)
     if check_counters if check_counters is not None else whole:
-        _counters(report)
+        across.check_counters(report, removed, counters_taken)
+        across.check_time_order(report)
     return report
-
-
-def _continuity(report: VerifyReport) -> None:
-    by_session: dict[str, list[SegmentReport]] = defaultdict(list)
-    for s in report.segments:
-        if s.session_id:
-            by_session[s.session_id].append(s)
-    for sid, segs in by_session.items():
-        segs.sort(key=lambda s: s.index)
-        problems = []
-        if segs[0].index != 0 and len(segs) > 1:
-            problems.append(
-                (f"session {sid} starts at segment index {segs[0].index}", segs[0].path)
-            )
-        for a, b in zip(segs, segs[1:], strict=False):
-            if b.index != a.index + 1:
-                problems.append(
-                    (
-                        f"segment index {a.index + 1} missing in session {sid} "
-                        f"(between {Path(a.path).name} and {Path(b.path).name})",
-                        b.path,
-                    )
-                )
-            elif a.seal_hash and b.prev_seal_hash != a.seal_hash:
-                problems.append(
-                    (f"segment {b.index} does not follow the seal of segment {a.index}", b.path)
-                )
-            elif a.seal_seq_last is not None and b.seq_first_genesis != a.seal_seq_last + 1:
-                problems.append(
-                    (
-                        f"seq jumps from {a.seal_seq_last} to {b.seq_first_genesis} "
-                        f"between segments {a.index} and {b.index}",
-                        b.path,
-                    )
-                )
-            elif not a.seal_hash:
-                problems.append(
-                    (f"segment {a.index} is unsealed but followed by segment {b.index}", a.path)
-                )
-        for msg, where in problems:
-            report.checks.append(Check("continuity", False, msg, where))
-        if not problems:
-            report.checks.append(
-                Check("continuity", True, f"session {sid}: {len(segs)} segments in order")
-            )
-
-
-def _counters(report: VerifyReport) -> None:
-    by_agent: dict[str, list[int]] = defaultdict(list)
-    for s in report.segments:
-        if s.agent_id:
-            by_agent[s.agent_id].append(s.agent_counter)
-    for agent, counters in by_agent.items():
-        cs = sorted(counters)
-        missing = sorted(set(range(cs[0], cs[-1] + 1)) - set(cs))
-        if missing:
-            report.checks.append(
-                Check(
-                    "counter", False, f"agent {agent}: segment counters {missing[:5]} missing", ""
-                )
-            )
-        else:
-            report.checks.append(Check("counter", True, f"agent {agent}: {len(cs)} segments"))

@@ -18,7 +18,7 @@ from agent.errors import VerificationFailed
 from agent.keys import TrustStore
 from agent.seal import chain, merkle
 from agent.seal import format as fmt
-from agent.seal.checkpoint import checkpoint_problem, signature_status
+from agent.seal.checkpoint import checkpoint_link, checkpoint_problem, signature_status
 from agent.seal.crypto import ChunkCipher
 from agent.seal.report import Check, SegmentReport
 from agent.seal.segment_file import (
@@ -60,6 +60,8 @@ def check_format(seg: SegmentFile, rep: SegmentReport) -> None:
     rep.prev_seal_hash = str(g.get("prev_seal_hash", ""))
     rep.seq_first_genesis = int(g.get("seq_first", 0))
     rep.agent_id, rep.agent_counter = str(g.get("agent_id", "")), int(g.get("agent_counter", -1))
+    created = g.get("created_utc_ns")
+    rep.created_utc_ns = created if type(created) is int else 0
     rep.ok("format", f"segment format v{fmt.FORMAT_VERSION}")
 
 
@@ -181,13 +183,16 @@ def check_checkpoints(
     trust: TrustStore,
     stored: StoredChunks,
 ) -> set[str]:
-    """``checkpoint``: each is signed by a trusted key and matches the tree at its size.
+    """``checkpoint``: each is signed by a trusted key, is the next link of the checkpoint
+    chain (numbered densely from 0, ``prev`` naming the previous one's body hash, the first
+    the genesis hash) and matches the tree at its size.
 
     Returns the signing key ids seen (up to the first failure), for :func:`check_keys`.
     """
     keys_seen: set[str] = set()
     prev_size = -1
-    for cp in cps:
+    prev_link = stored.genesis_hash
+    for expect_n, cp in enumerate(cps):
         keys_seen.add(str(cp.body.get("key_id", "")))
         problem = checkpoint_problem(
             cp,
@@ -197,12 +202,15 @@ def check_checkpoints(
             prev_size=prev_size,
             stored_size=stored.tree.size,
             stored=stored.roots_at,
+            expect_n=expect_n,
+            prev_link=prev_link,
         )
         if problem is not None:
             where = f"checkpoint {cp.n} (tree size {cp.body.get('tree_size')})"
             rep.fail(*problem, where)
             return keys_seen
         prev_size = int(cp.body.get("tree_size", -1))
+        prev_link = checkpoint_link(cp.body_bytes)
     rep.ok("checkpoint", f"{len(cps)} checkpoints")
     return keys_seen
 

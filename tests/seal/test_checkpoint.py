@@ -32,6 +32,7 @@ def _golden_body() -> dict[str, Any]:
         t_utc_ns=1767225600000000000,
         t_mono_ns=1000000000,
         key_id=SIGNER.key_id,
+        prev=GENESIS_HASH,
     )
 
 
@@ -102,3 +103,48 @@ def test_signed_checkpoint_of_another_segment_or_tree_fails() -> None:
         "checkpoint",
         "checkpoint commits to 1 chunks but only 0 verify (tail truncated or damaged)",
     )
+
+
+def test_checkpoint_chain_names_a_missing_or_unlinked_checkpoint() -> None:
+    """Checkpoints are numbered densely and each names the previous one's body hash: a
+    checkpoint after a deleted one, or whose ``prev`` is not its predecessor, fails."""
+    assert _chained(2, 1, bytes(32), bytes(32)) == (
+        "checkpoint",
+        "checkpoint 1 missing (the next stored checkpoint is 2)",
+    )
+    unlinked = _row({**_golden_body(), "prev": "aa" * 32})
+    assert _problem(unlinked) == (
+        "checkpoint",
+        "checkpoint 0 does not link to the genesis (prev hash differs)",
+    )
+
+
+def _chained(n: int, expect_n: int, prev_link: bytes, prev: bytes) -> tuple[str, str] | None:
+    body = {**_golden_body(), "n": n, "prev": prev.hex()}
+    body_bytes, sig = sign_body(SIGNER, body)
+    return checkpoint_problem(
+        CheckpointRow(n, body_bytes, body, sig),
+        TRUST,
+        segment_id="00112233aabbccdd",
+        genesis_hash=GENESIS_HASH,
+        prev_size=-1,
+        stored_size=1,
+        stored={1: (ROOT, HEAD)},
+        expect_n=expect_n,
+        prev_link=prev_link,
+    )
+
+
+def test_checkpoint_chain_names_a_missing_range_and_the_link_it_breaks() -> None:
+    """Two deleted checkpoints are named as a range; a later checkpoint whose ``prev`` is not
+    its predecessor's hash names that predecessor; the right link passes."""
+    link = bytes.fromhex("ab" * 32)
+    assert _chained(3, 1, link, link) == (
+        "checkpoint",
+        "checkpoint 1-2 missing (the next stored checkpoint is 3)",
+    )
+    assert _chained(2, 2, link, bytes(32)) == (
+        "checkpoint",
+        "checkpoint 2 does not link to checkpoint 1 (prev hash differs)",
+    )
+    assert _chained(2, 2, link, link) is None

@@ -71,26 +71,42 @@ def _genesis(seg: Path) -> dict[str, object]:
 def test_whole_journals_dir_checks_continuity_per_session_and_the_agent_counters(
     victim: Path,
 ) -> None:
-    """Two session directories: continuity for each, and one passing counter check."""
+    """Two session directories: continuity and a closed end for each, and one passing counter
+    and time-order check."""
     rep = _verify([victim / "journals"], victim)
     assert rep.ok, rep.first_failure
     agent = rep.segments[0].agent_id
     assert [(c.name, c.ok) for c in rep.checks] == [
         ("continuity", True),
         ("continuity", True),
+        ("session-end", True),
+        ("session-end", True),
         ("counter", True),
+        ("time-order", True),
     ]
-    assert rep.checks[2].detail == f"agent {agent}: 4 segments"
+    assert rep.checks[4].detail == f"agent {agent}: 4 segments"
+    assert rep.checks[5].detail == f"agent {agent}: 4 segments in time order"
 
 
 def test_one_session_dir_has_no_counter_check_unless_asked(victim: Path) -> None:
-    """Counters are a whole-state-dir check; ``check_counters`` forces or suppresses it."""
+    """Counters and time order are whole-state-dir checks; ``check_counters`` forces or
+    suppresses them. A directory always gets its session ends checked."""
     sdir = _session_dirs(victim)[0]
-    assert [c.name for c in _verify([sdir], victim).checks] == ["continuity"]
+    assert [c.name for c in _verify([sdir], victim).checks] == ["continuity", "session-end"]
     forced = _verify([sdir], victim, check_counters=True)
-    assert [c.name for c in forced.checks] == ["continuity", "counter"]
+    assert [c.name for c in forced.checks] == [
+        "continuity",
+        "session-end",
+        "counter",
+        "time-order",
+    ]
     off = _verify([victim / "journals"], victim, check_counters=False)
-    assert [c.name for c in off.checks] == ["continuity", "continuity"]
+    assert [c.name for c in off.checks] == [
+        "continuity",
+        "continuity",
+        "session-end",
+        "session-end",
+    ]
 
 
 def test_missing_segments_are_named_by_their_agent_counters(victim: Path) -> None:

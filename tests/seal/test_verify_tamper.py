@@ -78,13 +78,14 @@ def _header(seg: Path, idx: int) -> dict[str, Any]:
 
 def test_an_untouched_segment_passes_each_named_check_once(victim: Path) -> None:
     """Every check of every segment runs once and passes; the key check names the key; the
-    session-level checks are continuity only (one session directory: no counter check)."""
+    session-level checks are continuity and the session's end (one session directory: no
+    counter check)."""
     rep = verify_home(victim)
     key_id = Keyring.load(victim).signer().key_id
     for seg in rep.segments:
         assert _outcomes(seg) == PASSING_SEGMENT
         assert _detail(seg, "key") == key_id
-    assert [(c.name, c.ok) for c in rep.checks] == [("continuity", True)]
+    assert [(c.name, c.ok) for c in rep.checks] == [("continuity", True), ("session-end", True)]
     first, second = rep.segments[0], rep.segments[1]
     assert first.seq_first == 0 and first.seal_seq_last is not None
     assert second.seq_first == second.seq_first_genesis == first.seal_seq_last + 1
@@ -231,7 +232,7 @@ def test_checkpoints_in_shrinking_order_fail(victim: Path) -> None:
         tamper(seg, f"INSERT INTO checkpoints VALUES ({n}, ?, ?)", args=(body, sig))
     ff = verify_home(victim).segments[0].first_failure
     assert ff is not None and ff.detail == "checkpoint does not belong to this segment/order"
-    assert ff.where.startswith("checkpoint 1 ")
+    assert ff.where.startswith("checkpoint 0 ")
 
 
 def test_checkpoint_signed_by_the_agent_with_another_chain_head_fails(victim: Path) -> None:
@@ -249,11 +250,9 @@ def test_checkpoint_signed_by_the_agent_with_another_chain_head_fails(victim: Pa
     assert ff.detail == "Merkle root or chain head differs from the stored chunks"
 
 
-def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
-    """A checkpoint at tree size 0 (what a writer checkpointing a segment before its first
-    chunk signs) commits to the empty root and the genesis hash, and verifies; added to a
-    sealed segment, it is caught by the seal's checkpoint count instead."""
-    seg = segments(victim)[1]
+def _empty_tree_checkpoint(victim: Path, seg: Path, n: int) -> tuple[bytes, bytes]:
+    """A validly signed checkpoint ``n`` of the empty tree (what a writer checkpointing a
+    segment before its first chunk signs): the empty root, the genesis as head and prev."""
     sf = SegmentFile(seg)
     try:
         genesis = hashlib.sha256(sf.genesis_bytes).digest()
@@ -262,7 +261,7 @@ def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
             segment_id=sf.segment_id,
             session_id=sf.session_id,
             genesis_hash=genesis,
-            n=-1,
+            n=n,
             tree_size=0,
             root=hashlib.sha256(b"").digest(),
             chain_head=genesis,
@@ -270,13 +269,38 @@ def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
             t_utc_ns=0,
             t_mono_ns=0,
             key_id=key.key_id,
+            prev=genesis,
         )
     finally:
         sf.close()
-    tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=sign_body(key, body))
+    return sign_body(key, body)
+
+
+def test_checkpoint_of_the_empty_tree_verifies(victim: Path) -> None:
+    """An empty-tree checkpoint 0 commits to the empty root and the genesis hash, and
+    verifies; replacing a sealed segment's checkpoints with it is caught by the seal's
+    checkpoint count instead."""
+    seg = segments(victim)[1]
+    signed = _empty_tree_checkpoint(victim, seg, 0)
+    tamper(seg, "DELETE FROM checkpoints", "INSERT INTO checkpoints VALUES (0, ?, ?)", args=signed)
     rep = verify_home(victim)
     checks = {c.name: c for c in rep.segments[1].checks}
     assert checks["checkpoint"].ok is True
-    assert _detail(rep.segments[1], "checkpoint") == "3 checkpoints"
+    assert _detail(rep.segments[1], "checkpoint") == "1 checkpoints"
+    assert checks["seal"].ok is False
+    assert "checkpoints: sealed 2 vs stored 1" in checks["seal"].detail
+
+
+def test_checkpoint_inserted_before_the_chain_fails(victim: Path) -> None:
+    """A validly signed checkpoint inserted before checkpoint 0 is out of the checkpoint
+    chain: the checkpoint check names it (the seal's count disagrees too)."""
+    seg = segments(victim)[1]
+    signed = _empty_tree_checkpoint(victim, seg, -1)
+    tamper(seg, "INSERT INTO checkpoints VALUES (-1, ?, ?)", args=signed)
+    rep = verify_home(victim)
+    checks = {c.name: c for c in rep.segments[1].checks}
+    assert checks["checkpoint"].ok is False
+    assert checks["checkpoint"].detail == "checkpoint -1 is out of order (expected checkpoint 0)"
+    assert checks["checkpoint"].where == "checkpoint -1 (tree size 0)"
     assert checks["seal"].ok is False
     assert "checkpoints: sealed 2 vs stored 3" in checks["seal"].detail
