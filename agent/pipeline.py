@@ -163,7 +163,9 @@ class Recording:
         self._tst_roots = tst_roots
         from agent.ship.stream import start_stream
 
-        self.stream = start_stream(home, config.ship, self.clock)
+        started = start_stream(home, config.ship, self.clock)
+        self.stream = started if not isinstance(started, str) else None
+        self.stream_problem = started if isinstance(started, str) else None
 
     @property
     def session_id(self) -> str:
@@ -194,6 +196,8 @@ class Recording:
         result = self.result()
         if self.stream is not None:
             result.extra["vault"] = self.stream.stop(self.session_id)
+        elif self.stream_problem is not None:
+            result.extra["vault"] = {"problem": self.stream_problem}
         return result
 
     def result(self) -> RecordingResult:

@@ -35,7 +35,9 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
     )
     segs = rep.segments
     vault = result.extra.get("vault")
-    if vault:  # the loss window: what the workstation could still erase unseen
+    if vault and "problem" in vault:
+        typer.echo(f"vault     {vault['problem']}")
+    elif vault:  # the loss window: what the workstation could still erase unseen
         newest = ", ".join(f"{k} n={n}" for k, n in vault["newest_checkpoint_by_segment"].items())
         typer.echo(f"vault     {vault['url']}: newest checkpoints {newest or 'none'}")
     typer.echo("events by kind:")

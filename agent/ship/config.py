@@ -31,7 +31,7 @@ class ShipConfig(Section):
     min_retention: str = "3y"
     interval_seconds: int = Field(15, ge=1)
     checkpoint_interval_seconds: int = Field(3, ge=1)
-    stream_checkpoints: bool = True  # while recording, when vault_url is set
+    stream_checkpoints: bool = True  # while recording, to the resolved vault
     reverify_interval_seconds: int = Field(3600, ge=60)
     reverify_sample: int = Field(20, ge=0)
     posture_interval_seconds: int = Field(86400, ge=60)

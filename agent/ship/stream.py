@@ -1,13 +1,15 @@
 """Checkpoints streamed to the vault while a recording runs.
 
-A recording with a configured vault (``ship.vault_url`` set, ``ship.stream_checkpoints`` on,
-the default) starts a :class:`CheckpointStream`: a daemon thread that every
+Every recording (``ship.stream_checkpoints`` on, the default) starts a
+:class:`CheckpointStream`: a daemon thread that every
 ``ship.checkpoint_interval_seconds`` ships each new signed checkpoint of the home's unshipped
 segments (:func:`agent.ship.checkpoints.ship_checkpoints`), and one last time when the
-recording stops. What the workstation can then erase unseen is the tail after the newest
-checkpoint that reached the vault; :meth:`CheckpointStream.stop` reports that checkpoint, so
-the recording's result shows the loss window. The default in-home file vault is not streamed
-to: a vault inside the recorded account's home protects nothing from that account.
+recording stops, to the resolved vault (``ship.vault_url``, or the in-home file vault). What
+the workstation can then erase unseen is the tail after the newest checkpoint that reached the
+vault; :meth:`CheckpointStream.stop` reports that checkpoint, so the recording's result shows
+the loss window. The in-home file vault protects the record from the recorded user only when
+the agent runs in its own account (privilege separation); a firm sets ``ship.vault_url`` to
+WORM storage off the workstation, and only then does it bound what root can erase.
 """
 
 from __future__ import annotations
@@ -71,12 +73,15 @@ class CheckpointStream:
         }
 
 
-def start_stream(home: Path, cfg: ShipConfig, clock: Clock) -> CheckpointStream | None:
-    """A running stream when a vault is configured and streaming is on, else None."""
-    if not (cfg.stream_checkpoints and cfg.vault_url):
+def start_stream(home: Path, cfg: ShipConfig, clock: Clock) -> CheckpointStream | str | None:
+    """A running stream when streaming is on (None when turned off). A vault that cannot be
+    opened does not stop the recording: the reason is returned, logged and put in the
+    recording's result, so the missing coverage is visible rather than silent."""
+    if not cfg.stream_checkpoints:
         return None
     try:
         return CheckpointStream(home, cfg, clock).start()
-    except Exception as exc:  # a vault that cannot be opened must not stop the recording
-        log.warning("ship.stream_not_started", error=f"{type(exc).__name__}: {exc}")
-        return None
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("ship.stream_not_started", error=reason)
+        return f"not streaming to {cfg.resolved_vault_url(home)}: {reason}"

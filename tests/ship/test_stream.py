@@ -10,7 +10,7 @@ from agent.keys import Keyring
 from agent.pipeline import Recording
 from agent.ship.config import ShipConfig
 from agent.ship.filevault import FileVault
-from agent.ship.stream import start_stream
+from agent.ship.stream import CheckpointStream, start_stream
 from agent.testing import make_event
 from tests.journals import open_journal
 from tests.waiting import wait_until
@@ -42,10 +42,15 @@ def test_checkpoints_of_a_live_session_reach_the_vault_while_it_runs(tmp_path: P
     assert report["newest_checkpoint_by_segment"] == {seg_id: 2}
 
 
-def test_no_stream_without_a_configured_vault_or_when_turned_off(tmp_path: Path) -> None:
-    """The default in-home file vault is not streamed to; nor is any with streaming off."""
+def test_the_default_in_home_vault_is_streamed_to_and_off_means_off(tmp_path: Path) -> None:
+    """With no vault configured the in-home file vault gets the checkpoints; streaming
+    turned off starts nothing."""
     home = tmp_path / "home"
-    assert start_stream(home, ShipConfig(), SystemClock()) is None
+    home.mkdir(mode=0o700)
+    stream = start_stream(home, ShipConfig(), SystemClock())
+    assert isinstance(stream, CheckpointStream)
+    assert stream.url == f"file://{home.resolve() / 'vault'}"
+    stream.stop("no-session")
     off = ShipConfig(vault_url=f"file://{tmp_path / 'v'}", stream_checkpoints=False)
     assert start_stream(home, off, SystemClock()) is None
 
