@@ -28,7 +28,7 @@ def test_checkpoints_of_a_live_session_reach_the_vault_while_it_runs(tmp_path: P
     vault_dir = tmp_path / "vault"
     cfg = ShipConfig(vault_url=f"file://{vault_dir}", checkpoint_interval_seconds=1)
     stream = start_stream(home, cfg, SystemClock())
-    assert stream is not None
+    assert isinstance(stream, CheckpointStream)
     j = open_journal(home)
     seg_id = j.segments[0].stem.split("-", 1)[1]
     vault = FileVault(vault_dir)
