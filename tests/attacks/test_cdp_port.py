@@ -138,6 +138,16 @@ def json_version(port: int) -> str | None:
         return None
 
 
+def page_listed(port: int) -> bool:
+    """Whether the endpoint on ``port`` lists a page target yet (it answers ``/json/version``
+    a moment before the first page exists)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
+            return any(t.get("type") == "page" for t in json.loads(r.read()))
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
 def attack(pids: list[int]) -> list[str]:
     """Find a debugging port of the browser, attach, rewrite every page; the URLs rewritten."""
     rewritten: list[str] = []
@@ -279,10 +289,14 @@ def test_the_same_attack_takes_over_a_browser_that_listens_on_a_debugging_port()
             start_new_session=True,
         )
         try:
-            wait_until(lambda: json_version(port), what="the debugging port", timeout_s=30)
+            wait_until(lambda: page_listed(port), what="the debugging port's page", timeout_s=30)
             listening = listening_tcp()
             assert port in [listening[i] for i in socket_inodes(browser.pid) if i in listening]
-            assert attack([browser.pid]) == ["data:text/html,<p>AAPL</p>"]
+            # the page may still be loading (no body yet) on the first try: retry until it is
+            rewritten = wait_until(
+                lambda: attack([browser.pid]), what="the attack to rewrite the page", timeout_s=30
+            )
+            assert rewritten == ["data:text/html,<p>AAPL</p>"]
         finally:
             os.killpg(browser.pid, signal.SIGKILL)
             browser.wait()
