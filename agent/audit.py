@@ -2,8 +2,9 @@
 
 Each audited action is written to an audit session (id ``audit-<UTC>-<random>``, record class
 ``audit``): a normal journal, so it is chained, signed, sealed, verifiable and shipped to WORM
-like any recording. ``record_access`` returns only once the record is durable and sealed - an
-action whose audit record cannot be written must not proceed (callers record first).
+like any recording (and, when ``seal.tsa_url`` is set, RFC 3161-timestamped like one).
+``record_access`` returns only once the record is durable and sealed - an action whose audit
+record cannot be written must not proceed (callers record first).
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ def record_access(
         user=actor, workstation=default_meta(config).workstation, record_class=AUDIT_CLASS
     )
     sid = AUDIT_PREFIX + new_session_id(clock.utc_ns())
+    from agent.pipeline import make_timestamper
+
     j = Journal.open(
-        home, config, session_id=sid, clock=clock, keyring=Keyring.load_or_init(home), meta=meta
+        home,
+        config,
+        session_id=sid,
+        clock=clock,
+        keyring=Keyring.load_or_init(home),
+        meta=meta,
+        timestamper=make_timestamper(config),  # trusted time, as on recordings' seals
     )
     try:
         j.append_many([Event(kind, {"actor": actor, **payload}, clock.utc_ns(), clock.mono_ns())])

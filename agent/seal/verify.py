@@ -11,8 +11,10 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
 ``continuity``  a session's segments are all there: indices dense, each genesis names the
                 previous seal, seqs continue across segments
 ``counter``     (whole state dir) per-agent segment counters have no holes
-``rfc3161``     the seal's timestamp token verifies against trusted TSA roots; with roots
-                (or ``require_timestamp``) a sealed segment without a token fails
+``rfc3161``     the seal's timestamp token parses, is granted, is signed by the certificate
+                it embeds and timestamps the seal's digest; with TSA roots that certificate
+                chains to one, and a sealed segment without a token fails; with
+                ``require_timestamp`` a missing or unchained token fails
 ``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events
 ``vault``       (``--vault``) checkpoints shipped to WORM are consistent with the local file
 
@@ -139,7 +141,8 @@ def verify_paths(
     """Verify segment files, session directories or a whole journals directory.
 
     ``require_timestamp``: every sealed segment must carry a timestamp token that verifies
-    against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``)."""
+    against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``).
+    Without roots a token's signature, status and imprint are still checked."""
     files, errors, whole = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
