@@ -46,7 +46,18 @@ def _global(
     _ = STATE.config  # validate the configuration before any command runs
 
 
-_STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
+_STAGE_CLIS = (
+    "keys",
+    "journal",
+    "demo",
+    "capture",
+    "mask",
+    "ship",
+    "index",
+    "replay",
+    "bench",
+    "audit",
+)
 
 
 _registered = False
