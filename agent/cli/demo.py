@@ -135,7 +135,7 @@ def _ship(as_json: bool) -> Any:
     (embedded default: the local software vault under <home>/vault), HEAD-confirmed."""
     from agent.ship.runtime import build_shipper
 
-    shipped = build_shipper(home(), config().ship).ship_once()
+    shipped = build_shipper(home(), config().ship, config=config()).ship_once()
     if not as_json:
         vault = config().ship.resolved_vault_url(home())
         if shipped.paused:
