@@ -60,8 +60,12 @@ def verify_segment(
     decrypt: bool = False,
     tst_verifier: TimestampVerifier | None = None,
     require_timestamp: bool = False,
+    token_required: bool | None = None,
 ) -> SegmentReport:
-    """Verify one segment file; never raises for content problems (they go in the report)."""
+    """Verify one segment file; never raises for content problems (they go in the report).
+
+    ``token_required``: a sealed segment without a timestamp token fails ``rfc3161`` (default:
+    when ``tst_verifier`` is given, i.e. TSA roots are trusted)."""
     rep = SegmentReport(path=str(path))
     with contextlib.suppress(OSError):
         rep.bytes = path.stat().st_size
@@ -71,7 +75,8 @@ def verify_segment(
         rep.fail("format", exc.message.removeprefix(f"{path}: "))
         return rep
     try:
-        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp)
+        required = tst_verifier is not None if token_required is None else token_required
+        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp, required)
     except SessiontapeError as exc:
         rep.fail("format", exc.message.removeprefix(f"{path}: "))
     finally:
@@ -89,6 +94,7 @@ def _verify_open(
     decrypt: bool,
     tst_verifier: TimestampVerifier | None,
     require_timestamp: bool,
+    token_required: bool,
 ) -> None:
     """Run the named checks in order on an open segment."""
     checks.check_format(seg, rep)
@@ -105,7 +111,7 @@ def _verify_open(
     seal = checks.check_seal(seg, rep, trust, stored)
     if seal is not None:
         keys_seen.add(rep.key_id)
-        checks.check_rfc3161(seal, rep, tst_verifier, require_timestamp)
+        checks.check_rfc3161(seal, rep, tst_verifier, require_timestamp, token_required)
     checks.check_keys(rep, trust, keys_seen)
 
 
@@ -137,12 +143,14 @@ def verify_paths(
     tst_verifier: TimestampVerifier | None = None,
     check_counters: bool | None = None,
     require_timestamp: bool = False,
+    token_required: bool | None = None,
 ) -> VerifyReport:
     """Verify segment files, session directories or a whole journals directory.
 
     ``require_timestamp``: every sealed segment must carry a timestamp token that verifies
     against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``).
-    Without roots a token's signature, status and imprint are still checked."""
+    Without roots a token's signature, status and imprint are still checked.
+    ``token_required``: see :func:`verify_segment`."""
     files, errors, whole = _collect(paths)
     report = VerifyReport(errors=errors)
     for f in files:
@@ -154,6 +162,7 @@ def verify_paths(
                 decrypt=decrypt,
                 tst_verifier=tst_verifier,
                 require_timestamp=require_timestamp,
+                token_required=token_required,
             )
         )
     _continuity(report)

@@ -285,6 +285,7 @@ def check_rfc3161(
     rep: SegmentReport,
     tst_verifier: TimestampVerifier | None,
     require: bool = False,
+    token_required: bool = False,
 ) -> None:
     """``rfc3161``: the seal's timestamp token is a valid timestamp of the seal.
 
@@ -292,13 +293,13 @@ def check_rfc3161(
     with the TSA certificate it embeds and its imprint is the seal's digest. With roots
     (``tst_verifier``) that certificate must also chain to one of them. Sets
     ``rep.tst_state``: ``chain``, ``signature`` (chain not checked: no roots), ``failed`` or
-    ``none``. With roots, a sealed segment without a token fails (a removed token must not
-    pass); with ``require`` (``--strict``, ``seal.require_timestamp``) a missing token or an
-    unchained one fails too.
+    ``none``. With ``token_required`` (verify's default: when roots are given) a sealed segment
+    without a token fails (a removed token must not pass); with ``require`` (``--strict``,
+    ``seal.require_timestamp``) a missing token or an unchained one fails too.
     """
     if seal.tst is None:
         rep.tst_state = "none"
-        if tst_verifier is not None or require:
+        if token_required or require:
             rep.fail("rfc3161", "sealed segment has no timestamp token", "seal")
         else:
             rep.checks.append(Check("rfc3161", None, "no timestamp token"))

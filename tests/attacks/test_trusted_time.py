@@ -175,6 +175,28 @@ def test_a_home_that_remembers_its_tsa_root_checks_the_chain(
     )
 
 
+def test_a_remembered_root_states_a_missing_token_in_the_summary_and_strict_fails_it(
+    capsys: pytest.CaptureFixture[str], sealed: tuple[Path, Path], local_tsa: LocalTSA
+) -> None:
+    """In the demo home (root remembered, no TSA configured any more) an audit sealed later
+    has no token: plain verify says so in its summary line; --strict fails it."""
+    home, _ = sealed
+    remember_tsa_root(home, "demo-local-tsa", local_tsa.root_pem)
+    sid = record_access(home, load_config(env={}, home=home), "audit.search", {"query": "x"})
+    (audit_seg,) = (home / "journals" / sid).glob("*.stj")
+    code, out, err = run_main(capsys, "--home", str(home), "verify")
+    assert code == 0, err
+    assert out.splitlines()[-1] == (
+        "verified: 2 segments, every check passed; 1 of 2 segments carry no RFC 3161 "
+        "timestamp (--tsa-root checks the chain, --strict requires it)"
+    )
+    code, _, err = run_main(capsys, "--home", str(home), "verify", "--strict")
+    assert code == 1
+    assert err.strip() == (
+        f"verification FAILED: {audit_seg}: rfc3161: sealed segment has no timestamp token (seal)"
+    )
+
+
 def test_audit_sessions_are_timestamped_when_a_tsa_is_configured(
     capsys: pytest.CaptureFixture[str],
     sealed: tuple[Path, Path],

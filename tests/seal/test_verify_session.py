@@ -240,6 +240,11 @@ def test_a_removed_token_fails_with_roots_and_with_strict_and_is_only_noted_with
     none = verify_paths([stamped], trust)
     assert _rfc3161(none) == [(None, "no timestamp token")]
     assert none.segments[0].tst_state == "none"
+    # Roots that only check chains (a home's remembered roots) leave a missing token noted.
+    noted = verify_paths([stamped], trust, tst_verifier=roots, token_required=False)
+    assert _rfc3161(noted) == [(None, "no timestamp token")]
+    required = verify_paths([stamped], trust, token_required=True)
+    assert _rfc3161(required) == [missing]
 
 
 def test_a_token_without_roots_fails_only_under_strict(stamped: Path) -> None:
