@@ -9,6 +9,7 @@ record cannot be written must not proceed (callers record first).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,30 +109,38 @@ class SealedAuditSink:
 
     Outside :meth:`batch` each event is its own sealed audit session, like
     :func:`record_access`; inside, the events of one pass share one session, sealed at the end.
+    Batches are per thread (the agent's scheduler runs jobs in parallel threads).
     """
 
     def __init__(self, home: Path, config: Config) -> None:
         self.home = Path(home)
         self.config = config
-        self._batch: AuditSession | None = None
+        self._local = threading.local()
+
+    def _current(self) -> AuditSession | None:
+        session: AuditSession | None = getattr(self._local, "batch", None)
+        return session
 
     def __call__(self, event: Event) -> None:
-        if self._batch is not None:
-            self._batch.record(event.kind, event.payload)
+        session = self._current()
+        if session is not None:
+            session.record(event.kind, event.payload)
         else:
             record_access(self.home, self.config, event.kind, event.payload)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Write the events of the ``with`` block into one audit session (nested: the outer)."""
-        if self._batch is not None:
+        """Write this thread's events of the ``with`` block into one audit session (nested:
+        the outer one)."""
+        if self._current() is not None:
             yield
             return
-        self._batch = AuditSession(self.home, self.config)
+        session = AuditSession(self.home, self.config)
+        self._local.batch = session
         try:
             yield
         finally:
-            session, self._batch = self._batch, None
+            self._local.batch = None
             session.close()
 
 
