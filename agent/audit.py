@@ -2,17 +2,20 @@
 
 Each audited action is written to an audit session (id ``audit-<UTC>-<random>``, record class
 ``audit``): a normal journal, so it is chained, signed, sealed, verifiable and shipped to WORM
-like any recording. ``record_access`` returns only once the record is durable and sealed - an
-action whose audit record cannot be written must not proceed (callers record first).
+like any recording (and, when ``seal.tsa_url`` is set, RFC 3161-timestamped like one).
+``record_access`` returns only once the record is durable and sealed - an action whose audit
+record cannot be written must not proceed (callers record first).
 """
 
 from __future__ import annotations
 
-import getpass
-import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from agent.actor import actor_fields, os_actor
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.events import Event
@@ -26,13 +29,60 @@ AUDIT_PREFIX = "audit-"
 
 
 def current_actor() -> str:
-    """Who is acting: ``$SESSIONTAPE_ACTOR`` or the OS user."""
-    if os.environ.get("SESSIONTAPE_ACTOR"):
-        return os.environ["SESSIONTAPE_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+    """Who is acting: the name of the OS account running this process (see agent.actor)."""
+    return os_actor().name
+
+
+class AuditSession:
+    """One access-audit session taking one or more records; :meth:`close` seals it.
+
+    Each :meth:`record` returns once its record is durable (an fsynced chunk of the audit
+    journal); the session is opened on the first record, so an unused one leaves nothing.
+    A ship job's pass writes its records into one session rather than one session each.
+    """
+
+    def __init__(self, home: Path, config: Config, *, clock: Clock | None = None) -> None:
+        self.home = Path(home)
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.session_id = ""
+        self._journal: Journal | None = None
+
+    def record(self, kind: str, payload: dict[str, Any], *, note: str | None = None) -> str:
+        """Append one ``audit.*`` record; return the audit session id.
+
+        The record carries the OS identity (``actor``, ``actor_uid``) and, when given
+        (``note``, else ``$SESSIONTAPE_ACTOR``), a free-text ``note``; they are written after
+        ``payload``, so a payload cannot replace them.
+        """
+        who = actor_fields(note)
+        j = self._journal or self._open(who["actor"])
+        j.append_many([Event(kind, {**payload, **who}, self.clock.utc_ns(), self.clock.mono_ns())])
+        return self.session_id
+
+    def _open(self, user: str) -> Journal:
+        from agent.pipeline import make_timestamper
+
+        meta = SessionMeta(
+            user=user, workstation=default_meta(self.config).workstation, record_class=AUDIT_CLASS
+        )
+        self.session_id = AUDIT_PREFIX + new_session_id(self.clock.utc_ns())
+        self._journal = Journal.open(
+            self.home,
+            self.config,
+            session_id=self.session_id,
+            clock=self.clock,
+            keyring=Keyring.load_or_init(self.home),
+            meta=meta,
+            timestamper=make_timestamper(self.config),  # trusted time, as on recordings' seals
+        )
+        return self._journal
+
+    def close(self) -> None:
+        """Seal the session (nothing to do when no record was written)."""
+        j, self._journal = self._journal, None
+        if j is not None:
+            j.close()
 
 
 def record_access(
@@ -41,24 +91,57 @@ def record_access(
     kind: str,
     payload: dict[str, Any],
     *,
-    actor: str | None = None,
+    note: str | None = None,
     clock: Clock | None = None,
 ) -> str:
-    """Append one ``audit.*`` record (sealed on return); return the audit session id."""
-    clock = clock or SystemClock()
-    actor = actor or current_actor()
-    meta = SessionMeta(
-        user=actor, workstation=default_meta(config).workstation, record_class=AUDIT_CLASS
-    )
-    sid = AUDIT_PREFIX + new_session_id(clock.utc_ns())
-    j = Journal.open(
-        home, config, session_id=sid, clock=clock, keyring=Keyring.load_or_init(home), meta=meta
-    )
+    """Append one ``audit.*`` record in its own audit session, sealed on return; return the
+    audit session id. Identity and note as :meth:`AuditSession.record` writes them."""
+    session = AuditSession(home, config, clock=clock)
     try:
-        j.append_many([Event(kind, {"actor": actor, **payload}, clock.utc_ns(), clock.mono_ns())])
+        return session.record(kind, payload, note=note)
     finally:
-        j.close()
-    return sid
+        session.close()
+
+
+class SealedAuditSink:
+    """The ship stage's audit callback: each ship audit event (``audit.hold``,
+    ``audit.disposition``, ``audit.verify``) goes into the sealed access-audit journal.
+
+    Outside :meth:`batch` each event is its own sealed audit session, like
+    :func:`record_access`; inside, the events of one pass share one session, sealed at the end.
+    Batches are per thread (the agent's scheduler runs jobs in parallel threads).
+    """
+
+    def __init__(self, home: Path, config: Config) -> None:
+        self.home = Path(home)
+        self.config = config
+        self._local = threading.local()
+
+    def _current(self) -> AuditSession | None:
+        session: AuditSession | None = getattr(self._local, "batch", None)
+        return session
+
+    def __call__(self, event: Event) -> None:
+        session = self._current()
+        if session is not None:
+            session.record(event.kind, event.payload)
+        else:
+            record_access(self.home, self.config, event.kind, event.payload)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write this thread's events of the ``with`` block into one audit session (nested:
+        the outer one)."""
+        if self._current() is not None:
+            yield
+            return
+        session = AuditSession(self.home, self.config)
+        self._local.batch = session
+        try:
+            yield
+        finally:
+            self._local.batch = None
+            session.close()
 
 
 def is_audit(session: SessionInfo) -> bool:

@@ -206,8 +206,11 @@ class Recording:
 
         info = find_session(self.home, self.session_id)
         from agent.seal.timestamp import tst_verifier
+        from agent.seal.tsa_roots import tsa_root_paths
 
-        roots = self._tst_roots or [Path(p).read_bytes() for p in self.config.seal.tsa_roots]
+        roots = self._tst_roots or [
+            p.read_bytes() for p in tsa_root_paths(self.home, self.config.seal.tsa_roots)
+        ]
         report = verify_paths(
             [info.segments[0].path.parent],
             self.keyring.trust(),

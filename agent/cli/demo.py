@@ -10,6 +10,9 @@ import typer
 
 from agent.cli.common import config, echo_json, home, setup_logging, writable_home
 
+DEMO_TSA_ROOT = "demo-local-tsa"
+"""Name of the demo TSA's root among the home's remembered TSA roots (``trust/tsa/``)."""
+
 
 def print_result(result: Any, *, as_json: bool = False) -> None:
     """The closing summary of a recording: id, size, counts, verification, next commands."""
@@ -43,11 +46,11 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
     typer.echo("events by kind:")
     for k, n in sorted(result.kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         typer.echo(f"  {k:<28} {n}")
-    tst = [s.tst_time for s in segs if s.tst_time]
+    tst = [s for s in segs if s.tst_time]
     if rep.ok:
         typer.echo(
             f"verify    OK - {len(segs)} segments, chain, Merkle roots, checkpoints, "
-            "seals, keys, continuity, decryption" + (f", RFC 3161 ({tst[-1]})" if tst else "")
+            "seals, keys, continuity, decryption" + (_rfc3161_label(tst[-1]) if tst else "")
         )
     else:
         typer.echo(f"verify    FAILED - {rep.first_failure}")
@@ -58,6 +61,12 @@ def print_result(result: Any, *, as_json: bool = False) -> None:
         typer.echo(f"  sessiontape inspect {result.segments[0]}")
     typer.echo(f"  sessiontape replay {sid}")
     typer.echo(f"  sessiontape export {sid} --out {sid}.zip")
+
+
+def _rfc3161_label(seg: Any) -> str:
+    """The last seal's RFC 3161 time, saying how far it verified."""
+    how = "chain verified" if seg.tst_state == "chain" else "signature only, chain NOT checked"
+    return f", RFC 3161 ({seg.tst_time}, {how})"
 
 
 def demo(
@@ -111,8 +120,11 @@ def _record(headless: bool, fast: bool, tsa: bool) -> Any:
     local_tsa = None
     if tsa and shutil.which("openssl"):
         from agent.seal.tsa_local import LocalTSA
+        from agent.seal.tsa_roots import remember_tsa_root
 
         local_tsa = LocalTSA(home() / "demo-tsa")
+        # Remembered so that a later `verify` in this home checks the timestamp chain.
+        remember_tsa_root(home(), DEMO_TSA_ROOT, local_tsa.root_pem)
         local_tsa.serve()
     try:
         typer.echo("recording the demo trading app (scripted trader session)...")
@@ -129,7 +141,7 @@ def _ship(as_json: bool) -> Any:
     (embedded default: the local software vault under <home>/vault), HEAD-confirmed."""
     from agent.ship.runtime import build_shipper
 
-    shipped = build_shipper(home(), config().ship).ship_once()
+    shipped = build_shipper(home(), config().ship, config=config()).ship_once()
     if not as_json:
         vault = config().ship.resolved_vault_url(home())
         if shipped.paused:

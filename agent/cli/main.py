@@ -49,7 +49,18 @@ def _global(
     configure(STATE.config.seal.keys)  # validates the configuration before any command runs
 
 
-_STAGE_CLIS = ("keys", "journal", "demo", "capture", "mask", "ship", "index", "replay", "bench")
+_STAGE_CLIS = (
+    "keys",
+    "journal",
+    "demo",
+    "capture",
+    "mask",
+    "ship",
+    "index",
+    "replay",
+    "bench",
+    "audit",
+)
 
 
 _registered = False

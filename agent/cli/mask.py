@@ -123,7 +123,12 @@ def reveal_cmd(
         ),
     ],
     actor: Annotated[
-        str | None, typer.Option("--actor", help="Who is revealing (default: the OS user).")
+        str | None,
+        typer.Option(
+            "--actor",
+            help="A note recorded beside the revealer's identity (default: $SESSIONTAPE_ACTOR); "
+            "the identity itself is always the OS account running the command.",
+        ),
     ] = None,
 ) -> None:
     """Reveal an escrowed value with the officer's private key; the reveal is audited.
@@ -149,7 +154,7 @@ def reveal_cmd(
                 yield rec.payload
 
     def audit(rec: dict[str, Any]) -> None:
-        record_access(h, config(), "audit.reveal", rec, actor=actor)
+        record_access(h, config(), "audit.reveal", rec, note=actor)
 
     value = reveal(
         payloads(),
@@ -158,7 +163,6 @@ def reveal_cmd(
         private_key=private_key,
         reason=reason,
         audit=audit,
-        actor=actor,
     )
     typer.echo(value)
 

@@ -8,6 +8,7 @@ import typer
 
 from agent.cli.common import config, home
 from agent.errors import UsageError
+from agent.seal.tsa_roots import tsa_root_paths
 
 
 def _read_roots(paths: list[Path]) -> list[bytes]:
@@ -27,7 +28,9 @@ def replay(
     no_open: bool = typer.Option(False, "--no-open", help="Print the URL, do not open it."),
     port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (default: random)."),
     tsa_root: list[Path] = typer.Option(
-        [], "--tsa-root", help="Trusted TSA root PEM (repeat; default: seal.tsa_roots)."
+        [],
+        "--tsa-root",
+        help="Trusted TSA root PEM (repeat; default: seal.tsa_roots and trust/tsa/ in the home).",
     ),
 ) -> None:
     """Verify a session and replay it in a local viewer (127.0.0.1, per-launch token).
@@ -38,7 +41,7 @@ def replay(
 
     if at is not None and seq is not None:
         raise UsageError("give --at or --seq, not both")
-    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     launch(
         home(),
         config(),
@@ -72,7 +75,7 @@ def export(
     """
     from agent.replay.export import export_bundle
 
-    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     res = export_bundle(
         home(),
         config(),
@@ -126,7 +129,7 @@ def run_bundle_verify(
         if not bundle.is_dir():
             raise UsageError("--recipient-key needs an unpacked bundle directory")
         deks = open_deks(work, recipient_key)
-    roots = _read_roots(tsa_root or [Path(p) for p in config().seal.tsa_roots])
+    roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     rep = verify_bundle(
         bundle,
         trust,

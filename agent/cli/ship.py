@@ -3,7 +3,6 @@ agent`` and ``sessiontape hold add | release | list``: the ship stage's commands
 
 from __future__ import annotations
 
-import getpass
 import time
 from typing import Any
 
@@ -27,17 +26,14 @@ def _shipper() -> Any:
     from agent.ship.runtime import build_shipper
 
     setup_logging()
-    return build_shipper(home(), config().ship)
+    return build_shipper(home(), config().ship, config=config())
 
 
 def _actor() -> str:
-    ident: str = config().agent.identity
-    if ident:
-        return ident
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """The OS account running the command (never a flag or environment variable)."""
+    from agent.actor import os_actor
+
+    return os_actor().name
 
 
 def _human_size(n: int) -> str:

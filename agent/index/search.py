@@ -23,13 +23,14 @@ def search(
     query: str,
     *,
     limit: int | None = None,
-    actor: str | None = None,
+    note: str | None = None,
     clock: Clock | None = None,
 ) -> list[Hit]:
     """Hits for ``query`` (newest first); one ``audit.search`` record per call.
 
-    The audit record (actor, query, result count) is sealed before the hits are returned;
-    if it cannot be written the search fails rather than go unrecorded.
+    The audit record (the OS account as actor, ``note`` beside it, query, result count) is
+    sealed before the hits are returned; if it cannot be written the search fails rather
+    than go unrecorded.
     """
     q = parse(query)
     n = int(limit if limit is not None else config.index.default_limit)
@@ -43,7 +44,7 @@ def search(
         config,
         "audit.search",
         {"query": query, "result_count": len(hits), "limit": n},
-        actor=actor,
+        note=note,
         clock=clock,
     )
     return hits

@@ -8,7 +8,6 @@ audited - revealed, wrong key, or token not found. The audit record never holds 
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from agent.actor import os_actor
 from agent.clock import Clock, SystemClock
 from agent.errors import KeyMaterialError, UsageError
 from agent.mask.escrow import key_id, open_sealed
@@ -88,7 +88,7 @@ def reveal(
     record: dict[str, Any] = {
         "v": AUDIT_VERSION,
         "kind": "audit.reveal",
-        "who": actor or getpass.getuser(),
+        "who": actor or os_actor().name,
         "t_utc_ns": clock.utc_ns(),
         "session": session_id,
         "token": token,

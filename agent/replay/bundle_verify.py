@@ -207,7 +207,12 @@ def _check_segments(
                     "segments",
                     True,
                     f"{rel}: {s.status}, {s.events} events"
-                    + (f", RFC 3161 {s.tst_time}" if s.tst_time else ""),
+                    + (f", RFC 3161 {s.tst_time}" if s.tst_state == "chain" else "")
+                    + (
+                        f", RFC 3161 {s.tst_time} (signature only; chain not checked)"
+                        if s.tst_state == "signature"
+                        else ""
+                    ),
                 )
             )
     for c in vr.checks:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.audit import current_actor, record_access
+from agent.actor import actor_note, os_actor
+from agent.audit import record_access
 from agent.canonical import sha256_hex
 from agent.clock import SystemClock, utc_iso
 from agent.config import Config
@@ -100,7 +101,7 @@ class _Exported:
 
 
 def _select(
-    home: Path, config: Config, sessions: list[str], query: str | None, actor: str | None
+    home: Path, config: Config, sessions: list[str], query: str | None, note: str | None
 ) -> tuple[list[str], list[Any]]:
     """Session ids to export: those named, plus every session with a hit for ``query``."""
     ids = list(sessions)
@@ -108,7 +109,7 @@ def _select(
     if query:
         from agent.index.search import search
 
-        hits = search(home, config, query, limit=10_000, actor=actor)
+        hits = search(home, config, query, limit=10_000, note=note)
         ids.extend(h.session_id for h in hits)
     if not ids:
         raise UsageError("nothing to export: name a SESSION or give a --query with hits")
@@ -233,8 +234,21 @@ def _record_custody(
             "decryption_included": decryption_included,
             "t_export_utc_ns": now,
         },
-        actor=custody["requester"],
+        note=custody["note"],
     )
+
+
+def _custody(reason: str, matter: str, query: str | None, note: str | None) -> dict[str, Any]:
+    """Who asked (the OS account running the export; ``note``, free text, only beside it)."""
+    who = os_actor()
+    return {
+        "requester": who.name,
+        "requester_uid": who.uid,
+        "note": actor_note(note),
+        "reason": reason,
+        "matter": matter,
+        "query": query,
+    }
 
 
 def export_bundle(
@@ -249,11 +263,11 @@ def export_bundle(
     matter: str = "",
     force: bool = False,
     tsa_roots: list[bytes] | None = None,
-    actor: str | None = None,
+    note: str | None = None,
 ) -> ExportResult:
     """Build the bundle for ``sessions`` (and/or ``query``) at ``out`` (dir or .zip)."""
     check_target(out, home, force=force)
-    ids, hits = _select(home, config, sessions, query, actor)
+    ids, hits = _select(home, config, sessions, query, note)
     keyring = Keyring.load(home)
     sealer = _recipient_sealer(recipient) if recipient else None
     verifier = tst_verifier(tsa_roots)
@@ -274,12 +288,7 @@ def export_bundle(
         if sealer is not None:
             write_deks(root, sealer, done.deks)
         now = SystemClock().utc_ns()
-        custody = {
-            "requester": actor or current_actor(),
-            "reason": reason,
-            "matter": matter,
-            "query": query,
-        }
+        custody = _custody(reason, matter, query, note)
         write_file(
             root, "report.html", report.render(done.sections, _report_header(custody, ids, now))
         )

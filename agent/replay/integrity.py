@@ -2,8 +2,8 @@
 
 A session is ``failed`` when verification failed (a failing segment, a verify error or a
 failing cross-segment check), else ``unsealed`` or ``recovered`` when any segment is, else
-``verified``. Each segment also reports its RFC 3161 time: the verified one, or, when the
-token could not be checked, the time the token claims (marked as not checked).
+``verified``. Each segment also reports its RFC 3161 time labelled by how far it verified:
+chain to a trusted root, signature only, not verified (the time the token claims) or none.
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ class OpenSegment:
 
 
 def _timestamp_times(s: OpenSegment) -> dict[str, str | None]:
-    """The verified RFC 3161 time, or the time an unchecked token claims."""
+    """The seal's RFC 3161 time labelled by how far it verified (``state``): ``chain``
+    (verified to a trusted TSA root), ``signature`` (signature verified, chain not checked),
+    ``failed`` (the time the token claims, not verified) or ``none``."""
     rep = s.report
-    tst: dict[str, str | None] = {"verified_time": rep.tst_time or None, "claimed_time": None}
-    if not rep.tst_time and s.file is not None:
+    state = rep.tst_state or "none"
+    tst: dict[str, str | None] = {
+        "state": state,
+        "verified_time": rep.tst_time if state == "chain" else None,
+        "signature_time": rep.tst_time if state == "signature" else None,
+        "claimed_time": None,
+    }
+    if state == "failed" and s.file is not None:
         seal = s.file.seal()
         if seal is not None and seal.tst:
             try:
@@ -42,7 +50,21 @@ def _timestamp_times(s: OpenSegment) -> dict[str, str | None]:
                 tst["claimed_time"] = timestamp_info(seal.tst).gen_time.isoformat()
             except Exception:  # a damaged token is reported by verify, not here
                 tst["claimed_time"] = "unreadable token"
+    tst["label"] = timestamp_label(tst)
     return tst
+
+
+def timestamp_label(tst: dict[str, str | None]) -> str:
+    """How the viewer and the report show a segment's RFC 3161 time (never an unverified
+    time as verified)."""
+    if tst["state"] == "chain":
+        return f"RFC 3161 {tst['verified_time']} (verified to a trusted TSA root)"
+    if tst["state"] == "signature":
+        return f"RFC 3161 {tst['signature_time']} (signature only; TSA chain not checked)"
+    if tst["state"] == "failed":
+        claims = f" claims {tst['claimed_time']}" if tst["claimed_time"] else ""
+        return f"RFC 3161 token{claims} (NOT verified)"
+    return "no RFC 3161 timestamp"
 
 
 def segment_integrity(s: OpenSegment) -> dict[str, Any]:

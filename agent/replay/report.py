@@ -50,11 +50,7 @@ def _integrity_part(it: dict[str, Any]) -> list[str]:
         "events verified</th><th>RFC 3161</th><th>first failure</th></tr>"
     )
     for s in it["segments"]:
-        tst = s["rfc3161"]["verified_time"] or (
-            f"token claims {s['rfc3161']['claimed_time']} (not checked)"
-            if s["rfc3161"]["claimed_time"]
-            else "none"
-        )
+        tst = s["rfc3161"]["label"]
         out.append(
             f"<tr><td>{_e(s['file'])}</td><td>{_e(s['status'])}</td>"
             f"<td>{_e(s['key_id'])}</td><td>{s['chunks_verified']} / {s['events']}</td>"

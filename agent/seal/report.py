@@ -47,6 +47,10 @@ class SegmentReport:
     seal_seq_last: int | None = None
     seal_reason: str = ""
     tst_time: str = ""
+    """The token's genTime once its signature verified (chain-checked or not: ``tst_state``)."""
+    tst_state: str = ""
+    """RFC 3161 state: ``chain`` (verified to a trusted root), ``signature`` (signature
+    verified, chain not checked), ``failed``, ``none`` (no token); "" when unsealed."""
     agent_id: str = ""
     agent_counter: int = -1
     created_utc_ns: int = 0
@@ -88,6 +92,7 @@ class SegmentReport:
             "seal_hash": self.seal_hash,
             "seal_reason": self.seal_reason,
             "tst_time": self.tst_time,
+            "tst_state": self.tst_state,
             "bytes": self.bytes,
             "first_failure": ff.as_dict() if ff else None,
             "checks": [c.as_dict() for c in self.checks],

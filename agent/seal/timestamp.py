@@ -25,6 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC
 
 import cryptography.x509
 from rfc3161_client import TimeStampResponse, VerifierBuilder
@@ -41,8 +42,15 @@ from agent.seal.timestamp_token import (
     timestamp_info,
     token_info,
 )
+from agent.seal.tst_signature import check_token_signature
 
-__all__ = ["TimestampInfo", "request_timestamp", "timestamp_info", "verify_timestamp"]
+__all__ = [
+    "TimestampInfo",
+    "request_timestamp",
+    "timestamp_info",
+    "verify_timestamp",
+    "verify_timestamp_signature",
+]
 
 QUERY_CONTENT_TYPE = "application/timestamp-query"
 # RFC 3161 section 3.4 names "application/timestamp-reply"; some old TSAs answer with the
@@ -157,30 +165,36 @@ def _check_reply(reply: bytes, digest: bytes, nonce: int | None, url: str) -> No
 # -- verify --------------------------------------------------------------------------------
 
 
-def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> TimestampInfo:
-    """Check that ``token`` is a valid RFC 3161 timestamp of ``digest`` by a TSA under ``roots``.
+def verify_timestamp_signature(token: bytes, digest: bytes) -> TimestampInfo:
+    """Check ``token`` as far as it can be checked without trusted roots.
 
-    ``roots`` are PEM certificates (one or more per item). Checked: the token parses and is
-    granted; the CMS signature over the TSTInfo is valid; the signer certificate chains to one
-    of ``roots`` (at ``genTime``) and has the critical ``timeStamping`` extended key usage; the
-    imprint is SHA-256 and equals ``digest``.
+    The token parses, its status is granted, its imprint is SHA-256, its CMS signature
+    verifies with the TSA certificate it embeds (which has the critical ``timeStamping``
+    extended key usage and was valid at ``genTime``), and its imprint equals ``digest``.
+    Whether that certificate is a TSA one trusts is not checked: that needs roots
+    (:func:`verify_timestamp`).
 
     Raises:
         VerificationFailed: ("rfc3161", reason) on the first check that fails.
     """
-    if len(digest) != 32:
-        raise VerificationFailed(CHECK, "expected a 32-byte SHA-256 digest to check against")
+    response = _checked_signature(token)
+    _check_imprint(response, digest)
+    return token_info(response, bytes(token))
+
+
+def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> TimestampInfo:
+    """Check that ``token`` is a valid RFC 3161 timestamp of ``digest`` by a TSA under ``roots``.
+
+    ``roots`` are PEM certificates (one or more per item). Checked: everything
+    :func:`verify_timestamp_signature` checks, and that the signer certificate chains to one
+    of ``roots`` (at ``genTime``).
+
+    Raises:
+        VerificationFailed: ("rfc3161", reason) on the first check that fails.
+    """
     trusted = _load_roots(roots)
-    response = parse_response(token)
-    check_granted(response)
+    response = _checked_signature(token)
     info = response.tst_info
-    if info.message_imprint.hash_algorithm != SHA256_OID:
-        raise VerificationFailed(
-            CHECK,
-            f"imprint algorithm {info.message_imprint.hash_algorithm.dotted_string} "
-            + "is not SHA-256",
-        )
-    _check_structure(response)
     builder = VerifierBuilder()
     for root in trusted:
         builder = builder.add_root_certificate(root)
@@ -191,13 +205,53 @@ def verify_timestamp(token: bytes, digest: bytes, roots: list[bytes]) -> Timesta
         verifier.verify(response, info.message_imprint.message)
     except Exception as exc:  # VerificationError, or ValueError from the Rust CMS layer
         raise VerificationFailed(CHECK, _explain(exc)) from exc
-    if info.message_imprint.message != bytes(digest):
+    _check_imprint(response, digest)
+    return token_info(response, bytes(token))
+
+
+def _checked_signature(token: bytes) -> TimeStampResponse:
+    """Parse ``token`` and check status, imprint algorithm, structure and CMS signature."""
+    response = parse_response(token)
+    check_granted(response)
+    info = response.tst_info
+    if info.message_imprint.hash_algorithm != SHA256_OID:
         raise VerificationFailed(
             CHECK,
-            f"token timestamps digest {info.message_imprint.message.hex()[:16]}..., "
-            f"not {bytes(digest).hex()[:16]}...",
+            f"imprint algorithm {info.message_imprint.hash_algorithm.dotted_string} "
+            + "is not SHA-256",
         )
-    return token_info(response, bytes(token))
+    _check_structure(response)
+    gen_time = info.gen_time
+    if gen_time.tzinfo is None:
+        gen_time = gen_time.replace(tzinfo=UTC)
+    check_token_signature(response.time_stamp_token(), _signer_certificate(response), gen_time)
+    return response
+
+
+def _signer_certificate(response: TimeStampResponse) -> cryptography.x509.Certificate:
+    """The embedded certificate that the one SignerInfo names by issuer and serial number."""
+    signer = next(iter(response.signed_data.signer_infos))
+    try:
+        for der_cert in response.signed_data.certificates:
+            cert = cryptography.x509.load_der_x509_certificate(der_cert)
+            if cert.serial_number == signer.serial_number and cert.issuer == signer.issuer:
+                return cert
+    except Exception as exc:  # InvalidVersion, ValueError, ... from the lazy DER parser
+        raise VerificationFailed(
+            CHECK, f"signature check failed: an embedded certificate does not parse ({exc})"
+        ) from exc
+    raise VerificationFailed(
+        CHECK, "signature check failed: the token embeds no certificate for its signer"
+    )
+
+
+def _check_imprint(response: TimeStampResponse, digest: bytes) -> None:
+    imprint = response.tst_info.message_imprint.message
+    if len(digest) != 32 or imprint != bytes(digest):
+        raise VerificationFailed(
+            CHECK,
+            f"token timestamps digest {imprint.hex()[:16]}..., not {bytes(digest).hex()[:16]}...",
+        )
 
 
 def _check_structure(response: TimeStampResponse) -> None:

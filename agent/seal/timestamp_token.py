@@ -99,9 +99,13 @@ def _decode_fully(raw: bytes) -> TimeStampResponse:
 
 
 def check_granted(response: TimeStampResponse) -> None:
-    """Raise ``VerificationFailed`` unless the TSA granted the request."""
+    """Raise ``VerificationFailed`` unless the TSA granted the request as asked (status 0)."""
     status = response.status
-    if status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+    if status == PKIStatus.GRANTED_WITH_MODS:
+        # A TSA may not alter a timestamp request it grants in a way this code would notice;
+        # accepting the status would leave one byte outside every signature meaningful.
+        raise VerificationFailed(CHECK, "TSA granted with modifications (status 1): not accepted")
+    if status != PKIStatus.GRANTED:
         text = "; ".join(response.status_string) or "no status text"
         raise VerificationFailed(CHECK, f"TSA refused: status {status} ({text})")
 

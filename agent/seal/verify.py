@@ -15,8 +15,10 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
                 is open (unsealed last segment); a last seal saying ``rotated`` fails
 ``counter``     (whole state dir) per-agent segment counters 0..latest, each exactly once
 ``time-order``  (whole state dir) segment creation times agree with counter order
-``rfc3161``     the seal's timestamp token verifies against trusted TSA roots; with roots
-                (or ``require_timestamp``) a sealed segment without a token fails
+``rfc3161``     the seal's timestamp token parses, is granted, is signed by the certificate
+                it embeds and timestamps the seal's digest; with TSA roots that certificate
+                chains to one, and a sealed segment without a token fails; with
+                ``require_timestamp`` a missing or unchained token fails
 ``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events
 ``vault``       (``--vault``) checkpoints shipped to WORM are consistent with the local file
 
@@ -63,8 +65,12 @@ def verify_segment(
     decrypt: bool = False,
     tst_verifier: TimestampVerifier | None = None,
     require_timestamp: bool = False,
+    token_required: bool | None = None,
 ) -> SegmentReport:
-    """Verify one segment file; never raises for content problems (they go in the report)."""
+    """Verify one segment file; never raises for content problems (they go in the report).
+
+    ``token_required``: a sealed segment without a timestamp token fails ``rfc3161`` (default:
+    when ``tst_verifier`` is given, i.e. TSA roots are trusted)."""
     rep = SegmentReport(path=str(path))
     with contextlib.suppress(OSError):
         rep.bytes = path.stat().st_size
@@ -74,7 +80,8 @@ def verify_segment(
         rep.fail("format", exc.message.removeprefix(f"{path}: "))
         return rep
     try:
-        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp)
+        required = tst_verifier is not None if token_required is None else token_required
+        _verify_open(seg, rep, trust, keyring, decrypt, tst_verifier, require_timestamp, required)
     except SessiontapeError as exc:
         rep.fail("format", exc.message.removeprefix(f"{path}: "))
     finally:
@@ -92,6 +99,7 @@ def _verify_open(
     decrypt: bool,
     tst_verifier: TimestampVerifier | None,
     require_timestamp: bool,
+    token_required: bool,
 ) -> None:
     """Run the named checks in order on an open segment."""
     checks.check_format(seg, rep)
@@ -108,7 +116,7 @@ def _verify_open(
     seal = checks.check_seal(seg, rep, trust, stored)
     if seal is not None:
         keys_seen.add(rep.key_id)
-        checks.check_rfc3161(seal, rep, tst_verifier, require_timestamp)
+        checks.check_rfc3161(seal, rep, tst_verifier, require_timestamp, token_required)
     checks.check_keys(rep, trust, keys_seen)
 
 
@@ -145,11 +153,14 @@ def verify_paths(
     require_timestamp: bool = False,
     removed: Collection[str] = (),
     counters_taken: Mapping[str, int] | None = None,
+    token_required: bool | None = None,
 ) -> VerifyReport:
     """Verify segment files, session directories or a whole journals directory.
 
     ``require_timestamp``: every sealed segment must carry a timestamp token that verifies
     against ``tst_verifier``'s roots (no roots: every sealed segment fails ``rfc3161``).
+    Without roots a token's signature, status and imprint are still checked.
+    ``token_required``: see :func:`verify_segment`.
     ``check_counters`` (default: a whole state dir was given) runs ``counter`` and
     ``time-order``; ``session-end`` runs when a directory was given. ``removed``: the
     ``<session>/<file name>`` of segments shipping removed locally after the vault confirmed
@@ -165,6 +176,7 @@ def verify_paths(
                 decrypt=decrypt,
                 tst_verifier=tst_verifier,
                 require_timestamp=require_timestamp,
+                token_required=token_required,
             )
         )
     across.check_continuity(report, removed)

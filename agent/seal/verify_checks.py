@@ -285,40 +285,57 @@ def _seal_mismatch(
     return ", ".join(f"{k}: sealed {b.get(k)!r} vs stored {expected[k]!r}" for k in bad[:2])
 
 
+NO_ROOTS = "no trusted TSA roots given (--tsa-root or seal.tsa_roots)"
+
+
 def check_rfc3161(
     seal: SealRow,
     rep: SegmentReport,
     tst_verifier: TimestampVerifier | None,
     require: bool = False,
+    token_required: bool = False,
 ) -> None:
-    """``rfc3161``: the seal's timestamp token verifies against trusted TSA roots.
+    """``rfc3161``: the seal's timestamp token is a valid timestamp of the seal.
 
-    With roots, a sealed segment without a token fails (a removed token must not pass).
-    With ``require`` (``--strict``, ``seal.require_timestamp``) a missing token, or a token
-    whose chain cannot be checked because no roots were given, fails too; otherwise both are
-    reported as not checked.
+    Always checked when there is a token: it parses, is granted, its CMS signature verifies
+    with the TSA certificate it embeds and its imprint is the seal's digest. With roots
+    (``tst_verifier``) that certificate must also chain to one of them. Sets
+    ``rep.tst_state``: ``chain``, ``signature`` (chain not checked: no roots), ``failed`` or
+    ``none``. With ``token_required`` (verify's default: when roots are given) a sealed segment
+    without a token fails (a removed token must not pass); with ``require`` (``--strict``,
+    ``seal.require_timestamp``) a missing token or an unchained one fails too.
     """
     if seal.tst is None:
-        if tst_verifier is not None or require:
+        rep.tst_state = "none"
+        if token_required or require:
             rep.fail("rfc3161", "sealed segment has no timestamp token", "seal")
         else:
             rep.checks.append(Check("rfc3161", None, "no timestamp token"))
-    elif tst_verifier is None:
-        if require:
-            rep.fail(
-                "rfc3161",
-                "timestamp token not chain-checked: no trusted TSA roots given "
-                "(--tsa-root or seal.tsa_roots)",
-                "seal",
-            )
+        return
+    digest = sha256(seal.body_bytes)
+    try:
+        if tst_verifier is None:
+            from agent.seal.timestamp import verify_timestamp_signature
+
+            rep.tst_time = verify_timestamp_signature(seal.tst, digest).gen_time.isoformat()
+            rep.tst_state = "signature"
         else:
-            rep.checks.append(Check("rfc3161", None, "token present; no trusted TSA roots given"))
+            rep.tst_time = tst_verifier(seal.tst, digest)
+            rep.tst_state = "chain"
+    except VerificationFailed as exc:
+        rep.tst_state = "failed"
+        rep.fail("rfc3161", exc.message.split(": ", 1)[-1], "seal")
+        return
+    if rep.tst_state == "chain":
+        rep.ok("rfc3161", f"genTime {rep.tst_time}")
+    elif require:
+        rep.fail("rfc3161", f"timestamp token not chain-checked: {NO_ROOTS}", "seal")
     else:
-        try:
-            rep.tst_time = tst_verifier(seal.tst, sha256(seal.body_bytes))
-            rep.ok("rfc3161", f"genTime {rep.tst_time}")
-        except VerificationFailed as exc:
-            rep.fail("rfc3161", exc.message.split(": ", 1)[-1], "seal")
+        rep.ok(
+            "rfc3161",
+            f"genTime {rep.tst_time}; signature verified with the embedded TSA certificate; "
+            f"chain NOT checked: {NO_ROOTS}",
+        )
 
 
 def check_keys(rep: SegmentReport, trust: TrustStore, keys_seen: set[str]) -> None:

@@ -1,8 +1,10 @@
 """Audit records of the ship stage (``audit.verify``, ``audit.hold``, ``audit.disposition``).
 
-Each record is an :class:`agent.events.Event` handed to an optional ``sink`` callback (one
-that appends to an audit journal, say) and appended, fsynced, to a JSONL file under
-``<home>/ship/``: ``reverify.jsonl`` for ``audit.verify``, ``audit.jsonl`` for the rest.
+Each record is an :class:`agent.events.Event` handed first to the ``sink`` callback - the
+sealed access-audit journal, wired by :func:`agent.ship.runtime.build_shipper` - and then
+appended, fsynced, to a JSONL file under ``<home>/ship/`` (``reverify.jsonl`` for
+``audit.verify``, ``audit.jsonl`` for the rest; a local status file, not the evidence). If the
+sink cannot write the record it raises, nothing is appended, and the caller does not proceed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +38,15 @@ class AuditRecorder:
         """The JSONL file a kind is written to."""
         return self.directory / _FILES.get(kind, "audit.jsonl")
 
+    def batch(self) -> AbstractContextManager[Any]:
+        """Records inside the ``with`` block share one sealed audit session (when the sink
+        supports it, as :class:`agent.audit.SealedAuditSink` does)."""
+        batch = getattr(self.sink, "batch", None)
+        return batch() if callable(batch) else nullcontext()
+
     def record(self, kind: str, payload: dict[str, Any]) -> Event:
-        """Persist one audit event (JSONL, fsynced) and pass it to the sink."""
+        """Pass one audit event to the sink (sealed audit journal), then persist it (JSONL,
+        fsynced). Raises when either cannot be written."""
         ev = Event(
             kind=kind, payload=payload, t_utc_ns=self.clock.utc_ns(), t_mono_ns=self.clock.mono_ns()
         )
@@ -49,6 +59,8 @@ class AuditRecorder:
             )
             + "\n"
         )
+        if self.sink is not None:
+            self.sink(ev)
         path = self.path_for(kind)
         with self._lock:
             try:
@@ -61,8 +73,6 @@ class AuditRecorder:
                 raise VaultError(
                     f"{path}: cannot write audit record: {exc}", retryable=True
                 ) from exc
-        if self.sink is not None:
-            self.sink(ev)
         return ev
 
     def read(self, kind: str) -> list[dict[str, Any]]:

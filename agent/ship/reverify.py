@@ -3,7 +3,8 @@
 For each object and vault: HEAD (version, checksum, lock mode, retain-until not shortened,
 receipt object present), GET and re-hash, then verify the downloaded segment's seals and
 signatures (:meth:`SegmentSource.verify` on a spool copy). Each result is an ``audit.verify``
-record (``<home>/ship/reverify.jsonl`` and the audit sink). The "rolling sample" takes the
+record in the sealed access-audit journal (one audit session per pass), also appended to
+``<home>/ship/reverify.jsonl``. The "rolling sample" takes the
 ``reverify_sample`` objects verified longest ago, so every object comes round in turn.
 """
 
@@ -85,36 +86,44 @@ def reverify_once(shipper: Shipper, *, sample: int | None = None) -> list[dict[s
         )
     ]
     results: list[dict[str, Any]] = []
-    for row in [*new, *old]:
-        all_ok = True
-        for name, vault in shipper.vaults.items():
-            receipt = row.receipts.get(name)
-            problems = (
-                ["no receipt for this vault"]
-                if receipt is None
-                else verify_object(shipper, vault, row, receipt)
-            )
-            ok = not problems
-            all_ok = all_ok and ok
-            payload = {
-                "key": row.key,
-                "vault": vault.url,
-                "where": name,
-                "ok": ok,
-                "new": row.verified_ns is None,
-                "problems": problems[:10],
-            }
-            shipper.audit.record("audit.verify", payload)
-            results.append(payload)
-            if not ok:
-                log.error(
-                    "ship.reverify_failed",
-                    alert=True,
-                    key=row.key,
-                    vault=vault.url,
-                    problems=problems[:3],
-                )
-        shipper.state.update(
-            row.key, verified_ns=shipper.clock.utc_ns(), verified_ok=1 if all_ok else 0
+    with shipper.audit.batch():  # one sealed audit session per pass
+        for row in [*new, *old]:
+            results.extend(_reverify_row(shipper, row))
+    return results
+
+
+def _reverify_row(shipper: Shipper, row: ObjectRow) -> list[dict[str, Any]]:
+    """Verify one object in every vault; record (``audit.verify``) and return each result."""
+    results: list[dict[str, Any]] = []
+    all_ok = True
+    for name, vault in shipper.vaults.items():
+        receipt = row.receipts.get(name)
+        problems = (
+            ["no receipt for this vault"]
+            if receipt is None
+            else verify_object(shipper, vault, row, receipt)
         )
+        ok = not problems
+        all_ok = all_ok and ok
+        payload = {
+            "key": row.key,
+            "vault": vault.url,
+            "where": name,
+            "ok": ok,
+            "new": row.verified_ns is None,
+            "problems": problems[:10],
+        }
+        shipper.audit.record("audit.verify", payload)
+        results.append(payload)
+        if not ok:
+            log.error(
+                "ship.reverify_failed",
+                alert=True,
+                key=row.key,
+                vault=vault.url,
+                problems=problems[:3],
+            )
+    shipper.state.update(
+        row.key, verified_ns=shipper.clock.utc_ns(), verified_ok=1 if all_ok else 0
+    )
     return results

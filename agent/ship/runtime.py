@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.clock import Clock, SystemClock
 from agent.ship.audit import AuditRecorder, EventCallback
@@ -12,6 +12,9 @@ from agent.ship.shipper import Shipper
 from agent.ship.source import JournalSource, SegmentSource
 from agent.ship.urls import open_vault
 from agent.ship.vault import Vault
+
+if TYPE_CHECKING:  # agent.config imports every stage's section, this one's too
+    from agent.config import Config
 
 
 def open_vaults(home: Path, cfg: ShipConfig, clock: Clock) -> dict[str, Vault]:
@@ -38,10 +41,21 @@ def build_shipper(
     source: SegmentSource | None = None,
     sink: EventCallback | None = None,
     vaults: dict[str, Vault] | None = None,
+    config: Config | None = None,
 ) -> Shipper:
-    """A shipper on the real journal of ``home`` with the configured vaults."""
+    """A shipper on the real journal of ``home`` with the configured vaults.
+
+    Its audit records (holds, dispositions, re-verification) go to ``sink``, by default the
+    sealed access-audit journal of ``home`` written with ``config`` (default: the home's
+    configuration).
+    """
     clock = clock or SystemClock()
     home = Path(home)
+    if sink is None:
+        from agent.audit import SealedAuditSink
+        from agent.config import load_config
+
+        sink = SealedAuditSink(home, config or load_config(home=home))
     return Shipper(
         home,
         cfg,

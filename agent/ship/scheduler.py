@@ -49,7 +49,8 @@ def _runtime(home: str) -> Shipper:
         from agent.config import load_config
         from agent.ship.runtime import build_shipper
 
-        sh = build_shipper(Path(home), load_config(home=Path(home)).ship)
+        cfg = load_config(home=Path(home))
+        sh = build_shipper(Path(home), cfg.ship, config=cfg)
         register_runtime(sh)
     return sh
 
@@ -90,13 +91,14 @@ def job_posture(home: str) -> None:
 
 def job_retention(home: str) -> None:
     """Scheduled: local retention, then disposition records."""
+    from agent.actor import os_actor
     from agent.ship.holds import dispose, reapply_holds
 
     def run(s: Shipper) -> Any:
         return (
             reapply_holds(s),
             s.apply_local_retention(),
-            dispose(s, execute=False, actor="agent"),
+            dispose(s, execute=False, actor=os_actor().name),
         )
 
     _guard("retention", run, home)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 from pathlib import Path
 
 import pytest
@@ -44,15 +46,19 @@ def test_update_then_search_table_and_json(
 def test_each_cli_search_is_audited(
     home: Path, session: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two searches → two audit.search records naming the actor, query and result count."""
+    """Two searches → two audit.search records naming the OS account (the note from
+    $SESSIONTAPE_ACTOR beside it), query and result count."""
     _run(home, "index", "update", capsys=capsys)
-    monkeypatch.setattr("agent.audit.current_actor", lambda: "examiner-7")
+    monkeypatch.setenv("SESSIONTAPE_ACTOR", "examiner-7")
+    me = pwd.getpwuid(os.getuid()).pw_name
     _run(home, "search", "margin", capsys=capsys)
     _run(home, "search", "nothing-here", "--limit", "5", capsys=capsys)
     recs = audit_records(home, "audit.search")  # same-second audit sessions: any order
-    assert sorted((r["actor"], r["query"], r["result_count"], r["limit"]) for r in recs) == [
-        ("examiner-7", "margin", 1, 50),
-        ("examiner-7", "nothing-here", 0, 5),
+    assert sorted(
+        (r["actor"], r["note"], r["query"], r["result_count"], r["limit"]) for r in recs
+    ) == [
+        (me, "examiner-7", "margin", 1, 50),
+        (me, "examiner-7", "nothing-here", 0, 5),
     ]
 
 

@@ -69,7 +69,7 @@ class Recorded:
         return m.group(0)
 
     def search(self, q: str, limit: int = 50) -> list[Hit]:
-        return search(self.home, self.cfg, q, limit=limit, actor="test-examiner")
+        return search(self.home, self.cfg, q, limit=limit, note="test-examiner")
 
     def check_points(self, hits: list[Hit]) -> None:
         """Every hit names this session and a seq whose journal record has the hit's kind."""
@@ -82,7 +82,7 @@ class Recorded:
 def _snapshot(rec: Recorded, home: Path | None = None) -> list[list[tuple[str, int, str]]]:
     out = []
     for q in QUERIES:
-        hits = search(home or rec.home, rec.cfg, q, limit=200, actor="test-examiner")
+        hits = search(home or rec.home, rec.cfg, q, limit=200, note="test-examiner")
         out.append(sorted((h.session_id, h.seq, h.kind) for h in hits))
     return out
 
@@ -204,7 +204,7 @@ def test_every_search_writes_exactly_one_audit_record(recorded: Recorded) -> Non
     mine = {
         r["query"]: r
         for r in after
-        if r["actor"] == "test-examiner"
+        if r.get("note") == "test-examiner"
         and r["query"] in ("Platinum", "user:nobody", '"Send (WS)"')
     }
     assert len(mine) == 3  # (audit sessions in one second list in random order)

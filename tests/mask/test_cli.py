@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pwd
 import re
 import stat
 from pathlib import Path
@@ -129,7 +131,9 @@ def test_reveal_cli_with_right_and_wrong_key(tmp_path: Path) -> None:
 
     audit = audit_records(home, "audit.reveal")  # sealed access-audit journal
     assert [a["outcome"] for a in audit] == ["revealed", "denied_wrong_key"]
-    assert audit[0]["who"] == "officer1" and audit[0]["session"] == session
+    me = pwd.getpwuid(os.getuid()).pw_name  # the OS account; --actor is only a note
+    assert (audit[0]["who"], audit[0]["actor"], audit[0]["note"]) == (me, me, "officer1")
+    assert audit[0]["session"] == session
 
 
 def test_reveal_cli_requires_reason(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from agent.actor import os_actor
 from agent.audit import audit_records
 from agent.errors import UsageError
 from agent.journal.reader import SegmentFile, decode_chunk
@@ -61,7 +62,7 @@ def bundle(
         reason="FINRA request",
         matter="2026-042",
         tsa_roots=[recorded.tsa_root.read_bytes()],
-        actor="examiner1",
+        note="examiner1",
     )
 
 
@@ -153,7 +154,9 @@ def test_export_writes_one_custody_record(bundle: ExportResult, home: Path) -> N
     recs = [a for a in audit_records(home, "audit.export")]
     assert len(recs) == 1
     r = recs[0]
-    assert r["requester"] == "examiner1" and r["reason"] == "FINRA request"
+    me = os_actor()  # the OS account; the note only beside it
+    assert (r["requester"], r["requester_uid"], r["note"]) == (me.name, me.uid, "examiner1")
+    assert (r["actor"], r["actor_uid"]) == (me.name, me.uid) and r["reason"] == "FINRA request"
     assert r["matter"] == "2026-042" and r["bundle_sha256"] == bundle.bundle_sha256
     assert r["sessions"] == bundle.sessions and r["objects"]
 

@@ -49,3 +49,21 @@ def test_failing_cross_segment_check_fails_the_session() -> None:
     """A broken continuity between segments fails the session and is the failed check."""
     b = _badge(_seg("a.stj", "verified"), checks=[Check("continuity", False, "gap")])
     assert (b["status"], b["failed_check"]) == ("failed", "continuity")
+
+
+def test_rfc3161_time_is_labelled_by_how_far_it_verified() -> None:
+    """Chain-verified, signature only, not verified, none: each says so in its label."""
+    labels = {}
+    for state in ("chain", "signature", "failed", "none", ""):
+        seg = _seg(f"{state}.stj", "verified")
+        seg.report.tst_state, seg.report.tst_time = state, "2026-12-06T04:00:00+00:00"
+        tst = _badge(seg)["segments"][0]["rfc3161"]  # type: ignore[index]
+        labels[state] = (tst["state"], tst["verified_time"], tst["label"])
+    t = "2026-12-06T04:00:00+00:00"
+    assert labels == {
+        "chain": ("chain", t, f"RFC 3161 {t} (verified to a trusted TSA root)"),
+        "signature": ("signature", None, f"RFC 3161 {t} (signature only; TSA chain not checked)"),
+        "failed": ("failed", None, "RFC 3161 token (NOT verified)"),
+        "none": ("none", None, "no RFC 3161 timestamp"),
+        "": ("none", None, "no RFC 3161 timestamp"),
+    }

@@ -1,7 +1,8 @@
 """The ``rfc3161`` check on segments really sealed with a token from the local TSA, through
 ``sessiontape verify``: a checked token passes; a flipped token byte or a removed token fails
-(exit 1, naming the segment); without roots the summary says the timestamps were not
-chain-checked, and ``--strict`` / ``seal.require_timestamp`` make that a failure."""
+(exit 1, naming the segment); without roots the token's signature is still checked and the
+summary says the chain was not, and ``--strict`` / ``seal.require_timestamp`` make that a
+failure."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def test_real_token_verifies_with_the_roots(
     code, out, err = _verify(capsys, home, str(seg), "--tsa-root", str(root))
     assert code == 0, err
     assert "rfc3161 20" in out  # the verified genTime is printed with the segment
+    assert out.splitlines()[0].endswith("(chain verified)")
     assert out.splitlines()[-1] == "verified: 1 segments, every check passed"
 
 
@@ -91,9 +93,11 @@ def test_without_roots_the_summary_says_timestamps_were_not_checked(
     code, out, _ = _verify(capsys, home, str(seg))
     assert code == 0
     assert out.splitlines()[-1] == (
-        "verified: 1 segments, every check passed; RFC 3161 timestamps were NOT chain-checked "
-        "for 1 of 1 segments (1 carry a token; --tsa-root checks them, --strict requires them)"
+        "verified: 1 segments, every check passed; RFC 3161 chain NOT checked for 1 of 1 "
+        "segments (no trusted TSA roots; their token signatures verified with the embedded TSA "
+        "certificate) (--tsa-root checks the chain, --strict requires it)"
     )
+    assert "(signature only; chain NOT checked)" in out.splitlines()[0]
 
 
 def test_strict_fails_an_unchecked_or_missing_token_without_roots(

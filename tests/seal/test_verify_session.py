@@ -212,6 +212,7 @@ def test_timestamp_token_on_a_seal_verifies_against_the_tsa_root(
     rfc = [c for c in seg.checks if c.name == "rfc3161"]
     assert [(c.ok, c.detail) for c in rfc] == [(True, f"genTime {seg.tst_time}")]
     assert seg.tst_time is not None and seg.tst_time.startswith("20")
+    assert seg.tst_state == "chain"
 
 
 def test_flipped_token_byte_fails_rfc3161_naming_the_reason(
@@ -252,19 +253,53 @@ def test_a_removed_token_fails_with_roots_and_with_strict_and_is_only_noted_with
     roots = tst_verifier([local_tsa.root_pem])
     assert _rfc3161(verify_paths([stamped], trust, tst_verifier=roots)) == [missing]
     assert _rfc3161(verify_paths([stamped], trust, require_timestamp=True)) == [missing]
-    assert _rfc3161(verify_paths([stamped], trust)) == [(None, "no timestamp token")]
+    none = verify_paths([stamped], trust)
+    assert _rfc3161(none) == [(None, "no timestamp token")]
+    assert none.segments[0].tst_state == "none"
+    # Roots that only check chains (a home's remembered roots) leave a missing token noted.
+    noted = verify_paths([stamped], trust, tst_verifier=roots, token_required=False)
+    assert _rfc3161(noted) == [(None, "no timestamp token")]
+    required = verify_paths([stamped], trust, token_required=True)
+    assert _rfc3161(required) == [missing]
 
 
 def test_a_token_without_roots_fails_only_under_strict(stamped: Path) -> None:
-    """A token whose chain cannot be checked (no roots) fails under strict, else is noted."""
+    """A token whose chain cannot be checked (no roots) fails under strict; without strict its
+    signature is still verified and the chain is reported as not checked."""
     trust = _trust(stamped.parents[2]).trust()
-    assert _rfc3161(verify_paths([stamped], trust, require_timestamp=True)) == [
+    strict = verify_paths([stamped], trust, require_timestamp=True)
+    assert _rfc3161(strict) == [
         (
             False,
             "timestamp token not chain-checked: no trusted TSA roots given "
             "(--tsa-root or seal.tsa_roots)",
         )
     ]
-    assert _rfc3161(verify_paths([stamped], trust)) == [
-        (None, "token present; no trusted TSA roots given")
+    assert strict.segments[0].tst_state == "signature"
+    rep = verify_paths([stamped], trust)
+    seg = rep.segments[0]
+    assert rep.ok and (seg.tst_state, seg.tst_time[:2]) == ("signature", "20")
+    assert _rfc3161(rep) == [
+        (
+            True,
+            f"genTime {seg.tst_time}; signature verified with the embedded TSA certificate; "
+            "chain NOT checked: no trusted TSA roots given (--tsa-root or seal.tsa_roots)",
+        )
     ]
+
+
+def test_a_flipped_token_byte_fails_without_roots_too(stamped: Path) -> None:
+    """Without roots the token's signature is still checked: a flipped byte fails."""
+    con = sqlite3.connect(stamped)
+    try:
+        (token,) = con.execute("SELECT tst FROM seal").fetchone()
+    finally:
+        con.close()
+    forged = bytearray(token)
+    forged[-2] ^= 0x01
+    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    rep = verify_paths([stamped], _trust(stamped.parents[2]).trust())
+    assert _rfc3161(rep) == [
+        (False, "signature check failed: invalid CMS signature (altered token or wrong key)")
+    ]
+    assert (rep.segments[0].tst_state, rep.segments[0].tst_time) == ("failed", "")

@@ -93,9 +93,7 @@
     b.className = 'badge ' + it.status;
     var segs = it.segments || [];
     var tst = segs.map(function (g) {
-      return g.rfc3161.verified_time ? 'RFC 3161 ' + g.rfc3161.verified_time :
-        (g.rfc3161.claimed_time ? 'RFC 3161 token claims ' + g.rfc3161.claimed_time +
-          ' (not checked: no TSA root)' : '');
+      return g.rfc3161.state === 'none' ? '' : g.rfc3161.label;
     }).filter(Boolean).join('; ');
     b.textContent = (it.status === 'failed' ? 'FAILED: ' + it.failed_check :
       it.status === 'recovered' ? 'unsealed-recovered' : it.status) +
