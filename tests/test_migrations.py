@@ -115,7 +115,7 @@ def _schema(con: sqlite3.Connection) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("migrations", "ddl"),
-    [(INDEX_MIGRATIONS, INDEX_V1_DDL), (STATE_MIGRATIONS, STATE_V1_DDL)],
+    [(INDEX_MIGRATIONS[:1], INDEX_V1_DDL), (STATE_MIGRATIONS[:1], STATE_V1_DDL)],
     ids=["index", "ship-state"],
 )
 def test_version_1_schema_is_the_same_as_its_original_ddl(
@@ -129,12 +129,29 @@ def test_version_1_schema_is_the_same_as_its_original_ddl(
     assert built.execute("PRAGMA user_version").fetchone()[0] == 1
 
 
-def test_index_fts_uses_the_same_tokenizer_and_content_table() -> None:
-    """events_fts indexes events.text/url with unicode61, diacritics removed, '_' in tokens."""
-    con = _migrated(INDEX_MIGRATIONS)
+def test_index_v1_fts_uses_the_same_tokenizer_and_content_table() -> None:
+    """Version 1's events_fts indexed events.text/url with unicode61, diacritics removed, '_'
+    in tokens."""
+    con = _migrated(INDEX_MIGRATIONS[:1])
     sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'events_fts'").fetchone()[0]
     assert "tokenize='unicode61 remove_diacritics 2 tokenchars ''_'''" in sql
     assert 'content="events"' in sql
+
+
+def test_index_v2_keeps_no_clear_text_column() -> None:
+    """Version 2 (the blind index) drops every clear-text column of version 1: events keep
+    only a sealed blob beside their metadata, sessions their sealed facts, and events_fts is
+    contentless over digest words (the ascii tokenizer splits the hex digests)."""
+    con = _migrated(INDEX_MIGRATIONS)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    events = {row[1] for row in con.execute("PRAGMA table_xinfo(events)")}
+    assert events.isdisjoint({"path", "url", "label", "selector", "target", "text"})
+    assert "sealed" in events
+    sessions = {row[1] for row in con.execute("PRAGMA table_xinfo(sessions)")}
+    assert sessions.isdisjoint({"urls", "titles"})
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'events_fts'").fetchone()[0]
+    assert "content=''" in sql
+    assert "tokenize='ascii'" in sql
 
 
 def test_failed_migration_step_leaves_version_and_schema_unchanged() -> None:

@@ -163,16 +163,7 @@ def verify(
 
     Example: sessiontape verify 20261126T101500Z-3f9a1c2b --decrypt
     """
-    # An export bundle (dir or .zip with manifest.json) is checked by bundle verify.
-    if paths and len(paths) == 1:
-        from agent.cli.replay import run_bundle_verify
-        from agent.replay.bundle_verify import is_bundle
-
-        if is_bundle(Path(paths[0])):
-            raise typer.Exit(
-                run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json, strict=strict)
-            )
-    # --- end replay routing ------------------------------------------------------------------
+    _route_bundle(paths, trust, tsa_root, as_json, strict)
     targets = _resolve(paths) if paths else [home() / "journals"]
     report = run_verify(
         targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault, strict=strict
@@ -184,6 +175,20 @@ def verify(
     if report.ok:
         raise typer.Exit(0)
     raise typer.Exit(2 if _input_error(report, targets) else 1)
+
+
+def _route_bundle(
+    paths: list[str] | None, trust: Path | None, tsa_root: list[Path], as_json: bool, strict: bool
+) -> None:
+    """An export bundle (dir or .zip with manifest.json) is checked by bundle verify."""
+    if paths and len(paths) == 1:
+        from agent.cli.replay import run_bundle_verify
+        from agent.replay.bundle_verify import is_bundle
+
+        if is_bundle(Path(paths[0])):
+            raise typer.Exit(
+                run_bundle_verify(Path(paths[0]), trust, tsa_root, None, as_json, strict=strict)
+            )
 
 
 def _input_error(report: VerifyReport, targets: list[Path]) -> bool:

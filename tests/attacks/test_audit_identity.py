@@ -25,7 +25,7 @@ def test_reveal_records_the_os_account_and_keeps_the_claimed_name_as_a_note(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     pem, pub = _escrow_init(home, tmp_path / "officer")
     rules = tmp_path / "masking.toml"
     rules.write_text(
