@@ -90,7 +90,7 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
             resp = web.Response(status=404, text=exc.message)
         if q is not None:
             resp.set_cookie(COOKIE, st.token, httponly=True, samesite="Strict", path="/")
-    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers.setdefault("Content-Security-Policy", CSP)  # assets carry their own
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "no-referrer"
     resp.headers["Cache-Control"] = "no-store"
@@ -183,6 +183,8 @@ async def _seq_at(request: web.Request) -> web.StreamResponse:
 
 
 async def _asset(request: web.Request) -> web.StreamResponse:
+    """An archived asset, typed by :func:`agent.replay.assets.served_type` (never as a page
+    that runs script) with :data:`agent.replay.assets.ASSET_HEADERS`."""
     st: ViewerState = request.app["state"]
     sha = request.match_info["sha"]
     if not asset_mod.is_sha256(sha):
@@ -190,11 +192,11 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     p = asset_mod.asset_path(st.asset_root, sha)
     meta = st.session.assets.get(sha, {})
     if p.is_file():
-        return web.Response(
-            body=p.read_bytes(), content_type=str(meta.get("mime") or "application/octet-stream")
-        )
+        body = p.read_bytes()
+        ctype = asset_mod.served_type(body, str(meta.get("mime") or ""))
+        return web.Response(body=body, headers=asset_mod.asset_headers(ctype, sha))
     body, ctype = asset_mod.placeholder(str(meta.get("mime", "")), sha)
-    resp = web.Response(body=body, content_type=ctype)
+    resp = web.Response(body=body, headers=asset_mod.asset_headers(ctype, sha))
     resp.headers["X-Sessiontape-Asset"] = "missing"
     return resp
 
