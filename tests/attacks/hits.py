@@ -18,6 +18,10 @@ class HitServer:
     port: int = 0
     pages: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
+    """Every ``Cookie`` header received."""
+    bodies: list[tuple[str, bytes]] = field(default_factory=list)
+    """Path and body of every POST (a beacon's data)."""
 
     @property
     def origin(self) -> str:
@@ -28,6 +32,11 @@ def _handler(hs: HitServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             hs.hits.append(self.path)
+            if self.headers.get("Cookie"):
+                hs.cookies.append(str(self.headers["Cookie"]))
+            if self.command == "POST":
+                n = int(self.headers.get("Content-Length") or 0)
+                hs.bodies.append((self.path, self.rfile.read(n)))
             ctype, body = hs.pages.get(self.path.split("?", 1)[0], ("text/plain", b"hit\n"))
             self.send_response(200)
             self.send_header("Content-Type", ctype)

@@ -10,6 +10,7 @@ answer to the beacon.
 from __future__ import annotations
 
 import hashlib
+import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from agent.keys import Keyring
 from agent.replay.assets import asset_path
 from agent.testing import FakeClock
 from tests.attacks.hits import HitServer, hit_server
-from tests.journals import write_scripted_session
+from tests.journals import EventSpec, write_scripted_session
 from tests.replay.helpers import CHROMIUM, Viewer, start_viewer
 from tests.waiting import wait_until
 
@@ -77,7 +78,7 @@ def hostile(
     Keyring.load_or_init(home)
     cfg = load_config(env={}, home=home)
     shas: dict[str, str] = {}
-    events = []
+    events: list[EventSpec] = []
     for name, (mime, body) in _payloads(beacon.origin).items():
         sha = hashlib.sha256(body).hexdigest()
         p = asset_path(home / "assets", sha)
@@ -86,6 +87,7 @@ def hostile(
         shas[name] = sha
         url = f"https://hostile.example/{name}"
         events.append(("net.asset", {"url": url, "sha256": sha, "mime": mime}, None))
+        events.append(("rrweb.custom", {"type": 5, "data": {"tag": name, "payload": url}}, None))
     sid = write_scripted_session(home, cfg, FakeClock(), [events]).session_id
     for v in start_viewer(home, sid):
         yield v, shas
@@ -105,8 +107,17 @@ def _headers(url: str) -> dict[str, str]:
 
 
 def asset_url(v: Viewer, sha: str) -> str:
-    """The asset's URL as the viewer's replay references it."""
-    return f"{v.base}/assets/{sha}?token={v.token}"
+    """The asset's URL as the viewer's replay references it (the recorded URL rewritten by
+    ``/api/events``), i.e. what "open image in new tab" would open."""
+    req = urllib.request.Request(
+        f"{v.base}/api/events?rrweb=1", headers={"Authorization": f"Bearer {v.token}"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        events = json.loads(r.read())["events"]
+    urls = [str(e["payload"]["data"]["payload"]) for e in events]
+    (url,) = [u for u in urls if u.endswith("/" + sha)]
+    assert url.startswith("/assets/") and url.count("/") == 3, url
+    return v.base + url
 
 
 def test_non_allowed_types_are_attachments_with_nosniff_and_sandbox(
