@@ -17,6 +17,7 @@ never renders as a document of the viewer's origin.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,20 @@ def asset_headers(ctype: str, sha: str) -> dict[str, str]:
 def asset_path(root: Path, sha: str) -> Path:
     """Where the asset store keeps ``sha`` (see agent.capture.assets.AssetStore)."""
     return root / sha[:2] / sha[2:]
+
+
+AssetFinder = Callable[[str], Path]
+"""Where an archive keeps the asset with a given SHA-256 (the file may be missing)."""
+
+
+def in_store(root: Path) -> AssetFinder:
+    """The finder of an asset store (``<home>/assets``: ``ab/cdef…``)."""
+    return lambda sha: asset_path(root, sha)
+
+
+def in_flat_dir(root: Path) -> AssetFinder:
+    """The finder of a bundle's ``viewer/<session>/assets`` (one file per hash)."""
+    return lambda sha: root / sha
 
 
 def is_sha256(text: str) -> bool:

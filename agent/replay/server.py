@@ -154,10 +154,10 @@ async def _static(request: web.Request) -> web.StreamResponse:
 
 
 def session_summary(
-    rs: ReplaySession, asset_root: Path, start_seq: int | None, page_size: int
+    rs: ReplaySession, find_asset: asset_mod.AssetFinder, start_seq: int | None, page_size: int
 ) -> dict[str, Any]:
     """The /api/session answer (also embedded in offline bundles)."""
-    missing = rs.missing_assets(asset_root)
+    missing = rs.missing_assets(find_asset)
     first, last = rs.seq_range
     return {
         "v": 1,
@@ -174,7 +174,10 @@ def session_summary(
 
 async def _session(request: web.Request) -> web.StreamResponse:
     st: ViewerState = request.app["state"]
-    return _json(session_summary(st.session, st.asset_root, st.start_seq, st.page_size))
+    summary = session_summary(
+        st.session, asset_mod.in_store(st.asset_root), st.start_seq, st.page_size
+    )
+    return _json(summary)
 
 
 async def _events(request: web.Request) -> web.StreamResponse:
