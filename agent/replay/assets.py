@@ -149,8 +149,11 @@ def placeholder(mime: str, sha: str) -> tuple[bytes, str]:
 
 
 def url_map(assets: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Recorded URL -> sha256 for every archived asset with a URL."""
-    return {str(a["url"]): sha for sha, a in assets.items() if a.get("url")}
+    """Recorded URL -> sha256 for every URL under which an archived asset was recorded (the
+    same bytes are often served under several URLs)."""
+    return {
+        str(u): sha for sha, a in assets.items() for u in (a.get("urls") or [a.get("url")]) if u
+    }
 
 
 def rewrite(event: dict[str, Any], urls: dict[str, str], prefix: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from agent.replay.integrity import OpenSegment
 from agent.replay.proofs import chunk_proof, load_leaves
 from agent.replay.server import STATIC
 from agent.replay.session import ReplaySession
-from agent.replay.viewer_data import data_js, viewer_data
+from agent.replay.viewer_data import data_js, offline_viewer_html, viewer_data
 from agent.seal.crypto import unwrap_dek
 
 DEK_TOKEN_PREFIX = "sessiontape-dek:"
@@ -130,6 +130,7 @@ def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) 
     vdir.mkdir(parents=True, exist_ok=True)
     for name in VIEWER_FILES:
         shutil.copyfile(STATIC / name, vdir / name)
+    write_file(vdir, "viewer.html", offline_viewer_html((STATIC / "viewer.html").read_bytes()))
     for sha in rs.assets:
         p = asset_path(home / "assets", sha)
         if p.is_file():

@@ -64,7 +64,7 @@ class ReplaySession:
     keyframes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     streams: dict[str, dict[str, Any]] = field(default_factory=dict)
     network: dict[str, dict[str, Any]] = field(default_factory=dict)
-    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> {url, mime}
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> {url(s), mime}
     screenshots: dict[str, str] = field(default_factory=dict)  # action_id -> sha
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # action_id -> entry
     withheld: list[dict[str, Any]] = field(default_factory=list)
@@ -227,9 +227,12 @@ class ReplaySession:
         if r.kind.startswith("net.") and r.kind not in ("net.asset",) and "request_id" in p:
             index_network(self.network, r)
         elif r.kind == "net.asset" and "sha256" in p:
-            self.assets.setdefault(
-                str(p["sha256"]), {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq}
+            a = self.assets.setdefault(
+                str(p["sha256"]),
+                {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq, "urls": []},
             )
+            if p.get("url") and p["url"] not in a.setdefault("urls", []):
+                a["urls"].append(p["url"])  # the same bytes served under another URL
         elif r.kind == "page.screenshot" and "sha256" in p and "action_id" in p:
             self.screenshots[str(p["action_id"])] = str(p["sha256"])
             self.assets.setdefault(

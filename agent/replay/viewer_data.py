@@ -11,14 +11,33 @@ import json
 from typing import Any
 
 from agent.events import Record
-from agent.replay.assets import AssetFinder, rewrite, url_map
+from agent.replay.assets import AssetFinder, url_map
 from agent.replay.proofs import chunk_proof, load_leaves
+from agent.replay.rrweb_urls import OfflineUrls
 from agent.replay.server import session_summary
 from agent.replay.session import ReplaySession
 
 DATA_JS_PREFIX = "window.__ST_OFFLINE = "
 DATA_JS_SUFFIX = ";\n"
 OFFLINE_ASSET_PREFIX = "assets/"
+OFFLINE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; media-src 'self' data:; "
+    "connect-src 'none'; frame-src 'self'; form-action 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+"""The offline viewer's policy: its own files and ``data:`` only, never a connection."""
+_CHARSET = '<meta charset="utf-8">'
+
+
+def offline_viewer_html(live_html: bytes) -> bytes:
+    """The viewer page for ``file://``: the live page with :data:`OFFLINE_CSP` as its first
+    policy (a ``<meta>`` right after the charset, before anything that loads)."""
+    text = live_html.decode("utf-8")
+    if _CHARSET not in text:
+        raise ValueError("viewer.html has no charset meta to put the policy after")
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{OFFLINE_CSP}">'
+    return text.replace(_CHARSET, _CHARSET + "\n" + meta, 1).encode("utf-8")
 
 
 def _chunk_proofs(rs: ReplaySession) -> dict[str, Any]:
@@ -34,7 +53,7 @@ def _chunk_proofs(rs: ReplaySession) -> dict[str, Any]:
 
 def viewer_data(find_asset: AssetFinder, rs: ReplaySession, recs: list[Record]) -> dict[str, Any]:
     """What the offline viewer reads from ``data.js``: summary, timeline, events, proofs."""
-    urls = url_map(rs.assets)
+    urls = OfflineUrls(url_map(rs.assets), OFFLINE_ASSET_PREFIX)
     return {
         "session": session_summary(rs, find_asset, None, 1 << 30),
         "timeline": {
@@ -46,11 +65,8 @@ def viewer_data(find_asset: AssetFinder, rs: ReplaySession, recs: list[Record]) 
         "keyframes": {"streams": rs.keyframes},
         "events": [
             {
-                **(
-                    rewrite(r.as_dict(), urls, OFFLINE_ASSET_PREFIX)
-                    if r.kind.startswith("rrweb.")
-                    else r.as_dict()
-                ),
+                **r.as_dict(),
+                **({"payload": urls.event(r.payload)} if r.kind.startswith("rrweb.") else {}),
                 "t_text": str(r.t_utc_ns),
                 "m_text": str(r.t_mono_ns),
             }
