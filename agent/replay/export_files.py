@@ -20,7 +20,7 @@ from agent.errors import KeyMaterialError
 from agent.events import Record
 from agent.keys import Keyring
 from agent.replay import derive
-from agent.replay.assets import asset_path, in_store
+from agent.replay.assets import OCTET_STREAM, asset_path, in_flat_dir, served_type
 from agent.replay.integrity import OpenSegment
 from agent.replay.proofs import chunk_proof, load_leaves
 from agent.replay.server import STATIC
@@ -125,17 +125,21 @@ def write_segments(
 
 
 def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) -> None:
-    """``viewer/<session>/``: the static viewer, this session's data and its assets."""
+    """``viewer/<session>/``: the static viewer, this session's data and its assets (only
+    those our sniffing types as an image, font or stylesheet: a recorded HTML page or script
+    is left out, so no file of the bundle opened by hand from ``file://`` runs it; the
+    viewer lists it as missing)."""
     vdir = root / "viewer" / rs.info.session_id
     vdir.mkdir(parents=True, exist_ok=True)
     for name in VIEWER_FILES:
         shutil.copyfile(STATIC / name, vdir / name)
     write_file(vdir, "viewer.html", offline_viewer_html((STATIC / "viewer.html").read_bytes()))
-    for sha in rs.assets:
+    for sha, meta in rs.assets.items():
         p = asset_path(home / "assets", sha)
-        if p.is_file():
-            write_file(vdir, f"assets/{sha}", p.read_bytes())
-    data = viewer_data(in_store(home / "assets"), rs, recs)
+        body = p.read_bytes() if p.is_file() else None
+        if body is not None and served_type(body, str(meta.get("mime") or "")) != OCTET_STREAM:
+            write_file(vdir, f"assets/{sha}", body)
+    data = viewer_data(in_flat_dir(vdir / "assets"), rs, recs)
     write_file(vdir, "data.js", data_js(data))
 
 

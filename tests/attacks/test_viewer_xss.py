@@ -14,6 +14,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -21,10 +22,11 @@ from playwright.sync_api import Browser, sync_playwright
 from agent.config import load_config
 from agent.keys import Keyring
 from agent.replay.assets import asset_path
+from agent.replay.viewer_data import parse_data_js
 from agent.testing import FakeClock
 from tests.attacks.hits import HitServer, hit_server
 from tests.journals import EventSpec, write_scripted_session
-from tests.replay.helpers import CHROMIUM, Viewer, start_viewer
+from tests.replay.helpers import CHROMIUM, Viewer, cli, start_viewer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -69,11 +71,11 @@ def beacon() -> Iterator[HitServer]:
 
 
 @pytest.fixture(scope="module")
-def hostile(
+def hostile_home(
     tmp_path_factory: pytest.TempPathFactory, beacon: HitServer
-) -> Iterator[tuple[Viewer, dict[str, str]]]:
-    """A viewer over a session whose ``net.asset`` records archived each payload; yields the
-    viewer and payload name -> SHA-256."""
+) -> tuple[Path, str, dict[str, str]]:
+    """A home whose session's ``net.asset`` records archived each payload: (home, session
+    id, payload name -> SHA-256)."""
     home = tmp_path_factory.mktemp("xss") / "home"
     Keyring.load_or_init(home)
     cfg = load_config(env={}, home=home)
@@ -89,6 +91,15 @@ def hostile(
         events.append(("net.asset", {"url": url, "sha256": sha, "mime": mime}, None))
         events.append(("rrweb.custom", {"type": 5, "data": {"tag": name, "payload": url}}, None))
     sid = write_scripted_session(home, cfg, FakeClock(), [events]).session_id
+    return home, sid, shas
+
+
+@pytest.fixture(scope="module")
+def hostile(
+    hostile_home: tuple[Path, str, dict[str, str]],
+) -> Iterator[tuple[Viewer, dict[str, str]]]:
+    """A viewer over that session; yields the viewer and payload name -> SHA-256."""
+    home, sid, shas = hostile_home
     for v in start_viewer(home, sid):
         yield v, shas
 
@@ -190,3 +201,20 @@ def test_unknown_asset_needs_no_guessing_past_403(hostile: tuple[Viewer, dict[st
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(f"{v.base}/assets/{shas['html']}", timeout=30)
     assert e.value.code == 403
+
+
+def test_export_leaves_hostile_assets_out_of_the_offline_viewer(
+    hostile_home: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
+    """An export copies only assets typed as image/font/CSS into ``viewer/<session>/assets``:
+    the HTML and script payloads are not files of the bundle (nothing to open by hand from
+    file://), and the offline viewer's data lists them as missing."""
+    home, sid, shas = hostile_home
+    out = tmp_path / "bundle"
+    r = cli(home, "export", sid, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    vdir = out / "viewer" / sid
+    assert sorted(p.name for p in (vdir / "assets").iterdir()) == [shas["svg"]]
+    data = parse_data_js((vdir / "data.js").read_bytes())
+    missing = sorted(m["sha256"] for m in data["session"]["assets"]["missing"])
+    assert missing == sorted(sha for name, sha in shas.items() if name != "svg")
