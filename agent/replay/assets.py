@@ -1,10 +1,12 @@
 """Archived assets in replay: rewrite recorded URLs to the archive, placeholders for gaps.
 
 The recorder inlines stylesheets (rrweb ``_cssText``); images, fonts and non-inlined sheets
-keep their live URLs. The viewer never fetches the live site: URLs the journal archived
-(``net.asset`` events) are rewritten to ``<prefix><sha256>`` (the viewer's ``/assets/`` route,
-or ``assets/`` in an offline bundle), and the viewer's CSP (``img-src 'self'``...) blocks the
-rest. An archived hash whose file is missing is served as a placeholder, and listed.
+keep their live URLs. The viewer never fetches the live site: every URL under which the
+journal archived an asset (``net.asset`` events) is rewritten to ``<prefix><sha256>`` (the
+viewer's ``/assets/<asset key>/`` route, or ``assets/`` in an offline bundle) and every other
+URL is removed (:mod:`agent.replay.rrweb_urls`); the viewer's CSP (``img-src 'self'``...)
+would block any left. An archived hash whose file is missing is served as a placeholder,
+and listed.
 
 Archived bytes came from a page the recorded person (or a hostile site) controlled, so their
 recorded ``Content-Type`` is not trusted: :func:`served_type` decides from the bytes
@@ -16,7 +18,6 @@ never renders as a document of the viewer's origin.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,17 +155,3 @@ def url_map(assets: dict[str, dict[str, Any]]) -> dict[str, str]:
     return {
         str(u): sha for sha, a in assets.items() for u in (a.get("urls") or [a.get("url")]) if u
     }
-
-
-def rewrite(event: dict[str, Any], urls: dict[str, str], prefix: str) -> dict[str, Any]:
-    """A copy of a record dict whose payload points archived URLs at ``prefix + sha``."""
-    if not urls:
-        return event
-    text = json.dumps(event, ensure_ascii=False)
-    changed = False
-    for url, sha in urls.items():
-        esc = json.dumps(url, ensure_ascii=False)[1:-1]
-        if esc in text:
-            text = text.replace(esc, prefix + sha)
-            changed = True
-    return json.loads(text) if changed else event

@@ -32,6 +32,7 @@ from aiohttp import web
 from agent.config import Config
 from agent.errors import SessiontapeError, UsageError
 from agent.replay import assets as asset_mod
+from agent.replay.rrweb_urls import OfflineUrls
 from agent.replay.session import ReplaySession
 from agent.seal.timestamp import tst_verifier
 
@@ -191,9 +192,9 @@ async def _events(request: web.Request) -> web.StreamResponse:
     page = request.query.get("page")
     rrweb_only = request.query.get("rrweb") == "1"
     evs, nxt = rs.events(f, t, stream=stream, rrweb_only=rrweb_only, limit=limit, page=page)
-    urls = asset_mod.url_map(rs.assets)
+    urls = OfflineUrls(asset_mod.url_map(rs.assets), st.asset_prefix)
     evs = [
-        asset_mod.rewrite(e, urls, st.asset_prefix) if e["kind"].startswith("rrweb.") else e
+        {**e, "payload": urls.event(e["payload"])} if e["kind"].startswith("rrweb.") else e
         for e in evs
     ]
     return _json({"events": evs, "next_seq": nxt})

@@ -23,6 +23,7 @@ from agent.config import load_config
 from agent.keys import Keyring
 from agent.replay.assets import asset_path
 from agent.replay.viewer_data import parse_data_js
+from agent.rrweb import EventType, IncrementalSource, NodeType
 from agent.testing import FakeClock
 from tests.attacks.hits import HitServer, hit_server
 from tests.journals import EventSpec, write_scripted_session
@@ -89,7 +90,24 @@ def hostile_home(
         shas[name] = sha
         url = f"https://hostile.example/{name}"
         events.append(("net.asset", {"url": url, "sha256": sha, "mime": mime}, None))
-        events.append(("rrweb.custom", {"type": 5, "data": {"tag": name, "payload": url}}, None))
+        img = {
+            "type": NodeType.ELEMENT,
+            "tagName": "img",
+            "attributes": {"src": url},
+            "childNodes": [],
+            "id": 9,
+        }
+        adds = [{"parentId": 1, "nextId": None, "node": img}]
+        mutation = {
+            "source": IncrementalSource.MUTATION,
+            "texts": [],
+            "attributes": [],
+            "removes": [],
+            "adds": adds,
+        }
+        events.append(
+            ("rrweb.mutation", {"type": EventType.INCREMENTAL_SNAPSHOT, "data": mutation}, None)
+        )
     sid = write_scripted_session(home, cfg, FakeClock(), [events]).session_id
     return home, sid, shas
 
@@ -125,7 +143,7 @@ def asset_url(v: Viewer, sha: str) -> str:
     )
     with urllib.request.urlopen(req, timeout=30) as r:
         events = json.loads(r.read())["events"]
-    urls = [str(e["payload"]["data"]["payload"]) for e in events]
+    urls = [str(e["payload"]["data"]["adds"][0]["node"]["attributes"]["src"]) for e in events]
     (url,) = [u for u in urls if u.endswith("/" + sha)]
     assert url.startswith("/assets/") and url.count("/") == 3, url
     return v.base + url
