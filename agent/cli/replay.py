@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from agent.cli.common import config, home
 from agent.errors import UsageError
 from agent.seal.tsa_roots import tsa_root_paths
+
+if TYPE_CHECKING:
+    from agent.replay.bundle_verify import BundleReport
 
 
 def _read_roots(paths: list[Path]) -> list[bytes]:
@@ -97,6 +101,15 @@ def export(
         )
 
 
+def _views_note(rep: BundleReport) -> str:
+    """What the summary line must say when files a person reads were not re-derived."""
+    if not rep.not_rederived:
+        return ""
+    return "; NOT re-derived without the data keys (checked by manifest hash only): " + ", ".join(
+        rep.not_rederived
+    )
+
+
 def run_bundle_verify(
     bundle: Path,
     trust_dir: Path | None,
@@ -148,7 +161,9 @@ def run_bundle_verify(
             from agent.cli.journal import timestamp_note
 
             segs = rep.segments.segments if rep.segments else []
-            typer.echo("bundle verified: every check passed" + timestamp_note(segs))
+            typer.echo(
+                "bundle verified: every check passed" + timestamp_note(segs) + _views_note(rep)
+            )
         else:
             typer.echo(f"bundle verification FAILED: {rep.first_failure}", err=True)
     return 0 if rep.ok else 1
@@ -166,7 +181,7 @@ def verify_bundle_cmd(
     recipient_key: Path | None = typer.Option(
         None,
         "--recipient-key",
-        help="Recipient X25519 private key (PEM): re-derive events/HAR/CSV.",
+        help="Recipient X25519 private key (PEM): re-derive events/HAR/CSV, data.js, report.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

@@ -14,6 +14,10 @@ bundle, which only identify the signers) and TSA roots. Checks, in order:
                the segments and compared byte for byte (a difference names the event);
                without them they are checked by hash only (reported as such); a missing
                one fails (:mod:`agent.replay.bundle_derived`)
+``views``      with the same keys, each ``viewer/<session>/data.js`` and ``report.html``
+               are re-derived from the segments and compared byte for byte (a difference
+               names the file and where); without them the report lists them as not
+               re-derived (:mod:`agent.replay.bundle_views`)
 
 A .zip bundle is unpacked to a temporary directory first (paths escaping it are refused).
 """
@@ -31,6 +35,7 @@ from agent.errors import InputError, UnknownVersion
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring, TrustStore
 from agent.replay.bundle_derived import check_derived
+from agent.replay.bundle_views import check_views
 from agent.replay.bundle_zip import is_zip_bundle, unzip_bundle
 from agent.replay.export_files import sha256_file
 from agent.replay.manifest import BUNDLE_VERSION
@@ -49,6 +54,8 @@ class BundleReport:
     checks: list[Check] = field(default_factory=list)
     segments: VerifyReport | None = None
     derived_checked: bool = False
+    not_rederived: list[str] = field(default_factory=list)
+    """Files a person reads that could not be re-derived (no data keys)."""
     require_timestamp: bool = False
 
     @property
@@ -68,6 +75,7 @@ class BundleReport:
             "ok": self.ok,
             "first_failure": self.first_failure,
             "derived_checked": self.derived_checked,
+            "not_rederived": self.not_rederived,
             "checks": [c.as_dict() for c in self.checks],
             "segments": self.segments.as_dict() if self.segments else None,
         }
@@ -308,3 +316,4 @@ def _verify_dir(
     _check_segments(root, rep, segs, trust, tsa_roots)
     _check_proofs(root, rep, segs)
     check_derived(root, rep, segs, manifest, deks, keyring)
+    check_views(root, rep, manifest, trust, tst_verifier(tsa_roots), deks, keyring)

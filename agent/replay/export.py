@@ -35,7 +35,7 @@ from typing import Any
 from agent.actor import actor_note, os_actor
 from agent.audit import record_access
 from agent.canonical import sha256_hex
-from agent.clock import SystemClock, utc_iso
+from agent.clock import SystemClock
 from agent.config import Config
 from agent.errors import (
     InputError,
@@ -48,6 +48,7 @@ from agent.events import Record
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
 from agent.replay import report
+from agent.replay.assets import in_store
 from agent.replay.export_files import (
     DEK_TOKEN_PREFIX,
     json_doc,
@@ -164,7 +165,7 @@ def _export_sessions(
     for rs in opened:
         items = _export_session(home, root, rs, keyring, sealer, done.deks)
         done.items.extend(items)
-        done.sections.append(report.session_section(rs, home / "assets"))
+        done.sections.append(report.session_section(rs, in_store(home / "assets")))
         it = rs.integrity()
         done.key_ids |= _signing_key_ids(rs, it)
         done.entries.append(session_entry(rs, it, len(items)))
@@ -195,18 +196,6 @@ def _write_query_hits(
     by_id = {rs.info.session_id: rs for rs in opened}
     hit_docs = [_hit_doc(by_id[h.session_id], h) for h in hits]
     write_file(root, "proofs/query_hits.json", json_doc({"v": 1, "query": query, "hits": hit_docs}))
-
-
-def _report_header(custody: dict[str, Any], ids: list[str], now: int) -> dict[str, Any]:
-    """The custody table at the top of ``report.html``."""
-    return {
-        "exported (UTC)": utc_iso(now),
-        "requester": custody["requester"],
-        "reason": custody["reason"],
-        "matter": custody["matter"],
-        "query": custody["query"] or "",
-        "sessions": ", ".join(ids),
-    }
 
 
 def _record_custody(
@@ -289,9 +278,8 @@ def export_bundle(
             write_deks(root, sealer, done.deks)
         now = SystemClock().utc_ns()
         custody = _custody(reason, matter, query, note)
-        write_file(
-            root, "report.html", report.render(done.sections, _report_header(custody, ids, now))
-        )
+        header = report.report_header(custody, ids, now)
+        write_file(root, "report.html", report.render(done.sections, header))
         write_file(root, MARKER, json_doc(MARKER_DOC))
         files = file_hashes(root)
         manifest = build_manifest(custody, now, done.entries, files, sealer)

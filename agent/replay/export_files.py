@@ -20,11 +20,12 @@ from agent.errors import KeyMaterialError
 from agent.events import Record
 from agent.keys import Keyring
 from agent.replay import derive
-from agent.replay.assets import asset_path, rewrite, url_map
+from agent.replay.assets import OCTET_STREAM, asset_path, in_flat_dir, served_type
 from agent.replay.integrity import OpenSegment
 from agent.replay.proofs import chunk_proof, load_leaves
-from agent.replay.server import STATIC, session_summary
+from agent.replay.server import STATIC
 from agent.replay.session import ReplaySession
+from agent.replay.viewer_data import data_js, offline_viewer_html, viewer_data
 
 DEK_TOKEN_PREFIX = "sessiontape-dek:"
 VIEWER_FILES = ("viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css")
@@ -123,65 +124,23 @@ def write_segments(
             deks[doc["segment_id"]] = _sealed_dek(s, doc["segment_id"], keyring, sealer)
 
 
-def _chunk_proofs(rs: ReplaySession) -> dict[str, Any]:
-    """``segment_id:chunk`` -> inclusion proof, for every verified chunk of the session."""
-    proofs: dict[str, Any] = {}
-    for s in rs.segs:
-        if s.file is not None:
-            sl = s.leaves or load_leaves(s.file)
-            for i in range(s.report.chunks_verified):
-                proofs[f"{sl.segment_id}:{i}"] = chunk_proof(sl, i)
-    return proofs
-
-
-def _viewer_data(home: Path, rs: ReplaySession, recs: list[Record]) -> dict[str, Any]:
-    """What the offline viewer reads from ``data.js``: summary, timeline, events, proofs."""
-    urls = url_map(rs.assets)
-    return {
-        "session": session_summary(rs, home / "assets", None, 1 << 30),
-        "timeline": {
-            "entries": rs.timeline,
-            "network": list(rs.network.values()),
-            "actions": rs.actions,
-            "screenshots": rs.screenshots,
-        },
-        "keyframes": {"streams": rs.keyframes},
-        "events": [
-            {
-                **(
-                    rewrite(r.as_dict(), urls, "assets/")
-                    if r.kind.startswith("rrweb.")
-                    else r.as_dict()
-                ),
-                "t_text": str(r.t_utc_ns),
-                "m_text": str(r.t_mono_ns),
-            }
-            for r in recs
-        ],
-        "proofs": _chunk_proofs(rs),
-    }
-
-
 def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) -> None:
-    """``viewer/<session>/``: the static viewer, this session's data and its assets."""
+    """``viewer/<session>/``: the static viewer, this session's data and its assets (only
+    those our sniffing types as an image, font or stylesheet: a recorded HTML page or script
+    is left out, so no file of the bundle opened by hand from ``file://`` runs it; the
+    viewer lists it as missing)."""
     vdir = root / "viewer" / rs.info.session_id
     vdir.mkdir(parents=True, exist_ok=True)
     for name in VIEWER_FILES:
         shutil.copyfile(STATIC / name, vdir / name)
-    for sha in rs.assets:
+    write_file(vdir, "viewer.html", offline_viewer_html((STATIC / "viewer.html").read_bytes()))
+    for sha, meta in rs.assets.items():
         p = asset_path(home / "assets", sha)
-        if p.is_file():
-            write_file(vdir, f"assets/{sha}", p.read_bytes())
-    data = _viewer_data(home, rs, recs)
-    write_file(
-        vdir,
-        "data.js",
-        (
-            "window.__ST_OFFLINE = "
-            + json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
-            + ";\n"
-        ).encode("utf-8"),
-    )
+        body = p.read_bytes() if p.is_file() else None
+        if body is not None and served_type(body, str(meta.get("mime") or "")) != OCTET_STREAM:
+            write_file(vdir, f"assets/{sha}", body)
+    data = viewer_data(in_flat_dir(vdir / "assets"), rs, recs)
+    write_file(vdir, "data.js", data_js(data))
 
 
 def ship_receipts(home: Path, sid: str) -> list[dict[str, Any]]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import html
-from pathlib import Path
 from typing import Any
 
 from agent.clock import utc_iso
-from agent.replay.assets import asset_path
+from agent.replay.assets import AssetFinder
 from agent.replay.session import ReplaySession
 
 _CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
@@ -61,12 +60,12 @@ def _integrity_part(it: dict[str, Any]) -> list[str]:
     return out
 
 
-def _screenshot_cell(rs: ReplaySession, asset_root: Path, e: dict[str, Any]) -> str:
+def _screenshot_cell(rs: ReplaySession, find_asset: AssetFinder, e: dict[str, Any]) -> str:
     """The action's screenshot inlined as a ``data:`` URI (or why it is missing)."""
     sha = rs.screenshots.get(str(e.get("action_id", "")))
     if not sha:
         return ""
-    p = asset_path(asset_root, sha)
+    p = find_asset(sha)
     if not p.is_file():
         return "screenshot missing from the asset archive"
     return (
@@ -75,7 +74,7 @@ def _screenshot_cell(rs: ReplaySession, asset_root: Path, e: dict[str, Any]) -> 
     )
 
 
-def _actions_part(rs: ReplaySession, asset_root: Path) -> list[str]:
+def _actions_part(rs: ReplaySession, find_asset: AssetFinder) -> list[str]:
     """The readable steps of the timeline, with screenshots where recorded (the table is
     closed by the first line of :func:`_network_part`)."""
     out = ["<h3>Actions</h3>"]
@@ -90,7 +89,7 @@ def _actions_part(rs: ReplaySession, asset_root: Path) -> list[str]:
             continue
         if e["kind"] in ("input.key", "rrweb.input"):
             continue  # keystrokes are in actions.csv; the report keeps the readable steps
-        shot = _screenshot_cell(rs, asset_root, e)
+        shot = _screenshot_cell(rs, find_asset, e)
         cls_row = " class='gap'" if e["cat"] in ("gap", "unverified") else ""
         t = utc_iso(int(e["t_utc_ns"])) if e.get("t_utc_ns") else ""
         out.append(
@@ -122,13 +121,16 @@ def _network_part(rs: ReplaySession) -> list[str]:
     return out
 
 
-def session_section(rs: ReplaySession, asset_root: Path) -> str:
-    """One session's part of the report."""
+def session_section(
+    rs: ReplaySession, find_asset: AssetFinder, integrity: dict[str, Any] | None = None
+) -> str:
+    """One session's part of the report (``integrity``: the badge to show, default the
+    session's own)."""
     m = rs.metadata()
     out = [
         *_metadata_part(m),
-        *_integrity_part(rs.integrity()),
-        *_actions_part(rs, asset_root),
+        *_integrity_part(integrity if integrity is not None else rs.integrity()),
+        *_actions_part(rs, find_asset),
         *_network_part(rs),
     ]
     out.append(
@@ -136,6 +138,18 @@ def session_section(rs: ReplaySession, asset_root: Path) -> str:
         "viewer.html'>offline viewer</a>.</p>"
     )
     return "\n".join(out)
+
+
+def report_header(custody: dict[str, Any], ids: list[str], now: int) -> dict[str, Any]:
+    """The custody table at the top of ``report.html`` (``now``: the export time)."""
+    return {
+        "exported (UTC)": utc_iso(now),
+        "requester": custody["requester"],
+        "reason": custody["reason"],
+        "matter": custody["matter"],
+        "query": custody["query"] or "",
+        "sessions": ", ".join(ids),
+    }
 
 
 def render(sections: list[str], header: dict[str, Any]) -> bytes:

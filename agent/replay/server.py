@@ -1,8 +1,15 @@
 """The local replay viewer: aiohttp on 127.0.0.1, one random access token per launch.
 
-Every request needs the token: ``?token=`` (which sets an HttpOnly, SameSite=Strict cookie
-so the page's own fetches and the replay iframe's asset loads carry it) or that cookie;
-anything else is 403. The server binds the loopback address only. Viewer pages carry a
+The token is never a cookie (cookies are not isolated by port: every other server on
+127.0.0.1 would receive it). The printed URL carries it once (``/?token=``); the viewer page
+takes it out of the address bar, keeps it in memory and sends it as ``Authorization: Bearer``
+on every API call (``?token=`` is also accepted, for scripts). Archived assets, which the
+replay iframe loads by URL, are served under a second per-launch secret in the path
+(``/assets/<asset key>/<sha256>``). The viewer's static code is public; the page ``/``, the
+API and assets need a secret, else 403. Every request must name this server in ``Host``
+(``127.0.0.1:<port>`` or ``localhost:<port>``), else 421 (DNS rebinding), and a browser
+request from another origin (``Sec-Fetch-Site`` other than ``same-origin``/``none``, or a
+foreign ``Origin``) is 403. The server binds the loopback address only. Viewer pages carry a
 CSP with ``script-src 'self'``; recorded pages are rebuilt by rrweb's Replayer inside an
 iframe sandboxed without ``allow-scripts``, so no recorded script ever runs.
 """
@@ -25,6 +32,7 @@ from aiohttp import web
 from agent.config import Config
 from agent.errors import SessiontapeError, UsageError
 from agent.replay import assets as asset_mod
+from agent.replay.rrweb_urls import OfflineUrls
 from agent.replay.session import ReplaySession
 from agent.seal.timestamp import tst_verifier
 
@@ -32,8 +40,8 @@ log = structlog.get_logger("sessiontape.replay")
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css"}
-COOKIE = "st_replay_token"
 HOST = "127.0.0.1"
+PUBLIC = STATIC_FILES | {"data.js"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
@@ -51,6 +59,16 @@ class ViewerState:
     asset_root: Path
     start_seq: int | None
     page_size: int
+    asset_key: str = ""
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.asset_key = self.asset_key or secrets.token_urlsafe(24)
+
+    @property
+    def asset_prefix(self) -> str:
+        """Where the replay finds archived assets (the path holds the asset key)."""
+        return f"/assets/{self.asset_key}/"
 
 
 def _int(req: web.Request, name: str, default: int | None = None) -> int:
@@ -71,26 +89,49 @@ def _json(obj: Any) -> web.Response:
     )
 
 
+def _same(secret: str | None, want: str) -> bool:
+    return secret is not None and hmac.compare_digest(secret.encode(), want.encode())
+
+
+def _refusal(request: web.Request, st: ViewerState) -> web.Response | None:
+    """421 for a ``Host`` that is not this server, 403 for a cross-origin browser request or
+    a missing secret; None when the request may proceed."""
+    hosts = {f"{HOST}:{st.port}", f"localhost:{st.port}"}
+    if request.headers.get("Host", "") not in hosts:
+        return web.Response(status=421, text="421: Host is not this viewer (127.0.0.1 only)")
+    origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site", "none")
+    if site not in ("same-origin", "none") or (
+        origin is not None and origin not in {f"http://{h}" for h in hosts}
+    ):
+        return web.Response(status=403, text="403: cross-origin request refused")
+    path = request.path
+    if path.startswith("/assets/") and path.count("/") == 3:
+        key = path.split("/")[2]
+        ok = _same(key, st.asset_key)
+    elif path != "/" and path.lstrip("/") in PUBLIC:
+        ok = True
+    else:
+        auth = request.headers.get("Authorization", "")
+        bearer = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+        ok = _same(bearer, st.token) or _same(request.query.get("token"), st.token)
+    if not ok:
+        return web.Response(status=403, text="403: access token required")
+    return None
+
+
 @web.middleware
 async def _security(request: web.Request, handler: Handler) -> web.StreamResponse:
     st: ViewerState = request.app["state"]
-    q = request.query.get("token")
-    c = request.cookies.get(COOKIE)
-    ok = (q is not None and hmac.compare_digest(q, st.token)) or (
-        c is not None and hmac.compare_digest(c, st.token)
-    )
-    if not ok:
-        resp: web.StreamResponse = web.Response(status=403, text="403: access token required")
-    else:
+    resp: web.StreamResponse | None = _refusal(request, st)
+    if resp is None:
         try:
             resp = await handler(request)
         except web.HTTPException as exc:
             resp = exc
         except SessiontapeError as exc:
             resp = web.Response(status=404, text=exc.message)
-        if q is not None:
-            resp.set_cookie(COOKIE, st.token, httponly=True, samesite="Strict", path="/")
-    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers.setdefault("Content-Security-Policy", CSP)  # assets carry their own
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "no-referrer"
     resp.headers["Cache-Control"] = "no-store"
@@ -114,10 +155,10 @@ async def _static(request: web.Request) -> web.StreamResponse:
 
 
 def session_summary(
-    rs: ReplaySession, asset_root: Path, start_seq: int | None, page_size: int
+    rs: ReplaySession, find_asset: asset_mod.AssetFinder, start_seq: int | None, page_size: int
 ) -> dict[str, Any]:
     """The /api/session answer (also embedded in offline bundles)."""
-    missing = rs.missing_assets(asset_root)
+    missing = rs.missing_assets(find_asset)
     first, last = rs.seq_range
     return {
         "v": 1,
@@ -134,7 +175,10 @@ def session_summary(
 
 async def _session(request: web.Request) -> web.StreamResponse:
     st: ViewerState = request.app["state"]
-    return _json(session_summary(st.session, st.asset_root, st.start_seq, st.page_size))
+    summary = session_summary(
+        st.session, asset_mod.in_store(st.asset_root), st.start_seq, st.page_size
+    )
+    return _json(summary)
 
 
 async def _events(request: web.Request) -> web.StreamResponse:
@@ -148,9 +192,10 @@ async def _events(request: web.Request) -> web.StreamResponse:
     page = request.query.get("page")
     rrweb_only = request.query.get("rrweb") == "1"
     evs, nxt = rs.events(f, t, stream=stream, rrweb_only=rrweb_only, limit=limit, page=page)
-    urls = asset_mod.url_map(rs.assets)
+    urls = OfflineUrls(asset_mod.url_map(rs.assets), st.asset_prefix)
     evs = [
-        asset_mod.rewrite(e, urls, "/assets/") if e["kind"].startswith("rrweb.") else e for e in evs
+        {**e, "payload": urls.event(e["payload"])} if e["kind"].startswith("rrweb.") else e
+        for e in evs
     ]
     return _json({"events": evs, "next_seq": nxt})
 
@@ -183,6 +228,8 @@ async def _seq_at(request: web.Request) -> web.StreamResponse:
 
 
 async def _asset(request: web.Request) -> web.StreamResponse:
+    """An archived asset, typed by :func:`agent.replay.assets.served_type` (never as a page
+    that runs script) with :data:`agent.replay.assets.ASSET_HEADERS`."""
     st: ViewerState = request.app["state"]
     sha = request.match_info["sha"]
     if not asset_mod.is_sha256(sha):
@@ -190,11 +237,11 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     p = asset_mod.asset_path(st.asset_root, sha)
     meta = st.session.assets.get(sha, {})
     if p.is_file():
-        return web.Response(
-            body=p.read_bytes(), content_type=str(meta.get("mime") or "application/octet-stream")
-        )
+        body = p.read_bytes()
+        ctype = asset_mod.served_type(body, str(meta.get("mime") or ""))
+        return web.Response(body=body, headers=asset_mod.asset_headers(ctype, sha))
     body, ctype = asset_mod.placeholder(str(meta.get("mime", "")), sha)
-    resp = web.Response(body=body, content_type=ctype)
+    resp = web.Response(body=body, headers=asset_mod.asset_headers(ctype, sha))
     resp.headers["X-Sessiontape-Asset"] = "missing"
     return resp
 
@@ -211,6 +258,7 @@ def make_app(state: ViewerState) -> web.Application:
     app.router.add_get("/api/raw", _raw)
     app.router.add_get("/api/seq_at", _seq_at)
     app.router.add_get("/assets/{sha}", _asset)
+    app.router.add_get("/assets/{key}/{sha}", _asset)
     app.router.add_get("/{name}", _static)
     return app
 
@@ -233,6 +281,7 @@ async def serve(
     server: Any = site._server  # aiohttp keeps the asyncio.Server here; its port is the truth
     sockets = list(server.sockets) if server is not None else []
     bound = int(sockets[0].getsockname()[1]) if sockets else port
+    state.port = bound
     url = f"http://{HOST}:{bound}/?token={state.token}"
     if state.start_seq is not None:
         url += f"#seq={state.start_seq}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from agent.replay import timeline as tl
 from agent.replay.integrity import OpenSegment, session_integrity
 from agent.replay.network_index import index_network
 from agent.replay.proofs import chunk_proof, load_leaves
+from agent.seal.crypto import ChunkCipher
 from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport, verify_paths
 
 
@@ -63,7 +64,7 @@ class ReplaySession:
     keyframes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     streams: dict[str, dict[str, Any]] = field(default_factory=dict)
     network: dict[str, dict[str, Any]] = field(default_factory=dict)
-    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> {url, mime}
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> {url(s), mime}
     screenshots: dict[str, str] = field(default_factory=dict)  # action_id -> sha
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # action_id -> entry
     withheld: list[dict[str, Any]] = field(default_factory=list)
@@ -92,14 +93,32 @@ class ReplaySession:
         report = verify_paths(
             paths, trust, keyring=keyring, decrypt=True, tst_verifier=tst_verifier
         )
+        kr = keyring
+        return cls.from_report(info, report, lambda f: f.cipher(kr), cache_size=cache_size)
+
+    @classmethod
+    def from_report(
+        cls,
+        info: SessionInfo,
+        report: VerifyReport,
+        cipher_for: Callable[[SegmentFile], ChunkCipher],
+        *,
+        cache_size: int = 64,
+    ) -> ReplaySession:
+        """Index a session whose segments ``report`` verified; ``cipher_for`` gives each
+        segment's data cipher (raising when it cannot: that segment is then withheld)."""
         by_path = {s.path: s for s in report.segments}
         segs: list[OpenSegment] = []
-        for p in paths:
+        for p in (s.path for s in info.segments):
             rep = by_path.get(str(p)) or SegmentReport(path=str(p))
+            f: SegmentFile | None = None
+            cipher: ChunkCipher | None = None
             try:
                 f = SegmentFile(p)
-                cipher = f.cipher(keyring)
+                cipher = cipher_for(f)
             except Exception:  # unreadable or undecryptable: nothing of it is served
+                if f is not None:
+                    f.close()
                 f, cipher = None, None
             segs.append(OpenSegment(p, f, cipher, rep))
         rs = cls(info=info, report=report, segs=segs, cache_size=cache_size)
@@ -208,9 +227,12 @@ class ReplaySession:
         if r.kind.startswith("net.") and r.kind not in ("net.asset",) and "request_id" in p:
             index_network(self.network, r)
         elif r.kind == "net.asset" and "sha256" in p:
-            self.assets.setdefault(
-                str(p["sha256"]), {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq}
+            a = self.assets.setdefault(
+                str(p["sha256"]),
+                {"url": p.get("url"), "mime": p.get("mime", ""), "seq": r.seq, "urls": []},
             )
+            if p.get("url") and p["url"] not in a.setdefault("urls", []):
+                a["urls"].append(p["url"])  # the same bytes served under another URL
         elif r.kind == "page.screenshot" and "sha256" in p and "action_id" in p:
             self.screenshots[str(p["action_id"])] = str(p["sha256"])
             self.assets.setdefault(
@@ -332,12 +354,11 @@ class ReplaySession:
         """The integrity badge: overall status, failing check, key ids, RFC 3161 times."""
         return session_integrity(self.report, self.segs, self.withheld, self.seq_range)
 
-    def missing_assets(self, asset_root: Path) -> list[dict[str, Any]]:
-        """Assets the journal references that are not in the archive."""
+    def missing_assets(self, find_asset: Callable[[str], Path]) -> list[dict[str, Any]]:
+        """Assets the journal references that are not in the archive (``find_asset(sha)``
+        is where the archive would keep it)."""
         return [
-            {"sha256": sha, **a}
-            for sha, a in self.assets.items()
-            if not (asset_root / sha[:2] / sha[2:]).is_file()
+            {"sha256": sha, **a} for sha, a in self.assets.items() if not find_asset(sha).is_file()
         ]
 
     def metadata(self) -> dict[str, Any]:

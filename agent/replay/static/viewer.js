@@ -4,6 +4,11 @@
 (function () {
   'use strict';
   var OFF = window.__ST_OFFLINE || null;
+  // The access token arrives once in the URL (?token=); it is taken out of the address bar
+  // and kept only here, in memory, and sent as a header (never a cookie: cookies are shared
+  // by every port of 127.0.0.1).
+  var TOKEN = OFF ? null : new URLSearchParams(location.search).get('token');
+  if (TOKEN) history.replaceState(null, '', location.pathname + location.hash);
   var $ = function (id) { return document.getElementById(id); };
   var S = { session: null, timeline: [], network: [], actions: {}, keyframes: {},
             stream: null, page: null, cur: null, replayer: null, loaded: [], playing: false,
@@ -55,7 +60,9 @@
       catch (e) { return Promise.reject(e); }
     }
     var q = new URLSearchParams(params || {}).toString();
-    return fetch(path + (q ? '?' + q : ''), { credentials: 'same-origin' }).then(function (r) {
+    return fetch(path + (q ? '?' + q : ''), {
+      credentials: 'omit', headers: { Authorization: 'Bearer ' + TOKEN }
+    }).then(function (r) {
       if (!r.ok) return r.text().then(function (t) { throw new Error(r.status + ' ' + t); });
       return r.json();
     });
