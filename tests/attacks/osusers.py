@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -9,6 +10,7 @@ import secrets
 import site
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +27,13 @@ class OsUser:
     name: str
     uid: int
     python: str  # an interpreter this account may execute
+    pythonpath: str  # this checkout and the venv's packages, as this account reaches them
 
 
-def _env() -> dict[str, str]:
-    paths = [str(ROOT), *site.getsitepackages()]
+def _env(pythonpath: str) -> dict[str, str]:
     return {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONPATH": pythonpath,
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
     }
@@ -44,7 +46,7 @@ def run_as(user: OsUser, *args: str, stdin: str = "") -> subprocess.CompletedPro
         input=stdin,
         capture_output=True,
         text=True,
-        env=_env(),
+        env=_env(user.pythonpath),
         cwd="/",
         timeout=300,
     )
@@ -57,14 +59,37 @@ def cli_as(user: OsUser, home: Path, *args: str) -> subprocess.CompletedProcess[
     return p
 
 
-def _python_for(name: str) -> str | None:
+@contextlib.contextmanager
+def _code_mounts() -> Iterator[str]:
+    """This checkout and the venv's packages bind-mounted under a fresh 0755 directory, as a
+    PYTHONPATH: where the checkout lives (a 0700 /root or mktemp directory) must not stop the
+    test accounts before the agent's own permissions are what is tested."""
+    base = Path(tempfile.mkdtemp(prefix="st-code-"))
+    base.chmod(0o755)
+    mounted: list[Path] = []
+    try:
+        for i, src in enumerate([str(ROOT), *site.getsitepackages()]):
+            dst = base / str(i)
+            dst.mkdir(mode=0o755)
+            subprocess.run(["mount", "--bind", src, str(dst)], check=True, capture_output=True)
+            mounted.append(dst)
+        yield os.pathsep.join(str(m) for m in mounted)
+    finally:
+        for m in reversed(mounted):
+            subprocess.run(["umount", str(m)], check=True, capture_output=True)
+        for d in base.iterdir():  # empty mount points only: never a tree removal here
+            d.rmdir()
+        base.rmdir()
+
+
+def _python_for(name: str, pythonpath: str) -> str | None:
     """This interpreter if ``name`` may execute it (it may live under a 0700 /root), else the
     system python3 of the same version (the venv's wheels are for this version)."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
     for py in (sys.executable, f"/usr/bin/python{want}"):
         probe = ["runuser", "-u", name, "--", py, "-c", "import sys, agent.cli.main, pkcs11;"]
         probe[-1] += " print('%d.%d' % sys.version_info[:2])"
-        p = subprocess.run(probe, capture_output=True, text=True, env=_env(), cwd="/")
+        p = subprocess.run(probe, capture_output=True, text=True, env=_env(pythonpath), cwd="/")
         if p.returncode == 0 and p.stdout.strip() == want:
             return py
     return None
@@ -78,7 +103,7 @@ def _create(role: str) -> OsUser:
         check=True,
         capture_output=True,
     )
-    return OsUser(name, pwd.getpwnam(name).pw_uid, "")
+    return OsUser(name, pwd.getpwnam(name).pw_uid, "", "")
 
 
 def _delete(user: OsUser) -> None:
@@ -93,14 +118,15 @@ def agent_and_trader() -> Iterator[tuple[OsUser, OsUser]]:
         pytest.skip("creating OS accounts needs root")
     made: list[OsUser] = []
     try:
-        for role in ("agent", "trader"):
-            made.append(_create(role))
-        for u in made:
-            py = _python_for(u.name)
-            if py is None:
-                pytest.skip(f"no Python {sys.version_info[:2]} that {u.name} may execute")
-            u.python = py
-        yield made[0], made[1]
+        with _code_mounts() as pythonpath:
+            for role in ("agent", "trader"):
+                made.append(_create(role))
+            for u in made:
+                py = _python_for(u.name, pythonpath)
+                if py is None:
+                    pytest.skip(f"no Python {sys.version_info[:2]} that {u.name} may execute")
+                u.python, u.pythonpath = py, pythonpath
+            yield made[0], made[1]
     finally:
         for u in made:
             _delete(u)
