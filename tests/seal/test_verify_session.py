@@ -15,14 +15,13 @@ import pytest
 
 from agent.canonical import canonical_bytes, loads
 from agent.config import load_config
-from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.seal.report import Check
-from agent.seal.timestamp import request_timestamp, tst_verifier
+from agent.seal.timestamp import tst_verifier
 from agent.seal.tsa_local import LocalTSA
 from agent.seal.verify import VerifyReport, verify_paths
 from agent.testing import FakeClock
-from tests.journals import append_events, tamper, write_session
+from tests.journals import flip_byte, tamper, write_session, write_stamped_session
 
 
 @pytest.fixture(scope="module")
@@ -186,17 +185,7 @@ def test_dropped_middle_segment_names_the_missing_index_and_neighbours(victim: P
 @pytest.fixture
 def stamped(tmp_path: Path, local_tsa: LocalTSA) -> Path:
     """A one-segment session whose seal carries a token from the local TSA."""
-    home = tmp_path / "home"
-    clock = FakeClock()
-    j = Journal.open(
-        home,
-        load_config(env={}),
-        clock=clock,
-        timestamper=lambda digest: request_timestamp(digest, local_tsa.url),
-    )
-    append_events(j, clock, [("clock.tick", {"n": 1}, None)])
-    j.close()
-    return next((home / "journals").rglob("*.stj"))
+    return write_stamped_session(tmp_path / "home", local_tsa.url)
 
 
 def test_timestamp_token_on_a_seal_verifies_against_the_tsa_root(
@@ -219,14 +208,7 @@ def test_flipped_token_byte_fails_rfc3161_naming_the_reason(
     stamped: Path, local_tsa: LocalTSA
 ) -> None:
     """A token whose signature was altered fails ``rfc3161`` at the seal, with the reason."""
-    con = sqlite3.connect(stamped)
-    try:
-        (token,) = con.execute("SELECT tst FROM seal").fetchone()
-    finally:
-        con.close()
-    forged = bytearray(token)
-    forged[-2] ^= 0x01
-    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    flip_byte(stamped, "1 = 1", table="seal", column="tst", offset=-2, mask=0x01)
     rep = verify_paths(
         [stamped],
         _trust(stamped.parents[2]).trust(),
@@ -290,14 +272,7 @@ def test_a_token_without_roots_fails_only_under_strict(stamped: Path) -> None:
 
 def test_a_flipped_token_byte_fails_without_roots_too(stamped: Path) -> None:
     """Without roots the token's signature is still checked: a flipped byte fails."""
-    con = sqlite3.connect(stamped)
-    try:
-        (token,) = con.execute("SELECT tst FROM seal").fetchone()
-    finally:
-        con.close()
-    forged = bytearray(token)
-    forged[-2] ^= 0x01
-    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    flip_byte(stamped, "1 = 1", table="seal", column="tst", offset=-2, mask=0x01)
     rep = verify_paths([stamped], _trust(stamped.parents[2]).trust())
     assert _rfc3161(rep) == [
         (False, "signature check failed: invalid CMS signature (altered token or wrong key)")
