@@ -2,7 +2,8 @@
 
 :func:`recorded_home` writes ``sessions`` closed sessions (two segments each) with one fake
 clock moving forward; :func:`ship_all` ships every sealed segment and every checkpoint to a
-real file vault (or the vault given); :func:`verify` runs ``sessiontape verify`` in-process.
+real file vault (or the vault given), and :func:`shipped_home` does both; :func:`verify` runs
+``sessiontape verify`` in-process.
 """
 
 from __future__ import annotations
@@ -73,11 +74,22 @@ def ship_all(home: Path, clock: FakeClock, vault: Vault, *, keep_local_days: int
     return sh
 
 
-def remove_session(sdir: Path) -> None:
-    """What an attacker does: delete a session directory."""
+def shipped_home(tmp_path: Path, clock: FakeClock, sessions: int = 3) -> tuple[Path, FileVault]:
+    """A :func:`recorded_home` whose every segment and checkpoint is in its file vault."""
+    home = recorded_home(tmp_path, clock, sessions)
+    vault = file_vault(home, clock)
+    ship_all(home, clock, vault)
+    return home, vault
+
+
+def remove_session(sdir: Path) -> list[str]:
+    """What an attacker does: delete a session directory; returns the names of the segments
+    it held, sorted."""
+    names = sorted(p.name for p in sdir.glob("*.stj"))
     for f in sdir.iterdir():
         f.unlink()
     sdir.rmdir()
+    return names
 
 
 def verify(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:

@@ -20,6 +20,7 @@ from tests.attacks.homes import (
     remove_session,
     session_dirs,
     ship_all,
+    shipped_home,
     verify,
 )
 from tests.journals import tamper, write_session
@@ -34,10 +35,7 @@ def test_an_untouched_shipped_home_verifies_locally_and_against_the_vault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The baseline: no attack, both verifications pass."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock())
     code, out, err = verify(capsys, home)
     assert code == 0, err
     code, out, err = verify(capsys, home, "--vault", vault.url)
@@ -110,13 +108,9 @@ def test_deleting_a_shipped_session_locally_is_reported_against_the_vault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The vault still holds the session: verify --vault names each erased segment."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock())
     victim = session_dirs(home)[1]
-    names = sorted(p.name for p in victim.glob("*.stj"))
-    remove_session(victim)
+    names = remove_session(victim)
     code, out, err = verify(capsys, home, "--vault", vault.url)
     assert code == 1
     for name in names:
@@ -164,9 +158,7 @@ def test_erasing_an_open_segment_with_streamed_checkpoints_is_reported(
     """A live session's checkpoints reached the vault; the whole session is then deleted
     locally: the vault's checkpoints name the segment."""
     clock = FakeClock()
-    home = recorded_home(tmp_path, clock, sessions=1)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, clock, sessions=1)
     j = write_session(home, chunks_per_segment=2, checkpoint_every_chunk=True, close=False)
     sh = ship_all(home, clock, vault)
     ship_checkpoints(sh)
@@ -236,8 +228,7 @@ def test_deleting_a_session_shipped_to_s3_is_reported_against_the_bucket(
     # The shipper's clock must agree with the store's (posture check).
     ship_all(home, FakeClock(utc_ns=time.time_ns()), open_vault(url))
     victim = session_dirs(home)[0]
-    names = sorted(p.name for p in victim.glob("*.stj"))
-    remove_session(victim)
+    names = remove_session(victim)
     code, out, err = verify(capsys, home, "--vault", url)
     assert code == 1
     assert err.strip() == (

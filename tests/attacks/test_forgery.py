@@ -10,7 +10,7 @@ import pytest
 
 from agent.config import load_config
 from agent.testing import FakeClock
-from tests.attacks.homes import file_vault, genesis, recorded_home, ship_all, verify
+from tests.attacks.homes import genesis, recorded_home, shipped_home, verify
 from tests.journals import write_session
 
 DAY_S = 86400
@@ -21,10 +21,7 @@ def test_a_session_dated_months_earlier_contradicts_its_counter(
 ) -> None:
     """The forger writes through the real journal with a clock set 90 days back: it takes
     the next counter, so its time order contradicts the counter order."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock, sessions=2)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock(), sessions=2)
     newest_before = sorted((home / "journals").rglob("*.stj"))[-1]
     back = FakeClock(utc_ns=FakeClock().utc_ns() - 90 * DAY_S * 1_000_000_000)
     forged = write_session(home, load_config(env={}, home=home), back, segments=1)
