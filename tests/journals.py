@@ -10,6 +10,7 @@ One builder for every test that needs a journal on disk:
 - :func:`write_stamped_session`: one segment sealed with a real RFC 3161 token from a TSA.
 - :func:`open_journal`, :func:`append_events`, :func:`rotate`: the steps, for tests that act
   between them.
+- :func:`read_genesis`: a segment's genesis as stored.
 - :func:`tamper`, :func:`flip_byte`: edit a segment as an attacker with file access would
   (dropping the append-only triggers first).
 """
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.canonical import loads
 from agent.config import Config, load_config
 from agent.journal.journal import Journal, SessionMeta
 from agent.keys import Keyring
@@ -137,6 +139,16 @@ def write_stamped_session(home: Path, tsa_url: str) -> Path:
     j.close()
     (seg,) = sorted((home / "journals").rglob("*.stj"))
     return seg
+
+
+def read_genesis(segment: Path) -> dict[str, object]:
+    """A segment's genesis as stored (read-only)."""
+    con = sqlite3.connect(f"file:{segment}?mode=ro", uri=True)
+    try:
+        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
+    finally:
+        con.close()
+    return dict(loads(bytes(raw)))
 
 
 def tamper(segment: Path, *statements: str, args: tuple[object, ...] = ()) -> None:

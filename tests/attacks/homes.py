@@ -8,8 +8,6 @@ real file vault (or the vault given), and :func:`shipped_home` does both; :func:
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,16 +39,6 @@ def recorded_home(tmp_path: Path, clock: FakeClock, sessions: int = 3) -> Path:
 def session_dirs(home: Path) -> list[Path]:
     """Session directories, oldest first (ids start with their UTC start time)."""
     return sorted(p for p in (home / "journals").iterdir() if p.is_dir())
-
-
-def genesis(segment: Path) -> dict[str, object]:
-    """A segment's genesis as stored."""
-    con = sqlite3.connect(f"file:{segment}?mode=ro", uri=True)
-    try:
-        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-    finally:
-        con.close()
-    return dict(json.loads(raw))
 
 
 def file_vault(home: Path, clock: FakeClock) -> FileVault:

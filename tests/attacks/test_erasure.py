@@ -15,7 +15,6 @@ from agent.ship.checkpoints import ship_checkpoints
 from agent.testing import FakeClock
 from tests.attacks.homes import (
     file_vault,
-    genesis,
     recorded_home,
     remove_session,
     session_dirs,
@@ -23,11 +22,11 @@ from tests.attacks.homes import (
     shipped_home,
     verify,
 )
-from tests.journals import tamper, write_session
+from tests.journals import read_genesis, tamper, write_session
 
 
 def _counter(seg: Path) -> tuple[str, int]:
-    g = genesis(seg)
+    g = read_genesis(seg)
     return str(g["agent_id"]), int(str(g["agent_counter"]))
 
 
@@ -93,7 +92,7 @@ def test_deleting_the_last_segment_of_a_session_leaves_a_rotated_end(
     home = recorded_home(tmp_path, clock, sessions=1)
     sdir = session_dirs(home)[0]
     first, last = sorted(sdir.glob("*.stj"))
-    g = genesis(first)
+    g = read_genesis(first)
     last.unlink()
     code, out, err = verify(capsys, home, str(sdir))
     assert code == 1

@@ -8,12 +8,11 @@ access would. The mutation check (``python -m tests.mutation.mutate``) relies on
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from agent.canonical import canonical_bytes, loads
+from agent.canonical import canonical_bytes
 from agent.config import load_config
 from agent.keys import Keyring
 from agent.seal.report import Check
@@ -21,7 +20,7 @@ from agent.seal.timestamp import tst_verifier
 from agent.seal.tsa_local import LocalTSA
 from agent.seal.verify import VerifyReport, verify_paths
 from agent.testing import FakeClock
-from tests.journals import flip_byte, tamper, write_session, write_stamped_session
+from tests.journals import flip_byte, read_genesis, tamper, write_session, write_stamped_session
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +55,6 @@ def _verify(paths: list[Path], home: Path, **kw: bool) -> VerifyReport:
 
 def _failed(rep: VerifyReport) -> list[Check]:
     return [c for c in rep.checks if c.ok is False]
-
-
-def _genesis(seg: Path) -> dict[str, object]:
-    con = sqlite3.connect(seg)
-    try:
-        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-    finally:
-        con.close()
-    return dict(loads(bytes(raw)))
 
 
 def test_whole_journals_dir_checks_continuity_per_session_and_the_agent_counters(
@@ -112,7 +102,7 @@ def test_missing_segments_are_named_by_their_agent_counters(victim: Path) -> Non
     """Removing segments 1 and 2 of the first session leaves a hole in the agent's counters
     (between the first and the last remaining one), named by counter."""
     segs = sorted(_session_dirs(victim)[0].glob("*.stj"))
-    gone = sorted(int(str(_genesis(s)["agent_counter"])) for s in segs[1:])
+    gone = sorted(int(str(read_genesis(s)["agent_counter"])) for s in segs[1:])
     for s in segs[1:]:
         s.unlink()
     rep = _verify([victim / "journals"], victim)
@@ -129,7 +119,7 @@ def test_more_than_five_missing_counters_list_the_first_five(tmp_path: Path) -> 
     Keyring.load_or_init(home)
     write_session(home, load_config(env={}), FakeClock(), segments=8, chunks_per_segment=1)
     segs = sorted((home / "journals").rglob("*.stj"))
-    counters = [int(str(_genesis(s)["agent_counter"])) for s in segs]
+    counters = [int(str(read_genesis(s)["agent_counter"])) for s in segs]
     for s in segs[1:7]:
         s.unlink()
     rep = _verify([home / "journals"], home, check_counters=True)
@@ -155,7 +145,7 @@ def test_edited_first_seq_of_a_segment_fails_continuity_naming_the_jump(victim: 
     """The next segment's genesis claims a later first seq: continuity names the jump."""
     sdir = _session_dirs(victim)[0]
     segs = sorted(sdir.glob("*.stj"))
-    genesis = _genesis(segs[1])
+    genesis = read_genesis(segs[1])
     first = int(str(genesis["seq_first"]))
     genesis["seq_first"] = first + 1
     tamper(segs[1], "UPDATE segment SET genesis = ?", args=(canonical_bytes(genesis),))
