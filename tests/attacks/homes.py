@@ -2,8 +2,9 @@
 
 :func:`recorded_home` writes ``sessions`` closed sessions (two segments each) with one fake
 clock moving forward; :func:`ship_all` ships every sealed segment and every checkpoint to a
-real file vault (or the vault given), and :func:`shipped_home` does both; :func:`verify` runs
-``sessiontape verify`` in-process.
+real file vault (or the vault given), and :func:`shipped_home` does both;
+:func:`streamed_open_session` adds a live session whose checkpoints reached the vault;
+:func:`verify` runs ``sessiontape verify`` in-process.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
+from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.ship.checkpoints import ship_checkpoints
 from agent.ship.config import ShipConfig
@@ -68,6 +70,15 @@ def shipped_home(tmp_path: Path, clock: FakeClock, sessions: int = 3) -> tuple[P
     vault = file_vault(home, clock)
     ship_all(home, clock, vault)
     return home, vault
+
+
+def streamed_open_session(home: Path, clock: FakeClock, vault: Vault, chunks: int) -> Journal:
+    """A session left open (the agent stopped without sealing it) whose ``chunks`` checkpoints,
+    one a chunk, reached ``vault`` while it was live; every sealed segment is shipped too."""
+    j = write_session(home, chunks_per_segment=chunks, checkpoint_every_chunk=True, close=False)
+    ship_all(home, clock, vault)
+    j.abandon()
+    return j
 
 
 def remove_session(sdir: Path) -> list[str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.ship.checkpoints import ship_checkpoints
 from agent.testing import FakeClock
 from tests.attacks.homes import (
     file_vault,
@@ -20,6 +19,7 @@ from tests.attacks.homes import (
     session_dirs,
     ship_all,
     shipped_home,
+    streamed_open_session,
     verify,
 )
 from tests.journals import read_genesis, tamper, write_session
@@ -158,10 +158,7 @@ def test_erasing_an_open_segment_with_streamed_checkpoints_is_reported(
     locally: the vault's checkpoints name the segment."""
     clock = FakeClock()
     home, vault = shipped_home(tmp_path, clock, sessions=1)
-    j = write_session(home, chunks_per_segment=2, checkpoint_every_chunk=True, close=False)
-    sh = ship_all(home, clock, vault)
-    ship_checkpoints(sh)
-    j.abandon()
+    j = streamed_open_session(home, clock, vault, chunks=2)
     sdir = home / "journals" / j.session_id
     seg_id = j.segments[0].stem.split("-", 1)[1]
     remove_session(sdir)
@@ -199,10 +196,7 @@ def test_deleting_the_last_streamed_checkpoint_is_reported_against_the_vault(
     clock = FakeClock()
     home = recorded_home(tmp_path, clock, sessions=1)
     vault = file_vault(home, clock)
-    j = write_session(home, chunks_per_segment=3, checkpoint_every_chunk=True, close=False)
-    sh = ship_all(home, clock, vault)
-    ship_checkpoints(sh)
-    j.abandon()
+    j = streamed_open_session(home, clock, vault, chunks=3)
     seg = j.segments[0]
     tamper(seg, "DELETE FROM checkpoints WHERE n = 2")
     code, out, err = verify(capsys, home, "--vault", vault.url)
