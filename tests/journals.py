@@ -7,8 +7,10 @@ One builder for every test that needs a journal on disk:
   from the journal's own timing (every ~4 chunks) and segments rotate by time; without one
   (the system clock, e.g. for WORM retention dates), ``checkpoint_every_chunk`` signs them.
 - :func:`write_scripted_session`: given events (``(kind, payload, frame)``), one chunk each.
+- :func:`write_stamped_session`: one segment sealed with a real RFC 3161 token from a TSA.
 - :func:`open_journal`, :func:`append_events`, :func:`rotate`: the steps, for tests that act
   between them.
+- :func:`read_genesis`: a segment's genesis as stored.
 - :func:`tamper`, :func:`flip_byte`: edit a segment as an attacker with file access would
   (dropping the append-only triggers first).
 """
@@ -20,8 +22,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.canonical import loads
 from agent.config import Config, load_config
 from agent.journal.journal import Journal, SessionMeta
+from agent.keys import Keyring
+from agent.pipeline import make_timestamper
 from agent.testing import FakeClock, make_event
 
 EventSpec = tuple[str, dict[str, Any], str | None]
@@ -119,6 +124,31 @@ def write_scripted_session(
     if close:
         j.close()
     return j
+
+
+def write_stamped_session(home: Path, tsa_url: str) -> Path:
+    """A new ``home`` whose config names the TSA at ``tsa_url``, holding one session of three
+    ``clock.tick`` chunks sealed with that TSA's token; returns its only segment."""
+    Keyring.load_or_init(home)
+    cfg = load_config(env={"SESSIONTAPE_SEAL_TSA_URL": tsa_url}, home=home)
+    clock = FakeClock()
+    j = Journal.open(home, cfg, clock=clock, timestamper=make_timestamper(cfg))
+    for i in range(3):
+        clock.advance_s(CHUNK_STEP_S)
+        j.append_many([make_event("clock.tick", {"n": i}, clock=clock, page="P1")])
+    j.close()
+    (seg,) = sorted((home / "journals").rglob("*.stj"))
+    return seg
+
+
+def read_genesis(segment: Path) -> dict[str, object]:
+    """A segment's genesis as stored (read-only)."""
+    con = sqlite3.connect(f"file:{segment}?mode=ro", uri=True)
+    try:
+        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
+    finally:
+        con.close()
+    return dict(loads(bytes(raw)))
 
 
 def tamper(segment: Path, *statements: str, args: tuple[object, ...] = ()) -> None:

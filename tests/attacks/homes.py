@@ -2,18 +2,19 @@
 
 :func:`recorded_home` writes ``sessions`` closed sessions (two segments each) with one fake
 clock moving forward; :func:`ship_all` ships every sealed segment and every checkpoint to a
-real file vault (or the vault given); :func:`verify` runs ``sessiontape verify`` in-process.
+real file vault (or the vault given), and :func:`shipped_home` does both;
+:func:`streamed_open_session` adds a live session whose checkpoints reached the vault;
+:func:`verify` runs ``sessiontape verify`` in-process.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from agent.config import load_config
+from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.ship.checkpoints import ship_checkpoints
 from agent.ship.config import ShipConfig
@@ -42,16 +43,6 @@ def session_dirs(home: Path) -> list[Path]:
     return sorted(p for p in (home / "journals").iterdir() if p.is_dir())
 
 
-def genesis(segment: Path) -> dict[str, object]:
-    """A segment's genesis as stored."""
-    con = sqlite3.connect(f"file:{segment}?mode=ro", uri=True)
-    try:
-        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-    finally:
-        con.close()
-    return dict(json.loads(raw))
-
-
 def file_vault(home: Path, clock: FakeClock) -> FileVault:
     """The real file vault beside the home."""
     return FileVault(home.parent / "vault", clock=clock)
@@ -73,11 +64,31 @@ def ship_all(home: Path, clock: FakeClock, vault: Vault, *, keep_local_days: int
     return sh
 
 
-def remove_session(sdir: Path) -> None:
-    """What an attacker does: delete a session directory."""
+def shipped_home(tmp_path: Path, clock: FakeClock, sessions: int = 3) -> tuple[Path, FileVault]:
+    """A :func:`recorded_home` whose every segment and checkpoint is in its file vault."""
+    home = recorded_home(tmp_path, clock, sessions)
+    vault = file_vault(home, clock)
+    ship_all(home, clock, vault)
+    return home, vault
+
+
+def streamed_open_session(home: Path, clock: FakeClock, vault: Vault, chunks: int) -> Journal:
+    """A session left open (the agent stopped without sealing it) whose ``chunks`` checkpoints,
+    one a chunk, reached ``vault`` while it was live; every sealed segment is shipped too."""
+    j = write_session(home, chunks_per_segment=chunks, checkpoint_every_chunk=True, close=False)
+    ship_all(home, clock, vault)
+    j.abandon()
+    return j
+
+
+def remove_session(sdir: Path) -> list[str]:
+    """What an attacker does: delete a session directory; returns the names of the segments
+    it held, sorted."""
+    names = sorted(p.name for p in sdir.glob("*.stj"))
     for f in sdir.iterdir():
         f.unlink()
     sdir.rmdir()
+    return names
 
 
 def verify(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:

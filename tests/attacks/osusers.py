@@ -141,24 +141,13 @@ def attempt(what, path, fn):
         out.append([what, path, "succeeded"])
     except OSError as exc:
         out.append([what, path, errno.errorcode.get(exc.errno, str(exc.errno))])
-for path in json.load(sys.stdin)["files"]:
+todo = json.load(sys.stdin)
+for path in todo["files"]:
     attempt("read", path, lambda: open(path, "rb").read(1))
     attempt("write", path, lambda: open(path, "ab").write(b"x"))
     attempt("delete", path, lambda: os.unlink(path))
     attempt("rename", path, lambda: os.rename(path, path + ".gone"))
-print(json.dumps(out))
-"""
-
-DIR_PROBE = r"""
-import errno, json, os, sys
-out = []
-def attempt(what, path, fn):
-    try:
-        fn()
-        out.append([what, path, "succeeded"])
-    except OSError as exc:
-        out.append([what, path, errno.errorcode.get(exc.errno, str(exc.errno))])
-for path in json.load(sys.stdin)["dirs"]:
+for path in todo["dirs"]:
     attempt("list", path, lambda: os.listdir(path))
     attempt("create", path, lambda: open(os.path.join(path, "planted"), "xb").close())
     attempt("mkdir", path, lambda: os.mkdir(os.path.join(path, "planted.d")))
@@ -169,11 +158,9 @@ print(json.dumps(out))
 
 
 def probe_as(user: OsUser, files: list[str], dirs: list[str]) -> list[list[str]]:
-    """Every read/write/delete/rename of ``files`` and list/create/mkdir/rmdir/chmod of
-    ``dirs`` attempted by ``user``: [what, path, "succeeded" or the errno name]."""
-    results: list[list[str]] = []
-    for code, key, items in ((PROBE, "files", files), (DIR_PROBE, "dirs", dirs)):
-        p = run_as(user, user.python, "-c", code, stdin=json.dumps({key: items}))
-        assert p.returncode == 0, p.stderr
-        results.extend(json.loads(p.stdout))
+    """Every read/write/delete/rename of ``files``, then list/create/mkdir/rmdir/chmod of
+    ``dirs``, attempted by ``user``: [what, path, "succeeded" or the errno name]."""
+    p = run_as(user, user.python, "-c", PROBE, stdin=json.dumps({"files": files, "dirs": dirs}))
+    assert p.returncode == 0, p.stderr
+    results: list[list[str]] = json.loads(p.stdout)
     return results

@@ -14,8 +14,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from agent.keys import Keyring
 from agent.replay.export import ExportResult, export_bundle
@@ -27,26 +25,6 @@ from tests.replay.helpers import Recorded, cli, copy_home
 @pytest.fixture(scope="module")
 def home(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_home(recorded.home, tmp_path_factory.mktemp("views") / "home")
-
-
-@pytest.fixture(scope="module")
-def recipient(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(private key PEM, public key PEM) of the bundle's recipient (X25519)."""
-    d = tmp_path_factory.mktemp("rcpt")
-    priv = X25519PrivateKey.generate()
-    (d / "me.pem").write_bytes(
-        priv.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    (d / "me.pub.pem").write_bytes(
-        priv.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return d / "me.pem", d / "me.pub.pem"
 
 
 @pytest.fixture(scope="module")

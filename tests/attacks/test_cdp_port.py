@@ -42,22 +42,24 @@ _PORT_RX = re.compile(r"port[=:](\d{1,5})")
 
 
 # -- what an attacker on the same machine sees ---------------------------------------------
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of ``/proc/PID/stat`` after the command name) of every process in /proc:
+    state, ppid, pgrp, ..."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            kids.setdefault(ppid, []).append(int(entry))
-    return kids
+            yield int(entry), stat.rsplit(")", 1)[1].split()
 
 
 def descendants(pid: int) -> list[int]:
     """Every live process below ``pid``."""
-    kids, out, todo = _children(), [], [pid]
+    kids: dict[int, list[int]] = {}
+    for child, fields in _stats():
+        kids.setdefault(int(fields[1]), []).append(child)
+    out, todo = [], [pid]
     while todo:
         for child in kids.get(todo.pop(), []):
             out.append(child)
@@ -67,16 +69,7 @@ def descendants(pid: int) -> list[int]:
 
 def process_group(pgid: int) -> list[int]:
     """Every live process of process group ``pgid``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                out.append(int(entry))
-    return out
+    return [pid for pid, fields in _stats() if int(fields[2]) == pgid]
 
 
 def cmdline(pid: int) -> list[str]:

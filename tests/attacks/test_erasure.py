@@ -11,22 +11,22 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.ship.checkpoints import ship_checkpoints
 from agent.testing import FakeClock
 from tests.attacks.homes import (
     file_vault,
-    genesis,
     recorded_home,
     remove_session,
     session_dirs,
     ship_all,
+    shipped_home,
+    streamed_open_session,
     verify,
 )
-from tests.journals import tamper, write_session
+from tests.journals import read_genesis, tamper, write_session
 
 
 def _counter(seg: Path) -> tuple[str, int]:
-    g = genesis(seg)
+    g = read_genesis(seg)
     return str(g["agent_id"]), int(str(g["agent_counter"]))
 
 
@@ -34,10 +34,7 @@ def test_an_untouched_shipped_home_verifies_locally_and_against_the_vault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The baseline: no attack, both verifications pass."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock())
     code, out, err = verify(capsys, home)
     assert code == 0, err
     code, out, err = verify(capsys, home, "--vault", vault.url)
@@ -95,7 +92,7 @@ def test_deleting_the_last_segment_of_a_session_leaves_a_rotated_end(
     home = recorded_home(tmp_path, clock, sessions=1)
     sdir = session_dirs(home)[0]
     first, last = sorted(sdir.glob("*.stj"))
-    g = genesis(first)
+    g = read_genesis(first)
     last.unlink()
     code, out, err = verify(capsys, home, str(sdir))
     assert code == 1
@@ -110,13 +107,9 @@ def test_deleting_a_shipped_session_locally_is_reported_against_the_vault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The vault still holds the session: verify --vault names each erased segment."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock())
     victim = session_dirs(home)[1]
-    names = sorted(p.name for p in victim.glob("*.stj"))
-    remove_session(victim)
+    names = remove_session(victim)
     code, out, err = verify(capsys, home, "--vault", vault.url)
     assert code == 1
     for name in names:
@@ -164,13 +157,8 @@ def test_erasing_an_open_segment_with_streamed_checkpoints_is_reported(
     """A live session's checkpoints reached the vault; the whole session is then deleted
     locally: the vault's checkpoints name the segment."""
     clock = FakeClock()
-    home = recorded_home(tmp_path, clock, sessions=1)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
-    j = write_session(home, chunks_per_segment=2, checkpoint_every_chunk=True, close=False)
-    sh = ship_all(home, clock, vault)
-    ship_checkpoints(sh)
-    j.abandon()
+    home, vault = shipped_home(tmp_path, clock, sessions=1)
+    j = streamed_open_session(home, clock, vault, chunks=2)
     sdir = home / "journals" / j.session_id
     seg_id = j.segments[0].stem.split("-", 1)[1]
     remove_session(sdir)
@@ -208,10 +196,7 @@ def test_deleting_the_last_streamed_checkpoint_is_reported_against_the_vault(
     clock = FakeClock()
     home = recorded_home(tmp_path, clock, sessions=1)
     vault = file_vault(home, clock)
-    j = write_session(home, chunks_per_segment=3, checkpoint_every_chunk=True, close=False)
-    sh = ship_all(home, clock, vault)
-    ship_checkpoints(sh)
-    j.abandon()
+    j = streamed_open_session(home, clock, vault, chunks=3)
     seg = j.segments[0]
     tamper(seg, "DELETE FROM checkpoints WHERE n = 2")
     code, out, err = verify(capsys, home, "--vault", vault.url)
@@ -236,8 +221,7 @@ def test_deleting_a_session_shipped_to_s3_is_reported_against_the_bucket(
     # The shipper's clock must agree with the store's (posture check).
     ship_all(home, FakeClock(utc_ns=time.time_ns()), open_vault(url))
     victim = session_dirs(home)[0]
-    names = sorted(p.name for p in victim.glob("*.stj"))
-    remove_session(victim)
+    names = remove_session(victim)
     code, out, err = verify(capsys, home, "--vault", url)
     assert code == 1
     assert err.strip() == (

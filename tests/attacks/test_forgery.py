@@ -10,8 +10,8 @@ import pytest
 
 from agent.config import load_config
 from agent.testing import FakeClock
-from tests.attacks.homes import file_vault, genesis, recorded_home, ship_all, verify
-from tests.journals import write_session
+from tests.attacks.homes import recorded_home, shipped_home, verify
+from tests.journals import read_genesis, write_session
 
 DAY_S = 86400
 
@@ -21,15 +21,12 @@ def test_a_session_dated_months_earlier_contradicts_its_counter(
 ) -> None:
     """The forger writes through the real journal with a clock set 90 days back: it takes
     the next counter, so its time order contradicts the counter order."""
-    clock = FakeClock()
-    home = recorded_home(tmp_path, clock, sessions=2)
-    vault = file_vault(home, clock)
-    ship_all(home, clock, vault)
+    home, vault = shipped_home(tmp_path, FakeClock(), sessions=2)
     newest_before = sorted((home / "journals").rglob("*.stj"))[-1]
     back = FakeClock(utc_ns=FakeClock().utc_ns() - 90 * DAY_S * 1_000_000_000)
     forged = write_session(home, load_config(env={}, home=home), back, segments=1)
-    g = genesis(forged.segments[0])
-    last = genesis(newest_before)
+    g = read_genesis(forged.segments[0])
+    last = read_genesis(newest_before)
     code, _, err = verify(capsys, home)
     assert code == 1
     assert err.strip().startswith(
@@ -52,7 +49,7 @@ def test_a_session_forged_with_a_reused_counter_is_named(
     ident = json.loads((home / "agent.json").read_text())
     (home / "agent.json").write_text(json.dumps({**ident, "counter": -1}))
     forged = write_session(home, load_config(env={}, home=home), FakeClock(), segments=1)
-    g = genesis(forged.segments[0])
+    g = read_genesis(forged.segments[0])
     assert g["agent_counter"] == 0
     code, out, err = verify(capsys, home)
     assert code == 1

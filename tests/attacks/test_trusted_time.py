@@ -18,19 +18,16 @@ import pytest
 from agent.audit import record_access
 from agent.canonical import sha256
 from agent.config import load_config
-from agent.journal.journal import Journal
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
-from agent.pipeline import make_timestamper
 from agent.replay.integrity import OpenSegment, session_integrity
 from agent.replay.report import _integrity_part
 from agent.seal.timestamp import request_timestamp
 from agent.seal.tsa_local import LocalTSA
 from agent.seal.tsa_roots import remember_tsa_root
 from agent.seal.verify import verify_paths
-from agent.testing import FakeClock, make_event
 from tests.cli.clirun import run_main
-from tests.journals import tamper
+from tests.journals import tamper, write_stamped_session
 
 SIGNATURE = "signature check failed: invalid CMS signature (altered token or wrong key)"
 ATTRIBUTES = "signature check failed: signed attributes do not match the TSTInfo (altered token)"
@@ -45,16 +42,7 @@ UNCHAINED_SUMMARY = (
 def sealed(tmp_path: Path, local_tsa: LocalTSA) -> tuple[Path, Path]:
     """(home, its only segment): one real session sealed with a token from the local TSA."""
     home = tmp_path / "home"
-    Keyring.load_or_init(home)
-    cfg = load_config(env={"SESSIONTAPE_SEAL_TSA_URL": local_tsa.url}, home=home)
-    clock = FakeClock()
-    j = Journal.open(home, cfg, clock=clock, timestamper=make_timestamper(cfg))
-    for i in range(3):
-        clock.advance_s(0.5)
-        j.append_many([make_event("clock.tick", {"n": i}, clock=clock, page="P1")])
-    j.close()
-    (seg,) = sorted((home / "journals").rglob("*.stj"))
-    return home, seg
+    return home, write_stamped_session(home, local_tsa.url)
 
 
 def _seal(seg: Path) -> tuple[bytes, bytes]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from agent.config import load_config
 from agent.keys import Keyring
@@ -27,7 +27,7 @@ from agent.rrweb import EventType, IncrementalSource, NodeType
 from agent.testing import FakeClock
 from tests.attacks.hits import HitServer, hit_server
 from tests.journals import EventSpec, write_scripted_session
-from tests.replay.helpers import CHROMIUM, Viewer, cli, start_viewer
+from tests.replay.helpers import Viewer, cli, start_viewer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -120,14 +120,6 @@ def hostile(
     home, sid, shas = hostile_home
     for v in start_viewer(home, sid):
         yield v, shas
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 def _headers(url: str) -> dict[str, str]:

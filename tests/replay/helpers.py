@@ -1,4 +1,5 @@
-"""Helpers for the replay tests: copies of a state dir, the real CLI, a running viewer."""
+"""Helpers for the replay tests: copies of a state dir, a bundle recipient's key pair, the real
+CLI, a running viewer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from agent.config import Config
 
@@ -31,6 +35,26 @@ def copy_home(src: Path, dst: Path) -> Path:
     """A copy of a state dir (journals, keys, assets) to tamper with."""
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.lock", "logs"))
     return dst
+
+
+def write_recipient_keys(d: Path) -> tuple[Path, Path]:
+    """A new X25519 key pair of an export bundle's recipient, written to ``d``: (private key
+    PEM ``me.pem``, public key PEM ``me.pub.pem``)."""
+    priv = X25519PrivateKey.generate()
+    key, pub = d / "me.pem", d / "me.pub.pem"
+    key.write_bytes(
+        priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pub.write_bytes(
+        priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return key, pub
 
 
 def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

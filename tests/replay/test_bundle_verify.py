@@ -10,7 +10,7 @@ import pytest
 from agent.keys import TrustStore
 from agent.replay.bundle_verify import verify_bundle
 from agent.replay.export import ExportResult, export_bundle
-from tests.replay.helpers import Recorded, cli, copy_home
+from tests.replay.helpers import Recorded, cli, copy_home, write_recipient_keys
 
 
 @pytest.fixture(scope="module")
@@ -166,24 +166,8 @@ def test_recipient_key_without_data_keys_in_the_bundle(
 ) -> None:
     """``--recipient-key`` and no ``keys/deks.json``: exit 2 when the bundle was exported
     without ``--recipient``; exit 1 naming it when the manifest lists it but it was removed."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
     h, out = small_bundle
-    priv = X25519PrivateKey.generate()
-    key, pub = tmp_path / "me.pem", tmp_path / "me.pub.pem"
-    key.write_bytes(
-        priv.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    pub.write_bytes(
-        priv.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    key, pub = write_recipient_keys(tmp_path)
     r = cli(h, "verify-bundle", str(out), "--recipient-key", str(key))
     assert r.returncode == 2
     assert "no keys/deks.json: the bundle was exported without --recipient" in r.stderr

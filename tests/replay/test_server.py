@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agent.audit import audit_records
 from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
-from tests.replay.helpers import CHROMIUM, Recorded, Viewer, cli, start_viewer
+from tests.replay.helpers import Recorded, Viewer, cli, start_viewer
 from tests.replay.rrweb_mirror import Mirror, blotter_cell_ids
 
 pytestmark = pytest.mark.browser
@@ -27,14 +27,6 @@ def viewer(recorded: Recorded) -> Iterator[Viewer]:
     yield from start_viewer(
         recorded.home, recorded.session_id, "--tsa-root", str(recorded.tsa_root)
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,29 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.journal.journal import Journal
-from agent.keys import Keyring
-from agent.pipeline import make_timestamper
 from agent.seal.tsa_local import LocalTSA
-from agent.testing import FakeClock, make_event
 from tests.cli.clirun import run_main
-from tests.journals import flip_byte, tamper
+from tests.journals import flip_byte, tamper, write_stamped_session
 
 
 @pytest.fixture
 def sealed(tmp_path: Path, local_tsa: LocalTSA) -> tuple[Path, Path, Path]:
     """(home, its only segment, the TSA root PEM): one session sealed with a real token."""
     home = tmp_path / "home"
-    Keyring.load_or_init(home)
-    cfg = load_config(env={"SESSIONTAPE_SEAL_TSA_URL": local_tsa.url}, home=home)
-    clock = FakeClock()
-    j = Journal.open(home, cfg, clock=clock, timestamper=make_timestamper(cfg))
-    for i in range(3):
-        clock.advance_s(0.5)
-        j.append_many([make_event("clock.tick", {"n": i}, clock=clock, page="P1")])
-    j.close()
-    (seg,) = sorted((home / "journals").rglob("*.stj"))
+    seg = write_stamped_session(home, local_tsa.url)
     root = tmp_path / "root.pem"
     root.write_bytes(local_tsa.root_pem)
     return home, seg, root

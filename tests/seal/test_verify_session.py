@@ -8,21 +8,19 @@ access would. The mutation check (``python -m tests.mutation.mutate``) relies on
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from agent.canonical import canonical_bytes, loads
+from agent.canonical import canonical_bytes
 from agent.config import load_config
-from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.seal.report import Check
-from agent.seal.timestamp import request_timestamp, tst_verifier
+from agent.seal.timestamp import tst_verifier
 from agent.seal.tsa_local import LocalTSA
 from agent.seal.verify import VerifyReport, verify_paths
 from agent.testing import FakeClock
-from tests.journals import append_events, tamper, write_session
+from tests.journals import flip_byte, read_genesis, tamper, write_session, write_stamped_session
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +55,6 @@ def _verify(paths: list[Path], home: Path, **kw: bool) -> VerifyReport:
 
 def _failed(rep: VerifyReport) -> list[Check]:
     return [c for c in rep.checks if c.ok is False]
-
-
-def _genesis(seg: Path) -> dict[str, object]:
-    con = sqlite3.connect(seg)
-    try:
-        (raw,) = con.execute("SELECT genesis FROM segment WHERE id = 1").fetchone()
-    finally:
-        con.close()
-    return dict(loads(bytes(raw)))
 
 
 def test_whole_journals_dir_checks_continuity_per_session_and_the_agent_counters(
@@ -113,7 +102,7 @@ def test_missing_segments_are_named_by_their_agent_counters(victim: Path) -> Non
     """Removing segments 1 and 2 of the first session leaves a hole in the agent's counters
     (between the first and the last remaining one), named by counter."""
     segs = sorted(_session_dirs(victim)[0].glob("*.stj"))
-    gone = sorted(int(str(_genesis(s)["agent_counter"])) for s in segs[1:])
+    gone = sorted(int(str(read_genesis(s)["agent_counter"])) for s in segs[1:])
     for s in segs[1:]:
         s.unlink()
     rep = _verify([victim / "journals"], victim)
@@ -130,7 +119,7 @@ def test_more_than_five_missing_counters_list_the_first_five(tmp_path: Path) -> 
     Keyring.load_or_init(home)
     write_session(home, load_config(env={}), FakeClock(), segments=8, chunks_per_segment=1)
     segs = sorted((home / "journals").rglob("*.stj"))
-    counters = [int(str(_genesis(s)["agent_counter"])) for s in segs]
+    counters = [int(str(read_genesis(s)["agent_counter"])) for s in segs]
     for s in segs[1:7]:
         s.unlink()
     rep = _verify([home / "journals"], home, check_counters=True)
@@ -156,7 +145,7 @@ def test_edited_first_seq_of_a_segment_fails_continuity_naming_the_jump(victim: 
     """The next segment's genesis claims a later first seq: continuity names the jump."""
     sdir = _session_dirs(victim)[0]
     segs = sorted(sdir.glob("*.stj"))
-    genesis = _genesis(segs[1])
+    genesis = read_genesis(segs[1])
     first = int(str(genesis["seq_first"]))
     genesis["seq_first"] = first + 1
     tamper(segs[1], "UPDATE segment SET genesis = ?", args=(canonical_bytes(genesis),))
@@ -186,17 +175,7 @@ def test_dropped_middle_segment_names_the_missing_index_and_neighbours(victim: P
 @pytest.fixture
 def stamped(tmp_path: Path, local_tsa: LocalTSA) -> Path:
     """A one-segment session whose seal carries a token from the local TSA."""
-    home = tmp_path / "home"
-    clock = FakeClock()
-    j = Journal.open(
-        home,
-        load_config(env={}),
-        clock=clock,
-        timestamper=lambda digest: request_timestamp(digest, local_tsa.url),
-    )
-    append_events(j, clock, [("clock.tick", {"n": 1}, None)])
-    j.close()
-    return next((home / "journals").rglob("*.stj"))
+    return write_stamped_session(tmp_path / "home", local_tsa.url)
 
 
 def test_timestamp_token_on_a_seal_verifies_against_the_tsa_root(
@@ -219,14 +198,7 @@ def test_flipped_token_byte_fails_rfc3161_naming_the_reason(
     stamped: Path, local_tsa: LocalTSA
 ) -> None:
     """A token whose signature was altered fails ``rfc3161`` at the seal, with the reason."""
-    con = sqlite3.connect(stamped)
-    try:
-        (token,) = con.execute("SELECT tst FROM seal").fetchone()
-    finally:
-        con.close()
-    forged = bytearray(token)
-    forged[-2] ^= 0x01
-    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    flip_byte(stamped, "1 = 1", table="seal", column="tst", offset=-2, mask=0x01)
     rep = verify_paths(
         [stamped],
         _trust(stamped.parents[2]).trust(),
@@ -290,14 +262,7 @@ def test_a_token_without_roots_fails_only_under_strict(stamped: Path) -> None:
 
 def test_a_flipped_token_byte_fails_without_roots_too(stamped: Path) -> None:
     """Without roots the token's signature is still checked: a flipped byte fails."""
-    con = sqlite3.connect(stamped)
-    try:
-        (token,) = con.execute("SELECT tst FROM seal").fetchone()
-    finally:
-        con.close()
-    forged = bytearray(token)
-    forged[-2] ^= 0x01
-    tamper(stamped, "UPDATE seal SET tst = ?", args=(bytes(forged),))
+    flip_byte(stamped, "1 = 1", table="seal", column="tst", offset=-2, mask=0x01)
     rep = verify_paths([stamped], _trust(stamped.parents[2]).trust())
     assert _rfc3161(rep) == [
         (False, "signature check failed: invalid CMS signature (altered token or wrong key)")
