@@ -58,7 +58,13 @@ class BlotterFeed:
         self._sockets.add(ws)
         self.connections += 1
         lock = asyncio.Lock()
-        snapshot = {"type": "snapshot", "tick": 0, "cells": data.blotter_initial(self.seed)}
+        snapshot = {
+            "type": "snapshot",
+            "tick": 0,
+            "interval_ms": interval_ms,  # the tick schedule this socket runs on
+            "cells_per_tick": cells,
+            "cells": data.blotter_initial(self.seed),
+        }
         await ws.send_str(json.dumps(snapshot))
         ticker = asyncio.create_task(self._tick_loop(ws, lock, cells, interval_ms))
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,44 +123,38 @@ def test_login_page_renders_blotter_at_tick_zero_values() -> None:
     run_with_app(body)
 
 
-def _median_gap_ms(stamps: list[int]) -> float:
-    return statistics.median(b - a for a, b in zip(stamps, stamps[1:], strict=False))
-
-
 def test_ws_blotter_pushes_200_deterministic_cells_per_tick_every_50_ms() -> None:
-    """After a full snapshot, each tick carries the 200 cells of blotter_tick(), ~50 ms apart."""
+    """After a full snapshot announcing a 50 ms schedule, each tick carries the 200 cells of
+    blotter_tick() in order (the spacing itself is a benchmark matter, not asserted here)."""
 
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         async with client.ws_connect(app.url + "ws") as ws:
             snap = await ws.receive_json()
             assert snap["type"] == "snapshot"
+            assert (snap["interval_ms"], snap["cells_per_tick"]) == (50, 200)
             assert [tuple(c) for c in snap["cells"]] == blotter_initial()
-            stamps = []
             for expected_tick in range(1, 21):
                 msg = await ws.receive_json()
-                stamps.append(msg["t"])
                 assert msg["tick"] == expected_tick
                 assert len(msg["cells"]) == 200
                 assert len({(r, c) for r, c, _ in msg["cells"]}) == 200
                 assert [tuple(c) for c in msg["cells"]] == blotter_tick(expected_tick, 200)
-            # Server send times (ms); tolerant bounds because CI runners are shared.
-            assert 40 <= _median_gap_ms(stamps) <= 75
 
     run_with_app(body)
 
 
 def test_ws_blotter_cell_count_and_interval_come_from_the_query() -> None:
-    """?cells=1000&interval_ms=20 changes every cell every 20 ms; out-of-range is a 400."""
+    """?cells=1000&interval_ms=20 is the schedule the socket announces and runs (1000 cells a
+    tick); out-of-range is a 400."""
 
     async def body(app: DemoApp, client: aiohttp.ClientSession) -> None:
         async with client.ws_connect(app.url + "ws?cells=1000&interval_ms=20") as ws:
-            await ws.receive_json()
-            stamps = []
-            for _ in range(15):
+            snap = await ws.receive_json()
+            assert (snap["interval_ms"], snap["cells_per_tick"]) == (20, 1000)
+            for expected_tick in range(1, 16):
                 msg = await ws.receive_json()
+                assert msg["tick"] == expected_tick
                 assert len(msg["cells"]) == 1000
-                stamps.append(msg["t"])
-            assert 15 <= _median_gap_ms(stamps) <= 35
         with pytest.raises(aiohttp.WSServerHandshakeError) as err:
             await client.ws_connect(app.url + "ws?cells=5000")
         assert err.value.status == 400
