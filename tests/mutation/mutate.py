@@ -2,14 +2,15 @@
 
 ``python -m tests.mutation.mutate [--json] [--jobs N] [--list] [FILES...]`` generates the
 mutants of each file (:mod:`tests.mutation.mutants`; by default the verifier:
-``agent/seal/verify.py``, ``verify_checks.py``, ``checkpoint.py``, ``chain.py``) and, for each,
-writes the mutated module into a private copy of the repository (``agent/``, ``tests/``,
-``config/``, ``pyproject.toml`` in a temp dir; the real tree is never touched), then runs the
-tamper tests there with ``pytest -x -q`` under a per-mutant timeout, with the copy first on
-``PYTHONPATH`` so the subprocesses the tests start import the mutant too. A mutant is
-*killed* when a test fails, *timed out* when the run exceeds the timeout (also a detection),
-and *survived* when every test passes. Mutants listed in :mod:`tests.mutation.equivalent`
-cannot change behaviour; they are not run and are reported apart.
+``agent/seal/verify.py``, ``verify_checks.py``, ``verify_sessions.py``, ``checkpoint.py``,
+``chain.py``) and, for each, writes the mutated module into a private copy of the repository
+(``agent/``, ``tests/``, ``config/``, ``pyproject.toml`` in a temp dir; the real tree is
+never touched), then runs the tamper tests there with ``pytest -x -q`` under a per-mutant
+timeout, with the copy first on ``PYTHONPATH`` so the subprocesses the tests start import
+the mutant too. A mutant is *killed* when a test fails, *timed out* when the run exceeds the
+timeout (also a detection), and *survived* when every test passes. Mutants listed in
+:mod:`tests.mutation.equivalent` cannot change behaviour; they are not run and are reported
+apart.
 
 Prints a table per file, the score (killed + timed out over the non-equivalent mutants) and
 each survivor as ``file:line`` with the mutated expression; ``--json`` prints the same as
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGETS = [
     "agent/seal/verify.py",
     "agent/seal/verify_checks.py",
+    "agent/seal/verify_sessions.py",
     "agent/seal/checkpoint.py",
     "agent/seal/chain.py",
 ]
@@ -49,6 +51,8 @@ TAMPER_TESTS = [
     "tests/seal/test_verify_tamper.py",
     "tests/seal/test_verify_session.py",
     "tests/seal/test_checkpoint.py",
+    "tests/attacks/test_erasure.py",
+    "tests/attacks/test_forgery.py",
     "tests/seal/test_chain.py",
     "tests/seal/test_merkle.py",
     "tests/journal",
