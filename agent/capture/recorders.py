@@ -7,6 +7,7 @@ its messages arrive as ``Runtime.bindingCalled`` and become events here, user ac
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from agent.capture.cause import Action
@@ -27,6 +28,7 @@ class RecorderChannel:
     def __init__(self, ctx: CaptureContext, health: Health) -> None:
         self.ctx = ctx
         self.health = health
+        self._progress = asyncio.Event()  # set whenever a batch was handled or a context went
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any], Target], None]]:
         """The CDP events this part handles, by method name."""
@@ -58,10 +60,25 @@ class RecorderChannel:
         ctx_id = int(p.get("executionContextId", -1))
         t.contexts.pop(ctx_id, None)
         t.recorders.pop(ctx_id, None)
+        self._progress.set()
 
     def _contexts_cleared(self, p: dict[str, Any], t: Target) -> None:
         t.contexts.clear()
         t.recorders.clear()
+        self._progress.set()
+
+    # -- acknowledged flush ---------------------------------------------------------------
+    async def wait_handled(self, sent: list[tuple[Target, int, int]]) -> None:
+        """Return once, for each ``(target, context id, n)``, the recorder's batch ``n`` has
+        been turned into events (or that recorder, or its target, is gone).
+
+        ``n`` is what the recorder's ``__st_flush`` answered: the counter of the last batch it
+        handed to the binding. The answer to the evaluate proves only that the batch was sent,
+        not that its ``Runtime.bindingCalled`` has reached us.
+        """
+        while not all(_handled(t, ctx_id, n) for t, ctx_id, n in sent):
+            self._progress.clear()
+            await self._progress.wait()
 
     # -- messages -------------------------------------------------------------------------
     def _count_batch(self, t: Target, rec: Recorder, n: int) -> None:
@@ -101,6 +118,7 @@ class RecorderChannel:
             self.ctx.emitter.push(tamper_event(str(exc), len(raw), utc, mono, t.page_id, frame))
             return
         self._count_batch(t, rec, msg.n)
+        self._progress.set()
         if msg.rejected:
             self.ctx.emitter.push(
                 tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono, t.page_id, frame)
@@ -117,3 +135,11 @@ class RecorderChannel:
                 if self.ctx.cfg.screenshots:
                     self.health.screenshot(t, aid)
             push(Event(kind, payload, t_utc, mono - age, t.page_id, frame), size)
+
+
+def _handled(t: Target, ctx_id: int, n: int) -> bool:
+    """Whether batch ``n`` of the recorder in ``ctx_id`` has been handled (or never will be)."""
+    rec = t.recorders.get(ctx_id)
+    if n < 0 or rec is None or not t.alive:
+        return True
+    return any(expected > n for expected in rec.tracks)

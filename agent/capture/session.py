@@ -30,6 +30,7 @@ from agent.sink import EventSink
 log = structlog.get_logger(__name__)
 
 _TASKS_GRACE_S = 1.0  # at stop, how long the engine's background tasks may take to finish
+_FINAL_FLUSH_S = 3.0  # at stop, how long the recorders' last batches may take to arrive
 
 
 def _load_bundle() -> tuple[str, str]:
@@ -216,8 +217,10 @@ class CaptureSession:
         """Stop recording: flush held events, close the browser, make everything durable."""
         self._stopping = True
         if self.engine is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._final_flush(), 3)
+            try:
+                await asyncio.wait_for(self._final_flush(), _FINAL_FLUSH_S)
+            except Exception as exc:  # a hung or dying page: stop with what arrived
+                log.warning("capture.final_flush_incomplete", error=type(exc).__name__)
             await self.engine.stop()
         for task in (self._watch, self._closed_watch):
             if task is not None:
@@ -234,24 +237,37 @@ class CaptureSession:
         await self.emitter.aclose()
 
     async def _final_flush(self) -> None:
-        """Ask every live recorder to send what it holds, then let the answers arrive."""
+        """Ask every live recorder to send what it holds; return once capture has handled the
+        last batch each one says it sent (typed keys right before a stop reach the sink)."""
         engine = self.engine
         if engine is None or engine.conn.closed.is_set():
             return
-        futs = []
-        for t in list(engine.targets.values()):
-            for ctx in list(t.recorders):
-                futs.append(
-                    engine.conn.send_nowait(
-                        "Runtime.evaluate",
-                        {
-                            "expression": "typeof globalThis.__st_flush === 'function' && "
-                            "globalThis.__st_flush()",
-                            "contextId": ctx,
-                        },
-                        t.session_id,
-                    )
-                )
-        if futs:
-            await asyncio.gather(*futs, return_exceptions=True)
-        await asyncio.sleep(0.05)
+        asks = [
+            (t, ctx, engine.conn.send_nowait("Runtime.evaluate", _flush_params(ctx), t.session_id))
+            for t in list(engine.targets.values())
+            for ctx in list(t.recorders)
+        ]
+        answers = await asyncio.gather(*(fut for _t, _ctx, fut in asks), return_exceptions=True)
+        sent = []
+        for (t, ctx, _fut), answer in zip(asks, answers, strict=True):
+            n = _last_batch(answer)
+            if n is not None:
+                sent.append((t, ctx, n))
+        await engine.recorders.wait_handled(sent)
+
+
+def _flush_params(ctx: int) -> dict[str, Any]:
+    """``Runtime.evaluate`` of the recorder's ``__st_flush`` in its context ``ctx``."""
+    return {
+        "expression": "typeof globalThis.__st_flush === 'function' && globalThis.__st_flush()",
+        "contextId": ctx,
+        "returnByValue": True,
+    }
+
+
+def _last_batch(answer: dict[str, Any] | BaseException) -> int | None:
+    """The batch counter a ``__st_flush`` answered (None: no recorder, or no answer)."""
+    if isinstance(answer, BaseException):
+        return None
+    value = answer.get("result", {}).get("value")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

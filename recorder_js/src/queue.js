@@ -30,6 +30,11 @@ export function custom(tag, payload) {
   rr(EventType.Custom, { tag, payload }, 'rrweb.custom');
 }
 
+// The counter of the last batch sent to the binding (-1 before the first).
+export function lastBatch() {
+  return batchNo - 1;
+}
+
 function send(parts) {
   const msg = '{"v":1,"n":' + batchNo + ',"events":[' + parts.join(',') + ']}';
   batchNo += 1;

@@ -16,7 +16,7 @@ import { createMasker } from './mask.js';
 import { createStyles } from './styles.js';
 import { arm, flushGuarded, safe } from './loop.js';
 import { createObserver, observeRoot, processMutations } from './mutations.js';
-import { drain, push, rr } from './queue.js';
+import { drain, lastBatch, push, rr } from './queue.js';
 import { rescanShadow } from './shadow.js';
 import { fullSnapshot, known, mirror } from './snapshot.js';
 import { instrument } from './inputs.js';
@@ -85,7 +85,14 @@ function exposeAgentApi() {
     drain();
     return n;
   };
-  G.__st_flush = () => { if (started) flushGuarded(); };
+  // Send what is held now and answer the counter of the last batch sent, so the agent can
+  // wait until that batch has arrived. A document still loading when the agent stops (keys
+  // typed before DOMContentLoaded) starts recording here: its snapshot holds what was typed.
+  G.__st_flush = () => {
+    if (started) flushGuarded();
+    else safe(begin)();
+    return lastBatch();
+  };
   G.__st_snapshot = () => {
     if (started) {
       fullSnapshot('requested');

@@ -75,6 +75,12 @@ window.bin = () => ws.send(new Uint8Array([0, 1, 2, 255]));
     "plain.html": """<!doctype html><html><head><title>Plain</title></head><body>
 <p id=p>plain</p><button id=b onclick="document.getElementById('p').textContent='changed'">b
 </button></body></html>""",
+    "field.html": """<!doctype html><html><head><title>Field</title></head><body>
+<input id=field name=field></body></html>""",
+    # DOMContentLoaded waits for /stall.js, which answers only when the sites shut down.
+    "loading.html": """<!doctype html><html><head><title>Loading</title></head><body>
+<input id=field name=field>
+<script src="/stall.js"></script></body></html>""",
 }
 
 
@@ -85,6 +91,7 @@ class Sites:
     a: str
     b: str
     hits: list[str] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)  # lets /stall.js answer
 
 
 async def _big(request: web.Request) -> web.Response:
@@ -149,7 +156,12 @@ def _app(sites: Sites) -> web.Application:
         sites.hits.append("unread")
         return web.Response(body=UNREAD_BODY, content_type="application/json")
 
+    async def stall(request: web.Request) -> web.Response:
+        await sites.release.wait()
+        return web.Response(text="", content_type="text/javascript")
+
     app = web.Application()
+    app.router.add_get("/stall.js", stall)
     app.router.add_get("/api/unread", unread)
     app.router.add_post("/api/data", data)
     app.router.add_get("/api/big", _big)
@@ -182,6 +194,7 @@ async def sites() -> AsyncIterator[Sites]:
     try:
         yield s
     finally:
+        s.release.set()
         for r in runners:
             await r.cleanup()
 
