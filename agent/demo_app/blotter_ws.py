@@ -54,7 +54,10 @@ class BlotterFeed:
         cells = _int_param(request, "cells", 200, 0, data.CELL_COUNT)
         interval_ms = _int_param(request, "interval_ms", 50, 5, 60_000)
         ws = web.WebSocketResponse(max_msg_size=1 << 20)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:  # the page closed before the handshake was answered
+            return ws
         self._sockets.add(ws)
         self.connections += 1
         lock = asyncio.Lock()
