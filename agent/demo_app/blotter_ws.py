@@ -54,12 +54,6 @@ class BlotterFeed:
         cells = _int_param(request, "cells", 200, 0, data.CELL_COUNT)
         interval_ms = _int_param(request, "interval_ms", 50, 5, 60_000)
         ws = web.WebSocketResponse(max_msg_size=1 << 20)
-        try:
-            await ws.prepare(request)
-        except ConnectionResetError:  # the page closed before the handshake was answered
-            return ws
-        self._sockets.add(ws)
-        self.connections += 1
         lock = asyncio.Lock()
         snapshot = {
             "type": "snapshot",
@@ -68,16 +62,23 @@ class BlotterFeed:
             "cells_per_tick": cells,
             "cells": data.blotter_initial(self.seed),
         }
-        await ws.send_str(json.dumps(snapshot))
-        ticker = asyncio.create_task(self._tick_loop(ws, lock, cells, interval_ms))
+        ticker: asyncio.Task[None] | None = None
         try:
+            await ws.prepare(request)
+            self._sockets.add(ws)
+            self.connections += 1
+            await ws.send_str(json.dumps(snapshot))
+            ticker = asyncio.create_task(self._tick_loop(ws, lock, cells, interval_ms))
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     reply = self._ws_message(user, msg.data)
                     async with lock:
                         await ws.send_str(json.dumps(reply))
+        except ConnectionResetError:
+            pass  # the page went away mid-handshake or mid-write: nobody is left to answer
         finally:
-            ticker.cancel()
+            if ticker is not None:
+                ticker.cancel()
             self._sockets.discard(ws)
         return ws
 
