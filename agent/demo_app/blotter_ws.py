@@ -53,7 +53,9 @@ class BlotterFeed:
         """Serve one page: a snapshot, then ticks, answering each order message."""
         cells = _int_param(request, "cells", 200, 0, data.CELL_COUNT)
         interval_ms = _int_param(request, "interval_ms", 50, 5, 60_000)
-        ws = web.WebSocketResponse(max_msg_size=1 << 20)
+        # No permessage-deflate: aiohttp compresses large frames in a shielded task whose error
+        # nobody retrieves when the page leaves mid-send (a stray traceback per closed page).
+        ws = web.WebSocketResponse(max_msg_size=1 << 20, compress=False)
         lock = asyncio.Lock()
         snapshot = {
             "type": "snapshot",
