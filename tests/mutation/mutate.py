@@ -50,6 +50,7 @@ TAMPER_TESTS = [
     "tests/seal/test_verify.py",
     "tests/seal/test_verify_tamper.py",
     "tests/seal/test_verify_session.py",
+    "tests/seal/test_verify_sessions.py",
     "tests/seal/test_checkpoint.py",
     "tests/attacks/test_erasure.py",
     "tests/attacks/test_forgery.py",
