@@ -13,6 +13,7 @@ from agent.errors import KeyMaterialError, UsageError
 from agent.journal.reader import SegmentFile
 from agent.journal.store import find_session, list_sessions
 from agent.keys import Keyring, TrustStore
+from agent.seal.report import Check
 from agent.seal.tsa_roots import tsa_root_paths
 from agent.seal.verify import SegmentReport, TimestampVerifier, VerifyReport, verify_paths
 
@@ -69,28 +70,35 @@ def run_verify(
         # Roots a home only remembers (the demo's) check chains; they do not make a missing
         # token fail, which the summary line states instead.
         "token_required": bool(tsa_roots or config().seal.tsa_roots),
-        "counters_taken": counters_taken(home()),
     }
+    kw["counters_taken"], identity_problem = counters_taken(home())
     if vault:
         from agent.cli.vaultcheck import verify_with_vault
 
-        return verify_with_vault(paths, vault, trust, home(), **kw)
-    from agent.ship.inventory import removed_locally
+        report = verify_with_vault(paths, vault, trust, home(), **kw)
+    else:
+        from agent.ship.inventory import removed_locally
 
-    # The whole state dir gets the counter checks even when it holds a single session.
-    whole = True if (home() / "journals") in paths else None
-    return verify_paths(paths, trust, removed=removed_locally(home()), check_counters=whole, **kw)
+        # The whole state dir gets the counter checks even when it holds a single session.
+        whole = True if (home() / "journals") in paths else None
+        removed = removed_locally(home())
+        report = verify_paths(paths, trust, removed=removed, check_counters=whole, **kw)
+    if identity_problem is not None:
+        report.checks.append(identity_problem)
+    return report
 
 
-def counters_taken(home_dir: Path) -> dict[str, int]:
-    """The latest segment counter this home's agent handed out (``agent.json``), if any."""
-    import json
+def counters_taken(home_dir: Path) -> tuple[dict[str, int], Check | None]:
+    """The latest segment counter this home's agent handed out (``agent.json``), if any, and
+    a failed ``counter`` check when that file is corrupt (tamper evidence: verify fails)."""
+    from agent.errors import JournalError
+    from agent.journal.identity import last_counter
 
     try:
-        data = json.loads((home_dir / "agent.json").read_text())
-        return {str(data["agent_id"]): int(data["counter"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        taken = last_counter(home_dir)
+    except JournalError as exc:
+        return {}, Check("counter", False, exc.message)  # the message names the file
+    return (dict([taken]) if taken else {}), None
 
 
 def timestamp_note(segments: list[SegmentReport]) -> str:

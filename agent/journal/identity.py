@@ -40,3 +40,22 @@ def next_counter(home: Path) -> tuple[str, int]:
             os.fsync(f.fileno())
         os.replace(tmp, p)
         return agent_id, counter
+
+
+def last_counter(home: Path) -> tuple[str, int] | None:
+    """The agent id and the last segment counter it handed out; None when this home never
+    created a segment (no identity file). A file that cannot be read or parsed raises a
+    :class:`JournalError` naming it: a verifier must not quietly lose the counter that shows
+    the newest segments were erased."""
+    p = _path(home)
+    try:
+        data = json.loads(p.read_text())
+        return str(data["agent_id"]), int(data["counter"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise JournalError(
+            f"{p}: agent identity file is unreadable or corrupt ({type(exc).__name__}): "
+            "the last segment counter handed out is unknown",
+            retryable=False,
+        ) from exc

@@ -60,6 +60,23 @@ def test_deleting_the_oldest_or_newest_session_leaves_a_counter_hole(
     )
 
 
+def test_erasing_the_newest_session_and_corrupting_the_identity_file_still_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The identity file holds the last counter handed out; corrupting it along with erasing
+    the newest session must not leave verify with only the segments' own counters."""
+    clock = FakeClock()
+    home = recorded_home(tmp_path, clock)
+    remove_session(session_dirs(home)[-1])
+    (home / "agent.json").write_text("{not json")
+    code, _, err = verify(capsys, home)
+    assert code == 1
+    assert err.strip() == (
+        f"verification FAILED: counter: {home / 'agent.json'}: agent identity file is "
+        "unreadable or corrupt (JSONDecodeError): the last segment counter handed out is unknown"
+    )
+
+
 def test_deleting_the_newest_access_audit_session_leaves_a_counter_hole(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
