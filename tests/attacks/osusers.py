@@ -39,6 +39,11 @@ def _env(pythonpath: str) -> dict[str, str]:
     }
 
 
+def env_for(user: OsUser) -> dict[str, str]:
+    """The environment commands run with as ``user``: this checkout and the venv's packages."""
+    return _env(user.pythonpath)
+
+
 def run_as(user: OsUser, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """``args`` run by ``user`` (runuser), with this checkout and the venv's packages."""
     return subprocess.run(

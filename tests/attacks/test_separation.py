@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.attacks.osusers import OsUser, agent_and_trader, cli_as, probe_as, run_as
+from tests.attacks.osusers import OsUser, agent_and_trader, cli_as, env_for, probe_as, run_as
+from tests.pipeline.site import serve_page
+from tests.waiting import wait_until
 
 __all__ = ["agent_and_trader"]
 
@@ -101,3 +105,80 @@ def test_agent_refuses_a_state_dir_others_can_reach_or_own(
         f"sessiontape: error: {state}: the state directory is owned by uid {trader.uid}, "
         f"not by the running user (uid {agent.uid})\n",
     )
+
+
+TRADER_PROBE = r"""
+import errno, os, signal, sys
+out = []
+for pid in map(int, sys.argv[1:]):
+    for what, fn in (
+        ("signal", lambda: os.kill(pid, signal.SIGKILL)),
+        ("fds", lambda: os.listdir(f"/proc/{pid}/fd")),
+        ("environ", lambda: open(f"/proc/{pid}/environ", "rb").read()),
+        ("mem", lambda: open(f"/proc/{pid}/mem", "rb").read(1)),
+    ):
+        try:
+            fn()
+            out.append(f"{pid} {what} ALLOWED")
+        except OSError as exc:
+            out.append(f"{pid} {what} {errno.errorcode.get(exc.errno, exc.errno)}")
+print("\n".join(out))
+"""
+
+
+def _pids_of(agent: OsUser, program: bytes) -> list[int]:
+    """Processes running as the agent's account whose command line contains ``program``."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                owned = p.stat().st_uid == agent.uid
+                cmd = (p / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if owned and program in cmd:
+                pids.append(int(p.name))
+    return pids
+
+
+def test_the_trader_cannot_touch_a_browser_the_agents_account_records(
+    agent_and_trader: tuple[OsUser, OsUser], base: Path, tmp_path: Path
+) -> None:
+    """A real recording as the agent's account: the trader's account can neither signal the
+    recorded browser nor read its descriptors, environment or memory; the session the agent
+    sealed verifies."""
+    agent, trader = agent_and_trader
+    parent = base / "srv"
+    parent.mkdir()
+    os.chown(parent, agent.uid, -1)
+    state = parent / "sessiontape"
+    assert cli_as(agent, state, "keys", "init").returncode == 0
+    page = b"<!doctype html><title>Blotter</title><p>AAPL 187.25</p>"
+    with serve_page(tmp_path, page) as url:
+        cmd = ["runuser", "-u", agent.name, "--", agent.python, "-m", "agent.cli.main"]
+        cmd += ["--home", str(state), "record", url, "--headless", "--duration", "120"]
+        env = {**env_for(agent), "SESSIONTAPE_CAPTURE_NO_SANDBOX": "true"}
+        rec = subprocess.Popen(
+            cmd, env=env, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            pids = wait_until(
+                lambda: _pids_of(agent, b"chromium"), what="the agent's browser", timeout_s=60
+            )
+            probe = run_as(trader, trader.python, "-c", TRADER_PROBE, *map(str, pids))
+            lines = probe.stdout.strip().split("\n")
+            assert len(lines) == 4 * len(pids), probe.stderr
+            assert [ln for ln in lines if ln.rsplit(" ", 1)[1] not in ("EPERM", "EACCES")] == []
+        finally:
+            # Ctrl-C to the recorder itself (runuser does not pass SIGINT on): it stops cleanly.
+            for pid in _pids_of(agent, b"agent.cli.main"):
+                os.kill(pid, signal.SIGINT)
+            try:
+                out, err = rec.communicate(timeout=120)
+            finally:
+                for pid in _pids_of(agent, b""):  # never leave the account's processes behind
+                    os.kill(pid, signal.SIGKILL)
+    assert rec.returncode == 0, err.decode()
+    assert len(list((state / "journals").glob("*/*.stj"))) == 1
+    r = cli_as(agent, state, "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
