@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -131,10 +133,35 @@ def agent_and_trader() -> Iterator[tuple[OsUser, OsUser]]:
                 if py is None:
                     pytest.skip(f"no Python {sys.version_info[:2]} that {u.name} may execute")
                 u.python, u.pythonpath = py, pythonpath
-            yield made[0], made[1]
+            try:
+                yield made[0], made[1]
+            finally:  # a test that failed midway may leave a recorder running in the mounts
+                for u in made:
+                    _kill_processes(u)
     finally:
         for u in made:
             _delete(u)
+
+
+def _kill_processes(user: OsUser) -> None:
+    """SIGKILL every process of ``user`` and wait until none is left."""
+
+    def alive() -> list[int]:
+        pids = []
+        for p in Path("/proc").iterdir():
+            try:
+                if p.name.isdigit() and p.stat().st_uid == user.uid:
+                    state = (p / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if state != "Z":  # a zombie holds nothing; reaping it is its parent's job
+                        pids.append(int(p.name))
+            except OSError:
+                continue
+        return pids
+
+    for pid in alive():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    wait_until(lambda: not alive(), what=f"the processes of {user.name} to end", timeout_s=30)
 
 
 PROBE = r"""
