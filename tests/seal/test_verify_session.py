@@ -7,7 +7,6 @@ access would. The mutation check (``python -m tests.mutation.mutate``) relies on
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -30,13 +29,6 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Keyring.load_or_init(home)
     write_session(home, load_config(env={}), FakeClock(), segments=3, chunks_per_segment=2)
     write_session(home, load_config(env={}), FakeClock(), segments=1, chunks_per_segment=2)
-    return home
-
-
-@pytest.fixture
-def victim(pristine: Path, tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    shutil.copytree(pristine, home)
     return home
 
 
