@@ -205,13 +205,18 @@ def list_sessions(home: Path) -> list[SessionInfo]:
 
 
 def find_session(home: Path, session_id: str) -> SessionInfo:
-    """A session by id or unique id prefix; ``UsageError`` when unknown or ambiguous."""
+    """A session by id or unique id prefix; ``UsageError`` when unknown or ambiguous.
+
+    A session not in the journals is looked up among the sessions restored from a vault
+    (``<home>/restore/<session>``)."""
     sdir = home / "journals" / session_id
     if sdir.is_dir():
         s = load_session(sdir)
         if s.segments:
             return s
     matches = [d for d in session_dirs(home) if d.name.startswith(session_id)]
+    if not matches and (home / "restore").is_dir():  # sessions restored from a vault
+        matches = [d for d in (home / "restore").iterdir() if d.name.startswith(session_id)]
     if len(matches) == 1:
         return load_session(matches[0])
     if not matches:
