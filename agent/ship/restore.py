@@ -173,10 +173,10 @@ def _local(home: Path, session: str) -> bool:
     from agent.journal.store import find_session
 
     try:
-        find_session(home, session)
+        info = find_session(home, session)
     except UsageError:
         return False
-    return True
+    return bool(info.segments) and info.segments[0].path.parent.parent.name == "journals"
 
 
 def restore_for_read(
