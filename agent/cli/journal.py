@@ -135,6 +135,26 @@ def timestamp_label(s: SegmentReport) -> str:
     return ""
 
 
+_VAULT = typer.Option(
+    None,
+    "--vault",
+    help="Also verify the vault's copies and reconcile both ways: every segment and "
+    "checkpoint the vault holds must be local (or removed locally by shipping after the "
+    "vault confirmed it), counters and session ends hold over local and vault together, "
+    "and open segments say how much of them the vault's checkpoints cover.",
+)
+_FROM_VAULT = typer.Option(
+    None,
+    "--from-vault",
+    help="Verify what this vault holds, alone (no local journals needed): each segment "
+    "fetched by the version its receipt records; a newer version or delete marker over a "
+    "record, or a receipt that disagrees, fails as a vault anomaly.",
+)
+_SESSION = typer.Option(
+    None, "--session", help="With --from-vault: only this session (id or prefix)."
+)
+
+
 def verify(
     paths: list[str] = typer.Argument(
         None,
@@ -154,30 +174,15 @@ def verify(
         help="Trusted TSA root PEM (repeat; default: seal.tsa_roots and the roots the home "
         "remembers in trust/tsa/). Without any, timestamp signatures are checked, not chains.",
     ),
-    vault: str | None = typer.Option(
-        None,
-        "--vault",
-        help="Also verify the vault's copies and reconcile both ways: every segment and "
-        "checkpoint the vault holds must be local (or removed locally by shipping after the "
-        "vault confirmed it), counters and session ends hold over local and vault together, "
-        "and open segments say how much of them the vault's checkpoints cover.",
-    ),
+    vault: str | None = _VAULT,
     strict: bool = typer.Option(
         False,
         "--strict",
         help="Fail a sealed segment whose RFC 3161 timestamp is missing or not chain-checked "
         "(default: seal.require_timestamp).",
     ),
-    from_vault: str | None = typer.Option(
-        None,
-        "--from-vault",
-        help="Verify what this vault holds, alone (no local journals needed): each segment "
-        "fetched by the version its receipt records; a newer version or delete marker over a "
-        "record, or a receipt that disagrees, fails as a vault anomaly.",
-    ),
-    session: str | None = typer.Option(
-        None, "--session", help="With --from-vault: only this session (id or prefix)."
-    ),
+    from_vault: str | None = _FROM_VAULT,
+    session: str | None = _SESSION,
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
 
