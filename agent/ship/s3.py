@@ -323,16 +323,20 @@ class S3Vault(VaultBackend):
         return sorted(out)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
-        """Place or release the legal hold on the current version."""
-        state = self.head(key)
+        """Place or release the legal hold on the key's oldest version: the record, which a
+        newer version or a delete marker must not divert the hold from."""
+        real = [v for v in self.versions(key) if not v.is_delete_marker]
+        if not real:
+            raise NotFound(f"legal hold {key}: not found")
+        vid = real[0].version_id
         with s3_errors(f"legal hold {key}"):
             self.client.put_object_legal_hold(
                 Bucket=self.bucket,
                 Key=self._k(key),
-                VersionId=state.version_id,
+                VersionId=vid,
                 LegalHold={"Status": "ON" if on else "OFF"},
             )
-        if self.head(key).legal_hold != on:
+        if self.head_version(key, vid).legal_hold != on:
             raise PostureError(f"{key}: the store did not apply legal hold={on}")
 
     def _remove(self, state: ObjectState) -> None:

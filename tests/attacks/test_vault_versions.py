@@ -300,3 +300,14 @@ def test_a_session_in_neither_place_is_one_line_naming_where_it_looked(
     assert (
         f"unknown session '19990101T000000Z-deadbeef': no segments of it in {attacked.url}"
     ) in err
+
+
+def test_a_legal_hold_lands_on_the_original_not_on_the_newer_version(
+    attacked: Attacked,
+) -> None:
+    """The hold follows the record: the oldest version, whatever was put over it."""
+    attacked.vault.set_legal_hold(attacked.replaced, True)
+    assert attacked.vault.head_version(attacked.replaced, attacked.replaced_original).legal_hold
+    assert not attacked.vault.head_version(attacked.replaced, attacked.replaced_new).legal_hold
+    attacked.vault.set_legal_hold(attacked.hidden, True)  # under a delete marker too
+    assert attacked.vault.head_version(attacked.hidden, attacked.hidden_original).legal_hold
