@@ -169,14 +169,17 @@ def _one(session: str, found: list[str], where: str) -> str:
     return found[0]
 
 
-def _local(home: Path, session: str) -> bool:
+def _found(home: Path, session: str) -> str | None:
+    """Where the readers find ``session``: ``journals``, ``restore`` (the cache), or None."""
     from agent.journal.store import find_session
 
     try:
         info = find_session(home, session)
     except UsageError:
-        return False
-    return bool(info.segments) and info.segments[0].path.parent.parent.name == "journals"
+        return None
+    if not info.segments:
+        return None
+    return "journals" if info.segments[0].path.parent.parent.name == "journals" else "restore"
 
 
 def restore_for_read(
@@ -190,14 +193,18 @@ def restore_for_read(
     """Make ``session`` (an id or unique prefix) readable by replay/export.
 
     With ``from_vault``: restore it from that vault. Without: nothing when its journals are
-    local; else restore it from the vault its ``state.db`` receipts name. ``echo`` gets the
+    local; else restore it from the vault its ``state.db`` receipts name (or use the restore
+    cache as it is, when this home has no receipts of it). ``echo`` gets the
     ``restored …`` line and one line per anomaly. A session found nowhere is one
     :class:`~agent.errors.UsageError` naming the session and where it was looked for."""
     opener = open_vault or _open
     if from_vault is None:
-        if _local(home, session):
+        where = _found(home, session)
+        if where == "journals":
             return None
         shipped = shipped_receipts(home, session)
+        if not shipped and where == "restore":
+            return None  # restored earlier with --from-vault; no receipts here to refresh it
         if not shipped:
             raise UsageError(
                 f"unknown session {session!r}: not in {Path(home) / 'journals'}, not in "

@@ -74,3 +74,9 @@ def test_a_session_nowhere_is_one_line_naming_where_it_looked(tmp_path: Path) ->
         f"{tmp_path / 'restore'}, and no receipts of it in {tmp_path / 'ship'}/state.db "
         "(to read it from a vault: --from-vault URL)"
     )
+
+
+def test_a_restored_session_is_read_from_the_cache_without_the_flag(tmp_path: Path) -> None:
+    """Once restored with --from-vault, a home without receipts reads its cache as it is."""
+    restore_session(tmp_path, SID, _vault())
+    assert restore_for_read(tmp_path, SID[:12], None) is None
