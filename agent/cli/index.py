@@ -122,7 +122,9 @@ def _print_report(rep: Any, as_json: bool, verb: str) -> None:
                 f"({f['segment_id']}): {f['detail']} - not indexed",
                 err=True,
             )
-    if rep.failed:
+        for a in rep.anomalies:
+            typer.echo(a["message"], err=True)
+    if rep.failed or rep.anomalies:
         raise typer.Exit(1)
 
 
@@ -132,15 +134,28 @@ def update(
     trust: Path | None = typer.Option(
         None, "--trust", help="Directory of trusted *.pub keys (default: this home's trust store)."
     ),
+    from_vault: str | None = typer.Option(
+        None,
+        "--from-vault",
+        help="Index what the WORM vault holds (s3://bucket/prefix or file:///path), each "
+        "segment by the version its receipt records, instead of the local journals.",
+    ),
 ) -> None:
-    """Index sealed segments not indexed yet (verifying each first); exit 1 if any fails.
+    """Index sealed segments not indexed yet (verifying each first); exit 1 if any fails or
+    the vault shows an anomaly (a newer version or delete marker over a record, ...).
 
-    Example: sessiontape index update
+    Example: sessiontape index update --from-vault s3://records/desk1
     """
     setup_logging()
-    from agent.index.indexer import index_new_segments
+    if from_vault is not None:
+        from agent.index.from_vault import update_from_vault
 
-    _print_report(index_new_segments(home(), config(), trust_dir=trust), as_json, "updated")
+        rep = update_from_vault(home(), config(), from_vault, trust_dir=trust)
+    else:
+        from agent.index.indexer import index_new_segments
+
+        rep = index_new_segments(home(), config(), trust_dir=trust)
+    _print_report(rep, as_json, "updated")
 
 
 @index_app.command("rebuild")
@@ -153,17 +168,23 @@ def rebuild(
     from_vault: str | None = typer.Option(
         None,
         "--from-vault",
-        help="Rebuild from the WORM vault alone (s3://bucket/prefix or file:///path).",
+        help="Rebuild from the WORM vault alone (s3://bucket/prefix or file:///path), each "
+        "segment by the version its receipt records; vault anomalies are listed (exit 1) and "
+        "the sessions indexed from the originals.",
     ),
     trust: Path | None = typer.Option(None, "--trust", help="Directory of trusted *.pub keys."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Drop the index and rebuild it from local journals (default) or from the vault.
 
+    Exit 1 when a segment fails verification or the vault shows an anomaly (a newer version
+    or a delete marker over a record, a receipt that disagrees); the originals are indexed.
+
     Example: sessiontape index rebuild --from-vault file:///srv/sessiontape/vault
     """
     setup_logging()
-    from agent.index.indexer import rebuild_from_dir, rebuild_from_vault
+    from agent.index.from_vault import rebuild_from_vault
+    from agent.index.indexer import rebuild_from_dir
 
     if from_dir is not None and from_vault is not None:
         raise UsageError("give --from-dir or --from-vault, not both")

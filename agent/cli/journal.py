@@ -51,6 +51,8 @@ def run_verify(
     tsa_roots: list[Path],
     vault: str | None = None,
     strict: bool = False,
+    from_vault: str | None = None,
+    session: str | None = None,
 ) -> VerifyReport:
     """Verify with the home's keyring (or an explicit trust dir) - the CLI's library call.
 
@@ -71,6 +73,10 @@ def run_verify(
         # token fail, which the summary line states instead.
         "token_required": bool(tsa_roots or config().seal.tsa_roots),
     }
+    if from_vault:
+        from agent.cli.vaultcheck import verify_from_vault
+
+        return verify_from_vault(from_vault, trust, home(), session, **kw)
     kw["counters_taken"], identity_problem = counters_taken(home())
     if vault:
         from agent.cli.vaultcheck import verify_with_vault
@@ -129,6 +135,26 @@ def timestamp_label(s: SegmentReport) -> str:
     return ""
 
 
+_VAULT = typer.Option(
+    None,
+    "--vault",
+    help="Also verify the vault's copies and reconcile both ways: every segment and "
+    "checkpoint the vault holds must be local (or removed locally by shipping after the "
+    "vault confirmed it), counters and session ends hold over local and vault together, "
+    "and open segments say how much of them the vault's checkpoints cover.",
+)
+_FROM_VAULT = typer.Option(
+    None,
+    "--from-vault",
+    help="Verify what this vault holds, alone (no local journals needed): each segment "
+    "fetched by the version its receipt records; a newer version or delete marker over a "
+    "record, or a receipt that disagrees, fails as a vault anomaly.",
+)
+_SESSION = typer.Option(
+    None, "--session", help="With --from-vault: only this session (id or prefix)."
+)
+
+
 def verify(
     paths: list[str] = typer.Argument(
         None,
@@ -148,20 +174,15 @@ def verify(
         help="Trusted TSA root PEM (repeat; default: seal.tsa_roots and the roots the home "
         "remembers in trust/tsa/). Without any, timestamp signatures are checked, not chains.",
     ),
-    vault: str | None = typer.Option(
-        None,
-        "--vault",
-        help="Also verify the vault's copies and reconcile both ways: every segment and "
-        "checkpoint the vault holds must be local (or removed locally by shipping after the "
-        "vault confirmed it), counters and session ends hold over local and vault together, "
-        "and open segments say how much of them the vault's checkpoints cover.",
-    ),
+    vault: str | None = _VAULT,
     strict: bool = typer.Option(
         False,
         "--strict",
         help="Fail a sealed segment whose RFC 3161 timestamp is missing or not chain-checked "
         "(default: seal.require_timestamp).",
     ),
+    from_vault: str | None = _FROM_VAULT,
+    session: str | None = _SESSION,
 ) -> None:
     """Verify segments, sessions or a directory; exit 0 only when every check passes.
 
@@ -169,12 +190,23 @@ def verify(
     unsealed last segment is reported as open); the whole state dir also checks that segment
     counters run from 0 to the latest and agree with creation time order.
 
+    ``--from-vault URL`` verifies the vault's copies alone, by recorded version.
+
     Example: sessiontape verify 20261126T101500Z-3f9a1c2b --decrypt
     """
     _route_bundle(paths, trust, tsa_root, as_json, strict)
+    if from_vault and (paths or vault):
+        raise UsageError("--from-vault verifies the vault alone: give no PATHS and no --vault")
     targets = _resolve(paths) if paths else [home() / "journals"]
     report = run_verify(
-        targets, decrypt=decrypt, trust_dir=trust, tsa_roots=tsa_root, vault=vault, strict=strict
+        targets,
+        decrypt=decrypt,
+        trust_dir=trust,
+        tsa_roots=tsa_root,
+        vault=vault,
+        strict=strict,
+        from_vault=from_vault,
+        session=session,
     )
     if as_json:
         echo_json(report.as_dict())

@@ -25,6 +25,21 @@ def _read_roots(paths: list[Path]) -> list[bytes]:
     return out
 
 
+_FROM_VAULT_HELP = (
+    "Read the session from this vault (s3://bucket/prefix or file:///path), each segment by "
+    "the version its receipt records, into <home>/restore/. Without it, a session whose "
+    "journals are gone but whose receipts are in ship/state.db is restored automatically."
+)
+
+
+def _restore(sessions: list[str], from_vault: str | None) -> None:
+    """Restore sessions that are not local (or all named ones, ``--from-vault``)."""
+    from agent.ship.restore import restore_for_read
+
+    for s in sessions:
+        restore_for_read(home(), s, from_vault, echo=lambda m: typer.echo(m, err=True))
+
+
 def replay(
     session: str = typer.Argument(..., help="Session id (or unique prefix)."),
     at: str | None = typer.Option(None, "--at", help="Open at this UTC time (ISO 8601)."),
@@ -36,6 +51,7 @@ def replay(
         "--tsa-root",
         help="Trusted TSA root PEM (repeat; default: seal.tsa_roots and trust/tsa/ in the home).",
     ),
+    from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
 ) -> None:
     """Verify a session and replay it in a local viewer (127.0.0.1, per-launch token).
 
@@ -45,6 +61,7 @@ def replay(
 
     if at is not None and seq is not None:
         raise UsageError("give --at or --seq, not both")
+    _restore([session], from_vault)
     roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     launch(
         home(),
@@ -72,6 +89,7 @@ def export(
     matter: str = typer.Option("", "--matter", help="Matter / case reference."),
     force: bool = typer.Option(False, "--force", help="Replace an existing target."),
     tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Trusted TSA root PEM."),
+    from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
 ) -> None:
     """Export sessions as an evidence bundle (report, offline viewer, native data, proofs).
 
@@ -79,6 +97,7 @@ def export(
     """
     from agent.replay.export import export_bundle
 
+    _restore(list(session or []), from_vault)
     roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     res = export_bundle(
         home(),

@@ -87,7 +87,9 @@ def ship_main(
 
 @ship_app.command("status")
 def ship_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Pending / shipped / quarantined segments with sizes and ages, holds, pause reason.
+    """Pending / shipped / quarantined segments with sizes and ages, holds, pause reason, and
+    vault anomalies (a newer version or a delete marker over a shipped record, a receipt
+    object that disagrees), each naming key and version ids.
 
     Example: sessiontape ship status --json
     """
@@ -111,6 +113,9 @@ def ship_status(as_json: bool = typer.Option(False, "--json", help="Print JSON."
     typer.echo(
         f"checkpoints shipped: {st['checkpoints_shipped']}; active holds: {len(st['holds'])}"
     )
+    typer.echo(f"vault anomalies: {len(st['anomalies'])}")
+    for a in st["anomalies"]:
+        typer.echo(f"    {a['vault']}: {a['message']}")
 
 
 @ship_app.command("reverify")

@@ -53,13 +53,16 @@ def verify_with_vault(
         from agent.ship.urls import open_vault
     except ImportError as exc:
         raise UsageError(f"--vault is not available: {exc}") from exc
+    from agent.ship.restore import shipped_receipts
+
     vault = open_vault(url)
-    try:
-        inv = inv_mod.vault_inventory(vault)
-    except VaultError as exc:
-        return VerifyReport(errors=[f"vault {url}: cannot list its inventory: {exc.message}"])
     files, whole = _local_files(targets)
     sessions = None if whole else {f.parent.name for f in files}
+    receipts = {k: r for s in shipped_receipts(home, "", vault.url).values() for k, r in s.items()}
+    try:
+        inv = inv_mod.vault_inventory(vault, receipts, sessions)
+    except VaultError as exc:
+        return VerifyReport(errors=[f"vault {url}: cannot list its inventory: {exc.message}"])
     removed = inv_mod.removed_locally(home)
     with tempfile.TemporaryDirectory(prefix="sessiontape-verify-") as tmp:
         work = Path(tmp) / "journals"
@@ -69,11 +72,53 @@ def verify_with_vault(
         _rename(report, shown)
         checks = inv_mod.reconcile(vault, inv, files, removed, sessions, _seal_hash)
         checks += inv_mod.checkpoint_checks(vault, work, shown, trust.verify)
+    checks += inv_mod.anomaly_checks(inv)
     checks += _coverage(report, vault, inv, files)
     failed = " ".join(f"{c.detail} {c.where}" for c in checks if c.ok is False)
     for sid in sorted({s.session_id for s in report.segments if s.session_id}):
         if sid not in failed:
             checks.append(Check("vault", True, f"{sid}: consistent with vault"))
+    report.checks.extend(checks)
+    return report
+
+
+def verify_from_vault(
+    url: str, trust: TrustStore, home: Path, session: str | None = None, **kw: Any
+) -> VerifyReport:
+    """Verify what the vault holds, alone: every session (or ``session``) restored to a
+    temporary directory by recorded version, verified there, plus every vault anomaly as a
+    failed check. No local reconciliation: a fresh home has no journals and no ship state."""
+    from agent.ship.records import vault_sessions
+    from agent.ship.restore import restore_session, shipped_receipts
+    from agent.ship.urls import open_vault
+
+    vault = open_vault(url)
+    try:
+        sessions = [s for s in vault_sessions(vault) if session is None or s.startswith(session)]
+    except VaultError as exc:
+        return VerifyReport(errors=[f"vault {url}: cannot list it: {exc.message}"])
+    if not sessions:
+        what = f"session {session!r}" if session else "sessions"
+        return VerifyReport(errors=[f"vault {url}: no {what} in segments/"])
+    checks: list[Check] = []
+    with tempfile.TemporaryDirectory(prefix="sessiontape-verify-") as tmp:
+        work = Path(tmp) / "journals"
+        shown: dict[Path, str] = {}
+        for sid in sessions:
+            res = restore_session(
+                home,
+                sid,
+                vault,
+                receipts=shipped_receipts(home, sid, vault.url).get(sid),
+                root=work,
+            )
+            checks += [Check("vault", False, a.message, "vault:" + a.key) for a in res.anomalies]
+            shown.update(
+                {work / sid / r.key.rsplit("/", 1)[1]: "vault:" + r.key for r in res.records}
+            )
+        kw["check_counters"] = False  # the vault need not hold every segment of the agent yet
+        report = verify_paths([work], trust, **kw)
+        _rename(report, shown)
     report.checks.extend(checks)
     return report
 

@@ -1,7 +1,7 @@
 """Custody of a session - shipped, retain-until, legal hold - as the index records it.
 
 From the local ship state (:func:`ship_custody`, read-only) or, when rebuilding from the
-vault alone, from the vault's own object state (:func:`download_segments`).
+vault alone, from the state of each segment's record version (:func:`restore_all`).
 """
 
 from __future__ import annotations
@@ -67,25 +67,29 @@ def ship_custody(home: Path) -> dict[str, Custody]:
     return out
 
 
-def download_segments(vault: Vault, keys: list[str], journals: Path) -> dict[str, Custody]:
-    """Download ``segments/<session>/<file>`` objects under ``journals/<session>/``.
+def restore_all(
+    vault: Vault, journals: Path
+) -> tuple[dict[str, Custody], list[dict[str, str]], int]:
+    """Restore every session the vault holds under ``journals/<session>/``, each segment by
+    the version its receipt records (:mod:`agent.ship.restore`).
 
-    Returns each session's custody from the objects' state: shipped, the latest retain-until
-    of its segments, and held when any segment is under legal hold.
+    Returns each session's custody from the record versions' own state (shipped, the latest
+    retain-until of its segments, held when any is under legal hold), the vault anomalies
+    found (as dicts), and how many sessions the vault holds.
     """
+    from agent.ship.records import vault_sessions
+    from agent.ship.restore import restore_session
+
     custody: dict[str, Custody] = {}
-    for key in keys:
-        parts = key.split("/")
-        if len(parts) != 3:
-            continue
-        _, session_id, name = parts
-        dst = journals / session_id / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(vault.get(key))
-        st = vault.head(key)
-        c = custody.get(session_id, Custody(shipped=True))
-        until = iso_seconds(st.retain_until) if st.retain_until else ""
-        custody[session_id] = Custody(
-            shipped=True, retain_until=max(c.retain_until, until), held=c.held or st.legal_hold
-        )
-    return custody
+    anomalies: list[dict[str, str]] = []
+    sessions = vault_sessions(vault)
+    for sid in sessions:
+        res = restore_session(journals.parent, sid, vault, root=journals)
+        anomalies.extend(a.as_dict() for a in res.anomalies)
+        until, held = "", False
+        for rec in res.records:
+            st = vault.head_version(rec.key, rec.version_id)
+            until = max(until, iso_seconds(st.retain_until) if st.retain_until else "")
+            held = held or st.legal_hold
+        custody[sid] = Custody(shipped=True, retain_until=until, held=held)
+    return custody, anomalies, len(sessions)

@@ -1,4 +1,5 @@
-"""Filling a :class:`~agent.index.base.SearchIndex` from sealed journals - local or in WORM.
+"""Filling a :class:`~agent.index.base.SearchIndex` from sealed journals (local; the vault's
+are restored first by :mod:`agent.index.from_vault`).
 
 Every segment is verified (chain, checkpoints, seal, trusted key) before anything from it is
 indexed. A segment that fails is recorded as *failed verification* (metadata only: session,
@@ -12,8 +13,6 @@ seal); a gap marks the session failed with the reason.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from agent.audit import is_audit
 from agent.config import Config
 from agent.errors import KeyMaterialError, SessiontapeError, UsageError
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
-from agent.index.custody import Custody, download_segments, ship_custody
+from agent.index.custody import Custody, ship_custody
 from agent.index.extract import Extractor, Limits, Row
 from agent.journal.reader import iter_records
 from agent.journal.store import SegmentInfo, SessionInfo, load_session
@@ -47,10 +46,11 @@ class IndexReport:
     events_read: int = 0
     seconds: float = 0.0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, str]] = field(default_factory=list)  # vault anomalies
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.anomalies
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +62,7 @@ class IndexReport:
             "events_read": self.events_read,
             "seconds": round(self.seconds, 3),
             "failed": self.failed,
+            "anomalies": self.anomalies,
             "ok": self.ok,
         }
 
@@ -336,50 +337,6 @@ def _optimize(ix: SearchIndex) -> None:
     opt = getattr(ix, "optimize", None)
     if callable(opt):
         opt()
-
-
-def rebuild_from_vault(
-    home: Path,
-    config: Config,
-    url: str,
-    *,
-    trust_dir: Path | None = None,
-    workdir: Path | None = None,
-) -> IndexReport:
-    """Drop the index and rebuild it from the WORM vault alone.
-
-    Lists ``segments/`` objects, downloads each sealed segment to a temporary directory,
-    verifies it against the trust store and indexes it; hold and retain-until come from the
-    vault's own object state. Decryption uses this home's keyring (KEKs).
-    """
-    from agent.ship.urls import open_vault
-
-    t0 = time.monotonic()
-    vault = open_vault(url)
-    keys = [k for k in vault.list("segments/") if k.endswith(".stj")]
-    trust = _trust(home, trust_dir)
-    tmp = Path(tempfile.mkdtemp(prefix="sessiontape-index-", dir=workdir))
-    try:
-        custody = download_segments(vault, keys, tmp / "journals")
-        ix = open_index(home, config, rekey=True)
-        try:
-            ix.clear()
-            rep = index_dir(
-                ix,
-                tmp,
-                Keyring.load(home),
-                trust,
-                limits=config.index.limits(),
-                custody=custody,
-                source="vault",
-            )
-            _optimize(ix)
-        finally:
-            ix.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    rep.seconds = time.monotonic() - t0
-    return rep
 
 
 def job_index(home: str) -> None:

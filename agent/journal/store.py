@@ -205,18 +205,32 @@ def list_sessions(home: Path) -> list[SessionInfo]:
 
 
 def find_session(home: Path, session_id: str) -> SessionInfo:
-    """A session by id or unique id prefix; ``UsageError`` when unknown or ambiguous."""
+    """A session by id or unique id prefix; ``UsageError`` when unknown or ambiguous.
+
+    A session with no segments in the journals (never there, or removed locally after
+    shipping) is looked up among the sessions restored from a vault
+    (``<home>/restore/<session>``)."""
     sdir = home / "journals" / session_id
     if sdir.is_dir():
         s = load_session(sdir)
         if s.segments:
             return s
     matches = [d for d in session_dirs(home) if d.name.startswith(session_id)]
+    if not any(any(d.glob(f"*{fmt.SEGMENT_SUFFIX}")) for d in matches):
+        matches = _restored(home, session_id) or matches
     if len(matches) == 1:
         return load_session(matches[0])
     if not matches:
         raise UsageError(f"unknown session {session_id!r} in {home / 'journals'}")
     raise UsageError(f"session prefix {session_id!r} is ambiguous ({len(matches)} sessions)")
+
+
+def _restored(home: Path, session_id: str) -> list[Path]:
+    """Sessions restored from a vault whose id starts with ``session_id``."""
+    root = home / "restore"
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if d.is_dir() and d.name.startswith(session_id))
 
 
 def read_checkpoints(path: Path) -> list[CheckpointRow]:

@@ -12,10 +12,15 @@ hold. The vault refuses overwrite of a key with different bytes and any delete b
 retain-until or under a hold - but only this code enforces that: anyone with write access to
 the directory (root, the file owner) can change or remove files. Use it for air-gapped
 staging and the demo; for SEC 17a-4(f) use S3 Object Lock in COMPLIANCE mode.
+
+The file vault has no versions: each key has exactly one (the sidecar's ``version_id``), and
+there is no delete marker - so :meth:`FileVault.versions` lists that one version and
+:meth:`FileVault.list_versioned` is :meth:`FileVault.list`.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import os
@@ -29,6 +34,7 @@ from agent.ship.vault import (
     LockMode,
     NotFound,
     ObjectState,
+    ObjectVersion,
     Posture,
     VaultBackend,
 )
@@ -174,6 +180,40 @@ class FileVault(VaultBackend):
             if not p.name.startswith(".")
         ]
         return sorted(k for k in keys if k.startswith(prefix))
+
+    def versions(self, key: str) -> builtins.list[ObjectVersion]:
+        """The key's one version (a file vault keeps no history), or none."""
+        try:
+            st = self.head(key)
+        except NotFound:
+            return []
+        created = self._read_sidecar(key).get("created")
+        return [
+            ObjectVersion(
+                key=key,
+                version_id=st.version_id,
+                is_delete_marker=False,
+                is_latest=True,
+                size=st.size,
+                last_modified=parse_iso_seconds(created) if created else None,
+            )
+        ]
+
+    def head_version(self, key: str, version_id: str) -> ObjectState:
+        """The key's state when ``version_id`` is its one version."""
+        st = self.head(key)
+        if st.version_id != version_id:
+            raise NotFound(f"{key} version {version_id}: not found in {self.url}")
+        return st
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        """The key's bytes when ``version_id`` is its one version."""
+        self.head_version(key, version_id)
+        return self.get(key)
+
+    def list_versioned(self, prefix: str = "") -> builtins.list[str]:
+        """Same as :meth:`list`: a file vault has no delete markers."""
+        return self.list(prefix)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         """Toggle the hold in the sidecar (atomic replace)."""

@@ -28,11 +28,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.errors import VaultError
 from agent.seal.report import Check
 from agent.ship.checkpoints import check_against_vault, parse_checkpoint_document
 from agent.ship.receipts import RECEIPT_SUFFIX
+from agent.ship.records import Anomaly, RecordVersion, locate, read_record, segment_keys
 from agent.ship.vault import Vault
 
 VAULT_PREFIX = "vault:"
@@ -46,19 +48,31 @@ class VaultInventory:
     segments: dict[str, str] = field(default_factory=dict)  # "<session>/<name>" -> key
     receipts: set[str] = field(default_factory=set)  # segment keys with a receipt object
     checkpoints: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    records: dict[str, RecordVersion] = field(default_factory=dict)  # key -> record version
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
-def vault_inventory(vault: Vault) -> VaultInventory:
-    """List the vault's segments, receipts and checkpoints (raises :class:`VaultError`)."""
+def vault_inventory(
+    vault: Vault,
+    receipts: dict[str, dict[str, Any]] | None = None,
+    sessions: set[str] | None = None,
+) -> VaultInventory:
+    """List the vault's segments (delete-marked ones included), receipts and checkpoints, and
+    locate each segment's record version (``receipts``: this home's, by key; ``sessions``
+    limits which are located). Raises :class:`VaultError`."""
     inv = VaultInventory()
     for key in vault.list("segments/"):
-        parts = key.split("/")
-        if len(parts) != 3:
-            continue
-        if key.endswith(RECEIPT_SUFFIX):
+        if key.endswith(RECEIPT_SUFFIX) and len(key.split("/")) == 3:
             inv.receipts.add(key[: -len(RECEIPT_SUFFIX)])
-        elif key.endswith(".stj"):
-            inv.segments[f"{parts[1]}/{parts[2]}"] = key
+    for key in segment_keys(vault):
+        parts = key.split("/")
+        inv.segments[f"{parts[1]}/{parts[2]}"] = key
+        if not _wanted(parts[1], sessions):
+            continue
+        loc = locate(vault, key, (receipts or {}).get(key))
+        inv.anomalies.extend(loc.anomalies)
+        if loc.record is not None:
+            inv.records[key] = loc.record
     for key in vault.list("checkpoints/"):
         parts = key.split("/")
         if len(parts) == 4 and parts[3].endswith(".json"):
@@ -106,9 +120,14 @@ def union_dir(
     for name, key in sorted(inv.segments.items()):
         if name in local_names or not _wanted(name.split("/")[0], sessions):
             continue
+        rec = inv.records.get(key)
+        if rec is None:
+            continue
         dst = work / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(vault.get(key))
+        data, bad = read_record(vault, rec)
+        inv.anomalies.extend(bad)
+        dst.write_bytes(data)
         shown[dst] = VAULT_PREFIX + key
     for sid in inv.checkpoints:
         if _wanted(sid, sessions):
@@ -141,7 +160,7 @@ def reconcile(
             continue
         path = by_name.get(name)
         if path is not None:
-            problem = _same_copy(vault, key, path, seal_hash)
+            problem = _same_copy(vault, inv.records.get(key), path, seal_hash)
             if problem:
                 out.append(Check("vault", False, f"session {sid}: {problem}", str(path)))
         elif name in removed:
@@ -176,12 +195,15 @@ def reconcile(
     return out
 
 
-def _same_copy(vault: Vault, key: str, path: Path, seal_hash: SealHash) -> str:
-    """How the local file differs from its vault copy ("" when it does not)."""
+def _same_copy(vault: Vault, rec: RecordVersion | None, path: Path, seal_hash: SealHash) -> str:
+    """How the local file differs from its vault record version ("" when it does not)."""
+    if rec is None:
+        return f"{path.name}: the vault holds no version of it"
     try:
-        if vault.head(key).checksum_sha256 == hashlib.sha256(path.read_bytes()).hexdigest():
+        st = vault.head_version(rec.key, rec.version_id)
+        if st.checksum_sha256 == hashlib.sha256(path.read_bytes()).hexdigest():
             return ""
-        data = vault.get(key)
+        data = vault.get_version(rec.key, rec.version_id)
     except (OSError, VaultError) as exc:
         return f"{path.name}: cannot compare with the vault copy: {exc}"
     with tempfile.TemporaryDirectory(prefix="sessiontape-vault-") as tmp:
@@ -191,9 +213,15 @@ def _same_copy(vault: Vault, key: str, path: Path, seal_hash: SealHash) -> str:
     if theirs != mine:
         return (
             f"{path.name}: seal differs from the vault copy "
-            f"(local {mine[:16] or 'none'}, vault {theirs[:16] or 'none'})"
+            f"(local {mine[:16] or 'none'}, vault {theirs[:16] or 'none'} "
+            f"version {rec.version_id})"
         )
     return ""
+
+
+def anomaly_checks(inv: VaultInventory) -> list[Check]:
+    """Each vault anomaly as a failed ``vault`` check (the original is verified regardless)."""
+    return [Check("vault", False, a.message, VAULT_PREFIX + a.key) for a in inv.anomalies]
 
 
 def checkpoint_checks(

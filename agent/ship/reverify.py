@@ -1,10 +1,13 @@
 """Re-verify what is stored: 100% of newly shipped objects plus a rolling sample of older ones.
 
-For each object and vault: HEAD (version, checksum, lock mode, retain-until not shortened,
-receipt object present), GET and re-hash, then verify the downloaded segment's seals and
-signatures (:meth:`SegmentSource.verify` on a spool copy). Each result is an ``audit.verify``
-record in the sealed access-audit journal (one audit session per pass), also appended to
-``<home>/ship/reverify.jsonl``. The "rolling sample" takes the
+For each object and vault, by the version its receipt records (never the current version):
+the vault anomalies of :func:`agent.ship.records.locate` (a newer version or delete marker
+over it, a receipt object that disagrees or is missing), HEAD of that version (checksum, lock
+mode, retain-until not shortened), GET by version and re-hash, then verify the downloaded
+segment's seals and signatures (:meth:`SegmentSource.verify` on a spool copy). Each result
+is an ``audit.verify`` record in the sealed access-audit journal (one audit session per
+pass), also appended to ``<home>/ship/reverify.jsonl``; each vault anomaly gets an
+``audit.verify`` record of its own (``check: vault-anomaly``). The "rolling sample" takes the
 ``reverify_sample`` objects verified longest ago, so every object comes round in turn.
 """
 
@@ -17,7 +20,7 @@ import structlog
 from agent.canonical import sha256_hex
 from agent.clock import iso_seconds, parse_iso_seconds
 from agent.errors import VaultError
-from agent.ship.receipts import RECEIPT_SUFFIX
+from agent.ship.records import ANOMALY_PREFIX, locate
 from agent.ship.shipper import Shipper
 from agent.ship.state import ObjectRow
 from agent.ship.vault import Vault
@@ -28,18 +31,23 @@ log = structlog.get_logger("sessiontape.ship")
 def verify_object(
     shipper: Shipper, vault: Vault, row: ObjectRow, receipt: dict[str, Any]
 ) -> list[str]:
-    """The problems of one stored object (empty = verified)."""
-    problems: list[str] = []
+    """The problems of one stored object (empty = verified), read by its receipt's version.
+
+    Vault anomalies (a newer version or delete marker over it, a receipt object that
+    disagrees) come first, as ``vault anomaly: …`` lines; the original is still checked.
+    """
     try:
-        st = vault.head(row.key)
+        loc = locate(vault, row.key, receipt)
     except VaultError as exc:
-        return [f"head: {exc.message}"]
-    if receipt.get("version_id") and st.version_id != receipt["version_id"]:
-        problems.append(
-            f"current version {st.version_id} is not the shipped {receipt['version_id']}"
-        )
-    if st.checksum_sha256 != receipt["checksum_sha256"]:
-        problems.append(f"checksum {st.checksum_sha256} != receipt {receipt['checksum_sha256']}")
+        return [f"versions: {exc.message}"]
+    problems = [a.message for a in loc.anomalies]
+    if loc.record is None:
+        return problems
+    vid = loc.record.version_id
+    try:
+        st = vault.head_version(row.key, vid)
+    except VaultError as exc:
+        return [*problems, f"head version {vid}: {exc.message}"]
     if st.mode != receipt["mode"]:
         problems.append(f"lock mode {st.mode} != receipt {receipt['mode']}")
     want = parse_iso_seconds(receipt["retain_until"])
@@ -49,28 +57,27 @@ def verify_object(
             f"is before the receipt's {iso_seconds(want)} (retention shortened)"
         )
     try:
-        vault.head(row.key + RECEIPT_SUFFIX)
+        data = vault.get_version(row.key, vid)
     except VaultError as exc:
-        problems.append(f"receipt object: {exc.message}")
-    try:
-        data = vault.get(row.key)
-    except VaultError as exc:
-        return [*problems, f"get: {exc.message}"]
+        return [*problems, f"get version {vid}: {exc.message}"]
     if sha256_hex(data) != receipt["checksum_sha256"]:
         problems.append("downloaded bytes do not hash to the receipt checksum")
         return problems
+    return problems + _seal_problems(shipper, row, data)
+
+
+def _seal_problems(shipper: Shipper, row: ObjectRow, data: bytes) -> list[str]:
+    """Seals and signatures of the downloaded copy (verified from a spool file)."""
     spool = shipper.spool_dir / f"reverify-{row.path.name}"
     try:
         shipper.spool_dir.mkdir(parents=True, exist_ok=True)
         spool.write_bytes(data)
         failure = shipper.source.verify(spool)
     except OSError as exc:
-        return [*problems, f"spool: {exc}"]
+        return [f"spool: {exc}"]
     finally:
         spool.unlink(missing_ok=True)
-    if failure is not None:
-        problems.append(f"seal/signature: {failure}")
-    return problems
+    return [] if failure is None else [f"seal/signature: {failure}"]
 
 
 def reverify_once(shipper: Shipper, *, sample: int | None = None) -> list[dict[str, Any]]:
@@ -114,6 +121,19 @@ def _reverify_row(shipper: Shipper, row: ObjectRow) -> list[dict[str, Any]]:
             "problems": problems[:10],
         }
         shipper.audit.record("audit.verify", payload)
+        for p in problems:  # one record per vault anomaly, naming key and versions
+            if p.startswith(ANOMALY_PREFIX):
+                shipper.audit.record(
+                    "audit.verify",
+                    {
+                        "key": row.key,
+                        "vault": vault.url,
+                        "where": name,
+                        "ok": False,
+                        "check": "vault-anomaly",
+                        "detail": p[:500],
+                    },
+                )
         results.append(payload)
         if not ok:
             log.error(

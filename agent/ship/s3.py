@@ -14,6 +14,7 @@ far below that.
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime as dt
 import email.utils
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from agent.ship.vault import (
     LockMode,
     NotFound,
     ObjectState,
+    ObjectVersion,
     Posture,
     VaultBackend,
 )
@@ -122,6 +124,31 @@ def _hex_to_b64(v: str) -> str:
     return base64.b64encode(bytes.fromhex(v)).decode("ascii")
 
 
+def _state(key: str, r: dict[str, Any]) -> ObjectState:
+    """An :class:`ObjectState` from a HEAD response."""
+    ru = r.get("ObjectLockRetainUntilDate")
+    return ObjectState(
+        key=key,
+        mode=r.get("ObjectLockMode"),
+        retain_until=utc_seconds(ru) if ru is not None else None,
+        checksum_sha256=_b64_to_hex(r.get("ChecksumSHA256")),
+        version_id=str(r.get("VersionId") or ""),
+        legal_hold=r.get("ObjectLockLegalHoldStatus") == "ON",
+        size=int(r.get("ContentLength", 0)),
+        etag=str(r.get("ETag", "")).strip('"'),
+    )
+
+
+def _oldest_first(versions: list[ObjectVersion]) -> list[ObjectVersion]:
+    """Oldest first. The store lists each kind newest first; a stable sort on the time (the
+    latest version last among equal times) keeps that order where times tie."""
+    ordered = list(reversed([v for v in versions if not v.is_delete_marker])) + list(
+        reversed([v for v in versions if v.is_delete_marker])
+    )
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(ordered, key=lambda v: (v.last_modified or never, v.is_latest))
+
+
 class S3Vault(VaultBackend):
     """A :class:`~agent.ship.vault.Vault` on an S3 Object Lock bucket."""
 
@@ -216,17 +243,64 @@ class S3Vault(VaultBackend):
             r = self.client.head_object(
                 Bucket=self.bucket, Key=self._k(key), ChecksumMode="ENABLED"
             )
-        ru = r.get("ObjectLockRetainUntilDate")
-        return ObjectState(
-            key=key,
-            mode=r.get("ObjectLockMode"),
-            retain_until=utc_seconds(ru) if ru is not None else None,
-            checksum_sha256=_b64_to_hex(r.get("ChecksumSHA256")),
-            version_id=str(r.get("VersionId") or ""),
-            legal_hold=r.get("ObjectLockLegalHoldStatus") == "ON",
-            size=int(r.get("ContentLength", 0)),
-            etag=str(r.get("ETag", "")).strip('"'),
-        )
+        return _state(key, r)
+
+    def head_version(self, key: str, version_id: str) -> ObjectState:
+        """HEAD one version by id (checksum mode enabled)."""
+        with s3_errors(f"head {key} version {version_id}"):
+            r = self.client.head_object(
+                Bucket=self.bucket, Key=self._k(key), VersionId=version_id, ChecksumMode="ENABLED"
+            )
+        return _state(key, r)
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        """One version's bytes, by id (never "the current version")."""
+        with s3_errors(f"get {key} version {version_id}"):
+            r = self.client.get_object(Bucket=self.bucket, Key=self._k(key), VersionId=version_id)
+            body: bytes = r["Body"].read()
+        return body
+
+    def versions(self, key: str) -> builtins.list[ObjectVersion]:
+        """Every version and delete marker of ``key``, oldest first."""
+        out: list[ObjectVersion] = []
+        for k, v in self._version_entries(key):
+            if k == key:
+                out.append(v)
+        return _oldest_first(out)
+
+    def list_versioned(self, prefix: str = "") -> builtins.list[str]:
+        """Keys under ``prefix`` with any version, delete-marked ones included, sorted."""
+        return sorted({k for k, _ in self._version_entries(prefix)})
+
+    def _version_entries(self, prefix: str) -> builtins.list[tuple[str, ObjectVersion]]:
+        """(key, version) of every version and delete marker under ``prefix``, in the store's
+        order (newest first per key)."""
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        out: list[tuple[str, ObjectVersion]] = []
+        with s3_errors(f"list versions {prefix}"):
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket,
+                Prefix=self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else ""),
+            )
+            for page in pages:
+                for marker, kind in ((False, "Versions"), (True, "DeleteMarkers")):
+                    for o in page.get(kind, []):
+                        key = str(o["Key"])[strip:]
+                        lm = o.get("LastModified")
+                        out.append(
+                            (
+                                key,
+                                ObjectVersion(
+                                    key=key,
+                                    version_id=str(o.get("VersionId") or ""),
+                                    is_delete_marker=marker,
+                                    is_latest=bool(o.get("IsLatest")),
+                                    size=int(o.get("Size", 0) or 0),
+                                    last_modified=lm.astimezone(dt.UTC) if lm is not None else None,
+                                ),
+                            )
+                        )
+        return out
 
     def get(self, key: str) -> bytes:
         """The current version's bytes."""
@@ -249,16 +323,20 @@ class S3Vault(VaultBackend):
         return sorted(out)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
-        """Place or release the legal hold on the current version."""
-        state = self.head(key)
+        """Place or release the legal hold on the key's oldest version: the record, which a
+        newer version or a delete marker must not divert the hold from."""
+        real = [v for v in self.versions(key) if not v.is_delete_marker]
+        if not real:
+            raise NotFound(f"legal hold {key}: not found")
+        vid = real[0].version_id
         with s3_errors(f"legal hold {key}"):
             self.client.put_object_legal_hold(
                 Bucket=self.bucket,
                 Key=self._k(key),
-                VersionId=state.version_id,
+                VersionId=vid,
                 LegalHold={"Status": "ON" if on else "OFF"},
             )
-        if self.head(key).legal_hold != on:
+        if self.head_version(key, vid).legal_hold != on:
             raise PostureError(f"{key}: the store did not apply legal hold={on}")
 
     def _remove(self, state: ObjectState) -> None:

@@ -364,4 +364,22 @@ class Shipper:
             }
         out["checkpoints_shipped"] = int(self.state.query("SELECT count(*) FROM checkpoints")[0][0])
         out["holds"] = [dict(h) for h in self.state.active_holds()]
+        out["anomalies"] = self.anomalies()
+        return out
+
+    def anomalies(self) -> list[dict[str, str]]:
+        """Vault anomalies over shipped records (a newer version or a delete marker over one,
+        a receipt object that disagrees), per vault; an unreachable vault says so."""
+        from agent.ship.records import anomalies_of
+
+        rows = self.state.objects("status = 'shipped'")
+        out: list[dict[str, str]] = []
+        for name, vault in self.vaults.items():
+            mine = {r.key: r.receipts[name] for r in rows if name in r.receipts}
+            try:
+                found = anomalies_of(vault, mine)
+            except VaultError as exc:
+                out.append({"vault": vault.url, "key": "", "message": f"cannot check: {exc}"})
+                continue
+            out.extend({"vault": vault.url, **a.as_dict()} for a in found)
         return out

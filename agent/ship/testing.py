@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import time
 import uuid
@@ -23,6 +24,7 @@ from agent.ship.vault import (
     LockMode,
     NotFound,
     ObjectState,
+    ObjectVersion,
     Posture,
     Receipt,
     Vault,
@@ -37,13 +39,28 @@ class _Obj:
     state: ObjectState
 
 
+@dataclass
+class _Later:
+    """A version added over a locked original by a test hook (``None`` data: delete marker)."""
+
+    data: bytes | None
+    state: ObjectState
+
+
 class MemoryVault(VaultBackend):
-    """A :class:`~agent.ship.vault.Vault` in a dict; ``posture_override`` fakes bad buckets."""
+    """A :class:`~agent.ship.vault.Vault` in a dict; ``posture_override`` fakes bad buckets.
+
+    ``objects`` holds each key's first (locked) version. What an attacker with bucket write
+    access can add under Object Lock - a plain newer version (:meth:`add_plain_version`) or a
+    delete marker (:meth:`add_delete_marker`) - goes in ``later``; ``head``/``get``/``list``
+    then see the current version the way S3 does, and :meth:`versions` lists them all.
+    """
 
     def __init__(self, *, clock: Clock | None = None, url: str = "memory://") -> None:
         self.url = url
         self.clock = clock or SystemClock()
         self.objects: dict[str, _Obj] = {}
+        self.later: dict[str, list[_Later]] = {}
         self.put_calls = 0
         self.posture_override: Posture | None = None
 
@@ -65,21 +82,83 @@ class MemoryVault(VaultBackend):
         )
         self.objects[key] = _Obj(bytes(data), state)
 
-    def head(self, key: str) -> ObjectState:
-        """The stored state."""
+    def _current(self, key: str) -> tuple[bytes, ObjectState]:
+        later = self.later.get(key)
+        if later:
+            if later[-1].data is None:
+                raise NotFound(f"{key}: not found in {self.url} (delete marker)")
+            return later[-1].data, later[-1].state
         try:
-            return self.objects[key].state
+            obj = self.objects[key]
         except KeyError:
             raise NotFound(f"{key}: not found in {self.url}") from None
+        return obj.data, obj.state
+
+    def head(self, key: str) -> ObjectState:
+        """The current version's state."""
+        return self._current(key)[1]
 
     def get(self, key: str) -> bytes:
-        """The stored bytes."""
-        self.head(key)
-        return self.objects[key].data
+        """The current version's bytes."""
+        return self._current(key)[0]
 
     def list(self, prefix: str = "") -> list[str]:
-        """Keys under ``prefix``, sorted."""
-        return sorted(k for k in self.objects if k.startswith(prefix))
+        """Keys under ``prefix`` whose current version is not a delete marker, sorted."""
+        return [k for k in self.list_versioned(prefix) if self._visible(k)]
+
+    def _visible(self, key: str) -> bool:
+        later = self.later.get(key)
+        return bool(later[-1].data is not None) if later else key in self.objects
+
+    def list_versioned(self, prefix: str = "") -> builtins.list[str]:
+        """Keys under ``prefix`` with any version, sorted."""
+        return sorted(k for k in set(self.objects) | set(self.later) if k.startswith(prefix))
+
+    def _all(self, key: str) -> builtins.list[tuple[bytes | None, ObjectState]]:
+        first = [(self.objects[key].data, self.objects[key].state)] if key in self.objects else []
+        return first + [(v.data, v.state) for v in self.later.get(key, [])]
+
+    def versions(self, key: str) -> builtins.list[ObjectVersion]:
+        """Every version and delete marker, oldest first."""
+        all_ = self._all(key)
+        return [
+            ObjectVersion(
+                key=key,
+                version_id=st.version_id,
+                is_delete_marker=data is None,
+                is_latest=i == len(all_) - 1,
+                size=st.size,
+            )
+            for i, (data, st) in enumerate(all_)
+        ]
+
+    def _version(self, key: str, version_id: str) -> tuple[bytes, ObjectState]:
+        for data, st in self._all(key):
+            if st.version_id == version_id and data is not None:
+                return data, st
+        raise NotFound(f"{key} version {version_id}: not found in {self.url}")
+
+    def head_version(self, key: str, version_id: str) -> ObjectState:
+        """One version's state."""
+        return self._version(key, version_id)[1]
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        """One version's bytes."""
+        return self._version(key, version_id)[0]
+
+    def add_plain_version(self, key: str, data: bytes) -> str:
+        """What a plain PUT does under Object Lock: a newer, unlocked version; its id."""
+        vid = uuid.uuid4().hex
+        st = ObjectState(key, None, None, sha256_hex(data), vid, False, len(data), "")
+        self.later.setdefault(key, []).append(_Later(bytes(data), st))
+        return vid
+
+    def add_delete_marker(self, key: str) -> str:
+        """What a DELETE without a version id does under Object Lock: a delete marker."""
+        vid = uuid.uuid4().hex
+        st = ObjectState(key, None, None, None, vid, False, 0, "")
+        self.later.setdefault(key, []).append(_Later(None, st))
+        return vid
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         """Toggle the hold."""
@@ -180,6 +259,22 @@ class FlakyVault:
     def list(self, prefix: str = "") -> list[str]:
         self._enter("list")
         return self.inner.list(prefix)
+
+    def versions(self, key: str) -> builtins.list[ObjectVersion]:
+        self._enter("versions")
+        return self.inner.versions(key)
+
+    def head_version(self, key: str, version_id: str) -> ObjectState:
+        self._enter("head_version")
+        return self.inner.head_version(key, version_id)
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        self._enter("get_version")
+        return self.inner.get_version(key, version_id)
+
+    def list_versioned(self, prefix: str = "") -> builtins.list[str]:
+        self._enter("list_versioned")
+        return self.inner.list_versioned(prefix)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         self._enter("set_legal_hold")

@@ -15,6 +15,7 @@ Checksums in this API are lowercase hex SHA-256; retention instants are timezone
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, cast
@@ -74,6 +75,21 @@ class ObjectState:
 
 
 @dataclass(frozen=True)
+class ObjectVersion:
+    """One version of a key, as the store lists it (oldest first in :meth:`Vault.versions`).
+
+    A delete marker has no bytes: ``size`` is 0 and the checksum and lock fields are empty.
+    """
+
+    key: str
+    version_id: str
+    is_delete_marker: bool
+    is_latest: bool
+    size: int = 0
+    last_modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class Posture:
     """How the store protects objects; checked against policy by :mod:`agent.ship.posture`."""
 
@@ -92,6 +108,13 @@ class Vault(Protocol):
     ``put_immutable`` is idempotent for identical bytes (returns the existing version's
     receipt) and refuses different bytes under an existing key. ``delete`` refuses while a
     retention lock or legal hold is in force, whatever the server would do.
+
+    ``head``, ``get`` and ``list`` see the *current* version only, which anyone with write
+    access to a bucket can change under Object Lock: a plain PUT adds a newer version, a
+    DELETE without a version id adds a delete marker that hides the key from ``list``. Record
+    reads therefore go by version: ``versions`` (oldest first, delete markers included),
+    ``head_version``/``get_version`` by version id, and ``list_versioned`` (every key with
+    any version, including those whose current version is a delete marker).
     """
 
     url: str
@@ -111,6 +134,14 @@ class Vault(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def list(self, prefix: str = "") -> list[str]: ...
+
+    def versions(self, key: str) -> builtins.list[ObjectVersion]: ...
+
+    def head_version(self, key: str, version_id: str) -> ObjectState: ...
+
+    def get_version(self, key: str, version_id: str) -> bytes: ...
+
+    def list_versioned(self, prefix: str = "") -> builtins.list[str]: ...
 
     def set_legal_hold(self, key: str, on: bool) -> None: ...
 

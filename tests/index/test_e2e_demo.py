@@ -20,11 +20,11 @@ from agent.demo_app import DEMO_SECRETS
 from agent.events import Record
 from agent.index.base import Hit
 from agent.index.extract import TOKEN_RE
+from agent.index.from_vault import rebuild_from_vault
 from agent.index.indexer import (
     index_new_segments,
     open_index,
     rebuild_from_dir,
-    rebuild_from_vault,
 )
 from agent.index.search import search
 from agent.journal.reader import iter_records

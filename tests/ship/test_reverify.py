@@ -103,3 +103,21 @@ def test_real_segment_reverifies_its_seal_and_signatures_from_the_vault_copy(
     blob.write_bytes(bytes(data))
     (r,) = reverify_once(sh)
     assert r["ok"] is False and "downloaded bytes do not hash" in r["problems"][0]
+
+
+def test_a_delete_marker_over_a_record_is_an_anomaly_with_its_own_audit_record(
+    tmp_path: Path,
+) -> None:
+    """The original is still re-verified by version; the marker is named and recorded."""
+    sh, mem, sink = _mem(tmp_path, 1, sample=5)
+    key = "segments/s0/000000-seg0.stj"
+    original = mem.head(key).version_id
+    marker = mem.add_delete_marker(key)
+    (r,) = reverify_once(sh)
+    anomaly = (
+        f"vault anomaly: {key}: delete marker {marker} hides locked original {original} "
+        "(original read by version)"
+    )
+    assert r["ok"] is False and r["problems"] == [anomaly]
+    own = [e.payload for e in sink if e.payload.get("check") == "vault-anomaly"]
+    assert [p["detail"] for p in own] == [anomaly]

@@ -214,3 +214,33 @@ def test_posture_reports_versioning_and_object_lock_enabled(backend: Backend) ->
     """The posture of every backend here is versioned + locked."""
     p = backend.vault.posture()
     assert (p.versioning, p.object_lock) == ("Enabled", True)
+
+
+def test_a_stored_object_has_one_version_readable_by_its_id(backend: Backend) -> None:
+    """``versions`` lists the one locked version; ``head_version``/``get_version`` read it by
+    the receipt's id, and ``list_versioned`` names the key."""
+    until = _until(backend)
+    r = backend.vault.put_immutable("v/a", b"record", retain_until=until, mode="COMPLIANCE")
+    (ver,) = backend.vault.versions("v/a")
+    assert (ver.version_id, ver.is_delete_marker, ver.is_latest, ver.size) == (
+        r.version_id,
+        False,
+        True,
+        6,
+    )
+    assert backend.vault.get_version("v/a", r.version_id) == b"record"
+    st = backend.vault.head_version("v/a", r.version_id)
+    assert (st.checksum_sha256, st.mode) == (sha256_hex(b"record"), "COMPLIANCE")
+    assert backend.vault.list_versioned("v/") == ["v/a"]
+    assert backend.vault.versions("v/none") == []
+
+
+def test_reading_a_version_the_key_does_not_hold_is_not_found(backend: Backend) -> None:
+    """Another key's version id is not a version of this key."""
+    until = _until(backend)
+    backend.vault.put_immutable("v/b", b"one", retain_until=until, mode="COMPLIANCE")
+    other = backend.vault.put_immutable("v/c", b"two", retain_until=until, mode="COMPLIANCE")
+    with pytest.raises(NotFound):
+        backend.vault.get_version("v/b", other.version_id)
+    with pytest.raises(NotFound):
+        backend.vault.head_version("v/b", other.version_id)
