@@ -32,6 +32,7 @@ from agent.journal.session import journals_dir as journals_dir
 from agent.journal.session import lock_session, meta_fields, resume_payload
 from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
+from agent.keystore.firmwrap import Recipient, configured_recipients, wrap_all
 from agent.seal import format as fmt
 from agent.seal.crypto import new_dek
 
@@ -85,6 +86,7 @@ class Journal:
         self.sidecar = Sidecar(self.dir)
         self.outage = Outage(self.sidecar)
         self._counter: tuple[str, int] | None = None  # taken, not yet used by a segment
+        self._recipients: list[Recipient] = []  # firm keys every data key is wrapped to
         self._ended = False  # session.end is written
 
     # --- opening --------------------------------------------------------------------------
@@ -110,6 +112,9 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
+        recipients = configured_recipients(config.seal.firm.recipients, config.seal.firm.require)
+        if not recipients:
+            log.warning("seal.no_firm_recipients", detail="segments are readable only here")
         keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
@@ -140,6 +145,7 @@ class Journal:
             next_index=idx,
             next_seq=seq,
         )
+        j._recipients = recipients
         j.append_many([j._resume_event(last_t) if resumed else j._start_event()])
         return j
 
@@ -183,6 +189,7 @@ class Journal:
             "created_mono_ns": self.clock.mono_ns(),
             "kek_id": kek_id,
             "wrapped_dek": wrapped.hex(),
+            "firm_wraps": wrap_all(self._recipients, dek, seg_id),
             "cipher": "AES-256-GCM",
             "compression": "zstd",
             "key_id": self._signer.key_id,
