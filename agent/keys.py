@@ -154,9 +154,14 @@ class Keyring:
 
     # --- creation / rotation -------------------------------------------------------------
     @classmethod
-    def load(cls, home: Path, settings: KeysConfig | None = None) -> Keyring:
+    def load(
+        cls,
+        home: Path,
+        settings: KeysConfig | None = None,
+        firm_settings: FirmKeysConfig | None = None,
+    ) -> Keyring:
         """Open the keyring without creating anything."""
-        return cls(home, settings)
+        return cls(home, settings, firm_settings)
 
     @classmethod
     def load_or_init(cls, home: Path, settings: KeysConfig | None = None) -> Keyring:
