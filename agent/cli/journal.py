@@ -209,7 +209,7 @@ def _input_error(report: VerifyReport, targets: list[Path]) -> bool:
         and (
             (ff.name == "format" and s.path in named)
             # no key held here opens the data key: not readable here, which is no damage
-            or (ff.name == "decrypt" and ff.detail.startswith("cannot decrypt ("))
+            or (ff.name == "decrypt" and bool(s.undecryptable))
         )
         for s in report.segments
     )

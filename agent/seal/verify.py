@@ -115,7 +115,7 @@ def _verify_open(
         try:
             cipher = seg.cipher(keyring)
         except KeyMaterialError as exc:  # a key problem, not damage: the other checks still run
-            no_key = exc.message.removeprefix(f"{seg.path}: ")
+            no_key = rep.undecryptable = exc.message.removeprefix(f"{seg.path}: ")
     stored = checks.check_chunks(seg, rep, cipher, checkpoint_sizes, no_key=no_key)
     keys_seen = checks.check_checkpoints(cps, seg, rep, trust, stored)
     seal = checks.check_seal(seg, rep, trust, stored)

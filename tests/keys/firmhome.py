@@ -3,16 +3,27 @@ home whose config wraps every data key to given firm public keys."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from agent.config import load_config
 from agent.journal.reader import iter_records
-from agent.keys import Keyring
+from agent.keys import Keyring, configure
 from agent.keystore.config import FirmKeysConfig, KeysConfig
 from agent.keystore.firm_files import FileFirmKeyStore
 from agent.keystore.firmwrap import firm_key_id, public_pem
 from agent.testing import FakeClock
 from tests.journals import write_session
+
+
+@pytest.fixture
+def key_settings_restored() -> Iterator[None]:
+    """In-process CLI runs configure this process's key stores from their home's config (a
+    token, a KMS key); put the defaults back so later tests do not open those stores."""
+    yield
+    configure(KeysConfig(), FirmKeysConfig())
 
 
 def new_home(path: Path) -> Path:

@@ -13,7 +13,16 @@ import pytest
 
 from agent.replay.session import ReplaySession
 from tests.cli.clirun import run_main
-from tests.keys.firmhome import configure_recipients, keyring, new_home, record
+from tests.keys.firmhome import (
+    configure_recipients,
+    key_settings_restored,
+    keyring,
+    new_home,
+    record,
+)
+
+__all__ = ["key_settings_restored"]
+pytestmark = pytest.mark.usefixtures("key_settings_restored")
 
 
 def _firm_init(capsys: pytest.CaptureFixture[str], firm: Path, out: Path) -> str:

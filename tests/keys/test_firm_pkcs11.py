@@ -15,10 +15,18 @@ from agent.keystore.config import FirmKeysConfig
 from agent.keystore.firm_pkcs11 import Pkcs11FirmKeyStore
 from tests.cli.clirun import run_main
 from tests.journals import read_genesis
-from tests.keys.firmhome import configure_recipients, keyring, new_home, read_ns, record
+from tests.keys.firmhome import (
+    configure_recipients,
+    key_settings_restored,
+    keyring,
+    new_home,
+    read_ns,
+    record,
+)
 from tests.keys.softhsm import Token, token
 
-__all__ = ["token"]
+__all__ = ["key_settings_restored", "token"]
+pytestmark = pytest.mark.usefixtures("key_settings_restored")
 
 
 def _firm_keys(tok: Token) -> FirmKeysConfig:
