@@ -21,7 +21,7 @@ else :class:`~agent.errors.KeyUnavailable`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from agent.errors import KeyMaterialError, KeyUnavailable
 from agent.keystore.base import KeySigner, KeyStore, Signer, kek_id, signing_key_id
 from agent.keystore.config import FirmKeysConfig, KeysConfig
-from agent.keystore.firmwrap import FirmKeyStore, open_wrap, parse_wraps
+from agent.keystore.firmwrap import FirmKeyStore, Recipient, open_wrap, parse_wraps, wrap_all
 from agent.keystore.perms import private_dir
 
 __all__ = [
@@ -210,6 +210,18 @@ class Keyring:
     def wrap_dek(self, dek: bytes) -> tuple[str, bytes]:
         """Wrap a fresh data key under the current KEK: (KEK id, wrapped key)."""
         return self.store.wrap(dek)
+
+    def genesis_key_fields(
+        self, dek: bytes, segment_id: str, recipients: Sequence[Recipient]
+    ) -> dict[str, Any]:
+        """The genesis fields that keep a new segment's data key: ``kek_id`` + ``wrapped_dek``
+        (under the current KEK) and ``firm_wraps`` (sealed to each firm recipient)."""
+        kid, wrapped = self.wrap_dek(dek)
+        return {
+            "kek_id": kid,
+            "wrapped_dek": wrapped.hex(),
+            "firm_wraps": wrap_all(recipients, dek, segment_id),
+        }
 
     def unwrap_dek(self, kid: str, wrapped: bytes, *, where: str) -> bytes:
         """The data key wrapped under KEK ``kid``, or ``KeyMaterialError`` naming ``kid``."""

@@ -32,7 +32,7 @@ from agent.journal.session import journals_dir as journals_dir
 from agent.journal.session import lock_session, meta_fields, resume_payload
 from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
-from agent.keystore.firmwrap import Recipient, configured_recipients, wrap_all
+from agent.keystore.firmwrap import Recipient, configured_recipients
 from agent.seal import format as fmt
 from agent.seal.crypto import new_dek
 
@@ -112,9 +112,7 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
-        recipients = configured_recipients(config.seal.firm.recipients, config.seal.firm.require)
-        if not recipients:
-            log.warning("seal.no_firm_recipients", detail="segments are readable only here")
+        recipients = configured_recipients(config.seal.firm)  # a bad file refuses to record
         keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
@@ -172,7 +170,6 @@ class Journal:
             ) from exc
         agent_id, counter = self._counter
         dek = new_dek()
-        kek_id, wrapped = self.keyring.wrap_dek(dek)
         seg_id = secrets.token_hex(8)
         genesis = {
             "v": fmt.GENESIS_VERSION,
@@ -187,9 +184,7 @@ class Journal:
             "seq_first": self._next_seq,
             "created_utc_ns": self.clock.utc_ns(),
             "created_mono_ns": self.clock.mono_ns(),
-            "kek_id": kek_id,
-            "wrapped_dek": wrapped.hex(),
-            "firm_wraps": wrap_all(self._recipients, dek, seg_id),
+            **self.keyring.genesis_key_fields(dek, seg_id, self._recipients),
             "cipher": "AES-256-GCM",
             "compression": "zstd",
             "key_id": self._signer.key_id,

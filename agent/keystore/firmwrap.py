@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +48,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from agent.canonical import sha256_hex
 from agent.errors import ConfigError, KeyMaterialError
+from agent.keystore.config import FirmConfig
+
+log = structlog.get_logger("sessiontape.keys")
 
 X25519_ALG = "x25519-hkdf-sha256-aes256gcm"
 P256_ALG = "p256-hkdf-sha256-aes256gcm"
@@ -135,16 +139,18 @@ def load_recipients(paths: Sequence[str]) -> list[Recipient]:
     return out
 
 
-def configured_recipients(recipients: Sequence[str], require: bool) -> list[Recipient]:
-    """The ``[seal.firm]`` recipients, loaded; with ``require`` an empty list is a
+def configured_recipients(firm: FirmConfig) -> list[Recipient]:
+    """The ``[seal.firm]`` recipients, loaded. With ``require`` an empty list is a
     ``ConfigError`` (recording is refused rather than writing segments only the workstation
-    can read)."""
-    if require and not recipients:
+    can read); without, it is one ``seal.no_firm_recipients`` warning."""
+    if firm.require and not firm.recipients:
         raise ConfigError(
             "seal.firm.require is true but seal.firm.recipients is empty: refusing to record "
             "segments the firm could not read"
         )
-    return load_recipients(recipients)
+    if not firm.recipients:
+        log.warning("seal.no_firm_recipients", detail="segments are readable only here")
+    return load_recipients(firm.recipients)
 
 
 def _kdf(shared: bytes, alg: str, kid: str, epk: bytes, rpk: bytes) -> bytes:
