@@ -227,6 +227,17 @@ class Keyring:
         """The data key wrapped under KEK ``kid``, or ``KeyMaterialError`` naming ``kid``."""
         return self.store.unwrap(kid, wrapped, where=where)
 
+    def can_open(self, genesis: Mapping[str, Any]) -> bool:
+        """True when :meth:`open_dek` would find a key here (this home's KEK or a firm key
+        the segment was wrapped to); whether the wrap then opens is not checked."""
+        if self.holds_kek(str(genesis.get("kek_id", ""))):
+            return True
+        try:
+            wraps = parse_wraps(genesis.get("firm_wraps", []))
+        except ValueError:
+            return False
+        return any(self.firm_store.public_key(w["kid"]) is not None for w in wraps)
+
     def open_dek(self, genesis: Mapping[str, Any], *, where: str) -> bytes:
         """The data key of the segment whose genesis is ``genesis``: unwrapped with this home's
         KEK when it holds the one the genesis names, else opened with the first firm wrap whose

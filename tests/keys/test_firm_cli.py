@@ -50,8 +50,9 @@ def _shipped(ws: Path, target: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_fresh_home_with_only_the_firm_key_verifies_replays_and_exports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The firm home decrypts every segment a workstation wrapped to its key; `keys list`
-    names the configured recipient on the workstation and the held key on the firm side."""
+    """The firm home decrypts every segment a workstation wrapped to its key (and re-derives
+    an exported bundle's views with it); `keys list` names the configured recipient on the
+    workstation and the held key on the firm side."""
     firm = new_home(tmp_path / "firm")
     kid = _firm_init(capsys, firm, tmp_path / "firm-primary.pem")
     ws = new_home(tmp_path / "ws")
@@ -81,6 +82,9 @@ def test_fresh_home_with_only_the_firm_key_verifies_replays_and_exports(
     )
     assert code == 0, err
     assert out.startswith("exported 1 session(s)")
+    code, out, err = run_main(capsys, "--home", str(firm), "verify-bundle", str(tmp_path / "b.zip"))
+    assert code == 0, err
+    assert "bundle verified: every check passed" in out and "NOT re-derived" not in out
 
 
 def test_home_without_any_key_says_cannot_decrypt_not_format(
