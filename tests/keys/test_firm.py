@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from agent.canonical import canonical_bytes
 from agent.errors import ConfigError, KeyMaterialError, KeyUnavailable, NotAJournal, UnknownVersion
@@ -134,7 +135,9 @@ def test_no_recipients_writes_an_empty_list_and_require_refuses(tmp_path: Path) 
     """Without recipients the genesis has ``firm_wraps: []``; with ``require`` recording is
     refused; an unreadable or malformed recipient file is a config error naming it."""
     ws = new_home(tmp_path / "ws")
-    (seg,) = record(ws)
+    with capture_logs() as logs:
+        (seg,) = record(ws)
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["seal.no_firm_recipients"]
     assert _genesis_of(seg)["firm_wraps"] == []
     configure_recipients(ws, extra="require = true\n")
     with pytest.raises(ConfigError, match="seal.firm.require is true but seal.firm.recipients"):
