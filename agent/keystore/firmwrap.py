@@ -22,7 +22,9 @@ The construction (ECDH-ES, ECIES-style; one scheme for every firm key store)::
 The salt and info bind the key to the algorithm, the firm key id and both public keys; the AAD
 binds the wrap to its segment, so a wrap copied into another segment's genesis does not open.
 Opening needs only the ECDH step from the firm's key store (:class:`FirmKeyStore`): a token or
-KMS-sealed key does that step and the HKDF/AES-GCM part is this module's.
+KMS-sealed key does that step and the HKDF/AES-GCM part is this module's. (HPKE, RFC 9180, is
+not used: its decryption in ``cryptography`` takes an in-memory private key object, which a
+token or KMS cannot provide.)
 
 Recipients are configured as PEM SubjectPublicKeyInfo files (``[seal.firm] recipients``); a
 file that cannot be read or holds another kind of key is a ``ConfigError`` naming it.
