@@ -115,4 +115,10 @@ def test_home_without_any_key_says_cannot_decrypt_not_format(
     finally:
         rs.close()
     assert integ["failed_check"] == "decrypt"
+    assert integ["withheld"] == [
+        {
+            "segment": seg.name,
+            "reason": f"cannot decrypt (key {kek} unavailable; firm keys {kid} not held here)",
+        }
+    ]
     assert f"cannot decrypt (key {kek} unavailable" in integ["first_failure"]
