@@ -25,7 +25,7 @@ from agent.capture.config import CaptureConfig
 from agent.configbase import Section
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
-from agent.keystore.config import KeysConfig
+from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
 from agent.mask.config import MaskConfig
 from agent.replay.config import ReplayConfig
 from agent.ship.config import ShipConfig
@@ -56,6 +56,8 @@ class SealConfig(Section):
     tsa_roots: list[str] = []  # PEM files of trusted TSA root certificates (for verify)
     require_timestamp: bool = False  # verify fails a sealed segment without a checked token
     keys: KeysConfig = Field(default_factory=KeysConfig)  # [seal.keys]: where the keys live
+    firm: FirmConfig = Field(default_factory=FirmConfig)  # [seal.firm]: firm recipients
+    firm_keys: FirmKeysConfig = Field(default_factory=FirmKeysConfig)  # [seal.firm_keys]
 
 
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.

@@ -5,7 +5,8 @@
     SessiontapeError                       (exit 2 unless noted)
      ├── ConfigError                       bad config file, key, type or env override
      ├── UsageError                        bad CLI input (unknown session, existing target, ...)
-     ├── KeyError_                         missing/unreadable/untrusted key material
+     ├── KeyMaterialError                  missing/unreadable/untrusted key material
+     │    └── KeyUnavailable               no key held here opens a segment's data key
      ├── InputError                        a file that is not what it claims
      │    ├── NotAJournal                  not SQLite, truncated, or not a sessiontape segment
      │    └── UnknownVersion               a format version this build cannot read
@@ -56,6 +57,11 @@ class UsageError(SessiontapeError):
 
 class KeyMaterialError(SessiontapeError):
     """Key material is missing, unreadable, or not trusted."""
+
+
+class KeyUnavailable(KeyMaterialError):
+    """No key this home holds opens a segment's data key (neither its KEK nor a firm key it
+    was wrapped to): the record is not readable here, which says nothing about its integrity."""
 
 
 class InputError(SessiontapeError):

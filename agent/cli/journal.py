@@ -232,12 +232,17 @@ def _route_bundle(
 
 
 def _input_error(report: VerifyReport, targets: list[Path]) -> bool:
-    """Exit 2, not 1: a path given does not exist, or a file named explicitly on the command
-    line is not a readable segment. A damaged segment found in a directory is a failed
-    verification of what that directory holds."""
+    """Exit 2, not 1: a path given does not exist, a file named explicitly on the command
+    line is not a readable segment, or ``--decrypt`` found no key here that opens a segment.
+    A damaged segment found in a directory is a failed verification of what it holds."""
     named = {str(p) for p in targets if p.is_file()}
     return bool(report.errors) or any(
-        (ff := s.first_failure) is not None and ff.name == "format" and s.path in named
+        (ff := s.first_failure) is not None
+        and (
+            (ff.name == "format" and s.path in named)
+            # no key held here opens the data key: not readable here, which is no damage
+            or (ff.name == "decrypt" and bool(s.undecryptable))
+        )
         for s in report.segments
     )
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import echo_json, home
-from agent.errors import KeyMaterialError
+from agent.cli.common import config, echo_json, home
+from agent.errors import KeyMaterialError, UsageError
 from agent.keys import Keyring, signing_key_id
 
 keys_app = typer.Typer(
@@ -47,18 +47,68 @@ def keys_rotate(kek: bool = typer.Option(False, "--kek", help="Rotate the KEK in
 
 @keys_app.command("list")
 def keys_list(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List the key backend and key ids: signing keys, KEKs and trusted public keys.
+    """List the key backend and key ids: signing keys, KEKs, firm recipients configured
+    ([seal.firm]), firm private keys held ([seal.firm_keys]) and trusted public keys.
 
     Example: sessiontape keys list --json
     """
+    from agent.keystore.firmwrap import load_recipients
+
     kr = Keyring.load(home())
-    data = kr.list_keys()
+    recipients = [r.kid for r in load_recipients(config().seal.firm.recipients)]
+    data = {"firm_recipients": recipients, **kr.list_keys()}
     if as_json:
         echo_json({"backend": kr.store.describe(), **data})
         return
     typer.echo(f"backend: {kr.store.describe()}")
     for kind, ids in data.items():
         typer.echo(f"{kind}: " + (", ".join(ids) if ids else "(none)"))
+
+
+@keys_app.command("firm-init")
+def keys_firm_init(
+    backend: str | None = typer.Option(
+        None,
+        "--backend",
+        help="file, pkcs11 or kms (default: [seal.firm_keys] backend); pkcs11/kms settings "
+        "come from [seal.firm_keys].",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the public key PEM (default: <home>/firm-<id>.pem)."
+    ),
+) -> None:
+    """Create a firm key pair in this home's firm key store and print what to distribute:
+    the public key PEM that every workstation lists in [seal.firm] recipients.
+
+    Example: sessiontape --home /srv/firm keys firm-init --out /srv/firm/firm-primary.pem
+    """
+    from agent.keys import open_firm_store
+    from agent.keystore.firmwrap import firm_key_id, public_pem
+
+    settings = config().seal.firm_keys
+    if backend is not None:
+        if backend not in ("file", "pkcs11", "kms"):
+            raise UsageError(f"--backend {backend!r}: choose file, pkcs11 or kms")
+        settings = settings.model_copy(update={"backend": backend})
+    store = open_firm_store(home() / "keys", settings)
+    try:
+        pub = store.new_key()
+    finally:
+        store.close()
+    kid = firm_key_id(pub)
+    path = out or home() / f"firm-{kid.split(':')[1]}.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(public_pem(pub))
+    path.chmod(0o644)
+    typer.echo(f"created firm key {kid} ({store.describe()})")
+    typer.echo(f"public key: {path}")
+    typer.echo("distribute the public key to every workstation and add it to its config:")
+    typer.echo("[seal.firm]")
+    typer.echo(f'recipients = ["/etc/sessiontape/{path.name}"]')
+    typer.echo(
+        "keep a second recipient (disaster recovery) or a backup of this private key: "
+        "records wrapped only to it are unreadable without it"
+    )
 
 
 @keys_app.command("export-public")

@@ -46,7 +46,7 @@ def _global(
     STATE.config_opt = config
     from agent.keys import configure
 
-    configure(STATE.config.seal.keys)  # validates the configuration before any command runs
+    configure(STATE.config.seal.keys, STATE.config.seal.firm_keys)  # validated before any command
 
 
 _STAGE_CLIS = (

@@ -32,6 +32,7 @@ from agent.journal.session import journals_dir as journals_dir
 from agent.journal.session import lock_session, meta_fields, resume_payload
 from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
+from agent.keystore.firmwrap import Recipient, configured_recipients
 from agent.seal import format as fmt
 from agent.seal.crypto import new_dek
 
@@ -85,6 +86,7 @@ class Journal:
         self.sidecar = Sidecar(self.dir)
         self.outage = Outage(self.sidecar)
         self._counter: tuple[str, int] | None = None  # taken, not yet used by a segment
+        self._recipients: list[Recipient] = []  # firm keys every data key is wrapped to
         self._ended = False  # session.end is written
 
     # --- opening --------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
+        recipients = configured_recipients(config.seal.firm)  # a bad file refuses to record
         keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
@@ -140,6 +143,7 @@ class Journal:
             next_index=idx,
             next_seq=seq,
         )
+        j._recipients = recipients
         j.append_many([j._resume_event(last_t) if resumed else j._start_event()])
         return j
 
@@ -166,7 +170,6 @@ class Journal:
             ) from exc
         agent_id, counter = self._counter
         dek = new_dek()
-        kek_id, wrapped = self.keyring.wrap_dek(dek)
         seg_id = secrets.token_hex(8)
         genesis = {
             "v": fmt.GENESIS_VERSION,
@@ -181,8 +184,7 @@ class Journal:
             "seq_first": self._next_seq,
             "created_utc_ns": self.clock.utc_ns(),
             "created_mono_ns": self.clock.mono_ns(),
-            "kek_id": kek_id,
-            "wrapped_dek": wrapped.hex(),
+            **self.keyring.genesis_key_fields(dek, seg_id, self._recipients),
             "cipher": "AES-256-GCM",
             "compression": "zstd",
             "key_id": self._signer.key_id,

@@ -29,7 +29,7 @@ def _records(
         try:
             if deks is not None and seg.segment_id in deks:
                 cipher = ChunkCipher(deks[seg.segment_id])
-            elif keyring is not None and keyring.holds_kek(str(seg.genesis.get("kek_id", ""))):
+            elif keyring is not None and keyring.can_open(seg.genesis):
                 cipher = seg.cipher(keyring)
             else:
                 return None

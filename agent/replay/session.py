@@ -136,7 +136,8 @@ class ReplaySession:
         last_meta: dict[str, int] = {}
         for pos, s in enumerate(self.segs):
             if s.file is None:
-                self.withheld.append({"segment": s.path.name, "reason": "unreadable"})
+                why = s.report.undecryptable or "unreadable"  # a key not held here is named
+                self.withheld.append({"segment": s.path.name, "reason": why})
                 continue
             n_ok = s.report.chunks_verified
             headers = s.file.chunk_headers()

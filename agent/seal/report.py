@@ -55,6 +55,8 @@ class SegmentReport:
     agent_counter: int = -1
     created_utc_ns: int = 0
     bytes: int = 0
+    undecryptable: str = ""
+    """Why ``--decrypt`` could not have the data key here (a key problem, not damage)."""
 
     def fail(self, name: str, detail: str, where: str = "") -> None:
         """Record that check ``name`` failed at ``where``."""

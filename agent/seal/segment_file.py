@@ -7,7 +7,7 @@ journal, and the journal (which writes segments and turns chunk bodies into even
 
 Opening never writes: a segment with a live WAL is opened ``mode=ro``; otherwise
 ``immutable=1`` so files on read-only media (vault copies, export bundles) open too.
-Anything that is not a version-1 sessiontape segment is a clear ``NotAJournal`` /
+Anything that is not a sessiontape segment of a known version is a clear ``NotAJournal`` /
 ``UnknownVersion`` naming the file.
 """
 
@@ -25,6 +25,7 @@ import zstandard
 from agent.canonical import loads
 from agent.errors import InputError, NotAJournal, UnknownVersion
 from agent.keys import Keyring
+from agent.keystore.firmwrap import parse_wraps
 from agent.seal import format as fmt
 from agent.seal.crypto import ChunkCipher
 
@@ -126,6 +127,11 @@ def _check_genesis(genesis: dict[str, Any], path: Path) -> None:
     for key in _GENESIS_STRS:
         if key in genesis and not isinstance(genesis[key], str):
             raise NotAJournal(f"{path}: genesis {key} is not a string")
+    if genesis.get("v") != 1 or "firm_wraps" in genesis:
+        try:
+            parse_wraps(genesis.get("firm_wraps"))
+        except ValueError as exc:
+            raise NotAJournal(f"{path}: genesis {exc}") from None
 
 
 def _damage(path: Path, exc: BaseException) -> str:
@@ -184,8 +190,13 @@ class SegmentFile:
             raise NotAJournal(f"{path}: segment has no genesis row")
         self.genesis_bytes: bytes = _blob(row[0], "genesis", path)
         self.genesis = _parse(self.genesis_bytes, "genesis", path)
-        if self.genesis.get("v") != fmt.GENESIS_VERSION:
-            raise UnknownVersion(f"{path}: genesis version {self.genesis.get('v')!r}")
+        v = self.genesis.get("v")
+        if type(v) is not int or v not in fmt.GENESIS_VERSIONS:
+            raise UnknownVersion(
+                f"{path}: genesis version {v!r} is not supported (this build reads versions "
+                + ", ".join(str(x) for x in fmt.GENESIS_VERSIONS)
+                + ")"
+            )
         _check_genesis(self.genesis, path)
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
@@ -260,13 +271,9 @@ class SegmentFile:
         )
 
     def cipher(self, keyring: Keyring) -> ChunkCipher:
-        """The chunk cipher, unwrapping the DEK with the KEK named in the genesis."""
-        kid = str(self.genesis.get("kek_id", ""))
-        try:
-            wrapped = bytes.fromhex(str(self.genesis.get("wrapped_dek", "")))
-        except ValueError as exc:
-            raise NotAJournal(f"{self.path}: genesis wrapped_dek is not hex") from exc
-        return ChunkCipher(keyring.unwrap_dek(kid, wrapped, where=str(self.path)))
+        """The chunk cipher: the DEK opened by :meth:`Keyring.open_dek` (this home's KEK, else
+        a firm key held here; ``KeyUnavailable`` when neither)."""
+        return ChunkCipher(keyring.open_dek(self.genesis, where=str(self.path)))
 
     def close(self) -> None:
         self._con.close()

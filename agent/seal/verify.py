@@ -19,7 +19,9 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
                 it embeds and timestamps the seal's digest; with TSA roots that certificate
                 chains to one, and a sealed segment without a token fails; with
                 ``require_timestamp`` a missing or unchained token fails
-``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events
+``decrypt``     (``--decrypt``) every chunk authenticates and decodes to its header's events;
+                when no key held here opens the data key: ``cannot decrypt (key kek:…
+                unavailable; …)`` (the integrity checks still run: a missing key is not damage)
 ``vault``       (``--vault``) checkpoints shipped to WORM are consistent with the local file
 
 Statuses: ``verified`` (sealed on close/rotation), ``recovered`` (sealed by recovery after a
@@ -106,12 +108,15 @@ def _verify_open(
     cps = seg.checkpoints()
     # Bodies are not yet known to be signed: a size that is no integer names no tree size.
     checkpoint_sizes = {s for cp in cps if type(s := cp.body.get("tree_size")) is int}
-    cipher = None
+    cipher, no_key = None, ""
     if decrypt:
         if keyring is None:
             raise KeyMaterialError("--decrypt needs a keyring")
-        cipher = seg.cipher(keyring)
-    stored = checks.check_chunks(seg, rep, cipher, checkpoint_sizes)
+        try:
+            cipher = seg.cipher(keyring)
+        except KeyMaterialError as exc:  # a key problem, not damage: the other checks still run
+            no_key = rep.undecryptable = exc.message.removeprefix(f"{seg.path}: ")
+    stored = checks.check_chunks(seg, rep, cipher, checkpoint_sizes, no_key=no_key)
     keys_seen = checks.check_checkpoints(cps, seg, rep, trust, stored)
     seal = checks.check_seal(seg, rep, trust, stored)
     if seal is not None:

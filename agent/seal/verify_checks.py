@@ -70,8 +70,13 @@ def check_chunks(
     rep: SegmentReport,
     cipher: ChunkCipher | None,
     checkpoint_sizes: set[int],
+    *,
+    no_key: str = "",
 ) -> StoredChunks:
-    """``chain``, ``headers`` and ``decrypt`` over every chunk, stopping at the first failure."""
+    """``chain``, ``headers`` and ``decrypt`` over every chunk, stopping at the first failure.
+
+    ``no_key``: why decryption was asked for but no cipher could be had (the data key does not
+    open here); ``decrypt`` then fails with it, after the integrity checks of the walk."""
     g_hash = chain.genesis_hash(seg.genesis_bytes)
     stored = StoredChunks(g_hash, g_hash, rep.seq_first_genesis)
     stored.roots_at[0] = (stored.tree.root(), stored.head)
@@ -98,7 +103,9 @@ def check_chunks(
         rep.ok("chain", f"{stored.tree.size} chunks")
     if failed != "headers":
         rep.ok("headers")
-    if cipher is None:
+    if cipher is None and no_key:
+        rep.fail("decrypt", no_key)
+    elif cipher is None:
         rep.checks.append(Check("decrypt", None, "not requested"))
     elif failed != "decrypt":
         rep.ok("decrypt", f"{rep.events} events")
