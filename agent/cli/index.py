@@ -122,10 +122,18 @@ def _print_report(rep: Any, as_json: bool, verb: str) -> None:
                 f"({f['segment_id']}): {f['detail']} - not indexed",
                 err=True,
             )
+        for u in rep.undecryptable:
+            typer.echo(
+                f"NOT INDEXED {u['session_id']} segment {u['index']} ({u['segment_id']}): "
+                f"{u['detail']}",
+                err=True,
+            )
         for a in rep.anomalies:
             typer.echo(a["message"], err=True)
     if rep.failed or rep.anomalies:
         raise typer.Exit(1)
+    if rep.undecryptable:  # a key problem (exit 2, like verify --decrypt), not damage
+        raise typer.Exit(2)
 
 
 @index_app.command("update")

@@ -250,7 +250,7 @@ def _input_error(report: VerifyReport, targets: list[Path]) -> bool:
 def _print_report(report: VerifyReport) -> None:
     """One line per segment, one per failed cross-segment check, then the summary line."""
     for s in report.segments:
-        mark = "OK  " if s.passed else "FAIL"
+        mark = "OK  " if s.passed else ("KEY " if _only_key_missing(s) else "FAIL")
         typer.echo(
             f"{mark} {s.status:<10} {s.path}  seg {s.index}  {s.events} events"
             + (f"  key {s.key_id}" if s.key_id else "")
@@ -268,8 +268,22 @@ def _print_report(report: VerifyReport) -> None:
             f"verified: {len(report.segments)} segments, every check passed"
             + timestamp_note(report.segments)
         )
+    elif all(s.passed or _only_key_missing(s) for s in report.segments) and all(
+        c.ok is not False for c in report.checks
+    ):  # every integrity check passed; only the content is closed to this home
+        typer.echo(
+            f"not decryptable here: {report.first_failure} (every integrity check passed; "
+            "reading needs the workstation's KEK or a firm key)",
+            err=True,
+        )
     else:
         typer.echo(f"verification FAILED: {report.first_failure}", err=True)
+
+
+def _only_key_missing(s: Any) -> bool:
+    """The segment's one failed check is decryption for want of a key held here."""
+    failed = [c for c in s.checks if c.ok is False]
+    return bool(s.undecryptable) and all(c.name == "decrypt" for c in failed)
 
 
 def inspect(

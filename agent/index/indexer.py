@@ -8,7 +8,9 @@ Unsealed segments wait until they are sealed. Incremental runs skip segments who
 is already indexed, so :func:`index_new_segments` is cheap enough for a scheduler job.
 
 Continuity is checked segment to segment (each genesis must name the previous segment's
-seal); a gap marks the session failed with the reason.
+seal); a gap marks the session failed with the reason. A verified segment that no key held
+here opens (neither the workstation's KEK nor a firm key) is *undecryptable here*: reported,
+not indexed, not a failure, and indexed by the first run in a home that holds a key.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import structlog
 
 from agent.audit import is_audit
 from agent.config import Config
-from agent.errors import KeyMaterialError, SessiontapeError, UsageError
+from agent.errors import KeyMaterialError, KeyUnavailable, SessiontapeError, UsageError
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.custody import Custody, ship_custody
 from agent.index.extract import Extractor, Limits, Row
@@ -46,11 +48,13 @@ class IndexReport:
     events_read: int = 0
     seconds: float = 0.0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    # verified, but no key held here opens them: not indexed, retried by the next run
+    undecryptable: list[dict[str, Any]] = field(default_factory=list)
     anomalies: list[dict[str, str]] = field(default_factory=list)  # vault anomalies
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.anomalies
+        return not self.failed and not self.anomalies and not self.undecryptable
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class IndexReport:
             "events_read": self.events_read,
             "seconds": round(self.seconds, 3),
             "failed": self.failed,
+            "undecryptable": self.undecryptable,
             "anomalies": self.anomalies,
             "ok": self.ok,
         }
@@ -147,7 +152,7 @@ def index_session(
     ex = Extractor(limits)
     segs = sorted(info.segments, key=lambda s: (s.index, s.path.name))
     skipped: list[SegmentInfo] = []  # indexed earlier; replayed (rows discarded) for state
-    failed = unsealed = False
+    failed = unsealed = unreadable = False
     prev_seal: dict[int, str] = {s.index: s.seal_hash_hex for s in segs if not s.error}
     for s in segs:
         rec = _seg_record(s, source)
@@ -173,6 +178,11 @@ def index_session(
             skipped = []
         try:
             rows, n = _read_rows(s.path, keyring, ex)
+        except KeyUnavailable as exc:  # a key problem, not damage: left for a run that has it
+            rep.undecryptable.append(_entry(rec, exc.message.removeprefix(f"{s.path}: ")))
+            unreadable = True
+            ex = Extractor(limits)
+            continue
         except SessiontapeError as exc:
             what = f"decrypt: {exc.message}" if isinstance(exc, KeyMaterialError) else exc.message
             _fail(ix, rec, what, rep)
@@ -183,7 +193,7 @@ def index_session(
         rep.events_read += n
         rep.segments_indexed += 1
     failed = failed or bool(ix.failures(info.session_id))
-    verified = "failed" if failed else ("pending" if unsealed else "verified")
+    verified = "failed" if failed else ("pending" if unsealed or unreadable else "verified")
     ix.upsert_session(_session_meta(info, segs, custody or Custody(), verified, source))
     return rep
 
@@ -229,14 +239,16 @@ def _fail(ix: SearchIndex, rec: SegmentRecord, why: str, rep: IndexReport) -> No
         check=why.split(":", 1)[0],
     )
     ix.mark_segment_failed(rec, why)
-    rep.failed.append(
-        {
-            "session_id": rec.session_id,
-            "segment_id": rec.segment_id,
-            "index": rec.index,
-            "detail": why,
-        }
-    )
+    rep.failed.append(_entry(rec, why))
+
+
+def _entry(rec: SegmentRecord, detail: str) -> dict[str, Any]:
+    return {
+        "session_id": rec.session_id,
+        "segment_id": rec.segment_id,
+        "index": rec.index,
+        "detail": detail,
+    }
 
 
 def _journal_root(directory: Path) -> Path:
@@ -351,6 +363,8 @@ def job_index(home: str) -> None:
         rep = index_new_segments(Path(home), load_config(home=Path(home)))
         if rep.failed:
             log.error("index.job_failed_verification", alert=True, count=len(rep.failed))
+        if rep.undecryptable:
+            log.warning("index.job_undecryptable", count=len(rep.undecryptable))
     except SessiontapeError as exc:
         log.error("index.job_failed", error=exc.message, retryable=exc.retryable)
     except Exception as exc:  # a job must never kill the scheduler; the next run retries

@@ -104,9 +104,11 @@ def test_home_without_any_key_says_cannot_decrypt_not_format(
     assert code == 2
     copy = other / "journals" / seg.parent.name / seg.name
     assert err == (
-        f"verification FAILED: {copy}: decrypt: cannot decrypt (key {kek} unavailable; "
-        f"firm keys {kid} not held here)\n"
+        f"not decryptable here: {copy}: decrypt: cannot decrypt (key {kek} unavailable; "
+        f"firm keys {kid} not held here) (every integrity check passed; reading needs the "
+        "workstation's KEK or a firm key)\n"
     )
+    assert "verification FAILED" not in err
     assert "FAILED: format" not in out + err and "format: " not in err
     assert run_main(capsys, "--home", str(other), "verify")[0] == 0  # integrity needs no key
     rs = ReplaySession.open(other, seg.parent.name, keyring=keyring(other))
@@ -122,3 +124,30 @@ def test_home_without_any_key_says_cannot_decrypt_not_format(
         }
     ]
     assert f"cannot decrypt (key {kek} unavailable" in integ["first_failure"]
+
+
+def test_index_leaves_undecryptable_segments_for_a_home_with_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A verified segment no key here opens is reported as not indexed (exit 2), not as a
+    failed verification, and the first run with the firm key indexes it."""
+    firm = new_home(tmp_path / "firm")
+    _firm_init(capsys, firm, tmp_path / "firm.pem")
+    firm_keys = firm / "keys" / "firm"
+    ws = new_home(tmp_path / "ws")
+    configure_recipients(ws, tmp_path / "firm.pem")
+    (seg,) = record(ws)
+    kek = keyring(ws).current_kek_id()
+    _shipped(ws, firm, capsys)
+    hidden = tmp_path / "firm-keys-away"
+    firm_keys.rename(hidden)
+    code, out, err = run_main(capsys, "--home", str(firm), "index", "update")
+    assert code == 2, err
+    assert f"NOT INDEXED {seg.parent.name} segment 0 " in err
+    assert f"cannot decrypt (key {kek} unavailable" in err
+    assert "FAILED VERIFICATION" not in err
+    assert ", 0 segments indexed" in out
+    hidden.rename(firm_keys)
+    code, out, err = run_main(capsys, "--home", str(firm), "index", "update")
+    assert code == 0, err
+    assert ", 1 segments indexed" in out
