@@ -209,20 +209,32 @@ def find_session(home: Path, session_id: str) -> SessionInfo:
 
     A session with no segments in the journals (never there, or removed locally after
     shipping) is looked up among the sessions restored from a vault
-    (``<home>/restore/<session>``)."""
+    (``<home>/restore/<session>``); a session partly removed locally is read from its restored
+    copy when that holds all of it."""
     sdir = home / "journals" / session_id
     if sdir.is_dir():
         s = load_session(sdir)
         if s.segments:
-            return s
+            return _whole(home, s)
     matches = [d for d in session_dirs(home) if d.name.startswith(session_id)]
     if not any(any(d.glob(f"*{fmt.SEGMENT_SUFFIX}")) for d in matches):
         matches = _restored(home, session_id) or matches
     if len(matches) == 1:
-        return load_session(matches[0])
+        return _whole(home, load_session(matches[0]))
     if not matches:
         raise UsageError(f"unknown session {session_id!r} in {home / 'journals'}")
     raise UsageError(f"session prefix {session_id!r} is ambiguous ({len(matches)} sessions)")
+
+
+def _whole(home: Path, local: SessionInfo) -> SessionInfo:
+    """``local``, or its restored copy when that holds every local segment and more (local
+    retention removed the session's older segments after the vault confirmed them)."""
+    cached = home / "restore" / local.session_id
+    if not cached.is_dir() or local.segments[0].path.parent == cached:
+        return local
+    have = {s.path.name for s in local.segments}
+    restored = {p.name for p in cached.glob(f"*{fmt.SEGMENT_SUFFIX}")}
+    return load_session(cached) if have < restored else local
 
 
 def _restored(home: Path, session_id: str) -> list[Path]:

@@ -170,7 +170,8 @@ def _one(session: str, found: list[str], where: str) -> str:
 
 
 def _found(home: Path, session: str) -> str | None:
-    """Where the readers find ``session``: ``journals``, ``restore`` (the cache), or None."""
+    """Where the readers find ``session``: ``journals`` (all of it), ``partial`` (local
+    retention removed some of its segments), ``restore`` (the cache), or None."""
     from agent.journal.store import find_session
 
     try:
@@ -179,7 +180,14 @@ def _found(home: Path, session: str) -> str | None:
         return None
     if not info.segments:
         return None
-    return "journals" if info.segments[0].path.parent.parent.name == "journals" else "restore"
+    if info.segments[0].path.parent.parent.name != "journals":
+        return "restore"
+    from agent.ship.inventory import removed_locally
+
+    # Local retention removes a long session's older segments first: then it is partly
+    # local, and only the vault has the whole of it.
+    pruned = any(k.split("/", 1)[0] == info.session_id for k in removed_locally(home))
+    return "partial" if pruned else "journals"
 
 
 def restore_for_read(

@@ -281,6 +281,43 @@ def test_export_of_a_session_no_longer_local_restores_from_its_receipts(
     assert err.splitlines()[0].startswith(f"restored 2 segments of {sid} from {vault.url}")
 
 
+def test_a_session_partly_pruned_locally_is_read_whole_from_the_vault(
+    tmp_path: Path, lock_bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Local retention removed the older segment of a session and kept the newer one: export
+    restores the session and reads all of it, not the local half."""
+    import sqlite3
+
+    clock = FakeClock()
+    home = recorded_home(tmp_path, clock, sessions=1)
+    vault = S3Vault(lock_bucket, PREFIX)
+    sdir = session_dirs(home)[0]
+    sid = sdir.name
+    newer = sorted(sdir.glob("*.stj"))[1]
+    kept = tmp_path / newer.name
+    shutil.copy2(newer, kept)
+    ship_all(home, _now(), vault, keep_local_days=0).state.close()
+    shutil.copy2(kept, newer)  # the state retention leaves when only the older one was due
+    con = sqlite3.connect(home / "ship" / "state.db")
+    with con:
+        con.execute(
+            "UPDATE objects SET local_deleted_ns = NULL WHERE key = ?",
+            (f"segments/{sid}/{newer.name}",),
+        )
+    con.close()
+    code, out, err = run_main(
+        capsys, "--home", str(home), "export", sid, "--out", str(tmp_path / "b")
+    )
+    assert code == 0, err
+    assert err.splitlines()[0].startswith(f"restored 2 segments of {sid} from {vault.url}")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    (session,) = manifest["sessions"]
+    assert [s["file"].rsplit("/", 1)[-1][:6] for s in session["segments"]] == [
+        "000000",
+        "000001",
+    ]
+
+
 def test_a_session_in_neither_place_is_one_line_naming_where_it_looked(
     attacked: Attacked, capsys: pytest.CaptureFixture[str]
 ) -> None:
