@@ -39,6 +39,9 @@ class SegmentInfo:
     record_class: str
     kinds: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    # The seal's retention decision (seal version 2); "" for version-1 or unsealed segments.
+    retention_class: str = ""
+    retention_rule: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -107,6 +110,14 @@ class SessionInfo:
         }
 
 
+def _retention(seal_body: dict[str, Any]) -> dict[str, str]:
+    """``retention_class`` / ``retention_rule`` from a seal body ("" when it has none)."""
+    r = seal_body.get("retention")
+    if not isinstance(r, dict):
+        return {"retention_class": "", "retention_rule": ""}
+    return {"retention_class": str(r.get("class", "")), "retention_rule": str(r.get("rule", ""))}
+
+
 def segment_info(path: Path) -> SegmentInfo:
     """Read one segment's metadata (raises ``InputError`` for unreadable files)."""
     seg = SegmentFile(path)
@@ -146,6 +157,7 @@ def segment_info(path: Path) -> SegmentInfo:
             workstation=str(g.get("workstation", "")),
             record_class=str(g.get("record_class", "default")),
             kinds=kinds,
+            **_retention(seal.body if seal else {}),
         )
     finally:
         seg.close()

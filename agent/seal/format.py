@@ -33,7 +33,8 @@ FORMAT_VERSION = 1
 GENESIS_VERSION = 1
 CHUNK_HEADER_VERSION = 1
 CHECKPOINT_VERSION = 2  # 2: ``prev`` chains each checkpoint to the one before
-SEAL_VERSION = 1
+SEAL_VERSION = 2  # 2: ``retention`` = {"class", "rule"}, the session's retention decision
+SEAL_VERSIONS = (1, 2)  # readers accept these
 SEGMENT_SUFFIX = ".stj"
 
 SCHEMA = """

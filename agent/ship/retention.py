@@ -43,6 +43,33 @@ def add_retention(t: dt.datetime, spec: str) -> dt.datetime:
     return t + dt.timedelta(days=days)
 
 
+class _Segment(Protocol):
+    @property
+    def retention_class(self) -> str: ...
+
+    @property
+    def record_class(self) -> str | None: ...
+
+
+class _Policy(Protocol):
+    @property
+    def retention_classes(self) -> dict[str, str]: ...
+
+
+def longest_class(classes: Mapping[str, str], names: Iterable[str]) -> str:
+    """The configured class with the longest retention among ``names`` (unknown ones skipped;
+    ``default`` when none is known)."""
+    known = sorted({n for n in names if n in classes} or {"default"})
+    return max(known, key=lambda c: retention_days(classes[c]))
+
+
+def segment_class(cfg: _Policy, seg: _Segment) -> str:
+    """The class a segment's seal records; for a seal without one, the genesis' explicit
+    class; a class no longer configured falls back to ``default``."""
+    name = seg.retention_class or seg.record_class or "default"
+    return name if name in cfg.retention_classes else "default"
+
+
 class _Rule(Protocol):
     @property
     def url_pattern(self) -> str: ...

@@ -36,7 +36,7 @@ from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
 from agent.ship.config import ShipConfig
 from agent.ship.receipts import RECEIPT_SUFFIX, check_receipt, receipt_document
-from agent.ship.retention import add_retention, choose_class
+from agent.ship.retention import add_retention, longest_class, segment_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
 from agent.ship.spool import copy_to_spool
 from agent.ship.state import ObjectRow, ShipState
@@ -130,10 +130,21 @@ class Shipper:
 
     # --- discovery -------------------------------------------------------------------------
     def retention_for(self, seg: SegmentMeta) -> tuple[str, str]:
-        """(class, retain-until ISO) of a segment: sealed time + the class's period."""
-        cls = choose_class(
-            self.cfg.retention_classes, self.cfg.class_rules, seg.urls, seg.record_class
-        )
+        """(class, retain-until ISO) of a segment: sealed time + the class's period.
+
+        The class is the one its seal records (see :mod:`agent.ship.classify`), or the
+        genesis' explicit class for a seal that records none, raised to the longest class
+        already given to the session's other segments.
+        """
+        cls = segment_class(self.cfg, seg)
+        known = [
+            str(r[0])
+            for r in self.state.query(
+                "SELECT DISTINCT record_class FROM objects WHERE session_id = ?",
+                (seg.session_id,),
+            )
+        ]
+        cls = longest_class(self.cfg.retention_classes, [cls, *known])
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
         return cls, iso_seconds(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 

@@ -219,8 +219,8 @@ class FakeSource:
         index: int = 0,
         sealed_utc_ns: int | None = None,
         sealed: bool = True,
-        urls: tuple[str, ...] = (),
         record_class: str | None = None,
+        retention_class: str = "",
     ) -> SegmentMeta:
         """Write the file and register it."""
         path = self.root / session_id / f"{index:06d}-{segment_id}.stj"
@@ -234,8 +234,9 @@ class FakeSource:
             sealed=sealed,
             sealed_utc_ns=sealed_utc_ns,
             size_bytes=len(data),
-            urls=urls,
             record_class=record_class,
+            retention_class=retention_class,
+            retention_rule="test" if retention_class else "",
         )
         self.metas[segment_id] = meta
         self.digests[path.name] = sha256_hex(data)

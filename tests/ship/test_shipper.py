@@ -161,14 +161,14 @@ def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
     )
     sh, src, mem, _, clock = _setup(tmp_path, cfg)
     src.add(
-        "s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), urls=("https://chat.example/room/1",)
+        "s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications"
     )
     src.add(
         "s2",
         "seg2",
         b"blotter",
         sealed_utc_ns=clock.utc_ns(),
-        urls=("https://oms.example/blotter",),
+        retention_class="orders",
     )
     sh.ship_once()
     assert mem.head(KEY).retain_until == dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
