@@ -241,11 +241,17 @@ async def record_session(
     user: str | None = None,
     duration: float | None = None,
     clock: Clock | None = None,
+    record_class: str | None = None,
 ) -> RecordingResult:
-    """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify."""
+    """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify.
+
+    ``record_class`` is an explicit retention class (it overrides ``ship.class_rules``).
+    """
     from agent.capture.run import run_capture
 
-    rec = Recording(home, config, user=user, clock=clock)
+    meta = default_meta(config, user)
+    meta.record_class = record_class
+    rec = Recording(home, config, clock=clock, meta=meta)
     try:
         summary = await run_capture(
             url,

@@ -29,6 +29,12 @@ def record(
         min=0.1,
         help="Stop after S seconds (default: until the browser is closed or Ctrl-C).",
     ),
+    record_class: str | None = typer.Option(
+        None,
+        "--class",
+        help="Retention class of the session (one of ship.retention_classes); "
+        "default: chosen by ship.class_rules from what is recorded.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Record URL until the browser closes, Ctrl-C, or --duration; then seal and verify.
@@ -36,6 +42,8 @@ def record(
     Example: sessiontape record https://trading.example.com --duration 600
     """
     check_url(url, config().capture.allowed_schemes)
+    if record_class is not None:
+        check_class(record_class)
     writable_home()
     setup_logging()
     from agent.cli.demo import print_result
@@ -48,7 +56,13 @@ def record(
     )
     result = asyncio.run(
         record_session(
-            url, config(), home(), headless=headless or None, user=user, duration=duration
+            url,
+            config(),
+            home(),
+            headless=headless or None,
+            user=user,
+            duration=duration,
+            record_class=record_class,
         )
     )
     print_result(result, as_json=as_json)
@@ -63,6 +77,14 @@ def record(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def check_class(name: str) -> str:
+    """``name`` if it is one of ``ship.retention_classes``; else a usage error listing them."""
+    try:
+        return config().ship.check_class(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_url(url: str, allowed_schemes: list[str]) -> None:

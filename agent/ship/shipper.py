@@ -87,6 +87,8 @@ class Shipper:
         self.audit = audit or AuditRecorder(self.dir, self.clock)
         self.spool_dir = spool_dir or self.dir / "spool"
         self.lock_dir = self.dir / "locks"
+        # ``sessiontape agent --class``: every session it ships is kept at least this long.
+        self.min_class: str | None = None
 
     # --- posture ---------------------------------------------------------------------------
     @property
@@ -134,7 +136,7 @@ class Shipper:
 
         The class is the one its seal records (see :mod:`agent.ship.classify`), or the
         genesis' explicit class for a seal that records none, raised to the longest class
-        already given to the session's other segments.
+        already given to the session's other segments and to :attr:`min_class`.
         """
         cls = segment_class(self.cfg, seg)
         known = [
@@ -144,7 +146,8 @@ class Shipper:
                 (seg.session_id,),
             )
         ]
-        cls = longest_class(self.cfg.retention_classes, [cls, *known])
+        floor = [self.min_class] if self.min_class else []
+        cls = longest_class(self.cfg.retention_classes, [cls, *known, *floor])
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
         return cls, iso_seconds(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 

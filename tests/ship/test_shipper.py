@@ -180,10 +180,10 @@ def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
 
 
 def test_segment_of_a_held_session_is_written_with_legal_hold(tmp_path: Path) -> None:
-    """A hold placed before shipping applies at PUT time."""
+    """A hold placed on a recorded session before it ships applies at PUT time."""
     sh, src, mem, _, clock = _setup(tmp_path)
-    add_hold(sh, "MATTER-1", "s1", "compliance@firm")
     src.add("s1", "seg1", b"x", sealed_utc_ns=clock.utc_ns())
+    add_hold(sh, "MATTER-1", "s1", "compliance@firm")
     sh.ship_once()
     assert mem.head(KEY).legal_hold is True
     assert mem.head(KEY + ".receipt.json").legal_hold is True
