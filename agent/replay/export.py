@@ -39,7 +39,6 @@ from agent.clock import SystemClock
 from agent.config import Config
 from agent.errors import (
     InputError,
-    KeyMaterialError,
     UsageError,
     VerificationFailed,
     storage_error,
@@ -118,19 +117,11 @@ def _select(
 
 
 def _recipient_sealer(path: Path) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
+    """The sealer for ``--recipient``: an X25519 public key file, PEM or raw base64/hex."""
     from agent.mask.escrow import EscrowSealer
+    from agent.mask.keyfile import load_public_key
 
-    try:
-        pub = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise KeyMaterialError(f"{path}: not a readable PEM public key") from exc
-    if not isinstance(pub, X25519PublicKey):
-        raise KeyMaterialError(f"{path}: --recipient must be an X25519 public key")
-    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return EscrowSealer(base64.b64encode(raw).decode())
+    return EscrowSealer(base64.b64encode(load_public_key(path)).decode(), where=str(path))
 
 
 def _export_session(
