@@ -35,6 +35,7 @@ from agent.errors import PostureError, VaultError
 from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
 from agent.ship.config import ShipConfig
+from agent.ship.escalate import escalate
 from agent.ship.receipts import RECEIPT_SUFFIX, check_receipt, receipt_document
 from agent.ship.retention import add_retention, longest_class, segment_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
@@ -56,6 +57,7 @@ class ShipResult:
     failed: dict[str, str] = field(default_factory=dict)
     busy: list[str] = field(default_factory=list)
     paused: str | None = None
+    extended: list[str] = field(default_factory=list)  # retention raised to a longer class
 
 
 class Shipper:
@@ -188,6 +190,7 @@ class Shipper:
         if res.paused:
             return res
         res.discovered = self.scan()
+        res.extended = [p["key"] for p in escalate(self)]
         now = self.clock.utc_ns()
         for row in self.state.objects("status = 'pending' AND next_attempt_ns <= ?", (now,)):
             try:

@@ -88,6 +88,10 @@ class MemoryVault(VaultBackend):
             raise NotFound(f"{key}: not found in {self.url}")
         obj.state = replace(obj.state, legal_hold=on)
 
+    def _set_retention(self, state: ObjectState, until: dt.datetime) -> None:
+        obj = self.objects[state.key]
+        obj.state = replace(obj.state, retain_until=until)
+
     def _remove(self, state: ObjectState) -> None:
         del self.objects[state.key]
 
@@ -184,6 +188,10 @@ class FlakyVault:
     def set_legal_hold(self, key: str, on: bool) -> None:
         self._enter("set_legal_hold")
         self.inner.set_legal_hold(key, on)
+
+    def extend_retention(self, key: str, version_id: str, until: dt.datetime) -> ObjectState:
+        self._enter("extend_retention")
+        return self.inner.extend_retention(key, version_id, until)
 
     def delete(self, key: str) -> None:
         self._enter("delete")
