@@ -3,10 +3,12 @@ and the configured application, an explicit class, the default; signed into the 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from agent.clock import ns_to_dt
 from agent.config import Config, load_config
 from agent.errors import UsageError
 from agent.journal.session import SessionMeta
@@ -14,6 +16,7 @@ from agent.seal.segment_file import SegmentFile
 from agent.seal.verify import verify_paths
 from agent.ship.classify import SessionClassifier
 from agent.ship.config import ShipConfig
+from agent.ship.retention import add_retention
 from agent.testing import FakeClock
 from tests.journals import write_scripted_session
 
@@ -121,3 +124,81 @@ def test_explicit_class_from_session_meta_is_sealed(tmp_path: Path) -> None:
     seal = SegmentFile(j.segments[0]).seal()
     assert seal is not None
     assert seal.body["retention"] == {"class": "communications", "rule": "--class"}
+
+
+RECORD_TOML = """
+[ship]
+vault_url = "{vault}"
+retention_classes = {{default = "3y", communications = "3y", orders = "6y"}}
+class_rules = [{{url_pattern = "http://127.0.0.1:*/index.html", class = "orders"}}]
+"""
+
+
+def _record_and_ship(tmp_path: Path, *extra: str) -> tuple[dict[str, str], dt.datetime, int]:
+    """Record the one-page site with Chromium, ship to a file vault; return the seal's
+    retention, the shipped object's retain-until (HEAD) and its sealed time."""
+    from agent.journal.store import list_sessions
+    from agent.ship.filevault import FileVault
+    from tests.cli.clirun import run
+    from tests.pipeline.site import serve_page
+
+    home = tmp_path / "h"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(RECORD_TOML.format(vault=f"file://{tmp_path / 'v'}"))
+    site = tmp_path / "site"
+    site.mkdir()
+    with serve_page(site, b"<html><body><h1>Blotter</h1></body></html>") as url:
+        r = run(
+            "--config", str(cfg), "record", url, "--headless", "--duration", "2", *extra, home=home
+        )
+    assert r.code == 0, r.err
+    (s,) = list_sessions(home)
+    seg = s.segments[0]
+    seal = SegmentFile(seg.path).seal()
+    assert seal is not None
+    r = run("--config", str(cfg), "ship", "--once", home=home)
+    assert r.code == 0, r.err
+    key = f"segments/{s.session_id}/{seg.path.name}"
+    until = FileVault(tmp_path / "v").head(key).retain_until
+    assert until is not None
+    return seal.body["retention"], until, seg.sealed_utc_ns
+
+
+@pytest.mark.browser
+def test_recording_an_orders_url_is_sealed_orders_and_shipped_locked_6_years(
+    tmp_path: Path,
+) -> None:
+    """A real Chromium recording of a page matching the orders rule: the seal says
+    ``orders`` and the rule, and the vault object is locked until sealed + 6y."""
+    retention, until, sealed = _record_and_ship(tmp_path)
+    assert retention == {"class": "orders", "rule": "url_pattern=http://127.0.0.1:*/index.html"}
+    assert until == add_retention(ns_to_dt(sealed), "6y").replace(microsecond=0)
+
+
+@pytest.mark.browser
+def test_record_class_option_overrides_the_rules_and_sets_the_lock(tmp_path: Path) -> None:
+    """``record --class communications`` on the same page: sealed communications (3y)."""
+    retention, until, sealed = _record_and_ship(tmp_path, "--class", "communications")
+    assert retention == {"class": "communications", "rule": "--class"}
+    assert until == add_retention(ns_to_dt(sealed), "3y").replace(microsecond=0)
+
+
+def test_record_with_an_unknown_class_exits_2_listing_the_classes(tmp_path: Path) -> None:
+    """Refused before any browser starts; nothing is recorded."""
+    from tests.cli.clirun import run
+
+    r = run("record", "http://127.0.0.1:9/", "--class", "forever", home=tmp_path / "h")
+    assert r.code == 2
+    assert r.err == (
+        "sessiontape: error: unknown retention class 'forever' "
+        "(ship.retention_classes: communications, default, orders)\n"
+    )
+    assert not (tmp_path / "h" / "journals").exists()
+
+
+def test_agent_with_an_unknown_class_exits_2(tmp_path: Path) -> None:
+    """``sessiontape agent --class`` is checked the same way before the scheduler starts."""
+    from tests.cli.clirun import run
+
+    r = run("agent", "--class", "forever", "--run-seconds", "1", home=tmp_path / "h")
+    assert r.code == 2 and "unknown retention class 'forever'" in r.err
