@@ -94,6 +94,12 @@ def export(
     )
     typer.echo(f"exported {len(res.sessions)} session(s), {res.files} files -> {res.path}")
     typer.echo(f"bundle sha256 {res.bundle_sha256}")
+    for sid, ret in res.retention.items():
+        segs = ", ".join(
+            f"{g['class'] or '?'} by {g['rule'] or '?'} until {g['retain_until'] or 'not shipped'}"
+            for g in ret["segments"]
+        )
+        typer.echo(f"retention {sid}: {ret['class']} ({segs})")
     if not res.dek_included:
         typer.echo(
             "data keys NOT included (no --recipient): events are readable only with "

@@ -56,8 +56,9 @@ class SessionInfo:
     session_id: str
     user: str
     workstation: str
-    record_class: str
+    record_class: str  # the retention class the newest seal records (else the genesis')
     segments: list[SegmentInfo]
+    retention_rule: str = ""  # the rule that chose it ("" when no seal records one)
 
     @property
     def start_utc_ns(self) -> int:
@@ -201,12 +202,18 @@ def load_session(sdir: Path) -> SessionInfo:
                 )
             )
     first = next((s for s in segs if not s.error), None)
+    # The class the newest seal records is the session's decision so far (rules only add
+    # matches); a version-1 seal records none, and then the genesis' explicit class counts.
+    decided = next((s for s in reversed(segs) if s.retention_class), None)
     return SessionInfo(
         session_id=sdir.name,
         user=first.user if first else "",
         workstation=first.workstation if first else "",
-        record_class=first.record_class if first else "default",
+        record_class=decided.retention_class
+        if decided
+        else (first.record_class if first else "default"),
         segments=segs,
+        retention_rule=decided.retention_rule if decided else "",
     )
 
 

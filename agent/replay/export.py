@@ -87,6 +87,9 @@ class ExportResult:
     bundle_sha256: str
     dek_included: bool
     audit_session: str
+    # session id -> its manifest entry's retention: class, and per segment class, rule and
+    # retain-until
+    retention: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -159,7 +162,12 @@ def _export_sessions(
         done.sections.append(report.session_section(rs, in_store(home / "assets")))
         it = rs.integrity()
         done.key_ids |= _signing_key_ids(rs, it)
-        done.entries.append(session_entry(rs, it, len(items)))
+        shipped = {
+            str(r["segment_id"]): str(r["retain_until"])
+            for r in ship_receipts(home, rs.info.session_id)
+            if r["status"] == "shipped"
+        }
+        done.entries.append(session_entry(rs, it, len(items), shipped))
     return done
 
 
@@ -279,7 +287,18 @@ def export_bundle(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
         replace_target(root, out, home, force=force, zipper=zip_tree)
-        return ExportResult(out, ids, len(files) + 2, bundle_hash, sealer is not None, audit)
+        retention = {
+            e["session_id"]: {
+                "class": e["record_class"],
+                "segments": [
+                    {"segment_id": g["segment_id"], **g["retention"]} for g in e["segments"]
+                ],
+            }
+            for e in done.entries
+        }
+        return ExportResult(
+            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, retention
+        )
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc
     finally:
