@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import typer
 
 from agent.cli.common import config, home, setup_logging, writable_home
 from agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.pipeline import RecordingResult
 
 
 def record(
@@ -66,6 +70,11 @@ def record(
         )
     )
     print_result(result, as_json=as_json)
+    _exit_unless_loaded(result, url)
+
+
+def _exit_unless_loaded(result: RecordingResult, url: str) -> None:
+    """Exit 1 when the session does not verify or nothing was loaded from ``url``."""
     if not result.report.ok:
         raise typer.Exit(1)
     cap = result.extra.get("capture", {})

@@ -287,23 +287,25 @@ def export_bundle(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
         replace_target(root, out, home, force=force, zipper=zip_tree)
-        retention = {
-            e["session_id"]: {
-                "class": e["record_class"],
-                "segments": [
-                    {"segment_id": g["segment_id"], **g["retention"]} for g in e["segments"]
-                ],
-            }
-            for e in done.entries
-        }
         return ExportResult(
-            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, retention
+            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, _retention(done)
         )
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc
     finally:
         if root.exists():
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _retention(done: _Exported) -> dict[str, dict[str, Any]]:
+    """session id -> its class and, per segment, the retention the manifest records."""
+    return {
+        e["session_id"]: {
+            "class": e["record_class"],
+            "segments": [{"segment_id": g["segment_id"], **g["retention"]} for g in e["segments"]],
+        }
+        for e in done.entries
+    }
 
 
 def open_deks(bundle: Path, private_key_pem: Path) -> dict[str, bytes]:

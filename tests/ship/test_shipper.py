@@ -154,15 +154,13 @@ def test_local_copy_kept_when_the_vault_copy_no_longer_confirms(tmp_path: Path) 
     assert sh.apply_local_retention() == [] and meta.path.exists()
 
 
-def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
-    """A chat session matches the communications rule (3y); others keep the default 6y."""
+def test_retention_class_is_the_one_the_seal_records(tmp_path: Path) -> None:
+    """A segment sealed ``communications`` is locked 3y, one sealed ``orders`` 6y."""
     cfg = ShipConfig.model_validate(
         {"class_rules": [{"url_pattern": "https://chat.example/*", "class": "communications"}]}
     )
     sh, src, mem, _, clock = _setup(tmp_path, cfg)
-    src.add(
-        "s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications"
-    )
+    src.add("s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications")
     src.add(
         "s2",
         "seg2",
