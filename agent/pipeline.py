@@ -286,8 +286,10 @@ async def record_demo(
     fast: bool = False,
     clock: Clock | None = None,
     tsa: Any = None,
+    record_class: str | None = None,
 ) -> RecordingResult:
-    """Start the demo trading app, drive the scripted trader session, seal and verify."""
+    """Start the demo trading app, drive the scripted trader session, seal and verify
+    (``record_class``: an explicit retention class)."""
     from agent.capture.session import CaptureSession
     from agent.demo_app.script import run_trader_script
     from agent.demo_app.server import running_demo_app
@@ -309,7 +311,7 @@ async def record_demo(
         clock=clock,
         timestamper=timestamper,
         tst_roots=roots,
-        meta=SessionMeta(user="demo-trader", workstation=default_meta(config).workstation),
+        meta=SessionMeta("demo-trader", default_meta(config).workstation, record_class),
     )
     steps: list[Any] = []
     app_info: dict[str, Any] = {}
