@@ -11,6 +11,9 @@ it; the vaults refuse to shorten whatever the store would do.
 Each extension is first written as a sealed ``audit.retention`` record (session, key, from
 and to class, old and new retain-until); the local row changes only after every vault
 confirmed, so a vault that is down is retried on the next pass (and the record repeats).
+
+Checkpoints stream while a segment is still being written, under the class known then; when
+the sealed segment ships, :func:`align_checkpoints` locks them as long as the segment.
 """
 
 from __future__ import annotations
@@ -93,3 +96,40 @@ def _raise(shipper: Shipper, row: ObjectRow, target: str, until: Any) -> dict[st
     shipper.state.update(row.key, record_class=target, retain_until=iso_seconds(until))
     log.info("ship.retention_extended", key=row.key, to_class=target, until=payload["retain_until"])
     return payload
+
+
+def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
+    """Lock the checkpoints already shipped for ``row``'s segment (while it was being
+    written, under the class known then) at least as long as the segment itself; audited
+    first as ``audit.retention`` (action ``align_checkpoints``). Returns the objects extended
+    as ``vault:key``; a vault error propagates, so the segment's shipping is retried."""
+    until = parse_iso_seconds(row.retain_until)
+    keys = [
+        str(r[0])
+        for r in shipper.state.query(
+            "SELECT key FROM checkpoints WHERE segment_id = ? ORDER BY n", (row.segment_id,)
+        )
+    ]
+    short = [
+        (name, vault, key)
+        for name, vault in shipper.vaults.items()
+        for key in keys
+        if (vault.head(key).retain_until or until) < until
+    ]
+    if not short:
+        return []
+    objects = [f"{name}:{key}" for name, _, key in short]
+    shipper.audit.record(
+        "audit.retention",
+        {
+            "action": "align_checkpoints",
+            "session_id": row.session_id,
+            "key": row.key,
+            "to_class": row.record_class,
+            "retain_until": row.retain_until,
+            "objects": objects,
+        },
+    )
+    for _, vault, key in short:
+        vault.extend_retention(key, "", until)
+    return objects

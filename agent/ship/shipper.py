@@ -35,7 +35,7 @@ from agent.errors import PostureError, VaultError
 from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
 from agent.ship.config import ShipConfig
-from agent.ship.escalate import escalate
+from agent.ship.escalate import align_checkpoints, escalate
 from agent.ship.receipts import RECEIPT_SUFFIX, check_receipt, receipt_document
 from agent.ship.retention import add_retention, longest_class, segment_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
@@ -262,6 +262,7 @@ class Shipper:
             finally:
                 spooled.unlink(missing_ok=True)
             receipts = self._upload(row, data)
+            align_checkpoints(self, row)
             self.state.update(
                 row.key,
                 status="shipped",

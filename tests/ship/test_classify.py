@@ -32,6 +32,9 @@ CFG = ShipConfig.model_validate(
 )
 
 POLICY_TOML = """
+[journal]
+rotate_seconds = 60  # rotation by fake time stays well within the vault's clock-skew limit
+
 [ship]
 retention_classes = {default = "3y", communications = "3y", orders = "6y"}
 class_rules = [

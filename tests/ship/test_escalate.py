@@ -71,3 +71,34 @@ def test_extend_retention_never_shortens(lock_bucket: str, clock: FakeClock) -> 
     state = vault.extend_retention("k", "", later - dt.timedelta(days=1))
     assert state.retain_until == later.replace(microsecond=0)
     assert _head_until(lock_bucket, "p/k") == later.replace(microsecond=0)
+
+
+def test_checkpoints_shipped_while_recording_are_locked_as_long_as_the_sealed_segment(
+    home: Path, tmp_path: Path, lock_bucket: str, clock: FakeClock
+) -> None:
+    """Checkpoints stream under the class known then (default, 3y); the segment is then
+    sealed ``orders``: when it ships, its checkpoints are re-locked to its 6y retain-until."""
+    from agent.ship.checkpoints import ship_checkpoints
+
+    cfg = policy_config(tmp_path, home)
+    vault = S3Vault(lock_bucket, "desk", clock=clock)
+    sh = build_shipper(home, cfg.ship, clock=clock, vaults={"primary": vault}, config=cfg)
+    j = open_journal(home, cfg, clock)
+    append_events(j, clock, [("page.navigate", {"url": "https://intranet.firm/"}, "F")])
+    j.checkpoint_now()
+    assert ship_checkpoints(sh) >= 1
+    (cp_key,) = vault.list(f"checkpoints/{j.session_id}/")
+    assert _head_until(lock_bucket, f"desk/{cp_key}") < add_retention(
+        ns_to_dt(clock.utc_ns()), "4y"
+    )
+
+    append_events(j, clock, [("page.navigate", {"url": "https://oms.firm/blotter"}, "F")])
+    j.close()
+    assert len(sh.ship_once().shipped) == 1
+    info = segment_info(j.segments[0])
+    assert info.retention_class == "orders"
+    six = add_retention(ns_to_dt(info.sealed_utc_ns), "6y")
+    assert _head_until(lock_bucket, f"desk/{cp_key}") == six
+    audit = [json.loads(x) for x in (home / "ship" / "audit.jsonl").read_text().splitlines()]
+    (aligned,) = [a["payload"] for a in audit if a["kind"] == "audit.retention"]
+    assert aligned["action"] == "align_checkpoints" and aligned["objects"] == [f"primary:{cp_key}"]
