@@ -17,7 +17,8 @@ from agent.keys import Signer
 from agent.replay.export_files import json_doc, sha256_file
 from agent.replay.session import ReplaySession
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: each session's record_class and each segment's retention
+BUNDLE_VERSIONS = (1, 2)  # readers accept these
 
 
 def segment_retention(rs: ReplaySession, shipped: dict[str, str]) -> list[dict[str, Any]]:
