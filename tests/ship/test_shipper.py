@@ -332,3 +332,15 @@ def test_wal_that_cannot_be_checkpointed_yet_is_retried_not_shipped_short(tmp_pa
     sh.clock.advance_s(2)
     assert sh.ship_once().shipped == [KEY]
     con.close()
+
+
+def test_agent_class_is_a_floor_for_every_session_it_ships(tmp_path: Path) -> None:
+    """``sessiontape agent --class orders``: a segment sealed ``communications`` (3y) is kept
+    as ``orders`` (6y); the longer of the two always wins."""
+    sh, src, mem, _, clock = _setup(tmp_path)
+    sh.min_class = "orders"
+    src.add("s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications")
+    sh.ship_once()
+    row = sh.state.get(KEY)
+    assert row is not None and row.record_class == "orders"
+    assert mem.head(KEY).retain_until == dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
