@@ -35,6 +35,7 @@ from agent.tomlfile import read_toml
 class AgentConfig(Section):
     identity: str = ""  # configured user identity; empty = OS user
     workstation: str = ""  # workstation name; empty = hostname
+    application: str = ""  # the application this desk records (ship.class_rules may match it)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -241,11 +241,17 @@ async def record_session(
     user: str | None = None,
     duration: float | None = None,
     clock: Clock | None = None,
+    record_class: str | None = None,
 ) -> RecordingResult:
-    """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify."""
+    """Record ``url`` until the browser closes, Ctrl-C or ``duration``; seal and verify.
+
+    ``record_class`` is an explicit retention class (it overrides ``ship.class_rules``).
+    """
     from agent.capture.run import run_capture
 
-    rec = Recording(home, config, user=user, clock=clock)
+    meta = default_meta(config, user)
+    meta.record_class = record_class
+    rec = Recording(home, config, clock=clock, meta=meta)
     try:
         summary = await run_capture(
             url,
@@ -280,8 +286,10 @@ async def record_demo(
     fast: bool = False,
     clock: Clock | None = None,
     tsa: Any = None,
+    record_class: str | None = None,
 ) -> RecordingResult:
-    """Start the demo trading app, drive the scripted trader session, seal and verify."""
+    """Start the demo trading app, drive the scripted trader session, seal and verify
+    (``record_class``: an explicit retention class)."""
     from agent.capture.session import CaptureSession
     from agent.demo_app.script import run_trader_script
     from agent.demo_app.server import running_demo_app
@@ -303,7 +311,7 @@ async def record_demo(
         clock=clock,
         timestamper=timestamper,
         tst_roots=roots,
-        meta=SessionMeta(user="demo-trader", workstation=default_meta(config).workstation),
+        meta=SessionMeta("demo-trader", default_meta(config).workstation, record_class),
     )
     steps: list[Any] = []
     app_info: dict[str, Any] = {}

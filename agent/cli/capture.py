@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import typer
 
 from agent.cli.common import config, home, setup_logging, writable_home
 from agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.pipeline import RecordingResult
 
 
 def record(
@@ -29,6 +33,12 @@ def record(
         min=0.1,
         help="Stop after S seconds (default: until the browser is closed or Ctrl-C).",
     ),
+    record_class: str | None = typer.Option(
+        None,
+        "--class",
+        help="Retention class of the session (one of ship.retention_classes); "
+        "default: chosen by ship.class_rules from what is recorded.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Record URL until the browser closes, Ctrl-C, or --duration; then seal and verify.
@@ -36,6 +46,8 @@ def record(
     Example: sessiontape record https://trading.example.com --duration 600
     """
     check_url(url, config().capture.allowed_schemes)
+    if record_class is not None:
+        check_class(record_class)
     writable_home()
     setup_logging()
     from agent.cli.demo import print_result
@@ -48,10 +60,21 @@ def record(
     )
     result = asyncio.run(
         record_session(
-            url, config(), home(), headless=headless or None, user=user, duration=duration
+            url,
+            config(),
+            home(),
+            headless=headless or None,
+            user=user,
+            duration=duration,
+            record_class=record_class,
         )
     )
     print_result(result, as_json=as_json)
+    _exit_unless_loaded(result, url)
+
+
+def _exit_unless_loaded(result: RecordingResult, url: str) -> None:
+    """Exit 1 when the session does not verify or nothing was loaded from ``url``."""
     if not result.report.ok:
         raise typer.Exit(1)
     cap = result.extra.get("capture", {})
@@ -63,6 +86,14 @@ def record(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def check_class(name: str) -> str:
+    """``name`` if it is one of ``ship.retention_classes``; else a usage error listing them."""
+    try:
+        return config().ship.check_class(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_url(url: str, allowed_schemes: list[str]) -> None:

@@ -83,6 +83,9 @@ def demo(
         "`openssl ts` TSA started for the demo (a stand-in for a real "
         "RFC 3161 TSA).",
     ),
+    record_class: str | None = typer.Option(
+        None, "--class", help="Retention class of the session (one of ship.retention_classes)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the demo trading app with a scripted trader: capture, mask, seal, verify, ship, index.
@@ -95,9 +98,13 @@ def demo(
 
     Example: sessiontape demo --fast
     """
+    if record_class is not None:
+        from agent.cli.capture import check_class
+
+        check_class(record_class)
     writable_home()
     setup_logging()
-    result = _record(headless, fast, tsa)
+    result = _record(headless, fast, tsa, record_class)
     steps = result.extra.get("steps", [])
     if not as_json:
         typer.echo(
@@ -113,7 +120,7 @@ def demo(
         raise typer.Exit(1)
 
 
-def _record(headless: bool, fast: bool, tsa: bool) -> Any:
+def _record(headless: bool, fast: bool, tsa: bool, record_class: str | None = None) -> Any:
     """Record the scripted session, with a local ``openssl ts`` TSA when asked and present."""
     from agent.pipeline import record_demo
 
@@ -129,7 +136,14 @@ def _record(headless: bool, fast: bool, tsa: bool) -> Any:
     try:
         typer.echo("recording the demo trading app (scripted trader session)...")
         return asyncio.run(
-            record_demo(config(), home(), headless=headless or None, fast=fast, tsa=local_tsa)
+            record_demo(
+                config(),
+                home(),
+                headless=headless or None,
+                fast=fast,
+                tsa=local_tsa,
+                record_class=record_class,
+            )
         )
     finally:
         if local_tsa is not None:

@@ -76,11 +76,14 @@ def keys_escrow_init(
         typer.Option("--out", help="Directory for the private key PEM (never the agent home)."),
     ] = Path("."),
 ) -> None:
-    """Create an escrow X25519 key pair: private key to --out (0600), public key printed.
+    """Create an escrow / recipient X25519 key pair: the private key PEM (PKCS#8, 0600) and
+    the public key PEM (SubjectPublicKeyInfo) to --out; the public key is also printed, raw
+    as base64, for the masking rules file. Either form works for `export --recipient`.
 
     Example: sessiontape keys escrow-init --officer "J. Smith" --out /media/officer-usb
     """
     from agent.mask.escrow import generate_keypair, key_id
+    from agent.mask.keyfile import public_pem
 
     h = home().resolve()
     target_dir = out.resolve()
@@ -93,23 +96,32 @@ def keys_escrow_init(
     pem, pub = generate_keypair()
     import base64
 
-    kid = key_id(base64.b64decode(pub))
+    raw = base64.b64decode(pub)
+    kid = key_id(raw)
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / f"escrow-{safe}-{kid}.pem"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise UsageError(f"{path} already exists") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-        f.flush()
-        os.fsync(f.fileno())
+    pub_path = target_dir / f"escrow-{safe}-{kid}.pub.pem"
+    _write_new(path, pem, 0o600)
+    _write_new(pub_path, public_pem(raw), 0o644)
     officer_toml = officer.replace("\\", "\\\\").replace('"', '\\"')
     typer.echo(f"private key (keep offline, 0600): {path}")
+    typer.echo(f"public key (PEM, for export --recipient): {pub_path}")
     typer.echo(f"public key: {pub}")
     typer.echo(f"key id: {kid}")
     typer.echo("add to your masking rules file ([mask] rules_file):")
     typer.echo(f'[escrow]\nofficer = "{officer_toml}"\npublic_key = "{pub}"')
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` (never overwrite) with ``mode``, durably."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def reveal_cmd(

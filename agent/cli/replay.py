@@ -113,6 +113,12 @@ def export(
     )
     typer.echo(f"exported {len(res.sessions)} session(s), {res.files} files -> {res.path}")
     typer.echo(f"bundle sha256 {res.bundle_sha256}")
+    for sid, ret in res.retention.items():
+        segs = ", ".join(
+            f"{g['class'] or '?'} by {g['rule'] or '?'} until {g['retain_until'] or 'not shipped'}"
+            for g in ret["segments"]
+        )
+        typer.echo(f"retention {sid}: {ret['class']} ({segs})")
     if not res.dek_included:
         typer.echo(
             "data keys NOT included (no --recipient): events are readable only with "
@@ -153,14 +159,7 @@ def run_bundle_verify(
             "no trusted public keys: pass --trust DIR (the keys inside the "
             "bundle are not trusted on their own)"
         )
-    deks = None
-    if recipient_key is not None:
-        from agent.replay.export import open_deks
-
-        work = bundle
-        if not bundle.is_dir():
-            raise UsageError("--recipient-key needs an unpacked bundle directory")
-        deks = open_deks(work, recipient_key)
+    deks = _bundle_deks(bundle, recipient_key) if recipient_key is not None else None
     roots = _read_roots(tsa_root_paths(home(), config().seal.tsa_roots, tsa_root))
     rep = verify_bundle(
         bundle,
@@ -188,6 +187,27 @@ def run_bundle_verify(
     return 0 if rep.ok else 1
 
 
+def _bundle_deks(bundle: Path, recipient_key: Path) -> dict[str, bytes]:
+    """The data keys of a bundle (a folder, or a .zip unpacked into a private temporary
+    directory that is removed afterwards), opened with the recipient's private key."""
+    import shutil
+    import tempfile
+
+    from agent.replay.bundle_zip import is_zip_bundle, unzip_bundle
+    from agent.replay.export import open_deks
+
+    if bundle.is_dir():
+        return open_deks(bundle, recipient_key)
+    if not is_zip_bundle(bundle):
+        raise UsageError(f"{bundle}: not an export bundle (a folder or a .zip with manifest.json)")
+    tmp = Path(tempfile.mkdtemp(prefix="st-bundle-keys-"))  # mode 0700
+    try:
+        unzip_bundle(bundle, tmp)
+        return open_deks(tmp, recipient_key)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def verify_bundle_cmd(
     bundle: Path = typer.Argument(..., help="Export bundle: a directory or a .zip."),
     trust: Path | None = typer.Option(
@@ -200,13 +220,14 @@ def verify_bundle_cmd(
     recipient_key: Path | None = typer.Option(
         None,
         "--recipient-key",
-        help="Recipient X25519 private key (PEM): re-derive events/HAR/CSV, data.js, report.",
+        help="Recipient X25519 private key (PEM, or raw base64/hex): re-derive "
+        "events/HAR/CSV, data.js, report.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Verify an export bundle offline (`sessiontape verify BUNDLE` does the same).
 
-    Example: sessiontape verify-bundle case-42/ --trust firm-keys/ --recipient-key me.pem
+    Example: sessiontape verify-bundle case-42.zip --trust firm-keys/ --recipient-key me.pem
     """
     raise typer.Exit(run_bundle_verify(bundle, trust, tsa_root, recipient_key, as_json))
 

@@ -146,18 +146,35 @@ def ship_dispose(
         "--yes",
         help="Delete eligible objects from software-enforced vaults (never from S3).",
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Record disposition of objects past retain-until (and not held); --yes deletes them
-    from the file vault only.
+    """List every object past retain-until (class, retain-until, held by which matters) and
+    record a sealed disposition for each one not held; --yes deletes them from the file
+    vault only.
 
-    Example: sessiontape ship dispose --yes
+    Example: sessiontape ship dispose --json
     """
-    from agent.ship.holds import dispose
+    from agent.ship.holds import dispose, expired
 
-    out = dispose(_shipper(), execute=yes, actor=_actor())
+    sh = _shipper()
+    out = dispose(sh, execute=yes, actor=_actor())
+    rows = expired(sh)
+    if as_json:
+        echo_json({"records": out, "expired": rows})
+        return
     typer.echo(f"{len(out)} disposition record(s)")
     for r in out:
         typer.echo(f"  {r['action']}: {r['key']} (retained until {r['retain_until']})")
+    eligible = [r for r in rows if not r["held"]]
+    if rows:
+        typer.echo(f"{len(eligible)} object(s) past retain-until and not held")
+    for r in eligible:
+        typer.echo(
+            f"  {r['session_id']}  {r['record_class']}  until {r['retain_until']}  {r['key']}"
+        )
+    for r in rows:
+        if r["held"]:
+            typer.echo(f"  kept by hold {', '.join(r['matters'])}: {r['key']}")
 
 
 @hold_app.command("add")
@@ -220,6 +237,12 @@ def agent_cmd(
     run_seconds: float = typer.Option(
         0, "--run-seconds", help="Stop after this many seconds (0 = until Ctrl-C / SIGTERM)."
     ),
+    record_class: str | None = typer.Option(
+        None,
+        "--class",
+        help="Keep every session this agent ships at least as long as this retention class "
+        "(the longer of it and the class the seal records).",
+    ),
 ) -> None:
     """Run the ship scheduler in the foreground (ship, checkpoints, re-verify, posture,
     local retention); Ctrl-C or SIGTERM stops it cleanly.
@@ -229,9 +252,12 @@ def agent_cmd(
     import signal
     import threading
 
+    from agent.cli.capture import check_class
     from agent.ship.scheduler import run_agent
 
+    floor = check_class(record_class) if record_class is not None else None
     sh = _shipper()
+    sh.min_class = floor
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if run_seconds > 0:

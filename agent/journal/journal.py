@@ -28,13 +28,13 @@ from agent.journal.outage import Outage, Sidecar
 from agent.journal.segment import SegmentWriter
 from agent.journal.session import SessionMeta as SessionMeta
 from agent.journal.session import default_meta as default_meta
-from agent.journal.session import journals_dir as journals_dir
-from agent.journal.session import lock_session, meta_fields, resume_payload
+from agent.journal.session import journals_dir, lock_session, meta_fields, resume_payload
 from agent.journal.session import new_session_id as new_session_id
 from agent.keys import Keyring
 from agent.keystore.firmwrap import Recipient, configured_recipients
 from agent.seal import format as fmt
 from agent.seal.crypto import new_dek
+from agent.ship.classify import SessionClassifier
 
 log = structlog.get_logger("sessiontape.journal")
 
@@ -77,8 +77,7 @@ class Journal:
         self._next_seq = next_seq
         self._signer = keyring.signer()
         self._seg: SegmentWriter | None = None
-        self._seg_opened_mono = 0
-        self._last_cp_mono = 0
+        self._seg_opened_mono = self._last_cp_mono = 0
         self._offset = clock.utc_ns() - clock.mono_ns()
         self.closed = False
         self.segments: list[Path] = []
@@ -88,6 +87,7 @@ class Journal:
         self._counter: tuple[str, int] | None = None  # taken, not yet used by a segment
         self._recipients: list[Recipient] = []  # firm keys every data key is wrapped to
         self._ended = False  # session.end is written
+        self.classifier = SessionClassifier.of(config, meta.record_class)
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
@@ -209,7 +209,7 @@ class Journal:
         seg = self._seg
         if seg is None:
             return
-        body = seg.seal_body(reason, self.clock.utc_ns())
+        body = seg.seal_body(reason, self.clock.utc_ns(), self.classifier.decision())
         tst = None
         if self._timestamper is not None:
             try:
@@ -292,6 +292,7 @@ class Journal:
             seq += len(part)
         self._seg.write_chunks(chunks)  # raises JournalError: seqs not consumed
         self._next_seq = seq
+        self.classifier.observe_all((ev.kind, ev.payload) for ev in batch)
         return [r["seq"] for c in chunks for r in c]
 
     def _check_clock(self) -> Event | None:

@@ -239,9 +239,19 @@ class SegmentWriter:
         self.last_checkpoint_link = checkpoint_link(bbytes)
         return body
 
-    def seal_body(self, reason: str, sealed_utc_ns: int) -> dict[str, Any]:
-        """The seal body for the segment as it stands."""
+    def seal_body(
+        self, reason: str, sealed_utc_ns: int, retention: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The seal body for the segment as it stands.
+
+        ``retention`` is the session's retention decision (``{"class", "rule"}``); recovery,
+        which did not watch the session, records the explicit class or ``default`` with the
+        rule ``recovered`` (the shipper keeps a session's longest class for all its segments).
+        """
         g = self.genesis
+        if retention is None:
+            cls = str(g.get("record_class") or "default")
+            retention = {"class": cls, "rule": "--class" if cls != "default" else "recovered"}
         return {
             "v": fmt.SEAL_VERSION,
             "type": "seal",
@@ -265,6 +275,7 @@ class SegmentWriter:
             "sealed_utc_ns": sealed_utc_ns,
             "reason": reason,
             "key_id": self._signer.key_id,
+            "retention": dict(retention),
         }
 
     def seal(

@@ -34,7 +34,7 @@ class SessionMeta:
 
     user: str
     workstation: str
-    record_class: str = "default"
+    record_class: str | None = None  # an explicit retention class (``--class``)
 
 
 def default_meta(config: Config, user: str | None = None) -> SessionMeta:
@@ -65,7 +65,7 @@ def meta_fields(meta: SessionMeta) -> dict[str, Any]:
     return {
         "user": meta.user,
         "workstation": meta.workstation,
-        "record_class": meta.record_class,
+        "record_class": meta.record_class or "default",
         "agent_version": __version__,
     }
 

@@ -39,6 +39,9 @@ class SegmentInfo:
     record_class: str
     kinds: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    # The seal's retention decision (seal version 2); "" for version-1 or unsealed segments.
+    retention_class: str = ""
+    retention_rule: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -53,8 +56,9 @@ class SessionInfo:
     session_id: str
     user: str
     workstation: str
-    record_class: str
+    record_class: str  # the retention class the newest seal records (else the genesis')
     segments: list[SegmentInfo]
+    retention_rule: str = ""  # the rule that chose it ("" when no seal records one)
 
     @property
     def start_utc_ns(self) -> int:
@@ -107,6 +111,14 @@ class SessionInfo:
         }
 
 
+def _retention(seal_body: dict[str, Any]) -> dict[str, str]:
+    """``retention_class`` / ``retention_rule`` from a seal body ("" when it has none)."""
+    r = seal_body.get("retention")
+    if not isinstance(r, dict):
+        return {"retention_class": "", "retention_rule": ""}
+    return {"retention_class": str(r.get("class", "")), "retention_rule": str(r.get("rule", ""))}
+
+
 def segment_info(path: Path) -> SegmentInfo:
     """Read one segment's metadata (raises ``InputError`` for unreadable files)."""
     seg = SegmentFile(path)
@@ -146,6 +158,7 @@ def segment_info(path: Path) -> SegmentInfo:
             workstation=str(g.get("workstation", "")),
             record_class=str(g.get("record_class", "default")),
             kinds=kinds,
+            **_retention(seal.body if seal else {}),
         )
     finally:
         seg.close()
@@ -189,12 +202,18 @@ def load_session(sdir: Path) -> SessionInfo:
                 )
             )
     first = next((s for s in segs if not s.error), None)
+    # The class the newest seal records is the session's decision so far (rules only add
+    # matches); a version-1 seal records none, and then the genesis' explicit class counts.
+    decided = next((s for s in reversed(segs) if s.retention_class), None)
     return SessionInfo(
         session_id=sdir.name,
         user=first.user if first else "",
         workstation=first.workstation if first else "",
-        record_class=first.record_class if first else "default",
+        record_class=decided.retention_class
+        if decided
+        else (first.record_class if first else "default"),
         segments=segs,
+        retention_rule=decided.retention_rule if decided else "",
     )
 
 

@@ -55,10 +55,13 @@ def _unb64(text: str) -> bytes:
 
 
 class EscrowSealer:
-    """Seals values to one officer's public key (base64 of the raw 32 bytes)."""
+    """Seals values to one officer's public key (PEM text, or the raw 32 bytes as base64 or
+    hex)."""
 
-    def __init__(self, public_key_b64: str, officer: str = "") -> None:
-        self.public_raw = base64.b64decode(public_key_b64, validate=True)
+    def __init__(self, public_key: str, officer: str = "", where: str = "public key") -> None:
+        from agent.mask.keyfile import public_raw_from_text
+
+        self.public_raw = public_raw_from_text(public_key, where)
         self._public = X25519PublicKey.from_public_bytes(self.public_raw)
         self.officer = officer
         self.key_id = key_id(self.public_raw)
@@ -119,15 +122,8 @@ def generate_keypair() -> tuple[bytes, str]:
 
 
 def load_private_key(path: Path) -> X25519PrivateKey:
-    """Read an officer's X25519 private key PEM; ``KeyMaterialError`` if it is not one."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyMaterialError(f"{path}: cannot read private key: {exc.strerror}") from exc
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise KeyMaterialError(f"{path}: not an unencrypted PEM private key") from exc
-    if not isinstance(key, X25519PrivateKey):
-        raise KeyMaterialError(f"{path}: not an X25519 private key")
-    return key
+    """Read an officer's or recipient's X25519 private key (PEM, or raw base64/hex);
+    ``KeyMaterialError`` naming the file if it is not one."""
+    from agent.mask.keyfile import load_private_key as load
+
+    return load(path)

@@ -38,7 +38,7 @@ from agent.replay.bundle_derived import check_derived
 from agent.replay.bundle_views import check_views
 from agent.replay.bundle_zip import is_zip_bundle, unzip_bundle
 from agent.replay.export_files import sha256_file
-from agent.replay.manifest import BUNDLE_VERSION
+from agent.replay.manifest import BUNDLE_VERSIONS
 from agent.replay.proofs import SegmentLeaves, check_proof, load_leaves
 from agent.seal.timestamp import tst_verifier
 from agent.seal.verify import Check, VerifyReport, verify_paths
@@ -128,7 +128,7 @@ def _signed_manifest(root: Path, rep: BundleReport, trust: TrustStore) -> dict[s
     except (OSError, ValueError) as exc:
         rep.checks.append(Check("manifest", False, f"unreadable ({exc})", "manifest.json"))
         return None
-    if manifest.get("v") != BUNDLE_VERSION:
+    if manifest.get("v") not in BUNDLE_VERSIONS:
         raise UnknownVersion(f"{mpath}: bundle version {manifest.get('v')!r} is not supported")
     try:
         sig = json.loads((root / "manifest.sig").read_text())

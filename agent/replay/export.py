@@ -39,7 +39,6 @@ from agent.clock import SystemClock
 from agent.config import Config
 from agent.errors import (
     InputError,
-    KeyMaterialError,
     UsageError,
     VerificationFailed,
     storage_error,
@@ -88,6 +87,9 @@ class ExportResult:
     bundle_sha256: str
     dek_included: bool
     audit_session: str
+    # session id -> its manifest entry's retention: class, and per segment class, rule and
+    # retain-until
+    retention: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,19 +120,11 @@ def _select(
 
 
 def _recipient_sealer(path: Path) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
+    """The sealer for ``--recipient``: an X25519 public key file, PEM or raw base64/hex."""
     from agent.mask.escrow import EscrowSealer
+    from agent.mask.keyfile import load_public_key
 
-    try:
-        pub = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise KeyMaterialError(f"{path}: not a readable PEM public key") from exc
-    if not isinstance(pub, X25519PublicKey):
-        raise KeyMaterialError(f"{path}: --recipient must be an X25519 public key")
-    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return EscrowSealer(base64.b64encode(raw).decode())
+    return EscrowSealer(base64.b64encode(load_public_key(path)).decode(), where=str(path))
 
 
 def _export_session(
@@ -168,7 +162,12 @@ def _export_sessions(
         done.sections.append(report.session_section(rs, in_store(home / "assets")))
         it = rs.integrity()
         done.key_ids |= _signing_key_ids(rs, it)
-        done.entries.append(session_entry(rs, it, len(items)))
+        shipped = {
+            str(r["segment_id"]): str(r["retain_until"])
+            for r in ship_receipts(home, rs.info.session_id)
+            if r["status"] == "shipped"
+        }
+        done.entries.append(session_entry(rs, it, len(items), shipped))
     return done
 
 
@@ -288,12 +287,25 @@ def export_bundle(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
         replace_target(root, out, home, force=force, zipper=zip_tree)
-        return ExportResult(out, ids, len(files) + 2, bundle_hash, sealer is not None, audit)
+        return ExportResult(
+            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, _retention(done)
+        )
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc
     finally:
         if root.exists():
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _retention(done: _Exported) -> dict[str, dict[str, Any]]:
+    """session id -> its class and, per segment, the retention the manifest records."""
+    return {
+        e["session_id"]: {
+            "class": e["record_class"],
+            "segments": [{"segment_id": g["segment_id"], **g["retention"]} for g in e["segments"]],
+        }
+        for e in done.entries
+    }
 
 
 def open_deks(bundle: Path, private_key_pem: Path) -> dict[str, bytes]:

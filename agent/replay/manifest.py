@@ -17,11 +17,37 @@ from agent.keys import Signer
 from agent.replay.export_files import json_doc, sha256_file
 from agent.replay.session import ReplaySession
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: each session's record_class and each segment's retention
+BUNDLE_VERSIONS = (1, 2)  # readers accept these
 
 
-def session_entry(rs: ReplaySession, integrity: dict[str, Any], events: int) -> dict[str, Any]:
-    """A session's entry in the manifest: integrity and the bundle path of each segment."""
+def segment_retention(rs: ReplaySession, shipped: dict[str, str]) -> list[dict[str, Any]]:
+    """Per segment: the retention class and rule its seal records (None for a seal that
+    records none), and the retain-until of its vault copy when this home shipped it."""
+    out: list[dict[str, Any]] = []
+    for s in rs.segs:
+        seal = s.file.seal() if s.file is not None else None
+        decided = seal.body.get("retention") if seal is not None else None
+        out.append(
+            {
+                "class": decided.get("class") if isinstance(decided, dict) else None,
+                "rule": decided.get("rule") if isinstance(decided, dict) else None,
+                "retain_until": shipped.get(s.report.segment_id),
+            }
+        )
+    return out
+
+
+def session_entry(
+    rs: ReplaySession,
+    integrity: dict[str, Any],
+    events: int,
+    shipped: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A session's entry in the manifest: integrity, the bundle path of each segment and its
+    retention (class and rule from the seal, retain-until from ``shipped``: segment id ->
+    retain-until of this home's vault copy)."""
+    retention = segment_retention(rs, shipped or {})
     return {
         "session_id": rs.info.session_id,
         "integrity": integrity["status"],
@@ -32,9 +58,11 @@ def session_entry(rs: ReplaySession, integrity: dict[str, Any], events: int) -> 
                 "segment_id": s.report.segment_id,
                 "status": s.report.status,
                 "seal_hash": s.report.seal_hash,
+                "retention": r,
             }
-            for s in rs.segs
+            for s, r in zip(rs.segs, retention, strict=True)
         ],
+        "record_class": rs.info.record_class,
         "events": events,
     }
 

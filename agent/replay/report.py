@@ -29,8 +29,8 @@ def _e(x: Any) -> str:
 def _metadata_part(m: dict[str, Any]) -> list[str]:
     """Heading and the who/where/when table."""
     out = [f"<h2>Session {_e(m['session_id'])}</h2><table>"]
-    for k in ("user", "workstation", "record_class", "events", "bytes"):
-        out.append(f"<tr><th>{k}</th><td>{_e(m[k])}</td></tr>")
+    for k in ("user", "workstation", "record_class", "retention_rule", "events", "bytes"):
+        out.append(f"<tr><th>{k}</th><td>{_e(m.get(k, ''))}</td></tr>")
     out.append(
         f"<tr><th>start (UTC)</th><td>{_e(utc_iso(m['start_utc_ns']))}</td></tr>"
         f"<tr><th>end (UTC)</th><td>{_e(utc_iso(m['end_utc_ns']))}</td></tr></table>"

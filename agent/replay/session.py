@@ -370,6 +370,7 @@ class ReplaySession:
             "user": i.user,
             "workstation": i.workstation,
             "record_class": i.record_class,
+            "retention_rule": i.retention_rule,
             "start_utc_ns": i.start_utc_ns,
             "end_utc_ns": i.end_utc_ns,
             "events": i.event_count,

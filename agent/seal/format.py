@@ -41,7 +41,8 @@ GENESIS_VERSION = 2  # 2: ``firm_wraps``, the data key wrapped to the firm's pub
 GENESIS_VERSIONS = (1, 2)  # versions readers accept (1: no firm wraps)
 CHUNK_HEADER_VERSION = 1
 CHECKPOINT_VERSION = 2  # 2: ``prev`` chains each checkpoint to the one before
-SEAL_VERSION = 1
+SEAL_VERSION = 2  # 2: ``retention`` = {"class", "rule"}, the session's retention decision
+SEAL_VERSIONS = (1, 2)  # readers accept these
 SEGMENT_SUFFIX = ".stj"
 
 SCHEMA = """

@@ -267,8 +267,11 @@ def _seal_mismatch(
 ) -> str:
     """How the seal body differs from the stored chunks ("" when it does not)."""
     b, g, tree = seal.body, seg.genesis, stored.tree
+    if b.get("v") not in fmt.SEAL_VERSIONS:
+        return f"unknown seal version {b.get('v')!r} (this reader knows {fmt.SEAL_VERSIONS})"
+    if b["v"] >= 2 and not _retention_ok(b.get("retention")):
+        return f"seal version 2 without a valid retention decision: {b.get('retention')!r}"
     expected = {
-        "v": fmt.SEAL_VERSION,
         "seg": seg.segment_id,
         "session": seg.session_id,
         "genesis_hash": stored.genesis_hash.hex(),
@@ -290,6 +293,15 @@ def _seal_mismatch(
             f"(chunks missing after seq {rep.seq_last_verified})"
         )
     return ", ".join(f"{k}: sealed {b.get(k)!r} vs stored {expected[k]!r}" for k in bad[:2])
+
+
+def _retention_ok(value: object) -> bool:
+    """A version-2 seal's ``retention``: ``{"class": str, "rule": str}``, both non-empty."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"class", "rule"}
+        and all(isinstance(v, str) and v for v in value.values())
+    )
 
 
 NO_ROOTS = "no trusted TSA roots given (--tsa-root or seal.tsa_roots)"

@@ -20,7 +20,7 @@ import structlog
 
 from agent.clock import ns_to_dt
 from agent.errors import PostureError, VaultError
-from agent.ship.retention import add_retention, choose_class
+from agent.ship.retention import add_retention
 from agent.ship.source import (
     CheckpointMeta,
     SegmentMeta,
@@ -88,7 +88,7 @@ def ship_checkpoints(shipper: Any) -> int:
         except Exception as exc:  # a segment being written or broken: try next time
             log.warning("ship.checkpoints_unreadable", path=str(seg.path), error=str(exc))
             continue
-        cls = choose_class(cfg.retention_classes, cfg.class_rules, seg.urls, seg.record_class)
+        cls = shipper.retention_for(seg)[0]  # the session's class as far as it is known
         for cp in cps:
             if cp.n in done:
                 continue

@@ -12,12 +12,33 @@ from agent.ship.retention import parse_retention, retention_days
 
 
 class ClassRule(Section):
-    """A session whose URLs match ``url_pattern`` (fnmatch glob) gets retention ``class``."""
+    """A session matching every condition given gets retention ``class``.
+
+    ``url_pattern`` is an fnmatch glob on a full URL the session visited, ``origin`` a glob on
+    the origin (``scheme://host[:port]``) of one, ``application`` the configured
+    ``agent.application``. A rule names at least one of them; the URL conditions hold on one
+    and the same URL.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    url_pattern: str
+    url_pattern: str = ""
+    origin: str = ""
+    application: str = ""
     record_class: str = Field(alias="class")
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> ClassRule:
+        if not (self.url_pattern or self.origin or self.application):
+            raise ValueError("class_rules: a rule needs url_pattern, origin or application")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The rule as recorded in the seal: ``url_pattern=https://oms.*``."""
+        parts = [("url_pattern", self.url_pattern), ("origin", self.origin)]
+        parts.append(("application", self.application))
+        return ",".join(f"{k}={v}" for k, v in parts if v)
 
 
 class ShipConfig(Section):
@@ -64,6 +85,13 @@ class ShipConfig(Section):
             if rule.record_class not in self.retention_classes:
                 raise ValueError(f"class_rules: unknown class {rule.record_class!r}")
         return self
+
+    def check_class(self, name: str) -> str:
+        """``name`` when it is a configured retention class, else a ``ValueError`` listing them."""
+        if name not in self.retention_classes:
+            known = ", ".join(sorted(self.retention_classes))
+            raise ValueError(f"unknown retention class {name!r} (ship.retention_classes: {known})")
+        return name
 
     def resolved_vault_url(self, home: Path) -> str:
         """The primary vault URL, ``file://<home>/vault`` when empty."""

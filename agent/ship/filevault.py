@@ -221,6 +221,12 @@ class FileVault(VaultBackend):
         m["legal_hold"] = on
         _write_atomic(self._sidecar(key), json.dumps(m, sort_keys=True).encode())
 
+    def _set_retention(self, state: ObjectState, until: dt.datetime) -> None:
+        """Move retain-until in the sidecar (atomic replace)."""
+        m = self._read_sidecar(state.key)
+        m["retain_until"] = iso_seconds(until)
+        _write_atomic(self._sidecar(state.key), json.dumps(m, sort_keys=True).encode())
+
     def _remove(self, state: ObjectState) -> None:
         """Drop the sidecar; the blob goes when no other key refers to it."""
         digest = state.checksum_sha256 or ""

@@ -38,6 +38,14 @@ def _keys(shipper: Shipper, session_id: str) -> list[tuple[Vault, str]]:
     return [(v, k) for v in shipper.vaults.values() for k in session_keys(v, session_id)]
 
 
+def _known_locally(shipper: Shipper, session_id: str) -> bool:
+    """The session is recorded in this home (a segment the shipper's source sees, sealed
+    or not) or tracked by the ship state."""
+    if shipper.state.query("SELECT 1 FROM objects WHERE session_id = ? LIMIT 1", (session_id,)):
+        return True
+    return any(seg.session_id == session_id for seg in shipper.source.segments())
+
+
 def _apply(keys: list[tuple[Vault, str]], on: bool) -> None:
     for vault, key in keys:
         vault.set_legal_hold(key, on)
@@ -51,8 +59,11 @@ def add_hold(shipper: Shipper, matter: str, session_id: str, actor: str) -> dict
     stays, and :func:`reapply_holds` finishes it).
     """
     if not matter.strip() or not session_id.strip():
-        raise UsageError("hold add needs --matter and --session")
+        raise UsageError("hold add needs a non-empty --matter and --session")
     keys = _keys(shipper, session_id)
+    if not keys and not _known_locally(shipper, session_id):
+        where = ", ".join(v.url for v in shipper.vaults.values())
+        raise UsageError(f"no session {session_id} in {where} or this home ({shipper.home})")
     payload = {
         "action": "add",
         "matter": matter,
@@ -150,6 +161,30 @@ def dispose(shipper: Shipper, *, execute: bool = False, actor: str = "") -> list
     return out
 
 
+def expired(shipper: Shipper) -> list[dict[str, Any]]:
+    """Every shipped object past retain-until: key, session, class, retain-until, the
+    matters holding it (``held`` when any) and when its disposition was recorded (or None).
+    Objects with ``held`` false are the ones :func:`dispose` records as eligible."""
+    now = ns_to_dt(shipper.clock.utc_ns())
+    out: list[dict[str, Any]] = []
+    for row in shipper.state.objects("status = 'shipped'"):
+        if parse_iso_seconds(row.retain_until) > now:
+            continue
+        matters = sorted({str(r["matter"]) for r in shipper.state.active_holds(row.session_id)})
+        out.append(
+            {
+                "key": row.key,
+                "session_id": row.session_id,
+                "record_class": row.record_class,
+                "retain_until": row.retain_until,
+                "held": bool(matters),
+                "matters": matters,
+                "disposition_ns": row.disposition_ns,
+            }
+        )
+    return out
+
+
 def _stored(vault: Vault, key: str) -> bool:
     """The object is (still) in the vault: already deleted ones are not deleted again."""
     try:
@@ -167,6 +202,7 @@ def _dispose_one(
         "key": row.key,
         "retain_until": iso_seconds(until),
         "session_id": row.session_id,
+        "record_class": row.record_class,
         "actor": actor,
     }
     last: dict[str, Any] | None = None

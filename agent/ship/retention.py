@@ -1,15 +1,15 @@
-"""Retention periods (``"6y"``, ``"3y"``, ``"400d"``) and the choice of class per session.
+"""Retention periods (``"6y"``, ``"3y"``, ``"400d"``) and the class a segment is kept under.
 
 Years are calendar years (17a-4 speaks of years): 2026-02-28 + 6y = 2032-02-28; a 29 February
-start ends on 28 February. The class of a session is the one with the *longest* retention
-among its explicit ``record_class`` and every URL rule that matches one of its URLs, so a
-session touching both an orders app and chat is kept as long as the stricter rule says.
+start ends on 28 February. Which class a session gets is decided while it records
+(:mod:`agent.ship.classify`) and sealed; here a segment's class is read back and compared, the
+*longest* retention winning, so a session touching both an orders app and chat is kept as long
+as the stricter rule says.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from typing import Protocol
@@ -43,28 +43,28 @@ def add_retention(t: dt.datetime, spec: str) -> dt.datetime:
     return t + dt.timedelta(days=days)
 
 
-class _Rule(Protocol):
+class _Segment(Protocol):
     @property
-    def url_pattern(self) -> str: ...
+    def retention_class(self) -> str: ...
 
     @property
-    def record_class(self) -> str: ...
+    def record_class(self) -> str | None: ...
 
 
-def choose_class(
-    classes: Mapping[str, str],
-    rules: Iterable[_Rule],
-    urls: Iterable[str],
-    record_class: str | None = None,
-) -> str:
-    """The retention class of a session (longest among explicit + matching rules)."""
-    candidates = {"default"}
-    if record_class:
-        candidates.add(record_class if record_class in classes else "default")
-    url_list = list(urls)
-    for rule in rules:
-        if any(fnmatch.fnmatchcase(u, rule.url_pattern) for u in url_list):
-            candidates.add(rule.record_class)
-    if len(candidates) > 1:
-        candidates.discard("default")
-    return max(sorted(candidates), key=lambda c: retention_days(classes[c]))
+class _Policy(Protocol):
+    @property
+    def retention_classes(self) -> dict[str, str]: ...
+
+
+def longest_class(classes: Mapping[str, str], names: Iterable[str]) -> str:
+    """The configured class with the longest retention among ``names`` (unknown ones skipped;
+    ``default`` when none is known)."""
+    known = sorted({n for n in names if n in classes} or {"default"})
+    return max(known, key=lambda c: retention_days(classes[c]))
+
+
+def segment_class(cfg: _Policy, seg: _Segment) -> str:
+    """The class a segment's seal records; for a seal without one, the genesis' explicit
+    class; a class no longer configured falls back to ``default``."""
+    name = seg.retention_class or seg.record_class or "default"
+    return name if name in cfg.retention_classes else "default"

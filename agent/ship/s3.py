@@ -339,6 +339,16 @@ class S3Vault(VaultBackend):
         if self.head_version(key, vid).legal_hold != on:
             raise PostureError(f"{key}: the store did not apply legal hold={on}")
 
+    def _set_retention(self, state: ObjectState, until: dt.datetime) -> None:
+        """PutObjectRetention on that version, same mode (S3 allows extending COMPLIANCE)."""
+        with s3_errors(f"extend retention {state.key}"):
+            self.client.put_object_retention(
+                Bucket=self.bucket,
+                Key=self._k(state.key),
+                VersionId=state.version_id,
+                Retention={"Mode": state.mode or "COMPLIANCE", "RetainUntilDate": until},
+            )
+
     def _remove(self, state: ObjectState) -> None:
         """Delete that version by id; an unversioned DELETE (a delete marker) is never issued.
 

@@ -92,14 +92,27 @@ def job_posture(home: str) -> None:
 def job_retention(home: str) -> None:
     """Scheduled: local retention, then disposition records."""
     from agent.actor import os_actor
-    from agent.ship.holds import dispose, reapply_holds
+    from agent.ship.holds import dispose, expired, reapply_holds
 
     def run(s: Shipper) -> Any:
-        return (
+        done = (
             reapply_holds(s),
             s.apply_local_retention(),
             dispose(s, execute=False, actor=os_actor().name),
         )
+        rows = expired(s)
+        eligible = [r for r in rows if not r["held"]]
+        if rows:
+            log.info("ship.expired", eligible=len(eligible), held=len(rows) - len(eligible))
+        for r in eligible:
+            log.info(
+                "ship.disposable",
+                key=r["key"],
+                session_id=r["session_id"],
+                record_class=r["record_class"],
+                retain_until=r["retain_until"],
+            )
+        return done
 
     _guard("retention", run, home)
 

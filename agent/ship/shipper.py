@@ -35,8 +35,9 @@ from agent.errors import PostureError, VaultError
 from agent.ship import posture as posture_mod
 from agent.ship.audit import AuditRecorder
 from agent.ship.config import ShipConfig
+from agent.ship.escalate import align_checkpoints, escalate
 from agent.ship.receipts import RECEIPT_SUFFIX, check_receipt, receipt_document
-from agent.ship.retention import add_retention, choose_class
+from agent.ship.retention import add_retention, longest_class, segment_class
 from agent.ship.source import SegmentMeta, SegmentSource, vault_key
 from agent.ship.spool import copy_to_spool
 from agent.ship.state import ObjectRow, ShipState
@@ -56,6 +57,7 @@ class ShipResult:
     failed: dict[str, str] = field(default_factory=dict)
     busy: list[str] = field(default_factory=list)
     paused: str | None = None
+    extended: list[str] = field(default_factory=list)  # retention raised to a longer class
 
 
 class Shipper:
@@ -87,6 +89,8 @@ class Shipper:
         self.audit = audit or AuditRecorder(self.dir, self.clock)
         self.spool_dir = spool_dir or self.dir / "spool"
         self.lock_dir = self.dir / "locks"
+        # ``sessiontape agent --class``: every session it ships is kept at least this long.
+        self.min_class: str | None = None
 
     # --- posture ---------------------------------------------------------------------------
     @property
@@ -130,10 +134,22 @@ class Shipper:
 
     # --- discovery -------------------------------------------------------------------------
     def retention_for(self, seg: SegmentMeta) -> tuple[str, str]:
-        """(class, retain-until ISO) of a segment: sealed time + the class's period."""
-        cls = choose_class(
-            self.cfg.retention_classes, self.cfg.class_rules, seg.urls, seg.record_class
-        )
+        """(class, retain-until ISO) of a segment: sealed time + the class's period.
+
+        The class is the one its seal records (see :mod:`agent.ship.classify`), or the
+        genesis' explicit class for a seal that records none, raised to the longest class
+        already given to the session's other segments and to :attr:`min_class`.
+        """
+        cls = segment_class(self.cfg, seg)
+        known = [
+            str(r[0])
+            for r in self.state.query(
+                "SELECT DISTINCT record_class FROM objects WHERE session_id = ?",
+                (seg.session_id,),
+            )
+        ]
+        floor = [self.min_class] if self.min_class else []
+        cls = longest_class(self.cfg.retention_classes, [cls, *known, *floor])
         sealed = seg.sealed_utc_ns or self.clock.utc_ns()
         return cls, iso_seconds(add_retention(ns_to_dt(sealed), self.cfg.retention_classes[cls]))
 
@@ -174,6 +190,7 @@ class Shipper:
         if res.paused:
             return res
         res.discovered = self.scan()
+        res.extended = [p["key"] for p in escalate(self)]
         now = self.clock.utc_ns()
         for row in self.state.objects("status = 'pending' AND next_attempt_ns <= ?", (now,)):
             try:
@@ -245,6 +262,7 @@ class Shipper:
             finally:
                 spooled.unlink(missing_ok=True)
             receipts = self._upload(row, data)
+            align_checkpoints(self, row)
             self.state.update(
                 row.key,
                 status="shipped",

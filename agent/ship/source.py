@@ -27,8 +27,9 @@ class SegmentMeta:
     size_bytes: int
     seal_hash_hex: str = ""
     user: str = ""
-    urls: tuple[str, ...] = ()
-    record_class: str | None = None
+    record_class: str | None = None  # the genesis' explicit class (older seals)
+    retention_class: str = ""  # the class the seal records ("" = none recorded)
+    retention_rule: str = ""  # the rule that chose it
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _segment_meta(path: Path, session_dir_name: str, st: os.stat_result) -> Segm
         size_bytes=info.size_bytes,
         seal_hash_hex=info.seal_hash_hex,
         user=info.user,
-        urls=tuple(getattr(info, "urls", ()) or ()),
-        record_class=getattr(info, "record_class", None),
+        record_class=info.record_class,
+        retention_class=info.retention_class,
+        retention_rule=info.retention_rule,
     )

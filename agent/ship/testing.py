@@ -167,6 +167,10 @@ class MemoryVault(VaultBackend):
             raise NotFound(f"{key}: not found in {self.url}")
         obj.state = replace(obj.state, legal_hold=on)
 
+    def _set_retention(self, state: ObjectState, until: dt.datetime) -> None:
+        obj = self.objects[state.key]
+        obj.state = replace(obj.state, retain_until=until)
+
     def _remove(self, state: ObjectState) -> None:
         del self.objects[state.key]
 
@@ -280,6 +284,10 @@ class FlakyVault:
         self._enter("set_legal_hold")
         self.inner.set_legal_hold(key, on)
 
+    def extend_retention(self, key: str, version_id: str, until: dt.datetime) -> ObjectState:
+        self._enter("extend_retention")
+        return self.inner.extend_retention(key, version_id, until)
+
     def delete(self, key: str) -> None:
         self._enter("delete")
         self.inner.delete(key)
@@ -314,8 +322,8 @@ class FakeSource:
         index: int = 0,
         sealed_utc_ns: int | None = None,
         sealed: bool = True,
-        urls: tuple[str, ...] = (),
         record_class: str | None = None,
+        retention_class: str = "",
     ) -> SegmentMeta:
         """Write the file and register it."""
         path = self.root / session_id / f"{index:06d}-{segment_id}.stj"
@@ -329,8 +337,9 @@ class FakeSource:
             sealed=sealed,
             sealed_utc_ns=sealed_utc_ns,
             size_bytes=len(data),
-            urls=urls,
             record_class=record_class,
+            retention_class=retention_class,
+            retention_rule="test" if retention_class else "",
         )
         self.metas[segment_id] = meta
         self.digests[path.name] = sha256_hex(data)

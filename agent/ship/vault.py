@@ -145,6 +145,8 @@ class Vault(Protocol):
 
     def set_legal_hold(self, key: str, on: bool) -> None: ...
 
+    def extend_retention(self, key: str, version_id: str, until: dt.datetime) -> ObjectState: ...
+
     def delete(self, key: str) -> None: ...
 
     def posture(self) -> Posture: ...
@@ -265,8 +267,31 @@ class VaultBackend:
         refuse_locked_delete(state, self._now())
         self._remove(state)
 
+    def extend_retention(self, key: str, version_id: str, until: dt.datetime) -> ObjectState:
+        """Lock ``key`` (that version; "" = the current one) until at least ``until``, and
+        HEAD-confirm it. Retention is never shortened: an object already locked as long or
+        longer is left as it is. COMPLIANCE retention may be extended, never reduced."""
+        state = self.head(key)
+        if version_id and state.version_id != version_id:
+            raise VaultError(
+                f"{key}: the current version is {state.version_id}, not {version_id}",
+                retryable=False,
+            )
+        ru = utc_seconds(until)
+        if state.retain_until is not None and state.retain_until >= ru:
+            return state
+        self._set_retention(state, ru)
+        after = self.head(key)
+        if after.retain_until is None or after.retain_until < ru:
+            raise PostureError(f"{key}: the store did not extend retention to {iso_seconds(ru)}")
+        return after
+
     def head(self, key: str) -> ObjectState:
         """What the store reports about the current version of ``key``."""
+        raise NotImplementedError
+
+    def _set_retention(self, state: ObjectState, until: dt.datetime) -> None:
+        """Set the lock of the version ``state`` describes to ``until`` (same mode)."""
         raise NotImplementedError
 
     def _write_once(

@@ -182,3 +182,63 @@ def test_recipient_key_without_data_keys_in_the_bundle(
     assert r.stderr.strip() == (
         "sessiontape: error: files: listed in the manifest but missing (keys/deks.json)"
     )
+
+
+def test_escrow_init_keys_work_end_to_end_as_pem_or_raw_with_zip_or_folder(
+    tmp_path: Path, small_bundle: tuple[Path, Path]
+) -> None:
+    """``keys escrow-init`` writes a public key PEM that ``export --recipient`` takes as it is;
+    the printed raw base64 works too; ``verify-bundle --recipient-key`` opens the data keys
+    of the .zip and of the folder, with the PEM or the raw private key, and re-derives."""
+    import re
+
+    from cryptography.hazmat.primitives import serialization
+
+    h, _ = small_bundle
+    r = cli(h, "keys", "escrow-init", "--officer", "Records Desk", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    priv = Path(re.findall(r"private key \(keep offline, 0600\): (\S+)", r.stdout)[0])
+    pub_pem = Path(re.findall(r"public key \(PEM, for export --recipient\): (\S+)", r.stdout)[0])
+    assert pub_pem.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    raw_pub = tmp_path / "recipient.b64"
+    raw_pub.write_text(re.findall(r"^public key: (\S+)$", r.stdout, re.M)[0] + "\n")
+
+    sid = next(p.name for p in (h / "journals").iterdir() if not p.name.startswith("audit-"))
+    zipped, folder = tmp_path / "case.zip", tmp_path / "case"
+    r = cli(h, "export", sid, "--out", str(zipped), "--recipient", str(pub_pem))
+    assert r.returncode == 0, r.stderr
+    r = cli(h, "export", sid, "--out", str(folder), "--recipient", str(raw_pub))
+    assert r.returncode == 0, r.stderr
+
+    from agent.mask.keyfile import load_private_key
+
+    raw_priv = tmp_path / "me.hex"
+    raw_priv.write_text(
+        load_private_key(priv)
+        .private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        .hex()
+    )
+    for bundle, key in ((zipped, priv), (folder, priv), (zipped, raw_priv)):
+        r = cli(h, "verify-bundle", str(bundle), "--recipient-key", str(key))
+        assert r.returncode == 0, (bundle, key, r.stdout + r.stderr)
+        assert "OK   derived" in r.stdout and "NOT re-derived" not in r.stdout
+
+
+def test_recipient_key_file_that_is_no_key_is_named_in_the_error(
+    tmp_path: Path, small_bundle: tuple[Path, Path]
+) -> None:
+    """A --recipient file holding neither PEM nor a raw key: exit 2 naming it and the forms."""
+    h, _ = small_bundle
+    bad = tmp_path / "bad.pub"
+    bad.write_text("hello\n")
+    sid = next(p.name for p in (h / "journals").iterdir() if not p.name.startswith("audit-"))
+    r = cli(h, "export", sid, "--out", str(tmp_path / "x"), "--recipient", str(bad))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"sessiontape: error: {bad}: not an X25519 public key "
+        "(need a PEM X25519 key, or the raw 32-byte key as base64 or hex)"
+    )

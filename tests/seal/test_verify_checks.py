@@ -99,3 +99,54 @@ def test_strict_fails_an_unchecked_or_missing_token_without_roots(
     code, _, err = _verify(capsys, home, str(seg))
     assert code == 1
     assert f"{seg}: rfc3161: sealed segment has no timestamp token" in err
+
+
+def _seal_with(tmp_path: Path, edit: dict[str, object], drop: tuple[str, ...]) -> tuple[Path, Path]:
+    """A one-segment session whose seal body is the journal's with ``edit`` applied and
+    ``drop`` removed, signed by the home's own key; returns (home, segment)."""
+    from agent.testing import FakeClock, make_event
+    from tests.journals import open_journal
+
+    home = tmp_path / "h"
+    home.mkdir(mode=0o700)
+    clock = FakeClock()
+    j = open_journal(home, clock=clock)
+    j.append_many([make_event("clock.tick", {"n": 1}, clock=clock, page="P")])
+    seg = j._seg
+    assert seg is not None
+    body = {**seg.seal_body("closed", clock.utc_ns()), **edit}
+    for k in drop:
+        body.pop(k)
+    seg.seal("closed", clock.utc_ns(), body=body)
+    j.abandon()
+    return home, seg.path
+
+
+def test_a_version_1_seal_without_retention_still_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Journals sealed before the retention decision was signed (seal v1) keep verifying."""
+    home, seg = _seal_with(tmp_path, {"v": 1}, ("retention",))
+    code, out, err = _verify(capsys, home, str(seg))
+    assert code == 0, out + err
+
+
+@pytest.mark.parametrize(
+    ("edit", "drop", "message"),
+    [
+        ({"v": 3}, (), "unknown seal version 3"),
+        ({}, ("retention",), "seal version 2 without a valid retention decision"),
+        ({"retention": {"class": ""}}, (), "seal version 2 without a valid retention decision"),
+    ],
+)
+def test_an_unknown_seal_version_or_a_v2_seal_without_retention_fails(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: dict[str, object],
+    drop: tuple[str, ...],
+    message: str,
+) -> None:
+    """Signed by the right key, but not a seal this reader knows: verification fails."""
+    home, seg = _seal_with(tmp_path, edit, drop)
+    code, out, err = _verify(capsys, home, str(seg))
+    assert code == 1 and message in out + err

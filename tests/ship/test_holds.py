@@ -10,7 +10,7 @@ import pytest
 from agent.errors import UsageError, VaultError
 from agent.ship.config import ShipConfig
 from agent.ship.filevault import FileVault
-from agent.ship.holds import add_hold, dispose, list_holds, release_hold
+from agent.ship.holds import add_hold, dispose, expired, list_holds, release_hold
 from agent.ship.s3 import S3Vault
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource, MemoryVault
@@ -128,3 +128,48 @@ def test_hold_placed_while_a_vault_was_down_is_reapplied_later(tmp_path: Path) -
     del flaky.fail_always["set_legal_hold"]
     assert reapply_holds(sh) == 2
     assert mem.head(KEY).legal_hold and reapply_holds(sh) == 0
+
+
+def test_hold_on_a_session_unknown_to_every_vault_and_this_home_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Not "0 objects held": a usage error naming the session and where it was looked for,
+    and no hold and no audit record."""
+    clock = FakeClock()
+    sh = _setup(tmp_path, {"primary": MemoryVault(clock=clock)}, clock)
+    with pytest.raises(UsageError, match=r"no session s9 in memory:// or this home"):
+        add_hold(sh, "SEC-1", "s9", "cco@firm")
+    with pytest.raises(UsageError, match="non-empty --matter"):
+        add_hold(sh, "  ", "s1", "cco@firm")
+    assert list_holds(sh) == [] and sh.audit.read("audit.hold") == []
+
+
+def test_hold_on_a_recorded_session_not_yet_shipped_is_accepted(tmp_path: Path) -> None:
+    """A session this home recorded (the source sees it) may be held before it ships."""
+    clock = FakeClock()
+    sh = _setup(tmp_path, {"primary": MemoryVault(clock=clock)}, clock)
+    sh.source.add("s3", "seg3", b"three", sealed=False)  # type: ignore[attr-defined]
+    assert add_hold(sh, "SEC-2", "s3", "cco@firm")["objects"] == 0
+    assert [h["session_id"] for h in list_holds(sh)] == ["s3"]
+
+
+def test_disposition_lists_expired_unheld_objects_with_class_and_records_each(
+    tmp_path: Path,
+) -> None:
+    """Past retain-until: the unheld object is listed (class, retain-until) and gets a sealed
+    ``audit.disposition`` record naming its class; the held one is listed as held only."""
+    clock = FakeClock()
+    sh = _setup(tmp_path, {"primary": MemoryVault(clock=clock)}, clock)
+    add_hold(sh, "M", "s2", "x")
+    assert expired(sh) == []
+    clock.advance_s(6 * 366 * 86400)
+    out = dispose(sh, actor="rm")
+    assert [(r["key"], r["action"], r["record_class"]) for r in out] == [
+        (KEY, "eligible", "default")
+    ]
+    rows = expired(sh)
+    eligible = [(r["key"], r["record_class"], r["retain_until"]) for r in rows if not r["held"]]
+    assert eligible == [(KEY, "default", "2032-01-01T00:00:00Z")]
+    assert [(r["session_id"], r["matters"]) for r in rows if r["held"]] == [("s2", ["M"])]
+    (rec,) = sh.audit.read("audit.disposition")
+    assert rec["payload"]["key"] == KEY and rec["payload"]["record_class"] == "default"

@@ -125,3 +125,34 @@ def test_every_ship_command_help_ends_with_an_example(
     lines = [x for x in out.splitlines() if x.strip() and not x.strip().startswith(("╰", "│", "╭"))]
     assert code == 0
     assert any(x.strip().startswith("Example: ") for x in lines[-8:]), out
+
+
+def test_hold_on_an_unknown_session_exits_2_naming_it(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """No objects anywhere and not recorded here: one line, exit 2, nothing held."""
+    vault = f"file://{tmp_path}/v"
+    argv = ["--home", str(home), "hold", "add", "--matter", "SEC-9", "--session", "nope-1"]
+    code, out, err = run(
+        capsys, *argv[:2], "--config", str(_vault_config(tmp_path, vault)), *argv[2:]
+    )
+    assert code == 2 and out == ""
+    assert err == f"sessiontape: error: no session nope-1 in {vault} or this home ({home})\n"
+    code, out, _ = run(capsys, "--home", str(home), "hold", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_dispose_json_lists_records_and_expired_objects(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ship dispose --json``: the records written and the expired objects (none yet)."""
+    write_session(home)
+    run(capsys, "--home", str(home), "ship", "--once")
+    code, out, _ = run(capsys, "--home", str(home), "ship", "dispose", "--json")
+    assert code == 0 and json.loads(out) == {"records": [], "expired": []}
+
+
+def _vault_config(tmp_path: Path, vault_url: str) -> Path:
+    f = tmp_path / "vault.toml"
+    f.write_text(f'[ship]\nvault_url = "{vault_url}"\n')
+    return f

@@ -6,14 +6,9 @@ import datetime as dt
 
 import pytest
 
-from agent.ship.config import ClassRule
-from agent.ship.retention import add_retention, choose_class, parse_retention
+from agent.ship.retention import add_retention, longest_class, parse_retention
 
 CLASSES = {"default": "6y", "communications": "3y", "orders": "7y"}
-RULES = [
-    ClassRule(url_pattern="https://chat.*", **{"class": "communications"}),
-    ClassRule(url_pattern="https://oms.*", **{"class": "orders"}),
-]
 
 
 def test_years_are_calendar_years_and_leap_day_ends_on_28_february() -> None:
@@ -30,14 +25,8 @@ def test_unparseable_periods_are_refused(spec: str) -> None:
         parse_retention(spec)
 
 
-def test_class_by_url_rule_and_longest_wins_when_several_match() -> None:
-    """Chat only → communications; chat + OMS → orders (the longer); nothing → default."""
-    assert choose_class(CLASSES, RULES, ["https://chat.firm/r/1"]) == "communications"
-    assert choose_class(CLASSES, RULES, ["https://chat.firm/", "https://oms.firm/"]) == "orders"
-    assert choose_class(CLASSES, RULES, ["https://intranet/"]) == "default"
-
-
-def test_explicit_record_class_counts_and_unknown_falls_back_to_default() -> None:
-    """SessionInfo.record_class from the journal takes part in the choice."""
-    assert choose_class(CLASSES, [], [], "orders") == "orders"
-    assert choose_class(CLASSES, [], [], "mystery") == "default"
+def test_longest_class_wins_and_unknown_names_fall_back_to_default() -> None:
+    """Communications + orders → orders (the longer); nothing known → default."""
+    assert longest_class(CLASSES, ["communications", "orders"]) == "orders"
+    assert longest_class(CLASSES, ["communications"]) == "communications"
+    assert longest_class(CLASSES, ["mystery"]) == "default"

@@ -154,21 +154,19 @@ def test_local_copy_kept_when_the_vault_copy_no_longer_confirms(tmp_path: Path) 
     assert sh.apply_local_retention() == [] and meta.path.exists()
 
 
-def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
-    """A chat session matches the communications rule (3y); others keep the default 6y."""
+def test_retention_class_is_the_one_the_seal_records(tmp_path: Path) -> None:
+    """A segment sealed ``communications`` is locked 3y, one sealed ``orders`` 6y."""
     cfg = ShipConfig.model_validate(
         {"class_rules": [{"url_pattern": "https://chat.example/*", "class": "communications"}]}
     )
     sh, src, mem, _, clock = _setup(tmp_path, cfg)
-    src.add(
-        "s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), urls=("https://chat.example/room/1",)
-    )
+    src.add("s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications")
     src.add(
         "s2",
         "seg2",
         b"blotter",
         sealed_utc_ns=clock.utc_ns(),
-        urls=("https://oms.example/blotter",),
+        retention_class="orders",
     )
     sh.ship_once()
     assert mem.head(KEY).retain_until == dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
@@ -180,10 +178,10 @@ def test_retention_class_is_chosen_by_url_rule(tmp_path: Path) -> None:
 
 
 def test_segment_of_a_held_session_is_written_with_legal_hold(tmp_path: Path) -> None:
-    """A hold placed before shipping applies at PUT time."""
+    """A hold placed on a recorded session before it ships applies at PUT time."""
     sh, src, mem, _, clock = _setup(tmp_path)
-    add_hold(sh, "MATTER-1", "s1", "compliance@firm")
     src.add("s1", "seg1", b"x", sealed_utc_ns=clock.utc_ns())
+    add_hold(sh, "MATTER-1", "s1", "compliance@firm")
     sh.ship_once()
     assert mem.head(KEY).legal_hold is True
     assert mem.head(KEY + ".receipt.json").legal_hold is True
@@ -334,3 +332,15 @@ def test_wal_that_cannot_be_checkpointed_yet_is_retried_not_shipped_short(tmp_pa
     sh.clock.advance_s(2)
     assert sh.ship_once().shipped == [KEY]
     con.close()
+
+
+def test_agent_class_is_a_floor_for_every_session_it_ships(tmp_path: Path) -> None:
+    """``sessiontape agent --class orders``: a segment sealed ``communications`` (3y) is kept
+    as ``orders`` (6y); the longer of the two always wins."""
+    sh, src, mem, _, clock = _setup(tmp_path)
+    sh.min_class = "orders"
+    src.add("s1", "seg1", b"chat", sealed_utc_ns=clock.utc_ns(), retention_class="communications")
+    sh.ship_once()
+    row = sh.state.get(KEY)
+    assert row is not None and row.record_class == "orders"
+    assert mem.head(KEY).retain_until == dt.datetime(2032, 1, 1, tzinfo=dt.UTC)

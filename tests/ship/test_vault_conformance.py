@@ -145,6 +145,21 @@ def test_legal_hold_is_reported_by_head_and_blocks_delete(backend: Backend) -> N
     assert v.get("k/d") == b"held"
 
 
+def test_retention_is_extended_never_shortened_and_head_shows_it(backend: Backend) -> None:
+    """extend_retention moves retain-until later (HEAD confirms it); an earlier date is a
+    no-op, and delete stays refused until the new date."""
+    v = backend.vault
+    v.put_immutable("k/x", b"kept", retain_until=_until(backend, 1), mode="COMPLIANCE")
+    longer = _until(backend, 5)
+    version = v.head("k/x").version_id
+    assert v.extend_retention("k/x", version, longer).retain_until == longer
+    assert v.head("k/x").retain_until == longer
+    assert v.extend_retention("k/x", "", _until(backend, 2)).retain_until == longer
+    backend.clock.advance_s(3 * 86400)  # past the first date, before the extended one
+    with pytest.raises(VaultError, match="retain"):
+        v.delete("k/x")
+
+
 def test_put_with_legal_hold_on_sets_it_at_write(backend: Backend) -> None:
     """Objects of a held session are written with the hold already on."""
     r = backend.vault.put_immutable(
