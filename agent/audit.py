@@ -19,8 +19,9 @@ from agent.actor import actor_fields, os_actor
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.events import Event
-from agent.journal.journal import Journal, SessionMeta, default_meta, new_session_id
+from agent.journal.journal import Journal
 from agent.journal.reader import iter_records
+from agent.journal.session import SessionMeta, default_meta, new_session_id
 from agent.journal.store import SessionInfo, list_sessions
 from agent.keys import Keyring
 

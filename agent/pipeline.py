@@ -20,8 +20,9 @@ from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.errors import JournalClosed, JournalError
 from agent.events import Event
-from agent.journal.journal import Journal, SessionMeta, default_meta
+from agent.journal.journal import Journal
 from agent.journal.recovery import recover_all
+from agent.journal.session import SessionMeta, default_meta
 from agent.journal.sink import JournalSink
 from agent.keys import Keyring
 from agent.seal.verify import VerifyReport, verify_paths

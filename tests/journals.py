@@ -24,7 +24,8 @@ from typing import Any
 
 from agent.canonical import loads
 from agent.config import Config, load_config
-from agent.journal.journal import Journal, SessionMeta
+from agent.journal.journal import Journal
+from agent.journal.session import SessionMeta
 from agent.keys import Keyring
 from agent.pipeline import make_timestamper
 from agent.testing import FakeClock, make_event

@@ -176,26 +176,40 @@ def index_session(
         if skipped:
             ex = _warm(skipped, keyring, limits)
             skipped = []
-        try:
-            rows, n = _read_rows(s.path, keyring, ex)
-        except KeyUnavailable as exc:  # a key problem, not damage: left for a run that has it
-            rep.undecryptable.append(_entry(rec, exc.message.removeprefix(f"{s.path}: ")))
-            unreadable = True
+        outcome = _add_segment(ix, s, rec, keyring, ex, rep)
+        if outcome != "indexed":
+            failed = failed or outcome == "failed"
+            unreadable = unreadable or outcome == "undecryptable"
             ex = Extractor(limits)
-            continue
-        except SessiontapeError as exc:
-            what = f"decrypt: {exc.message}" if isinstance(exc, KeyMaterialError) else exc.message
-            _fail(ix, rec, what, rep)
-            failed = True
-            ex = Extractor(limits)
-            continue
-        rep.rows += ix.add_segment(rec, rows, ex.facts)
-        rep.events_read += n
-        rep.segments_indexed += 1
     failed = failed or bool(ix.failures(info.session_id))
     verified = "failed" if failed else ("pending" if unsealed or unreadable else "verified")
     ix.upsert_session(_session_meta(info, segs, custody or Custody(), verified, source))
     return rep
+
+
+def _add_segment(
+    ix: SearchIndex,
+    s: SegmentInfo,
+    rec: SegmentRecord,
+    keyring: Keyring,
+    ex: Extractor,
+    rep: IndexReport,
+) -> str:
+    """Decrypt and index one verified segment: ``indexed``, ``failed``, or ``undecryptable``
+    (no key held here opens it: a key problem, not damage, left for a run that has one)."""
+    try:
+        rows, n = _read_rows(s.path, keyring, ex)
+    except KeyUnavailable as exc:
+        rep.undecryptable.append(_entry(rec, exc.message.removeprefix(f"{s.path}: ")))
+        return "undecryptable"
+    except SessiontapeError as exc:
+        what = f"decrypt: {exc.message}" if isinstance(exc, KeyMaterialError) else exc.message
+        _fail(ix, rec, what, rep)
+        return "failed"
+    rep.rows += ix.add_segment(rec, rows, ex.facts)
+    rep.events_read += n
+    rep.segments_indexed += 1
+    return "indexed"
 
 
 def _verify_failure(s: SegmentInfo, trust: TrustStore, prev_seal: dict[int, str]) -> str | None:

@@ -144,16 +144,15 @@ class Journal:
             next_seq=seq,
         )
         j._recipients = recipients
-        j.append_many([j._resume_event(last_t) if resumed else j._start_event()])
+        j.append_many([j._first_event(resumed, last_t)])
         return j
 
-    def _start_event(self) -> Event:
-        """``session.start``: who recorded the session, where, with which agent."""
+    def _first_event(self, resumed: bool, last_t: int | None) -> Event:
+        """``session.start`` (who recorded, where, with which agent), or ``agent.start`` on
+        resume (recovery recorded the interruption as a gap)."""
+        if resumed:
+            return self._event("agent.start", resume_payload(last_t))
         return self._event("session.start", meta_fields(self.meta))
-
-    def _resume_event(self, last_t: int | None) -> Event:
-        """``agent.start`` on resume (recovery recorded the interruption as a gap)."""
-        return self._event("agent.start", resume_payload(last_t))
 
     def _event(self, kind: str, payload: dict[str, Any]) -> Event:
         return Event(kind, payload, self.clock.utc_ns(), self.clock.mono_ns())

@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from agent.errors import KeyMaterialError
 from agent.events import Record
 from agent.keys import Keyring
 from agent.replay import derive
@@ -92,15 +91,10 @@ def _proof_doc(s: OpenSegment) -> dict[str, Any]:
 
 
 def _sealed_dek(s: OpenSegment, segment_id: str, keyring: Keyring, sealer: Any) -> str:
-    """The segment's data key, unwrapped with this home's KEK and sealed to the recipient."""
+    """The segment's data key, opened with a key this home holds (the workstation's KEK or a
+    firm key) and sealed to the recipient."""
     assert s.file is not None
-    kid = str(s.file.genesis.get("kek_id", ""))
-    if not keyring.holds_kek(kid):
-        raise KeyMaterialError(
-            f"{s.path}: its KEK is not in this home; cannot include the data key for the recipient"
-        )
-    wrapped = bytes.fromhex(str(s.file.genesis["wrapped_dek"]))
-    dek = keyring.unwrap_dek(kid, wrapped, where=str(s.path))
+    dek = keyring.open_dek(s.file.genesis, where=str(s.path))
     return str(sealer.seal(dek.hex(), DEK_TOKEN_PREFIX + segment_id))
 
 

@@ -3,10 +3,12 @@
 A :class:`SessionClassifier` watches the events a journal writes (the URLs of
 ``page.navigate`` and ``page.created``) and the configured application. At each seal the
 journal asks for :meth:`SessionClassifier.decision` and signs it into the seal body as
-``retention = {"class", "rule"}``: an explicit ``--class`` wins; otherwise the longest
-retention among the ``ship.class_rules`` that matched anything seen so far; otherwise
-``default``. The first segment is sealed before it ships, so its class is decided before any
-of the session leaves the machine. URLs are matched as they arrive and not kept.
+``retention = {"class", "rule"}``: the longest retention among the ``ship.class_rules`` that
+matched anything seen so far and an explicit ``--class`` (which replaces ``default`` but never
+shortens what a rule matched, so whoever starts a recording cannot downgrade an orders
+session); otherwise ``default``. The first segment is sealed before it ships, so its class
+is decided before any of the session leaves the machine. URLs are matched as they arrive
+and not kept.
 """
 
 from __future__ import annotations
@@ -95,8 +97,6 @@ class SessionClassifier:
 
     def decision(self) -> dict[str, str]:
         """``{"class": ..., "rule": ...}`` as it stands: what the seal body carries."""
-        if self.explicit:
-            return {"class": self.explicit, "rule": EXPLICIT}
         classes = self.cfg.retention_classes
         best: ClassRule | None = None
         for rule in self.matched:  # the first of equally long matches wins (config order)
@@ -104,6 +104,11 @@ class SessionClassifier:
                 classes[best.record_class]
             ):
                 best = rule
+        if self.explicit and (
+            best is None
+            or retention_days(classes[self.explicit]) >= retention_days(classes[best.record_class])
+        ):  # --class replaces the default, never a longer class a rule matched
+            return {"class": self.explicit, "rule": EXPLICIT}
         if best is None:
             return {"class": DEFAULT, "rule": DEFAULT}
         return {"class": best.record_class, "rule": best.label}

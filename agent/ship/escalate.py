@@ -18,6 +18,7 @@ the sealed segment ships, :func:`align_checkpoints` locks them as long as the se
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -27,6 +28,7 @@ from agent.errors import VaultError
 from agent.ship.receipts import RECEIPT_SUFFIX
 from agent.ship.retention import add_retention, longest_class
 from agent.ship.state import ObjectRow
+from agent.ship.vault import NotFound, Vault
 
 if TYPE_CHECKING:
     from agent.ship.shipper import Shipper
@@ -114,7 +116,7 @@ def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
         (name, vault, key)
         for name, vault in shipper.vaults.items()
         for key in keys
-        if (vault.head(key).retain_until or until) < until
+        if (_retain_until(vault, key) or until) < until
     ]
     if not short:
         return []
@@ -133,3 +135,12 @@ def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
     for _, vault, key in short:
         vault.extend_retention(key, "", until)
     return objects
+
+
+def _retain_until(vault: Vault, key: str) -> dt.datetime | None:
+    """The checkpoint's retain-until in ``vault``; None when that vault never received it
+    (checkpoints stream to the vault configured at recording time, which may be another)."""
+    try:
+        return vault.head(key).retain_until
+    except NotFound:
+        return None

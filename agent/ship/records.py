@@ -226,3 +226,19 @@ def anomalies_of(vault: Vault, receipts: dict[str, dict[str, Any]]) -> list[Anom
         if not plain:
             out.extend(locate(vault, key, receipt).anomalies)
     return out
+
+
+def shipped_anomalies(rows: list[Any], vaults: dict[str, Vault]) -> list[dict[str, str]]:
+    """Vault anomalies over shipped records (``rows``: state rows with ``key`` and
+    ``receipts`` by vault name): a newer version or a delete marker over one, a receipt
+    object that disagrees; an unreachable vault says so."""
+    out: list[dict[str, str]] = []
+    for name, vault in vaults.items():
+        mine = {r.key: r.receipts[name] for r in rows if name in r.receipts}
+        try:
+            found = anomalies_of(vault, mine)
+        except VaultError as exc:
+            out.append({"vault": vault.url, "key": "", "message": f"cannot check: {exc}"})
+            continue
+        out.extend({"vault": vault.url, **a.as_dict()} for a in found)
+    return out

@@ -386,18 +386,7 @@ class Shipper:
         return out
 
     def anomalies(self) -> list[dict[str, str]]:
-        """Vault anomalies over shipped records (a newer version or a delete marker over one,
-        a receipt object that disagrees), per vault; an unreachable vault says so."""
-        from agent.ship.records import anomalies_of
+        """Vault anomalies over this home's shipped records, per vault."""
+        from agent.ship.records import shipped_anomalies
 
-        rows = self.state.objects("status = 'shipped'")
-        out: list[dict[str, str]] = []
-        for name, vault in self.vaults.items():
-            mine = {r.key: r.receipts[name] for r in rows if name in r.receipts}
-            try:
-                found = anomalies_of(vault, mine)
-            except VaultError as exc:
-                out.append({"vault": vault.url, "key": "", "message": f"cannot check: {exc}"})
-                continue
-            out.extend({"vault": vault.url, **a.as_dict()} for a in found)
-        return out
+        return shipped_anomalies(self.state.objects("status = 'shipped'"), self.vaults)

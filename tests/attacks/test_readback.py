@@ -23,8 +23,8 @@ from agent.events import Event
 from agent.index.cipher import index_key_path
 from agent.index.indexer import index_new_segments, open_index
 from agent.index.query import parse
-from agent.journal.journal import SessionMeta
 from agent.journal.reader import iter_records
+from agent.journal.session import SessionMeta
 from agent.journal.store import find_session
 from agent.keys import Keyring
 from agent.mask.escrow import generate_keypair

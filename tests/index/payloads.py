@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.config import Config
 from agent.events import Event, Record
-from agent.journal.journal import SessionMeta
+from agent.journal.session import SessionMeta
 from agent.rrweb import EventType, IncrementalSource, MouseInteraction, NodeType
 from agent.testing import FakeClock
 from tests.journals import EventSpec, write_scripted_session

@@ -82,11 +82,17 @@ def test_application_rule_applies_from_the_first_event() -> None:
     }
 
 
-def test_explicit_class_wins_and_an_unknown_one_is_a_usage_error_listing_the_classes() -> None:
-    """``--class communications`` overrides an orders visit; ``--class nope`` is refused."""
+def test_explicit_class_replaces_the_default_but_never_shortens_a_matched_rule() -> None:
+    """``--class orders`` on a chat session is orders; ``--class communications`` on an orders
+    visit stays orders (whoever starts the recording cannot downgrade it); ``--class nope``
+    is refused."""
     c = SessionClassifier(CFG, explicit="communications")
-    c.observe("page.navigate", {"url": "https://oms.firm/"})
     assert c.decision() == {"class": "communications", "rule": "--class"}
+    c.observe("page.navigate", {"url": "https://oms.firm/"})
+    assert c.decision() == {"class": "orders", "rule": "origin=https://oms.firm"}
+    up = SessionClassifier(CFG, explicit="orders")
+    up.observe("page.navigate", {"url": "https://chat.firm/room"})
+    assert up.decision() == {"class": "orders", "rule": "--class"}
     with pytest.raises(UsageError, match=r"unknown retention class 'nope' .*communications"):
         SessionClassifier(CFG, explicit="nope")
 
@@ -122,11 +128,11 @@ def test_explicit_class_from_session_meta_is_sealed(tmp_path: Path) -> None:
     home.mkdir(mode=0o700)
     cfg = policy_config(tmp_path, home)
     oms = ("page.navigate", {"url": "https://oms.firm/blotter", "transition": "link"}, "F")
-    meta = SessionMeta(user="u", workstation="w", record_class="communications")
+    meta = SessionMeta(user="u", workstation="w", record_class="orders")
     j = write_scripted_session(home, cfg, FakeClock(), [[oms]], meta=meta)
     seal = SegmentFile(j.segments[0]).seal()
     assert seal is not None
-    assert seal.body["retention"] == {"class": "communications", "rule": "--class"}
+    assert seal.body["retention"] == {"class": "orders", "rule": "--class"}
 
 
 RECORD_TOML = """
@@ -179,11 +185,12 @@ def test_recording_an_orders_url_is_sealed_orders_and_shipped_locked_6_years(
 
 
 @pytest.mark.browser
-def test_record_class_option_overrides_the_rules_and_sets_the_lock(tmp_path: Path) -> None:
-    """``record --class communications`` on the same page: sealed communications (3y)."""
+def test_record_class_option_cannot_downgrade_a_matched_rule(tmp_path: Path) -> None:
+    """``record --class communications`` on the same orders page: still sealed orders and
+    locked 6 years (the option replaces the default, never a longer matched class)."""
     retention, until, sealed = _record_and_ship(tmp_path, "--class", "communications")
-    assert retention == {"class": "communications", "rule": "--class"}
-    assert until == add_retention(ns_to_dt(sealed), "3y").replace(microsecond=0)
+    assert retention == {"class": "orders", "rule": "url_pattern=http://127.0.0.1:*/index.html"}
+    assert until == add_retention(ns_to_dt(sealed), "6y").replace(microsecond=0)
 
 
 def test_record_with_an_unknown_class_exits_2_listing_the_classes(tmp_path: Path) -> None:
