@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from agent.canonical import sha256_hex
 from agent.errors import ConfigError, KeyMaterialError
 from agent.keystore.config import FirmConfig
+from agent.keystore.perms import writable_by_others
 
 log = structlog.get_logger("sessiontape.keys")
 
@@ -122,16 +123,20 @@ class Recipient:
 
 
 def load_recipients(paths: Sequence[str]) -> list[Recipient]:
-    """The configured recipients; a file that is missing, unreadable or not a firm public key
-    is a ``ConfigError`` naming it (there is no fallback)."""
+    """The configured recipients; a file that is missing, unreadable, not a firm public key,
+    or replaceable by another account is a ``ConfigError`` naming it (there is no fallback)."""
     out: list[Recipient] = []
     for p in paths:
         try:
             data = Path(p).read_bytes()
+            # Whoever could swap the file would choose who can read future records.
+            problem = writable_by_others(Path(p))
         except OSError as exc:
             raise ConfigError(
                 f"seal.firm.recipients: {p}: cannot read ({exc.strerror or exc})"
             ) from exc
+        if problem is not None:
+            raise ConfigError(f"seal.firm.recipients: {p}: {problem}")
         try:
             r = Recipient.from_pem(data, p)
         except KeyMaterialError as exc:

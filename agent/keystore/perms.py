@@ -65,3 +65,15 @@ def private_dir(path: Path) -> Path:
             continue
         os.chmod(d, 0o700)
     return path
+
+
+def writable_by_others(path: Path) -> str | None:
+    """Why another account could replace ``path`` (a public file whose integrity matters, such
+    as a firm recipient key): owned by neither root nor this account, or group/world-writable.
+    None when only root or this account can change it."""
+    st = path.stat()
+    if st.st_uid not in (0, os.geteuid()):
+        return f"is owned by uid {st.st_uid} (need root or uid {os.geteuid()})"
+    if stat.S_IMODE(st.st_mode) & 0o022:
+        return f"has mode {stat.S_IMODE(st.st_mode):04o}; other users can replace it"
+    return None

@@ -155,6 +155,23 @@ def test_no_recipients_writes_an_empty_list_and_require_refuses(tmp_path: Path) 
     assert info.value.message == f"seal.firm.recipients: {bad}: not a PEM public key"
 
 
+def test_a_recipient_file_other_accounts_could_replace_is_refused(tmp_path: Path) -> None:
+    """Whoever could swap the recipient key would choose who reads future records: a
+    group-writable recipient file refuses to record, naming it."""
+    ws = new_home(tmp_path / "ws")
+    kid, pem = firm_key(tmp_path / "firm", tmp_path / "firm.pem")
+    pem.chmod(0o664)
+    configure_recipients(ws, pem)
+    with pytest.raises(ConfigError) as info:
+        record(ws)
+    assert info.value.message == (
+        f"seal.firm.recipients: {pem}: has mode 0664; other users can replace it"
+    )
+    pem.chmod(0o644)
+    (seg,) = record(ws)
+    assert [w["kid"] for w in _genesis_of(seg)["firm_wraps"]] == [kid]
+
+
 @pytest.mark.parametrize(
     ("value", "why"),
     [
