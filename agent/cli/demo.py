@@ -104,6 +104,7 @@ def demo(
         check_class(record_class)
     writable_home()
     setup_logging()
+    firm_kid = _demo_firm()
     result = _record(headless, fast, tsa, record_class)
     steps = result.extra.get("steps", [])
     if not as_json:
@@ -118,6 +119,37 @@ def demo(
     indexed = _index(as_json)
     if shipped.paused or shipped.failed or shipped.quarantined or not indexed.ok:
         raise typer.Exit(1)
+    if firm_kid and not _firm_read_back(result.session_id, firm_kid, as_json):
+        raise typer.Exit(1)
+
+
+def _demo_firm() -> str:
+    """Wrap the demo's data keys to a stand-in firm key too (when no firm recipient is
+    configured), so the demo can show the firm reading the record without the workstation."""
+    from agent.cli.demo_firm import with_demo_recipient
+    from agent.cli.state import STATE
+
+    cfg, kid = with_demo_recipient(config(), home())
+    STATE.use_config(cfg)
+    return kid
+
+
+def _firm_read_back(session_id: str, kid: str, as_json: bool) -> bool:
+    """Restore the shipped session in the demo firm home and verify it with the firm key."""
+    from agent.cli.demo_firm import read_back
+
+    rb = read_back(home(), config(), session_id)
+    if not as_json:
+        rep = rb.report
+        verdict = "verify OK with decryption" if rep.ok else f"FAILED - {rep.first_failure}"
+        typer.echo(
+            f"firm      {rb.restored.segments} segment(s) restored from {rb.vault_url} into "
+            f"{rb.home} and read with firm key {kid} alone (no workstation key): {verdict}"
+        )
+        typer.echo(
+            f"  sessiontape --home {rb.home} replay {session_id} --from-vault {rb.vault_url}"
+        )
+    return rb.report.ok and not rb.restored.anomalies
 
 
 def _record(headless: bool, fast: bool, tsa: bool, record_class: str | None = None) -> Any:

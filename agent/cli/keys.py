@@ -102,6 +102,9 @@ def keys_firm_init(
     path.chmod(0o644)
     typer.echo(f"created firm key {kid} ({store.describe()})")
     typer.echo(f"public key: {path}")
+    # The firm home signs what it produces itself: export bundles and its access audit.
+    signer = Keyring.load_or_init(home(), config().seal.keys).signer()
+    typer.echo(f"this home signs its exports and audit records with {signer.key_id}")
     typer.echo("distribute the public key to every workstation and add it to its config:")
     typer.echo("[seal.firm]")
     typer.echo(f'recipients = ["/etc/sessiontape/{path.name}"]')

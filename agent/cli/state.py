@@ -32,6 +32,10 @@ class State:
             self._config = load_config(self.config_opt, home=self.home)
         return self._config
 
+    def use_config(self, config: Config) -> None:
+        """Run the rest of this command under ``config`` (the demo adds its firm recipient)."""
+        self._config = config
+
     def reset(self) -> None:
         """Forget the global options and the loaded config, as a fresh process would.
 

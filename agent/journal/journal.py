@@ -112,9 +112,9 @@ class Journal:
         from agent.journal.recovery import recover_session, session_tail
 
         clock = clock or SystemClock()
-        recipients = configured_recipients(config.seal.firm)  # a bad file refuses to record
-        keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         meta = meta or default_meta(config, user)
+        recipients = configured_recipients(config.seal.firm, warn=meta.record_class != "audit")
+        keyring = keyring or Keyring.load_or_init(home, config.seal.keys)
         resumed = session_id is not None and (journals_dir(home) / session_id).is_dir()
         if session_id is None:
             session_id = new_session_id(clock.utc_ns())

@@ -146,16 +146,17 @@ def load_recipients(paths: Sequence[str]) -> list[Recipient]:
     return out
 
 
-def configured_recipients(firm: FirmConfig) -> list[Recipient]:
+def configured_recipients(firm: FirmConfig, *, warn: bool = True) -> list[Recipient]:
     """The ``[seal.firm]`` recipients, loaded. With ``require`` an empty list is a
     ``ConfigError`` (recording is refused rather than writing segments only the workstation
-    can read); without, it is one ``seal.no_firm_recipients`` warning."""
+    can read); without, it is one ``seal.no_firm_recipients`` warning (when ``warn``: the
+    access-audit journal of a firm-side home has no recipients by design)."""
     if firm.require and not firm.recipients:
         raise ConfigError(
             "seal.firm.require is true but seal.firm.recipients is empty: refusing to record "
             "segments the firm could not read"
         )
-    if not firm.recipients:
+    if not firm.recipients and warn:
         log.warning("seal.no_firm_recipients", detail="segments are readable only here")
     return load_recipients(firm.recipients)
 

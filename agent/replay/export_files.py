@@ -138,10 +138,11 @@ def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) 
 
 
 def ship_receipts(home: Path, sid: str) -> list[dict[str, Any]]:
-    """The WORM receipts the shipper recorded for a session (empty when never shipped)."""
+    """The WORM receipts the shipper recorded for a session, else what a restore from the
+    vault recorded about it (empty when neither knows it)."""
     db = home / "ship" / "state.db"
     if not db.is_file():
-        return []
+        return _restored(home, sid)
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
@@ -164,6 +165,24 @@ def ship_receipts(home: Path, sid: str) -> list[dict[str, Any]]:
             "shipped_ns": sh,
         }
         for k, s, st, ru, r, sh in rows
+    ] or _restored(home, sid)
+
+
+def _restored(home: Path, sid: str) -> list[dict[str, Any]]:
+    """Receipts-shaped rows from what a restore from the vault recorded (see
+    :func:`agent.ship.restore.restored_custody`)."""
+    from agent.ship.restore import restored_custody
+
+    return [
+        {
+            "key": c["key"],
+            "segment_id": c["segment_id"],
+            "status": "shipped",
+            "retain_until": c["retain_until"],
+            "receipts": {"restored": c},
+            "shipped_ns": None,
+        }
+        for c in restored_custody(home, sid)
     ]
 
 

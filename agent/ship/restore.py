@@ -125,7 +125,52 @@ def restore_session(
             os.chmod(dst, 0o600)
         _write_readonly(dst, data)
         res.fetched += 1
+    _write_custody(sdir, vault, res.records)
     return res
+
+
+CUSTODY = "custody.json"
+"""Beside a restored session: each segment's record version and its lock as the vault reports
+it now (retain-until, extended or not), for exports made where no ship state knows them."""
+
+
+def _write_custody(sdir: Path, vault: Vault, records: list[RecordVersion]) -> None:
+    import json
+
+    from agent.clock import iso_seconds
+
+    rows = []
+    for r in records:
+        state = vault.head_version(r.key, r.version_id)
+        rows.append(
+            {
+                "key": r.key,
+                "segment_id": r.key.rsplit("/", 1)[1].removesuffix(".stj").split("-", 1)[-1],
+                "version_id": r.version_id,
+                "checksum_sha256": r.checksum_sha256,
+                "retain_until": iso_seconds(state.retain_until) if state.retain_until else "",
+                "mode": state.mode or "",
+                "legal_hold": state.legal_hold,
+                "vault": vault.url,
+            }
+        )
+    path = sdir / CUSTODY
+    if path.exists():
+        os.chmod(path, 0o600)
+    _write_readonly(path, json.dumps({"v": 1, "segments": rows}, sort_keys=True).encode())
+
+
+def restored_custody(home: Path, session_id: str) -> list[dict[str, Any]]:
+    """What :func:`restore_session` recorded about a restored session's vault copies
+    (empty when it was never restored here)."""
+    import json
+
+    path = restore_root(home) / session_id / CUSTODY
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return list(doc.get("segments", [])) if doc.get("v") == 1 else []
 
 
 def shipped_receipts(
