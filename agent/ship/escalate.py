@@ -102,10 +102,13 @@ def _raise(shipper: Shipper, row: ObjectRow, target: str, until: Any) -> dict[st
 
 def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
     """Lock the checkpoints already shipped for ``row``'s segment (while it was being
-    written, under the class known then) at least as long as the segment itself; audited
-    first as ``audit.retention`` (action ``align_checkpoints``). Returns the objects extended
-    as ``vault:key``; a vault error propagates, so the segment's shipping is retried."""
+    written, under the class known then) at least as long as the segment itself, when that
+    class was shorter than the segment's; audited first as ``audit.retention`` (action
+    ``align_checkpoints``). A checkpoint locked for the segment's class from its own time
+    (within the segment's span before the seal) is left as it is. Returns the objects extended as
+    ``vault:key``; a vault error propagates, so the segment's shipping is retried."""
     until = parse_iso_seconds(row.retain_until)
+    period = shipper.cfg.retention_classes.get(row.record_class, "")
     keys = [
         str(r[0])
         for r in shipper.state.query(
@@ -116,7 +119,7 @@ def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
         (name, vault, key)
         for name, vault in shipper.vaults.items()
         for key in keys
-        if (_retain_until(vault, key) or until) < until
+        if _shorter_class(_retain_until(vault, key), row.sealed_utc_ns, period)
     ]
     if not short:
         return []
@@ -135,6 +138,15 @@ def align_checkpoints(shipper: Shipper, row: ObjectRow) -> list[str]:
     for _, vault, key in short:
         vault.extend_retention(key, "", until)
     return objects
+
+
+def _shorter_class(ru: dt.datetime | None, sealed_ns: int, period: str) -> bool:
+    """The checkpoint was locked under a shorter class than ``period``: its retain-until is
+    more than a day (above the span of one segment, below any difference between classes)
+    before ``period`` from the segment's seal."""
+    if ru is None or not period:
+        return False
+    return ru < add_retention(ns_to_dt(sealed_ns), period) - dt.timedelta(days=1)
 
 
 def _retain_until(vault: Vault, key: str) -> dt.datetime | None:
