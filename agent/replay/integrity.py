@@ -85,6 +85,7 @@ def segment_integrity(s: OpenSegment) -> dict[str, Any]:
         "rfc3161": _timestamp_times(s),
         "failed_check": ff.name if ff else None,
         "failure": f"{ff.detail}" + (f" ({ff.where})" if ff.where else "") if ff else None,
+        "undecryptable": rep.undecryptable,  # why no key held here opens it ("" when one does)
     }
 
 
@@ -93,6 +94,13 @@ def _overall_status(report: VerifyReport, segs: list[dict[str, Any]]) -> str:
     if not report.ok and (
         "failed" in statuses or report.errors or any(c.ok is False for c in report.checks)
     ):
+        # No key held here opens a segment, and nothing else failed: closed, not damaged.
+        keys_only = not report.errors and all(c.ok is not False for c in report.checks)
+        if keys_only and all(
+            s["failed_check"] is None or (s["failed_check"] == "decrypt" and s["undecryptable"])
+            for s in segs
+        ):
+            return "undecryptable"
         return "failed"
     if "unsealed" in statuses:
         return "unsealed"

@@ -103,6 +103,7 @@
       return g.rfc3161.state === 'none' ? '' : g.rfc3161.label;
     }).filter(Boolean).join('; ');
     b.textContent = (it.status === 'failed' ? 'FAILED: ' + it.failed_check :
+      it.status === 'undecryptable' ? 'cannot decrypt here (integrity verified)' :
       it.status === 'recovered' ? 'unsealed-recovered' : it.status) +
       ' · key ' + (it.key_ids.join(', ') || 'none') + (tst ? ' · ' + tst : '');
     b.title = it.first_failure || 'every check passed';
@@ -112,7 +113,9 @@
     if (it.status === 'failed' || (it.withheld && it.withheld.length)) {
       var ban = $('banner');
       ban.hidden = false;
-      ban.innerHTML = '<b>Verification failed</b>: ' + esc(it.first_failure || '') +
+      ban.innerHTML = (it.status === 'undecryptable' ?
+        '<b>Cannot decrypt here</b> (no key held here opens it; every integrity check ' +
+        'passed): ' : '<b>Verification failed</b>: ') + esc(it.first_failure || '') +
         '<br>Showing only the verified part: seq ' + it.verified_seq_first + '–' +
         it.verified_seq_last + '. ' + (it.withheld || []).map(function (w) {
           return 'Withheld ' + esc(w.segment) + (w.seq0 !== undefined ? ' seq ' + w.seq0 + '–' +
