@@ -45,6 +45,9 @@ class State:
         self.home_opt = None
         self.config_opt = None
         self._config = None
+        from agent.journal.store import forget_read_restored
+
+        forget_read_restored()
 
 
 STATE = State()

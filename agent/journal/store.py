@@ -245,15 +245,31 @@ def find_session(home: Path, session_id: str) -> SessionInfo:
     raise UsageError(f"session prefix {session_id!r} is ambiguous ({len(matches)} sessions)")
 
 
+_READ_RESTORED: set[str] = set()
+
+
+def read_restored(session_id: str) -> None:
+    """Read ``session_id`` from its restored copy for the rest of this process (the user
+    asked for the vault's copy with ``--from-vault``), even where the journals hold it."""
+    _READ_RESTORED.add(session_id)
+
+
+def forget_read_restored() -> None:
+    """Undo every :func:`read_restored` (a fresh in-process CLI run starts without them)."""
+    _READ_RESTORED.clear()
+
+
 def _whole(home: Path, local: SessionInfo) -> SessionInfo:
-    """``local``, or its restored copy when that holds every local segment and more (local
-    retention removed the session's older segments after the vault confirmed them)."""
+    """``local``, or its restored copy when that was asked for (:func:`read_restored`) or
+    holds every local segment and more (local retention removed the session's older segments
+    after the vault confirmed them)."""
     cached = home / "restore" / local.session_id
     if not cached.is_dir() or local.segments[0].path.parent == cached:
         return local
     have = {s.path.name for s in local.segments}
     restored = {p.name for p in cached.glob(f"*{fmt.SEGMENT_SUFFIX}")}
-    return load_session(cached) if have < restored else local
+    wanted = local.session_id in _READ_RESTORED and bool(restored)
+    return load_session(cached) if wanted or have < restored else local
 
 
 def _restored(home: Path, session_id: str) -> list[Path]:

@@ -282,6 +282,9 @@ def restore_for_read(
         sid = _one(session, found, from_vault)
         receipts = shipped_receipts(home, sid, vault.url).get(sid)
         res = restore_session(home, sid, vault, receipts=receipts)
+        from agent.journal.store import read_restored
+
+        read_restored(sid)  # the vault's copy, as asked, even where the journals hold one
     echo(res.summary())
     for a in res.anomalies:
         echo(a.message)

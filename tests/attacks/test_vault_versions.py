@@ -211,6 +211,29 @@ def test_export_from_vault_in_a_fresh_home_uses_the_original_bytes(
     assert copy.read_bytes() == attacked.originals[attacked.replaced]
 
 
+def test_export_from_vault_reads_the_vault_copy_even_where_a_local_one_exists(
+    attacked: Attacked, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """In the shipping home, whose local copy of a segment was altered after shipping,
+    ``export --from-vault`` bundles the vault's original, not the local bytes."""
+    sid = attacked.replaced.split("/")[1]
+    name = attacked.replaced.split("/")[2]
+    local = attacked.home / "journals" / sid / name
+    data = bytearray(local.read_bytes())
+    data[-100] ^= 0xFF
+    local.chmod(0o600)
+    local.write_bytes(bytes(data))
+    out_dir = tmp_path / "bundle-home"
+    code, _, err = run_main(
+        capsys, "--home", str(attacked.home), "export", sid, "--out", str(out_dir),
+        "--from-vault", attacked.url,
+    )  # fmt: skip
+    assert code == 0, err
+    copy = out_dir / "native" / "segments" / sid / name
+    assert copy.read_bytes() == attacked.originals[attacked.replaced]
+    assert copy.read_bytes() != bytes(data)
+
+
 def test_replay_from_vault_in_a_fresh_home_opens_the_verified_originals(
     attacked: Attacked,
 ) -> None:
