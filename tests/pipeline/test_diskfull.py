@@ -65,10 +65,15 @@ class Recorder:
             env=e,
         )
         self.err: list[str] = []
-        assert self.proc.stderr is not None
-        stream = self.proc.stderr
-        self._reader = threading.Thread(target=lambda: self.err.extend(stream), daemon=True)
-        self._reader.start()
+        self.out: list[str] = []
+        assert self.proc.stderr is not None and self.proc.stdout is not None
+        # One reader per stream: communicate() would read stderr too and take lines from us.
+        self._readers = [
+            threading.Thread(target=lambda s=s, to=to: to.extend(s), daemon=True)
+            for s, to in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))
+        ]
+        for t in self._readers:
+            t.start()
 
     def logged(self, text: str) -> bool:
         """``text`` in the agent's log: its file, or stderr where lines go when the file is
@@ -96,13 +101,14 @@ class Recorder:
         """SIGINT (Ctrl-C), then wait; a recording that does not end fails the test."""
         self.proc.send_signal(signal.SIGINT)
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
             pytest.fail(f"record did not end within {timeout:g} s; stderr: {''.join(self.err)}")
-        self._reader.join(timeout=10)
-        return self.proc.returncode, out
+        for t in self._readers:
+            t.join(timeout=10)
+        return self.proc.returncode, "".join(self.out)
 
 
 def _records(home: Path) -> list[Record]:
@@ -158,7 +164,7 @@ def test_record_closed_while_the_disk_is_still_full_ends_naming_the_segment_and_
         code, _ = rec.stop()
     errors = [line for line in rec.err if line.startswith("sessiontape: error:")]
     assert code == 2, "".join(rec.err)
-    assert len(errors) == 1 and "cannot seal: no space left on device" in errors[0]
+    assert len(errors) == 1 and "cannot seal: no space left on device" in errors[0], rec.err
     (segment,) = rec.segments()
     assert str(segment) in errors[0]
     assert "Traceback" not in "".join(rec.err)
