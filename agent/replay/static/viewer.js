@@ -13,7 +13,7 @@
   var S = { session: null, timeline: [], network: [], actions: {}, keyframes: {},
             stream: null, page: null, cur: null, replayer: null, loaded: [], playing: false,
             timer: null, busy: Promise.resolve(), actionList: null, actionsDerived: false,
-            marks: [], curT: null };
+            marks: [], curT: null, built: null };
 
   // ---- data access -------------------------------------------------------------------------
   function offline(path, p) {
@@ -478,8 +478,9 @@
     document.body.dataset.state = 'loading';
     // The record (its page and time) and the events of the current stream are fetched at
     // once; only when the record belongs to another stream are that stream's events fetched.
-    var stream = S.stream, kf0 = keyframeFor(seq);
-    var evs0 = kf0 ? rrwebEvents(kf0, seq) : Promise.resolve(null);
+    var stream = S.stream, kf0 = keyframeFor(seq), more = forward(kf0, seq);
+    var evs0 = more ? rrwebEvents(kf0, seq, S.built.upto + 1) :
+      kf0 ? rrwebEvents(kf0, seq) : Promise.resolve(null);
     return Promise.all([api('api/events', { from_seq: seq, to_seq: seq }), evs0])
       .then(function (res) {
         var rec = res[0].events[0];
@@ -492,12 +493,20 @@
         var kf = keyframeFor(seq);
         if (!kf) {
           $('stage-note').textContent = 'no full snapshot in this stream';
+          document.body.dataset.frame = String(seq);
           return finishSeek(seq, rec);
         }
-        var evs = S.stream === stream && kf === kf0 ? Promise.resolve(res[1]) :
-          rrwebEvents(kf, seq);
+        var same = S.stream === stream && kf === kf0;
+        if (same && more && inOrder(res[1])) {
+          return extend(res[1], seq).then(function () {
+            $('stage-note').textContent = 'rebuilt from keyframe #' + kf.full_seq + ' + ' +
+              (S.loaded.length - 2) + ' events';
+            return finishSeek(seq, rec);
+          });
+        }
+        var evs = same && !more ? Promise.resolve(res[1]) : rrwebEvents(kf, seq);
         return evs.then(function (list) {
-          build(list, seq);
+          build(list, seq, kf);
           $('stage-note').textContent = seq < kf.full_seq ? 'seq ' + seq +
             ' is before the first snapshot of this stream; showing the first snapshot' :
             'rebuilt from keyframe #' + kf.full_seq + ' + ' + (list.length - 2) + ' events';
@@ -505,9 +514,30 @@
         });
       });
   }
-  function rrwebEvents(kf, seq) {  // Meta + FullSnapshot at the keyframe, then up to seq
-    return allEvents({ from_seq: kf.seq, to_seq: Math.max(seq, kf.full_seq), stream: S.stream,
-                       rrweb: '1', limit: S.session.page_size });
+  function rrwebEvents(kf, seq, from) {  // Meta + FullSnapshot at the keyframe, then up to seq
+    return allEvents({ from_seq: from || kf.seq, to_seq: Math.max(seq, kf.full_seq),
+                       stream: S.stream, rrweb: '1', limit: S.session.page_size });
+  }
+  // A seek forward from the page on screen, from the same keyframe, only needs the events in
+  // between: the Replayer applies just those (it skips what it already played).
+  function forward(kf, seq) {
+    var b = S.built;
+    return !!(b && kf && S.replayer && b.stream === S.stream && b.kf === kf.seq && seq > b.upto);
+  }
+  function inOrder(list) {  // the Replayer skips an added event not later than the last played
+    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
+    return !list.length || list[0].payload.timestamp > lastTs;
+  }
+  function extend(list, seq) {
+    list.forEach(function (e) { S.replayer.addEvent(e.payload); S.loaded.push(e); });
+    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
+    // Replayer.addEvent queues each event in a microtask: move on after them.
+    return Promise.resolve().then(function () {
+      S.replayer.pause(Math.max(0, lastTs - S.baseTs) + 1);
+      closeReplayDocument();
+      S.built.upto = Math.max(S.built.upto, seq);
+      requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
+    });
   }
   function closeReplayDocument() {
     // rrweb rebuilds the replayed document with document.open() and never closes it: the
@@ -515,7 +545,7 @@
     var ifr = $('replay').querySelector('iframe'), d = ifr && ifr.contentDocument;
     if (d && d.readyState === 'loading') d.close();
   }
-  function build(evs, seq) {
+  function build(evs, seq, kf) {
     if (S.replayer) { try { S.replayer.destroy(); } catch (e) { /* already gone */ } }
     var root = $('replay');
     root.textContent = '';
@@ -533,6 +563,7 @@
     // rrweb applies events strictly before the offset: +1 ms includes the target event.
     S.replayer.pause(Math.max(0, t1 - t0) + 1);
     closeReplayDocument();
+    S.built = { stream: S.stream, kf: kf.seq, upto: Math.max(seq, evs[evs.length - 1].seq) };
     var ifr = root.querySelector('iframe');
     if (ifr) {
       ifr.setAttribute('title', 'replay');
@@ -621,6 +652,7 @@
     if (S.playing) { stopPlay(); return; }
     if (!S.replayer) return;
     S.playing = true;
+    S.built = null;  // the position now moves with the clock: the next seek rebuilds
     STUI.setButton($('play'), 'pause', 'pause');
     var last = S.loaded.length ? S.loaded[S.loaded.length - 1].seq : S.cur;
     allEvents({ from_seq: last + 1, to_seq: S.session.seq_last, stream: S.stream, rrweb: '1',
