@@ -92,7 +92,7 @@ def _fits(b: dict[str, Any]) -> bool:
         and pg["y"] + pg["h"] <= pane["y"] + pane["h"] + 1
     )
     touches = abs(pg["w"] - pane["w"]) <= 1 or abs(pg["h"] - pane["h"]) <= 1
-    return inside and touches and abs(pg["w"] / pg["h"] - WIDTH / HEIGHT) < 0.01
+    return bool(inside and touches and abs(pg["w"] / pg["h"] - WIDTH / HEIGHT) < 0.01)
 
 
 def test_replayed_page_fits_its_pane_and_refits_when_the_side_panel_widens(
@@ -151,7 +151,7 @@ def test_every_control_icon_draws_ink_without_a_font(browser: Browser, viewer: V
     p = _open(browser, viewer.url)
     try:
         for name in ICONS:
-            ink = p.evaluate(INK, f"#{name}" if name != "prev-action" else "#prev-action")
+            ink = p.evaluate(INK, f"#{name}")
             assert ink["w"] >= 10 and ink["h"] >= 10, (name, ink)
             assert ink["visible"] == "visible" and ink["display"] != "none", (name, ink)
             assert ink["inked"] > 40, (name, ink)
@@ -277,3 +277,31 @@ def test_offline_viewer_finishes_loading_and_renders_the_first_frame(
         assert _fits(_boxes(page))
     finally:
         page.close()
+
+
+def test_zooming_the_time_bar_shows_the_whole_session_on_a_minimap(
+    browser: Browser, viewer: Viewer
+) -> None:
+    """Ctrl+wheel on the bar narrows its window (fewer marks fit); the minimap appears with
+    every mark and a view box narrower than itself; double click resets."""
+    p = _open(browser, viewer.url)
+    try:
+        assert p.locator("#minimap").is_hidden()
+        full = p.locator("#timebar [data-type]").count()
+        box = p.locator("#timebar").bounding_box()
+        assert box is not None
+        p.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+        p.keyboard.down("Control")
+        for _ in range(4):
+            p.mouse.wheel(0, -100)
+        p.keyboard.up("Control")
+        p.wait_for_selector("#minimap:not([hidden])", state="attached")
+        assert p.locator("#minimap [data-type]").count() == full
+        assert p.locator("#timebar [data-type]").count() < full
+        view = p.locator("#minimap-view").bounding_box()
+        mini = p.locator("#minimap").bounding_box()
+        assert view is not None and mini is not None and view["width"] < mini["width"] / 2
+        p.dblclick("#timebar", position={"x": 2, "y": 2})
+        p.wait_for_selector("#minimap[hidden]", state="attached")
+    finally:
+        p.close()
