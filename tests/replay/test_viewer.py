@@ -305,3 +305,59 @@ def test_zooming_the_time_bar_shows_the_whole_session_on_a_minimap(
         p.wait_for_selector("#minimap[hidden]", state="attached")
     finally:
         p.close()
+
+
+def test_actions_in_the_session_data_drive_the_list_and_the_stepping(
+    browser: Browser, viewer: Viewer, actions: list[dict[str, Any]]
+) -> None:
+    """When the session data carries ``actions`` (``Action.as_dict()``), the viewer lists
+    those, in words, with their caused requests, and steps through exactly them."""
+    from agent.actions.model import Action, CausedRequest, Target
+
+    clicks = [a for a in actions if a["text"].startswith("click")]
+    given = [
+        Action(
+            seq=clicks[0]["seq"],
+            seq_first=clicks[0]["seq"],
+            t_utc_ns=clicks[0]["t_utc_ns"],
+            verb="click",
+            text="clicked button 'Send'",
+            target=Target(role="button", name="Send"),
+            requests=(
+                CausedRequest(seq=5, method="POST", url="https://app.example/o", status=500),
+            ),
+        ).as_dict(),
+        Action(
+            seq=clicks[2]["seq"],
+            seq_first=clicks[2]["seq"],
+            t_utc_ns=clicks[2]["t_utc_ns"],
+            verb="type",
+            text="typed '[redacted]' into 'SSN'",
+            value="[redacted]",
+            masked="redact",
+        ).as_dict(),
+    ]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+
+    def with_actions(route: Any) -> None:
+        resp = route.fetch()
+        route.fulfill(response=resp, json={**resp.json(), "actions": given})
+
+    page.route("**/api/session*", with_actions)
+    try:
+        page.goto(f"{viewer.url.split('#')[0]}#seq={given[0]['seq']}", wait_until="load")
+        _ready_at(page, given[0]["seq"])
+        items = page.locator("#actions li")
+        assert items.count() == 2
+        assert "(from the timeline entries)" not in page.inner_text("#actions-note")
+        assert page.inner_text("#actions li:first-child .txt") == "clicked button 'Send'"
+        assert page.inner_text("#actions li:first-child .req") == "500 POST https://app.example/o"
+        page.keyboard.press("ArrowRight")
+        _ready_at(page, given[1]["seq"])
+        assert "masked" in (items.nth(1).get_attribute("class") or "")
+        marks = page.evaluate(
+            "[...document.querySelectorAll('#timebar [data-type=masked]')].map((m) => m.title)"
+        )
+        assert "masked value (redact): typed '[redacted]' into 'SSN'" in marks
+    finally:
+        page.close()

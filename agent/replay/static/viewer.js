@@ -212,6 +212,10 @@
     actionList().forEach(function (a) {
       out.push({ type: a.verb === 'dialog' ? 'dialog' : a.verb === 'navigate' ? 'navigation' :
                  'action', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq, label: a.text });
+      if (a.masked && !S.actionsDerived) {  // derived ones are the entries flagged above
+        out.push({ type: 'masked', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq,
+                   label: 'masked value (' + a.masked + '): ' + a.text });
+      }
     });
     S.marks = out;
   }
