@@ -187,7 +187,7 @@
   var TB = { v0: 0, v1: 1, t0: 0, t1: 1 };
   function markType(e) {
     if (e.cat === 'gap' || e.cat === 'unverified') return 'gap';
-    if (e.kind === 'page.dialog') return 'dialog';
+    if (e.cat === 'action') return null;  // drawn from the action list (dialogs included)
     if (e.kind === 'net.failed' || (e.kind === 'net.response' && e.status >= 400)) return 'neterr';
     if (e.cat === 'navigation') return 'navigation';
     if (e.cat === 'console') return 'console';
