@@ -275,6 +275,9 @@ def test_offline_viewer_finishes_loading_and_renders_the_first_frame(
         assert page.evaluate(doc + ".readyState") == "complete"
         assert page.evaluate(doc + ".getElementById('b').textContent") == "Send"
         assert _fits(_boxes(page))
+        page.wait_for_selector("body[data-state=ready]", state="attached", timeout=60_000)
+        seq = page.evaluate("document.body.dataset.seq")
+        assert page.evaluate("location.hash") == f"#seq={seq}"
     finally:
         page.close()
 
