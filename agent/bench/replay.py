@@ -5,7 +5,9 @@ one page whose DOM is a 50 x 20 table, a Meta + FullSnapshot keyframe every 60 s
 recorder does) and ``--rate`` text mutations per second in between. Then opens it for replay
 (verify + index) and measures the server side of a seek at random targets: the keyframe
 lookup, decoding the chunks from that keyframe to the target and JSON-encoding the events the
-browser needs, plus the raw record with its Merkle inclusion proof. Prints JSON.
+browser needs, plus the raw record with its Merkle inclusion proof; with ``browser_seeks``,
+also the whole seek in the real viewer in headless Chromium (:mod:`agent.bench.replay_browser`).
+``run_demo`` times browser seeks in the recorded demo session. Prints JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent.bench.replay_browser import measure_browser
 from agent.config import load_config
 from agent.events import Event
 from agent.journal.journal import Journal
@@ -161,8 +164,11 @@ def measure(home: Path, sid: str, seeks: int) -> dict[str, Any]:
     }
 
 
-def run(hours: float = 8.0, rate: int = 5, seeks: int = 20) -> dict[str, Any]:
-    """Write the session in a temporary home, time the seeks, return the figures."""
+def run(
+    hours: float = 8.0, rate: int = 5, seeks: int = 20, browser_seeks: int = 0
+) -> dict[str, Any]:
+    """Write the session in a temporary home, time the seeks (server side, then in the
+    browser when ``browser_seeks``), return the figures."""
     from agent.logs import configure_quiet
 
     configure_quiet()
@@ -172,4 +178,22 @@ def run(hours: float = 8.0, rate: int = 5, seeks: int = 20) -> dict[str, Any]:
         sid, n = write_session(home, hours, rate)
         write_s = time.perf_counter() - t
         res = measure(home, sid, seeks)
+        if browser_seeks:
+            res["browser"] = measure_browser(home, sid, browser_seeks)
     return {"hours": hours, "rate": rate, "events": n, "write_s": round(write_s, 1), **res}
+
+
+def run_demo(browser_seeks: int) -> dict[str, Any]:
+    """Record the demo trader's session (headless) in a temporary home and time seeks to
+    random moments of it in the browser."""
+    import asyncio
+
+    from agent.logs import configure_quiet
+    from agent.pipeline import record_demo
+
+    configure_quiet()
+    with tempfile.TemporaryDirectory() as d:
+        home = Path(d) / "home"
+        cfg = load_config(env={}, home=home)
+        res = asyncio.run(record_demo(cfg, home, headless=True, fast=True))
+        return {"demo": measure_browser(home, res.session_id, browser_seeks)}

@@ -227,15 +227,28 @@ def bench_replay(
     hours: float = typer.Option(8.0, "--hours", help="Length of the synthetic session."),
     rate: int = typer.Option(5, "--rate", help="Mutations per second."),
     seeks: int = typer.Option(20, "--seeks", help="Random seek targets to time."),
+    browser_seeks: int = typer.Option(
+        20,
+        "--browser-seeks",
+        min=0,
+        help="Random seeks to time in the viewer in headless Chromium (0: server side only).",
+    ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Also record the demo session and time browser seeks in it."
+    ),
 ) -> None:
-    """Seek latency (server side) in a long synthetic session written through the real
-    journal; prints one JSON object.
+    """Seek latency in a long synthetic session written through the real journal: the
+    server side, then the viewer in headless Chromium from the seek command until the page is
+    rebuilt and painted; prints one JSON object.
 
-    Example: sessiontape bench replay --hours 8
+    Example: sessiontape bench replay --hours 8 --browser-seeks 20 --demo
     """
-    from agent.bench.replay import run
+    from agent.bench.replay import run, run_demo
 
-    typer.echo(json.dumps(run(hours, rate, seeks), indent=1))
+    result = run(hours, rate, seeks, browser_seeks)
+    if demo:
+        result.update(run_demo(browser_seeks or 20))
+    typer.echo(json.dumps(result, indent=1))
 
 
 @bench_app.command("crash")

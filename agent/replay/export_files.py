@@ -27,7 +27,14 @@ from agent.replay.session import ReplaySession
 from agent.replay.viewer_data import data_js, offline_viewer_html, viewer_data
 
 DEK_TOKEN_PREFIX = "sessiontape-dek:"
-VIEWER_FILES = ("viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css")
+VIEWER_FILES = (
+    "viewer.html",
+    "viewer.js",
+    "viewer-ui.js",
+    "viewer.css",
+    "rrweb-replay.js",
+    "rrweb-replay.css",
+)
 
 
 def write_file(root: Path, rel: str, data: bytes) -> None:

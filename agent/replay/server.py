@@ -39,7 +39,14 @@ from agent.seal.timestamp import tst_verifier
 log = structlog.get_logger("sessiontape.replay")
 
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"viewer.html", "viewer.js", "viewer.css", "rrweb-replay.js", "rrweb-replay.css"}
+STATIC_FILES = {
+    "viewer.html",
+    "viewer.js",
+    "viewer-ui.js",
+    "viewer.css",
+    "rrweb-replay.js",
+    "rrweb-replay.css",
+}
 HOST = "127.0.0.1"
 PUBLIC = STATIC_FILES | {"data.js"}
 CSP = (

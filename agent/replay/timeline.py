@@ -7,9 +7,12 @@ journal payload, which is already masked; nothing here sees an unmasked value.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agent.events import Record
+from agent.mask.masker import tokens_in
+from agent.mask.strings import MARKER
 from agent.rrweb import MouseInteraction
 
 # rrweb MouseInteractions that a person does on purpose (mouseup/down, focus, blur are noise).
@@ -154,4 +157,14 @@ def entry(r: Record) -> dict[str, Any] | None:
         out["request_id"] = p["request_id"]
     if k == "capture.gap":
         out["gap_start_ns"], out["gap_end_ns"] = p.get("start"), p.get("end")
+    if k == "net.response" and isinstance(p.get("status"), int):
+        out["status"] = p["status"]
+    if _masked(p):
+        out["masked"] = True
     return out
+
+
+def _masked(payload: dict[str, Any]) -> bool:
+    """True when the masker replaced a value in this payload (its marker or a token)."""
+    text = json.dumps(payload, ensure_ascii=False)
+    return MARKER in text or bool(tokens_in(text))

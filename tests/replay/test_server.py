@@ -339,7 +339,7 @@ def test_play_at_8x_advances_through_the_recording(browser: Browser, viewer: Vie
         # before this line on a busy machine: pause only while it still plays.
         if p.inner_text("#play").endswith("pause"):
             p.click("#play")
-        p.locator("#play", has_text="▶ play").wait_for(timeout=10_000)
+        p.locator("#play[data-icon=play]", has_text="play").wait_for(timeout=10_000)
         assert int(p.evaluate("document.body.dataset.seq")) > kf["full_seq"]
     finally:
         p.close()

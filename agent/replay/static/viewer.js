@@ -12,7 +12,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var S = { session: null, timeline: [], network: [], actions: {}, keyframes: {},
             stream: null, page: null, cur: null, replayer: null, loaded: [], playing: false,
-            timer: null, busy: Promise.resolve() };
+            timer: null, busy: Promise.resolve(), actionList: null, actionsDerived: false,
+            marks: [], curT: null, built: null };
 
   // ---- data access -------------------------------------------------------------------------
   function offline(path, p) {
@@ -180,37 +181,197 @@
     ol.appendChild(frag);
     markCurrent();
   }
-  function renderTimebar() {
-    var bar = $('timebar'), m = S.session.metadata;
-    var t0 = m.start_utc_ns, t1 = m.end_utc_ns, span = Math.max(1, t1 - t0);
-    var pct = function (t) { return Math.max(0, Math.min(100, (t - t0) / span * 100)) + '%'; };
-    bar.textContent = '';
+  // ---- time bar: actions, navigations, network errors, dialogs, gaps, masked moments ------
+  // The bar shows a window [v0, v1] of the session (ctrl+wheel zooms it, double click resets);
+  // while zoomed, the minimap below shows the whole session and the window on it.
+  var TB = { v0: 0, v1: 1, t0: 0, t1: 1 };
+  function markType(e) {
+    if (e.cat === 'gap' || e.cat === 'unverified') return 'gap';
+    if (e.cat === 'action') return null;  // drawn from the action list (dialogs included)
+    if (e.kind === 'net.failed' || (e.kind === 'net.response' && e.status >= 400)) return 'neterr';
+    if (e.cat === 'navigation') return 'navigation';
+    if (e.cat === 'console') return 'console';
+    return null;
+  }
+  function buildMarks() {
+    var out = [];
     S.timeline.forEach(function (e) {
       if (!e.t_utc_ns) return;
-      if (e.cat === 'gap' || e.cat === 'unverified') {
-        var g = document.createElement('div');
-        g.className = 'gapband';
-        g.style.left = pct(e.gap_start_ns || e.t_utc_ns);
-        g.style.width = Math.max(0.3, ((e.gap_end_ns || e.t_utc_ns) -
-          (e.gap_start_ns || e.t_utc_ns)) / span * 100) + '%';
-        g.title = e.label;
-        bar.appendChild(g);
-      } else if (e.cat === 'action' || e.cat === 'console' || e.cat === 'network' ||
-                 e.cat === 'navigation') {
-        var d = document.createElement('div');
-        d.className = 'm ' + e.cat;
-        d.style.left = pct(e.t_utc_ns);
-        bar.appendChild(d);
+      var type = markType(e);
+      if (type === 'gap') {
+        out.push({ type: 'gap', t0: e.gap_start_ns || e.t_utc_ns, t1: e.gap_end_ns || e.t_utc_ns,
+                   seq: e.seq, label: e.label });
+      } else if (type) {
+        out.push({ type: type, t0: e.t_utc_ns, t1: e.t_utc_ns, seq: e.seq, label: e.label });
+      }
+      if (e.masked) {
+        out.push({ type: 'masked', t0: e.t_utc_ns, t1: e.t_utc_ns, seq: e.seq,
+                   label: 'masked value: ' + e.label });
       }
     });
-    var c = document.createElement('div');
+    actionList().forEach(function (a) {
+      out.push({ type: a.verb === 'dialog' ? 'dialog' : a.verb === 'navigate' ? 'navigation' :
+                 'action', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq, label: a.text });
+      if (a.masked && !S.actionsDerived) {  // derived ones are the entries flagged above
+        out.push({ type: 'masked', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq,
+                   label: 'masked value (' + a.masked + '): ' + a.text });
+      }
+    });
+    S.marks = out;
+  }
+  function drawBar(bar, v0, v1) {
+    var span = Math.max(1, v1 - v0), frag = document.createDocumentFragment();
+    var pct = function (t) { return (t - v0) / span * 100; };
+    bar.querySelectorAll('.m, .gapband').forEach(function (x) { x.remove(); });
+    S.marks.forEach(function (mk) {
+      if (mk.t1 < v0 || mk.t0 > v1) return;
+      var d = document.createElement('div');
+      d.className = mk.type === 'gap' ? 'gapband' : 'm ' + mk.type;
+      d.style.left = Math.max(0, pct(mk.t0)) + '%';
+      if (mk.type === 'gap') d.style.width = Math.max(0.2, pct(mk.t1) - pct(mk.t0)) + '%';
+      d.title = mk.label;
+      d.dataset.type = mk.type;
+      if (mk.seq !== null && mk.seq !== undefined) d.dataset.seq = mk.seq;
+      frag.appendChild(d);
+    });
+    bar.insertBefore(frag, bar.firstChild);
+  }
+  function renderTimebar() {
+    var m = S.session.metadata;
+    TB.t0 = m.start_utc_ns;
+    TB.t1 = Math.max(m.end_utc_ns, m.start_utc_ns + 1);
+    TB.v0 = TB.t0;
+    TB.v1 = TB.t1;
+    buildMarks();
+    var bar = $('timebar'), c = document.createElement('div');
     c.className = 'cursor';
     c.id = 'cursor';
     bar.appendChild(c);
+    redrawBars();
     bar.onclick = function (ev) {
+      var mk = ev.target.closest('[data-seq]');
+      if (mk && mk.dataset.seq !== 'null') { seek(+mk.dataset.seq); return; }
       var r = bar.getBoundingClientRect();
-      jumpTime(Math.round(t0 + (ev.clientX - r.left) / r.width * span));
+      jumpTime(Math.round(TB.v0 + (ev.clientX - r.left) / r.width * (TB.v1 - TB.v0)));
     };
+    bar.addEventListener('wheel', function (ev) {
+      if (!ev.ctrlKey) return;
+      ev.preventDefault();
+      var r = bar.getBoundingClientRect(), f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+      var at = TB.v0 + (ev.clientX - r.left) / r.width * (TB.v1 - TB.v0);
+      zoomBar(at, (TB.v1 - TB.v0) * f);
+    }, { passive: false });
+    bar.ondblclick = function () { zoomBar(TB.t0, TB.t1 - TB.t0); };
+    $('minimap').onclick = function (ev) {
+      var r = $('minimap').getBoundingClientRect();
+      var at = TB.t0 + (ev.clientX - r.left) / r.width * (TB.t1 - TB.t0);
+      zoomBar(at, TB.v1 - TB.v0, true);
+    };
+  }
+  function zoomBar(at, width, center) {  // a window of `width` ns around `at`, inside the session
+    var full = TB.t1 - TB.t0, w = Math.max(1e6, Math.min(full, width));
+    var frac = center ? 0.5 : (at - TB.v0) / Math.max(1, TB.v1 - TB.v0);
+    var v0 = Math.max(TB.t0, Math.min(TB.t1 - w, at - frac * w));
+    TB.v0 = v0;
+    TB.v1 = v0 + w;
+    redrawBars();
+  }
+  function redrawBars() {
+    drawBar($('timebar'), TB.v0, TB.v1);
+    var mm = $('minimap'), zoomed = TB.v1 - TB.v0 < TB.t1 - TB.t0;
+    mm.hidden = !zoomed;
+    if (zoomed) {
+      drawBar(mm, TB.t0, TB.t1);
+      var full = TB.t1 - TB.t0, view = $('minimap-view');
+      view.style.left = (TB.v0 - TB.t0) / full * 100 + '%';
+      view.style.width = (TB.v1 - TB.v0) / full * 100 + '%';
+    }
+    placeCursor();
+  }
+  function placeCursor() {
+    var c = $('cursor');
+    if (!c || S.curT === null) return;
+    var x = (S.curT - TB.v0) / Math.max(1, TB.v1 - TB.v0) * 100;
+    c.hidden = x < 0 || x > 100;
+    c.style.left = x + '%';
+  }
+
+  // ---- actions: what the person did, in words, with the requests each caused -------------
+  // The session data may carry `actions` (Action.as_dict(): seq, seq_first, t_utc_ns, verb,
+  // text, masked, page, requests [{seq, method, url, status, failed}]); without it the list is
+  // derived here from the timeline's action entries, in the same shape.
+  function actionList() {
+    if (S.actionList) return S.actionList;
+    var given = S.session && S.session.actions;
+    if (Array.isArray(given)) {
+      S.actionList = given.filter(function (a) { return a.seq !== null && a.seq !== undefined; })
+        .sort(function (x, y) { return x.seq - y.seq; });
+      S.actionsDerived = false;
+    } else {
+      S.actionList = deriveActions();
+      S.actionsDerived = true;
+    }
+    return S.actionList;
+  }
+  function deriveActions() {
+    var byCause = {};
+    S.network.forEach(function (n) {
+      if (n.cause && n.seq !== undefined) (byCause[n.cause] = byCause[n.cause] || []).push(n);
+    });
+    return S.timeline.filter(function (e) { return e.cat === 'action' && e.seq !== null; })
+      .map(function (e) {
+        return {
+          seq: e.seq, seq_first: e.seq, t_utc_ns: e.t_utc_ns, page: e.page, frame: e.frame,
+          verb: e.kind === 'page.dialog' ? 'dialog' : e.kind.split('.').pop(), text: e.label,
+          masked: e.masked ? 'masked' : '', action_id: e.action_id || null,
+          requests: (byCause[e.action_id] || []).map(function (n) {
+            return { seq: n.seq, method: n.method || '', url: n.url || '',
+                     status: n.status === undefined ? null : n.status,
+                     failed: n.failed ? String(n.failed) : '' };
+          })
+        };
+      });
+  }
+  function renderActions() {
+    var ol = $('actions'), frag = document.createDocumentFragment(), list = actionList();
+    ol.textContent = '';
+    $('actions-note').textContent = list.length + ' action(s)' +
+      (S.actionsDerived ? ' (from the timeline entries)' : '');
+    list.forEach(function (a) {
+      var li = document.createElement('li'), t = document.createElement('span');
+      var txt = document.createElement('span');
+      li.dataset.seq = a.seq;
+      if (a.masked) li.className = 'masked';
+      t.className = 't';
+      t.textContent = a.t_utc_ns ? fmtUtc(a.t_utc_ns).slice(11, 23) : '';
+      txt.className = 'txt';
+      txt.textContent = a.text;
+      li.appendChild(t);
+      li.appendChild(txt);
+      (a.requests || []).forEach(function (q) {
+        var r = document.createElement('span'), bad = q.failed || (q.status >= 400);
+        r.className = 'req' + (bad ? ' err' : '');
+        r.textContent = (q.failed ? 'failed (' + q.failed + ')' : q.status === null ||
+          q.status === undefined ? 'pending' : q.status) + ' ' + q.method + ' ' + q.url;
+        li.appendChild(r);
+      });
+      frag.appendChild(li);
+    });
+    ol.appendChild(frag);
+    ol.onclick = function (e) {
+      var li = e.target.closest('li');
+      if (li) seek(+li.dataset.seq);
+    };
+  }
+  function markCurrentAction() {
+    var prev = document.querySelector('#actions li.cur');
+    if (prev) prev.classList.remove('cur');
+    if (S.cur === null) return;
+    var best = null;
+    document.querySelectorAll('#actions li').forEach(function (li) {
+      if (+li.dataset.seq <= S.cur) best = li;
+    });
+    if (best) { best.classList.add('cur'); best.scrollIntoView({ block: 'nearest' }); }
   }
   function markCurrent() {
     var prev = document.querySelector('#timeline li.cur');
@@ -319,31 +480,76 @@
   function doSeek(seq, opts) {
     stopPlay();
     document.body.dataset.state = 'loading';
-    return api('api/events', { from_seq: seq, to_seq: seq }).then(function (r) {
-      var rec = r.events[0];
-      if (rec && rec.page && !opts.keepStream) {
-        var sid = rec.frame && S.session.streams.some(function (s) {
-          return s.id === rec.page + ':' + rec.frame;
-        }) ? rec.page + ':' + rec.frame : streamOfPage(rec.page);
-        if (sid && sid !== S.stream) setStream(sid);
-      }
-      var kf = keyframeFor(seq);
-      if (!kf) {
-        $('stage-note').textContent = 'no full snapshot in this stream';
-        return finishSeek(seq, rec);
-      }
-      var to = Math.max(seq, kf.full_seq);
-      return allEvents({ from_seq: kf.seq, to_seq: to, stream: S.stream, rrweb: '1',
-                         limit: S.session.page_size }).then(function (evs) {
-        build(evs);
-        $('stage-note').textContent = seq < kf.full_seq ? 'seq ' + seq +
-          ' is before the first snapshot of this stream; showing the first snapshot' :
-          'rebuilt from keyframe #' + kf.full_seq + ' + ' + (evs.length - 2) + ' events';
-        return finishSeek(seq, rec);
+    // The record (its page and time) and the events of the current stream are fetched at
+    // once; only when the record belongs to another stream are that stream's events fetched.
+    var stream = S.stream, kf0 = keyframeFor(seq), more = forward(kf0, seq);
+    var evs0 = more ? rrwebEvents(kf0, seq, S.built.upto + 1) :
+      kf0 ? rrwebEvents(kf0, seq) : Promise.resolve(null);
+    return Promise.all([api('api/events', { from_seq: seq, to_seq: seq }), evs0])
+      .then(function (res) {
+        var rec = res[0].events[0];
+        if (rec && rec.page && !opts.keepStream) {
+          var sid = rec.frame && S.session.streams.some(function (s) {
+            return s.id === rec.page + ':' + rec.frame;
+          }) ? rec.page + ':' + rec.frame : streamOfPage(rec.page);
+          if (sid && sid !== S.stream) setStream(sid);
+        }
+        var kf = keyframeFor(seq);
+        if (!kf) {
+          $('stage-note').textContent = 'no full snapshot in this stream';
+          document.body.dataset.frame = String(seq);
+          return finishSeek(seq, rec);
+        }
+        var same = S.stream === stream && kf === kf0;
+        if (same && more && inOrder(res[1])) {
+          return extend(res[1], seq).then(function () {
+            $('stage-note').textContent = 'rebuilt from keyframe #' + kf.full_seq + ' + ' +
+              (S.loaded.length - 2) + ' events';
+            return finishSeek(seq, rec);
+          });
+        }
+        var evs = same && !more ? Promise.resolve(res[1]) : rrwebEvents(kf, seq);
+        return evs.then(function (list) {
+          build(list, seq, kf);
+          $('stage-note').textContent = seq < kf.full_seq ? 'seq ' + seq +
+            ' is before the first snapshot of this stream; showing the first snapshot' :
+            'rebuilt from keyframe #' + kf.full_seq + ' + ' + (list.length - 2) + ' events';
+          return finishSeek(seq, rec);
+        });
       });
+  }
+  function rrwebEvents(kf, seq, from) {  // Meta + FullSnapshot at the keyframe, then up to seq
+    return allEvents({ from_seq: from || kf.seq, to_seq: Math.max(seq, kf.full_seq),
+                       stream: S.stream, rrweb: '1', limit: S.session.page_size });
+  }
+  // A seek forward from the page on screen, from the same keyframe, only needs the events in
+  // between: the Replayer applies just those (it skips what it already played).
+  function forward(kf, seq) {
+    var b = S.built;
+    return !!(b && kf && S.replayer && b.stream === S.stream && b.kf === kf.seq && seq > b.upto);
+  }
+  function inOrder(list) {  // the Replayer skips an added event not later than the last played
+    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
+    return !list.length || list[0].payload.timestamp > lastTs;
+  }
+  function extend(list, seq) {
+    list.forEach(function (e) { S.replayer.addEvent(e.payload); S.loaded.push(e); });
+    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
+    // Replayer.addEvent queues each event in a microtask: move on after them.
+    return Promise.resolve().then(function () {
+      S.replayer.pause(Math.max(0, lastTs - S.baseTs) + 1);
+      closeReplayDocument();
+      S.built.upto = Math.max(S.built.upto, seq);
+      requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
     });
   }
-  function build(evs) {
+  function closeReplayDocument() {
+    // rrweb rebuilds the replayed document with document.open() and never closes it: the
+    // iframe then stays 'loading' and the viewer's own load event never fires.
+    var ifr = $('replay').querySelector('iframe'), d = ifr && ifr.contentDocument;
+    if (d && d.readyState === 'loading') d.close();
+  }
+  function build(evs, seq, kf) {
     if (S.replayer) { try { S.replayer.destroy(); } catch (e) { /* already gone */ } }
     var root = $('replay');
     root.textContent = '';
@@ -354,12 +560,21 @@
       UNSAFE_replayCanvas: false, skipInactive: false, speed: +$('speed').value,
       pauseAnimation: true
     });
+    S.replayer.on('resize', function (d) { STUI.setViewport(d.width, d.height); });
+    S.replayer.on('fullsnapshot-rebuilded', closeReplayDocument);
     var t0 = payloads[0].timestamp, t1 = payloads[payloads.length - 1].timestamp;
     S.baseTs = t0;
     // rrweb applies events strictly before the offset: +1 ms includes the target event.
     S.replayer.pause(Math.max(0, t1 - t0) + 1);
+    closeReplayDocument();
+    S.built = { stream: S.stream, kf: kf.seq, upto: Math.max(seq, evs[evs.length - 1].seq) };
     var ifr = root.querySelector('iframe');
-    if (ifr) ifr.setAttribute('title', 'replay');
+    if (ifr) {
+      ifr.setAttribute('title', 'replay');
+      STUI.setViewport(+ifr.getAttribute('width'), +ifr.getAttribute('height'));
+    }
+    // The frame is on screen once the browser has painted it: the next animation frame.
+    requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
   }
   function finishSeek(seq, rec) {
     S.cur = seq;
@@ -367,16 +582,37 @@
     if (rec) {
       $('utc').textContent = fmtUtc(rec.t_utc_ns);
       $('local').textContent = fmtLocal(rec.t_utc_ns);
-      var m = S.session.metadata, c = $('cursor');
-      if (c) c.style.left = ((rec.t_utc_ns - m.start_utc_ns) /
-        Math.max(1, m.end_utc_ns - m.start_utc_ns) * 100) + '%';
+      S.curT = rec.t_utc_ns;
+      placeCursor();
     }
     markCurrent();
-    if (!OFF) location.hash = 'seq=' + seq;
+    markCurrentAction();
+    setHash(seq);
     return renderRaw(seq).then(function () {
       document.body.dataset.seq = String(seq);
       document.body.dataset.state = 'ready';
     });
+  }
+
+  // ---- the moment in the address bar -------------------------------------------------------
+  // '#seq=<n>' (or '#t=<UTC ms>' when opening) names the moment; it is replaced, not pushed,
+  // as the viewer steps, so history holds no trail of steps. It never carries the token.
+  function setHash(seq) {
+    var h = '#seq=' + seq;
+    if (location.hash === h) return;
+    try { history.replaceState(null, '', location.pathname + h); } catch (e) { /* file:// */ }
+  }
+  function hashTarget() {
+    var m = /[#&]seq=(\d+)/.exec(location.hash), t = /[#&]t=(\d+)/.exec(location.hash);
+    if (m) return { seq: +m[1] };
+    if (t) return { t_ns: +t[1] * 1e6 };
+    return null;
+  }
+  function seekHash() {
+    var h = hashTarget();
+    if (!h) return null;
+    if (h.seq !== undefined) return h.seq === S.cur ? null : seek(h.seq);
+    return jumpTime(h.t_ns);
   }
 
   // ---- stepping ----------------------------------------------------------------------------
@@ -394,19 +630,18 @@
       else if (from > S.session.seq_first) prevEvent(from);
     });
   }
-  function actions() {
-    return S.timeline.filter(function (e) { return e.cat === 'action' && e.seq !== null; });
-  }
   function nextAction() {
-    var a = actions().filter(function (e) { return e.seq > S.cur; })[0];
+    var a = actionList().filter(function (e) { return e.seq > S.cur; })[0];
     if (a) { highlight(a.action_id); seek(a.seq); }
   }
   function prevAction() {
-    var a = actions().filter(function (e) { return e.seq < S.cur; }).pop();
+    var a = actionList().filter(function (e) { return e.seq < S.cur; }).pop();
     if (a) { highlight(a.action_id); seek(a.seq); }
   }
   function jumpTime(ns) {
-    api('api/seq_at', { t_utc_ns: ns }).then(function (r) { if (r.seq !== null) seek(r.seq); });
+    return api('api/seq_at', { t_utc_ns: ns }).then(function (r) {
+      return r.seq !== null ? seek(r.seq) : null;
+    });
   }
 
   // ---- play --------------------------------------------------------------------------------
@@ -415,13 +650,14 @@
     S.playing = false;
     clearInterval(S.timer);
     if (S.replayer) S.replayer.pause();
-    $('play').textContent = '▶ play';
+    STUI.setButton($('play'), 'play', 'play');
   }
   function play() {
     if (S.playing) { stopPlay(); return; }
     if (!S.replayer) return;
     S.playing = true;
-    $('play').textContent = '⏸ pause';
+    S.built = null;  // the position now moves with the clock: the next seek rebuilds
+    STUI.setButton($('play'), 'pause', 'pause');
     var last = S.loaded.length ? S.loaded[S.loaded.length - 1].seq : S.cur;
     allEvents({ from_seq: last + 1, to_seq: S.session.seq_last, stream: S.stream, rrweb: '1',
                 limit: S.session.page_size }).then(function (evs) {
@@ -447,6 +683,9 @@
 
   // ---- wiring ------------------------------------------------------------------------------
   function wire() {
+    STUI.wire({ play: play, prevAction: prevAction, nextAction: nextAction,
+                prevEvent: function () { prevEvent(); }, nextEvent: nextEvent });
+    window.addEventListener('hashchange', seekHash);
     $('next-event').onclick = nextEvent;
     $('prev-event').onclick = function () { prevEvent(); };
     $('next-action').onclick = nextAction;
@@ -495,11 +734,13 @@
         S.timeline = res[1].entries;
         S.network = res[1].network;
         S.actions = res[1].actions;
+        if (Array.isArray(res[1].actions)) S.session.actions = res[1].actions;
         S.keyframes = res[2].streams;
         renderHeader();
         renderFilters();
         renderTimeline();
         renderTimebar();
+        renderActions();
         renderNetwork();
         wire();
         if (!S.session.streams.length) {
@@ -508,15 +749,16 @@
           return null;
         }
         setStream(S.session.streams[0].id);
-        var m = /seq=(\d+)/.exec(location.hash);
-        var seq = m ? +m[1] : (S.session.start_seq !== null ? S.session.start_seq :
-          (S.keyframes[S.stream] || [{ full_seq: S.session.seq_first }])[0].full_seq);
+        var opened = seekHash();
+        if (opened) return opened;
+        var seq = S.session.start_seq !== null ? S.session.start_seq :
+          (S.keyframes[S.stream] || [{ full_seq: S.session.seq_first }])[0].full_seq;
         return seek(seq);
       }).catch(function (e) {
         $('badge').textContent = 'error: ' + (e.message || e);
         document.body.dataset.state = 'error';
       });
   }
-  window.__st = { seek: seek, state: S };
+  window.__st = { seek: seek, state: S, actions: actionList };
   start();
 })();
