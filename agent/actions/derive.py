@@ -114,6 +114,7 @@ class ActionDeriver:
             url=d.url,
             requests=self._net.caused_by(d.aids),
             detail=dict(d.detail),
+            cause_ids=tuple(d.aids),
         )
         return dataclasses.replace(a, text=action_text(a))
 

@@ -77,15 +77,26 @@ def _context(t: Target, already: str) -> str:
     return f" in '{_short(where)}'" if where and where != already else ""
 
 
+def field_words(t: Target) -> str:
+    """How the text calls a form field: ``'Account' in 'Client lookup'``."""
+    return element_words(t, role=False) + _context(t, t.name)
+
+
+def click_words(verb: str, t: Target) -> str:
+    """``clicked button 'Send (REST)' in 'Order ticket'`` (``verb``: click, dblclick,
+    contextmenu)."""
+    return f"{_CLICK_WORDS.get(verb, verb)} {element_words(t)}{_context(t, t.name)}"
+
+
 def _field_words(a: Action) -> str:
-    return element_words(a.target, role=False) + _context(a.target, a.target.name)
+    return field_words(a.target)
 
 
 def action_text(a: Action) -> str:
     """The sentence for an action, from its fields (``Action.text`` holds the same)."""
     t, d = a.target, a.detail
     if a.verb in _CLICK_WORDS:
-        return f"{_CLICK_WORDS[a.verb]} {element_words(t)}{_context(t, t.name)}"
+        return click_words(a.verb, t)
     if a.verb == "type":
         if not a.value:
             return f"cleared {_field_words(a)}"
