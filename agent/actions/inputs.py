@@ -211,6 +211,8 @@ class InputActions:
             self._choice(r, nid, t, "select", value)
         else:
             e = self._start_edit(r, nid, t)
+            if "element" in r.payload:
+                e.target = t  # the recorder's description beats one guessed from a keystroke
             e.value, e.has_input, e.last_seq, e.t_utc_ns = value, True, r.seq, r.t_utc_ns
             e.first_seq = r.seq if e.first_seq is None else e.first_seq
             self._activity(r)

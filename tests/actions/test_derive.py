@@ -118,8 +118,15 @@ def test_navigation_after_a_submit_is_its_consequence_and_alone_is_an_action() -
     and the same URL again is a reload."""
     s = Script()
     s.add("page.navigate", {"url": "http://app/login", "main_frame": True})
-    s.add("input.submit", {"target": 5, "method": "post", "action": "/login",
-                           "element": element("Sign in", 5, role="", tag="form")})  # fmt: skip
+    s.add(
+        "input.submit",
+        {
+            "target": 5,
+            "method": "post",
+            "action": "/login",
+            "element": element("Sign in", 5, role="", tag="form"),
+        },
+    )
     s.add("page.navigate", {"url": "http://app/home", "main_frame": True})
     s.add("page.navigate", {"url": "http://app/home", "main_frame": True}, dt_ms=5000)
     actions = derive_actions(s.records)
@@ -137,11 +144,20 @@ def test_popup_dialog_download_and_upload_in_words() -> None:
     s.add("page.created", {"opener": "P", "url": ""}, page="Q")
     s.add("page.navigate", {"url": "http://app/confirm", "main_frame": True}, page="Q")
     s.add("page.title", {"title": "Confirm big order"}, page="Q")
-    s.add("page.dialog", {"phase": "closed", "type": "confirm", "accepted": False,
-                          "message": "Cancel all open orders?"})  # fmt: skip
+    s.add(
+        "page.dialog",
+        {
+            "phase": "closed",
+            "type": "confirm",
+            "accepted": False,
+            "message": "Cancel all open orders?",
+        },
+    )
     s.add("page.download", {"name": "r.csv", "size": 9, "sha256": "ab" * 32, "state": "completed"})
-    s.add("input.file_chooser", {"files": ["a.pdf", "b.png"], "target": 60,
-                                 "element": element("Attachment", 60)})  # fmt: skip
+    s.add(
+        "input.file_chooser",
+        {"files": ["a.pdf", "b.png"], "target": 60, "element": element("Attachment", 60)},
+    )
     texts = [a.text for a in derive_actions(s.records)]
     assert texts == [
         "opened popup 'Confirm big order'",
@@ -155,9 +171,13 @@ def test_old_journal_without_descriptions_is_named_from_the_dom_mirror() -> None
     """Events recorded before the recorder described elements get the mirror's names: the
     button's text, the field's label, the section heading - never 'node <number>'."""
     s = Script()
-    form = el(10, "form", {"id": "order-form"},
-              el(11, "label", {}, text(12, "Symbol "), el(20, "input", {"id": "symbol"})),
-              el(30, "button", {"id": "send-rest"}, text(31, "Send (REST)")))  # fmt: skip
+    form = el(
+        10,
+        "form",
+        {"id": "order-form"},
+        el(11, "label", {}, text(12, "Symbol "), el(20, "input", {"id": "symbol"})),
+        el(30, "button", {"id": "send-rest"}, text(31, "Send (REST)")),
+    )
     section = el(5, "section", {}, el(6, "h2", {}, text(7, "Order ticket")), form)
     s.add("rrweb.full_snapshot", snapshot([section]))
     s.click(20, aid="a1")
