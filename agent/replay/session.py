@@ -181,6 +181,13 @@ class ReplaySession:
         deriver.close()
         self.derived_actions = deriver.actions()
         tl.apply_actions(self.timeline, self.derived_actions)
+        self._timeline_withheld()
+        self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
+        self._seq1s = [c.seq1 for c in self.chunks]
+        self._t0s = [c.t0 for c in self.chunks]
+
+    def _timeline_withheld(self) -> None:
+        """One ``unverified`` timeline entry per withheld part."""
         for w in self.withheld:
             self.timeline.append(
                 {
@@ -196,9 +203,6 @@ class ReplaySession:
                     "seq_last": w.get("seq1"),
                 }
             )
-        self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
-        self._seq1s = [c.seq1 for c in self.chunks]
-        self._t0s = [c.t0 for c in self.chunks]
 
     def _index_record(self, r: Record, last_meta: dict[str, int]) -> None:
         p = r.payload
