@@ -106,6 +106,7 @@ class InputActions:
         self._doms: dict[Stream, DomMap] = {}
         self._described: set[Stream] = set()
         self._known: dict[tuple[Stream, int], Target] = {}
+        self._recent: dict[Stream, int | None] = {}  # the field last edited, per stream
 
     def note(self, r: Record) -> None:
         """Every record passes here first: described streams need no DOM mirror."""
@@ -164,6 +165,7 @@ class InputActions:
         if not self._same_field(r, nid):
             self.flush()
             self._edit = _Edit(stream_of(r), nid if type(nid) is int else None, target)
+            self._recent[stream_of(r)] = self._edit.node
         assert self._edit is not None
         return self._edit
 
@@ -196,7 +198,10 @@ class InputActions:
             return
         nid = data.get("id")
         same = self._same_field(r, nid)
-        user = isinstance(r.payload.get("element"), dict) or same
+        # The recorder describes only an edit's first input: later ones of the same field
+        # (after a dialog or popup ended the action) are the user's too.
+        recent = self._recent.get(stream_of(r)) == nid
+        user = isinstance(r.payload.get("element"), dict) or same or recent
         if not user and stream_of(r) in self._described:
             return  # a page script wrote the value (the recorder polled it)
         t = self._target(r, nid, field=True) if not same or "element" in r.payload else None
@@ -237,7 +242,8 @@ class InputActions:
                 self._edit.keys += 1
             return
         mods = bool(p.get("ctrl") or p.get("alt") or p.get("meta"))
-        editing = not mods or (key.lower() in _EDIT_COMBOS and not p.get("alt"))
+        command = key == "Escape" or (key[:1] == "F" and key[1:].isdigit())
+        editing = not command and (not mods or (key.lower() in _EDIT_COMBOS and not p.get("alt")))
         if editing and key not in _ENDS_EDIT and (len(key) == 1 or key == "[redacted]" or same
                                                   or key in ("Backspace", "Delete")):  # fmt: skip
             t = self._edit.target if same and self._edit else self._target(r, nid, field=True)
@@ -251,8 +257,7 @@ class InputActions:
             self._edit.aids.extend(aid_of(p))
             self.flush()
             return
-        if key == "Tab" or (not mods and len(key) > 1 and key not in ("Enter", "Escape")
-                            and not (key.startswith("F") and key[1:].isdigit())):  # fmt: skip
+        if not mods and not command and key != "Enter":
             return  # navigation keys (Tab, arrows, Home...) outside an edit: no action
         self.flush()
         t = self._target(r, nid, field=True)

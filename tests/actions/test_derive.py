@@ -211,3 +211,28 @@ def test_incremental_deriver_reads_actions_so_far_and_completes_on_close() -> No
     assert [a.verb for a in d.actions()] == ["click"]
     d.close()
     assert [a.verb for a in d.actions()] == ["click", "type"]
+
+
+def test_f5_or_escape_in_a_field_is_a_key_action_not_part_of_the_edit() -> None:
+    """Command keys pressed while editing end the edit and are actions of their own."""
+    s = Script()
+    s.type_word(20, "Z", SYMBOL)
+    s.key(20, "F5", el=SYMBOL)
+    assert [a.text for a in derive_actions(s.records)] == [
+        "typed 'Z' into 'Symbol' in 'Order ticket'",
+        "pressed F5 in 'Symbol' in 'Order ticket'",
+    ]
+
+
+def test_typing_on_after_a_dialog_in_the_same_field_is_still_the_users() -> None:
+    """A dialog ends the edit; undescribed inputs that follow in the field last edited are
+    a new edit of it, not a page script's write."""
+    s = Script()
+    s.type_word(20, "AB", SYMBOL)
+    s.add("page.dialog", {"phase": "closed", "type": "alert", "message": "Hi", "accepted": True})
+    s.value(20, "ABC")
+    assert [a.text for a in derive_actions(s.records)] == [
+        "typed 'AB' into 'Symbol' in 'Order ticket'",
+        "closed alert 'Hi'",
+        "typed 'ABC' into 'Symbol' in 'Order ticket'",
+    ]
