@@ -77,11 +77,17 @@ register("rrweb.full_snapshot", "rrweb FullSnapshot: the whole DOM (keyframe).")
 register("rrweb.mutation", "rrweb IncrementalSnapshot/Mutation.")
 register("rrweb.mouse_move", "rrweb IncrementalSnapshot/MouseMove.")
 register(
-    "rrweb.mouse_interaction", "rrweb MouseInteraction (click, focus, blur...).", user_action=True
+    "rrweb.mouse_interaction",
+    "rrweb MouseInteraction (click, focus, blur...); clicks carry `element`.",
+    user_action=True,
 )
 register("rrweb.scroll", "rrweb IncrementalSnapshot/Scroll.", user_action=True)
 register("rrweb.viewport_resize", "rrweb IncrementalSnapshot/ViewportResize.")
-register("rrweb.input", "rrweb IncrementalSnapshot/Input (masked value).", user_action=True)
+register(
+    "rrweb.input",
+    "rrweb IncrementalSnapshot/Input (masked value); a user edit's first carries `element`.",
+    user_action=True,
+)
 register("rrweb.selection", "rrweb IncrementalSnapshot/Selection.")
 register("rrweb.style_sheet_rule", "rrweb IncrementalSnapshot/StyleSheetRule.")
 register("rrweb.adopted_style_sheet", "rrweb IncrementalSnapshot/AdoptedStyleSheet.")
@@ -93,13 +99,18 @@ register("rrweb.other", "Any other rrweb event, kept verbatim.")
 # --- user input beyond rrweb ---------------------------------------------------------------
 register(
     "input.key",
-    "A keystroke (key, code, modifiers, target; masked in masked fields).",
+    "A keystroke (key, code, modifiers, target; masked in masked fields); shortcuts carry "
+    "`element`.",
     user_action=True,
 )
 register(
     "input.clipboard", "Copy / cut / paste (target; content only if configured).", user_action=True
 )
-register("input.submit", "A form submission (form selector, action, method).", user_action=True)
+register(
+    "input.submit",
+    "A form submission (form selector, action, method, `element`).",
+    user_action=True,
+)
 register("input.file_chooser", "A file chooser selection (file names only).", user_action=True)
 
 # --- page / browser ------------------------------------------------------------------------

@@ -79,9 +79,11 @@ class Action:
     url: str = ""  # the page URL when it happened (a navigation: its target)
     requests: tuple[CausedRequest, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)  # verb-specific extras (bytes, sha256)
+    cause_ids: tuple[str, ...] = ()  # the capture's action ids of its events (screenshots, causes)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the viewer, the bundle and the re-drive (``requests`` as a list)."""
         d = asdict(self)
         d["requests"] = [asdict(r) for r in self.requests]
+        d["cause_ids"] = list(self.cause_ids)
         return d

@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.actions.labels import target_from_dom, target_from_element
+from agent.actions.model import Target
+from agent.actions.text import click_words, field_words
 from agent.events import Record
 from agent.index.actions import CLICK_TYPES
 from agent.index.dom import DomMap, clean, is_masked
@@ -32,6 +35,7 @@ class DocState:
     dom: DomMap = field(default_factory=DomMap)
     href: str = ""
     seen_text: set[str] = field(default_factory=set)
+    targets: dict[int, Target] = field(default_factory=dict)  # as the recorder described them
 
 
 @dataclass
@@ -55,18 +59,20 @@ def node_id(rec: Record) -> int | None:
 def input_row(x: Extractor, p: PendingInput) -> Row:
     """The one row of a folded input run: label, selector, tokens and unmasked text."""
     d = x.docs.get(p.doc) or DocState()
-    lbl = d.dom.label(p.node)
+    tgt = d.targets.get(p.node) or target_from_dom(d.dom, p.node, field=True)
+    lbl = tgt.name or d.dom.label(p.node)
     fields = d.dom.field_names(p.node) or [""]
     value = p.value
     toks = [(t, f) for t in TOKEN_RE.findall(value) for f in fields]
-    plain = "" if is_masked(value) else strip_tokens(value)
-    text = f"typed {lbl}: {plain}" if plain else f"typed {lbl}"
+    plain = "" if is_masked(value) else strip_tokens(value).strip()
+    where = field_words(tgt)
+    text = f"typed '{plain}' into {where}" if plain else f"typed into {where}"
     return x.row(
         p.rec,
         "input",
         d.href,
         label=lbl,
-        selector=d.dom.selector(p.node),
+        selector=tgt.css or d.dom.selector(p.node),
         target=d.dom.tag(p.node),
         text=text.strip(),
         tokens=toks,
@@ -137,11 +143,17 @@ def _click(x: Extractor, rec: Record) -> Row | None:
     if action is None or not isinstance(nid, int):
         return None
     _, d = x.doc(rec)
-    target = d.dom.target_text(nid)
-    tag = d.dom.tag(nid)
-    lbl = d.dom.label(nid) if tag in ("input", "select", "textarea") else ""
-    sel = d.dom.selector(nid)
-    text = f"{action} {target or lbl or sel}".strip()
+    el = rec.payload.get("element")
+    if isinstance(el, dict):
+        tgt = target_from_element(el)
+        d.targets[tgt.node_id if tgt.node_id is not None else nid] = tgt
+    else:
+        tgt = target_from_dom(d.dom, nid, field=False)
+    target = tgt.name or d.dom.target_text(nid)
+    tag = tgt.tag or d.dom.tag(nid)
+    lbl = (tgt.name or d.dom.label(nid)) if tag in ("input", "select", "textarea") else ""
+    sel = tgt.css or d.dom.selector(nid)
+    text = click_words(action, tgt)
     return x.row(rec, action, d.href, label=lbl, selector=sel, target=target, text=text)
 
 
@@ -150,7 +162,10 @@ def _input(x: Extractor, rec: Record) -> Row | None:
     nid = data.get("id")
     if not isinstance(nid, int):
         return None
-    key, _ = x.doc(rec)
+    key, d = x.doc(rec)
+    el = rec.payload.get("element")
+    if isinstance(el, dict):
+        d.targets[nid] = target_from_element(el)
     value = data.get("text")
     if not isinstance(value, str):
         value = "checked" if data.get("isChecked") else "unchecked"

@@ -178,9 +178,9 @@ class Masker:
         kind = ev.kind
         payload = ev.payload
         if kind.startswith("rrweb."):
-            return self.dom.rrweb(payload, (ev.page, ev.frame), ctx)
+            return self._element(self.dom.rrweb(payload, (ev.page, ev.frame), ctx), ctx)
         if kind == "input.key":
-            return self.dom.key(payload, (ev.page, ev.frame), ctx)
+            return self._element(self.dom.key(payload, (ev.page, ev.frame), ctx), ctx)
         if kind == "input.clipboard":
             return self.dom.clipboard(payload, (ev.page, ev.frame), ctx)
         if kind == "page.dialog" and isinstance(payload.get("user_input"), str):
@@ -204,6 +204,16 @@ class Masker:
             ws=kind == "net.ws_frame",
             text_as_body=kind == "page.console",
         )
+
+    def _element(self, payload: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+        """The recorder's description of the acted-on element (``payload["element"]``: its
+        name is page text) masked like other free text: sentinels become tokens, patterns
+        hit."""
+        el = payload.get("element")
+        if not isinstance(el, dict):
+            return payload
+        new = self.net.walk(el, ctx, "$.element")
+        return payload if new is el else {**payload, "element": new}
 
     def _queue_failures(self, ev: Event, ctx: Ctx) -> None:
         """One ``mask.failed`` side event per distinct (rule, path, error) of this event."""

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent import __version__
+from agent.actions.derive import ActionDeriver
+from agent.actions.model import Action
+from agent.actions.text import requests_summary
 from agent.clock import utc_iso
 from agent.events import Record
-from agent.replay import timeline as tl
 
 HAR_VERSION = "1.2"
 
@@ -220,29 +222,47 @@ def har(items: Iterable[tuple[str, Record]]) -> bytes:
     return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-CSV_FIELDS = ["session", "seq", "t_utc", "kind", "category", "action_id", "page", "frame", "label"]
+CSV_FIELDS = [
+    "session",
+    "seq",
+    "seq_first",
+    "t_utc",
+    "verb",
+    "text",
+    "target_name",
+    "target_role",
+    "form",
+    "value",
+    "masked",
+    "page",
+    "url",
+    "requests",
+]
+
+
+def _action_row(sid: str, a: Action) -> list[Any]:
+    t = a.target
+    value = "" if a.value is None else a.value
+    return [sid, a.seq, a.seq_first, utc_iso(a.t_utc_ns), a.verb, a.text, t.name, t.role,
+            t.form, value, a.masked, a.page or "", a.url, requests_summary(a)]  # fmt: skip
 
 
 def actions_csv(items: Iterable[tuple[str, Record]]) -> bytes:
-    """``actions.csv``: every timeline entry that is a user action or navigation."""
+    """``actions.csv``: one row per action (the derivation of :mod:`agent.actions`), per
+    session in the order they happened; keystrokes are in ``events.jsonl``."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
-    for sid, r in items:
-        e = tl.entry(r)
-        if e is None or e["cat"] not in ("action", "navigation"):
-            continue
-        w.writerow(
-            [
-                sid,
-                r.seq,
-                utc_iso(r.t_utc_ns),
-                r.kind,
-                e["cat"],
-                e.get("action_id", ""),
-                r.page or "",
-                r.frame or "",
-                e["label"],
-            ]
-        )
+    sid: str | None = None
+    deriver = ActionDeriver()
+    for s, r in items:
+        if s != sid:
+            if sid is not None:
+                deriver.close()
+                w.writerows(_action_row(sid, a) for a in deriver.actions())
+            sid, deriver = s, ActionDeriver()
+        deriver.feed(r)
+    if sid is not None:
+        deriver.close()
+        w.writerows(_action_row(sid, a) for a in deriver.actions())
     return buf.getvalue().encode("utf-8")

@@ -11,6 +11,7 @@ import base64
 import html
 from typing import Any
 
+from agent.actions.model import Action
 from agent.clock import utc_iso
 from agent.replay.assets import AssetFinder
 from agent.replay.session import ReplaySession
@@ -60,9 +61,9 @@ def _integrity_part(it: dict[str, Any]) -> list[str]:
     return out
 
 
-def _screenshot_cell(rs: ReplaySession, find_asset: AssetFinder, e: dict[str, Any]) -> str:
+def _screenshot_cell(rs: ReplaySession, find_asset: AssetFinder, cause_ids: list[str]) -> str:
     """The action's screenshot inlined as a ``data:`` URI (or why it is missing)."""
-    sha = rs.screenshots.get(str(e.get("action_id", "")))
+    sha = next((rs.screenshots[c] for c in cause_ids if c in rs.screenshots), None)
     if not sha:
         return ""
     p = find_asset(sha)
@@ -74,9 +75,20 @@ def _screenshot_cell(rs: ReplaySession, find_asset: AssetFinder, e: dict[str, An
     )
 
 
+def _rows(rs: ReplaySession) -> list[tuple[int, int, str, str, list[str]]]:
+    """(time, seq, css class, what, cause ids): the actions in words, with the gaps, withheld
+    parts and console errors of the timeline between them."""
+    rows = [(a.t_utc_ns, a.seq, "", a.text, list(a.cause_ids)) for a in narrative_actions(rs)]
+    for e in rs.timeline:
+        if e["cat"] in ("gap", "unverified", "console"):
+            cls = "gap" if e["cat"] != "console" else ""
+            rows.append((int(e.get("t_utc_ns") or 0), int(e.get("seq") or 0), cls, e["label"], []))
+    return sorted(rows, key=lambda r: (r[0], r[1]))
+
+
 def _actions_part(rs: ReplaySession, find_asset: AssetFinder) -> list[str]:
-    """The readable steps of the timeline, with screenshots where recorded (the table is
-    closed by the first line of :func:`_network_part`)."""
+    """The session's actions in words, with screenshots where recorded (the table is closed
+    by the first line of :func:`_network_part`)."""
     out = ["<h3>Actions</h3>"]
     if not rs.screenshots:
         out.append(
@@ -84,19 +96,20 @@ def _actions_part(rs: ReplaySession, find_asset: AssetFinder) -> list[str]:
             "(no <code>page.screenshot</code> events).</p>"
         )
     out.append("<table><tr><th>seq</th><th>time (UTC)</th><th>what</th><th>screenshot</th></tr>")
-    for e in rs.timeline:
-        if e["cat"] not in ("action", "navigation", "gap", "unverified", "console", "page"):
-            continue
-        if e["kind"] in ("input.key", "rrweb.input"):
-            continue  # keystrokes are in actions.csv; the report keeps the readable steps
-        shot = _screenshot_cell(rs, find_asset, e)
-        cls_row = " class='gap'" if e["cat"] in ("gap", "unverified") else ""
-        t = utc_iso(int(e["t_utc_ns"])) if e.get("t_utc_ns") else ""
+    for t_ns, seq, cls, what, causes in _rows(rs):
+        shot = _screenshot_cell(rs, find_asset, causes)
+        cls_row = f" class='{cls}'" if cls else ""
+        t = utc_iso(t_ns) if t_ns else ""
         out.append(
-            f"<tr{cls_row}><td>{_e(e['seq'])}</td><td>{_e(t)}</td>"
-            f"<td>{_e(e['label'])}</td><td>{shot}</td></tr>"
+            f"<tr{cls_row}><td>{_e(seq)}</td><td>{_e(t)}</td><td>{_e(what)}</td><td>{shot}</td></tr>"
         )
     return out
+
+
+def narrative_actions(rs: ReplaySession) -> list[Action]:
+    """The actions a report lists for a session (:func:`agent.actions.text.narrative` turns
+    them into entries with times, text and request summaries)."""
+    return rs.derived_actions
 
 
 def _network_part(rs: ReplaySession) -> list[str]:

@@ -177,6 +177,7 @@ def session_summary(
         "seq_last": last,
         "page_size": page_size,
         "assets": {"count": len(rs.assets), "missing": missing},
+        "actions": [a.as_dict() for a in rs.derived_actions],
     }
 
 

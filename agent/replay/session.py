@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.actions.derive import ActionDeriver
+from agent.actions.model import Action
 from agent.errors import UsageError
 from agent.events import Record
 from agent.journal.reader import SegmentFile, decode_chunk
@@ -67,6 +69,7 @@ class ReplaySession:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> {url(s), mime}
     screenshots: dict[str, str] = field(default_factory=dict)  # action_id -> sha
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # action_id -> entry
+    derived_actions: list[Action] = field(default_factory=list)  # what the person did, in words
     withheld: list[dict[str, Any]] = field(default_factory=list)
     cache_size: int = 64
     _cache: OrderedDict[tuple[int, int], list[Record]] = field(default_factory=OrderedDict)
@@ -134,6 +137,7 @@ class ReplaySession:
     # --- indexing --------------------------------------------------------------------------
     def _index(self) -> None:
         last_meta: dict[str, int] = {}
+        deriver = ActionDeriver()
         for pos, s in enumerate(self.segs):
             if s.file is None:
                 why = s.report.undecryptable or "unreadable"  # a key not held here is named
@@ -173,6 +177,17 @@ class ReplaySession:
                 recs = decode_chunk(s.file, row, s.cipher)
                 for r in recs:
                     self._index_record(r, last_meta)
+                    deriver.feed(r)
+        deriver.close()
+        self.derived_actions = deriver.actions()
+        tl.apply_actions(self.timeline, self.derived_actions)
+        self._timeline_withheld()
+        self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
+        self._seq1s = [c.seq1 for c in self.chunks]
+        self._t0s = [c.t0 for c in self.chunks]
+
+    def _timeline_withheld(self) -> None:
+        """One ``unverified`` timeline entry per withheld part."""
         for w in self.withheld:
             self.timeline.append(
                 {
@@ -188,9 +203,6 @@ class ReplaySession:
                     "seq_last": w.get("seq1"),
                 }
             )
-        self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
-        self._seq1s = [c.seq1 for c in self.chunks]
-        self._t0s = [c.t0 for c in self.chunks]
 
     def _index_record(self, r: Record, last_meta: dict[str, int]) -> None:
         p = r.payload

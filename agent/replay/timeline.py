@@ -7,9 +7,12 @@ journal payload, which is already masked; nothing here sees an unmasked value.
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from agent.actions.model import Action
 from agent.events import Record
 from agent.mask.masker import tokens_in
 from agent.mask.strings import MARKER
@@ -39,13 +42,20 @@ def _short(text: Any, n: int = 90) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def _element_name(p: dict[str, Any]) -> str:
+    """`` on 'Send (REST)'`` from the recorder's description of the element, else ``""``."""
+    el = p.get("element")
+    name = el.get("name") if isinstance(el, dict) else None
+    return f" on '{_short(name, 60)}'" if isinstance(name, str) and name else ""
+
+
 def _click_label(p: dict[str, Any]) -> str | None:
-    """``click on node 12 at (3, 4)``; None for mouse interactions that are noise."""
+    """``click on 'Send (REST)' at (3, 4)``; None for mouse interactions that are noise."""
     data: dict[str, Any] = p["data"] if isinstance(p.get("data"), dict) else {}
     name = _CLICKS.get(int(data.get("type", -1)))
     if name is None:
         return None
-    return f"{name} on node {data.get('id')} at ({data.get('x')}, {data.get('y')})"
+    return f"{name}{_element_name(p)} at ({data.get('x')}, {data.get('y')})"
 
 
 def _action_label(k: str, p: dict[str, Any]) -> str:
@@ -55,7 +65,7 @@ def _action_label(k: str, p: dict[str, Any]) -> str:
         return f"key {(mods + '+') if mods else ''}{p.get('key')} in {p.get('selector')}"
     if k == "rrweb.input":
         data = p.get("data", {})
-        return f"input node {data.get('id')} = {_short(data.get('text'), 60)!s}"
+        return f"input{_element_name(p)} = {_short(data.get('text'), 60)!s}"
     if k == "rrweb.scroll":
         data = p.get("data", {})
         return f"scroll node {data.get('id')} to ({data.get('x')}, {data.get('y')})"
@@ -168,3 +178,35 @@ def _masked(payload: dict[str, Any]) -> bool:
     """True when the masker replaced a value in this payload (its marker or a token)."""
     text = json.dumps(payload, ensure_ascii=False)
     return MARKER in text or bool(tokens_in(text))
+
+
+_RAW_INPUT_KINDS = frozenset({"input.key", "rrweb.input", "rrweb.mouse_interaction"})
+
+
+def apply_actions(timeline: list[dict[str, Any]], actions: Sequence[Action]) -> None:
+    """Put the actions' words on the timeline: the entry that completed action ``i`` gets its
+    text as ``label`` and ``action_index: i``; the raw keystrokes, value changes and clicks of
+    a field edit (seq_first..seq, same page) get ``part_of: i`` and keep their raw label."""
+    by_seq = {a.seq: i for i, a in enumerate(actions)}
+    spans = sorted(
+        (a.seq_first, a.seq, a.page, i) for i, a in enumerate(actions) if a.seq_first < a.seq
+    )
+    firsts = [sp[0] for sp in spans]
+    for e in timeline:
+        seq = e.get("seq")
+        if not isinstance(seq, int):
+            continue
+        i = by_seq.get(seq)
+        if i is not None:
+            e["label"] = actions[i].text
+            e["action_index"] = i
+            continue
+        if e.get("kind") not in _RAW_INPUT_KINDS:
+            continue
+        j = bisect.bisect_right(firsts, seq) - 1
+        while j >= 0 and spans[j][0] <= seq:
+            lo, hi, page, idx = spans[j]
+            if seq <= hi and page == e.get("page"):
+                e["part_of"] = idx
+                break
+            j -= 1

@@ -11,6 +11,7 @@ import {
   DOCUMENT_NODE, ELEMENT_NODE, EventType, IncrementalSource, MouseInteractions, PointerTypes,
 } from './rrweb_types.js';
 import { known, mirror } from './snapshot.js';
+import { actionable, describe } from './target.js';
 import { cfg, doc, masker, mathRound, now, userCfg, viewportH, viewportW } from './world.js';
 
 // ---- control values ------------------------------------------------------------------------
@@ -31,7 +32,20 @@ export function forgetControls() {
   controls.clear();
 }
 
-function inputEvent(el) {
+// Fields described in the current edit: the first input of an edit (focus or a click starts
+// a new one) carries the description, later inputs of that edit do not, so typing costs one
+// description per field, not one per key.
+const editDesc = new WeakMap();
+
+function described(el) {
+  if (!el) return null;
+  const id = mirror.getId(el);
+  const d = describe(el);
+  if (d && id >= 0) d.node_id = id;
+  return d;
+}
+
+function inputEvent(el, user) {
   const id = mirror.getId(el);
   if (id < 0 || !known(el)) return;
   const s = controlState(el);
@@ -41,8 +55,13 @@ function inputEvent(el) {
   const isBox = el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio');
   const text = isBox ? (el.value === 'on' ? 'on' : masker.controlValue(el, el.value))
     : masker.controlValue(el, el.value);
+  let element = null;
+  if (user && !editDesc.has(el)) {
+    element = described(el);
+    editDesc.set(el, true);
+  }
   rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Input, text,
-    isChecked: !!el.checked, id });
+    isChecked: !!el.checked, id }, undefined, element);
 }
 
 export function pollControls() {
@@ -86,9 +105,13 @@ function targetId(e) {
   return [t, t && known(t) ? mirror.getId(t) : -1];
 }
 
+// Clicks a person means (not mouse down/up, touches, focus): these carry the description.
+const NAMED_CLICKS = new Set([MouseInteractions.Click, MouseInteractions.DblClick,
+  MouseInteractions.ContextMenu]);
+
 function onMouse(type) {
   return (e) => {
-    const [, id] = targetId(e);
+    const [t, id] = targetId(e);
     const data = { source: IncrementalSource.MouseInteraction, type, id };
     if (typeof e.clientX === 'number') {
       data.x = mathRound(e.clientX);
@@ -98,13 +121,20 @@ function onMouse(type) {
       data.y = mathRound(e.changedTouches[0].clientY);
     }
     if (type >= MouseInteractions.TouchStart) data.pointerType = PointerTypes.Touch;
-    rr(EventType.IncrementalSnapshot, data);
+    let element = null;
+    if (NAMED_CLICKS.has(type)) {
+      const el = actionable(t);
+      if (el) editDesc.delete(el);
+      element = described(el);
+    }
+    rr(EventType.IncrementalSnapshot, data, undefined, element);
   };
 }
 
 function onFocusChange(type) {
   return (e) => {
-    const [, id] = targetId(e);
+    const [t, id] = targetId(e);
+    if (t && type === MouseInteractions.Focus) editDesc.delete(t);
     rr(EventType.IncrementalSnapshot, { source: IncrementalSource.MouseInteraction, type, id });
   };
 }
@@ -125,15 +155,22 @@ function onKey(e) {
     key = '[redacted]';
     code = '[redacted]';
   }
-  push('input.key', { key, code, alt: !!e.altKey, ctrl: !!e.ctrlKey, meta: !!e.metaKey,
-    shift: !!e.shiftKey, target: id, selector: el ? cssPath(el) : null });
+  const p = { key, code, alt: !!e.altKey, ctrl: !!e.ctrlKey, meta: !!e.metaKey,
+    shift: !!e.shiftKey, target: id, selector: el ? cssPath(el) : null };
+  // Shortcuts and Enter/Escape/F-keys are actions of their own: they carry the description.
+  if (el && (e.ctrlKey || e.altKey || e.metaKey || SHORTCUT_KEYS.test(String(e.key)))) {
+    p.element = described(el);
+  }
+  push('input.key', p);
 }
+
+const SHORTCUT_KEYS = /^(Enter|Escape|F[0-9]{1,2})$/;
 
 function onInput(e) {
   const [t] = targetId(e);
   if (t && t.nodeType === ELEMENT_NODE && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'
     || t.tagName === 'SELECT')) {
-    inputEvent(t);
+    inputEvent(t, true);
     if (t.type === 'radio') pollControls();
   }
 }
@@ -171,7 +208,8 @@ function onSubmit(e) {
   const f = e.target;
   push('input.submit', { target: known(f) ? mirror.getId(f) : -1, selector: cssPath(f),
     action: f.getAttribute ? f.getAttribute('action') : null,
-    method: f.getAttribute ? (f.getAttribute('method') || 'get').toLowerCase() : null });
+    method: f.getAttribute ? (f.getAttribute('method') || 'get').toLowerCase() : null,
+    element: described(f) });
 }
 
 function onMouseMove(e) {

@@ -18,12 +18,15 @@ export function pushAt(kind, t, payload) {
   queue.push([kind, t, payload]);
 }
 
-// An rrweb event; its kind follows the incremental source unless given.
-export function rr(type, data, kindOverride) {
+// An rrweb event; its kind follows the incremental source unless given. `element` (the
+// acted-on element's description, for user actions) goes beside rrweb's own fields.
+export function rr(type, data, kindOverride, element) {
   const t = now();
   const kind = kindOverride || (type === EventType.IncrementalSnapshot
     ? KIND_BY_SOURCE[data.source] || 'rrweb.other' : 'rrweb.other');
-  queue.push([kind, t, { type, data, timestamp: t }]);
+  const payload = { type, data, timestamp: t };
+  if (element) payload.element = element;
+  queue.push([kind, t, payload]);
 }
 
 export function custom(tag, payload) {

@@ -90,11 +90,13 @@ def test_input_run_folds_to_last_value_with_field_label_and_token_only() -> None
 
 
 def test_redacted_input_gives_label_but_no_value() -> None:
-    """A password (``[redacted]``) is indexed as 'typed Supervisor PIN' and nothing else."""
+    """A password (``[redacted]``) is indexed as "typed into 'Supervisor PIN'" and nothing
+    else."""
     x = _primed()
     x.feed(rec(10, "rrweb.input", rr_input(27, "[redacted]")))
     row = _one(x.flush(), "input")
-    assert row.label == "Supervisor PIN" and row.text == "typed Supervisor PIN"
+    assert row.label == "Supervisor PIN"
+    assert row.text == "typed into 'Supervisor PIN' in 'Order ticket'"
     assert row.tokens == []
 
 
@@ -103,7 +105,7 @@ def test_unmasked_typed_text_is_searchable() -> None:
     x = _primed()
     x.feed(rec(10, "rrweb.input", rr_input(16, "MSFT")))
     row = _one(x.flush(), "input")
-    assert row.text == "typed Symbol: MSFT"
+    assert row.text == "typed 'MSFT' into 'Symbol' in 'Order ticket'"
 
 
 def test_mutation_text_is_indexed_once_and_numbers_are_skipped() -> None:

@@ -167,3 +167,23 @@ def test_kinds_without_strings_are_skipped(kind: str) -> None:
     m = build_masker()
     ev = Event(kind, {"type": 3, "data": {"source": 1, "positions": []}}, 1, 1)
     assert m.mask_event(ev) is ev
+
+
+def test_element_description_is_masked_like_page_text() -> None:
+    """The recorder's ``element`` on a click or a key: a sentinel in its name becomes a token,
+    an SSN in it is masked, and plain labels pass unchanged."""
+    m = build_masker()
+    click = {
+        "type": 3,
+        "data": {"source": 2, "type": 2, "id": 7, "x": 1, "y": 2},
+        "element": {"name": "\x01stm:tokenize:acct\x02ACCT-4417-2290\x03", "form": "Lookup"},
+    }
+    key = {"key": "Enter", "code": "Enter", "target": 7, "selector": "input#x",
+           "element": {"name": "SSN 078-05-1120", "form": "Lookup"}}  # fmt: skip
+    out = m.mask_events(
+        [make_event("rrweb.mouse_interaction", click), make_event("input.key", key)]
+    )
+    names = [e.payload["element"]["name"] for e in out]
+    assert re.fullmatch(r"tok_[0-9a-f]{16}", names[0])
+    assert "078-05-1120" not in names[1] and names[1].startswith("SSN ")
+    assert [e.payload["element"]["form"] for e in out] == ["Lookup", "Lookup"]

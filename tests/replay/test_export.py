@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from agent.actor import os_actor
 from agent.audit import audit_records
 from agent.errors import UsageError
 from agent.journal.reader import SegmentFile, decode_chunk
 from agent.journal.store import find_session
+from agent.replay.derive import CSV_FIELDS
 from agent.replay.export import ExportResult, export_bundle, open_deks
 from agent.seal.crypto import ChunkCipher
 from tests.replay.helpers import Recorded, cli, copy_home
@@ -240,3 +245,34 @@ def test_offline_viewer_replays_from_file_url(bundle: ExportResult) -> None:
         assert value == target["payload"]["data"]["text"]
         assert "verified" in pg.inner_text("#proof-status")
         b.close()
+
+
+def test_report_lists_the_actions_in_words_in_chromium(
+    bundle: ExportResult, browser: Browser
+) -> None:
+    """Opened in Chromium, the report's action rows read as what the trader did - never as
+    'click on node <number>' - and the keystrokes are not rows of their own."""
+    page = browser.new_page()
+    try:
+        page.goto((bundle.path / "report.html").as_uri())
+        rows = page.locator("table tr td:nth-child(3)").all_inner_texts()
+    finally:
+        page.close()
+    assert "clicked button 'Send (REST)' in 'Order ticket'" in rows
+    assert "submitted form 'Client lookup'" in rows
+    assert "answered dialog 'Cancel all open orders?' with OK" in rows
+    assert not [r for r in rows if re.search(r"node \d|^key ", r)]
+
+
+def test_actions_csv_has_one_row_per_action_with_caused_requests(bundle: ExportResult) -> None:
+    """native/actions.csv: the action words, the target, the masked mode and the requests."""
+    text = (bundle.path / "native" / "actions.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == CSV_FIELDS
+    (rest,) = [r for r in rows if r["text"] == "clicked button 'Send (REST)' in 'Order ticket'"]
+    assert rest["verb"] == "click" and rest["target_role"] == "button"
+    assert re.search(r"POST \S+/api/orders → 200", rest["requests"])
+    pins = [r for r in rows if r["target_name"] == "Supervisor PIN"]
+    assert [(p["verb"], p["value"], p["masked"]) for p in pins] == [
+        ("type", "[redacted]", "redact")
+    ]

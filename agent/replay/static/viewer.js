@@ -187,7 +187,8 @@
   var TB = { v0: 0, v1: 1, t0: 0, t1: 1 };
   function markType(e) {
     if (e.cat === 'gap' || e.cat === 'unverified') return 'gap';
-    if (e.cat === 'action') return null;  // drawn from the action list (dialogs included)
+    if (e.kind === 'page.dialog') return 'dialog';  // opened, even if never answered
+    if (e.cat === 'action') return null;  // drawn from the action list
     if (e.kind === 'net.failed' || (e.kind === 'net.response' && e.status >= 400)) return 'neterr';
     if (e.cat === 'navigation') return 'navigation';
     if (e.cat === 'console') return 'console';
@@ -210,8 +211,9 @@
       }
     });
     actionList().forEach(function (a) {
-      out.push({ type: a.verb === 'dialog' ? 'dialog' : a.verb === 'navigate' ? 'navigation' :
-                 'action', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq, label: a.text });
+      if (a.verb === 'dialog') return;  // marked from its timeline entries above
+      out.push({ type: a.verb === 'navigate' ? 'navigation' : 'action',
+                 t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq, label: a.text });
       if (a.masked && !S.actionsDerived) {  // derived ones are the entries flagged above
         out.push({ type: 'masked', t0: a.t_utc_ns, t1: a.t_utc_ns, seq: a.seq,
                    label: 'masked value (' + a.masked + '): ' + a.text });
