@@ -2,8 +2,11 @@
 
 ``config/masking.toml`` ships the defaults (every key commented there). A deployment points
 ``[mask] rules_file`` at its own copy. Whatever the file says, :data:`BUILTIN_RULES` are always
-added: password fields and payment cards are redacted and nothing can configure that away
-(when several rules match a value, the strongest mode wins: redact > escrow > tokenize > keep).
+added: passwords, PINs, one-time codes and payment cards (numbers and CVVs) are redacted and
+nothing can configure that away (when several rules match a value, the strongest mode wins:
+redact > escrow > tokenize > keep). A form-control value no rule matches is kept in clear
+(``defaults.input_mode = "keep"``): an order's symbol, side, quantity and price are what a
+supervisor must read, and value patterns (SSN, IBAN, card ...) are still applied inside it.
 
 A bad file (unknown key, unknown mode, bad regex or selector, escrow without a key) raises
 :class:`agent.errors.MaskError` naming the file and the key.
@@ -83,7 +86,7 @@ class AttributeRule(_Rule):
 class PatternRule(_Rule):
     kind: Literal["pattern"]
     regex: str
-    check: Literal["none", "luhn", "mod97"] = "none"
+    check: Literal["none", "luhn", "mod97", "aba"] = "none"
     ignore_case: bool = False
 
     @field_validator("regex")
@@ -149,7 +152,7 @@ Rule = Annotated[
 
 
 class Defaults(_Model):
-    input_mode: Literal["tokenize", "escrow", "redact"] = "tokenize"
+    input_mode: Mode = "keep"
     masked_attributes: list[str] = [
         "value",
         "placeholder",
@@ -228,7 +231,62 @@ CARD_NAMES = [
     "*securitycode*",
     "*security_code*",
 ]
-_FLOOR = PASSWORD_NAMES + CARD_NAMES
+# One-time codes (compared folded: case, "_" and "-" ignored).
+OTP_NAMES = [
+    "otp",
+    "*otpcode*",
+    "totp",
+    "*onetimecode*",
+    "*onetimepassword*",
+    "*verificationcode*",
+    "mfacode",
+    "2fa*",
+    "*twofactor*",
+]
+_FLOOR = PASSWORD_NAMES + CARD_NAMES + OTP_NAMES
+
+
+def _field_selector(exact: list[str], contains: list[str]) -> str:
+    """Inputs whose name or id is one of ``exact`` or contains one of ``contains``."""
+    parts = [f"input[{a}={n} i]" for n in exact for a in ("name", "id")]
+    parts += [f"input[{a}*={n} i]" for n in contains for a in ("name", "id")]
+    return ", ".join(parts)
+
+
+PIN_OTP_SELECTOR = (
+    _field_selector(
+        ["pin", "otp", "totp", "mfa_code", "2fa", "2fa_code"],
+        [
+            "pincode",
+            "pin_code",
+            "pin-code",
+            "passcode",
+            "one-time",
+            "onetime",
+            "one_time",
+            "otp_code",
+            "otp-code",
+            "verification_code",
+            "verification-code",
+            "verificationcode",
+        ],
+    )
+    + ', input[aria-label*="one-time" i], input[aria-label*="passcode" i]'
+    + ', input[aria-label*="verification code" i]'
+)
+CARD_FIELD_SELECTOR = _field_selector(
+    ["cc", "ccnum", "pan", "cvv", "cvv2", "cvc", "cvc2", "csc"],
+    [
+        "cardnumber",
+        "card_number",
+        "card-number",
+        "card_cvv",
+        "card_cvc",
+        "securitycode",
+        "security_code",
+        "security-code",
+    ],
+)
 
 # Every rule kind, once (the discriminator of the rule union).
 RULE_KINDS = (
@@ -259,6 +317,21 @@ BUILTIN_RULES: tuple[_Rule, ...] = (
         mode="redact",
         description="Fields the page marks as passwords are always redacted.",
     ),
+    SelectorRule(
+        id="builtin.pin-otp-fields",
+        kind="selector",
+        selector=PIN_OTP_SELECTOR,
+        mode="redact",
+        description="PIN, passcode and one-time-code inputs are always redacted (10^4-10^6 "
+        "values: a token would be enumerable with the HMAC key).",
+    ),
+    SelectorRule(
+        id="builtin.card-fields",
+        kind="selector",
+        selector=CARD_FIELD_SELECTOR,
+        mode="redact",
+        description="Inputs named for card numbers and security codes are always redacted.",
+    ),
     AttributeRule(
         id="builtin.cc-autocomplete",
         kind="attribute",
@@ -281,28 +354,28 @@ BUILTIN_RULES: tuple[_Rule, ...] = (
         kind="form_field",
         names=_FLOOR,
         mode="redact",
-        description="Password/card form fields are always redacted.",
+        description="Password/PIN/one-time-code/card form fields are always redacted.",
     ),
     QueryParamRule(
         id="builtin.secret-query",
         kind="query_param",
         names=_FLOOR,
         mode="redact",
-        description="Password/card query parameters are always redacted.",
+        description="Password/PIN/one-time-code/card query parameters are always redacted.",
     ),
     JsonPathRule(
         id="builtin.secret-json",
         kind="json_path",
         paths=[f"$..{n}" for n in _FLOOR],
         mode="redact",
-        description="Password/card JSON fields are always redacted.",
+        description="Password/PIN/one-time-code/card JSON fields are always redacted.",
     ),
     WsPathRule(
         id="builtin.secret-ws",
         kind="ws_path",
         paths=[f"$..{n}" for n in _FLOOR],
         mode="redact",
-        description="Password/card WebSocket fields are always redacted.",
+        description="Password/PIN/one-time-code/card WebSocket fields are always redacted.",
     ),
 )
 

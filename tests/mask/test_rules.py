@@ -146,7 +146,10 @@ def test_shipped_rules_redact_pin_inputs_that_are_not_password_fields() -> None:
     rules = build_masker().rules
     for attrs in ({"name": "PIN"}, {"id": "pin"}, {"name": "pincode", "type": "text"}):
         hit = rules.element_hit("input", attrs)
-        assert hit is not None and (hit.rule_id, hit.strength) == ("pin-fields", REDACT), attrs
+        assert hit is not None and (hit.rule_id, hit.strength) == (
+            "builtin.pin-otp-fields",
+            REDACT,
+        ), attrs
     for attrs in ({"name": "shipping"}, {"id": "spinner"}):
         hit = rules.element_hit("input", attrs)
-        assert hit is None or hit.rule_id != "pin-fields", attrs
+        assert hit is None or hit.rule_id != "builtin.pin-otp-fields", attrs
