@@ -1,10 +1,10 @@
 """Masking rules: the TOML file format, its validation, and the built-in floor.
 
 ``config/masking.toml`` ships the defaults (every key commented there). A deployment points
-``[mask] rules_file`` at its own copy. Whatever the file says, :data:`BUILTIN_RULES` are always
-added: passwords, PINs, one-time codes and payment cards (numbers and CVVs) are redacted and
-nothing can configure that away (when several rules match a value, the strongest mode wins:
-redact > escrow > tokenize > keep). A form-control value no rule matches is kept in clear
+``[mask] rules_file`` at its own copy. Whatever the file says, the built-in rules
+(:mod:`agent.mask.builtin`) are always added: passwords, PINs, one-time codes and payment
+cards (numbers and CVVs) are redacted and nothing can configure that away (when several rules
+match a value, the strongest mode wins: redact > escrow > tokenize > keep). A form-control value no rule matches is kept in clear
 (``defaults.input_mode = "keep"``): an order's symbol, side, quantity and price are what a
 supervisor must read, and value patterns (SSN, IBAN, card ...) are still applied inside it.
 
@@ -23,7 +23,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError, MaskError
-from agent.mask.patterns import CARD_REGEX
 from agent.mask.selectors import SelectorSyntaxError, compile_selector
 from agent.tomlfile import read_toml
 
@@ -202,92 +201,6 @@ class MaskingFile(_Model):
     rules: list[Rule] = []
 
 
-PASSWORD_NAMES = [
-    "*password*",
-    "*passwd*",
-    "pwd",
-    "*passphrase*",
-    "*passcode*",
-    "pin",
-    "pincode",
-    "pinnumber",
-]
-CARD_NAMES = [
-    "*cardnumber*",
-    "*card_number*",
-    "*card-number*",
-    "cc",
-    "ccnum",
-    "cc_num*",
-    "cc-num*",
-    "pan",
-    "cvv",
-    "cvv2",
-    "cvc",
-    "cvc2",
-    "csc",
-    "*card_cvv*",
-    "*card_cvc*",
-    "*securitycode*",
-    "*security_code*",
-]
-# One-time codes (compared folded: case, "_" and "-" ignored).
-OTP_NAMES = [
-    "otp",
-    "*otpcode*",
-    "totp",
-    "*onetimecode*",
-    "*onetimepassword*",
-    "*verificationcode*",
-    "mfacode",
-    "2fa*",
-    "*twofactor*",
-]
-_FLOOR = PASSWORD_NAMES + CARD_NAMES + OTP_NAMES
-
-
-def _field_selector(exact: list[str], contains: list[str]) -> str:
-    """Inputs whose name or id is one of ``exact`` or contains one of ``contains``."""
-    parts = [f"input[{a}={n} i]" for n in exact for a in ("name", "id")]
-    parts += [f"input[{a}*={n} i]" for n in contains for a in ("name", "id")]
-    return ", ".join(parts)
-
-
-PIN_OTP_SELECTOR = (
-    _field_selector(
-        ["pin", "otp", "totp", "mfa_code", "2fa", "2fa_code"],
-        [
-            "pincode",
-            "pin_code",
-            "pin-code",
-            "passcode",
-            "one-time",
-            "onetime",
-            "one_time",
-            "otp_code",
-            "otp-code",
-            "verification_code",
-            "verification-code",
-            "verificationcode",
-        ],
-    )
-    + ', input[aria-label*="one-time" i], input[aria-label*="passcode" i]'
-    + ', input[aria-label*="verification code" i]'
-)
-CARD_FIELD_SELECTOR = _field_selector(
-    ["cc", "ccnum", "pan", "cvv", "cvv2", "cvc", "cvc2", "csc"],
-    [
-        "cardnumber",
-        "card_number",
-        "card-number",
-        "card_cvv",
-        "card_cvc",
-        "securitycode",
-        "security_code",
-        "security-code",
-    ],
-)
-
 # Every rule kind, once (the discriminator of the rule union).
 RULE_KINDS = (
     "selector",
@@ -299,84 +212,6 @@ RULE_KINDS = (
     "form_field",
     "json_path",
     "ws_path",
-)
-
-BUILTIN_RULES: tuple[_Rule, ...] = (
-    InputTypeRule(
-        id="builtin.password",
-        kind="input_type",
-        types=["password"],
-        mode="redact",
-        description="Password inputs are always redacted.",
-    ),
-    AttributeRule(
-        id="builtin.password-autocomplete",
-        kind="attribute",
-        name="autocomplete",
-        values=["*password*", "one-time-code"],
-        mode="redact",
-        description="Fields the page marks as passwords are always redacted.",
-    ),
-    SelectorRule(
-        id="builtin.pin-otp-fields",
-        kind="selector",
-        selector=PIN_OTP_SELECTOR,
-        mode="redact",
-        description="PIN, passcode and one-time-code inputs are always redacted (10^4-10^6 "
-        "values: a token would be enumerable with the HMAC key).",
-    ),
-    SelectorRule(
-        id="builtin.card-fields",
-        kind="selector",
-        selector=CARD_FIELD_SELECTOR,
-        mode="redact",
-        description="Inputs named for card numbers and security codes are always redacted.",
-    ),
-    AttributeRule(
-        id="builtin.cc-autocomplete",
-        kind="attribute",
-        name="autocomplete",
-        values=["cc-*"],
-        mode="redact",
-        description="Payment-card fields (autocomplete=cc-*) are always redacted.",
-    ),
-    PatternRule(
-        id="builtin.card",
-        kind="pattern",
-        regex=CARD_REGEX,
-        check="luhn",
-        normalize="digits",
-        mode="redact",
-        description="Card numbers (Luhn-valid) are always redacted.",
-    ),
-    FormFieldRule(
-        id="builtin.secret-form-fields",
-        kind="form_field",
-        names=_FLOOR,
-        mode="redact",
-        description="Password/PIN/one-time-code/card form fields are always redacted.",
-    ),
-    QueryParamRule(
-        id="builtin.secret-query",
-        kind="query_param",
-        names=_FLOOR,
-        mode="redact",
-        description="Password/PIN/one-time-code/card query parameters are always redacted.",
-    ),
-    JsonPathRule(
-        id="builtin.secret-json",
-        kind="json_path",
-        paths=[f"$..{n}" for n in _FLOOR],
-        mode="redact",
-        description="Password/PIN/one-time-code/card JSON fields are always redacted.",
-    ),
-    WsPathRule(
-        id="builtin.secret-ws",
-        kind="ws_path",
-        paths=[f"$..{n}" for n in _FLOOR],
-        mode="redact",
-        description="Password/PIN/one-time-code/card WebSocket fields are always redacted.",
-    ),
 )
 
 

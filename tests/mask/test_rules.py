@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import MaskError
-from agent.mask.rules import BUILTIN_RULES, default_rules_path, load_rules_file
+from agent.mask.builtin import BUILTIN_RULES
+from agent.mask.rules import default_rules_path, load_rules_file
 
 
 def _write(tmp_path: Path, body: str) -> Path:
