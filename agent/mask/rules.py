@@ -4,9 +4,10 @@
 ``[mask] rules_file`` at its own copy. Whatever the file says, the built-in rules
 (:mod:`agent.mask.builtin`) are always added: passwords, PINs, one-time codes and payment
 cards (numbers and CVVs) are redacted and nothing can configure that away (when several rules
-match a value, the strongest mode wins: redact > escrow > tokenize > keep). A form-control value no rule matches is kept in clear
-(``defaults.input_mode = "keep"``): an order's symbol, side, quantity and price are what a
-supervisor must read, and value patterns (SSN, IBAN, card ...) are still applied inside it.
+match a value, the strongest mode wins: redact > escrow > tokenize > keep). A form-control
+value no rule matches is kept in clear (``defaults.input_mode = "keep"``): an order's symbol,
+side, quantity and price are what a supervisor must read, and value patterns (SSN, IBAN,
+card ...) are still applied inside it.
 
 A bad file (unknown key, unknown mode, bad regex or selector, escrow without a key) raises
 :class:`agent.errors.MaskError` naming the file and the key.
