@@ -62,7 +62,7 @@ def search(
         config,
         "audit.search",
         {
-            "query": hide_values(query, lambda v: shown.get(v.strip(), "(value)")),
+            "query": _shown_query(query, shown),
             "result_count": len(hits),
             "limit": n,
         },
@@ -70,6 +70,26 @@ def search(
         clock=clock,
     )
     return hits
+
+
+def _shown_query(query: str, shown: dict[str, str]) -> str:
+    return hide_values(query, lambda v: shown.get(v.strip(), "(value)"))
+
+
+def query_as_recorded(home: Path, config: Config, query: str) -> str:
+    """``query`` as a record may hold it: each ``value:`` item replaced by its tokens, as the
+    ``audit.search`` record of the search that ran it shows (computed again, not audited
+    again: the search that used the query was)."""
+    if "value:" not in query.lower():
+        return query
+    from agent.mask.lookup import load_lookup, token_answers
+
+    rules, tokenizer = load_lookup(config.mask, home)
+    shown: dict[str, str] = {}
+    for value in parse(query).values:
+        found = [a.token for a in token_answers(rules, tokenizer, value) if a.token]
+        shown[value.strip()] = "(" + ("|".join(t for t in found if t) or "no token") + ")"
+    return _shown_query(query, shown)
 
 
 def _merged(results: list[list[Hit]], n: int) -> list[Hit]:

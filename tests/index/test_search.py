@@ -75,3 +75,17 @@ def test_value_search_for_a_redacted_value_and_unknown_operators_are_usage_error
         search(home, cfg, 'value:"4111 1111 1111 1111"')
     with pytest.raises(UsageError, match=r"unknown operator 'account:'.*value:"):
         search(home, cfg, f"account:{ACCOUNT}")
+
+
+def test_query_as_recorded_shows_tokens_in_place_of_values(
+    home: Path, cfg: Config, clock: FakeClock
+) -> None:
+    """What an export's custody record keeps of a value: query (its token), without writing
+    another audit record."""
+    from agent.index.search import query_as_recorded
+
+    _, token = _session(home, cfg, clock)
+    shown = query_as_recorded(home, cfg, f'kind:request value:"{ACCOUNT}"')
+    assert shown == f"kind:request value:({token})"
+    assert query_as_recorded(home, cfg, "AAPL kind:request") == "AAPL kind:request"
+    assert audit_records(home, "audit.token") == []
