@@ -144,6 +144,10 @@ register("mask.failed", "A masking rule failed to apply; the value was redacted 
 register("audit.search", "Someone searched the index (who, query, result count).")
 register("audit.view", "Someone opened a replay (who, session).")
 register("audit.reveal", "Someone revealed an escrowed value (who, session, token, reason).")
+register(
+    "audit.token",
+    "Someone looked up the token of a known value (who, rule, reason, tokens; never the value).",
+)
 register("audit.export", "Someone exported evidence (custody record).")
 register("audit.verify", "A stored object was re-verified (ship job result).")
 register("audit.hold", "A legal hold was placed or released.")

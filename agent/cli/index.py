@@ -31,7 +31,7 @@ def _offset(ms: int) -> str:
 def search(
     query: str = typer.Argument(
         ...,
-        help="Free text plus user: host: url: kind: token: "
+        help='Free text plus user: host: url: kind: token: value:"…" '
         "from: to: session: held: and field:tok_… (see README).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of hits."),
@@ -41,7 +41,8 @@ def search(
 ) -> None:
     """Search every recorded session; each hit names the session and event seq to open.
 
-    Hits are newest first. Each search is recorded in the access audit.
+    Hits are newest first. Each search is recorded in the access audit. value:"ACCT-4417-2290"
+    searches for the token(s) masking gives a clear value (audited like `sessiontape token`).
 
     Example: sessiontape search 'user:trader1 from:2026-11-26T10:00Z "Send order"'
     """

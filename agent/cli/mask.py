@@ -1,4 +1,5 @@
-"""``sessiontape mask test``, ``sessiontape reveal`` and the ``keys escrow-init`` command.
+"""``sessiontape mask test``, ``sessiontape reveal``, ``sessiontape token`` and the
+``keys escrow-init`` command.
 
 ``keys_escrow_init`` is a plain function here; the ``keys`` group (agent/cli/keys.py) mounts it
 as ``sessiontape keys escrow-init``.
@@ -179,7 +180,55 @@ def reveal_cmd(
     typer.echo(value)
 
 
+def token_cmd(
+    value: Annotated[
+        str,
+        typer.Argument(help='The clear value ("-" reads one line from stdin); never recorded.'),
+    ],
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", help="Only this rule's token (default: every rule that applies)."),
+    ] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the token is needed (recorded in the audit).")
+    ] = "",
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            help="A note recorded beside your identity (default: $SESSIONTAPE_ACTOR).",
+        ),
+    ] = None,
+) -> None:
+    """Print the token recordings hold for a known value, to search for it; audited.
+
+    Each line names the rule that masks the value that way. Escrowed values have random
+    tokens and redacted ones none: the line says so. The access audit gets an audit.token
+    record (who, rule, reason, tokens) before anything is printed; never the value.
+
+    Example: sessiontape token ACCT-4417-2290 --reason "FINRA inquiry 114"
+    """
+    import sys
+
+    from agent.audit import record_access
+    from agent.mask.lookup import AUDIT_KIND, load_lookup, lookup_tokens
+
+    if value == "-":
+        value = sys.stdin.readline().rstrip("\n")
+    h = home()
+    rules, tokenizer = load_lookup(config().mask, h)
+
+    def audit(rec: dict[str, Any]) -> None:
+        record_access(h, config(), AUDIT_KIND, rec, note=actor)
+
+    for answer in lookup_tokens(
+        rules, tokenizer, value, audit=audit, rule_id=rule, reason=reason, via="token"
+    ):
+        typer.echo(answer.line())
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``mask`` and ``reveal`` to the CLI."""
+    """Add ``mask``, ``reveal`` and ``token`` to the CLI."""
     app.add_typer(mask_app, name="mask")
     app.command("reveal")(reveal_cmd)
+    app.command("token")(token_cmd)

@@ -110,11 +110,14 @@ class BlotterFeed:
             return  # the page went away between the closed check and the send
 
     def _ws_message(self, user: str, raw: str) -> dict[str, Any]:
-        """The reply to one message from the page: an order ack, reject or error."""
+        """The reply to one message from the page: an order ack or reject, a watch
+        acknowledgement (the client account the page follows), or an error."""
         try:
             msg = json.loads(raw)
         except ValueError:
             return {"type": "error", "error": "message must be JSON"}
+        if isinstance(msg, dict) and msg.get("type") == "watch":
+            return {"type": "watching", "account": str(msg.get("account", ""))}
         if not isinstance(msg, dict) or msg.get("type") != "order":
             return {"type": "error", "error": "unknown message type"}
         ref = str(msg.get("client_ref", ""))

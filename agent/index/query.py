@@ -4,7 +4,7 @@
 
     query     := item*                       (items are ANDed; repeats of one operator are ORed)
     item      := word | "quoted phrase" | op ":" value | field ":" token
-    op        := user | host | url | kind | token | from | to | session | held
+    op        := user | host | url | kind | token | value | from | to | session | held
     value     := word | "quoted value"
     token     := tok_<16 hex> | esc_<16 hex>   (field-scoped: account:tok_…)
     time      := 2026-11-26T10:00Z | 2026-11-26T10:00:00+05:00 | 2026-11-26T10:00[America/New_York]
@@ -13,8 +13,10 @@
 Free words and phrases search the full text (visible page text at keyframes and as it
 appears, typed text that was not masked, click targets, URLs, titles, request/response and
 WebSocket message text, console errors). ``word*`` parses as a prefix; the SQLite backend
-refuses it (its blind index matches whole words only). A bad item is a
-:class:`~agent.errors.UsageError` naming it.
+refuses it (its blind index matches whole words only). ``value:"ACCT-4417-2290"`` names a
+clear value: :func:`agent.index.search.search` turns it into the token(s) masking gives it
+(audited, like ``sessiontape token``) or, for a value recorded in clear, a phrase; a backend
+never sees it. A bad item is a :class:`~agent.errors.UsageError` naming it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.errors import UsageError
 
-OPERATORS = ("user", "host", "url", "kind", "token", "from", "to", "session", "held")
+OPERATORS = ("user", "host", "url", "kind", "token", "value", "from", "to", "session", "held")
 TOKEN_VALUE = re.compile(r"^(?:tok|esc)_[0-9a-f]{16}$")
 _ITEM = re.compile(r'\s*(?:([A-Za-z_][\w.-]*):)?(?:"((?:[^"]|"")*)"|(\S+))')
 _TIME = re.compile(
@@ -51,6 +54,7 @@ class Query:
     tokens: tuple[str, ...] = ()
     field_tokens: tuple[tuple[str, str], ...] = ()
     sessions: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()  # clear values, resolved to tokens/phrases before searching
     t_from: int | None = None
     t_to: int | None = None
     held: bool | None = None
@@ -63,7 +67,9 @@ class Query:
     @property
     def has_event_filters(self) -> bool:
         """True when hits are events; False when only session filters were given."""
-        return bool(self.has_text or self.hosts or self.kinds or self.tokens or self.field_tokens)
+        return bool(
+            self.has_text or self.hosts or self.kinds or self.tokens or self.field_tokens
+        ) or bool(self.values)
 
     def fts_expr(self) -> str | None:
         """The FTS5 MATCH expression for the text part (every term quoted), or None."""
@@ -180,6 +186,7 @@ def parse(text: str) -> Query:
         tokens=tuple(acc["token"]),
         field_tokens=tuple(items.field_tokens),
         sessions=tuple(acc["session"]),
+        values=tuple(acc["value"]),
         t_from=t_from,
         t_to=t_to,
         held=held,
@@ -219,7 +226,7 @@ class _Items:
             raise UsageError(
                 f"unknown operator {op + ':'!r} in {item!r} (operators: "
                 f"{', '.join(o + ':' for o in OPERATORS)}; "
-                "or field:tok_… for a field-scoped token)"
+                'field:tok_… for a field-scoped token; value:"…" for a clear value)'
             )
 
 
@@ -240,6 +247,21 @@ def _check_operator_values(acc: dict[str, list[str]]) -> bool | None:
             raise UsageError(f"'held:{h}': use held:yes or held:no")
         held = h.lower() in ("yes", "true")
     return held
+
+
+def hide_values(text: str, shown: Callable[[str], str]) -> str:
+    """``text`` with the value of every ``value:`` item replaced by ``shown(value)`` (what an
+    audit record may hold instead of the clear value)."""
+
+    def repl(m: re.Match[str]) -> str:
+        op, quoted, bare = m.group(1), m.group(2), m.group(3)
+        if op is None or op.lower() != "value":
+            return m.group(0)
+        value = quoted.replace('""', '"') if quoted is not None else (bare or "")
+        lead = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]
+        return f"{lead}{op}:{shown(value)}"
+
+    return _ITEM.sub(repl, text)
 
 
 def _check_word(word: str) -> None:

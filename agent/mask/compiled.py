@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from agent.mask.builtin import BUILTIN_RULES
 from agent.mask.patterns import CHECKS, NORMALIZERS
 from agent.mask.rules import (
-    BUILTIN_RULES,
     STRENGTH,
     AttributeRule,
     FormFieldRule,

@@ -142,7 +142,7 @@ class Masker:
         return {
             "version": PAGE_CONFIG_VERSION,
             "rules": rules,
-            "defaultInputMode": d.input_mode,
+            "defaultInputMode": "none" if d.input_mode == "keep" else d.input_mode,
             "maskedAttributes": list(d.masked_attributes),
             "unmaskedInputTypes": list(d.unmasked_input_types),
             "marker": MARKER,

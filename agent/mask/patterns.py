@@ -1,4 +1,4 @@
-"""Value checks and normalisers used by pattern rules (Luhn, IBAN mod-97, SSN, cards).
+"""Value checks and normalisers used by pattern rules (Luhn, IBAN mod-97, ABA, SSN, cards).
 
 A pattern rule finds candidates with a regex; a *check* then confirms the candidate (so a
 16-digit order id that fails Luhn is not a card), and a *normaliser* turns the value into the
@@ -51,11 +51,26 @@ def iban_ok(value: str) -> bool:
     return int(num) % 97 == 1
 
 
+def aba_ok(value: str) -> bool:
+    """True when ``value`` holds exactly 9 digits passing the ABA routing-number checksum
+    (3, 7, 1 weights: 3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) is a multiple of 10)."""
+    d = [ord(c) - 48 for c in value if "0" <= c <= "9"]
+    if len(d) != 9:
+        return False
+    total = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5] + d[8]
+    return total % 10 == 0
+
+
 def _always(_: str) -> bool:
     return True
 
 
-CHECKS: dict[str, Callable[[str], bool]] = {"none": _always, "luhn": luhn_ok, "mod97": iban_ok}
+CHECKS: dict[str, Callable[[str], bool]] = {
+    "none": _always,
+    "luhn": luhn_ok,
+    "mod97": iban_ok,
+    "aba": aba_ok,
+}
 
 
 def _norm_none(v: str) -> str:

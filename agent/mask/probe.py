@@ -107,11 +107,16 @@ class ProbeReport:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
+KEPT = "(kept in clear)"
+
+
 def _preview(masker: Masker, value: str, hit: Hit | None) -> str:
+    """What the recording will hold for ``value``; a value the rules keep in clear is shown
+    as :data:`KEPT`, so the report never prints a value from the page."""
     out = masker.strings.apply(value, hit) if hit is not None else masker.strings.scan(value)
     text = value if out is None else out[0]
-    if hit is not None and out is None and hit.strength > 0:
-        text = MARKER
+    if hit is not None and out is None:
+        text = MARKER if hit.strength > 0 else KEPT
     return text[:160]
 
 
@@ -133,7 +138,7 @@ def _element_hits(masker: Masker, collected: dict[str, Any], report: ProbeReport
 
 
 def _control_hits(masker: Masker, collected: dict[str, Any], report: ProbeReport) -> None:
-    """Form controls no rule matched, which the default input mode masks."""
+    """Form controls no rule matched: the default input mode applies (keep: in clear)."""
     rules = masker.rules
     for c in collected.get("controls", []):
         if c["rules"]:

@@ -1,9 +1,13 @@
 """Masking rules: the TOML file format, its validation, and the built-in floor.
 
 ``config/masking.toml`` ships the defaults (every key commented there). A deployment points
-``[mask] rules_file`` at its own copy. Whatever the file says, :data:`BUILTIN_RULES` are always
-added: password fields and payment cards are redacted and nothing can configure that away
-(when several rules match a value, the strongest mode wins: redact > escrow > tokenize > keep).
+``[mask] rules_file`` at its own copy. Whatever the file says, the built-in rules
+(:mod:`agent.mask.builtin`) are always added: passwords, PINs, one-time codes and payment
+cards (numbers and CVVs) are redacted and nothing can configure that away (when several rules
+match a value, the strongest mode wins: redact > escrow > tokenize > keep). A form-control
+value no rule matches is kept in clear (``defaults.input_mode = "keep"``): an order's symbol,
+side, quantity and price are what a supervisor must read, and value patterns (SSN, IBAN,
+card ...) are still applied inside it.
 
 A bad file (unknown key, unknown mode, bad regex or selector, escrow without a key) raises
 :class:`agent.errors.MaskError` naming the file and the key.
@@ -20,7 +24,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError, MaskError
-from agent.mask.patterns import CARD_REGEX
 from agent.mask.selectors import SelectorSyntaxError, compile_selector
 from agent.tomlfile import read_toml
 
@@ -83,7 +86,7 @@ class AttributeRule(_Rule):
 class PatternRule(_Rule):
     kind: Literal["pattern"]
     regex: str
-    check: Literal["none", "luhn", "mod97"] = "none"
+    check: Literal["none", "luhn", "mod97", "aba"] = "none"
     ignore_case: bool = False
 
     @field_validator("regex")
@@ -149,7 +152,7 @@ Rule = Annotated[
 
 
 class Defaults(_Model):
-    input_mode: Literal["tokenize", "escrow", "redact"] = "tokenize"
+    input_mode: Mode = "keep"
     masked_attributes: list[str] = [
         "value",
         "placeholder",
@@ -199,37 +202,6 @@ class MaskingFile(_Model):
     rules: list[Rule] = []
 
 
-PASSWORD_NAMES = [
-    "*password*",
-    "*passwd*",
-    "pwd",
-    "*passphrase*",
-    "*passcode*",
-    "pin",
-    "pincode",
-    "pinnumber",
-]
-CARD_NAMES = [
-    "*cardnumber*",
-    "*card_number*",
-    "*card-number*",
-    "cc",
-    "ccnum",
-    "cc_num*",
-    "cc-num*",
-    "pan",
-    "cvv",
-    "cvv2",
-    "cvc",
-    "cvc2",
-    "csc",
-    "*card_cvv*",
-    "*card_cvc*",
-    "*securitycode*",
-    "*security_code*",
-]
-_FLOOR = PASSWORD_NAMES + CARD_NAMES
-
 # Every rule kind, once (the discriminator of the rule union).
 RULE_KINDS = (
     "selector",
@@ -241,69 +213,6 @@ RULE_KINDS = (
     "form_field",
     "json_path",
     "ws_path",
-)
-
-BUILTIN_RULES: tuple[_Rule, ...] = (
-    InputTypeRule(
-        id="builtin.password",
-        kind="input_type",
-        types=["password"],
-        mode="redact",
-        description="Password inputs are always redacted.",
-    ),
-    AttributeRule(
-        id="builtin.password-autocomplete",
-        kind="attribute",
-        name="autocomplete",
-        values=["*password*", "one-time-code"],
-        mode="redact",
-        description="Fields the page marks as passwords are always redacted.",
-    ),
-    AttributeRule(
-        id="builtin.cc-autocomplete",
-        kind="attribute",
-        name="autocomplete",
-        values=["cc-*"],
-        mode="redact",
-        description="Payment-card fields (autocomplete=cc-*) are always redacted.",
-    ),
-    PatternRule(
-        id="builtin.card",
-        kind="pattern",
-        regex=CARD_REGEX,
-        check="luhn",
-        normalize="digits",
-        mode="redact",
-        description="Card numbers (Luhn-valid) are always redacted.",
-    ),
-    FormFieldRule(
-        id="builtin.secret-form-fields",
-        kind="form_field",
-        names=_FLOOR,
-        mode="redact",
-        description="Password/card form fields are always redacted.",
-    ),
-    QueryParamRule(
-        id="builtin.secret-query",
-        kind="query_param",
-        names=_FLOOR,
-        mode="redact",
-        description="Password/card query parameters are always redacted.",
-    ),
-    JsonPathRule(
-        id="builtin.secret-json",
-        kind="json_path",
-        paths=[f"$..{n}" for n in _FLOOR],
-        mode="redact",
-        description="Password/card JSON fields are always redacted.",
-    ),
-    WsPathRule(
-        id="builtin.secret-ws",
-        kind="ws_path",
-        paths=[f"$..{n}" for n in _FLOOR],
-        mode="redact",
-        description="Password/card WebSocket fields are always redacted.",
-    ),
 )
 
 

@@ -176,7 +176,19 @@ def compile_selector(selector: str) -> Matcher | None:
             return None
         compounds.append(comp)
 
-    def match(tag: str | None, attrs: Attrs) -> bool:
+    tags = {c.tag for c in compounds}
+    if None in tags:
+
+        def match(tag: str | None, attrs: Attrs) -> bool:
+            return any(c(tag, attrs) for c in compounds)
+
+        return match
+    # Every compound names its tag (input[...], ...): other elements are ruled out at once,
+    # which keeps long built-in lists cheap on a 2,000-node page.
+
+    def match_tagged(tag: str | None, attrs: Attrs) -> bool:
+        if tag is not None and tag.lower() not in tags:
+            return False
         return any(c(tag, attrs) for c in compounds)
 
-    return match
+    return match_tagged

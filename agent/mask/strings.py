@@ -5,7 +5,9 @@ kept allocation-free), else ``(new_value, failures, escrows)`` where failures ar
 ``(rule_id, error_class)`` pairs (never the value) and escrows ``(token, sealed_blob)`` pairs.
 Free-text and URL results are cached per string (LRU): a blotter repeats its strings, so
 within one masker (one recording) an identical string reuses the random escrow token it got
-first; a whole field value is escrowed afresh, under a new random token, every time.
+first. A whole value a field rule masks is remembered (:mod:`agent.mask.memory`): the same
+value gets the same replacement wherever it appears later in the recording, also as a word
+inside free text, a URL or a body, and a field value escrowed once keeps its escrow token.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, url
 
 from agent.mask.compiled import Hit, RuleSet
 from agent.mask.escrow import EscrowSealer
+from agent.mask.memory import Remembered, ValueMemory
 from agent.mask.patterns import NORMALIZERS
 from agent.mask.rules import ESCROW, KEEP, REDACT, STRENGTH, TOKENIZE
 from agent.mask.tokens import Tokenizer, new_escrow_token
@@ -80,6 +83,7 @@ class StringMasker:
         self.tokenizer = tokenizer
         self.sealer = sealer
         self.max_scan = rules.defaults.max_scan_chars
+        self.memory = ValueMemory()
         self.scan = functools.lru_cache(maxsize=cache_size)(self._scan)
         self.url = functools.lru_cache(maxsize=cache_size)(self._url)
 
@@ -98,6 +102,20 @@ class StringMasker:
             return token, (), ((token, self.sealer.seal(value, token)),)
         return None  # keep
 
+    def field(self, value: str, rule_id: str, strength: int, normalize: object) -> Out:
+        """:meth:`final` for a whole value a field rule masks, remembered for the recording:
+        a value masked before at least as strongly gets its earlier replacement again."""
+        held = self.memory.get(value)
+        if held is not None and held.strength >= strength:
+            return held.replacement, (), held.escrows
+        out = self.final(value, rule_id, strength, normalize)
+        if out is None or out[1]:
+            return out
+        if self.memory.remember(value, Remembered(out[0], strength, out[2])):
+            self.scan.cache_clear()  # cached free text may hold the value in clear
+            self.url.cache_clear()
+        return out
+
     def apply(self, value: str, hit: Hit) -> Out:
         """Mask a whole field value under ``hit`` (value patterns may only strengthen it)."""
         if not value or value == MARKER:
@@ -115,7 +133,7 @@ class StringMasker:
                     rule_id, strength = cls.rule_id, cls.strength
             if strength <= KEEP:
                 return self.scan(value)
-            return self.final(value, rule_id, strength, norm)
+            return self.field(value, rule_id, strength, norm)
         except Exception as exc:  # fail closed: never let a broken rule pass a value through
             return MARKER, ((hit.rule_id, type(exc).__name__),), ()
 
@@ -141,7 +159,7 @@ class StringMasker:
             cls = self.rules.classify(val)
             if cls is not None:
                 strength, norm = max(strength, cls.strength), cls.normalize
-            return acc.take(val, self.final(val, rid or "sentinel", max(strength, TOKENIZE), norm))
+            return acc.take(val, self.field(val, rid or "sentinel", max(strength, TOKENIZE), norm))
 
         try:
             new = _SENTINEL.sub(repl, s)
@@ -190,6 +208,20 @@ class StringMasker:
         return acc.out(new)
 
     def _patterns(self, s: str) -> Out:
+        """Remembered field values, then value patterns, replaced inside ``s``."""
+        rx = self.memory.regex() if len(self.memory) else None
+        if rx is None or rx.search(s) is None:
+            return self._rule_patterns(s)
+        acc = Acc()
+
+        def repl(m: re.Match[str]) -> str:
+            held = self.memory.find(m.group(0))
+            return acc.take(m.group(0), (held.replacement, (), held.escrows))
+
+        text = rx.sub(repl, s)
+        return acc.out(acc.take(text, self._rule_patterns(text)))
+
+    def _rule_patterns(self, s: str) -> Out:
         rules = self.rules
         if not s or (rules.prefilter is not None and rules.prefilter.search(s) is None):
             return None

@@ -226,6 +226,15 @@ def _record_custody(
     )
 
 
+def _recorded_query(home: Path, config: Config, query: str | None) -> str | None:
+    """The query as the bundle and the audit may hold it (``value:`` items as tokens)."""
+    if query is None:
+        return None
+    from agent.index.search import query_as_recorded
+
+    return query_as_recorded(home, config, query)
+
+
 def _custody(reason: str, matter: str, query: str | None, note: str | None) -> dict[str, Any]:
     """Who asked (the OS account running the export; ``note``, free text, only beside it)."""
     who = os_actor()
@@ -276,7 +285,7 @@ def export_bundle(
         if sealer is not None:
             write_deks(root, sealer, done.deks)
         now = SystemClock().utc_ns()
-        custody = _custody(reason, matter, query, note)
+        custody = _custody(reason, matter, _recorded_query(home, config, query), note)
         header = report.report_header(custody, ids, now)
         write_file(root, "report.html", report.render(done.sections, header))
         write_file(root, MARKER, json_doc(MARKER_DOC))

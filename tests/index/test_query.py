@@ -109,3 +109,15 @@ def test_bad_syntax_is_a_usage_error_naming_the_item(query: str, names: str) -> 
     with pytest.raises(UsageError) as info:
         parse(query)
     assert names in info.value.message
+
+
+def test_value_operator_keeps_the_clear_value_for_resolution_and_hides_it_for_audit() -> None:
+    """``value:"…"`` is parsed into ``values`` (not text, not tokens); ``hide_values`` puts
+    what the audit may show in its place and leaves other items alone."""
+    from agent.index.query import hide_values
+
+    q = parse('value:"ACCT-4417-2290" value:AAPL kind:click')
+    assert q.values == ("ACCT-4417-2290", "AAPL") and not q.tokens and not q.has_text
+    assert q.has_event_filters
+    shown = hide_values('value:"ACCT-4417-2290" kind:click value:AAPL', lambda v: f"<{len(v)}>")
+    assert shown == "value:<14> kind:click value:<4>"

@@ -150,7 +150,7 @@ def test_page_config_lists_selectors_strongest_first_without_secrets() -> None:
         escrow_public_key=pub,
     )
     cfg = m.page_config()
-    assert cfg["defaultInputMode"] == "tokenize" and cfg["marker"] == MARKER
+    assert cfg["defaultInputMode"] == "none" and cfg["marker"] == MARKER
     modes = [r["mode"] for r in cfg["rules"]]
     assert modes == sorted(modes, key=["redact", "escrow", "tokenize", "none"].index)
     by_id = {r["id"]: r for r in cfg["rules"]}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import MaskError
-from agent.mask.rules import BUILTIN_RULES, default_rules_path, load_rules_file
+from agent.mask.builtin import BUILTIN_RULES
+from agent.mask.rules import default_rules_path, load_rules_file
 
 
 def _write(tmp_path: Path, body: str) -> Path:
@@ -146,7 +147,10 @@ def test_shipped_rules_redact_pin_inputs_that_are_not_password_fields() -> None:
     rules = build_masker().rules
     for attrs in ({"name": "PIN"}, {"id": "pin"}, {"name": "pincode", "type": "text"}):
         hit = rules.element_hit("input", attrs)
-        assert hit is not None and (hit.rule_id, hit.strength) == ("pin-fields", REDACT), attrs
+        assert hit is not None and (hit.rule_id, hit.strength) == (
+            "builtin.pin-otp-fields",
+            REDACT,
+        ), attrs
     for attrs in ({"name": "shipping"}, {"id": "spinner"}):
         hit = rules.element_hit("input", attrs)
-        assert hit is None or hit.rule_id != "pin-fields", attrs
+        assert hit is None or hit.rule_id != "builtin.pin-otp-fields", attrs

@@ -46,3 +46,12 @@ def test_malformed_selectors_raise(bad: str) -> None:
     """Unbalanced brackets/quotes and empty items are errors."""
     with pytest.raises(SelectorSyntaxError):
         compile_selector(bad)
+
+
+def test_a_list_whose_items_all_name_a_tag_rules_out_other_tags_but_not_unknown_ones() -> None:
+    """``input[...]`` lists skip other elements at once; an upper-case tag name and an unknown
+    tag (None: an attribute change on an untracked node) are still evaluated."""
+    m = compile_selector("input[name=pin i], input[id*=passcode i]")
+    assert m is not None
+    assert m("INPUT", {"name": "PIN"}) and m(None, {"id": "my-passcode"})
+    assert not m("div", {"name": "pin"}) and not m("input", {"name": "spinner"})

@@ -240,7 +240,7 @@ def test_offline_viewer_replays_from_file_url(bundle: ExportResult) -> None:
         assert node is not None
         value = pg.evaluate(
             "document.querySelector('#replay iframe').contentDocument"
-            ".querySelector('#username').value"
+            ".querySelector('#order-account').value"  # the first tokenized field typed
         )
         assert value == target["payload"]["data"]["text"]
         assert "verified" in pg.inner_text("#proof-status")

@@ -65,10 +65,11 @@ def _replayed(page: Page, expr: str) -> Any:
     return page.evaluate("document.querySelector('#replay iframe').contentDocument" + expr)
 
 
-def test_typed_username_appears_as_its_token_at_that_seq(
+def test_typed_account_appears_as_its_token_at_that_seq(
     browser: Browser, viewer: Viewer, records: list[Any]
 ) -> None:
-    """The username field shows, at each input seq, the masked token journaled there."""
+    """The order's account field (the first tokenized field typed; the login name is kept in
+    clear) shows, at each input seq, the masked token journaled there."""
     page = [r.page for r in records if r.kind == "rrweb.meta"][0]
     inputs = [
         r
@@ -84,7 +85,7 @@ def test_typed_username_appears_as_its_token_at_that_seq(
     for r in (same[1], same[-1]):
         p = _open_at(browser, viewer, r.seq)
         try:
-            value = _replayed(p, ".querySelector('#username').value")
+            value = _replayed(p, ".querySelector('#order-account').value")
             assert value == r.payload["data"]["text"]
             assert value.startswith("tok_")
         finally:

@@ -135,6 +135,8 @@
         div.textContent = p[1];
         card.appendChild(div);
       });
+      // Follow the client's activity on the blotter socket (the server acknowledges).
+      if (ws && ws.readyState === 1) { ws.send(JSON.stringify({type: 'watch', account: j.account})); }
     });
   });
 
