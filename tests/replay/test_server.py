@@ -253,9 +253,10 @@ def test_timeline_lists_actions_network_ws_console_and_links_causes(viewer: View
 
 
 def test_step_controls_move_by_action_and_by_event(browser: Browser, viewer: Viewer) -> None:
-    """'next action' lands on the next action; 'next/prev event' move forward/back."""
-    entries = _api(viewer, "/api/timeline")["entries"]
-    acts = [e for e in entries if e["cat"] == "action"]
+    """'next action' lands on the next action in words (one per field edit, not per key);
+    'next/prev event' move forward/back."""
+    acts = sorted(_api(viewer, "/api/session")["actions"], key=lambda a: int(a["seq"]))
+    assert len(acts) >= 2
     p = _open_at(browser, viewer, acts[0]["seq"])
     try:
         p.click("#next-action")
