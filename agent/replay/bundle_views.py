@@ -7,6 +7,12 @@ One part of each is not re-derived: the label of a seal's RFC 3161 time depends 
 roots the exporter had, so a segment's ``rfc3161`` entry is taken from the bundle when it
 states the same time(s) as the one re-derived here (the token itself is checked by the
 ``segments`` check). Without the data keys nothing here can be checked; the report says so.
+
+The thumbnails (``report/thumbs/…``) and ``report.pdf`` were drawn by a browser at export
+time: they are checked by their hash in the signed manifest (the ``files`` check), not drawn
+again. What ``report.html`` says about them - which moment has a picture, which a placeholder
+and why - comes from the manifest's ``report`` entry, so a picture cannot be swapped for a
+placeholder (or the reverse) without the re-derived report differing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from agent.journal.store import load_session
 from agent.keys import Keyring, TrustStore
 from agent.replay import report
 from agent.replay.assets import in_flat_dir
+from agent.replay.report_view import ReportSettings, SessionView, session_view
 from agent.replay.session import ReplaySession
 from agent.replay.viewer_data import data_js, parse_data_js, viewer_data
 from agent.seal.crypto import ChunkCipher
@@ -131,13 +138,21 @@ def _check_data_js(root: Path, rep: BundleReport, rs: ReplaySession) -> dict[str
 
 
 def _check_report(
-    root: Path, rep: BundleReport, manifest: dict[str, Any], sections: list[str]
+    root: Path, rep: BundleReport, manifest: dict[str, Any], views: list[SessionView]
 ) -> bool:
     """report.html against the one rendered from the segments and the signed manifest."""
     ids = [str(s.get("session_id")) for s in manifest.get("sessions", []) if isinstance(s, dict)]
-    custody = {k: manifest.get(k) for k in ("requester", "reason", "matter", "query")}
+    custody = {k: manifest.get(k) for k in ("requester", "reason", "matter", "query", "approver")}
+    facts = {
+        "trusted_keys": sorted(
+            str(f) for f in manifest.get("files") or {} if str(f).startswith("keys/trusted/")
+        ),
+        "decryption": manifest.get("decryption") or {},
+    }
     expected = report.render(
-        sections, report.report_header(custody, ids, int(manifest.get("created_utc_ns") or 0))
+        views,
+        report.report_header(custody, ids, int(manifest.get("created_utc_ns") or 0)),
+        facts,
     )
     try:
         raw = (root / REPORT).read_bytes()
@@ -188,8 +203,11 @@ def check_views(
             )
         return
     cipher_for = _cipher_for(deks, keyring)
-    sections: list[str] = []
+    views: list[SessionView] = []
     ok = True
+    rdoc: dict[str, Any] = manifest["report"] if isinstance(manifest.get("report"), dict) else {}
+    settings = ReportSettings.from_dict(rdoc)
+    entries = {str(s.get("session_id")): s for s in manifest["sessions"] if isinstance(s, dict)}
     for sid in ids:
         info = load_session(root / "native" / "segments" / sid)
         vr = verify_paths([s.path for s in info.segments], trust, tst_verifier=tst_verifier)
@@ -197,11 +215,13 @@ def check_views(
         try:
             integrity = _check_data_js(root, rep, rs)
             ok = ok and integrity is not None
-            finder = in_flat_dir(root / "viewer" / sid / "assets")
-            sections.append(report.session_section(rs, finder, integrity))
+            first, last = rs.seq_range
+            recs = list(rs.records(first, last)) if first is not None and last is not None else []
+            thumbs = (rdoc.get("thumbnails") or {}).get(sid) or {}
+            views.append(session_view(rs, recs, entries[sid], thumbs, settings, integrity))
         finally:
             rs.close()
-    if _check_report(root, rep, manifest, sections) and ok:
+    if _check_report(root, rep, manifest, views) and ok:
         rep.checks.append(
             Check("views", True, f"{len(ids)} data.js and report.html re-derived: they match")
         )
