@@ -120,15 +120,15 @@ def export(
         )
         typer.echo(f"retention {sid}: {ret['class']} ({segs})")
     typer.echo(
-        f"report: {res.thumbnails} thumbnails"
+        f"report: {res.report.thumbnails} thumbnails"
         + (
-            f" ({res.thumbnails_missing} moments without a picture)"
-            if res.thumbnails_missing
+            f" ({res.report.thumbnails_missing} moments without a picture)"
+            if res.report.thumbnails_missing
             else ""
         )
-        + (", report.pdf" if res.pdf else ", no report.pdf")
+        + (", report.pdf" if res.report.pdf else ", no report.pdf")
     )
-    typer.echo(f"readable: {res.readable}")
+    typer.echo(f"readable: {res.report.readable}")
 
 
 def _views_note(rep: BundleReport) -> str:

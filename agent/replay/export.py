@@ -62,7 +62,7 @@ from agent.replay.export_files import (
     write_viewer,
     zip_tree,
 )
-from agent.replay.export_report import settings, write_report
+from agent.replay.export_report import ReportFiles, settings, write_bundle_report
 from agent.replay.export_target import (
     MARKER,
     MARKER_DOC,
@@ -72,7 +72,6 @@ from agent.replay.export_target import (
 )
 from agent.replay.manifest import (
     build_manifest,
-    decryption,
     file_hashes,
     session_entry,
     write_signed_manifest,
@@ -95,11 +94,7 @@ class ExportResult:
     # session id -> its manifest entry's retention: class, and per segment class, rule and
     # retain-until
     retention: dict[str, dict[str, Any]] = field(default_factory=dict)
-    readable: str = ""  # who can read what in the bundle, in words
-    thumbnails: int = 0  # pictures drawn
-    thumbnails_missing: int = 0  # moments with a placeholder instead
-    pdf: bool = False  # report.pdf written
-    render_requests: list[tuple[str, str]] = field(default_factory=list)  # (url, outcome)
+    report: ReportFiles = field(default_factory=lambda: ReportFiles({}))  # what it says, drew
 
 
 @dataclass
@@ -298,51 +293,23 @@ def export_bundle(
         now = SystemClock().utc_ns()
         custody = _custody(reason, matter, query, note)
         header = report.report_header(custody, ids, now)
-        facts: dict[str, Any] = {
-            "trusted_keys": _trusted_keys(root),
-            "decryption": decryption(sealer),
-        }
-        report_entry, drawn = write_report(
-            root,
-            config.capture,
-            config.replay,
-            done.views,
-            lambda views: report.render(views, header, facts),
-        )
+        rep = write_bundle_report(root, config.capture, config.replay, done.views, header, sealer)
         write_file(root, MARKER, json_doc(MARKER_DOC))
         files = file_hashes(root)
-        manifest = build_manifest(custody, now, done.entries, files, sealer, report_entry)
+        manifest = build_manifest(custody, now, done.entries, files, sealer, rep.entry)
         bundle_hash = sha256_hex(write_signed_manifest(root, manifest, keyring.signer()))
         audit = _record_custody(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
         replace_target(root, out, home, force=force, zipper=zip_tree)
-        shots = [o for th in report_entry["thumbnails"].values() for o in th.values()]
         return ExportResult(
-            out,
-            ids,
-            len(files) + 2,
-            bundle_hash,
-            sealer is not None,
-            audit,
-            _retention(done),
-            readable=report.readable_by(facts["decryption"]),
-            thumbnails=sum(1 for o in shots if "file" in o),
-            thumbnails_missing=sum(1 for o in shots if "file" not in o),
-            pdf=drawn.pdf is not None,
-            render_requests=drawn.thumbs.requests,
+            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, _retention(done), rep
         )
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc
     finally:
         if root.exists():
             shutil.rmtree(root, ignore_errors=True)
-
-
-def _trusted_keys(root: Path) -> list[str]:
-    """Bundle paths of the signers' public keys written so far."""
-    d = root / "keys" / "trusted"
-    return sorted(p.relative_to(root).as_posix() for p in d.glob("*.pub")) if d.is_dir() else []
 
 
 def _retention(done: _Exported) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,9 @@ from typing import Any
 
 from agent.capture.config import CaptureConfig
 from agent.errors import CaptureError
+from agent.replay import report
 from agent.replay.config import ReplayConfig
+from agent.replay.manifest import decryption
 from agent.replay.render import Renderer
 from agent.replay.report_view import ReportSettings, SessionView
 from agent.replay.thumbs import SessionJob, Thumbnails, moments, render_jobs, unavailable
@@ -109,3 +111,47 @@ def write_report(
         "pdf": pdf,
     }
     return entry, drawn
+
+
+@dataclass
+class ReportFiles:
+    """What the report files of an export say and hold."""
+
+    entry: dict[str, Any]  # the manifest's ``report`` entry
+    readable: str = ""  # who can read what in the bundle, in words
+    thumbnails: int = 0  # pictures drawn
+    thumbnails_missing: int = 0  # moments with a placeholder instead
+    pdf: bool = False  # report.pdf written
+    # every request the renderer saw: (url, "served" | "blocked")
+    requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+
+def write_bundle_report(
+    root: Path,
+    capture: CaptureConfig,
+    cfg: ReplayConfig,
+    views: list[tuple[SessionView, dict[str, Any], Path]],
+    header: dict[str, Any],
+    sealer: Any,
+) -> ReportFiles:
+    """Write report.html, its thumbnails and report.pdf for the bundle built at ``root``
+    (after its signers' keys: the report lists them); ``sealer``: the recipient's, or None."""
+    d = root / "keys" / "trusted"
+    facts: dict[str, Any] = {
+        "trusted_keys": sorted(p.relative_to(root).as_posix() for p in d.glob("*.pub"))
+        if d.is_dir()
+        else [],
+        "decryption": decryption(sealer),
+    }
+    entry, drawn = write_report(
+        root, capture, cfg, views, lambda vs: report.render(vs, header, facts)
+    )
+    shots = [o for th in entry["thumbnails"].values() for o in th.values()]
+    return ReportFiles(
+        entry,
+        readable=report.readable_by(facts["decryption"]),
+        thumbnails=sum(1 for o in shots if "file" in o),
+        thumbnails_missing=sum(1 for o in shots if "file" not in o),
+        pdf=drawn.pdf is not None,
+        requests=drawn.thumbs.requests,
+    )

@@ -106,9 +106,9 @@ def narrative_part(v: SessionView) -> list[str]:
     """What the person did, in order, with each order as its own row."""
     out = ["<h3>What happened</h3>"]
     out.append(
-        "<p>Screenshots of the live screen were not enabled for this recording (no "
-        "<code>page.screenshot</code> events); the pictures below are drawn from the "
-        "recording itself.</p>"
+        "<p>Screenshots were not enabled for this recording (no <code>page.screenshot</code> "
+        "events: nothing was taken from the live screen); the pictures below are drawn from "
+        "the recording itself.</p>"
         if not v.meta.get("screenshots")
         else "<p>The pictures below are drawn from the recording itself; the live-screen "
         "screenshots it also holds are in the offline viewer.</p>"
