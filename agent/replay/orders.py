@@ -46,8 +46,9 @@ class Order:
         return "order sent over " + self.channel + ": " + ", ".join(words) + acct
 
 
-def _body_fields(body: Any) -> dict[str, str]:
-    """The order fields of a recorded body (JSON object or form-encoded)."""
+def sent_fields(body: Any) -> dict[str, str]:
+    """The top-level fields of a recorded request body (a JSON object or form-encoded), as
+    recorded (masked values stay tokens or ``[redacted]``); empty for anything else."""
     if not isinstance(body, str) or not body:
         return {}
     doc: Any
@@ -57,7 +58,13 @@ def _body_fields(body: Any) -> dict[str, str]:
         doc = dict(parse_qsl(body))
     if not isinstance(doc, dict):
         return {}
-    return {k: str(doc[k]) for k in FIELDS if k in doc and doc[k] is not None}
+    return {str(k): str(v) for k, v in doc.items() if isinstance(v, str | int | float) and v != ""}
+
+
+def _body_fields(body: Any) -> dict[str, str]:
+    """The order fields of a recorded body."""
+    sent = sent_fields(body)
+    return {k: sent[k] for k in FIELDS if k in sent}
 
 
 def _ws_order(r: Record, types: tuple[str, ...]) -> dict[str, str] | None:

@@ -16,8 +16,14 @@ from agent.actions.model import Action, CausedRequest, Target
 from agent.events import Record
 from agent.rrweb import MouseInteraction, NodeType
 
-_ROLES = {"button": "button", "a": "link", "input": "textbox", "select": "combobox",
-          "textarea": "textbox", "form": "form"}  # fmt: skip
+_ROLES = {
+    "button": "button",
+    "a": "link",
+    "input": "textbox",
+    "select": "combobox",
+    "textarea": "textbox",
+    "form": "form",
+}
 _BUTTON_TYPES = ("button", "submit", "reset")
 
 

@@ -83,8 +83,18 @@ def _thumb_cell(v: SessionView, seq: int) -> str:
     return f"<td><div class='noimg'>no picture: {e(out.get('error'))}</div></td>"
 
 
+def _sent(v: SessionView, seq: int) -> str:
+    """`` (sent: ssn 'tok_…', pin '[redacted]')`` for a request with a form or JSON body."""
+    f = v.sent.get(seq)
+    if not f:
+        return ""
+    shown = [f"{k} '{val if len(val) <= 60 else val[:59] + '…'}'" for k, val in list(f.items())[:8]]
+    more = f", … {len(f) - 8} more" if len(f) > 8 else ""
+    return " (sent: " + ", ".join(shown) + more + ")"
+
+
 def _action_row(v: SessionView, a: Action) -> str:
-    reqs = "<br>".join(e(_request_text(q)) for q in a.requests[:6])
+    reqs = "<br>".join(e(_request_text(q) + _sent(v, q.seq)) for q in a.requests[:6])
     if len(a.requests) > 6:
         reqs += f"<br>… {len(a.requests) - 6} more"
     return (

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from agent.actions.model import Action
 from agent.events import Record
 from agent.mask.masker import tokens_in
-from agent.replay.orders import Order, find_orders
+from agent.replay.orders import Order, find_orders, sent_fields
 from agent.replay.report_actions import actions_for_report
 from agent.replay.session import ReplaySession
 
@@ -68,6 +68,7 @@ class SessionView:
     origins: list[str]
     downloads: list[str]
     entry: dict[str, Any]  # the session's manifest entry (retention)
+    sent: dict[int, dict[str, str]]  # request seq -> the fields its body sent, as recorded
     thumbs: dict[str, dict[str, Any]] = field(default_factory=dict)  # seq -> outcome
 
 
@@ -135,5 +136,10 @@ def session_view(
             str(r.payload.get("name") or "(unnamed)") for r in records if r.kind == "page.download"
         ],
         entry=entry,
+        sent={
+            r.seq: f
+            for r in records
+            if r.kind == "net.request" and (f := sent_fields(r.payload.get("post_data")))
+        },
         thumbs=thumbs,
     )
