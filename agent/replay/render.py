@@ -57,6 +57,10 @@ _RENDER_JS = """(function (events) {
 })"""
 
 
+THUMBNAIL_TIMEOUT_S = 15.0
+"""How long the replayer may take to rebuild one moment."""
+
+
 class RenderError(CaptureError):
     """One picture or the PDF could not be drawn (the export goes on without it)."""
 
@@ -155,6 +159,7 @@ class Renderer:
                 "returnByValue": True,
             },
             self.session,
+            timeout=THUMBNAIL_TIMEOUT_S,
         )
         if "exceptionDetails" in res:
             text = res["exceptionDetails"].get("exception", {}).get("description", "")

@@ -19,9 +19,12 @@ text-align:left;vertical-align:top;font-size:12px}th{background:#f0f0f0}.ok{colo
 .gap td{background:#fde2e1}tr.order td{background:#eef6ff}.summary{font-size:15px;
 background:#f7f7f7;border-left:4px solid #345;padding:10px 14px}pre{white-space:pre-wrap;
 background:#f4f4f4;padding:8px}
-@media print{@page{size:A4;margin:14mm}body{margin:0;max-width:none}.noprint{display:none}
-tr,img,.noimg{break-inside:avoid}thead{display:table-header-group}h2{break-after:avoid}
-h2.session{break-before:page}}"""
+td{overflow-wrap:anywhere}
+@media print{@page{size:A4;margin:12mm}body{margin:0;max-width:none;font-size:11px}
+.noprint{display:none}table{width:100%;table-layout:fixed}td,th{font-size:9px}
+table.narr col.t{width:74px}table.narr col.r{width:150px}table.narr col.p{width:168px}
+img.thumb,.noimg{width:160px}tr,img,.noimg{break-inside:avoid}
+thead{display:table-header-group}h2,h3{break-after:avoid}}"""
 
 
 def e(x: Any) -> str:
@@ -40,6 +43,10 @@ def _duration(ns: int) -> str:
     return f"{h} h {m} min {sec} s" if h else f"{m} min {sec} s" if m else f"{sec} s"
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def summary_sentence(v: SessionView) -> str:
     """Who, where, when, which sites, how many actions, orders and downloads, integrity."""
     m = v.meta
@@ -54,9 +61,10 @@ def summary_sentence(v: SessionView) -> str:
         f"On {utc_iso(start)[:10]}, from {_hms(start)} to {_hms(end)} UTC "
         f"({_duration(end - start)}), user {m.get('user') or '(unknown)'} on workstation "
         f"{m.get('workstation') or '(unknown)'} used {', '.join(v.origins) or 'no web site'} "
-        f"(session {m['session_id']}). The recording shows {len(v.actions)} actions, "
-        f"{len(v.orders)} orders{f' ({orders})' if orders else ''} and {len(v.downloads)} "
-        f"downloads{f' ({dl})' if dl else ''}. Integrity: {v.integrity['status']}"
+        f"(session {m['session_id']}). The recording shows {_n(len(v.actions), 'action')}, "
+        f"{_n(len(v.orders), 'order')}{f' ({orders})' if orders else ''} and "
+        f"{_n(len(v.downloads), 'download')}{f' ({dl})' if dl else ''}. "
+        f"Integrity: {v.integrity['status']}"
         + (f" ({v.integrity['first_failure']})" if v.integrity.get("first_failure") else "")
         + "."
     )
@@ -94,9 +102,11 @@ def _sent(v: SessionView, seq: int) -> str:
 
 
 def _action_row(v: SessionView, a: Action) -> str:
-    reqs = "<br>".join(e(_request_text(q) + _sent(v, q.seq)) for q in a.requests[:6])
-    if len(a.requests) > 6:
-        reqs += f"<br>… {len(a.requests) - 6} more"
+    # what the action sent first (POST, WebSocket messages), then what it loaded
+    shown = sorted(a.requests, key=lambda q: (q.method == "GET" and not q.ws, q.seq))
+    reqs = "<br>".join(e(_request_text(q) + _sent(v, q.seq)) for q in shown[:6])
+    if len(shown) > 6:
+        reqs += f"<br>… {len(shown) - 6} more"
     return (
         f"<tr data-seq='{a.seq}' data-verb='{e(a.verb)}'><td>{_hms(a.t_utc_ns)}</td>"
         f"<td>{e(a.text)}</td><td>{reqs}</td>{_thumb_cell(v, a.seq)}</tr>"
@@ -124,7 +134,8 @@ def narrative_part(v: SessionView) -> list[str]:
         "screenshots it also holds are in the offline viewer.</p>"
     )
     out.append(
-        "<table><thead><tr><th>time (UTC)</th><th>what</th><th>requests caused</th>"
+        "<table class='narr'><colgroup><col class='t'><col><col class='r'><col class='p'>"
+        "</colgroup><thead><tr><th>time (UTC)</th><th>what</th><th>requests caused</th>"
         "<th>page at that moment</th></tr></thead>"
     )
     rows: list[tuple[int, str]] = [(a.seq, _action_row(v, a)) for a in v.actions]

@@ -28,6 +28,9 @@ from agent.replay.session import stream_id
 SIGNIFICANT = ("submit", "dialog", "download", "navigate", "popup")
 """Verbs that always get a picture; a click gets one when its target is a button or link."""
 _CLICKABLE = ("button", "link", "menuitem", "tab", "checkbox", "radio")
+GIVE_UP_AFTER = 3
+"""A session's remaining moments are not drawn after this many failures in a row (a page
+that hangs the replayer would otherwise cost a timeout per moment)."""
 
 
 @dataclass(frozen=True)
@@ -107,16 +110,22 @@ async def render_session(r: Renderer, job: SessionJob, width: int, out: Thumbnai
     if job.assets.is_dir():
         for p in job.assets.iterdir():
             r.serve(f"assets/{p.name}", p.read_bytes())
+    failed_in_a_row = 0
     for m in job.moments:
         events = replay_events(job.data, m)
         if len(events) < 2:
             mine[str(m.seq)] = {"error": "no snapshot of this page before this moment"}
             continue
+        if failed_in_a_row >= GIVE_UP_AFTER:
+            mine[str(m.seq)] = {"error": f"not drawn: {GIVE_UP_AFTER} pictures in a row failed"}
+            continue
         try:
             img = await r.thumbnail(events, width)
         except CaptureError as exc:
             mine[str(m.seq)] = {"error": f"could not be rendered ({exc.message})"}
+            failed_in_a_row += 1
             continue
+        failed_in_a_row = 0
         path = thumb_path(job.session_id, m.seq)
         out.images[path] = img
         mine[str(m.seq)] = {"file": path}

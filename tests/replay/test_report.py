@@ -68,7 +68,7 @@ def test_report_opens_with_a_summary_of_who_when_sites_orders_downloads_and_inte
     assert "user demo-trader on workstation" in summary
     assert re.search(r"used http://127\.0\.0\.1:\d+", summary)
     assert re.search(r"The recording shows \d+ actions, 3 orders \(", summary)
-    assert "1 downloads (report.csv)" in summary
+    assert "1 download (report.csv)" in summary
     assert summary.endswith("Integrity: verified.")
     first = page.evaluate("document.querySelector('body > p').id")
     assert first == "summary"

@@ -86,5 +86,5 @@ def test_summary_names_who_where_when_how_long_and_what() -> None:
     s = summary_sentence(_view([CLICK], [ORDER], {}))
     assert s.startswith("On 2026-12-06, from 08:03:00.000 to 08:04:05.000 UTC (1 min 5 s), ")
     assert "user jdoe on workstation ws-7 used https://oms.firm (session S1)" in s
-    assert "1 actions, 1 orders (SELL 250 AAPL at 187.25) and 1 downloads (blotter.csv)" in s
+    assert "1 action, 1 order (SELL 250 AAPL at 187.25) and 1 download (blotter.csv)" in s
     assert s.endswith("Integrity: verified.")
