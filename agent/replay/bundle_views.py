@@ -141,7 +141,7 @@ def _check_report(
     root: Path, rep: BundleReport, manifest: dict[str, Any], views: list[SessionView]
 ) -> bool:
     """report.html against the one rendered from the segments and the signed manifest."""
-    ids = [str(s.get("session_id")) for s in manifest.get("sessions", []) if isinstance(s, dict)]
+    ids = [str(s.get("session_id")) for s in _sessions(manifest) if isinstance(s, dict)]
     custody = {k: manifest.get(k) for k in ("requester", "reason", "matter", "query", "approver")}
     facts = {
         "trusted_keys": sorted(
@@ -178,6 +178,22 @@ def _check_report(
     return False
 
 
+def _sessions(manifest: dict[str, Any]) -> list[Any]:
+    """The manifest's session entries (nothing when it holds no list)."""
+    sessions = manifest.get("sessions")
+    return sessions if isinstance(sessions, list) else []
+
+
+def _outcomes(rdoc: dict[str, Any], sid: str) -> dict[str, dict[str, Any]]:
+    """The manifest's thumbnail outcomes of a session (what is not an outcome is left out,
+    so the re-derived report differs from one built on it)."""
+    by_session = rdoc.get("thumbnails")
+    mine = by_session.get(sid) if isinstance(by_session, dict) else None
+    if not isinstance(mine, dict):
+        return {}
+    return {str(k): v for k, v in mine.items() if isinstance(v, dict)}
+
+
 def check_views(
     root: Path,
     rep: BundleReport,
@@ -189,7 +205,7 @@ def check_views(
 ) -> None:
     """``views``: re-derive every session's data.js and the report, compare them; without
     the data keys (the ``derived`` check could not decode) say what was not re-derived."""
-    ids = [str(s.get("session_id")) for s in manifest.get("sessions", []) if isinstance(s, dict)]
+    ids = [str(s.get("session_id")) for s in _sessions(manifest) if isinstance(s, dict)]
     if not rep.derived_checked:
         if any(c.name == "derived" and c.ok is None for c in rep.checks):
             rep.not_rederived = [*(f"viewer/{sid}/data.js" for sid in ids), REPORT]
@@ -207,7 +223,7 @@ def check_views(
     ok = True
     rdoc: dict[str, Any] = manifest["report"] if isinstance(manifest.get("report"), dict) else {}
     settings = ReportSettings.from_dict(rdoc)
-    entries = {str(s.get("session_id")): s for s in manifest["sessions"] if isinstance(s, dict)}
+    entries = {str(s.get("session_id")): s for s in _sessions(manifest) if isinstance(s, dict)}
     for sid in ids:
         info = load_session(root / "native" / "segments" / sid)
         vr = verify_paths([s.path for s in info.segments], trust, tst_verifier=tst_verifier)
@@ -217,7 +233,7 @@ def check_views(
             ok = ok and integrity is not None
             first, last = rs.seq_range
             recs = list(rs.records(first, last)) if first is not None and last is not None else []
-            thumbs = (rdoc.get("thumbnails") or {}).get(sid) or {}
+            thumbs = _outcomes(rdoc, sid)
             views.append(session_view(rs, recs, entries[sid], thumbs, settings, integrity))
         finally:
             rs.close()

@@ -48,9 +48,10 @@ class ReportSettings:
     def from_dict(cls, d: Any) -> ReportSettings:
         """From the manifest (an absent entry: no order patterns)."""
         d = d if isinstance(d, dict) else {}
+        urls, types = d.get("order_urls"), d.get("order_ws_types")
         return cls(
-            tuple(str(x) for x in d.get("order_urls") or ()),
-            tuple(str(x) for x in d.get("order_ws_types") or ()),
+            tuple(str(x) for x in urls) if isinstance(urls, list) else (),
+            tuple(str(x) for x in types) if isinstance(types, list) else (),
         )
 
 
