@@ -10,7 +10,8 @@ none, and the PDF or why there is none. That entry, with the order patterns used
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,17 @@ async def _draw(
     return drawn
 
 
+def _run(coro: Coroutine[Any, Any, Drawn]) -> Drawn:
+    """Run the drawing to completion, in a thread of its own when this thread already runs
+    an event loop (an export called from async code or under Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1, thread_name_prefix="report-draw") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def write_report(
     root: Path,
     capture: CaptureConfig,
@@ -92,7 +104,7 @@ def write_report(
             v.thumbs = th.outcomes.get(v.meta["session_id"], {})
         return render_html([v for v, _, _ in views])
 
-    drawn = asyncio.run(_draw(capture, jobs, cfg.report_thumbnail_width, cfg.report_pdf, html_of))
+    drawn = _run(_draw(capture, jobs, cfg.report_thumbnail_width, cfg.report_pdf, html_of))
     for path, img in drawn.thumbs.images.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(img)

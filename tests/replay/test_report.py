@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from agent.demo_app import DEMO_SECRETS
+from agent.replay.export import export_bundle
+from agent.replay.render import LOCAL_ORIGIN
 from tests.replay.helpers import Recorded, cli, copy_home
 
 NODE_NUMBER = re.compile(r"node \d+")
@@ -187,3 +189,16 @@ def test_verify_bundle_passes_with_and_without_the_data_keys(
     r = cli(stranger, "verify-bundle", str(bundle), "--trust", str(trust))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "NOT re-derived without the data keys" in r.stdout.splitlines()[-1]
+
+
+def test_drawing_the_demo_pictures_requests_nothing_outside_the_local_page(
+    home: Path, recorded: Recorded
+) -> None:
+    """Every request the renderer saw while drawing the demo's pictures and printing the PDF
+    was answered from the bundle on the local page's origin, or blocked."""
+    res = export_bundle(home, recorded.config, [recorded.session_id], home.parent / "log")
+    assert res.report.thumbnails > 0 and res.report.pdf
+    served = [u for u, what in res.report.requests if what == "served"]
+    assert served and all(u.startswith(LOCAL_ORIGIN) for u in served)
+    assert {what for _, what in res.report.requests} <= {"served", "blocked"}
+    assert f"{LOCAL_ORIGIN}rrweb-replay.js" in served
