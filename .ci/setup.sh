@@ -11,6 +11,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v xvfb-run >/dev/null || need_apt+=(xvfb)
 # SoftHSM2: the PKCS#11 token the key-store tests (tests/keys) generate and use keys in.
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
+# pdftotext: the report tests (tests/replay/test_report.py) read the text of report.pdf.
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -119,11 +119,16 @@ def export(
             for g in ret["segments"]
         )
         typer.echo(f"retention {sid}: {ret['class']} ({segs})")
-    if not res.dek_included:
-        typer.echo(
-            "data keys NOT included (no --recipient): events are readable only with "
-            "this home's keys"
+    typer.echo(
+        f"report: {res.report.thumbnails} thumbnails"
+        + (
+            f" ({res.report.thumbnails_missing} moments without a picture)"
+            if res.report.thumbnails_missing
+            else ""
         )
+        + (", report.pdf" if res.report.pdf else ", no report.pdf")
+    )
+    typer.echo(f"readable: {res.report.readable}")
 
 
 def _views_note(rep: BundleReport) -> str:

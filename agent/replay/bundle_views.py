@@ -7,6 +7,12 @@ One part of each is not re-derived: the label of a seal's RFC 3161 time depends 
 roots the exporter had, so a segment's ``rfc3161`` entry is taken from the bundle when it
 states the same time(s) as the one re-derived here (the token itself is checked by the
 ``segments`` check). Without the data keys nothing here can be checked; the report says so.
+
+The thumbnails (``report/thumbs/…``) and ``report.pdf`` were drawn by a browser at export
+time: they are checked by their hash in the signed manifest (the ``files`` check), not drawn
+again. What ``report.html`` says about them - which moment has a picture, which a placeholder
+and why - comes from the manifest's ``report`` entry, so a picture cannot be swapped for a
+placeholder (or the reverse) without the re-derived report differing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from agent.journal.store import load_session
 from agent.keys import Keyring, TrustStore
 from agent.replay import report
 from agent.replay.assets import in_flat_dir
+from agent.replay.report_view import ReportSettings, SessionView, session_view
 from agent.replay.session import ReplaySession
 from agent.replay.viewer_data import data_js, parse_data_js, viewer_data
 from agent.seal.crypto import ChunkCipher
@@ -131,13 +138,21 @@ def _check_data_js(root: Path, rep: BundleReport, rs: ReplaySession) -> dict[str
 
 
 def _check_report(
-    root: Path, rep: BundleReport, manifest: dict[str, Any], sections: list[str]
+    root: Path, rep: BundleReport, manifest: dict[str, Any], views: list[SessionView]
 ) -> bool:
     """report.html against the one rendered from the segments and the signed manifest."""
-    ids = [str(s.get("session_id")) for s in manifest.get("sessions", []) if isinstance(s, dict)]
-    custody = {k: manifest.get(k) for k in ("requester", "reason", "matter", "query")}
+    ids = [str(s.get("session_id")) for s in _sessions(manifest) if isinstance(s, dict)]
+    custody = {k: manifest.get(k) for k in ("requester", "reason", "matter", "query", "approver")}
+    facts = {
+        "trusted_keys": sorted(
+            str(f) for f in manifest.get("files") or {} if str(f).startswith("keys/trusted/")
+        ),
+        "decryption": manifest.get("decryption") or {},
+    }
     expected = report.render(
-        sections, report.report_header(custody, ids, int(manifest.get("created_utc_ns") or 0))
+        views,
+        report.report_header(custody, ids, int(manifest.get("created_utc_ns") or 0)),
+        facts,
     )
     try:
         raw = (root / REPORT).read_bytes()
@@ -163,6 +178,22 @@ def _check_report(
     return False
 
 
+def _sessions(manifest: dict[str, Any]) -> list[Any]:
+    """The manifest's session entries (nothing when it holds no list)."""
+    sessions = manifest.get("sessions")
+    return sessions if isinstance(sessions, list) else []
+
+
+def _outcomes(rdoc: dict[str, Any], sid: str) -> dict[str, dict[str, Any]]:
+    """The manifest's thumbnail outcomes of a session (what is not an outcome is left out,
+    so the re-derived report differs from one built on it)."""
+    by_session = rdoc.get("thumbnails")
+    mine = by_session.get(sid) if isinstance(by_session, dict) else None
+    if not isinstance(mine, dict):
+        return {}
+    return {str(k): v for k, v in mine.items() if isinstance(v, dict)}
+
+
 def check_views(
     root: Path,
     rep: BundleReport,
@@ -174,7 +205,7 @@ def check_views(
 ) -> None:
     """``views``: re-derive every session's data.js and the report, compare them; without
     the data keys (the ``derived`` check could not decode) say what was not re-derived."""
-    ids = [str(s.get("session_id")) for s in manifest.get("sessions", []) if isinstance(s, dict)]
+    ids = [str(s.get("session_id")) for s in _sessions(manifest) if isinstance(s, dict)]
     if not rep.derived_checked:
         if any(c.name == "derived" and c.ok is None for c in rep.checks):
             rep.not_rederived = [*(f"viewer/{sid}/data.js" for sid in ids), REPORT]
@@ -188,8 +219,11 @@ def check_views(
             )
         return
     cipher_for = _cipher_for(deks, keyring)
-    sections: list[str] = []
+    views: list[SessionView] = []
     ok = True
+    rdoc: dict[str, Any] = manifest["report"] if isinstance(manifest.get("report"), dict) else {}
+    settings = ReportSettings.from_dict(rdoc)
+    entries = {str(s.get("session_id")): s for s in _sessions(manifest) if isinstance(s, dict)}
     for sid in ids:
         info = load_session(root / "native" / "segments" / sid)
         vr = verify_paths([s.path for s in info.segments], trust, tst_verifier=tst_verifier)
@@ -197,11 +231,13 @@ def check_views(
         try:
             integrity = _check_data_js(root, rep, rs)
             ok = ok and integrity is not None
-            finder = in_flat_dir(root / "viewer" / sid / "assets")
-            sections.append(report.session_section(rs, finder, integrity))
+            first, last = rs.seq_range
+            recs = list(rs.records(first, last)) if first is not None and last is not None else []
+            thumbs = _outcomes(rdoc, sid)
+            views.append(session_view(rs, recs, entries[sid], thumbs, settings, integrity))
         finally:
             rs.close()
-    if _check_report(root, rep, manifest, sections) and ok:
+    if _check_report(root, rep, manifest, views) and ok:
         rep.checks.append(
             Check("views", True, f"{len(ids)} data.js and report.html re-derived: they match")
         )

@@ -5,7 +5,10 @@ Layout (a directory, or the same tree in a .zip)::
     manifest.json          version, sessions, custody fields, SHA-256 + size of every file
     manifest.sig           Ed25519 signature of manifest.json by the exporting agent's key
     sessiontape-bundle.json   marker: the only kind of target ``--force`` may replace
-    report.html            human-readable report (self-contained)
+    report.html            the report an examiner reads (self-contained; thumbnails below)
+    report.pdf             report.html printed by headless Chromium
+    report/thumbs/<session>/<seq>.jpg   the page at each significant moment, drawn from the
+                           recording at export time (listed in the manifest by hash)
     viewer/<session>/      offline viewer (viewer.html opens from file://; data.js = events)
     native/segments/<session>/<segment>.stj   the sealed segments, byte-identical copies
     native/events.jsonl    every verified event (decoded), session + seq order
@@ -47,7 +50,6 @@ from agent.events import Record
 from agent.journal.reader import SegmentFile
 from agent.keys import Keyring
 from agent.replay import report
-from agent.replay.assets import in_store
 from agent.replay.export_files import (
     DEK_TOKEN_PREFIX,
     json_doc,
@@ -60,6 +62,7 @@ from agent.replay.export_files import (
     write_viewer,
     zip_tree,
 )
+from agent.replay.export_report import ReportFiles, settings, write_bundle_report
 from agent.replay.export_target import (
     MARKER,
     MARKER_DOC,
@@ -73,6 +76,7 @@ from agent.replay.manifest import (
     session_entry,
     write_signed_manifest,
 )
+from agent.replay.report_view import SessionView, session_view
 from agent.replay.session import ReplaySession
 from agent.seal.timestamp import tst_verifier
 
@@ -90,6 +94,7 @@ class ExportResult:
     # session id -> its manifest entry's retention: class, and per segment class, rule and
     # retain-until
     retention: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: ReportFiles = field(default_factory=lambda: ReportFiles({}))  # what it says, drew
 
 
 @dataclass
@@ -97,7 +102,8 @@ class _Exported:
     """What the per-session pass collects for the bundle-wide files."""
 
     items: list[tuple[str, Record]] = field(default_factory=list)
-    sections: list[str] = field(default_factory=list)
+    # per session: what the report shows, the offline viewer's data, its bundled assets
+    views: list[tuple[SessionView, dict[str, Any], Path]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
     key_ids: set[str] = field(default_factory=set)
     deks: dict[str, str] = field(default_factory=dict)
@@ -129,17 +135,18 @@ def _recipient_sealer(path: Path) -> Any:
 
 def _export_session(
     home: Path, root: Path, rs: ReplaySession, keyring: Keyring, sealer: Any, deks: dict[str, str]
-) -> list[tuple[str, Record]]:
-    """Write one session's segments, proofs, viewer and receipts; return its records."""
+) -> tuple[list[Record], dict[str, Any]]:
+    """Write one session's segments, proofs, viewer and receipts; return its records and
+    the offline viewer's data."""
     sid = rs.info.session_id
     write_segments(root, rs, keyring, sealer, deks)
     first, last = rs.seq_range
     recs = list(rs.records(first, last)) if first is not None and last is not None else []
-    write_viewer(home, root, rs, recs)
+    data = write_viewer(home, root, rs, recs)
     receipts = ship_receipts(home, sid)
     if receipts:
         write_file(root, f"proofs/{sid}/receipts.json", json_doc(receipts))
-    return [(sid, r) for r in recs]
+    return recs, data
 
 
 def _signing_key_ids(rs: ReplaySession, integrity: dict[str, Any]) -> set[str]:
@@ -152,14 +159,19 @@ def _signing_key_ids(rs: ReplaySession, integrity: dict[str, Any]) -> set[str]:
 
 
 def _export_sessions(
-    home: Path, root: Path, opened: list[ReplaySession], keyring: Keyring, sealer: Any
+    home: Path,
+    config: Config,
+    root: Path,
+    opened: list[ReplaySession],
+    keyring: Keyring,
+    sealer: Any,
 ) -> _Exported:
     """Export every session and collect what the bundle-wide files need."""
     done = _Exported()
     for rs in opened:
-        items = _export_session(home, root, rs, keyring, sealer, done.deks)
-        done.items.extend(items)
-        done.sections.append(report.session_section(rs, in_store(home / "assets")))
+        sid = rs.info.session_id
+        recs, data = _export_session(home, root, rs, keyring, sealer, done.deks)
+        done.items.extend((sid, r) for r in recs)
         it = rs.integrity()
         done.key_ids |= _signing_key_ids(rs, it)
         shipped = {
@@ -167,7 +179,10 @@ def _export_sessions(
             for r in ship_receipts(home, rs.info.session_id)
             if r["status"] == "shipped"
         }
-        done.entries.append(session_entry(rs, it, len(items), shipped))
+        entry = session_entry(rs, it, len(recs), shipped)
+        done.entries.append(entry)
+        view = session_view(rs, recs, entry, {}, settings(config.replay), it)
+        done.views.append((view, data, root / "viewer" / sid / "assets"))
     return done
 
 
@@ -274,7 +289,7 @@ def export_bundle(
             ReplaySession.open(home, sid, keyring=keyring, tst_verifier=verifier) for sid in ids
         ]
         try:
-            done = _export_sessions(home, root, opened, keyring, sealer)
+            done = _export_sessions(home, config, root, opened, keyring, sealer)
             if hits:
                 _write_query_hits(root, opened, hits, query)
         finally:
@@ -287,17 +302,17 @@ def export_bundle(
         now = SystemClock().utc_ns()
         custody = _custody(reason, matter, _recorded_query(home, config, query), note)
         header = report.report_header(custody, ids, now)
-        write_file(root, "report.html", report.render(done.sections, header))
+        rep = write_bundle_report(root, config.capture, config.replay, done.views, header, sealer)
         write_file(root, MARKER, json_doc(MARKER_DOC))
         files = file_hashes(root)
-        manifest = build_manifest(custody, now, done.entries, files, sealer)
+        manifest = build_manifest(custody, now, done.entries, files, sealer, rep.entry)
         bundle_hash = sha256_hex(write_signed_manifest(root, manifest, keyring.signer()))
         audit = _record_custody(
             home, config, custody, ids, done.entries, bundle_hash, out, sealer is not None, now
         )
         replace_target(root, out, home, force=force, zipper=zip_tree)
         return ExportResult(
-            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, _retention(done)
+            out, ids, len(files) + 2, bundle_hash, sealer is not None, audit, _retention(done), rep
         )
     except OSError as exc:  # the bundle is built aside: nothing half-written is left at out
         raise storage_error(out, "export bundle", exc) from exc

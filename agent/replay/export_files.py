@@ -125,11 +125,11 @@ def write_segments(
             deks[doc["segment_id"]] = _sealed_dek(s, doc["segment_id"], keyring, sealer)
 
 
-def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) -> None:
+def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) -> dict[str, Any]:
     """``viewer/<session>/``: the static viewer, this session's data and its assets (only
     those our sniffing types as an image, font or stylesheet: a recorded HTML page or script
     is left out, so no file of the bundle opened by hand from ``file://`` runs it; the
-    viewer lists it as missing)."""
+    viewer lists it as missing); return the data written to ``data.js``."""
     vdir = root / "viewer" / rs.info.session_id
     vdir.mkdir(parents=True, exist_ok=True)
     for name in VIEWER_FILES:
@@ -142,6 +142,7 @@ def write_viewer(home: Path, root: Path, rs: ReplaySession, recs: list[Record]) 
             write_file(vdir, f"assets/{sha}", body)
     data = viewer_data(in_flat_dir(vdir / "assets"), rs, recs)
     write_file(vdir, "data.js", data_js(data))
+    return data
 
 
 def ship_receipts(home: Path, sid: str) -> list[dict[str, Any]]:

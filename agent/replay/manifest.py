@@ -17,8 +17,8 @@ from agent.keys import Signer
 from agent.replay.export_files import json_doc, sha256_file
 from agent.replay.session import ReplaySession
 
-BUNDLE_VERSION = 2  # 2: each session's record_class and each segment's retention
-BUNDLE_VERSIONS = (1, 2)  # readers accept these
+BUNDLE_VERSION = 3  # 3: the report entry (thumbnails, PDF, order patterns)
+BUNDLE_VERSIONS = (1, 2, 3)  # readers accept these (2: record_class and retention)
 
 
 def segment_retention(rs: ReplaySession, shipped: dict[str, str]) -> list[dict[str, Any]]:
@@ -76,16 +76,21 @@ def file_hashes(root: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def _decryption(sealer: Any) -> dict[str, Any]:
+def decryption(sealer: Any) -> dict[str, Any]:
     """Whether the data keys are in the bundle, and for which recipient key."""
     return {
         "included": sealer is not None,
         "file": "keys/deks.json" if sealer is not None else None,
         "recipient_key_id": sealer.key_id if sealer is not None else None,
-        "note": "segment data keys sealed to the recipient's X25519 key"
+        "note": "segment data keys sealed to the recipient's X25519 key: the segments are "
+        "readable with that private key"
         if sealer is not None
-        else "no --recipient: decryption material "
-        "is NOT included; derived files can be checked only by hash",
+        else "no --recipient: the segments' data keys are NOT included; the segments are "
+        "readable only with the recording workstation's key or the firm key, and derived "
+        "files can be checked only by hash",
+        "in_clear": "native/events.jsonl, native/network.har, native/actions.csv, "
+        "report.html, report.pdf and viewer/*/data.js hold the (masked) events in clear: "
+        "anyone with the bundle reads them",
     }
 
 
@@ -95,9 +100,11 @@ def build_manifest(
     sessions: list[dict[str, Any]],
     files: dict[str, dict[str, Any]],
     sealer: Any,
+    report: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest document; ``custody`` holds requester, reason, matter and query;
-    ``sealer`` seals the data keys to the recipient (None: no keys in the bundle)."""
+    ``sealer`` seals the data keys to the recipient (None: no keys in the bundle);
+    ``report``: order patterns, thumbnail outcomes and PDF outcome of the report files."""
     return {
         "v": BUNDLE_VERSION,
         "tool": f"sessiontape {__version__}",
@@ -109,13 +116,19 @@ def build_manifest(
         "query": custody["query"],
         "sessions": sessions,
         "files": files,
-        "decryption": _decryption(sealer),
+        "decryption": decryption(sealer),
+        "report": report or {},
         "trust": "keys/trusted/ lists the signers' public keys for identification; "
         "verify trusts only keys given with --trust or the verifier's own store",
         "derived": {
             "native/events.jsonl": "decoded from native/segments",
             "native/network.har": "derived from net.* events",
             "native/actions.csv": "derived from user-action events",
+            "report.html": "rendered from the segments and this manifest (re-derived by "
+            "verify-bundle when it has the data keys)",
+            "report.pdf": "report.html printed by headless Chromium at export (checked by hash)",
+            "report/thumbs/": "the page at each moment, drawn from the recording by the rrweb "
+            "replayer in headless Chromium at export (checked by hash, not drawn again)",
         },
     }
 

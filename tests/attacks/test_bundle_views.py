@@ -139,3 +139,24 @@ def test_changed_status_in_report_fails_naming_the_report(
     assert "<td>500</td>" in err and "<td>200</td>" in err
     code, out, err = _verify(examiner, tmp_path / "f")
     assert code == 0 and "report.html" in out.splitlines()[-1]
+
+
+def test_a_picture_recorded_as_a_placeholder_in_the_manifest_fails_views(
+    bundle: ExportResult,
+    home: Path,
+    examiner: tuple[Path, Path],
+    recipient: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """The manifest's record of one drawn picture is changed to 'could not be rendered' and
+    re-signed (report.html untouched): the report re-derived from that record differs."""
+    out = tmp_path / "f"
+    shutil.copytree(bundle.path, out)
+    manifest = json.loads((out / "manifest.json").read_bytes())
+    outcomes = next(iter(manifest["report"]["thumbnails"].values()))
+    seq = next(k for k, v in outcomes.items() if "file" in v)
+    outcomes[seq] = {"error": "could not be rendered (forged)"}
+    write_signed_manifest(out, manifest, Keyring.load(home).signer())
+    code, _, err = _verify(examiner, out, "--recipient-key", str(recipient[0]))
+    assert code == 1
+    assert "views: differs from what the sealed segments give (report.html at byte " in err

@@ -255,13 +255,14 @@ def test_report_lists_the_actions_in_words_in_chromium(
     page = browser.new_page()
     try:
         page.goto((bundle.path / "report.html").as_uri())
-        rows = page.locator("table tr td:nth-child(3)").all_inner_texts()
+        text = page.inner_text("body")
     finally:
         page.close()
-    assert "clicked button 'Send (REST)' in 'Order ticket'" in rows
-    assert "submitted form 'Client lookup'" in rows
-    assert "answered dialog 'Cancel all open orders?' with OK" in rows
-    assert not [r for r in rows if re.search(r"node \d|^key ", r)]
+    assert "clicked button 'Send (REST)' in 'Order ticket'" in text
+    assert "submitted form 'Client lookup'" in text
+    assert "answered dialog 'Cancel all open orders?' with OK" in text
+    assert not re.search(r"node \d", text)
+    assert not [ln for ln in text.splitlines() if re.match(r"\s*(\S+\s+)?key \w", ln)]
 
 
 def test_actions_csv_has_one_row_per_action_with_caused_requests(bundle: ExportResult) -> None:
