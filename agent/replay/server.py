@@ -78,6 +78,10 @@ class ViewerState:
         return f"/assets/{self.asset_key}/"
 
 
+STATE = web.AppKey("state", ViewerState)
+"""Where the app keeps its :class:`ViewerState`."""
+
+
 def _int(req: web.Request, name: str, default: int | None = None) -> int:
     raw = req.query.get(name)
     if raw is None:
@@ -129,7 +133,7 @@ def _refusal(request: web.Request, st: ViewerState) -> web.Response | None:
 
 @web.middleware
 async def _security(request: web.Request, handler: Handler) -> web.StreamResponse:
-    st: ViewerState = request.app["state"]
+    st: ViewerState = request.app[STATE]
     resp: web.StreamResponse | None = _refusal(request, st)
     if resp is None:
         try:
@@ -182,7 +186,7 @@ def session_summary(
 
 
 async def _session(request: web.Request) -> web.StreamResponse:
-    st: ViewerState = request.app["state"]
+    st: ViewerState = request.app[STATE]
     summary = session_summary(
         st.session, asset_mod.in_store(st.asset_root), st.start_seq, st.page_size
     )
@@ -190,7 +194,7 @@ async def _session(request: web.Request) -> web.StreamResponse:
 
 
 async def _events(request: web.Request) -> web.StreamResponse:
-    st: ViewerState = request.app["state"]
+    st: ViewerState = request.app[STATE]
     rs = st.session
     first, last = rs.seq_range
     f = _int(request, "from_seq", first or 0)
@@ -209,7 +213,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
 
 
 async def _timeline(request: web.Request) -> web.StreamResponse:
-    rs = request.app["state"].session
+    rs = request.app[STATE].session
     return _json(
         {
             "entries": rs.timeline,
@@ -221,24 +225,24 @@ async def _timeline(request: web.Request) -> web.StreamResponse:
 
 
 async def _keyframes(request: web.Request) -> web.StreamResponse:
-    rs = request.app["state"].session
+    rs = request.app[STATE].session
     return _json({"streams": rs.keyframes})
 
 
 async def _raw(request: web.Request) -> web.StreamResponse:
-    rs = request.app["state"].session
+    rs = request.app[STATE].session
     return _json(rs.raw(_int(request, "seq")))
 
 
 async def _seq_at(request: web.Request) -> web.StreamResponse:
-    rs = request.app["state"].session
+    rs = request.app[STATE].session
     return _json({"seq": rs.seq_at(_int(request, "t_utc_ns"))})
 
 
 async def _asset(request: web.Request) -> web.StreamResponse:
     """An archived asset, typed by :func:`agent.replay.assets.served_type` (never as a page
     that runs script) with :data:`agent.replay.assets.ASSET_HEADERS`."""
-    st: ViewerState = request.app["state"]
+    st: ViewerState = request.app[STATE]
     sha = request.match_info["sha"]
     if not asset_mod.is_sha256(sha):
         raise web.HTTPNotFound()
@@ -257,7 +261,7 @@ async def _asset(request: web.Request) -> web.StreamResponse:
 def make_app(state: ViewerState) -> web.Application:
     """The viewer application (every route behind the token middleware)."""
     app = web.Application(middlewares=[_security])
-    app["state"] = state
+    app[STATE] = state
     app.router.add_get("/", _index)
     app.router.add_get("/api/session", _session)
     app.router.add_get("/api/events", _events)
