@@ -115,7 +115,8 @@ def export(
     typer.echo(f"bundle sha256 {res.bundle_sha256}")
     for sid, ret in res.retention.items():
         segs = ", ".join(
-            f"{g['class'] or '?'} by {g['rule'] or '?'} until {g['retain_until'] or 'not shipped'}"
+            f"{g['class'] or '?'} {_chosen_by(g['rule'])} until "
+            f"{g['retain_until'] or 'not shipped'}"
             for g in ret["segments"]
         )
         typer.echo(f"retention {sid}: {ret['class']} ({segs})")
@@ -242,3 +243,12 @@ def register(app: typer.Typer) -> None:
     app.command("replay")(replay)
     app.command("export")(export)
     app.command("verify-bundle")(verify_bundle_cmd)
+
+
+def _chosen_by(rule: str | None) -> str:
+    """How a segment's retention class was chosen, as the export line says it."""
+    if not rule:
+        return "(rule unknown)"
+    if rule == "default":
+        return "(no class rule matched)"
+    return f"by {rule}"
