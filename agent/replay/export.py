@@ -53,6 +53,7 @@ from agent.replay import report
 from agent.replay.export_files import (
     DEK_TOKEN_PREFIX,
     json_doc,
+    session_holds,
     ship_receipts,
     write_deks,
     write_derived,
@@ -179,7 +180,7 @@ def _export_sessions(
             for r in ship_receipts(home, rs.info.session_id)
             if r["status"] == "shipped"
         }
-        entry = session_entry(rs, it, len(recs), shipped)
+        entry = session_entry(rs, it, len(recs), shipped, session_holds(home, sid))
         done.entries.append(entry)
         view = session_view(rs, recs, entry, {}, settings(config.replay), it)
         done.views.append((view, data, root / "viewer" / sid / "assets"))

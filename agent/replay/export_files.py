@@ -194,6 +194,34 @@ def _restored(home: Path, sid: str) -> list[dict[str, Any]]:
     ]
 
 
+def session_holds(home: Path, sid: str) -> list[dict[str, Any]]:
+    """The legal holds in force on a session when it is exported: the matters this home's
+    ship state records (``{matter, placed_utc, by}``), else, for a session restored from a
+    vault, whether its objects carry a legal hold there (the matter is not in the vault)."""
+    from agent.clock import utc_iso
+
+    db = home / "ship" / "state.db"
+    rows: list[Any] = []
+    if db.is_file():
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = con.execute(
+                    "SELECT matter, placed_ns, actor FROM holds WHERE session_id = ? "
+                    "AND released_ns IS NULL ORDER BY id",
+                    (sid,),
+                ).fetchall()
+            finally:
+                con.close()
+        except sqlite3.Error:
+            rows = []
+    if rows:
+        return [{"matter": m, "placed_utc": utc_iso(int(t)), "by": a} for m, t, a in rows]
+    if any(r["receipts"].get("restored", {}).get("legal_hold") for r in _restored(home, sid)):
+        return [{"matter": "(legal hold on the vault objects; matter not recorded there)"}]
+    return []
+
+
 def write_derived(root: Path, items: list[tuple[str, Record]]) -> None:
     """``native/events.jsonl``, ``native/network.har`` and ``native/actions.csv``."""
     write_file(root, "native/events.jsonl", derive.events_jsonl(items))

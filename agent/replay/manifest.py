@@ -43,10 +43,11 @@ def session_entry(
     integrity: dict[str, Any],
     events: int,
     shipped: dict[str, str] | None = None,
+    holds: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A session's entry in the manifest: integrity, the bundle path of each segment and its
     retention (class and rule from the seal, retain-until from ``shipped``: segment id ->
-    retain-until of this home's vault copy)."""
+    retain-until of this home's vault copy), and the legal holds in force when exported."""
     retention = segment_retention(rs, shipped or {})
     return {
         "session_id": rs.info.session_id,
@@ -63,6 +64,7 @@ def session_entry(
             for s, r in zip(rs.segs, retention, strict=True)
         ],
         "record_class": rs.info.record_class,
+        "holds": holds or [],
         "events": events,
     }
 

@@ -217,11 +217,30 @@ def integrity_part(it: dict[str, Any]) -> list[str]:
     return out
 
 
+def _holds_sentence(holds: Any) -> str:
+    """The legal holds the manifest records for the session when it was exported."""
+    if holds is None:
+        return "Legal holds were not recorded in this bundle."
+    if not holds:
+        return "No legal hold was in force when it was exported."
+    parts = [
+        e(h.get("matter") or "?")
+        + (
+            f" (placed {e(h['placed_utc'])}" + (f" by {e(h['by'])}" if h.get("by") else "") + ")"
+            if h.get("placed_utc")
+            else ""
+        )
+        for h in holds
+        if isinstance(h, dict)
+    ]
+    return "Legal holds in force when exported: " + "; ".join(parts) + "."
+
+
 def retention_part(v: SessionView) -> list[str]:
     """The retention class, and per segment the rule and retain-until the manifest records."""
     out = [
         f"<h3>Retention</h3><p>Record class: {e(v.entry.get('record_class') or 'not recorded')}."
-        " Legal holds are kept by the firm's records office and are not part of this bundle.</p>"
+        f" {_holds_sentence(v.entry.get('holds'))}</p>"
         "<table><tr><th>segment</th><th>class</th><th>rule</th><th>retain until</th></tr>"
     ]
     for s in v.entry.get("segments") or []:

@@ -277,3 +277,34 @@ def test_actions_csv_has_one_row_per_action_with_caused_requests(bundle: ExportR
     assert [(p["verb"], p["value"], p["masked"]) for p in pins] == [
         ("type", "[redacted]", "redact")
     ]
+
+
+def test_a_held_session_exports_its_holds_in_the_manifest_and_the_report(
+    recorded: Recorded, tmp_path: Path, browser: Browser
+) -> None:
+    """A matter placed with `hold add` is in the signed manifest entry and in the report's
+    retention section; a session without one says no hold was in force."""
+    home = copy_home(recorded.home, tmp_path / "home")
+    r = cli(home, "hold", "add", "--matter", "SEC-2026-14", "--session", recorded.session_id)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "held"
+    r = cli(home, "export", recorded.session_id, "--out", str(out), "--matter", "SEC-2026-14")
+    assert r.returncode == 0, r.stderr
+    (entry,) = json.loads((out / "manifest.json").read_text())["sessions"]
+    ((hold),) = entry["holds"]
+    assert hold["matter"] == "SEC-2026-14" and hold["by"] == os_actor().name
+    page = browser.new_page()
+    try:
+        page.goto((out / "report.html").as_uri())
+        text = page.inner_text("body")
+    finally:
+        page.close()
+    assert "Legal holds in force when exported: SEC-2026-14 (placed " in text
+    r = cli(home, "hold", "release", "--matter", "SEC-2026-14", "--session", recorded.session_id)
+    assert r.returncode == 0, r.stderr
+    again = tmp_path / "released"
+    assert cli(home, "export", recorded.session_id, "--out", str(again)).returncode == 0
+    (entry,) = json.loads((again / "manifest.json").read_text())["sessions"]
+    assert entry["holds"] == []
+    assert "No legal hold was in force when it was exported." in (again / "report.html").read_text()
+    assert cli(home, "verify-bundle", str(out)).returncode == 0
