@@ -190,3 +190,18 @@ def test_exactly_one_scope_is_required(desk: Path, capsys: pytest.CaptureFixture
         "exactly one of --user or --system"
         in _st(capsys, desk, "uninstall", "--user", "--system")[2]
     )
+
+
+def test_uninstall_system_in_a_staged_root_removes_the_unit_without_systemctl(
+    tmp_path: Path, desk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A staged --root is not the running system: the unit goes, systemctl is not run."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text("sessiontape:x:998:998::/:/bin/false\n", encoding="utf-8")
+    argv = ("--exec", str(SESSIONTAPE), "--root", str(root))
+    assert _st(capsys, desk, "install", "--system", *argv)[0] == 0
+    code, out, err = _st(capsys, desk, "uninstall", "--system", "--root", str(root))
+    assert code == 0, err
+    assert not (root / "etc" / "systemd" / "system" / UNIT).exists()
+    assert _calls(desk) == ""
