@@ -13,6 +13,10 @@ command -v xvfb-run >/dev/null || need_apt+=(xvfb)
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 # pdftotext: the report tests (tests/replay/test_report.py) read the text of report.pdf.
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+# systemd-analyze and desktop-file-validate: the install tests (tests/platform, tests/cli)
+# check the written units and autostart entry with the tools the OS itself uses.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+command -v desktop-file-validate >/dev/null || need_apt+=(desktop-file-utils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
