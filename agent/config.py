@@ -315,6 +315,26 @@ def override(cfg: Config, dotted: str, value: Any, flag: str) -> tuple[Config, s
     return cfg.model_copy(update={sec: section, "provenance": prov}), None
 
 
+def effective_keys(cfg: Config) -> list[dict[str, Any]]:
+    """Every key of ``cfg`` as ``{"key", "value", "source", "locked"}``, in file order; the
+    source is ``default``, ``system:PATH``, ``user:PATH``, ``env:VAR`` or ``flag:--FLAG``.
+    Values are what the config holds (file paths such as ``seal.keys.pin_file``, never the
+    contents of those files)."""
+    rows: list[dict[str, Any]] = []
+    for sec, values in cfg.as_dict().items():
+        for key, value in values.items():
+            dotted = f"{sec}.{key}"
+            rows.append(
+                {
+                    "key": dotted,
+                    "value": value,
+                    "source": cfg.provenance.get(dotted, "default"),
+                    "locked": dotted in cfg.locked,
+                }
+            )
+    return rows
+
+
 def default_home(env: dict[str, str] | None = None) -> Path:
     """The state directory: ``$SESSIONTAPE_HOME`` or the platform's user data dir."""
     env = dict(os.environ) if env is None else env

@@ -60,6 +60,7 @@ _STAGE_CLIS = (
     "replay",
     "bench",
     "audit",
+    "config",
 )
 
 
