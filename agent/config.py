@@ -1,11 +1,27 @@
 """Configuration: frozen pydantic models, validated when loaded.
 
 Sources, later wins: the embedded defaults (the field defaults below, documented key by key
-in ``config/sessiontape.toml``), a TOML file (``--config``, ``$SESSIONTAPE_CONFIG`` or
-``<home>/sessiontape.toml``), then environment variables ``SESSIONTAPE_<SECTION>_<KEY>``
-(e.g. ``SESSIONTAPE_JOURNAL_CHUNK_MAX_EVENTS=500``) plus the aliases in ``ENV_ALIASES``.
-An unknown section or key, or a wrong type, is a :class:`ConfigError` naming the key and the
-source.
+in ``config/sessiontape.toml``), the system file ``/etc/sessiontape/sessiontape.toml``
+(central IT's), the user file (``--config``, ``$SESSIONTAPE_CONFIG`` or
+``<home>/sessiontape.toml``), environment variables ``SESSIONTAPE_<SECTION>_<KEY>``
+(e.g. ``SESSIONTAPE_JOURNAL_CHUNK_MAX_EVENTS=500``) plus the aliases in ``ENV_ALIASES``, then
+command-line flags that stand for a key (:func:`override`). A list- or table-valued variable
+is JSON (``SESSIONTAPE_CAPTURE_EXTRA_ARGS='["--kiosk"]'``); anything else is a
+:class:`ConfigError` naming the variable. An unknown section or key, or a wrong type, is a
+:class:`ConfigError` naming the key and the source.
+
+Locked keys: the system file's ``[policy] locked = ["ship.vault_url", "mask", ...]`` names
+keys (or whole sections) whose system value - the system file's, else the default - wins over
+the user file, the environment and flags. A later layer that tries a different value leaves
+the locked value in force and yields one warning line (``Config.warnings``, printed by the
+CLI): ``sessiontape: warning: ship.vault_url is locked by /etc/sessiontape/sessiontape.toml;
+the value from env:SESSIONTAPE_VAULT_URL is ignored``. The program goes on: refusing to start
+would let the recorded user stop the recording with one variable. The system file must be
+root-owned and not group/world-writable; ``$SESSIONTAPE_SYSTEM_CONFIG`` names another one only
+while the real file does not exist (tests, machines without central policy).
+:mod:`agent.configpolicy` holds these rules. ``Config.provenance`` records where each set key
+came from (``system:PATH``, ``user:PATH``, ``env:VAR``, ``flag:--FLAG``; absent = default), as
+``sessiontape config show`` prints.
 
 Each stage owns its section model (``agent/<stage>/config.py``); :class:`Config` has one typed
 field per section, and the loader takes its list of sections from those fields. Adding a key

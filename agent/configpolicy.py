@@ -24,7 +24,6 @@ Rules, each against a recorded user who wants out of the policy:
 
 from __future__ import annotations
 
-import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +60,9 @@ def check_system_file(path: Path) -> None:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read system config file: {exc.strerror}") from None
     if st.st_uid != 0:
-        raise ConfigError(f"{path}: system config file must be owned by root (owner uid {st.st_uid})")
+        raise ConfigError(
+            f"{path}: system config file must be owned by root (owner uid {st.st_uid})"
+        )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = stat.S_IMODE(st.st_mode)
         raise ConfigError(
@@ -83,7 +84,7 @@ class Locks:
 def parse_locks(path: Path, policy: Any, sections: dict[str, type[Section]]) -> Locks:
     """``[policy] locked = [...]`` of the system file at ``path`` -> :class:`Locks`."""
     if not isinstance(policy, dict) or set(policy) - {"locked"}:
-        raise ConfigError(f"{path}: [policy] takes one key, locked = [\"section.key\", ...]")
+        raise ConfigError(f'{path}: [policy] takes one key, locked = ["section.key", ...]')
     names = policy.get("locked", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"{path}: policy.locked must be a list of strings")

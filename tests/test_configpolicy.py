@@ -24,8 +24,7 @@ def _system(tmp_path: Path, body: str) -> Path:
 def _warning(key: str, source: str, lock_file: Path) -> str:
     """The documented warning line."""
     return (
-        f"sessiontape: warning: {key} is locked by {lock_file}; "
-        f"the value from {source} is ignored"
+        f"sessiontape: warning: {key} is locked by {lock_file}; the value from {source} is ignored"
     )
 
 
@@ -70,7 +69,7 @@ def test_unlocked_flag_sets_the_key_and_names_the_flag_as_source(tmp_path: Path)
 
 def test_override_equal_to_the_locked_value_is_accepted_without_warning(tmp_path: Path) -> None:
     """A harmless duplicate ("300" from the environment = 300 in the system file) is silent."""
-    body = "[journal]\nrotate_seconds = 300\n[policy]\nlocked = [\"journal\"]\n"
+    body = '[journal]\nrotate_seconds = 300\n[policy]\nlocked = ["journal"]\n'
     sys_file = _system(tmp_path, body)
     env = {SYSTEM_ENV: str(sys_file), "SESSIONTAPE_JOURNAL_ROTATE_SECONDS": "300"}
     assert load_config(env=env).warnings == []
@@ -122,7 +121,9 @@ def test_system_file_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(sys_file, 65534, 65534)
     with pytest.raises(ConfigError) as e:
         load_config(env={SYSTEM_ENV: str(sys_file)})
-    assert e.value.message == f"{sys_file}: system config file must be owned by root (owner uid 65534)"
+    assert (
+        e.value.message == f"{sys_file}: system config file must be owned by root (owner uid 65534)"
+    )
 
 
 def test_the_variable_cannot_replace_an_existing_system_file(tmp_path: Path) -> None:
