@@ -87,3 +87,17 @@ def test_world_writable_system_file_stops_the_cli_with_exit_2(
         f"sessiontape: error: {system_file}: system config file must not be group- or "
         "world-writable (mode 0666)\n",
     )
+
+
+def test_demo_adds_no_firm_recipient_when_the_policy_locks_them(
+    tmp_path: Path, system_file: Path
+) -> None:
+    """with_demo_recipient leaves a locked [seal.firm] as central IT wrote it."""
+    from agent.cli.demo_firm import with_demo_recipient
+    from agent.config import load_config
+
+    system_file.write_text('[policy]\nlocked = ["seal.firm"]\n')
+    cfg = load_config(env={"SESSIONTAPE_SYSTEM_CONFIG": str(system_file)})
+    assert with_demo_recipient(cfg, tmp_path) == (cfg, "")
+    unlocked = load_config(env={})
+    assert with_demo_recipient(unlocked, tmp_path)[0].seal.firm.recipients != []
