@@ -17,7 +17,7 @@ the locked value in force and yields one warning line (``Config.warnings``, prin
 CLI): ``sessiontape: warning: ship.vault_url is locked by /etc/sessiontape/sessiontape.toml;
 the value from env:SESSIONTAPE_VAULT_URL is ignored``. The program goes on: refusing to start
 would let the recorded user stop the recording with one variable. The system file must be
-root-owned and not group/world-writable; ``$SESSIONTAPE_SYSTEM_CONFIG`` names another one only
+root-owned and not group/world-writable (its directory too); ``$SESSIONTAPE_SYSTEM_CONFIG`` names another one only
 while the real file does not exist (tests, machines without central policy).
 :mod:`agent.configpolicy` holds these rules. ``Config.provenance`` records where each set key
 came from (``system:PATH``, ``user:PATH``, ``env:VAR``, ``flag:--FLAG``; absent = default), as

@@ -7,8 +7,11 @@ wins over every later layer: the user file, the environment and command-line fla
 
 Rules, each against a recorded user who wants out of the policy:
 
-* The system file must be owned by root and not group- or world-writable, else a
-  :class:`ConfigError` (the recorded user must not be able to write policy).
+* The system file and its directory must be owned by root and not group- or
+  world-writable, else a :class:`ConfigError` (the recorded user must not be able to write
+  or replace policy).
+* ``locked`` names ``"section"`` or ``"section.key"``; a table inside a section
+  (``"seal.keys"``) is locked whole, its own keys cannot be named one by one.
 * ``$SESSIONTAPE_SYSTEM_CONFIG`` names another system file only while the real one does not
   exist (test suites, workstations without central policy): where central IT installed a
   policy, no variable of the user's can replace it.
@@ -51,23 +54,24 @@ def system_path(env: dict[str, str], real: Path = SYSTEM_CONFIG) -> Path | None:
 
 
 def check_system_file(path: Path) -> None:
-    """Refuse a system file the recorded user could have written: owned by anyone but root,
-    or writable by group or others."""
+    """Refuse a system file the recorded user could have written or replaced: the file or
+    its directory owned by anyone but root, or writable by group or others."""
+    _check_root_only(path, "system config file")
+    _check_root_only(path.resolve().parent, "system config directory")
+
+
+def _check_root_only(path: Path, what: str) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: system config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read system config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if st.st_uid != 0:
-        raise ConfigError(
-            f"{path}: system config file must be owned by root (owner uid {st.st_uid})"
-        )
+        raise ConfigError(f"{path}: {what} must be owned by root (owner uid {st.st_uid})")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = stat.S_IMODE(st.st_mode)
-        raise ConfigError(
-            f"{path}: system config file must not be group- or world-writable (mode {mode:04o})"
-        )
+        raise ConfigError(f"{path}: {what} must not be group- or world-writable (mode {mode:04o})")
 
 
 @dataclass

@@ -133,3 +133,26 @@ def test_the_variable_cannot_replace_an_existing_system_file(tmp_path: Path) -> 
     assert system_path({SYSTEM_ENV: str(other)}, real) == real
     assert system_path({SYSTEM_ENV: str(other)}, tmp_path / "absent.toml") == other
     assert system_path({}, tmp_path / "absent.toml") is None
+
+
+def test_system_file_in_a_world_writable_directory_is_refused(tmp_path: Path) -> None:
+    """Anyone could replace the file in a 0777 directory: refused naming the directory."""
+    d = tmp_path / "etc"
+    d.mkdir()
+    sys_file = _system(d, LOCKED_VAULT)
+    d.chmod(0o777)
+    with pytest.raises(ConfigError) as e:
+        load_config(env={SYSTEM_ENV: str(sys_file)})
+    assert e.value.message == (
+        f"{d}: system config directory must not be group- or world-writable (mode 0777)"
+    )
+
+
+def test_a_key_inside_a_table_cannot_be_locked_alone(tmp_path: Path) -> None:
+    """locked names sections or section keys; "seal.keys.backend" is refused, "seal.keys"
+    locks the whole table."""
+    sys_file = _system(tmp_path, '[policy]\nlocked = ["seal.keys.backend"]\n')
+    with pytest.raises(ConfigError, match="unknown key 'seal.keys.backend'"):
+        load_config(env={SYSTEM_ENV: str(sys_file)})
+    sys_file.write_text('[policy]\nlocked = ["seal.keys"]\n')
+    assert "seal.keys" in load_config(env={SYSTEM_ENV: str(sys_file)}).locked
