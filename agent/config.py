@@ -1,11 +1,28 @@
 """Configuration: frozen pydantic models, validated when loaded.
 
 Sources, later wins: the embedded defaults (the field defaults below, documented key by key
-in ``config/sessiontape.toml``), a TOML file (``--config``, ``$SESSIONTAPE_CONFIG`` or
-``<home>/sessiontape.toml``), then environment variables ``SESSIONTAPE_<SECTION>_<KEY>``
-(e.g. ``SESSIONTAPE_JOURNAL_CHUNK_MAX_EVENTS=500``) plus the aliases in ``ENV_ALIASES``.
-An unknown section or key, or a wrong type, is a :class:`ConfigError` naming the key and the
-source.
+in ``config/sessiontape.toml``), the system file ``/etc/sessiontape/sessiontape.toml``
+(central IT's), the user file (``--config``, ``$SESSIONTAPE_CONFIG`` or
+``<home>/sessiontape.toml``), environment variables ``SESSIONTAPE_<SECTION>_<KEY>``
+(e.g. ``SESSIONTAPE_JOURNAL_CHUNK_MAX_EVENTS=500``) plus the aliases in ``ENV_ALIASES``, then
+command-line flags that stand for a key (:func:`override`). A list- or table-valued variable
+is JSON (``SESSIONTAPE_CAPTURE_EXTRA_ARGS='["--kiosk"]'``); anything else is a
+:class:`ConfigError` naming the variable. An unknown section or key, or a wrong type, is a
+:class:`ConfigError` naming the key and the source.
+
+Locked keys: the system file's ``[policy] locked = ["ship.vault_url", "mask", ...]`` names
+keys (or whole sections) whose system value - the system file's, else the default - wins over
+the user file, the environment and flags. A later layer that tries a different value leaves
+the locked value in force and yields one warning line (``Config.warnings``, printed by the
+CLI): ``sessiontape: warning: ship.vault_url is locked by /etc/sessiontape/sessiontape.toml;
+the value from env:SESSIONTAPE_VAULT_URL is ignored``. The program goes on: refusing to start
+would let the recorded user stop the recording with one variable. The system file must be
+root-owned and not group/world-writable (its directory too); ``$SESSIONTAPE_SYSTEM_CONFIG``
+names another one only while the real file does not exist (tests, machines without central
+policy).
+:mod:`agent.configpolicy` holds these rules. ``Config.provenance`` records where each set key
+came from (``system:PATH``, ``user:PATH``, ``env:VAR``, ``flag:--FLAG``; absent = default), as
+``sessiontape config show`` prints.
 
 Each stage owns its section model (``agent/<stage>/config.py``); :class:`Config` has one typed
 field per section, and the loader takes its list of sections from those fields. Adding a key
@@ -15,6 +32,7 @@ otherwise); adding a section means a field on :class:`Config` too.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +41,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.capture.config import CaptureConfig
 from agent.configbase import Section
+from agent.configpolicy import (
+    SYSTEM_CONFIG,
+    SYSTEM_ENV,
+    Locks,
+    check_system_file,
+    lock_warning,
+    parse_locks,
+    same_value,
+    system_path,
+)
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
 from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
@@ -74,6 +102,7 @@ _NON_CONFIG_ENV = {
     "SESSIONTAPE_CONFIG",
     "SESSIONTAPE_S3_TEST_URL",
     "SESSIONTAPE_ACTOR",
+    SYSTEM_ENV,
 }
 
 
@@ -91,6 +120,10 @@ class Config(BaseModel):
     index: IndexConfig = Field(default_factory=IndexConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     source: str = _DEFAULTS  # the file it was loaded from, or the embedded defaults
+    provenance: dict[str, str] = {}  # "section.key" -> "system:PATH", "user:PATH", "env:VAR", ...
+    locked: list[str] = []  # "section.key" locked by the system file's [policy]
+    lock_file: str = ""  # the system file that locked them
+    warnings: list[str] = []  # lock warnings raised while loading, one line each
 
     def as_dict(self) -> dict[str, Any]:
         """All sections as plain dicts (``source`` is not a section)."""
@@ -111,14 +144,42 @@ _SECTIONS = _section_models()
 
 
 def load_config(
-    path: Path | None = None, *, env: dict[str, str] | None = None, home: Path | None = None
+    path: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+    system: Path | None = SYSTEM_CONFIG,
 ) -> Config:
-    """Load defaults + TOML file + environment; raise ``ConfigError`` naming key and source."""
+    """Load defaults + system file + user file + environment; raise ``ConfigError`` naming
+    key and source. ``system`` is the real system file's path (a parameter for the Python API
+    only; no command-line flag sets it)."""
     env = dict(os.environ) if env is None else env
+    sys_path = system_path(env, system) if system is not None else None
     path = _config_path(path, env, home)
-    data = _read_file(path) if path is not None else {}
-    env_src = _apply_env(env, data)
-    return _validate(data, env_src, str(path) if path is not None else _DEFAULTS)
+    layers: list[_Layer] = []
+    locks = Locks()
+    if sys_path is not None:
+        check_system_file(sys_path)
+        sys_data, locks = _read_file(sys_path, system=True)
+        layers.append(_file_layer(sys_data, f"system:{sys_path}"))
+    if path is not None:
+        layers.append(_file_layer(_read_file(path)[0], f"user:{path}"))
+    layers.append(_env_layer(env))
+    data, prov, warnings = _merge(layers, locks)
+    source = str(path or sys_path or _DEFAULTS)
+    cfg = _validate(data, prov, source)
+    return cfg.model_copy(
+        update={
+            "provenance": prov,
+            "locked": sorted(f"{s}.{k}" for s, k in locks.keys),
+            "lock_file": locks.file,
+            "warnings": warnings,
+        }
+    )
+
+
+# One layer of settings: (section, key, raw value, source label) in the order given.
+_Layer = list[tuple[str, str, Any, str]]
 
 
 def _config_path(path: Path | None, env: dict[str, str], home: Path | None) -> Path | None:
@@ -131,21 +192,32 @@ def _config_path(path: Path | None, env: dict[str, str], home: Path | None) -> P
     return path
 
 
-def _read_file(path: Path) -> dict[str, dict[str, Any]]:
-    """The file layer: its tables by section name; a name that is no section is refused."""
+def _read_file(path: Path, *, system: bool = False) -> tuple[dict[str, dict[str, Any]], Locks]:
+    """A file's tables by section name, and its locks (``[policy]``, system file only); a
+    name that is no section is refused."""
     data: dict[str, dict[str, Any]] = {}
+    locks = Locks()
     for sec, body in read_toml(path).items():
+        if sec == "policy" and system:
+            locks = parse_locks(path, body, _SECTIONS)
+            continue
+        if sec == "policy":
+            raise ConfigError(f"{path}: [policy] belongs in the system config file only")
         if sec not in _SECTIONS:
             raise ConfigError(f"{path}: unknown section [{sec}]")
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: [{sec}] must be a table")
         data[sec] = dict(body)
-    return data
+    return data, locks
 
 
-def _apply_env(env: dict[str, str], data: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """The environment layer, written over ``data``; returns the variable behind each key."""
-    env_src: dict[tuple[str, str], str] = {}
+def _file_layer(data: dict[str, dict[str, Any]], label: str) -> _Layer:
+    return [(sec, key, value, label) for sec, body in data.items() for key, value in body.items()]
+
+
+def _env_layer(env: dict[str, str]) -> _Layer:
+    """The environment layer: one entry per ``SESSIONTAPE_*`` config variable."""
+    layer: _Layer = []
     for var, value in env.items():
         if not var.startswith("SESSIONTAPE_") or var in _NON_CONFIG_ENV:
             continue
@@ -153,9 +225,34 @@ def _apply_env(env: dict[str, str], data: dict[str, dict[str, Any]]) -> dict[tup
         model = _SECTIONS[sec]
         if key not in model.model_fields:
             raise ConfigError(f"environment variable {var}: unknown key {sec}.{key}")
-        data.setdefault(sec, {})[key] = _coerce_env(value, model.model_fields[key].annotation)
-        env_src[(sec, key)] = var
-    return env_src
+        parsed = _coerce_env(var, f"{sec}.{key}", value, model.model_fields[key].annotation)
+        layer.append((sec, key, parsed, f"env:{var}"))
+    return layer
+
+
+def _merge(
+    layers: list[_Layer], locks: Locks
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
+    """Write the layers over each other in order; a locked key keeps its system value (the
+    first layer's, else the default) and a different value from a later layer becomes a
+    warning. Returns the data, the source label of each set key and the warnings."""
+    data: dict[str, dict[str, Any]] = {}
+    prov: dict[str, str] = {}
+    warnings: list[str] = []
+    for layer in layers:
+        for sec, key, value, label in layer:
+            if (sec, key) in locks and not label.startswith("system:"):
+                locked = data.get(sec, {}).get(key, _default(sec, key))
+                if not same_value(_SECTIONS[sec], key, value, locked):
+                    warnings.append(lock_warning(sec, key, label, locks.file))
+                continue
+            data.setdefault(sec, {})[key] = value
+            prov[f"{sec}.{key}"] = label
+    return data, prov, warnings
+
+
+def _default(sec: str, key: str) -> Any:
+    return getattr(_SECTIONS[sec](), key)
 
 
 def _env_key(var: str) -> tuple[str, str]:
@@ -173,19 +270,34 @@ def _env_key(var: str) -> tuple[str, str]:
     return sec, rest[len(sec) + 1 :]
 
 
-def _coerce_env(raw: str, annotation: Any) -> Any:
-    """Environment values are strings; lists accept comma-separated values."""
+def _coerce_env(var: str, name: str, raw: str, annotation: Any) -> Any:
+    """Environment values are strings; a list or table key takes JSON
+    (``SESSIONTAPE_CAPTURE_EXTRA_ARGS='["--kiosk"]'``), anything else the string itself."""
     origin = getattr(annotation, "__origin__", None)
-    if origin is list:
-        return [x for x in raw.split(",") if x]
-    return raw
+    table = origin is dict or (isinstance(annotation, type) and issubclass(annotation, Section))
+    if origin is not list and not table:
+        return raw
+    kind, example = ("list", '["a", "b"]') if origin is list else ("table", '{"k": "v"}')
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"environment variable {var}: {name} takes a JSON {kind} (e.g. {example}), "
+            f"not {raw!r}: {exc.msg}"
+        ) from None
 
 
-def _validate(
-    data: dict[str, dict[str, Any]], env_src: dict[tuple[str, str], str], source: str
-) -> Config:
+def _error_source(label: str | None, fallback: str) -> str:
+    """A source label as error messages name it: the file, or the environment variable."""
+    if label is None:
+        return fallback
+    kind, _, where = label.partition(":")
+    return f"environment variable {where}" if kind == "env" else where
+
+
+def _validate(data: dict[str, dict[str, Any]], prov: dict[str, str], source: str) -> Config:
     """Validate section by section; the first error names the key and where its value came
-    from (the environment variable, else ``source``)."""
+    from (the environment variable or the file, else ``source``)."""
     sections: dict[str, Section] = {}
     for sec, model in _SECTIONS.items():
         try:
@@ -196,10 +308,48 @@ def _validate(
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            where = env_src.get((sec, str(err["loc"][0])) if err["loc"] else ("", ""))
-            src = f"environment variable {where}" if where else source
-            raise ConfigError(f"{src}: {sec}.{loc}: {msg}") from None
+            label = prov.get(f"{sec}.{err['loc'][0]}") if err["loc"] else None
+            raise ConfigError(f"{_error_source(label, source)}: {sec}.{loc}: {msg}") from None
     return Config.model_validate({**sections, "source": source})
+
+
+def override(cfg: Config, dotted: str, value: Any, flag: str) -> tuple[Config, str | None]:
+    """``cfg`` with ``dotted`` (``"section.key"``) set from command-line ``flag``, validated;
+    a locked key keeps its value and a different ``value`` gives the warning line instead.
+    Every flag that stands for a config key goes through here."""
+    sec, _, key = dotted.partition(".")
+    model = _SECTIONS[sec]
+    label = f"flag:{flag}"
+    if dotted in cfg.locked:
+        same = same_value(model, key, value, getattr(getattr(cfg, sec), key))
+        return cfg, None if same else lock_warning(sec, key, label, cfg.lock_file)
+    current = getattr(cfg, sec).model_dump(by_alias=True)
+    try:
+        section = model.model_validate({**current, key: value})
+    except ValidationError as exc:
+        raise ConfigError(f"{flag}: {dotted}: {exc.errors()[0]['msg']}") from None
+    prov = {**cfg.provenance, dotted: label}
+    return cfg.model_copy(update={sec: section, "provenance": prov}), None
+
+
+def effective_keys(cfg: Config) -> list[dict[str, Any]]:
+    """Every key of ``cfg`` as ``{"key", "value", "source", "locked"}``, in file order; the
+    source is ``default``, ``system:PATH``, ``user:PATH``, ``env:VAR`` or ``flag:--FLAG``.
+    Values are what the config holds (file paths such as ``seal.keys.pin_file``, never the
+    contents of those files)."""
+    rows: list[dict[str, Any]] = []
+    for sec, values in cfg.as_dict().items():
+        for key, value in values.items():
+            dotted = f"{sec}.{key}"
+            rows.append(
+                {
+                    "key": dotted,
+                    "value": value,
+                    "source": cfg.provenance.get(dotted, "default"),
+                    "locked": dotted in cfg.locked,
+                }
+            )
+    return rows
 
 
 def default_home(env: dict[str, str] | None = None) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from agent.capture.config import CaptureConfig
-from agent.config import Config, load_config
+from agent.config import Config, effective_keys, load_config
 from agent.configbase import Section
 from agent.errors import ConfigError
 from tests.cli.clirun import run
@@ -192,3 +192,44 @@ def test_cli_with_a_directory_as_config_prints_one_line_and_exits_2(tmp_path: Pa
     assert (r.code, r.err) == (2, line)
     r = run("keys", "init", home=tmp_path / "h", env={"SESSIONTAPE_CONFIG": str(tmp_path)})
     assert (r.code, r.err) == (2, line)
+
+
+def test_list_environment_variable_is_json() -> None:
+    """SESSIONTAPE_CAPTURE_EXTRA_ARGS='["--kiosk", "--a,b"]' is a JSON list: no comma split."""
+    c = load_config(env={"SESSIONTAPE_CAPTURE_EXTRA_ARGS": '["--kiosk", "--a,b"]'})
+    assert c.capture.extra_args == ["--kiosk", "--a,b"]
+    t = load_config(env={"SESSIONTAPE_SHIP_RETENTION_CLASSES": '{"default": "7y"}'})
+    assert t.ship.retention_classes == {"default": "7y"}
+
+
+def test_non_json_list_environment_variable_is_an_error_naming_it() -> None:
+    """A comma-separated value for a list key is refused, naming the variable and the key."""
+    with pytest.raises(ConfigError) as e:
+        load_config(env={"SESSIONTAPE_CAPTURE_EXTRA_ARGS": "--kiosk,--foo"})
+    assert e.value.message == (
+        "environment variable SESSIONTAPE_CAPTURE_EXTRA_ARGS: capture.extra_args takes a "
+        'JSON list (e.g. ["a", "b"]), not \'--kiosk,--foo\': Expecting value'
+    )
+
+
+def test_json_of_the_wrong_shape_names_the_variable() -> None:
+    """Valid JSON that is not a list fails validation naming the variable."""
+    with pytest.raises(ConfigError, match="environment variable SESSIONTAPE_CAPTURE_EXTRA_ARGS"):
+        load_config(env={"SESSIONTAPE_CAPTURE_EXTRA_ARGS": '"--kiosk"'})
+
+
+def test_effective_keys_name_each_source(tmp_path: Path) -> None:
+    """Every key is listed once, with default, user:FILE or env:VAR as its source."""
+    f = tmp_path / "c.toml"
+    f.write_text("[journal]\nzstd_level = 3\n")
+    rows = effective_keys(load_config(f, env={"SESSIONTAPE_VAULT_URL": "file:///v"}))
+    by_key = {r["key"]: r for r in rows}
+    assert len(by_key) == len(rows)
+    assert by_key["journal.zstd_level"] == {
+        "key": "journal.zstd_level",
+        "value": 3,
+        "source": f"user:{f}",
+        "locked": False,
+    }
+    assert by_key["ship.vault_url"]["source"] == "env:SESSIONTAPE_VAULT_URL"
+    assert by_key["journal.rotate_seconds"]["source"] == "default"

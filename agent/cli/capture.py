@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agent.cli.common import config, home, setup_logging, writable_home
+from agent.cli.common import config, flag_override, home, setup_logging, writable_home
 from agent.errors import UsageError
 
 if TYPE_CHECKING:
@@ -45,9 +45,8 @@ def record(
 
     Example: sessiontape record https://trading.example.com --duration 600
     """
+    record_class = apply_record_flags(headless, record_class)
     check_url(url, config().capture.allowed_schemes)
-    if record_class is not None:
-        check_class(record_class)
     writable_home()
     setup_logging()
     from agent.cli.demo import print_result
@@ -63,7 +62,6 @@ def record(
             url,
             config(),
             home(),
-            headless=headless or None,
             user=user,
             duration=duration,
             record_class=record_class,
@@ -86,6 +84,17 @@ def _exit_unless_loaded(result: RecordingResult, url: str) -> None:
             err=True,
         )
         raise typer.Exit(1)
+
+
+def apply_record_flags(headless: bool, record_class: str | None) -> str | None:
+    """``--headless`` and ``--class`` of ``record`` and ``demo`` as the config keys they stand
+    for (``capture.headless``, ``ship.retention_class_default``), under the policy's locks;
+    returns the explicit retention class now in force, if any."""
+    if headless:
+        flag_override("capture.headless", "true", "--headless")
+    if record_class is not None:
+        flag_override("ship.retention_class_default", check_class(record_class), "--class")
+    return config().ship.retention_class_default or None
 
 
 def check_class(name: str) -> str:

@@ -54,6 +54,20 @@ def config() -> Config:
     return STATE.config
 
 
+def flag_override(key: str, value: Any, flag: str) -> Config:
+    """Set config ``key`` (``"section.key"``) from command-line ``flag`` for this run, through
+    the one function that honours the system policy's locks
+    (:func:`agent.config.override`); a locked key keeps its value and the warning line goes
+    to stderr. Returns the configuration now in force."""
+    from agent.config import override
+
+    cfg, warning = override(STATE.config, key, value, flag)
+    if warning:
+        typer.echo(warning, err=True)
+    STATE.use_config(cfg)
+    return cfg
+
+
 def setup_logging() -> None:
     """JSON operational log into ``<home>/logs/agent.log``."""
     from agent.logs import configure

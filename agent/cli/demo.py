@@ -98,14 +98,13 @@ def demo(
 
     Example: sessiontape demo --fast
     """
-    if record_class is not None:
-        from agent.cli.capture import check_class
+    from agent.cli.capture import apply_record_flags
 
-        check_class(record_class)
+    record_class = apply_record_flags(headless, record_class)
     writable_home()
     setup_logging()
     firm_kid = _demo_firm()
-    result = _record(headless, fast, tsa, record_class)
+    result = _record(fast, tsa, record_class)
     steps = result.extra.get("steps", [])
     if not as_json:
         typer.echo(
@@ -152,8 +151,11 @@ def _firm_read_back(session_id: str, kid: str, as_json: bool) -> bool:
     return rb.report.ok and not rb.restored.anomalies
 
 
-def _record(headless: bool, fast: bool, tsa: bool, record_class: str | None = None) -> Any:
-    """Record the scripted session, with a local ``openssl ts`` TSA when asked and present."""
+def _record(
+    fast: bool, tsa: bool, record_class: str | None = None, *, headless: bool = False
+) -> Any:
+    """Record the scripted session, with a local ``openssl ts`` TSA when asked and present
+    (``headless`` forces it for tests; the CLI's ``--headless`` goes through the config)."""
     from agent.pipeline import record_demo
 
     local_tsa = None

@@ -34,8 +34,9 @@ def firm_home(home: Path) -> Path:
 
 def with_demo_recipient(cfg: Config, home: Path) -> tuple[Config, str]:
     """``cfg`` with the demo firm's public key as the only recipient (created on first use),
-    and that key's id; ``cfg`` unchanged with ``""`` when recipients are configured."""
-    if cfg.seal.firm.recipients:
+    and that key's id; ``cfg`` unchanged with ``""`` when recipients are configured or the
+    system policy locks them (the demo adds no reader that central IT did not list)."""
+    if cfg.seal.firm.recipients or "seal.firm" in cfg.locked:
         return cfg, ""
     from agent.keystore.firm_files import FileFirmKeyStore
     from agent.keystore.firmwrap import firm_key_id, parse_public_pem, public_pem

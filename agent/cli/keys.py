@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import config, echo_json, home
+from agent.cli.common import config, echo_json, flag_override, home
 from agent.errors import KeyMaterialError, UsageError
 from agent.keys import Keyring, signing_key_id
 
@@ -89,7 +89,8 @@ def keys_firm_init(
     if backend is not None:
         if backend not in ("file", "pkcs11", "kms"):
             raise UsageError(f"--backend {backend!r}: choose file, pkcs11 or kms")
-        settings = settings.model_copy(update={"backend": backend})
+        update = {**settings.model_dump(), "backend": backend}
+        settings = flag_override("seal.firm_keys", update, "--backend").seal.firm_keys
     store = open_firm_store(home() / "keys", settings)
     try:
         pub = store.new_key()

@@ -61,6 +61,7 @@ _STAGE_CLIS = (
     "bench",
     "audit",
     "install",
+    "config",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,8 @@ class State:
             from agent.config import load_config
 
             self._config = load_config(self.config_opt, home=self.home)
+            for line in self._config.warnings:  # overrides the system policy kept out
+                print(line, file=sys.stderr)
         return self._config
 
     def use_config(self, config: Config) -> None:

@@ -49,6 +49,7 @@ class ShipConfig(Section):
     lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
     retention_classes: dict[str, str] = {"default": "6y", "communications": "3y", "orders": "6y"}
     class_rules: list[ClassRule] = []
+    retention_class_default: str = ""  # every session's class; "" = chosen by class_rules
     min_retention: str = "3y"
     interval_seconds: int = Field(15, ge=1)
     checkpoint_interval_seconds: int = Field(3, ge=1)
@@ -81,6 +82,9 @@ class ShipConfig(Section):
                     f"retention class {name!r} = {spec} is shorter than "
                     f"min_retention {self.min_retention}"
                 )
+        fixed = self.retention_class_default
+        if fixed and fixed not in self.retention_classes:
+            raise ValueError(f"retention_class_default: unknown class {fixed!r}")
         for rule in self.class_rules:
             if rule.record_class not in self.retention_classes:
                 raise ValueError(f"class_rules: unknown class {rule.record_class!r}")
