@@ -67,7 +67,7 @@ def cli_as(user: OsUser, home: Path, *args: str) -> subprocess.CompletedProcess[
 
 
 @contextlib.contextmanager
-def _code_mounts() -> Iterator[str]:
+def code_mounts() -> Iterator[str]:
     """This checkout and the venv's packages bind-mounted under a fresh 0755 directory, as a
     PYTHONPATH: where the checkout lives (a 0700 /root or mktemp directory) must not stop the
     test accounts before the agent's own permissions are what is tested."""
@@ -89,7 +89,7 @@ def _code_mounts() -> Iterator[str]:
         base.rmdir()
 
 
-def _python_for(name: str, pythonpath: str) -> str | None:
+def python_for(name: str, pythonpath: str) -> str | None:
     """This interpreter if ``name`` may execute it (it may live under a 0700 /root), else the
     system python3 of the same version (the venv's wheels are for this version)."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -125,11 +125,11 @@ def agent_and_trader() -> Iterator[tuple[OsUser, OsUser]]:
         pytest.skip("creating OS accounts needs root")
     made: list[OsUser] = []
     try:
-        with _code_mounts() as pythonpath:
+        with code_mounts() as pythonpath:
             for role in ("agent", "trader"):
                 made.append(_create(role))
             for u in made:
-                py = _python_for(u.name, pythonpath)
+                py = python_for(u.name, pythonpath)
                 if py is None:
                     pytest.skip(f"no Python {sys.version_info[:2]} that {u.name} may execute")
                 u.python, u.pythonpath = py, pythonpath

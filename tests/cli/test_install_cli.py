@@ -4,6 +4,7 @@ nothing is enabled unless asked, nothing foreign is overwritten or removed."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.clirun import ROOT, run_main
+from tests.cli.clirun import run_main
 from tests.platform.systemd import SESSIONTAPE, fake_systemctl, validate_desktop_entry, verify_unit
 
 UNIT = "sessiontape-agent.service"
@@ -160,13 +161,19 @@ def test_install_system_as_a_non_root_user_is_refused() -> None:
     """Run as uid 65534, `install --system` names the file and asks for root."""
     if os.geteuid() != 0:
         pytest.skip("switching to another uid needs root")
-    with tempfile.TemporaryDirectory(dir="/tmp") as d:  # pytest's tmp_path is 0700 root's
+    from tests.attacks.osusers import code_mounts, python_for
+
+    # The checkout and its interpreter may live under a 0700 directory (/root, mktemp): the
+    # code is bind-mounted where uid 65534 reaches it, and a python it may execute is found.
+    with code_mounts() as pythonpath, tempfile.TemporaryDirectory(dir="/tmp") as d:
         Path(d).chmod(0o755)
-        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
+        py = python_for(pwd.getpwuid(65534).pw_name, pythonpath)
+        assert py is not None, "no python uid 65534 may execute with this checkout's packages"
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", py]
         cmd += ["-m", "agent.cli.main", "--home", f"{d}/state", "install", "--system"]
-        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": d}
-        cmd += ["--exec", str(SESSIONTAPE)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": pythonpath, "HOME": d}
+        cmd += ["--exec", "/bin/true"]  # an executable uid 65534 reaches; the path is written
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd="/")
     assert p.returncode == 2, p.stderr
     assert "/etc/systemd/system/sessiontape-agent.service and needs root" in p.stderr
     assert "running as uid 65534" in p.stderr

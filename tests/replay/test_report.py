@@ -139,7 +139,9 @@ def test_pdf_is_the_report_printed_and_listed_in_the_manifest(exported: tuple[Pa
     assert (bundle / "report.pdf").read_bytes().startswith(b"%PDF-")
     text = " ".join(_pdf_text(bundle).split())
     assert "sessiontape evidence report" in text and "user demo-trader on workstation" in text
-    assert "side SELL, quantity 250, symbol AAPL, price 187.25" in text
+    # pdftotext reads table cells in its own order: each fact of the order, not the sentence
+    for fact in ("side SELL", "quantity 250", "symbol AAPL", "price 187.25"):
+        assert fact in text, fact
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["v"] == 3 and "report.pdf" in manifest["files"]
     assert manifest["report"]["pdf"] == {"file": "report.pdf", "error": None}
