@@ -17,6 +17,11 @@ command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 # check the written units and autostart entry with the tools the OS itself uses.
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 command -v desktop-file-validate >/dev/null || need_apt+=(desktop-file-utils)
+# PostgreSQL: the firm console's search index backend (tests/console start a private server
+# with initdb + pg_ctl on a Unix socket); xdotool: the headful workstation tests type into
+# the real omnibox under Xvfb.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
+command -v xdotool >/dev/null || need_apt+=(xdotool)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
