@@ -139,49 +139,57 @@ class ReviewQueue:
     ) -> SampleRun:
         """Queue ``day``'s sessions the policy picks (sample and lexicon); idempotent: a
         session already queued gains only reasons it lacked, and a run that finds nothing new
-        still leaves its run record."""
+        still leaves its run record. The plan is made inside the write transaction, so two
+        concurrent runs cannot both apply the one-per-trader-day floor."""
         self._require(principal, SUPERVISOR, ADMIN, what="run a review sampling")
         the_day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        sampled = {
-            r[0]
-            for r in self.con.execute(
-                "SELECT DISTINCT i.trader FROM review_items i JOIN review_reasons r "
-                "ON r.item_id = i.id WHERE i.day = ? AND r.reason = 'sample'",
-                (the_day.isoformat(),),
-            )
-        }
-        plan = plan_day(index, the_day, self.config, key, sampled_traders=sampled)
         now = self.clock.utc_ns()
         due = day_bounds(the_day, self.config)[1] + self.config.due_days * _DAY_NS
         policy = self.config.model_dump(exclude={"sampling_key_file"})
         with transaction(self.con):
+            sampled = self._sampled_traders(the_day.isoformat())
+            plan = plan_day(index, the_day, self.config, key, sampled_traders=sampled)
+            considered = sum(len(v) for v in plan.considered.values())
             run_id = self._insert_run(plan.day, now, principal, policy, key)
-            added: list[dict[str, Any]] = []
-            for sid in sorted(plan.reasons):
-                new = self._add_reasons(sid, plan.traders[sid], plan, run_id, now, due)
-                if new is not None:
-                    added.append(new)
-            n_items = sum(1 for a in added if a["new_item"])
-            n_reasons = sum(len(a["reasons"]) for a in added)
+            added = [
+                a
+                for sid in sorted(plan.reasons)
+                if (a := self._add_reasons(sid, plan.traders[sid], plan, run_id, now, due))
+            ]
+            run = SampleRun(
+                run_id,
+                plan.day,
+                considered,
+                sum(1 for a in added if a["new_item"]),
+                sum(len(a["reasons"]) for a in added),
+            )
             self.con.execute(
-                "UPDATE review_runs SET items_added = ?, reasons_added = ? WHERE id = ?",
-                (n_items, n_reasons, run_id),
+                "UPDATE review_runs SET considered = ?, items_added = ?, reasons_added = ? "
+                "WHERE id = ?",
+                (run.considered, run.items_added, run.reasons_added, run_id),
             )
             run_payload = {
-                "run_id": run_id,
-                "day": plan.day,
+                **run.as_dict(),
                 "policy": policy,
                 "policy_sha256": sha256_hex(json.dumps(policy, sort_keys=True).encode()),
                 "key_fingerprint": key_fingerprint(key),
                 "considered": plan.considered,
-                "items_added": n_items,
-                "reasons_added": n_reasons,
             }
             self.audit("audit.review.sample", run_payload, principal)
             for a in added:
                 self.audit("audit.review.item", a, principal)
-        considered = sum(len(v) for v in plan.considered.values())
-        return SampleRun(run_id, plan.day, considered, n_items, n_reasons)
+        return run
+
+    def _sampled_traders(self, day: str) -> set[str]:
+        """Traders with a sampled item on ``day`` already (their floor is met)."""
+        return {
+            r[0]
+            for r in self.con.execute(
+                "SELECT DISTINCT i.trader FROM review_items i JOIN review_reasons r "
+                "ON r.item_id = i.id WHERE i.day = ? AND r.reason = 'sample'",
+                (day,),
+            )
+        }
 
     def _insert_run(
         self, day: str, now: int, principal: Principal, policy: dict[str, Any], key: bytes

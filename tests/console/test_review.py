@@ -87,6 +87,8 @@ def test_resampling_a_day_adds_nothing_twice(
     second = q.sample_day(DAY, index, KEY, SYSTEM)
     assert (second.items_added, second.reasons_added) == (0, 0)
     assert len(q.queue()) == 4 and _counts(con)[:3] == (2, 4, 4)
+    runs = con.execute("SELECT considered, items_added, by_subject FROM review_runs").fetchall()
+    assert runs == [(4, 4, SYSTEM.subject), (4, 0, SYSTEM.subject)]
     assert audit.kinds() == ["audit.review.sample"] + ["audit.review.item"] * 4 + [
         "audit.review.sample"
     ]
