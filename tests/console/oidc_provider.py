@@ -63,6 +63,10 @@ class OidcProvider:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
 
+    def rotate_key(self, kid: str) -> None:
+        """Sign from now on with a new key, published under ``kid`` (the old one withdrawn)."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig"})
+
     @property
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -159,7 +163,7 @@ class OidcProvider:
         if bad == "alg_none":
             return _b64(json.dumps({"alg": "none"})) + "." + _b64(json.dumps(claims)) + "."
         key = self._other_key if bad == "bad_signature" else self.key
-        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
 
 
 def _b64(s: str) -> str:

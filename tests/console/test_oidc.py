@@ -76,6 +76,17 @@ def test_full_flow_gives_a_principal_with_mapped_roles_and_issuer_subject(
     assert p.roles == frozenset({SUPERVISOR, REVIEWER})
 
 
+def test_a_rotated_signing_key_is_fetched_again_by_its_new_kid(
+    provider: OidcProvider, tmp_path: Path
+) -> None:
+    """The client caches the JWKS; a token under a kid it has not seen makes it fetch the
+    key set once more instead of refusing the user."""
+    client = OidcClient(_config(tmp_path, provider.issuer))
+    _run(client)
+    provider.rotate_key("k2")
+    assert _run(client).subject == f"oidc:{provider.issuer}#u-4417"
+
+
 def test_authorize_url_carries_state_nonce_and_s256_challenge(
     provider: OidcProvider, tmp_path: Path
 ) -> None:
