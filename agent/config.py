@@ -51,6 +51,8 @@ from agent.configpolicy import (
     same_value,
     system_path,
 )
+from agent.console.oidc_config import OidcConfig
+from agent.console.review_config import ReviewConfig
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
 from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
@@ -89,6 +91,11 @@ class SealConfig(Section):
     firm_keys: FirmKeysConfig = Field(default_factory=FirmKeysConfig)  # [seal.firm_keys]
 
 
+class ConsoleConfig(Section):
+    oidc: OidcConfig = Field(default_factory=OidcConfig)  # [console.oidc]: SSO sign-in
+    review: ReviewConfig = Field(default_factory=ReviewConfig)  # [console.review]: review policy
+
+
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.
 ENV_ALIASES: dict[str, tuple[str, str]] = {
     "SESSIONTAPE_VAULT_URL": ("ship", "vault_url"),
@@ -119,6 +126,7 @@ class Config(BaseModel):
     ship: ShipConfig = Field(default_factory=ShipConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     source: str = _DEFAULTS  # the file it was loaded from, or the embedded defaults
     provenance: dict[str, str] = {}  # "section.key" -> "system:PATH", "user:PATH", "env:VAR", ...
     locked: list[str] = []  # "section.key" locked by the system file's [policy]

@@ -17,6 +17,8 @@
      ├── CaptureError                      browser / CDP failures (retryable where transient)
      ├── MaskError                         a masking rule that cannot be loaded
      ├── StorageError                      a local file could not be written (disk full, I/O)
+     ├── AuthError                         a console sign-in refused (OIDC state, token, roles)
+     ├── Forbidden                         a console action the principal's roles do not allow
      └── VaultError                        WORM storage failures (retryable where transient)
           └── PostureError                 bucket not WORM enough for the policy
 
@@ -120,6 +122,14 @@ class StorageError(SessiontapeError):
     """A local file (index, export bundle) could not be written; nothing half-written is left."""
 
     retryable = True
+
+
+class AuthError(SessiontapeError):
+    """A console sign-in was refused: the provider, the token or the user's roles."""
+
+
+class Forbidden(SessiontapeError):
+    """The signed-in principal's roles do not allow the action (nothing was changed)."""
 
 
 class VaultError(SessiontapeError):

@@ -153,3 +153,11 @@ register("audit.verify", "A stored object was re-verified (ship job result).")
 register("audit.hold", "A legal hold was placed or released.")
 register("audit.disposition", "A record was disposed of after its retention.")
 register("audit.retention", "A stored record's retention was extended to a longer retention class.")
+register(
+    "audit.review.sample",
+    "A supervisory review sampling ran (day, policy, key fingerprint, sessions considered).",
+)
+register("audit.review.item", "A session was queued for supervisory review, with why (reasons).")
+register("audit.review.claim", "A reviewer took a review item.")
+register("audit.review.disposition", "A review item was closed with a disposition and a note.")
+register("audit.review.escalate", "A review item was escalated to a supervisor, with a note.")
