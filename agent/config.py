@@ -51,6 +51,7 @@ from agent.configpolicy import (
     same_value,
     system_path,
 )
+from agent.console.config import ConsoleConfig
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
 from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
@@ -119,6 +120,7 @@ class Config(BaseModel):
     ship: ShipConfig = Field(default_factory=ShipConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     source: str = _DEFAULTS  # the file it was loaded from, or the embedded defaults
     provenance: dict[str, str] = {}  # "section.key" -> "system:PATH", "user:PATH", "env:VAR", ...
     locked: list[str] = []  # "section.key" locked by the system file's [policy]

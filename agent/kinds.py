@@ -153,3 +153,14 @@ register("audit.verify", "A stored object was re-verified (ship job result).")
 register("audit.hold", "A legal hold was placed or released.")
 register("audit.disposition", "A record was disposed of after its retention.")
 register("audit.retention", "A stored record's retention was extended to a longer retention class.")
+register(
+    "audit.signin", "A console sign-in or sign-out: outcome (ok, wrong password, locked, expired)."
+)
+register(
+    "audit.refused",
+    "The console refused a request: missing role, CSRF, foreign origin or a forged session.",
+)
+register("audit.user", "A console account was added, disabled or unlocked (by whom).")
+register(
+    "audit.reveal_request", "A reveal of an escrowed value was requested, approved or refused."
+)
