@@ -133,7 +133,7 @@ def _change(name: str, action: str) -> None:
             store.unlock(name)
     finally:
         store.close()
-    typer.echo(f"{action}d {name}")
+    typer.echo(f"{name}: {'disabled' if action == 'disable' else 'unlocked'}")
 
 
 @user_app.command("disable")

@@ -25,6 +25,7 @@ from agent.console.templating import render
 from agent.errors import UsageError
 
 AUDIT_ROWS = 500
+PAST = {"disable": "disabled", "enable": "enabled", "unlock": "unlocked"}
 _SHOWN = {"audit_session", "t_utc_ns", "kind", "actor", "actor_roles", "os_actor", "actor_uid"}
 
 
@@ -106,7 +107,7 @@ def _change(st: ConsoleState, who: Principal, name: str, action: str) -> str:
         st.store.set_disabled(name, False)
     else:
         st.store.unlock(name)
-    return f"Account {name}: {action}d."
+    return f"Account {name}: {PAST[action]}."
 
 
 @guarded("users")
