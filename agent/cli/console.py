@@ -3,6 +3,7 @@ unlock``: the firm's compliance console and its local accounts (run in the firm 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
@@ -41,10 +42,8 @@ def serve_cmd(
     cert, key = tls_cert or c.tls_cert, tls_key or c.tls_key
     where = parse_listen(listen or c.listen, cert, key)
     h = home()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop
         serve(h, config(), where, tls_cert=cert, tls_key=key, on_ready=typer.echo)
-    except KeyboardInterrupt:  # Ctrl-C is the normal way to stop
-        pass
 
 
 def _password(from_stdin: bool) -> str:

@@ -67,7 +67,9 @@ def _escrow_event(token: str, blob: str) -> tuple[str, dict[str, object], str | 
     return ("rrweb.input", {**payload, "_escrow": {token: blob}}, "P")
 
 
-def _workstation(tmp: Path, firm_pem: Path, url: str, officer_pub: str) -> tuple[Path, dict[str, str], str]:
+def _workstation(
+    tmp: Path, firm_pem: Path, url: str, officer_pub: str
+) -> tuple[Path, dict[str, str], str]:
     ws = tmp / "ws"
     ws.mkdir(mode=0o700)
     (ws / "sessiontape.toml").write_text(

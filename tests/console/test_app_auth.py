@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.clock import SystemClock
+from agent.config import Config, load_config
 from agent.console.accounts import open_store
 from agent.console.identity import EXAMINER
 from agent.ship.runtime import build_shipper
@@ -53,7 +54,8 @@ def console(firm: Firm, clock: FakeClock) -> Iterator[Served]:
 
 
 def _outcomes(firm: Firm, account: str) -> list[object]:
-    return [r["outcome"] for r in audit_of(firm.home, "audit.signin") if r.get("account") == account]
+    recs = audit_of(firm.home, "audit.signin")
+    return [r["outcome"] for r in recs if r.get("account") == account]
 
 
 def test_wrong_password_says_so_and_is_audited(firm: Firm, console: Served) -> None:
@@ -132,9 +134,7 @@ def test_examiner_cannot_place_a_hold(firm: Firm, console: Served) -> None:
     assert build_shipper(firm.home, _cfg(firm).ship, config=_cfg(firm)).state.active_holds() == []
 
 
-def _cfg(firm: Firm):  # type: ignore[no-untyped-def]
-    from agent.config import load_config
-
+def _cfg(firm: Firm) -> Config:
     return load_config(env={}, home=firm.home)
 
 
@@ -154,9 +154,7 @@ def test_forged_or_tampered_session_cookie_is_refused(
 
 
 @pytest.mark.parametrize("how", ["no token", "wrong token", "other origin", "no origin"])
-def test_csrf_attempt_is_refused_and_nothing_is_held(
-    firm: Firm, console: Served, how: str
-) -> None:
+def test_csrf_attempt_is_refused_and_nothing_is_held(firm: Firm, console: Served, how: str) -> None:
     c, _ = sign_in(console.url, "alice")
     token = form_token(c.get("/holds").text)
     data = {"session": firm.sessions["trader1"], "matter": "CSRF-1", "reason": "forged"}

@@ -28,6 +28,7 @@ from tests.console.app_firm import (
 from tests.replay.helpers import CHROMIUM
 
 pytestmark = pytest.mark.browser
+TEXTS = "es => es.map(e => e.textContent)"
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +75,14 @@ def test_search_with_facets_opens_the_replay_at_the_hit(
     page.fill("#q", "clicked")
     page.click("#go")
     page.wait_for_selector("#hits")
-    users = page.eval_on_selector_all("a.facet[data-facet=user]", "es => es.map(e => e.textContent)")
+    users = page.eval_on_selector_all("a.facet[data-facet=user]", TEXTS)
     assert sorted(users) == ["trader1", "trader2"]
     page.click("a.facet[data-facet=workstation]:text('desk-2')")
     page.wait_for_selector("#count")
     assert "on desk-2" in page.inner_text("#count")
     rows = page.locator("tr.hit")
     assert rows.count() > 0
-    assert set(page.eval_on_selector_all("tr.hit td:nth-child(2)", "es => es.map(e => e.textContent)")) == {"trader2"}
+    assert set(page.eval_on_selector_all("tr.hit td:nth-child(2)", TEXTS)) == {"trader2"}
     link = page.locator("tr.hit a.open").first
     seq = re.search(r"seq=(\d+)", str(link.get_attribute("href")))
     assert seq is not None
