@@ -25,6 +25,7 @@ class ConsoleConfig(Section):
     escrow_key: str = ""  # the escrow private key PEM that reveals open ("" = no reveals)
     vault_url: str = ""  # where records are read from ("" = ship.vault_url)
     search_limit: int = Field(200, ge=1, le=10_000)  # hits per console search
+    ship_audit_seconds: int = Field(60, ge=0)  # ship the audit to the vault this often (0: off)
 
     def state_dir(self, home: Path) -> Path:
         """``<home>/console``: the console's database and cookie secret."""

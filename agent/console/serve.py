@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config import Config
+from agent.console.shipping import start_shipping
 from agent.errors import UsageError
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -120,5 +122,10 @@ def serve(
         )
     )
     host = f"[{listen.host}]" if ":" in listen.host else listen.host
+    stop = threading.Event()
+    start_shipping(home, config, stop)
     on_ready(f"console: {listen.scheme}://{host}:{port}/")
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        stop.set()

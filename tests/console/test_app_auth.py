@@ -16,6 +16,7 @@ from agent.clock import SystemClock
 from agent.config import Config, load_config
 from agent.console.accounts import open_store
 from agent.console.identity import EXAMINER
+from agent.console.shipping import ship_pass
 from agent.ship.runtime import build_shipper
 from agent.testing import FakeClock
 from tests.cli.clirun import ROOT, run
@@ -223,3 +224,17 @@ def test_cli_user_add_reads_the_password_from_stdin_and_examiner_needs_expires(
     assert "sec" in r.out and "examiner" in r.out and "expires 2100-01-01T00:00:00Z" in r.out
     assert oct((home / "console" / "console.db").stat().st_mode & 0o777) == "0o600"
     assert oct((home / "console").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_console_audit_is_shipped_to_the_vault(firm: Firm, console: Served) -> None:
+    """The sealed audit sessions of the firm home (sign-ins, refusals) reach its vault."""
+    from agent.ship.records import vault_sessions
+    from agent.ship.urls import open_vault
+
+    sign_in(console.url, "rita")
+    shipped = ship_pass(firm.home, _cfg(firm))
+    assert any(k.startswith("segments/audit-") for k in shipped)
+    audit_sessions = {
+        s for s in vault_sessions(open_vault(firm.vault_url)) if s.startswith("audit-")
+    }
+    assert {str(r["audit_session"]) for r in audit_of(firm.home, "audit.signin")} <= audit_sessions
