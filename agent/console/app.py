@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -33,10 +33,10 @@ from agent.console import (
     pages_search,
 )
 from agent.console.accounts import ConsoleStore
-from agent.console.auth import Refused
+from agent.console.auth import SIGN_IN, Refused
 from agent.console.state import new_state, state_of_app
 from agent.console.templating import STATIC, render
-from agent.errors import SessiontapeError, UsageError
+from agent.errors import KeyMaterialError, SessiontapeError, UsageError
 from agent.replay.server import CSP as VIEWER_CSP
 
 CONSOLE_CSP = (
@@ -67,6 +67,8 @@ class _Guard(BaseHTTPMiddleware):
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
+    if exc.status == 401 and exc.message == SIGN_IN and request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
     resp = render(
         request, "error.html", None, exc.status, status=exc.status, refusal=exc.message,
         sign_in=exc.sign_in,
@@ -81,7 +83,7 @@ async def _failed(request: Request, exc: Exception) -> Response:
     """A product error: bad input is 400 with its message; anything else (the audit could not
     be written, the vault is unreachable) is 503 and nothing was done."""
     assert isinstance(exc, SessiontapeError)
-    status = 400 if isinstance(exc, UsageError) else 503
+    status = 400 if isinstance(exc, UsageError | KeyMaterialError) else 503
     msg = exc.message if status == 400 else f"Not done: {exc.message}"
     return render(request, "error.html", None, status, status=status, refusal=msg)
 

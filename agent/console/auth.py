@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """Which roles may do what (an examiner only reads: no holds, reveals or account changes)."""
 
+SIGN_IN = "Sign in to continue."
 Endpoint = Callable[[Request], Awaitable[Response]]
 Guarded = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -138,9 +139,14 @@ def current(st: ConsoleState, request: Request) -> tuple[str, Principal] | None:
 async def sign_out(request: Request) -> Response:
     """End the session (audited) and clear the cookie."""
     st = state_of(request)
+    form = await request.form()
     found = await run_in_threadpool(current, st, request)
     if found is not None:
         sid, p = found
+        row = st.store.session(sid)
+        if row is None or not same_token(str(form.get("csrf", "")), row.csrf):
+            await run_in_threadpool(_refuse, st, p, "csrf: missing or wrong form token", request)
+            raise Refused(403, "The form's security token is missing or wrong; reload the page.")
         await run_in_threadpool(
             st.audit, p, "audit.signin", {"outcome": "signed_out", "method": "session"}
         )
@@ -148,6 +154,15 @@ async def sign_out(request: Request) -> Response:
     resp = RedirectResponse("/login?m=signed_out", status_code=303)
     resp.delete_cookie(st.cookie_name, path="/", secure=st.secure, httponly=True)
     return resp
+
+
+def _who_if_any(st: ConsoleState, request: Request) -> Principal | None:
+    """The signed-in principal, or None (also for an ended or forged session)."""
+    try:
+        found = current(st, request)
+    except Refused:
+        return None
+    return found[1] if found else None
 
 
 def _refuse(st: ConsoleState, p: Principal | None, reason: str, request: Request) -> None:
@@ -159,15 +174,11 @@ def _check(st: ConsoleState, request: Request, perm: str, form: Any) -> Principa
     if request.method == "POST":
         problem = origin_problem(request, st.origins)
         if problem is not None:
-            found = None
-            try:
-                found = current(st, request)
-            finally:
-                _refuse(st, found[1] if found else None, "csrf: " + problem, request)
+            _refuse(st, _who_if_any(st, request), "csrf: " + problem, request)
             raise Refused(403, problem)
     found = current(st, request)
     if found is None:
-        raise Refused(401, "Sign in to continue.", sign_in=True)
+        raise Refused(401, SIGN_IN, sign_in=True)
     sid, p = found
     if request.method == "POST":
         row = st.store.session(sid)

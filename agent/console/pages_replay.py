@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from agent.console.auth import Refused, current, guarded, state_of
+from agent.console.auth import SIGN_IN, Refused, current, guarded, state_of
 from agent.console.identity import Principal
 from agent.console.records import open_replay
 from agent.console.state import ConsoleState
@@ -110,7 +110,7 @@ async def viewer_page(request: Request) -> Response:
     found = await run_in_threadpool(current, st, request)
     view = _view(request)
     if found is None or found[1].subject != view.subject:
-        raise Refused(401, "Sign in to continue.", sign_in=True)
+        raise Refused(401, SIGN_IN, sign_in=True)
     return FileResponse(VIEWER_STATIC / "viewer.html")
 
 

@@ -70,9 +70,10 @@ async def search_page(request: Request, who: Principal) -> Response:
     searched = bool(query or params["workstation"])
     if searched:
         try:
-            hits = await run_in_threadpool(
-                _run, request, who, query or "from:1970-01-01", params["workstation"]
-            )
+            # A workstation alone (no operator in the language) lists every session's first
+            # event, filtered to that workstation.
+            everything = query or "from:1970-01-01"
+            hits = await run_in_threadpool(_run, request, who, everything, params["workstation"])
         except UsageError as exc:
             error = exc.message
 

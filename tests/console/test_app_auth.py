@@ -238,3 +238,18 @@ def test_the_console_audit_is_shipped_to_the_vault(firm: Firm, console: Served) 
         s for s in vault_sessions(open_vault(firm.vault_url)) if s.startswith("audit-")
     }
     assert {str(r["audit_session"]) for r in audit_of(firm.home, "audit.signin")} <= audit_sessions
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(console: Served) -> None:
+    r = client(console.url).get("/search")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_sign_out_without_the_form_token_is_refused_and_the_session_lives(
+    firm: Firm, console: Served
+) -> None:
+    c, _ = sign_in(console.url, "rita")
+    r = c.post("/logout", data={})
+    assert r.status_code == 403 and "security token" in r.text
+    assert audit_of(firm.home, "audit.refused")[-1]["actor"] == "local:rita"
+    assert c.get("/search").status_code == 200
