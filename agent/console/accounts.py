@@ -16,6 +16,9 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -116,6 +119,7 @@ class ConsoleStore:
         os.chmod(self.path, 0o600)
         self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.con.row_factory = sqlite3.Row
+        self._lock = threading.RLock()  # request threads share the one connection
         self.con.execute("PRAGMA busy_timeout = 5000")
         version = int(self.con.execute("PRAGMA user_version").fetchone()[0])
         if version == 0:
@@ -128,9 +132,20 @@ class ConsoleStore:
     def close(self) -> None:
         self.con.close()
 
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, alone on the shared connection."""
+        with self._lock, transaction(self.con) as c:
+            yield c
+
     def _one(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.con.execute(sql, args).fetchone()
+        with self._lock:
+            row: sqlite3.Row | None = self.con.execute(sql, args).fetchone()
         return row
+
+    def _all(self, sql: str) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self.con.execute(sql))
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -144,7 +159,7 @@ class ConsoleStore:
             raise UsageError("the password must have at least 12 characters")
         if self._one("SELECT 1 FROM users WHERE name = ?", (name,)):
             raise UsageError(f"account {name!r} exists already")
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute(
                 "INSERT INTO users (name, hash, roles, expires_ns, created_ns) VALUES (?,?,?,?,?)",
                 (name, _HASHER.hash(password), json.dumps(list(roles)), expires, now),
@@ -160,12 +175,12 @@ class ConsoleStore:
 
     def users(self) -> list[Account]:
         """Every account, by name."""
-        return [_account(r) for r in self.con.execute("SELECT * FROM users ORDER BY name")]
+        return [_account(r) for r in self._all("SELECT * FROM users ORDER BY name")]
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         """Disable (or enable) an account; a disabled account's sessions end."""
         self.user(name)
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
             if disabled:
                 c.execute("DELETE FROM sessions WHERE subject = ?", (f"local:{name}",))
@@ -173,14 +188,21 @@ class ConsoleStore:
     def unlock(self, name: str) -> None:
         """Clear an account's lock and failure count."""
         self.user(name)
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute("UPDATE users SET failed = 0, locked_until_ns = NULL WHERE name = ?", (name,))
 
     def check_password(
         self, name: str, password: str, now: int, attempts: int, lock_ns: int
     ) -> tuple[str, Account | None]:
         """Try a sign-in: ``("ok", account)``, or an outcome ``unknown``, ``wrong_password``,
-        ``locked`` (this attempt locked it, or it already was), ``disabled``, ``expired``."""
+        ``locked`` (this attempt locked it, or it already was), ``disabled``, ``expired``.
+        Attempts on one store are taken one at a time, so none escapes the count."""
+        with self._lock:
+            return self._check_password(name, password, now, attempts, lock_ns)
+
+    def _check_password(
+        self, name: str, password: str, now: int, attempts: int, lock_ns: int
+    ) -> tuple[str, Account | None]:
         row = self._one("SELECT * FROM users WHERE name = ?", (name,))
         if row is None:
             _verify(_DUMMY_HASH, password)
@@ -191,7 +213,7 @@ class ConsoleStore:
         if not _verify(str(row["hash"]), password):
             failed = acct.failed + 1
             until = now + lock_ns if failed >= attempts else None
-            with transaction(self.con) as c:
+            with self._tx() as c:
                 c.execute(
                     "UPDATE users SET failed = ?, locked_until_ns = ? WHERE name = ?",
                     (0 if until else failed, until, name),
@@ -201,7 +223,7 @@ class ConsoleStore:
             return "disabled", acct
         if acct.expires_ns is not None and acct.expires_ns <= now:
             return "expired", acct
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute("UPDATE users SET failed = 0, locked_until_ns = NULL WHERE name = ?", (name,))
         return "ok", self.user(name)
 
@@ -210,7 +232,7 @@ class ConsoleStore:
     def new_session(self, p: Principal, now: int) -> str:
         """Store a session for ``p``; return its random id (the cookie carries it, signed)."""
         sid = secrets.token_urlsafe(32)
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute(
                 "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)",
                 (
@@ -240,7 +262,7 @@ class ConsoleStore:
         return SessionRow(p, str(row["csrf"]), int(row["created_ns"]), int(row["seen_ns"]))
 
     def touch(self, sid: str, now: int) -> None:
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute(
                 "UPDATE sessions SET seen_ns = ? WHERE id_hash = ?", (now, sha256_hex(sid.encode()))
             )
@@ -254,14 +276,14 @@ class ConsoleStore:
         return row is not None
 
     def end_session(self, sid: str) -> None:
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute("DELETE FROM sessions WHERE id_hash = ?", (sha256_hex(sid.encode()),))
 
     # --- reveal requests --------------------------------------------------------------------
 
     def add_reveal(self, requester: str, session_id: str, token: str, reason: str, now: int) -> int:
         """A pending reveal request; its id."""
-        with transaction(self.con) as c:
+        with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO reveals (requester, session_id, token, reason, created_ns, status) "
                 "VALUES (?,?,?,?,?,'pending')",
@@ -276,10 +298,10 @@ class ConsoleStore:
         return dict(row)
 
     def reveal_requests(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.con.execute("SELECT * FROM reveals ORDER BY id DESC")]
+        return [dict(r) for r in self._all("SELECT * FROM reveals ORDER BY id DESC")]
 
     def decide_reveal(self, rid: int, status: str, approver: str, now: int) -> None:
-        with transaction(self.con) as c:
+        with self._tx() as c:
             c.execute(
                 "UPDATE reveals SET status = ?, approver = ?, decided_ns = ? WHERE id = ?",
                 (status, approver, now, rid),
