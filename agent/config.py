@@ -51,8 +51,7 @@ from agent.configpolicy import (
     same_value,
     system_path,
 )
-from agent.console.oidc_config import OidcConfig
-from agent.console.review_config import ReviewConfig
+from agent.console.config import ConsoleConfig
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
 from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
@@ -89,11 +88,6 @@ class SealConfig(Section):
     keys: KeysConfig = Field(default_factory=KeysConfig)  # [seal.keys]: where the keys live
     firm: FirmConfig = Field(default_factory=FirmConfig)  # [seal.firm]: firm recipients
     firm_keys: FirmKeysConfig = Field(default_factory=FirmKeysConfig)  # [seal.firm_keys]
-
-
-class ConsoleConfig(Section):
-    oidc: OidcConfig = Field(default_factory=OidcConfig)  # [console.oidc]: SSO sign-in
-    review: ReviewConfig = Field(default_factory=ReviewConfig)  # [console.review]: review policy
 
 
 # Environment variables with a name the issues promise, beyond SESSIONTAPE_<SECTION>_<KEY>.

@@ -161,3 +161,14 @@ register("audit.review.item", "A session was queued for supervisory review, with
 register("audit.review.claim", "A reviewer took a review item.")
 register("audit.review.disposition", "A review item was closed with a disposition and a note.")
 register("audit.review.escalate", "A review item was escalated to a supervisor, with a note.")
+register(
+    "audit.signin", "A console sign-in or sign-out: outcome (ok, wrong password, locked, expired)."
+)
+register(
+    "audit.refused",
+    "The console refused a request: missing role, CSRF, foreign origin or a forged session.",
+)
+register("audit.user", "A console account was added, disabled or unlocked (by whom).")
+register(
+    "audit.reveal_request", "A reveal of an escrowed value was requested, approved or refused."
+)

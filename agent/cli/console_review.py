@@ -137,17 +137,3 @@ def cli_principal() -> Principal:
 
     actor = os_actor()
     return Principal(subject=f"os:{actor.name}", name=actor.name, roles=frozenset({ADMIN}))
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``console review`` under the ``console`` group (made here when absent)."""
-    for group in app.registered_groups:
-        if group.name == "console" and group.typer_instance is not None:
-            group.typer_instance.add_typer(review_app, name="review")
-            return
-    console_app = typer.Typer(
-        help="The firm console.\n\nExample: sessiontape console review list --overdue",
-        no_args_is_help=True,
-    )
-    console_app.add_typer(review_app, name="review")
-    app.add_typer(console_app, name="console")

@@ -62,7 +62,7 @@ _STAGE_CLIS = (
     "audit",
     "install",
     "config",
-    "console_review",  # after any "console": adds `console review` to that group
+    "console",
 )
 
 
