@@ -106,7 +106,6 @@ def render(status: dict[str, Any]) -> str:
     lines += [
         "# HELP sessiontape_info The agent's version and pid (value 1).",
         "# TYPE sessiontape_info gauge",
-        f'sessiontape_info{{version="{_escape(str(status["version"]))}",'
-        f'pid="{status["pid"]}"}} 1',
+        f'sessiontape_info{{version="{_escape(str(status["version"]))}",pid="{status["pid"]}"}} 1',
     ]
     return "\n".join(lines) + "\n"
