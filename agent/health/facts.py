@@ -83,7 +83,7 @@ def last_checkpoint(home: Path) -> dict[str, Any] | None:
 def ship_backlog(home: Path, now_ns: int) -> dict[str, Any]:
     """Segment files on disk not yet in the vault (the one being written included), their
     bytes and the oldest one's age; ``failing``: segments whose last upload attempt failed."""
-    done = _query(home, "SELECT path FROM objects WHERE status != 'pending'") or []
+    done = _query(home, "SELECT path FROM objects WHERE status = 'shipped'") or []
     in_vault = {(Path(p).parent.name, Path(p).name) for (p,) in done}
     count = size = 0
     oldest: int | None = None

@@ -21,6 +21,7 @@ from agent.health.server import HealthHandle, start_health
 from agent.pipeline import Recording
 from agent.ship.config import ShipConfig
 from agent.ship.filevault import FileVault
+from agent.ship.runtime import build_shipper
 from agent.ship.scheduler import JobRun, build_scheduler
 from agent.ship.shipper import Shipper
 from agent.ship.testing import FakeSource
@@ -126,7 +127,8 @@ def test_board_reads_durable_events_backlog_and_vault_checkpoint_of_a_real_recor
 ) -> None:
     """While a real recording writes: the last durable event is its journal's last commit,
     its open segment is backlog, and the checkpoint its stream shipped to the (in-home) vault
-    is the last checkpoint; after it stops, recording is false and the sealed segment waits."""
+    is the last checkpoint; after it stops, recording is false and the sealed segment waits
+    until a ship pass puts it in the vault."""
     board = StatusBoard(home)
     rec = Recording(home, cfg)
     try:
@@ -150,3 +152,9 @@ def test_board_reads_durable_events_backlog_and_vault_checkpoint_of_a_real_recor
     assert after["recording"] is False
     assert after["ship_backlog"]["segments"] == 1
     assert after["ship_backlog"]["bytes"] > 0
+    shipper = build_shipper(home, cfg.ship)
+    try:
+        assert len(shipper.ship_once().shipped) == 1
+    finally:
+        shipper.state.close()
+    assert board.snapshot()["ship_backlog"]["segments"] == 0
