@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, FloatRect
 
 from tests.capture.harness import Recorded, run_in_browser, start_recording
+from tests.capture.servers import of_kind, recording, sites
 from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.browser
@@ -177,3 +179,29 @@ def test_notice_is_not_in_the_record_and_the_title_is_recorded_without_prefix() 
     assert TEXT not in joined
     assert '"popover"' not in joined
     assert '"Blotter 2"' in joined
+
+
+def test_agent_journals_the_attempt_as_indicator_tampered(tmp_path: Path) -> None:
+    """Through the production capture (default config: the notice on): the page removing the
+    bar becomes an ``indicator.tampered`` event in the sink, not a ``capture.tamper``."""
+
+    async def go() -> tuple[list[dict[str, Any]], list[Any]]:
+        async with sites() as s, recording(tmp_path, s.a + "/plain.html") as (cs, sink):
+            await cs.page.evaluate(
+                "document.documentElement.querySelector(':scope > div[popover]').remove()"
+            )
+            await wait_until_async(
+                lambda: of_kind(sink, "indicator.tampered"), what="indicator.tampered event"
+            )
+            back = await cs.page.evaluate(
+                "!!document.documentElement.querySelector(':scope > div[popover]:popover-open')"
+            )
+        return [e.payload for e in of_kind(sink, "indicator.tampered")], [
+            back,
+            of_kind(sink, "capture.tamper"),
+        ]
+
+    tampered, (back, tamper) = asyncio.run(go())
+    assert tampered[0] == {"how": "removed", "count": 1, "detail": "detached"}
+    assert back is True
+    assert tamper == []
