@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.capture.config import CaptureConfig
 from agent.configbase import Section
@@ -66,6 +66,15 @@ class AgentConfig(Section):
     workstation: str = ""  # workstation name; empty = hostname
     application: str = ""  # the application this desk records (ship.class_rules may match it)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_listen: str = ""  # "host:port" of a TCP /metrics listener; "" = the socket only
+    metrics_listen_remote: bool = False  # allow a non-loopback metrics_listen
+
+    @model_validator(mode="after")
+    def _metrics_listen_is_loopback(self) -> AgentConfig:
+        from agent.health.listen import parse_listen
+
+        parse_listen(self.metrics_listen, allow_remote=self.metrics_listen_remote)
+        return self
 
 
 class JournalConfig(Section):

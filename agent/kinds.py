@@ -70,6 +70,11 @@ register("capture.heartbeat", "Recorder heartbeat from a page (once per second).
 register("capture.degraded", "Capture reduced fidelity on purpose (flood, budget) and why.")
 register("capture.tamper", "Page JavaScript tried to find, call or silence the recorder.")
 register("capture.injected", "The recorder was injected into a page/frame.")
+register(
+    "indicator.tampered",
+    "Page script removed, hid, restyled or covered the recording notice; it was put back "
+    "(how, count of attempts, detail).",
+)
 
 # --- rrweb-compatible DOM stream (payload is the rrweb event) ------------------------------
 register("rrweb.meta", "rrweb Meta event (href, width, height).")

@@ -156,3 +156,20 @@ def test_a_key_inside_a_table_cannot_be_locked_alone(tmp_path: Path) -> None:
         load_config(env={SYSTEM_ENV: str(sys_file)})
     sys_file.write_text('[policy]\nlocked = ["seal.keys"]\n')
     assert "seal.keys" in load_config(env={SYSTEM_ENV: str(sys_file)}).locked
+
+
+def test_firm_that_locks_the_recording_notice_keeps_it_over_the_user(tmp_path: Path) -> None:
+    """capture.indicator locked to "both" in the system file: a user file and the environment
+    saying "none" are ignored with a warning each."""
+    sys_file = _system(
+        tmp_path, '[capture]\nindicator = "both"\n[policy]\nlocked = ["capture.indicator"]\n'
+    )
+    user = tmp_path / "user.toml"
+    user.write_text('[capture]\nindicator = "none"\n')
+    env = {SYSTEM_ENV: str(sys_file), "SESSIONTAPE_CAPTURE_INDICATOR": "none"}
+    c = load_config(user, env=env)
+    assert c.capture.indicator == "both"
+    assert c.warnings == [
+        _warning("capture.indicator", f"user:{user}", sys_file),
+        _warning("capture.indicator", "env:SESSIONTAPE_CAPTURE_INDICATOR", sys_file),
+    ]

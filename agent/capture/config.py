@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -23,6 +23,9 @@ _EXECUTABLE_CANDIDATES = (
     "chrome",
     "/opt/google/chrome/chrome",
 )
+
+
+NOTICE_TEXT = "This session is recorded"
 
 
 class CaptureConfig(Section):
@@ -53,6 +56,24 @@ class CaptureConfig(Section):
     extra_args: list[str] = []
     no_sandbox: bool = False  # --no-sandbox even when not root (always as root)
     allowed_schemes: list[str] = ["http", "https"]  # URL schemes `record` may open
+    # The recording notice: a bar the recorder draws and keeps on top of every top-level page,
+    # the prefix it keeps on the window title, both, or none. Both by default: a compliance
+    # recorder tells the person recorded, and the title still shows while a page fights the
+    # bar (each attempt on the bar is recorded as indicator.tampered).
+    indicator: Literal["banner", "title", "both", "none"] = "both"
+    indicator_text: str = Field(default=NOTICE_TEXT, min_length=1, max_length=200)
+
+    def notice(self) -> dict[str, Any]:
+        """The recorder's ``indicator`` config: draw the bar, prefix the title, the text."""
+        return {
+            "banner": self.indicator in ("banner", "both"),
+            "title": self.indicator in ("title", "both"),
+            "text": self.indicator_text,
+        }
+
+    def title_prefix(self) -> str:
+        """What the recorder puts before a page's title ('' when the title carries no notice)."""
+        return f"[{self.indicator_text}] " if self.indicator in ("title", "both") else ""
 
     @model_validator(mode="after")
     def _silence_longer_than_heartbeat(self) -> CaptureConfig:

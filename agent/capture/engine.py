@@ -63,6 +63,7 @@ def recorder_source(
         "floodMutationsPerSec": cfg.flood_mutations_per_sec,
         "clipboardContent": cfg.clipboard_content,
         "bundleVersion": bundle_version,
+        "indicator": cfg.notice(),
     }
     if mask is not None:
         recorder_cfg["mask"] = mask

@@ -82,7 +82,10 @@ class PageCapture:
         )
 
     def title(self, t: Target, title: str) -> None:
-        """The target's title changed."""
+        """The target's title changed (recorded without the recording notice's prefix)."""
+        prefix = self.ctx.cfg.title_prefix()
+        if prefix and title.startswith(prefix):
+            title = title[len(prefix) :]
         if title != t.title:
             t.title = title
             if title == "about:blank" or (t.url and t.url.split("://", 1)[-1] == title):

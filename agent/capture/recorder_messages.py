@@ -22,7 +22,7 @@ RECORDER_KINDS = frozenset(
     k
     for k in KINDS
     if k.startswith(("rrweb.", "input."))
-    or k in {"capture.heartbeat", "capture.degraded", "capture.tamper"}
+    or k in {"capture.heartbeat", "capture.degraded", "capture.tamper", "indicator.tampered"}
 )
 
 MAX_PAYLOAD_CHARS = 16 * 1024 * 1024

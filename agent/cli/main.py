@@ -63,6 +63,7 @@ _STAGE_CLIS = (
     "install",
     "config",
     "console",
+    "health",
 )
 
 

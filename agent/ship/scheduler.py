@@ -15,14 +15,21 @@ retention      ``ship.retention_interval_seconds``    re-apply holds, local rete
 The job store is ``SQLAlchemyJobStore`` on ``sqlite:///<home>/ship/jobs.sqlite``; job
 functions are module-level and take only the home path, so they pickle. Pending *work* lives
 in ``state.db`` anyway; the job store keeps the schedule (and missed runs) across restarts.
+
+A listener given to :func:`build_scheduler` (``on_job``) hears every run of every job: a
+:class:`JobRun` when it starts and one when it ends (ok, or the error). It is kept per home
+beside the runtime, since the pickled jobs carry only the home; a listener that raises is
+logged and never stops the job.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -31,7 +38,33 @@ from agent.ship.shipper import Shipper
 
 log = structlog.get_logger("sessiontape.ship")
 _RUNTIMES: dict[str, Shipper] = {}
+_LISTENERS: dict[str, JobListener] = {}
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One job run starting (``ok`` None) or ending (``ok``, and ``error`` when it failed)."""
+
+    job: str
+    phase: Literal["start", "end"]
+    t_utc_ns: int
+    ok: bool | None = None
+    error: str = ""
+
+
+JobListener = Callable[[JobRun], None]
+
+
+def _report(home: str, run: JobRun) -> None:
+    with _LOCK:
+        listener = _LISTENERS.get(home)
+    if listener is None:
+        return
+    try:
+        listener(run)
+    except Exception as exc:  # health reporting must never fail a job
+        log.warning("ship.job_listener_failed", job=run.job, error=str(exc))
 
 
 def register_runtime(shipper: Shipper) -> str:
@@ -56,13 +89,31 @@ def _runtime(home: str) -> Shipper:
 
 
 def _guard(name: str, fn: Callable[[Shipper], Any], home: str) -> None:
+    _report(home, JobRun(name, "start", time.time_ns()))
+    error = ""
     try:
         result = fn(_runtime(home))
         log.debug("ship.job_done", job=name, result=str(result)[:200])
+        error = _result_error(result)
     except SessiontapeError as exc:
         log.error("ship.job_failed", job=name, error=exc.message, retryable=exc.retryable)
+        error = exc.message
     except Exception as exc:  # a job must never kill the scheduler; the next run retries
         log.exception("ship.job_crashed", job=name, error=str(exc))
+        error = f"{type(exc).__name__}: {exc}"
+    _report(home, JobRun(name, "end", time.time_ns(), ok=not error, error=error))
+
+
+def _result_error(result: Any) -> str:
+    """What a pass that returned normally still failed at: a pause, segments not shipped."""
+    paused = getattr(result, "paused", None)
+    if paused:
+        return f"paused: {paused}"
+    failed = getattr(result, "failed", None)
+    if isinstance(failed, dict) and failed:
+        key, message = next(iter(failed.items()))
+        return f"{len(failed)} segment(s) not shipped; {key}: {message}"
+    return ""
 
 
 def job_ship(home: str) -> None:
@@ -118,15 +169,25 @@ def job_retention(home: str) -> None:
 
 
 def build_scheduler(
-    shipper: Shipper, *, blocking: bool = False, jobstore_url: str | None = None
+    shipper: Shipper,
+    *,
+    blocking: bool = False,
+    jobstore_url: str | None = None,
+    on_job: JobListener | None = None,
 ) -> Any:
-    """A configured (not started) APScheduler with the five ship jobs."""
+    """A configured (not started) APScheduler with the five ship jobs; ``on_job`` hears
+    each run's start and end."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     home = register_runtime(shipper)
+    with _LOCK:
+        if on_job is None:
+            _LISTENERS.pop(home, None)
+        else:
+            _LISTENERS[home] = on_job
     shipper.dir.mkdir(parents=True, exist_ok=True)
     url = jobstore_url or f"sqlite:///{shipper.dir.resolve() / 'jobs.sqlite'}"
     cls = BlockingScheduler if blocking else BackgroundScheduler
@@ -157,12 +218,14 @@ def build_scheduler(
     return sched
 
 
-def run_agent(shipper: Shipper, *, stop: threading.Event | None = None) -> None:
+def run_agent(
+    shipper: Shipper, *, stop: threading.Event | None = None, on_job: JobListener | None = None
+) -> None:
     """Run the jobs in the foreground until ``stop`` is set or Ctrl-C; shut down cleanly."""
     shipper.check_posture(force=True)
     if shipper.paused:
         log.error("ship.paused_at_start", alert=True, reason=shipper.paused)
-    sched = build_scheduler(shipper)
+    sched = build_scheduler(shipper, on_job=on_job)
     sched.start()
     for job_id in ("ship", "checkpoints"):
         sched.modify_job(job_id, next_run_time=_now_utc())

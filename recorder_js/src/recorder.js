@@ -11,6 +11,8 @@
 //   styles.js     CSSOM changes;  canvas.js  canvas images;  shadow.js  late shadow roots
 //   loop.js       flush, polling and heartbeat loops
 //   timers.js     timers the page cannot cancel
+//   indicator.js  the recording notice the page cannot remove unrecorded
+//   title.js      the recording notice in the window title
 
 import { createMasker } from './mask.js';
 import { createStyles } from './styles.js';
@@ -19,8 +21,10 @@ import { createObserver, observeRoot, processMutations } from './mutations.js';
 import { drain, lastBatch, push, rr } from './queue.js';
 import { rescanShadow } from './shadow.js';
 import { fullSnapshot, known, mirror } from './snapshot.js';
+import { indicatorState, startIndicator } from './indicator.js';
 import { instrument } from './inputs.js';
 import { later } from './timers.js';
+import { startTitle } from './title.js';
 import { G, VERSION, doc, mathRound, setTrackers, stats, styles, userCfg } from './world.js';
 
 let started = false;
@@ -99,6 +103,7 @@ function exposeAgentApi() {
       drain();
     }
   };
+  G.__st_indicator = indicatorState;
   G.__st_version = VERSION;
   G.__st_stats = () => ({ mutations: stats.mutations, batches: stats.batches,
     dropped: stats.dropped, work_us: mathRound(stats.workMs * 1000) });
@@ -111,6 +116,8 @@ function exposeAgentApi() {
   stubCustomElements();
   createObserver();
   exposeAgentApi();
+  safe(startIndicator)();
+  safe(startTitle)();
   if (doc.readyState === 'loading') {
     doc.addEventListener('DOMContentLoaded', safe(begin), { once: true });
   } else {

@@ -9,9 +9,21 @@ import { custom, rr } from './queue.js';
 import {
   DOCUMENT_FRAGMENT_NODE, ELEMENT_NODE, EventType, IncrementalSource, NodeType,
 } from './rrweb_types.js';
-import { G, cfg, doc, masker, mathRound, now, styles, viewportH, viewportW } from './world.js';
+import {
+  G, cfg, doc, masker, mathRound, now, styles, titlePrefix, viewportH, viewportW,
+} from './world.js';
 
 export const mirror = new Mirror();
+
+// Nodes of our own (the recording notice) that snapshots and mutations skip: the mirror holds
+// them with rrweb-snapshot's ignored id, which serializeNodeWithId answers with null.
+const IGNORED_ID = -2;
+const ignored = [];
+
+export function ignoreNode(n) {
+  ignored.push(n);
+  mirror.add(n, { id: IGNORED_ID });
+}
 
 let inSnapshot = false;
 let deferred = []; // work to run after the snapshot event (iframe attaches)
@@ -76,9 +88,13 @@ function onSerializeElement(n, sn) {
 }
 
 // Text as the replay will show it: a textarea's text is its default value (input rules);
-// other text follows the selector rules of its element.
+// a title loses the notice prefix the recorder put there; other text follows the selector
+// rules of its element.
 export function maskText(p, v) {
   const tag = p.tagName;
+  if (tag === 'TITLE' && titlePrefix && v.startsWith(titlePrefix)) {
+    return v.slice(titlePrefix.length); // our notice, not the page's title
+  }
   if (tag === 'TEXTAREA') return masker.controlValue(p, v);
   if (!masker.anyRules || tag === 'STYLE' || tag === 'SCRIPT') return v;
   return masker.textValue(p, v);
@@ -170,6 +186,7 @@ export function fullSnapshot(reason) {
   discardPending();
   generation += 1;
   mirror.reset();
+  for (const n of ignored) mirror.add(n, { id: IGNORED_ID });
   forgetControls();
   forgetCanvases();
   if (styles) styles.reset();

@@ -35,6 +35,12 @@ export const cfg = {
   snapshotChunkNodes: userCfg.snapshotChunkNodes || 20000,
 };
 
+// The recording notice the agent asked for ({banner, title, text}); the title prefix is ''
+// unless the notice goes in the window title.
+const notice = userCfg.indicator || {};
+export const noticeText = String(notice.text || 'This session is recorded');
+export const titlePrefix = notice.title ? '[' + noticeText + '] ' : '';
+
 export const stats = { mutations: 0, batches: 0, dropped: 0, workMs: 0 };
 
 // Created by begin() (they need the queue and the mirror); null until then.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from agent.capture.config import CaptureConfig, find_executable, resolve_headless
 from agent.config import load_config
@@ -41,3 +42,16 @@ def test_missing_configured_browser_is_a_capture_error() -> None:
     with pytest.raises(CaptureError, match="no-such-chrome"):
         find_executable("/opt/no-such-chrome")
     assert find_executable(CaptureConfig().executable)  # this machine has Chromium
+
+
+def test_indicator_defaults_to_both_and_maps_to_the_recorder_config() -> None:
+    """A compliance default: banner and title; "none" draws nothing and prefixes nothing."""
+    c = CaptureConfig()
+    assert c.indicator == "both"
+    assert c.notice() == {"banner": True, "title": True, "text": "This session is recorded"}
+    assert c.title_prefix() == "[This session is recorded] "
+    off = CaptureConfig(indicator="none")
+    assert off.notice()["banner"] is False and off.notice()["title"] is False
+    assert off.title_prefix() == ""
+    with pytest.raises(ValidationError):
+        CaptureConfig(indicator_text="")
