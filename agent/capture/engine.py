@@ -306,11 +306,14 @@ class CaptureEngine:
         window, so that a resize reaches the page) and focus emulation (an unfocused window
         still gets focus events and typed keys) for a page, queued before it resumes so that
         its first document already has them."""
-        futs = [self.conn.send_nowait("Emulation.setFocusEmulationEnabled", {"enabled": True}, sid)]
+        futs = []
         if self.emulate_viewport:
             futs.append(
                 self.conn.send_nowait("Emulation.setDeviceMetricsOverride", self._viewport, sid)
             )
+        futs.append(
+            self.conn.send_nowait("Emulation.setFocusEmulationEnabled", {"enabled": True}, sid)
+        )
         return futs
 
     def _send_setup(

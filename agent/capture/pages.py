@@ -102,7 +102,7 @@ class PageCapture:
             index = int(res.get("currentIndex", -1))
             if 0 <= index < len(entries) and entries[index].get("url") == url:
                 return str(entries[index].get("transitionType", "")) or None
-            if not t.alive or self.ctx.cdp.closed.is_set():
+            if not t.alive:
                 return None
             await asyncio.sleep(0.05 * (attempt + 1))
         return None

@@ -42,6 +42,7 @@ def record(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Record URL until the browser closes, Ctrl-C, or --duration; then seal and verify.
+
     The browser is visible unless --headless (or capture.headless = "true"); without a usable
     display that is an error (exit 2), never a silent switch to headless.
 

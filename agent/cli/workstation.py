@@ -51,12 +51,14 @@ def agent_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Record the user's browser all day and ship what is sealed: a visible Chromium on the
-    persistent profile agent.profile_dir at agent.start_pages, relaunched after a crash (and,
-    by agent.on_close, after the user closes it), with the ship jobs and the local index
-    update (agent.index_interval_seconds) beside it. SIGTERM or Ctrl-C closes the browser,
-    seals and verifies the session. Exit 0, 1 when the session does not verify, 2 without a
-    usable display (unless --headless). --no-browser runs the ship jobs alone.
+    """Record the user's own browser all day, with the ship and index jobs beside it.
+
+    A visible Chromium on the persistent profile agent.profile_dir opens at
+    agent.start_pages; it is relaunched after a crash and, by agent.on_close, after the
+    user closes it. The ship jobs and the local index update (agent.index_interval_seconds)
+    run in the same process. SIGTERM or Ctrl-C closes the browser, seals and verifies the
+    session. Exit 0; 1 when the session does not verify; 2 without a usable display (unless
+    --headless). --no-browser runs the ship jobs alone.
 
     Example: sessiontape agent
     """
@@ -69,7 +71,11 @@ def agent_cmd(
 
         require_display("sessiontape agent")
     writable_home()
-    sh = _shipper(floor)
+    _serve(_shipper(floor), headless=headless, run_seconds=run_seconds, user=user, as_json=as_json)
+
+
+def _serve(sh: Any, *, headless: bool, run_seconds: float, user: str | None, as_json: bool) -> None:
+    """Run the workstation service until it stops; print its summary; exit 1 unverified."""
     from agent.workstation.service import ServiceOptions, WorkstationService, describe
 
     service = WorkstationService(

@@ -87,14 +87,15 @@ def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(tmp_pat
 
 
 def test_agent_command_ships_a_real_journal_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    """`sessiontape agent` in the foreground: ships, then SIGINT → exit 0, no traceback."""
+    """`sessiontape agent --no-browser` (the jobs alone): ships, then SIGINT → exit 0, no
+    traceback."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     write_session(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESSIONTAPE_"))}
     env["SESSIONTAPE_SHIP_INTERVAL_SECONDS"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent"],
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent", "--no-browser"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -72,7 +72,9 @@ class Desktop:
     def window(self) -> str:
         """The browser window, focused (there is no window manager to do it)."""
         wid = wait_until(
-            lambda: (self.browser_windows() or [None])[-1], what="a browser window", timeout_s=30
+            lambda: next(reversed(self.browser_windows()), None),
+            what="a browser window",
+            timeout_s=30,
         )
         self.xdo("windowfocus", "--sync", wid)
         return wid
@@ -229,9 +231,9 @@ def browser_pid(profile: Path) -> int | None:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"--user-data-dir={profile}".encode() in argv and b"--type=renderer" not in argv:
-            if not any(a.startswith(b"--type=") for a in argv):
-                return int(entry.name)
+        helper = any(a.startswith(b"--type=") for a in argv)  # renderer, GPU, zygote...
+        if f"--user-data-dir={profile}".encode() in argv and not helper:
+            return int(entry.name)
     return None
 
 

@@ -50,6 +50,43 @@ def _navigated(home: Path, sid: str, url: str, transition: str) -> list[object]:
     return find(home, sid, "page.navigate", url=url, main_frame=True, transition=transition)
 
 
+def _trader_types_a_url_opens_a_tab_and_resizes(
+    desk: Desktop, home: Path, sid: str, site: LoginSite
+) -> None:
+    desk.type_url(site.base + "/typed")
+    wait_until(
+        lambda: _navigated(home, sid, site.base + "/typed", "typed"),
+        what="the typed URL recorded with transition typed",
+    )
+    desk.key("ctrl+t")
+    wait_until(lambda: len(find(home, sid, "page.created")) == 2, what="the new tab")
+    desk.type_url(site.base + "/tab2")
+    wait_until(lambda: _navigated(home, sid, site.base + "/tab2", "typed"), what="the second tab")
+    desk.resize(900, 640)
+    wait_until(
+        lambda: [
+            r for r in find(home, sid, "rrweb.viewport_resize") if r.payload["data"]["width"] == 900
+        ],
+        what="the window resize as an rrweb viewport resize",
+    )
+
+
+def _chromium_killed_and_relaunched(home: Path, sid: str, start: str) -> None:
+    pid = browser_pid(home / "profile")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    (gap,) = wait_until(
+        lambda: find(home, sid, "capture.gap", cause="browser_exited"), what="the crash gap"
+    )
+    assert gap.payload["browser_exit"] == "killed by SIGKILL"
+    assert gap.payload["relaunched"] is True
+    wait_until(
+        lambda: len(_navigated(home, sid, start, "auto_toplevel")) == 2,
+        what="the relaunched browser at its start page",
+    )
+    assert browser_pid(home / "profile") not in (None, pid)
+
+
 def test_typed_url_new_tab_resize_browser_crash_and_closed_window_are_on_the_record(
     home: Path, tmp_path: Path, display: str, site: LoginSite
 ) -> None:
@@ -62,40 +99,8 @@ def test_typed_url_new_tab_resize_browser_crash_and_closed_window_are_on_the_rec
         sid = agent.session()
         start = site.base + "/login"
         wait_until(lambda: _navigated(home, sid, start, "auto_toplevel"), what="the start page")
-        desk.type_url(site.base + "/typed")
-        wait_until(
-            lambda: _navigated(home, sid, site.base + "/typed", "typed"),
-            what="the typed URL recorded with transition typed",
-        )
-        desk.key("ctrl+t")
-        wait_until(lambda: len(find(home, sid, "page.created")) == 2, what="the new tab")
-        desk.type_url(site.base + "/tab2")
-        wait_until(
-            lambda: _navigated(home, sid, site.base + "/tab2", "typed"), what="the second tab"
-        )
-        desk.resize(900, 640)
-        wait_until(
-            lambda: [
-                r
-                for r in find(home, sid, "rrweb.viewport_resize")
-                if r.payload["data"]["width"] == 900
-            ],
-            what="the window resize as an rrweb viewport resize",
-        )
-        pid = browser_pid(home / "profile")
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        (gap,) = wait_until(
-            lambda: find(home, sid, "capture.gap", cause="browser_exited"),
-            what="the crash gap",
-        )
-        assert gap.payload["browser_exit"] == "killed by SIGKILL"
-        assert gap.payload["relaunched"] is True
-        wait_until(
-            lambda: len(_navigated(home, sid, start, "auto_toplevel")) == 2,
-            what="the relaunched browser at its start page",
-        )
-        assert browser_pid(home / "profile") not in (None, pid)
+        _trader_types_a_url_opens_a_tab_and_resizes(desk, home, sid, site)
+        _chromium_killed_and_relaunched(home, sid, start)
         desk.key("ctrl+w")  # the relaunched browser's only tab: its last window
         (again,) = wait_until(
             lambda: find(home, sid, "agent.browser_relaunch"), what="the relaunch on close"
@@ -126,9 +131,7 @@ def test_login_survives_a_restart_a_killed_agent_is_recovered_and_on_close_end_e
     first = start_agent(home, display, tmp_path, env=_env(site, "/login"))
     sid1 = first.session()
     wait_until(lambda: site.cookie_on("/login") is not None, what="the login page")
-    wait_until(
-        lambda: _navigated(home, sid1, site.base + "/login", "auto_toplevel"), what="login"
-    )
+    wait_until(lambda: _navigated(home, sid1, site.base + "/login", "auto_toplevel"), what="login")
     assert first.stop() == 0, first.err()
 
     second = start_agent(home, display, tmp_path, env=_env(site, "/desk"))
