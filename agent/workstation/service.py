@@ -62,7 +62,7 @@ class ServiceOptions:
 class ServiceResult:
     """What a finished service run did."""
 
-    reason: str  # "stopped" | "duration" | "browser_closed"
+    reason: str  # "stopped" | "duration" | "browser_closed" | "failed"
     sessions: list[str] = field(default_factory=list)
     reopened: int = 0  # browsers relaunched after the user closed the last window
     crash_relaunches: int = 0  # browsers relaunched after a crash
@@ -148,6 +148,9 @@ class WorkstationService:
         restore = self._install_signals()
         try:
             self._out.reason = await self._record(rec)
+        except BaseException:
+            self._out.reason = "failed"  # the session still ends sealed, saying so
+            raise
         finally:
             restore()
             for task in tasks:
