@@ -24,30 +24,37 @@ from tests.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_display() -> int:
-    for n in range(90, 400):
+def free_display(start: int = 3000) -> int:
+    """A display number nobody serves (high: away from what xvfb-run and desktops pick)."""
+    for n in range(start, start + 1000):
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
             return n
-    raise RuntimeError("no free X display number in 90-399")
+    raise RuntimeError(f"no free X display number in {start}-{start + 999}")
 
 
 @contextlib.contextmanager
 def xvfb() -> Iterator[str]:
-    """Start Xvfb on a free display; yield ``:N`` once its socket answers; stop it."""
-    n = free_display()
+    """Start Xvfb on a display it picks itself (``-displayfd``: no race with other tests
+    starting theirs); yield ``:N`` once its socket answers; stop it."""
+    r, w = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(w,),
     )
+    os.close(w)
     try:
+        with os.fdopen(r) as chosen:
+            number = chosen.readline().strip()  # written once the server listens
+        assert number.isdigit(), f"Xvfb did not report its display (exit {proc.poll()})"
+        name = f":{number}"
         wait_until(
-            lambda: proc.poll() is not None or display_problem({"DISPLAY": f":{n}"}) is None,
-            what=f"Xvfb :{n} to answer",
+            lambda: display_problem({"DISPLAY": name}) is None,
+            what=f"Xvfb {name} to answer",
             timeout_s=20,
         )
-        assert proc.poll() is None, f"Xvfb :{n} exited with {proc.returncode}"
-        yield f":{n}"
+        yield name
     finally:
         proc.terminate()
         proc.wait(10)
