@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from agent.clock import SystemClock
@@ -137,6 +138,9 @@ def test_an_extra_job_is_stored_and_dropped_by_a_later_run_that_does_not_ask_for
                 return []
         return sorted(r[0] for r in rows)
 
+    def stored_are(want: list[str]) -> bool:
+        return stored() == want
+
     for extra, expected in ([("index", job_index, 3600)], sorted([*JOBS, "index"])), ([], JOBS):
         stop = threading.Event()
         t = threading.Thread(
@@ -144,7 +148,7 @@ def test_an_extra_job_is_stored_and_dropped_by_a_later_run_that_does_not_ask_for
         )
         t.start()
         try:
-            wait_until(lambda e=expected: stored() == e, what=f"the stored jobs to be {expected}")
+            wait_until(partial(stored_are, expected), what=f"the stored jobs to be {expected}")
         finally:
             stop.set()
             t.join(30)
