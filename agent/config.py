@@ -66,6 +66,12 @@ class AgentConfig(Section):
     workstation: str = ""  # workstation name; empty = hostname
     application: str = ""  # the application this desk records (ship.class_rules may match it)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # `sessiontape agent`, the workstation service (agent.workstation)
+    profile_dir: str = ""  # the recorded browser's persistent profile; empty = <home>/profile
+    downloads_dir: str = ""  # where that browser's downloads go; empty = <home>/downloads
+    start_pages: list[str] = ["about:blank"]  # one tab per URL at every (re)launch
+    on_close: Literal["relaunch", "end"] = "relaunch"  # when the user closes the last window
+    index_interval_seconds: int = Field(300, ge=0)  # local index update; 0 = never
     metrics_listen: str = ""  # "host:port" of a TCP /metrics listener; "" = the socket only
     metrics_listen_remote: bool = False  # allow a non-loopback metrics_listen
 

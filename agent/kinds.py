@@ -49,6 +49,11 @@ def is_registered(name: str) -> bool:
 register("session.start", "A recording session begins (user, workstation, agent version).")
 register("session.end", "A recording session ends normally (reason).")
 register("agent.start", "The agent process started or restarted (pid, version).")
+register(
+    "agent.browser_relaunch",
+    "The user closed the recorded browser's last window; the agent opened it again at its "
+    "start pages (reason, start_pages).",
+)
 register("clock.jump", "The wall clock jumped against the monotonic clock (delta_ns).")
 register("clock.tick", "Synthetic/demo event used by benchmarks and the synthetic demo.")
 

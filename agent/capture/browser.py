@@ -2,8 +2,11 @@
 
 The browser is spawned with ``os.posix_spawn`` in a process group of its own; the parent's
 pipe ends are dup'ed onto the child's fds 3 (commands in) and 4 (answers and events out), so
-only this agent holds the other ends. Profile and downloads live in a private temporary
-directory (mode 0700), swept at the next launch if the agent died without closing it.
+only this agent holds the other ends. The browser's log, the agent's and the browser's pids,
+and (unless a persistent :class:`~agent.capture.profile.ProfileDirs` is given) the profile
+and downloads live in a private temporary directory (mode 0700), swept at the next launch if
+the agent died without closing it: the sweep also kills a browser that outlived its agent
+(nobody records it any more), and never touches a persistent profile.
 :meth:`LaunchedBrowser.close` asks the browser to close, then kills the
 whole process group and reaps the browser process (its exit is watched with a pidfd, no
 thread), so no browser or renderer outlives the session and nothing is left a zombie.
@@ -17,6 +20,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +29,7 @@ import structlog
 from agent.capture.cdp import CDPConnection
 from agent.capture.config import CaptureConfig, find_executable
 from agent.capture.pipe import connect_pipes
+from agent.capture.profile import ProfileDirs, is_browser_of, pid_alive, release_stale_lock
 from agent.errors import CaptureError
 
 log = structlog.get_logger(__name__)
@@ -59,6 +64,7 @@ BASE_ARGS = (
     "--password-store=basic",
     "--use-mock-keychain",
     "--force-color-profile=srgb",
+    "--hide-crash-restore-bubble",  # a relaunch after a crash is recorded; no restore prompt
 )
 HEADLESS_ARGS = (
     "--headless=new",
@@ -199,7 +205,8 @@ _TMP_PREFIX = "sessiontape-browser-"
 
 def sweep_stale_dirs(parent: Path | None = None) -> list[Path]:
     """Remove the private directories (profile with cookies, downloads) left behind by agents
-    that died without closing their browser; the directories removed."""
+    that died without closing their browser, after killing that browser if it still runs;
+    the directories removed."""
     parent = Path(tempfile.gettempdir()) if parent is None else parent
     removed = []
     for d in parent.glob(_TMP_PREFIX + "*"):
@@ -216,9 +223,29 @@ def sweep_stale_dirs(parent: Path | None = None) -> list[Path]:
             pass
         except PermissionError:
             continue
+        _kill_orphan(d)
         shutil.rmtree(d, ignore_errors=True)
         removed.append(d)
     return removed
+
+
+def _kill_orphan(tmp: Path) -> None:
+    """SIGKILL the process group of the browser recorded in ``tmp`` if it still runs on the
+    profile it was started with, and wait (briefly) until it is gone."""
+    try:
+        pid = int((tmp / "browser.pid").read_text())
+        profile = Path((tmp / "profile.path").read_text())
+    except (OSError, ValueError):
+        return
+    if not (pid_alive(pid) and is_browser_of(pid, profile)):
+        return
+    log.warning("capture.orphan_browser_killed", pid=pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not pid_alive(pid):
+            return
+        time.sleep(0.02)
 
 
 def _last_log_line(tmp: Path) -> str:
@@ -230,23 +257,40 @@ def _last_log_line(tmp: Path) -> str:
     return (useful or lines or [""])[-1][:300]
 
 
-async def launch_browser(cfg: CaptureConfig, *, headless: bool) -> LaunchedBrowser:
-    """Start Chromium with a CDP pipe and check that it answers."""
+def _private_dirs(tmp: Path, profile: ProfileDirs | None) -> tuple[Path, Path]:
+    """(user data dir, downloads dir): the persistent ones (its stale lock released), or
+    throwaway ones inside ``tmp``; the profile's path is noted in ``tmp`` for the sweep."""
+    if profile is None:
+        user_data, downloads = tmp / "profile", tmp / "downloads"
+        downloads.mkdir(mode=0o700)
+    else:
+        user_data, downloads = profile.user_data_dir, profile.downloads_dir
+        if release_stale_lock(user_data):
+            log.warning("capture.stale_profile_lock_removed", profile=str(user_data))
+    (tmp / "profile.path").write_text(str(user_data))
+    return user_data, downloads
+
+
+async def launch_browser(
+    cfg: CaptureConfig, *, headless: bool, profile: ProfileDirs | None = None
+) -> LaunchedBrowser:
+    """Start Chromium with a CDP pipe and check that it answers (``profile``: a persistent
+    profile and downloads directory instead of throwaway ones)."""
     executable = find_executable(cfg.executable)
     env = child_env(headless)
     sweep_stale_dirs()
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))  # mode 0700
     (tmp / "agent.pid").write_text(str(os.getpid()))
-    downloads = tmp / "downloads"
-    downloads.mkdir(mode=0o700)
-    args = browser_args(
-        cfg, headless=headless, user_data_dir=tmp / "profile", as_root=os.geteuid() == 0
-    )
     try:
+        user_data, downloads = _private_dirs(tmp, profile)
+        args = browser_args(
+            cfg, headless=headless, user_data_dir=user_data, as_root=os.geteuid() == 0
+        )
         pid, ev_r, cmd_w = _spawn(executable, args, env, tmp)
     except CaptureError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    (tmp / "browser.pid").write_text(str(pid))
     conn = await connect_pipes(ev_r, cmd_w)
     browser = LaunchedBrowser(pid, conn, downloads, headless, tmp)
     browser.watch_exit()

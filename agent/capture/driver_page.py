@@ -61,9 +61,18 @@ class PageDriver(Scope):
         x, y = await self.centre(selector)
         await self.mouse.move(x, y)
 
-    async def goto(self, url: str, *, wait_until: str = "load", timeout: float = 30.0) -> None:
-        """Navigate and wait for ``load`` or ``domcontentloaded`` of the new document."""
-        res = await self.send("Page.navigate", {"url": url})
+    async def goto(
+        self,
+        url: str,
+        *,
+        wait_until: str = "load",
+        timeout: float = 30.0,
+        transition: str | None = None,
+    ) -> None:
+        """Navigate and wait for ``load`` or ``domcontentloaded`` of the new document
+        (``transition``: the CDP transition type the browser records, default ``typed``)."""
+        params = {"url": url} if transition is None else {"url": url, "transitionType": transition}
+        res = await self.send("Page.navigate", params)
         if res.get("errorText"):
             raise CaptureError(f"navigate {url}: {res['errorText']}")
         loader = res.get("loaderId")

@@ -93,8 +93,10 @@ class CaptureEngine:
         bundle_version: str,
         downloads_dir: Path,
         mask: dict[str, Any] | None = None,
+        emulate_viewport: bool = True,
     ) -> None:
         self.conn = conn
+        self.emulate_viewport = emulate_viewport
         self.cfg = cfg
         self.emitter = emitter
         self.clock = clock
@@ -301,13 +303,19 @@ class CaptureEngine:
         return t
 
     def _emulate(self, sid: str) -> list[asyncio.Future[dict[str, Any]]]:
-        """The configured viewport and focus emulation (an unfocused window still gets focus
-        events and typed keys) for a page, queued before it resumes so that its first
-        document already has the viewport."""
-        return [
-            self.conn.send_nowait("Emulation.setDeviceMetricsOverride", self._viewport, sid),
-            self.conn.send_nowait("Emulation.setFocusEmulationEnabled", {"enabled": True}, sid),
-        ]
+        """The configured viewport (headless only: a visible window's viewport follows the
+        window, so that a resize reaches the page) and focus emulation (an unfocused window
+        still gets focus events and typed keys) for a page, queued before it resumes so that
+        its first document already has them."""
+        futs = []
+        if self.emulate_viewport:
+            futs.append(
+                self.conn.send_nowait("Emulation.setDeviceMetricsOverride", self._viewport, sid)
+            )
+        futs.append(
+            self.conn.send_nowait("Emulation.setFocusEmulationEnabled", {"enabled": True}, sid)
+        )
+        return futs
 
     def _send_setup(
         self, sid: str, browser_context: str | None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _MAX_CONSOLE_ARG = 2000
+_TRANSITION_TRIES = 8  # about 1.8 s in all
 
 
 def _remote_object_text(obj: dict[str, Any]) -> str:
@@ -46,7 +47,13 @@ class PageCapture:
         self._dialogs: dict[str, dict[str, Any]] = {}
 
     def frame_navigated(self, p: dict[str, Any], t: Target) -> None:
-        """A frame committed a new document."""
+        """A frame committed a new document.
+
+        A main-frame navigation also carries ``transition``: how the browser says it was
+        started (``typed`` in the address bar, ``auto_bookmark``, ``link``, ``reload``,
+        ``form_submit``, ``auto_toplevel`` for the agent's own start pages...), read from the
+        current entry of the tab's navigation history; the event keeps the time of the commit.
+        """
         fr = p.get("frame", {})
         fid = fr.get("id", "")
         url = fr.get("url", "") + fr.get("urlFragment", "")
@@ -55,18 +62,50 @@ class PageCapture:
         if is_main and t.is_page:
             t.main_frame_id = fid
             t.url = url
-        self.ctx.emitter.emit(
-            "page.navigate",
-            {
-                "url": url,
-                "main_frame": is_main and t.is_page,
-                "type": p.get("type", "Navigation"),
-                "mime": fr.get("mimeType", ""),
-                "parent_frame": fr.get("parentId"),
-            },
-            page=t.page_id,
-            frame=fid,
-        )
+        payload = {
+            "url": url,
+            "main_frame": is_main and t.is_page,
+            "type": p.get("type", "Navigation"),
+            "mime": fr.get("mimeType", ""),
+            "parent_frame": fr.get("parentId"),
+        }
+        if is_main and t.is_page:
+            at = self.ctx.clock.utc_ns()
+            self.ctx.tasks.spawn(self._emit_with_transition(payload, t, fid, at))
+            return
+        self.ctx.emitter.emit("page.navigate", payload, page=t.page_id, frame=fid)
+
+    async def _emit_with_transition(
+        self, payload: dict[str, Any], t: Target, fid: str, at_utc_ns: int
+    ) -> None:
+        transition = None
+        try:
+            transition = await self._transition(t, payload["url"])
+        finally:  # recorded even when capture stops meanwhile (then without a transition)
+            payload["transition"] = transition
+            self.ctx.emitter.emit(
+                "page.navigate", payload, page=t.page_id, frame=fid, t_utc_ns=at_utc_ns
+            )
+
+    async def _transition(self, t: Target, url: str) -> str | None:
+        """The transition type of the tab's current history entry once it is ``url`` (the
+        browser may commit the entry a moment after the renderer reports the navigation);
+        None when the tab is gone or never shows it."""
+        for attempt in range(_TRANSITION_TRIES):
+            try:
+                res = await self.ctx.cdp.send(
+                    "Page.getNavigationHistory", None, t.session_id, timeout=5
+                )
+            except Exception:  # e.g. "not attached to an active page" for a moment: retried
+                res = {}
+            entries = res.get("entries") or []
+            index = int(res.get("currentIndex", -1))
+            if 0 <= index < len(entries) and entries[index].get("url") == url:
+                return str(entries[index].get("transitionType", "")) or None
+            if not t.alive:
+                return None
+            await asyncio.sleep(0.05 * (attempt + 1))
+        return None
 
     def navigated_within_document(self, p: dict[str, Any], t: Target) -> None:
         """History API or fragment navigation."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from agent.capture.driver import BrowserDriver
 from agent.capture.driver_page import PageDriver
 from agent.capture.emitter import Emitter
 from agent.capture.engine import CaptureEngine
+from agent.capture.profile import ProfileDirs
 from agent.clock import Clock
 from agent.errors import CaptureError
 from agent.sink import EventSink
@@ -53,8 +56,10 @@ class CaptureSession:
         headless: bool | None = None,
         mask: dict[str, Any] | None = None,
         relaunch: bool = True,
+        profile: ProfileDirs | None = None,
     ) -> None:
         self.cfg = config
+        self.profile = profile
         self.sink = sink
         self.clock = clock
         self.home = Path(home)
@@ -64,6 +69,7 @@ class CaptureSession:
         self.emitter = Emitter(sink, clock, flush_ms=self.cfg.emit_ms)
         self._bundle, self._bundle_version = _load_bundle()
         self._url: str | None = None
+        self._more_tabs: tuple[str, ...] = ()
         self._browser: LaunchedBrowser | None = None
         self._driver: BrowserDriver | None = None
         self._page: PageDriver | None = None
@@ -74,6 +80,7 @@ class CaptureSession:
         self._stopping = False
         self.browser_closed = asyncio.Event()
         self.relaunches = 0
+        self.launch_error: str | None = None  # why a relaunch after a crash failed
 
     @property
     def page(self) -> PageDriver:
@@ -96,16 +103,23 @@ class CaptureSession:
             raise CaptureError("capture session not started")
         return self._browser
 
-    async def start(self, url: str | None = None) -> None:
-        """Launch, instrument, open the first tab (and go to ``url`` if given)."""
+    async def start(self, url: str | None = None, *, more_tabs: Sequence[str] = ()) -> None:
+        """Launch, instrument, open the first tab (and go to ``url`` if given), then one more
+        tab per URL of ``more_tabs``; a relaunch after a crash opens the same pages."""
         self._url = url
+        self._more_tabs = tuple(more_tabs)
         self.emitter.start()
         await self._launch()
-        if url:
-            await self._goto(url)
+        await self._open_start_pages()
+
+    async def _open_start_pages(self) -> None:
+        if self._url:
+            await self._goto(self.page, self._url)
+        for url in self._more_tabs:
+            await self._goto(await self.driver.new_page(), url)
 
     async def _launch(self) -> None:
-        self._browser = await launch_browser(self.cfg, headless=self.headless)
+        self._browser = await launch_browser(self.cfg, headless=self.headless, profile=self.profile)
         try:
             self._conn = self._browser.conn
             self.engine = CaptureEngine(
@@ -118,6 +132,7 @@ class CaptureSession:
                 bundle_version=self._bundle_version,
                 downloads_dir=self._browser.downloads_dir,
                 mask=self.mask,
+                emulate_viewport=self.headless,
             )
             await self.engine.start()
             self._driver = BrowserDriver(
@@ -142,9 +157,13 @@ class CaptureSession:
         if engine is self.engine:
             self.browser_closed.set()
 
-    async def _goto(self, url: str) -> None:
+    async def _goto(self, page: PageDriver, url: str) -> None:
+        # The agent opens its start pages itself: recorded as an automatic top-level
+        # navigation, never as one the user typed.
         try:
-            await self.page.goto(url, wait_until="domcontentloaded", timeout=30)
+            await page.goto(
+                url, wait_until="domcontentloaded", timeout=30, transition="auto_toplevel"
+            )
         except Exception as exc:  # a page that fails to load is still recorded (net.failed)
             log.info("capture.goto_failed", error=str(exc).splitlines()[0][:200])
 
@@ -163,9 +182,11 @@ class CaptureSession:
         if engine is not None:
             start = await self._stop_crashed(engine, start)
         log.warning("capture.browser_died")
+        exit_text = "unknown"
         if self._browser is not None:
             await self._browser.close()
-        await self._relaunch(start)
+            exit_text = exit_description(self._browser.returncode)
+        await self._relaunch(start, exit_text)
 
     async def _stop_crashed(self, engine: CaptureEngine, start: int) -> int:
         """Record a crash for every open page, stop ``engine``; when capture last heard from it."""
@@ -181,27 +202,32 @@ class CaptureSession:
         await engine.stop()
         return start
 
-    async def _relaunch(self, start: int) -> None:
-        """Relaunch the browser if allowed; the outage since ``start`` is a ``capture.gap``."""
+    async def _relaunch(self, start: int, exit_text: str) -> None:
+        """Relaunch the browser if allowed; the outage since ``start`` is a ``capture.gap``
+        naming how the browser ended (``exit_text``)."""
         if not (self.relaunch and self._url):
-            self._exit_gap(start, relaunched=False)
+            self._exit_gap(start, exit_text, relaunched=False)
             self.browser_closed.set()
             return
         try:
             await self._launch()
-            await self._goto(self._url)
+            await self._open_start_pages()
         except CaptureError as exc:
-            self._exit_gap(start, relaunched=False, error=exc.message[:200])
+            self.launch_error = exc.message[:200]
+            self._exit_gap(start, exit_text, relaunched=False, error=self.launch_error)
             self.browser_closed.set()
             return
         self.relaunches += 1
-        self._exit_gap(start, relaunched=True)
+        self._exit_gap(start, exit_text, relaunched=True)
 
-    def _exit_gap(self, start: int, *, relaunched: bool, error: str | None = None) -> None:
+    def _exit_gap(
+        self, start: int, exit_text: str, *, relaunched: bool, error: str | None = None
+    ) -> None:
         payload: dict[str, Any] = {
             "start": start,
             "end": self.clock.utc_ns(),
             "cause": "browser_exited",
+            "browser_exit": exit_text,
             "relaunched": relaunched,
         }
         if error is not None:
@@ -254,6 +280,18 @@ class CaptureSession:
             if n is not None:
                 sent.append((t, ctx, n))
         await engine.recorders.wait_handled(sent)
+
+
+def exit_description(returncode: int | None) -> str:
+    """How a browser process ended, for the record: ``killed by SIGKILL``, ``exit code 1``."""
+    if returncode is None:
+        return "unknown"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 def _flush_params(ctx: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def record(
     headless: bool = typer.Option(
         False,
         "--headless",
-        help="No visible window (default: headless only when there is no display).",
+        help="No visible window (default: a visible one, which needs a usable display).",
     ),
     user: str | None = typer.Option(
         None,
@@ -43,25 +43,30 @@ def record(
 ) -> None:
     """Record URL until the browser closes, Ctrl-C, or --duration; then seal and verify.
 
+    The browser is visible unless --headless (or capture.headless = "true"); without a usable
+    display that is an error (exit 2), never a silent switch to headless.
+
     Example: sessiontape record https://trading.example.com --duration 600
     """
     record_class = apply_record_flags(headless, record_class)
     check_url(url, config().capture.allowed_schemes)
+    headless = config().capture.headless == "true"
+    if not headless:
+        from agent.workstation.display import require_display
+
+        require_display("sessiontape record")
     writable_home()
     setup_logging()
     from agent.cli.demo import print_result
     from agent.pipeline import record_session
 
-    typer.echo(
-        f"recording {url} (close the browser, press Ctrl-C"
-        + (f" or wait {duration:g} s" if duration else "")
-        + " to stop)..."
-    )
+    typer.echo(f"recording {url} ({stop_hint(headless, duration)} to stop)...")
     result = asyncio.run(
         record_session(
             url,
             config(),
             home(),
+            headless=headless,
             user=user,
             duration=duration,
             record_class=record_class,
@@ -69,6 +74,14 @@ def record(
     )
     print_result(result, as_json=as_json)
     _exit_unless_loaded(result, url)
+
+
+def stop_hint(headless: bool, duration: float | None) -> str:
+    """How a ``record`` run can be stopped: closing the browser only when it is visible."""
+    ways = ([] if headless else ["close the browser"]) + ["press Ctrl-C"]
+    if duration:
+        ways.append(f"wait {duration:g} s")
+    return ways[0] if len(ways) == 1 else f"{', '.join(ways[:-1])} or {ways[-1]}"
 
 
 def _exit_unless_loaded(result: RecordingResult, url: str) -> None:

@@ -56,6 +56,7 @@ _STAGE_CLIS = (
     "capture",
     "mask",
     "ship",
+    "workstation",
     "index",
     "replay",
     "bench",

@@ -1,9 +1,8 @@
-"""``sessiontape ship [--once] | ship status | ship dispose | ship reverify``, ``sessiontape
-agent`` and ``sessiontape hold add | release | list``: the ship stage's commands."""
+"""``sessiontape ship [--once] | ship status | ship dispose | ship reverify`` and ``sessiontape
+hold add | release | list``: the ship stage's commands."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import typer
@@ -233,46 +232,7 @@ def hold_list(
         typer.echo("no holds")
 
 
-def agent_cmd(
-    run_seconds: float = typer.Option(
-        0, "--run-seconds", help="Stop after this many seconds (0 = until Ctrl-C / SIGTERM)."
-    ),
-    record_class: str | None = typer.Option(
-        None,
-        "--class",
-        help="Keep every session this agent ships at least as long as this retention class "
-        "(the longer of it and the class the seal records).",
-    ),
-) -> None:
-    """Run the ship scheduler in the foreground (ship, checkpoints, re-verify, posture,
-    local retention); Ctrl-C or SIGTERM stops it cleanly.
-
-    Example: sessiontape agent
-    """
-    import signal
-    import threading
-
-    from agent.cli.capture import check_class
-    from agent.ship.scheduler import run_agent
-
-    floor = check_class(record_class) if record_class is not None else None
-    sh = _shipper()
-    sh.min_class = floor
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if run_seconds > 0:
-        threading.Timer(run_seconds, stop.set).start()
-    typer.echo(
-        f"sessiontape agent: shipping to {sh.vaults['primary'].url} "
-        f"every {sh.cfg.interval_seconds} s (Ctrl-C to stop)"
-    )
-    t0 = time.monotonic()
-    run_agent(sh, stop=stop)
-    typer.echo(f"sessiontape agent: stopped after {int(time.monotonic() - t0)} s")
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``ship``, ``hold`` and ``agent`` to the main app."""
+    """Add ``ship`` and ``hold`` to the main app."""
     app.add_typer(ship_app, name="ship")
     app.add_typer(hold_app, name="hold")
-    app.command("agent")(agent_cmd)

@@ -12,7 +12,9 @@ posture        ``ship.posture_interval_seconds``      versioning / Object Lock /
 retention      ``ship.retention_interval_seconds``    re-apply holds, local retention, disposition
 =============  =====================================  ==========================================
 
-The job store is ``SQLAlchemyJobStore`` on ``sqlite:///<home>/ship/jobs.sqlite``; job
+The agent process may add jobs of its own (``extra_jobs``, same shape: id, module-level
+function of the home path, interval); a stored job that is no longer asked for is removed at
+start. The job store is ``SQLAlchemyJobStore`` on ``sqlite:///<home>/ship/jobs.sqlite``; job
 functions are module-level and take only the home path, so they pickle. Pending *work* lives
 in ``state.db`` anyway; the job store keeps the schedule (and missed runs) across restarts.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +39,7 @@ from agent.errors import SessiontapeError
 from agent.ship.shipper import Shipper
 
 log = structlog.get_logger("sessiontape.ship")
+Job = tuple[str, Callable[[str], None], int]  # id, function of the home path, every N s
 _RUNTIMES: dict[str, Shipper] = {}
 _LISTENERS: dict[str, JobListener] = {}
 _LOCK = threading.Lock()
@@ -174,9 +177,10 @@ def build_scheduler(
     blocking: bool = False,
     jobstore_url: str | None = None,
     on_job: JobListener | None = None,
+    extra_jobs: Sequence[Job] = (),
 ) -> Any:
-    """A configured (not started) APScheduler with the five ship jobs; ``on_job`` hears
-    each run's start and end."""
+    """A configured (not started) APScheduler with the five ship jobs and ``extra_jobs``;
+    ``on_job`` hears each run's start and end."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -198,12 +202,13 @@ def build_scheduler(
         timezone="UTC",
     )
     c = shipper.cfg
-    jobs: list[tuple[str, Callable[[str], None], int]] = [
+    jobs: list[Job] = [
         ("ship", job_ship, c.interval_seconds),
         ("checkpoints", job_checkpoints, c.checkpoint_interval_seconds),
         ("reverify", job_reverify, c.reverify_interval_seconds),
         ("posture", job_posture, c.posture_interval_seconds),
         ("retention", job_retention, c.retention_interval_seconds),
+        *extra_jobs,
     ]
     for job_id, fn, seconds in jobs:
         sched.add_job(
@@ -219,14 +224,24 @@ def build_scheduler(
 
 
 def run_agent(
-    shipper: Shipper, *, stop: threading.Event | None = None, on_job: JobListener | None = None
+    shipper: Shipper,
+    *,
+    stop: threading.Event | None = None,
+    on_job: JobListener | None = None,
+    extra_jobs: Sequence[Job] = (),
 ) -> None:
-    """Run the jobs in the foreground until ``stop`` is set or Ctrl-C; shut down cleanly."""
+    """Run the jobs (the ship jobs and ``extra_jobs``) until ``stop`` is set or Ctrl-C; shut
+    down cleanly; ``on_job`` hears each run."""
     shipper.check_posture(force=True)
     if shipper.paused:
         log.error("ship.paused_at_start", alert=True, reason=shipper.paused)
-    sched = build_scheduler(shipper, on_job=on_job)
+    sched = build_scheduler(shipper, on_job=on_job, extra_jobs=extra_jobs)
     sched.start()
+    wanted = {"ship", "checkpoints", "reverify", "posture", "retention"}
+    wanted.update(job_id for job_id, _fn, _s in extra_jobs)
+    for job in sched.get_jobs():  # e.g. the index job of an earlier run with a browser
+        if job.id not in wanted:
+            sched.remove_job(job.id)
     for job_id in ("ship", "checkpoints"):
         sched.modify_job(job_id, next_run_time=_now_utc())
     stop = stop or threading.Event()

@@ -94,3 +94,32 @@ def _exited_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def test_sweep_kills_a_browser_that_outlived_its_agent_and_spares_a_persistent_profile(
+    tmp_path: Path,
+) -> None:
+    """The agent of a private dir is dead but its browser (on a persistent profile) still
+    runs: the sweep kills that browser's group and removes the private dir, not the profile."""
+    profile = tmp_path / "profile"
+    profile.mkdir(mode=0o700)
+    (profile / "Cookies").write_text("kept")
+    orphan = subprocess.Popen(
+        ["sh", "-c", "sleep 60", f"--user-data-dir={profile}"], start_new_session=True
+    )
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    private = tmp_path / "sessiontape-browser-x"
+    private.mkdir(mode=0o700)
+    (private / "agent.pid").write_text(str(dead.pid))
+    (private / "browser.pid").write_text(str(orphan.pid))
+    (private / "profile.path").write_text(str(profile))
+    try:
+        assert sweep_stale_dirs(tmp_path) == [private]
+        assert orphan.wait(10) == -9
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
+    assert not private.exists()
+    assert (profile / "Cookies").read_text() == "kept"

@@ -234,3 +234,32 @@ def test_attach_queues_every_setup_command_then_resumes_the_target_without_await
         ("Emulation.setFocusEmulationEnabled", "S1"),
         ("Runtime.runIfWaitingForDebugger", "S1"),
     ]
+
+
+def test_a_visible_window_gets_no_viewport_emulation_so_a_resize_reaches_the_page(
+    tmp_path: Path,
+) -> None:
+    """emulate_viewport=False (headful): focus emulation only, no fixed device metrics."""
+
+    async def main() -> list[tuple[str, str | None]]:
+        clock = FakeClock()
+        cdp = _QueuingCDP()
+        engine = CaptureEngine(
+            cast(CDPConnection, cdp),
+            capture_config(),
+            Emitter(MemorySink(), clock),
+            clock,
+            home=tmp_path,
+            bundle="",
+            bundle_version="",
+            downloads_dir=tmp_path,
+            emulate_viewport=False,
+        )
+        info = {"type": "page", "targetId": "T1", "browserContextId": "C1", "url": "about:blank"}
+        engine._dispatch("Target.attachedToTarget", {"sessionId": "S1", "targetInfo": info}, None)
+        await engine.tasks.aclose()
+        return cdp.sent
+
+    methods = [m for m, _sid in asyncio.run(main())]
+    assert "Emulation.setDeviceMetricsOverride" not in methods
+    assert methods[-2:] == ["Emulation.setFocusEmulationEnabled", "Runtime.runIfWaitingForDebugger"]

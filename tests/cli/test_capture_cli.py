@@ -123,3 +123,13 @@ def test_keys_init_in_a_read_only_home_is_one_line_exit_2(read_only_home: Path) 
     r = run("keys", "init", home=read_only_home)
     assert r.code == 2
     assert r.err == f"sessiontape: error: {read_only_home / 'keys'}: Read-only file system\n"
+
+
+def test_the_stop_hint_offers_closing_the_browser_only_when_it_is_visible() -> None:
+    """A headless browser has no window to close: the hint does not mention one."""
+    from agent.cli.capture import stop_hint
+
+    assert stop_hint(True, None) == "press Ctrl-C"
+    assert stop_hint(True, 2) == "press Ctrl-C or wait 2 s"
+    assert stop_hint(False, None) == "close the browser or press Ctrl-C"
+    assert stop_hint(False, 600) == "close the browser, press Ctrl-C or wait 600 s"

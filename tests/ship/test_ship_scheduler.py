@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from agent.clock import SystemClock
@@ -87,14 +88,15 @@ def test_agent_ships_sealed_segments_and_checkpoints_within_the_interval(tmp_pat
 
 
 def test_agent_command_ships_a_real_journal_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    """`sessiontape agent` in the foreground: ships, then SIGINT → exit 0, no traceback."""
+    """`sessiontape agent --no-browser` (the jobs alone): ships, then SIGINT → exit 0, no
+    traceback."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     write_session(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESSIONTAPE_"))}
     env["SESSIONTAPE_SHIP_INTERVAL_SECONDS"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent"],
+        [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent", "--no-browser"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -117,3 +119,36 @@ def test_agent_command_ships_a_real_journal_and_exits_cleanly_on_ctrl_c(tmp_path
     assert out.splitlines()[0].startswith(f"sessiontape agent: shipping to file://{home}/vault")
     assert out.splitlines()[-1].startswith("sessiontape agent: stopped after")
     assert len(list(vault.rglob("*.stj.obj.json"))) == 1
+
+
+def test_an_extra_job_is_stored_and_dropped_by_a_later_run_that_does_not_ask_for_it(
+    tmp_path: Path,
+) -> None:
+    """run_agent with an index job stores it beside the five; a run without it removes it."""
+    from agent.workstation.jobs import job_index
+
+    sh, _, _ = _shipper(tmp_path)
+    db = sh.dir / "jobs.sqlite"
+
+    def stored() -> list[str]:
+        with sqlite3.connect(db) as con:
+            try:
+                rows = con.execute("SELECT id FROM apscheduler_jobs").fetchall()
+            except sqlite3.OperationalError:  # the scheduler has not created its table yet
+                return []
+        return sorted(r[0] for r in rows)
+
+    def stored_are(want: list[str]) -> bool:
+        return stored() == want
+
+    for extra, expected in ([("index", job_index, 3600)], sorted([*JOBS, "index"])), ([], JOBS):
+        stop = threading.Event()
+        t = threading.Thread(
+            target=run_agent, args=(sh,), kwargs={"stop": stop, "extra_jobs": extra}
+        )
+        t.start()
+        try:
+            wait_until(partial(stored_are, expected), what=f"the stored jobs to be {expected}")
+        finally:
+            stop.set()
+            t.join(30)
