@@ -229,9 +229,10 @@ def run_agent(
     stop: threading.Event | None = None,
     on_job: JobListener | None = None,
     extra_jobs: Sequence[Job] = (),
+    on_started: Callable[[Any], None] | None = None,
 ) -> None:
     """Run the jobs (the ship jobs and ``extra_jobs``) until ``stop`` is set or Ctrl-C; shut
-    down cleanly; ``on_job`` hears each run."""
+    down cleanly; ``on_job`` hears each run, ``on_started`` gets the running scheduler."""
     shipper.check_posture(force=True)
     if shipper.paused:
         log.error("ship.paused_at_start", alert=True, reason=shipper.paused)
@@ -244,6 +245,8 @@ def run_agent(
             sched.remove_job(job.id)
     for job_id in ("ship", "checkpoints"):
         sched.modify_job(job_id, next_run_time=_now_utc())
+    if on_started is not None:
+        on_started(sched)
     stop = stop or threading.Event()
     try:
         while not stop.wait(0.5):

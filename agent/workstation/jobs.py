@@ -18,6 +18,7 @@ from agent.errors import SessiontapeError
 
 if TYPE_CHECKING:
     from agent.config import Config
+    from agent.health.board import StatusBoard
     from agent.ship.scheduler import Job
     from agent.ship.shipper import Shipper
 
@@ -76,9 +77,12 @@ def agent_jobs(home: Path, config: Config) -> list[Job]:
 class SchedulerThread:
     """The ship jobs (and ``extra_jobs``) running in a thread until :meth:`stop`."""
 
-    def __init__(self, shipper: Shipper, extra_jobs: list[Job]) -> None:
+    def __init__(
+        self, shipper: Shipper, extra_jobs: list[Job], board: StatusBoard | None = None
+    ) -> None:
         self.shipper = shipper
         self.extra_jobs = extra_jobs
+        self.board = board
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sessiontape-jobs", daemon=True)
         self.error: BaseException | None = None
@@ -86,11 +90,21 @@ class SchedulerThread:
     def _run(self) -> None:
         from agent.ship.scheduler import run_agent
 
+        board = self.board
+        interval = self.shipper.cfg.interval_seconds
         try:
-            run_agent(self.shipper, stop=self._stop, extra_jobs=self.extra_jobs)
+            run_agent(
+                self.shipper,
+                stop=self._stop,
+                extra_jobs=self.extra_jobs,
+                on_job=board.job_run if board is not None else None,
+                on_started=(lambda s: board.watch_scheduler(s, interval)) if board else None,
+            )
         except BaseException as exc:  # reported by stop(); the recording goes on meanwhile
             self.error = exc
             log.exception("workstation.jobs_crashed", error=str(exc))
+            if board is not None:
+                board.error(f"the scheduled jobs stopped: {exc}"[:300])
 
     def start(self) -> None:
         """Start the scheduler thread."""

@@ -34,6 +34,7 @@ from agent.capture.session import CaptureSession
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.errors import CaptureError
+from agent.health.board import StatusBoard
 from agent.pipeline import Recording
 from agent.workstation.instance import single_instance
 from agent.workstation.profile import profile_dirs
@@ -87,6 +88,7 @@ class WorkstationService:
         self.shipper = shipper
         self.clock = clock or SystemClock()
         self.profile = profile_dirs(home, config.agent)
+        self.board = StatusBoard(home, clock=self.clock)
         self.recording: Recording | None = None
         self.capture: CaptureSession | None = None
         self._periodic: list[tuple[str, float, Periodic]] = []
@@ -125,8 +127,26 @@ class WorkstationService:
     # -- run ------------------------------------------------------------------------------
     async def run(self) -> ServiceResult:
         """Record until stopped; return what was done (the session sealed and verified)."""
+        from agent.health.server import start_health
+
         with single_instance(self.home):
-            return await self._run()
+            health = start_health(self.board, self.home, self.config)
+            self.on_session_change(self.board.recording_started)
+            self.add_periodic("tabs", 2.0, self._count_tabs)
+            try:
+                return await self._run()
+            except BaseException as exc:
+                self.board.error(f"the agent stopped: {exc}"[:300])
+                raise
+            finally:
+                self.board.recording_stopped()
+                health.stop()
+
+    async def _count_tabs(self) -> None:
+        cap = self.capture
+        engine = cap.engine if cap is not None else None
+        targets = engine.targets.values() if engine is not None else ()
+        self.board.tabs(sum(1 for t in targets if t.is_page))
 
     async def _run(self) -> ServiceResult:
         from agent.journal.session import default_meta
@@ -168,7 +188,7 @@ class WorkstationService:
             return None
         from agent.workstation.jobs import SchedulerThread, agent_jobs
 
-        jobs = SchedulerThread(self.shipper, agent_jobs(self.home, self.config))
+        jobs = SchedulerThread(self.shipper, agent_jobs(self.home, self.config), self.board)
         jobs.start()
         return jobs
 
@@ -216,6 +236,7 @@ class WorkstationService:
             failed = cap.launch_error
             await self._end_capture(cap)
             if failed is not None:
+                self.board.error(f"browser relaunch failed: {failed}")
                 raise CaptureError(f"the browser crashed and could not be relaunched: {failed}")
             if self.config.agent.on_close == "end":
                 return "browser_closed"
