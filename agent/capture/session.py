@@ -23,6 +23,7 @@ from agent.capture.driver import BrowserDriver
 from agent.capture.driver_page import PageDriver
 from agent.capture.emitter import Emitter
 from agent.capture.engine import CaptureEngine
+from agent.capture.gate import GateFactory
 from agent.clock import Clock
 from agent.errors import CaptureError
 from agent.sink import EventSink
@@ -53,6 +54,7 @@ class CaptureSession:
         headless: bool | None = None,
         mask: dict[str, Any] | None = None,
         relaunch: bool = True,
+        gate: GateFactory | None = None,
     ) -> None:
         self.cfg = config
         self.sink = sink
@@ -60,6 +62,7 @@ class CaptureSession:
         self.home = Path(home)
         self.mask = mask
         self.relaunch = relaunch
+        self.gate = gate  # a policy on what the browser may load, on every (re)launch
         self.headless = resolve_headless(self.cfg.headless, headless)
         self.emitter = Emitter(sink, clock, flush_ms=self.cfg.emit_ms)
         self._bundle, self._bundle_version = _load_bundle()
@@ -118,6 +121,7 @@ class CaptureSession:
                 bundle_version=self._bundle_version,
                 downloads_dir=self._browser.downloads_dir,
                 mask=self.mask,
+                gate=self.gate,
             )
             await self.engine.start()
             self._driver = BrowserDriver(
