@@ -69,7 +69,7 @@ def test_new_tab_and_window_shortcuts_are_closed_and_recorded(
             await wait_until_async(lambda: _pages(cs) == 1, what="one tab left", timeout_s=20)
             ev = next(e for e in blocked(sink) if e.payload["how"] == "new-tab")
             assert ev.payload["url"].startswith("chrome://new")
-            assert ev.payload["caught"] == "new-target"
+            assert ev.payload["caught"] == "attach"
             assert cs.page.url == s.a + "/ok.html"
             leaked = [
                 e.payload["url"]
