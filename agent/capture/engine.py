@@ -78,11 +78,6 @@ def _network_params(cfg: CaptureConfig) -> dict[str, Any]:
     }
 
 
-async def _settle(futs: list[asyncio.Future[dict[str, Any]]]) -> None:
-    """Wait for queued commands whose failures nobody acts on (the target may be gone)."""
-    await asyncio.gather(*futs, return_exceptions=True)
-
-
 class CaptureEngine:
     """Instruments every target of one browser and turns what it sees into events."""
 
@@ -270,11 +265,6 @@ class CaptureEngine:
         sid = p["sessionId"]
         info = p.get("targetInfo", {})
         ttype = info.get("type", "")
-        if ttype not in _INSTRUMENTED and self.gate is not None and self.gate.wants(ttype):
-            futs = self.gate.attach(sid, info, parent_sid)
-            futs.append(self.conn.send_nowait("Runtime.runIfWaitingForDebugger", None, sid))
-            self.tasks.spawn(_settle(futs))
-            return
         if ttype not in _INSTRUMENTED:
             # browser_ui, workers, ...: let them run, and leave them alone.
             self.conn.fire("Runtime.runIfWaitingForDebugger", None, sid)

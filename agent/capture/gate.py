@@ -1,11 +1,13 @@
-"""A gate on what the recorded browser may load, installed on every target from its start.
+"""A gate on what the recorded browser may load, installed before any target runs.
 
-Capture stays unaware of any policy: a gate (the kiosk allowlist is one) gets a chance to
-queue setup commands on each target before it resumes, adds its ``Fetch`` request-stage
-patterns to the one ``Fetch.enable`` capture sends per target (a second ``Fetch.enable``
-would replace the first), sees every CDP event, and answers every request paused at the
-request stage. Capture's own ``Fetch`` use (bodies at the response stage) never sees those,
-so a request is answered by exactly one party at each stage and never left paused.
+Capture stays unaware of any policy. A gate (the kiosk allowlist is one) sends its own
+commands to the browser target once before auto-attach starts (``Fetch.enable`` there pauses
+every request of every target), queues setup commands on each page, popup, tab and iframe
+before it resumes, may add request-stage patterns to the one ``Fetch.enable`` capture sends
+per target (a second ``Fetch.enable`` on a session would replace the first), sees every CDP
+event, and must answer every request paused at the request stage. Capture's own ``Fetch``
+use (bodies at the response stage) never handles those, so each pause has exactly one owner
+and none is left paused.
 """
 
 from __future__ import annotations
@@ -27,13 +29,11 @@ class TargetGate(Protocol):
     def fetch_patterns(self) -> list[dict[str, str]]:
         """``Fetch.enable`` patterns at the request stage (the gate answers those pauses)."""
 
-    def wants(self, target_type: str) -> bool:
-        """Whether a target capture does not instrument (a worker) stays attached for us."""
-
     def attach(
         self, session_id: str, info: dict[str, Any], parent_session: str | None
     ) -> list[asyncio.Future[dict[str, Any]]]:
-        """Queue setup commands on a target paused before its first script (not awaited)."""
+        """Queue setup commands on a page, popup, tab or iframe paused before its first
+        script (not awaited)."""
 
     def event(self, method: str, params: dict[str, Any], session_id: str | None) -> None:
         """Every CDP event of the browser; the gate must answer its request-stage pauses."""

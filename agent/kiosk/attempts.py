@@ -89,6 +89,10 @@ class Attempts:
         """The renderer's announced reason for navigating to ``url`` ("" when none)."""
         return str(self._requested.get(url, ""))
 
+    def is_service_worker(self, frame: str) -> bool:
+        """Whether a request's frame id is a service worker's (its script fetch included)."""
+        return self.workers.get(frame) == "service_worker"
+
     def is_top(self, frame: str, known_page: bool) -> bool:
         """Whether ``frame`` is the main frame of a tab (its id is the tab's target id)."""
         return known_page or frame in self.pages

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from agent.capture.gate import is_request_stage
-from agent.kiosk.allowlist import Scope
+from agent.kiosk.allowlist import Decision, Scope
 from agent.kiosk.attempts import REASONS, Attempts, Bounded
 from agent.kiosk.blockpage import BLOCK_STATUS, block_page
 from agent.kiosk.urls import scheme_of
@@ -73,10 +73,6 @@ class KioskGate:
         """Nothing per target: the browser-wide interception sees every request once."""
         return []
 
-    def wants(self, target_type: str) -> bool:
-        """Service workers stay attached when the policy closes them."""
-        return target_type == "service_worker" and self.policy.service_workers == "block"
-
     def attach(
         self, session_id: str, info: dict[str, Any], parent_session: str | None
     ) -> list[asyncio.Future[dict[str, Any]]]:
@@ -84,9 +80,6 @@ class KioskGate:
         send = self.ctx.cdp.send_nowait
         ttype = str(info.get("type", ""))
         url = str(info.get("url", ""))
-        if ttype == "service_worker":  # asked for only when service workers are blocked
-            self._emit(url, "service-worker", "subresource", "service workers are blocked", None)
-            return [send("Target.closeTarget", {"targetId": info.get("targetId", "")})]
         futs = [send("Log.enable", None, session_id)]
         ctx_id = str(info.get("browserContextId") or "")
         if ttype == "page" and ctx_id and ctx_id not in self._contexts:
@@ -144,6 +137,8 @@ class KioskGate:
             top = self.attempts.is_top(frame, t is not None and t.is_page)
             scope = "top" if top else "frame"
         decision = self.allow.decide(url, scope)
+        if self.policy.service_workers == "block" and self.attempts.is_service_worker(frame):
+            decision = Decision(False, "service workers are blocked")
         if decision.allowed:
             answer("Fetch.continueRequest", {})
             return

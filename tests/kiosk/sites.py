@@ -24,6 +24,7 @@ from agent.testing import MemorySink
 from tests.capture.servers import capture_config
 
 EVIL = "evil document from the other site"
+DOWNLOAD_BODY = b"statement of account\n" * 100
 
 ALLOWED_PAGES: dict[str, str] = {
     "start.html": """<!doctype html><html><head><title>Start</title></head><body>
@@ -38,6 +39,7 @@ ALLOWED_PAGES: dict[str, str] = {
 <a id=js href="javascript:location.href='{b}/evil.html'">js</a>
 <a id=file href="file:///etc/hostname">file</a>
 <a id=ok href="/ok.html">ok</a>
+<a id=dl href="/download">download</a>
 <img id=img src="{b}/pixel.png">
 </body></html>""",
     "ok.html": """<!doctype html><html><head><title>OK</title></head><body>
@@ -111,7 +113,12 @@ def _app(s: KioskSites, allowed: bool) -> web.Application:
     async def collect(request: web.Request) -> web.Response:
         return web.Response(text=f"<h1 id=evil>{EVIL}</h1>", content_type="text/html")
 
+    async def download(request: web.Request) -> web.Response:
+        disposition = 'attachment; filename="statement.txt"'
+        return web.Response(body=DOWNLOAD_BODY, headers={"Content-Disposition": disposition})
+
     app = web.Application(middlewares=[log])
+    app.router.add_get("/download", download)
     app.router.add_get("/hop1", hop1)
     app.router.add_get("/hop2", hop2)
     app.router.add_get("/sw.js", sw)
