@@ -258,3 +258,19 @@ def test_subresource_of_another_origin_fails_and_allowed_pages_load(tmp_path: Pa
     assert "/ok.html" in s.hits_a
     refused = {e.payload["url"] for e in events if e.kind == "kiosk.blocked"}
     assert not [u for u in refused if u.startswith(s.a)]
+
+
+@pytest.mark.xfail(
+    reason="a WebSocket handshake never reaches Fetch, and Network.setBlockedURLs (plain URLs or "
+    "urlPatterns) does not stop it either in Chromium 156: WebSockets to other origins are open",
+    strict=True,
+)
+def test_websocket_to_another_origin(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with kiosk_sites() as s, kiosk(tmp_path, s, "/ok.html") as (cs, _sink, _policy):
+            ws = s.b.replace("http://", "ws://") + "/ws"
+            await cs.page.evaluate(f"window.ws = new WebSocket({ws!r}); 1")
+            await cs.page.wait_for_function("window.ws.readyState > 0", timeout=20)
+            assert "/ws" not in s.hits_b
+
+    asyncio.run(main())
