@@ -147,6 +147,12 @@ register("net.ws_frame", "A WebSocket frame (direction, opcode, payload or budge
 register("net.ws_close", "A WebSocket closed.")
 register("net.asset", "An asset (CSS, font, image) archived by content hash.")
 
+# --- kiosk ---------------------------------------------------------------------------------
+register(
+    "kiosk.blocked",
+    "A kiosk refused a URL outside its allowlist (url, how, scope) and showed its block page.",
+)
+
 # --- masking -------------------------------------------------------------------------------
 register("mask.failed", "A masking rule failed to apply; the value was redacted (no value).")
 

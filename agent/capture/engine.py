@@ -32,6 +32,7 @@ from agent.capture.cdp import CDPConnection
 from agent.capture.config import CaptureConfig
 from agent.capture.context import CaptureContext
 from agent.capture.emitter import Emitter
+from agent.capture.gate import GateFactory, is_request_stage
 from agent.capture.health import Health
 from agent.capture.network import NetworkCapture
 from agent.capture.pages import PageCapture
@@ -94,6 +95,7 @@ class CaptureEngine:
         downloads_dir: Path,
         mask: dict[str, Any] | None = None,
         emulate_viewport: bool = True,
+        gate: GateFactory | None = None,
     ) -> None:
         self.conn = conn
         self.emulate_viewport = emulate_viewport
@@ -125,6 +127,7 @@ class CaptureEngine:
         self.health = Health(self.ctx)
         self.recorders = RecorderChannel(self.ctx, self.health)
         self.blocker = Blocker(self.ctx)
+        self.gate = gate(self.ctx) if gate is not None else None
         self._on_session: dict[str, SessionHandler] = {
             "Target.attachedToTarget": self._attached,
             # sent on the parent's session for iframes
@@ -149,7 +152,11 @@ class CaptureEngine:
     async def start(self) -> None:
         """Subscribe to the browser target and auto-attach to everything from now on."""
         self.conn.on_event(self._dispatch)
+        if self.gate is not None:
+            self.conn.on_event(self.gate.event)
         await self.conn.send("Target.setDiscoverTargets", {"discover": True})
+        if self.gate is not None:
+            await asyncio.gather(*self.gate.browser_setup())
         await self.conn.send("Target.setAutoAttach", dict(_AUTO_ATTACH))
         self._tick_task = self.tasks.spawn(self._tick(), name="capture-tick")
 
@@ -213,6 +220,11 @@ class CaptureEngine:
         }
         for method in _CSSOM_EVENTS:
             table[method] = partial(health.cssom, method)
+        if self.gate is not None:  # request-stage pauses are the gate's to answer
+            bodies = table["Fetch.requestPaused"]
+            table["Fetch.requestPaused"] = lambda p, t: (
+                None if is_request_stage(p) else bodies(p, t)
+            )
         return table
 
     def _dispatch(self, method: str, p: dict[str, Any], sid: str | None) -> None:
@@ -267,6 +279,8 @@ class CaptureEngine:
         futs = self._send_setup(sid, ctx_id)
         if ttype == "page":
             futs.extend(self._emulate(sid))
+        if self.gate is not None:
+            futs.extend(self.gate.attach(sid, info, parent_sid))
         futs.append(self.conn.send_nowait("Runtime.runIfWaitingForDebugger", None, sid))
         if ttype == "page" and self.blocker.reason is not None:
             self.tasks.spawn(self.blocker.apply(t))
@@ -335,8 +349,11 @@ class CaptureEngine:
             send("Network.enable", _network_params(cfg), sid),
             send("Inspector.enable", None, sid),
         ]
-        if cfg.capture_unread_bodies:
-            futs.append(send("Fetch.enable", {"patterns": fetch_patterns()}, sid))
+        patterns = fetch_patterns() if cfg.capture_unread_bodies else []
+        if self.gate is not None:
+            patterns = self.gate.fetch_patterns() + patterns
+        if patterns:
+            futs.append(send("Fetch.enable", {"patterns": patterns}, sid))
         if cfg.cssom_trigger:
             futs.append(send("DOM.enable", None, sid))
             futs.append(send("CSS.enable", None, sid))

@@ -25,6 +25,7 @@ from agent.capture.driver import BrowserDriver
 from agent.capture.driver_page import PageDriver
 from agent.capture.emitter import Emitter
 from agent.capture.engine import CaptureEngine
+from agent.capture.gate import GateFactory
 from agent.capture.profile import ProfileDirs
 from agent.clock import Clock
 from agent.errors import CaptureError
@@ -57,6 +58,7 @@ class CaptureSession:
         mask: dict[str, Any] | None = None,
         relaunch: bool = True,
         profile: ProfileDirs | None = None,
+        gate: GateFactory | None = None,
     ) -> None:
         self.cfg = config
         self.profile = profile
@@ -65,6 +67,7 @@ class CaptureSession:
         self.home = Path(home)
         self.mask = mask
         self.relaunch = relaunch
+        self.gate = gate  # a policy on what the browser may load, on every (re)launch
         self.headless = resolve_headless(self.cfg.headless, headless)
         self.emitter = Emitter(sink, clock, flush_ms=self.cfg.emit_ms)
         self._bundle, self._bundle_version = _load_bundle()
@@ -133,6 +136,7 @@ class CaptureSession:
                 downloads_dir=self._browser.downloads_dir,
                 mask=self.mask,
                 emulate_viewport=self.headless,
+                gate=self.gate,
             )
             await self.engine.start()
             self._driver = BrowserDriver(
