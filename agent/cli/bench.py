@@ -307,3 +307,30 @@ def bench_crash(
             typer.echo(line)
     if result["passed"] != result["points"]:
         raise typer.Exit(1)
+
+
+@bench_app.command("soak")
+def bench_soak(
+    minutes: float = typer.Option(30.0, "--minutes", min=0.5, help="How long the agent records."),
+    cells: int = typer.Option(200, "--cells", min=1, help="Blotter cells changed per update."),
+    sample: float = typer.Option(10.0, "--sample-seconds", min=1.0, help="Seconds per sample."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (with samples)."),
+) -> None:
+    """Run the real workstation agent (headless, its own home and file vault) on the static
+    blotter for MINUTES; sample agent and browser RSS, agent CPU, journal bytes, ship backlog
+    and checkpoint age in the vault; report RSS slopes, CPU share and the targets.
+
+    Exit 1 when a target is not met.
+
+    Example: sessiontape bench soak --minutes 30 --cells 200
+    """
+    from agent.bench.soak import iter_lines, run_bench
+
+    result = run_bench(minutes, cells, sample)
+    if json_out:
+        typer.echo(json.dumps(result, indent=1))
+    else:
+        for line in iter_lines(result):
+            typer.echo(line)
+    if not all(t["met"] for t in result["targets"].values()):
+        raise typer.Exit(1)
