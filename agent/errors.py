@@ -17,6 +17,7 @@
      ├── CaptureError                      browser / CDP failures (retryable where transient)
      ├── MaskError                         a masking rule that cannot be loaded
      ├── StorageError                      a local file could not be written (disk full, I/O)
+     ├── IndexServerError                  the search index's database server failed (retryable)
      └── VaultError                        WORM storage failures (retryable where transient)
           └── PostureError                 bucket not WORM enough for the policy
 
@@ -118,6 +119,13 @@ class MaskError(SessiontapeError):
 
 class StorageError(SessiontapeError):
     """A local file (index, export bundle) could not be written; nothing half-written is left."""
+
+    retryable = True
+
+
+class IndexServerError(SessiontapeError):
+    """The search index's database server (PostgreSQL) is unreachable or refused a statement;
+    the message names the server (host, port, database), never its password."""
 
     retryable = True
 

@@ -1,4 +1,5 @@
-"""The SearchIndex contract, run against the SQLite backend (a new backend adds its factory).
+"""The SearchIndex contract, run against every backend (SQLite, PostgreSQL; a new backend adds
+its factory to ``BACKENDS``).
 
 Rows are written exactly as the indexer writes them (``add_segment`` per sealed segment) and
 queried through the query language.
@@ -17,8 +18,10 @@ from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
 from agent.index.query import parse
 from agent.index.schema import MIGRATIONS
+from agent.index.pgindex import PostgresIndex
 from agent.index.sqlite import SqliteIndex
 from agent.migrations import apply_migrations
+from tests.pg import PgServer
 
 H = 3_600_000_000_000
 T0 = 1_795_651_200_000_000_000  # 2026-11-26T00:00:00Z
@@ -26,14 +29,22 @@ TOK_A = "tok_1b0291152bfb9d97"
 TOK_B = "tok_3f976b5bcfce2c06"
 KEY = b"\x0b" * 32
 
-BACKENDS: dict[str, Callable[[Path], SearchIndex]] = {
-    "sqlite": lambda p: SqliteIndex(p / "index.db", key=KEY),
+
+
+def _postgres(request: pytest.FixtureRequest, _: Path) -> SearchIndex:
+    server: PgServer = request.getfixturevalue("pg_server")
+    return PostgresIndex(request.getfixturevalue("pg_dsn"), key=KEY, password=server.password)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], SearchIndex]] = {
+    "sqlite": lambda _, p: SqliteIndex(p / "index.db", key=KEY),
+    "postgres": _postgres,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def ix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    index = BACKENDS[request.param](tmp_path)
+    index = BACKENDS[request.param](request, tmp_path)
     _load(index)
     yield index
     index.close()
