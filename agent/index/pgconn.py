@@ -75,10 +75,10 @@ def read_password_file(path: Path) -> str:
     return lines[0]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__
+def one_line(exc: BaseException) -> str:
+    """A psycopg error's message on one line."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return " ".join(lines) if lines else exc.__class__.__name__
 
 
 @contextlib.contextmanager
@@ -90,11 +90,11 @@ def pg_errors(where: str, what: str = "search index") -> Iterator[None]:
         raise StorageError(f"PostgreSQL {what} ({where}): server disk full: {exc}") from exc
     except psycopg.OperationalError as exc:
         raise IndexServerError(
-            f"cannot use the PostgreSQL {what} at {where}: {_first_line(exc)}"
+            f"cannot use the PostgreSQL {what} at {where}: {one_line(exc)}"
         ) from exc
     except psycopg.Error as exc:
         raise IndexServerError(
-            f"PostgreSQL {what} at {where} refused a statement: {_first_line(exc)}",
+            f"PostgreSQL {what} at {where} refused a statement: {one_line(exc)}",
             retryable=False,
         ) from exc
 

@@ -149,7 +149,9 @@ class PostgresIndex:
             con = self._con()
             self._parts.ensure(con, {r.t_ns for r in rows})
             with con.transaction():
-                con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (seg.seal_hash,))
+                con.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (seg.seal_hash,)
+                )
                 if self._has_segment(con, seg.seal_hash):
                     return 0  # another writer got there first
                 con.execute("DELETE FROM segments WHERE seal_hash = %s", (seg.seal_hash,))
