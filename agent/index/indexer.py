@@ -25,7 +25,7 @@ import structlog
 from agent.audit import is_audit
 from agent.config import Config
 from agent.errors import KeyMaterialError, KeyUnavailable, SessiontapeError, UsageError
-from agent.index.backend import open_index
+from agent.index.backend import open_index as open_index  # the factory, re-exported
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.custody import Custody, ship_custody
 from agent.index.extract import Extractor, Limits, Row

@@ -101,19 +101,19 @@ def _from_matches(
     where, args, _ = event_where(con, c, q)
     value = col if col.startswith("s.") else f"m.{col}"
     sql = (
-        "SELECT {v}, count(*) FROM (SELECT e.sid, e.host, e.action FROM events e JOIN sessions s "
-        "ON s.sid = e.sid WHERE {w} ORDER BY e.t_ns DESC, e.id DESC LIMIT %s) m "
-        "JOIN sessions s ON s.sid = m.sid GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s"
-    ).format(v=value, w=where)
+        f"SELECT {value}, count(*) FROM (SELECT e.sid, e.host, e.action FROM events e "
+        f"JOIN sessions s ON s.sid = e.sid WHERE {where} ORDER BY e.t_ns DESC, e.id DESC "
+        "LIMIT %s) m JOIN sessions s ON s.sid = m.sid GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s"
+    )
     rows = _rows(con, sql, [*args, MATCH_CAP, limit])
     total_sql = (
         f"SELECT count(*) FROM (SELECT 1 FROM events e JOIN sessions s ON s.sid = e.sid "
         f"WHERE {where} LIMIT %s) m"
     )
-    row = con.execute(total_sql, [*args, MATCH_CAP + 1]).fetchone()  # type: ignore[arg-type]
+    row = con.execute(total_sql, [*args, MATCH_CAP + 1]).fetchone()
     capped = bool(row and int(row[0]) > MATCH_CAP)
     return rows, capped
 
 
 def _rows(con: Connection, sql: str, args: list[Any]) -> list[tuple[str, int]]:
-    return [(str(v), int(n)) for v, n in con.execute(sql, args).fetchall()]  # type: ignore[arg-type]
+    return [(str(v), int(n)) for v, n in con.execute(sql, args).fetchall()]

@@ -240,14 +240,14 @@ class PostgresIndex:
                     return 0
                 sid = int(row[0])
                 for table in ("tokens", "facet_hours", "segments"):
-                    con.execute(f"DELETE FROM {table} WHERE sid = %s", (sid,))  # type: ignore[arg-type]
+                    con.execute(f"DELETE FROM {table} WHERE sid = %s", (sid,))
                 n = con.execute("DELETE FROM events WHERE sid = %s", (sid,)).rowcount
                 con.execute("DELETE FROM sessions WHERE sid = %s", (sid,))
                 return int(n)
 
     def clear(self) -> None:
         with pg_errors(self.where):
-            self._con().execute(f"TRUNCATE {', '.join(TABLES)}")  # type: ignore[arg-type]
+            self._con().execute(f"TRUNCATE {', '.join(TABLES)}")
 
     def optimize(self) -> None:
         """Refresh planner statistics (after a bulk rebuild)."""
@@ -259,7 +259,7 @@ class PostgresIndex:
         with pg_errors(self.where):
             con = self._con()
             sql, args, phrases = pgplan.plan_search(con, self.cipher, query, limit)
-            rows = con.execute(sql, args).fetchall()  # type: ignore[arg-type]
+            rows = con.execute(sql, args).fetchall()
         return [sqlrows.hit(self.cipher, r, phrases) for r in rows]
 
     def facet_counts(self, query: Query, facet: str, limit: int = 10) -> list[tuple[str, int]]:
@@ -295,7 +295,7 @@ class PostgresIndex:
         with pg_errors(self.where):
             rows = self._con().execute(
                 "SELECT s.session_id, g.segment_id, g.idx, g.detail FROM segments g "
-                f"JOIN sessions s ON s.sid = g.sid WHERE g.status = 'failed' {where} "  # type: ignore[arg-type]
+                f"JOIN sessions s ON s.sid = g.sid WHERE g.status = 'failed' {where} "
                 "ORDER BY s.session_id, g.idx",
                 args,
             )
@@ -309,7 +309,7 @@ class PostgresIndex:
             con = self._con()
 
             def count(sql: str) -> int:
-                row = con.execute(sql).fetchone()  # type: ignore[arg-type]
+                row = con.execute(sql).fetchone()
                 return int(row[0]) if row and row[0] is not None else 0
 
             return IndexStats(

@@ -147,7 +147,7 @@ def _create(con: Connection, where: str) -> None:
                 retryable=False,
             ) from exc
     for stmt in _DDL:
-        con.execute(stmt)  # type: ignore[arg-type]  # constant DDL, not user input
+        con.execute(stmt)
     con.execute("INSERT INTO index_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
 
 
@@ -178,8 +178,7 @@ class Partitions:
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
                 if not _exists(con, name):
                     con.execute(
-                        f"CREATE TABLE {name} PARTITION OF events "  # type: ignore[arg-type]
-                        f"FOR VALUES FROM ({lo}) TO ({hi})"
+                        f"CREATE TABLE {name} PARTITION OF events FOR VALUES FROM ({lo}) TO ({hi})"
                     )
             with self._lock:
                 self._known.add(name)

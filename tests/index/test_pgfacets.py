@@ -49,7 +49,11 @@ def test_event_facets_come_from_the_hourly_rollup(ix: PostgresIndex) -> None:
 
 def test_text_facets_count_the_matching_events(ix: PostgresIndex) -> None:
     """With text or tokens, the matching events themselves are counted."""
-    assert ix.facet_counts(parse('"send order"'), "user") == [("alice", 2), ("bob", 1), ("carol", 1)]
+    assert ix.facet_counts(parse('"send order"'), "user") == [
+        ("alice", 2),
+        ("bob", 1),
+        ("carol", 1),
+    ]
     got, capped = pgfacets.facet_counts_capped(
         ix.pool.get(), ix.cipher, parse("token:tok_1b0291152bfb9d97"), "host"
     )

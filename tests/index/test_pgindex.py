@@ -84,7 +84,9 @@ def test_stats_name_the_server_and_count_what_is_stored(ix: PostgresIndex) -> No
         4,
     )
     assert st.size_bytes > 0 and st.schema_version == 1
-    assert st.location.startswith("postgresql host=/tmp/") and "dbname=sessiontape_test" in st.location
+    assert (
+        st.location.startswith("postgresql host=/tmp/") and "dbname=sessiontape_test" in st.location
+    )
 
 
 def test_closed_index_releases_every_threads_connection(
@@ -98,7 +100,7 @@ def test_closed_index_releases_every_threads_connection(
     def alive() -> set[int]:
         with pg_server.admin() as con:
             rows = con.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
-            return {int(r[0]) for r in rows.fetchall()}
+            return {int(str(r[0])) for r in rows.fetchall()}
 
     assert alive() == pids
     ix.close()

@@ -30,8 +30,8 @@ def _explain(ix: PostgresIndex, sql: str, args: list[object]) -> str:
     con = ix.pool.get()
     with con.transaction():
         for scan in ("seqscan", "indexscan", "indexonlyscan"):
-            con.execute(f"SET LOCAL enable_{scan} = off")  # type: ignore[arg-type]
-        rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()  # type: ignore[arg-type]
+            con.execute(f"SET LOCAL enable_{scan} = off")
+        rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()
     return json.dumps(rows[0][0])
 
 
@@ -49,7 +49,7 @@ def test_full_text_is_answered_by_the_gin_index(ix: PostgresIndex) -> None:
 
 
 def test_phrases_need_adjacent_words_and_url_matches_url_words_only(ix: PostgresIndex) -> None:
-    """"send order" is a phrase in the click text; "order send" is not; url: is the URL's."""
+    """The phrase "send order" is in the click text, "order send" nowhere; url: is the URL's."""
     assert {h.seq for h in ix.search(parse('"send order"'), 10)} == {2}
     assert ix.search(parse('"order send"'), 10) == []
     assert {h.seq for h in ix.search(parse("url:/api/orders"), 10)} == {4}
@@ -77,9 +77,7 @@ def test_host_subdomains_are_found_through_the_trigram_index(ix: PostgresIndex) 
     """host:firm.example is a ``LIKE '%.firm.example'`` the hosts trigram index serves."""
     con = ix.pool.get()
     assert known_hosts(con, ("firm.example",)) == ["crm.firm.example", "oms.firm.example"]
-    plan = _explain(
-        ix, "SELECT host FROM hosts WHERE host LIKE %s", ["%.firm.example"]
-    )
+    plan = _explain(ix, "SELECT host FROM hosts WHERE host LIKE %s", ["%.firm.example"])
     assert "hosts_trgm" in plan
     assert _sessions(ix, "host:firm.example kind:click") == ["a", "b", "c"]
 

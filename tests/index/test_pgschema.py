@@ -36,7 +36,7 @@ def _partitions(ix: PostgresIndex) -> list[str]:
 def _plan(ix: PostgresIndex, query: str) -> str:
     con = ix.pool.get()
     sql, args, _ = plan_search(con, ix.cipher, parse(query), 50)
-    rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()  # type: ignore[arg-type]
+    rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()
     return json.dumps(rows[0][0])
 
 
@@ -46,7 +46,11 @@ def test_rows_of_each_month_land_in_that_months_partition(ix: PostgresIndex) -> 
     counts = ix.pool.get().execute(
         "SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1 ORDER BY 1"
     )
-    assert counts.fetchall() == [("events_2026_10", 5), ("events_2026_11", 10), ("events_2026_12", 5)]
+    assert counts.fetchall() == [
+        ("events_2026_10", 5),
+        ("events_2026_11", 10),
+        ("events_2026_12", 5),
+    ]
 
 
 def test_month_bounds_cover_the_month_exactly() -> None:

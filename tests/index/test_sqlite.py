@@ -16,9 +16,9 @@ import pytest
 from agent.errors import KeyMaterialError, UnknownVersion, UsageError
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
+from agent.index.pgindex import PostgresIndex
 from agent.index.query import parse
 from agent.index.schema import MIGRATIONS
-from agent.index.pgindex import PostgresIndex
 from agent.index.sqlite import SqliteIndex
 from agent.migrations import apply_migrations
 from tests.pg import PgServer
@@ -28,7 +28,6 @@ T0 = 1_795_651_200_000_000_000  # 2026-11-26T00:00:00Z
 TOK_A = "tok_1b0291152bfb9d97"
 TOK_B = "tok_3f976b5bcfce2c06"
 KEY = b"\x0b" * 32
-
 
 
 def _postgres(request: pytest.FixtureRequest, _: Path) -> SearchIndex:
