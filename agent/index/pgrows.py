@@ -44,18 +44,27 @@ EVENT_COLUMNS = (
 def tsvector(c: IndexCipher, url: str, text: str) -> str:
     """The ``fts`` value (tsvector text form) of an event's URL and text."""
     pos: dict[str, list[str]] = {}
-    n = 0
-    for n, w in enumerate(words(url), start=1):
-        _add(pos, c.blind_word(w), f"{min(n, MAX_POS)}A")
-    for i, w in enumerate(words(text), start=n + 2):
-        _add(pos, c.blind_word(w), str(min(i, MAX_POS)))
-    return " ".join(f"'{d}':{','.join(p)}" for d, p in pos.items())
+
+    def blind(w: str) -> str:
+        return digest(c, w)
+
+    url_words = words(url)[: MAX_POS // 2]
+    for n, w in enumerate(url_words, start=1):
+        pos.setdefault(blind(w), []).append(f"{n}A")
+    first = len(url_words) + 2  # a gap: no phrase spans the URL and the text
+    text_words = words(text)
+    for n, w in enumerate(text_words[: MAX_POS - first + 1], start=first):
+        pos.setdefault(blind(w), []).append(str(n))
+    for w in text_words[MAX_POS - first + 1 :]:
+        got = pos.setdefault(blind(w), [])
+        if not got or got[-1] != str(MAX_POS):
+            got.append(str(MAX_POS))  # PostgreSQL's last position: still found as a word
+    return " ".join(f"'{d}':{','.join(p[:MAX_POSITIONS])}" for d, p in pos.items())
 
 
-def _add(pos: dict[str, list[str]], digest: str, p: str) -> None:
-    got = pos.setdefault(digest, [])
-    if len(got) < MAX_POSITIONS and (not got or got[-1] != p):
-        got.append(p)
+def digest(c: IndexCipher, word: str) -> str:
+    """A folded word's stored form: its keyed digest without base32 padding."""
+    return c.blind_word(word).rstrip("=")
 
 
 def event_rows(
@@ -111,5 +120,5 @@ def _phrase(c: IndexCipher, text: str, weight: str) -> str:
     ws = words(text)
     if not ws:
         raise UsageError(f"{text!r} has no word to search for (letters or digits)")
-    inner = " <-> ".join(f"'{c.blind_word(w)}'{weight}" for w in ws)
+    inner = " <-> ".join(f"'{digest(c, w)}'{weight}" for w in ws)
     return f"({inner})" if len(ws) > 1 else inner
