@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.errors import UsageError
+from agent.index.base import FACET_MATCH_CAP, facet_column
 from agent.index.cipher import IndexCipher
 from agent.index.extract import actions_for
 from agent.index.pgconn import Connection
@@ -26,15 +26,8 @@ from agent.index.pgplan import event_where, known_hosts, selected_sids, session_
 from agent.index.pgrows import HOUR_NS
 from agent.index.query import Query
 
-FACETS = {"user": 's."user"', "workstation": "s.workstation", "host": "host", "kind": "action"}
-MATCH_CAP = 10_000
-
-
-def _column(facet: str) -> str:
-    col = FACETS.get(facet)
-    if col is None:
-        raise UsageError(f"unknown facet {facet!r} (facets: {', '.join(FACETS)})")
-    return col
+COLUMNS = {"user": 's."user"', "workstation": "s.workstation", "host": "host", "kind": "action"}
+MATCH_CAP = FACET_MATCH_CAP
 
 
 def facet_counts(
@@ -50,7 +43,7 @@ def facet_counts_capped(
 ) -> tuple[list[tuple[str, int]], bool]:
     """:func:`facet_counts` and whether the counts cover only the newest :data:`MATCH_CAP`
     matches of a text or token query."""
-    col = _column(facet)
+    col = facet_column(facet, COLUMNS)
     limit = max(1, int(limit))
     if q.has_text or q.tokens or q.field_tokens:
         return _from_matches(con, c, q, col, limit)

@@ -15,7 +15,8 @@ so concurrent readers never queue behind one another in this process.
 
 Differences from the SQLite backend: hits of event queries are ordered by event time
 (``t_ns DESC, id DESC``), SQLite's by insertion order (the same order when sessions are
-indexed as they are recorded); :meth:`facet_counts` exists here only.
+indexed as they are recorded); :meth:`facet_counts` reads an hourly roll-up, so a time bound
+counts the hours at its edges whole.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import KeyMaterialError, UnknownVersion, UsageError
-from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
+from agent.index.base import FacetIndex, SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
 from agent.index.pgindex import PostgresIndex
 from agent.index.query import parse
@@ -324,3 +324,27 @@ def test_rebuild_takes_over_an_index_built_under_another_key(tmp_path: Path) -> 
     SqliteIndex(p, key=new_key).close()
     with pytest.raises(KeyMaterialError, match="another index key"):
         SqliteIndex(p, key=KEY)
+
+
+def test_facet_counts_agree_on_both_backends(ix: SearchIndex) -> None:
+    """Facets count sessions (session-only user/workstation) or events (everything else),
+    most frequent first, ties by value; an unknown facet is a usage error."""
+    assert isinstance(ix, FacetIndex)
+    assert ix.facet_counts(parse("held:no"), "user") == [("alice", 2)]
+    assert ix.facet_counts(parse("user:alice"), "host") == [
+        ("oms.firm.example", 5),
+        ("other.example", 5),
+        ("", 2),
+    ]
+    assert ix.facet_counts(parse("host:firm.example"), "workstation") == [
+        ("ws-alice", 5),
+        ("ws-bob", 5),
+    ]
+    assert ix.facet_counts(parse("kind:click from:2026-11-27 to:2026-11-28"), "user") == [
+        ("alice", 1),
+        ("bob", 1),
+    ]
+    assert ix.facet_counts(parse("ORD-00000042"), "kind") == [("request", 3)]
+    assert ix.facet_counts(parse(f"token:{TOK_A}"), "kind", limit=1) == [("input", 3)]
+    with pytest.raises(UsageError, match="unknown facet 'url'"):
+        ix.facet_counts(parse("click"), "url")
