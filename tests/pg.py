@@ -12,6 +12,9 @@ Fixtures (registered for every test through ``pytest_plugins`` in ``tests/confte
 * ``pg_dsn`` (function): a libpq DSN whose ``search_path`` is a fresh schema for this test
   only (dropped afterwards), so tests never see each other's tables; the role's password is
   in ``pg_server.password``/``pg_server.password_file``.
+* ``pg_cfg`` (function): the ``cfg`` fixture's config with ``index.backend = "postgres"`` on
+  that schema (password from the server's 0600 file): ``open_index(home, pg_cfg)`` and
+  everything that takes a config use PostgreSQL.
 
 A test that needs PostgreSQL is skipped, saying why, when no PostgreSQL binaries are
 installed (``.ci/setup.sh`` installs them).
@@ -34,6 +37,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from agent.config import Config
 
 DATABASE = "sessiontape_test"
 ROLE = "sessiontape_test"
@@ -164,3 +169,21 @@ def pg_dsn(pg_server: PgServer) -> Iterator[str]:
     yield pg_server.dsn(options=f"-c search_path={schema},public")
     with pg_server.admin() as con:
         con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def postgres_config(cfg: Config, server: PgServer, dsn: str) -> Config:
+    """``cfg`` with its index on PostgreSQL at ``dsn`` (password from the server's file)."""
+    index = cfg.index.model_copy(
+        update={
+            "backend": "postgres",
+            "postgres_dsn": dsn,
+            "postgres_password_file": str(server.password_file),
+        }
+    )
+    return cfg.model_copy(update={"index": index})
+
+
+@pytest.fixture
+def pg_cfg(cfg: Config, pg_server: PgServer, pg_dsn: str) -> Config:
+    """The test config with the search index on this test's PostgreSQL schema."""
+    return postgres_config(cfg, pg_server, pg_dsn)

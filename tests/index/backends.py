@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import Config
-from tests.pg import PgServer
+from tests.pg import PgServer, postgres_config
 
 BACKEND_NAMES = ("sqlite", "postgres")
 
@@ -20,14 +20,7 @@ def config_for(request: pytest.FixtureRequest, cfg: Config, backend: str) -> Con
     if backend == "sqlite":
         return cfg
     server: PgServer = request.getfixturevalue("pg_server")
-    index = cfg.index.model_copy(
-        update={
-            "backend": "postgres",
-            "postgres_dsn": request.getfixturevalue("pg_dsn"),
-            "postgres_password_file": str(server.password_file),
-        }
-    )
-    return cfg.model_copy(update={"index": index})
+    return postgres_config(cfg, server, request.getfixturevalue("pg_dsn"))
 
 
 def write_home_config(home: Path, cfg: Config) -> None:

@@ -13,7 +13,6 @@ from agent.index.backend import open_index
 from agent.index.pgconn import describe, read_password_file
 from agent.index.pgindex import PostgresIndex
 from tests.cli.clirun import run
-from tests.index.backends import config_for
 from tests.pg import PgServer
 
 
@@ -29,11 +28,10 @@ def test_password_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 
 def test_factory_opens_postgres_with_the_password_file(
-    request: pytest.FixtureRequest, home: Path, cfg: Config, pg_server: PgServer
+    home: Path, pg_cfg: Config, pg_server: PgServer
 ) -> None:
     """index.backend = postgres: the factory gives a PostgresIndex that logs in with the
     password from the 0600 file, and refuses the same file once others may read it."""
-    pg_cfg = config_for(request, cfg, "postgres")
     ix = open_index(home, pg_cfg)
     try:
         assert isinstance(ix, PostgresIndex) and ix.stats().backend == "postgres"
