@@ -50,6 +50,7 @@ _SESSION_COLS = (
     "facts",
     "hosts",
 )
+Prepared = tuple[list[tuple[Any, ...]], list[tuple[str, str, int, int, int]], set[str]]
 _SELECT_SESSION = "SELECT " + ", ".join(f'"{c}"' for c in _SESSION_COLS) + " FROM sessions"
 
 
@@ -148,7 +149,13 @@ class PostgresIndex:
     def add_segment(self, seg: SegmentRecord, rows: Sequence[Row], facts: Facts) -> int:
         with pg_errors(self.where):
             con = self._con()
+            if self._has_segment(con, seg.seal_hash):
+                return 0
             self._parts.ensure(con, {r.t_ns for r in rows})
+            # Sealing and digesting happen before the transaction, so the session row is
+            # locked only while rows are copied in (ids come from a sequence: no lock).
+            sid = self._session_sid(con, seg.session_id)
+            prepared = self._prepare(con, sid, rows)
             with con.transaction():
                 con.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (seg.seal_hash,)
@@ -156,28 +163,48 @@ class PostgresIndex:
                 if self._has_segment(con, seg.seal_hash):
                     return 0  # another writer got there first
                 con.execute("DELETE FROM segments WHERE seal_hash = %s", (seg.seal_hash,))
-                sid = self._sid(con, seg.session_id)
-                self._insert_rows(con, sid, rows)
+                locked = self._sid(con, seg.session_id)
+                if locked != sid:  # the session was removed meanwhile and is new again
+                    prepared = self._prepare(con, locked, rows)
+                self._copy_rows(con, locked, rows, prepared)
                 con.execute(
                     "INSERT INTO segments (seal_hash, segment_id, sid, idx, status, events, rows, "
                     "t_first_ns, t_last_ns, source) VALUES (%s, %s, %s, %s, 'indexed', %s, %s, "
                     "%s, %s, %s)",
-                    (seg.seal_hash, seg.segment_id, sid, seg.index, seg.events, len(rows))
+                    (seg.seal_hash, seg.segment_id, locked, seg.index, seg.events, len(rows))
                     + (seg.t_first_ns, seg.t_last_ns, seg.source),
                 )
-                self._merge_facts(con, sid, facts)
+                self._merge_facts(con, locked, facts)
         return len(rows)
 
-    def _insert_rows(self, con: Connection, sid: int, rows: Sequence[Row]) -> None:
+    @staticmethod
+    def _session_sid(con: Connection, session_id: str) -> int:
+        """The session's row id, created if new (autocommit: no lock held afterwards)."""
+        con.execute(
+            "INSERT INTO sessions (session_id) VALUES (%s) ON CONFLICT (session_id) DO NOTHING",
+            (session_id,),
+        )
+        row = con.execute("SELECT sid FROM sessions WHERE session_id = %s", (session_id,))
+        got = row.fetchone()
+        return int(got[0]) if got else 0
+
+    def _prepare(self, con: Connection, sid: int, rows: Sequence[Row]) -> Prepared:
+        """Event ids from the sequence, and the sealed event, token and host rows."""
         if not rows:
-            return
+            return [], [], set()
         ids = [
             int(r[0])
             for r in con.execute(
                 "SELECT nextval('event_ids') FROM generate_series(1, %s)", (len(rows),)
             ).fetchall()
         ]
-        ev, toks, hosts = pgrows.event_rows(self.cipher, sid, ids, rows)
+        return pgrows.event_rows(self.cipher, sid, ids, rows)
+
+    @staticmethod
+    def _copy_rows(con: Connection, sid: int, rows: Sequence[Row], prepared: Prepared) -> None:
+        ev, toks, hosts = prepared
+        if not ev:
+            return
         with con.cursor() as cur:
             with cur.copy(f"COPY events ({', '.join(pgrows.EVENT_COLUMNS)}) FROM STDIN") as cp:
                 for e in ev:
