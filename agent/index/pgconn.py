@@ -1,9 +1,11 @@
-"""Connections to the PostgreSQL index: one per thread, errors translated once.
+"""Connections to the PostgreSQL index: a small pool, errors translated once.
 
-Readers run concurrently (the console serves each request on a worker thread): each thread
-gets its own connection (a psycopg connection is not meant to be shared by threads running
-queries at once), opened on first use and kept until :meth:`Connections.close`. Statements
-run in autocommit; a write opens an explicit transaction (``with con.transaction()``).
+Readers run concurrently (the console serves each request on a worker thread). Each
+operation borrows a connection of its own (a psycopg connection is not meant to run two
+threads' queries at once) and gives it back: up to ``max_idle`` are kept open for the next
+operation, the rest closed, so threads that come and go never pile up server connections.
+A connection given back broken or inside a transaction is closed, not reused. Statements run
+in autocommit; a write opens an explicit transaction (``with con.transaction()``).
 
 Every psycopg error is translated here (:func:`pg_errors`): an unreachable server or a
 refused login is one :class:`~agent.errors.IndexServerError` line naming host, port and
@@ -100,38 +102,64 @@ def pg_errors(where: str, what: str = "search index") -> Iterator[None]:
 
 
 class Connections:
-    """Thread-local connections to one DSN (password given apart from the DSN)."""
+    """A pool of connections to one DSN (the password given apart from the DSN)."""
 
-    def __init__(self, dsn: str, password: str | None = None) -> None:
+    def __init__(self, dsn: str, password: str | None = None, *, max_idle: int = 8) -> None:
         self.dsn = dsn
         self.where = describe(dsn)
+        self.max_idle = max_idle
         self._password = password
-        self._local = threading.local()
-        self._all: list[Connection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"Connections({self.where})"  # never the password
 
-    def get(self) -> Connection:
-        """This thread's connection (opened on first use, reopened after it broke)."""
-        con: Connection | None = getattr(self._local, "con", None)
-        if con is not None and not con.closed and not con.broken:
-            return con
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection for this caller alone until the block ends."""
+        con = self._checkout()
+        try:
+            yield con
+        finally:
+            self._checkin(con)
+
+    def idle(self) -> int:
+        """Connections open and waiting for the next operation."""
+        with self._lock:
+            return len(self._idle)
+
+    def _checkout(self) -> Connection:
+        with self._lock:
+            while self._idle:
+                con = self._idle.pop()
+                if not con.closed and not con.broken:
+                    return con
         extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
         if self._password is not None:
             extra["password"] = self._password
         with pg_errors(self.where):
-            con = psycopg.connect(self.dsn, autocommit=True, **extra)
-        self._local.con = con
-        with self._lock:
-            self._all.append(con)
-        return con
+            return psycopg.connect(self.dsn, autocommit=True, **extra)
+
+    def _checkin(self, con: Connection) -> None:
+        reusable = (
+            not con.closed
+            and not con.broken
+            and con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        )
+        if reusable:
+            with self._lock:
+                if not self._closed and len(self._idle) < self.max_idle:
+                    self._idle.append(con)
+                    return
+        with contextlib.suppress(psycopg.Error):
+            con.close()
 
     def close(self) -> None:
-        """Close every thread's connection."""
+        """Close the idle connections; those in use close when given back."""
         with self._lock:
-            cons, self._all = self._all, []
+            cons, self._idle, self._closed = self._idle, [], True
         for con in cons:
             with contextlib.suppress(psycopg.Error):
                 con.close()

@@ -10,8 +10,9 @@ blobs, never a recorded value, and what a hit displays is opened here with the i
 Writes are one transaction per segment. A segment is claimed with a transaction-scoped
 advisory lock on its seal hash, so concurrent ingestion workers never index it twice; the
 session row is locked (``FOR UPDATE``) while its URLs/titles/hosts are merged. Events and
-tokens go in with ``COPY``. Reads run on one connection per thread (:class:`Connections`),
-so concurrent readers never queue behind one another in this process.
+tokens go in with ``COPY``. Each operation borrows a connection from a small pool
+(:class:`~agent.index.pgconn.Connections`), so concurrent readers each run on their own
+server connection and never queue behind one another in this process.
 
 Differences from the SQLite backend: hits of event queries are ordered by event time
 (``t_ns DESC, id DESC``), SQLite's by insertion order (the same order when sessions are
@@ -21,8 +22,9 @@ counts the hours at its edges whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from agent.errors import KeyMaterialError
@@ -76,16 +78,18 @@ class PostgresIndex:
         self.where = self.pool.where
         self._parts = Partitions()
         try:
-            with pg_errors(self.where):
-                con = self.pool.get()
+            with self.connection() as con:
                 ensure_schema(con, self.where, readonly=readonly)
                 self._check_key(con, readonly, rekey)
         except BaseException:
             self.pool.close()
             raise
 
-    def _con(self) -> Connection:
-        return self.pool.get()
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection for one operation, psycopg errors translated."""
+        with pg_errors(self.where), self.pool.connection() as con:
+            yield con
 
     def _check_key(self, con: Connection, readonly: bool, rekey: bool) -> None:
         row = con.execute("SELECT check_id FROM keycheck").fetchone()
@@ -106,8 +110,8 @@ class PostgresIndex:
 
     # --- writes ----------------------------------------------------------------------------
     def has_segment(self, seal_hash: str) -> bool:
-        with pg_errors(self.where):
-            return self._has_segment(self._con(), seal_hash)
+        with self.connection() as con:
+            return self._has_segment(con, seal_hash)
 
     @staticmethod
     def _has_segment(con: Connection, seal_hash: str) -> bool:
@@ -131,24 +135,21 @@ class PostgresIndex:
 
     def upsert_session(self, meta: SessionMeta) -> None:
         m = meta
-        with pg_errors(self.where):
-            con = self._con()
-            with con.transaction():
-                sid = self._sid(con, m.session_id)
-                con.execute(
-                    'UPDATE sessions SET "user" = %s, workstation = %s, agent_id = %s, '
-                    "record_class = %s, start_ns = %s, end_ns = %s, duration_ms = %s, "
-                    "retain_until = %s, held = %s, shipped = %s, verified = %s, source = %s "
-                    "WHERE sid = %s",
-                    (m.user, m.workstation, m.agent_id, m.record_class, m.start_ns, m.end_ns)
-                    + (m.duration_ms, m.retain_until, m.held, m.shipped, m.verified, m.source)
-                    + (sid,),
-                )
-                self._merge_facts(con, sid, Facts(urls=m.urls, titles=m.titles, hosts=m.hosts))
+        with self.connection() as con, con.transaction():
+            sid = self._sid(con, m.session_id)
+            con.execute(
+                'UPDATE sessions SET "user" = %s, workstation = %s, agent_id = %s, '
+                "record_class = %s, start_ns = %s, end_ns = %s, duration_ms = %s, "
+                "retain_until = %s, held = %s, shipped = %s, verified = %s, source = %s "
+                "WHERE sid = %s",
+                (m.user, m.workstation, m.agent_id, m.record_class, m.start_ns, m.end_ns)
+                + (m.duration_ms, m.retain_until, m.held, m.shipped, m.verified, m.source)
+                + (sid,),
+            )
+            self._merge_facts(con, sid, Facts(urls=m.urls, titles=m.titles, hosts=m.hosts))
 
     def add_segment(self, seg: SegmentRecord, rows: Sequence[Row], facts: Facts) -> int:
-        with pg_errors(self.where):
-            con = self._con()
+        with self.connection() as con:
             if self._has_segment(con, seg.seal_hash):
                 return 0
             self._parts.ensure(con, {r.t_ns for r in rows})
@@ -240,52 +241,47 @@ class PostgresIndex:
         )
 
     def mark_segment_failed(self, seg: SegmentRecord, detail: str) -> None:
-        with pg_errors(self.where):
-            con = self._con()
-            with con.transaction():
-                sid = self._sid(con, seg.session_id)
-                con.execute(
-                    "INSERT INTO segments (seal_hash, segment_id, sid, idx, status, detail, "
-                    "events, t_first_ns, t_last_ns, source) VALUES (%s, %s, %s, %s, 'failed', "
-                    "%s, %s, %s, %s, %s) ON CONFLICT (seal_hash) DO UPDATE SET "
-                    "segment_id = excluded.segment_id, sid = excluded.sid, idx = excluded.idx, "
-                    "status = 'failed', detail = excluded.detail, events = excluded.events, "
-                    "rows = 0, t_first_ns = excluded.t_first_ns, t_last_ns = excluded.t_last_ns, "
-                    "source = excluded.source",
-                    (seg.seal_hash, seg.segment_id, sid, seg.index, detail[:2000], seg.events)
-                    + (seg.t_first_ns, seg.t_last_ns, seg.source),
-                )
-                con.execute("UPDATE sessions SET verified = 'failed' WHERE sid = %s", (sid,))
+        with self.connection() as con, con.transaction():
+            sid = self._sid(con, seg.session_id)
+            con.execute(
+                "INSERT INTO segments (seal_hash, segment_id, sid, idx, status, detail, "
+                "events, t_first_ns, t_last_ns, source) VALUES (%s, %s, %s, %s, 'failed', "
+                "%s, %s, %s, %s, %s) ON CONFLICT (seal_hash) DO UPDATE SET "
+                "segment_id = excluded.segment_id, sid = excluded.sid, idx = excluded.idx, "
+                "status = 'failed', detail = excluded.detail, events = excluded.events, "
+                "rows = 0, t_first_ns = excluded.t_first_ns, t_last_ns = excluded.t_last_ns, "
+                "source = excluded.source",
+                (seg.seal_hash, seg.segment_id, sid, seg.index, detail[:2000], seg.events)
+                + (seg.t_first_ns, seg.t_last_ns, seg.source),
+            )
+            con.execute("UPDATE sessions SET verified = 'failed' WHERE sid = %s", (sid,))
 
     def remove_session(self, session_id: str) -> int:
-        with pg_errors(self.where):
-            con = self._con()
-            with con.transaction():
-                row = con.execute(
-                    "SELECT sid FROM sessions WHERE session_id = %s FOR UPDATE", (session_id,)
-                ).fetchone()
-                if row is None:
-                    return 0
-                sid = int(row[0])
-                for table in ("tokens", "facet_hours", "segments"):
-                    con.execute(f"DELETE FROM {table} WHERE sid = %s", (sid,))
-                n = con.execute("DELETE FROM events WHERE sid = %s", (sid,)).rowcount
-                con.execute("DELETE FROM sessions WHERE sid = %s", (sid,))
-                return int(n)
+        with self.connection() as con, con.transaction():
+            row = con.execute(
+                "SELECT sid FROM sessions WHERE session_id = %s FOR UPDATE", (session_id,)
+            ).fetchone()
+            if row is None:
+                return 0
+            sid = int(row[0])
+            for table in ("tokens", "facet_hours", "segments"):
+                con.execute(f"DELETE FROM {table} WHERE sid = %s", (sid,))
+            n = con.execute("DELETE FROM events WHERE sid = %s", (sid,)).rowcount
+            con.execute("DELETE FROM sessions WHERE sid = %s", (sid,))
+            return int(n)
 
     def clear(self) -> None:
-        with pg_errors(self.where):
-            self._con().execute(f"TRUNCATE {', '.join(TABLES)}")
+        with self.connection() as con:
+            con.execute(f"TRUNCATE {', '.join(TABLES)}")
 
     def optimize(self) -> None:
         """Refresh planner statistics (after a bulk rebuild)."""
-        with pg_errors(self.where):
-            self._con().execute("ANALYZE")
+        with self.connection() as con:
+            con.execute("ANALYZE")
 
     # --- reads -----------------------------------------------------------------------------
     def search(self, query: Query, limit: int = 50) -> list[Hit]:
-        with pg_errors(self.where):
-            con = self._con()
+        with self.connection() as con:
             sql, args, phrases = pgplan.plan_search(con, self.cipher, query, limit)
             rows = con.execute(sql, args).fetchall()
         return [sqlrows.hit(self.cipher, r, phrases) for r in rows]
@@ -293,21 +289,17 @@ class PostgresIndex:
     def facet_counts(self, query: Query, facet: str, limit: int = 10) -> list[tuple[str, int]]:
         """The ``limit`` most frequent values of ``facet`` (user, workstation, host, kind)
         among what ``query`` selects, with their counts (see :mod:`agent.index.pgfacets`)."""
-        with pg_errors(self.where):
-            return pgfacets.facet_counts(self._con(), self.cipher, query, facet, limit)
+        with self.connection() as con:
+            return pgfacets.facet_counts(con, self.cipher, query, facet, limit)
 
     def session(self, session_id: str) -> SessionMeta | None:
-        with pg_errors(self.where):
-            row = (
-                self._con()
-                .execute(_SELECT_SESSION + " WHERE session_id = %s", (session_id,))
-                .fetchone()
-            )
+        with self.connection() as con:
+            row = con.execute(_SELECT_SESSION + " WHERE session_id = %s", (session_id,)).fetchone()
         return self._meta(row) if row is not None else None
 
     def sessions(self) -> list[SessionMeta]:
-        with pg_errors(self.where):
-            rows = self._con().execute(_SELECT_SESSION + " ORDER BY start_ns, session_id")
+        with self.connection() as con:
+            rows = con.execute(_SELECT_SESSION + " ORDER BY start_ns, session_id")
             return [self._meta(r) for r in rows.fetchall()]
 
     def _meta(self, row: tuple[Any, ...]) -> SessionMeta:
@@ -315,13 +307,13 @@ class PostgresIndex:
 
     def known_hosts(self, pattern: str) -> list[str]:
         """Hosts equal to ``pattern`` or its subdomains."""
-        with pg_errors(self.where):
-            return pgplan.known_hosts(self._con(), (pattern,))
+        with self.connection() as con:
+            return pgplan.known_hosts(con, (pattern,))
 
     def failures(self, session_id: str | None = None) -> list[dict[str, Any]]:
         where, args = ("AND s.session_id = %s", (session_id,)) if session_id else ("", ())
-        with pg_errors(self.where):
-            rows = self._con().execute(
+        with self.connection() as con:
+            rows = con.execute(
                 "SELECT s.session_id, g.segment_id, g.idx, g.detail FROM segments g "
                 f"JOIN sessions s ON s.sid = g.sid WHERE g.status = 'failed' {where} "
                 "ORDER BY s.session_id, g.idx",
@@ -333,8 +325,7 @@ class PostgresIndex:
             ]
 
     def stats(self) -> IndexStats:
-        with pg_errors(self.where):
-            con = self._con()
+        with self.connection() as con:
 
             def count(sql: str) -> int:
                 row = con.execute(sql).fetchone()

@@ -3,6 +3,9 @@ through ``add_segment`` as the indexer writes them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from agent.clock import dt_to_ns
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
@@ -62,3 +65,9 @@ def load(ix: SearchIndex) -> None:
 def open_pg(server: PgServer, dsn: str, **kw: bool) -> PostgresIndex:
     """A :class:`PostgresIndex` on ``dsn`` under :data:`KEY`."""
     return PostgresIndex(dsn, key=KEY, password=server.password, **kw)
+
+
+def fetch(ix: PostgresIndex, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """The rows of one statement run on a connection of ``ix``'s pool."""
+    with ix.connection() as con:
+        return con.execute(sql, args).fetchall()

@@ -10,7 +10,7 @@ from agent.errors import UsageError
 from agent.index import pgfacets
 from agent.index.pgindex import PostgresIndex
 from agent.index.query import parse
-from tests.index.pgdata import load, open_pg
+from tests.index.pgdata import fetch, load, open_pg
 from tests.pg import PgServer
 
 
@@ -43,8 +43,7 @@ def test_event_facets_come_from_the_hourly_rollup(ix: PostgresIndex) -> None:
         ("alice", 1),
         ("carol", 1),
     ]
-    rollup = ix.pool.get().execute("SELECT sum(n) FROM facet_hours").fetchone()
-    assert rollup == (20,)
+    assert fetch(ix, "SELECT sum(n) FROM facet_hours") == [(20,)]
 
 
 def test_text_facets_count_the_matching_events(ix: PostgresIndex) -> None:
@@ -54,9 +53,10 @@ def test_text_facets_count_the_matching_events(ix: PostgresIndex) -> None:
         ("bob", 1),
         ("carol", 1),
     ]
-    got, capped = pgfacets.facet_counts_capped(
-        ix.pool.get(), ix.cipher, parse("token:tok_1b0291152bfb9d97"), "host"
-    )
+    with ix.connection() as con:
+        got, capped = pgfacets.facet_counts_capped(
+            con, ix.cipher, parse("token:tok_1b0291152bfb9d97"), "host"
+        )
     assert got == [("oms.firm.example", 2), ("crm.firm.example", 1), ("news.example", 1)]
     assert capped is False
 
@@ -64,7 +64,8 @@ def test_text_facets_count_the_matching_events(ix: PostgresIndex) -> None:
 def test_counts_above_the_cap_say_so(ix: PostgresIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     """More matches than the cap: the newest cap matches are counted and ``capped`` is set."""
     monkeypatch.setattr(pgfacets, "MATCH_CAP", 3)
-    got, capped = pgfacets.facet_counts_capped(ix.pool.get(), ix.cipher, parse("margin"), "user")
+    with ix.connection() as con:
+        got, capped = pgfacets.facet_counts_capped(con, ix.cipher, parse("margin"), "user")
     assert capped is True
     assert got == [("alice", 1), ("bob", 1), ("carol", 1)]
 

@@ -14,7 +14,7 @@ from agent.index.extract import Facts
 from agent.index.pgindex import PostgresIndex
 from agent.index.query import parse
 from tests.index.pgdata import SESSIONS, load, open_pg, rows, start_ns
-from tests.pg import PgServer
+from tests.pg import ROLE, PgServer
 from tests.waiting import wait_until
 
 QUERIES = ("margin", "user:alice", "host:firm.example kind:click", "token:tok_1b0291152bfb9d97")
@@ -28,31 +28,47 @@ def ix(pg_server: PgServer, pg_dsn: str) -> Iterator[PostgresIndex]:
     index.close()
 
 
-def _backend_pid(ix: PostgresIndex) -> int:
-    row = ix.pool.get().execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    return int(row[0])
+def _role_connections(server: PgServer) -> int:
+    """Server connections of the test role (only this test's index uses it now)."""
+    with server.admin() as con:
+        row = con.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (ROLE,)
+        ).fetchone()
+    return int(str(row[0])) if row else 0
 
 
 def test_eight_concurrent_readers_get_the_serial_answers_on_their_own_connections(
-    ix: PostgresIndex,
+    ix: PostgresIndex, pg_server: PgServer
 ) -> None:
-    """8 threads searching at once each use their own server connection and get exactly the
-    hits a single reader gets."""
+    """8 threads searching at once (three rounds of new threads) get exactly the hits a
+    single reader gets, each inside a connection no other thread uses meanwhile; the pool
+    keeps at most ``max_idle`` connections open afterwards, however many threads came."""
     expected = {q: ix.search(parse(q), 50) for q in QUERIES}
     barrier = threading.Barrier(8)
+    in_use: set[int] = set()
+    clash = threading.Event()
+    lock = threading.Lock()
 
-    def reader(_: int) -> tuple[int, dict[str, list[Hit]]]:
+    def reader(_: int) -> dict[str, list[Hit]]:
         barrier.wait(timeout=60)
-        got = {q: ix.search(parse(q), 50) for q in QUERIES * 3}
-        return _backend_pid(ix), got
+        with ix.connection() as con:
+            with lock:
+                if id(con) in in_use:
+                    clash.set()
+                in_use.add(id(con))
+            barrier.wait(timeout=60)  # all 8 hold a connection at the same time
+            with lock:
+                in_use.discard(id(con))
+        return {q: ix.search(parse(q), 50) for q in QUERIES * 2}
 
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(reader, range(8)))
-    assert len({pid for pid, _ in results}) == 8
-    for _, got in results:
-        assert got == expected
+    for _ in range(3):
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(reader, range(8)))
+        assert all(got == expected for got in results)
+    assert not clash.is_set()
     assert all(expected[q] for q in QUERIES)
+    assert ix.pool.idle() <= ix.pool.max_idle
+    assert _role_connections(pg_server) <= ix.pool.max_idle
 
 
 def test_writers_racing_for_one_segment_index_it_once(ix: PostgresIndex) -> None:
@@ -89,19 +105,10 @@ def test_stats_name_the_server_and_count_what_is_stored(ix: PostgresIndex) -> No
     )
 
 
-def test_closed_index_releases_every_threads_connection(
-    ix: PostgresIndex, pg_server: PgServer
-) -> None:
-    """close() closes the server connections opened by every thread that used the index."""
+def test_closed_index_releases_its_connections(ix: PostgresIndex, pg_server: PgServer) -> None:
+    """close() ends every server connection the index kept open."""
     with ThreadPoolExecutor(3) as pool:
-        pids = set(pool.map(lambda _: _backend_pid(ix), range(3))) | {_backend_pid(ix)}
-    assert len(pids) >= 2
-
-    def alive() -> set[int]:
-        with pg_server.admin() as con:
-            rows = con.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
-            return {int(str(r[0])) for r in rows.fetchall()}
-
-    assert alive() == pids
+        list(pool.map(lambda _: ix.search(parse("margin"), 5), range(6)))
+    assert _role_connections(pg_server) >= 1
     ix.close()
-    wait_until(lambda: not alive(), what="the index's server connections to end")
+    wait_until(lambda: _role_connections(pg_server) == 0, what="the index's connections to end")

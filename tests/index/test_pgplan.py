@@ -13,7 +13,7 @@ from agent.index.extract import Facts, Row
 from agent.index.pgindex import PostgresIndex
 from agent.index.pgplan import known_hosts, plan_search
 from agent.index.query import parse
-from tests.index.pgdata import load, open_pg, start_ns
+from tests.index.pgdata import fetch, load, open_pg, start_ns
 from tests.pg import PgServer
 
 
@@ -29,8 +29,7 @@ def ix(pg_server: PgServer, pg_dsn: str) -> Iterator[PostgresIndex]:
 def _explain(ix: PostgresIndex, sql: str, args: list[object]) -> str:
     """The plan with only bitmap index scans allowed: what an index can answer, as on a
     table too big to scan (a toy table is otherwise read whole)."""
-    con = ix.pool.get()
-    with con.transaction():
+    with ix.connection() as con, con.transaction():
         for scan in ("seqscan", "indexscan", "indexonlyscan"):
             con.execute(f"SET LOCAL enable_{scan} = off")
         rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()
@@ -43,8 +42,8 @@ def _sessions(ix: PostgresIndex, q: str) -> list[str]:
 
 def test_full_text_is_answered_by_the_gin_index(ix: PostgresIndex) -> None:
     """A word query can run as a bitmap scan of each partition's GIN index on ``fts``."""
-    con = ix.pool.get()
-    sql, args, _ = plan_search(con, ix.cipher, parse("margin"), 50)
+    with ix.connection() as con:
+        sql, args, _ = plan_search(con, ix.cipher, parse("margin"), 50)
     plan = _explain(ix, sql, args)
     assert "Bitmap Index Scan" in plan and "fts_idx" in plan
     assert _sessions(ix, "margin") == ["a", "b", "c", "d"]
@@ -68,17 +67,15 @@ def test_a_phrase_never_spans_the_url_and_the_text(ix: PostgresIndex) -> None:
 
 def test_no_clear_word_reaches_the_server(ix: PostgresIndex) -> None:
     """The stored tsvector holds keyed digests, not the words of the text."""
-    row = ix.pool.get().execute("SELECT string_agg(fts::text, ' ') FROM events").fetchone()
-    assert row is not None
-    stored = str(row[0])
+    stored = str(fetch(ix, "SELECT string_agg(fts::text, ' ') FROM events")[0][0])
     assert "margin" not in stored and "order" not in stored and "ord" not in stored
     assert ix.cipher.blind_word("margin").rstrip("=") in stored
 
 
 def test_host_subdomains_are_found_through_the_trigram_index(ix: PostgresIndex) -> None:
     """host:firm.example is a ``LIKE '%.firm.example'`` the hosts trigram index serves."""
-    con = ix.pool.get()
-    assert known_hosts(con, ("firm.example",)) == ["crm.firm.example", "oms.firm.example"]
+    with ix.connection() as con:
+        assert known_hosts(con, ("firm.example",)) == ["crm.firm.example", "oms.firm.example"]
     plan = _explain(ix, "SELECT host FROM hosts WHERE host LIKE %s", ["%.firm.example"])
     assert "hosts_trgm" in plan
     assert _sessions(ix, "host:firm.example kind:click") == ["a", "b", "c"]

@@ -13,7 +13,7 @@ from agent.index.pgindex import PostgresIndex
 from agent.index.pgplan import plan_search
 from agent.index.pgschema import SCHEMA_VERSION, month_bounds
 from agent.index.query import parse
-from tests.index.pgdata import KEY, load, open_pg, start_ns
+from tests.index.pgdata import KEY, fetch, load, open_pg, start_ns
 from tests.pg import PgServer
 
 
@@ -26,27 +26,28 @@ def ix(pg_server: PgServer, pg_dsn: str) -> Iterator[PostgresIndex]:
 
 
 def _partitions(ix: PostgresIndex) -> list[str]:
-    rows = ix.pool.get().execute(
+    rows = fetch(
+        ix,
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'events'::regclass ORDER BY 1"
+        "WHERE i.inhparent = 'events'::regclass ORDER BY 1",
     )
-    return [str(r[0]) for r in rows.fetchall()]
+    return [str(r[0]) for r in rows]
 
 
 def _plan(ix: PostgresIndex, query: str) -> str:
-    con = ix.pool.get()
-    sql, args, _ = plan_search(con, ix.cipher, parse(query), 50)
-    rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()
+    with ix.connection() as con:
+        sql, args, _ = plan_search(con, ix.cipher, parse(query), 50)
+        rows = con.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()
     return json.dumps(rows[0][0])
 
 
 def test_rows_of_each_month_land_in_that_months_partition(ix: PostgresIndex) -> None:
     """Partitions are created on demand, one per UTC month that has rows, and hold them."""
     assert _partitions(ix) == ["events_2026_10", "events_2026_11", "events_2026_12"]
-    counts = ix.pool.get().execute(
-        "SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1 ORDER BY 1"
+    counts = fetch(
+        ix, "SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1 ORDER BY 1"
     )
-    assert counts.fetchall() == [
+    assert counts == [
         ("events_2026_10", 5),
         ("events_2026_11", 10),
         ("events_2026_12", 5),
