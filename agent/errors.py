@@ -19,6 +19,7 @@
      ├── StorageError                      a local file could not be written (disk full, I/O)
      ├── AuthError                         a console sign-in refused (OIDC state, token, roles)
      ├── Forbidden                         a console action the principal's roles do not allow
+     ├── IndexServerError                  the search index's database server failed (retryable)
      └── VaultError                        WORM storage failures (retryable where transient)
           └── PostureError                 bucket not WORM enough for the policy
 
@@ -130,6 +131,13 @@ class AuthError(SessiontapeError):
 
 class Forbidden(SessiontapeError):
     """The signed-in principal's roles do not allow the action (nothing was changed)."""
+
+
+class IndexServerError(SessiontapeError):
+    """The search index's database server (PostgreSQL) is unreachable or refused a statement;
+    the message names the server (host, port, database), never its password."""
+
+    retryable = True
 
 
 class VaultError(SessiontapeError):

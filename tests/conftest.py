@@ -14,7 +14,7 @@ from agent.keys import Keyring
 from agent.logs import configure_quiet
 from agent.testing import FakeClock
 
-pytest_plugins = ["tests.conftest_tsa", "tests.fsfull"]
+pytest_plugins = ["tests.conftest_tsa", "tests.fsfull", "tests.pg"]
 
 configure_quiet()
 

@@ -210,7 +210,7 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
 
     Example: sessiontape index stats --json
     """
-    from agent.index.indexer import open_index
+    from agent.index.backend import open_index
 
     ix = open_index(home(), config(), readonly=True)
     try:

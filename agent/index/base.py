@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agent.clock import utc_iso
+from agent.errors import UsageError
 from agent.index.extract import Facts, Row
 from agent.index.query import Query
 
@@ -170,3 +171,31 @@ class SearchIndex(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+FACETS = ("user", "workstation", "host", "kind")
+FACET_MATCH_CAP = 10_000  # text/token facet counts cover at most this many newest matches
+
+
+@runtime_checkable
+class FacetIndex(Protocol):
+    """A backend that also counts facets (both built-in backends do; optional for others)."""
+
+    def facet_counts(self, query: Query, facet: str, limit: int = 10) -> list[tuple[str, int]]:
+        """The ``limit`` most frequent values of ``facet`` (one of :data:`FACETS`; ``kind``
+        counts actions) among what ``query`` selects, most frequent first, ties by value.
+
+        Session-only queries count sessions for ``user``/``workstation`` and events for
+        ``host``/``kind``; other queries count events. Counts over text or token matches
+        cover at most the newest :data:`FACET_MATCH_CAP` of them.
+        """
+        ...
+
+
+def facet_column(facet: str, columns: dict[str, str]) -> str:
+    """The column of ``columns`` that ``facet`` counts; a usage error naming the facets for a
+    name that is not one."""
+    col = columns.get(facet)
+    if facet not in FACETS or col is None:
+        raise UsageError(f"unknown facet {facet!r} (facets: {', '.join(FACETS)})")
+    return col

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.errors import VaultError
+from agent.index.backend import open_index
 from agent.index.custody import restore_all
 from agent.index.indexer import (
     IndexReport,
     _optimize,
     _trust,
     index_dir,
-    open_index,
 )
 from agent.keys import Keyring
 

@@ -25,6 +25,7 @@ import structlog
 from agent.audit import is_audit
 from agent.config import Config
 from agent.errors import KeyMaterialError, KeyUnavailable, SessiontapeError, UsageError
+from agent.index.backend import open_index as open_index  # the factory, re-exported
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.custody import Custody, ship_custody
 from agent.index.extract import Extractor, Limits, Row
@@ -70,18 +71,6 @@ class IndexReport:
             "anomalies": self.anomalies,
             "ok": self.ok,
         }
-
-
-def open_index(
-    home: Path, config: Config, *, readonly: bool = False, rekey: bool = False
-) -> SearchIndex:
-    """The configured index (``index.db_path`` or ``<home>/index.db``) under the home's index
-    key; ``rekey`` (a rebuild) takes over an index built under another key, not refuses it."""
-    from agent.index.cipher import index_key
-    from agent.index.sqlite import SqliteIndex
-
-    path = config.index.resolved_db_path(home)
-    return SqliteIndex(path, key=index_key(home), readonly=readonly, rekey=rekey)
 
 
 def _seg_record(s: SegmentInfo, source: str) -> SegmentRecord:

@@ -23,8 +23,8 @@ from agent.audit import record_access
 from agent.clock import Clock
 from agent.config import Config
 from agent.errors import UsageError
+from agent.index.backend import open_index
 from agent.index.base import Hit
-from agent.index.indexer import open_index
 from agent.index.query import Query, hide_values, parse
 
 # value: items that may be in clear or tokenized each double the searches: bound them.

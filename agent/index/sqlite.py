@@ -285,6 +285,13 @@ class SqliteIndex:
             raise InputError(f"{self.path}: search failed: {exc}") from exc
         return [sqlrows.hit(self.cipher, r, phrases) for r in rows]
 
+    def facet_counts(self, query: Query, facet: str, limit: int = 10) -> list[tuple[str, int]]:
+        """The most frequent values of ``facet`` among what ``query`` selects
+        (:mod:`agent.index.sqlfacets`)."""
+        from agent.index.sqlfacets import facet_counts
+
+        return facet_counts(self, query, facet, limit)
+
     def session(self, session_id: str) -> SessionMeta | None:
         rows = self.db.table("sessions").rows_where("session_id = ?", [session_id])
         return next((sqlrows.meta(self.cipher, r) for r in rows), None)

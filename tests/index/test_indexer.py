@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent.config import Config
 from agent.index.indexer import index_new_segments, open_index, rebuild_from_dir
 from agent.index.query import parse
@@ -11,8 +13,15 @@ from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
 from agent.testing import FakeClock
+from tests.index.backends import BACKEND_NAMES, config_for, write_home_config
 from tests.index.payloads import TRADER, ticket_segments, ticket_session
 from tests.journals import append_events, flip_byte, rotate, write_scripted_session
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def cfg(request: pytest.FixtureRequest, cfg: Config) -> Config:
+    """Each test runs on both index backends."""
+    return config_for(request, cfg, request.param)
 
 
 def _hits(home: Path, cfg: Config, q: str) -> list[tuple[int, str]]:
@@ -143,6 +152,7 @@ def test_scheduler_job_indexes_and_never_raises(home: Path, cfg: Config, clock: 
 
     sid = ticket_session(home, cfg, clock)
     flip_byte(find_session(home, sid).segments[2].path)
+    write_home_config(home, cfg)
     job_index(str(home))
     assert _hits(home, cfg, "kind:net") != [] and _hits(home, cfg, "margin") == []
 

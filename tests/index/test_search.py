@@ -14,7 +14,15 @@ from agent.index.indexer import index_new_segments
 from agent.index.search import search
 from agent.mask.tokens import Tokenizer, hmac_key_path, load_or_create_hmac_key
 from agent.testing import FakeClock
+from tests.index.backends import BACKEND_NAMES, config_for
 from tests.journals import write_scripted_session
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def cfg(request: pytest.FixtureRequest, cfg: Config) -> Config:
+    """Each test runs on both index backends."""
+    return config_for(request, cfg, request.param)
+
 
 ACCOUNT = "ACCT-4417-2290"
 

@@ -1,4 +1,5 @@
-"""The SearchIndex contract, run against the SQLite backend (a new backend adds its factory).
+"""The SearchIndex contract, run against every backend (SQLite, PostgreSQL; a new backend adds
+its factory to ``BACKENDS``).
 
 Rows are written exactly as the indexer writes them (``add_segment`` per sealed segment) and
 queried through the query language.
@@ -13,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from agent.errors import KeyMaterialError, UnknownVersion, UsageError
-from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
+from agent.index.base import FacetIndex, SearchIndex, SegmentRecord, SessionMeta
 from agent.index.extract import Facts, Row
+from agent.index.pgindex import PostgresIndex
 from agent.index.query import parse
 from agent.index.schema import MIGRATIONS
 from agent.index.sqlite import SqliteIndex
 from agent.migrations import apply_migrations
+from tests.pg import PgServer
 
 H = 3_600_000_000_000
 T0 = 1_795_651_200_000_000_000  # 2026-11-26T00:00:00Z
@@ -26,14 +29,21 @@ TOK_A = "tok_1b0291152bfb9d97"
 TOK_B = "tok_3f976b5bcfce2c06"
 KEY = b"\x0b" * 32
 
-BACKENDS: dict[str, Callable[[Path], SearchIndex]] = {
-    "sqlite": lambda p: SqliteIndex(p / "index.db", key=KEY),
+
+def _postgres(request: pytest.FixtureRequest, _: Path) -> SearchIndex:
+    server: PgServer = request.getfixturevalue("pg_server")
+    return PostgresIndex(request.getfixturevalue("pg_dsn"), key=KEY, password=server.password)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], SearchIndex]] = {
+    "sqlite": lambda _, p: SqliteIndex(p / "index.db", key=KEY),
+    "postgres": _postgres,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def ix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    index = BACKENDS[request.param](tmp_path)
+    index = BACKENDS[request.param](request, tmp_path)
     _load(index)
     yield index
     index.close()
@@ -314,3 +324,27 @@ def test_rebuild_takes_over_an_index_built_under_another_key(tmp_path: Path) -> 
     SqliteIndex(p, key=new_key).close()
     with pytest.raises(KeyMaterialError, match="another index key"):
         SqliteIndex(p, key=KEY)
+
+
+def test_facet_counts_agree_on_both_backends(ix: SearchIndex) -> None:
+    """Facets count sessions (session-only user/workstation) or events (everything else),
+    most frequent first, ties by value; an unknown facet is a usage error."""
+    assert isinstance(ix, FacetIndex)
+    assert ix.facet_counts(parse("held:no"), "user") == [("alice", 2)]
+    assert ix.facet_counts(parse("user:alice"), "host") == [
+        ("oms.firm.example", 5),
+        ("other.example", 5),
+        ("", 2),
+    ]
+    assert ix.facet_counts(parse("host:firm.example"), "workstation") == [
+        ("ws-alice", 5),
+        ("ws-bob", 5),
+    ]
+    assert ix.facet_counts(parse("kind:click from:2026-11-27 to:2026-11-28"), "user") == [
+        ("alice", 1),
+        ("bob", 1),
+    ]
+    assert ix.facet_counts(parse("ORD-00000042"), "kind") == [("request", 3)]
+    assert ix.facet_counts(parse(f"token:{TOK_A}"), "kind", limit=1) == [("input", 3)]
+    with pytest.raises(UsageError, match="unknown facet 'url'"):
+        ix.facet_counts(parse("click"), "url")
