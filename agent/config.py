@@ -65,6 +65,9 @@ class AgentConfig(Section):
     workstation: str = ""  # workstation name; empty = hostname
     application: str = ""  # the application this desk records (ship.class_rules may match it)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Local time "HH:MM" at which the workstation service starts the day's new session,
+    # linked to the previous one; "" = no daily rotation (logout/login still rotates).
+    rotate_at: str = Field("00:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$")
 
 
 class JournalConfig(Section):
