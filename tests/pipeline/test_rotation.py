@@ -14,6 +14,10 @@ first produced event (seq 1); and A's last produced event is not later (UTC) tha
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +25,13 @@ from agent.clock import SystemClock
 from agent.config import Config
 from agent.events import Event, Record
 from agent.journal.reader import iter_records
+from agent.journal.session import PreviousSession
 from agent.journal.store import find_session
 from agent.pipeline import Recording
 from agent.seal.verify import verify_paths
 from tests.waiting import wait_until_async
 
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCERS = 4
 BATCH = 5
 
@@ -54,7 +60,9 @@ class Producers:
             await self.rec.sink.append_many(batch)
 
     def _event(self, p: int, n: int, g: int) -> Event:
-        return Event("clock.tick", {"p": p, "n": n, "g": g}, self.clock.utc_ns(), self.clock.mono_ns())
+        return Event(
+            "clock.tick", {"p": p, "n": n, "g": g}, self.clock.utc_ns(), self.clock.mono_ns()
+        )
 
 
 async def _rotate_under_load(rec: Recording, before: int, after: int) -> tuple[str, Producers]:
@@ -135,3 +143,82 @@ def test_two_rotations_chain_three_sessions(home: Path, cfg: Config) -> None:
     assert report.ok, report.first_failure
     linked = sorted(c.detail.split()[1:5:3] for c in report.checks if c.name == "link" and c.ok)
     assert linked == sorted([[ids[1], ids[0]], [ids[2], ids[1]]])
+
+
+# --- a new recording links to the previous one -----------------------------------------------
+def _run_writer_and_kill(home: Path, acks: int) -> str:
+    """The journal writer of ``tests/journal/writer_proc.py`` in a subprocess, killed with
+    SIGKILL after ``acks`` acknowledged appends; its session id."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "journal" / "writer_proc.py"), str(home)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    session = proc.stdout.readline().split()[1]
+    for _ in range(acks):
+        proc.stdout.readline()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return session
+
+
+def _one_event(rec: Recording) -> None:
+    asyncio.run(rec.sink.append_many([Producers(rec)._event(0, 0, 0)]))
+
+
+def test_start_after_kill_9_recovers_seals_and_links_as_recovered(home: Path, cfg: Config) -> None:
+    """Agent killed -> the next start seals the crashed session and continues linked to it."""
+    crashed = _run_writer_and_kill(home, acks=20)
+    assert not find_session(home, crashed).sealed
+    rec = Recording(home, cfg, link_previous=True)
+    _one_event(rec)
+    rec.close()
+    old = find_session(home, crashed)
+    assert old.segments[-1].seal_reason == "recovered"
+    link = _records(home, rec.session_id, rec.keyring)[0].payload["previous_session"]
+    assert link == {
+        "session_id": crashed,
+        "seal_hash": old.segments[-1].seal_hash_hex,
+        "reason": "recovered",
+    }
+    report = verify_paths([home / "journals"], rec.keyring.trust())
+    assert report.ok, report.first_failure
+    assert [c.ok for c in report.checks if c.name == "link"] == [True]
+
+
+def test_start_after_an_abandoned_recording_links_as_recovered(home: Path, cfg: Config) -> None:
+    """A recording that stopped without sealing (what a crash leaves, in-process)."""
+    first = Recording(home, cfg)
+    _one_event(first)
+    first.journal_sink.flush_and_stop()
+    first.journal.abandon()
+    second = Recording(home, cfg, link_previous=True)
+    assert second.meta.previous is not None
+    assert (second.meta.previous.session_id, second.meta.previous.reason) == (
+        first.session_id,
+        "recovered",
+    )
+    second.close()
+    assert verify_paths([home / "journals"], second.keyring.trust()).ok
+
+
+def test_start_after_a_normal_end_links_as_restart_and_record_stays_unlinked(
+    home: Path, cfg: Config
+) -> None:
+    first = Recording(home, cfg)
+    first.close()
+    unlinked = Recording(home, cfg)  # what record and demo do
+    unlinked.close()
+    assert (
+        _records(home, unlinked.session_id, unlinked.keyring)[0].payload["previous_session"] is None
+    )
+    linked = Recording(home, cfg, link_previous=True)
+    linked.close()
+    assert linked.meta.previous == PreviousSession(
+        unlinked.session_id,
+        find_session(home, unlinked.session_id).segments[-1].seal_hash_hex,
+        "restart",
+    )
