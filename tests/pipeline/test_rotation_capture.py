@@ -137,7 +137,7 @@ def test_rotation_with_chromium_gives_the_new_session_a_snapshot_of_every_tab(
         return [r for s in find_session(home, sid).segments for r in iter_records(s.path, kr)]
 
     a, b = records(old), records(new)
-    assert sorted({r.page for r in b if _is_full(r)}) == sorted(final)
+    assert sorted({str(r.page) for r in b if _is_full(r)}) == sorted(final)
     for tab, last in final.items():
         start = _requested_snapshot_at(b, tab)
         on_its_own = _seen([r for r in b[start:] if r.page == tab])
