@@ -1,9 +1,10 @@
 """The one place that knows the order: capture -> mask -> journal -> seal (-> ship -> index).
 
 :class:`Recording` opens the journal for a new session, puts the masking stage in front of
-it, and hands capture a sink; closing it seals the last segment (with an RFC 3161 token when a
-TSA is configured) and verifies what was written. ``record_session`` and ``record_demo`` are
-what ``sessiontape record`` and ``sessiontape demo`` call.
+it, and hands capture a sink; ``rotate()`` seals the session and continues in a new one linked
+to it while capture keeps writing; closing it seals the last segment (with an RFC 3161 token
+when a TSA is configured) and verifies what was written. ``record_session`` and
+``record_demo`` are what ``sessiontape record`` and ``sessiontape demo`` call.
 """
 
 from __future__ import annotations
@@ -156,9 +157,13 @@ class Recording:
             self.meta = replace(self.meta, previous=find_previous(home, self.meta))
         self.timestamper = timestamper or make_timestamper(config)
         self.journal = Journal.open(
-            home, config, clock=self.clock, keyring=self.keyring, timestamper=self.timestamper,
+            home,
+            config,
+            clock=self.clock,
+            keyring=self.keyring,
+            timestamper=self.timestamper,
             meta=self.meta,
-        )  # fmt: skip
+        )
         self.journal_sink = JournalSink(self.journal)
         self.switch = SessionSwitch(self.journal_sink)  # what a rotation swaps
         self.on_rotate: Callable[[], Awaitable[None]] | None = None  # e.g. fresh snapshots
