@@ -233,6 +233,12 @@ class Recording:
             result.extra["vault"] = {"problem": self.stream_problem}
         return result
 
+    async def aclose(self, reason: str = "closed") -> RecordingResult:
+        """:meth:`close` from the event loop, once any rotation in progress has finished (a
+        rotation and a close never interleave)."""
+        async with self._rotate_lock:
+            return await asyncio.to_thread(self.close, reason)
+
     def result(self, session_id: str | None = None) -> RecordingResult:
         """Verify the session as written (the current one, or ``session_id``); summarise it."""
         from agent.journal.store import find_session

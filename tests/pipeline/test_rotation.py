@@ -222,3 +222,24 @@ def test_start_after_a_normal_end_links_as_restart_and_record_stays_unlinked(
         find_session(home, unlinked.session_id).segments[-1].seal_hash_hex,
         "restart",
     )
+
+
+def test_aclose_during_a_rotation_waits_for_it_and_seals_the_new_session(
+    home: Path, cfg: Config
+) -> None:
+    async def run() -> tuple[str, str]:
+        first = rec.session_id
+        await rec.sink.append_many([Producers(rec)._event(0, 0, 0)])
+        rotation = asyncio.create_task(rec.rotate("rotation"))
+        await asyncio.sleep(0)  # the rotation holds the switch
+        assert rec.switch.holding
+        result = await rec.aclose("logout")
+        return first, result.session_id if (await rotation) == result.session_id else ""
+
+    rec = Recording(home, cfg)
+    first, second = asyncio.run(run())
+    assert second and second != first
+    assert find_session(home, first).segments[-1].seal_reason == "closed"
+    end = _records(home, second, rec.keyring)[-1]
+    assert (end.kind, end.payload) == ("session.end", {"reason": "logout"})
+    assert verify_paths([home / "journals"], rec.keyring.trust()).ok
