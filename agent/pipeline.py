@@ -1,16 +1,17 @@
 """The one place that knows the order: capture -> mask -> journal -> seal (-> ship -> index).
 
 :class:`Recording` opens the journal for a new session, puts the masking stage in front of
-it, and hands capture a sink; closing it seals the last segment (with an RFC 3161 token when a
-TSA is configured) and verifies what was written. ``record_session`` and ``record_demo`` are
-what ``sessiontape record`` and ``sessiontape demo`` call.
+it, and hands capture a sink; ``rotate()`` seals the session and continues in a new one linked
+to it while capture keeps writing; closing it seals the last segment (with an RFC 3161 token
+when a TSA is configured) and verifies what was written. ``record_session`` and
+``record_demo`` are what ``sessiontape record`` and ``sessiontape demo`` call.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from agent.errors import JournalClosed, JournalError
 from agent.events import Event
 from agent.journal.journal import Journal
 from agent.journal.recovery import recover_all
+from agent.journal.rotation import SessionSwitch, find_previous
 from agent.journal.session import SessionMeta, default_meta
 from agent.journal.sink import JournalSink
 from agent.keys import Keyring
@@ -134,7 +136,11 @@ class Recording:
         meta: SessionMeta | None = None,
         tst_roots: list[bytes] | None = None,
         timestamper: Callable[[bytes], bytes | None] | None = None,
+        link_previous: bool = False,
     ) -> None:
+        """``link_previous``: the new session's genesis links to the most recent earlier
+        session of the same user and workstation in ``home`` (after recovery sealed any that
+        crashed: link reason ``recovered``, else ``restart``)."""
         from agent.mask.masker import Masker
         from agent.mask.sink import MaskingSink
 
@@ -146,16 +152,24 @@ class Recording:
         if recovered:
             log.warning("pipeline.recovered_segments", count=len(recovered))
         self.masker = Masker.from_config(config.mask, home)
+        self.meta = meta or default_meta(config, user)
+        if link_previous:
+            self.meta = replace(self.meta, previous=find_previous(home, self.meta))
+        self.timestamper = timestamper or make_timestamper(config)
         self.journal = Journal.open(
             home,
             config,
             clock=self.clock,
             keyring=self.keyring,
-            timestamper=timestamper or make_timestamper(config),
-            meta=meta or default_meta(config, user),
+            timestamper=self.timestamper,
+            meta=self.meta,
         )
         self.journal_sink = JournalSink(self.journal)
-        inner: EventSink = self.journal_sink
+        self.switch = SessionSwitch(self.journal_sink)  # what a rotation swaps
+        self.on_rotate: Callable[[], Awaitable[None]] | None = None  # e.g. fresh snapshots
+        self.rotated: list[RecordingResult] = []  # sessions this recording rotated out of
+        self._rotate_lock = asyncio.Lock()
+        inner: EventSink = self.switch
         self.strict: StrictSink | None = None
         if config.journal.durability == "strict":
             self.strict = StrictSink(inner)
@@ -186,6 +200,24 @@ class Recording:
                     await engine.set_blocked(on, reason)
 
             self.strict.blocker = block
+        snapshots = getattr(capture, "request_snapshots", None)
+        if callable(snapshots):
+            self.on_rotate = snapshots
+
+    async def rotate(self, reason: str = "rotation") -> str:
+        """Seal the current session (``session.end`` with ``reason``, naming the next session)
+        and continue in a new session linked to it; return the new session's id.
+
+        Capture keeps writing to ``sink`` throughout: writes that arrive during the switch
+        wait and go to the new session; none is lost, repeated or written after the old
+        session's end. ``on_rotate`` (set by ``attach_capture`` to the capture's
+        ``request_snapshots``) then gives the new session a full snapshot of every tab. The
+        sealed session's result (verified; vault coverage) is appended to ``rotated``.
+        """
+        from agent.pipeline_rotation import rotate_recording
+
+        async with self._rotate_lock:
+            return await rotate_recording(self, reason)
 
     def page_mask_config(self) -> dict[str, Any]:
         """The masking rules the in-page recorder applies itself (first line of defence)."""
@@ -201,11 +233,17 @@ class Recording:
             result.extra["vault"] = {"problem": self.stream_problem}
         return result
 
-    def result(self) -> RecordingResult:
-        """Verify the session as written and summarise it."""
+    async def aclose(self, reason: str = "closed") -> RecordingResult:
+        """:meth:`close` from the event loop, once any rotation in progress has finished (a
+        rotation and a close never interleave)."""
+        async with self._rotate_lock:
+            return await asyncio.to_thread(self.close, reason)
+
+    def result(self, session_id: str | None = None) -> RecordingResult:
+        """Verify the session as written (the current one, or ``session_id``); summarise it."""
         from agent.journal.store import find_session
 
-        info = find_session(self.home, self.session_id)
+        info = find_session(self.home, session_id or self.session_id)
         from agent.seal.timestamp import tst_verifier
         from agent.seal.tsa_roots import tsa_root_paths
 
@@ -224,7 +262,7 @@ class Recording:
             for k, n in s.kinds.items():
                 kinds[k] = kinds.get(k, 0) + n
         return RecordingResult(
-            self.session_id,
+            info.session_id,
             [s.path for s in info.segments],
             info.event_count,
             info.size_bytes,

@@ -285,6 +285,31 @@ class CaptureSession:
                 sent.append((t, ctx, n))
         await engine.recorders.wait_handled(sent)
 
+    async def request_snapshots(self) -> int:
+        """Ask every live recorder for a full snapshot of its document now (the first
+        keyframe of a new session after a rotation); return how many were asked and answered.
+        The snapshots reach the sink like any other recorder events."""
+        engine = self.engine
+        if engine is None or engine.conn.closed.is_set():
+            return 0
+        asks = [
+            engine.conn.send_nowait("Runtime.evaluate", _snapshot_params(ctx), t.session_id)
+            for t in list(engine.targets.values())
+            for ctx in list(t.recorders)
+        ]
+        answers = await asyncio.gather(*asks, return_exceptions=True)
+        return sum(1 for a in answers if not isinstance(a, BaseException))
+
+
+def _snapshot_params(ctx: int) -> dict[str, Any]:
+    """``Runtime.evaluate`` of the recorder's ``__st_snapshot`` in its context ``ctx``."""
+    return {
+        "expression": "typeof globalThis.__st_snapshot === 'function' && "
+        "(globalThis.__st_snapshot(), true)",
+        "contextId": ctx,
+        "returnByValue": True,
+    }
+
 
 def exit_description(returncode: int | None) -> str:
     """How a browser process ended, for the record: ``killed by SIGKILL``, ``exit code 1``."""

@@ -261,7 +261,7 @@ def _print_report(report: VerifyReport) -> None:
             typer.echo(f"FAIL {c.name}: {c.detail}")
         elif c.ok is None:  # open sessions, the vault's coverage, counters only in the vault
             typer.echo(f"NOTE {c.name}: {c.detail}")
-        elif c.name == "vault":  # what reconciliation found in order, e.g. pruned by design
+        elif c.name in ("vault", "link"):  # in order: pruned by design; sessions linked
             typer.echo(f"OK   {c.name}: {c.detail}")
     if report.ok:
         typer.echo(
@@ -371,6 +371,7 @@ def sessions(as_json: bool = typer.Option(False, "--json")) -> None:
             f"{s.session_id}  user {s.user}  {utc_iso(s.start_utc_ns)} .. "
             f"{utc_iso(s.end_utc_ns)}  {len(s.segments)} segments  {s.event_count} "
             f"events  {state}"
+            + (f"  after {s.previous_session['session_id']}" if s.previous_session else "")
         )
         for seg in s.segments:
             typer.echo(

@@ -148,8 +148,7 @@ class Journal:
         return j
 
     def _first_event(self, resumed: bool, last_t: int | None) -> Event:
-        """``session.start`` (who recorded, where, with which agent), or ``agent.start`` on
-        resume (recovery recorded the interruption as a gap)."""
+        """``session.start`` (who, where, after which session), or ``agent.start`` on resume."""
         if resumed:
             return self._event("agent.start", resume_payload(last_t))
         return self._event("session.start", meta_fields(self.meta))
@@ -197,10 +196,7 @@ class Journal:
         self._last_cp_mono = self._seg_opened_mono
         self.segments.append(path)
         log.info(
-            "segment.opened",
-            session=self.session_id,
-            segment=seg_id,
-            index=genesis["segment_index"],
+            "segment.opened", session=self.session_id, segment=seg_id, index=int(path.name[:6])
         )
         return seg
 
@@ -328,8 +324,9 @@ class Journal:
             self._seg.checkpoint(self.clock.utc_ns(), self.clock.mono_ns())
             self._last_cp_mono = self.clock.mono_ns()
 
-    def close(self, reason: str = "closed") -> None:
-        """Record ``session.end``, seal the last segment, release the session lock.
+    def close(self, reason: str = "closed", *, next_session: str | None = None) -> None:
+        """Record ``session.end`` (naming ``next_session``, the session that follows, when
+        known), seal the last segment, release the session lock.
 
         A failed write is retried ``SEAL_ATTEMPTS`` times. If the segment still cannot be
         sealed (the disk stays full) it is left unsealed, named in the session's outage
@@ -337,7 +334,8 @@ class Journal:
         """
         if self.closed:
             return
-        end = self._event("session.end", {"reason": reason})  # one event, however many tries
+        payload = {"reason": reason, **({"next_session": next_session} if next_session else {})}
+        end = self._event("session.end", payload)  # one event, however many tries
         try:
             for attempt in range(SEAL_ATTEMPTS):
                 try:

@@ -28,13 +28,30 @@ def journals_dir(home: Path) -> Path:
     return home / "journals"
 
 
+@dataclass(frozen=True)
+class PreviousSession:
+    """The session a new one follows on the same workstation (genesis ``previous_session``).
+
+    ``seal_hash``: SHA-256 (hex) of the previous session's last seal body; ``reason``: why the
+    new session began (``rotation``, ``restart`` after a normal end, ``recovered`` after a
+    crash that recovery sealed)."""
+
+    session_id: str
+    seal_hash: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"session_id": self.session_id, "seal_hash": self.seal_hash, "reason": self.reason}
+
+
 @dataclass
 class SessionMeta:
-    """Who and where, written into every segment genesis."""
+    """Who and where (and which session this one follows), written into every genesis."""
 
     user: str
     workstation: str
     record_class: str | None = None  # an explicit retention class (``--class``)
+    previous: PreviousSession | None = None
 
 
 def default_meta(config: Config, user: str | None = None) -> SessionMeta:
@@ -61,12 +78,14 @@ def lock_session(sdir: Path, session_id: str) -> IO[str]:
 
 
 def meta_fields(meta: SessionMeta) -> dict[str, Any]:
-    """Who recorded, where, with which agent: in ``session.start`` and every genesis."""
+    """Who recorded, where, with which agent, after which session: in ``session.start`` and
+    every genesis."""
     return {
         "user": meta.user,
         "workstation": meta.workstation,
         "record_class": meta.record_class or "default",
         "agent_version": __version__,
+        "previous_session": meta.previous.as_dict() if meta.previous else None,
     }
 
 

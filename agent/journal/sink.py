@@ -150,10 +150,11 @@ class JournalSink:
             self._cv.notify()
         self._thread.join()
 
-    def close(self, reason: str = "closed") -> None:
-        """Flush, stop the thread and seal the journal."""
+    def close(self, reason: str = "closed", *, next_session: str | None = None) -> None:
+        """Flush, stop the thread and seal the journal (``session.end`` names ``next_session``,
+        the session that follows, when known)."""
         self.flush_and_stop()
-        self.journal.close(reason)
+        self.journal.close(reason, next_session=next_session)
 
 
 def _settle(fut: asyncio.Future[None], err: BaseException | None) -> None:

@@ -42,6 +42,8 @@ class SegmentInfo:
     # The seal's retention decision (seal version 2); "" for version-1 or unsealed segments.
     retention_class: str = ""
     retention_rule: str = ""
+    # The genesis link to the session this one follows (genesis version 3), or None.
+    previous_session: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -59,6 +61,7 @@ class SessionInfo:
     record_class: str  # the retention class the newest seal records (else the genesis')
     segments: list[SegmentInfo]
     retention_rule: str = ""  # the rule that chose it ("" when no seal records one)
+    previous_session: dict[str, str] | None = None  # the session this one follows, if linked
 
     @property
     def start_utc_ns(self) -> int:
@@ -107,6 +110,7 @@ class SessionInfo:
             "damaged": self.damaged,
             "events": self.event_count,
             "size_bytes": self.size_bytes,
+            "previous_session": self.previous_session,
             "segments": [s.as_dict() for s in self.segments],
         }
 
@@ -158,6 +162,7 @@ def segment_info(path: Path) -> SegmentInfo:
             workstation=str(g.get("workstation", "")),
             record_class=str(g.get("record_class", "default")),
             kinds=kinds,
+            previous_session=seg.previous_session,
             **_retention(seal.body if seal else {}),
         )
     finally:
@@ -214,6 +219,7 @@ def load_session(sdir: Path) -> SessionInfo:
         else (first.record_class if first else "default"),
         segments=segs,
         retention_rule=decided.retention_rule if decided else "",
+        previous_session=first.previous_session if first else None,
     )
 
 

@@ -389,6 +389,7 @@ class ReplaySession:
             "bytes": i.size_bytes,
             "segments": [s.path.name for s in i.segments],
             "closed": i.closed,
+            "previous_session": i.previous_session,  # the session this one follows, if linked
         }
 
 

@@ -25,20 +25,26 @@ Hashing (all canonical bytes, :mod:`agent.canonical`; computed by :mod:`agent.se
   (``nonce``: the 96-bit AES-GCM nonce, hex, fresh for every encryption)
 * ``seal_hash = SHA-256(seal body)``; the next segment's genesis carries it as ``prev_seal_hash``.
 
-Genesis (version 2; version 1 is the same without ``firm_wraps``) names the segment
+Genesis (version 3; version 2 is the same without ``previous_session``, version 1 also without
+``firm_wraps``) names the segment
 (``segment_id``, ``session_id``, ``segment_index``, ``prev_seal_hash``, ``seq_first``), the writer
 (``agent_id``, ``agent_counter``, ``key_id``), its creation clocks, and how the data key (DEK) is
 kept: ``kek_id`` + ``wrapped_dek`` (RFC 3394 under the workstation's KEK) and ``firm_wraps``, a
 list of ``{kid, alg, epk, wrapped}``: the DEK sealed to each firm public key configured when the
 segment was opened (:mod:`agent.keystore.firmwrap`; empty when none was configured).
+``previous_session`` links a session to the one it follows on the same workstation: ``null``
+or ``{session_id, seal_hash, reason}`` (the previous session's id, the SHA-256 of its last
+segment's seal body, and why a new session began: ``rotation``, ``restart`` or ``recovered``);
+every segment of the session carries the same value.
 """
 
 from __future__ import annotations
 
 APPLICATION_ID = 0x53545431  # "STT1"
 FORMAT_VERSION = 1
-GENESIS_VERSION = 2  # 2: ``firm_wraps``, the data key wrapped to the firm's public keys
-GENESIS_VERSIONS = (1, 2)  # versions readers accept (1: no firm wraps)
+GENESIS_VERSION = 3  # 3: ``previous_session``, the link to the session this one follows
+GENESIS_VERSIONS = (1, 2, 3)  # versions readers accept (2: no link; 1: no firm wraps either)
+LINK_REASONS = ("rotation", "restart", "recovered")  # why a linked session began
 CHUNK_HEADER_VERSION = 1
 CHECKPOINT_VERSION = 2  # 2: ``prev`` chains each checkpoint to the one before
 SEAL_VERSION = 2  # 2: ``retention`` = {"class", "rule"}, the session's retention decision

@@ -57,6 +57,9 @@ class SegmentReport:
     bytes: int = 0
     undecryptable: str = ""
     """Why ``--decrypt`` could not have the data key here (a key problem, not damage)."""
+    previous_session: dict[str, str] | None = None
+    """The genesis link to the session this one follows (``session_id``, ``seal_hash``,
+    ``reason``), or None (genesis before version 3, or an unlinked session)."""
 
     def fail(self, name: str, detail: str, where: str = "") -> None:
         """Record that check ``name`` failed at ``where``."""
@@ -93,6 +96,7 @@ class SegmentReport:
             "key_id": self.key_id,
             "seal_hash": self.seal_hash,
             "seal_reason": self.seal_reason,
+            "previous_session": self.previous_session,
             "tst_time": self.tst_time,
             "tst_state": self.tst_state,
             "bytes": self.bytes,

@@ -132,6 +132,25 @@ def _check_genesis(genesis: dict[str, Any], path: Path) -> None:
             parse_wraps(genesis.get("firm_wraps"))
         except ValueError as exc:
             raise NotAJournal(f"{path}: genesis {exc}") from None
+    if genesis.get("v") not in (1, 2):
+        _check_link(genesis, path)
+
+
+def _check_link(genesis: dict[str, Any], path: Path) -> None:
+    """A version-3 genesis names the session it follows (``previous_session``) or ``null``."""
+    if "previous_session" not in genesis:
+        raise NotAJournal(f"{path}: genesis has no previous_session")
+    link = genesis["previous_session"]
+    if link is None:
+        return
+    if not isinstance(link, dict) or not all(
+        isinstance(link.get(k), str) for k in ("session_id", "seal_hash", "reason")
+    ):
+        raise NotAJournal(
+            f"{path}: genesis previous_session is not {{session_id, seal_hash, reason}}"
+        )
+    if link["reason"] not in fmt.LINK_REASONS:
+        raise NotAJournal(f"{path}: genesis previous_session reason {link['reason']!r} unknown")
 
 
 def _damage(path: Path, exc: BaseException) -> str:
@@ -212,6 +231,12 @@ class SegmentFile:
     @property
     def session_id(self) -> str:
         return str(self.genesis["session_id"])
+
+    @property
+    def previous_session(self) -> dict[str, str] | None:
+        """The session this one follows (``session_id``, ``seal_hash``, ``reason``), if linked."""
+        link = self.genesis.get("previous_session")
+        return {k: str(link[k]) for k in ("session_id", "seal_hash", "reason")} if link else None
 
     def chunk_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM chunks")[0][0])

@@ -13,6 +13,8 @@ Checks, by name (a report names the first failing check and the exact chunk/seq)
                 previous seal, seqs continue across segments
 ``session-end`` (directories) every session ends in a ``closed`` or ``recovered`` seal, or
                 is open (unsealed last segment); a last seal saying ``rotated`` fails
+``link``        a linked session's genesis names the last seal of the session it follows
+                (when that session is here; else a note: "previous session not here")
 ``counter``     (whole state dir) per-agent segment counters 0..latest, each exactly once
 ``time-order``  (whole state dir) segment creation times agree with counter order
 ``rfc3161``     the seal's timestamp token parses, is granted, is signed by the certificate
@@ -185,6 +187,7 @@ def verify_paths(
             )
         )
     across.check_continuity(report, removed)
+    across.check_links(report, removed)
     if any_dir:
         across.check_session_ends(report, removed)
     if check_counters if check_counters is not None else whole:

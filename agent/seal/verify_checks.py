@@ -62,6 +62,7 @@ def check_format(seg: SegmentFile, rep: SegmentReport) -> None:
     rep.agent_id, rep.agent_counter = str(g.get("agent_id", "")), int(g.get("agent_counter", -1))
     created = g.get("created_utc_ns")
     rep.created_utc_ns = created if type(created) is int else 0
+    rep.previous_session = seg.previous_session
     rep.ok("format", f"segment format v{fmt.FORMAT_VERSION}")
 
 

@@ -6,6 +6,9 @@
                 (a crash or write outage, recorded as a gap event); an unsealed last segment is
                 reported as open; a last seal saying ``rotated`` means a segment followed and
                 is gone
+``link``        a session whose genesis links to a previous session: that session, when it is
+                here, ends in the seal the link names (its hash, and ``recovered`` for a
+                ``recovered`` link); one that is not here is reported, not failed
 ``counter``     (whole state dir) every per-agent segment counter from 0 to the latest is
                 present exactly once
 ``time-order``  (whole state dir) segment creation times agree with counter order
@@ -218,3 +221,58 @@ def check_time_order(report: VerifyReport) -> None:
         report.checks.append(
             bad or Check("time-order", True, f"agent {agent}: {len(segs)} segments in time order")
         )
+
+
+def check_links(report: VerifyReport, removed: Collection[str] = ()) -> None:
+    """``link``: each linked session names the last seal of the session it follows.
+
+    Every segment of a session carries the same link; segments that disagree fail. The
+    previous session not being here (shipped and pruned, or verified on its own) is a note.
+    """
+    by_session = _by_session(report)
+    gone = _removed_indices(removed)
+    for sid, segs in by_session.items():
+        named = sorted({s.previous_session["session_id"] for s in segs if s.previous_session})
+        linked = {_link_key(s.previous_session) for s in segs if s.segment_id}
+        if len(linked) > 1:
+            detail = f"session {sid}: its segments disagree on the previous session {named}"
+            report.checks.append(Check("link", False, detail, segs[0].path))
+            continue
+        link = next((s.previous_session for s in segs if s.previous_session), None)
+        if link is not None:
+            prev = by_session.get(link["session_id"], [])
+            report.checks.append(_link_check(sid, link, prev, gone.get(link["session_id"], set())))
+
+
+def _link_key(link: dict[str, str] | None) -> tuple[str, str, str] | None:
+    return (link["session_id"], link["seal_hash"], link["reason"]) if link else None
+
+
+def _link_check(sid: str, link: dict[str, str], prev: list[SegmentReport], gone: set[int]) -> Check:
+    """The check of one link against the previous session's segments here (maybe none)."""
+    pid, want = link["session_id"], link["seal_hash"]
+    head = f"session {sid} follows session {pid} ({link['reason']})"
+    if not prev:
+        return Check("link", None, f"{head}: previous session not here")
+    last = prev[-1]
+    if any(i > last.index for i in gone):
+        return Check("link", None, f"{head}: its last segments were removed after shipping")
+    if not last.seal_hash:
+        return Check("link", False, f"{head}: its last segment {last.index} is unsealed", last.path)
+    if last.seal_hash != want:
+        earlier = next((s.index for s in prev if s.seal_hash == want), None)
+        why = (
+            f"names the seal of segment {earlier}, but that session goes on to segment {last.index}"
+            if earlier is not None
+            else f"names seal {want[:16]}, but its last seal (segment {last.index}) is "
+            f"{last.seal_hash[:16]}: forged or altered link"
+        )
+        return Check("link", False, f"{head}: the link {why}", last.path)
+    if (link["reason"] == "recovered") != (last.seal_reason == "recovered"):
+        return Check(
+            "link",
+            False,
+            f"{head}, but that session's last seal says '{last.seal_reason}'",
+            last.path,
+        )
+    return Check("link", True, f"{head}: its last seal matches")

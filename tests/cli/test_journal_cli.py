@@ -9,9 +9,11 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
+
 from agent.config import load_config
 from agent.testing import FakeClock
-from tests.cli.clirun import run
+from tests.cli.clirun import run, run_main
 from tests.journals import flip_byte, write_session
 
 
@@ -238,3 +240,37 @@ def test_verify_vault_fails_a_vault_checkpoint_with_a_bad_signature(tmp_path: Pa
     assert r.err.startswith(
         f"verification FAILED: vault: {key}: signature of the vault checkpoint does not verify"
     )
+
+
+def test_sessions_and_verify_show_the_link_between_sessions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sessions`` says which session a linked one follows; ``verify`` prints the checked
+    link, and exits 1 naming a forged one."""
+    from agent.journal.journal import Journal
+    from agent.journal.session import PreviousSession, SessionMeta
+
+    home = tmp_path / "h"
+    cfg = load_config(env={})
+    clock = FakeClock()
+    a = write_session(home, cfg, clock, segments=1)
+    link = PreviousSession(a.session_id, a.seal_hashes[-1], "restart")
+    b = Journal.open(home, cfg, clock=clock, meta=SessionMeta("u", "w", previous=link))
+    b.close()
+    code, out, _ = run_main(capsys, "--home", str(home), "sessions")
+    assert code == 0
+    (line,) = [x for x in out.splitlines() if x.startswith(b.session_id)]
+    assert line.endswith(f"closed  after {a.session_id}")
+    code, out, _ = run_main(capsys, "--home", str(home), "verify", str(home / "journals"))
+    assert code == 0
+    assert (
+        f"OK   link: session {b.session_id} follows session {a.session_id} (restart): its last "
+        "seal matches"
+    ) in out.splitlines()
+    forged = PreviousSession(a.session_id, "00" * 32, "restart")
+    c = Journal.open(home, cfg, clock=clock, meta=SessionMeta("u", "w", previous=forged))
+    c.close()
+    code, out, err = run_main(capsys, "--home", str(home), "verify", str(home / "journals"))
+    assert code == 1
+    assert f"FAIL link: session {c.session_id} follows session {a.session_id} (restart): " in out
+    assert "forged or altered link" in err

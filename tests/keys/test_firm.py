@@ -51,7 +51,7 @@ def test_each_of_two_recipients_opens_the_segment_without_the_kek(tmp_path: Path
     configure_recipients(ws, pem_p, pem_d)
     (seg,) = record(ws)
     assert [w["kid"] for w in _genesis_of(seg)["firm_wraps"]] == [kid_p, kid_d]
-    assert _genesis_of(seg)["v"] == 2
+    assert _genesis_of(seg)["v"] == 3
     for firm in (primary, dr):
         assert read_ns(seg, keyring(firm)) == EVENTS
     assert read_ns(seg, keyring(ws)) == EVENTS  # the workstation's own KEK still opens it
@@ -195,12 +195,12 @@ def test_malformed_firm_wraps_is_not_a_journal_naming_the_file(
 def test_unknown_genesis_version_is_refused_naming_it(tmp_path: Path) -> None:
     """A genesis version this build does not know is ``UnknownVersion`` with the file."""
     (seg,) = record(new_home(tmp_path / "ws"))
-    g = {**_genesis_of(seg), "v": 3}
+    g = {**_genesis_of(seg), "v": 4}
     tamper(seg, "UPDATE segment SET genesis = ? WHERE id = 1", args=(canonical_bytes(g),))
     with pytest.raises(UnknownVersion) as info:
         SegmentFile(seg)
     assert info.value.message == (
-        f"{seg}: genesis version 3 is not supported (this build reads versions 1, 2)"
+        f"{seg}: genesis version 4 is not supported (this build reads versions 1, 2, 3)"
     )
 
 
