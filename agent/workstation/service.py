@@ -67,7 +67,8 @@ class ServiceResult:
     sessions: list[str] = field(default_factory=list)
     reopened: int = 0  # browsers relaunched after the user closed the last window
     crash_relaunches: int = 0  # browsers relaunched after a crash
-    result: RecordingResult | None = None
+    result: RecordingResult | None = None  # the last session's
+    rotated: list[RecordingResult] = field(default_factory=list)  # sessions sealed at rotations
 
 
 class WorkstationService:
@@ -157,6 +158,7 @@ class WorkstationService:
             self.config,
             clock=self.clock,
             meta=default_meta(self.config, self.options.user),
+            link_previous=True,
         )
         self.recording = rec
         self.session_changed(rec.session_id)
@@ -165,6 +167,7 @@ class WorkstationService:
             asyncio.create_task(self._every(name, seconds, fn), name=f"workstation-{name}")
             for name, seconds, fn in self._periodic
         ]
+        tasks.append(asyncio.create_task(self._daily(rec), name="workstation-rotation"))
         restore = self._install_signals()
         try:
             self._out.reason = await self._record(rec)
@@ -178,7 +181,8 @@ class WorkstationService:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self.capture is not None:
                 await self._end_capture(self.capture)
-            self._out.result = await asyncio.to_thread(rec.close, self._out.reason)
+            self._out.result = await rec.aclose(self._out.reason)
+            self._out.rotated = list(rec.rotated)
             if jobs is not None:
                 await asyncio.to_thread(jobs.stop)
         return self._out
@@ -211,6 +215,19 @@ class WorkstationService:
                 timer.cancel()
 
         return restore
+
+    async def _daily(self, rec: Recording) -> None:
+        """Seal the day's session at ``agent.rotate_at`` and go on in a new, linked one; the
+        browser stays open (capture writes through the rotation)."""
+        from agent.workstation.daily import rotation_loop
+
+        async def rotate() -> None:
+            old = rec.session_id
+            new = await rec.rotate("rotation")
+            log.info("workstation.rotated", previous=old, session=new)
+            self.session_changed(new)
+
+        await rotation_loop(self.config.agent.rotate_at, rotate)
 
     async def _every(self, name: str, seconds: float, fn: Periodic) -> None:
         while True:
@@ -281,6 +298,8 @@ def describe(out: ServiceResult) -> dict[str, Any]:
         "sessions": out.sessions,
         "reopened": out.reopened,
         "crash_relaunches": out.crash_relaunches,
-        "verified": None if res is None else res.report.ok,
+        "verified": None
+        if res is None
+        else res.report.ok and all(r.report.ok for r in out.rotated),
         "events": None if res is None else res.events,
     }

@@ -46,6 +46,14 @@ def _env(site: LoginSite, page: str, **keys: str) -> dict[str, str]:
     return env
 
 
+def _previous(home: Path, sid: str) -> tuple[str, str] | None:
+    """The session ``sid`` is linked to, and why (from its genesis)."""
+    from agent.journal.store import find_session
+
+    prev = find_session(home, sid).previous_session
+    return None if prev is None else (prev["session_id"], prev["reason"])
+
+
 def _navigated(home: Path, sid: str, url: str, transition: str) -> list[object]:
     return find(home, sid, "page.navigate", url=url, main_frame=True, transition=transition)
 
@@ -147,6 +155,8 @@ def test_login_survives_a_restart_a_killed_agent_is_recovered_and_on_close_end_e
     )
     sid3 = third.session()
     assert sid3 != sid2
+    assert _previous(home, sid2) == (sid1, "restart")  # a clean stop, then a new start
+    assert _previous(home, sid3) == (sid2, "recovered")  # the killed agent's, sealed at start
     report = verify(home, sid2)
     assert report.ok, report.first_failure
     assert report.segments[-1].status == "recovered"
