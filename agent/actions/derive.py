@@ -44,7 +44,13 @@ from agent.events import Record
 NAV_AFTER_ACTION_NS = 3_000_000_000
 """A navigation this soon after an action of the same page is that action's consequence."""
 
-_NAV_WORDS = {"typed": "typed", "address_bar": "typed", "link": "link", "reload": "reload"}
+_NAV_WORDS = {
+    "typed": "typed",
+    "address_bar": "typed",
+    "link": "link",
+    "reload": "reload",
+    "auto_bookmark": "bookmark",
+}
 
 
 class ActionDeriver:
@@ -150,14 +156,15 @@ class ActionDeriver:
         if r.page in self._popups and not self._drafts[self._popups[r.page]].url:
             self._drafts[self._popups[r.page]].url = url
             return
+        how = _NAV_WORDS.get(str(p.get("transition") or ""), "")
         last = self._last_action.get(r.page)
-        if last is not None and r.t_utc_ns - last[0] <= NAV_AFTER_ACTION_NS:
+        own = how in ("typed", "bookmark")  # the person's own act, never a click's consequence
+        if last is not None and r.t_utc_ns - last[0] <= NAV_AFTER_ACTION_NS and not own:
             if last[1] >= 0:
                 self._drafts[last[1]].detail.setdefault("navigated_to", url)
             return
         if p.get("same_document"):
             return  # history API or fragment change of a page: not a person's navigation
-        how = _NAV_WORDS.get(str(p.get("transition") or ""), "")
         if not how and before == url:
             how = "reload"
         self._inputs.flush()

@@ -119,7 +119,12 @@ def _page_text(a: Action) -> str:
     d = a.detail
     if a.verb == "navigate":
         how = str(d.get("how", ""))
-        word = {"reload": "reloaded", "typed": "typed the address", "link": "followed a link to"}
+        word = {
+            "reload": "reloaded",
+            "typed": "typed the address",
+            "link": "followed a link to",
+            "bookmark": "opened the bookmark",
+        }
         return f"{word.get(how, 'opened')} {_short(a.url, 120)}"
     if a.verb == "popup":
         name = a.target.name

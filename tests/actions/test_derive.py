@@ -236,3 +236,27 @@ def test_typing_on_after_a_dialog_in_the_same_field_is_still_the_users() -> None
         "closed alert 'Hi'",
         "typed 'ABC' into 'Symbol' in 'Order ticket'",
     ]
+
+
+def test_the_browser_transition_says_how_a_page_was_reached() -> None:
+    """Chromium's transition of each navigation: a typed address, a followed link, a bookmark;
+    none recorded (the agent's own start page, older journals) reads "opened"."""
+    s = Script()
+    s.add("page.navigate", {"url": "http://app/", "main_frame": True})
+    for url, transition in (
+        ("http://app/typed", "typed"),
+        ("http://app/linked", "link"),
+        ("http://app/marked", "auto_bookmark"),
+    ):
+        nav = {"url": url, "main_frame": True, "transition": transition}
+        s.add("page.navigate", nav, dt_ms=5000)
+    s.click(30, SEND, aid="a9")  # a typed address right after a click is not its consequence
+    s.add("page.navigate", {"url": "http://app/next", "main_frame": True, "transition": "typed"})
+    assert [a.text for a in derive_actions(s.records)] == [
+        "opened http://app/",
+        "typed the address http://app/typed",
+        "followed a link to http://app/linked",
+        "opened the bookmark http://app/marked",
+        "clicked button 'Send (REST)' in 'Order ticket'",
+        "typed the address http://app/next",
+    ]
