@@ -8,7 +8,9 @@ and audited. Each action is an ``audit.review.*`` record under the signed-in sub
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -160,3 +162,30 @@ def test_an_examiner_reads_the_queue_and_a_forged_post_is_refused(
     refused = audit_of(firm.home, "audit.refused")[-1]
     assert refused["actor"] == "local:exam" and "review_work" in str(refused["reason"])
     assert audit_of(firm.home, "audit.review.escalate")[-1]["note"] != "forged"
+
+
+def test_a_sampling_whose_audit_cannot_be_written_changes_nothing(
+    firm: Firm, console: Served
+) -> None:
+    c, _ = sign_in(console.url, "alice")
+    token = form_token(c.get("/review").text)
+    db = firm.home / "console" / "console.db"
+    runs_before = _count(db, "review_runs")
+    journals, aside = firm.home / "journals", firm.home / "journals.aside"
+    journals.rename(aside)
+    journals.write_text("not a directory: the audit journal cannot be written\n")
+    try:
+        r = c.post("/review/sample", data={"csrf": token, "day": DAY})
+    finally:
+        journals.unlink()
+        aside.rename(journals)
+    assert r.status_code == 503 and "Not done" in r.text
+    assert _count(db, "review_runs") == runs_before
+
+
+def _count(db: Path, table: str) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    finally:
+        con.close()
