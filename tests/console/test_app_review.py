@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from agent.audit import record_access
+from agent.config import load_config
+from agent.console.identity import Principal
+from agent.console.review_desk import ReviewDesk
+from agent.console.review_job import start_review_job
+from agent.console.state import acting
+from agent.testing import FakeClock
 from tests.console.app_firm import (
     DAY_NS,
     Firm,
@@ -28,6 +36,7 @@ from tests.console.app_firm import (
 )
 from tests.console.browserkit import browser, context, sign_in_page
 from tests.console.reviewkit import DAY, DAY_START_NS
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser", "context"]
@@ -96,6 +105,10 @@ def test_a_reviewer_follows_the_hit_into_the_replay_and_records_a_disposition(
     page.click("#claim-go")
     assert page.inner_text("#message") == "You claimed this item."
     assert page.inner_text("#item-claimed") == "local:rita"
+    page.goto(console.url + "/review?mine=1")
+    mine = page.eval_on_selector_all("tr.item", "es => es.map(e => e.dataset.session)")
+    assert mine == [firm.sessions["trader1"]]
+    page.goto(item_url)
     href = str(page.get_attribute("a.hit", "href"))
     seq = re.search(r"^/replay/([^?]+)\?seq=(\d+)$", href)
     assert seq is not None and seq.group(1) == firm.sessions["trader1"], href
@@ -189,3 +202,36 @@ def _count(db: Path, table: str) -> int:
         return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:
         con.close()
+
+
+def test_the_daily_job_samples_the_previous_day_at_the_configured_time(firm: Firm) -> None:
+    cfg = load_config(env={}, home=firm.home)
+    review = cfg.console.review.model_copy(update={"sample_at": "06:00"})
+    cfg = cfg.model_copy(update={"console": cfg.console.model_copy(update={"review": review})})
+    clock = FakeClock(utc_ns=DAY_START_NS + DAY_NS + 6 * 3600 * 10**9 - 1)  # just before 06:00
+
+    def audit(who: Principal | None, kind: str, payload: dict[str, object]) -> str:
+        with acting(who):
+            return record_access(firm.home, cfg, kind, dict(payload))
+
+    desk = ReviewDesk(firm.home, cfg, audit, clock)
+    stop = threading.Event()
+    try:
+        assert start_review_job(desk, clock, stop) is not None
+        db = firm.home / "console" / "console.db"
+        wait_until(
+            lambda: _count(db, "review_runs WHERE by_subject = 'system:review-scheduler'") == 1,
+            what="the scheduled sampling run",
+            timeout_s=30,
+        )
+    finally:
+        stop.set()
+        desk.close()
+    con = sqlite3.connect(db)
+    try:
+        day = con.execute("SELECT day FROM review_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    assert day == DAY
+    run = audit_of(firm.home, "audit.review.sample")[-1]
+    assert (run["actor"], run["day"]) == ("system:review-scheduler", DAY)
