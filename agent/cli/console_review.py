@@ -23,21 +23,12 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 
-CONSOLE_DB = Path("console") / "console.db"
-
 
 def console_db(h: Path) -> sqlite3.Connection:
-    """The console database ``<home>/console/console.db`` (0700 directory), review tables
-    ensured."""
-    from agent.console.review_schema import ensure_review_schema
-    from agent.keystore.perms import private_dir
+    """The firm home's console database with the review tables (the console's opener)."""
+    from agent.console.review_schema import open_review_db
 
-    path = h / CONSOLE_DB
-    private_dir(path.parent)
-    con = sqlite3.connect(path, isolation_level=None, timeout=30)
-    con.execute("PRAGMA busy_timeout = 30000")
-    ensure_review_schema(con)
-    return con
+    return open_review_db(h / "console" / "console.db")
 
 
 @review_app.command("sample")

@@ -5,7 +5,9 @@ error page for every refusal.
 ``make_app(home, config, origins=..., hosts=...)`` builds it for a firm home; ``serve`` (in
 :mod:`agent.console.serve`) runs it under uvicorn. Further page modules (the review queue,
 OIDC sign-in) pass their routes in ``extra_routes`` and their top-bar links through
-:func:`agent.console.templating.add_nav`.
+:func:`agent.console.templating.add_nav`. The review queue (:mod:`agent.console.pages_review`,
+its own connection on the console database) and OIDC sign-in
+(:mod:`agent.console.pages_oidc`, when ``console.oidc.issuer`` is set) are built in.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from agent.console import (
     pages_records,
     pages_replay,
     pages_reveal,
+    pages_review,
     pages_search,
 )
 from agent.console.accounts import ConsoleStore
 from agent.console.auth import SIGN_IN, Refused
+from agent.console.pages_oidc import OidcSignIns, oidc_routes
+from agent.console.review_desk import ReviewDesk
 from agent.console.state import new_state, state_of_app
 from agent.console.templating import STATIC, render
 from agent.errors import KeyMaterialError, SessiontapeError, UsageError
@@ -98,10 +103,14 @@ def make_app(
     clock: Clock | None = None,
     store: ConsoleStore | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    origin: str = "",
 ) -> Starlette:
     """The console for firm home ``home``, answering for ``hosts`` (``Host`` values) and
-    accepting form posts from ``origins`` (``scheme://host:port``)."""
+    accepting form posts from ``origins`` (``scheme://host:port``); ``origin`` is the one it
+    listens on (the OIDC redirect URI's, unless ``console.public_origin`` is set; "" = the
+    request's own)."""
     st = new_state(home, config, origins, hosts, secure=secure, clock=clock, store=store)
+    desk = ReviewDesk(home, config, st.audit, st.clock)
     routes: list[BaseRoute] = [
         *pages_auth.routes,
         *pages_search.routes,
@@ -109,6 +118,8 @@ def make_app(
         *pages_records.routes,
         *pages_reveal.routes,
         *pages_admin.routes,
+        *pages_review.routes,
+        *oidc_routes(config),
         *extra_routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
@@ -118,6 +129,7 @@ def make_app(
         try:
             yield
         finally:
+            desk.close()
             st.close()
 
     app = Starlette(
@@ -127,4 +139,7 @@ def make_app(
         lifespan=lifespan,
     )
     app.state.console = st
+    app.state.review = desk
+    app.state.oidc = OidcSignIns()
+    app.state.origin = origin
     return app

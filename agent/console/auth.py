@@ -35,9 +35,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reveal": frozenset({SUPERVISOR}),
     "audit": frozenset({SUPERVISOR, EXAMINER, ADMIN}),
     "users": frozenset({ADMIN}),
+    "review": frozenset({REVIEWER, SUPERVISOR, EXAMINER, ADMIN}),
+    "review_work": frozenset({REVIEWER, SUPERVISOR}),
+    "review_sample": frozenset({SUPERVISOR, ADMIN}),
     "signed_in": frozenset({REVIEWER, SUPERVISOR, EXAMINER, ADMIN}),
 }
-"""Which roles may do what (an examiner only reads: no holds, reveals or account changes)."""
+"""Which roles may do what (an examiner only reads: no holds, reveals or account changes).
+The review queue: everyone reads it (``review``); reviewers and supervisors claim,
+disposition and escalate (``review_work``; closing an escalation is the queue's own
+supervisor-only rule); supervisors and admins run a sampling (``review_sample``)."""
 
 SIGN_IN = "Sign in to continue."
 Endpoint = Callable[[Request], Awaitable[Response]]

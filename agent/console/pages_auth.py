@@ -4,8 +4,8 @@ A failed sign-in says only "wrong account name or password" (it does not tell wh
 locked, disabled or expired account says so; each attempt is an ``audit.signin`` record with
 its outcome and the account name typed. The form is CSRF-protected like every other
 (:mod:`agent.console.csrf`). An SSO button appears when an OIDC issuer is configured
-(``console.oidc``); its routes (``/login/oidc``, ``/auth/callback``) come with the OIDC module
-and end in :func:`agent.console.auth.sign_in` like the password form.
+(``console.oidc``); its routes (``/login/oidc`` and ``console.oidc.redirect_path``, in
+:mod:`agent.console.pages_oidc`) end in :func:`agent.console.auth.sign_in` like the password form.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def sso_label(st: ConsoleState) -> str:
     return str(getattr(oidc, "label", "") or "SSO") if issuer else ""
 
 
-def _form(request: Request, status: int = 200, error: str = "", message: str = "") -> Response:
+def login_form(request: Request, status: int = 200, error: str = "", message: str = "") -> Response:
     st = state_of(request)
     value, cookie = new_pre_token(st.signer)
     resp = render(
@@ -62,7 +62,7 @@ def _form(request: Request, status: int = 200, error: str = "", message: str = "
 
 
 async def login_page(request: Request) -> Response:
-    return _form(request, message=MESSAGES.get(request.query_params.get("m", ""), ""))
+    return login_form(request, message=MESSAGES.get(request.query_params.get("m", ""), ""))
 
 
 async def login_post(request: Request) -> Response:
@@ -77,7 +77,7 @@ async def login_post(request: Request) -> Response:
         await run_in_threadpool(
             st.audit, None, "audit.refused", {"reason": "csrf: " + problem, "path": "/login"}
         )
-        return _form(request, 403, error="Refused: " + problem + ".")
+        return login_form(request, 403, error="Refused: " + problem + ".")
     c = st.config.console
 
     def attempt() -> tuple[str, Any]:
@@ -94,7 +94,7 @@ async def login_post(request: Request) -> Response:
 
     outcome, acct = await run_in_threadpool(attempt)
     if outcome != "ok":
-        return _form(request, 401 if outcome != "locked" else 423, error=MESSAGES[outcome])
+        return login_form(request, 401 if outcome != "locked" else 423, error=MESSAGES[outcome])
     return await sign_in(request, acct.principal(), "password")
 
 

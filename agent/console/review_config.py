@@ -3,6 +3,7 @@ a review is due, which dispositions a reviewer may record)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from pathlib import Path
 
@@ -30,6 +31,14 @@ class ReviewConfig(Section):
     ]
     note_optional: list[str] = ["no issue"]  # dispositions that may be recorded without a note
     sampling_key_file: str = ""  # "" = <home>/console/review-sampling.key (0600, made if absent)
+    sample_at: str = "06:00"  # `console serve` samples the previous day at HH:MM local ("" = off)
+
+    @field_validator("sample_at")
+    @classmethod
+    def _hh_mm(cls, v: str) -> str:
+        if v and not _is_hh_mm(v):
+            raise ValueError(f'sample_at {v!r}: give HH:MM (e.g. 06:00) or "" for off')
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -54,6 +63,10 @@ class ReviewConfig(Section):
             raise ValueError(f"note_optional names {unknown}, not among dispositions")
         return self
 
+    def sample_time(self) -> dt.time | None:
+        """The daily sampling time (local in :meth:`zone`), or None when it is off."""
+        return dt.time.fromisoformat(self.sample_at) if self.sample_at else None
+
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
@@ -62,3 +75,13 @@ class ReviewConfig(Section):
         if self.sampling_key_file:
             return Path(self.sampling_key_file).expanduser()
         return Path(home) / "console" / "review-sampling.key"
+
+
+def _is_hh_mm(v: str) -> bool:
+    hh, sep, mm = v.partition(":")
+    return (
+        bool(sep)
+        and len(hh) == len(mm) == 2
+        and (hh + mm).isdigit()
+        and (int(hh) < 24 and int(mm) < 60)
+    )

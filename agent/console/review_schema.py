@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agent.clock import utc_iso
@@ -55,6 +56,20 @@ _MIGRATIONS = (_V1,)
 
 OPEN, CLAIMED, ESCALATED, CLOSED = "open", "claimed", "escalated", "closed"
 STATES = (OPEN, CLAIMED, ESCALATED, CLOSED)
+
+
+def open_review_db(path: Path) -> sqlite3.Connection:
+    """A connection of its own on the console database ``path`` (``<home>/console/
+    console.db``, in a 0700 directory) for the review queue, review tables ensured:
+    autocommit mode, usable from any thread (the caller serialises its use), and a busy
+    timeout, so it waits for the console's other connection instead of failing."""
+    from agent.keystore.perms import private_dir
+
+    private_dir(path.parent)
+    con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    con.execute("PRAGMA busy_timeout = 30000")
+    ensure_review_schema(con)
+    return con
 
 
 def ensure_review_schema(con: sqlite3.Connection) -> None:

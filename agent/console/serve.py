@@ -3,7 +3,9 @@
 The console listens on loopback (``127.0.0.1:8600``) unless configured; any other address is
 refused unless a certificate and key are given, and then it speaks only HTTPS (its cookie is
 ``Secure``). The socket is bound here, before uvicorn starts, so ``:0`` picks a free port and
-the URL printed is the real one.
+the URL printed is the real one. While it runs, two background threads ship the audit
+(``console.ship_audit_seconds``) and sample the previous day for review
+(``console.review.sample_at``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.clock import SystemClock
 from agent.config import Config
+from agent.console.review_job import start_review_job
 from agent.console.shipping import start_shipping
 from agent.errors import UsageError
 
@@ -110,7 +114,9 @@ def serve(
     sock = bind(listen)
     port = int(sock.getsockname()[1])
     hosts, origins = listen.names(port, config.console.public_origin)
-    app = make_app(home, config, origins=origins, hosts=hosts, secure=listen.tls)
+    host = f"[{listen.host}]" if ":" in listen.host else listen.host
+    origin = f"{listen.scheme}://{host}:{port}"
+    app = make_app(home, config, origins=origins, hosts=hosts, secure=listen.tls, origin=origin)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -121,10 +127,10 @@ def serve(
             proxy_headers=False,
         )
     )
-    host = f"[{listen.host}]" if ":" in listen.host else listen.host
     stop = threading.Event()
     start_shipping(home, config, stop)
-    on_ready(f"console: {listen.scheme}://{host}:{port}/")
+    start_review_job(app.state.review, SystemClock(), stop)
+    on_ready(f"console: {origin}/")
     try:
         server.run(sockets=[sock])
     finally:

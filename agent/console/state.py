@@ -23,6 +23,7 @@ from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.console.accounts import ConsoleStore, open_store
 from agent.console.identity import Principal
+from agent.errors import StorageError
 
 SECRET_FILE = "cookie.key"
 ANONYMOUS = "anonymous"  # the actor of what happens before a sign-in succeeds
@@ -83,9 +84,13 @@ class ConsoleState:
 
     def audit(self, who: Principal | None, kind: str, payload: dict[str, Any]) -> str:
         """Seal one audit record naming ``who`` (or :data:`ANONYMOUS`) as the actor; raises
-        when it cannot be written, so the caller does not act."""
+        when it cannot be written, so the caller does not act (a disk failure is a
+        :class:`StorageError`: the page answers 503)."""
         with acting(who):
-            return record_access(self.home, self.config, kind, payload, clock=self.clock)
+            try:
+                return record_access(self.home, self.config, kind, payload, clock=self.clock)
+            except OSError as exc:
+                raise StorageError(f"audit record {kind} not written: {exc}") from exc
 
 
 def acting(who: Principal | None, note: str | None = None) -> AbstractContextManager[None]:

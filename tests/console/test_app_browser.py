@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.cli.clirun import run
 from tests.console.app_firm import (
-    PASSWORD,
     SECRET,
     Firm,
     Served,
@@ -25,9 +24,10 @@ from tests.console.app_firm import (
     serve,
     sign_in,
 )
-from tests.replay.helpers import CHROMIUM
+from tests.console.browserkit import browser, context, sign_in_page
 
 pytestmark = pytest.mark.browser
+__all__ = ["browser", "context"]
 TEXTS = "es => es.map(e => e.textContent)"
 
 
@@ -42,30 +42,8 @@ def console(firm: Firm) -> Iterator[Served]:
         yield s
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
-    yield ctx
-    ctx.close()
-
-
 def _sign_in(ctx: BrowserContext, url: str, name: str) -> Page:
-    page = ctx.new_page()
-    page.goto(url + "/")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#sign-in")
-    page.wait_for_selector("#who")
-    assert name in page.inner_text("#who")
-    return page
+    return sign_in_page(ctx, url, name)
 
 
 def test_search_with_facets_opens_the_replay_at_the_hit(
