@@ -74,8 +74,9 @@ class AgentConfig(Section):
     index_interval_seconds: int = Field(300, ge=0)  # local index update; 0 = never
     metrics_listen: str = ""  # "host:port" of a TCP /metrics listener; "" = the socket only
     metrics_listen_remote: bool = False  # allow a non-loopback metrics_listen
-    # Local time "HH:MM" (or "HH:MM:SS") at which the workstation service starts the day's new session,
-    # linked to the previous one; "" = no daily rotation (logout/login still rotates).
+    # Local time "HH:MM" (or "HH:MM:SS") at which the workstation service starts the day's
+    # new session, linked to the previous one; "" = no daily rotation (a login still starts
+    # a new linked session).
     rotate_at: str = Field("00:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?)?$")
 
     @model_validator(mode="after")

@@ -111,7 +111,9 @@ def parse_rotate_at(at: str) -> time | None:
         return None
     m = _HHMM.match(at)
     if m is None:
-        raise UsageError(f"agent.rotate_at: {at!r} is not a local time HH:MM[:SS] (00:00 to 23:59:59)")
+        raise UsageError(
+            f"agent.rotate_at: {at!r} is not a local time HH:MM[:SS] (00:00 to 23:59:59)"
+        )
     return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
