@@ -62,6 +62,7 @@ _STAGE_CLIS = (
     "audit",
     "install",
     "config",
+    "console",
 )
 
 
