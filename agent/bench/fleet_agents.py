@@ -80,10 +80,17 @@ class SimAgent:
 
     @classmethod
     def create(
-        cls, root: Path, i: int, firm_home: Path, firm_pem: Path, vault_url: str
+        cls,
+        root: Path,
+        i: int,
+        firm_home: Path,
+        firm_pem: Path,
+        vault_url: str,
+        *,
+        enroll: bool = True,
     ) -> SimAgent:
-        """Workstation ``i`` under ``root``: keys, config, and its public key enrolled in the
-        firm home's trust store."""
+        """Workstation ``i`` under ``root``: keys, config, and (``enroll``) its public key in
+        the firm home's trust store."""
         home = root / f"ws{i:03d}"
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         (home / "sessiontape.toml").write_text(
@@ -92,7 +99,7 @@ class SimAgent:
         )
         Keyring.load_or_init(home)
         trusted = firm_home / "keys" / "trusted"
-        for pub in (home / "keys" / "trusted").glob("*.pub"):
+        for pub in (home / "keys" / "trusted").glob("*.pub") if enroll else ():
             shutil.copyfile(pub, trusted / pub.name)
         cfg = load_config(env={}, home=home)
         return cls(home, f"ws-{i:03d}", f"trader{i:03d}", cfg)

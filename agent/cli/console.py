@@ -12,7 +12,7 @@ import typer
 from agent.cli.common import config, echo_json, setup_logging, writable_home
 
 if TYPE_CHECKING:
-    from agent.console.ingest import IngestReport
+    from agent.console.ingest_report import IngestReport
 
 console_app = typer.Typer(
     help="The compliance console over the firm's vault.\n\n"

@@ -33,7 +33,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,8 @@ import structlog
 from agent.audit import AUDIT_PREFIX, AuditSession
 from agent.clock import Clock, SystemClock
 from agent.config import Config
-from agent.console.ingest_state import Done, IngestState, percentile
+from agent.console.ingest_report import IngestReport, classify, misnamed
+from agent.console.ingest_state import Done, IngestState
 from agent.console.vault_follow import Listed, list_segments
 from agent.errors import SessiontapeError, VaultError, io_error_text
 from agent.index.base import SearchIndex
@@ -58,59 +58,8 @@ AUDIT_KIND = "audit.ingest"
 CACHE = "segments"
 
 
-@dataclass
-class IngestReport:
-    """What one pass did."""
-
-    listed: int = 0
-    new: int = 0
-    indexed: int = 0
-    skipped: int = 0
-    deferred: int = 0
-    backlog: int = 0
-    anomalies: list[str] = field(default_factory=list)
-    lags_ms: list[int] = field(default_factory=list)
-    error: str = ""
-    list_seconds: float = 0.0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.error and not self.anomalies
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "listed": self.listed,
-            "new": self.new,
-            "indexed": self.indexed,
-            "skipped": self.skipped,
-            "deferred": self.deferred,
-            "backlog": self.backlog,
-            "anomalies": self.anomalies,
-            "lag_p50_ms": percentile(self.lags_ms, 0.5),
-            "lag_p95_ms": percentile(self.lags_ms, 0.95),
-            "error": self.error,
-            "list_seconds": round(self.list_seconds, 3),
-            "seconds": round(self.seconds, 3),
-            "ok": self.ok,
-        }
-
-
 class _Stop(Exception):
     """The pass stops here (the message is the report's error)."""
-
-
-def classify(detail: str) -> str:
-    """Why a segment was not indexed, in the words an officer reads, from a failed check."""
-    if detail.startswith("format:"):
-        return "malformed"
-    if "untrusted key" in detail or detail.startswith("key:"):
-        return "signed by an unknown key"
-    if detail.startswith("decrypt:"):
-        return "not decryptable with the firm key"
-    if detail.startswith("continuity:"):
-        return "out of sequence"
-    return "tampered"
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -129,7 +78,8 @@ class IngestWorker:
     """Follows ``vault`` and fills ``index`` from it, as the firm home ``home``.
 
     ``keyring`` (default: the home's) opens segments with the firm key; ``trust`` (default:
-    the home's trusted keys) says whose signatures are accepted. ``receipt_grace_s``: a segment
+    the home's trusted keys, re-read every pass so a newly enrolled workstation is accepted
+    without a restart) says whose signatures are accepted. ``receipt_grace_s``: a segment
     listed without its receipt object waits this long for it (the shipper writes the receipt
     after the segment) before it is read without one (an anomaly). ``batch``: at most this
     many new objects per pass (0: all).
@@ -153,7 +103,7 @@ class IngestWorker:
         self.index = index
         self.vault = vault
         self.keyring = keyring or Keyring.load(self.home)
-        self.trust = trust or self.keyring.trust()
+        self._trust = trust
         self.clock = clock or SystemClock()
         self.receipt_grace_ns = int(receipt_grace_s * 1e9)
         self.batch = batch
@@ -227,7 +177,13 @@ class IngestWorker:
         """Fetch, verify and index the new objects of one session; mark them done."""
         sdir = self.cache / sid
         sdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        custody, missing = self._fetch(sdir, items, audit, rep)
+        custody, why_not = self._fetch(sdir, items, audit, rep)
+        for x in items:
+            if x.key not in why_not:
+                bad = misnamed(sdir / _name(x.key), x.key)
+                if bad is not None:
+                    why_not[x.key] = bad
+                    (sdir / _name(x.key)).unlink()
         info = load_session(sdir)
         ir = IndexReport()
         try:
@@ -235,7 +191,7 @@ class IngestWorker:
                 self.index,
                 info,
                 self.keyring,
-                self.trust,
+                self._trust or self.keyring.trust(),
                 limits=self.config.index.limits(),
                 source="vault",
                 custody=self._merged_custody(sid, custody),
@@ -244,22 +200,21 @@ class IngestWorker:
         except Exception as exc:  # any index backend's failure: PostgreSQL down, disk full
             log.warning("ingest.index_unavailable", session_id=sid, error=str(exc))
             raise _Stop(f"index unavailable while indexing session {sid}: {_text(exc)}") from exc
-        not_indexed = self._outcomes(info, ir)
+        outcomes = self._outcomes(info, ir)
         finished: list[Done] = []
         for x in items:
-            if x.key in missing:
-                finished.append(self._done(x, "anomaly", missing[x.key]))
+            why = why_not.get(x.key) or outcomes.get(_name(x.key))
+            if why is None:
+                d = self._done(x, "indexed")
+                rep.indexed += 1
+                rep.lags_ms.append(d.lag_ms)
+                finished.append(d)
                 continue
-            why = not_indexed.get(x.key.rsplit("/", 1)[1])
-            if why is not None:
-                line = f"{x.key}: not indexed: {why}"
-                self._anomaly(x.key, why.split(":", 1)[0], line, audit, rep)
-                finished.append(self._done(x, "anomaly", why))
-                continue
-            d = self._done(x, "indexed")
-            rep.indexed += 1
-            rep.lags_ms.append(d.lag_ms)
-            finished.append(d)
+            self._anomaly(x.key, why.split(":", 1)[0], f"{x.key}: not indexed: {why}", audit, rep)
+            finished.append(self._done(x, "anomaly", why))
+            if not why.startswith("not decryptable"):  # genuine, kept for a later key
+                # not part of the record: out of the cache, so later passes do not index it
+                (sdir / _name(x.key)).unlink(missing_ok=True)
         self.state.mark(finished)
 
     def _fetch(
@@ -277,12 +232,12 @@ class IngestWorker:
                 for a in loc.anomalies:
                     self._anomaly(a.key, "vault", a.message, audit, rep)
                 if loc.record is None:
-                    missing[x.key] = "no version of it in the vault"
+                    missing[x.key] = "missing: no version of it in the vault"
                     continue
                 data, bad = read_record(self.vault, loc.record)
                 for a in bad:
                     self._anomaly(a.key, "vault", a.message, audit, rep)
-                _write_private(sdir / x.key.rsplit("/", 1)[1], data)
+                _write_private(sdir / _name(x.key), data)
                 st = self.vault.head_version(x.key, loc.record.version_id)
                 until = max(until, iso_seconds(st.retain_until) if st.retain_until else "")
                 held = held or st.legal_hold
@@ -363,6 +318,11 @@ class IngestWorker:
     def close(self) -> None:
         """Release the state file (the index and the vault belong to the caller)."""
         self.state.close()
+
+
+def _name(key: str) -> str:
+    """The file name of segment ``key`` (``<index>-<segment>.stj``)."""
+    return key.rsplit("/", 1)[1]
 
 
 def _text(exc: BaseException) -> str:
