@@ -278,10 +278,7 @@ class IngestWorker:
     ) -> None:
         """Record an anomaly once: sealed audit record first, then the state."""
         rep.anomalies.append(message)
-        seen = self.state.con.execute(
-            "SELECT 1 FROM anomalies WHERE key = ? AND message = ?", (key, message)
-        ).fetchone()
-        if seen:
+        if self.state.has_anomaly(key, message):
             return
         log.error("ingest.anomaly", key=key, kind=kind, message=message)
         audit.record(AUDIT_KIND, {"key": key, "reason": kind, "message": message,
@@ -302,7 +299,11 @@ class IngestWorker:
         vault is retried without being hammered."""
         wait = interval
         while not stop.is_set():
-            rep = self.run_once()
+            try:
+                rep = self.run_once()
+            except Exception as exc:  # a bug or an unforeseen failure: log, back off, retry
+                log.exception("ingest.pass_crashed", error=str(exc))
+                rep = IngestReport(error=f"pass failed: {_text(exc)}")
             if on_report is not None:
                 on_report(rep)
             wait = min(max_backoff, max(interval, wait * 2)) if rep.error else interval

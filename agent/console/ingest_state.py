@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from agent.db import refused_writes, transaction
 from agent.errors import UnknownVersion
@@ -80,13 +81,33 @@ def percentile(values: list[int], p: float) -> int:
     return int(statistics.quantiles(values, n=100, method="inclusive")[round(p * 100) - 1])
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(
+    fn: Callable[Concatenate[IngestState, P], R],
+) -> Callable[Concatenate[IngestState, P], R]:
+    """One thread at a time on the connection (the worker's thread and a status reader)."""
+
+    def wrapper(self: IngestState, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.lock:
+            return fn(self, *args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
 class IngestState:
     """``<home>/console/ingest.db``: done keys, anomalies, last error."""
 
     def __init__(self, home: Path) -> None:
         d = private_dir(Path(home) / "console")
         self.path = d / STATE_FILE
-        self.con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.lock = threading.RLock()
+        self.con = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30, check_same_thread=False
+        )
         self.path.chmod(0o600)
         self._migrate()
 
@@ -102,10 +123,12 @@ class IngestState:
                     con.execute(stmt)
             con.execute(f"PRAGMA user_version = {STATE_VERSION}")
 
+    @_locked
     def done_keys(self) -> set[str]:
         """Every key finished with (the cursor)."""
         return {str(r[0]) for r in self.con.execute("SELECT key FROM objects")}
 
+    @_locked
     @refused_writes("ingest state")
     def mark(self, items: Iterable[Done]) -> None:
         """Record finished objects (one transaction; an existing key is left as it was)."""
@@ -128,6 +151,7 @@ class IngestState:
                 ],
             )
 
+    @_locked
     @refused_writes("ingest state")
     def add_anomaly(self, key: str, kind: str, message: str, t_ns: int) -> bool:
         """Record an anomaly; False when this (key, message) was recorded before."""
@@ -138,6 +162,15 @@ class IngestState:
             )
             return cur.rowcount == 1
 
+    @_locked
+    def has_anomaly(self, key: str, message: str) -> bool:
+        """True when this (key, message) was recorded before."""
+        row = self.con.execute(
+            "SELECT 1 FROM anomalies WHERE key = ? AND message = ?", (key, message)
+        ).fetchone()
+        return row is not None
+
+    @_locked
     def anomalies(self) -> list[dict[str, Any]]:
         """Every recorded anomaly, oldest first."""
         rows = self.con.execute(
@@ -145,6 +178,7 @@ class IngestState:
         ).fetchall()
         return [{"key": k, "kind": kind, "message": m, "t_ns": t} for k, kind, m, t in rows]
 
+    @_locked
     @refused_writes("ingest state")
     def set_meta(self, /, **values: str) -> None:
         """Set ``meta`` entries (``last_pass_ns``, ``last_error``, ...)."""
@@ -155,10 +189,12 @@ class IngestState:
                 list(values.items()),
             )
 
+    @_locked
     def meta(self) -> dict[str, str]:
         """Every ``meta`` entry."""
         return {str(k): str(v) for k, v in self.con.execute("SELECT name, value FROM meta")}
 
+    @_locked
     def lags_ms(self, since_ns: int = 0) -> list[int]:
         """Lag of each object indexed at or after ``since_ns``."""
         return [
@@ -169,6 +205,7 @@ class IngestState:
             )
         ]
 
+    @_locked
     def counts(self) -> dict[str, int]:
         """Objects by status."""
         return {
