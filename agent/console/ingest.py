@@ -43,7 +43,7 @@ from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.console.ingest_report import IngestReport, classify, misnamed
 from agent.console.ingest_state import Done, IngestState
-from agent.console.vault_follow import Listed, list_segments
+from agent.console.vault_follow import Listed, list_segments, recent_start
 from agent.errors import SessiontapeError, VaultError, io_error_text
 from agent.index.base import SearchIndex
 from agent.index.custody import Custody
@@ -82,7 +82,10 @@ class IngestWorker:
     without a restart) says whose signatures are accepted. ``receipt_grace_s``: a segment
     listed without its receipt object waits this long for it (the shipper writes the receipt
     after the segment) before it is read without one (an anomaly). ``batch``: at most this
-    many new objects per pass (0: all).
+    many new objects per pass (0: all). A pass lists the sessions started in the last
+    ``lookback_s`` (a few pages however large the vault); every ``full_every_s``, and until
+    such a pass leaves no backlog, it lists the whole vault, which catches late shippers
+    (:mod:`agent.console.vault_follow`).
     """
 
     def __init__(
@@ -97,6 +100,8 @@ class IngestWorker:
         clock: Clock | None = None,
         receipt_grace_s: float = 300.0,
         batch: int = 0,
+        lookback_s: float = 86_400.0,
+        full_every_s: float = 600.0,
     ) -> None:
         self.home = Path(home)
         self.config = config
@@ -107,6 +112,8 @@ class IngestWorker:
         self.clock = clock or SystemClock()
         self.receipt_grace_ns = int(receipt_grace_s * 1e9)
         self.batch = batch
+        self.lookback_s = lookback_s
+        self.full_every_ns = int(full_every_s * 1e9)
         self.state = IngestState(self.home)
         self.cache = self.home / "console" / CACHE
 
@@ -135,9 +142,13 @@ class IngestWorker:
         return rep
 
     def _pass(self, rep: IngestReport, audit: AuditSession) -> None:
-        t0 = time.monotonic()
+        t0, now = time.monotonic(), self.clock.utc_ns()
+        last_full = int(self.state.meta().get("last_full_ns", "0") or 0)
+        rep.full = now - last_full >= self.full_every_ns
         try:
-            listed = list_segments(self.vault)
+            listed = list_segments(
+                self.vault, "" if rep.full else recent_start(now, self.lookback_s)
+            )
         except VaultError as exc:
             raise _Stop(f"vault unavailable: {exc.message}") from exc
         rep.list_seconds = time.monotonic() - t0
@@ -145,7 +156,6 @@ class IngestWorker:
         done = self.state.done_keys()
         todo = [x for x in listed if x.key not in done]
         rep.new = len(todo)
-        now = self.clock.utc_ns()
         audit_objs = [x for x in todo if x.session_id.startswith(AUDIT_PREFIX)]
         self.state.mark(self._done(x, "skipped", "access-audit session") for x in audit_objs)
         rep.skipped = len(audit_objs)
@@ -163,6 +173,8 @@ class IngestWorker:
         for sid, items in by_session.items():
             self._session(sid, items, rep, audit)
             rep.backlog -= len(items)
+        if rep.full and not rep.backlog:  # else the next pass lists everything again
+            self.state.set_meta(last_full_ns=str(now))
 
     def _done(self, x: Listed, status: str, detail: str = "") -> Done:
         return Done(

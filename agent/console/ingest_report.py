@@ -16,6 +16,7 @@ class IngestReport:
     """What one pass did."""
 
     listed: int = 0
+    full: bool = False  # the whole vault was listed (else the sessions of the last day)
     new: int = 0
     indexed: int = 0
     skipped: int = 0
@@ -34,6 +35,7 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "listed": self.listed,
+            "full_listing": self.full,
             "new": self.new,
             "indexed": self.indexed,
             "skipped": self.skipped,

@@ -1,13 +1,15 @@
 """Following the vault: which segment objects it holds, when each appeared, which have receipts.
 
 S3 lists keys in key order only (``ListObjectsV2``, 1,000 keys a page, ``StartAfter`` a key);
-it has no listing by time. Segment keys are ``segments/<session>/<index>-<segment>.stj`` and
-session ids begin with the workstation's start time, so key order is not arrival order: a
-workstation that was offline ships yesterday's sessions today, and a long session adds
-segments under an old prefix. A ``StartAfter`` cursor would skip both, so each pass lists the
-whole ``segments/`` prefix (keys and ``LastModified`` only, no per-object request) and the
-worker compares it with its own set of done keys. The cost is one ``ListObjectsV2`` request
-per 1,000 objects per pass (``bench fleet`` reports it as ``list_seconds``).
+it has no listing by time. Segment keys are ``segments/<session>/<index>-<segment>.stj`` and a
+session id begins with the UTC time the session started (``20261126T122233Z-3f9a1c2b``), so
+listing from ``StartAfter=segments/<a day ago>`` returns every object of the sessions started
+in the last day - new sessions and the new segments of running ones - in a few pages however
+large the vault is. It misses a session that started earlier but ships only now (a
+workstation that was offline, a clock that is wrong), so the worker also lists the whole
+``segments/`` prefix now and then (:class:`~agent.console.ingest.IngestWorker`
+``full_every_s``): the lag of such a late object is bounded by that period, and nothing is
+skipped because the worker compares every listing with its own set of done keys.
 
 On S3 ``LastModified`` of the current version is the time the object appeared; the file and
 memory vaults report their version's creation time.
@@ -16,6 +18,7 @@ memory vaults report their version's creation time.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,16 +40,17 @@ class Listed:
     has_receipt: bool
 
 
-def _s3_entries(vault: Any) -> dict[str, int]:
-    """key -> LastModified (ns) under ``segments/`` of an S3 vault, one paginated listing."""
+def _s3_entries(vault: Any, start_after: str) -> dict[str, int]:
+    """key -> LastModified (ns) under ``segments/`` of an S3 vault after ``start_after``."""
     from agent.ship.s3 import s3_errors
 
     strip = len(vault.prefix) + 1 if vault.prefix else 0
     out: dict[str, int] = {}
     with s3_errors(f"list {vault.url}/{SEGMENTS}"):
-        pages = vault.client.get_paginator("list_objects_v2").paginate(
-            Bucket=vault.bucket, Prefix=vault._k(SEGMENTS)
-        )
+        args: dict[str, str] = {"Bucket": vault.bucket, "Prefix": vault._k(SEGMENTS)}
+        if start_after:
+            args["StartAfter"] = vault._k(start_after)
+        pages = vault.client.get_paginator("list_objects_v2").paginate(**args)
         for page in pages:
             for o in page.get("Contents", []):
                 lm: dt.datetime = o["LastModified"]
@@ -54,21 +58,33 @@ def _s3_entries(vault: Any) -> dict[str, int]:
     return out
 
 
-def _generic_entries(vault: Vault) -> dict[str, int]:
+def _generic_entries(vault: Vault, start_after: str) -> dict[str, int]:
     """key -> creation time (ns) for vaults without a cheap listing with times."""
     out: dict[str, int] = {}
     for key in vault.list(SEGMENTS):
+        if key <= start_after:
+            continue
         versions = [v for v in vault.versions(key) if not v.is_delete_marker]
         lm = versions[-1].last_modified if versions else None
         out[key] = dt_to_ns(lm) if lm is not None else 0
     return out
 
 
-def list_segments(vault: Vault) -> list[Listed]:
-    """Every segment object the vault lists now, oldest first (by when it appeared)."""
+def recent_start(now_ns: int, lookback_s: float) -> str:
+    """The ``StartAfter`` key below every session started in the last ``lookback_s``."""
+    t = time.gmtime((now_ns - int(lookback_s * 1e9)) // 1_000_000_000)
+    return SEGMENTS + time.strftime("%Y%m%dT%H%M%SZ", t)
+
+
+def list_segments(vault: Vault, start_after: str = "") -> list[Listed]:
+    """The segment objects the vault lists now (after ``start_after``: every one when
+    empty), oldest first (by when each appeared)."""
     from agent.ship.s3 import S3Vault
 
-    entries = _s3_entries(vault) if isinstance(vault, S3Vault) else _generic_entries(vault)
+    if isinstance(vault, S3Vault):
+        entries = _s3_entries(vault, start_after)
+    else:
+        entries = _generic_entries(vault, start_after)
     out = []
     for key, lm in entries.items():
         parts = key.split("/")

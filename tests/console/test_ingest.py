@@ -4,6 +4,7 @@ anomalies recorded and audited, a full index resumed without gaps or duplicates.
 from __future__ import annotations
 
 import shutil
+import time
 
 from agent.audit import audit_records
 from agent.console.ingest import IngestWorker
@@ -129,3 +130,29 @@ def test_a_segment_signed_by_a_workstation_the_firm_does_not_trust_is_an_anomaly
     assert line.startswith(f"segments/{sid}/")
     assert ": not indexed: signed by an unknown key: key: " in line
     assert " signed by untrusted key ed25519:" in line
+
+
+def test_a_late_shipped_session_is_found_by_the_next_full_listing(fleet: Fleet) -> None:
+    """Between full listings a pass lists only sessions started in the last day: a session
+    that started earlier (here: the worker's clock is two days ahead) is not listed until
+    the next full listing, which indexes it."""
+    from agent.ship.urls import open_vault
+    from agent.testing import FakeClock
+
+    agent = fleet.add_agent()
+    fleet.record_and_ship(agent, 1)
+    clock = FakeClock(utc_ns=time.time_ns() + 2 * 86_400 * 10**9)
+    w = IngestWorker(
+        fleet.firm, fleet.config, fleet.index(), open_vault(fleet.url), clock=clock,
+        full_every_s=600,
+    )  # fmt: skip
+    first = w.run_once()
+    assert (first.full, first.indexed) == (True, 1)
+    (late,) = fleet.record_and_ship(agent, 1)
+    clock.advance_s(60)
+    recent = w.run_once()
+    assert (recent.full, recent.listed, recent.indexed) == (False, 0, 0)
+    clock.advance_s(600)
+    full = w.run_once()
+    assert (full.full, full.listed, full.indexed) == (True, 2, 1)
+    assert late in {s.session_id for s in w.index.sessions()}
