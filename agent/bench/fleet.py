@@ -17,6 +17,7 @@ process and its two cores, so ingest figures are a floor for a worker on its own
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -220,7 +221,7 @@ def _search_phase(
         say(f"searching at {scale} sessions")
         mix = query_mix(random.Random(seed + scale), scale, base)
         out.append(
-            {
+            row := {
                 "sessions": scale,
                 "filled": "real" if grow_s == 0.0 else "replicated",
                 "fill_seconds": round(grow_s, 1),
@@ -228,6 +229,7 @@ def _search_phase(
                 "by_readers": [measure(open_reader, mix, readers=r, runs=runs) for r in (1, 8)],
             }
         )
+        say(json.dumps(row, sort_keys=True))
     return out
 
 

@@ -319,8 +319,8 @@ class IngestWorker:
             if on_report is not None:
                 on_report(rep)
             wait = min(max_backoff, max(interval, wait * 2)) if rep.error else interval
-            if not rep.error and rep.backlog:
-                wait = 0.0  # more to do: the next batch now
+            if not rep.error and rep.backlog > rep.deferred:
+                wait = 0.0  # more ready than a batch took: the next batch now
             stop.wait(wait)
 
     def status(self, window_s: float = 3600.0) -> dict[str, Any]:
