@@ -28,6 +28,7 @@ Lag: for each indexed object, the time it was marked done minus ``LastModified``
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -39,7 +40,7 @@ from typing import Any
 import structlog
 
 from agent.audit import AUDIT_PREFIX, AuditSession
-from agent.clock import Clock, SystemClock
+from agent.clock import Clock, SystemClock, iso_seconds
 from agent.config import Config
 from agent.console.ingest_report import IngestReport, classify, misnamed
 from agent.console.ingest_state import Done, IngestState
@@ -50,6 +51,7 @@ from agent.index.custody import Custody
 from agent.index.indexer import IndexReport, index_session
 from agent.journal.store import load_session
 from agent.keys import Keyring, TrustStore
+from agent.ship.records import Anomaly, RecordVersion
 from agent.ship.vault import Vault
 
 log = structlog.get_logger("sessiontape.console.ingest")
@@ -233,29 +235,48 @@ class IngestWorker:
         self, sdir: Path, items: list[Listed], audit: AuditSession, rep: IngestReport
     ) -> tuple[Custody, dict[str, str]]:
         """Each object by its record version into ``sdir``; (custody, key -> why missing)."""
-        from agent.clock import iso_seconds
-        from agent.ship.records import locate, read_record
+        from agent.ship.records import read_record
 
         until, held = "", False
         missing: dict[str, str] = {}
         try:
             for x in items:
-                loc = locate(self.vault, x.key)
-                for a in loc.anomalies:
+                record, anomalies = self._record_version(x)
+                for a in anomalies:
                     self._anomaly(a.key, "vault", a.message, audit, rep)
-                if loc.record is None:
+                if record is None:
                     missing[x.key] = "missing: no version of it in the vault"
                     continue
-                data, bad = read_record(self.vault, loc.record)
+                data, bad = read_record(self.vault, record)
                 for a in bad:
                     self._anomaly(a.key, "vault", a.message, audit, rep)
                 _write_private(sdir / _name(x.key), data)
-                st = self.vault.head_version(x.key, loc.record.version_id)
+                st = self.vault.head_version(x.key, record.version_id)
                 until = max(until, iso_seconds(st.retain_until) if st.retain_until else "")
                 held = held or st.legal_hold
         except VaultError as exc:
             raise _Stop(f"vault unavailable while reading {x.key}: {exc.message}") from exc
         return Custody(shipped=True, retain_until=until, held=held), missing
+
+    def _record_version(self, x: Listed) -> tuple[RecordVersion | None, list[Anomaly]]:
+        """Which version of ``x`` is the record. When the listing showed the segment and its
+        receipt each with one version and no delete marker, the receipt (read by that version)
+        must name that version; anything else is located in full, anomalies and all."""
+        from agent.ship.receipts import RECEIPT_SUFFIX
+        from agent.ship.records import locate
+
+        if x.version_id and x.receipt_version_id:
+            raw = self.vault.get_version(x.key + RECEIPT_SUFFIX, x.receipt_version_id)
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict) and doc.get("version_id") == x.version_id:
+                src = f"receipt {x.receipt_version_id}"
+                digest, size = str(doc.get("checksum_sha256") or ""), int(doc.get("size") or 0)
+                return RecordVersion(x.key, x.version_id, digest, size, src), []
+        loc = locate(self.vault, x.key)
+        return loc.record, loc.anomalies
 
     def _merged_custody(self, sid: str, new: Custody) -> Custody:
         old = self.index.session(sid)

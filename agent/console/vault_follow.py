@@ -1,17 +1,21 @@
 """Following the vault: which segment objects it holds, when each appeared, which have receipts.
 
-S3 lists keys in key order only (``ListObjectsV2``, 1,000 keys a page, ``StartAfter`` a key);
-it has no listing by time. Segment keys are ``segments/<session>/<index>-<segment>.stj`` and a
-session id begins with the UTC time the session started (``20261126T122233Z-3f9a1c2b``), so
-listing from ``StartAfter=segments/<a day ago>`` returns every object of the sessions started
-in the last day - new sessions and the new segments of running ones - in a few pages however
-large the vault is. It misses a session that started earlier but ships only now (a
-workstation that was offline, a clock that is wrong), so the worker also lists the whole
-``segments/`` prefix now and then (:class:`~agent.console.ingest.IngestWorker`
-``full_every_s``): the lag of such a late object is bounded by that period, and nothing is
-skipped because the worker compares every listing with its own set of done keys.
+S3 lists keys in key order only (``ListObjectVersions``, 1,000 versions a page, ``KeyMarker``
+a key to start after); it has no listing by time. The listing of versions (not only of
+current objects) also shows whether a segment or its receipt has a newer version or a delete
+marker over it, so the common case needs no further listing per object.
 
-On S3 ``LastModified`` of the current version is the time the object appeared; the file and
+Segment keys are ``segments/<session>/<index>-<segment>.stj`` and a session id begins with the
+UTC time the session started (``20261126T122233Z-3f9a1c2b``), so listing from
+``KeyMarker=segments/<a day ago>`` returns every object of the sessions started in the last
+day - new sessions and the new segments of running ones - in a few pages however large the
+vault is. It misses a session that started earlier but ships only now (a workstation that was
+offline, a clock that is wrong), so the worker also lists the whole ``segments/`` prefix now
+and then (:class:`~agent.console.ingest.IngestWorker` ``full_every_s``): the lag of such a
+late object is bounded by that period, and nothing is skipped because the worker compares
+every listing with its own set of done keys.
+
+On S3 ``LastModified`` of the oldest version is the time the object appeared; the file and
 memory vaults report their version's creation time.
 """
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.clock import dt_to_ns
@@ -31,47 +35,69 @@ SEGMENTS = "segments/"
 
 @dataclass(frozen=True)
 class Listed:
-    """One segment object as listed: its key, session, when it appeared, and whether its
-    receipt object (written by the shipper after the HEAD confirmed the lock) is there yet."""
+    """One segment object as listed: its key, session, when it appeared, whether its receipt
+    object (written by the shipper after the HEAD confirmed the lock) is there yet and, when
+    the listing shows the segment and its receipt each with exactly one version and no delete
+    marker (``version_id`` and ``receipt_version_id`` set), those versions: then the receipt
+    names the only version there is, and the worker reads both by id without locating them
+    again; any other shape is located in full (:func:`agent.ship.records.locate`)."""
 
     key: str
     session_id: str
     last_modified_ns: int
     has_receipt: bool
+    version_id: str = ""
+    receipt_version_id: str = ""
 
 
-def _s3_entries(vault: Any, start_after: str) -> dict[str, int]:
-    """key -> LastModified (ns) under ``segments/`` of an S3 vault after ``start_after``."""
+@dataclass
+class _Entry:
+    last_modified_ns: int = 0
+    versions: list[str] = field(default_factory=list)
+    markers: int = 0
+
+    @property
+    def only(self) -> str:
+        return self.versions[0] if len(self.versions) == 1 and not self.markers else ""
+
+
+def _s3_entries(vault: Any, start_after: str) -> dict[str, _Entry]:
+    """Every version under ``segments/`` of an S3 vault after key ``start_after``, by key:
+    one ``ListObjectVersions`` listing (delete markers included)."""
     from agent.ship.s3 import s3_errors
 
     strip = len(vault.prefix) + 1 if vault.prefix else 0
-    out: dict[str, int] = {}
+    out: dict[str, _Entry] = {}
     with s3_errors(f"list {vault.url}/{SEGMENTS}"):
         args: dict[str, str] = {"Bucket": vault.bucket, "Prefix": vault._k(SEGMENTS)}
         if start_after:
-            args["StartAfter"] = vault._k(start_after)
-        pages = vault.client.get_paginator("list_objects_v2").paginate(**args)
-        for page in pages:
-            for o in page.get("Contents", []):
-                lm: dt.datetime = o["LastModified"]
-                out[str(o["Key"])[strip:]] = dt_to_ns(lm.astimezone(dt.UTC))
-    return out
+            args["KeyMarker"] = vault._k(start_after)
+        for page in vault.client.get_paginator("list_object_versions").paginate(**args):
+            for o in page.get("Versions", []):
+                e = out.setdefault(str(o["Key"])[strip:], _Entry())
+                e.versions.append(str(o.get("VersionId") or ""))
+                lm = dt_to_ns(o["LastModified"].astimezone(dt.UTC))
+                e.last_modified_ns = min(e.last_modified_ns or lm, lm)
+            for o in page.get("DeleteMarkers", []):
+                out.setdefault(str(o["Key"])[strip:], _Entry()).markers += 1
+    return {k: e for k, e in out.items() if e.versions}
 
 
-def _generic_entries(vault: Vault, start_after: str) -> dict[str, int]:
-    """key -> creation time (ns) for vaults without a cheap listing with times."""
-    out: dict[str, int] = {}
+def _generic_entries(vault: Vault, start_after: str) -> dict[str, _Entry]:
+    """key -> creation time (ns) for vaults without a listing of versions with times (each
+    object is then located in full)."""
+    out: dict[str, _Entry] = {}
     for key in vault.list(SEGMENTS):
         if key <= start_after:
             continue
         versions = [v for v in vault.versions(key) if not v.is_delete_marker]
         lm = versions[-1].last_modified if versions else None
-        out[key] = dt_to_ns(lm) if lm is not None else 0
+        out[key] = _Entry(dt_to_ns(lm) if lm is not None else 0)
     return out
 
 
 def recent_start(now_ns: int, lookback_s: float) -> str:
-    """The ``StartAfter`` key below every session started in the last ``lookback_s``."""
+    """The key to list after, below every session started in the last ``lookback_s``."""
     t = time.gmtime((now_ns - int(lookback_s * 1e9)) // 1_000_000_000)
     return SEGMENTS + time.strftime("%Y%m%dT%H%M%SZ", t)
 
@@ -86,10 +112,21 @@ def list_segments(vault: Vault, start_after: str = "") -> list[Listed]:
     else:
         entries = _generic_entries(vault, start_after)
     out = []
-    for key, lm in entries.items():
+    for key, e in entries.items():
         parts = key.split("/")
         if len(parts) != 3 or not key.endswith(".stj"):
             continue
-        out.append(Listed(key, parts[1], lm, key + RECEIPT_SUFFIX in entries))
+        r = entries.get(key + RECEIPT_SUFFIX)
+        plain = bool(r is not None and e.only and r.only)
+        out.append(
+            Listed(
+                key,
+                parts[1],
+                e.last_modified_ns,
+                r is not None,
+                e.only if plain else "",
+                r.only if plain and r is not None else "",
+            )  # fmt: skip
+        )
     out.sort(key=lambda x: (x.last_modified_ns, x.key))
     return out
