@@ -44,7 +44,7 @@ from agent.clock import Clock, SystemClock, iso_seconds
 from agent.config import Config
 from agent.console.ingest_report import IngestReport, classify, misnamed
 from agent.console.ingest_state import Done, IngestState
-from agent.console.vault_follow import Listed, list_segments, recent_start
+from agent.console.vault_follow import Listed, list_segments, recent_prefixes
 from agent.errors import SessiontapeError, VaultError, io_error_text
 from agent.index.base import SearchIndex
 from agent.index.custody import Custody
@@ -149,7 +149,7 @@ class IngestWorker:
         rep.full = now - last_full >= self.full_every_ns
         try:
             listed = list_segments(
-                self.vault, "" if rep.full else recent_start(now, self.lookback_s)
+                self.vault, None if rep.full else recent_prefixes(now, self.lookback_s)
             )
         except VaultError as exc:
             raise _Stop(f"vault unavailable: {exc.message}") from exc

@@ -1,19 +1,19 @@
 """Following the vault: which segment objects it holds, when each appeared, which have receipts.
 
-S3 lists keys in key order only (``ListObjectVersions``, 1,000 versions a page, ``KeyMarker``
-a key to start after); it has no listing by time. The listing of versions (not only of
-current objects) also shows whether a segment or its receipt has a newer version or a delete
-marker over it, so the common case needs no further listing per object.
+S3 lists keys in key order only (``ListObjectVersions``, 1,000 versions a page, by prefix); it
+has no listing by time. The listing of versions (not only of current objects) also shows
+whether a segment or its receipt has a newer version or a delete marker over it, so the common
+case needs no further listing per object.
 
 Segment keys are ``segments/<session>/<index>-<segment>.stj`` and a session id begins with the
-UTC time the session started (``20261126T122233Z-3f9a1c2b``), so listing from
-``KeyMarker=segments/<a day ago>`` returns every object of the sessions started in the last
-day - new sessions and the new segments of running ones - in a few pages however large the
-vault is. It misses a session that started earlier but ships only now (a workstation that was
-offline, a clock that is wrong), so the worker also lists the whole ``segments/`` prefix now
-and then (:class:`~agent.console.ingest.IngestWorker` ``full_every_s``): the lag of such a
-late object is bounded by that period, and nothing is skipped because the worker compares
-every listing with its own set of done keys.
+UTC time the session started (``20261126T122233Z-3f9a1c2b``), so listing the prefixes
+``segments/<day>`` of the UTC days of the last 24 hours returns every object of the sessions
+started in that time - new sessions and the new segments of running ones - in a few pages
+however large the vault is. It misses a session that started earlier but ships only now (a
+workstation that was offline, a clock that is wrong), so the worker also lists the whole
+``segments/`` prefix now and then (:class:`~agent.console.ingest.IngestWorker`
+``full_every_s``): the lag of such a late object is bounded by that period, and nothing is
+skipped because the worker compares every listing with its own set of done keys.
 
 On S3 ``LastModified`` of the oldest version is the time the object appeared; the file and
 memory vaults report their version's creation time.
@@ -61,18 +61,18 @@ class _Entry:
         return self.versions[0] if len(self.versions) == 1 and not self.markers else ""
 
 
-def _s3_entries(vault: Any, start_after: str) -> dict[str, _Entry]:
-    """Every version under ``segments/`` of an S3 vault after key ``start_after``, by key:
-    one ``ListObjectVersions`` listing (delete markers included)."""
+def _s3_entries(vault: Any, prefix: str) -> dict[str, _Entry]:
+    """Every version under ``prefix`` of an S3 vault, by key: one ``ListObjectVersions``
+    listing (delete markers included)."""
     from agent.ship.s3 import s3_errors
 
     strip = len(vault.prefix) + 1 if vault.prefix else 0
     out: dict[str, _Entry] = {}
     with s3_errors(f"list {vault.url}/{SEGMENTS}"):
-        args: dict[str, str] = {"Bucket": vault.bucket, "Prefix": vault._k(SEGMENTS)}
-        if start_after:
-            args["KeyMarker"] = vault._k(start_after)
-        for page in vault.client.get_paginator("list_object_versions").paginate(**args):
+        pages = vault.client.get_paginator("list_object_versions").paginate(
+            Bucket=vault.bucket, Prefix=vault._k(prefix)
+        )
+        for page in pages:
             for o in page.get("Versions", []):
                 e = out.setdefault(str(o["Key"])[strip:], _Entry())
                 e.versions.append(str(o.get("VersionId") or ""))
@@ -83,34 +83,37 @@ def _s3_entries(vault: Any, start_after: str) -> dict[str, _Entry]:
     return {k: e for k, e in out.items() if e.versions}
 
 
-def _generic_entries(vault: Vault, start_after: str) -> dict[str, _Entry]:
+def _generic_entries(vault: Vault, prefix: str) -> dict[str, _Entry]:
     """key -> creation time (ns) for vaults without a listing of versions with times (each
     object is then located in full)."""
     out: dict[str, _Entry] = {}
-    for key in vault.list(SEGMENTS):
-        if key <= start_after:
-            continue
+    for key in vault.list(prefix):
         versions = [v for v in vault.versions(key) if not v.is_delete_marker]
         lm = versions[-1].last_modified if versions else None
         out[key] = _Entry(dt_to_ns(lm) if lm is not None else 0)
     return out
 
 
-def recent_start(now_ns: int, lookback_s: float) -> str:
-    """The key to list after, below every session started in the last ``lookback_s``."""
-    t = time.gmtime((now_ns - int(lookback_s * 1e9)) // 1_000_000_000)
-    return SEGMENTS + time.strftime("%Y%m%dT%H%M%SZ", t)
+def recent_prefixes(now_ns: int, lookback_s: float) -> list[str]:
+    """``segments/<YYYYMMDD>`` of each UTC day from ``lookback_s`` ago to now."""
+    day = 86_400
+    first, last = (now_ns // 1_000_000_000 - int(lookback_s)) // day, now_ns // 1_000_000_000 // day
+    return [
+        SEGMENTS + time.strftime("%Y%m%d", time.gmtime(d * day)) for d in range(first, last + 1)
+    ]
 
 
-def list_segments(vault: Vault, start_after: str = "") -> list[Listed]:
-    """The segment objects the vault lists now (after ``start_after``: every one when
-    empty), oldest first (by when each appeared)."""
+def list_segments(vault: Vault, prefixes: list[str] | None = None) -> list[Listed]:
+    """The segment objects the vault lists now under ``prefixes`` (default: all of
+    ``segments/``), oldest first (by when each appeared)."""
     from agent.ship.s3 import S3Vault
 
-    if isinstance(vault, S3Vault):
-        entries = _s3_entries(vault, start_after)
-    else:
-        entries = _generic_entries(vault, start_after)
+    entries: dict[str, _Entry] = {}
+    for prefix in prefixes or [SEGMENTS]:
+        if isinstance(vault, S3Vault):
+            entries.update(_s3_entries(vault, prefix))
+        else:
+            entries.update(_generic_entries(vault, prefix))
     out = []
     for key, e in entries.items():
         parts = key.split("/")
