@@ -168,6 +168,11 @@ register("audit.export", "Someone exported evidence (custody record).")
 register("audit.verify", "A stored object was re-verified (ship job result).")
 register("audit.hold", "A legal hold was placed or released.")
 register("audit.disposition", "A record was disposed of after its retention.")
+register(
+    "audit.ingest",
+    "The console's ingestion worker did not index a vault object, or found the vault disagreeing "
+    "with a receipt (object, reason).",
+)
 register("audit.retention", "A stored record's retention was extended to a longer retention class.")
 register(
     "audit.review.sample",

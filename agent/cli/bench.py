@@ -334,3 +334,51 @@ def bench_soak(
             typer.echo(line)
     if not all(t["met"] for t in result["targets"].values()):
         raise typer.Exit(1)
+
+
+@bench_app.command("fleet")
+def bench_fleet(
+    agents: int = typer.Option(50, "--agents", min=1, max=500, help="Simulated workstations."),
+    sessions: int = typer.Option(
+        200, "--sessions", min=1, help="Real sealed sessions written and ingested, in all."
+    ),
+    backend: str = typer.Option("sqlite", "--backend", help="Index backend: sqlite | postgres."),
+    dsn: str | None = typer.Option(None, "--dsn", help="PostgreSQL DSN (--backend postgres)."),
+    scales: str = typer.Option(
+        "10000,100000",
+        "--scales",
+        help="Session counts to measure search at (the index is grown by replicating the "
+        "real sessions' rows); comma-separated, empty for the real sessions only.",
+    ),
+    runs: int = typer.Option(20, "--runs", min=1, help="Queries per type and reader."),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="Use this S3 endpoint instead of starting a moto server."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Simulated agents write real sealed sessions to one S3 bucket (moto) while the console's
+    ingestion worker indexes them: ingest throughput, lag p50/p95, index bytes per session,
+    search p95 with 1 and 8 readers at each scale.
+
+    Example: sessiontape bench fleet --agents 50 --sessions 500 --json
+    """
+    from agent.bench.fleet import iter_lines, run_bench
+    from agent.errors import UsageError
+
+    if backend not in ("sqlite", "postgres"):
+        raise UsageError(f"--backend {backend!r}: expected sqlite or postgres")
+    try:
+        wanted = tuple(int(s) for s in scales.split(",") if s.strip())
+    except ValueError:
+        raise UsageError(f"--scales {scales!r}: expected comma-separated integers") from None
+    with tempfile.TemporaryDirectory(prefix="sessiontape-bench-fleet-") as tmp:
+        result = run_bench(
+            Path(tmp), agents=agents, sessions=sessions, backend=backend, dsn=dsn,
+            scales=wanted, runs=runs, endpoint=endpoint,
+            progress=lambda m: typer.echo(m, err=True),
+        )  # fmt: skip
+    if json_out:
+        echo_json(result)
+    else:
+        for line in iter_lines(result):
+            typer.echo(line)

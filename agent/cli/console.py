@@ -1,5 +1,6 @@
-"""``sessiontape console serve`` and ``sessiontape console user add | list | disable |
-unlock``: the firm's compliance console and its local accounts (run in the firm home)."""
+"""``sessiontape console serve``, ``console user add | list | disable | unlock``, ``console
+review …`` and ``console ingest``: the firm's compliance console, its local accounts, its review
+queue and its ingestion worker (run in the firm home)."""
 
 from __future__ import annotations
 
@@ -159,4 +160,8 @@ def register(app: typer.Typer) -> None:
     from agent.cli.console_review import review_app
 
     console_app.add_typer(review_app, name="review")
+    from agent.cli.console_ingest import ingest, ingest_status
+
+    console_app.command("ingest")(ingest)
+    console_app.command("ingest-status")(ingest_status)
     app.add_typer(console_app, name="console")
