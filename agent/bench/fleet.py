@@ -94,16 +94,12 @@ def open_backend(
         return SqliteIndex(path, key=key), lambda: SqliteIndex(path, key=key, readonly=True)
     if not dsn:
         raise UsageError("--backend postgres needs --dsn (a PostgreSQL connection string)")
-    try:
-        from agent.index import pg  # type: ignore[attr-defined]
-    except ImportError:
-        raise UsageError(
-            "--backend postgres: the PostgreSQL index backend (agent.index.pg) is not in this build"
-        ) from None
-    opener = getattr(pg, "PgIndex", None)
-    if opener is None:
-        raise UsageError("--backend postgres: agent.index.pg has no PgIndex to open")
-    return opener(dsn, key=key), lambda: opener(dsn, key=key, readonly=True)
+    from agent.index.pgindex import PostgresIndex
+
+    def reader() -> SearchIndex:
+        return PostgresIndex(dsn, key=key, readonly=True)
+
+    return PostgresIndex(dsn, key=key, rekey=True), reader
 
 
 def _make_bucket() -> str:
