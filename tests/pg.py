@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -60,6 +60,22 @@ class PgServer:
     port: int
     password: str
     password_file: Path
+    data_dir: Path | None = None  # for stop()/start(): a test that takes the server down
+    owner: str | None = None
+
+    def _pg_ctl(self, *args: str) -> None:
+        bindir = pg_bin()
+        assert bindir is not None and self.data_dir is not None
+        log = str(self.data_dir.parent / "log")
+        _run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", log, *args], self.owner)
+
+    def stop(self) -> None:
+        """Stop the server at once (connections are cut, as in a crash of the database)."""
+        self._pg_ctl("-m", "immediate", "-w", "stop")
+
+    def start(self) -> None:
+        """Start it again on the same socket and port; return once it accepts connections."""
+        self._pg_ctl("-w", "-t", "60", "start")
 
     def dsn(self, dbname: str = DATABASE, user: str = ROLE, **options: str) -> str:
         """A libpq keyword DSN for ``dbname`` as ``user`` (no password in it)."""
@@ -88,12 +104,15 @@ def _run(cmd: list[str], owner: str | None) -> None:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
 
 
-def _write_conf(data: Path, sock: Path, port: int) -> None:
+def _write_conf(data: Path, sock: Path, port: int, durable: bool) -> None:
+    # Not durable (the default for tests): a commit returns before its WAL is flushed, which
+    # a server crash would lose. A test that crashes the server needs durable commits, as
+    # production has (PostgreSQL's defaults).
+    speed = "" if durable else "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
     with (data / "postgresql.conf").open("a", encoding="utf-8") as f:
         f.write(
             f"listen_addresses = ''\nunix_socket_directories = '{sock}'\nport = {port}\n"
-            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-            "shared_buffers = 64MB\nmax_connections = 60\n"
+            f"{speed}shared_buffers = 64MB\nmax_connections = 60\n"
         )
     # The superuser is trusted on the private socket; the test role must give its password.
     (data / "pg_hba.conf").write_text(
@@ -102,8 +121,9 @@ def _write_conf(data: Path, sock: Path, port: int) -> None:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[PgServer]:
-    """Start a private server in a temporary directory; stop it and remove the directory."""
+def running_server(*, durable: bool = False) -> Iterator[PgServer]:
+    """Start a private server in a temporary directory; stop it and remove the directory
+    (``durable``: PostgreSQL's own commit durability, for a test that crashes the server)."""
     bindir = pg_bin()
     if bindir is None:
         pytest.skip("PostgreSQL is not installed (.ci/setup.sh installs postgresql)")
@@ -119,10 +139,10 @@ def running_server() -> Iterator[PgServer]:
     pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
     try:
         _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"], owner)
-        _write_conf(data, sock, port)
+        _write_conf(data, sock, port, durable)
         _run([*pg_ctl, "-l", str(root / "log"), "-w", "-t", "60", "start"], owner)
         try:
-            server = _provision(sock, port, root)
+            server = replace(_provision(sock, port, root), data_dir=data, owner=owner)
             yield server
         finally:
             _run([*pg_ctl, "-m", "immediate", "-w", "stop"], owner)
