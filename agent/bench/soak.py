@@ -146,6 +146,7 @@ def _read(pid: int, home: Path, t0: float) -> Sample:
 def _start_agent(home: Path, url: str, seconds: float, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
     env["SESSIONTAPE_AGENT_START_PAGES"] = json.dumps([url])
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash in native code leaves the threads' stacks
     cmd = [sys.executable, "-m", "agent.cli.main", "--home", str(home), "agent", "--headless"]
     cmd += ["--run-seconds", str(seconds)]
     with log.open("wb") as out:
@@ -217,10 +218,11 @@ async def _soak(minutes: float, cells: int, sample_s: float, work: Path) -> dict
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-    if code != 0:
-        log = (work / "agent.log").read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the agent exited {code}:\n{log}")
     result = _summary(samples, cells, minutes)
+    result["agent_exit"] = code
+    result["agent_ran_s"] = samples[-1].t_s if samples else 0.0
+    if code != 0:
+        result["agent_log_tail"] = (work / "agent.log").read_text(errors="replace")[-6000:]
     result["series"] = [asdict(s) for s in samples]
     return result
 
@@ -253,3 +255,6 @@ def iter_lines(result: dict[str, Any]) -> Iterator[str]:
         mark = "" if target is None else f"  (target <= {target['target']}: "
         mark += "" if target is None else ("met)" if target["met"] else "NOT MET)")
         yield f"  {key:32} {result[key]}{mark}"
+    if result["agent_exit"] != 0:
+        yield f"the agent exited {result['agent_exit']} after {result['agent_ran_s']} s:"
+        yield result["agent_log_tail"]

@@ -320,7 +320,7 @@ def bench_soak(
     blotter for MINUTES; sample agent and browser RSS, agent CPU, journal bytes, ship backlog
     and checkpoint age in the vault; report RSS slopes, CPU share and the targets.
 
-    Exit 1 when a target is not met.
+    Exit 1 when a target is not met or the agent did not exit 0 (its log's tail is shown).
 
     Example: sessiontape bench soak --minutes 30 --cells 200
     """
@@ -332,7 +332,7 @@ def bench_soak(
     else:
         for line in iter_lines(result):
             typer.echo(line)
-    if not all(t["met"] for t in result["targets"].values()):
+    if result["agent_exit"] != 0 or not all(t["met"] for t in result["targets"].values()):
         raise typer.Exit(1)
 
 
