@@ -1,0 +1,181 @@
+"""The kiosk service with real Chromium: one sealed session per customer, started and ended
+by the operator, ended by idleness after a countdown, and nothing of one customer left for
+the next."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.config import Config, load_config
+from agent.events import Record
+from agent.journal.reader import iter_records
+from agent.journal.store import find_session
+from agent.keys import Keyring
+from agent.kiosk.lobby import START_BUTTON, WARNING_HOST
+from agent.kiosk.policy import KioskPolicy
+from agent.kiosk.service import KioskOptions, KioskResult, KioskService
+from tests.capture.servers import capture_config
+from tests.kiosk.sites import KioskSites, kiosk_sites
+from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.browser
+
+Drive = Callable[[KioskService, KioskSites], Awaitable[None]]
+
+
+def _config() -> Config:
+    return load_config(env={}).model_copy(update={"capture": capture_config()})
+
+
+@asynccontextmanager
+async def _kiosk(
+    home: Path, s: KioskSites, **options: Any
+) -> AsyncIterator[tuple[KioskService, asyncio.Task[KioskResult]]]:
+    policy = KioskPolicy.build(s.a + "/start.html", [s.a])
+    opts = KioskOptions(headless=True, operator="op-7", **options)
+    service = KioskService(home, _config(), policy, opts)
+    task = asyncio.create_task(service.run())
+    try:
+        yield service, task
+    finally:
+        service.request_stop()
+        await asyncio.wait_for(asyncio.shield(task), 60)
+
+
+def _run(home: Path, drive: Drive, **options: Any) -> KioskResult:
+    async def main() -> KioskResult:
+        async with kiosk_sites() as s, _kiosk(home, s, **options) as (service, task):
+            await drive(service, s)
+            return await asyncio.wait_for(asyncio.shield(task), 60)
+
+    return asyncio.run(main())
+
+
+async def _start_customer(service: KioskService, number: int) -> None:
+    """Wait for the start screen of customer ``number``; the operator clicks Start."""
+
+    def lobby_up() -> bool:
+        done = len(service._out.customers) == number - 1
+        gate, cap = service.gate, service.capture
+        return done and service.state == "lobby" and gate is not None and cap is not None
+
+    await wait_until_async(lobby_up, what=f"the start screen for customer {number}")
+    assert service.capture is not None
+    await service.capture.page.click(f"#{START_BUTTON}")
+    await wait_until_async(lambda: service.state == "session", what="the customer session")
+    await service.capture.page.wait_for_selector("#h")
+
+
+def _events(home: Path, session_id: str) -> list[Record]:
+    keyring = Keyring.load_or_init(home, _config().seal.keys)
+    segments = [s.path for s in find_session(home, session_id).segments]
+    return [r for seg in segments for r in iter_records(seg, keyring)]
+
+
+def _kinds(records: list[Record], prefix: str) -> list[Record]:
+    return [r for r in records if r.kind.startswith(prefix)]
+
+
+def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) -> None:
+    sites: list[KioskSites] = []
+
+    async def drive(service: KioskService, s: KioskSites) -> None:
+        sites.append(s)
+        await _start_customer(service, 1)
+        assert service.capture is not None
+        page = service.capture.page
+        await page.click("#link")  # another origin: the block page, in this session
+        await page.wait_for_selector("#sessiontape-kiosk-blocked")
+        await page.press("Control+Alt+End")
+
+    out = _run(tmp_path, drive, customers=1)
+    assert out.reason == "customers" and out.verified
+    [customer] = out.customers
+    assert customer.reason == "operator"
+    assert find_session(tmp_path, customer.session_id).user == "op-7"
+    records = _events(tmp_path, customer.session_id)
+    kiosk = _kinds(records, "kiosk.")
+    assert kiosk[0].kind == "kiosk.session_start" and kiosk[-1].kind == "kiosk.session_end"
+    assert kiosk[0].payload["reason"] == "operator" and kiosk[0].payload["operator"] == "op-7"
+    blocked = {(r.payload["how"], r.payload["url"]) for r in kiosk if r.kind == "kiosk.blocked"}
+    assert blocked == {
+        ("link", f"{sites[0].b}/evil.html"),
+        ("subresource", f"{sites[0].b}/pixel.png"),
+    }
+    assert kiosk[-1].payload == {"reason": "operator", "operator": "op-7"}
+
+
+def test_idle_session_shows_a_countdown_then_ends(tmp_path: Path) -> None:
+    seen: list[bool] = []
+
+    async def drive(service: KioskService, s: KioskSites) -> None:
+        await _start_customer(service, 1)
+        assert service.capture is not None
+        page = service.capture.page
+        probe = f"() => document.getElementById({WARNING_HOST!r}) !== null"
+
+        async def shown() -> None:
+            while not await page.evaluate(probe):
+                await asyncio.sleep(0.05)
+            seen.append(True)
+
+        await asyncio.wait_for(shown(), 30)
+
+    out = _run(tmp_path, drive, customers=1, idle_seconds=4.0, warning_seconds=3.0)
+    assert seen == [True]
+    [customer] = out.customers
+    assert customer.reason == "idle" and out.verified
+    kiosk = [r.kind for r in _kinds(_events(tmp_path, customer.session_id), "kiosk.")]
+    assert [k for k in kiosk if k != "kiosk.blocked"] == [
+        "kiosk.session_start",
+        "kiosk.idle_warning",
+        "kiosk.session_end",
+    ]
+    warning = _kinds(_events(tmp_path, customer.session_id), "kiosk.idle_warning")[0]
+    assert warning.payload["shown"] == 1
+
+
+def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -> None:
+    states: list[dict[str, Any]] = []
+
+    async def drive(service: KioskService, s: KioskSites) -> None:
+        for number in (1, 2):
+            await _start_customer(service, number)
+            assert service.capture is not None
+            page = service.capture.page
+            await page.goto(s.a + "/state.html", wait_until="load")
+            fn = "() => window.leaveState()" if number == 1 else "() => window.probeState()"
+            states.append(await page.evaluate(fn))
+            service.end_session()
+
+    out = _run(tmp_path, drive, customers=2)
+    left, found = states
+    assert left == {
+        "cookie": "customer=1",
+        "local": "1",
+        "session": "1",
+        "idb": ["customer-db"],
+        "caches": ["customer-cache"],
+        "workers": 1,
+    }
+    assert found == {
+        "cookie": "",
+        "local": None,
+        "session": None,
+        "idb": [],
+        "caches": [],
+        "workers": 0,
+    }
+    first, second = out.customers
+    assert (first.reason, second.reason) == ("supervisor", "supervisor") and out.verified
+    assert not first.tmp_dir.exists()  # the first customer's profile is deleted
+    assert first.tmp_dir != second.tmp_dir
+    previous = find_session(tmp_path, second.session_id).previous_session
+    assert previous is not None
+    assert (previous["session_id"], previous["reason"]) == (first.session_id, "restart")
