@@ -109,7 +109,8 @@ class KioskResult:
 
 
 class KioskService:
-    """See the module docstring; ``state`` is ``lobby``, ``session`` or ``stopped``."""
+    """See the module docstring; ``state`` is ``starting`` (a customer's browser is being
+    launched), ``lobby`` (its start screen shows), ``session`` or ``stopped``."""
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class KioskService:
         self.policy = policy
         self.options = options or KioskOptions()
         self.clock = clock or SystemClock()
-        self.state = "lobby"
+        self.state = "starting"
         self.capture: CaptureSession | None = None
         self.recording: Recording | None = None
         self.gate: CustomerGate | None = None
@@ -171,10 +172,10 @@ class KioskService:
         held = HeldSink()
         gates: list[CustomerGate] = []
         cap = self._capture(held, gates)
-        self.capture = cap
+        self._set_state("starting")
         await cap.start(LOBBY_URL)
         gate = gates[-1]
-        self.gate = gate
+        self.capture, self.gate = cap, gate
         self._set_state("lobby")
         first = await _first(
             started=gate.started.wait(), stop=self._stop.wait(), closed=cap.browser_closed.wait()

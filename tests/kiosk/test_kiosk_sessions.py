@@ -5,6 +5,7 @@ the next."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,11 +14,12 @@ from typing import Any
 import pytest
 
 from agent.config import Config, load_config
+from agent.errors import CaptureError
 from agent.events import Record
 from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
-from agent.kiosk.lobby import START_BUTTON, WARNING_HOST
+from agent.kiosk.lobby import CONTROL_BINDING, START_BUTTON, WARNING_HOST
 from agent.kiosk.policy import KioskPolicy
 from agent.kiosk.service import KioskOptions, KioskResult, KioskService
 from tests.capture.servers import capture_config
@@ -92,7 +94,9 @@ def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) ->
         page = service.capture.page
         await page.click("#link")  # another origin: the block page, in this session
         await page.wait_for_selector("#sessiontape-kiosk-blocked")
-        await page.press("Control+Alt+End")
+        # The session may end and close the browser before the key-up events are sent.
+        with contextlib.suppress(CaptureError):
+            await page.press("Control+Alt+End")
 
     out = _run(tmp_path, drive, customers=1)
     assert out.reason == "customers" and out.verified
@@ -109,6 +113,36 @@ def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) ->
         ("subresource", f"{sites[0].b}/pixel.png"),
     }
     assert kiosk[-1].payload == {"reason": "operator", "operator": "op-7"}
+
+
+def test_page_scripts_can_neither_start_nor_end_a_session(tmp_path: Path) -> None:
+    """A synthetic click on Start and a synthetic Ctrl+Alt+End (untrusted events) do
+    nothing, and the controls' binding is invisible to the page's own world. A binding call
+    reaches the agent before the evaluation that made it answers, so checking right after
+    each evaluation is enough."""
+
+    async def drive(service: KioskService, s: KioskSites) -> None:
+        def lobby_up() -> bool:
+            return service.state == "lobby" and service.capture is not None
+
+        await wait_until_async(lobby_up, what="the start screen")
+        assert service.capture is not None and service.gate is not None
+        page = service.capture.page
+        await page.wait_for_selector(f"#{START_BUTTON}")
+        assert await page.evaluate(f"() => typeof window.{CONTROL_BINDING}") == "undefined"
+        await page.evaluate(f"() => document.getElementById({START_BUTTON!r}).click()")
+        assert not service.gate.started.is_set() and service.state == "lobby"
+        await _start_customer(service, 1)
+        synthetic = (
+            "() => document.dispatchEvent(new KeyboardEvent('keydown', "
+            "{ctrlKey: true, altKey: true, code: 'End', key: 'End', bubbles: true}))"
+        )
+        await page.evaluate(synthetic)
+        assert not service.gate.ended.is_set() and service.state == "session"
+        service.end_session()
+
+    out = _run(tmp_path, drive, customers=1)
+    assert [c.reason for c in out.customers] == ["supervisor"] and out.verified
 
 
 def test_idle_session_shows_a_countdown_then_ends(tmp_path: Path) -> None:
