@@ -145,34 +145,40 @@ def test_page_scripts_can_neither_start_nor_end_a_session(tmp_path: Path) -> Non
     assert [c.reason for c in out.customers] == ["supervisor"] and out.verified
 
 
-def test_idle_session_shows_a_countdown_then_ends(tmp_path: Path) -> None:
-    seen: list[bool] = []
+def test_idle_session_shows_a_countdown_input_dismisses_it_then_idleness_ends_it(
+    tmp_path: Path,
+) -> None:
+    seen: list[str] = []
 
     async def drive(service: KioskService, s: KioskSites) -> None:
         await _start_customer(service, 1)
         assert service.capture is not None
         page = service.capture.page
-        probe = f"() => document.getElementById({WARNING_HOST!r}) !== null"
-
-        async def shown() -> None:
-            while not await page.evaluate(probe):
-                await asyncio.sleep(0.05)
-            seen.append(True)
-
-        await asyncio.wait_for(shown(), 30)
+        present = f"!!document.getElementById({WARNING_HOST!r})"
+        await page.wait_for_function(present, timeout=30)
+        seen.append("shown")
+        await page.mouse.move(40, 40)  # the customer is back: a trusted pointer move
+        await page.wait_for_function(f"!{present}", timeout=30)
+        seen.append("dismissed")
+        await page.wait_for_function(present, timeout=30)
+        seen.append("shown again")
 
     out = _run(tmp_path, drive, customers=1, idle_seconds=4.0, warning_seconds=3.0)
-    assert seen == [True]
+    assert seen == ["shown", "dismissed", "shown again"]
     [customer] = out.customers
     assert customer.reason == "idle" and out.verified
-    kiosk = [r.kind for r in _kinds(_events(tmp_path, customer.session_id), "kiosk.")]
-    assert [k for k in kiosk if k != "kiosk.blocked"] == [
+    records = _events(tmp_path, customer.session_id)
+    kiosk = [r.kind for r in _kinds(records, "kiosk.") if r.kind != "kiosk.blocked"]
+    assert kiosk == [
         "kiosk.session_start",
+        "kiosk.idle_warning",
+        "kiosk.idle_cleared",
         "kiosk.idle_warning",
         "kiosk.session_end",
     ]
-    warning = _kinds(_events(tmp_path, customer.session_id), "kiosk.idle_warning")[0]
-    assert warning.payload["shown"] == 1
+    warnings = _kinds(records, "kiosk.idle_warning")
+    assert [w.payload["shown"] for w in warnings] == [1, 1]
+    assert all(0 < w.payload["left_ms"] <= 3000 for w in warnings)
 
 
 def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -> None:
