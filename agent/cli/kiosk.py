@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agent.cli.common import config, echo_json, setup_logging, writable_home
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.config import Config
+    from agent.kiosk.policy import KioskPolicy
+    from agent.kiosk.service import KioskOptions
 
 
 def kiosk_cmd(
@@ -46,15 +51,36 @@ def kiosk_cmd(
 
     Example: sessiontape kiosk --url https://bank.example/start --allow https://bank.example
     """
-    from agent.kiosk.policy import KioskPolicy
-    from agent.kiosk.service import KioskOptions, KioskService
+    from agent.kiosk.service import KioskOptions
 
     cfg = config()
+    k = cfg.kiosk
+    policy = _policy(cfg, url, allow)
+    if idle_minutes is not None and idle_minutes <= 0:
+        raise ConfigError(f"sessiontape kiosk: --idle-minutes {idle_minutes:g} must be above 0")
+    if not headless:
+        from agent.workstation.display import require_display
+
+        require_display("sessiontape kiosk")
+    opts = KioskOptions(
+        headless=headless,
+        operator=operator or k.operator or None,
+        idle_seconds=60.0 * (idle_minutes if idle_minutes is not None else k.idle_minutes),
+        warning_seconds=float(k.idle_warning_seconds),
+        customers=customers,
+    )
+    _serve(cfg, policy, opts, as_json=as_json)
+
+
+def _policy(cfg: Config, url: str | None, allow: list[str]) -> KioskPolicy:
+    """The policy from the flags, else the ``[kiosk]`` section (a one-line error if bad)."""
+    from agent.kiosk.policy import KioskPolicy
+
     k = cfg.kiosk
     start = url or k.url
     if not start:
         raise ConfigError("sessiontape kiosk: no URL (give --url or set kiosk.url)")
-    policy = KioskPolicy.build(
+    return KioskPolicy.build(
         start,
         allow or k.allow,
         scopes=k.scopes,
@@ -64,23 +90,18 @@ def kiosk_cmd(
         service_workers=k.service_workers,
         brand=k.brand,
     )
-    if idle_minutes is not None and idle_minutes <= 0:
-        raise ConfigError(f"sessiontape kiosk: --idle-minutes {idle_minutes:g} must be above 0")
-    if not headless:
-        from agent.workstation.display import require_display
 
-        require_display("sessiontape kiosk")
+
+def _serve(cfg: Config, policy: KioskPolicy, opts: KioskOptions, *, as_json: bool) -> None:
+    """Run the kiosk until it stops; print its summary; exit 1 when a session is unverified."""
+    from agent.kiosk.service import KioskService
+
     setup_logging()
-    opts = KioskOptions(
-        headless=headless,
-        operator=operator or k.operator or None,
-        idle_seconds=60.0 * (idle_minutes if idle_minutes is not None else k.idle_minutes),
-        warning_seconds=float(k.idle_warning_seconds),
-        customers=customers,
-    )
     service = KioskService(writable_home(), cfg, policy, opts)
     service.hooks.append(_announce)
-    typer.echo(f"sessiontape kiosk: {start} (end keys Ctrl+Alt+End; SIGTERM or Ctrl-C to stop)")
+    typer.echo(
+        f"sessiontape kiosk: {policy.start_url} (end keys Ctrl+Alt+End; SIGTERM or Ctrl-C to stop)"
+    )
     out = asyncio.run(service.run())
     summary: dict[str, Any] = {
         "reason": out.reason,
