@@ -17,6 +17,7 @@ from aiohttp import web
 
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
+from agent.config import Config, load_config
 from agent.events import Event
 from agent.kiosk.enforce import kiosk_gate
 from agent.kiosk.policy import KioskPolicy, kiosk_args
@@ -203,3 +204,8 @@ async def kiosk(
 def blocked(sink: MemorySink) -> list[Event]:
     """The ``kiosk.blocked`` events so far."""
     return [e for e in sink.events if e.kind == "kiosk.blocked"]
+
+
+def kiosk_config() -> Config:
+    """The default config with the test capture settings (for ``KioskService``)."""
+    return load_config(env={}).model_copy(update={"capture": capture_config()})

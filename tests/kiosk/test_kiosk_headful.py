@@ -15,8 +15,7 @@ import pytest
 from agent.kiosk.lobby import START_BUTTON
 from agent.kiosk.policy import KioskPolicy
 from agent.kiosk.service import KioskOptions, KioskResult, KioskService
-from tests.kiosk.sites import kiosk_sites
-from tests.kiosk.test_kiosk_sessions import _config
+from tests.kiosk.sites import kiosk_config, kiosk_sites
 from tests.waiting import wait_until_async
 from tests.workstation.desktop import xvfb
 
@@ -52,7 +51,7 @@ def test_operator_starts_with_a_click_and_ends_with_the_key_combination(
         async with kiosk_sites() as s:
             policy = KioskPolicy.build(s.a + "/ok.html", [s.a])
             opts = KioskOptions(headless=False, operator="op-1", customers=1)
-            service = KioskService(tmp_path, _config(), policy, opts)
+            service = KioskService(tmp_path, kiosk_config(), policy, opts)
             task = asyncio.create_task(service.run())
             try:
                 await wait_until_async(

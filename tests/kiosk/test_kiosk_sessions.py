@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from agent.config import Config, load_config
 from agent.errors import CaptureError
 from agent.events import Record
 from agent.journal.reader import iter_records
@@ -22,17 +21,12 @@ from agent.keys import Keyring
 from agent.kiosk.lobby import CONTROL_BINDING, START_BUTTON, WARNING_HOST
 from agent.kiosk.policy import KioskPolicy
 from agent.kiosk.service import KioskOptions, KioskResult, KioskService
-from tests.capture.servers import capture_config
-from tests.kiosk.sites import KioskSites, kiosk_sites
+from tests.kiosk.sites import KioskSites, kiosk_config, kiosk_sites
 from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.browser
 
 Drive = Callable[[KioskService, KioskSites], Awaitable[None]]
-
-
-def _config() -> Config:
-    return load_config(env={}).model_copy(update={"capture": capture_config()})
 
 
 @asynccontextmanager
@@ -41,7 +35,7 @@ async def _kiosk(
 ) -> AsyncIterator[tuple[KioskService, asyncio.Task[KioskResult]]]:
     policy = KioskPolicy.build(s.a + "/start.html", [s.a])
     opts = KioskOptions(headless=True, operator="op-7", **options)
-    service = KioskService(home, _config(), policy, opts)
+    service = KioskService(home, kiosk_config(), policy, opts)
     task = asyncio.create_task(service.run())
     try:
         yield service, task
@@ -75,7 +69,7 @@ async def _start_customer(service: KioskService, number: int) -> None:
 
 
 def _events(home: Path, session_id: str) -> list[Record]:
-    keyring = Keyring.load_or_init(home, _config().seal.keys)
+    keyring = Keyring.load_or_init(home, kiosk_config().seal.keys)
     segments = [s.path for s in find_session(home, session_id).segments]
     return [r for seg in segments for r in iter_records(seg, keyring)]
 
