@@ -52,9 +52,15 @@ END_REASONS = ("operator", "idle", "supervisor", "browser_closed", "shutdown")
 
 
 class HeldSink:
-    """Holds events until :meth:`open` gives it the session's sink, then writes through."""
+    """Holds events until :meth:`open` gives it the session's sink, then writes through.
 
-    def __init__(self) -> None:
+    At most ``limit`` events are held (the start screen's first snapshot and what follows);
+    later ones are counted in ``dropped`` and logged, so a start screen left open all day
+    cannot fill the memory."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self.dropped = 0
         self.held: list[Event] = []
         self.target: EventSink | None = None
         self._lock = asyncio.Lock()  # a write never overtakes the held ones
@@ -62,13 +68,17 @@ class HeldSink:
     async def append_many(self, events: Sequence[Event]) -> None:
         async with self._lock:
             if self.target is None:
-                self.held.extend(events)
+                room = max(0, self.limit - len(self.held))
+                self.held.extend(events[:room])
+                self.dropped += len(events) - len(events[:room])
                 return
             await self.target.append_many(events)
 
     async def open(self, target: EventSink) -> None:
         """Write what was held to ``target``; from now on write straight to it."""
         async with self._lock:
+            if self.dropped:
+                log.warning("kiosk.start_screen_events_dropped", events=self.dropped)
             held, self.held = self.held, []
             if held:
                 await target.append_many(held)
@@ -177,16 +187,21 @@ class KioskService:
         gate = gates[-1]
         self.capture, self.gate = cap, gate
         self._set_state("lobby")
-        first = await _first(
-            started=gate.started.wait(), stop=self._stop.wait(), closed=cap.browser_closed.wait()
-        )
-        if first != "started":
-            await cap.stop()
-            self.capture = None
-            log.info("kiosk.stopped_in_lobby", events_dropped=len(held.held))
-            return first == "closed"
-        await self._session(cap, gate, held)
-        return True
+        try:
+            first = await _first(
+                started=gate.started.wait(),
+                stop=self._stop.wait(),
+                closed=cap.browser_closed.wait(),
+            )
+            if first == "started":
+                await self._session(cap, gate, held)
+                return True
+        finally:
+            if self.capture is cap:  # stopped on the start screen, or the session failed to open
+                await cap.stop()
+                self.capture = None
+        log.info("kiosk.stopped_in_lobby", events_dropped=len(held.held) + held.dropped)
+        return first == "closed"
 
     def _capture(self, held: HeldSink, gates: list[CustomerGate]) -> CaptureSession:
         cfg = self.config.capture
@@ -215,29 +230,35 @@ class KioskService:
             Recording, self.home, self.config, clock=self.clock, meta=meta, link_previous=True
         )
         self.recording = rec
-        await held.open(rec.sink)
-        rec.attach_capture(cap)
-        self._end.clear()
-        cap.emitter.emit("kiosk.session_start", self._start_payload())
-        self._set_state("session", rec.session_id)
+        reason = "failed"
         try:
-            await cap.page.goto(self.policy.start_url, wait_until="domcontentloaded", timeout=30)
-        except Exception as exc:  # a service that fails to load is still recorded (net.failed)
-            log.info("kiosk.goto_failed", error=str(exc).splitlines()[0][:200])
-        reason = await self._until_end(cap, gate)
-        cap.emitter.emit("kiosk.session_end", {"reason": reason, "operator": meta.user})
-        await cap.stop()
-        self.capture = None
-        result = await rec.aclose(f"kiosk_{reason}")
-        self.recording = None
+            await held.open(rec.sink)
+            rec.attach_capture(cap)
+            self._end.clear()
+            cap.emitter.emit("kiosk.session_start", self._start_payload(meta.user))
+            self._set_state("session", rec.session_id)
+            await self._open_service(cap)
+            reason = await self._until_end(cap, gate)
+            cap.emitter.emit("kiosk.session_end", {"reason": reason, "operator": meta.user})
+        finally:  # whatever happened, the browser goes and the session is sealed, saying why
+            await cap.stop()
+            self.capture = None
+            result = await rec.aclose(f"kiosk_{reason}")
+            self.recording = None
         tmp = cap.browser.tmp_dir
         self._out.customers.append(CustomerResult(rec.session_id, reason, result, tmp))
         log.info("kiosk.session_sealed", session=rec.session_id, reason=reason)
 
-    def _start_payload(self) -> dict[str, Any]:
+    async def _open_service(self, cap: CaptureSession) -> None:
+        try:
+            await cap.page.goto(self.policy.start_url, wait_until="domcontentloaded", timeout=30)
+        except Exception as exc:  # a service that fails to load is still recorded (net.failed)
+            log.info("kiosk.goto_failed", error=str(exc).splitlines()[0][:200])
+
+    def _start_payload(self, operator: str) -> dict[str, Any]:
         return {
             "reason": "operator",
-            "operator": self.options.operator or "",
+            "operator": operator,
             "customer": len(self._out.customers) + 1,
             "url": self.policy.start_url,
             "allow": [p.text for p in self.policy.allowlist.patterns],

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from agent.errors import CaptureError
-from agent.events import Record
+from agent.events import Event, Record
 from agent.journal.reader import iter_records
 from agent.journal.store import find_session
 from agent.keys import Keyring
 from agent.kiosk.lobby import CONTROL_BINDING, START_BUTTON, WARNING_HOST
 from agent.kiosk.policy import KioskPolicy
-from agent.kiosk.service import KioskOptions, KioskResult, KioskService
+from agent.kiosk.service import HeldSink, KioskOptions, KioskResult, KioskService
+from agent.testing import MemorySink
 from tests.kiosk.sites import KioskSites, kiosk_config, kiosk_sites
 from tests.waiting import wait_until_async
 
@@ -213,3 +214,20 @@ def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -
     previous = find_session(tmp_path, second.session_id).previous_session
     assert previous is not None
     assert (previous["session_id"], previous["reason"]) == (first.session_id, "restart")
+
+
+def test_start_screen_events_are_held_up_to_a_limit_then_written_in_order() -> None:
+    def ev(n: int) -> Event:
+        return Event(t_utc_ns=n, t_mono_ns=n, kind="page.title", payload={"title": str(n)})
+
+    async def main() -> tuple[HeldSink, MemorySink]:
+        held, target = HeldSink(limit=3), MemorySink()
+        await held.append_many([ev(1), ev(2)])
+        await held.append_many([ev(3), ev(4)])
+        await held.open(target)
+        await held.append_many([ev(5)])
+        return held, target
+
+    held, target = asyncio.run(main())
+    assert [e.payload["title"] for e in target.events] == ["1", "2", "3", "5"]
+    assert held.dropped == 1
