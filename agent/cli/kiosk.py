@@ -120,7 +120,9 @@ def _serve(cfg: Config, policy: KioskPolicy, opts: KioskOptions, *, as_json: boo
 
 
 def _announce(state: str, session_id: str) -> None:
-    if state == "session":
+    if state == "lobby":
+        typer.echo("sessiontape kiosk: start screen shown, waiting for the operator")
+    elif state == "session":
         typer.echo(f"sessiontape kiosk: customer session {session_id}")
 
 
