@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -214,6 +216,24 @@ def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -
     previous = find_session(tmp_path, second.session_id).previous_session
     assert previous is not None
     assert (previous["session_id"], previous["reason"]) == (first.session_id, "restart")
+
+
+def test_a_killed_customer_browser_seals_that_session_and_the_next_customer_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    async def drive(service: KioskService, s: KioskSites) -> None:
+        await _start_customer(service, 1)
+        assert service.capture is not None
+        os.kill(service.capture.browser.pid, signal.SIGKILL)
+        await _start_customer(service, 2)
+        service.end_session()
+
+    out = _run(tmp_path, drive, customers=2)
+    first, second = out.customers
+    assert (first.reason, second.reason) == ("browser_closed", "supervisor") and out.verified
+    end = _kinds(_events(tmp_path, first.session_id), "kiosk.session_end")
+    assert [e.payload["reason"] for e in end] == ["browser_closed"]
+    assert not first.tmp_dir.exists()
 
 
 def test_start_screen_events_are_held_up_to_a_limit_then_written_in_order() -> None:
