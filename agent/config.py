@@ -55,6 +55,7 @@ from agent.console.config import ConsoleConfig
 from agent.errors import ConfigError
 from agent.index.config import IndexConfig
 from agent.keystore.config import FirmConfig, FirmKeysConfig, KeysConfig
+from agent.kiosk.config import KioskConfig
 from agent.mask.config import MaskConfig
 from agent.replay.config import ReplayConfig
 from agent.ship.config import ShipConfig
@@ -140,6 +141,7 @@ class Config(BaseModel):
     index: IndexConfig = Field(default_factory=IndexConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    kiosk: KioskConfig = Field(default_factory=KioskConfig)
     source: str = _DEFAULTS  # the file it was loaded from, or the embedded defaults
     provenance: dict[str, str] = {}  # "section.key" -> "system:PATH", "user:PATH", "env:VAR", ...
     locked: list[str] = []  # "section.key" locked by the system file's [policy]

@@ -152,6 +152,21 @@ register(
     "kiosk.blocked",
     "A kiosk refused a URL outside its allowlist (url, how, scope) and showed its block page.",
 )
+register(
+    "kiosk.session_start",
+    "A kiosk customer session began on the operator's Start (operator, customer number, url, "
+    "allow, idle and warning ms, end keys).",
+)
+register(
+    "kiosk.session_end",
+    "A kiosk customer session ended (reason: operator, idle, supervisor, browser_closed, "
+    "shutdown; operator); its browser and profile are then deleted.",
+)
+register(
+    "kiosk.idle_warning",
+    "The idle countdown was shown to the kiosk customer (ms left, pages it shows on).",
+)
+register("kiosk.idle_cleared", "Input during the idle countdown hid it; the session goes on.")
 
 # --- masking -------------------------------------------------------------------------------
 register("mask.failed", "A masking rule failed to apply; the value was redacted (no value).")

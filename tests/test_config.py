@@ -116,6 +116,7 @@ def test_every_section_is_a_typed_attribute_of_the_config() -> None:
         "index",
         "replay",
         "console",
+        "kiosk",
     ]
     for sec, values in c.as_dict().items():
         assert isinstance(getattr(c, sec), Section), sec

@@ -11,6 +11,7 @@ _SPECIAL: dict[str, tuple[str, int, str]] = {
     "Backspace": ("Backspace", 8, ""),
     "Escape": ("Escape", 27, ""),
     "Delete": ("Delete", 46, ""),
+    "End": ("End", 35, ""),
     "ArrowLeft": ("ArrowLeft", 37, ""),
     "ArrowRight": ("ArrowRight", 39, ""),
     "ArrowUp": ("ArrowUp", 38, ""),

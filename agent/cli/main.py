@@ -57,6 +57,7 @@ _STAGE_CLIS = (
     "mask",
     "ship",
     "workstation",
+    "kiosk",
     "index",
     "replay",
     "bench",

@@ -9,6 +9,7 @@ BLOCK_MARK = "sessiontape-kiosk-blocked"  # the id of the page's root element, f
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Not available here</title><meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <style>body{{margin:0;font:18px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2330;
 display:flex;align-items:center;justify-content:center;min-height:100vh}}
 main{{max-width:36em;padding:2em 2.5em;background:#fff;border-radius:12px;

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
+from agent.config import Config, load_config
 from agent.events import Event
 from agent.kiosk.enforce import kiosk_gate
 from agent.kiosk.policy import KioskPolicy, kiosk_args
@@ -56,6 +57,38 @@ window.swReady = navigator.serviceWorker.register('/sw.js').then(
   () => navigator.serviceWorker.ready).then(() => 'ready', e => 'failed: ' + e);
 </script></body></html>""",
 }
+
+# Leaves every kind of browser state a customer could leave (leaveState) and reads it back
+# (probeState); the next customer's browser must have none of it.
+STATE_PAGE = """<!doctype html><html><head><title>State</title></head><body>
+<p id=state>browser state</p>
+<script>
+const idbNames = async () => (await indexedDB.databases()).map(d => d.name);
+window.leaveState = async () => {
+  document.cookie = 'customer=1; max-age=86400; path=/';
+  localStorage.setItem('customer', '1');
+  sessionStorage.setItem('customer', '1');
+  await new Promise((ok, no) => {
+    const r = indexedDB.open('customer-db', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('s');
+    r.onsuccess = () => { r.result.close(); ok(); };
+    r.onerror = () => no(r.error);
+  });
+  await (await caches.open('customer-cache')).put('/ok.html', new Response('cached'));
+  await navigator.serviceWorker.register('/sw.js');
+  await navigator.serviceWorker.ready;
+  return window.probeState();
+};
+window.probeState = async () => ({
+  cookie: document.cookie,
+  local: localStorage.getItem('customer'),
+  session: sessionStorage.getItem('customer'),
+  idb: await idbNames(),
+  caches: await caches.keys(),
+  workers: (await navigator.serviceWorker.getRegistrations()).length,
+});
+</script></body></html>"""
+ALLOWED_PAGES["state.html"] = STATE_PAGE.replace("{", "{{").replace("}", "}}")
 
 SW_JS = """const html = t => new Response(t, {headers: {'content-type': 'text/html'}});
 self.addEventListener('install', e => self.skipWaiting());
@@ -171,3 +204,8 @@ async def kiosk(
 def blocked(sink: MemorySink) -> list[Event]:
     """The ``kiosk.blocked`` events so far."""
     return [e for e in sink.events if e.kind == "kiosk.blocked"]
+
+
+def kiosk_config() -> Config:
+    """The default config with the test capture settings (for ``KioskService``)."""
+    return load_config(env={}).model_copy(update={"capture": capture_config()})
