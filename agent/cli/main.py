@@ -65,6 +65,7 @@ _STAGE_CLIS = (
     "config",
     "console",
     "health",
+    "redrive",
 )
 
 

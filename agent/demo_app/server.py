@@ -46,13 +46,17 @@ log = structlog.get_logger("agent.demo_app")
 STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
+STAGING_REST_BUTTON = "Send order (REST)"
 
 
 class DemoApp:
     """A running demo app; attributes are read by tests, ``stop()`` shuts both sites down."""
 
-    def __init__(self, clock: Clock, seed: int, fixtures_dir: Path | None) -> None:
+    def __init__(
+        self, clock: Clock, seed: int, fixtures_dir: Path | None, staging: bool = False
+    ) -> None:
         self.clock = clock
+        self.staging = staging
         self.seed = seed
         self.fixtures_dir = fixtures_dir
         self.url = ""
@@ -141,6 +145,8 @@ class DemoApp:
             html = (STATIC / name).read_text(encoding="utf-8")
             html = html.replace("__WIDGET_URL__", self.widget_url)
             html = html.replace("<!--BLOTTER-->", data.blotter_html(self.seed))
+            if self.staging:
+                html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
             return web.Response(text=html, content_type="text/html")
 
         return handler
@@ -250,7 +256,8 @@ class DemoApp:
     async def _cancel_all(self, request: web.Request) -> web.Response:
         self._require_user(request)
         self.cancel_alls.append(self._now())
-        return web.json_response({"cancelled": len(self.orders)})
+        status = 500 if self.staging else 200
+        return web.json_response({"cancelled": len(self.orders)}, status=status)
 
     async def _lookup(self, request: web.Request) -> web.Response:
         user = self._require_user(request)
@@ -332,11 +339,14 @@ async def start_demo_app(
     clock: Clock | None = None,
     seed: int = data.DEFAULT_SEED,
     fixtures_dir: Path | None = None,
+    staging: bool = False,
 ) -> DemoApp:
-    """Start the app and its cross-origin widget site; ports 0 pick free ports."""
+    """Start the app and its cross-origin widget site; ports 0 pick free ports
+    (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
+    :data:`STAGING_REST_BUTTON` and ``POST /api/cancel_all`` answers 500)."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")
-    app = DemoApp(clock or SystemClock(), seed, fixtures_dir)
+    app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging)
     try:
         await app._start(host, port, widget_port)
     except OSError as exc:
