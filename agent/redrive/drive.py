@@ -43,6 +43,8 @@ _SETTLE_JS = """([quiet, cap]) => new Promise(done => {
   setTimeout(finish, cap);
 })"""
 
+_POPUP_READY_JS = "location.href !== 'about:blank' && document.readyState === 'complete'"
+
 _CLICK_TEXT_VERBS = frozenset({"click", "dblclick", "contextmenu"})
 _FIELD_TAGS = frozenset({"input", "textarea", "select"})
 
@@ -200,8 +202,11 @@ class Driver:
         page = self.obs.pages[want - 1]
         self._claimed_pages = want
         self.pages[step.action.page] = page
+        ms = self.opts.timeout_s * 1000
         with contextlib.suppress(PlaywrightError):  # it may have closed itself already
-            await page.wait_for_load_state("domcontentloaded", timeout=self.opts.timeout_s * 1000)
+            # window.open starts at about:blank (already loaded): wait for its real document
+            # to have run its scripts
+            await page.wait_for_function(_POPUP_READY_JS, timeout=ms)
         return True
 
     async def _dialog(self, step: Step, res: StepResult) -> bool:
