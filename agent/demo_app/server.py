@@ -47,6 +47,21 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
 STAGING_REST_BUTTON = "Send order (REST)"
+STAGING_WS_CONFIRM = "Send over the WebSocket?"
+_STAGING_SCRIPT = (
+    "<script>document.getElementById('send-ws').addEventListener('click', function () "
+    f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"
+)
+
+
+def _staging_html(html: str) -> str:
+    """The staging variant of a page: a renamed button, a download link with another id, and
+    a confirmation dialog before a WebSocket order."""
+    html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
+    html = html.replace('id="download-report"', 'id="report-link"')
+    return html.replace(
+        '<script src="/static/app.js">', _STAGING_SCRIPT + '<script src="/static/app.js">'
+    )
 
 
 class DemoApp:
@@ -146,7 +161,7 @@ class DemoApp:
             html = html.replace("__WIDGET_URL__", self.widget_url)
             html = html.replace("<!--BLOTTER-->", data.blotter_html(self.seed))
             if self.staging:
-                html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
+                html = _staging_html(html)
             return web.Response(text=html, content_type="text/html")
 
         return handler
@@ -343,7 +358,8 @@ async def start_demo_app(
 ) -> DemoApp:
     """Start the app and its cross-origin widget site; ports 0 pick free ports
     (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
-    :data:`STAGING_REST_BUTTON` and ``POST /api/cancel_all`` answers 500)."""
+    :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
+    :data:`STAGING_WS_CONFIRM` first, and ``POST /api/cancel_all`` answers 500)."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")
     app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging)

@@ -61,11 +61,12 @@ class Options:
     headless: bool = True
 
 
-def _answers(plan: Plan) -> list[Answer]:
+def _answers(plan: Plan) -> list[tuple[str, Answer]]:
+    """The recorded answer to each recorded dialog, by its message."""
     return [
-        Answer(bool(s.action.detail.get("accepted")), s.action.value)
-        for s in plan.steps
-        if s.action.verb == "dialog"
+        (str(a.detail.get("message") or ""), Answer(bool(a.detail.get("accepted")), a.value))
+        for a in (s.action for s in plan.steps)
+        if a.verb == "dialog"
     ]
 
 
@@ -85,7 +86,8 @@ class Driver:
         self.context = context
         self.pages: dict[str | None, Page] = {}
         self._claimed_pages = 0
-        self._dialogs_done = 0
+        self._dialogs_done: list[str] = []  # messages of the dialog steps so far
+        self._unexpected_seen = 0
         self._downloads_done = 0
         self._errors_seen = 0
 
@@ -210,15 +212,16 @@ class Driver:
         return True
 
     async def _dialog(self, step: Step, res: StepResult) -> bool:
-        want = self._dialogs_done + 1
-        if not await self.obs.wait_for(lambda: len(self.obs.dialogs) >= want, self.opts.timeout_s):
-            res.diverge("the dialog did not open")
+        message = str(step.action.detail.get("message") or "")
+        self._dialogs_done.append(message)
+        want = self._dialogs_done.count(message)
+
+        def answered() -> bool:
+            return self.obs.dialogs.count(message) >= want
+
+        if not await self.obs.wait_for(answered, self.opts.timeout_s):
+            res.diverge(f"the dialog {message!r} did not open")
             return False
-        self._dialogs_done = want
-        _kind, message = self.obs.dialogs[want - 1]
-        recorded = str(step.action.detail.get("message") or "")
-        if message != recorded:
-            res.diverge(f"dialog says {message!r}, recorded {recorded!r}")
         return True
 
     async def _download(self, step: Step, res: StepResult) -> bool:
@@ -270,11 +273,15 @@ class Driver:
             await page.evaluate(_SETTLE_JS, [QUIET_MS, SETTLE_CAP_MS])
 
     def _new_errors(self, res: StepResult) -> None:
+        """Console errors the recording never had, and dialogs it never had."""
         for text in self.obs.errors[self._errors_seen :]:
             if normalize_error(text) not in self.plan.known_errors:
                 res.console_errors.append(text)
                 res.diverge(f"new console error: {text[:200]}")
         self._errors_seen = len(self.obs.errors)
+        for d in self.obs.unexpected[self._unexpected_seen :]:
+            res.diverge(f"unexpected dialog: {d} (accepted)")
+        self._unexpected_seen = len(self.obs.unexpected)
 
 
 async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> RedriveReport:

@@ -45,10 +45,11 @@ class Answer:
 class Observer:
     """Listens to a browser context; the driver reads it between steps."""
 
-    def __init__(self, context: BrowserContext, answers: list[Answer]) -> None:
+    def __init__(self, context: BrowserContext, answers: list[tuple[str, Answer]]) -> None:
         self.seen: list[Seen] = []
         self.errors: list[str] = []  # console errors and uncaught exceptions, in order
-        self.dialogs: list[tuple[str, str]] = []  # (type, message), as they were answered
+        self.dialogs: list[str] = []  # messages of the recorded dialogs, as answered
+        self.unexpected: list[str] = []  # dialogs the recording never had
         self.downloads: list[Download] = []
         self.pages: list[Page] = []  # every page opened, in order
         self._answers = list(answers)
@@ -101,8 +102,15 @@ class Observer:
         self._poke()
 
     async def _dialog(self, d: Dialog) -> None:
-        self.dialogs.append((d.type, d.message))
-        answer = self._answers.pop(0) if self._answers else Answer(False, None)
+        """Answer as recorded for the same message; a dialog the recording never had is
+        accepted (so the flow goes on) and listed in ``unexpected``."""
+        i = next((i for i, (m, _a) in enumerate(self._answers) if m == d.message), None)
+        if i is None:
+            self.unexpected.append(f"{d.type} {d.message!r}")
+            answer = Answer(True, None)
+        else:
+            answer = self._answers.pop(i)[1]
+            self.dialogs.append(d.message)
         try:
             if answer.accept:
                 await d.accept(answer.text or "") if d.type == "prompt" else await d.accept()

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from agent.demo_app.data import DEMO_SECRETS
-from agent.demo_app.server import STAGING_REST_BUTTON
+from agent.demo_app.server import STAGING_REST_BUTTON, STAGING_WS_CONFIRM
 from agent.demo_app.threaded import DemoAppThread
 from agent.redrive.drive import Options, redrive
 from agent.redrive.result import MATCH, NEEDS_VALUE, RedriveReport
@@ -62,21 +62,29 @@ def test_same_app_every_step_matches_twice_in_a_row(recorded: Recorded) -> None:
 def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     recorded: Recorded,
 ) -> None:
-    """The renamed button diverges by its text (found by id); cancel-all by its 500 and the
-    console error the browser logs for it; every other step matches."""
+    """The extra confirmation is named at the WS order's click (accepted, the order still
+    goes); the renamed button diverges by its text (found by id); cancel-all by its 500 and
+    the console error the browser logs for it; the link whose id changed is found by role and
+    name and matches; every other step matches."""
     with DemoAppThread(staging=True) as app:
         rep = _run(recorded, app.url, recorded.fill())
     bad = _divergent(rep)
     assert set(bad) == {
+        "clicked button 'Send (WS)' in 'Order ticket'",
         "clicked button 'Send (REST)' in 'Order ticket'",
         "clicked button 'Cancel all' in 'Order ticket'",
     }
+    assert bad["clicked button 'Send (WS)' in 'Order ticket'"] == [
+        f"unexpected dialog: confirm {STAGING_WS_CONFIRM!r} (accepted)"
+    ]
     assert bad["clicked button 'Send (REST)' in 'Order ticket'"] == [
         f"element text {STAGING_REST_BUTTON!r}, recorded 'Send (REST)'"
     ]
     cancel = bad["clicked button 'Cancel all' in 'Order ticket'"]
     assert cancel[0] == "POST /api/cancel_all: 5xx, recorded 2xx"
     assert all(d.startswith("new console error: ") and "500" in d for d in cancel[1:])
+    (link,) = [s for s in rep.steps if s.text == "clicked link 'Download report (CSV)'"]
+    assert link.status == MATCH and link.strategy == "role + name"
     assert rep.exit_code == 1
 
 
