@@ -48,21 +48,21 @@ def test_each_strategy_in_order_and_the_last_resort() -> None:
             found = await locate(page, t)
             return found.strategy if found else None
 
-        button = {"role": "button", "tag": "button"}
-        assert await how(Target(test_id="go-tid", element_id="go-id", **button)) == "test id"
-        assert await how(Target(test_id="gone", element_id="go-id", **button)) == "id"
-        assert await how(Target(element_id="renamed", name="Send order", **button)) == (
-            "role + name"
-        )
+        def button(**kw: str | float) -> Target:
+            return Target(role="button", tag="button", **kw)  # type: ignore[arg-type]
+
+        assert await how(button(test_id="go-tid", element_id="go-id")) == "test id"
+        assert await how(button(test_id="gone", element_id="go-id")) == "id"
+        assert await how(button(element_id="renamed", name="Send order")) == ("role + name")
         field = Target(role="textbox", tag="input", name="Symbol", element_id="sym-old")
         assert await how(field) == "role + name"
         assert await how(Target(tag="input", name="Symbol")) == "label"
         assert await how(Target(tag="span", name="Plain words")) == "text"
         assert await how(Target(tag="em", css="div.grid > em.cell")) == "css"
-        assert await how(Target(element_id="inner", name="Inside", **button)) == "id"
-        assert await how(Target(name="Twin", x=5.0, y=5.0, **button)) == "coordinates"
-        assert await how(Target(name="Twin", **button)) is None
-        found = await locate(page, Target(element_id="send", name="Send", **button))
+        assert await how(button(element_id="inner", name="Inside")) == "id"
+        assert await how(button(name="Twin", x=5.0, y=5.0)) == "coordinates"
+        assert await how(button(name="Twin")) is None
+        found = await locate(page, button(element_id="send", name="Send"))
         assert found is not None and await element_text(page, found, Target()) == "Send order"
 
     _in_page(check)
