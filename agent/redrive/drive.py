@@ -78,10 +78,12 @@ def _combo(c: str) -> str:
 class Driver:
     """One re-drive of a plan in one browser context."""
 
-    def __init__(self, plan: Plan, opts: Options, context: BrowserContext) -> None:
+    def __init__(
+        self, plan: Plan, opts: Options, context: BrowserContext, rewrite: Rewriter
+    ) -> None:
         self.plan = plan
         self.opts = opts
-        self.rewrite = Rewriter(plan.origin, opts.base_url, opts.maps)
+        self.rewrite = rewrite
         self.obs = Observer(context, _answers(plan))
         self.context = context
         self.pages: dict[str | None, Page] = {}
@@ -286,6 +288,7 @@ class Driver:
 
 async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> RedriveReport:
     """Re-drive a plan in a fresh headless Chromium; the report of every step."""
+    rewrite = Rewriter(plan.origin, opts.base_url, opts.maps)  # bad --map: before a browser
     started = utc_iso(time.time_ns())
     t0 = time.monotonic()
     async with async_playwright() as pw:
@@ -300,7 +303,7 @@ async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> R
             raise UsageError(f"cannot start Chromium: {str(exc).splitlines()[0]}") from exc
         try:
             context = await browser.new_context(accept_downloads=True)
-            steps = await Driver(plan, opts, context).run()
+            steps = await Driver(plan, opts, context, rewrite).run()
         finally:
             await browser.close()
     return RedriveReport(
