@@ -51,6 +51,10 @@ def redrive(
     opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout)
     _restore([session], from_vault)
     plan = load_plan(home(), session)
+    if plan.integrity != "verified":
+        typer.echo(
+            f"session {plan.session_id}: {plan.integrity}; re-driving what verified", err=True
+        )
     opts.executable = find_executable(config().capture.executable)
     rep = asyncio.run(run(plan, opts))
     if out is not None:

@@ -306,6 +306,5 @@ async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> R
             steps = await Driver(plan, opts, context, rewrite).run()
         finally:
             await browser.close()
-    return RedriveReport(
-        plan.session_id, opts.base_url, steps, started, int((time.monotonic() - t0) * 1000)
-    )
+    ms = int((time.monotonic() - t0) * 1000)
+    return RedriveReport(plan.session_id, opts.base_url, steps, started, ms, plan.integrity)

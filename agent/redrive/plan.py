@@ -59,6 +59,7 @@ class Plan:
     steps: list[Step]
     known_errors: set[str]  # console errors of the recording, normalized
     origin: str  # the origin of the session's first navigation
+    integrity: str = ""  # the session's integrity status when read ("verified", ...)
 
 
 def path_of(url: str) -> str:
@@ -198,6 +199,8 @@ def load_plan(home: Path, session: str) -> Plan:
     try:
         first, last = rs.seq_range
         records = list(rs.records(first, last)) if first is not None and last is not None else []
-        return build_plan(rs.info.session_id, list(rs.derived_actions), records)
+        plan = build_plan(rs.info.session_id, list(rs.derived_actions), records)
+        plan.integrity = str(rs.integrity()["status"])
+        return plan
     finally:
         rs.close()

@@ -58,6 +58,7 @@ class RedriveReport:
     steps: list[StepResult]
     started: str  # UTC ISO
     duration_ms: int = 0
+    session_integrity: str = ""  # of the recording the steps came from
 
     @property
     def divergent(self) -> list[StepResult]:
@@ -82,6 +83,7 @@ class RedriveReport:
             "version": REPORT_VERSION,
             "session_id": self.session_id,
             "base_url": self.base_url,
+            "session_integrity": self.session_integrity,
             "started": self.started,
             "duration_ms": self.duration_ms,
             "ok": not self.divergent,

@@ -111,6 +111,7 @@ def test_cli_masked_field_without_fill_needs_value(
     assert code == 1, err
     assert found == [DEMO_SECRETS["account"]]  # the rest of the session still ran
     report = json.loads((out / "report.json").read_text())
+    assert report["version"] == 1 and report["session_integrity"] == "verified"
     bad = [s for s in report["steps"] if s["status"] != MATCH]
     assert [(s["text"].split(" into ")[1], s["status"]) for s in bad] == [
         ("'Notes' in 'Client lookup'", NEEDS_VALUE)
