@@ -24,6 +24,7 @@ endpoints need the ``st_demo_session`` cookie)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import secrets
@@ -48,6 +49,7 @@ COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
 STAGING_REST_BUTTON = "Send order (REST)"
 STAGING_WS_CONFIRM = "Send over the WebSocket?"
+STAGING_LOOKUP_DELAY_S = 1.5
 _STAGING_SCRIPT = (
     "<script>document.getElementById('send-ws').addEventListener('click', function () "
     f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"
@@ -276,6 +278,8 @@ class DemoApp:
 
     async def _lookup(self, request: web.Request) -> web.Response:
         user = self._require_user(request)
+        if self.staging:
+            await asyncio.sleep(STAGING_LOOKUP_DELAY_S)
         body = await self._json_body(request)
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="body must be a JSON object")
@@ -359,7 +363,8 @@ async def start_demo_app(
     """Start the app and its cross-origin widget site; ports 0 pick free ports
     (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
     :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
-    :data:`STAGING_WS_CONFIRM` first, and ``POST /api/cancel_all`` answers 500)."""
+    :data:`STAGING_WS_CONFIRM` first, ``POST /api/lookup`` answers
+    :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500)."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")
     app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging)

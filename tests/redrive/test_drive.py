@@ -65,7 +65,8 @@ def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     """The extra confirmation is named at the WS order's click (accepted, the order still
     goes); the renamed button diverges by its text (found by id); cancel-all by its 500 and
     the console error the browser logs for it; the link whose id changed is found by role and
-    name and matches; every other step matches."""
+    name and matches; the slower lookup is waited for and matches; every other step
+    matches."""
     with DemoAppThread(staging=True) as app:
         rep = _run(recorded, app.url, recorded.fill())
     bad = _divergent(rep)
@@ -85,6 +86,9 @@ def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     assert all(d.startswith("new console error: ") and "500" in d for d in cancel[1:])
     (link,) = [s for s in rep.steps if s.text == "clicked link 'Download report (CSV)'"]
     assert link.status == MATCH and link.strategy == "role + name"
+    (lookup,) = [s for s in rep.steps if s.text == "submitted form 'Client lookup'"]
+    assert {"method": "POST", "path": "/api/lookup", "status": "2xx"} in lookup.requests
+    assert [lk.found for lk in app.lookups] == [DEMO_SECRETS["account"]]
     assert rep.exit_code == 1
 
 
