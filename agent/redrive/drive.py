@@ -25,7 +25,7 @@ from agent.redrive.locate import Found, element_text, locate
 from agent.redrive.observe import Answer, Observer, download_sha256
 from agent.redrive.plan import Expected, Plan, Rewriter, Step, normalize_error
 from agent.redrive.result import RedriveReport, StepResult
-from agent.redrive.typing import fill_value
+from agent.redrive.values import fill_value
 
 QUIET_MS = 150
 SETTLE_CAP_MS = 1500
