@@ -66,6 +66,7 @@ _STAGE_CLIS = (
     "config",
     "console",
     "health",
+    "redrive",
 )
 
 

@@ -24,6 +24,7 @@ endpoints need the ``st_demo_session`` cookie)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import secrets
@@ -46,13 +47,33 @@ log = structlog.get_logger("agent.demo_app")
 STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
+STAGING_REST_BUTTON = "Send order (REST)"
+STAGING_WS_CONFIRM = "Send over the WebSocket?"
+STAGING_LOOKUP_DELAY_S = 1.5
+_STAGING_SCRIPT = (
+    "<script>document.getElementById('send-ws').addEventListener('click', function () "
+    f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"
+)
+
+
+def _staging_html(html: str) -> str:
+    """The staging variant of a page: a renamed button, a download link with another id, and
+    a confirmation dialog before a WebSocket order."""
+    html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
+    html = html.replace('id="download-report"', 'id="report-link"')
+    return html.replace(
+        '<script src="/static/app.js">', _STAGING_SCRIPT + '<script src="/static/app.js">'
+    )
 
 
 class DemoApp:
     """A running demo app; attributes are read by tests, ``stop()`` shuts both sites down."""
 
-    def __init__(self, clock: Clock, seed: int, fixtures_dir: Path | None) -> None:
+    def __init__(
+        self, clock: Clock, seed: int, fixtures_dir: Path | None, staging: bool = False
+    ) -> None:
         self.clock = clock
+        self.staging = staging
         self.seed = seed
         self.fixtures_dir = fixtures_dir
         self.url = ""
@@ -141,6 +162,8 @@ class DemoApp:
             html = (STATIC / name).read_text(encoding="utf-8")
             html = html.replace("__WIDGET_URL__", self.widget_url)
             html = html.replace("<!--BLOTTER-->", data.blotter_html(self.seed))
+            if self.staging:
+                html = _staging_html(html)
             return web.Response(text=html, content_type="text/html")
 
         return handler
@@ -250,10 +273,13 @@ class DemoApp:
     async def _cancel_all(self, request: web.Request) -> web.Response:
         self._require_user(request)
         self.cancel_alls.append(self._now())
-        return web.json_response({"cancelled": len(self.orders)})
+        status = 500 if self.staging else 200
+        return web.json_response({"cancelled": len(self.orders)}, status=status)
 
     async def _lookup(self, request: web.Request) -> web.Response:
         user = self._require_user(request)
+        if self.staging:
+            await asyncio.sleep(STAGING_LOOKUP_DELAY_S)
         body = await self._json_body(request)
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="body must be a JSON object")
@@ -332,11 +358,16 @@ async def start_demo_app(
     clock: Clock | None = None,
     seed: int = data.DEFAULT_SEED,
     fixtures_dir: Path | None = None,
+    staging: bool = False,
 ) -> DemoApp:
-    """Start the app and its cross-origin widget site; ports 0 pick free ports."""
+    """Start the app and its cross-origin widget site; ports 0 pick free ports
+    (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
+    :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
+    :data:`STAGING_WS_CONFIRM` first, ``POST /api/lookup`` answers
+    :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500)."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")
-    app = DemoApp(clock or SystemClock(), seed, fixtures_dir)
+    app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging)
     try:
         await app._start(host, port, widget_port)
     except OSError as exc:

@@ -1,0 +1,45 @@
+"""The re-drive's outputs: JUnit XML counts failures and skips per step; the HTML step list is
+self-contained and escapes what pages said."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+from agent.redrive.report import junit_xml, report_html
+from agent.redrive.result import MATCH, NEEDS_VALUE, SKIPPED, RedriveReport, StepResult
+
+
+def _report() -> RedriveReport:
+    ok = StepResult(1, 10, "click", "clicked button 'Go'", strategy="id")
+    bad = StepResult(2, 20, "click", "clicked button '<b>Send</b>'")
+    bad.diverge("POST /api/orders: 5xx, recorded 2xx")
+    bad.diverge("new console error: <script>x</script>")
+    need = StepResult(3, 30, "type", "typed [redacted] into 'PIN'")
+    need.diverge("needs value: no --fill entry for 'PIN'", NEEDS_VALUE)
+    up = StepResult(4, 40, "upload", "uploaded a.pdf", status=SKIPPED)
+    return RedriveReport("S1", "https://stg", [ok, bad, need, up], "2026-12-06T10:00:00Z", 1500)
+
+
+def test_junit_has_a_case_per_step_failures_for_divergences_and_skips() -> None:
+    rep = _report()
+    suite = ET.fromstring(junit_xml(rep).split("?>", 1)[1])
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "2", "1")
+    cases = suite.findall("testcase")
+    assert cases[0].find("failure") is None and cases[0].find("skipped") is None
+    fail = cases[1].find("failure")
+    assert fail is not None and fail.text == (
+        "POST /api/orders: 5xx, recorded 2xx\nnew console error: <script>x</script>"
+    )
+    need = cases[2].find("failure")
+    assert need is not None and need.get("type") == NEEDS_VALUE
+    assert cases[3].find("skipped") is not None
+    assert rep.exit_code == 1 and rep.counts() == {MATCH: 1, "diverged": 1, NEEDS_VALUE: 1,
+                                                   SKIPPED: 1}  # fmt: skip
+
+
+def test_html_escapes_page_text_and_loads_nothing() -> None:
+    page = report_html(_report())
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<b>Send</b>" not in page
+    assert "src=" not in page and "href=" not in page
+    assert "2 divergent" in page
