@@ -141,7 +141,11 @@ def test_pdf_is_the_report_printed_and_listed_in_the_manifest(exported: tuple[Pa
     assert "sessiontape evidence report" in text and "user demo-trader on workstation" in text
     # pdftotext reads table cells in its own order: each fact of the order, not the sentence
     for fact in ("side SELL", "quantity 250", "symbol AAPL", "price 187.25"):
-        assert fact in text, fact
+        at = text.find("SELL")
+        assert fact in text, (
+            f"{fact!r} not in the PDF text near the order: {text[at - 300 : at + 300]}"
+        )
+
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["v"] == 3 and "report.pdf" in manifest["files"]
     assert manifest["report"]["pdf"] == {"file": "report.pdf", "error": None}
