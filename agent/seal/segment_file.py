@@ -14,6 +14,7 @@ Anything that is not a sessiontape segment of a known version is a clear ``NotAJ
 from __future__ import annotations
 
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -304,7 +305,17 @@ class SegmentFile:
         self._con.close()
 
 
-_DCTX = zstandard.ZstdDecompressor()
+# A ZstdDecompressor wraps one native decompression context and is not safe to use from two
+# threads at once (the agent verifies a sealed session while its index job reads segments:
+# a shared context crashed the process). One per thread.
+_LOCAL = threading.local()
+
+
+def _dctx() -> zstandard.ZstdDecompressor:
+    dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, "dctx", None)
+    if dctx is None:
+        dctx = _LOCAL.dctx = zstandard.ZstdDecompressor()
+    return dctx
 
 
 def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
@@ -315,7 +326,7 @@ def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> li
     except (KeyError, ValueError) as exc:
         raise NotAJournal(f"{where}: chunk header has no valid nonce") from exc
     comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
-    plain = _DCTX.decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
+    plain = _dctx().decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
     recs = loads(plain)
     if not isinstance(recs, list):
         raise NotAJournal(f"{where}: chunk body is not a list of records")
