@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.index.base import FACET_MATCH_CAP, facet_column
-from agent.index.extract import actions_for
 from agent.index.query import Query
-from agent.index.sqlplan import _session_conds, _time_conds, plan_search
+from agent.index.sqlplan import _session_conds, host_kind_time_conds, plan_search
 
 if TYPE_CHECKING:
     from agent.index.sqlite import SqliteIndex
@@ -37,15 +36,7 @@ def facet_counts(ix: SqliteIndex, q: Query, facet: str, limit: int = 10) -> list
         _session_conds(q, conds, args)
         sql = f"SELECT s.{col}, count(*) FROM sessions s WHERE {' AND '.join(conds) or '1'} "
         return _rows(ix, sql + "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", [*args, limit])
-    if q.hosts:
-        hosts = sorted({h for pat in q.hosts for h in ix.known_hosts(pat)}) or ["-none-"]
-        conds.append(f"e.host IN ({', '.join('?' * len(hosts))})")
-        args.extend(hosts)
-    if q.kinds:
-        acts = actions_for(q.kinds)
-        conds.append(f"e.action IN ({', '.join('?' * len(acts))})")
-        args.extend(acts)
-    _time_conds(q, conds, args)
+    host_kind_time_conds(ix, q, conds, args)
     _session_conds(Query(raw=q.raw, users=q.users, sessions=q.sessions, held=q.held), conds, args)
     value = f"s.{col}" if facet in ("user", "workstation") else f"e.{col}"
     sql = (

@@ -107,6 +107,19 @@ def _token_sql(c: IndexCipher, q: Query, args: list[Any]) -> str | None:
     return "e.id IN (SELECT event_id FROM tokens WHERE " + " OR ".join(parts) + ")"
 
 
+def host_kind_time_conds(ix: SqliteIndex, q: Query, conds: list[str], args: list[Any]) -> None:
+    """Conditions on ``events e`` for ``host:``, ``kind:`` and ``from:``/``to:``."""
+    if q.hosts:
+        hosts = sorted({h for pat in q.hosts for h in ix.known_hosts(pat)}) or ["-none-"]
+        conds.append(f"e.host IN ({', '.join('?' * len(hosts))})")
+        args.extend(hosts)
+    if q.kinds:
+        acts = actions_for(q.kinds)
+        conds.append(f"e.action IN ({', '.join('?' * len(acts))})")
+        args.extend(acts)
+    _time_conds(q, conds, args)
+
+
 def plan_search(
     ix: SqliteIndex, q: Query, limit: int
 ) -> tuple[str, list[Any], list[tuple[str, ...]] | None]:
@@ -124,15 +137,7 @@ def plan_search(
     tok = _token_sql(ix.cipher, q, args)
     if tok:
         conds.append(tok)
-    if q.hosts:
-        hosts = sorted({h for pat in q.hosts for h in ix.known_hosts(pat)}) or ["-none-"]
-        conds.append(f"e.host IN ({', '.join('?' * len(hosts))})")
-        args.extend(hosts)
-    if q.kinds:
-        acts = actions_for(q.kinds)
-        conds.append(f"e.action IN ({', '.join('?' * len(acts))})")
-        args.extend(acts)
-    _time_conds(q, conds, args)
+    host_kind_time_conds(ix, q, conds, args)
     _session_conds(q, conds, args)
     where = " AND ".join(conds) or "1"
     if fts is not None and ranges is not None:
