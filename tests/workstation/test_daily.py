@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,20 +15,7 @@ import pytest
 from agent.errors import ConfigError
 from agent.workstation.daily import local_zone, rotation_loop
 from tests.waiting import wait_until
-from tests.workstation.desktop import Desktop, LoginSite, find, records, start_agent, verify, xvfb
-
-
-@pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    with xvfb() as name:
-        yield name
-
-
-@pytest.fixture
-def site() -> Iterator[LoginSite]:
-    s = LoginSite()
-    yield s
-    s.close()
+from tests.workstation.desktop import Desktop, LoginSite, find, records, start_agent, verify
 
 
 def _sessions_announced(out: str) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,9 @@ from tests.workstation.desktop import (
     indexed_sessions,
     start_agent,
     verify,
-    xvfb,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    with xvfb() as name:
-        yield name
-
-
-@pytest.fixture
-def site() -> Iterator[LoginSite]:
-    s = LoginSite()
-    yield s
-    s.close()
 
 
 def _env(site: LoginSite, page: str, **keys: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,6 @@ from tests.waiting import wait_until
 from tests.workstation.desktop import ROOT, LoginSite, start_agent
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def site() -> Iterator[LoginSite]:
-    s = LoginSite()
-    yield s
-    s.close()
 
 
 def _status(home: Path) -> tuple[int, dict[str, Any]]:
