@@ -3,8 +3,11 @@
 A user action is a click, an Enter keystroke or a form submission reported by the recorder.
 The candidate is the latest action in the same page no more than ``window_ms`` before the
 request, preferring one in the same frame. Recorder batches reach the agent up to one flush
-interval after the action, so requests are held back for a short delay before being linked
-(see :class:`agent.capture.held.HeldEvents`).
+interval after the action (later when the machine is loaded), so requests are held back
+before being linked (see :class:`agent.capture.held.HeldEvents`) until the page's recorders
+have reported something at least as recent as the request: a recorder queues its entries
+in time order, so once an entry from after the request has arrived, every action before
+the request has arrived too.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class CauseLinker:
         self._window_ns = window_ms * 1_000_000
         self._keep = keep
         self._actions: dict[str, deque[Action]] = {}
+        self._heard: dict[str, int] = {}
         self._counter = 0
 
     def new_action_id(self) -> str:
@@ -57,6 +61,16 @@ class CauseLinker:
         """Record a user action."""
         q = self._actions.setdefault(action.page, deque(maxlen=self._keep))
         q.append(action)
+
+    def heard(self, page: str, t_utc_ns: int) -> None:
+        """A recorder of ``page`` reported an entry stamped ``t_utc_ns``."""
+        if t_utc_ns > self._heard.get(page, 0):
+            self._heard[page] = t_utc_ns
+
+    def has_heard(self, page: str, t_utc_ns: int) -> bool:
+        """Whether every action in ``page`` up to ``t_utc_ns`` (and the skew after it that
+        :meth:`link` accepts) has been reported."""
+        return self._heard.get(page, 0) >= t_utc_ns + _SKEW_NS
 
     def link(
         self, page: str, frame: str | None, t_utc_ns: int, opener: str | None = None
@@ -89,3 +103,4 @@ class CauseLinker:
     def forget(self, page: str) -> None:
         """Drop a closed page's actions."""
         self._actions.pop(page, None)
+        self._heard.pop(page, None)

@@ -1,8 +1,11 @@
 """Network events held back for a short delay, then released in arrival order.
 
 The recorder reports a click in its next batch, up to one flush interval after the click; a
-request it caused is seen by CDP at once. Holding network events for one flush plus a margin
-means the click is known when a request's ``cause`` is linked at release.
+request it caused is seen by CDP at once. A network event is held for one flush plus a
+margin, and an event whose cause is to be linked is held further, while its page's
+recorders have not yet reported anything as recent as it (a loaded renderer flushes late),
+up to ``gap_silence_ms`` in all: by then a silent recorder is a recorded gap, and the event
+is linked with what is known. Events leave in arrival order.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class HeldEvents:
         self.ctx = ctx
         self._out: deque[tuple[int, Event, bool]] = deque()
         self.delay_ns = (ctx.cfg.flush_ms + _MARGIN_MS) * 1_000_000
+        self.max_hold_ns = max(self.delay_ns, ctx.cfg.gap_silence_ms * 1_000_000)
 
     def queue(
         self,
@@ -45,9 +49,22 @@ class HeldEvents:
         """Emit every held event whose delay has passed (all of them when ``force``)."""
         now = self.ctx.clock.mono_ns()
         while self._out and (force or self._out[0][0] <= now):
-            _, ev, link = self._out.popleft()
+            due, ev, link = self._out[0]
+            if not force and link and self._unheard(ev, now - due):
+                return
+            self._out.popleft()
             if link and ev.page is not None:
                 opener = self.ctx.targets.opener_of(ev.page)
                 act = self.ctx.causes.link(ev.page, ev.frame, ev.t_utc_ns, opener)
                 ev.payload["cause"] = act.ref() if act else None
             self.ctx.emitter.push(ev)
+
+    def _unheard(self, ev: Event, overdue_ns: int) -> bool:
+        """Whether ``ev`` should wait for its page's recorders to catch up with it."""
+        if ev.page is None or overdue_ns >= self.max_hold_ns - self.delay_ns:
+            return False
+        causes = self.ctx.causes
+        if causes.has_heard(ev.page, ev.t_utc_ns):
+            return False
+        opener = self.ctx.targets.opener_of(ev.page)  # a popup's first requests: its opener
+        return opener is None or not causes.has_heard(opener, ev.t_utc_ns)

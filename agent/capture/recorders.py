@@ -135,6 +135,8 @@ class RecorderChannel:
                 if self.ctx.cfg.screenshots:
                     self.health.screenshot(t, aid)
             push(Event(kind, payload, t_utc, mono - age, t.page_id, frame), size)
+        if msg.entries:
+            self.ctx.causes.heard(t.page_id, max(e[1] for e in msg.entries) * 1_000_000)
 
 
 def _handled(t: Target, ctx_id: int, n: int) -> bool:
