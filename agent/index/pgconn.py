@@ -140,7 +140,11 @@ class Connections:
         if self._password is not None:
             extra["password"] = self._password
         with pg_errors(self.where):
-            return psycopg.connect(self.dsn, autocommit=True, **extra)
+            con = psycopg.connect(self.dsn, autocommit=True, **extra)
+            # Searches are short index probes with a LIMIT: a parallel worker's start-up cost
+            # more than it saved, and under concurrent readers the workers only contend.
+            con.execute("SET max_parallel_workers_per_gather = 0")
+            return con
 
     def _checkin(self, con: Connection) -> None:
         reusable = (

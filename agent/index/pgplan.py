@@ -9,7 +9,9 @@ Two shapes, as in the SQLite plans:
   ``(host, t_ns)`` / ``(action, t_ns)`` B-trees; a ``from:``/``to:`` bound prunes the
   monthly partitions outside it at plan time. ``user:``/``session:`` filters are resolved to
   the selected session ids first (a few hundred at most), so the text match runs as a bitmap
-  AND of the GIN index and ``(sid, seq)`` instead of over everyone's events.
+  AND of the GIN index and ``(sid, seq)``, and a ``kind:`` filter probes ``(sid, action,
+  t_ns)`` per session, instead of walking everyone's events newest first until enough of
+  the selected sessions' turn up.
 * **session hits** (``user:``, ``session:``, ``held:``, ``from:``/``to:`` only): one hit per
   session, at its first indexed event inside the time range (a LATERAL probe of
   ``(sid, seq)``), newest session first.
@@ -143,9 +145,12 @@ def event_where(con: Connection, c: IndexCipher, q: Query) -> tuple[str, list[An
     time_conds(q, conds, args)
     sids = selected_sids(con, q)
     if sids is not None:
+        # the session conditions are in the ids already: repeating them on the join made
+        # the planner scan ``sessions`` for them instead of probing it by id
         conds.append("e.sid = ANY(%s)")
         args.append(sids)
-    session_conds(q, conds, args)
+    else:
+        session_conds(q, conds, args)
     return " AND ".join(conds) or "true", args, tsq is not None
 
 

@@ -1,6 +1,8 @@
 """The PostgreSQL index's schema, its version, and the monthly partitions of ``events``.
 
-Version 1 (current), in the schema the connection's ``search_path`` names first::
+Version 2 (current; version 1 lacked the ``(sid, action, t_ns)`` index: a writer adds it and
+moves the schema to 2, a read-only opener reads version 1 as it is), in the schema the
+connection's ``search_path`` names first::
 
     index_schema  one row: the schema version (another version is refused, never guessed)
     keycheck      an identifier of the index key, so another key is refused, not misread
@@ -19,7 +21,8 @@ Version 1 (current), in the schema the connection's ``search_path`` names first:
 Indexes: GIN on ``events.fts`` (full text), ``pg_trgm`` GIN on ``hosts.host`` and
 ``lower(sessions.user)`` (suffix and prefix matches on clear metadata, ``LIKE '%.x'``),
 B-trees on events ``(t_ns, id)`` (the primary key, newest-first scans), ``(sid, seq)``,
-``(host, t_ns)``, ``(action, t_ns)``, and on sessions ``(lower(user), start_ns)``,
+``(host, t_ns)``, ``(action, t_ns)``, ``(sid, action, t_ns)`` (``kind:`` within selected
+sessions), and on sessions ``(lower(user), start_ns)``,
 ``(workstation)``, ``(start_ns)``. An index declared on the partitioned ``events`` is created
 on every partition, present and future.
 """
@@ -33,7 +36,8 @@ from agent.clock import dt_to_ns, ns_to_dt
 from agent.errors import IndexServerError, UnknownVersion, UsageError
 from agent.index.pgconn import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_UPGRADES = {1: ("CREATE INDEX IF NOT EXISTS events_sid_action ON events (sid, action, t_ns)",)}
 _LOCK = 7_461_515_107_140_125  # advisory lock: schema creation and partition creation
 
 _DDL = (
@@ -71,6 +75,7 @@ _DDL = (
     "CREATE INDEX events_sid ON events (sid, seq)",
     "CREATE INDEX events_host ON events (host, t_ns)",
     "CREATE INDEX events_action ON events (action, t_ns)",
+    "CREATE INDEX events_sid_action ON events (sid, action, t_ns)",
     "CREATE INDEX events_fts ON events USING gin (fts)",
     """CREATE TABLE tokens (
         token text NOT NULL, field text NOT NULL, event_id bigint NOT NULL,
@@ -126,7 +131,16 @@ def ensure_schema(con: Connection, where: str, *, readonly: bool = False) -> int
             if ver is None:
                 _create(con, where)
                 ver = SCHEMA_VERSION
-    if ver != SCHEMA_VERSION:
+    if ver in _UPGRADES and not readonly:
+        with con.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            ver = schema_version(con) or 0
+            while ver in _UPGRADES:
+                for stmt in _UPGRADES[ver]:
+                    con.execute(stmt)
+                ver += 1
+                con.execute("UPDATE index_schema SET version = %s", (ver,))
+    if ver != SCHEMA_VERSION and not (readonly and ver in _UPGRADES):
         raise UnknownVersion(
             f"PostgreSQL search index at {where}: schema version {ver} is not the one this "
             f"build reads ({SCHEMA_VERSION}); drop the schema and run `sessiontape index rebuild`"

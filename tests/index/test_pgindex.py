@@ -12,6 +12,7 @@ import pytest
 from agent.index.base import Hit, SegmentRecord
 from agent.index.extract import Facts
 from agent.index.pgindex import PostgresIndex
+from agent.index.pgschema import SCHEMA_VERSION
 from agent.index.query import parse
 from tests.index.pgdata import SESSIONS, load, open_pg, rows, start_ns
 from tests.pg import ROLE, PgServer
@@ -99,7 +100,7 @@ def test_stats_name_the_server_and_count_what_is_stored(ix: PostgresIndex) -> No
         20,
         4,
     )
-    assert st.size_bytes > 0 and st.schema_version == 1
+    assert st.size_bytes > 0 and st.schema_version == SCHEMA_VERSION == 2
     assert (
         st.location.startswith("postgresql host=/tmp/") and "dbname=sessiontape_test" in st.location
     )

@@ -115,3 +115,13 @@ def test_a_word_past_the_last_tsvector_position_is_still_found(ix: PostgresIndex
     assert {h.session_id[-1] for h in ix.search(parse("zebraword"), 10)} == {"e"}
     assert {h.session_id[-1] for h in ix.search(parse("filler16999"), 10)} == {"e"}
     assert {h.session_id[-1] for h in ix.search(parse('"filler5 filler6"'), 10)} == {"e"}
+
+
+def test_user_and_kind_probe_the_selected_sessions_not_the_users_again(
+    ix: PostgresIndex,
+) -> None:
+    """user: is resolved to session ids first; the event query does not filter sessions by
+    user a second time (which made the planner scan every session for it)."""
+    with ix.connection() as con:
+        sql, args, _ = plan_search(con, ix.cipher, parse("user:alice kind:click"), 50)
+    assert "e.sid = ANY" in sql and '"user"' not in sql.split("WHERE", 1)[1]

@@ -113,3 +113,28 @@ def test_index_built_under_another_key_is_refused_and_rekey_takes_it_over(
     taken.close()
     with pytest.raises(KeyMaterialError):
         PostgresIndex(pg_dsn, key=KEY, password=pg_server.password)
+
+
+def test_a_version_1_schema_is_read_as_it_is_and_upgraded_by_a_writer(
+    pg_server: PgServer, pg_dsn: str
+) -> None:
+    """Version 1 lacked the (sid, action, t_ns) index: a read-only opener searches it as it
+    is; the next writer adds the index on every partition and moves the schema to 2."""
+    index = open_pg(pg_server, pg_dsn)
+    load(index)
+    index.close()
+    with psycopg.connect(pg_dsn, password=pg_server.password, autocommit=True) as con:
+        con.execute("DROP INDEX events_sid_action")
+        con.execute("UPDATE index_schema SET version = 1")
+    reader = open_pg(pg_server, pg_dsn, readonly=True)
+    assert len(reader.search(parse("kind:click"), 50)) > 0
+    reader.close()
+    writer = open_pg(pg_server, pg_dsn)
+    assert fetch(writer, "SELECT version FROM index_schema") == [(2,)]
+    indexed = fetch(
+        writer,
+        "SELECT tablename FROM pg_indexes WHERE strpos(indexdef, '(sid, action, t_ns)') > 0 "
+        "AND starts_with(tablename, 'events') ORDER BY 1",
+    )
+    assert [r[0] for r in indexed] == ["events", *_partitions(writer)]
+    writer.close()
