@@ -127,6 +127,12 @@ def selected_sids(con: Connection, q: Query) -> list[int] | None:
 
 def event_where(con: Connection, c: IndexCipher, q: Query) -> tuple[str, list[Any], bool]:
     """(WHERE clause over ``events e`` joined to ``sessions s``, its args, has text)."""
+    where, args, text, _ = _event_conds(con, c, q)
+    return where, args, text
+
+
+def _event_conds(con: Connection, c: IndexCipher, q: Query) -> tuple[str, list[Any], bool, bool]:
+    """(WHERE clause, args, has text, needs ``sessions s``)."""
     conds: list[str] = []
     args: list[Any] = []
     tsq = blind_tsquery(c, q)
@@ -149,23 +155,35 @@ def event_where(con: Connection, c: IndexCipher, q: Query) -> tuple[str, list[An
         # the planner scan ``sessions`` for them instead of probing it by id
         conds.append("e.sid = ANY(%s)")
         args.append(sids)
-    else:
+    n = len(conds)
+    if sids is None:
         session_conds(q, conds, args)
-    return " AND ".join(conds) or "true", args, tsq is not None
+    return " AND ".join(conds) or "true", args, tsq is not None, len(conds) > n
 
 
 def plan_search(
     con: Connection, c: IndexCipher, q: Query, limit: int
 ) -> tuple[str, list[Any], list[tuple[str, ...]] | None]:
-    """(SQL, args, phrases to highlight) for a query; phrases None for session hits."""
+    """(SQL, args, phrases to highlight) for a query; phrases None for session hits.
+
+    Without conditions on the session, the newest ``limit`` events are chosen first and only
+    they are joined to their sessions (otherwise the planner may hash all of ``sessions``).
+    """
     limit = max(1, int(limit))
     if not q.has_event_filters:
         return plan_sessions(q, limit)
-    where, args, text = event_where(con, c, q)
-    sql = (
-        f"SELECT {HIT} FROM events e JOIN sessions s ON s.sid = e.sid "
-        f"WHERE {where} ORDER BY e.t_ns DESC, e.id DESC LIMIT %s"
-    )
+    where, args, text, joined = _event_conds(con, c, q)
+    order = "ORDER BY e.t_ns DESC, e.id DESC"
+    if joined:
+        sql = (
+            f"SELECT {HIT} FROM events e JOIN sessions s ON s.sid = e.sid "
+            f"WHERE {where} {order} LIMIT %s"
+        )
+    else:
+        sql = (
+            f"SELECT {HIT} FROM (SELECT * FROM events e WHERE {where} {order} LIMIT %s) e "
+            f"JOIN sessions s ON s.sid = e.sid {order}"
+        )
     return sql, [*args, limit], query_phrases(q) if text else []
 
 
