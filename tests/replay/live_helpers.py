@@ -95,8 +95,9 @@ def live_server(
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    url = wait_until(lambda: urls[0] if urls else errors and "failed", what="the live viewer")
+    wait_until(lambda: urls or errors, what="the live viewer to listen")
     assert not errors, errors
+    url = urls[0]
     base, _, token = url.partition("/?token=")
     try:
         yield LiveServer(base, token, state)
