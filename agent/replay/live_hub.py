@@ -174,6 +174,7 @@ class LiveHub:
         urls = OfflineUrls(asset_mod.url_map(self.assets), self.asset_prefix)
         return {
             "version": self.version,
+            "now_ms": time.time_ns() // 1_000_000,  # the baseline of the viewer's replayer
             "epoch": self.epoch,
             "reset": reset,
             "session_id": self.session_id,

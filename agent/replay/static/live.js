@@ -21,19 +21,21 @@
     return fetch(path, opts);
   }
 
-  function build() {
+  function build(now) {
     if (S.replayer) { try { S.replayer.destroy(); } catch (e) { /* already gone */ } }
     $('replay').textContent = '';
     S.replayer = new rrweb.Replayer([], {
       root: $('replay'), liveMode: true, mouseTail: false, showWarning: false,
       showDebug: false, triggerFocus: false, UNSAFE_replayCanvas: false, pauseAnimation: true
     });
-    // A baseline far in the past: every event is due when it arrives, so it is shown at once.
-    S.replayer.startLive(Date.now() - 86400000);
+    // The baseline is the server's clock now (the recorded page's clock, on the same machine):
+    // events recorded before it are applied at once; a later one is due as soon as it
+    // arrives, whatever the skew between the supervisor's clock and the kiosk's.
+    S.replayer.startLive(now);
   }
 
   function apply(ans) {
-    if (ans.reset) { build(); S.after = -1; }
+    if (ans.reset) { build(ans.now_ms); S.after = -1; }
     ans.events.forEach(function (e) { S.replayer.addEvent(e.payload); S.after = e.seq; });
     S.v = ans.version;
     S.epoch = ans.epoch;
@@ -110,6 +112,5 @@
     S.stopped = true;
     api('/api/live/leave?client=' + client, { method: 'POST', keepalive: true });
   });
-  build();
   poll();
 }());
