@@ -23,6 +23,9 @@ _STATIC_PAGE_HELP = (
 
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` sub-app."""
+    from agent.cli.bench_live import bench_live
+
+    bench_app.command("live")(bench_live)
     app.add_typer(bench_app, name="bench")
 
 
@@ -187,37 +190,6 @@ def bench_journal(
     if mix not in ("realistic", "small"):
         raise typer.BadParameter("--mix must be realistic or small")
     echo_json(run(events, mix=mix, batch=batch))
-
-
-@bench_app.command("live")
-def bench_live(
-    changes: int = typer.Option(50, "--changes", min=3, help="Marker changes to time per mode."),
-    mode: str = typer.Option(
-        "both", "--mode", help="default, low-latency, or both (one after the other)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-) -> None:
-    """Live supervision latency: a DOM change in a recorded Chromium until its render in the
-    live viewer in a second Chromium, p50/p95/max per mode (targets: p95 <= 2 s default,
-    <= 500 ms low-latency).
-
-    Example: sessiontape bench live --changes 50 --json
-    """
-    from agent.bench.live import MODES, run
-
-    modes = list(MODES) if mode == "both" else [mode]
-    if any(m not in MODES for m in modes):
-        raise typer.BadParameter("--mode must be default, low-latency or both")
-    results = run(changes, modes)
-    if as_json:
-        echo_json({"live": results})
-        return
-    for r in results:
-        typer.echo(
-            f"{r['mode']}: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
-            f"over {r['changes']} changes (target p95 <= {r['target_p95_ms']} ms: "
-            f"{'met' if r['met'] else 'NOT met'})"
-        )
 
 
 @bench_app.command("mask")
