@@ -55,7 +55,7 @@ def test_the_live_view_follows_each_customer_and_its_buttons_reach_the_controls(
 
                 async def following(sid: str = sid) -> bool:
                     ans = await _poll(base, token, "client-kiosk-1")
-                    return ans["session_id"] == sid and ans["feed"]["state"] == "live"
+                    return bool(ans["session_id"] == sid and ans["feed"]["state"] == "live")
 
                 await _until(following, f"the live view of customer {number}")
                 seen.append(sid)
