@@ -89,7 +89,7 @@ def watch(
     def ready(url: str) -> None:
         echo(f"live viewer: {url}")
         echo("press Ctrl-C to stop")
-        if open_browser and config.replay.open_browser and plan.tls is None:
+        if open_browser and config.replay.open_browser:
             webbrowser.open(url)
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop
