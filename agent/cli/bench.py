@@ -23,6 +23,9 @@ _STATIC_PAGE_HELP = (
 
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` sub-app."""
+    from agent.cli.bench_live import bench_live
+
+    bench_app.command("live")(bench_live)
     app.add_typer(bench_app, name="bench")
 
 

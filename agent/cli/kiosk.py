@@ -46,8 +46,10 @@ def kiosk_cmd(
     deleted afterwards, limited to the allowlist. The start screen's Start button, clicked by
     the operator, begins the customer's session at --url; Ctrl+Alt+End (the operator), no
     input for --idle-minutes after an on-screen countdown (kiosk.idle_warning_seconds), or
-    SIGTERM/Ctrl-C ends it. Each session is sealed and verified. Exit 0; 1 when a session
-    does not verify; 2 for a bad allowlist or URL, or without a display (unless --headless).
+    SIGTERM/Ctrl-C ends it. Each session is sealed and verified. The live supervision viewer
+    (replay.live_listen; its URL with a per-launch token is printed) follows each customer's
+    session as it is recorded. Exit 0; 1 when a session does not verify; 2 for a bad
+    allowlist or URL, or without a display (unless --headless).
 
     Example: sessiontape kiosk --url https://bank.example/start --allow https://bank.example
     """
@@ -102,7 +104,9 @@ def _serve(cfg: Config, policy: KioskPolicy, opts: KioskOptions, *, as_json: boo
     typer.echo(
         f"sessiontape kiosk: {policy.start_url} (end keys Ctrl+Alt+End; SIGTERM or Ctrl-C to stop)"
     )
-    out = asyncio.run(service.run())
+    from agent.kiosk.live import run_supervised
+
+    out = asyncio.run(run_supervised(service, echo=lambda s: typer.echo(s)))
     summary: dict[str, Any] = {
         "reason": out.reason,
         "sessions": [{"session": c.session_id, "reason": c.reason} for c in out.customers],

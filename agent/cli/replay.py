@@ -76,6 +76,44 @@ def replay(
     )
 
 
+def watch(
+    session: str | None = typer.Argument(
+        None, help="Session id (or unique prefix); default: the newest one being recorded."
+    ),
+    kiosk: bool = typer.Option(
+        False,
+        "--kiosk",
+        help="Follow session after session (a kiosk's customers); wait when none is active.",
+    ),
+    listen: str | None = typer.Option(
+        None,
+        "--listen",
+        help="HOST:PORT (default: replay.live_listen, 127.0.0.1 on a random port); any other "
+        "address needs replay.live_tls_cert, live_tls_key and live_token_file.",
+    ),
+    no_open: bool = typer.Option(False, "--no-open", help="Print the URL, do not open it."),
+) -> None:
+    """Watch a session live, as its events become durable, each chunk verified on arrival.
+
+    The badge says "live, verified to checkpoint N": events up to the newest signed
+    checkpoint are verified, newer ones chain-checked only; a tampered chunk stops the view
+    with the failed check. Exit 2 when no session is being recorded (without --kiosk).
+
+    Example: sessiontape watch --kiosk --no-open
+    """
+    from agent.replay.live_launch import watch as run_watch
+
+    run_watch(
+        home(),
+        config(),
+        session,
+        kiosk=kiosk,
+        listen=listen,
+        open_browser=not no_open,
+        echo=lambda s: typer.echo(s),
+    )
+
+
 def export(
     session: list[str] = typer.Argument(None, help="Session id(s) (or unique prefixes)."),
     out: Path = typer.Option(..., "--out", help="Target directory, or a FILE.zip."),
@@ -241,6 +279,7 @@ def verify_bundle_cmd(
 def register(app: typer.Typer) -> None:
     """Add replay and export."""
     app.command("replay")(replay)
+    app.command("watch")(watch)
     app.command("export")(export)
     app.command("verify-bundle")(verify_bundle_cmd)
 
