@@ -53,6 +53,9 @@ from agent.index.schema import MIGRATIONS, SCHEMA_VERSION
 from agent.migrations import apply_migrations, utils_db
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+_READ_CACHE_KIB = 65536
+_READ_MMAP_BYTES = 268_435_456
+_WRITE_CACHE_KIB = 8192
 
 
 class SqliteIndex:
@@ -73,8 +76,11 @@ class SqliteIndex:
             if not readonly:
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")  # a cache: rebuildable from journals
-            con.execute("PRAGMA cache_size = -65536")
-            con.execute("PRAGMA mmap_size = 268435456")
+            # Searches read at random: a large page cache and memory-mapped reads. Writers
+            # (the agent's periodic update, ingestion) append: a small cache does, and keeps
+            # the long-running agent's memory from growing with the index it opens each pass.
+            con.execute(f"PRAGMA cache_size = -{_READ_CACHE_KIB if readonly else _WRITE_CACHE_KIB}")
+            con.execute(f"PRAGMA mmap_size = {_READ_MMAP_BYTES if readonly else 0}")
             con.execute("PRAGMA temp_store = MEMORY")
         except (sqlite3.Error, OSError) as exc:
             if is_disk_full(exc) or isinstance(exc, OSError):

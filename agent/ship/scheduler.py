@@ -36,6 +36,7 @@ from typing import Any, Literal
 import structlog
 
 from agent.errors import SessiontapeError
+from agent.platform.memory import release_free_memory
 from agent.ship.shipper import Shipper
 
 log = structlog.get_logger("sessiontape.ship")
@@ -105,6 +106,11 @@ def _guard(name: str, fn: Callable[[Shipper], Any], home: str) -> None:
         log.exception("ship.job_crashed", job=name, error=str(exc))
         error = f"{type(exc).__name__}: {exc}"
     _report(home, JobRun(name, "end", time.time_ns(), ok=not error, error=error))
+
+
+def _after_job(_event: Any) -> None:
+    """Each job run ends by giving the memory it freed back (see :mod:`agent.platform.memory`)."""
+    release_free_memory()
 
 
 def _result_error(result: Any) -> str:
@@ -181,6 +187,7 @@ def build_scheduler(
 ) -> Any:
     """A configured (not started) APScheduler with the five ship jobs and ``extra_jobs``;
     ``on_job`` hears each run's start and end."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -201,6 +208,7 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone="UTC",
     )
+    sched.add_listener(_after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     c = shipper.cfg
     jobs: list[Job] = [
         ("ship", job_ship, c.interval_seconds),
