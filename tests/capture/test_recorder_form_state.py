@@ -67,8 +67,9 @@ def _diff_pixels(a: bytes, b: bytes) -> int:
     ia = Image.open(io.BytesIO(a)).convert("RGB")
     ib = Image.open(io.BytesIO(b)).convert("RGB")
     assert ia.size == ib.size, (ia.size, ib.size)
-    diff = ImageChops.difference(ia, ib).convert("L").point(lambda v: 255 if v > DIFF_LEVEL else 0)
-    return sum(1 for v in diff.getdata() if v)
+    r, g, b_ = ImageChops.difference(ia, ib).split()
+    worst = ImageChops.lighter(ImageChops.lighter(r, g), b_)  # largest channel difference
+    return sum(worst.histogram()[DIFF_LEVEL + 1 :])
 
 
 def _from_page_meta(events: list[dict[str, Any]], last: bool) -> list[dict[str, Any]]:
