@@ -28,7 +28,7 @@ from agent.mask.rules import (
     WsPathRule,
     _Rule,
 )
-from agent.mask.selectors import compile_selector
+from agent.mask.selectors import UNKNOWN, Elem, compile_selector, needs_ancestors
 
 Attrs = Mapping[str, object]
 
@@ -63,21 +63,23 @@ def _hit(rule: _Rule) -> Hit:
     return Hit(rule.id, STRENGTH[rule.mode], NORMALIZERS[rule.normalize])
 
 
-def _element_matcher(rule: _Rule) -> Callable[[str | None, Attrs], bool] | None:
+def _element_matcher(rule: _Rule) -> Callable[[Elem], bool] | None:
     if isinstance(rule, InputTypeRule):
         types = frozenset(t.lower() for t in rule.types)
 
-        def by_type(tag: str | None, attrs: Attrs) -> bool:
+        def by_type(el: Elem) -> bool:
             # tag None = unknown (an attribute mutation on an untracked node): assume input
-            return tag in ("input", None) and str(attrs.get("type") or "text").lower() in types
+            return (
+                el.tag in ("input", None) and str(el.attrs.get("type") or "text").lower() in types
+            )
 
         return by_type
     if isinstance(rule, AttributeRule):
         name = rule.name.lower()
         values = _globs(rule.values) if rule.values else None
 
-        def by_attr(tag: str | None, attrs: Attrs) -> bool:
-            v = attrs.get(name)
+        def by_attr(el: Elem) -> bool:
+            v = el.attrs.get(name)
             if v is None or v is False:
                 return False
             return values is None or values.match(str(v).casefold()) is not None
@@ -135,7 +137,11 @@ class RuleSet:
         self.hits.setdefault("password", self.hits["builtin.password"])
         self.masked_attributes = frozenset(a.lower() for a in self.defaults.masked_attributes)
         self.unmasked_input_types = frozenset(t.lower() for t in self.defaults.unmasked_input_types)
-        self.element_rules: list[tuple[Hit, Callable[[str | None, Attrs], bool]]] = []
+        self.element_rules: list[tuple[Hit, Callable[[Elem], bool]]] = []
+        # Some selector has a combinator: the DOM pass must know each element's ancestors.
+        self.needs_ancestors = any(
+            isinstance(r, SelectorRule) and needs_ancestors(r.selector) for r in self.rules
+        )
         self.patterns: list[CompiledPattern] = []
         self._names: dict[str, list[tuple[Hit, re.Pattern[str]]]] = {
             "query_param": [],
@@ -211,11 +217,18 @@ class RuleSet:
         except re.error:
             return None  # e.g. duplicate group names across rules: scan rule by rule
 
-    def element_hit(self, tag: str | None, attrs: Attrs) -> Hit | None:
-        """The strongest element rule matching a DOM element, if any."""
+    def element_hit(
+        self, tag: str | None, attrs: Attrs, parent: Elem | None = UNKNOWN
+    ) -> Hit | None:
+        """The strongest element rule matching a DOM element, if any.
+
+        ``parent`` is the element's parent chain (``None``: a tree's top; :data:`UNKNOWN`:
+        not known, so no selector with a combinator matches).
+        """
+        el = Elem(tag, attrs, parent)
         best: Hit | None = None
         for hit, match in self.element_rules:
-            if (best is None or hit.strength > best.strength) and match(tag, attrs):
+            if (best is None or hit.strength > best.strength) and match(el):
                 best = hit
         return best
 

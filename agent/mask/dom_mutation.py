@@ -14,6 +14,7 @@ from agent.mask.compiled import RuleSet
 from agent.mask.ctx import Ctx
 from agent.mask.dom_snapshot import URL_ATTRS, NodeMasker, PageState
 from agent.mask.rules import KEEP
+from agent.mask.selectors import UNKNOWN, Elem
 from agent.mask.strings import StringMasker
 
 _VALUE = operator.itemgetter("value")
@@ -121,7 +122,8 @@ class MutationMasker:
                     continue
                 parent = a.get("parentId")
                 inherit = st.masked.get(parent) if isinstance(parent, int) else None
-                nn = self.nodes.node(node, st, inherit, ctx, f"$.data.adds[{i}].node")
+                chain = st.elems.get(parent, UNKNOWN) if isinstance(parent, int) else UNKNOWN
+                nn = self.nodes.node(node, st, inherit, ctx, f"$.data.adds[{i}].node", chain)
                 if nn is not node:
                     new_adds = new_adds if new_adds is not None else list(adds)
                     new_adds[i] = {**a, "node": nn}
@@ -135,6 +137,8 @@ class MutationMasker:
                 st.masked_text.discard(rid)
                 st.controls.pop(rid, None)
                 st.cattrs.pop(rid, None)
+            if isinstance(rid, int):
+                st.elems.pop(rid, None)
         return data if nd is None else nd
 
     def _attr_mutations(self, items: list[Any], st: PageState, ctx: Ctx) -> list[Any]:
@@ -148,10 +152,19 @@ class MutationMasker:
                 continue
             known = st.cattrs.get(nid)
             view = {**known, **changed} if known is not None else changed
-            # Tag unknown (only controls are remembered): tag tests pass - over-masking on
-            # re-evaluation is the safe direction.
+            # Tag unknown (only controls are remembered unless a rule has a combinator): tag
+            # tests pass - over-masking on re-evaluation is the safe direction.
             tag = str(known["_tag"]) if known is not None else None
-            hit = self.rules.element_hit(tag, view)
+            chain = st.elems.get(nid)
+            parent: Elem | None = UNKNOWN
+            if chain is not None:
+                tag = chain.tag
+                parent = chain.parent
+                view = {**chain.attrs, **view}
+                st.elems[nid] = self.nodes.elem(
+                    tag, {k: v for k, v in view.items() if v is not None}, parent
+                )
+            hit = self.rules.element_hit(tag, view, parent)
             masked = st.masked.get(nid)
             if (
                 hit is not None

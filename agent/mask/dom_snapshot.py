@@ -13,6 +13,7 @@ from typing import Any
 from agent.mask.compiled import Hit, RuleSet
 from agent.mask.ctx import Ctx
 from agent.mask.rules import KEEP, NONE
+from agent.mask.selectors import Elem
 from agent.mask.strings import StringMasker
 from agent.rrweb import NodeType
 
@@ -53,6 +54,7 @@ class PageState:
         "prior",
         "href",
         "navigated",
+        "elems",
     )
 
     def __init__(self) -> None:
@@ -66,6 +68,9 @@ class PageState:
         self.controls: dict[int, Hit] = {}
         self.cattrs: dict[int, dict[str, Any]] = {}
         self.snapshot = False
+        # Only when a rule has a combinator: every element's tag, rule-referenced attributes
+        # and parent (``None`` for a document), so nodes added later are matched in place.
+        self.elems: dict[int, Elem | None] = {}
 
 
 def is_editable(attrs: dict[str, Any]) -> bool:
@@ -81,16 +86,39 @@ class NodeMasker:
         self.sm = sm
         self.rules: RuleSet = sm.rules
 
+    def elem(self, tag: str | None, attrs: dict[str, Any], parent: Elem | None) -> Elem:
+        """The element as the selectors see it (only rule-referenced attributes are kept)."""
+        ref = self.rules.referenced_attributes
+        return Elem(tag, {k: v for k, v in attrs.items() if k.lower() in ref}, parent)
+
     def _element(
-        self, n: dict[str, Any], st: PageState, inherited: Hit | None, ctx: Ctx, path: str
-    ) -> tuple[dict[str, Any], Hit | None]:
+        self,
+        n: dict[str, Any],
+        st: PageState,
+        inherited: Hit | None,
+        ctx: Ctx,
+        path: str,
+        parent: Elem | None,
+    ) -> tuple[dict[str, Any], Hit | None, Elem | None]:
         nid = n.get("id")
         tag = str(n.get("tagName") or "").lower()
         attrs = n.get("attributes")
         if not isinstance(attrs, dict):
             attrs = {}
-        hit = self.rules.element_hit(tag, attrs)
-        if inherited is not None and (hit is None or inherited.strength > hit.strength):
+        if n.get("isShadow"):
+            parent = None  # a shadow root's children: selectors do not cross it
+        hit = self.rules.element_hit(tag, attrs, parent)
+        me: Elem | None = None
+        if self.rules.needs_ancestors:
+            me = self.elem(tag, attrs, parent)
+            if isinstance(nid, int):
+                st.elems[nid] = me
+        # An inherited rule wins when stronger; the inherited default input mode (an editable
+        # ancestor's) yields to any rule naming this element, a keep rule included.
+        if inherited is not None and (
+            hit is None
+            or (inherited.strength > hit.strength and inherited is not self.rules.default_input)
+        ):
             hit = inherited
         masked = hit if hit is not None and hit.strength > KEEP else None
         control: Hit | None = None
@@ -118,15 +146,22 @@ class NodeMasker:
                     st.masked[nid] = control if masked is None else masked
                     child_hit = st.masked[nid]
         new_attrs = self.attrs(attrs, masked, control, ctx, f"{path}.attributes")
-        return (n if new_attrs is attrs else {**n, "attributes": new_attrs}), child_hit
+        return (n if new_attrs is attrs else {**n, "attributes": new_attrs}), child_hit, me
 
     def node(
-        self, n: dict[str, Any], st: PageState, inherited: Hit | None, ctx: Ctx, path: str
+        self,
+        n: dict[str, Any],
+        st: PageState,
+        inherited: Hit | None,
+        ctx: Ctx,
+        path: str,
+        parent: Elem | None = None,
     ) -> dict[str, Any]:
-        """Mask one serialized node and its subtree."""
+        """Mask one serialized node and its subtree (``parent``: its parent element chain)."""
         t = n.get("type")
+        me: Elem | None = None
         if t == NodeType.ELEMENT:
-            n, child_hit = self._element(n, st, inherited, ctx, path)
+            n, child_hit, me = self._element(n, st, inherited, ctx, path, parent)
         elif t in _TEXT_NODES:
             text = n.get("textContent")
             if not isinstance(text, str) or not text:
@@ -144,6 +179,8 @@ class NodeMasker:
             return {**n, "textContent": ctx.take(text, out, f"{path}.textContent")}
         elif t == NodeType.DOCUMENT:
             child_hit = None
+            if self.rules.needs_ancestors and isinstance(n.get("id"), int):
+                st.elems[n["id"]] = None
         else:
             return n
         kids = n.get("childNodes")
@@ -152,7 +189,7 @@ class NodeMasker:
         new: list[Any] | None = None
         for i, c in enumerate(kids):
             if isinstance(c, dict):
-                nc = self.node(c, st, child_hit, ctx, f"{path}.childNodes[{i}]")
+                nc = self.node(c, st, child_hit, ctx, f"{path}.childNodes[{i}]", me)
                 if nc is not c:
                     new = new if new is not None else list(kids)
                     new[i] = nc

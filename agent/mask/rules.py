@@ -68,9 +68,6 @@ class SelectorRule(_Rule):
             raise ValueError(f"bad CSS selector {v!r}: {exc}") from None
         return v
 
-    def page_only(self) -> bool:
-        return compile_selector(self.selector) is None
-
 
 class InputTypeRule(_Rule):
     kind: Literal["input_type"]

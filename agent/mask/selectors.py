@@ -1,12 +1,25 @@
-"""A small CSS selector matcher for the agent-side (second) masking pass.
+"""The CSS selector grammar masking rules may use, and its matcher for the agent's pass.
 
-The in-page recorder evaluates selectors with the browser's own engine. The agent re-checks
-the DOM it receives (rrweb serialized nodes: a tag name and an attribute map), so it needs
-*compound* selectors only: ``tag``, ``*``, ``#id``, ``.class`` and attribute selectors
-``[a]``, ``[a=v]``, ``[a~=v]``, ``[a|=v]``, ``[a^=v]``, ``[a$=v]``, ``[a*=v]`` with an optional
-`` i`` flag, in comma-separated lists. Selectors using combinators or pseudo-classes are valid
-for the page but cannot be matched here; :func:`compile_selector` returns ``None`` for them and
-the rule is enforced by the recorder alone (``mask test`` says so).
+Two engines evaluate a rule's selector: the browser's own (``Element.matches`` in the
+recorder's isolated world, at capture) and this one (the agent's authoritative pass over the
+serialized DOM it receives). They agree because a rules file may only use the grammar both
+evaluate the same way; anything else is refused when the rules are loaded
+(:class:`SelectorSyntaxError`, turned into a ``MaskError`` naming the rule), never guessed:
+
+* compound selectors: ``tag``, ``*``, ``#id``, ``.class``, attribute selectors ``[a]``,
+  ``[a=v]``, ``[a~=v]``, ``[a|=v]``, ``[a^=v]``, ``[a$=v]``, ``[a*=v]`` with an optional
+  ``i``/``s`` flag, and ``:not(<compound>, ...)``;
+* the descendant (whitespace) and child (``>``) combinators;
+* comma-separated lists of those.
+
+Refused: sibling combinators (``+``, ``~``: the agent does not keep siblings), every other
+pseudo-class and pseudo-element (``:hover``, ``:checked``, ``::before`` describe state the
+serialized DOM does not carry), namespaces and CSS escapes.
+
+An element is matched through an :class:`Elem` chain (tag, attributes, parent). A chain that
+ends in :data:`UNKNOWN` (the agent does not know the element's ancestors) makes a combinator
+test fail: a selector never matches where it cannot be evaluated, so an unknown ancestry
+cannot turn a rule for some elements into a rule for every element.
 """
 
 from __future__ import annotations
@@ -16,19 +29,36 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 Attrs = Mapping[str, object]
-Matcher = Callable[[str | None, Attrs], bool]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Elem:
+    """An element as a selector sees it: tag (``None``: unknown), attributes, parent.
+
+    ``parent`` is ``None`` at the top of a tree (a document, or a shadow root: selectors do
+    not cross it) and :data:`UNKNOWN` when the ancestors are not known.
+    """
+
+    tag: str | None
+    attrs: Attrs
+    parent: Elem | None
+
+
+UNKNOWN = Elem(None, {}, None)
+
+Matcher = Callable[[Elem], bool]
 
 _IDENT = r"-?[_a-zA-Z][_a-zA-Z0-9-]*"
 _ATTR = re.compile(
     r"\[\s*(?P<name>[^\s~|^$*=\]]+)\s*"
-    r"(?:(?P<op>[~|^$*]?=)\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s\]]+))"
+    r"(?:(?P<op>[~|^$*]?=)\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s\]\"']+))"
     r"\s*(?P<flag>[iIsS])?\s*)?\]"
 )
-_SIMPLE = re.compile(rf"(?P<tag>{_IDENT}|\*)|#(?P<id>{_IDENT})|\.(?P<cls>{_IDENT})")
+_SIMPLE = re.compile(rf"(?P<tag>{_IDENT}|\*)|#(?P<id>-?[_a-zA-Z0-9-]+)|\.(?P<cls>{_IDENT})")
 
 
 class SelectorSyntaxError(ValueError):
-    """The selector is not valid CSS (unbalanced brackets or quotes, empty)."""
+    """The selector is not valid CSS, or uses CSS both engines cannot evaluate alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,129 +96,192 @@ class _AttrTest:
 @dataclass(frozen=True, slots=True)
 class _Compound:
     tag: str | None
-    ident: str | None
+    idents: tuple[str, ...]
     classes: tuple[str, ...]
     attr_tests: tuple[_AttrTest, ...]
+    nots: tuple[_Compound, ...]
 
     def __call__(self, tag: str | None, attrs: Attrs) -> bool:
         # tag None = unknown: the tag test passes (re-evaluation errs towards masking)
         if self.tag is not None and tag is not None and tag.lower() != self.tag:
             return False
-        if self.ident is not None and attrs.get("id") != self.ident:
-            return False
+        for ident in self.idents:
+            if attrs.get("id") != ident:
+                return False
         if self.classes:
             have = str(attrs.get("class") or "").split()
             if any(c not in have for c in self.classes):
                 return False
-        return all(t(attrs) for t in self.attr_tests)
+        if not all(t(attrs) for t in self.attr_tests):
+            return False
+        return not any(n(tag, attrs) for n in self.nots)
 
 
-def _check_balanced(selector: str) -> None:
-    depth = 0
-    quote = ""
-    for ch in selector:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-            if depth < 0:
-                raise SelectorSyntaxError("unbalanced ']'")
-    if quote:
-        raise SelectorSyntaxError("unterminated quote")
-    if depth:
-        raise SelectorSyntaxError("unbalanced '['")
+@dataclass(frozen=True, slots=True)
+class _Complex:
+    """Compounds from the subject leftwards; ``combs[k]`` joins part k to part k+1."""
+
+    parts: tuple[_Compound, ...]
+    combs: tuple[str, ...]
+
+    def __call__(self, el: Elem) -> bool:
+        return self._from(0, el)
+
+    def _from(self, k: int, el: Elem) -> bool:
+        if not self.parts[k](el.tag, el.attrs):
+            return False
+        if k + 1 == len(self.parts):
+            return True
+        p = el.parent
+        if self.combs[k] == ">":
+            return p is not None and p is not UNKNOWN and self._from(k + 1, p)
+        while p is not None and p is not UNKNOWN:
+            if self._from(k + 1, p):
+                return True
+            p = p.parent
+        return False
 
 
-def _split_list(selector: str) -> list[str]:
-    parts: list[str] = []
-    buf: list[str] = []
-    depth, quote = 0, ""
-    for ch in selector:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(buf).strip())
-            buf = []
-            continue
-        buf.append(ch)
-    parts.append("".join(buf).strip())
-    return parts
+class _Parser:
+    """A recursive-descent parser of the grammar above."""
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def fail(self, why: str) -> SelectorSyntaxError:
+        return SelectorSyntaxError(f"{why} at {self.s[self.i :][:20]!r}")
+
+    def ws(self) -> bool:
+        start = self.i
+        while self.i < len(self.s) and self.s[self.i] in " \t\n\r\f":
+            self.i += 1
+        return self.i > start
+
+    def peek(self) -> str:
+        return self.s[self.i] if self.i < len(self.s) else ""
+
+    def selector_list(self, nested: bool) -> list[_Complex]:
+        out: list[_Complex] = []
+        while True:
+            self.ws()
+            out.append(self.complex(nested))
+            self.ws()
+            if self.peek() != ",":
+                return out
+            self.i += 1
+
+    def complex(self, nested: bool) -> _Complex:
+        parts = [self.compound()]
+        combs: list[str] = []
+        while True:
+            had_ws = self.ws()
+            ch = self.peek()
+            if ch in ("", ",", ")"):
+                break
+            if ch in "+~":
+                raise self.fail("sibling combinators are not supported")
+            if ch == ">":
+                self.i += 1
+                self.ws()
+                combs.append(">")
+            elif had_ws:
+                combs.append(" ")
+            else:
+                raise self.fail("unexpected character")
+            if nested:
+                raise self.fail(":not() takes compound selectors only")
+            parts.append(self.compound())
+        return _Complex(tuple(reversed(parts)), tuple(reversed(combs)))
+
+    def compound(self) -> _Compound:
+        tag: str | None = None
+        idents: list[str] = []
+        classes: list[str] = []
+        tests: list[_AttrTest] = []
+        nots: list[_Compound] = []
+        start = self.i
+        while self.i < len(self.s):
+            ch = self.s[self.i]
+            if ch == "[":
+                tests.append(self.attribute())
+            elif ch == ":":
+                nots.extend(self.pseudo())
+            elif ch == "\\":
+                raise self.fail("CSS escapes are not supported")
+            elif ch == "|":
+                raise self.fail("namespaces are not supported")
+            else:
+                m = _SIMPLE.match(self.s, self.i)
+                if not m:
+                    break
+                if m.group("tag") is not None:
+                    if self.i != start:
+                        raise self.fail("a type selector must come first")
+                    tag = None if m.group("tag") == "*" else m.group("tag").lower()
+                elif m.group("id") is not None:
+                    idents.append(m.group("id"))
+                else:
+                    classes.append(m.group("cls"))
+                self.i = m.end()
+        if self.i == start:
+            raise self.fail("expected a selector")
+        return _Compound(tag, tuple(idents), tuple(classes), tuple(tests), tuple(nots))
+
+    def attribute(self) -> _AttrTest:
+        m = _ATTR.match(self.s, self.i)
+        if not m:
+            raise self.fail("bad attribute selector")
+        dq, sq = m.group("dq"), m.group("sq")
+        value = dq if dq is not None else (sq if sq is not None else (m.group("bare") or ""))
+        flag = (m.group("flag") or "").lower()
+        self.i = m.end()
+        return _AttrTest(m.group("name").lower(), m.group("op"), value, flag == "i")
+
+    def pseudo(self) -> list[_Compound]:
+        if self.s.startswith("::", self.i):
+            raise self.fail("pseudo-elements are not supported")
+        if not self.s.lower().startswith(":not(", self.i):
+            m = re.match(r":[\w-]*", self.s[self.i :])
+            name = m.group(0) if m else ":"
+            raise SelectorSyntaxError(f"unsupported pseudo-class {name!r}")
+        self.i += len(":not(")
+        inner = self.selector_list(nested=True)
+        if self.peek() != ")":
+            raise self.fail("unclosed :not(")
+        self.i += 1
+        return [c.parts[0] for c in inner]
 
 
-def _compile_compound(text: str) -> _Compound | None:
-    pos, tag, ident = 0, None, None
-    classes: list[str] = []
-    tests: list[_AttrTest] = []
-    while pos < len(text):
-        if text[pos] == "[":
-            m = _ATTR.match(text, pos)
-            if not m:
-                raise SelectorSyntaxError(f"bad attribute selector at {text[pos:]!r}")
-            value = (
-                m.group("dq")
-                if m.group("dq") is not None
-                else (m.group("sq") if m.group("sq") is not None else (m.group("bare") or ""))
-            )
-            flag = (m.group("flag") or "").lower()
-            tests.append(_AttrTest(m.group("name").lower(), m.group("op"), value, flag == "i"))
-            pos = m.end()
-            continue
-        m = _SIMPLE.match(text, pos)
-        if not m or m.end() == pos:
-            return None  # combinator, pseudo-class, ...: valid CSS the agent cannot evaluate
-        if m.group("tag") is not None:
-            if pos != 0:
-                return None
-            tag = None if m.group("tag") == "*" else m.group("tag").lower()
-        elif m.group("id") is not None:
-            ident = m.group("id")
-        else:
-            classes.append(m.group("cls"))
-        pos = m.end()
-    return _Compound(tag, ident, tuple(classes), tuple(tests))
+def compile_selector(selector: str) -> Matcher:
+    """Compile a selector list into a matcher of :class:`Elem` chains.
 
-
-def compile_selector(selector: str) -> Matcher | None:
-    """Compile a selector list; ``None`` when it needs features only the browser has.
-
-    Raises :class:`SelectorSyntaxError` for selectors that are not valid CSS at all.
+    Raises :class:`SelectorSyntaxError` for selectors that are not valid CSS or that use
+    features outside the grammar both engines share.
     """
     if not selector.strip():
         raise SelectorSyntaxError("empty selector")
-    _check_balanced(selector)
-    compounds: list[_Compound] = []
-    for part in _split_list(selector):
-        if not part:
-            raise SelectorSyntaxError("empty item in selector list")
-        comp = _compile_compound(part)
-        if comp is None:
-            return None
-        compounds.append(comp)
-
-    tags = {c.tag for c in compounds}
+    parser = _Parser(selector)
+    items = parser.selector_list(nested=False)
+    if parser.i != len(selector):
+        raise parser.fail("unexpected character")
+    if len(items) == 1:
+        return items[0]
+    tags = {c.parts[0].tag for c in items}
     if None in tags:
+        return lambda el: any(c(el) for c in items)
+    # Every item names its subject's tag (input[...], ...): other elements are ruled out at
+    # once, which keeps long built-in lists cheap on a 2,000-node page.
 
-        def match(tag: str | None, attrs: Attrs) -> bool:
-            return any(c(tag, attrs) for c in compounds)
-
-        return match
-    # Every compound names its tag (input[...], ...): other elements are ruled out at once,
-    # which keeps long built-in lists cheap on a 2,000-node page.
-
-    def match_tagged(tag: str | None, attrs: Attrs) -> bool:
-        if tag is not None and tag.lower() not in tags:
+    def match_tagged(el: Elem) -> bool:
+        if el.tag is not None and el.tag.lower() not in tags:
             return False
-        return any(c(tag, attrs) for c in compounds)
+        return any(c(el) for c in items)
 
     return match_tagged
+
+
+def needs_ancestors(selector: str) -> bool:
+    """True when the selector has a combinator (its match depends on the ancestors)."""
+    parser = _Parser(selector)
+    return any(len(c.parts) > 1 for c in parser.selector_list(nested=False))

@@ -4,6 +4,13 @@
 // tokenize / escrow -> the value wrapped in a sentinel the agent's mask stage replaces;
 //            the HMAC / escrow keys never enter the renderer.
 // Password inputs are always redacted, whatever the config says.
+//
+// A rule applies to the elements its selector matches (Element.matches, the same CSS the
+// agent's pass evaluates). A masking rule also covers everything inside a matched element;
+// a keep rule (mode "none") covers exactly the elements it matches, so an exemption such as
+// "[contenteditable] *" never reaches past them.
+
+import { closest, matches } from './world.js';
 
 export const REDACTED = '[redacted]';
 const CONTROL_ATTRS = ['value', 'placeholder', 'title', 'aria-label'];
@@ -39,12 +46,16 @@ export function createMasker(maskCfg, onBadRule) {
   const defaultRule = defMode === 'none' ? null : { id: 'default', selector: '*', mode: defMode };
   const anyRules = rules.length > 0;
 
-  // The rule that covers an element or its descendants' text (closest match), or null.
+  // The rule that covers an element (rules come strongest first): a masking rule matching
+  // it or an ancestor, else a keep rule matching the element itself; or null.
   function ruleFor(el) {
     if (!anyRules || !el || el.nodeType !== 1) return null;
     for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
       try {
-        if (el.closest(rules[i].selector)) return rules[i];
+        if (r.mode === 'none' ? matches(el, r.selector) : closest(el, r.selector) !== null) {
+          return r;
+        }
       } catch { /* selector validated above */ }
     }
     return null;
@@ -98,9 +109,12 @@ export function createMasker(maskCfg, onBadRule) {
         const v = attrs[name];
         if (typeof v === 'string' && v !== '') attrs[name] = this.attrValue(el, name, v);
       }
-      if (el.tagName === 'OPTION' && attrs.selected) {
-        const sel = el.closest('select');
-        if (sel && controlRule(sel)) delete attrs.selected;
+      if (el.tagName === 'OPTION') {
+        // The live selection, unless the select's value is masked (the option would tell).
+        const sel = closest(el, 'select');
+        const rule = sel ? controlRule(sel) : null;
+        if (el.selected && !(rule && rule.mode !== 'none')) attrs.selected = true;
+        else delete attrs.selected;
       }
     },
     isPassword,

@@ -79,12 +79,31 @@ function onSerializeElement(n, sn) {
     const v = a[FLOAT_ATTRS[i]];
     if (typeof v === 'number' && !Number.isInteger(v)) a[FLOAT_ATTRS[i]] = String(v);
   }
-  // rrweb-snapshot writes the live value into attributes.value: mask it by rule.
-  if (isControl && typeof a.value === 'string' && a.value !== '') {
-    a.value = masker.controlValue(n, n.value);
-  }
+  if (isControl) controlState(n, a);
+  // A srcdoc frame whose document we record: the replay must show the recorded document, not
+  // load the srcdoc's original HTML over it (a race the replay sometimes lost).
+  if (tag === 'IFRAME' && typeof a.srcdoc === 'string' && n.contentDocument) delete a.srcdoc;
   const sr = n.shadowRoot;
   if (sr) observeRoot(sr);
+}
+
+const NO_LIVE_VALUE = { checkbox: 1, radio: 1, submit: 1, button: 1, reset: 1, image: 1,
+  file: 1 };
+
+// A control's state as the page shows it now, not as its HTML attributes said: rrweb-snapshot
+// leaves a `checked` attribute a script has since cleared, and an emptied field's old value
+// attribute (or a textarea's original text). The replay rebuilds from these attributes.
+function controlState(n, a) {
+  const type = n.tagName === 'INPUT' ? String(n.type).toLowerCase() : '';
+  if (type === 'checkbox' || type === 'radio') {
+    if (n.checked) a.checked = true;
+    else delete a.checked;
+  }
+  if (NO_LIVE_VALUE[type] === 1) return;
+  const v = n.value;
+  if (v !== '' || typeof a.value === 'string' || n.tagName === 'TEXTAREA') {
+    a.value = v === '' ? '' : masker.controlValue(n, v);
+  }
 }
 
 // Text as the replay will show it: a textarea's text is its default value (input rules);

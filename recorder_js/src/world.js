@@ -15,6 +15,12 @@ export const stringify = JSON.stringify;
 export const now = Date.now;
 export const mathRound = Math.round;
 export const MO = G.MutationObserver;
+// Selector matching is the browser's own, through the built-ins of this world.
+const elementProto = G.Element.prototype;
+const elMatches = elementProto.matches;
+const elClosest = elementProto.closest;
+export const matches = (el, selector) => elMatches.call(el, selector);
+export const closest = (el, selector) => elClosest.call(el, selector);
 const perf = G.performance;
 export const clock = () => perf.now();
 

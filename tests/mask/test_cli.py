@@ -165,3 +165,21 @@ def test_mask_test_file_lists_hits_per_rule_with_masked_previews(tmp_path: Path)
     assert any(r == "ssn" and w.startswith("p#s") for r, w in hits)
     for secret in ("hunter2", "4417-2290", "078-05-1120", "Jane"):
         assert secret not in res.out, secret
+
+
+def test_a_rules_file_with_an_unsupported_selector_exits_2_naming_the_rule(tmp_path: Path) -> None:
+    """A selector outside the shared grammar stops the command before anything runs: exit 2,
+    one line naming the file, the rule and why."""
+    rules = tmp_path / "masking.toml"
+    rules.write_text(
+        'version = 1\n[[rules]]\nid = "late-fields"\nkind = "selector"\nmode = "tokenize"\n'
+        'selector = "label + input"\n',
+        encoding="utf-8",
+    )
+    page = tmp_path / "saved.html"
+    page.write_text("<html><body><input id='q' value='x'></body></html>", encoding="utf-8")
+    res = run("mask", "test", "--file", str(page), "--rules", str(rules), home=tmp_path / "h")
+    assert res.code == 2, (res.code, res.err)
+    line = res.err.strip()
+    assert "\n" not in line and "late-fields" in line and str(rules) in line
+    assert "sibling combinators are not supported" in line
