@@ -39,6 +39,7 @@ from agent.capture.pages import PageCapture
 from agent.capture.recorders import RecorderChannel
 from agent.capture.state import WORLD, Target, TargetRegistry
 from agent.capture.tasks import TaskSpawner
+from agent.capture.workers import WORKER_TYPES, WorkerAttach, network_params
 from agent.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -69,14 +70,6 @@ def recorder_source(
     if mask is not None:
         recorder_cfg["mask"] = mask
     return "globalThis.__ST_CFG=" + orjson.dumps(recorder_cfg).decode() + ";\n" + bundle
-
-
-def _network_params(cfg: CaptureConfig) -> dict[str, Any]:
-    return {
-        "maxPostDataSize": min(cfg.body_cap_bytes, 4 * 1024 * 1024),
-        "maxResourceBufferSize": max(cfg.body_cap_bytes, cfg.asset_max_bytes, 16 * 1024 * 1024),
-        "maxTotalBufferSize": 256 * 1024 * 1024,
-    }
 
 
 class CaptureEngine:
@@ -127,6 +120,7 @@ class CaptureEngine:
         self.health = Health(self.ctx)
         self.recorders = RecorderChannel(self.ctx, self.health)
         self.blocker = Blocker(self.ctx)
+        self.workers = WorkerAttach(self.ctx)
         self.gate = gate(self.ctx) if gate is not None else None
         self._on_session: dict[str, SessionHandler] = {
             "Target.attachedToTarget": self._attached,
@@ -268,8 +262,11 @@ class CaptureEngine:
         sid = p["sessionId"]
         info = p.get("targetInfo", {})
         ttype = info.get("type", "")
+        if ttype in WORKER_TYPES:
+            self.workers.attached(sid, info, parent_sid)
+            return
         if ttype not in _INSTRUMENTED:
-            # browser_ui, workers, ...: let them run, and leave them alone.
+            # browser_ui, ...: let them run, and leave them alone.
             self.conn.fire("Runtime.runIfWaitingForDebugger", None, sid)
             if ttype == "browser_ui" or parent_sid is None:
                 self.conn.fire("Target.detachFromTarget", {"sessionId": sid}, parent_sid)
@@ -346,7 +343,7 @@ class CaptureEngine:
                 {"source": self.source, "worldName": WORLD, "runImmediately": True},
                 sid,
             ),
-            send("Network.enable", _network_params(cfg), sid),
+            send("Network.enable", network_params(cfg.body_cap_bytes, cfg.asset_max_bytes), sid),
             send("Inspector.enable", None, sid),
         ]
         patterns = fetch_patterns() if cfg.capture_unread_bodies else []
