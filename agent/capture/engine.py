@@ -72,6 +72,16 @@ def recorder_source(
     return "globalThis.__ST_CFG=" + orjson.dumps(recorder_cfg).decode() + ";\n" + bundle
 
 
+def _viewport(cfg: CaptureConfig) -> dict[str, Any]:
+    """``Emulation.setDeviceMetricsOverride`` of the configured viewport."""
+    return {
+        "width": cfg.viewport_width,
+        "height": cfg.viewport_height,
+        "deviceScaleFactor": 1,
+        "mobile": False,
+    }
+
+
 class CaptureEngine:
     """Instruments every target of one browser and turns what it sees into events."""
 
@@ -130,12 +140,7 @@ class CaptureEngine:
         self._on_browser = self._browser_handlers()
         self._on_target = self._target_handlers()
         self._tick_task: asyncio.Task[None] | None = None
-        self._viewport = {
-            "width": cfg.viewport_width,
-            "height": cfg.viewport_height,
-            "deviceScaleFactor": 1,
-            "mobile": False,
-        }
+        self._viewport = _viewport(cfg)
 
     @property
     def targets(self) -> dict[str, Target]:

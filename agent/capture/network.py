@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.capture.assets import ASSET_TYPES
 from agent.capture.bodies import Body, decode_body, paused_body, set_body, set_post_data
+from agent.capture.cause import initiator_of
 from agent.capture.held import HeldEvents
 from agent.capture.websocket import WebSocketCapture
 from agent.capture.workers import WORKER_TYPES, owning_page, worker_ref
@@ -59,27 +60,6 @@ class _Req:
 
 def _us(ms: float) -> int:
     return int(round(ms * 1000))
-
-
-def _initiator(init: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": init.get("type", "other")}
-    if init.get("url"):
-        out["url"] = init["url"]
-    stack = init.get("stack")
-    frames: list[dict[str, Any]] = []
-    while isinstance(stack, dict) and len(frames) < 8:
-        for cf in stack.get("callFrames", [])[: 8 - len(frames)]:
-            frames.append(
-                {
-                    "fn": cf.get("functionName", ""),
-                    "url": cf.get("url", ""),
-                    "line": int(cf.get("lineNumber", 0)),
-                }
-            )
-        stack = stack.get("parent")
-    if frames:
-        out["stack"] = frames
-    return out
 
 
 class NetworkCapture:
@@ -141,7 +121,7 @@ class NetworkCapture:
             "url": req_info.get("url", ""),
             "headers": req_info.get("headers", {}),
             "resource_type": p.get("type", "Other"),
-            "initiator": _initiator(p.get("initiator", {})),
+            "initiator": initiator_of(p.get("initiator", {})),
         }
         if t.type in WORKER_TYPES:
             payload["worker"] = worker_ref(t)
@@ -365,7 +345,7 @@ class NetworkCapture:
     def _ws_created(self, p: dict[str, Any], t: Target) -> None:
         frame = None
         payload = self.ws.created(p["requestId"], p.get("url", ""), owning_page(t), frame)
-        payload["initiator"] = _initiator(p.get("initiator", {}))
+        payload["initiator"] = initiator_of(p.get("initiator", {}))
         self.held.queue("net.ws_open", payload, owning_page(t), frame)
 
     def _ws_frame(self, p: dict[str, Any], t: Target, direction: str) -> None:

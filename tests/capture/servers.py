@@ -97,6 +97,8 @@ window.swReady = navigator.serviceWorker.register('/sw.js')
 <button id=same onclick="window.open('/popped.html?n=' + (++window.n))">same-site</button>
 <button id=other onclick="window.open('{b}/popped.html?n=' + (++window.n))">cross-site</button>
 <a id=blank href="/popped.html?n=link" target="_blank">link</a>
+<button id=noopener onclick="window.open('/popped.html?n=' + (++window.n), '_blank', 'noopener')">
+noopener</button>
 <script>window.n = 0;</script></body></html>""",
     "popped.html": """<!doctype html><html><head><title>Popped</title>
 <script src="/first.js"></script></head><body><p id=p>popped</p>
