@@ -29,6 +29,7 @@ from agent.capture.block import Blocker
 from agent.capture.bodies import fetch_patterns
 from agent.capture.cause import CauseLinker
 from agent.capture.cdp import CDPConnection
+from agent.capture.closed_shadow import ClosedShadow
 from agent.capture.config import CaptureConfig
 from agent.capture.context import CaptureContext
 from agent.capture.emitter import Emitter
@@ -128,7 +129,8 @@ class CaptureEngine:
         self.network = NetworkCapture(self.ctx)
         self.pages = PageCapture(self.ctx)
         self.health = Health(self.ctx)
-        self.recorders = RecorderChannel(self.ctx, self.health)
+        self.closed_shadow = ClosedShadow(self.ctx)
+        self.recorders = RecorderChannel(self.ctx, self.health, self.closed_shadow)
         self.blocker = Blocker(self.ctx)
         self.workers = WorkerAttach(self.ctx)
         self.gate = gate(self.ctx) if gate is not None else None

@@ -103,6 +103,38 @@ noopener</button>
     "popped.html": """<!doctype html><html><head><title>Popped</title>
 <script src="/first.js"></script></head><body><p id=p>popped</p>
 <script>fetch('/api/plain?first=' + location.search.slice(3));</script></body></html>""",
+    # Custom elements with closed shadow roots: one defined at once, one defined later, one
+    # added later; the page keeps the roots to change them.
+    "closed.html": """<!doctype html><html><head><title>Closed</title></head><body>
+<p id=p>light text</p><x-vault id=v></x-vault><x-late id=l></x-late>
+<script>
+window.roots = {{}};
+function closedRoot(el, name, html) {{
+  const r = el.attachShadow({{mode: 'closed'}});
+  r.innerHTML = html;
+  window.roots[name] = r;
+}}
+customElements.define('x-vault', class extends HTMLElement {{
+  constructor() {{
+    super();
+    closedRoot(this, 'vault', '<span id=msg>closed hello</span>'
+      + '<input id=pw type=password value="hunter2-secret">');
+  }}
+}});
+window.defineLate = () => customElements.define('x-late', class extends HTMLElement {{
+  constructor() {{ super(); closedRoot(this, 'late', '<b>late defined</b>'); }}
+}});
+window.addLater = () => {{
+  customElements.define('x-added', class extends HTMLElement {{
+    constructor() {{ super(); closedRoot(this, 'added', '<i>added later</i>'); }}
+  }});
+  document.body.append(document.createElement('x-added'));
+}};
+window.change = () => {{
+  window.roots.vault.getElementById('msg').textContent = 'closed changed';
+  window.roots.vault.getElementById('pw').value = 'typed-secret';
+}};
+</script></body></html>""",
 }
 
 # Worker scripts (served as JavaScript); their first line is a request.
