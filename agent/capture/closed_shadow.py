@@ -13,8 +13,9 @@ root, with its own MutationObserver, sends its content again after every full sn
 marks its top nodes ``closed: true``; the replay shows an open root.
 
 Cost: one ``describeNode`` per custom element, once (a new element or one defined later);
-pages without custom elements cost nothing. One scan per recorder runs at a time; elements
-noted meanwhile are taken by the next one.
+pages without custom elements cost nothing. One scan per recorder runs at a time and checks
+at most 200 elements; the others (and elements noted meanwhile) are taken by the next scan,
+which the recorder's next batch triggers.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _GROUP = "__st_closed_shadow"
-_TAKE = "typeof globalThis.__st_takeHosts === 'function' ? globalThis.__st_takeHosts() : []"
+_PER_SCAN = 200  # hosts checked per scan: a page cannot make one scan unbounded
+_TAKE = (
+    f"typeof globalThis.__st_takeHosts === 'function' ? globalThis.__st_takeHosts({_PER_SCAN}) : []"
+)
 _ADOPT = "function (root) { return globalThis.__st_closedShadow(this, root); }"
 
 

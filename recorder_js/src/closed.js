@@ -38,11 +38,11 @@ export function pendingHosts() {
   return candidates.length;
 }
 
-// The candidates for the agent (it checks each one once).
-export function takeHosts() {
-  const out = candidates.filter((el) => el.isConnected);
-  candidates = [];
-  return out;
+// Up to limit candidates for the agent (it checks each one once); the rest wait for its next
+// scan (the batches keep saying how many).
+export function takeHosts(limit) {
+  return candidates.splice(0, limit > 0 ? limit : candidates.length)
+    .filter((el) => el.isConnected);
 }
 
 export function rootOf(el) {

@@ -86,7 +86,7 @@ function exposeAgentApi() {
     }
   };
   // Closed shadow roots: the custom elements to check, then each closed root found.
-  G.__st_takeHosts = () => (started ? takeHosts() : []);
+  G.__st_takeHosts = (limit) => (started ? takeHosts(limit) : []);
   G.__st_closedShadow = (host, root) => {
     if (!started) return false;
     let adopted = false;
