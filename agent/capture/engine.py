@@ -6,6 +6,8 @@ the answers are awaited: awaiting ``Page.enable`` first deadlocks a popup opened
 ``target=_blank``, whose renderer waits for the debugger before it answers anything. The
 recorder bundle is installed in the isolated world ``__sessiontape`` with a private binding;
 what it sends arrives as ``Runtime.bindingCalled`` (see :mod:`agent.capture.recorders`).
+Workers are attached the same way and get only the network domains
+(:mod:`agent.capture.workers`).
 
 The engine owns the shared state and hands the parts a :class:`CaptureContext`; CDP events
 reach them through one table from method name to handler, built once.
