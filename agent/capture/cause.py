@@ -104,3 +104,25 @@ class CauseLinker:
         """Drop a closed page's actions."""
         self._actions.pop(page, None)
         self._heard.pop(page, None)
+
+
+def initiator_of(init: dict[str, Any]) -> dict[str, Any]:
+    """A request's ``initiator`` as recorded: its type, URL and up to 8 stack frames."""
+    out: dict[str, Any] = {"type": init.get("type", "other")}
+    if init.get("url"):
+        out["url"] = init["url"]
+    stack = init.get("stack")
+    frames: list[dict[str, Any]] = []
+    while isinstance(stack, dict) and len(frames) < 8:
+        for cf in stack.get("callFrames", [])[: 8 - len(frames)]:
+            frames.append(
+                {
+                    "fn": cf.get("functionName", ""),
+                    "url": cf.get("url", ""),
+                    "line": int(cf.get("lineNumber", 0)),
+                }
+            )
+        stack = stack.get("parent")
+    if frames:
+        out["stack"] = frames
+    return out

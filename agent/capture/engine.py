@@ -6,6 +6,8 @@ the answers are awaited: awaiting ``Page.enable`` first deadlocks a popup opened
 ``target=_blank``, whose renderer waits for the debugger before it answers anything. The
 recorder bundle is installed in the isolated world ``__sessiontape`` with a private binding;
 what it sends arrives as ``Runtime.bindingCalled`` (see :mod:`agent.capture.recorders`).
+Workers are attached the same way and get only the network domains
+(:mod:`agent.capture.workers`).
 
 The engine owns the shared state and hands the parts a :class:`CaptureContext`; CDP events
 reach them through one table from method name to handler, built once.
@@ -29,6 +31,7 @@ from agent.capture.block import Blocker
 from agent.capture.bodies import fetch_patterns
 from agent.capture.cause import CauseLinker
 from agent.capture.cdp import CDPConnection
+from agent.capture.closed_shadow import ClosedShadow
 from agent.capture.config import CaptureConfig
 from agent.capture.context import CaptureContext
 from agent.capture.emitter import Emitter
@@ -39,6 +42,7 @@ from agent.capture.pages import PageCapture
 from agent.capture.recorders import RecorderChannel
 from agent.capture.state import WORLD, Target, TargetRegistry
 from agent.capture.tasks import TaskSpawner
+from agent.capture.workers import WORKER_TYPES, WorkerAttach, network_params
 from agent.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -71,11 +75,13 @@ def recorder_source(
     return "globalThis.__ST_CFG=" + orjson.dumps(recorder_cfg).decode() + ";\n" + bundle
 
 
-def _network_params(cfg: CaptureConfig) -> dict[str, Any]:
+def _viewport(cfg: CaptureConfig) -> dict[str, Any]:
+    """``Emulation.setDeviceMetricsOverride`` of the configured viewport."""
     return {
-        "maxPostDataSize": min(cfg.body_cap_bytes, 4 * 1024 * 1024),
-        "maxResourceBufferSize": max(cfg.body_cap_bytes, cfg.asset_max_bytes, 16 * 1024 * 1024),
-        "maxTotalBufferSize": 256 * 1024 * 1024,
+        "width": cfg.viewport_width,
+        "height": cfg.viewport_height,
+        "deviceScaleFactor": 1,
+        "mobile": False,
     }
 
 
@@ -125,8 +131,10 @@ class CaptureEngine:
         self.network = NetworkCapture(self.ctx)
         self.pages = PageCapture(self.ctx)
         self.health = Health(self.ctx)
-        self.recorders = RecorderChannel(self.ctx, self.health)
+        self.closed_shadow = ClosedShadow(self.ctx)
+        self.recorders = RecorderChannel(self.ctx, self.health, self.closed_shadow)
         self.blocker = Blocker(self.ctx)
+        self.workers = WorkerAttach(self.ctx)
         self.gate = gate(self.ctx) if gate is not None else None
         self._on_session: dict[str, SessionHandler] = {
             "Target.attachedToTarget": self._attached,
@@ -136,12 +144,7 @@ class CaptureEngine:
         self._on_browser = self._browser_handlers()
         self._on_target = self._target_handlers()
         self._tick_task: asyncio.Task[None] | None = None
-        self._viewport = {
-            "width": cfg.viewport_width,
-            "height": cfg.viewport_height,
-            "deviceScaleFactor": 1,
-            "mobile": False,
-        }
+        self._viewport = _viewport(cfg)
 
     @property
     def targets(self) -> dict[str, Target]:
@@ -268,8 +271,11 @@ class CaptureEngine:
         sid = p["sessionId"]
         info = p.get("targetInfo", {})
         ttype = info.get("type", "")
+        if ttype in WORKER_TYPES:
+            self.workers.attached(sid, info, parent_sid)
+            return
         if ttype not in _INSTRUMENTED:
-            # browser_ui, workers, ...: let them run, and leave them alone.
+            # browser_ui, ...: let them run, and leave them alone.
             self.conn.fire("Runtime.runIfWaitingForDebugger", None, sid)
             if ttype == "browser_ui" or parent_sid is None:
                 self.conn.fire("Target.detachFromTarget", {"sessionId": sid}, parent_sid)
@@ -346,7 +352,7 @@ class CaptureEngine:
                 {"source": self.source, "worldName": WORLD, "runImmediately": True},
                 sid,
             ),
-            send("Network.enable", _network_params(cfg), sid),
+            send("Network.enable", network_params(cfg.body_cap_bytes, cfg.asset_max_bytes), sid),
             send("Inspector.enable", None, sid),
         ]
         patterns = fetch_patterns() if cfg.capture_unread_bodies else []

@@ -34,7 +34,7 @@ class HeldEvents:
         self,
         kind: str,
         payload: dict[str, Any],
-        page: str,
+        page: str | None,
         frame: str | None,
         t_utc_ns: int | None = None,
         link: bool = False,

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent.capture.assets import ASSET_TYPES
 from agent.capture.bodies import Body, decode_body, paused_body, set_body, set_post_data
+from agent.capture.cause import initiator_of
 from agent.capture.held import HeldEvents
 from agent.capture.websocket import WebSocketCapture
+from agent.capture.workers import WORKER_TYPES, owning_page, worker_ref
 from agent.events import Event
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ Handler = Callable[[dict[str, Any], "Target"], None]
 @dataclass
 class _Req:
     rid: str
-    page: str
+    page: str | None
     frame: str | None
     url: str
     resource_type: str
@@ -58,27 +60,6 @@ class _Req:
 
 def _us(ms: float) -> int:
     return int(round(ms * 1000))
-
-
-def _initiator(init: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": init.get("type", "other")}
-    if init.get("url"):
-        out["url"] = init["url"]
-    stack = init.get("stack")
-    frames: list[dict[str, Any]] = []
-    while isinstance(stack, dict) and len(frames) < 8:
-        for cf in stack.get("callFrames", [])[: 8 - len(frames)]:
-            frames.append(
-                {
-                    "fn": cf.get("functionName", ""),
-                    "url": cf.get("url", ""),
-                    "line": int(cf.get("lineNumber", 0)),
-                }
-            )
-        stack = stack.get("parent")
-    if frames:
-        out["stack"] = frames
-    return out
 
 
 class NetworkCapture:
@@ -127,21 +108,11 @@ class NetworkCapture:
         rid = p["requestId"]
         req_info = p.get("request", {})
         frame = p.get("frameId")
+        page = owning_page(t)
         old = self._reqs.get(rid)
         redirect = p.get("redirectResponse")
         if redirect is not None:
-            self.held.queue(
-                "net.redirect",
-                {
-                    "request_id": rid,
-                    "from": old.url if old else redirect.get("url", ""),
-                    "to": req_info.get("url", ""),
-                    "status": int(redirect.get("status", 0)),
-                    "headers": redirect.get("headers", {}),
-                },
-                t.page_id,
-                frame,
-            )
+            self._redirected(rid, old, redirect, req_info.get("url", ""), page, frame)
         wall = p.get("wallTime")
         t_utc = int(wall * 1_000_000_000) if isinstance(wall, int | float) else None
         payload: dict[str, Any] = {
@@ -150,8 +121,10 @@ class NetworkCapture:
             "url": req_info.get("url", ""),
             "headers": req_info.get("headers", {}),
             "resource_type": p.get("type", "Other"),
-            "initiator": _initiator(p.get("initiator", {})),
+            "initiator": initiator_of(p.get("initiator", {})),
         }
+        if t.type in WORKER_TYPES:
+            payload["worker"] = worker_ref(t)
         if redirect is not None:
             payload["redirected_from"] = old.url if old else redirect.get("url", "")
         if req_info.get("hasPostData"):
@@ -162,18 +135,40 @@ class NetworkCapture:
                 set_post_data(payload, post, self.cfg.body_cap_bytes)
         req = _Req(
             rid,
-            t.page_id,
+            page,
             frame,
             payload["url"],
             payload["resource_type"],
             float(p.get("timestamp", 0.0)),
-            self.ctx.targets.opener_of(t.page_id),
+            self.ctx.targets.opener_of(page) if page is not None else None,
         )
         if old is not None:
             req.extra = old.extra
+        elif "worker" in payload:  # the response names the worker too
+            req.extra["worker"] = payload["worker"]
         self._reqs[rid] = req
-        req.request_event = self.held.queue(
-            "net.request", payload, t.page_id, frame, t_utc, link=True
+        req.request_event = self.held.queue("net.request", payload, page, frame, t_utc, link=True)
+
+    def _redirected(
+        self,
+        rid: str,
+        old: _Req | None,
+        redirect: dict[str, Any],
+        to: str,
+        page: str | None,
+        frame: str | None,
+    ) -> None:
+        self.held.queue(
+            "net.redirect",
+            {
+                "request_id": rid,
+                "from": old.url if old else redirect.get("url", ""),
+                "to": to,
+                "status": int(redirect.get("status", 0)),
+                "headers": redirect.get("headers", {}),
+            },
+            page,
+            frame,
         )
 
     async def _post_data(self, rid: str, t: Target, payload: dict[str, Any]) -> None:
@@ -242,7 +237,7 @@ class NetworkCapture:
         if req is not None and req.response is not None and not req.done:
             payload["status"] = int(req.response.get("status", 0))
         self.held.queue(
-            "net.failed", payload, req.page if req else t.page_id, req.frame if req else None
+            "net.failed", payload, req.page if req else owning_page(t), req.frame if req else None
         )
         if (
             payload["resource_type"] == "Document"
@@ -349,18 +344,18 @@ class NetworkCapture:
     # -- WebSockets -------------------------------------------------------------------
     def _ws_created(self, p: dict[str, Any], t: Target) -> None:
         frame = None
-        payload = self.ws.created(p["requestId"], p.get("url", ""), t.page_id, frame)
-        payload["initiator"] = _initiator(p.get("initiator", {}))
-        self.held.queue("net.ws_open", payload, t.page_id, frame)
+        payload = self.ws.created(p["requestId"], p.get("url", ""), owning_page(t), frame)
+        payload["initiator"] = initiator_of(p.get("initiator", {}))
+        self.held.queue("net.ws_open", payload, owning_page(t), frame)
 
     def _ws_frame(self, p: dict[str, Any], t: Target, direction: str) -> None:
         now = self.ctx.clock.utc_ns()
         frame_payload, note = self.ws.frame(p["requestId"], direction, p.get("response", {}), now)
         if note is not None:
-            self.ctx.emitter.emit("capture.degraded", note, page=t.page_id)
+            self.ctx.emitter.emit("capture.degraded", note, page=owning_page(t))
         if frame_payload is not None:
             self.held.queue(
-                "net.ws_frame", frame_payload, t.page_id, None, now, link=direction == "sent"
+                "net.ws_frame", frame_payload, owning_page(t), None, now, link=direction == "sent"
             )
 
     def _ws_frame_sent(self, p: dict[str, Any], t: Target) -> None:
@@ -378,12 +373,12 @@ class NetworkCapture:
                 "error": p.get("errorMessage", ""),
                 "websocket": True,
             },
-            t.page_id,
+            owning_page(t),
             None,
         )
 
     def _ws_closed(self, p: dict[str, Any], t: Target) -> None:
         payload, note = self.ws.closed(p["requestId"], self.ctx.clock.utc_ns())
         if note is not None:
-            self.ctx.emitter.emit("capture.degraded", note, page=t.page_id)
-        self.held.queue("net.ws_close", payload, t.page_id, None)
+            self.ctx.emitter.emit("capture.degraded", note, page=owning_page(t))
+        self.held.queue("net.ws_close", payload, owning_page(t), None)

@@ -1,5 +1,8 @@
 """Recorder -> agent binding messages (``{"v":1,"n":..,"events":[{"k","t","p"}]}``) to events.
 
+A message may also carry ``"hosts": k``: the recorder holds ``k`` custom elements for the
+agent to check for closed shadow roots (:mod:`agent.capture.closed_shadow`).
+
 The binding lives only in our isolated world, so a message normally comes from our recorder.
 Still, everything is validated: a malformed message or an unknown kind becomes a
 ``capture.tamper`` event (never a crash, never a silent drop); a hole in the batch counter
@@ -46,6 +49,7 @@ class Parsed:
     n: int
     entries: list[tuple[str, int, dict[str, Any]]]
     rejected: list[str]
+    hosts: int = 0  # custom elements waiting for the agent's closed-shadow-root check
 
 
 class BadMessage(ValueError):
@@ -85,7 +89,8 @@ def parse_message(raw: str) -> Parsed:
             rejected.append(f"{k}: payload is not an object")
             continue
         entries.append((k, t, p))
-    return Parsed(n, entries, rejected)
+    hosts = msg.get("hosts", 0)
+    return Parsed(n, entries, rejected, hosts if type(hosts) is int and hosts > 0 else 0)
 
 
 def is_user_action(kind: str, payload: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from agent.events import Event
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.capture.closed_shadow import ClosedShadow
     from agent.capture.context import CaptureContext
     from agent.capture.health import Health
 
@@ -25,9 +26,12 @@ if TYPE_CHECKING:
 class RecorderChannel:
     """Tracks execution contexts per target and turns binding messages into events."""
 
-    def __init__(self, ctx: CaptureContext, health: Health) -> None:
+    def __init__(
+        self, ctx: CaptureContext, health: Health, closed: ClosedShadow | None = None
+    ) -> None:
         self.ctx = ctx
         self.health = health
+        self.closed = closed
         self._progress = asyncio.Event()  # set whenever a batch was handled or a context went
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any], Target], None]]:
@@ -119,6 +123,8 @@ class RecorderChannel:
             return
         self._count_batch(t, rec, msg.n)
         self._progress.set()
+        if msg.hosts and self.closed is not None:
+            self.closed.hosts_pending(t, ctx_id)
         if msg.rejected:
             self.ctx.emitter.push(
                 tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono, t.page_id, frame)

@@ -18,7 +18,7 @@ from agent.capture.config import CaptureConfig
 @dataclass
 class _Socket:
     url: str
-    page: str
+    page: str | None  # None: a shared or service worker's socket
     frame: str | None
     window_start_ns: int = 0
     frames: int = 0
@@ -37,12 +37,12 @@ class WebSocketCapture:
         self._cfg = cfg
         self._sockets: dict[str, _Socket] = {}
 
-    def created(self, rid: str, url: str, page: str, frame: str | None) -> dict[str, Any]:
+    def created(self, rid: str, url: str, page: str | None, frame: str | None) -> dict[str, Any]:
         """A socket was created: the ``net.ws_open`` payload."""
         self._sockets[rid] = _Socket(url, page, frame)
         return {"request_id": rid, "url": url}
 
-    def socket(self, rid: str) -> tuple[str, str | None, str] | None:
+    def socket(self, rid: str) -> tuple[str | None, str | None, str] | None:
         """(page, frame, url) of a known socket."""
         s = self._sockets.get(rid)
         return (s.page, s.frame, s.url) if s else None
@@ -125,7 +125,7 @@ class WebSocketCapture:
         s.skipped_frames = s.skipped_bytes = 0
         return out
 
-    def flush(self, now_ns: int) -> list[tuple[str, str | None, dict[str, Any]]]:
+    def flush(self, now_ns: int) -> list[tuple[str | None, str | None, dict[str, Any]]]:
         """Degraded notes for every socket whose window has closed (page, frame, payload)."""
         out = []
         for rid, s in self._sockets.items():

@@ -2,6 +2,7 @@
 // batches of at most maxBatchBytes and sends each through the private binding.
 
 import { EventType, KIND_BY_SOURCE } from './rrweb_types.js';
+import { pendingHosts } from './closed.js';
 import { G, cfg, now, stats, stringify } from './world.js';
 
 let queue = [];
@@ -39,7 +40,10 @@ export function lastBatch() {
 }
 
 function send(parts) {
-  const msg = '{"v":1,"n":' + batchNo + ',"events":[' + parts.join(',') + ']}';
+  // hosts: custom elements waiting for the agent's closed-shadow-root check
+  const hosts = pendingHosts();
+  const msg = '{"v":1,"n":' + batchNo + (hosts ? ',"hosts":' + hosts : '') + ',"events":['
+    + parts.join(',') + ']}';
   batchNo += 1;
   stats.batches += 1;
   if (!bindingFn && typeof G[cfg.binding] === 'function') bindingFn = G[cfg.binding];

@@ -9,6 +9,7 @@
 //   texts.js      per-callback text values and the text-node re-key
 //   inputs.js     user input listeners and form control values
 //   styles.js     CSSOM changes;  canvas.js  canvas images;  shadow.js  late shadow roots
+//   closed.js     closed shadow roots the agent finds through CDP
 //   loop.js       flush, polling and heartbeat loops
 //   timers.js     timers the page cannot cancel
 //   indicator.js  the recording notice the page cannot remove unrecorded
@@ -19,8 +20,9 @@ import { createStyles } from './styles.js';
 import { arm, flushGuarded, safe } from './loop.js';
 import { createObserver, observeRoot, processMutations } from './mutations.js';
 import { drain, lastBatch, push, rr } from './queue.js';
-import { rescanShadow } from './shadow.js';
-import { fullSnapshot, known, mirror } from './snapshot.js';
+import { takeHosts } from './closed.js';
+import { adoptClosedShadow, reattachClosed, rescanShadow } from './shadow.js';
+import { fullSnapshot, known, mirror, onFullSnapshot } from './snapshot.js';
 import { indicatorState, startIndicator } from './indicator.js';
 import { instrument } from './inputs.js';
 import { later } from './timers.js';
@@ -83,6 +85,17 @@ function exposeAgentApi() {
       drain();
     }
   };
+  // Closed shadow roots: the custom elements to check, then each closed root found.
+  G.__st_takeHosts = (limit) => (started ? takeHosts(limit) : []);
+  G.__st_closedShadow = (host, root) => {
+    if (!started) return false;
+    let adopted = false;
+    safe(() => {
+      adopted = adoptClosedShadow(host, root);
+      drain();
+    })();
+    return adopted;
+  };
   G.__st_rescanShadow = () => {
     if (!started) return 0;
     const n = rescanShadow();
@@ -115,6 +128,7 @@ function exposeAgentApi() {
   doc.__st_recorder = true;
   stubCustomElements();
   createObserver();
+  onFullSnapshot(reattachClosed);
   exposeAgentApi();
   safe(startIndicator)();
   safe(startTitle)();

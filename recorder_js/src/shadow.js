@@ -1,6 +1,9 @@
 // Shadow roots attached after their host was serialized: found by a periodic scan (and on the
-// agent's request), then observed and sent as adds under the host.
+// agent's request), then observed and sent as adds under the host. Closed roots the agent
+// hands over (closed.js) go the same way, and again after every full snapshot (rrweb-snapshot
+// reads host.shadowRoot, which is null for them).
 
+import { addClosed, closedHostList, recheckUndefined, rootOf } from './closed.js';
 import { observeRoot, isObserved, processMutations } from './mutations.js';
 import { emitAdds, flatten, known, mirror, serialize } from './snapshot.js';
 import { doc, styles } from './world.js';
@@ -13,7 +16,7 @@ export function rescanShadow(root) {
   const walk = (r) => {
     const all = r.querySelectorAll('*');
     for (let i = 0; i < all.length; i++) {
-      const sr = all[i].shadowRoot;
+      const sr = rootOf(all[i]);
       if (sr) {
         if (!isObserved(sr)) found.push(all[i]);
         walk(sr);
@@ -22,11 +25,24 @@ export function rescanShadow(root) {
   };
   walk(base);
   for (const host of found) attachLateShadow(host);
+  recheckUndefined();
   return found.length;
 }
 
+// A closed root of host, from the agent: recorded from now on; false if it was known.
+export function adoptClosedShadow(host, root) {
+  if (!addClosed(host, root)) return false;
+  attachLateShadow(host);
+  return true;
+}
+
+// After a full snapshot: the closed roots' content again, under their hosts.
+export function reattachClosed() {
+  for (const host of closedHostList()) attachLateShadow(host);
+}
+
 function attachLateShadow(host) {
-  const sr = host.shadowRoot;
+  const sr = rootOf(host);
   if (!sr || !known(host)) return;
   processMutations();
   observeRoot(sr);

@@ -3,6 +3,7 @@
 
 import { Mirror, serializeNodeWithId } from 'rrweb-snapshot';
 import { forgetCanvases, trackCanvas } from './canvas.js';
+import { isClosedRoot, noteHost } from './closed.js';
 import { forgetControls, instrument, trackControl } from './inputs.js';
 import { discardPending, observeRoot } from './mutations.js';
 import { custom, rr } from './queue.js';
@@ -27,6 +28,7 @@ export function ignoreNode(n) {
 
 let inSnapshot = false;
 let deferred = []; // work to run after the snapshot event (iframe attaches)
+let afterSnapshot = null; // then this (closed shadow roots sent again)
 let generation = 0;
 const iframeAttached = new WeakMap(); // iframe -> [contentDocument, generation]
 let dirtySinceSnapshot = false;
@@ -53,6 +55,10 @@ export function keyframeDue(t) {
 function onSerialize(n) {
   const sn = mirror.getMeta(n);
   if (!sn) return;
+  const parent = n.parentNode;
+  if (parent && parent.nodeType === DOCUMENT_FRAGMENT_NODE && isClosedRoot(parent)) {
+    sn.closed = true; // a top node of a root the page attached closed
+  }
   if (sn.type === NodeType.Element) {
     onSerializeElement(n, sn);
   } else if (sn.type === NodeType.Text) {
@@ -72,6 +78,7 @@ function onSerializeElement(n, sn) {
     if (styles) styles.baseline(n);
   }
   masker.patchElement(n, sn);
+  noteHost(n);
   // Journals hold integers only: rrweb-snapshot's fractional scroll / media numbers travel
   // as strings (the replayer assigns them to DOM properties, which coerce them back).
   const a = sn.attributes;
@@ -200,6 +207,10 @@ export function emitAdds(adds) {
     attributes: [], removes: [], adds });
 }
 
+export function onFullSnapshot(fn) {
+  afterSnapshot = fn;
+}
+
 // Forget everything the replay has and send the page again (a keyframe when reason is set).
 export function fullSnapshot(reason) {
   discardPending();
@@ -228,6 +239,7 @@ export function fullSnapshot(reason) {
   const work = deferred;
   deferred = [];
   for (const w of work) w();
+  if (afterSnapshot) afterSnapshot();
   if (styles) styles.adoptedAll();
   dirtySinceSnapshot = false;
   lastKeyframe = now();

@@ -81,7 +81,76 @@ window.bin = () => ws.send(new Uint8Array([0, 1, 2, 255]));
     "loading.html": """<!doctype html><html><head><title>Loading</title></head><body>
 <input id=field name=field>
 <script src="/stall.js"></script></body></html>""",
+    # A dedicated, a shared and a service worker, each fetching at once when it starts.
+    "workers.html": """<!doctype html><html><head><title>Workers</title></head><body>
+<p id=p>workers</p>
+<script>
+const w = new Worker('/w.js');
+w.onmessage = (e) => {{ window.workerGot = e.data; }};
+const shw = new SharedWorker('/shw.js');
+shw.port.onmessage = (e) => {{ window.sharedGot = e.data; }};
+window.swReady = navigator.serviceWorker.register('/sw.js')
+  .then(() => navigator.serviceWorker.ready).then(() => 'ready', (e) => 'failed: ' + e);
+</script></body></html>""",
+    # Popups whose document is their first request and whose first subresource follows at once.
+    "opener.html": """<!doctype html><html><head><title>Opener</title></head><body>
+<button id=same onclick="window.open('/popped.html?n=' + (++window.n))">same-site</button>
+<button id=other onclick="window.open('{b}/popped.html?n=' + (++window.n))">cross-site</button>
+<a id=blank href="/popped.html?n=link" target="_blank">link</a>
+<button id=noopener onclick="window.open('/popped.html?n=' + (++window.n), '_blank', 'noopener')">
+noopener</button>
+<script>window.n = 0;</script></body></html>""",
+    "popped.html": """<!doctype html><html><head><title>Popped</title>
+<script src="/first.js"></script></head><body><p id=p>popped</p>
+<script>fetch('/api/plain?first=' + location.search.slice(3));</script></body></html>""",
+    # Custom elements with closed shadow roots: one defined at once, one defined later, one
+    # added later; the page keeps the roots to change them.
+    "closed.html": """<!doctype html><html><head><title>Closed</title></head><body>
+<p id=p>light text</p><x-vault id=v></x-vault><x-late id=l></x-late>
+<script>
+window.roots = {{}};
+function closedRoot(el, name, html) {{
+  const r = el.attachShadow({{mode: 'closed'}});
+  r.innerHTML = html;
+  window.roots[name] = r;
+}}
+customElements.define('x-vault', class extends HTMLElement {{
+  constructor() {{
+    super();
+    closedRoot(this, 'vault', '<span id=msg>closed hello</span>'
+      + '<input id=pw type=password value="hunter2-secret">');
+  }}
+}});
+window.defineLate = () => customElements.define('x-late', class extends HTMLElement {{
+  constructor() {{ super(); closedRoot(this, 'late', '<b>late defined</b>'); }}
+}});
+window.addLater = () => {{
+  customElements.define('x-added', class extends HTMLElement {{
+    constructor() {{ super(); closedRoot(this, 'added', '<i>added later</i>'); }}
+  }});
+  document.body.append(document.createElement('x-added'));
+}};
+window.change = () => {{
+  window.roots.vault.getElementById('msg').textContent = 'closed changed';
+  window.roots.vault.getElementById('pw').value = 'typed-secret';
+}};
+</script></body></html>""",
 }
+
+# Worker scripts (served as JavaScript); their first line is a request.
+SCRIPTS: dict[str, str] = {
+    "w.js": """fetch('/api/w', {headers: {'Authorization': 'Bearer worker-secret-token'}})
+  .then((r) => r.text()).then((t) => postMessage(t));""",
+    "first.js": "window.firstRan = true;",
+    "shw.js": """const got = fetch('/api/w?shared=1').then((r) => r.text());
+onconnect = (e) => got.then((t) => e.ports[0].postMessage(t));""",
+    "sw.js": """self.addEventListener('install', (e) => {
+  e.waitUntil(fetch('/api/sw?install=1').then((r) => r.text()));
+});
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));""",
+}
+WORKER_BODY = '{"quote": "w-ok", "card": "4111 1111 1111 1111"}'
+SW_BODY = '{"quote": "sw-ok", "card": "5555 5555 5555 4444"}'
 
 
 @dataclass
@@ -92,6 +161,14 @@ class Sites:
     b: str
     hits: list[str] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)  # lets /stall.js answer
+
+
+async def _worker_api(request: web.Request) -> web.Response:
+    return web.Response(text=WORKER_BODY, content_type="application/json")
+
+
+async def _sw_api(request: web.Request) -> web.Response:
+    return web.Response(text=SW_BODY, content_type="application/json")
 
 
 async def _big(request: web.Request) -> web.Response:
@@ -122,6 +199,13 @@ async def _download(request: web.Request) -> web.Response:
             "Content-Type": "application/octet-stream",
         },
     )
+
+
+async def _script(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in SCRIPTS:
+        raise web.HTTPNotFound()
+    return web.Response(text=SCRIPTS[name], content_type="text/javascript")
 
 
 async def _ws(request: web.Request) -> web.WebSocketResponse:
@@ -171,6 +255,9 @@ def _app(sites: Sites) -> web.Application:
     app.router.add_get("/frame-api", _frame_api)
     app.router.add_get("/download", _download)
     app.router.add_get("/ws", _ws)
+    app.router.add_get("/api/w", _worker_api)
+    app.router.add_get("/api/sw", _sw_api)
+    app.router.add_get("/{name:[a-z]+\\.js}", _script)
     app.router.add_get("/{name}", page)
     return app
 

@@ -72,3 +72,17 @@ def test_clicks_enter_and_submit_are_user_actions_other_events_are_not() -> None
     assert not is_user_action("input.key", {"key": "a"})
     assert is_user_action("input.submit", {})
     assert not is_user_action("rrweb.scroll", {})
+
+
+@pytest.mark.parametrize(
+    ("hosts", "expected"), [(3, 3), (None, 0), (0, 0), (-2, 0), ("5", 0), (True, 0), (1.5, 0)]
+)
+def test_hosts_waiting_for_the_closed_shadow_check_is_a_positive_integer_or_zero(
+    hosts: object, expected: int
+) -> None:
+    """``"hosts"`` (custom elements the recorder holds for the agent's closed-root check) is
+    taken only as a positive integer; anything else the page might forge counts as none."""
+    msg: dict[str, object] = {"v": 1, "n": 0, "events": []}
+    if hosts is not None:
+        msg["hosts"] = hosts
+    assert parse_message(orjson.dumps(msg).decode()).hosts == expected
