@@ -45,6 +45,15 @@ ALLOWED_PAGES: dict[str, str] = {
 </body></html>""",
     "ok.html": """<!doctype html><html><head><title>OK</title></head><body>
 <p id=ok>allowed page</p></body></html>""",
+    # What the page itself saw of the customer's input: keys and clicks counted by its own
+    # capture-phase listeners (registered by the page, after the kiosk's controls).
+    "type.html": """<!doctype html><html><head><title>Type</title></head><body>
+<input id=field autofocus><button id=press type=button>press</button>
+<script>
+window.seen = {{keys: 0, clicks: 0}};
+addEventListener('keydown', () => window.seen.keys++, true);
+addEventListener('click', () => window.seen.clicks++, true);
+</script></body></html>""",
     "meta.html": """<!doctype html><html><head><title>Meta</title>
 <meta http-equiv="refresh" content="0;url={b}/evil.html"></head><body>refreshing</body></html>""",
     "frame.html": """<!doctype html><html><head><title>Frames</title></head><body>
