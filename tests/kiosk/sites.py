@@ -155,6 +155,13 @@ def _app(s: KioskSites, allowed: bool) -> web.Application:
     async def collect(request: web.Request) -> web.Response:
         return web.Response(text=f"<h1 id=evil>{EVIL}</h1>", content_type="text/html")
 
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.send_str("hello from the allowed site" if allowed else EVIL)
+        await sock.close()
+        return sock
+
     async def download(request: web.Request) -> web.Response:
         disposition = 'attachment; filename="statement.txt"'
         return web.Response(body=DOWNLOAD_BODY, headers={"Content-Disposition": disposition})
@@ -164,6 +171,7 @@ def _app(s: KioskSites, allowed: bool) -> web.Application:
     app.router.add_get("/hop1", hop1)
     app.router.add_get("/hop2", hop2)
     app.router.add_get("/sw.js", sw)
+    app.router.add_get("/ws", ws)
     app.router.add_post("/collect", collect)
     app.router.add_get("/{name}", page)
     return app
