@@ -74,14 +74,16 @@ class Supervision:
         self.unpaused.set()
         self.ended_by: str | None = None  # the supervisor who ended the current session
         self.listeners: list[Callable[[dict[str, Any]], None]] = []  # called with state()
+        self._in_session = False  # between session_started and session_ended
         self._lock = asyncio.Lock()
+        service.hooks.append(lambda _state, _session: self._changed())
 
     # -- the API ------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """``state`` (``lobby``, ``active`` or ``paused``), ``session_id`` ("" in the
         lobby), ``supervisors`` (names joined, in join order), ``require_supervisor``."""
         rec = self.service.recording
-        active = self.service.state == "session" and rec is not None
+        active = self._in_session and self.service.state == "session" and rec is not None
         return {
             "state": ("paused" if self.paused else "active") if active else "lobby",
             "session_id": rec.session_id if active and rec is not None else "",
@@ -171,6 +173,7 @@ class Supervision:
         has none (one who left between Start and now)."""
         async with self._lock:
             self.ended_by = None
+            self._in_session = True
             for who, (via, since) in self.joined.items():
                 payload = {"supervisor": who, "via": via, "before_start": True}
                 self._emit("kiosk.supervisor_join", payload, at=since)
@@ -179,7 +182,9 @@ class Supervision:
         self._changed()
 
     def session_ended(self) -> None:
-        """The session is over: nothing is paused any more."""
+        """The session is over (it is being sealed): nothing is paused any more, and
+        :meth:`state` says ``lobby``."""
+        self._in_session = False
         self.paused = None
         self.unpaused.set()
         self.ended_by = None

@@ -222,8 +222,11 @@ def test_require_supervisor_refuses_start_until_one_joins_and_pauses_when_all_le
 ) -> None:
     seen: dict[str, Any] = {}
 
+    states: list[str] = []
+
     async def drive(service: KioskService, s: KioskSites) -> None:
         sup = service.supervision
+        sup.listeners.append(lambda st: states.append(st["state"]))
         await wait_for_lobby(service, 1)
         assert service.capture is not None
         page = service.capture.page
@@ -249,6 +252,8 @@ def test_require_supervisor_refuses_start_until_one_joins_and_pauses_when_all_le
         "require_supervisor": True,
     }
     assert (seen["left"], seen["rejoined"]) == ("paused", "active")
+    changes = [st for i, st in enumerate(states) if i == 0 or states[i - 1] != st]
+    assert changes == ["lobby", "active", "paused", "active", "lobby"]
     assert seen["screen"] == PAUSE_TEXT
     [customer] = out.customers
     assert customer.reason == "supervisor" and out.verified
