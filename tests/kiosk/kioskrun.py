@@ -32,11 +32,15 @@ SCREEN_XY = """(id) => {
 
 @asynccontextmanager
 async def running_kiosk(
-    home: Path, s: KioskSites, path: str = "/start.html", **options: Any
+    home: Path,
+    s: KioskSites,
+    path: str = "/start.html",
+    policy_kw: dict[str, Any] | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[KioskService, asyncio.Task[KioskResult]]]:
-    """A headless kiosk (operator ``op-7``) opening site A's ``path``, allowing site A only;
-    stopped (and awaited) on the way out."""
-    policy = KioskPolicy.build(s.a + path, [s.a])
+    """A headless kiosk (operator ``op-7``) opening site A's ``path``, allowing site A only
+    (``policy_kw``: more of the policy); stopped (and awaited) on the way out."""
+    policy = KioskPolicy.build(s.a + path, [s.a], **(policy_kw or {}))
     opts = KioskOptions(**{"headless": True, "operator": "op-7", **options})
     service = KioskService(home, kiosk_config(), policy, opts)
     task = asyncio.create_task(service.run())
@@ -47,11 +51,23 @@ async def running_kiosk(
         await asyncio.wait_for(asyncio.shield(task), 60)
 
 
-def run_kiosk(home: Path, drive: Drive, path: str = "/start.html", **options: Any) -> KioskResult:
+def run_kiosk(
+    home: Path,
+    drive: Drive,
+    path: str = "/start.html",
+    policy_kw: dict[str, Any] | None = None,
+    **options: Any,
+) -> KioskResult:
     """Run a kiosk (see :func:`running_kiosk`), ``drive`` it, return how it finished."""
 
     async def main() -> KioskResult:
-        async with kiosk_sites() as s, running_kiosk(home, s, path, **options) as (service, task):
+        async with (
+            kiosk_sites() as s,
+            running_kiosk(home, s, path, policy_kw, **options) as (
+                service,
+                task,
+            ),
+        ):
             await drive(service, s)
             return await asyncio.wait_for(asyncio.shield(task), 60)
 

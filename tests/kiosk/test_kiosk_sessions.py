@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 from pathlib import Path
@@ -20,7 +21,7 @@ from agent.kiosk.lobby import CONTROL_BINDING, START_BUTTON, WARNING_HOST
 from agent.kiosk.service import HeldSink, KioskService
 from agent.testing import MemorySink
 from tests.kiosk.kioskrun import of_kind, run_kiosk, session_records, start_customer
-from tests.kiosk.sites import KioskSites
+from tests.kiosk.sites import DOWNLOAD_BODY, KioskSites
 from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.browser
@@ -124,19 +125,30 @@ def test_idle_session_shows_a_countdown_input_dismisses_it_then_idleness_ends_it
 
 
 def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -> None:
+    """Storage of every kind, and a downloaded file (downloads allowed), are gone for the
+    next customer."""
     states: list[dict[str, Any]] = []
+    downloads: list[list[Path]] = []
 
     async def drive(service: KioskService, s: KioskSites) -> None:
         for number in (1, 2):
             await start_customer(service, number)
             assert service.capture is not None
             page = service.capture.page
+            folder = service.capture.browser.tmp_dir / "downloads"
+            if number == 1:
+                await page.click("#dl")
+                saved = functools.partial(_saved, folder)
+                await wait_until_async(saved, what="the statement downloaded")
+            downloads.append(_saved(folder))
             await page.goto(s.a + "/state.html", wait_until="load")
             fn = "() => window.leaveState()" if number == 1 else "() => window.probeState()"
             states.append(await page.evaluate(fn))
             service.end_session()
 
-    out = run_kiosk(tmp_path, drive, customers=2)
+    out = run_kiosk(tmp_path, drive, customers=2, policy_kw={"downloads": "allow"})
+    [statement], nothing = downloads
+    assert nothing == [] and not statement.exists()
     left, found = states
     assert left == {
         "cookie": "customer=1",
@@ -161,6 +173,12 @@ def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -
     previous = find_session(tmp_path, second.session_id).previous_session
     assert previous is not None
     assert (previous["session_id"], previous["reason"]) == (first.session_id, "restart")
+
+
+def _saved(folder: Path) -> list[Path]:
+    """The files fully downloaded into ``folder`` (not Chromium's partial ones)."""
+    done = [f for f in folder.iterdir() if f.is_file() and not f.name.endswith(".crdownload")]
+    return [f for f in done if f.read_bytes() == DOWNLOAD_BODY]
 
 
 def test_a_killed_customer_browser_seals_that_session_and_the_next_customer_gets_a_new_one(
