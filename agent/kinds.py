@@ -160,13 +160,43 @@ register(
 register(
     "kiosk.session_end",
     "A kiosk customer session ended (reason: operator, idle, supervisor, browser_closed, "
-    "shutdown; operator); its browser and profile are then deleted.",
+    "shutdown; operator; the supervisor who ended it; supervisors joined); its browser and "
+    "profile are then deleted.",
 )
 register(
     "kiosk.idle_warning",
     "The idle countdown was shown to the kiosk customer (ms left, pages it shows on).",
 )
-register("kiosk.idle_cleared", "Input during the idle countdown hid it; the session goes on.")
+register(
+    "kiosk.idle_cleared",
+    "Input (or a supervisor's pause, paused: true) during the idle countdown hid it; the "
+    "session goes on.",
+)
+register(
+    "kiosk.supervisor_join",
+    "A supervisor joined the kiosk session (supervisor, via, at UTC; before_start: joined "
+    "before this session began).",
+)
+register("kiosk.supervisor_leave", "A supervisor left the kiosk session (supervisor, via, at).")
+register(
+    "kiosk.paused",
+    "The kiosk customer's input was blocked behind a 'please wait for assistance' screen "
+    "(supervisor, reason: supervisor or no_supervisor, pages shown, at).",
+)
+register(
+    "kiosk.resumed",
+    "A paused kiosk session was given back to the customer (supervisor, reason: supervisor "
+    "or supervisor_joined, at).",
+)
+register(
+    "kiosk.supervisor_end",
+    "A supervisor ended the kiosk customer session (supervisor, at); kiosk.session_end follows.",
+)
+register(
+    "kiosk.start_refused",
+    "The kiosk's Start was refused before this session (reason: no supervisor had joined); "
+    "recorded on the start screen and written with this session's first events.",
+)
 
 # --- masking -------------------------------------------------------------------------------
 register("mask.failed", "A masking rule failed to apply; the value was redacted (no value).")

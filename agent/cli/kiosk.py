@@ -35,6 +35,12 @@ def kiosk_cmd(
     customers: int = typer.Option(
         0, "--customers", help="Stop after this many customer sessions (0 = until stopped)."
     ),
+    require_supervisor: bool = typer.Option(
+        False,
+        "--require-supervisor",
+        help="Start waits until a supervisor has joined; a session whose last supervisor "
+        "leaves is paused until one joins again (default: kiosk.require_supervisor).",
+    ),
     headless: bool = typer.Option(
         False, "--headless", help="An invisible browser (no display needed; for testing)."
     ),
@@ -48,30 +54,45 @@ def kiosk_cmd(
     input for --idle-minutes after an on-screen countdown (kiosk.idle_warning_seconds), or
     SIGTERM/Ctrl-C ends it. Each session is sealed and verified. The live supervision viewer
     (replay.live_listen; its URL with a per-launch token is printed) follows each customer's
-    session as it is recorded. Exit 0; 1 when a session does not verify; 2 for a bad
-    allowlist or URL, or without a display (unless --headless).
+    session as it is recorded; from it a supervisor can pause, resume or end the session, and
+    with --require-supervisor, Start waits until one has joined. Exit 0; 1 when a session does
+    not verify; 2 for a bad allowlist or URL, or without a display (unless --headless).
 
     Example: sessiontape kiosk --url https://bank.example/start --allow https://bank.example
     """
+    cfg = config()
+    policy = _policy(cfg, url, allow)
+    opts = _options(cfg, operator, idle_minutes, customers, headless, require_supervisor)
+    _serve(cfg, policy, opts, as_json=as_json)
+
+
+def _options(
+    cfg: Config,
+    operator: str | None,
+    idle_minutes: float | None,
+    customers: int,
+    headless: bool,
+    require_supervisor: bool,
+) -> KioskOptions:
+    """The run's options from the flags, else the ``[kiosk]`` section; a display is needed
+    unless headless."""
     from agent.kiosk.service import KioskOptions
 
-    cfg = config()
     k = cfg.kiosk
-    policy = _policy(cfg, url, allow)
     if idle_minutes is not None and idle_minutes <= 0:
         raise ConfigError(f"sessiontape kiosk: --idle-minutes {idle_minutes:g} must be above 0")
     if not headless:
         from agent.workstation.display import require_display
 
         require_display("sessiontape kiosk")
-    opts = KioskOptions(
+    return KioskOptions(
         headless=headless,
         operator=operator or k.operator or None,
         idle_seconds=60.0 * (idle_minutes if idle_minutes is not None else k.idle_minutes),
         warning_seconds=float(k.idle_warning_seconds),
         customers=customers,
+        require_supervisor=require_supervisor or k.require_supervisor,
     )
-    _serve(cfg, policy, opts, as_json=as_json)
 
 
 def _policy(cfg: Config, url: str | None, allow: list[str]) -> KioskPolicy:

@@ -18,6 +18,8 @@ The ``how`` of a ``kiosk.blocked`` event:
 ``data-url``       Chromium refused a top-level ``data:`` navigation itself (recorded only)
 ``file``           Chromium refused a web page's ``file:`` link itself (recorded only)
 ``typed``          a navigation the browser started (address bar, the agent's own driver)
+``websocket``      a WebSocket to an origin not allowed (refused by the proxy rules; recorded
+                   from ``Network.webSocketCreated``)
 =================  ===========================================================================
 """
 

@@ -12,7 +12,7 @@ from agent.kiosk.allowlist import SCOPES, Scope
 
 class KioskConfig(Section):
     """The supervised kiosk (command-line options override ``url``, ``allow``, ``operator``,
-    ``idle_minutes``)."""
+    ``idle_minutes``, ``require_supervisor``)."""
 
     url: str = ""  # the service each customer session opens at (must be allowed)
     allow: list[str] = Field(default_factory=list)  # allowlist patterns, scheme://host[/path]
@@ -25,3 +25,4 @@ class KioskConfig(Section):
     operator: str = ""  # default operator id (recorded as the session's user)
     idle_minutes: float = Field(default=5.0, gt=0)
     idle_warning_seconds: int = Field(default=30, ge=1)
+    require_supervisor: bool = False  # Start waits for a supervisor; none left: paused

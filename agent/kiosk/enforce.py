@@ -12,8 +12,9 @@ What never reaches ``Fetch`` is caught elsewhere: a ``data:`` frame or another n
 document when it commits (``Page.frameNavigated``: the frame is replaced by the block page);
 a tab opened on Chromium's new-tab page (Ctrl+T, Ctrl+N) when it is attached (closed); the
 top-level ``data:`` and ``file:`` navigations Chromium refuses by itself from its ``security``
-log entries (recorded). Each refusal is one ``kiosk.blocked`` event naming how it was
-attempted (:mod:`agent.kiosk.attempts`).
+log entries (recorded); a WebSocket handshake, refused by the proxy rules of
+:func:`agent.kiosk.policy.proxy_args`, from ``Network.webSocketCreated`` (recorded). Each
+refusal is one ``kiosk.blocked`` event naming how it was attempted (:mod:`agent.kiosk.attempts`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agent.capture.gate import is_request_stage
 from agent.kiosk.allowlist import Decision, Scope
 from agent.kiosk.attempts import REASONS, Attempts, Bounded
 from agent.kiosk.blockpage import BLOCK_STATUS, block_page
+from agent.kiosk.policy import proxy_args
 from agent.kiosk.urls import scheme_of
 
 if TYPE_CHECKING:
@@ -108,6 +110,8 @@ class KioskGate:
             self._committed(params.get("frame", {}), session_id)
         elif method == "Log.entryAdded" and session_id:
             self._refused_by_chromium(params.get("entry", {}), session_id)
+        elif method == "Network.webSocketCreated" and session_id:
+            self._websocket(str(params.get("url", "")), session_id)
 
     # -- Fetch: every request, before it is sent ------------------------------------------
     def _paused(self, p: dict[str, Any]) -> None:
@@ -186,6 +190,16 @@ class KioskGate:
                 self._emit(url, how, "top", "refused by Chromium", t, caught="chromium")
                 return
 
+    def _websocket(self, url: str, sid: str) -> None:
+        """A WebSocket never reaches ``Fetch``: one to an origin the allowlist does not allow
+        (as a subresource) is refused by the proxy rules (``policy.proxy_args``); recorded."""
+        http = "http" + url[2:] if url.startswith(("ws:", "wss:")) else url
+        decision = self.allow.decide(http, "subresource")
+        if decision.allowed or not proxy_args(self.policy):
+            return
+        t = self.ctx.targets.get(sid)
+        self._emit(url, "websocket", "subresource", decision.reason, t, caught="proxy")
+
     def _committed(self, frame: dict[str, Any], sid: str) -> None:
         """A document that bypassed Fetch committed (a ``data:`` frame): replace it."""
         url = str(frame.get("url", "")) + str(frame.get("urlFragment", ""))
@@ -239,7 +253,8 @@ class KioskGate:
         caught: str = "fetch",
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """One ``kiosk.blocked`` event; ``caught`` says where (fetch, commit, attach, chromium)."""
+        """One ``kiosk.blocked`` event; ``caught`` says where (fetch, commit, attach, chromium,
+        proxy)."""
         self.blocked += 1
         payload = {
             "url": url[:2048],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.errors import ConfigError
-from agent.kiosk.allowlist import SCOPES, Allowlist, Scope, SubresourcePolicy
+from agent.kiosk.allowlist import SCOPES, Allowlist, Pattern, Scope, SubresourcePolicy
 
 Downloads = Literal["deny", "allow"]
 Printing = Literal["dialog", "silent"]
@@ -18,6 +18,11 @@ ServiceWorkers = Literal["gated", "block"]
 KIOSK_ARGS = ("--kiosk",)
 # --kiosk-printing: window.print() and Ctrl+P print at once to the default printer, no dialog.
 SILENT_PRINTING_ARGS = ("--kiosk-printing",)
+# What the allowlist does not allow goes to a proxy that cannot exist (a reserved ``.invalid``
+# name: nothing resolves it, so nothing is sent and no DNS name of the target is looked up):
+# the browser's own network stack refuses it. This is what stops WebSocket handshakes, which
+# never reach ``Fetch``; everything else is refused by ``Fetch`` before it gets here.
+DEAD_PROXY = "blocked.sessiontape-kiosk.invalid:9"
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,36 @@ class KioskPolicy:
 
 
 def kiosk_args(policy: KioskPolicy, *, headless: bool) -> list[str]:
-    """Chromium flags for the policy (to add to ``capture.extra_args``); none when headless."""
+    """Chromium flags for the policy (to add to ``capture.extra_args``): the proxy rules,
+    and when headful the kiosk window and printing."""
+    args = proxy_args(policy)
     if headless:
-        return []
-    args = list(KIOSK_ARGS)
+        return args
+    args.extend(KIOSK_ARGS)
     if policy.printing == "silent":
         args.extend(SILENT_PRINTING_ARGS)
     return args
+
+
+def proxy_args(policy: KioskPolicy) -> list[str]:
+    """Every connection to an origin the allowlist does not name goes to ``DEAD_PROXY``
+    (fails); the allowed origins bypass it (``--proxy-bypass-list``, loopback included:
+    ``<-loopback>`` drops Chromium's implicit loopback bypass). Origins only: path prefixes
+    are ``Fetch``'s. ``any-https`` proxies ``http``/``ws`` only; with ``any``, or with a scope
+    not enforced, nothing is proxied (WebSockets then go anywhere)."""
+    allow = policy.allowlist
+    if allow.scopes != frozenset(SCOPES) or allow.subresources == "any":
+        return []
+    server = DEAD_PROXY if allow.subresources == "allowlist" else f"http={DEAD_PROXY}"
+    rules = ["<-loopback>", *dict.fromkeys(r for p in allow.patterns for r in _bypass_rules(p))]
+    return [f"--proxy-server={server}", f"--proxy-bypass-list={';'.join(rules)}"]
+
+
+def _bypass_rules(p: Pattern) -> list[str]:
+    """``scheme://host[:port]`` as Chromium's bypass rules read it (``*.host``: subdomains
+    only, as in the allowlist; no port: any port), for the pattern's scheme and its
+    WebSocket twin (``ws`` for ``http``, ``wss`` for ``https``)."""
+    host = ("*." if p.subdomains else "") + p.host
+    port = "" if p.port is None else f":{p.port}"
+    twin = "ws" if p.scheme == "http" else "wss"
+    return [f"{p.scheme}://{host}{port}", f"{twin}://{host}{port}"]

@@ -18,6 +18,9 @@ For each customer (:meth:`KioskService.run` loops until told to stop):
    (``browser_closed``) or when the kiosk stops (``shutdown``): ``kiosk.session_end`` names
    the reason, the browser closes (its profile deleted), the session is sealed and verified.
 
+Supervisors join, pause, resume and end through :attr:`KioskService.supervision`
+(:mod:`agent.kiosk.supervision`); a paused session does not idle out.
+
 A kiosk stopped on the start screen records nothing: no customer, no session.
 """
 
@@ -41,6 +44,7 @@ from agent.events import Event
 from agent.kiosk.controls import CustomerGate, customer_gate
 from agent.kiosk.lobby import END_KEYS, LOBBY_URL
 from agent.kiosk.policy import KioskPolicy, kiosk_args
+from agent.kiosk.supervision import Supervision
 from agent.sink import EventSink
 
 if TYPE_CHECKING:
@@ -94,6 +98,7 @@ class KioskOptions:
     idle_seconds: float = 300.0
     warning_seconds: float = 30.0
     customers: int = 0  # stop after this many customer sessions (0 = until stopped)
+    require_supervisor: bool = False  # Start waits for a supervisor; none left: paused
 
 
 @dataclass
@@ -144,6 +149,7 @@ class KioskService:
         self._end = asyncio.Event()  # the supervisor's end
         self._out = KioskResult("stopped")
         self.hooks: list[Callable[[str, str], None]] = []  # (state, session id or "")
+        self.supervision = Supervision(self, require_supervisor=self.options.require_supervisor)
 
     def request_stop(self) -> None:
         """Stop the kiosk: a customer session in progress ends (``shutdown``) and is sealed."""
@@ -152,6 +158,11 @@ class KioskService:
     def end_session(self) -> None:
         """End the current customer session (``supervisor``); the kiosk goes on."""
         self._end.set()
+
+    @property
+    def ending(self) -> bool:
+        """Whether the current customer session was told to end (by a supervisor or a stop)."""
+        return self._end.is_set() or self._stop.is_set()
 
     async def run(self) -> KioskResult:
         """Customer after customer until stopped; return the sealed sessions."""
@@ -218,7 +229,7 @@ class KioskService:
             headless=self.options.headless,
             mask=mask,
             relaunch=False,  # a crashed customer browser ends that customer's session
-            gate=customer_gate(self.policy, gates),
+            gate=customer_gate(self.policy, gates, self.supervision.start_refusal),
         )
 
     async def _session(self, cap: CaptureSession, gate: CustomerGate, held: HeldSink) -> None:
@@ -237,10 +248,12 @@ class KioskService:
             self._end.clear()
             cap.emitter.emit("kiosk.session_start", self._start_payload(meta.user))
             self._set_state("session", rec.session_id)
+            await self.supervision.session_started()
             await self._open_service(cap)
             reason = await self._until_end(cap, gate)
-            cap.emitter.emit("kiosk.session_end", {"reason": reason, "operator": meta.user})
+            cap.emitter.emit("kiosk.session_end", self._end_payload(reason, meta.user))
         finally:  # whatever happened, the browser goes and the session is sealed, saying why
+            self.supervision.session_ended()
             await cap.stop()
             self.capture = None
             result = await rec.aclose(f"kiosk_{reason}")
@@ -267,6 +280,16 @@ class KioskService:
             "end_keys": END_KEYS,
         }
 
+    def _end_payload(self, reason: str, operator: str) -> dict[str, Any]:
+        """``reason`` and ``operator``; ``supervisor`` (who ended it) for a supervisor's end;
+        ``supervisors`` (who was joined) when any was."""
+        payload: dict[str, Any] = {"reason": reason, "operator": operator}
+        if reason == "supervisor" and self.supervision.ended_by is not None:
+            payload["supervisor"] = self.supervision.ended_by
+        if self.supervision.joined:
+            payload["supervisors"] = list(self.supervision.joined)
+        return payload
+
     async def _until_end(self, cap: CaptureSession, gate: CustomerGate) -> str:
         gate.last_activity = time.monotonic()
         reason = await _first(
@@ -280,11 +303,20 @@ class KioskService:
 
     async def _idle(self, cap: CaptureSession, gate: CustomerGate) -> None:
         """Return once the customer was idle for ``idle_seconds``; the countdown shows for the
-        last ``warning_seconds`` (a ``kiosk.idle_warning``), and input hides it."""
+        last ``warning_seconds`` (a ``kiosk.idle_warning``), and input hides it. A pause stops
+        the clock (and hides the countdown); it starts again from the resume."""
         idle = self.options.idle_seconds
         warn = min(self.options.warning_seconds, idle)
+        sup = self.supervision
         warned = False
         while True:
+            if sup.paused:
+                if warned:
+                    warned = False
+                    cap.emitter.emit("kiosk.idle_cleared", {"paused": True})
+                await sup.unpaused.wait()
+                gate.last_activity = time.monotonic()
+                continue
             left = gate.last_activity + idle - time.monotonic()
             if left <= 0:
                 return
@@ -296,7 +328,7 @@ class KioskService:
                 )
             gate.activity.clear()
             await _wait_event(gate.activity, left if warned else left - warn)
-            if gate.activity.is_set() and warned:
+            if gate.activity.is_set() and warned and not sup.paused:
                 warned = False
                 await gate.hide_idle_warning()
                 cap.emitter.emit("kiosk.idle_cleared", {})

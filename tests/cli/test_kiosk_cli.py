@@ -43,6 +43,21 @@ def test_kiosk_bad_idle_minutes_is_a_usage_error(capsys: pytest.CaptureFixture[s
     assert "--idle-minutes 0 must be above 0" in err
 
 
+def test_require_supervisor_comes_from_the_flag_or_the_config() -> None:
+    from agent.cli.kiosk import _options
+    from agent.config import load_config
+
+    cfg = load_config(env={})
+    required = cfg.model_copy(
+        update={"kiosk": cfg.kiosk.model_copy(update={"require_supervisor": True})}
+    )
+    flag = _options(cfg, None, None, 0, True, True)
+    config = _options(required, None, None, 0, True, False)
+    neither = _options(cfg, None, None, 0, True, False)
+    assert (flag.require_supervisor, config.require_supervisor) == (True, True)
+    assert neither.require_supervisor is False
+
+
 @pytest.mark.browser
 def test_kiosk_stopped_on_the_start_screen_exits_0_and_records_nothing(tmp_path: Path) -> None:
     """The real command, headless: the start screen comes up; SIGTERM there stops the kiosk

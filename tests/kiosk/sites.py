@@ -45,6 +45,15 @@ ALLOWED_PAGES: dict[str, str] = {
 </body></html>""",
     "ok.html": """<!doctype html><html><head><title>OK</title></head><body>
 <p id=ok>allowed page</p></body></html>""",
+    # What the page itself saw of the customer's input: keys and clicks counted by its own
+    # capture-phase listeners (registered by the page, after the kiosk's controls).
+    "type.html": """<!doctype html><html><head><title>Type</title></head><body>
+<input id=field autofocus><button id=press type=button>press</button>
+<script>
+window.seen = {{keys: 0, clicks: 0}};
+addEventListener('keydown', () => window.seen.keys++, true);
+addEventListener('click', () => window.seen.clicks++, true);
+</script></body></html>""",
     "meta.html": """<!doctype html><html><head><title>Meta</title>
 <meta http-equiv="refresh" content="0;url={b}/evil.html"></head><body>refreshing</body></html>""",
     "frame.html": """<!doctype html><html><head><title>Frames</title></head><body>
@@ -146,6 +155,13 @@ def _app(s: KioskSites, allowed: bool) -> web.Application:
     async def collect(request: web.Request) -> web.Response:
         return web.Response(text=f"<h1 id=evil>{EVIL}</h1>", content_type="text/html")
 
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.send_str("hello from the allowed site" if allowed else EVIL)
+        await sock.close()
+        return sock
+
     async def download(request: web.Request) -> web.Response:
         disposition = 'attachment; filename="statement.txt"'
         return web.Response(body=DOWNLOAD_BODY, headers={"Content-Disposition": disposition})
@@ -155,6 +171,7 @@ def _app(s: KioskSites, allowed: bool) -> web.Application:
     app.router.add_get("/hop1", hop1)
     app.router.add_get("/hop2", hop2)
     app.router.add_get("/sw.js", sw)
+    app.router.add_get("/ws", ws)
     app.router.add_post("/collect", collect)
     app.router.add_get("/{name}", page)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,17 +261,33 @@ def test_subresource_of_another_origin_fails_and_allowed_pages_load(tmp_path: Pa
     assert not [u for u in refused if u.startswith(s.a)]
 
 
-@pytest.mark.xfail(
-    reason="a WebSocket handshake never reaches Fetch, and Network.setBlockedURLs (plain URLs or "
-    "urlPatterns) does not stop it either in Chromium 156: WebSockets to other origins are open",
-    strict=True,
-)
-def test_websocket_to_another_origin(tmp_path: Path) -> None:
+@pytest.mark.parametrize("subresources", ["allowlist", "any-https"])
+def test_websocket_to_another_origin_is_refused_and_recorded(
+    tmp_path: Path, subresources: str
+) -> None:
+    """A WebSocket handshake never reaches Fetch: the proxy rules refuse it in the network
+    stack (the other site never sees it), while one to the allowed site opens. ``ws:`` is
+    not ``https``, so ``any-https`` refuses it too."""
+    rule: dict[str, Any] = {"subresources": subresources}
+
     async def main() -> None:
-        async with kiosk_sites() as s, kiosk(tmp_path, s, "/ok.html") as (cs, _sink, _policy):
-            ws = s.b.replace("http://", "ws://") + "/ws"
-            await cs.page.evaluate(f"window.ws = new WebSocket({ws!r}); 1")
-            await cs.page.wait_for_function("window.ws.readyState > 0", timeout=20)
-            assert "/ws" not in s.hits_b
+        async with (
+            kiosk_sites() as s,
+            kiosk(tmp_path, s, "/ok.html", **rule) as (cs, sink, _policy),
+        ):
+            other = s.b.replace("http://", "ws://") + "/ws"
+            own = s.a.replace("http://", "ws://") + "/ws"
+            opened = (
+                "(u) => new Promise(done => { const w = new WebSocket(u);"
+                " w.onmessage = (e) => done(['message', e.data]);"
+                " w.onerror = () => done(['error', '']); })"
+            )
+            assert await cs.page.evaluate(opened, other) == ["error", ""]
+            assert await cs.page.evaluate(opened, own) == ["message", "hello from the allowed site"]
+            assert "/ws" not in s.hits_b and "/ws" in s.hits_a
+            await wait_until_async(lambda: blocked(sink), what="the refusal recorded")
+            [ev] = blocked(sink)
+            assert (ev.payload["how"], ev.payload["url"]) == ("websocket", other)
+            assert (ev.payload["scope"], ev.payload["caught"]) == ("subresource", "proxy")
 
     asyncio.run(main())

@@ -7,7 +7,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,29 +14,15 @@ import pytest
 from agent.kiosk.lobby import START_BUTTON
 from agent.kiosk.policy import KioskPolicy
 from agent.kiosk.service import KioskOptions, KioskResult, KioskService
+from tests.kiosk.kioskrun import SCREEN_XY
 from tests.kiosk.sites import kiosk_config, kiosk_sites
 from tests.waiting import wait_until_async
-from tests.workstation.desktop import Desktop, xvfb
+from tests.workstation.desktop import Desktop
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not shutil.which("Xvfb") or not shutil.which("xdotool"), reason="no X"),
 ]
-
-# Where the Start button's centre is on the X screen: the window's screen position, plus
-# the browser UI above the page (outer minus inner height), plus the button's page position.
-_SCREEN_XY = f"""() => {{
-  const r = document.getElementById({START_BUTTON!r}).getBoundingClientRect();
-  return [Math.round(screenX + r.x + r.width / 2),
-          Math.round(screenY + outerHeight - innerHeight + r.y + r.height / 2)];
-}}"""
-
-
-@pytest.fixture
-def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with xvfb() as name:
-        monkeypatch.setenv("DISPLAY", name)
-        yield name
 
 
 def _x(*args: str) -> None:
@@ -61,7 +46,7 @@ def test_operator_starts_with_a_click_and_ends_with_the_key_combination(
                 assert service.capture is not None
                 page = service.capture.page
                 await page.wait_for_selector(f"#{START_BUTTON}")
-                x, y = await page.evaluate(_SCREEN_XY)
+                x, y = await page.evaluate(SCREEN_XY, START_BUTTON)
                 _x("mousemove", str(x), str(y), "click", "1")
                 await wait_until_async(lambda: service.state == "session", what="the session")
                 await page.wait_for_selector("#ok")

@@ -6,79 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.errors import CaptureError
-from agent.events import Event, Record
-from agent.journal.reader import iter_records
+from agent.events import Event
 from agent.journal.store import find_session
-from agent.keys import Keyring
 from agent.kiosk.lobby import CONTROL_BINDING, START_BUTTON, WARNING_HOST
-from agent.kiosk.policy import KioskPolicy
-from agent.kiosk.service import HeldSink, KioskOptions, KioskResult, KioskService
+from agent.kiosk.service import HeldSink, KioskService
 from agent.testing import MemorySink
-from tests.kiosk.sites import KioskSites, kiosk_config, kiosk_sites
+from tests.kiosk.kioskrun import of_kind, run_kiosk, session_records, start_customer
+from tests.kiosk.sites import DOWNLOAD_BODY, KioskSites
 from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.browser
-
-Drive = Callable[[KioskService, KioskSites], Awaitable[None]]
-
-
-@asynccontextmanager
-async def _kiosk(
-    home: Path, s: KioskSites, **options: Any
-) -> AsyncIterator[tuple[KioskService, asyncio.Task[KioskResult]]]:
-    policy = KioskPolicy.build(s.a + "/start.html", [s.a])
-    opts = KioskOptions(headless=True, operator="op-7", **options)
-    service = KioskService(home, kiosk_config(), policy, opts)
-    task = asyncio.create_task(service.run())
-    try:
-        yield service, task
-    finally:
-        service.request_stop()
-        await asyncio.wait_for(asyncio.shield(task), 60)
-
-
-def _run(home: Path, drive: Drive, **options: Any) -> KioskResult:
-    async def main() -> KioskResult:
-        async with kiosk_sites() as s, _kiosk(home, s, **options) as (service, task):
-            await drive(service, s)
-            return await asyncio.wait_for(asyncio.shield(task), 60)
-
-    return asyncio.run(main())
-
-
-async def _start_customer(service: KioskService, number: int) -> None:
-    """Wait for the start screen of customer ``number``; the operator clicks Start."""
-
-    def lobby_up() -> bool:
-        done = len(service._out.customers) == number - 1
-        gate, cap = service.gate, service.capture
-        return done and service.state == "lobby" and gate is not None and cap is not None
-
-    await wait_until_async(lobby_up, what=f"the start screen for customer {number}")
-    assert service.capture is not None
-    await service.capture.page.click(f"#{START_BUTTON}")
-    await wait_until_async(lambda: service.state == "session", what="the customer session")
-    await service.capture.page.wait_for_selector("#h")
-
-
-def _events(home: Path, session_id: str) -> list[Record]:
-    keyring = Keyring.load_or_init(home, kiosk_config().seal.keys)
-    segments = [s.path for s in find_session(home, session_id).segments]
-    return [r for seg in segments for r in iter_records(seg, keyring)]
-
-
-def _kinds(records: list[Record], prefix: str) -> list[Record]:
-    return [r for r in records if r.kind.startswith(prefix)]
 
 
 def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) -> None:
@@ -86,7 +32,7 @@ def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) ->
 
     async def drive(service: KioskService, s: KioskSites) -> None:
         sites.append(s)
-        await _start_customer(service, 1)
+        await start_customer(service, 1)
         assert service.capture is not None
         page = service.capture.page
         await page.click("#link")  # another origin: the block page, in this session
@@ -95,13 +41,13 @@ def test_operator_start_and_end_key_seal_one_verified_session(tmp_path: Path) ->
         with contextlib.suppress(CaptureError):
             await page.press("Control+Alt+End")
 
-    out = _run(tmp_path, drive, customers=1)
+    out = run_kiosk(tmp_path, drive, customers=1)
     assert out.reason == "customers" and out.verified
     [customer] = out.customers
     assert customer.reason == "operator"
     assert find_session(tmp_path, customer.session_id).user == "op-7"
-    records = _events(tmp_path, customer.session_id)
-    kiosk = _kinds(records, "kiosk.")
+    records = session_records(tmp_path, customer.session_id)
+    kiosk = of_kind(records, "kiosk.")
     assert kiosk[0].kind == "kiosk.session_start" and kiosk[-1].kind == "kiosk.session_end"
     assert kiosk[0].payload["reason"] == "operator" and kiosk[0].payload["operator"] == "op-7"
     blocked = {(r.payload["how"], r.payload["url"]) for r in kiosk if r.kind == "kiosk.blocked"}
@@ -129,7 +75,7 @@ def test_page_scripts_can_neither_start_nor_end_a_session(tmp_path: Path) -> Non
         assert await page.evaluate(f"() => typeof window.{CONTROL_BINDING}") == "undefined"
         await page.evaluate(f"() => document.getElementById({START_BUTTON!r}).click()")
         assert not service.gate.started.is_set() and service.state == "lobby"
-        await _start_customer(service, 1)
+        await start_customer(service, 1)
         synthetic = (
             "() => document.dispatchEvent(new KeyboardEvent('keydown', "
             "{ctrlKey: true, altKey: true, code: 'End', key: 'End', bubbles: true}))"
@@ -138,7 +84,7 @@ def test_page_scripts_can_neither_start_nor_end_a_session(tmp_path: Path) -> Non
         assert not service.gate.ended.is_set() and service.state == "session"
         service.end_session()
 
-    out = _run(tmp_path, drive, customers=1)
+    out = run_kiosk(tmp_path, drive, customers=1)
     assert [c.reason for c in out.customers] == ["supervisor"] and out.verified
 
 
@@ -148,7 +94,7 @@ def test_idle_session_shows_a_countdown_input_dismisses_it_then_idleness_ends_it
     seen: list[str] = []
 
     async def drive(service: KioskService, s: KioskSites) -> None:
-        await _start_customer(service, 1)
+        await start_customer(service, 1)
         assert service.capture is not None
         page = service.capture.page
         present = f"!!document.getElementById({WARNING_HOST!r})"
@@ -160,12 +106,12 @@ def test_idle_session_shows_a_countdown_input_dismisses_it_then_idleness_ends_it
         await page.wait_for_function(present, timeout=30)
         seen.append("shown again")
 
-    out = _run(tmp_path, drive, customers=1, idle_seconds=4.0, warning_seconds=3.0)
+    out = run_kiosk(tmp_path, drive, customers=1, idle_seconds=4.0, warning_seconds=3.0)
     assert seen == ["shown", "dismissed", "shown again"]
     [customer] = out.customers
     assert customer.reason == "idle" and out.verified
-    records = _events(tmp_path, customer.session_id)
-    kiosk = [r.kind for r in _kinds(records, "kiosk.") if r.kind != "kiosk.blocked"]
+    records = session_records(tmp_path, customer.session_id)
+    kiosk = [r.kind for r in of_kind(records, "kiosk.") if r.kind != "kiosk.blocked"]
     assert kiosk == [
         "kiosk.session_start",
         "kiosk.idle_warning",
@@ -173,25 +119,36 @@ def test_idle_session_shows_a_countdown_input_dismisses_it_then_idleness_ends_it
         "kiosk.idle_warning",
         "kiosk.session_end",
     ]
-    warnings = _kinds(records, "kiosk.idle_warning")
+    warnings = of_kind(records, "kiosk.idle_warning")
     assert [w.payload["shown"] for w in warnings] == [1, 1]
     assert all(0 < w.payload["left_ms"] <= 3000 for w in warnings)
 
 
 def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -> None:
+    """Storage of every kind, and a downloaded file (downloads allowed), are gone for the
+    next customer."""
     states: list[dict[str, Any]] = []
+    downloads: list[list[Path]] = []
 
     async def drive(service: KioskService, s: KioskSites) -> None:
         for number in (1, 2):
-            await _start_customer(service, number)
+            await start_customer(service, number)
             assert service.capture is not None
             page = service.capture.page
+            folder = service.capture.browser.tmp_dir / "downloads"
+            if number == 1:
+                await page.click("#dl")
+                saved = functools.partial(_saved, folder)
+                await wait_until_async(saved, what="the statement downloaded")
+            downloads.append(_saved(folder))
             await page.goto(s.a + "/state.html", wait_until="load")
             fn = "() => window.leaveState()" if number == 1 else "() => window.probeState()"
             states.append(await page.evaluate(fn))
             service.end_session()
 
-    out = _run(tmp_path, drive, customers=2)
+    out = run_kiosk(tmp_path, drive, customers=2, policy_kw={"downloads": "allow"})
+    [statement], nothing = downloads
+    assert nothing == [] and not statement.exists()
     left, found = states
     assert left == {
         "cookie": "customer=1",
@@ -218,20 +175,26 @@ def test_next_customer_starts_with_nothing_of_the_previous_one(tmp_path: Path) -
     assert (previous["session_id"], previous["reason"]) == (first.session_id, "restart")
 
 
+def _saved(folder: Path) -> list[Path]:
+    """The files fully downloaded into ``folder`` (not Chromium's partial ones)."""
+    done = [f for f in folder.iterdir() if f.is_file() and not f.name.endswith(".crdownload")]
+    return [f for f in done if f.read_bytes() == DOWNLOAD_BODY]
+
+
 def test_a_killed_customer_browser_seals_that_session_and_the_next_customer_gets_a_new_one(
     tmp_path: Path,
 ) -> None:
     async def drive(service: KioskService, s: KioskSites) -> None:
-        await _start_customer(service, 1)
+        await start_customer(service, 1)
         assert service.capture is not None
         os.kill(service.capture.browser.pid, signal.SIGKILL)
-        await _start_customer(service, 2)
+        await start_customer(service, 2)
         service.end_session()
 
-    out = _run(tmp_path, drive, customers=2)
+    out = run_kiosk(tmp_path, drive, customers=2)
     first, second = out.customers
     assert (first.reason, second.reason) == ("browser_closed", "supervisor") and out.verified
-    end = _kinds(_events(tmp_path, first.session_id), "kiosk.session_end")
+    end = of_kind(session_records(tmp_path, first.session_id), "kiosk.session_end")
     assert [e.payload["reason"] for e in end] == ["browser_closed"]
     assert not first.tmp_dir.exists()
 

@@ -1,15 +1,14 @@
 """The kiosk's live supervision viewer with real browsers on both ends: the kiosk in a
 headful Chromium on a private Xvfb display, the supervisor's viewer in a second Chromium. The
-view follows customer after customer, and its Pause button reaches the kiosk's supervisor
-controls with the supervisor's name (a recording test double set as ``service.supervision``:
-it tests the HTTP and page wiring only)."""
+view follows customer after customer, and its Pause button pauses the kiosk through its real
+supervisor controls: the join and the pause are audited, with the supervisor's name, in the
+customer's sealed session."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,10 @@ from playwright.async_api import Page, async_playwright
 from agent.kiosk.live import run_supervised
 from agent.kiosk.policy import KioskPolicy
 from agent.kiosk.service import KioskOptions, KioskService
+from tests.kiosk.kioskrun import of_kind, session_records, start_customer
 from tests.kiosk.sites import kiosk_config, kiosk_sites
-from tests.kiosk.test_kiosk_sessions import _start_customer
 from tests.replay.helpers import CHROMIUM
-from tests.replay.live_helpers import RecordingControls
 from tests.waiting import wait_until_async
-from tests.workstation.desktop import xvfb
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,13 +29,6 @@ pytestmark = [
 
 RENDERED = """() => { const f = document.querySelector('#replay iframe');
   return !!(f && f.contentDocument && f.contentDocument.getElementById('h')); }"""
-
-
-@pytest.fixture
-def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with xvfb() as name:
-        monkeypatch.setenv("DISPLAY", name)
-        yield name
 
 
 async def _watching(viewer: Page, session_id: str) -> None:
@@ -52,10 +42,9 @@ async def _watching(viewer: Page, session_id: str) -> None:
     await viewer.wait_for_function(RENDERED, timeout=60_000)
 
 
-def test_the_live_view_follows_each_customer_and_its_pause_reaches_the_controls(
+def test_the_live_view_follows_each_customer_and_its_pause_is_audited_in_the_session(
     tmp_path: Path, display: str
 ) -> None:
-    controls = RecordingControls()
     seen: list[str] = []
 
     async def main() -> list[str]:
@@ -63,8 +52,6 @@ def test_the_live_view_follows_each_customer_and_its_pause_reaches_the_controls(
             policy = KioskPolicy.build(s.a + "/start.html", [s.a])
             opts = KioskOptions(headless=False, operator="op-7", customers=2)
             service = KioskService(tmp_path, kiosk_config(), policy, opts)
-            # The double stands in for the kiosk's own controls (typed or not on KioskService).
-            setattr(service, "supervision", controls)  # noqa: B010
             urls: list[str] = []
             task = asyncio.create_task(run_supervised(service, echo=urls.append))
             await wait_until_async(lambda: urls, what="the live viewer URL")
@@ -72,7 +59,7 @@ def test_the_live_view_follows_each_customer_and_its_pause_reaches_the_controls(
             viewer = await browser.new_page()
             await viewer.goto(urls[0].rpartition(" ")[2])
             for number in (1, 2):
-                await _start_customer(service, number)
+                await start_customer(service, number)
                 assert service.recording is not None
                 await _watching(viewer, service.recording.session_id)
                 seen.append(service.recording.session_id)
@@ -81,6 +68,7 @@ def test_the_live_view_follows_each_customer_and_its_pause_reaches_the_controls(
                     await viewer.wait_for_function(
                         "document.body.dataset.lastAction === 'pause:200'"
                     )
+                    assert service.supervision.state()["state"] == "paused"
                 service.end_session()
             await browser.close()
             out = await asyncio.wait_for(task, 120)
@@ -88,7 +76,11 @@ def test_the_live_view_follows_each_customer_and_its_pause_reaches_the_controls(
 
     sealed = asyncio.run(main())
     assert seen == sealed  # the view followed each customer's session, in order
-    who = controls.calls[0][1]
-    assert controls.calls[0] == ("join", who)
-    assert ("pause", who) in controls.calls
-    assert who == getpass.getuser()  # the local supervisor the per-launch token stands for
+    me = getpass.getuser()  # the local supervisor the per-launch token stands for
+    first, second = (session_records(tmp_path, sid) for sid in sealed)
+    joins = [r.payload["supervisor"] for r in of_kind(first, "kiosk.supervisor_join")]
+    assert joins == [me]
+    paused = of_kind(first, "kiosk.paused")
+    assert [(r.payload["supervisor"], r.payload["reason"]) for r in paused] == [(me, "supervisor")]
+    assert [r.payload["supervisor"] for r in of_kind(second, "kiosk.supervisor_join")] == [me]
+    assert of_kind(second, "kiosk.paused") == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigError
-from agent.kiosk.policy import KioskPolicy, kiosk_args
+from agent.kiosk.policy import DEAD_PROXY, KioskPolicy, kiosk_args, proxy_args
 from tests.kiosk.sites import DOWNLOAD_BODY, blocked, kiosk, kiosk_sites
 from tests.waiting import wait_until_async
 
@@ -32,9 +32,29 @@ def test_unknown_choices_are_refused() -> None:
 def test_kiosk_args_follow_the_policy() -> None:
     policy = KioskPolicy.build("https://bank.example/", ["https://bank.example"])
     silent = KioskPolicy.build("https://bank.example/", ["https://bank.example"], printing="silent")
-    assert kiosk_args(policy, headless=False) == ["--kiosk"]
-    assert kiosk_args(silent, headless=False) == ["--kiosk", "--kiosk-printing"]
-    assert kiosk_args(policy, headless=True) == []
+    proxy = proxy_args(policy)
+    assert kiosk_args(policy, headless=False) == [*proxy, "--kiosk"]
+    assert kiosk_args(silent, headless=False) == [*proxy, "--kiosk", "--kiosk-printing"]
+    assert kiosk_args(policy, headless=True) == proxy
+
+
+def test_proxy_rules_send_what_is_not_allowed_to_a_proxy_that_cannot_exist() -> None:
+    """Allowed origins (and their WebSocket twins) bypass the dead proxy; loopback is not
+    bypassed implicitly; ``any-https`` proxies http/ws only; ``any`` or an unenforced scope
+    proxies nothing."""
+    allow = ["https://bank.example", "http://*.branch.example:8080/app", "https://[::1]:*"]
+    policy = KioskPolicy.build("https://bank.example/", allow)
+    assert proxy_args(policy) == [
+        f"--proxy-server={DEAD_PROXY}",
+        "--proxy-bypass-list=<-loopback>;https://bank.example:443;wss://bank.example:443;"
+        "http://*.branch.example:8080;ws://*.branch.example:8080;https://[::1];wss://[::1]",
+    ]
+    https = KioskPolicy.build("https://bank.example/", allow[:1], subresources="any-https")
+    assert proxy_args(https)[0] == f"--proxy-server=http={DEAD_PROXY}"
+    anything = KioskPolicy.build("https://bank.example/", allow[:1], subresources="any")
+    assert proxy_args(anything) == []
+    tops = KioskPolicy.build("https://bank.example/", allow[:1], scopes=["top", "frame"])
+    assert proxy_args(tops) == []
 
 
 def _download(tmp_path: Path, downloads: str) -> list[str]:
