@@ -66,7 +66,7 @@ def test_the_live_view_follows_each_customer_and_its_pause_is_audited_in_the_ses
                 if number == 1:
                     await viewer.click("#pause")
                     await viewer.wait_for_function(
-                        "document.body.dataset.lastAction === 'pause:200'"
+                        "() => document.body.dataset.lastAction === 'pause:200'"
                     )
                     assert service.supervision.state()["state"] == "paused"
                 service.end_session()
