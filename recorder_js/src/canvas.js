@@ -18,7 +18,7 @@
 //
 // Masking: a canvas that is blocked (rr-block) or covered by a mask rule is never imaged.
 
-import { rr } from './queue.js';
+import { rrAt } from './queue.js';
 import { CanvasContext, EventType, IncrementalSource } from './rrweb_types.js';
 import { known, mirror } from './snapshot.js';
 import { G, cfg, doc, masker, now } from './world.js';
@@ -139,10 +139,11 @@ function drawImageEvent(c, url, frame) {
   };
 }
 
-function send(c, url) {
+// Send an image of c that it showed at time t (when it changed).
+function send(c, url, t) {
   if (canvasLast.get(c) === url) return;
   canvasLast.set(c, url);
-  rr(EventType.IncrementalSnapshot, drawImageEvent(c, url, nextFrame(c)));
+  rrAt(t, EventType.IncrementalSnapshot, drawImageEvent(c, url, nextFrame(c)));
 }
 
 // Whether a canvas can be read now (connected, known to the replay, sized, not masked).
@@ -170,7 +171,7 @@ function readPreserved(c) {
     canvasLast.set(c, url); // never drawn: the replay is blank already
     return;
   }
-  send(c, url);
+  send(c, url, now());
 }
 
 // ---- following a canvas whose buffer is cleared after each frame (WebGL) ----------------
@@ -200,7 +201,7 @@ function drewThisFrame(c) {
 
 function endFollow(c, f) {
   follows.delete(c);
-  if (f.dirty) send(c, f.copy.toDataURL(CANVAS_MIME, CANVAS_QUALITY));
+  if (f.dirty) send(c, f.copy.toDataURL(CANVAS_MIME, CANVAS_QUALITY), f.drewAt);
 }
 
 function followStep(c, f, t) {
@@ -222,6 +223,7 @@ function followStep(c, f, t) {
     x.clearRect(0, 0, c.width, c.height);
     x.drawImage(c, 0, 0);
     f.dirty = true;
+    f.drewAt = t;
     f.idle = 0;
   } else {
     f.idle += 1;
@@ -238,7 +240,8 @@ function follow(c, until, patient) {
     f.patient = f.patient || patient;
     return;
   }
-  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, until, dirty: false, patient });
+  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, until, dirty: false, drewAt: 0,
+    patient });
 }
 
 // The next frame's step, taken after the page's animation-frame callbacks (a ResizeObserver

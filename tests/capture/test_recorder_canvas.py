@@ -43,6 +43,12 @@ def _image(data: dict[str, Any]) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(blob["data"][0]["base64"]))).convert("RGBA")
 
 
+def _pixel(img: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    px = img.getpixel(xy)
+    assert isinstance(px, tuple)
+    return px
+
+
 def _near(a: tuple[int, ...], b: list[int], tol: int = 24) -> bool:
     return all(abs(x - y) <= tol for x, y in zip(a[:3], b[:3], strict=True))
 
@@ -61,8 +67,9 @@ def test_masked_and_blocked_canvases_are_never_imaged() -> None:
     rr-block is imaged, in the snapshot and in the stream."""
 
     async def go(ctx: BrowserContext, base: str) -> Recorded:
-        r = await _record(ctx, base, "recorder_canvas_mask.html", "window.__done === true",
-                          {"mask": MASK})
+        r = await _record(
+            ctx, base, "recorder_canvas_mask.html", "window.__done === true", {"mask": MASK}
+        )
         await r.flush()
         return r
 
@@ -88,7 +95,9 @@ def test_each_canvas_image_carries_a_growing_frame_number() -> None:
     r = run_in_browser(go)
     node = _canvas_nodes(r)["cv"]
     first = node["attributes"]["rr_canvasFrame"]
-    frames = [e["data"]["frame"] for e in r.rec.kinds("rrweb.canvas") if e["data"]["id"] == node["id"]]
+    frames = [
+        e["data"]["frame"] for e in r.rec.kinds("rrweb.canvas") if e["data"]["id"] == node["id"]
+    ]
     assert len(frames) >= 2
     assert frames == list(range(first + 1, first + 1 + len(frames)))
 
@@ -104,12 +113,14 @@ def test_webgl_canvas_is_imaged_with_its_last_frame_not_blank() -> None:
 
         def last_is_final() -> bool:
             evs = r.rec.kinds("rrweb.canvas")
-            return bool(evs) and _near(_image(evs[-1]["data"]).getpixel((3, 3)), expect["corner"])
+            return bool(evs) and _near(_pixel(_image(evs[-1]["data"]), (3, 3)), expect["corner"])
 
-        await wait_until_async(last_is_final, what="the last WebGL step in the stream", timeout_s=15)
+        await wait_until_async(
+            last_is_final, what="the last WebGL step in the stream", timeout_s=15
+        )
         return r, expect
 
     r, expect = run_in_browser(go)
     last = _image(r.rec.kinds("rrweb.canvas")[-1]["data"])
-    assert _near(last.getpixel((100, 60)), expect["center"])
-    assert last.getpixel((100, 60))[3] == 255
+    assert _near(_pixel(last, (100, 60)), expect["center"])
+    assert _pixel(last, (100, 60))[3] == 255
