@@ -7,10 +7,10 @@
 // a ResizeObserver callback: the browser runs those in its rendering update after every
 // requestAnimationFrame callback of the frame (the page's draws included) and before it
 // presents the frame. A 2D canvas (its buffer is kept) is read once per poll. Any other
-// canvas is followed frame by frame for up to canvasMs after the poll (see "following"
-// below): the last frame it drew is sent, and a frame it did not draw (blank) is not, so a
-// WebGL chart that stops drawing keeps its last picture. A canvas that draws only between
-// two follow windows is seen at its next drawn frame inside one.
+// canvas is followed frame by frame from each poll while it draws (see "following" below):
+// the last frame it drew is sent, and a frame it did not draw (blank) is not, so a WebGL
+// chart that stops drawing keeps its last picture. A canvas that draws only between two
+// follow windows is seen at its next drawn frame inside one.
 //
 // Order: every image of a canvas carries `frame`, a number that grows per canvas element (in
 // snapshots as the attribute `rr_canvasFrame`), so a replayer that decodes images
@@ -175,15 +175,19 @@ function readPreserved(c) {
 }
 
 // ---- following a canvas whose buffer is cleared after each frame (WebGL) ----------------
-// For a while after each poll, every frame such a canvas drew (a small sample of it is not
-// fully transparent) is copied into a private canvas; when it stops drawing (IDLE_FRAMES
-// frames without a draw) or the follow ends, the copy of its last drawn frame is sent. The
-// loop runs only then, so an idle page gets no extra frames beyond IDLE_FRAMES per poll.
+// From a poll on, every frame such a canvas drew (a small sample of it is not fully
+// transparent) is copied into a private canvas. The copy of its last drawn frame is sent at
+// the next poll (a canvas that keeps drawing: one image per poll) or when it stops drawing
+// (IDLE_FRAMES frames and IDLE_MS without a draw); then the loop ends, so an idle page gets
+// extra frames only for about IDLE_MS per poll. A window lasts at most two polls, so windows
+// of a canvas that keeps drawing overlap.
 const IDLE_FRAMES = 10;
+const IDLE_MS = 200;
 const SAMPLE = 8;
-const follows = new Map(); // canvas -> {copy, idle, until, dirty}
+const follows = new Map(); // canvas -> {copy, idle, drewAt, until, patientUntil, dirty}
 let sampler = null;
 let followArmed = false;
+let pollWanted = false;
 
 function drewThisFrame(c) {
   if (!sampler) {
@@ -199,9 +203,23 @@ function drewThisFrame(c) {
   return false;
 }
 
-function endFollow(c, f) {
-  follows.delete(c);
-  if (f.dirty) send(c, f.copy.toDataURL(CANVAS_MIME, CANVAS_QUALITY), f.drewAt);
+function sendCopy(c, f) {
+  if (!f.dirty) return;
+  f.dirty = false;
+  send(c, f.copy.toDataURL(CANVAS_MIME, CANVAS_QUALITY), f.drewAt);
+}
+
+function copyFrame(c, f, t) {
+  if (f.copy.width !== c.width || f.copy.height !== c.height) {
+    f.copy.width = c.width;
+    f.copy.height = c.height;
+  }
+  const x = f.copy.getContext('2d');
+  x.clearRect(0, 0, c.width, c.height);
+  x.drawImage(c, 0, 0);
+  f.dirty = true;
+  f.drewAt = t;
+  f.idle = 0;
 }
 
 function followStep(c, f, t) {
@@ -215,33 +233,30 @@ function followStep(c, f, t) {
       readPreserved(c);
       return;
     }
-    if (f.copy.width !== c.width || f.copy.height !== c.height) {
-      f.copy.width = c.width;
-      f.copy.height = c.height;
-    }
-    const x = f.copy.getContext('2d');
-    x.clearRect(0, 0, c.width, c.height);
-    x.drawImage(c, 0, 0);
-    f.dirty = true;
-    f.drewAt = t;
-    f.idle = 0;
+    copyFrame(c, f, t);
   } else {
     f.idle += 1;
   }
-  if ((f.idle >= IDLE_FRAMES && !f.patient) || t >= f.until) endFollow(c, f);
+  const idle = f.idle >= IDLE_FRAMES && t - f.drewAt >= IDLE_MS && t >= f.patientUntil;
+  if (idle || t >= f.until) {
+    follows.delete(c);
+    sendCopy(c, f);
+  }
 }
 
-// patient: the window after a snapshot, where a chart drawn once at load must be seen, does
-// not end early for want of draws.
-function follow(c, until, patient) {
+// A poll: a followed canvas sends what it drew since the last poll and is followed on. The
+// window after a snapshot (patient), where a chart drawn once at load must be seen, does not
+// end early for want of draws.
+function follow(c, t, patient) {
   const f = follows.get(c);
+  const until = t + 2 * cfg.canvasMs;
   if (f) {
+    sendCopy(c, f);
     f.until = until;
-    f.patient = f.patient || patient;
     return;
   }
-  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, until, dirty: false, drewAt: 0,
-    patient });
+  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, drewAt: t, until, dirty: false,
+    patientUntil: patient ? t + cfg.canvasMs : 0 });
 }
 
 // The next frame's step, taken after the page's animation-frame callbacks (a ResizeObserver
@@ -264,14 +279,16 @@ function armFollow(run) {
   });
 }
 
+// A poll, in a rendering update: read the 2D canvases, follow the others from this frame.
 export function readCanvases(run) {
   const t = now();
   const patient = afterSnapshot;
   afterSnapshot = false;
+  pollWanted = false;
   canvases.forEach((c) => {
     if (!readable(c)) return;
     if (preserved.get(c) === true) readPreserved(c);
-    else follow(c, t + cfg.canvasMs, patient);
+    else follow(c, t, patient);
   });
   followFrame(run, t);
 }
@@ -281,9 +298,10 @@ function followFrame(run, t) {
   armFollow(run);
 }
 
-// The follow loop's entry (guarded by the caller).
+// The follow loop's step (guarded by the caller); a poll that came meanwhile runs here.
 export function followCanvases(run) {
-  followFrame(run, now());
+  if (pollWanted) readCanvases(run);
+  else followFrame(run, now());
 }
 
 // Run `read` (which calls readCanvases) at the next rendering update (see the top of this
@@ -291,6 +309,10 @@ export function followCanvases(run) {
 export function pollCanvases(read) {
   afterSnapshot = afterSnapshot || due;
   due = false;
+  if (followArmed) {
+    pollWanted = true; // the follow loop's next frame reads them
+    return;
+  }
   const root = doc.documentElement;
   if (readPending || !root) return;
   readPending = true;

@@ -140,6 +140,43 @@ export function canvasEvents(e) {
   return list;
 }
 
+// A document without scripting shows a canvas element's fallback content, never its bitmap
+// (the replay iframe has no scripts): the image is shown as the element's background, and
+// the element is sized as the canvas was (inline-block when it was inline; the bitmap's
+// aspect ratio; the bitmap's width when the page's styles give it neither width nor height).
+// The bitmap is drawn too, so reading the canvas gives the image.
+const sizedByUs = new WeakSet();
+
+function autoSized(canvas, st) {
+  if (sizedByUs.has(canvas)) return true;
+  const d = st.getPropertyValue('display');
+  const prio = st.getPropertyPriority('display');
+  const ar = st.getPropertyValue('aspect-ratio');
+  st.setProperty('display', 'inline-block', 'important');
+  st.removeProperty('aspect-ratio');
+  const box = canvas.getBoundingClientRect();
+  if (d) st.setProperty('display', d, prio);
+  else st.removeProperty('display');
+  if (ar) st.setProperty('aspect-ratio', ar);
+  return !box.width && !box.height;
+}
+
+function show(canvas, url) {
+  const st = canvas.style;
+  const view = canvas.ownerDocument.defaultView;
+  if (autoSized(canvas, st)) {
+    sizedByUs.add(canvas);
+    st.setProperty('width', canvas.width + 'px');
+  }
+  if (view && view.getComputedStyle(canvas).display === 'inline') {
+    st.setProperty('display', 'inline-block');
+  }
+  st.setProperty('aspect-ratio', canvas.width + ' / ' + canvas.height);
+  st.setProperty('background-image', 'url("' + url + '")');
+  st.setProperty('background-size', '100% 100%');
+  st.setProperty('background-repeat', 'no-repeat');
+}
+
 // The rrweb plugin. `settled()` resolves once every image asked for so far is drawn or
 // dropped; `stats` counts drawn, dropped (older than the one drawn) and refused images.
 export function canvasPlugin() {
@@ -158,7 +195,7 @@ export function canvasPlugin() {
     }
   }
 
-  function draw(canvas, frame, bitmap) {
+  function draw(canvas, frame, bitmap, url) {
     if ((drawn.get(canvas) || 0) >= frame) {
       stats.dropped += 1;
       return;
@@ -168,6 +205,7 @@ export function canvasPlugin() {
     drawn.set(canvas, frame);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(bitmap, 0, 0);
+    show(canvas, url);
     stats.drawn += 1;
   }
 
@@ -187,7 +225,9 @@ export function canvasPlugin() {
       .then(() => createImageBitmap(new Blob([bytes], { type: img.mime })))
       .then((bitmap) => {
         const canvas = replayer.getMirror().getNode(data.id);
-        if (canvas && canvas.nodeName === 'CANVAS') draw(canvas, frame, bitmap);
+        if (canvas && canvas.nodeName === 'CANVAS') {
+          draw(canvas, frame, bitmap, 'data:' + img.mime + ';base64,' + img.base64);
+        }
         if (bitmap.close) bitmap.close();
       })
       .catch(() => {
