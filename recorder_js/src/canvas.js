@@ -183,8 +183,10 @@ function readPreserved(c) {
 // of a canvas that keeps drawing overlap.
 const IDLE_FRAMES = 10;
 const IDLE_MS = 200;
+const ANIMATING_FRAMES = 30;
 const SAMPLE = 8;
-const follows = new Map(); // canvas -> {copy, idle, drewAt, until, patientUntil, dirty}
+const follows = new Map(); // canvas -> {copy, idle, streak, drewAt, until, patientUntil, dirty}
+const animating = new WeakSet(); // canvases that drew in ANIMATING_FRAMES frames in a row
 let sampler = null;
 let followArmed = false;
 let pollWanted = false;
@@ -220,6 +222,7 @@ function copyFrame(c, f, t) {
   f.dirty = true;
   f.drewAt = t;
   f.idle = 0;
+  f.streak += 1;
 }
 
 function followStep(c, f, t) {
@@ -236,12 +239,29 @@ function followStep(c, f, t) {
     copyFrame(c, f, t);
   } else {
     f.idle += 1;
+    f.streak = 0;
   }
   const idle = f.idle >= IDLE_FRAMES && t - f.drewAt >= IDLE_MS && t >= f.patientUntil;
-  if (idle || t >= f.until) {
+  if (f.streak >= ANIMATING_FRAMES) animating.add(c);
+  if (idle || t >= f.until || animating.has(c)) {
     follows.delete(c);
     sendCopy(c, f);
   }
+}
+
+// A canvas that draws every frame (an animation) is not followed frame by frame (each sample
+// waits for the GPU): each poll sends the frame it shows then. When a poll finds it did not
+// draw, it is followed again; its last frame before it stopped is then the one of the poll
+// before (at most canvasMs older).
+function readAnimating(c, t) {
+  if (!drewThisFrame(c)) {
+    animating.delete(c);
+    return false;
+  }
+  const f = { copy: doc.createElement('canvas'), idle: 0, streak: 0, drewAt: t, dirty: false };
+  copyFrame(c, f, t);
+  sendCopy(c, f);
+  return true;
 }
 
 // A poll: a followed canvas sends what it drew since the last poll and is followed on. The
@@ -255,8 +275,8 @@ function follow(c, t, patient) {
     f.until = until;
     return;
   }
-  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, drewAt: t, until, dirty: false,
-    patientUntil: patient ? t + cfg.canvasMs : 0 });
+  follows.set(c, { copy: doc.createElement('canvas'), idle: 0, streak: 0, drewAt: t, until,
+    dirty: false, patientUntil: patient ? t + cfg.canvasMs : 0 });
 }
 
 // The next frame's step, taken after the page's animation-frame callbacks (a ResizeObserver
@@ -288,7 +308,7 @@ export function readCanvases(run) {
   canvases.forEach((c) => {
     if (!readable(c)) return;
     if (preserved.get(c) === true) readPreserved(c);
-    else follow(c, t, patient);
+    else if (!animating.has(c) || !readAnimating(c, t)) follow(c, t, patient);
   });
   followFrame(run, t);
 }
