@@ -33,6 +33,7 @@ const canvasLast = new WeakMap(); // canvas -> data URL of the last image sent
 const frames = new WeakMap(); // canvas -> number of its last image
 const preserved = new WeakMap(); // canvas -> false when its buffer is cleared per frame
 const blanks = new Map(); // 'w x h' -> data URL of a blank canvas of that size
+const tainted = new WeakSet(); // canvases whose pixels the page's origin may not read
 let readPending = false;
 let due = false;
 let afterSnapshot = false;
@@ -152,14 +153,15 @@ function readable(c) {
     canvases.delete(c);
     return false;
   }
-  return known(c) && c.width > 0 && c.height > 0 && imageable(c);
+  return known(c) && c.width > 0 && c.height > 0 && !tainted.has(c) && imageable(c);
 }
 
 function dataUrl(c) {
   try {
     return c.toDataURL(CANVAS_MIME, CANVAS_QUALITY);
   } catch {
-    return null; // tainted canvas
+    tainted.add(c);
+    return null;
   }
 }
 
@@ -200,7 +202,14 @@ function drewThisFrame(c) {
   }
   sampler.clearRect(0, 0, SAMPLE, SAMPLE);
   sampler.drawImage(c, 0, 0, c.width, c.height, 0, 0, SAMPLE, SAMPLE);
-  const px = sampler.getImageData(0, 0, SAMPLE, SAMPLE).data;
+  let px;
+  try {
+    px = sampler.getImageData(0, 0, SAMPLE, SAMPLE).data;
+  } catch {
+    tainted.add(c); // it drew cross-origin images: never readable
+    sampler = null; // the sampler is tainted now too
+    return false;
+  }
   for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true;
   return false;
 }
