@@ -181,8 +181,8 @@ function readPreserved(c) {
 // transparent) is copied into a private canvas. The copy of its last drawn frame is sent at
 // the next poll (a canvas that keeps drawing: one image per poll) or when it stops drawing
 // (IDLE_FRAMES frames and IDLE_MS without a draw); then the loop ends, so an idle page gets
-// extra frames only for about IDLE_MS per poll. A window lasts at most two polls, so windows
-// of a canvas that keeps drawing overlap.
+// extra frames only for about IDLE_MS per poll. Each poll moves the window's end two polls
+// ahead, so a canvas that keeps drawing is followed without a gap.
 const IDLE_FRAMES = 10;
 const IDLE_MS = 200;
 const ANIMATING_FRAMES = 30;
