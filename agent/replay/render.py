@@ -9,6 +9,7 @@ with it is kept in :attr:`Renderer.requests`.
 
 Thumbnails are drawn by the vendored rrweb Replayer: it rebuilds the recorded DOM in an
 iframe sandboxed without ``allow-scripts`` (recorded scripts never run), seeks to the moment
+(canvas images drawn by the bundle's canvas plugin from the page's own window, in frame order)
 and the page is captured with ``Page.captureScreenshot``. The PDF is ``Page.printToPDF`` of
 ``report.html`` served the same way.
 """
@@ -41,19 +42,24 @@ _RENDER_JS = """(function (events) {
   var root = document.getElementById('root');
   if (window.__stR) { try { window.__stR.destroy(); } catch (e) { /* gone */ } }
   root.textContent = '';
-  var r = new rrweb.Replayer(events, {root: root, mouseTail: false, showWarning: false,
-    showDebug: false, triggerFocus: false, UNSAFE_replayCanvas: false, pauseAnimation: true});
+  var canvas = rrweb.canvasPlugin(), evs = [], t1 = events[0].timestamp;
+  events.forEach(function (e) {
+    evs.push.apply(evs, rrweb.canvasEvents(e));
+    t1 = Math.max(t1, e.timestamp);
+  });
+  var r = new rrweb.Replayer(evs, {root: root, mouseTail: false, showWarning: false,
+    showDebug: false, triggerFocus: false, UNSAFE_replayCanvas: false, pauseAnimation: true,
+    plugins: [canvas]});
   window.__stR = r;
-  var t0 = events[0].timestamp, t1 = events[events.length - 1].timestamp;
-  r.pause(Math.max(0, t1 - t0) + 1);
-  return new Promise(function (done) {
+  r.pause(Math.max(0, t1 - events[0].timestamp) + 1);
+  return canvas.settled().then(function () { return new Promise(function (done) {
     requestAnimationFrame(function () { requestAnimationFrame(function () {
       var f = root.querySelector('iframe');
       if (!f) { done(null); return; }
       var b = f.getBoundingClientRect();
       done({w: Math.round(b.width), h: Math.round(b.height)});
     }); });
-  });
+  }); });
 })"""
 
 

@@ -1,9 +1,12 @@
 // The recorder's periodic work: flush() every flushMs (mutations, controls, noted input,
-// backed-off scans, canvases, keyframes, then one drain to the binding), control polling
-// between flushes, and the heartbeat. Every entry point runs guarded: an error becomes a
-// capture.degraded event, never an exception in the page's event loop.
+// backed-off scans, canvases (read at the next frame), keyframes, then one drain to the
+// binding), control polling between flushes, and the heartbeat. Every entry point runs
+// guarded: an error becomes a capture.degraded event, never an exception in the page's event
+// loop.
 
-import { hasCanvases, pollCanvases } from './canvas.js';
+import {
+  canvasesDue, followCanvases, hasCanvases, pollCanvases, readCanvases,
+} from './canvas.js';
 import { flushInputs, pollControls } from './inputs.js';
 import { flushMutations } from './mutations.js';
 import { drain, push } from './queue.js';
@@ -41,9 +44,9 @@ export function flush() {
   pollControls();
   flushInputs();
   scan(t);
-  if (t - lastCanvas >= cfg.canvasMs && hasCanvases()) {
+  if ((t - lastCanvas >= cfg.canvasMs && hasCanvases()) || canvasesDue()) {
     lastCanvas = t;
-    pollCanvases();
+    pollCanvases(readCanvasesNow);
   }
   if (keyframeDue(t)) fullSnapshot('keyframe');
   drain();
@@ -64,6 +67,16 @@ export function safe(fn) {
     stats.workMs += clock() - t0;
   };
 }
+
+// Canvas images are read in rendering updates, after the page's frame (canvas.js says why).
+const followFrame = safe(() => {
+  followCanvases(followFrame);
+  drain();
+});
+const readCanvasesNow = safe(() => {
+  readCanvases(followFrame);
+  drain();
+});
 
 // Flush now (the document is going away, or the agent asks).
 export function flushGuarded() {

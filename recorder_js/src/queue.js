@@ -22,7 +22,11 @@ export function pushAt(kind, t, payload) {
 // An rrweb event; its kind follows the incremental source unless given. `element` (the
 // acted-on element's description, for user actions) goes beside rrweb's own fields.
 export function rr(type, data, kindOverride, element) {
-  const t = now();
+  rrAt(now(), type, data, kindOverride, element);
+}
+
+// An rrweb event stamped with the time `t` its change happened.
+export function rrAt(t, type, data, kindOverride, element) {
   const kind = kindOverride || (type === EventType.IncrementalSnapshot
     ? KIND_BY_SOURCE[data.source] || 'rrweb.other' : 'rrweb.other');
   const payload = { type, data, timestamp: t };

@@ -2,7 +2,9 @@
 // snapshots (chunked for huge DOMs) and the flattening of serialized subtrees into adds.
 
 import { Mirror, serializeNodeWithId } from 'rrweb-snapshot';
-import { forgetCanvases, trackCanvas } from './canvas.js';
+import {
+  CANVAS_MIME, CANVAS_QUALITY, forgetCanvases, snapshotImage, trackCanvas,
+} from './canvas.js';
 import { isClosedRoot, noteHost } from './closed.js';
 import { forgetControls, instrument, trackControl } from './inputs.js';
 import { discardPending, observeRoot } from './mutations.js';
@@ -74,6 +76,7 @@ function onSerializeElement(n, sn) {
     trackControl(n);
   } else if (tag === 'CANVAS') {
     trackCanvas(n);
+    snapshotImage(n, sn.attributes);
   } else if (tag === 'STYLE' || tag === 'LINK') {
     if (styles) styles.baseline(n);
   }
@@ -164,6 +167,7 @@ export function serialize(n, d) {
     maskInputFn: undefined,
     slimDOMOptions: {},
     recordCanvas: true,
+    dataURLOptions: { type: CANVAS_MIME, quality: CANVAS_QUALITY },
     inlineImages: false,
     preserveWhiteSpace: true,
     newlyAddedElement: !inSnapshot,

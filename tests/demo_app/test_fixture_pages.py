@@ -75,7 +75,7 @@ def test_fixture_readme_documents_every_fx_page() -> None:
     """Each fx_*.html is described in tests/fixtures/pages/README.md."""
     readme = (PAGES / "README.md").read_text(encoding="utf-8")
     names = sorted(p.name for p in PAGES.glob("fx_*.html"))
-    assert len(names) == 8
+    assert len(names) == 12
     for name in names:
         assert f"`{name}`" in readme, name
 
@@ -174,6 +174,36 @@ def test_fx_svg_canvas_keeps_drawing_after_done(harness: Harness) -> None:
         assert int(label.split()[1]) >= first + 2
 
     harness.run("fx_svg_canvas.html", check)
+
+
+def test_fx_canvas_webgl_ends_on_its_last_step_in_a_non_preserved_buffer(
+    harness: Harness,
+) -> None:
+    """WebGL works, the last step is 10, and the buffer is not preserved: read in a later
+    task the canvas is blank although the screen shows the step's clear colour."""
+
+    async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
+        assert await page.evaluate("window.__fixtureGl") is True
+        expect = await page.evaluate("window.__fixtureExpect")
+        assert expect["step"] == 10
+        blank = await page.evaluate(
+            "new Promise((r) => setTimeout(() => { const c = document.getElementById('gl');"
+            " const o = document.createElement('canvas'); o.width = c.width;"
+            " o.height = c.height; r(c.toDataURL() === o.toDataURL()); }, 100))"
+        )
+        assert blank is True
+        assert await page.text_content("#frame") == "step 10"
+
+    harness.run("fx_canvas_webgl.html", check)
+
+
+def test_fx_canvas_2d_stops_on_frame_40(harness: Harness) -> None:
+    """The 2D animation draws 40 frames and stops there."""
+
+    async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
+        assert await page.evaluate("window.__fixtureFrames") == 40
+
+    harness.run("fx_canvas_2d.html", check)
 
 
 def test_fx_tamper_reports_its_tampering_and_keeps_mutating(harness: Harness) -> None:

@@ -4,12 +4,15 @@ without any request leaving the machine, and a report prints to PDF."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from agent.capture.config import CaptureConfig
 from agent.replay.render import LOCAL_ORIGIN, Renderer
@@ -108,3 +111,50 @@ def test_pdf_prints_a_page_with_its_served_images() -> None:
 
     pdf = asyncio.run(run())
     assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf
+
+
+def _canvas_events() -> list[dict[str, Any]]:
+    """A page that is one 800x500 canvas, then a green image drawn on it (a canvas event)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 500), (0, 190, 0)).save(buf, "PNG")
+    blob = {
+        "rr_type": "Blob",
+        "data": [{"rr_type": "ArrayBuffer", "base64": base64.b64encode(buf.getvalue()).decode()}],
+        "type": "image/png",
+    }
+    canvas = _el("canvas", 5, {"width": "800", "height": "500", "style": "display:block"}, [])
+    doc = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [_el("html", 3, {}, [_el("body", 4, {"style": "margin:0"}, [canvas])])],
+    }
+    draw = {"property": "drawImage", "args": [{"rr_type": "ImageBitmap", "args": [blob]}, 0, 0]}
+    return [
+        {
+            "type": 4,
+            "data": {"href": "https://a.example/", "width": 800, "height": 500},
+            "timestamp": 1,
+        },
+        {"type": 2, "data": {"node": doc, "initialOffset": {"top": 0, "left": 0}}, "timestamp": 2},
+        {
+            "type": 3,
+            "data": {"source": 9, "id": 5, "type": 0, "frame": 1, "commands": [draw]},
+            "timestamp": 3,
+        },
+    ]
+
+
+def test_thumbnail_shows_a_recorded_canvas_image() -> None:
+    """The canvas image of the moment is drawn before the picture is taken."""
+
+    async def draw() -> bytes:
+        r = await Renderer.start(CaptureConfig())
+        try:
+            await r.open_replayer()
+            return await r.thumbnail(_canvas_events(), 320)
+        finally:
+            await r.close()
+
+    img = Image.open(io.BytesIO(asyncio.run(draw()))).convert("RGB")
+    r, g, b = img.getpixel((img.width // 2, img.height // 2))  # type: ignore[misc]
+    assert g > 150 and r < 60 and b < 60, (r, g, b)

@@ -13,7 +13,7 @@
   var S = { session: null, timeline: [], network: [], actions: {}, keyframes: {},
             stream: null, page: null, cur: null, replayer: null, loaded: [], playing: false,
             timer: null, busy: Promise.resolve(), actionList: null, actionsDerived: false,
-            marks: [], curT: null, built: null };
+            marks: [], curT: null, built: null, canvas: null };
 
   // ---- data access -------------------------------------------------------------------------
   function offline(path, p) {
@@ -530,19 +530,43 @@
     var b = S.built;
     return !!(b && kf && S.replayer && b.stream === S.stream && b.kf === kf.seq && seq > b.upto);
   }
+  // The latest time among entries: not always the last entry's (an entry is stamped when its
+  // change happened, e.g. a canvas image at the frame it shows, and reaches the journal later).
+  function latest(list) {
+    var t = -Infinity;
+    list.forEach(function (e) { if (e.payload.timestamp > t) t = e.payload.timestamp; });
+    return t;
+  }
   function inOrder(list) {  // the Replayer skips an added event not later than the last played
-    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
-    return !list.length || list[0].payload.timestamp > lastTs;
+    var lastTs = latest(S.loaded);
+    return list.every(function (e) { return e.payload.timestamp > lastTs; });
+  }
+  // The events rrweb gets for journal entries: canvas images travel as canvas events that
+  // the canvas plugin draws in frame order (rrweb.canvasEvents leaves the entries as they are).
+  function payloadsOf(list) {
+    var out = [];
+    list.forEach(function (e) { out.push.apply(out, rrweb.canvasEvents(e.payload)); });
+    return out;
+  }
+  function addEvents(list) {
+    payloadsOf(list).forEach(function (p) { S.replayer.addEvent(p); });
+    list.forEach(function (e) { S.loaded.push(e); });
+  }
+  // The frame is on screen once its canvas images are drawn and the browser has painted it.
+  function markFrame(seq) {
+    S.canvas.settled().then(function () {
+      requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
+    });
   }
   function extend(list, seq) {
-    list.forEach(function (e) { S.replayer.addEvent(e.payload); S.loaded.push(e); });
-    var lastTs = S.loaded[S.loaded.length - 1].payload.timestamp;
+    addEvents(list);
+    var lastTs = latest(S.loaded);
     // Replayer.addEvent queues each event in a microtask: move on after them.
     return Promise.resolve().then(function () {
       S.replayer.pause(Math.max(0, lastTs - S.baseTs) + 1);
       closeReplayDocument();
       S.built.upto = Math.max(S.built.upto, seq);
-      requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
+      markFrame(seq);
     });
   }
   function closeReplayDocument() {
@@ -556,15 +580,18 @@
     var root = $('replay');
     root.textContent = '';
     S.loaded = evs;
-    var payloads = evs.map(function (e) { return e.payload; });
+    var payloads = payloadsOf(evs);
+    // Canvas images are drawn by the canvas plugin from this window (rrweb's own canvas
+    // replay stays off: it would let the replay iframe run scripts).
+    S.canvas = rrweb.canvasPlugin();
     S.replayer = new rrweb.Replayer(payloads, {
       root: root, mouseTail: false, showWarning: false, showDebug: false, triggerFocus: false,
       UNSAFE_replayCanvas: false, skipInactive: false, speed: +$('speed').value,
-      pauseAnimation: true
+      pauseAnimation: true, plugins: [S.canvas]
     });
     S.replayer.on('resize', function (d) { STUI.setViewport(d.width, d.height); });
     S.replayer.on('fullsnapshot-rebuilded', closeReplayDocument);
-    var t0 = payloads[0].timestamp, t1 = payloads[payloads.length - 1].timestamp;
+    var t0 = payloads[0].timestamp, t1 = latest(evs);
     S.baseTs = t0;
     // rrweb applies events strictly before the offset: +1 ms includes the target event.
     S.replayer.pause(Math.max(0, t1 - t0) + 1);
@@ -575,8 +602,7 @@
       ifr.setAttribute('title', 'replay');
       STUI.setViewport(+ifr.getAttribute('width'), +ifr.getAttribute('height'));
     }
-    // The frame is on screen once the browser has painted it: the next animation frame.
-    requestAnimationFrame(function () { document.body.dataset.frame = String(seq); });
+    markFrame(seq);
   }
   function finishSeek(seq, rec) {
     S.cur = seq;
@@ -663,7 +689,7 @@
     var last = S.loaded.length ? S.loaded[S.loaded.length - 1].seq : S.cur;
     allEvents({ from_seq: last + 1, to_seq: S.session.seq_last, stream: S.stream, rrweb: '1',
                 limit: S.session.page_size }).then(function (evs) {
-      evs.forEach(function (e) { S.replayer.addEvent(e.payload); S.loaded.push(e); });
+      addEvents(evs);
       S.replayer.setConfig({ speed: +$('speed').value });
       S.replayer.play(S.replayer.getCurrentTime());
       S.timer = setInterval(function () {
