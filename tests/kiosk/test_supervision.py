@@ -221,7 +221,6 @@ def test_require_supervisor_refuses_start_until_one_joins_and_pauses_when_all_le
     tmp_path: Path,
 ) -> None:
     seen: dict[str, Any] = {}
-
     states: list[str] = []
 
     async def drive(service: KioskService, s: KioskSites) -> None:
@@ -271,9 +270,8 @@ def test_require_supervisor_refuses_start_until_one_joins_and_pauses_when_all_le
     ]
     kiosk = of_kind(records, "kiosk.")
     assert kiosk[0].payload == {"reason": NO_SUPERVISOR}
-    first_join = next(r for r in kiosk if r.kind == "kiosk.supervisor_join")
-    assert first_join.payload["before_start"] is True
-    assert first_join.payload["supervisor"] == "sup-cy"
+    first_join = next(r for r in kiosk if r.kind == "kiosk.supervisor_join").payload
+    assert (first_join["before_start"], first_join["supervisor"]) == (True, "sup-cy")
     paused = next(r for r in kiosk if r.kind == "kiosk.paused").payload
     assert (paused["supervisor"], paused["reason"]) == ("sup-cy", "no_supervisor")
     resumed = next(r for r in kiosk if r.kind == "kiosk.resumed").payload
