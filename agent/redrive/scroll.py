@@ -34,7 +34,8 @@ class _Run:
     target: Target
 
 
-def _mirror(doms: dict[Stream, DomMap], r: Record) -> None:
+def mirror_record(doms: dict[Stream, DomMap], r: Record) -> None:
+    """Keep the DOM mirror of each (page, frame) up to date with one record."""
     data = r.payload.get("data")
     if not isinstance(data, dict):
         return
@@ -65,7 +66,7 @@ def _runs(records: list[Record], actions: list[Action]) -> list[_Run]:
     open_runs: dict[tuple[Stream, int], _Run] = {}
     action_seqs = sorted(a.seq for a in actions)
     for r in records:
-        _mirror(doms, r)
+        mirror_record(doms, r)
         data = r.payload.get("data")
         if r.kind != "rrweb.scroll" or not isinstance(data, dict):
             continue
