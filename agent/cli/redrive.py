@@ -94,10 +94,12 @@ def _load(session: str, from_vault: str | None, doing: str) -> Plan:
 
 def _run_recorded(plan: Plan, opts: Options) -> RedriveReport:
     """Re-drive, keeping the re-drive as a sealed session of its own (sealed even when the
-    re-drive fails half-way)."""
+    re-drive fails half-way; a bad --base-url or --map is refused before it is opened)."""
     from agent.redrive.drive import redrive as run
     from agent.redrive.evidence import Evidence
+    from agent.redrive.plan import Rewriter
 
+    Rewriter(plan.origin, opts.base_url, opts.maps)
     evidence = Evidence(home(), config())
     try:
         rep = asyncio.run(run(plan, opts, evidence=evidence))
