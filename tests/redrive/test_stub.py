@@ -122,8 +122,12 @@ def test_backend_stopped_front_end_steps_match(recorded: Recorded) -> None:
     assert download.status == SKIPPED and download.unmatched == ["GET /download/report.csv"]
     others = [s for s in rep.steps if s.text != cancel and s.verb != "download"]
     assert {s.text: s.divergences for s in others if s.status != MATCH} == {}
-    (ws,) = [s for s in rep.steps if s.text == "clicked button 'Send (WS)' in 'Order ticket'"]
-    assert ws.requests == [{"method": "WS", "path": "/ws", "status": "sent"}]
+    # the stubbed WebSocket counts the page's messages as sent, at the steps the recording's
+    # cause links tie them to (the order, the lookup's watch: which steps varies by recording)
+    sent = {"method": "WS", "path": "/ws", "status": "sent"}
+    for step, res in zip(plan.steps, rep.steps, strict=True):
+        if any(e.method == "WS" for e in step.expected):
+            assert sent in res.requests, res.text
     (rest,) = [s for s in rep.steps if s.text == "clicked button 'Send (REST)' in 'Order ticket'"]
     assert {"method": "POST", "path": "/api/orders", "status": "2xx"} in rest.requests
     assert rep.modes["stub_network"] is True
