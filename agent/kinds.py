@@ -147,6 +147,19 @@ register("net.ws_frame", "A WebSocket frame (direction, opcode, payload or budge
 register("net.ws_close", "A WebSocket closed.")
 register("net.asset", "An asset (CSS, font, image) archived by content hash.")
 
+# --- QA re-drive ----------------------------------------------------------------------------
+register(
+    "redrive.start",
+    "A QA re-drive began (redrive_of: the re-driven session's id, its integrity status, "
+    "base URL, origin map, speed, stub_network).",
+)
+register(
+    "redrive.step",
+    "One re-driven step: status, locator strategy, requests, divergences, unmatched stubbed "
+    "requests, duration, screenshot SHA-256s.",
+)
+register("redrive.end", "A QA re-drive ended (redrive_of, ok, counts per status, duration).")
+
 # --- kiosk ---------------------------------------------------------------------------------
 register(
     "kiosk.blocked",

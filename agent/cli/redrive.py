@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from agent.cli.common import config, echo_json, home
 from agent.cli.replay import _FROM_VAULT_HELP, _restore
+
+if TYPE_CHECKING:
+    from agent.redrive.drive import Options
+    from agent.redrive.plan import Plan
+    from agent.redrive.result import RedriveReport
 
 
 def redrive(
@@ -35,28 +41,34 @@ def redrive(
         10.0, "--timeout", min=0.5, help="Seconds to wait for each step's element and requests."
     ),
     from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
+    stub_network: bool = typer.Option(
+        False,
+        "--stub-network",
+        help="Answer the front end's API requests from the recorded responses (no backend, no "
+        "side effects); the pages and static files still come from --base-url.",
+    ),
+    speed: str = typer.Option(
+        "asap", "--speed", help="asap, or recorded: keep the recorded gaps between steps."
+    ),
 ) -> None:
     """Re-drive a recorded session in headless Chromium and compare each step.
 
-    Exit 0 when every step matches, 1 on any divergence, 2 on an error.
+    Exit 0 when every step matches, 1 on any divergence, 2 on an error. The re-drive is
+    itself kept as a sealed session linked to the original (redrive_of); the report names it.
 
-    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --out redrive/
+    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --stub-network --out redrive/
     """  # noqa: E501
     from agent.capture.config import find_executable
     from agent.redrive.drive import Options
-    from agent.redrive.drive import redrive as run
-    from agent.redrive.plan import load_plan, read_fill
+    from agent.redrive.pace import check_speed
+    from agent.redrive.plan import read_fill
     from agent.redrive.report import write_junit, write_outputs
 
     opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout)
-    _restore([session], from_vault)
-    plan = load_plan(home(), session)
-    if plan.integrity != "verified":
-        typer.echo(
-            f"session {plan.session_id}: {plan.integrity}; re-driving what verified", err=True
-        )
+    opts.speed, opts.stub_network = check_speed(speed), stub_network
+    plan = _load(session, from_vault, "re-driving")
     opts.executable = find_executable(config().capture.executable)
-    rep = asyncio.run(run(plan, opts))
+    rep = _run_recorded(plan, opts)
     if out is not None:
         write_outputs(rep, out)
     if junit is not None:
@@ -64,16 +76,77 @@ def redrive(
     if as_json:
         echo_json(rep.as_dict())
     else:
-        for s in rep.steps:
-            how = f" [{s.strategy}]" if s.strategy else ""
-            typer.echo(f"{s.index:3d} {s.status:<11} {s.text}{how}")
-            for d in s.divergences:
-                typer.echo(f"      - {d}")
-        n = len(rep.divergent)
-        typer.echo("every step matches" if not n else f"{n} of {len(rep.steps)} steps diverge")
+        _print(rep)
     raise typer.Exit(rep.exit_code)
 
 
+def _load(session: str, from_vault: str | None, doing: str) -> Plan:
+    """The session's plan (restored from the vault first when asked); a warning when it did
+    not fully verify."""
+    from agent.redrive.plan import load_plan
+
+    _restore([session], from_vault)
+    plan = load_plan(home(), session)
+    if plan.integrity != "verified":
+        typer.echo(f"session {plan.session_id}: {plan.integrity}; {doing} what verified", err=True)
+    return plan
+
+
+def _run_recorded(plan: Plan, opts: Options) -> RedriveReport:
+    """Re-drive, keeping the re-drive as a sealed session of its own (sealed even when the
+    re-drive fails half-way; a bad --base-url or --map is refused before it is opened)."""
+    from agent.redrive.drive import redrive as run
+    from agent.redrive.evidence import Evidence
+    from agent.redrive.plan import Rewriter
+
+    Rewriter(plan.origin, opts.base_url, opts.maps)
+    evidence = Evidence(home(), config())
+    try:
+        rep = asyncio.run(run(plan, opts, evidence=evidence))
+    finally:
+        sealed = evidence.close()
+    if not sealed.report.ok:
+        typer.echo(f"re-drive session {sealed.session_id}: did not verify", err=True)
+    return rep
+
+
+def _print(rep: RedriveReport) -> None:
+    """The step list, the verdict and the re-drive's own session."""
+    for s in rep.steps:
+        how = f" [{s.strategy}]" if s.strategy else ""
+        typer.echo(f"{s.index:3d} {s.status:<11} {s.text}{how}")
+        for d in s.divergences:
+            typer.echo(f"      - {d}")
+        for u in s.unmatched:
+            typer.echo(f"      - unmatched (aborted): {u}")
+    n = len(rep.divergent)
+    typer.echo("every step matches" if not n else f"{n} of {len(rep.steps)} steps diverge")
+    typer.echo(f"re-drive recorded as session {rep.redrive_session}")
+
+
+def export_test(
+    session: str = typer.Argument(..., help="Session id (or unique prefix)."),
+    out: Path = typer.Option(..., "--out", help="The test file to write (e.g. test_flow.py)."),
+    base_url: str = typer.Option(
+        "", "--base-url", help="Default target origin in the file (SESSIONTAPE_BASE_URL wins)."
+    ),
+    from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
+) -> None:
+    """Write a recorded session as a readable Playwright test for pytest.
+
+    Role, label and text locators; expect() on the texts that appeared after each step and on
+    response statuses; masked values read from SESSIONTAPE_FILL_<FIELD> environment variables.
+
+    Example: sessiontape export-test 20261126T101500Z-3f9a1c2b --out test_flow.py
+    """
+    from agent.redrive.export_test import export_test as render
+
+    plan = _load(session, from_vault, "exporting")
+    out.write_text(render(plan, base_url), "utf-8")
+    typer.echo(f"wrote {out} ({len(plan.steps)} steps)")
+
+
 def register(app: typer.Typer) -> None:
-    """Add redrive."""
+    """Add redrive and export-test."""
     app.command("redrive")(redrive)
+    app.command("export-test")(export_test)

@@ -70,10 +70,16 @@ class DemoApp:
     """A running demo app; attributes are read by tests, ``stop()`` shuts both sites down."""
 
     def __init__(
-        self, clock: Clock, seed: int, fixtures_dir: Path | None, staging: bool = False
+        self,
+        clock: Clock,
+        seed: int,
+        fixtures_dir: Path | None,
+        staging: bool = False,
+        api: bool = True,
     ) -> None:
         self.clock = clock
         self.staging = staging
+        self.api = api  # False: the front end only (pages, static files), no backend at all
         self.seed = seed
         self.fixtures_dir = fixtures_dir
         self.url = ""
@@ -99,10 +105,13 @@ class DemoApp:
         app = web.Application()
         r = app.router
         r.add_get("/", self._login_page)
-        r.add_post("/login", self._login)
+        if self.api:
+            r.add_post("/login", self._login)
         r.add_get("/app", self._page("app.html"))
         r.add_get("/confirm", self._page("confirm.html"))
         r.add_static("/static/", STATIC)
+        if not self.api:
+            return app
         r.add_get("/ws", self._ws)
         r.add_get("/api/session", self._session_info)
         r.add_post("/api/orders", self._rest_order)
@@ -127,7 +136,7 @@ class DemoApp:
         bound = runner.addresses[0][1]
         self.url = f"http://{host}:{bound}/"
         widget_runner, self.widget_url = await start_widget_site(
-            host, widget_port, self.url.rstrip("/"), self._widget_clicked
+            host, widget_port, self.url.rstrip("/"), self._widget_clicked if self.api else None
         )
         self._runners.append(widget_runner)
 
@@ -157,7 +166,7 @@ class DemoApp:
 
     def _page(self, name: str) -> Any:
         async def handler(request: web.Request) -> web.StreamResponse:
-            if self._user(request) is None:
+            if self.api and self._user(request) is None:
                 raise web.HTTPFound("/")
             html = (STATIC / name).read_text(encoding="utf-8")
             html = html.replace("__WIDGET_URL__", self.widget_url)
@@ -359,15 +368,17 @@ async def start_demo_app(
     seed: int = data.DEFAULT_SEED,
     fixtures_dir: Path | None = None,
     staging: bool = False,
+    api: bool = True,
 ) -> DemoApp:
     """Start the app and its cross-origin widget site; ports 0 pick free ports
     (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
     :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
     :data:`STAGING_WS_CONFIRM` first, ``POST /api/lookup`` answers
-    :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500)."""
+    :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500; without
+    ``api``: the pages and static files only, no login, API, WebSocket or download)."""
     if host not in ("127.0.0.1", "localhost"):
         raise UsageError(f"the demo app listens on loopback only, not {host!r}")
-    app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging)
+    app = DemoApp(clock or SystemClock(), seed, fixtures_dir, staging, api)
     try:
         await app._start(host, port, widget_port)
     except OSError as exc:

@@ -16,9 +16,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 async def start_widget_site(
-    host: str, port: int, app_origin: str, on_click: Callable[[], None]
+    host: str, port: int, app_origin: str, on_click: Callable[[], None] | None
 ) -> tuple[web.AppRunner, str]:
-    """Serve ``/widget``; ``on_click`` runs for each POST /widget/click. Returns the URL."""
+    """Serve ``/widget``; ``on_click`` runs for each POST /widget/click (no such route without
+    it: the widget's front end only). Returns the URL."""
 
     async def widget(request: web.Request) -> web.Response:
         html = (STATIC / "widget.html").read_text(encoding="utf-8")
@@ -27,7 +28,8 @@ async def start_widget_site(
         )
 
     async def click(request: web.Request) -> web.Response:
-        on_click()
+        if on_click is not None:
+            on_click()
         return web.json_response({"ok": True})
 
     async def script(request: web.Request) -> web.Response:
@@ -38,7 +40,8 @@ async def start_widget_site(
 
     app = web.Application()
     app.router.add_get("/widget", widget)
-    app.router.add_post("/widget/click", click)
+    if on_click is not None:
+        app.router.add_post("/widget/click", click)
     app.router.add_get("/widget.js", script)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -23,9 +25,14 @@ from agent.clock import utc_iso
 from agent.errors import UsageError
 from agent.redrive.locate import Found, element_text, locate
 from agent.redrive.observe import Answer, Observer, download_sha256
-from agent.redrive.plan import Expected, Plan, Rewriter, Step, normalize_error
-from agent.redrive.result import RedriveReport, StepResult
+from agent.redrive.pace import pause_s
+from agent.redrive.plan import Expected, Plan, Rewriter, Step, normalize_error, path_of
+from agent.redrive.result import SKIPPED, RedriveReport, StepResult
+from agent.redrive.stub import Stub
 from agent.redrive.values import fill_value
+
+if TYPE_CHECKING:  # evidence imports the pipeline, which a plain re-drive never needs
+    from agent.redrive.evidence import Evidence
 
 QUIET_MS = 150
 SETTLE_CAP_MS = 1500
@@ -45,6 +52,9 @@ _SETTLE_JS = """([quiet, cap]) => new Promise(done => {
 
 _POPUP_READY_JS = "location.href !== 'about:blank' && document.readyState === 'complete'"
 
+_SCROLL_PAGE_JS = "([x, y]) => { scrollTo(x, y); return [scrollX, scrollY]; }"
+_SCROLL_ELEMENT_JS = "(e, [x, y]) => { e.scrollTo(x, y); return [e.scrollLeft, e.scrollTop]; }"
+
 _CLICK_TEXT_VERBS = frozenset({"click", "dblclick", "contextmenu"})
 _FIELD_TAGS = frozenset({"input", "textarea", "select"})
 
@@ -59,6 +69,12 @@ class Options:
     timeout_s: float = 10.0
     executable: str = ""
     headless: bool = True
+    speed: str = "asap"  # "recorded": keep the recorded gaps between steps
+    stub_network: bool = False  # answer API requests from the recorded responses
+
+    def modes(self) -> dict[str, Any]:
+        """The options the report and the evidence session name."""
+        return {"speed": self.speed, "stub_network": self.stub_network, "maps": self.maps}
 
 
 def _answers(plan: Plan) -> list[tuple[str, Answer]]:
@@ -91,17 +107,40 @@ class Driver:
         self._dialogs_done: list[str] = []  # messages of the dialog steps so far
         self._unexpected_seen = 0
         self._downloads_done = 0
+        self._unmatched_seen = 0
+        self._partial_seen = 0
         self._errors_seen = 0
+        self.stub: Stub | None = None
+        self.on_step: Callable[[StepResult], Awaitable[None]] | None = None
 
     async def run(self) -> list[StepResult]:
-        """Every step, in order."""
+        """Every step, in order (paced by ``--speed``)."""
+        if self.opts.stub_network:
+            self.stub = Stub(self.plan.records, self.rewrite, self.obs.ws_sent)
+            await self.stub.install(self.context)
         results: list[StepResult] = []
-        start = 0
+        start, prev_t, took = 0, None, 0.0
         for step in self.plan.steps:
             if not step.follows:
-                start = len(self.obs.seen)
-            results.append(await self._step(step, start))
+                t = step.action.t_utc_ns
+                await asyncio.sleep(pause_s(self.opts.speed, prev_t, t, took))
+                start, prev_t = len(self.obs.seen), t
+            res = await self._step(step, start)
+            took = res.duration_ms / 1000
+            self._stubbed(res)
+            if self.on_step is not None:
+                await self.on_step(res)
+            results.append(res)
         return results
+
+    def _stubbed(self, res: StepResult) -> None:
+        """The stub's unmatched (aborted) and partly captured answers since the step before."""
+        if self.stub is None:
+            return
+        res.unmatched += self.stub.unmatched[self._unmatched_seen :]
+        res.partial += self.stub.partial[self._partial_seen :]
+        self._unmatched_seen = len(self.stub.unmatched)
+        self._partial_seen = len(self.stub.partial)
 
     async def _step(self, step: Step, start: int) -> StepResult:
         a = step.action
@@ -139,6 +178,8 @@ class Driver:
             return await self._dialog(step, res)
         if a.verb == "download":
             return await self._download(step, res)
+        if a.verb == "scroll":
+            return await self._scroll(step, res)
         if a.verb == "upload":
             res.status = "skipped"
             res.divergences.append("uploads are not repeated")
@@ -198,6 +239,25 @@ class Driver:
             await loc.press(_combo(str(a.detail.get("combo") or a.value or "")), timeout=ms)
         return True
 
+    async def _scroll(self, step: Step, res: StepResult) -> bool:
+        """Scroll the page or the element to the recorded position; compare where it lands."""
+        a = step.action
+        page = self._page(a.page)
+        want = [int(a.detail.get("x") or 0), int(a.detail.get("y") or 0)]
+        if a.detail.get("element"):
+            found = await locate(page, a.target)
+            if found is None or found.locator is None:
+                res.diverge(f"scrolled element not found ({a.target.css})")
+                return False
+            res.strategy = found.strategy
+            got = await found.locator.evaluate(_SCROLL_ELEMENT_JS, want)
+        else:
+            got = await page.evaluate(_SCROLL_PAGE_JS, want)
+        if [round(v) for v in got] != want:
+            res.diverge(f"scroll landed at x={got[0]:.0f}, y={got[1]:.0f}; "
+                        f"recorded x={want[0]}, y={want[1]}")  # fmt: skip
+        return True
+
     async def _popup(self, step: Step, res: StepResult) -> bool:
         want = self._claimed_pages + 1
         if not await self.obs.wait_for(lambda: len(self.obs.pages) >= want, self.opts.timeout_s):
@@ -228,6 +288,13 @@ class Driver:
 
     async def _download(self, step: Step, res: StepResult) -> bool:
         want = self._downloads_done + 1
+        if self.stub is not None:  # its content was never recorded: nothing to answer with
+            self._downloads_done = want
+            url = str(step.action.detail.get("url") or step.action.url)
+            res.status = SKIPPED
+            res.divergences.append("--stub-network: a download's content is not recorded")
+            res.unmatched.append(f"GET {path_of(url)}")
+            return False
         if not await self.obs.wait_for(
             lambda: len(self.obs.downloads) >= want, self.opts.timeout_s
         ):
@@ -286,8 +353,11 @@ class Driver:
         self._unexpected_seen = len(self.obs.unexpected)
 
 
-async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> RedriveReport:
-    """Re-drive a plan in a fresh headless Chromium; the report of every step."""
+async def redrive(
+    plan: Plan, opts: Options, downloads: Path | None = None, evidence: Evidence | None = None
+) -> RedriveReport:
+    """Re-drive a plan in a fresh headless Chromium; the report of every step (each also
+    written to ``evidence``, the re-drive's own session, as it finishes)."""
     rewrite = Rewriter(plan.origin, opts.base_url, opts.maps)  # bad --map: before a browser
     started = utc_iso(time.time_ns())
     t0 = time.monotonic()
@@ -303,8 +373,17 @@ async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> R
             raise UsageError(f"cannot start Chromium: {str(exc).splitlines()[0]}") from exc
         try:
             context = await browser.new_context(accept_downloads=True)
-            steps = await Driver(plan, opts, context, rewrite).run()
+            driver = Driver(plan, opts, context, rewrite)
+            if evidence is not None:
+                await evidence.start(plan.session_id, plan.integrity, opts.base_url, opts.modes())
+                driver.on_step = evidence.step
+            steps = await driver.run()
         finally:
             await browser.close()
     ms = int((time.monotonic() - t0) * 1000)
-    return RedriveReport(plan.session_id, opts.base_url, steps, started, ms, plan.integrity)
+    rep = RedriveReport(plan.session_id, opts.base_url, steps, started, ms, plan.integrity)
+    rep.modes = opts.modes()
+    if evidence is not None:
+        rep.redrive_session = evidence.session_id
+        await evidence.end(rep)
+    return rep

@@ -87,11 +87,12 @@ class Observer:
     def _websocket(self, ws: PwWebSocket) -> None:
         path = path_of(ws.url)
 
-        def sent(_payload: object) -> None:
-            self.seen.append(Seen("WS", path, "sent"))
-            self._poke()
+        ws.on("framesent", lambda _payload: self.ws_sent(path))
 
-        ws.on("framesent", sent)
+    def ws_sent(self, path: str) -> None:
+        """A WebSocket message the page sent (also called by a stubbed WebSocket)."""
+        self.seen.append(Seen("WS", path, "sent"))
+        self._poke()
 
     def _console(self, m: ConsoleMessage) -> None:
         if m.type == "error":

@@ -60,6 +60,7 @@ class Plan:
     known_errors: set[str]  # console errors of the recording, normalized
     origin: str  # the origin of the session's first navigation
     integrity: str = ""  # the session's integrity status when read ("verified", ...)
+    records: list[Record] = field(default_factory=list)  # what --stub-network answers from
 
 
 def path_of(url: str) -> str:
@@ -145,6 +146,8 @@ def _expected(a: Action, background: set[tuple[str, str]]) -> list[Expected]:
     for r in a.requests:
         method = "WS" if r.ws else r.method
         e = Expected(method, path_of(r.url), status_class(r))
+        if e.path.rsplit("/", 1)[-1].startswith("favicon."):
+            continue  # the browser fetches the icon when it likes: no action's doing
         if (e.method, e.path) not in background and e not in out:
             out.append(e)
     return out
@@ -193,14 +196,17 @@ def build_plan(session_id: str, actions: list[Action], records: list[Record]) ->
 
 def load_plan(home: Path, session: str) -> Plan:
     """Verify and read a local session (``UsageError`` for an unknown id)."""
+    from agent.redrive.scroll import with_scrolls
     from agent.replay.session import ReplaySession
 
     rs = ReplaySession.open(home, session)
     try:
         first, last = rs.seq_range
         records = list(rs.records(first, last)) if first is not None and last is not None else []
-        plan = build_plan(rs.info.session_id, list(rs.derived_actions), records)
+        actions = with_scrolls(list(rs.derived_actions), records)
+        plan = build_plan(rs.info.session_id, actions, records)
         plan.integrity = str(rs.integrity()["status"])
+        plan.records = records
         return plan
     finally:
         rs.close()

@@ -60,6 +60,8 @@ def _row(s: StepResult) -> str:
     e = html.escape
     reqs = ", ".join(f"{r['method']} {r['path']} → {r['status']}" for r in s.requests)
     why = "".join(f"<li>{e(d)}</li>" for d in s.divergences)
+    why += "".join(f"<li>unmatched (aborted): {e(u)}</li>" for u in s.unmatched)
+    why += "".join(f"<li>answered with a partial body: {e(u)}</li>" for u in s.partial)
     cls = s.status.replace(" ", "-")
     return (
         f"<tr><td>{s.index}</td><td class='{cls}'>{e(s.status)}</td><td>{e(s.text)}"
@@ -67,6 +69,14 @@ def _row(s: StepResult) -> str:
         f"<td>{e(s.strategy)}</td><td><code>{e(reqs)}</code></td>"
         f"<td><ul>{why}</ul></td></tr>"
     )
+
+
+def _modes(rep: RedriveReport) -> str:
+    m = rep.modes
+    parts = [f"speed {m.get('speed', 'asap')}"]
+    if m.get("stub_network"):
+        parts.append("network stubbed from the recording")
+    return ", ".join(parts)
 
 
 def report_html(rep: RedriveReport) -> str:
@@ -83,7 +93,9 @@ def report_html(rep: RedriveReport) -> str:
         f"<title>Re-drive of {e(rep.session_id)}</title><style>{_CSS}</style></head><body>"
         f"<h1>Re-drive of {e(rep.session_id)}</h1>"
         f"<p>Against {e(rep.base_url)}, started {e(rep.started)}: {e(verdict)} ({e(counts)}).</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{rows}\n</tbody></table>"
+        + (f"<p>Recorded as session {e(rep.redrive_session)}.</p>" if rep.redrive_session else "")
+        + (f"<p>Modes: {e(_modes(rep))}.</p>" if rep.modes else "")
+        + f"<table><thead><tr>{head}</tr></thead><tbody>\n{rows}\n</tbody></table>"
         "</body></html>\n"
     )
 

@@ -40,6 +40,8 @@ class StepResult:
     element_text: str = ""
     console_errors: list[str] = field(default_factory=list)  # new ones (not in the recording)
     follows: bool = False  # done by the step before (a submit after its click)
+    unmatched: list[str] = field(default_factory=list)  # --stub-network: aborted, no answer
+    partial: list[str] = field(default_factory=list)  # --stub-network: body cut at the cap
     duration_ms: int = 0
 
     def diverge(self, why: str, status: str = DIVERGED) -> None:
@@ -59,6 +61,8 @@ class RedriveReport:
     started: str  # UTC ISO
     duration_ms: int = 0
     session_integrity: str = ""  # of the recording the steps came from
+    redrive_session: str = ""  # the sealed session that records this re-drive
+    modes: dict[str, Any] = field(default_factory=dict)  # speed, stub_network
 
     @property
     def divergent(self) -> list[StepResult]:
@@ -84,6 +88,8 @@ class RedriveReport:
             "session_id": self.session_id,
             "base_url": self.base_url,
             "session_integrity": self.session_integrity,
+            "redrive_session": self.redrive_session,
+            "modes": self.modes,
             "started": self.started,
             "duration_ms": self.duration_ms,
             "ok": not self.divergent,

@@ -316,3 +316,29 @@ def test_demo_app_thread_serves_from_a_thread_and_stops() -> None:
         assert asyncio.run(fetch(url)) == 200
     with pytest.raises(aiohttp.ClientConnectionError):
         asyncio.run(fetch(url))
+
+
+def test_front_end_only_mode_serves_pages_and_no_backend() -> None:
+    """``api=False``: the pages (no login needed) and static files are served; the login,
+    the API, the WebSocket, the download and the widget's click endpoint are not there."""
+
+    async def main() -> None:
+        async with running_demo_app(api=False) as app, aiohttp.ClientSession() as client:
+            for path in ("app", "confirm", "static/app.js", ""):
+                async with client.get(app.url + path, allow_redirects=False) as r:
+                    assert r.status == 200, path
+            async with client.get(app.widget_url) as r:
+                assert r.status == 200
+            for method, url in (
+                ("POST", app.url + "login"),
+                ("GET", app.url + "api/session"),
+                ("POST", app.url + "api/orders"),
+                ("GET", app.url + "ws"),
+                ("GET", app.url + "download/report.csv"),
+                ("POST", app.widget_url + "/click"),
+            ):
+                async with client.request(method, url) as r:
+                    assert r.status in (404, 405), url
+            assert app.logins == [] and app.orders == [] and app.widget_clicks == []
+
+    asyncio.run(main())
