@@ -20,11 +20,14 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from agent.clock import utc_iso
-from agent.errors import UsageError
+from agent.errors import CaptureError, UsageError
+from agent.redrive.checks import PIXEL_THRESHOLD, Checks
 from agent.redrive.locate import Found, element_text, locate
 from agent.redrive.observe import Answer, Observer, download_sha256
 from agent.redrive.plan import Expected, Plan, Rewriter, Step, normalize_error
 from agent.redrive.result import RedriveReport, StepResult
+from agent.redrive.screens import Screens
+from agent.redrive.text import compile_ignores, normalize
 from agent.redrive.values import fill_value
 
 QUIET_MS = 150
@@ -59,6 +62,9 @@ class Options:
     timeout_s: float = 10.0
     executable: str = ""
     headless: bool = True
+    ignore: list[str] = field(default_factory=list)  # --ignore: regexes or @times/@numbers
+    pixel_threshold: float = PIXEL_THRESHOLD  # share of pixels; above it the screen differs
+    screens: bool = True  # compare screenshots with the rendered original moments
 
 
 def _answers(plan: Plan) -> list[tuple[str, Answer]]:
@@ -79,9 +85,16 @@ class Driver:
     """One re-drive of a plan in one browser context."""
 
     def __init__(
-        self, plan: Plan, opts: Options, context: BrowserContext, rewrite: Rewriter
+        self,
+        plan: Plan,
+        opts: Options,
+        context: BrowserContext,
+        rewrite: Rewriter,
+        checks: Checks,
     ) -> None:
         self.plan = plan
+        self.checks = checks
+        self._found: Found | None = None
         self.opts = opts
         self.rewrite = rewrite
         self.obs = Observer(context, _answers(plan))
@@ -107,6 +120,7 @@ class Driver:
         a = step.action
         res = StepResult(step.index, a.seq, a.verb, a.text, follows=step.follows)
         t0 = time.monotonic()
+        self._found = None
         try:
             ran = step.follows or await self._act(step, res)
         except PlaywrightError as exc:
@@ -116,6 +130,8 @@ class Driver:
             await self._await_requests(step, start, res)
             await self._settle(a.page)
         self._new_errors(res)
+        if ran:
+            await self.checks.screen(step, self.pages.get(a.page), self._found, res)
         res.duration_ms = int((time.monotonic() - t0) * 1000)
         return res
 
@@ -149,6 +165,8 @@ class Driver:
             res.diverge(f"element not found by any strategy ({a.target.css or a.text})")
             return False
         res.strategy = found.strategy
+        self._found = found
+        await self.checks.before(found)
         return await self._on_element(step, page, found, res)
 
     async def _navigate(self, step: Step) -> None:
@@ -169,7 +187,9 @@ class Driver:
         loc = found.locator
         if a.verb in _CLICK_TEXT_VERBS and t.name and t.tag not in _FIELD_TAGS:
             res.element_text = await element_text(page, found, t)
-            if res.element_text != " ".join(t.name.split()):
+            if normalize(res.element_text, self.checks.ignores) != normalize(
+                t.name, self.checks.ignores
+            ):
                 res.diverge(f"element text {res.element_text!r}, recorded {t.name!r}")
         if loc is None:  # coordinates, the last resort
             if a.verb not in _CLICK_TEXT_VERBS or t.x is None or t.y is None:
@@ -265,6 +285,8 @@ class Driver:
             res.requests.append({"method": s.method, "path": s.path, "status": s.status})
             if s.status != e.status:
                 res.diverge(f"{e.method} {e.path}: {s.status}, recorded {e.status}")
+            else:
+                await self.checks.shape(step, e, s.response, res)
 
     async def _settle(self, page_id: str | None) -> None:
         """Let the DOM settle in the step's page (no-op when it has closed)."""
@@ -286,25 +308,48 @@ class Driver:
         self._unexpected_seen = len(self.obs.unexpected)
 
 
+async def _screens(plan: Plan, opts: Options) -> Screens | None:
+    """The renderer of original moments, when screens are compared (``UsageError`` when its
+    browser cannot start)."""
+    if not opts.screens or plan.recording is None:
+        return None
+    try:
+        return await Screens.start(plan.recording, opts.executable, opts.ignore)
+    except CaptureError as exc:
+        raise UsageError(f"cannot render the recording: {exc.message}") from exc
+
+
 async def redrive(plan: Plan, opts: Options, downloads: Path | None = None) -> RedriveReport:
     """Re-drive a plan in a fresh headless Chromium; the report of every step."""
     rewrite = Rewriter(plan.origin, opts.base_url, opts.maps)  # bad --map: before a browser
+    ignores = compile_ignores(opts.ignore)
     started = utc_iso(time.time_ns())
     t0 = time.monotonic()
-    async with async_playwright() as pw:
-        try:
-            browser = await pw.chromium.launch(
-                executable_path=opts.executable or None,
-                headless=opts.headless,
-                args=["--disable-quic"],
-                downloads_path=str(downloads) if downloads else None,
-            )
-        except PlaywrightError as exc:
-            raise UsageError(f"cannot start Chromium: {str(exc).splitlines()[0]}") from exc
-        try:
-            context = await browser.new_context(accept_downloads=True)
-            steps = await Driver(plan, opts, context, rewrite).run()
-        finally:
-            await browser.close()
+    screens = await _screens(plan, opts)
+    checks = Checks(plan, screens, ignores, opts.pixel_threshold)
+    size = plan.recording.viewport() if plan.recording else None
+    try:
+        async with async_playwright() as pw:
+            try:
+                browser = await pw.chromium.launch(
+                    executable_path=opts.executable or None,
+                    headless=opts.headless,
+                    args=["--disable-quic", "--font-render-hinting=none"],
+                    downloads_path=str(downloads) if downloads else None,
+                )
+            except PlaywrightError as exc:
+                raise UsageError(f"cannot start Chromium: {str(exc).splitlines()[0]}") from exc
+            try:
+                context = await browser.new_context(
+                    accept_downloads=True,
+                    device_scale_factor=1,
+                    viewport={"width": size[0], "height": size[1]} if size else None,
+                )
+                steps = await Driver(plan, opts, context, rewrite, checks).run()
+            finally:
+                await browser.close()
+    finally:
+        if screens is not None:
+            await screens.close()
     ms = int((time.monotonic() - t0) * 1000)
     return RedriveReport(plan.session_id, opts.base_url, steps, started, ms, plan.integrity)

@@ -15,12 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from agent.actions.model import Action, CausedRequest
 from agent.errors import UsageError
 from agent.events import Record
 from agent.tomlfile import read_toml
+
+if TYPE_CHECKING:
+    from agent.redrive.screens import Recording
 
 FOLLOW_NS = 1_000_000_000
 """A submit this soon after a click in its form is that click's consequence."""
@@ -60,6 +64,7 @@ class Plan:
     known_errors: set[str]  # console errors of the recording, normalized
     origin: str  # the origin of the session's first navigation
     integrity: str = ""  # the session's integrity status when read ("verified", ...)
+    recording: Recording | None = None  # events, assets and response shapes to compare with
 
 
 def path_of(url: str) -> str:
@@ -193,6 +198,7 @@ def build_plan(session_id: str, actions: list[Action], records: list[Record]) ->
 
 def load_plan(home: Path, session: str) -> Plan:
     """Verify and read a local session (``UsageError`` for an unknown id)."""
+    from agent.redrive.screens import load_recording
     from agent.replay.session import ReplaySession
 
     rs = ReplaySession.open(home, session)
@@ -201,6 +207,7 @@ def load_plan(home: Path, session: str) -> Plan:
         records = list(rs.records(first, last)) if first is not None and last is not None else []
         plan = build_plan(rs.info.session_id, list(rs.derived_actions), records)
         plan.integrity = str(rs.integrity()["status"])
+        plan.recording = load_recording(home, rs, records)
         return plan
     finally:
         rs.close()
