@@ -35,12 +35,29 @@ def redrive(
         10.0, "--timeout", min=0.5, help="Seconds to wait for each step's element and requests."
     ),
     from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
+    ignore: list[str] = typer.Option(
+        [],
+        "--ignore",
+        help="Text that may differ (regex, or @times / @numbers; repeat): replaced in element "
+        "and region text, its elements masked in screenshots.",
+    ),
+    pixel_threshold: float = typer.Option(
+        0.01,
+        "--pixel-threshold",
+        min=0.0,
+        max=1.0,
+        help="Share of pixels newly differing from the recording above which a step's screen "
+        "differs.",
+    ),
+    screens: bool = typer.Option(
+        True, "--screens/--no-screens", help="Compare screenshots with the recording."
+    ),
 ) -> None:
     """Re-drive a recorded session in headless Chromium and compare each step.
 
     Exit 0 when every step matches, 1 on any divergence, 2 on an error.
 
-    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --out redrive/
+    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --ignore @numbers --out redrive/
     """  # noqa: E501
     from agent.capture.config import find_executable
     from agent.redrive.drive import Options
@@ -48,7 +65,8 @@ def redrive(
     from agent.redrive.plan import load_plan, read_fill
     from agent.redrive.report import write_junit, write_outputs
 
-    opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout)
+    opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout, ignore=list(ignore))
+    opts.pixel_threshold, opts.screens = pixel_threshold, screens
     _restore([session], from_vault)
     plan = load_plan(home(), session)
     if plan.integrity != "verified":

@@ -50,6 +50,10 @@ UNREAD_BYTES = 256 * 1024
 STAGING_REST_BUTTON = "Send order (REST)"
 STAGING_WS_CONFIRM = "Send over the WebSocket?"
 STAGING_LOOKUP_DELAY_S = 1.5
+STAGING_MOVED = "#lookup-submit"
+"""The element the staging page has moved (the lookup form's button, from last to first)."""
+_LOOKUP_BUTTON = '      <button id="lookup-submit" type="submit">Look up</button>\n'
+_LOOKUP_FIRST = '      <label>Client name'
 _STAGING_SCRIPT = (
     "<script>document.getElementById('send-ws').addEventListener('click', function () "
     f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"
@@ -57,9 +61,14 @@ _STAGING_SCRIPT = (
 
 
 def _staging_html(html: str) -> str:
-    """The staging variant of a page: a renamed button, a download link with another id, and
-    a confirmation dialog before a WebSocket order."""
+    """The staging variant of a page: a renamed button, a download link with another id, a
+    moved button (the lookup form's, first instead of last) and a confirmation dialog before a
+    WebSocket order."""
     html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
+    if _LOOKUP_BUTTON in html:
+        html = html.replace(_LOOKUP_BUTTON, "").replace(
+            _LOOKUP_FIRST, _LOOKUP_BUTTON + _LOOKUP_FIRST, 1
+        )
     html = html.replace('id="download-report"', 'id="report-link"')
     return html.replace(
         '<script src="/static/app.js">', _STAGING_SCRIPT + '<script src="/static/app.js">'
@@ -362,7 +371,8 @@ async def start_demo_app(
 ) -> DemoApp:
     """Start the app and its cross-origin widget site; ports 0 pick free ports
     (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
-    :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
+    :data:`STAGING_REST_BUTTON`, the download link has another id, the lookup button is moved
+    to the top of its form (:data:`STAGING_MOVED`), "Send (WS)" asks
     :data:`STAGING_WS_CONFIRM` first, ``POST /api/lookup`` answers
     :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500)."""
     if host not in ("127.0.0.1", "localhost"):

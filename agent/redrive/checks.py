@@ -26,6 +26,9 @@ from agent.redrive.text import region_divergence
 PIXEL_THRESHOLD = 0.01
 """The share of pixels that may differ before a step's screen is a divergence."""
 
+MOVED_PX = 40
+"""An element whose centre moved less than this (or than its own size) has not moved."""
+
 _NO_SCREEN = frozenset({"dialog", "download", "upload"})  # nothing new on the page to compare
 
 
@@ -115,7 +118,7 @@ class Checks:
             return
         res.screen = shot
         res.pixel_ratio = round(shot.diff.ratio, 5)
-        if shot.recorded.box and shot.now.box and not _overlap(shot.recorded.box, shot.now.box):
+        if shot.recorded.box and shot.now.box and _moved(shot.recorded.box, shot.now.box):
             res.diverge(f"element moved: at {_where(shot.now.box)}, recorded at "
                         f"{_where(shot.recorded.box)}")  # fmt: skip
         await self._region(step, shot, res)
@@ -142,8 +145,13 @@ class Checks:
             res.diverge(why)
 
 
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _moved(was: Box, now: Box) -> bool:
+    """Whether an element's centre moved further than its own size (and :data:`MOVED_PX`):
+    a neighbour that grew or a row added above shifts it less than that."""
+    dx = (now[0] + now[2] - was[0] - was[2]) / 2
+    dy = (now[1] + now[3] - was[1] - was[3]) / 2
+    size = max(was[2] - was[0], was[3] - was[1], MOVED_PX)
+    return bool((dx * dx + dy * dy) ** 0.5 > size)
 
 
 def _where(b: Box) -> str:

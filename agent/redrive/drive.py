@@ -314,7 +314,8 @@ async def _screens(plan: Plan, opts: Options) -> Screens | None:
     if not opts.screens or plan.recording is None:
         return None
     try:
-        return await Screens.start(plan.recording, opts.executable, opts.ignore)
+        patterns = [rx.pattern for rx in compile_ignores(opts.ignore)]
+        return await Screens.start(plan.recording, opts.executable, patterns)
     except CaptureError as exc:
         raise UsageError(f"cannot render the recording: {exc.message}") from exc
 

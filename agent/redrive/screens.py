@@ -50,7 +50,7 @@ PROBE_JS = """function (doc, el, patterns, cap) {
   for (var i = 0; i < all.length && boxes.length < 500; i++) {
     var e = all[i], own = '', frame = /^(IFRAME|FRAME|EMBED|OBJECT)$/.test(e.tagName);
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(e.tagName)) {
-      own = String(e.value || '') + '\n' + String(e.getAttribute('placeholder') || ''); }
+      own = String(e.value || '') + ' ' + String(e.getAttribute('placeholder') || ''); }
     else { for (var c = e.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === 3) { own += c.nodeValue; } } }
     if (!frame && (!own.trim() || !rx.some(function (r) { return r.test(own); }))) { continue; }
@@ -84,6 +84,7 @@ class Recording:
     assets: dict[str, bytes] = field(default_factory=dict)  # sha256 -> body (servable ones)
     shapes: dict[int, Shape] = field(default_factory=dict)
     last_seq: int = 0
+    drawn: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # moments drawn so far
 
     def viewport(self) -> tuple[int, int] | None:
         """The viewport of the first page as recorded (its first Meta event)."""
@@ -167,6 +168,7 @@ class Screens:
     """Renders original moments and compares them with the re-driven page."""
 
     def __init__(self, rec: Recording, renderer: Renderer, patterns: list[str]) -> None:
+        """``patterns``: regular expressions (JavaScript-compatible) whose text is masked."""
         self.rec = rec
         self.renderer = renderer
         self.patterns = [*patterns, MASKED_VALUE]
@@ -190,7 +192,17 @@ class Screens:
         await self.renderer.close()
 
     async def original(self, page_id: str | None, seq: int, css: str) -> tuple[bytes, Probe]:
-        """The recorded moment as PNG and what it shows (``CaptureError`` when it cannot)."""
+        """The recorded moment as PNG and what it shows (``CaptureError`` when it cannot);
+        drawn once per recording (a moment is the same in every re-drive)."""
+        key = ("screen", page_id, seq, css, *self.patterns)
+        if key not in self.rec.drawn:
+            self.rec.drawn[key] = await self._original(page_id, seq, css)
+        shot, probe, self._scrolls = self.rec.drawn[key]
+        return shot, probe
+
+    async def _original(
+        self, page_id: str | None, seq: int, css: str
+    ) -> tuple[bytes, Probe, list[Any]]:
         events = self.rec.moment_events(page_id, seq)
         if len(events) < 2:
             raise CaptureError("no snapshot of this page before this moment")
@@ -199,12 +211,18 @@ class Screens:
             f"{self._probe_js}({json.dumps(css)}, {json.dumps(self.patterns)}, {REGION_CHARS})"
         )
         probe = Probe.of(raw)
-        self._scrolls = raw.get("scrolls") or [] if isinstance(raw, dict) else []
-        x, y = (int(raw.get("x") or 0), int(raw.get("y") or 0)) if isinstance(raw, dict) else (0, 0)
-        return await self.renderer.png(x, y, *probe.size), probe
+        d = raw if isinstance(raw, dict) else {}
+        shot = await self.renderer.png(int(d.get("x") or 0), int(d.get("y") or 0), *probe.size)
+        return shot, probe, list(d.get("scrolls") or [])
 
     async def recorded_region(self, page_id: str | None, seq: int, css: str) -> str:
         """The recorded region text of the element at ``css`` at ``seq`` ("" when unknown)."""
+        key = ("region", page_id, seq, css)
+        if key not in self.rec.drawn:
+            self.rec.drawn[key] = await self._recorded_region(page_id, seq, css)
+        return str(self.rec.drawn[key])
+
+    async def _recorded_region(self, page_id: str | None, seq: int, css: str) -> str:
         events = self.rec.moment_events(page_id, seq)
         if len(events) < 2 or not css:
             return ""

@@ -51,28 +51,6 @@ def normalize(text: str, ignores: list[re.Pattern[str]]) -> str:
     return " ".join(text.split())
 
 
-def js_sources(ignores: list[re.Pattern[str]]) -> list[str]:
-    """The patterns as JavaScript ``RegExp`` sources (for finding regions to mask)."""
-    return [rx.pattern for rx in ignores]
-
-
-def text_divergence(
-    what: str, recorded: str, now: str, ignores: list[re.Pattern[str]]
-) -> str | None:
-    """A divergence line when the two texts differ after ``normalize``, else None."""
-    a, b = normalize(recorded, ignores), normalize(now, ignores)
-    if a == b:
-        return None
-    return f"{what} text differs: {_excerpt(a, b)}"
-
-
-def _excerpt(a: str, b: str) -> str:
-    """Where two texts part: a few words of each from the first difference."""
-    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    start = max(0, a.rfind(" ", 0, max(0, i - 20)) + 1)
-    return f"{b[start : i + 40]!r}, recorded {a[start : i + 40]!r}"
-
-
 def _delta(before: str, after: str, ignores: list[re.Pattern[str]]) -> tuple[list[str], list[str]]:
     """The words that went and came between two texts (order aside)."""
     b = Counter(normalize(before, ignores).split())
