@@ -5,11 +5,33 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from agent.cli.common import config, echo_json, home
 from agent.cli.replay import _FROM_VAULT_HELP, _restore
+
+if TYPE_CHECKING:
+    from agent.redrive.result import RedriveReport
+
+
+_IGNORE = typer.Option(
+    [],
+    "--ignore",
+    help="Text that may differ (regex, or @times / @numbers; repeat): replaced in element "
+    "and region text, its elements masked in screenshots.",
+)
+_PIXEL_THRESHOLD = typer.Option(
+    0.01,
+    "--pixel-threshold",
+    min=0.0,
+    max=1.0,
+    help="Share of pixels newly differing from the recording above which a step's screen differs.",
+)
+_SCREENS = typer.Option(
+    True, "--screens/--no-screens", help="Compare screenshots with the recording."
+)
 
 
 def redrive(
@@ -35,23 +57,9 @@ def redrive(
         10.0, "--timeout", min=0.5, help="Seconds to wait for each step's element and requests."
     ),
     from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
-    ignore: list[str] = typer.Option(
-        [],
-        "--ignore",
-        help="Text that may differ (regex, or @times / @numbers; repeat): replaced in element "
-        "and region text, its elements masked in screenshots.",
-    ),
-    pixel_threshold: float = typer.Option(
-        0.01,
-        "--pixel-threshold",
-        min=0.0,
-        max=1.0,
-        help="Share of pixels newly differing from the recording above which a step's screen "
-        "differs.",
-    ),
-    screens: bool = typer.Option(
-        True, "--screens/--no-screens", help="Compare screenshots with the recording."
-    ),
+    ignore: list[str] = _IGNORE,
+    pixel_threshold: float = _PIXEL_THRESHOLD,
+    screens: bool = _SCREENS,
 ) -> None:
     """Re-drive a recorded session in headless Chromium and compare each step.
 
@@ -82,14 +90,19 @@ def redrive(
     if as_json:
         echo_json(rep.as_dict())
     else:
-        for s in rep.steps:
-            how = f" [{s.strategy}]" if s.strategy else ""
-            typer.echo(f"{s.index:3d} {s.status:<11} {s.text}{how}")
-            for d in s.divergences:
-                typer.echo(f"      - {d}")
-        n = len(rep.divergent)
-        typer.echo("every step matches" if not n else f"{n} of {len(rep.steps)} steps diverge")
+        _echo_steps(rep)
     raise typer.Exit(rep.exit_code)
+
+
+def _echo_steps(rep: RedriveReport) -> None:
+    """One line per step, one more per divergence, and the verdict."""
+    for s in rep.steps:
+        how = f" [{s.strategy}]" if s.strategy else ""
+        typer.echo(f"{s.index:3d} {s.status:<11} {s.text}{how}")
+        for d in s.divergences:
+            typer.echo(f"      - {d}")
+    n = len(rep.divergent)
+    typer.echo("every step matches" if not n else f"{n} of {len(rep.steps)} steps diverge")
 
 
 def register(app: typer.Typer) -> None:

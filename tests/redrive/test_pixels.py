@@ -39,9 +39,15 @@ def test_the_area_only_one_picture_has_counts_as_changed() -> None:
 
 def test_new_since_counts_only_pixels_an_earlier_diff_did_not_have() -> None:
     first = compare(_picture(), _picture((2, 2)), [])
-    later = compare(_picture(), Image.composite(_picture((2, 2)), _picture((12, 2)),
-                                                _picture((2, 2)).convert("L").point(
-                                                    lambda v: 255 if v < 128 else 0)), [])
+    later = compare(
+        _picture(),
+        Image.composite(
+            _picture((2, 2)),
+            _picture((12, 2)),
+            _picture((2, 2)).convert("L").point(lambda v: 255 if v < 128 else 0),
+        ),
+        [],
+    )
     assert later.changed == 50 and later.new_since(first) == 25
     assert later.new_since(None) == 50
 
