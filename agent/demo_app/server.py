@@ -47,13 +47,14 @@ log = structlog.get_logger("agent.demo_app")
 STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
-STAGING_REST_BUTTON = "Send order (REST)"
+STAGING_REST_BUTTON = "Post (REST)"
+"""The REST button's staging name (as wide as the old one: the button row does not wrap)."""
 STAGING_WS_CONFIRM = "Send over the WebSocket?"
 STAGING_LOOKUP_DELAY_S = 1.5
 STAGING_MOVED = "#lookup-submit"
 """The element the staging page has moved (the lookup form's button, from last to first)."""
 _LOOKUP_BUTTON = '      <button id="lookup-submit" type="submit">Look up</button>\n'
-_LOOKUP_FIRST = '      <label>Client name'
+_LOOKUP_FIRST = "      <label>Client name"
 _STAGING_SCRIPT = (
     "<script>document.getElementById('send-ws').addEventListener('click', function () "
     f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"

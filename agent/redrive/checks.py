@@ -118,7 +118,7 @@ class Checks:
             return
         res.screen = shot
         res.pixel_ratio = round(shot.diff.ratio, 5)
-        if shot.recorded.box and shot.now.box and _moved(shot.recorded.box, shot.now.box):
+        if shot.recorded.box and shot.now.box and moved(shot.recorded.box, shot.now.box):
             res.diverge(f"element moved: at {_where(shot.now.box)}, recorded at "
                         f"{_where(shot.recorded.box)}")  # fmt: skip
         await self._region(step, shot, res)
@@ -145,7 +145,7 @@ class Checks:
             res.diverge(why)
 
 
-def _moved(was: Box, now: Box) -> bool:
+def moved(was: Box, now: Box) -> bool:
     """Whether an element's centre moved further than its own size (and :data:`MOVED_PX`):
     a neighbour that grew or a row added above shifts it less than that."""
     dx = (now[0] + now[2] - was[0] - was[2]) / 2

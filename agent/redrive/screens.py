@@ -7,7 +7,8 @@ Both sides are made still before the picture: animations and transitions off, no
 scrollbars. From both sides the same probe also reads the acted-on element's region (its
 nearest form, section, landmark or dialog; its text, bounded) and the boxes of elements whose
 text an ``--ignore`` pattern - or a masking token, which is never the real value - matches:
-those boxes are left out of the pixel comparison on both pictures.
+those boxes (clipped to their scrolling containers) are left out of the pixel comparison on
+both pictures.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ PROBE_JS = """function (doc, el, patterns, cap) {
   var win = doc.defaultView, vw = win.innerWidth, vh = win.innerHeight;
   var boxes = [];
   var all = doc.body ? doc.body.querySelectorAll('*') : [];
-  for (var i = 0; i < all.length && boxes.length < 500; i++) {
+  for (var i = 0; i < all.length && boxes.length < 5000; i++) {
     var e = all[i], own = '', frame = /^(IFRAME|FRAME|EMBED|OBJECT)$/.test(e.tagName);
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(e.tagName)) {
       own = String(e.value || '') + ' ' + String(e.getAttribute('placeholder') || ''); }
@@ -57,6 +58,12 @@ PROBE_JS = """function (doc, el, patterns, cap) {
     var b = e.getBoundingClientRect();
     var l = Math.max(0, Math.floor(b.left)), t = Math.max(0, Math.floor(b.top));
     var r = Math.min(vw, Math.ceil(b.right)), btm = Math.min(vh, Math.ceil(b.bottom));
+    for (var p = e.parentElement; p && p !== doc.body && r > l && btm > t; p = p.parentElement) {
+      if (win.getComputedStyle(p).overflow === 'visible') { continue; }
+      var pb = p.getBoundingClientRect();
+      l = Math.max(l, Math.floor(pb.left)); t = Math.max(t, Math.floor(pb.top));
+      r = Math.min(r, Math.ceil(pb.right)); btm = Math.min(btm, Math.ceil(pb.bottom));
+    }
     if (r > l && btm > t) { boxes.push([l, t, r, btm]); }
   }
   var region = '', text = '', ebox = null;

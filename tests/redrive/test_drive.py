@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from agent.demo_app.data import DEMO_SECRETS
-from agent.demo_app.server import STAGING_REST_BUTTON, STAGING_WS_CONFIRM
+from agent.demo_app.server import STAGING_MOVED, STAGING_REST_BUTTON, STAGING_WS_CONFIRM
 from agent.demo_app.threaded import DemoAppThread
 from agent.redrive.drive import Options, redrive
 from agent.redrive.result import MATCH, NEEDS_VALUE, RedriveReport
@@ -71,25 +71,35 @@ def test_same_app_every_step_matches_five_times_in_a_row(recorded: Recorded) -> 
 def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     recorded: Recorded,
 ) -> None:
-    """The extra confirmation is named at the WS order's click (accepted, the order still
-    goes); the renamed button diverges by its text (found by id); cancel-all by its 500 and
-    the console error the browser logs for it; the link whose id changed is found by role and
-    name and matches; the slower lookup is waited for and matches; every other step
-    matches."""
+    """With screens compared: the trading page's screen differs where it loads (the renamed
+    and the moved button show from then on, and are not named again at later steps); the
+    extra confirmation is named at the WS order's click (accepted, the order still goes); the
+    renamed button diverges by its text (found by id); the moved lookup button is found by
+    its id and named as moved at its click; cancel-all by its 500 and the console error the
+    browser logs for it; the link whose id changed is found by role and name and matches;
+    the slower lookup is waited for and matches; every other step matches."""
     with DemoAppThread(staging=True) as app:
         rep = _run(recorded, app.url, recorded.fill())
     bad = _divergent(rep)
+    sign_in = "clicked button 'Sign in' in 'Demo Brokerage'"
+    look_up = "clicked button 'Look up' in 'Client lookup'"
     assert set(bad) == {
+        sign_in,
         "clicked button 'Send (WS)' in 'Order ticket'",
         "clicked button 'Send (REST)' in 'Order ticket'",
+        look_up,
         "clicked button 'Cancel all' in 'Order ticket'",
     }
+    assert len(bad[sign_in]) == 1 and bad[sign_in][0].startswith("screen differs (")
     assert bad["clicked button 'Send (WS)' in 'Order ticket'"] == [
         f"unexpected dialog: confirm {STAGING_WS_CONFIRM!r} (accepted)"
     ]
     assert bad["clicked button 'Send (REST)' in 'Order ticket'"] == [
         f"element text {STAGING_REST_BUTTON!r}, recorded 'Send (REST)'"
     ]
+    assert len(bad[look_up]) == 1 and bad[look_up][0].startswith("element moved: at ")
+    (moved,) = [s for s in rep.steps if s.text == look_up]
+    assert moved.strategy == "id" and STAGING_MOVED == "#lookup-submit"
     cancel = bad["clicked button 'Cancel all' in 'Order ticket'"]
     assert cancel[0] == "POST /api/cancel_all: 5xx, recorded 2xx"
     assert all(d.startswith("new console error: ") and "500" in d for d in cancel[1:])

@@ -30,7 +30,7 @@ def test_region_change_is_compared_not_the_region_itself() -> None:
     """A renamed button present before and after is no change at this step; a result the
     step shows otherwise is."""
     rec = ("Symbol Send (REST)", "Symbol Send (REST) Sent RS-1")
-    now = ("Symbol Send order (REST)", "Symbol Send order (REST) Sent RS-1")
+    now = ("Symbol Post (REST)", "Symbol Post (REST) Sent RS-1")
     assert region_divergence(rec, now, []) is None
     other = ("Symbol Send (REST)", "Symbol Send (REST) Rejected")
     assert region_divergence(rec, other, []) == (
