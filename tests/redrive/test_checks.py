@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.actions.model import Action, Target
-from agent.redrive.checks import moved, moment_seqs
+from agent.redrive.checks import moment_seqs, moved
 from agent.redrive.plan import build_plan
 from tests.actions.builders import T0
 
