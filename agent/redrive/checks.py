@@ -111,6 +111,14 @@ class Checks:
             return
         if page is None or page.is_closed():
             return
+        try:
+            await self._compare(step, page, found, res)
+        finally:
+            self._before = ""
+
+    async def _compare(self, step: Step, page: Page, found: Found | None, res: StepResult) -> None:
+        assert self.screens is not None
+        a = step.action
         el = await self._element(page, found)
         css = a.target.css if el is not None else ""
         shot = await self.screens.compare(page, a.page, self.moments[step.index], css, el)

@@ -38,6 +38,7 @@ def _divergent(rep: RedriveReport) -> dict[str, list[str]]:
     return {s.text: s.divergences for s in rep.steps if s.status != MATCH}
 
 
+@pytest.mark.timeout(1800)  # five re-drives; the original moments are drawn in the first
 def test_same_app_every_step_matches_five_times_in_a_row(recorded: Recorded) -> None:
     """Every action of the session re-runs and compares equal, its screen included; four more
     runs agree (no flakiness)."""
@@ -68,6 +69,7 @@ def test_same_app_every_step_matches_five_times_in_a_row(recorded: Recorded) -> 
         assert len(app.lookups) == 1 and app.lookups[0].found
 
 
+@pytest.mark.timeout(900)
 def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     recorded: Recorded,
 ) -> None:
@@ -111,6 +113,7 @@ def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
     assert rep.exit_code == 1
 
 
+@pytest.mark.timeout(900)
 def test_cli_masked_field_without_fill_needs_value(
     recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
