@@ -16,7 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Response
 
 from agent.redrive.locate import Found
-from agent.redrive.pixels import Box, PixelDiff
+from agent.redrive.pixels import Box
 from agent.redrive.plan import Expected, Plan, Step, path_of
 from agent.redrive.result import StepResult
 from agent.redrive.screens import Screen, Screens
@@ -55,7 +55,7 @@ class Checks:
         self.threshold = threshold
         rec = plan.recording
         self._before = ""  # the acted-on element's region before the action
-        self._last: dict[str | None, PixelDiff] = {}  # the last screen diff of each page
+        self._last: dict[str | None, Screen] = {}  # the last screen compared of each page
         self.moments = moment_seqs(plan, rec.last_seq if rec else 0)
 
     async def shape(
@@ -130,8 +130,13 @@ class Checks:
             res.diverge(f"element moved: at {_where(shot.now.box)}, recorded at "
                         f"{_where(shot.recorded.box)}")  # fmt: skip
         await self._region(step, shot, res)
-        fresh = shot.diff.new_since(self._last.get(a.page))
-        self._last[a.page] = shot.diff
+        last = self._last.get(a.page)
+        if last is None:
+            fresh = shot.diff.changed
+        else:
+            shift = (last.scroll[0] - shot.scroll[0], last.scroll[1] - shot.scroll[1])
+            fresh = shot.diff.new_since(last.diff, shift)
+        self._last[a.page] = shot
         share = fresh / shot.diff.total if shot.diff.total else 0.0
         if share > self.threshold:
             res.diverge(f"screen differs ({share * 100:.1f} % of pixels)")

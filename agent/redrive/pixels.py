@@ -14,10 +14,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 TOLERANCE = 48
 """A pixel differs when a channel differs by more than this (0-255)."""
+
+NEAR = 2
+"""A changed pixel this close to one changed at the previous step is not new."""
 
 Box = tuple[int, int, int, int]
 """``(left, top, right, bottom)`` in CSS pixels of the page, right and bottom exclusive."""
@@ -35,12 +38,16 @@ class PixelDiff:
     image: Image.Image
     changed_mask: Image.Image  # mode L: 255 where a pixel changed
 
-    def new_since(self, before: PixelDiff | None) -> int:
-        """Changed pixels that were not changed in ``before`` (a diff of the same page at an
-        earlier step; all of them when there is none or its size differs)."""
+    def new_since(self, before: PixelDiff | None, shift: tuple[int, int] = (0, 0)) -> int:
+        """Changed pixels that were not changed, give or take :data:`NEAR` pixels, in
+        ``before`` (a diff of the same page at an earlier step, whose content sits ``shift``
+        pixels from where it is now - the page scrolled in between); all of them when there
+        is none or its size differs."""
         if before is None or before.changed_mask.size != self.changed_mask.size:
             return self.changed
-        return _count(ImageChops.subtract(self.changed_mask, before.changed_mask))
+        was = Image.new("L", self.changed_mask.size, 0)
+        was.paste(before.changed_mask.filter(ImageFilter.MaxFilter(2 * NEAR + 1)), shift)
+        return _count(ImageChops.subtract(self.changed_mask, was))
 
     @property
     def ratio(self) -> float:

@@ -139,6 +139,7 @@ class Screen:
     diff: PixelDiff
     recorded: Probe
     now: Probe
+    scroll: tuple[int, int] = (0, 0)  # the recorded window scroll (the re-driven one follows)
 
 
 _RENDER_PROBE_JS = """(function (css, patterns, cap) {
@@ -274,7 +275,8 @@ class Screens:
         except PlaywrightError:
             return None
         diff = compare(open_png(orig), open_png(shot), rec.boxes + now.boxes)
-        return Screen(orig, shot, diff, rec, now)
+        win = [(int(x), int(y)) for path, x, y in self._scrolls if not path]
+        return Screen(orig, shot, diff, rec, now, win[0] if win else (0, 0))
 
 
 def load_recording(home: Path, rs: ReplaySession, records: list[Record]) -> Recording:

@@ -55,3 +55,10 @@ def test_new_since_counts_only_pixels_an_earlier_diff_did_not_have() -> None:
 def test_png_round_trip() -> None:
     img = _picture((3, 3))
     assert open_png(png(img)).tobytes() == img.tobytes()
+
+
+def test_new_since_follows_a_scroll_and_forgives_a_pixel_or_two() -> None:
+    first = compare(_picture(), _picture((2, 5)), [])  # the square 3 px lower than...
+    later = compare(_picture(), _picture((3, 2)), [])  # ...now, and 1 px to the left
+    assert later.new_since(first) > 0
+    assert later.new_since(first, (0, -3)) == 0
