@@ -23,7 +23,7 @@ _IGNORE = typer.Option(
     "and region text, its elements masked in screenshots.",
 )
 _PIXEL_THRESHOLD = typer.Option(
-    0.01,
+    0.005,
     "--pixel-threshold",
     min=0.0,
     max=1.0,

@@ -23,7 +23,7 @@ from agent.redrive.screens import Screen, Screens
 from agent.redrive.shapes import shape_diff, shape_of
 from agent.redrive.text import region_divergence
 
-PIXEL_THRESHOLD = 0.01
+PIXEL_THRESHOLD = 0.005
 """The share of pixels that may differ before a step's screen is a divergence."""
 
 MOVED_PX = 40
