@@ -47,7 +47,7 @@ def test_same_app_every_step_matches_five_times_in_a_row(recorded: Recorded) -> 
     for _ in range(5):
         with DemoAppThread() as app:
             rep = _run(recorded, app.url, recorded.fill())
-        assert _divergent(rep) == {}
+        assert _divergent(rep) == {}, _divergent(rep)
         assert rep.exit_code == 0
         assert len(rep.steps) == len(recorded.plan.steps)
         (rest,) = [
@@ -91,7 +91,7 @@ def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
         "clicked button 'Send (REST)' in 'Order ticket'",
         look_up,
         "clicked button 'Cancel all' in 'Order ticket'",
-    }
+    }, bad
     assert len(bad[sign_in]) == 1 and bad[sign_in][0].startswith("screen differs (")
     assert bad["clicked button 'Send (WS)' in 'Order ticket'"] == [
         f"unexpected dialog: confirm {STAGING_WS_CONFIRM!r} (accepted)"
