@@ -5,7 +5,9 @@ Each step: find the element (:mod:`agent.redrive.locate`), do the action, then w
 requests the original action caused (by method and path) to complete, and for the DOM to
 settle (no element added or removed for :data:`QUIET_MS`, at most :data:`SETTLE_CAP_MS`) -
 never a fixed sleep. Then compare: the step ran, each expected request's status class, the
-acted-on element's text, new console errors, the dialog's message, the download's digest.
+acted-on element's text, new console errors, the dialog's message, the download's digest;
+and (:mod:`agent.redrive.checks`) the JSON shape of each response, the screen against the
+rendered original moment, the element's place and its region's text change.
 """
 
 from __future__ import annotations
