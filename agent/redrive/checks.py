@@ -29,7 +29,10 @@ PIXEL_THRESHOLD = 0.005
 MOVED_PX = 40
 """An element whose centre moved less than this (or than its own size) has not moved."""
 
-_NO_SCREEN = frozenset({"dialog", "download", "upload"})  # nothing new on the page to compare
+_NO_SCREEN = frozenset({"dialog", "download", "upload", "popup"})
+"""Steps whose screen is not compared: nothing new on the page (a dialog, a download, an
+upload), or a popup (its content is shifted against the recorded window's: not comparable
+pixel for pixel yet)."""
 
 
 def moment_seqs(plan: Plan, last_seq: int) -> dict[int, int]:

@@ -91,7 +91,7 @@ def test_staging_divergences_are_named_at_their_steps_and_nothing_else(
         "clicked button 'Send (REST)' in 'Order ticket'",
         look_up,
         "clicked button 'Cancel all' in 'Order ticket'",
-    }, bad
+    }, "; ".join(f"{k}: {v}" for k, v in bad.items())
     assert len(bad[sign_in]) == 1 and bad[sign_in][0].startswith("screen differs (")
     assert bad["clicked button 'Send (WS)' in 'Order ticket'"] == [
         f"unexpected dialog: confirm {STAGING_WS_CONFIRM!r} (accepted)"
