@@ -2,7 +2,8 @@
 rendered by the rrweb replayer) and the re-driven page.
 
 A pixel differs when one of its colour channels differs by more than the tolerance (font
-anti-aliasing and colour rounding stay under it). Masked boxes (regions whose text an
+anti-aliasing and colour rounding stay under it) from the other picture's pixel at the same
+place and at every place up to ``SHIFT`` pixels away. Masked boxes (regions whose text an
 ``--ignore`` pattern matches) are left out of both the count and the total. Pictures of
 different sizes are compared on their common area; the rest of the larger one counts as
 changed. The diff picture is the re-driven page faded, changed pixels in red, masked boxes
@@ -18,6 +19,10 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 TOLERANCE = 48
 """A pixel differs when a channel differs by more than this (0-255)."""
+
+SHIFT = 1
+"""A pixel that matches the other picture this many pixels away, in any direction, has not
+changed (a centred layout lands a pixel apart when heights differ by two)."""
 
 NEAR = 2
 """A changed pixel this close to one changed at the previous step is not new."""
@@ -77,16 +82,39 @@ def _count(img: Image.Image) -> int:
     return img.histogram()[255]
 
 
+def _unmatched(a: Image.Image, b: Image.Image, tolerance: int, shift: int) -> Image.Image:
+    """Pixels of ``a`` that no pixel of ``b`` within ``shift`` pixels matches."""
+    out = _over(ImageChops.difference(a, b), tolerance)
+    for dx in range(-shift, shift + 1):
+        for dy in range(-shift, shift + 1):
+            if dx or dy:
+                moved = _over(ImageChops.difference(a, ImageChops.offset(b, dx, dy)), tolerance)
+                out = ImageChops.darker(out, moved)
+    return out
+
+
+def _over_shifted(a: Image.Image, b: Image.Image, tolerance: int, shift: int) -> Image.Image:
+    """Pixels where either picture has something the other has nowhere within ``shift``
+    pixels (the same page laid out a pixel lower has no such pixel; a renamed word does)."""
+    return ImageChops.lighter(
+        _unmatched(a, b, tolerance, shift), _unmatched(b, a, tolerance, shift)
+    )
+
+
 def compare(
-    original: Image.Image, redriven: Image.Image, masks: list[Box], tolerance: int = TOLERANCE
+    original: Image.Image,
+    redriven: Image.Image,
+    masks: list[Box],
+    tolerance: int = TOLERANCE,
+    shift: int = SHIFT,
 ) -> PixelDiff:
     """Compare two pictures pixel by pixel, leaving ``masks`` out."""
     a, b = original.convert("RGB"), redriven.convert("RGB")
     w, h = max(a.width, b.width), max(a.height, b.height)
     cw, ch = min(a.width, b.width), min(a.height, b.height)
     changed = Image.new("L", (w, h), 255)  # outside the common area: changed
-    changed.paste(_over(ImageChops.difference(a.crop((0, 0, cw, ch)), b.crop((0, 0, cw, ch))),
-                        tolerance), (0, 0))  # fmt: skip
+    common = (0, 0, cw, ch)
+    changed.paste(_over_shifted(a.crop(common), b.crop(common), tolerance, shift), (0, 0))
     masked = _mask((w, h), masks)
     changed = ImageChops.subtract(changed, masked)
     total = w * h - _count(masked)

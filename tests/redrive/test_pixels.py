@@ -22,6 +22,12 @@ def test_identical_and_within_tolerance_are_unchanged() -> None:
     assert compare(_picture(grey=255), _picture(grey=230), [], tolerance=20).changed == 200
 
 
+def test_a_square_a_pixel_or_two_away_is_unchanged_further_is_changed() -> None:
+    assert compare(_picture((2, 2)), _picture((3, 3)), []).changed == 0
+    assert compare(_picture((2, 2)), _picture((3, 3)), [], shift=0).changed > 0
+    assert compare(_picture((2, 2)), _picture((4, 2)), []).changed > 0
+
+
 def test_a_moved_square_changes_both_places_and_a_mask_hides_one() -> None:
     d = compare(_picture((2, 2)), _picture((12, 2)), [])
     assert (d.changed, d.total) == (50, 200) and d.ratio == 0.25
