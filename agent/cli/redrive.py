@@ -18,6 +18,33 @@ if TYPE_CHECKING:
     from agent.redrive.result import RedriveReport
 
 
+_IGNORE = typer.Option(
+    [],
+    "--ignore",
+    help="Text that may differ (regex, or @times / @numbers; repeat): replaced in element "
+    "and region text, its elements masked in screenshots.",
+)
+_PIXEL_THRESHOLD = typer.Option(
+    0.005,
+    "--pixel-threshold",
+    min=0.0,
+    max=1.0,
+    help="Share of pixels newly differing from the recording above which a step's screen differs.",
+)
+_SCREENS = typer.Option(
+    True, "--screens/--no-screens", help="Compare screenshots with the recording."
+)
+_STUB = typer.Option(
+    False,
+    "--stub-network",
+    help="Answer the front end's API requests from the recorded responses (no backend, no "
+    "side effects); the pages and static files still come from --base-url.",
+)
+_SPEED = typer.Option(
+    "asap", "--speed", help="asap, or recorded: keep the recorded gaps between steps."
+)
+
+
 def redrive(
     session: str = typer.Argument(..., help="Session id (or unique prefix)."),
     base_url: str = typer.Option(
@@ -41,22 +68,18 @@ def redrive(
         10.0, "--timeout", min=0.5, help="Seconds to wait for each step's element and requests."
     ),
     from_vault: str | None = typer.Option(None, "--from-vault", help=_FROM_VAULT_HELP),
-    stub_network: bool = typer.Option(
-        False,
-        "--stub-network",
-        help="Answer the front end's API requests from the recorded responses (no backend, no "
-        "side effects); the pages and static files still come from --base-url.",
-    ),
-    speed: str = typer.Option(
-        "asap", "--speed", help="asap, or recorded: keep the recorded gaps between steps."
-    ),
+    stub_network: bool = _STUB,
+    speed: str = _SPEED,
+    ignore: list[str] = _IGNORE,
+    pixel_threshold: float = _PIXEL_THRESHOLD,
+    screens: bool = _SCREENS,
 ) -> None:
     """Re-drive a recorded session in headless Chromium and compare each step.
 
     Exit 0 when every step matches, 1 on any divergence, 2 on an error. The re-drive is
     itself kept as a sealed session linked to the original (redrive_of); the report names it.
 
-    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --stub-network --out redrive/
+    Example: sessiontape redrive 20261126T101500Z-3f9a1c2b --base-url https://staging.example --fill qa.toml --ignore @numbers --out redrive/
     """  # noqa: E501
     from agent.capture.config import find_executable
     from agent.redrive.drive import Options
@@ -64,8 +87,9 @@ def redrive(
     from agent.redrive.plan import read_fill
     from agent.redrive.report import write_junit, write_outputs
 
-    opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout)
+    opts = Options(base_url, list(map_), read_fill(fill), timeout_s=timeout, ignore=list(ignore))
     opts.speed, opts.stub_network = check_speed(speed), stub_network
+    opts.pixel_threshold, opts.screens = pixel_threshold, screens
     plan = _load(session, from_vault, "re-driving")
     opts.executable = find_executable(config().capture.executable)
     rep = _run_recorded(plan, opts)
@@ -95,9 +119,9 @@ def _load(session: str, from_vault: str | None, doing: str) -> Plan:
 def _run_recorded(plan: Plan, opts: Options) -> RedriveReport:
     """Re-drive, keeping the re-drive as a sealed session of its own (sealed even when the
     re-drive fails half-way; a bad --base-url or --map is refused before it is opened)."""
-    from agent.redrive.drive import redrive as run
     from agent.redrive.evidence import Evidence
     from agent.redrive.plan import Rewriter
+    from agent.redrive.run import redrive as run
 
     Rewriter(plan.origin, opts.base_url, opts.maps)
     evidence = Evidence(home(), config())

@@ -39,6 +39,10 @@ from agent.clock import Clock, SystemClock
 from agent.demo_app import data
 from agent.demo_app.blotter_ws import BlotterFeed
 from agent.demo_app.models import LoginAttempt, Lookup, Order, OrderFields, Source, parse_order
+from agent.demo_app.staging import (
+    STAGING_LOOKUP_DELAY_S,
+    staging_html,
+)
 from agent.demo_app.widget import start_widget_site
 from agent.errors import UsageError
 
@@ -47,23 +51,6 @@ log = structlog.get_logger("agent.demo_app")
 STATIC = Path(__file__).parent / "static"
 COOKIE = "st_demo_session"
 UNREAD_BYTES = 256 * 1024
-STAGING_REST_BUTTON = "Send order (REST)"
-STAGING_WS_CONFIRM = "Send over the WebSocket?"
-STAGING_LOOKUP_DELAY_S = 1.5
-_STAGING_SCRIPT = (
-    "<script>document.getElementById('send-ws').addEventListener('click', function () "
-    f"{{ confirm('{STAGING_WS_CONFIRM}'); }});</script>\n"
-)
-
-
-def _staging_html(html: str) -> str:
-    """The staging variant of a page: a renamed button, a download link with another id, and
-    a confirmation dialog before a WebSocket order."""
-    html = html.replace(">Send (REST)<", f">{STAGING_REST_BUTTON}<")
-    html = html.replace('id="download-report"', 'id="report-link"')
-    return html.replace(
-        '<script src="/static/app.js">', _STAGING_SCRIPT + '<script src="/static/app.js">'
-    )
 
 
 class DemoApp:
@@ -172,7 +159,7 @@ class DemoApp:
             html = html.replace("__WIDGET_URL__", self.widget_url)
             html = html.replace("<!--BLOTTER-->", data.blotter_html(self.seed))
             if self.staging:
-                html = _staging_html(html)
+                html = staging_html(html)
             return web.Response(text=html, content_type="text/html")
 
         return handler
@@ -372,7 +359,8 @@ async def start_demo_app(
 ) -> DemoApp:
     """Start the app and its cross-origin widget site; ports 0 pick free ports
     (``staging``: the variant a QA re-drive must tell apart - the "Send (REST)" button says
-    :data:`STAGING_REST_BUTTON`, the download link has another id, "Send (WS)" asks
+    :data:`STAGING_REST_BUTTON`, the download link has another id, the lookup button is moved
+    to the top of its form (:data:`STAGING_MOVED`), "Send (WS)" asks
     :data:`STAGING_WS_CONFIRM` first, ``POST /api/lookup`` answers
     :data:`STAGING_LOOKUP_DELAY_S` later, and ``POST /api/cancel_all`` answers 500; without
     ``api``: the pages and static files only, no login, API, WebSocket or download)."""

@@ -5,7 +5,9 @@ Each step: find the element (:mod:`agent.redrive.locate`), do the action, then w
 requests the original action caused (by method and path) to complete, and for the DOM to
 settle (no element added or removed for :data:`QUIET_MS`, at most :data:`SETTLE_CAP_MS`) -
 never a fixed sleep. Then compare: the step ran, each expected request's status class, the
-acted-on element's text, new console errors, the dialog's message, the download's digest.
+acted-on element's text, new console errors, the dialog's message, the download's digest;
+and (:mod:`agent.redrive.checks`) the JSON shape of each response, the screen against the
+rendered original moment, the element's place and its region's text change.
 """
 
 from __future__ import annotations
@@ -15,24 +17,24 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from agent.clock import utc_iso
 from agent.errors import UsageError
+from agent.redrive.checks import PIXEL_THRESHOLD, Checks
 from agent.redrive.locate import Found, element_text, locate
 from agent.redrive.observe import Answer, Observer, download_sha256
 from agent.redrive.pace import pause_s
 from agent.redrive.plan import Expected, Plan, Rewriter, Step, normalize_error, path_of
-from agent.redrive.result import SKIPPED, RedriveReport, StepResult
+from agent.redrive.result import SKIPPED, StepResult
 from agent.redrive.stub import Stub
+from agent.redrive.text import normalize
 from agent.redrive.values import fill_value
 
 if TYPE_CHECKING:  # evidence imports the pipeline, which a plain re-drive never needs
-    from agent.redrive.evidence import Evidence
+    pass
 
 QUIET_MS = 150
 SETTLE_CAP_MS = 1500
@@ -71,6 +73,9 @@ class Options:
     headless: bool = True
     speed: str = "asap"  # "recorded": keep the recorded gaps between steps
     stub_network: bool = False  # answer API requests from the recorded responses
+    ignore: list[str] = field(default_factory=list)  # --ignore: regexes or @times/@numbers
+    pixel_threshold: float = PIXEL_THRESHOLD  # share of pixels; above it the screen differs
+    screens: bool = True  # compare screenshots with the rendered original moments
 
     def modes(self) -> dict[str, Any]:
         """The options the report and the evidence session name."""
@@ -95,9 +100,16 @@ class Driver:
     """One re-drive of a plan in one browser context."""
 
     def __init__(
-        self, plan: Plan, opts: Options, context: BrowserContext, rewrite: Rewriter
+        self,
+        plan: Plan,
+        opts: Options,
+        context: BrowserContext,
+        rewrite: Rewriter,
+        checks: Checks,
     ) -> None:
         self.plan = plan
+        self.checks = checks
+        self._found: Found | None = None
         self.opts = opts
         self.rewrite = rewrite
         self.obs = Observer(context, _answers(plan))
@@ -146,6 +158,7 @@ class Driver:
         a = step.action
         res = StepResult(step.index, a.seq, a.verb, a.text, follows=step.follows)
         t0 = time.monotonic()
+        self._found = None
         try:
             ran = step.follows or await self._act(step, res)
         except PlaywrightError as exc:
@@ -155,6 +168,8 @@ class Driver:
             await self._await_requests(step, start, res)
             await self._settle(a.page)
         self._new_errors(res)
+        if ran:
+            await self.checks.screen(step, self.pages.get(a.page), self._found, res)
         res.duration_ms = int((time.monotonic() - t0) * 1000)
         return res
 
@@ -190,6 +205,8 @@ class Driver:
             res.diverge(f"element not found by any strategy ({a.target.css or a.text})")
             return False
         res.strategy = found.strategy
+        self._found = found
+        await self.checks.before(found)
         return await self._on_element(step, page, found, res)
 
     async def _navigate(self, step: Step) -> None:
@@ -210,7 +227,9 @@ class Driver:
         loc = found.locator
         if a.verb in _CLICK_TEXT_VERBS and t.name and t.tag not in _FIELD_TAGS:
             res.element_text = await element_text(page, found, t)
-            if res.element_text != " ".join(t.name.split()):
+            if normalize(res.element_text, self.checks.ignores) != normalize(
+                t.name, self.checks.ignores
+            ):
                 res.diverge(f"element text {res.element_text!r}, recorded {t.name!r}")
         if loc is None:  # coordinates, the last resort
             if a.verb not in _CLICK_TEXT_VERBS or t.x is None or t.y is None:
@@ -332,6 +351,8 @@ class Driver:
             res.requests.append({"method": s.method, "path": s.path, "status": s.status})
             if s.status != e.status:
                 res.diverge(f"{e.method} {e.path}: {s.status}, recorded {e.status}")
+            else:
+                await self.checks.shape(step, e, s.response, res)
 
     async def _settle(self, page_id: str | None) -> None:
         """Let the DOM settle in the step's page (no-op when it has closed)."""
@@ -351,39 +372,3 @@ class Driver:
         for d in self.obs.unexpected[self._unexpected_seen :]:
             res.diverge(f"unexpected dialog: {d} (accepted)")
         self._unexpected_seen = len(self.obs.unexpected)
-
-
-async def redrive(
-    plan: Plan, opts: Options, downloads: Path | None = None, evidence: Evidence | None = None
-) -> RedriveReport:
-    """Re-drive a plan in a fresh headless Chromium; the report of every step (each also
-    written to ``evidence``, the re-drive's own session, as it finishes)."""
-    rewrite = Rewriter(plan.origin, opts.base_url, opts.maps)  # bad --map: before a browser
-    started = utc_iso(time.time_ns())
-    t0 = time.monotonic()
-    async with async_playwright() as pw:
-        try:
-            browser = await pw.chromium.launch(
-                executable_path=opts.executable or None,
-                headless=opts.headless,
-                args=["--disable-quic"],
-                downloads_path=str(downloads) if downloads else None,
-            )
-        except PlaywrightError as exc:
-            raise UsageError(f"cannot start Chromium: {str(exc).splitlines()[0]}") from exc
-        try:
-            context = await browser.new_context(accept_downloads=True)
-            driver = Driver(plan, opts, context, rewrite)
-            if evidence is not None:
-                await evidence.start(plan.session_id, plan.integrity, opts.base_url, opts.modes())
-                driver.on_step = evidence.step
-            steps = await driver.run()
-        finally:
-            await browser.close()
-    ms = int((time.monotonic() - t0) * 1000)
-    rep = RedriveReport(plan.session_id, opts.base_url, steps, started, ms, plan.integrity)
-    rep.modes = opts.modes()
-    if evidence is not None:
-        rep.redrive_session = evidence.session_id
-        await evidence.end(rep)
-    return rep

@@ -12,7 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Download, Page, Request
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Download,
+    Page,
+    Request,
+    Response,
+)
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import WebSocket as PwWebSocket
 
@@ -28,6 +36,7 @@ class Seen:
     path: str
     status: str = "pending"  # "2xx" ... "5xx", "failed", "sent"
     claimed: bool = False
+    response: Response | None = None  # for comparing its JSON shape
 
     @property
     def done(self) -> bool:
@@ -57,7 +66,7 @@ class Observer:
         self._changed = asyncio.Event()
         context.on("page", self._page)
         context.on("request", self._request)
-        context.on("response", lambda r: self._outcome(r.request, f"{r.status // 100}xx"))
+        context.on("response", self._response)
         context.on("requestfailed", lambda q: self._outcome(q, "failed"))
 
     def _poke(self) -> None:
@@ -77,6 +86,12 @@ class Observer:
         self._by_request[id(q)] = s
         self.seen.append(s)
         self._poke()
+
+    def _response(self, r: Response) -> None:
+        s = self._by_request.get(id(r.request))
+        if s is not None:
+            s.response = r
+        self._outcome(r.request, f"{r.status // 100}xx")
 
     def _outcome(self, q: Request, status: str) -> None:
         s = self._by_request.get(id(q))

@@ -15,12 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from agent.actions.model import Action, CausedRequest
 from agent.errors import UsageError
 from agent.events import Record
 from agent.tomlfile import read_toml
+
+if TYPE_CHECKING:
+    from agent.redrive.screens import Recording
 
 FOLLOW_NS = 1_000_000_000
 """A submit this soon after a click in its form is that click's consequence."""
@@ -61,6 +65,7 @@ class Plan:
     origin: str  # the origin of the session's first navigation
     integrity: str = ""  # the session's integrity status when read ("verified", ...)
     records: list[Record] = field(default_factory=list)  # what --stub-network answers from
+    recording: Recording | None = None  # events, assets and response shapes to compare with
 
 
 def path_of(url: str) -> str:
@@ -196,6 +201,7 @@ def build_plan(session_id: str, actions: list[Action], records: list[Record]) ->
 
 def load_plan(home: Path, session: str) -> Plan:
     """Verify and read a local session (``UsageError`` for an unknown id)."""
+    from agent.redrive.screens import load_recording
     from agent.redrive.scroll import with_scrolls
     from agent.replay.session import ReplaySession
 
@@ -207,6 +213,7 @@ def load_plan(home: Path, session: str) -> Plan:
         plan = build_plan(rs.info.session_id, actions, records)
         plan.integrity = str(rs.integrity()["status"])
         plan.records = records
+        plan.recording = load_recording(home, rs, records)
         return plan
     finally:
         rs.close()

@@ -1,14 +1,17 @@
 """The re-drive's outputs: ``report.json``, JUnit XML for CI (one test case per step; a
-divergence is a failure), and a self-contained HTML step list (no script, no external file).
+divergence is a failure), and a self-contained HTML step list (no script, no external file:
+each compared step's original moment, re-driven page and diff are inlined as ``data:`` PNGs).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from agent.redrive.pixels import png
 from agent.redrive.result import MATCH, SKIPPED, RedriveReport, StepResult
 
 
@@ -53,7 +56,30 @@ def write_junit(rep: RedriveReport, path: Path) -> None:
 _CSS = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;
 text-align:left;vertical-align:top}.match{color:#176f2c}.diverged,.needs-value{color:#b00020}
-.skipped{color:#777}ul{margin:0;padding-left:1.2em}code{font-size:12px}"""
+.skipped{color:#777}ul{margin:0;padding-left:1.2em}code{font-size:12px}
+.shots{display:flex;gap:8px}.shots figure{margin:0;flex:1}.shots img{width:100%;
+border:1px solid #ccc}figcaption{font-size:12px;color:#555}"""
+
+
+def _data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def _shots(s: StepResult) -> str:
+    """Original, re-driven and diff side by side (nothing when no screen was compared)."""
+    if s.screen is None:
+        return ""
+    pics = (
+        ("original (recording)", s.screen.original),
+        ("re-driven", s.screen.redriven),
+        (f"diff: {(s.pixel_ratio or 0) * 100:.2f} % of pixels", png(s.screen.diff.image)),
+    )
+    figs = "".join(
+        f"<figure><img alt='{html.escape(c)}' src='{_data_url(d)}'>"
+        f"<figcaption>{html.escape(c)}</figcaption></figure>"
+        for c, d in pics
+    )
+    return f"<tr><td></td><td colspan='5'><div class='shots'>{figs}</div></td></tr>"
 
 
 def _row(s: StepResult) -> str:
@@ -67,7 +93,7 @@ def _row(s: StepResult) -> str:
         f"<tr><td>{s.index}</td><td class='{cls}'>{e(s.status)}</td><td>{e(s.text)}"
         f"{' <em>(done by the step before)</em>' if s.follows else ''}</td>"
         f"<td>{e(s.strategy)}</td><td><code>{e(reqs)}</code></td>"
-        f"<td><ul>{why}</ul></td></tr>"
+        f"<td><ul>{why}</ul></td></tr>{_shots(s)}"
     )
 
 

@@ -14,10 +14,10 @@ A step's ``status``:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 MATCH = "match"
 DIVERGED = "diverged"
@@ -43,6 +43,9 @@ class StepResult:
     unmatched: list[str] = field(default_factory=list)  # --stub-network: aborted, no answer
     partial: list[str] = field(default_factory=list)  # --stub-network: body cut at the cap
     duration_ms: int = 0
+    pixel_ratio: float | None = None  # share of pixels that differ (None: no screen compared)
+    region_text: str = ""  # the acted-on element's region as re-driven (bounded)
+    screen: Any = field(default=None, repr=False)  # the pictures (the HTML report's, not JSON)
 
     def diverge(self, why: str, status: str = DIVERGED) -> None:
         """Add a divergence (the first non-match status wins)."""
@@ -94,5 +97,12 @@ class RedriveReport:
             "duration_ms": self.duration_ms,
             "ok": not self.divergent,
             "counts": self.counts(),
-            "steps": [asdict(s) for s in self.steps],
+            "steps": [_step_dict(s) for s in self.steps],
         }
+
+
+def _step_dict(s: StepResult) -> dict[str, Any]:
+    """A step in the JSON report (the pictures stay out of it)."""
+    d = asdict(replace(s, screen=None))
+    del d["screen"]
+    return d

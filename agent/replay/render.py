@@ -153,38 +153,50 @@ class Renderer:
             self.serve(name, (STATIC / name).read_bytes())
         await self._load("thumb.html")
 
-    async def thumbnail(self, events: list[dict[str, Any]], width: int) -> bytes:
-        """A JPEG about ``width`` pixels wide of the page rebuilt from ``events`` (a Meta, a
-        FullSnapshot, then incremental events up to the moment)."""
-        conn = self.browser.conn
-        res = await conn.send(
+    async def evaluate(self, expression: str) -> Any:
+        """The value of a script run in the rendering page (awaited, returned by value)."""
+        res = await self.browser.conn.send(
             "Runtime.evaluate",
-            {
-                "expression": f"{_RENDER_JS}({json.dumps(events)})",
-                "awaitPromise": True,
-                "returnByValue": True,
-            },
+            {"expression": expression, "awaitPromise": True, "returnByValue": True},
             self.session,
             timeout=THUMBNAIL_TIMEOUT_S,
         )
         if "exceptionDetails" in res:
             text = res["exceptionDetails"].get("exception", {}).get("description", "")
             raise RenderError(f"the replayer failed: {str(text).splitlines()[0][:200]}")
-        size = res.get("result", {}).get("value")
+        return res.get("result", {}).get("value")
+
+    async def draw(self, events: list[dict[str, Any]]) -> tuple[int, int]:
+        """Rebuild the page from ``events`` (a Meta, a FullSnapshot, then incremental events
+        up to the moment); its width and height in CSS pixels."""
+        size = await self.evaluate(f"{_RENDER_JS}({json.dumps(events)})")
         if not isinstance(size, dict) or not size.get("w") or not size.get("h"):
             raise RenderError("the replayer drew no page")
-        w, h = int(size["w"]), int(size["h"])
-        shot = await conn.send(
+        return int(size["w"]), int(size["h"])
+
+    async def _capture(
+        self, w: int, h: int, scale: float, fmt: dict[str, Any], x: int = 0, y: int = 0
+    ) -> bytes:
+        shot = await self.browser.conn.send(
             "Page.captureScreenshot",
             {
-                "format": "jpeg",
-                "quality": 70,
+                **fmt,
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": width / w},
+                "clip": {"x": x, "y": y, "width": w, "height": h, "scale": scale},
             },
             self.session,
         )
         return base64.b64decode(shot["data"])
+
+    async def png(self, x: int, y: int, w: int, h: int) -> bytes:
+        """A PNG of ``w`` x ``h`` CSS pixels of the rendering page from ``(x, y)``, scale 1."""
+        return await self._capture(w, h, 1.0, {"format": "png"}, x, y)
+
+    async def thumbnail(self, events: list[dict[str, Any]], width: int) -> bytes:
+        """A JPEG about ``width`` pixels wide of the page rebuilt from ``events`` (a Meta, a
+        FullSnapshot, then incremental events up to the moment)."""
+        w, h = await self.draw(events)
+        return await self._capture(w, h, width / w, {"format": "jpeg", "quality": 70})
 
     async def pdf(self, html: bytes, files: dict[str, bytes]) -> bytes:
         """``html`` printed to PDF (A4, backgrounds), its images served from ``files``."""

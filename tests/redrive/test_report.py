@@ -3,6 +3,7 @@ self-contained and escapes what pages said."""
 
 from __future__ import annotations
 
+import json
 from xml.etree import ElementTree as ET
 
 from agent.redrive.report import junit_xml, report_html
@@ -43,3 +44,25 @@ def test_html_escapes_page_text_and_loads_nothing() -> None:
     assert "<b>Send</b>" not in page
     assert "src=" not in page and "href=" not in page
     assert "2 divergent" in page
+
+
+def test_html_inlines_the_three_pictures_of_a_compared_step() -> None:
+    """Original, re-driven and diff are data: PNGs next to the step; nothing else loads."""
+    import re
+
+    from PIL import Image
+
+    from agent.redrive.pixels import compare, png
+    from agent.redrive.screens import Probe, Screen
+
+    a, b = Image.new("RGB", (8, 4), (255, 255, 255)), Image.new("RGB", (8, 4), (0, 0, 0))
+    probe = Probe([], "Go", "Go", (8, 4))
+    rep = _report()
+    rep.steps[0].screen = Screen(png(a), png(b), compare(a, b, []), probe, probe)
+    rep.steps[0].pixel_ratio = 1.0
+    page = report_html(rep)
+    srcs = re.findall(r"src='([^']*)'", page)
+    assert len(srcs) == 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "diff: 100.00 % of pixels" in page and "href=" not in page
+    assert "screen" not in json.dumps(rep.as_dict()["steps"][0])
+    assert rep.as_dict()["version"] == 2 and rep.as_dict()["steps"][0]["pixel_ratio"] == 1.0

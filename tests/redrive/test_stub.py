@@ -13,9 +13,10 @@ import pytest
 
 from agent.demo_app.threaded import DemoAppThread
 from agent.events import Record
-from agent.redrive.drive import Options, redrive
+from agent.redrive.drive import Options
 from agent.redrive.plan import Rewriter, origin_of, path_of
 from agent.redrive.result import MATCH, SKIPPED
+from agent.redrive.run import redrive
 from agent.redrive.stub import Socket, Stub, recorded_exchanges, socket_replies
 from tests.redrive.conftest import Recorded
 
