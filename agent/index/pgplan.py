@@ -172,6 +172,9 @@ def plan_search(
     limit = max(1, int(limit))
     if not q.has_event_filters:
         return plan_sessions(q, limit)
+    per_session = _per_session(con, q, limit)
+    if per_session is not None:
+        return per_session
     where, args, text, joined = _event_conds(con, c, q)
     order = "ORDER BY e.t_ns DESC, e.id DESC"
     if joined:
@@ -185,6 +188,33 @@ def plan_search(
             f"JOIN sessions s ON s.sid = e.sid {order}"
         )
     return sql, [*args, limit], query_phrases(q) if text else []
+
+
+def _per_session(con: Connection, q: Query, limit: int) -> tuple[str, list[Any], list[Any]] | None:
+    """``kind:`` within the sessions ``user:``/``session:`` select (no text, no token): the
+    newest ``limit`` events of each (session, action) from the ``(sid, action, t_ns)`` index,
+    then the newest ``limit`` of those. Walking everyone's events newest first until enough
+    of the selected sessions' turn up (what the planner picks for a LIMIT) took 130 ms at 100k
+    sessions for a user whose sessions were sparse among the newest."""
+    if not q.kinds or q.has_text or q.tokens or q.field_tokens or q.values:
+        return None
+    sids = selected_sids(con, q)
+    if sids is None:
+        return None
+    conds = ["e.sid = u.sid", "e.action = a.action"]
+    args: list[Any] = [sids, list(actions_for(q.kinds))]
+    if q.hosts:
+        conds.append("e.host = ANY(%s)")
+        args.append(known_hosts(con, q.hosts))
+    time_conds(q, conds, args)
+    order = "ORDER BY e.t_ns DESC, e.id DESC"
+    sql = (
+        f"SELECT {HIT} FROM (SELECT e.* FROM unnest(%s::bigint[]) AS u(sid) "
+        "CROSS JOIN unnest(%s::text[]) AS a(action) CROSS JOIN LATERAL "
+        f"(SELECT * FROM events e WHERE {' AND '.join(conds)} {order} LIMIT %s) e "
+        f"{order} LIMIT %s) e JOIN sessions s ON s.sid = e.sid {order}"
+    )
+    return sql, [*args, limit, limit], []
 
 
 def plan_sessions(q: Query, limit: int) -> tuple[str, list[Any], None]:

@@ -117,11 +117,23 @@ def test_a_word_past_the_last_tsvector_position_is_still_found(ix: PostgresIndex
     assert {h.session_id[-1] for h in ix.search(parse('"filler5 filler6"'), 10)} == {"e"}
 
 
-def test_user_and_kind_probe_the_selected_sessions_not_the_users_again(
+def test_user_and_kind_take_each_selected_sessions_newest_events_by_its_index(
     ix: PostgresIndex,
 ) -> None:
-    """user: is resolved to session ids first; the event query does not filter sessions by
-    user a second time (which made the planner scan every session for it)."""
+    """user: + kind: reads the newest events of each selected session and action from the
+    (sid, action, t_ns) index (never a walk of everyone's events), and finds exactly the
+    selected users' events of that kind, newest first, up to the limit."""
+    query = parse("user:alice kind:click")
     with ix.connection() as con:
-        sql, args, _ = plan_search(con, ix.cipher, parse("user:alice kind:click"), 50)
-    assert "e.sid = ANY" in sql and '"user"' not in sql.split("WHERE", 1)[1]
+        sql, args, _ = plan_search(con, ix.cipher, query, 50)
+    assert "sid_action" in _explain(ix, sql, args)
+    assert '"user"' not in sql.split("WHERE", 1)[1]
+    want = fetch(
+        ix,
+        "SELECT s.session_id, e.seq FROM events e JOIN sessions s ON s.sid = e.sid "
+        "WHERE s.\"user\" = 'alice' AND e.action = 'click' ORDER BY e.t_ns DESC, e.id DESC",
+    )
+    assert want  # the fixture has alice's clicks
+    for limit in (1, 50):
+        got = [(h.session_id, h.seq) for h in ix.search(query, limit)]
+        assert got == [(str(a), int(b)) for a, b in want[:limit]]
