@@ -6,9 +6,9 @@ found is written instead, through the normal pipeline (masking, journal, seal, v
 a new session in the agent home: ``redrive.start`` (``redrive_of`` - the original session's
 id - with the integrity status it was re-driven from, the base URL, the origin map and the
 options), one ``redrive.step`` per step (its status, locator strategy, requests,
-divergences, unmatched stubbed requests, duration, and the SHA-256 of any screenshot file
-the step names), and ``redrive.end`` with the summary. ``sessiontape verify``, ``sessions``
-and ``replay`` list it like any session.
+divergences, unmatched stubbed requests, duration, and the SHA-256 of the recorded moment's
+and the re-driven page's pictures as the report shows them), and ``redrive.end`` with the
+summary. ``sessiontape verify``, ``sessions`` and ``replay`` list it like any session.
 
 The link is an event field, not a genesis field: the genesis format (and its version) stays
 as it is; ``previous_session`` there means "the session this one follows on the same
@@ -17,7 +17,6 @@ workstation", which a re-drive is not.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,16 @@ from agent.canonical import sha256_hex
 from agent.config import Config
 from agent.events import Event
 from agent.pipeline import Recording, RecordingResult
-from agent.redrive.result import RedriveReport, StepResult
+from agent.redrive.result import RedriveReport, StepResult, step_dict
 
 
-def _screenshot_hashes(step: dict[str, Any]) -> dict[str, str]:
-    """SHA-256 of each screenshot file a step result names (any field named ``*screenshot*``
-    holding a path, or a list of paths)."""
-    out: dict[str, str] = {}
-    for key, value in step.items():
-        if "screenshot" not in key:
-            continue
-        for v in value if isinstance(value, list) else [value]:
-            p = Path(str(v)) if isinstance(v, (str, Path)) and v else None
-            if p is not None and p.is_file():
-                out[str(v)] = sha256_hex(p.read_bytes())
-    return out
+def _picture_hashes(res: StepResult) -> dict[str, str]:
+    """SHA-256 of the step's pictures (the recorded moment, the re-driven page: PNG bytes as
+    the HTML report shows them); empty when no screen was compared."""
+    shot = res.screen
+    if shot is None:
+        return {}
+    return {"original": sha256_hex(shot.original), "redriven": sha256_hex(shot.redriven)}
 
 
 class Evidence:
@@ -62,8 +56,8 @@ class Evidence:
 
     async def step(self, res: StepResult) -> None:
         """``redrive.step``: one step's outcome."""
-        d = asdict(res)
-        d["screenshot_sha256"] = _screenshot_hashes(d)
+        d = step_dict(res)
+        d["screenshot_sha256"] = _picture_hashes(res)
         await self._emit("redrive.step", d)
 
     async def end(self, rep: RedriveReport) -> None:

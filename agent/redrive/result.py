@@ -97,11 +97,11 @@ class RedriveReport:
             "duration_ms": self.duration_ms,
             "ok": not self.divergent,
             "counts": self.counts(),
-            "steps": [_step_dict(s) for s in self.steps],
+            "steps": [step_dict(s) for s in self.steps],
         }
 
 
-def _step_dict(s: StepResult) -> dict[str, Any]:
+def step_dict(s: StepResult) -> dict[str, Any]:
     """A step in the JSON report (the pictures stay out of it)."""
     d = asdict(replace(s, screen=None))
     del d["screen"]

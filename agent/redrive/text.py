@@ -58,6 +58,10 @@ def _delta(before: str, after: str, ignores: list[re.Pattern[str]]) -> tuple[lis
     return sorted((b - a).elements()), sorted((a - b).elements())
 
 
+def _words_of(text: str, ignores: list[re.Pattern[str]]) -> Counter[str]:
+    return Counter(normalize(text, ignores).split())
+
+
 def _words(gone: list[str], came: list[str]) -> str:
     parts = [f"added {' '.join(came)!r}"] if came else []
     parts += [f"removed {' '.join(gone)!r}"] if gone else []
@@ -68,9 +72,15 @@ def region_divergence(
     recorded: tuple[str, str], now: tuple[str, str], ignores: list[re.Pattern[str]]
 ) -> str | None:
     """A divergence line when the step changed its region's text (``(before, after)``)
-    otherwise than the recorded action did; None when both changed it alike."""
+    otherwise than the recorded action did and the region does not end as it did in the
+    recording; None when both changed it alike (a difference from before the step, such as
+    a renamed button, is named where it appeared, not again here), or when both end alike (a
+    change that reached the recording late, such as an earlier step's slow answer, is not
+    this step's)."""
     rec = _delta(*recorded, ignores)
     got = _delta(*now, ignores)
     if rec == got:
+        return None
+    if _words_of(recorded[1], ignores) == _words_of(now[1], ignores):
         return None
     return f"region text changed otherwise: {_words(*got)[:200]}; recorded {_words(*rec)[:200]}"

@@ -39,3 +39,16 @@ def test_region_change_is_compared_not_the_region_itself() -> None:
     ticks = ("ticks 160", "ticks 171 Sent")
     numbers = compile_ignores(["@numbers"])
     assert region_divergence(("ticks 5", "ticks 9 Sent"), ticks, numbers) is None
+
+
+def test_a_change_that_reached_the_recording_late_is_not_this_steps() -> None:
+    """The recording's region changed during this step only because an earlier step's
+    answer arrived late; the re-drive had it before the step. Both end alike: no divergence.
+    Ending otherwise still diverges."""
+    rec = ("Order RS-3 accepted", "Cancelled orders")
+    now = ("Cancelled orders", "Cancelled orders")
+    assert region_divergence(rec, now, []) is None
+    assert region_divergence(rec, ("Cancelled orders", "Cancel failed"), []) == (
+        "region text changed otherwise: added 'Cancel failed', removed 'Cancelled orders'; "
+        "recorded added 'Cancelled orders', removed 'Order RS-3 accepted'"
+    )
