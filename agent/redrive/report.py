@@ -86,6 +86,7 @@ def _row(s: StepResult) -> str:
     e = html.escape
     reqs = ", ".join(f"{r['method']} {r['path']} → {r['status']}" for r in s.requests)
     why = "".join(f"<li>{e(d)}</li>" for d in s.divergences)
+    why += "".join(f"<li class='note'>note: {e(n)}</li>" for n in s.notes)
     why += "".join(f"<li>unmatched (aborted): {e(u)}</li>" for u in s.unmatched)
     why += "".join(f"<li>answered with a partial body: {e(u)}</li>" for u in s.partial)
     cls = s.status.replace(" ", "-")

@@ -45,6 +45,7 @@ class StepResult:
     duration_ms: int = 0
     pixel_ratio: float | None = None  # share of pixels that differ (None: no screen compared)
     region_text: str = ""  # the acted-on element's region as re-driven (bounded)
+    notes: list[str] = field(default_factory=list)  # differences shown, not divergences
     screen: Any = field(default=None, repr=False)  # the pictures (the HTML report's, not JSON)
 
     def diverge(self, why: str, status: str = DIVERGED) -> None:

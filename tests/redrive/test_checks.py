@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.actions.model import Action, Target
-from agent.redrive.checks import moment_seqs, moved
+from agent.redrive.checks import moment_seqs, moved, unsettled_steps
 from agent.redrive.plan import build_plan
 from tests.actions.builders import T0
 
@@ -26,6 +26,10 @@ def test_a_steps_moment_is_just_before_the_next_action_it_did_not_cause() -> Non
         _act(30, 30, "click", 5000, target=Target(role="button", name="Go")),
     ], [])  # fmt: skip
     assert moment_seqs(plan, 99) == {1: 4, 2: 11, 3: 29, 4: 29, 5: 99}
+    # the page opened at 0 ms was still loading when the typing began at 100 ms: its moment
+    # is not compared on screen; the typing's is, though the click came 100 ms later (the
+    # page had loaded)
+    assert unsettled_steps(plan) == {1}
 
 
 def test_moved_means_further_than_its_own_size() -> None:
