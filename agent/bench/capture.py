@@ -145,6 +145,7 @@ async def bench_capture(
         "seconds": seconds,
         "warmup_s": warmup,
         "arms": ["none", "sessiontape", *chosen],
+        "order": [c.key for c in cases],
         "machine": {**before, "load_avg_end": after["load_avg_start"]},
         "workloads": {
             c.key: summarize_case(c.key, c.workload, c.cells, results[c.key]) for c in cases

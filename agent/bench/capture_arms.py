@@ -80,6 +80,7 @@ class ArmRun:
     stored_s: float | None = None
     stored_updates: int | None = None
     agent_cpu_pct: float | None = None
+    agent_cpu_ms: float | None = None
     changes_captured_pct: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -193,6 +194,7 @@ async def run_sessiontape(
         stored_s=marks.seconds,
         stored_updates=sample.updates,
         agent_cpu_pct=marks.cpu_pct,
+        agent_cpu_ms=1000.0 * (marks.cpu[1] - marks.cpu[0]),
         extra={**stored, "run_s": time.monotonic() - started, "events": result.events},
     )
     if expected and blotter.table_id is not None:

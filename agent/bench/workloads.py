@@ -36,6 +36,7 @@ AGGRID_DIR = RECORDER_JS / "node_modules" / "ag-grid-community"
 AGGRID_JS = AGGRID_DIR / "dist" / "ag-grid-community.min.js"
 AGGRID_URL = "/vendor/ag-grid-community.min.js"
 COUNTER = "window.__updates"
+TICK_MS = 50  # every page schedules its next update this long after the last one ended
 _NPM_HINT = (
     f'add "ag-grid-community": "{AGGRID_VERSION}" to recorder_js/package.json '
     "devDependencies and run `npm install` in recorder_js"

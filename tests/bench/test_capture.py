@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.bench.capture import ARMS, plan
+from agent.bench.capture import ARMS, iter_lines, plan
 from agent.bench.peer import RRWEB_UMD
 from agent.bench.workloads import AGGRID_JS, WORKLOADS
 from tests.cli.clirun import run_main
@@ -39,11 +39,15 @@ def test_one_short_run_measures_every_workload_under_every_arm(
                 assert a["stored_bytes"] > 0 and a["bytes_per_update"] > 0, (name, arm)
         ours = case["arms"]["sessiontape"]
         assert ours["agent_cpu_pct"] > 0 and ours["file_bytes"] >= ours["window_bytes"] > 0
+        assert ours["agent_cpu_ms_per_update"] > 0 and ours["agent_cpu_pct_idle_rate"] > 0
         assert case["arms"]["rrweb"]["raw_json_bytes"] >= case["arms"]["rrweb"]["window_bytes"]
         assert case["arms"]["tracing"]["zip_bytes"] > 0
         assert case["rrweb_raw_over_ours"] > 0
     assert got["workloads"]["blotter"]["arms"]["sessiontape"]["changes_captured_pct"] > 90
     assert got["machine"]["cores"] and got["machine"]["chromium"] != "unknown"
+    table = "\n".join(iter_lines(got))
+    for name in WORKLOADS:
+        assert f"\n{name} " in table
 
 
 def test_plan_adds_the_large_blotter_with_the_agent_arm_only() -> None:
