@@ -56,6 +56,19 @@ class Settings:
     counter: str
 
 
+def bench_config(config: Config) -> Config:
+    """``config`` for the benchmark's recordings: headless, shipping to the file vault in the
+    benchmark's own temporary home and asking no TSA (a configured vault or TSA must not
+    receive benchmark sessions; the checkpoint stream still runs, as in the agent)."""
+    return config.model_copy(
+        update={
+            "capture": config.capture.model_copy(update={"headless": "true"}),
+            "ship": config.ship.model_copy(update={"vault_url": "", "backup_vault_url": ""}),
+            "seal": config.seal.model_copy(update={"tsa_url": ""}),
+        }
+    )
+
+
 def check_peers(peers: Sequence[str]) -> tuple[str, ...]:
     """The peer names, each once; an unknown name is a usage error."""
     for p in peers:
@@ -132,9 +145,7 @@ async def bench_capture(
     if "rrweb" in chosen:
         peer_source("check")
     aggrid_path = aggrid_js(aggrid) if "aggrid" in names else None
-    cfg = config.model_copy(
-        update={"capture": config.capture.model_copy(update={"headless": "true"})}
-    )
+    cfg = bench_config(config)
     settings = Settings(cfg, home, seconds, warmup, url, counter)
     cases = plan(names, chosen, cells, None if url else large)
     before = machine(cfg.capture.executable)
