@@ -118,11 +118,19 @@ async def unrecorded(cfg: CaptureConfig) -> AsyncIterator[BrowserContext]:
             await browser.close()
 
 
-async def open_page(blotter: Blotter, page: BlotterPage) -> None:
-    """Log in if the workload needs it, then load the workload's page."""
+async def open_page(blotter: Blotter, page: BlotterPage, timeout_s: float = 60.0) -> None:
+    """Log in if the workload needs it, load the workload's page and wait for its first
+    update: on a loaded machine a page (AG Grid's 2 MB script) can take longer to start than
+    the warm-up, and its load must not fall into the measured window."""
     await blotter.prepare(page)
     if blotter.name != "demo":
         await page.goto(blotter.url, wait_until="domcontentloaded")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await page.evaluate(f"({blotter.counter}) > 0"):
+        if loop.time() > deadline:
+            raise CaptureError(f"{blotter.url} made no update within {timeout_s:g} s")
+        await asyncio.sleep(0.05)
 
 
 async def run_none(cfg: CaptureConfig, blotter: Blotter, seconds: float, warmup: float) -> ArmRun:
