@@ -144,27 +144,6 @@ async def demo_blotter(cells: int) -> AsyncIterator[Blotter]:
         )
 
 
-@contextlib.asynccontextmanager
-async def open_blotter(
-    cells: int, url: str | None, counter: str, fixture: bool
-) -> AsyncIterator[Blotter]:
-    """``url`` if given, else the static page when asked or when the demo app is missing,
-    else the demo app."""
-    if url is not None:
-        yield Blotter("url", url, counter, None, _noop, None)
-        return
-    try:
-        import agent.demo_app.server  # noqa: F401
-    except ImportError:
-        fixture = True
-    if fixture:
-        async with fixture_blotter(cells) as b:
-            yield b
-        return
-    async with demo_blotter(cells) as b:
-        yield b
-
-
 # -- reading a recorded stream ----------------------------------------------------------------
 def _find_table(node: dict[str, Any], table_id: str) -> dict[str, Any] | None:
     if node.get("type") == NodeType.ELEMENT and node.get("attributes", {}).get("id") == table_id:

@@ -23,73 +23,12 @@ _STATIC_PAGE_HELP = (
 
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` sub-app."""
+    from agent.cli.bench_capture import bench_capture
     from agent.cli.bench_live import bench_live
 
+    bench_app.command("capture")(bench_capture)
     bench_app.command("live")(bench_live)
     app.add_typer(bench_app, name="bench")
-
-
-@bench_app.command("capture")
-def capture(
-    url: str | None = typer.Option(
-        None,
-        "--url",
-        help="Measure this page instead of the demo blotter (busy time, CPU and bytes only).",
-    ),
-    runs: int = typer.Option(3, "--runs", min=1, max=50, help="Runs per size (median)."),
-    cells: int = typer.Option(
-        200, "--cells", min=1, max=1000, help="Blotter cells changed per update."
-    ),
-    seconds: float = typer.Option(4.0, "--seconds", min=1.0, help="Measured window per run."),
-    large: int = typer.Option(
-        1000, "--large", min=0, max=1000, help="Also measure at this many cells (0 = skip)."
-    ),
-    counter: str = typer.Option(
-        "window.__updates",
-        "--counter",
-        help="With --url: JS expression counting the page's updates.",
-    ),
-    fixture: bool = typer.Option(False, "--fixture", help=_STATIC_PAGE_HELP),
-    peer: bool = typer.Option(
-        False,
-        "--peer",
-        help="Also measure the named peer, rrweb 2.2.2 "
-        "alone, in the same runs (needs `npm ci` in recorder_js).",
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-) -> None:
-    """Page busy time per update with full capture vs none, changes captured, agent CPU,
-    bytes per hour; at --cells and at 1000 cells.
-
-    Example: sessiontape bench capture --runs 3 --peer --json
-    """
-    from agent.bench.capture import iter_lines, run_bench
-    from agent.errors import CaptureError
-
-    with tempfile.TemporaryDirectory(prefix="sessiontape-bench-") as tmp:
-        try:
-            result = run_bench(
-                config().capture,
-                Path(tmp),
-                url=url,
-                runs=runs,
-                cells=cells,
-                seconds=seconds,
-                counter=counter,
-                also_cells=large or None,
-                fixture=fixture,
-                peer=peer,
-            )
-        except CaptureError as exc:
-            if peer and "npm ci" in str(exc):
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(2) from exc
-            raise
-    if json_out:
-        echo_json(result)
-        return
-    for line in iter_lines(result, runs, seconds):
-        typer.echo(line)
 
 
 @bench_app.command("busy")
