@@ -99,9 +99,12 @@ function cssPath(el) {
   return parts.join(' > ');
 }
 
-// [the event's innermost target, its id or -1].
+// [the event's innermost target, its id or -1]. The target differs from e.target only inside
+// an open shadow root of e.target (a closed one hides its nodes from composedPath too), so
+// composedPath(), which wraps every node of the path for this world, runs only then.
 function targetId(e) {
-  const t = e.composedPath ? e.composedPath()[0] : e.target;
+  const t0 = e.target;
+  const t = t0 && t0.shadowRoot && e.composedPath ? e.composedPath()[0] : t0;
   return [t, t && known(t) ? mirror.getId(t) : -1];
 }
 
