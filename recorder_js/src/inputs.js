@@ -1,8 +1,8 @@
 // User input: mouse and touch interactions, keys, clipboard, submits, focus, scroll, resize,
 // selection, and form control values. Listeners are capturing and passive on each recorded
-// document; high-rate ones (mouse moves, scrolls, resize, selection) only note what happened
-// and flushInputs() sends it. Page JS writes to .value/.checked fire nothing, so controls are
-// also polled.
+// document; high-rate ones (mouse moves, scrolls, resize) only note what happened and
+// flushInputs() sends it; the selection is read at each flush. Page JS writes to
+// .value/.checked fire nothing, so controls are also polled.
 
 import { applyMode } from './mask.js';
 import { flushGuarded } from './loop.js';
@@ -79,7 +79,7 @@ let moves = [];
 let lastMoveT = 0;
 const scrolls = new Map();
 let resized = false;
-let selectionDirty = false;
+let lastSelection = ''; // the ranges last sent, as "start,offset,end,offset;..."
 
 // A short CSS path of el for the agent's input events (up to 4 levels, stops at an id).
 function cssPath(el) {
@@ -99,9 +99,12 @@ function cssPath(el) {
   return parts.join(' > ');
 }
 
-// [the event's innermost target, its id or -1].
+// [the event's innermost target, its id or -1]. The target differs from e.target only inside
+// an open shadow root of e.target (a closed one hides its nodes from composedPath too), so
+// composedPath(), which wraps every node of the path for this world, runs only then.
 function targetId(e) {
-  const t = e.composedPath ? e.composedPath()[0] : e.target;
+  const t0 = e.target;
+  const t = t0 && t0.shadowRoot && e.composedPath ? e.composedPath()[0] : t0;
   return [t, t && known(t) ? mirror.getId(t) : -1];
 }
 
@@ -244,7 +247,6 @@ export function instrument(d) {
   on('cut', onClipboard('cut'));
   on('paste', onClipboard('paste'));
   on('submit', onSubmit);
-  on('selectionchange', () => { selectionDirty = true; });
   const w = d.defaultView;
   if (w) w.addEventListener('resize', () => { resized = true; }, { passive: true });
   if (w && d === doc) flushWhenLeaving(w, d);
@@ -279,9 +281,13 @@ function flushScrolls() {
   scrolls.clear();
 }
 
+// The selection is read at each flush and sent when it differs from the last one sent. No
+// selectionchange listener: pages fire one per programmatic .value write, and each call of a
+// listener in the recorder's world costs the page's main thread a switch of worlds.
 function flushSelection() {
   const sel = doc.getSelection();
   const ranges = [];
+  let key = '';
   if (sel) {
     for (let i = 0; i < sel.rangeCount; i++) {
       const r = sel.getRangeAt(i);
@@ -289,10 +295,14 @@ function flushSelection() {
       const s = mirror.getId(r.startContainer);
       const e = mirror.getId(r.endContainer);
       if (s > 0 && e > 0) {
-        ranges.push({ start: s, startOffset: r.startOffset, end: e, endOffset: r.endOffset });
+        const range = { start: s, startOffset: r.startOffset, end: e, endOffset: r.endOffset };
+        ranges.push(range);
+        key += s + ',' + range.startOffset + ',' + e + ',' + range.endOffset + ';';
       }
     }
   }
+  if (key === lastSelection) return;
+  lastSelection = key;
   rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Selection, ranges });
 }
 
@@ -304,8 +314,5 @@ export function flushInputs() {
     rr(EventType.IncrementalSnapshot, { source: IncrementalSource.ViewportResize,
       width: viewportW(), height: viewportH() });
   }
-  if (selectionDirty) {
-    selectionDirty = false;
-    flushSelection();
-  }
+  flushSelection();
 }

@@ -143,8 +143,12 @@ export function processMutations() {
 //   added:   added nodes in record order
 //   attrs:   el -> [name, oldValue] (the common case: one attribute) or Map(name -> oldValue);
 //            the first record's oldValue is what the replay has
-//   seq:     childList / characterData records in order: [global index, callback, record]
+//   seq:     childList / characterData records in order, six entries each: global
+//            index, callback, record, target, removed nodes, added nodes (arrays; null for
+//            characterData)
 //   cdOf:    text node -> {a: [global index, oldValue, ...], pos: 0} (characterData), or null
+// Each record's fields are read here once: from the recorder's isolated world every DOM read
+// goes through the world's wrapper table, so the later steps use these copies.
 function collect(batches) {
   const removed = new Map();
   const added = [];
@@ -159,21 +163,21 @@ function collect(batches) {
       const type = r.type;
       if (type === 'childList') {
         const tg = r.target;
-        const rn = r.removedNodes;
+        const rn = nodesOf(r.removedNodes);
         for (let j = 0; j < rn.length; j++) {
           const x = rn[j];
           if (!removed.has(x) && known(x)) removed.set(x, tg);
         }
-        const an = r.addedNodes;
+        const an = nodesOf(r.addedNodes);
         for (let j = 0; j < an.length; j++) added.push(an[j]);
-        seq.push(g, b, r);
+        seq.push(g, b, r, tg, rn, an);
       } else if (type === 'characterData') {
         if (cdOf === null) cdOf = new Map();
         const t = r.target;
         const l = cdOf.get(t);
         if (l === undefined) cdOf.set(t, { a: [g, r.oldValue], pos: 0 });
         else l.a.push(g, r.oldValue);
-        seq.push(g, b, r);
+        seq.push(g, b, r, t, null, null);
       } else {
         const tg = r.target;
         const name = r.attributeName;
@@ -186,6 +190,18 @@ function collect(batches) {
     }
   }
   return { removed, added, attrs, seq, cdOf };
+}
+
+const NO_NODES = [];
+
+// A record's NodeList as an array (read once: indexing a NodeList is a DOM call per item).
+function nodesOf(list) {
+  const n = list.length;
+  if (n === 0) return NO_NODES;
+  if (n === 1) return [list[0]];
+  const a = new Array(n);
+  for (let j = 0; j < n; j++) a[j] = list[j];
+  return a;
 }
 
 // Removes for the known nodes whose old parent the replay still has (a removed subtree goes

@@ -6,6 +6,7 @@ import {
   CANVAS_MIME, CANVAS_QUALITY, forgetCanvases, snapshotImage, trackCanvas,
 } from './canvas.js';
 import { isClosedRoot, noteHost } from './closed.js';
+import { applyMode } from './mask.js';
 import { forgetControls, instrument, trackControl } from './inputs.js';
 import { discardPending, observeRoot } from './mutations.js';
 import { custom, rr } from './queue.js';
@@ -127,6 +128,21 @@ export function maskText(p, v) {
   if (tag === 'TEXTAREA') return masker.controlValue(p, v);
   if (!masker.anyRules || tag === 'STYLE' || tag === 'SCRIPT') return v;
   return masker.textValue(p, v);
+}
+
+// maskText(p, v) as a function of v, decided once for element p: null when every value goes
+// as it is. serializedTag, the tag name p was serialized with (lower case, or null when
+// unknown), spares the DOM read of p.tagName when it is neither "title" nor "textarea".
+export function maskTextFor(p, serializedTag) {
+  if (serializedTag === null || serializedTag === 'title' || serializedTag === 'textarea') {
+    const tag = p.tagName;
+    if (tag === 'TITLE' || tag === 'TEXTAREA') return (v) => maskText(p, v);
+  }
+  if (!masker.anyRules) return null;
+  const tag = p.tagName;
+  if (tag === 'STYLE' || tag === 'SCRIPT') return null;
+  const rule = masker.ruleFor(p);
+  return rule === null ? null : (v) => applyMode(rule, v);
 }
 
 function onIframeLoad(iframe, sn) {
