@@ -111,11 +111,13 @@ async def fixture_blotter(cells: int) -> AsyncIterator[Blotter]:
 
 @contextlib.asynccontextmanager
 async def demo_blotter(cells: int) -> AsyncIterator[Blotter]:
-    """The demo app's trading screen (after logging in); the server's ticks are the log."""
-    from agent.demo_app import data
-    from agent.demo_app.server import running_demo_app
+    """The demo app's trading screen (after logging in); the server's ticks are the log.
 
-    async with running_demo_app() as app:
+    The app runs in a child process: the CPU its ticks cost is not the agent's."""
+    from agent.bench.demo_process import demo_app_process
+    from agent.demo_app import data
+
+    async with demo_app_process() as app:
         user, password = next(iter(data.DEMO_USERS.items()))
         base = app.url.rstrip("/")
 

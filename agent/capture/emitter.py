@@ -1,7 +1,9 @@
 """Turn observations into ``Event``s and hand them to the sink in batches, in order.
 
 The CDP reader must never wait on the journal, so events go to an in-memory queue that a
-flusher task drains every ``flush_ms``. The queue is bounded: past ``max_pending`` events (or
+flusher task drains: the first event queued wakes it, it waits ``flush_ms`` for more to join
+the batch (less once :data:`HURRY_EVENTS` are queued) and hands them to the sink. An idle
+recorder costs no wake-ups at all. The queue is bounded: past ``max_pending`` events (or
 ``max_pending_bytes`` of recorder data) the newest are counted instead of kept, and a
 ``capture.degraded`` event says how many were lost (never a silent drop, never unbounded
 memory).
@@ -20,6 +22,8 @@ from agent.events import Event
 from agent.sink import EventSink
 
 log = structlog.get_logger(__name__)
+
+HURRY_EVENTS = 2000  # this many queued events are flushed without waiting out flush_ms
 
 
 class Emitter:
@@ -43,7 +47,8 @@ class Emitter:
         self._queue: list[Event] = []
         self._overflow = 0
         self._overflow_since = 0
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # set when the queue stops being empty
+        self._hurry: asyncio.Future[None] | None = None  # the flusher's wait for more events
         self._task: asyncio.Task[None] | None = None
         self.sink_error: BaseException | None = None
         self.emitted = 0
@@ -88,20 +93,39 @@ class Emitter:
         ):
             if self._overflow == 0:
                 self._overflow_since = ev.t_utc_ns
+                self._wake.set()  # the capture.degraded event is due even if nothing follows
             self._overflow += 1
             return
         self._queue.append(ev)
         self._pending_bytes += size_hint
         self.emitted += 1
-        if len(self._queue) >= 2000:
+        n = len(self._queue)
+        if n == 1:
             self._wake.set()
+        elif n >= HURRY_EVENTS and self._hurry is not None and not self._hurry.done():
+            self._hurry.set_result(None)
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._flush_s)
+            await self._wake.wait()
             self._wake.clear()
+            await self._gather()
             await self.flush()
+
+    async def _gather(self) -> None:
+        """Wait ``flush_ms`` for more events to join the batch (not once the queue is long).
+
+        A bare future and a timer: no task is created per batch."""
+        if len(self._queue) >= HURRY_EVENTS:
+            return
+        loop = asyncio.get_running_loop()
+        self._hurry = hurry = loop.create_future()
+        timer = loop.call_later(self._flush_s, _wake_up, hurry)
+        try:
+            await hurry
+        finally:
+            timer.cancel()
+            self._hurry = None
 
     async def flush(self) -> None:
         """Hand everything queued to the sink (returns when durable)."""
@@ -149,6 +173,7 @@ class Emitter:
                     t_mono_ns=mono,
                 ),
             )
+            self._wake.set()  # the gap event is flushed next, even if nothing else is queued
 
     async def aclose(self) -> None:
         """Stop the flusher and flush what is left."""
@@ -162,3 +187,8 @@ class Emitter:
             with contextlib.suppress(Exception):
                 await self._sink.append_many(self._queue)
             self._queue = []
+
+
+def _wake_up(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

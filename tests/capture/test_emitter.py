@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from agent.capture.emitter import Emitter
+from agent.capture.emitter import HURRY_EVENTS, Emitter
 from agent.events import Event
 from agent.testing import FakeClock, MemorySink
+from tests.waiting import wait_until_async
 
 
 def test_observation_time_maps_to_monotonic_by_its_age() -> None:
@@ -95,3 +96,90 @@ def test_queue_is_bounded_by_bytes_of_recorder_data_too() -> None:
     sink = asyncio.run(main())
     assert [e.kind for e in sink.events] == ["rrweb.mutation"] * 2 + ["capture.degraded"]
     assert sink.events[-1].payload["dropped_events"] == 3
+
+
+class _Batches:
+    """A sink that keeps each batch it was handed, as handed."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Event]] = []
+
+    async def append_many(self, events: Sequence[Event]) -> None:
+        self.batches.append(list(events))
+
+    @property
+    def events(self) -> list[Event]:
+        return [e for b in self.batches for e in b]
+
+
+def test_the_first_event_queued_wakes_the_flusher_and_later_ones_join_its_batch() -> None:
+    """No flush is asked for: the flusher wakes on the first event and sends the batch."""
+
+    async def main() -> _Batches:
+        sink = _Batches()
+        em = Emitter(sink, FakeClock(), flush_ms=20)
+        em.start()
+        for i in range(3):
+            em.emit("clock.tick", {"i": i})
+        await wait_until_async(lambda: len(sink.events) == 3, what="the batch at the sink")
+        em.emit("clock.tick", {"i": 3})
+        await wait_until_async(lambda: len(sink.events) == 4, what="the next batch")
+        await em.aclose()
+        return sink
+
+    sink = asyncio.run(main())
+    assert [[e.payload["i"] for e in b] for b in sink.batches] == [[0, 1, 2], [3]]
+
+
+def test_a_long_queue_is_flushed_without_waiting_out_flush_ms() -> None:
+    """HURRY_EVENTS queued events go to the sink at once, not a minute later."""
+
+    async def main() -> int:
+        sink = _Batches()
+        em = Emitter(sink, FakeClock(), flush_ms=60_000)
+        em.start()
+        await asyncio.sleep(0)  # the flusher is waiting for the first event
+        for i in range(HURRY_EVENTS):
+            em.emit("clock.tick", {"i": i})
+        await wait_until_async(
+            lambda: len(sink.events) == HURRY_EVENTS, what="the long queue", timeout_s=30
+        )
+        n = len(sink.batches)
+        await em.aclose()
+        return n
+
+    assert asyncio.run(main()) == 1
+
+
+def test_a_gap_for_a_failed_batch_is_flushed_even_if_nothing_else_is_queued() -> None:
+    """The flusher itself writes the capture.gap after a refused batch (no stop needed)."""
+
+    async def main() -> list[str]:
+        sink = _FailingOnce()
+        em = Emitter(sink, FakeClock(), flush_ms=10)
+        em.start()
+        em.emit("clock.tick", {"i": 1})
+        await wait_until_async(lambda: sink.events, what="the capture.gap")
+        kinds = [e.kind for e in sink.events]
+        await em.aclose()
+        return kinds
+
+    assert asyncio.run(main()) == ["capture.gap"]
+
+
+def test_an_overflow_with_an_empty_queue_still_reports_the_loss() -> None:
+    """One event bigger than the byte bound: dropped, and capture.degraded goes out by itself."""
+
+    async def main() -> list[Event]:
+        sink = _Batches()
+        em = Emitter(sink, FakeClock(), flush_ms=10, max_pending_bytes=100)
+        em.start()
+        em.push(Event("rrweb.mutation", {"i": 0}, 1, 1), size_hint=1000)
+        await wait_until_async(lambda: sink.events, what="the capture.degraded event")
+        events = sink.events
+        await em.aclose()
+        return events
+
+    events = asyncio.run(main())
+    assert [e.kind for e in events] == ["capture.degraded"]
+    assert events[0].payload["dropped_events"] == 1
