@@ -167,18 +167,18 @@ class _Reader:
             if type(data.get("attributes")) is int:
                 attrs.append((data, data["attributes"]))
         n_texts = sum(n for _, n in texts)
-        ids = [self._varint() for _ in range(n_texts)]
+        ids = self._varints(n_texts)
         tags = self.body[self.pos : self.pos + n_texts]
         if len(tags) != n_texts:
             raise ValueError("chunk body ends inside the text tags")
         self.pos += n_texts
-        values = [self._value(t) for t in tags]
+        values = self._values(tags)
         k = 0
         for data, n in texts:
             data["texts"] = [{"id": ids[k + j], "value": values[k + j]} for j in range(n)]
             k += n
         n_attrs = sum(n for _, n in attrs)
-        attr_ids = [self._varint() for _ in range(n_attrs)]
+        attr_ids = self._varints(n_attrs)
         rest = self.body[self.pos :]
         objs = loads(rest) if n_attrs or rest else []
         if not isinstance(objs, list) or len(objs) != n_attrs:
@@ -194,21 +194,66 @@ class _Reader:
         n, self.pos = _read_varint(self.body, self.pos)
         return n
 
-    def _value(self, tag: int) -> str | None:
+    def _varints(self, count: int) -> list[int]:
+        """``count`` varints (the one- and two-byte ones, most node ids, read inline)."""
+        body, pos, end, out = self.body, self.pos, len(self.body), []
+        for _ in range(count):
+            if pos + 1 < end and body[pos] < 0x80:
+                out.append(body[pos])
+                pos += 1
+            elif pos + 1 < end and body[pos + 1] < 0x80:
+                out.append((body[pos] & 0x7F) | (body[pos + 1] << 7))
+                pos += 2
+            else:
+                n, pos = _read_varint(body, pos)
+                out.append(n)
+        self.pos = pos
+        return out
+
+    def _values(self, tags: bytes) -> list[str | None]:
+        """One text value per tag (decimals, the bulk of a grid's texts, decoded inline)."""
+        body, pos, out = self.body, self.pos, []
+        try:
+            for tag in tags:
+                if tag & 0xF0 != _DECIMAL_TAG:
+                    self.pos = pos
+                    out.append(self._other(tag))
+                    pos = self.pos
+                    continue
+                n = shift = 0
+                while True:
+                    b = body[pos]
+                    pos += 1
+                    n |= (b & 0x7F) << shift
+                    if b < 0x80:
+                        break
+                    shift += 7
+                out.append(_decimal(tag, n))
+        except IndexError:
+            raise ValueError("chunk body ends inside a text") from None
+        self.pos = pos
+        return out
+
+    def _other(self, tag: int) -> str | None:
         if tag == _NULL:
             return None
-        if tag == _STRING:
-            n = self._varint()
-            raw = self.body[self.pos : self.pos + n]
-            if len(raw) != n:
-                raise ValueError("chunk body ends inside a text")
-            self.pos += n
-            return raw.decode()
-        if tag & 0xF0 != _DECIMAL_TAG or tag & 0x07 > 6:
+        if tag != _STRING:
             raise ValueError(f"unknown text tag {tag:#x} in chunk body")
-        decimals = tag & 0x07
-        digits = str(self._varint())
-        if decimals:
-            digits = digits.rjust(decimals + 1, "0")
-            digits = digits[:-decimals] + "." + digits[-decimals:]
-        return ("-" if tag & _NEGATIVE else "") + digits
+        n = self._varint()
+        raw = self.body[self.pos : self.pos + n]
+        if len(raw) != n:
+            raise ValueError("chunk body ends inside a text")
+        self.pos += n
+        return raw.decode()
+
+
+def _decimal(tag: int, mantissa: int) -> str:
+    """The decimal string a tag and its integer stand for."""
+    decimals = tag & 0x07
+    if decimals > 6:
+        raise ValueError(f"unknown text tag {tag:#x} in chunk body")
+    digits = str(mantissa)
+    if decimals:
+        digits = digits.rjust(decimals + 1, "0")
+        digits = digits[:-decimals] + "." + digits[-decimals:]
+    return "-" + digits if tag & _NEGATIVE else digits

@@ -138,3 +138,17 @@ def test_a_new_segment_has_small_pages(home: Path) -> None:
     with open(seg, "rb") as f:
         header = f.read(18)
     assert int.from_bytes(header[16:18], "big") == fmt.PAGE_SIZE == 1024
+
+
+@pytest.mark.parametrize("tag", [0x02, 0x17, 0x20])
+def test_an_unknown_text_tag_does_not_decode(tag: int) -> None:
+    rec = _mutation(0, 1)  # the JSON as version 2 writes it: one text in the columns
+    head = record_bytes([rec])
+    size = bytes([len(head) & 0x7F | 0x80, len(head) >> 7])  # a two-byte varint
+    assert 0x80 <= len(head) < 0x4000
+    body = size + head + b"\x05" + bytes([tag]) + b"\x01"
+    assert chunk_codec.decode(body[:-2] + b"\x12\x01", 2)[0]["payload"]["data"]["texts"] == [
+        {"id": 5, "value": "0.01"}
+    ]
+    with pytest.raises(ValueError, match="unknown text tag"):
+        chunk_codec.decode(body, 2)
