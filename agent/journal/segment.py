@@ -16,11 +16,11 @@ from typing import Any
 
 import zstandard
 
-from agent.canonical import canonical_bytes, record_bytes, sha256
+from agent.canonical import canonical_bytes, sha256
 from agent.db import transaction
 from agent.errors import JournalClosed, JournalError
 from agent.keys import Signer
-from agent.seal import chain, merkle
+from agent.seal import chain, chunk_codec, merkle
 from agent.seal import format as fmt
 from agent.seal.checkpoint import checkpoint_body, checkpoint_link, sign_body
 from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
@@ -32,6 +32,8 @@ def connect_rw(path: Path, *, create: bool) -> sqlite3.Connection:
         raise JournalError(f"{path}: segment already exists", retryable=False)
     try:
         con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        if create:  # only an empty file takes a page size, and only before WAL mode
+            con.execute(f"PRAGMA page_size={fmt.PAGE_SIZE}")
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
     except sqlite3.Error as exc:
@@ -160,7 +162,7 @@ class SegmentWriter:
         """Compress and encrypt one chunk under its header; hash it onto the chain ``head``."""
         if not records:
             raise ValueError("empty chunk")
-        plain = record_bytes(records)
+        plain = chunk_codec.encode(records, fmt.CHUNK_HEADER_VERSION)
         comp = self._zstd.compress(plain)
         kinds = Counter(r["kind"] for r in records)
         nonce = new_nonce()

@@ -133,9 +133,9 @@ class _Tail:
         if head != row.chain:
             raise VerificationFailed("chain", "hash chain broken", where=where)
         if (
-            h.get("v") != fmt.CHUNK_HEADER_VERSION
+            h.get("v") not in fmt.CHUNK_HEADER_VERSIONS
             or h.get("seg") != self.file.segment_id
-            or not all(type(h.get(k)) is int for k in ("i", "seq0", "seq1", "n"))
+            or not all(type(h.get(k)) is int for k in ("v", "i", "seq0", "seq1", "n"))
             or h["i"] != row.idx
             or h["seq0"] != st.expect_seq
             or h["seq1"] != st.expect_seq + h["n"] - 1

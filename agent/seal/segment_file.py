@@ -27,6 +27,7 @@ from agent.canonical import loads
 from agent.errors import InputError, NotAJournal, UnknownVersion
 from agent.keys import Keyring
 from agent.keystore.firmwrap import parse_wraps
+from agent.seal import chunk_codec
 from agent.seal import format as fmt
 from agent.seal.crypto import ChunkCipher
 
@@ -321,13 +322,20 @@ def _dctx() -> zstandard.ZstdDecompressor:
 def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
     """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
     where = f"{seg.path} chunk {row.idx}"
+    version = row.header.get("v")
+    if type(version) is not int or version not in fmt.CHUNK_HEADER_VERSIONS:
+        raise UnknownVersion(
+            f"{where}: chunk header version {version!r} is not supported (this build reads "
+            + ", ".join(str(x) for x in fmt.CHUNK_HEADER_VERSIONS)
+            + ")"
+        )
     try:
         nonce = bytes.fromhex(str(row.header["nonce"]))
     except (KeyError, ValueError) as exc:
         raise NotAJournal(f"{where}: chunk header has no valid nonce") from exc
     comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
     plain = _dctx().decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
-    recs = loads(plain)
+    recs = chunk_codec.decode(plain, version)
     if not isinstance(recs, list):
         raise NotAJournal(f"{where}: chunk body is not a list of records")
     return recs

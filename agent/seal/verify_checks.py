@@ -147,9 +147,9 @@ def _check_header(row: ChunkRow, seg: SegmentFile, expect_seq: int, rep: Segment
     """
     h = row.header
     if (
-        h.get("v") != fmt.CHUNK_HEADER_VERSION
+        h.get("v") not in fmt.CHUNK_HEADER_VERSIONS
         or h.get("seg") != seg.segment_id
-        or not all(type(h.get(k)) is int for k in ("i", "seq0", "seq1", "n"))
+        or not all(type(h.get(k)) is int for k in ("v", "i", "seq0", "seq1", "n"))
         or h["i"] != row.idx
         or h["seq0"] != expect_seq
         or h["seq1"] != expect_seq + h["n"] - 1
