@@ -32,7 +32,7 @@ let inSnapshot = false;
 let deferred = []; // work to run after the snapshot event (iframe attaches)
 let afterSnapshot = null; // then this (closed shadow roots sent again)
 let generation = 0;
-const iframeAttached = new WeakMap(); // iframe -> [contentDocument, generation]
+const iframeAttached = new WeakMap(); // iframe -> [contentDocument, generation, loaded]
 let dirtySinceSnapshot = false;
 let lastKeyframe = now();
 
@@ -129,11 +129,14 @@ export function maskText(p, v) {
   return masker.textValue(p, v);
 }
 
+// A frame's document is attached once per snapshot generation, and once more when it was
+// attached before it had loaded: a srcdoc frame's new document can be serialized before its
+// parser made any node, and the load that follows is then the one that carries its content.
 function onIframeLoad(iframe, sn) {
   const d = iframe.contentDocument;
   const prev = iframeAttached.get(iframe);
-  if (prev && prev[0] === d && prev[1] === generation) return;
-  iframeAttached.set(iframe, [d, generation]);
+  if (prev && prev[0] === d && prev[1] === generation && prev[2]) return;
+  iframeAttached.set(iframe, [d, generation, !!d && d.readyState === 'complete']);
   const emit = () => {
     if (!known(iframe)) return;
     rr(EventType.IncrementalSnapshot, {
