@@ -32,7 +32,7 @@ let inSnapshot = false;
 let deferred = []; // work to run after the snapshot event (iframe attaches)
 let afterSnapshot = null; // then this (closed shadow roots sent again)
 let generation = 0;
-const iframeAttached = new WeakMap(); // iframe -> [contentDocument, generation, loaded]
+const iframeAttached = new WeakMap(); // iframe -> [contentDocument, generation]
 let dirtySinceSnapshot = false;
 let lastKeyframe = now();
 
@@ -129,14 +129,17 @@ export function maskText(p, v) {
   return masker.textValue(p, v);
 }
 
-// A frame's document is attached once per snapshot generation, and once more when it was
-// attached before it had loaded: a srcdoc frame's new document can be serialized before its
-// parser made any node, and the load that follows is then the one that carries its content.
+// A frame's document is attached once per snapshot generation. A new document whose parser
+// has made no node yet (a srcdoc frame's, serialized from rrweb-snapshot's timer) is not
+// attached: it shows nothing, and its load, which carries its content, would then be a
+// second attach of the same document, which the replayer does not rebuild (the frame stayed
+// empty). That load attaches it.
 function onIframeLoad(iframe, sn) {
   const d = iframe.contentDocument;
+  if (d && !d.documentElement && d.readyState !== 'complete') return;
   const prev = iframeAttached.get(iframe);
-  if (prev && prev[0] === d && prev[1] === generation && prev[2]) return;
-  iframeAttached.set(iframe, [d, generation, !!d && d.readyState === 'complete']);
+  if (prev && prev[0] === d && prev[1] === generation) return;
+  iframeAttached.set(iframe, [d, generation]);
   const emit = () => {
     if (!known(iframe)) return;
     rr(EventType.IncrementalSnapshot, {
