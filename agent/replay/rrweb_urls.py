@@ -7,8 +7,10 @@ nodes and attribute mutations (``src``, ``href``, ``srcset``, ``poster``...), CS
 ``@import``), ``<meta http-equiv=refresh>`` targets and font sources. Every URL with an
 archived copy becomes ``<prefix><sha256>``; every other one becomes nothing (the attribute
 becomes ``null``, which rrweb leaves out or removes; ``url("data:,")`` in CSS; an
-``@import`` is dropped), except ``data:`` URLs and in-page ``#`` links. Meta events (the
-page's address) are kept.
+``@import`` is dropped), except ``data:`` URLs and in-page ``#`` links. A link (``<a>``,
+``<area>``) in a serialized node keeps ``href="#"`` instead: without one it would be drawn as
+plain text, not as the link the page showed (``#`` goes nowhere). Meta events (the page's
+address) are kept.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ URL_KEYS = frozenset(
 )
 SRCSET_KEYS = frozenset({"srcset", "imagesrcset"})
 CSS_KEYS = frozenset({"_cssText", "style", "rule", "cssText"})
+LINK_TAGS = frozenset({"a", "area"})
+INERT_LINK = "#"
+"""What a link's ``href`` without an archived copy becomes: still a link, going nowhere."""
 NOTHING_CSS = "data:,"
 _CSS_REF = re.compile(
     r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^)'"\s;]+))\s*\)?"""
@@ -114,6 +119,8 @@ class OfflineUrls:
                 out[k] = self._value(k, v, obj, css)
             else:
                 out[k] = self.walk(v, css or k == "style")
+        if obj.get("tagName") in LINK_TAGS:
+            _keep_link(obj, out)
         return out
 
     def event(self, payload: Any) -> Any:
@@ -121,3 +128,13 @@ class OfflineUrls:
         if isinstance(payload, dict) and payload.get("type") == EventType.META:
             return payload
         return self.walk(payload)
+
+
+def _keep_link(node: dict[str, Any], out: dict[str, Any]) -> None:
+    """A serialized link whose ``href`` became nothing gets :data:`INERT_LINK`."""
+    attrs, new = node.get("attributes"), out.get("attributes")
+    if not isinstance(attrs, dict) or not isinstance(new, dict):
+        return
+    for key in ("href", "xlink:href"):
+        if isinstance(attrs.get(key), str) and new.get(key) is None:
+            new[key] = INERT_LINK

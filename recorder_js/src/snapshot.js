@@ -145,8 +145,14 @@ export function maskTextFor(p, serializedTag) {
   return rule === null ? null : (v) => applyMode(rule, v);
 }
 
+// A frame's document is attached once per snapshot generation. A new document whose parser
+// has made no node yet (a srcdoc frame's, serialized from rrweb-snapshot's timer) is not
+// attached: it shows nothing, and its load, which carries its content, would then be a
+// second attach of the same document, which the replayer does not rebuild (the frame stayed
+// empty). That load attaches it.
 function onIframeLoad(iframe, sn) {
   const d = iframe.contentDocument;
+  if (d && !d.documentElement && d.readyState !== 'complete') return;
   const prev = iframeAttached.get(iframe);
   if (prev && prev[0] === d && prev[1] === generation) return;
   iframeAttached.set(iframe, [d, generation]);

@@ -75,7 +75,7 @@ def test_fixture_readme_documents_every_fx_page() -> None:
     """Each fx_*.html is described in tests/fixtures/pages/README.md."""
     readme = (PAGES / "README.md").read_text(encoding="utf-8")
     names = sorted(p.name for p in PAGES.glob("fx_*.html"))
-    assert len(names) == 12
+    assert len(names) == 13
     for name in names:
         assert f"`{name}`" in readme, name
 
@@ -128,6 +128,23 @@ def test_fx_shadow_late_attached_and_nested_roots_end_changed(harness: Harness) 
         assert got == ["late shadow changed", "shadow text changed", "badge changed", None]
 
     harness.run("fx_shadow.html", check)
+
+
+def test_fx_closed_shadow_roots_stay_closed_and_end_changed(harness: Harness) -> None:
+    """The three custom elements hold closed roots (no shadowRoot for page script) whose
+    texts ended changed."""
+
+    async def check(app: DemoApp, context: BrowserContext, page: Page) -> None:
+        hosts = await page.evaluate(
+            "['vault', 'late'].map((id) => document.getElementById(id).shadowRoot)"
+            ".concat([document.querySelector('fx-added').shadowRoot])"
+        )
+        assert hosts == [None, None, None]
+        expect = await page.evaluate("window.__fixtureExpect")
+        got = await page.evaluate("window.__fixtureRoots()")
+        assert got == [expect["vault"], expect["late"], expect["added"]]
+
+    harness.run("fx_closed_shadow.html", check)
 
 
 def test_fx_cssom_computed_styles_match_the_pages_expectations(harness: Harness) -> None:

@@ -61,3 +61,28 @@ def test_walk_rewrites_attributes_styles_and_style_text_but_not_text_or_meta() -
     assert got["data"]["attributes"][0]["attributes"]["style"] == {"background": 'url("data:,")'}
     meta = {"type": EventType.META, "data": {"href": "https://site/"}}
     assert R.event(meta) == meta
+
+
+def test_a_link_without_an_archived_copy_stays_a_link_going_nowhere() -> None:
+    """``<a>``/``<area>`` keep ``href="#"`` (drawn as the link the page showed); any other
+    element's URL without a copy becomes nothing."""
+    node = {
+        "childNodes": [
+            {"tagName": "a", "attributes": {"href": "https://site/next", "id": "l"}},
+            {"tagName": "area", "attributes": {"href": "/map"}},
+            {"tagName": "a", "attributes": {"xlink:href": "https://site/svg"}},
+            {"tagName": "a", "attributes": {"href": "https://site/a.png"}},
+            {"tagName": "link", "attributes": {"href": "https://site/x.css"}},
+            {"tagName": "a", "attributes": {"id": "no-href"}},
+        ]
+    }
+    out = R.event({"type": EventType.FULL_SNAPSHOT, "data": {"node": node}})["data"]["node"]
+    attrs = [c["attributes"] for c in out["childNodes"]]
+    assert attrs == [
+        {"href": "#", "id": "l"},
+        {"href": "#"},
+        {"xlink:href": "#"},
+        {"href": f"assets/{SHA}"},
+        {"href": None},
+        {"id": "no-href"},
+    ]

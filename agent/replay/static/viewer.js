@@ -570,10 +570,36 @@
     });
   }
   function closeReplayDocument() {
-    // rrweb rebuilds the replayed document with document.open() and never closes it: the
-    // iframe then stays 'loading' and the viewer's own load event never fires.
-    var ifr = $('replay').querySelector('iframe'), d = ifr && ifr.contentDocument;
-    if (d && d.readyState === 'loading') d.close();
+    var ifr = $('replay').querySelector('iframe');
+    closeDocument(ifr && ifr.contentDocument, 0);
+  }
+  // rrweb rebuilds the replayed document and the recorded frames' documents with
+  // document.open() and never closes them: the iframe then stays 'loading' and the viewer's
+  // own load event never fires. Closing one ends its parse, and a parse that saw no doctype
+  // makes the document quirks mode (other margins than the page had), while the doctype rrweb
+  // appended as a node never makes it quirks: so the doctype as recorded (the quirks one
+  // rrweb adds for a recorded quirks page included) is parsed first, unless rrweb already
+  // wrote the quirks one (the document is quirks already).
+  function closeDocument(d, depth) {
+    if (!d || depth > 8) return;
+    if (d.readyState === 'loading') {
+      if (d.compatMode === 'CSS1Compat') d.write(doctypeText(d.doctype));
+      d.close();
+    }
+    Array.prototype.forEach.call(d.querySelectorAll('iframe'), function (f) {
+      var inner = null;
+      try { inner = f.contentDocument; } catch (e) { inner = null; }
+      closeDocument(inner, depth + 1);
+    });
+  }
+  // The markup of a doctype node (none recorded: the HTML one). Recorded identifiers keep only
+  // characters that cannot end the doctype: the rest of the write must stay inside it.
+  function doctypeText(dt) {
+    if (!dt) return '<!DOCTYPE html>';
+    var q = function (s) { return '"' + String(s).replace(/[^\w .:\/+-]/g, '') + '"'; };
+    var ids = dt.publicId ? ' PUBLIC ' + q(dt.publicId) + (dt.systemId ? ' ' + q(dt.systemId) : '')
+      : dt.systemId ? ' SYSTEM ' + q(dt.systemId) : '';
+    return '<!DOCTYPE ' + String(dt.name || 'html').replace(/[^A-Za-z0-9-]/g, '') + ids + '>';
   }
   function build(evs, seq, kf) {
     if (S.replayer) { try { S.replayer.destroy(); } catch (e) { /* already gone */ } }
