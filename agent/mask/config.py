@@ -10,6 +10,4 @@ from agent.configbase import Section
 class MaskConfig(Section):
     rules_file: str = ""  # masking rules TOML; empty = the shipped config/masking.toml
     hmac_key_file: str = ""  # tokenization secret; empty = <home>/keys/mask_hmac.key
-    # LRU entries for tokens and scanned strings, per cache; a page whose text never repeats (a
-    # counter, a clock) fills them at its own pace, about 140 bytes an entry
-    token_cache_size: int = Field(8192, ge=0)
+    token_cache_size: int = Field(65536, ge=0)  # LRU entries for tokens and scanned strings
