@@ -62,6 +62,9 @@ def agent_cmd(
 
     Example: sessiontape agent
     """
+    from agent.platform.memory import tune_allocator
+
+    tune_allocator()  # before the browser driver, the scheduler and the health socket start
     floor = _floor(record_class)
     if no_browser:
         _ship_only(run_seconds, floor)
