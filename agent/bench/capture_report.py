@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent.bench.capture_arms import ArmRun
-from agent.bench.workloads import TICK_MS
 from agent.bench.workloads import WORKLOADS as STATIC_PAGES
 
 # The targets the table shows: busy ratio (recording / none) per workload, our journal bytes
 # against rrweb's raw JSON on the blotter, and agent CPU at 1,000 blotter cells per update
-# (checked at the page's idle rate: a loaded machine slows the page and so flatters the agent).
+# (checked at the rate the page updates with nothing recording it, measured in the same run: a
+# recorder or a loaded machine that slows the page would otherwise flatter the agent).
 TARGETS: dict[str, dict[str, float]] = {
     "blotter": {"busy_ratio": 1.45, "rrweb_raw_over_ours": 25.0},
     "aggrid": {"busy_ratio": 1.2},
@@ -64,26 +64,26 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def idle_rate(ms_per_update: float) -> float:
-    """Updates per second of a page that schedules its next update ``TICK_MS`` after the end
-    of the last one, on a main thread nothing else competes for: one per tick plus its busy
-    time. (On a loaded machine the measured rate is lower.)"""
-    return 1000.0 / (TICK_MS + ms_per_update)
+def base_rate(runs: list[ArmRun]) -> float | None:
+    """Updates per second of the page with nothing recording it (the ``none`` arm's median
+    over the runs), or None when no window was measured."""
+    rates = [r.sample.updates / (r.sample.wall_ms / 1000.0) for r in runs if r.sample.wall_ms > 0]
+    return _median(rates) if rates else None
 
 
 def _per_update(runs: list[ArmRun], rate: float | None) -> dict[str, Any]:
-    """Bytes and agent CPU per page update, and both at the page's idle ``rate`` if known."""
+    """Bytes and agent CPU per page update, and both at the unrecorded page's ``rate``."""
     out: dict[str, Any] = {}
     if all(r.bytes_per_update is not None for r in runs):
         per = _median([r.bytes_per_update or 0.0 for r in runs])
         out["bytes_per_update"] = round(per, 1)
         if rate:
-            out["bytes_per_hour_idle_rate"] = int(per * rate * 3600)
+            out["bytes_per_hour_at_base_rate"] = int(per * rate * 3600)
     cpu = [r.agent_cpu_ms / r.sample.updates for r in runs if r.agent_cpu_ms and r.sample.updates]
     if cpu:
         out["agent_cpu_ms_per_update"] = round(_median(cpu), 4)
         if rate:
-            out["agent_cpu_pct_idle_rate"] = round(_median(cpu) * rate / 10.0, 2)
+            out["agent_cpu_pct_at_base_rate"] = round(_median(cpu) * rate / 10.0, 2)
     return out
 
 
@@ -91,11 +91,11 @@ def arm_summary(
     runs: list[ArmRun],
     base_ms: float | None,
     base_runs: list[float] | None = None,
-    ticks: bool = True,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """One arm's medians over the runs (busy ratio against the ``none`` median; per run
-    against the same run's ``none``). ``ticks``: the page schedules its updates as the
-    shipped pages do (:func:`idle_rate` applies)."""
+    against the same run's ``none``); per-hour figures also at ``rate``, the unrecorded
+    page's updates per second."""
     ms = _median([r.sample.busy_ms_per_update for r in runs])
     out: dict[str, Any] = {
         "ms_per_update": round(ms, 4),
@@ -103,13 +103,13 @@ def arm_summary(
         "updates": [r.sample.updates for r in runs],
         "ms_per_update_runs": [round(r.sample.busy_ms_per_update, 4) for r in runs],
     }
-    if ticks:
-        out["updates_per_s_idle_rate"] = round(idle_rate(ms), 2)
+    if rate:
+        out["updates_per_s_base"] = round(rate, 2)
     if base_runs:
         out["busy_ratio_runs"] = [
             round(r.sample.busy_ms_per_update / b, 3) for r, b in zip(runs, base_runs, strict=False)
         ]
-    out.update(_per_update(runs, idle_rate(ms) if ticks else None))
+    out.update(_per_update(runs, rate))
     per_hour = [r.bytes_per_hour for r in runs]
     if all(v is not None for v in per_hour):
         out["bytes_per_hour"] = int(_median([float(v) for v in per_hour if v is not None]))
@@ -149,8 +149,8 @@ def summarize_case(
     """Medians of one case's arms, the storage ratio against rrweb, and its targets."""
     base_runs = [r.sample.busy_ms_per_update for r in per_arm["none"]]
     base = _median(base_runs)
-    ticks = workload in STATIC_PAGES
-    arms = {a: arm_summary(runs, base, base_runs, ticks) for a, runs in per_arm.items()}
+    rate = base_rate(per_arm["none"]) if workload in STATIC_PAGES else None
+    arms = {a: arm_summary(runs, base, base_runs, rate) for a, runs in per_arm.items()}
     del arms["none"]["busy_ratio"], arms["none"]["busy_ratio_runs"]
     ours = arms["sessiontape"].get("bytes_per_update")
     theirs = arms.get("rrweb", {}).get("bytes_per_update")
@@ -158,7 +158,7 @@ def summarize_case(
     figures: dict[str, float | None] = {
         "busy_ratio": arms["sessiontape"]["busy_ratio"],
         "rrweb_raw_over_ours": ratio,
-        "agent_cpu_pct": arms["sessiontape"].get("agent_cpu_pct_idle_rate"),
+        "agent_cpu_pct": arms["sessiontape"].get("agent_cpu_pct_at_base_rate"),
     }
     return {
         "workload": workload,
@@ -177,7 +177,7 @@ def _cell(value: Any, fmt: str) -> str:
 def _cpu(a: dict[str, Any]) -> str:
     if a.get("agent_cpu_pct") is None:
         return "-"
-    return f"{a['agent_cpu_pct']:.1f} ({_cell(a.get('agent_cpu_pct_idle_rate'), '.1f')})"
+    return f"{a['agent_cpu_pct']:.1f} ({_cell(a.get('agent_cpu_pct_at_base_rate'), '.1f')})"
 
 
 def _target(case: dict[str, Any], arm: str, name: str, prefix: str) -> str:
@@ -228,5 +228,5 @@ def iter_table(result: dict[str, Any]) -> Iterator[str]:
         if cpu_target is not None:
             yield (
                 f"{'':<14} agent CPU target <= {cpu_target:g} % of a core "
-                "(the figure in brackets: at the page's idle rate)"
+                "(in brackets: at the rate the page updates unrecorded)"
             )
