@@ -92,6 +92,10 @@ def test_pause_blocks_real_input_behind_the_wait_screen_and_a_supervisor_end_sea
         desk = Desktop(display)
         await sup.join("sup-ana", "viewer")
         value = "document.getElementById('field').value"
+        # This test is about the pause, not autofocus: the field is focused before the real
+        # keys are typed (once, on a loaded machine, "ab" never reached it).
+        await page.evaluate("() => document.getElementById('field').focus()")
+        await page.wait_for_function("document.activeElement.id === 'field'", timeout=20)
         await asyncio.to_thread(desk.key, "a", "b")
         await page.wait_for_function(f"{value} === 'ab'", timeout=20)
         before = await page.evaluate("() => ({...window.seen})")
