@@ -45,18 +45,22 @@ _START_JS = """
 """
 
 
+def pinned_npm_file(package: str, version: str, file: Path, hint: str) -> Path:
+    """``file`` of the npm ``package`` in ``recorder_js/node_modules``, after checking the
+    installed package is ``version`` (a :class:`CaptureError` naming ``hint`` otherwise)."""
+    pkg = RECORDER_JS / "node_modules" / package / "package.json"
+    if not file.is_file() or not pkg.is_file():
+        raise CaptureError(f"{file} is missing: {hint}")
+    installed = json.loads(pkg.read_text(encoding="utf-8")).get("version")
+    if installed != version:
+        raise CaptureError(f"{package} {installed} installed, want {version}: {hint}")
+    return file
+
+
 def rrweb_umd() -> str:
     """rrweb's UMD bundle, after checking it is the pinned version."""
-    pkg = RRWEB_DIR / "package.json"
-    if not RRWEB_UMD.is_file() or not pkg.is_file():
-        raise CaptureError(f"{RRWEB_UMD} is missing: run `npm ci` in recorder_js first")
-    version = json.loads(pkg.read_text(encoding="utf-8")).get("version")
-    if version != PEER_VERSION:
-        raise CaptureError(
-            f"rrweb {version} installed, the peer is {PEER_VERSION}: "
-            "run `npm ci` in recorder_js first"
-        )
-    return RRWEB_UMD.read_text(encoding="utf-8")
+    hint = "run `npm ci` in recorder_js first"
+    return pinned_npm_file("rrweb", PEER_VERSION, RRWEB_UMD, hint).read_text(encoding="utf-8")
 
 
 def peer_source(binding: str, *, flush_ms: int = 100) -> str:

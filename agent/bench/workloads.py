@@ -19,14 +19,13 @@ Every page counts its updates in ``window.__updates`` and is deterministic (seed
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from agent.bench.blotter import FIXTURE_LOG_JS, Blotter, Cell, demo_blotter
 from agent.bench.blotter import Page as BlotterPage
 from agent.bench.harness import serve_pages
-from agent.bench.peer import RECORDER_JS
+from agent.bench.peer import RECORDER_JS, pinned_npm_file
 from agent.errors import CaptureError, UsageError
 
 WORKLOADS = ("blotter", "aggrid", "form")
@@ -52,15 +51,7 @@ def aggrid_js(path: Path | None = None) -> Path:
         if not path.is_file():
             raise CaptureError(f"{path}: no such file (the AG Grid bundle for --aggrid-js)")
         return path
-    pkg = AGGRID_DIR / "package.json"
-    if not AGGRID_JS.is_file() or not pkg.is_file():
-        raise CaptureError(f"{AGGRID_JS} is missing: {_NPM_HINT}")
-    version = json.loads(pkg.read_text(encoding="utf-8")).get("version")
-    if version != AGGRID_VERSION:
-        raise CaptureError(
-            f"ag-grid-community {version} installed, want {AGGRID_VERSION}: {_NPM_HINT}"
-        )
-    return AGGRID_JS
+    return pinned_npm_file("ag-grid-community", AGGRID_VERSION, AGGRID_JS, _NPM_HINT)
 
 
 def check_names(names: Sequence[str]) -> list[str]:

@@ -26,6 +26,19 @@ def test_missing_rrweb_says_to_run_npm_ci(tmp_path: Path, monkeypatch: pytest.Mo
         peer.peer_source("__st_x")
 
 
+def test_pinned_npm_file_refuses_another_installed_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = tmp_path / "node_modules" / "grid"
+    (pkg / "dist").mkdir(parents=True)
+    (pkg / "dist" / "grid.js").write_text("x", encoding="utf-8")
+    (pkg / "package.json").write_text(json.dumps({"version": "1.0.1"}), encoding="utf-8")
+    monkeypatch.setattr(peer, "RECORDER_JS", tmp_path)
+    with pytest.raises(CaptureError, match=r"grid 1\.0\.1 installed, want 1\.0\.0: reinstall"):
+        peer.pinned_npm_file("grid", "1.0.0", pkg / "dist" / "grid.js", "reinstall")
+    assert peer.pinned_npm_file("grid", "1.0.1", pkg / "dist" / "grid.js", "x").name == "grid.js"
+
+
 def test_surviving_pct_counts_only_each_cells_last_write_within_an_update() -> None:
     # update 1: cell (0,0) written twice -> 2 of 3 writes survive; update 2: both survive.
     changes = [(0, 0, "1.00"), (0, 1, "2.00"), (0, 0, "3.00"), (1, 1, "4.00"), (0, 0, "5.00")]
