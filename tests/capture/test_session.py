@@ -4,6 +4,7 @@ reaches the sink, also from a document still loading (its recorder not started y
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import orjson
@@ -45,3 +46,24 @@ def test_stop_while_the_document_loads_records_what_was_typed(tmp_path: Path) ->
     loading, snaps = asyncio.run(go())
     assert loading == "loading"
     assert any(b"/stall.js" in snap and TYPED.encode() in snap for snap in snaps), snaps
+
+
+def test_objects_made_before_capture_starts_are_frozen_out_of_the_collector(
+    tmp_path: Path,
+) -> None:
+    """Once the browser is instrumented, what start-up made (a marker object here) is out of
+    the cyclic collector's generations, so full collections no longer walk it; a payload
+    made while recording is still collected."""
+    marker = ["made before start"]
+
+    async def go() -> tuple[bool, bool]:
+        async with sites() as s, recording(tmp_path, s.a + "/field.html") as (_cs, _sink):
+            during = ["made while recording"]
+            tracked = {id(o) for o in gc.get_objects()}
+            return id(marker) in tracked, id(during) in tracked
+
+    gc.unfreeze()
+    assert id(marker) in {id(o) for o in gc.get_objects()}
+    marker_tracked, during_tracked = asyncio.run(go())
+    assert not marker_tracked and during_tracked
+    assert gc.get_freeze_count() > 0
