@@ -111,19 +111,14 @@ class CaptureSession:
         """Launch, instrument, open the first tab (and go to ``url`` if given), then one more
         tab per URL of ``more_tabs``; a relaunch after a crash opens the same pages.
 
-        Once the browser is instrumented, every object the process has made so far (modules,
-        configuration, compiled rules, the journal) is moved out of the cyclic collector's
-        generations (``gc.freeze``): they live as long as the process, and a busy page's
-        payloads, which live until their chunk is committed, would otherwise trigger full
-        collections that walk all of them (about 10 % of the agent's CPU at 1000 grid cells
-        per update). Frozen objects are still freed by reference counting.
+        Once the browser is instrumented, the process's start-up objects are frozen out of
+        the cyclic collector (:func:`freeze_startup_objects`).
         """
         self._url = url
         self._more_tabs = tuple(more_tabs)
         self.emitter.start()
         await self._launch()
-        gc.collect()  # what is garbage now is freed, not frozen
-        gc.freeze()
+        freeze_startup_objects()
         await self._open_start_pages()
 
     async def _open_start_pages(self) -> None:
@@ -310,6 +305,25 @@ class CaptureSession:
         ]
         answers = await asyncio.gather(*asks, return_exceptions=True)
         return sum(1 for a in answers if not isinstance(a, BaseException))
+
+
+def freeze_startup_objects() -> bool:
+    """Move every object the process has made so far out of the cyclic collector's
+    generations (``gc.freeze``), once per process; whether this call did it.
+
+    Modules, configuration, compiled rules and the journal live as long as the process. A
+    busy page's payloads live until their chunk is committed, long enough to reach the oldest
+    generation, and so trigger full collections, each of which walked all of those start-up
+    objects too (about a tenth of the agent's CPU at 1000 grid cells per update). Garbage is
+    collected first, so none is frozen; frozen objects are still freed by reference counting.
+    Only the first call freezes: a later session's objects (a kiosk starts one per user)
+    stay in the collector's care.
+    """
+    if gc.get_freeze_count():
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 def _snapshot_params(ctx: int) -> dict[str, Any]:
