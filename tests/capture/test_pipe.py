@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 
 import orjson
 import pytest
 
 from agent.capture.cdp import CDPConnection
-from agent.capture.pipe import NulFramer, connect_pipes
+from agent.capture.pipe import NulFramer, connect_pipes, widen_pipe
 from agent.errors import CaptureError
+from tests.waiting import wait_until_async
 
 
 def _framed(*msgs: dict[str, object]) -> bytes:
@@ -101,3 +103,34 @@ def test_a_closed_connection_refuses_new_commands_at_once() -> None:
             await conn.send("Browser.getVersion", timeout=1)
 
     asyncio.run(main())
+
+
+def test_the_event_pipe_is_widened_so_a_large_batch_arrives_in_one_read() -> None:
+    """A 90 KB recorder batch fits the widened pipe: one write, one read, one message; a size
+    the kernel refuses leaves the pipe as it was."""
+
+    async def main() -> None:
+        cmd_r, cmd_w = os.pipe()
+        ev_r, ev_w = os.pipe()
+        conn = await connect_pipes(ev_r, cmd_w)
+        assert fcntl.fcntl(ev_r, fcntl.F_GETPIPE_SZ) >= 1024 * 1024
+        sizes: list[int] = []
+        conn.on_event(lambda m, p, s: sizes.append(len(str(p["payload"]))))
+        big = _framed({"method": "Runtime.bindingCalled", "params": {"payload": "x" * 90_000}})
+        os.set_blocking(ev_w, False)
+        assert os.write(ev_w, big) == len(big)  # a 64 KiB pipe would take a partial write
+        await wait_until_async(lambda: sizes, what="the batch", timeout_s=5)
+        assert sizes == [90_000]
+        await conn.close()
+        for fd in (cmd_r, ev_w):
+            os.close(fd)
+
+    asyncio.run(main())
+    r, w = os.pipe()
+    try:
+        before = fcntl.fcntl(r, fcntl.F_GETPIPE_SZ)
+        os.write(w, b"x" * 8192)  # more than the smaller size asked for: refused (EBUSY)
+        assert widen_pipe(r, 4096) == before
+    finally:
+        os.close(r)
+        os.close(w)

@@ -4,6 +4,7 @@ reaches the sink, also from a document still loading (its recorder not started y
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import orjson
@@ -45,3 +46,27 @@ def test_stop_while_the_document_loads_records_what_was_typed(tmp_path: Path) ->
     loading, snaps = asyncio.run(go())
     assert loading == "loading"
     assert any(b"/stall.js" in snap and TYPED.encode() in snap for snap in snaps), snaps
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector_once_per_process(
+    tmp_path: Path,
+) -> None:
+    """Once the first session's browser is instrumented, what start-up made (a marker object
+    here) is out of the cyclic collector's generations, so full collections no longer walk
+    it; what is made while recording, and what a later session starts with, stay tracked."""
+
+    async def go(made_before: list[str]) -> tuple[bool, bool]:
+        async with sites() as s, recording(tmp_path, s.a + "/field.html") as (_cs, _sink):
+            during = ["made while recording"]
+            tracked = {id(o) for o in gc.get_objects()}
+            return id(made_before) in tracked, id(during) in tracked
+
+    gc.unfreeze()
+    first = ["made before the first start"]
+    assert id(first) in {id(o) for o in gc.get_objects()}
+    assert asyncio.run(go(first)) == (False, True)
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    second = ["made before the second start"]
+    assert asyncio.run(go(second)) == (True, True)
+    assert gc.get_freeze_count() <= frozen  # frozen objects freed since, none added

@@ -327,3 +327,47 @@ def test_password_shown_as_text_stays_redacted_in_the_next_keyframe() -> None:
         )
     )
     assert _body(nav.payload)[0]["attributes"]["value"] == "AAPL"
+
+
+def test_one_sensitive_attribute_change_among_many_quiet_ones_is_masked() -> None:
+    """A grid's class flips pass untouched, but one change among hundreds that needs masking
+    (a card number, a recorder sentinel, a watched name, a masked node) is still masked, and
+    odd shapes from the page do not crash the pass."""
+    m = build_masker()
+    m.mask_event(_ev("rrweb.full_snapshot", rr_snapshot(el(3, "input", {"type": "password"}))))
+    flips = [
+        {"id": 100 + i, "attributes": {"class": "up" if i % 2 else "down"}} for i in range(400)
+    ]
+    quiet = m.mask_event(_ev("rrweb.mutation", rr_mutation(attributes=flips)))
+    assert quiet.payload["data"]["attributes"] == flips
+    sentinel = m.mask_event(
+        _ev("rrweb.mutation", rr_mutation(texts=[{"id": 9, "value": "\x01stm:none\x02x\x03"}]))
+    ).payload["data"]["texts"][0]["value"]
+    odd: list[Any] = [{"id": 7, "attributes": None}, "not an item", {"attributes": {}}]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"id": 50, "attributes": {"data-x": "4111 1111 1111 1111"}}, "data-x"),
+        ({"id": 3, "attributes": {"class": "shown", "value": "hunter2"}}, "value"),
+        ({"id": 51, "attributes": {"class": "\x01stm:none\x02x\x03"}}, "class"),
+    ]
+    for extra, where in cases:
+        out = m.mask_event(
+            _ev("rrweb.mutation", rr_mutation(attributes=[*flips[:200], extra, *flips[200:]]))
+        )
+        got = out.payload["data"]["attributes"]
+        assert got[:200] == flips[:200] and got[201:] == flips[200:]
+        assert got[200]["attributes"][where] != extra["attributes"][where]
+        assert got[200]["attributes"][where] in (MARKER, sentinel) or TOK.fullmatch(
+            got[200]["attributes"][where]
+        )
+        weird = m.mask_event(_ev("rrweb.mutation", rr_mutation(attributes=[*odd, extra])))
+        assert (
+            weird.payload["data"]["attributes"][-1]["attributes"][where]
+            == (got[200]["attributes"][where])
+        )
+    removed = [{"id": 60, "attributes": {"class": None}}, *flips]
+    assert (
+        m.mask_event(_ev("rrweb.mutation", rr_mutation(attributes=removed))).payload["data"][
+            "attributes"
+        ]
+        == removed
+    )
