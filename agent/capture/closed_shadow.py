@@ -110,7 +110,8 @@ class ClosedShadow:
         self._busy: set[Key] = set()  # recorders whose custom elements are being checked
         self._docs: dict[Key, _DocScan] = {}
         self.adopted = 0
-        self.doc_scans = 0  # describeNode calls of document scans
+        self.scans = 0  # document scans
+        self.most_calls = 0  # the most describeNode calls one document scan made
 
     def batch(self, t: Target, context_id: int, hosts: int, snapshot: bool) -> None:
         """A batch from the recorder in ``context_id`` arrived: it holds ``hosts`` custom
@@ -204,6 +205,7 @@ class ClosedShadow:
             st.running = False
             st.ended_ns = self.ctx.clock.mono_ns()
             st.cost_ns = st.ended_ns - start
+            self.scans += 1
             self.ctx.cdp.fire("Runtime.releaseObjectGroup", {"objectGroup": _GROUP}, sid)
 
     async def _describe_document(
@@ -213,6 +215,7 @@ class ClosedShadow:
         scan left of it; ``st.todo`` keeps what this one leaves."""
         send = self.ctx.cdp.send
         found: list[tuple[int, int]] = []
+        calls = 0
         params: dict[str, Any] = {"depth": _DEPTH, "pierce": True}
         if not st.todo:
             doc = {"expression": "document", "contextId": context_id, "objectGroup": _GROUP}
@@ -225,7 +228,8 @@ class ClosedShadow:
             node = st.todo.pop()
             if node != -1:
                 params = {"backendNodeId": node, "depth": _DEPTH, "pierce": True}
-            self.doc_scans += 1
+            calls += 1
+            self.most_calls = max(self.most_calls, calls)
             try:
                 tree = (await send("DOM.describeNode", params, sid, timeout=10))["node"]
             except Exception as exc:  # that node went away meanwhile

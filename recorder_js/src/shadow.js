@@ -29,9 +29,11 @@ export function rescanShadow(root) {
   return found.length;
 }
 
-// A closed root of host, from the agent: recorded from now on; false if it was known.
+// A closed root of host, from the agent: recorded from now on; false if it was known or its
+// host is not recorded (the recorder's own bar, a node the page removed meanwhile).
 export function adoptClosedShadow(host, root) {
-  if (!addClosed(host, root)) return false;
+  processMutations();
+  if (!known(host) || !addClosed(host, root)) return false;
   attachLateShadow(host);
   return true;
 }
