@@ -25,9 +25,10 @@ MutationObserver, sends its content again after every full snapshot and marks it
   snapshot, and otherwise after a batch (a heartbeat comes every second) once the last scan
   ended :data:`_EVERY_NS` ago, or :data:`_COST_FACTOR` times its duration if longer (a scan
   then takes at most 1 % of the time), but at most :data:`_MAX_WAIT_NS`. So a root attached
-  after load is found within 5 s on ordinary pages and within a minute on any page. Roots
-  already handed over are skipped (their backend ids are kept per recorder); at most
-  :data:`_PER_SCAN` are handed over per scan.
+  after load is found within 5 s (plus a scan) on ordinary pages and within a minute on any
+  page. Roots already handed over are skipped (their backend ids are kept per recorder), and
+  so until the next full snapshot are roots whose host the recorder does not record (its own
+  banner, a host not serialized yet); at most :data:`_PER_SCAN` are handed over per scan.
 
 Iframes: each document is scanned by its own recorder (a frame's document is not descended
 into from its parent's).
@@ -72,6 +73,7 @@ class _DocScan:
     cost_ns: int = 0
     todo: list[int] = field(default_factory=list)  # backend ids to continue from
     known: set[int] = field(default_factory=set)  # backend ids of roots handed over
+    refused: set[int] = field(default_factory=set)  # ... whose host the recorder did not record
 
     def due(self, now_ns: int, snapshot: bool) -> bool:
         """Whether a scan may start now (after a full snapshot: as soon as its cost allows)."""
@@ -125,6 +127,8 @@ class ClosedShadow:
         if st is None:
             self._forget_gone()
             st = self._docs[key] = _DocScan()
+        if snapshot:  # the recorder may record those hosts now
+            st.refused.clear()
         if st.due(self.ctx.clock.mono_ns(), snapshot):
             st.running = True
             self.ctx.tasks.spawn(self._doc_scan(t, context_id, st))
@@ -146,14 +150,14 @@ class ClosedShadow:
             if t is None or ctx_id not in t.recorders:
                 del self._docs[(sid, ctx_id)]
 
-    def _known(self, key: Key) -> set[int]:
-        return self._docs.setdefault(key, _DocScan()).known
+    def _doc(self, key: Key) -> _DocScan:
+        return self._docs.setdefault(key, _DocScan())
 
     async def _scan(self, t: Target, context_id: int, key: Key) -> None:
         sid = t.session_id
         try:
             for host, root in await self._closed_roots(sid, context_id):
-                await self._adopt(sid, context_id, host, root, self._known(key))
+                await self._adopt(sid, context_id, host, root, self._doc(key))
         except Exception as exc:  # the document went away meanwhile: its recorder too
             log.debug("capture.closed_shadow_failed", error=str(exc)[:200])
         finally:
@@ -193,12 +197,14 @@ class ClosedShadow:
         start = self.ctx.clock.mono_ns()
         try:
             found = await self._describe_document(sid, context_id, st)
-            fresh = [(h, r) for h, r in found if r not in st.known][:_PER_SCAN]
-            if len(st.known) + len(fresh) > _KNOWN_CAP:
+            skip = st.known | st.refused
+            fresh = [(h, r) for h, r in found if r not in skip][:_PER_SCAN]
+            if len(skip) + len(fresh) > _KNOWN_CAP:
                 st.known.clear()
+                st.refused.clear()
             for host_id, root in fresh:
                 host = await self._resolve(sid, context_id, host_id)
-                await self._adopt(sid, context_id, host, root, st.known)
+                await self._adopt(sid, context_id, host, root, st)
         except Exception as exc:  # the document went away meanwhile: its recorder too
             log.debug("capture.closed_shadow_scan_failed", error=str(exc)[:200])
         finally:
@@ -251,8 +257,10 @@ class ClosedShadow:
         return str(res["object"]["objectId"])
 
     async def _adopt(
-        self, sid: str, context_id: int, host: str, backend_id: int, known: set[int]
+        self, sid: str, context_id: int, host: str, backend_id: int, st: _DocScan
     ) -> None:
+        """Hand the root over; the recorder answers true (recorded from now on), false (known
+        already) or null (it does not record the host: asked again after a full snapshot)."""
         root = await self._resolve(sid, context_id, backend_id)
         call: dict[str, Any] = {
             "functionDeclaration": _ADOPT,
@@ -261,6 +269,7 @@ class ClosedShadow:
             "returnByValue": True,
         }
         res = await self.ctx.cdp.send("Runtime.callFunctionOn", call, sid, timeout=10)
-        known.add(backend_id)
-        if res.get("result", {}).get("value") is True:
+        answer = res.get("result", {}).get("value")
+        (st.refused if answer is None else st.known).add(backend_id)
+        if answer is True:
             self.adopted += 1

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext
 
-from agent.capture.closed_shadow import _CALLS, ClosedShadow, closed_in
+from agent.capture.closed_shadow import _CALLS, ClosedShadow, _DocScan, closed_in
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
 from agent.events import Event
@@ -245,3 +245,21 @@ def test_closed_in_lists_closed_roots_and_cut_nodes_but_not_open_or_frame_roots(
     found, cut = closed_in(tree)
     assert sorted(found) == [(2, 3), (4, 5)]
     assert cut == [8]
+
+
+def test_document_scans_wait_5_s_or_100_times_their_cost_at_most_a_minute() -> None:
+    """When the next document scan may start: 5 s after the last ended, or 100 times its
+    duration if longer, but never more than 60 s; after a full snapshot as soon as its cost
+    allows; never while one runs; at once for a new recorder."""
+    s = 1_000_000_000
+    st = _DocScan()
+    assert st.due(0, snapshot=False)
+    st.ended_ns, st.cost_ns = 100 * s, s // 100  # a 10 ms scan
+    assert not st.due(104 * s, snapshot=False) and st.due(105 * s, snapshot=False)
+    assert not st.due(100 * s + s // 2, snapshot=True) and st.due(101 * s, snapshot=True)
+    st.cost_ns = s // 5  # a 200 ms scan: 20 s apart
+    assert not st.due(119 * s, snapshot=False) and st.due(120 * s, snapshot=False)
+    st.cost_ns = 10 * s  # a 10 s scan: capped at a minute
+    assert not st.due(159 * s, snapshot=True) and st.due(160 * s, snapshot=False)
+    st.running = True
+    assert not st.due(1000 * s, snapshot=True)
