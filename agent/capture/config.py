@@ -53,7 +53,7 @@ class CaptureConfig(Section):
     flood_mutations_per_sec: int = Field(default=50_000, ge=100)
     clipboard_content: bool = False
     cssom_trigger: bool = True
-    closed_shadow_roots: bool = True  # record closed shadow roots of custom elements (CDP)
+    closed_shadow_roots: bool = True  # record closed shadow roots (found through CDP)
     extra_args: list[str] = []
     no_sandbox: bool = False  # --no-sandbox even when not root (always as root)
     allowed_schemes: list[str] = ["http", "https"]  # URL schemes `record` may open

@@ -123,8 +123,9 @@ class RecorderChannel:
             return
         self._count_batch(t, rec, msg.n)
         self._progress.set()
-        if msg.hosts and self.closed is not None:
-            self.closed.hosts_pending(t, ctx_id)
+        if self.closed is not None:
+            snapshot = any(k == "rrweb.full_snapshot" for k, _t, _p in msg.entries)
+            self.closed.batch(t, ctx_id, msg.hosts, snapshot)
         if msg.rejected:
             self.ctx.emitter.push(
                 tamper_event("; ".join(msg.rejected[:5]), len(raw), utc, mono, t.page_id, frame)

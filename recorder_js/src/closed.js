@@ -1,8 +1,11 @@
 // Closed shadow roots. Page script's closed root is invisible from JavaScript (host.shadowRoot
-// is null), but the agent can see it through CDP: custom elements are candidates, the agent
-// takes them (__st_takeHosts), asks the browser which one holds a closed root and hands each
-// root to this world (__st_closedShadow), where it is recorded like an open root with its own
-// observer. The replay shows it as an open root; its top nodes carry `closed: true`.
+// is null), but the agent can see it through CDP and hands each one to this world
+// (__st_closedShadow), where it is recorded like an open root with its own observer. The
+// replay shows it as an open root; its top nodes carry `closed: true`. The agent finds them two
+// ways: custom elements are checked one by one as soon as they are serialized (noted here,
+// taken with __st_takeHosts); every other host (div, span, p, section, ..., also roots declared
+// in HTML) by the agent's periodic scan of the whole document with one CDP call, which needs
+// nothing from this world.
 
 const closedRoots = new WeakSet();
 const closedHosts = new Map(); // host -> its closed root, while the host is connected

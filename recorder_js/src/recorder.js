@@ -88,8 +88,8 @@ function exposeAgentApi() {
   // Closed shadow roots: the custom elements to check, then each closed root found.
   G.__st_takeHosts = (limit) => (started ? takeHosts(limit) : []);
   G.__st_closedShadow = (host, root) => {
-    if (!started) return false;
-    let adopted = false;
+    if (!started) return null;
+    let adopted = null;
     safe(() => {
       adopted = adoptClosedShadow(host, root);
       drain();

@@ -29,8 +29,12 @@ export function rescanShadow(root) {
   return found.length;
 }
 
-// A closed root of host, from the agent: recorded from now on; false if it was known.
+// A closed root of host, from the agent: recorded from now on (true); false if it was known;
+// null if its host is not recorded (the recorder's own bar, a node removed meanwhile or not
+// serialized yet: the agent asks again after the next full snapshot).
 export function adoptClosedShadow(host, root) {
+  processMutations();
+  if (!known(host)) return null;
   if (!addClosed(host, root)) return false;
   attachLateShadow(host);
   return true;

@@ -135,6 +135,47 @@ window.change = () => {{
   window.roots.vault.getElementById('pw').value = 'typed-secret';
 }};
 </script></body></html>""",
+    # Closed roots on built-in elements: a div and a span (page script), a section (declared
+    # in HTML); window.attachLater() gives the paragraph #later one after load. The texts
+    # page script puts in the roots are split in its source, which is recorded too.
+    "closed_builtin.html": """<!doctype html><html><head><title>Builtin</title></head><body>
+<p id=p>light text</p><div id=d></div><span id=s><em>unslotted light</em></span>
+<section id=decl><template shadowrootmode="closed"><u>declared closed</u></template></section>
+<p id=later>later light</p>
+<script>
+window.roots = {{}};
+function closedRoot(id, html) {{
+  const r = document.getElementById(id).attachShadow({{mode: 'closed'}});
+  r.innerHTML = html;
+  window.roots[id] = r;
+}}
+closedRoot('d', '<b id=msg>div ' + 'closed</b>');
+closedRoot('s', '<i>span ' + 'closed</i>');
+window.attachLater = () => closedRoot('later', '<tt>attached ' + 'later</tt>');
+window.change = () => {{ window.roots.d.getElementById('msg').textContent = 'div ' + 'changed'; }};
+</script></body></html>""",
+    # Thousands of plain divs (no shadow root) and, on request, 30 chains of divs nested 200
+    # deep (deeper than one describeNode of a document scan goes) with a closed root at the
+    # bottom of the last one.
+    "many_divs.html": """<!doctype html><html><head><title>Many</title></head><body>
+<div id=flat></div><div id=deep></div>
+<script>
+const flat = document.getElementById('flat');
+for (let i = 0; i < 5000; i++) {{
+  const d = document.createElement('div');
+  d.textContent = 'cell ' + i;
+  flat.append(d);
+}}
+window.nestDeep = () => {{
+  let last = null;
+  for (let c = 0; c < 30; c++) {{
+    let el = document.getElementById('deep');
+    for (let i = 0; i < 200; i++) el = el.appendChild(document.createElement('div'));
+    last = el;
+  }}
+  last.attachShadow({{mode: 'closed'}}).innerHTML = '<b>deep ' + 'closed</b>';
+}};
+</script></body></html>""",
 }
 
 # Worker scripts (served as JavaScript); their first line is a request.

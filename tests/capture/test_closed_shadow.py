@@ -5,12 +5,14 @@ the raw events, and masking inside them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext
 
+from agent.capture.closed_shadow import _CALLS, ClosedShadow, _DocScan, closed_in
 from agent.capture.session import CaptureSession
 from agent.clock import SystemClock
 from agent.events import Event
@@ -116,3 +118,148 @@ def test_closed_roots_are_recorded_marked_masked_and_replayed_as_open_roots(
         assert texts.count("#shadow") == 3  # three open roots in the replay
         values = {v[1]: v[2] for v in state["values"]}
         assert values["pw"] not in ("hunter2-secret", "typed-secret", "")
+
+
+def _closed_shadow(cs: CaptureSession) -> ClosedShadow:
+    assert cs.engine is not None
+    return cs.engine.closed_shadow
+
+
+async def _record_builtin(home: Path) -> tuple[list[Event], int]:
+    """closed_builtin.html: its roots, then one attached after load and a change; also how
+    many document scans ran before the late root arrived."""
+    inner = MemorySink()
+    async with sites() as s:
+        cs = CaptureSession(
+            capture_config(), MaskingSink(inner, build_masker()), SystemClock(), home
+        )
+        await cs.start(s.a + "/closed_builtin.html")
+        try:
+            for text in ("div closed", "span closed", "declared closed"):
+                await wait_until_async(functools.partial(_has, inner, text), what=text)
+            closed = _closed_shadow(cs)
+            scans = closed.scans
+            await cs.page.evaluate("window.attachLater(), window.change()")
+            await wait_until_async(lambda: _has(inner, "attached later"), what="the late root")
+            await wait_until_async(lambda: _has(inner, "div changed"), what="the change")
+            scans = closed.scans - scans
+        finally:
+            await cs.stop()
+    return list(inner.events), scans
+
+
+def test_closed_roots_on_builtin_elements_and_attached_after_load_are_replayed(
+    tmp_path: Path,
+) -> None:
+    """Closed roots on a div and a span (page script) and on a section (declarative HTML), and
+    one the page attaches to a paragraph after load, which only a later document scan can
+    find (attachShadow changes no attribute or child): all are recorded, marked ``closed``,
+    and replayed as open roots with the later change."""
+    events, scans = asyncio.run(_record_builtin(tmp_path))
+    assert scans >= 1  # the late root came from a periodic scan, not from the load's
+    closed = _closed_nodes(events)
+    assert {"b", "i", "u", "tt"} <= {n.get("tagName") for n in closed}
+    assert all(n.get("isShadow") is True for n in closed)
+    rr = [e.payload for e in events if e.kind.startswith("rrweb.")]
+
+    def replay(ctx: BrowserContext, base: str) -> Any:
+        return replay_state(ctx, base, rr)
+
+    texts = run_in_browser(replay)["texts"]
+    assert "div changed" in texts and "div closed" not in texts
+    assert "span closed" in texts and "declared closed" in texts and "attached later" in texts
+    assert texts.count("#shadow") == 4
+
+
+async def _record_many(home: Path) -> tuple[int, int, int, bool]:
+    """many_divs.html: document scans and describeNode calls over two scans of 5000 plain
+    divs; then the deep chains: the most calls one scan made, and whether the deep root
+    arrived."""
+    inner = MemorySink()
+    async with sites() as s:
+        cs = CaptureSession(
+            capture_config(), MaskingSink(inner, build_masker()), SystemClock(), home
+        )
+        await cs.start(s.a + "/many_divs.html")
+        try:
+            closed = _closed_shadow(cs)
+            await wait_until_async(lambda: closed.scans >= 2, what="two document scans")
+            flat_calls, adopted = closed.most_calls, closed.adopted
+            await cs.page.evaluate("window.nestDeep()")
+            await wait_until_async(lambda: _has(inner, "deep closed"), what="the deep root")
+            deep_calls = closed.most_calls
+        finally:
+            await cs.stop()
+    return flat_calls, adopted, deep_calls, _has(inner, "deep closed")
+
+
+def test_thousands_of_plain_divs_cost_one_call_per_scan_and_deep_trees_stay_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5000 plain divs without shadow roots: each document scan is one ``describeNode`` and
+    hands nothing over (not even the recorder's own bar, a closed root on a div the recorder
+    does not record). 30 chains nested 200 deep (past one call's depth): a scan makes at
+    most ``_CALLS`` calls, reaches that cap, and a later scan continues where it stopped, so
+    the closed root at the bottom of the last chain is still found. Scans wait 10 times their
+    duration here, not 100 (on a loaded machine a scan of this page takes some 0.3 s), so the
+    test waits seconds rather than minutes; the call cap is the real one."""
+    monkeypatch.setattr("agent.capture.closed_shadow._COST_FACTOR", 10)
+    flat_calls, adopted, deep_calls, deep_found = asyncio.run(_record_many(tmp_path))
+    assert flat_calls == 1
+    assert adopted == 0
+    assert deep_calls == _CALLS
+    assert deep_found
+
+
+def test_closed_in_lists_closed_roots_and_cut_nodes_but_not_open_or_frame_roots() -> None:
+    """The walk of a ``describeNode`` answer: closed roots at any depth (inside other roots
+    too), nodes whose children the answer left out, no open or user-agent roots, nothing from
+    a frame's document."""
+    frame_doc = {"backendNodeId": 9, "childNodeCount": 1, "shadowRoots": []}
+    tree: dict[str, Any] = {
+        "backendNodeId": 1,
+        "childNodeCount": 3,
+        "children": [
+            {
+                "backendNodeId": 2,
+                "childNodeCount": 0,
+                "shadowRoots": [
+                    {
+                        "backendNodeId": 3,
+                        "shadowRootType": "closed",
+                        "childNodeCount": 1,
+                        "children": [
+                            {
+                                "backendNodeId": 4,
+                                "childNodeCount": 0,
+                                "shadowRoots": [{"backendNodeId": 5, "shadowRootType": "closed"}],
+                            }
+                        ],
+                    }
+                ],
+            },
+            {"backendNodeId": 6, "shadowRoots": [{"backendNodeId": 7, "shadowRootType": "open"}]},
+            {"backendNodeId": 8, "childNodeCount": 4, "contentDocument": frame_doc},
+        ],
+    }
+    found, cut = closed_in(tree)
+    assert sorted(found) == [(2, 3), (4, 5)]
+    assert cut == [8]
+
+
+def test_document_scans_wait_5_s_or_100_times_their_cost_at_most_a_minute() -> None:
+    """When the next document scan may start: 5 s after the last ended, or 100 times its
+    duration if longer, but never more than 60 s; after a full snapshot as soon as its cost
+    allows; never while one runs; at once for a new recorder."""
+    s = 1_000_000_000
+    st = _DocScan()
+    assert st.due(0, snapshot=False)
+    st.ended_ns, st.cost_ns = 100 * s, s // 100  # a 10 ms scan
+    assert not st.due(104 * s, snapshot=False) and st.due(105 * s, snapshot=False)
+    assert not st.due(100 * s + s // 2, snapshot=True) and st.due(101 * s, snapshot=True)
+    st.cost_ns = s // 5  # a 200 ms scan: 20 s apart
+    assert not st.due(119 * s, snapshot=False) and st.due(120 * s, snapshot=False)
+    st.cost_ns = 10 * s  # a 10 s scan: capped at a minute
+    assert not st.due(159 * s, snapshot=True) and st.due(160 * s, snapshot=False)
+    st.running = True
+    assert not st.due(1000 * s, snapshot=True)

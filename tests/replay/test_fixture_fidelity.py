@@ -90,16 +90,7 @@ CASES: list[Any] = [
         "fx_closed_shadow.html",
         recorded=("vault closed changed", "late defined changed", "added later changed"),
     ),
-    pytest.param(
-        Case("fx_shadow.html", recorded=("late shadow changed",)),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="#closed-host is a <div> whose closed root the page attaches in its first "
-            "script: the agent looks closed roots up (through CDP) on custom elements only, "
-            "a tag with a hyphen, so this root is never recorded and the replay lacks its "
-            "'closed shadow changed' line",
-        ),
-    ),
+    Case("fx_shadow.html", recorded=("late shadow changed", "closed shadow changed")),
     Case("fx_cssom.html"),
     Case("fx_values.html"),
     Case("fx_iframes.html"),
