@@ -23,13 +23,17 @@ ciphertext of its compressed output is), so canonical JSON is only needed for de
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agent.canonical import loads, record_bytes
+from agent.seal import chunk_pack
+from agent.seal.chunk_pack import DECIMAL as _DECIMAL
+from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
+from agent.seal.chunk_pack import NEGATIVE as _NEGATIVE
+from agent.seal.chunk_pack import NULL as _NULL
+from agent.seal.chunk_pack import STRING as _STRING
+from agent.seal.chunk_pack import decimal as _decimal
 
-_DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
-_NULL, _STRING, _DECIMAL_TAG, _NEGATIVE = 0, 1, 0x10, 0x08
 _MUTATION = "rrweb.mutation"
 
 
@@ -37,6 +41,9 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
     """The body of a chunk of ``version`` holding ``records``."""
     if version == 1:
         return record_bytes(records)
+    if version == 3:
+        cols3 = chunk_pack.Columns()
+        return cols3.body(record_bytes([_take3(cols3, r) for r in records]))
     cols = _Columns()
     body = record_bytes([cols.take(r) for r in records])
     return bytes(_varint(bytearray(), len(body))) + body + cols.tail()
@@ -46,11 +53,71 @@ def decode(body: bytes, version: int) -> Any:
     """The records of a chunk body of ``version`` (ValueError when it does not decode)."""
     if version == 1:
         return loads(body)
+    if version == 3:
+        return _decode3(body)
     n, pos = _read_varint(body, 0)
     recs = loads(body[pos : pos + n])
     if not isinstance(recs, list):
         return recs
     _Reader(body, pos + n).fill(recs)
+    return recs
+
+
+def _moved(rec: dict[str, Any]) -> tuple[dict[str, Any], bool, bool] | None:
+    """A mutation record's ``data`` and whether its texts and its attributes are columnar."""
+    payload: Any = rec.get("payload") if rec.get("kind") == _MUTATION else None
+    data: Any = payload.get("data") if type(payload) is dict else None
+    if type(data) is not dict:
+        return None
+    move_texts = _columnar(data.get("texts"), "value", (str, type(None)))
+    move_attrs = _columnar(data.get("attributes"), "attributes", dict)
+    return (data, move_texts, move_attrs) if move_texts or move_attrs else None
+
+
+def _take3(cols: chunk_pack.Columns, rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` with its mutation's texts and attributes moved into version 3's columns."""
+    moved = _moved(rec)
+    if moved is None:
+        return rec
+    data, move_texts, move_attrs = moved
+    data = dict(data)
+    if move_texts:
+        cols.texts(data["texts"])
+        data["texts"] = len(data["texts"])
+    if move_attrs:
+        cols.attributes(data["attributes"])
+        data["attributes"] = len(data["attributes"])
+    return {**rec, "payload": {**rec["payload"], "data": data}}
+
+
+def _counted(recs: list[Any], key: str) -> list[tuple[dict[str, Any], int]]:
+    """The ``data`` of each mutation whose ``key`` list was replaced by its length."""
+    out = []
+    for r in recs:
+        payload = r.get("payload") if type(r) is dict and r.get("kind") == _MUTATION else None
+        data = payload.get("data") if type(payload) is dict else None
+        if type(data) is dict and type(data.get(key)) is int:
+            out.append((data, data[key]))
+    return out
+
+
+def _decode3(body: bytes) -> Any:
+    cur = chunk_pack.Cursor(body)
+    recs = loads(cur.take(cur.varint()))
+    if not isinstance(recs, list):
+        return recs
+    texts, attrs = _counted(recs, "texts"), _counted(recs, "attributes")
+    ids, values = chunk_pack.read_texts(cur, sum(n for _, n in texts))
+    k = 0
+    for data, n in texts:
+        data["texts"] = [{"id": ids[k + j], "value": values[k + j]} for j in range(n)]
+        k += n
+    items = chunk_pack.read_attrs(cur, sum(n for _, n in attrs), ids)
+    cur.done()
+    k = 0
+    for data, n in attrs:
+        data["attributes"] = items[k : k + n]
+        k += n
     return recs
 
 
@@ -245,15 +312,3 @@ class _Reader:
             raise ValueError("chunk body ends inside a text")
         self.pos += n
         return raw.decode()
-
-
-def _decimal(tag: int, mantissa: int) -> str:
-    """The decimal string a tag and its integer stand for."""
-    decimals = tag & 0x07
-    if decimals > 6:
-        raise ValueError(f"unknown text tag {tag:#x} in chunk body")
-    digits = str(mantissa)
-    if decimals:
-        digits = digits.rjust(decimals + 1, "0")
-        digits = digits[:-decimals] + "." + digits[-decimals:]
-    return "-" + digits if tag & _NEGATIVE else digits

@@ -133,11 +133,11 @@ def test_a_chunk_of_an_unknown_version_is_a_clear_error(home: Path) -> None:
 
 
 def test_a_new_segment_has_small_pages(home: Path) -> None:
-    """Chunks live in overflow pages; small pages waste less of each chunk's last one."""
+    """Chunks live in overflow pages and leaf cells; small pages waste less of each chunk."""
     seg = _session(home)
     with open(seg, "rb") as f:
         header = f.read(18)
-    assert int.from_bytes(header[16:18], "big") == fmt.PAGE_SIZE == 1024
+    assert int.from_bytes(header[16:18], "big") == fmt.PAGE_SIZE == 512
 
 
 @pytest.mark.parametrize("tag", [0x02, 0x17, 0x20])
