@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import zstandard
 
-from agent.canonical import canonical_bytes, loads, record_bytes
+from agent.canonical import canonical_bytes, record_bytes
 from agent.errors import UnknownVersion
 from agent.journal.reader import iter_records
 from agent.keys import Keyring
-from agent.seal import chunk_codec
+from agent.seal import chunk_codec, chunk_header
 from agent.seal import format as fmt
 from agent.seal.segment_file import SegmentFile, decode_chunk_raw
 from agent.testing import FakeClock
@@ -120,8 +120,8 @@ def test_a_chunk_of_an_unknown_version_is_a_clear_error(home: Path) -> None:
     row = sf.chunk(1)
     sf.close()
     assert row is not None
-    header = {**loads(row.header_bytes), "v": 9}
-    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 1", args=(canonical_bytes(header),))
+    header = {**chunk_header.parse(row.header_bytes), "v": 9}
+    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 1", args=(chunk_header.encode(header),))
     sf = SegmentFile(seg)
     try:
         row = sf.chunk(1)
