@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.canonical import loads, record_bytes
-from agent.seal import chunk_pack
+from agent.seal import chunk_envelope, chunk_pack
 from agent.seal.chunk_pack import DECIMAL as _DECIMAL
 from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
 from agent.seal.chunk_pack import NEGATIVE as _NEGATIVE
@@ -42,8 +42,8 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
     if version == 1:
         return record_bytes(records)
     if version == 3:
-        cols3 = chunk_pack.Columns()
-        return cols3.body(record_bytes([_take3(cols3, r) for r in records]))
+        cols3, env = chunk_pack.Columns(), chunk_envelope.Envelopes()
+        return cols3.body(record_bytes([_take3(cols3, env, r) for r in records]), env)
     cols = _Columns()
     body = record_bytes([cols.take(r) for r in records])
     return bytes(_varint(bytearray(), len(body))) + body + cols.tail()
@@ -74,8 +74,11 @@ def _moved(rec: dict[str, Any]) -> tuple[dict[str, Any], bool, bool] | None:
     return (data, move_texts, move_attrs) if move_texts or move_attrs else None
 
 
-def _take3(cols: chunk_pack.Columns, rec: dict[str, Any]) -> dict[str, Any]:
-    """``rec`` with its mutation's texts and attributes moved into version 3's columns."""
+def _take3(
+    cols: chunk_pack.Columns, env: chunk_envelope.Envelopes, rec: dict[str, Any]
+) -> dict[str, Any]:
+    """``rec`` with its envelope, and its mutation's texts and attributes, in the columns."""
+    rec = env.take(rec)
     moved = _moved(rec)
     if moved is None:
         return rec
@@ -84,20 +87,25 @@ def _take3(cols: chunk_pack.Columns, rec: dict[str, Any]) -> dict[str, Any]:
     if move_texts:
         cols.texts(data["texts"])
         data["texts"] = len(data["texts"])
+        env.mark(chunk_envelope.TEXTS)
     if move_attrs:
         cols.attributes(data["attributes"])
         data["attributes"] = len(data["attributes"])
+        env.mark(chunk_envelope.ATTRIBUTES)
     return {**rec, "payload": {**rec["payload"], "data": data}}
 
 
-def _counted(recs: list[Any], key: str) -> list[tuple[dict[str, Any], int]]:
+def _counted(recs: list[Any], flags: bytes, bit: int, key: str) -> list[tuple[dict[str, Any], int]]:
     """The ``data`` of each mutation whose ``key`` list was replaced by its length."""
     out = []
-    for r in recs:
-        payload = r.get("payload") if type(r) is dict and r.get("kind") == _MUTATION else None
+    for r, f in zip(recs, flags, strict=True):
+        if not f & bit:
+            continue
+        payload = r.get("payload") if type(r) is dict else None
         data = payload.get("data") if type(payload) is dict else None
-        if type(data) is dict and type(data.get(key)) is int:
-            out.append((data, data[key]))
+        if type(data) is not dict or type(data.get(key)) is not int:
+            raise ValueError(f"chunk body's record has no {key} count where its flag says so")
+        out.append((data, data[key]))
     return out
 
 
@@ -105,8 +113,10 @@ def _decode3(body: bytes) -> Any:
     cur = chunk_pack.Cursor(body)
     recs = loads(cur.take(cur.varint()))
     if not isinstance(recs, list):
-        return recs
-    texts, attrs = _counted(recs, "texts"), _counted(recs, "attributes")
+        raise ValueError("chunk body is not a list of records")
+    flags = chunk_envelope.restore(cur, recs)
+    texts = _counted(recs, flags, chunk_envelope.TEXTS, "texts")
+    attrs = _counted(recs, flags, chunk_envelope.ATTRIBUTES, "attributes")
     ids, values = chunk_pack.read_texts(cur, sum(n for _, n in texts))
     k = 0
     for data, n in texts:

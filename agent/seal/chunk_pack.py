@@ -39,7 +39,7 @@ from agent.canonical import loads, record_bytes
 # A decimal written without leading zeros, stored as sign, places and digits (versions 2, 3).
 DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
 NULL, STRING, DECIMAL_TAG, NEGATIVE = 0, 1, 0x10, 0x08
-GROUP = 48  # values per packed group: big enough to amortise lo/r, small enough to stay linear
+GROUP = 96  # values per packed group: big enough to amortise lo/r, small enough to stay linear
 _BYTES: dict[tuple[int, int], int] = {}
 
 
@@ -264,10 +264,12 @@ class Columns:
     def attributes(self, items: list[dict[str, Any]]) -> None:
         self.prev = self.attrs.add(items, self.first, self.prev)
 
-    def body(self, json: bytes) -> bytes:
+    def body(self, json: bytes, envelopes: Any) -> bytes:
+        """The body: the JSON, the envelopes' sections, then these columns."""
         out = bytearray()
         varint(out, len(json))
         out += json
+        envelopes.sections(out)
         for part in (self.tags, self.strings):
             varint(out, len(part))
             out += part
