@@ -10,11 +10,12 @@ and stores these sections, each ``varint(length) ‖ bytes``, in this order::
     tags        one byte per text (as version 2: null, string, or a decimal's sign and places)
     strings     the texts that are not decimals: varint(byte length) ‖ UTF-8, in text order
     ids         the text node ids, packed (below)
-    mantissas   the decimals' digits as integers, packed, in text order
-    attr codes  one packed integer per attribute change: 0 = its id is in ``attr ids``;
-                k > 0 = its id is the id of the text k places after the previous coded one's
-                text, minus 1 (the element whose text child changed: rrweb numbers a child
-                right after its parent)
+    mantissas   the decimals' digits as integers, packed: one column per tag (the prices
+                apart from a counter), tags in the order they first occur
+    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_codes`):
+                0 = its id is in ``attr ids``; k > 0 = its id is the id of the text k places
+                after the previous coded one's text, minus 1 (the element whose text child
+                changed: rrweb numbers a child right after its parent)
     attr ids    varints, for the changes coded 0
     attr values one packed integer per attribute change: k > 0 = entry k-1 of the value
                 table; 0 = the next object of the escaped list
@@ -78,9 +79,11 @@ def pack(out: bytearray, values: list[int]) -> None:
         out += acc.to_bytes(_width(r, len(grp)), "little")
 
 
-def _packed(values: list[int]) -> bytearray:
+def _packed(*columns: list[int]) -> bytearray:
+    """The columns' packed groups, one column after the other."""
     out = bytearray()
-    pack(out, values)
+    for values in columns:
+        pack(out, values)
     return out
 
 
@@ -183,12 +186,38 @@ class AttrColumns:
         return prev
 
     def sections(self, out: bytearray) -> None:
-        for part in (_packed(self.codes), self.ids, _packed(self.values)):
+        for part in (_codes(self.codes), self.ids, _packed(self.values)):
             varint(out, len(part))
             out += part
         js = record_bytes([self.table, self.escaped]) if self.table or self.escaped else b""
         varint(out, len(js))
         out += js
+
+
+def _codes(codes: list[int]) -> bytearray:
+    """The attribute codes: ``0x01`` ‖ a bitmap, each code k as k-1 zero bits and a one
+    (most codes are 1 or 2: a bit or two each), unless one is 0 (``0x00`` ‖ packed)."""
+    if not codes or 0 in codes:
+        return bytearray([0]) + _packed(codes)
+    bits = "".join("0" * (k - 1) + "1" for k in codes)
+    return bytearray([1]) + int(bits[::-1], 2).to_bytes((len(bits) + 7) // 8, "little")
+
+
+def _read_codes(cur: Cursor, count: int) -> list[int]:
+    if cur.take(1) == b"\x00":
+        codes = cur.unpack(count)
+        cur.done()
+        return codes
+    rest = cur.take(len(cur.body) - cur.pos)
+    bits = bin(int.from_bytes(rest, "little"))[:1:-1]
+    codes, last = [], -1
+    for k, bit in enumerate(bits):
+        if bit == "1":
+            codes.append(k - last)
+            last = k
+    if len(codes) != count or (rest and rest[-1] == 0):
+        raise ValueError("chunk body's attribute codes do not match its records")
+    return codes
 
 
 def _plain(obj: dict[str, Any]) -> bool:
@@ -198,7 +227,7 @@ def _plain(obj: dict[str, Any]) -> bool:
 
 def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, Any]]:
     """``count`` attribute changes ``{id, attributes}`` from the four attribute sections."""
-    codes = cur.section().unpack(count)
+    codes = _read_codes(cur.section(), count)
     ids = cur.section()
     values = cur.section().unpack(count)
     raw = cur.take(cur.varint())
@@ -231,7 +260,7 @@ class Columns:
         self.text_ids: list[int] = []
         self.tags = bytearray()
         self.strings = bytearray()
-        self.mantissas: list[int] = []
+        self.mantissas: dict[int, list[int]] = {}  # by tag, tags in first-use order
         self.first: dict[int, int] = {}
         self.prev = -1
         self.attrs = AttrColumns()
@@ -255,11 +284,17 @@ class Columns:
                 continue
             sign, whole, frac = m.groups()
             if frac is None:
-                tags.append(DECIMAL_TAG | (NEGATIVE if sign else 0))
-                mantissas.append(int(whole))
+                tag = DECIMAL_TAG | (NEGATIVE if sign else 0)
+                n = int(whole)
             else:
-                tags.append(DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac))
-                mantissas.append(int(whole + frac))
+                tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac)
+                n = int(whole + frac)
+            tags.append(tag)
+            column = mantissas.get(tag)
+            if column is None:
+                mantissas[tag] = [n]
+            else:
+                column.append(n)
 
     def attributes(self, items: list[dict[str, Any]]) -> None:
         self.prev = self.attrs.add(items, self.first, self.prev)
@@ -273,8 +308,7 @@ class Columns:
         for part in (self.tags, self.strings):
             varint(out, len(part))
             out += part
-        for values in (self.text_ids, self.mantissas):
-            packed = _packed(values)
+        for packed in (_packed(self.text_ids), _packed(*self.mantissas.values())):
             varint(out, len(packed))
             out += packed
         self.attrs.sections(out)
@@ -288,12 +322,17 @@ def read_texts(cur: Cursor, count: int) -> tuple[list[int], list[str | None]]:
         raise ValueError("chunk body's text tags do not match its records")
     strings = cur.section()
     ids = cur.section().unpack(count)
-    n_decimals = sum(1 for t in tags if t & 0xF0 == DECIMAL_TAG)
-    mantissas = iter(cur.section().unpack(n_decimals))
+    counts: dict[int, int] = {}
+    for tag in tags:
+        if tag & 0xF0 == DECIMAL_TAG:
+            counts[tag] = counts.get(tag, 0) + 1
+    packed = cur.section()
+    mantissas = {tag: iter(packed.unpack(n)) for tag, n in counts.items()}
+    packed.done()
     values: list[str | None] = []
     for tag in tags:
         if tag & 0xF0 == DECIMAL_TAG:
-            values.append(decimal(tag, next(mantissas)))
+            values.append(decimal(tag, next(mantissas[tag])))
         elif tag == NULL:
             values.append(None)
         elif tag == STRING:
