@@ -20,7 +20,7 @@ from agent.canonical import canonical_bytes, sha256
 from agent.db import transaction
 from agent.errors import JournalClosed, JournalError
 from agent.keys import Signer
-from agent.seal import chain, chunk_codec, chunk_header, chunk_pack, merkle
+from agent.seal import chain, chunk_codec, chunk_dict, chunk_header, merkle
 from agent.seal import format as fmt
 from agent.seal.checkpoint import checkpoint_body, checkpoint_link, sign_body
 from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
@@ -80,7 +80,7 @@ class SegmentWriter:
         self._cipher = ChunkCipher(dek)
         self._signer = signer
         self._zstd = zstandard.ZstdCompressor(level=zstd_level)
-        self._zstd3 = zstandard.ZstdCompressor(level=zstd_level, dict_data=chunk_pack.zstd_dict())
+        self._zstd3 = zstandard.ZstdCompressor(level=zstd_level, dict_data=chunk_dict.zstd_dict())
         self.tree = merkle.CompactTree()
         self.chain_head = self.genesis_hash
         self.event_count = 0

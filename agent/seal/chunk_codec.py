@@ -63,15 +63,22 @@ def decode(body: bytes, version: int) -> Any:
     return recs
 
 
-def _moved(rec: dict[str, Any]) -> tuple[dict[str, Any], bool, bool] | None:
-    """A mutation record's ``data`` and whether its texts and its attributes are columnar."""
-    payload: Any = rec.get("payload") if rec.get("kind") == _MUTATION else None
-    data: Any = payload.get("data") if type(payload) is dict else None
-    if type(data) is not dict:
-        return None
-    move_texts = _columnar(data.get("texts"), "value", (str, type(None)))
-    move_attrs = _columnar(data.get("attributes"), "attributes", dict)
-    return (data, move_texts, move_attrs) if move_texts or move_attrs else None
+_ATTR_TYPES = frozenset((dict,))
+_ABSENT = object()
+
+
+def _plain_items(items: Any, key: str, ok: frozenset[type]) -> bool:
+    """Every item is exactly ``{id, key}``: a non-negative integer id, ``key`` of a type in
+    ``ok`` (version 3's check: one loop, no call per item)."""
+    if type(items) is not list or not items:
+        return False
+    for t in items:
+        if type(t) is not dict or len(t) != 2:
+            return False
+        node = t.get("id")
+        if type(node) is not int or node < 0 or type(t.get(key, _ABSENT)) not in ok:
+            return False
+    return True
 
 
 def _take3(
@@ -79,14 +86,18 @@ def _take3(
 ) -> dict[str, Any]:
     """``rec`` with its envelope, and its mutation's texts and attributes, in the columns."""
     rec = env.take(rec)
-    moved = _moved(rec)
-    if moved is None:
+    payload: Any = rec.get("payload") if rec.get("kind") == _MUTATION else None
+    data: Any = payload.get("data") if type(payload) is dict else None
+    if type(data) is not dict:
         return rec
-    data, move_texts, move_attrs = moved
+    texts: Any = data.get("texts")
+    move_texts = type(texts) is list and cols.texts(texts)
+    move_attrs = _plain_items(data.get("attributes"), "attributes", _ATTR_TYPES)
+    if not (move_texts or move_attrs):
+        return rec
     data = dict(data)
     if move_texts:
-        cols.texts(data["texts"])
-        data["texts"] = len(data["texts"])
+        data["texts"] = len(texts)
         env.mark(chunk_envelope.TEXTS)
     if move_attrs:
         cols.attributes(data["attributes"])

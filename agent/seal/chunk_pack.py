@@ -29,11 +29,8 @@ needs), so a group of prices between 100.00 and 150.00 costs 12.3 bits a value, 
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
-
-import zstandard
 
 from agent.canonical import loads, record_bytes
 
@@ -253,6 +250,10 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
     return out
 
 
+class _NotPlain(Exception):
+    """An item that is not exactly ``{id, value}`` of the types the columns hold."""
+
+
 class Columns:
     """Collects version 3's sections while the records are rewritten (see the module doc)."""
 
@@ -261,24 +262,49 @@ class Columns:
         self.tags = bytearray()
         self.strings = bytearray()
         self.mantissas: dict[int, list[int]] = {}  # by tag, tags in first-use order
-        self.first: dict[int, int] = {}
+        self.first: dict[int, int] = {}  # element id (text id - 1) -> its first text
+        self.indexed = 0  # texts already in ``first``
         self.prev = -1
         self.attrs = AttrColumns()
 
-    def texts(self, items: list[dict[str, Any]]) -> None:
-        ids, first, tags, mantissas = self.text_ids, self.first, self.tags, self.mantissas
+    def texts(self, items: list[Any]) -> bool:
+        """Move ``items`` into the columns when every one is exactly ``{id, value}`` with a
+        non-negative integer id and a string or null value; else leave the columns as they
+        were and return False (checked while moving: one pass over a grid's texts)."""
+        if not items:
+            return False
+        ids, tags, mantissas = self.text_ids, self.tags, self.mantissas
+        before = (len(ids), len(tags), len(self.strings), {k: len(v) for k, v in mantissas.items()})
+        try:
+            self._texts(items)
+        except (KeyError, TypeError, _NotPlain):
+            n_ids, n_tags, n_strings, sizes = before
+            del ids[n_ids:], tags[n_tags:], self.strings[n_strings:]
+            for tag in [k for k in mantissas if k not in sizes]:
+                del mantissas[tag]
+            for tag, n in sizes.items():
+                del mantissas[tag][n:]
+            return False
+        return True
+
+    def _texts(self, items: list[Any]) -> None:
+        add_id, add_tag, mantissas = self.text_ids.append, self.tags.append, self.mantissas
         match = DECIMAL.fullmatch
+        last_tag, column = -1, []
         for t in items:
+            if type(t) is not dict or len(t) != 2:
+                raise _NotPlain
             node, value = t["id"], t["value"]
-            first.setdefault(node - 1, len(ids))
-            ids.append(node)
+            if type(node) is not int or node < 0:
+                raise _NotPlain
+            add_id(node)
             if value is None:
-                tags.append(NULL)
+                add_tag(NULL)
                 continue
-            m = match(value)
+            m = match(value)  # TypeError unless a string
             if m is None:
                 raw = value.encode()
-                tags.append(STRING)
+                add_tag(STRING)
                 varint(self.strings, len(raw))
                 self.strings += raw
                 continue
@@ -289,14 +315,17 @@ class Columns:
             else:
                 tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac)
                 n = int(whole + frac)
-            tags.append(tag)
-            column = mantissas.get(tag)
-            if column is None:
-                mantissas[tag] = [n]
-            else:
-                column.append(n)
+            add_tag(tag)
+            if tag != last_tag:
+                last_tag, column = tag, mantissas.setdefault(tag, [])
+            column.append(n)
 
     def attributes(self, items: list[dict[str, Any]]) -> None:
+        ids, start = self.text_ids, self.indexed
+        if start < len(ids):  # index the texts since the last call, the earliest one winning
+            new = {ids[j] - 1: j for j in range(len(ids) - 1, start - 1, -1)}
+            new.update(self.first)
+            self.first, self.indexed = new, len(ids)
         self.prev = self.attrs.add(items, self.first, self.prev)
 
     def body(self, json: bytes, envelopes: Any) -> bytes:
@@ -353,53 +382,3 @@ def decimal(tag: int, mantissa: int) -> str:
         digits = digits.rjust(decimals + 1, "0")
         digits = digits[:-decimals] + "." + digits[-decimals:]
     return "-" + digits if tag & NEGATIVE else digits
-
-
-# The zstd dictionary of every version 3 body (raw content, fixed with the version: changing
-# one byte of it is a new version). Record skeletons as the canonical JSON writes them, the
-# most frequent last (zstd prefers near matches): a chunk's first record then costs its
-# values, not its keys (-30 % of a live grid's JSON part).
-ZSTD_DICT = (
-    b'{"kind":"session.start","payload":{"agent_version":"","previous_session":null,'
-    b'"record_class":"default","user":"","workstation":""},"seq":0,"t_mono_ns":1,"t_utc_ns":17'
-    b'{"kind":"page.created","page":"","payload":{"browser_context":"","opener":null,'
-    b'"target_type":"page","url":"about:blank"},"seq":1,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"page.navigate","page":"","payload":{"main_frame":true,'
-    b'"mime":"text/html","parent_frame":null,"transition":"typed","type":"Navigation",'
-    b'"url":"https://"},"seq":2,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"net.request","page":"","payload":{"cause":null,"headers":{'
-    b'"User-Agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) '
-    b'Chrome/","sec-ch-ua-mobile":"?0","sec-ch-ua-platform":"\\"Linux\\""},"initiator":{'
-    b'"type":"other"},"method":"GET","raw_headers":{"Accept":"text/html,application/xhtml+xml,'
-    b'application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8","Accept-Encoding":"gzip, deflate, '
-    b'br, zstd","Accept-Language":"en-US,en;q=0.9"},"request_id":"","resource_type":"Fetch",'
-    b'"url":"https://"},"seq":3,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"net.response","page":"","payload":{"body":"","headers":{'
-    b'"content-type":"application/json","content-length":"","date":""},"mime":"application/json",'
-    b'"request_id":"","status":200,"url":"https://"},"seq":4,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"kind":"page.title","page":"","payload":{"title":"","url":"https://"},"seq":5,'
-    b'{"frame":"","kind":"rrweb.meta","page":"","payload":{"data":{"height":800,"href":"https://",'
-    b'"width":1280},"timestamp":17,"type":4},"seq":6,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"capture.heartbeat","page":"","payload":{"batches":20,"dropped":0,'
-    b'"mutations":41,"nodes":273,"version":"0.3.1","work_us":86100},"seq":7,"t_mono_ns":1,'
-    b'"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"rrweb.mouse_interaction","page":"","payload":{"data":{"id":20,'
-    b'"source":2,"type":5},"timestamp":17,"type":3},"seq":8,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"rrweb.input","page":"","payload":{"data":{"id":20,"isChecked":false,'
-    b'"source":5,"text":""},"element":{"css":"input#","element_id":"","form":"","name":"",'
-    b'"name_from":"label","node_id":20,"region":"","role":"textbox","tag":"input","test_id":""},'
-    b'"timestamp":17,"type":3},"seq":9,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'{"frame":"","kind":"rrweb.input","page":"","payload":{"data":{"id":20,"isChecked":false,'
-    b'"source":5,"text":""},"timestamp":17,"type":3},"seq":10,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-    b'[{"frame":"","kind":"rrweb.mutation","page":"","payload":{"data":{"adds":[],'
-    b'"attributes":[],"removes":[],"source":0,"texts":[]},"timestamp":17,"type":3},"seq":11,'
-    b'"t_mono_ns":1,"t_utc_ns":17,"v":1},{"frame":"","kind":"rrweb.mutation","page":"",'
-    b'"payload":{"data":{"adds":[],"attributes":0,"removes":[],"source":0,"texts":0},'
-    b'"timestamp":17,"type":3},"seq":12,"t_mono_ns":1,"t_utc_ns":17,"v":1}'
-)
-
-
-@functools.cache
-def zstd_dict() -> zstandard.ZstdCompressionDict:
-    """:data:`ZSTD_DICT` as zstd takes it (built once per process)."""
-    return zstandard.ZstdCompressionDict(ZSTD_DICT, dict_type=zstandard.DICT_TYPE_RAWCONTENT)

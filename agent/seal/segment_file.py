@@ -27,7 +27,7 @@ from agent.canonical import loads
 from agent.errors import InputError, NotAJournal, UnknownVersion
 from agent.keys import Keyring
 from agent.keystore.firmwrap import parse_wraps
-from agent.seal import chunk_codec, chunk_header, chunk_pack
+from agent.seal import chunk_codec, chunk_dict, chunk_header
 from agent.seal import format as fmt
 from agent.seal.crypto import ChunkCipher
 
@@ -317,7 +317,7 @@ def _dctx(version: int) -> zstandard.ZstdDecompressor:
     name = "dctx3" if version == 3 else "dctx"
     dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, name, None)
     if dctx is None:
-        dict_data = chunk_pack.zstd_dict() if version == 3 else None
+        dict_data = chunk_dict.zstd_dict() if version == 3 else None
         dctx = zstandard.ZstdDecompressor(dict_data=dict_data)
         setattr(_LOCAL, name, dctx)
     return dctx

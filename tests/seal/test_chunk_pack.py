@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from agent.canonical import record_bytes
-from agent.seal import chunk_codec, chunk_pack
+from agent.seal import chunk_codec, chunk_dict, chunk_pack
 from tests.seal.test_chunk_codec import EDGE_VALUES, _blotter, _mutation
 
 T0 = 1_796_584_309_996_000_000
@@ -127,7 +127,7 @@ def test_a_live_grid_chunk_is_a_third_smaller_than_version_2() -> None:
     recs = _grid(0, [29 + 2 * random.Random(k).randrange(1000) for k in range(400)],
                  [f"{100 + random.Random(-k).random() * 50:.2f}" for k in range(400)])  # fmt: skip
     v2 = len(zstandard.ZstdCompressor(level=1).compress(chunk_codec.encode(recs, 2)))
-    z3 = zstandard.ZstdCompressor(level=1, dict_data=chunk_pack.zstd_dict())
+    z3 = zstandard.ZstdCompressor(level=1, dict_data=chunk_dict.zstd_dict())
     v3 = len(z3.compress(_roundtrip(recs)))
     assert v3 < 0.67 * v2
 
