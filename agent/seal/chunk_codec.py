@@ -17,6 +17,9 @@ more than the values themselves::
             (``-?(0|[1-9][0-9]*)(\\.[0-9]{1,6})?``), data: varint of its digits as an integer
     attr json = canonical JSON list of the attribute objects, in record order
 
+Version 3 (:mod:`agent.seal.chunk_pack`) packs those columns near the information they
+carry and moves each record's envelope into deltas (:mod:`agent.seal.chunk_envelope`).
+
 Decoding gives back records equal to the ones encoded; the codec is not hashed itself (the
 ciphertext of its compressed output is), so canonical JSON is only needed for determinism.
 """

@@ -20,20 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from agent.seal.chunk_pack import Cursor, varint
+from agent.seal.chunk_pack import unzigzag as _unzz
+from agent.seal.chunk_pack import zigzag as _zz
 
 _MOVED, _TIMESTAMP, _MS = 1, 2, 4
 TEXTS, ATTRIBUTES = 8, 16
 _KNOWN = _MOVED | _TIMESTAMP | _MS | TEXTS | ATTRIBUTES
 _MS_NS = 1_000_000
 _ENVELOPE = ("seq", "t_utc_ns", "t_mono_ns")
-
-
-def _zz(out: bytearray, n: int) -> None:
-    varint(out, n * 2 if n >= 0 else -n * 2 - 1)
-
-
-def _unzz(n: int) -> int:
-    return n >> 1 if n & 1 == 0 else -((n + 1) >> 1)
 
 
 class Envelopes:

@@ -6,7 +6,9 @@ two varint bytes on each id and each price and left the attribute changes as JSO
 keeps version 2's JSON (mutation ``texts`` and ``attributes`` lists replaced by their lengths)
 and stores these sections, each ``varint(length) ‖ bytes``, in this order::
 
-    json        canonical JSON of the rewritten records
+    json        canonical JSON of the records, without what the sections below hold
+    flags       one byte per record, and
+    numbers     its envelope (seq and clocks) as deltas: :mod:`agent.seal.chunk_envelope`
     tags        one byte per text (as version 2: null, string, or a decimal's sign and places)
     strings     the texts that are not decimals: varint(byte length) ‖ UTF-8, in text order
     ids         the text node ids, packed (below)
@@ -22,9 +24,11 @@ and stores these sections, each ``varint(length) ‖ bytes``, in this order::
     attr json   canonical JSON ``[table, escaped]``: the distinct attribute objects whose values
                 are all strings or null, in first-use order, and every other object in order
 
-Packed integers come in groups of up to :data:`GROUP` values: ``varint(lo) ‖ varint(r - 1)
-‖ the base-r number of the values minus lo`` (little-endian, as many bytes as ``r**count - 1``
-needs), so a group of prices between 100.00 and 150.00 costs 12.3 bits a value, not 16.
+Packed integers come in groups of up to :data:`GROUP` values: ``zigzag(lo - previous lo) ‖
+zigzag(r - previous r) ‖ the base-r number of the values minus lo`` (little-endian, as many
+bytes as ``r**count - 1`` needs; a column's first group follows lo 0, r 1), so a group of
+prices between 100.00 and 150.00 costs 12.3 bits a value, not 16. The whole body is compressed with zstd against a fixed dictionary of record skeletons
+(:mod:`agent.seal.chunk_dict`); the packed sections do not compress, the rest does.
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ def varint(out: bytearray, n: int) -> None:
     out.append(n)
 
 
+def zigzag(out: bytearray, n: int) -> None:
+    """Append the signed ``n`` as a varint: 0, -1, 1, -2 ... as 0, 1, 2, 3 ..."""
+    varint(out, n * 2 if n >= 0 else -n * 2 - 1)
+
+
+def unzigzag(n: int) -> int:
+    return n >> 1 if n & 1 == 0 else -((n + 1) >> 1)
+
+
 def _width(r: int, count: int) -> int:
     """Bytes that hold any base-``r`` number of ``count`` digits."""
     key = (r, count)
@@ -62,12 +75,14 @@ def _width(r: int, count: int) -> int:
 
 def pack(out: bytearray, values: list[int]) -> None:
     """Append the non-negative ``values`` as packed groups."""
+    prev_lo, prev_r = 0, 1
     for start in range(0, len(values), GROUP):
         grp = values[start : start + GROUP]
         lo = min(grp)
         r = max(grp) - lo + 1
-        varint(out, lo)
-        varint(out, r - 1)
+        zigzag(out, lo - prev_lo)
+        zigzag(out, r - prev_r)
+        prev_lo, prev_r = lo, r
         if r == 1:
             continue
         acc = 0
@@ -121,10 +136,13 @@ class Cursor:
     def unpack(self, count: int) -> list[int]:
         """``count`` packed values."""
         out: list[int] = []
+        lo, r = 0, 1
         while len(out) < count:
             g = min(GROUP, count - len(out))
-            lo = self.varint()
-            r = self.varint() + 1
+            lo += unzigzag(self.varint())
+            r += unzigzag(self.varint())
+            if lo < 0 or r < 1:
+                raise ValueError("chunk body's packed group has no range")
             if r == 1:
                 out += [lo] * g
                 continue

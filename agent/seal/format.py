@@ -23,7 +23,9 @@ Hashing (all canonical bytes, :mod:`agent.canonical`; computed by :mod:`agent.se
 * Merkle root over ``leaf_0..leaf_{n-1}`` (RFC 9162)
 * chunk header: ``{v, seg, i, seq0, seq1, n, t0, t1, kinds, ptlen, ctlen, z, nonce}``
   (``nonce``: the 96-bit AES-GCM nonce, hex, fresh for every encryption; ``v`` also says how
-  the compressed body encodes the records: :mod:`agent.seal.chunk_codec`)
+  the compressed body encodes the records: :mod:`agent.seal.chunk_codec`). Versions 1 and 2
+  store it as canonical JSON, version 3 in a binary form of the same fields
+  (:mod:`agent.seal.chunk_header`); the leaf and the AEAD cover the stored bytes.
 * ``seal_hash = SHA-256(seal body)``; the next segment's genesis carries it as ``prev_seal_hash``.
 
 Genesis (version 3; version 2 is the same without ``previous_session``, version 1 also without
