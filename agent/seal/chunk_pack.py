@@ -25,10 +25,10 @@ and stores these sections, each ``varint(length) ‖ bytes``, in this order::
                 are all strings or null, in first-use order, and every other object in order
 
 Packed integers come in groups of up to :data:`GROUP` values: ``zigzag(lo - previous lo) ‖
-zigzag(r - previous r) ‖ the base-r number of the values minus lo`` (little-endian, as many
-bytes as ``r**count - 1`` needs; a column's first group follows lo 0, r 1), so a group of
-prices between 100.00 and 150.00 costs 12.3 bits a value, not 16. The whole body is compressed with zstd against a fixed dictionary of record skeletons
-(:mod:`agent.seal.chunk_dict`); the packed sections do not compress, the rest does.
+zigzag(r - previous r) ‖ the base-r number of the values minus lo`` (little-endian, in as
+many bytes as ``r**count - 1`` needs; a column's first group follows lo 0, r 1): a price
+between 100.00 and 150.00 costs 12.3 bits, not 16. The body is compressed with zstd and a
+fixed dictionary of record skeletons (:mod:`agent.seal.chunk_dict`).
 """
 
 from __future__ import annotations
@@ -103,8 +103,7 @@ class Cursor:
     """Reads a body's sections and packed groups, raising ``ValueError`` past its end."""
 
     def __init__(self, body: bytes, pos: int = 0) -> None:
-        self.body = body
-        self.pos = pos
+        self.body, self.pos = body, pos
 
     def varint(self) -> int:
         body, pos, n, shift = self.body, self.pos, 0, 0
@@ -164,9 +163,9 @@ class AttrColumns:
     """Attribute changes coded against the texts of the same chunk and a table of values."""
 
     def __init__(self) -> None:
-        self.codes: list[int] = []
-        self.ids = bytearray()
+        self.codes: list[int] = []  # and ``values``: one per attribute change
         self.values: list[int] = []
+        self.ids = bytearray()
         self.table: list[dict[str, Any]] = []
         self.index: dict[tuple[tuple[str, Any], ...], int] = {}
         self.escaped: list[Any] = []
@@ -224,12 +223,8 @@ def _read_codes(cur: Cursor, count: int) -> list[int]:
         cur.done()
         return codes
     rest = cur.take(len(cur.body) - cur.pos)
-    bits = bin(int.from_bytes(rest, "little"))[:1:-1]
-    codes, last = [], -1
-    for k, bit in enumerate(bits):
-        if bit == "1":
-            codes.append(k - last)
-            last = k
+    ones = [k for k, bit in enumerate(bin(int.from_bytes(rest, "little"))[:1:-1]) if bit == "1"]
+    codes = [k - last for k, last in zip(ones, [-1, *ones], strict=False)]
     if len(codes) != count or (rest and rest[-1] == 0):
         raise ValueError("chunk body's attribute codes do not match its records")
     return codes
