@@ -20,7 +20,7 @@ from agent.canonical import canonical_bytes, sha256
 from agent.db import transaction
 from agent.errors import JournalClosed, JournalError
 from agent.keys import Signer
-from agent.seal import chain, chunk_codec, merkle
+from agent.seal import chain, chunk_codec, chunk_dict, chunk_header, merkle
 from agent.seal import format as fmt
 from agent.seal.checkpoint import checkpoint_body, checkpoint_link, sign_body
 from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
@@ -80,6 +80,7 @@ class SegmentWriter:
         self._cipher = ChunkCipher(dek)
         self._signer = signer
         self._zstd = zstandard.ZstdCompressor(level=zstd_level)
+        self._zstd3 = zstandard.ZstdCompressor(level=zstd_level, dict_data=chunk_dict.zstd_dict())
         self.tree = merkle.CompactTree()
         self.chain_head = self.genesis_hash
         self.event_count = 0
@@ -162,12 +163,13 @@ class SegmentWriter:
         """Compress and encrypt one chunk under its header; hash it onto the chain ``head``."""
         if not records:
             raise ValueError("empty chunk")
-        plain = chunk_codec.encode(records, fmt.CHUNK_HEADER_VERSION)
-        comp = self._zstd.compress(plain)
+        version = fmt.CHUNK_HEADER_VERSION
+        plain = chunk_codec.encode(records, version)
+        comp = (self._zstd3 if version == 3 else self._zstd).compress(plain)
         kinds = Counter(r["kind"] for r in records)
         nonce = new_nonce()
         header = {
-            "v": fmt.CHUNK_HEADER_VERSION,
+            "v": version,
             "seg": self.segment_id,
             "i": idx,
             "seq0": records[0]["seq"],
@@ -181,7 +183,7 @@ class SegmentWriter:
             "z": "zstd",
             "nonce": nonce.hex(),
         }
-        hbytes = canonical_bytes(header)
+        hbytes = chunk_header.encode(header)
         ct = self._cipher.seal(nonce, comp, hbytes)
         leaf = chain.chunk_leaf(hbytes, ct)
         return _SealedChunk(idx, hbytes, ct, leaf, chain.next_head(head, leaf), kinds)

@@ -17,19 +17,26 @@ more than the values themselves::
             (``-?(0|[1-9][0-9]*)(\\.[0-9]{1,6})?``), data: varint of its digits as an integer
     attr json = canonical JSON list of the attribute objects, in record order
 
+Version 3 (:mod:`agent.seal.chunk_pack`) packs those columns near the information they
+carry and moves each record's envelope into deltas (:mod:`agent.seal.chunk_envelope`).
+
 Decoding gives back records equal to the ones encoded; the codec is not hashed itself (the
 ciphertext of its compressed output is), so canonical JSON is only needed for determinism.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agent.canonical import loads, record_bytes
+from agent.seal import chunk_envelope, chunk_pack
+from agent.seal.chunk_pack import DECIMAL as _DECIMAL
+from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
+from agent.seal.chunk_pack import NEGATIVE as _NEGATIVE
+from agent.seal.chunk_pack import NULL as _NULL
+from agent.seal.chunk_pack import STRING as _STRING
+from agent.seal.chunk_pack import decimal as _decimal
 
-_DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
-_NULL, _STRING, _DECIMAL_TAG, _NEGATIVE = 0, 1, 0x10, 0x08
 _MUTATION = "rrweb.mutation"
 
 
@@ -37,6 +44,9 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
     """The body of a chunk of ``version`` holding ``records``."""
     if version == 1:
         return record_bytes(records)
+    if version == 3:
+        cols3, env = chunk_pack.Columns(), chunk_envelope.Envelopes()
+        return cols3.body(record_bytes([_take3(cols3, env, r) for r in records]), env)
     cols = _Columns()
     body = record_bytes([cols.take(r) for r in records])
     return bytes(_varint(bytearray(), len(body))) + body + cols.tail()
@@ -46,11 +56,92 @@ def decode(body: bytes, version: int) -> Any:
     """The records of a chunk body of ``version`` (ValueError when it does not decode)."""
     if version == 1:
         return loads(body)
+    if version == 3:
+        return _decode3(body)
     n, pos = _read_varint(body, 0)
     recs = loads(body[pos : pos + n])
     if not isinstance(recs, list):
         return recs
     _Reader(body, pos + n).fill(recs)
+    return recs
+
+
+_ATTR_TYPES = frozenset((dict,))
+_ABSENT = object()
+
+
+def _plain_items(items: Any, key: str, ok: frozenset[type]) -> bool:
+    """Every item is exactly ``{id, key}``: a non-negative integer id, ``key`` of a type in
+    ``ok`` (version 3's check: one loop, no call per item)."""
+    if type(items) is not list or not items:
+        return False
+    for t in items:
+        if type(t) is not dict or len(t) != 2:
+            return False
+        node = t.get("id")
+        if type(node) is not int or node < 0 or type(t.get(key, _ABSENT)) not in ok:
+            return False
+    return True
+
+
+def _take3(
+    cols: chunk_pack.Columns, env: chunk_envelope.Envelopes, rec: dict[str, Any]
+) -> dict[str, Any]:
+    """``rec`` with its envelope, and its mutation's texts and attributes, in the columns."""
+    rec = env.take(rec)
+    payload: Any = rec.get("payload") if rec.get("kind") == _MUTATION else None
+    data: Any = payload.get("data") if type(payload) is dict else None
+    if type(data) is not dict:
+        return rec
+    texts: Any = data.get("texts")
+    move_texts = type(texts) is list and cols.texts(texts)
+    move_attrs = _plain_items(data.get("attributes"), "attributes", _ATTR_TYPES)
+    if not (move_texts or move_attrs):
+        return rec
+    data = dict(data)
+    if move_texts:
+        data["texts"] = len(texts)
+        env.mark(chunk_envelope.TEXTS)
+    if move_attrs:
+        cols.attributes(data["attributes"])
+        data["attributes"] = len(data["attributes"])
+        env.mark(chunk_envelope.ATTRIBUTES)
+    return {**rec, "payload": {**rec["payload"], "data": data}}
+
+
+def _counted(recs: list[Any], flags: bytes, bit: int, key: str) -> list[tuple[dict[str, Any], int]]:
+    """The ``data`` of each mutation whose ``key`` list was replaced by its length."""
+    out = []
+    for r, f in zip(recs, flags, strict=True):
+        if not f & bit:
+            continue
+        payload = r.get("payload") if type(r) is dict else None
+        data = payload.get("data") if type(payload) is dict else None
+        if type(data) is not dict or type(data.get(key)) is not int:
+            raise ValueError(f"chunk body's record has no {key} count where its flag says so")
+        out.append((data, data[key]))
+    return out
+
+
+def _decode3(body: bytes) -> Any:
+    cur = chunk_pack.Cursor(body)
+    recs = loads(cur.take(cur.varint()))
+    if not isinstance(recs, list):
+        raise ValueError("chunk body is not a list of records")
+    flags = chunk_envelope.restore(cur, recs)
+    texts = _counted(recs, flags, chunk_envelope.TEXTS, "texts")
+    attrs = _counted(recs, flags, chunk_envelope.ATTRIBUTES, "attributes")
+    ids, values = chunk_pack.read_texts(cur, sum(n for _, n in texts))
+    k = 0
+    for data, n in texts:
+        data["texts"] = [{"id": ids[k + j], "value": values[k + j]} for j in range(n)]
+        k += n
+    items = chunk_pack.read_attrs(cur, sum(n for _, n in attrs), ids)
+    cur.done()
+    k = 0
+    for data, n in attrs:
+        data["attributes"] = items[k : k + n]
+        k += n
     return recs
 
 
@@ -245,15 +336,3 @@ class _Reader:
             raise ValueError("chunk body ends inside a text")
         self.pos += n
         return raw.decode()
-
-
-def _decimal(tag: int, mantissa: int) -> str:
-    """The decimal string a tag and its integer stand for."""
-    decimals = tag & 0x07
-    if decimals > 6:
-        raise ValueError(f"unknown text tag {tag:#x} in chunk body")
-    digits = str(mantissa)
-    if decimals:
-        digits = digits.rjust(decimals + 1, "0")
-        digits = digits[:-decimals] + "." + digits[-decimals:]
-    return "-" + digits if tag & _NEGATIVE else digits

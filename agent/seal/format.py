@@ -23,7 +23,9 @@ Hashing (all canonical bytes, :mod:`agent.canonical`; computed by :mod:`agent.se
 * Merkle root over ``leaf_0..leaf_{n-1}`` (RFC 9162)
 * chunk header: ``{v, seg, i, seq0, seq1, n, t0, t1, kinds, ptlen, ctlen, z, nonce}``
   (``nonce``: the 96-bit AES-GCM nonce, hex, fresh for every encryption; ``v`` also says how
-  the compressed body encodes the records: :mod:`agent.seal.chunk_codec`)
+  the compressed body encodes the records: :mod:`agent.seal.chunk_codec`). Versions 1 and 2
+  store it as canonical JSON, version 3 in a binary form of the same fields
+  (:mod:`agent.seal.chunk_header`); the leaf and the AEAD cover the stored bytes.
 * ``seal_hash = SHA-256(seal body)``; the next segment's genesis carries it as ``prev_seal_hash``.
 
 Genesis (version 3; version 2 is the same without ``previous_session``, version 1 also without
@@ -46,17 +48,18 @@ FORMAT_VERSION = 1
 GENESIS_VERSION = 3  # 3: ``previous_session``, the link to the session this one follows
 GENESIS_VERSIONS = (1, 2, 3)  # versions readers accept (2: no link; 1: no firm wraps either)
 LINK_REASONS = ("rotation", "restart", "recovered")  # why a linked session began
-CHUNK_HEADER_VERSION = 2  # 2: the body's mutation texts and attributes are in columns
-CHUNK_HEADER_VERSIONS = (1, 2)  # versions readers accept (1: the body is JSON only)
+CHUNK_HEADER_VERSION = 3  # 3: the columns packed, attribute changes coded against the texts
+CHUNK_HEADER_VERSIONS = (1, 2, 3)  # versions readers accept (1: the body is JSON only)
 CHECKPOINT_VERSION = 2  # 2: ``prev`` chains each checkpoint to the one before
 SEAL_VERSION = 2  # 2: ``retention`` = {"class", "rule"}, the session's retention decision
 SEAL_VERSIONS = (1, 2)  # readers accept these
 SEGMENT_SUFFIX = ".stj"
-# SQLite page size of a new segment. A chunk (a few KB after compression) is stored in
-# overflow pages whose last one is on average half empty: 1 KiB pages waste ~0.5 KiB per
-# chunk where SQLite's default 4 KiB wasted ~2 KiB (16 % of a blotter segment's bytes at 200
-# cells, 48 % on the static blotter). Readers take any page size.
-PAGE_SIZE = 1024
+# SQLite page size of a new segment, the smallest SQLite takes. A chunk (a few KB after
+# compression) is stored in overflow pages plus a leaf cell of the remainder, and the leaf
+# pages are packed unevenly: the waste per chunk grows with the page. SQLite's default 4 KiB
+# wasted ~2 KiB per chunk, 1 KiB pages ~0.35 KiB, 512 B pages half that (4 % of a
+# blotter segment at 200 cells, 14 % of the order-entry form's). Readers take any page size.
+PAGE_SIZE = 512
 
 SCHEMA = """
 CREATE TABLE segment (id INTEGER PRIMARY KEY CHECK (id = 1), genesis BLOB NOT NULL);

@@ -27,7 +27,7 @@ from agent.canonical import loads
 from agent.errors import InputError, NotAJournal, UnknownVersion
 from agent.keys import Keyring
 from agent.keystore.firmwrap import parse_wraps
-from agent.seal import chunk_codec
+from agent.seal import chunk_codec, chunk_dict, chunk_header
 from agent.seal import format as fmt
 from agent.seal.crypto import ChunkCipher
 
@@ -105,7 +105,7 @@ def _chunk_row(row: tuple[Any, ...], path: Path) -> ChunkRow:
     return ChunkRow(
         idx,
         header,
-        _object_or_empty(header),
+        chunk_header.parse(header),
         _blob(ct, f"{what} ciphertext", path),
         _blob(leaf, f"{what} leaf", path),
         _blob(chain, f"{what} chain", path),
@@ -265,7 +265,7 @@ class SegmentFile:
         """Parsed chunk headers only (cheap: no ciphertext)."""
         out = []
         for (h,) in self._query("SELECT header FROM chunks ORDER BY idx"):
-            out.append(_object_or_empty(_blob(h, "chunk header", self.path)))
+            out.append(chunk_header.parse(_blob(h, "chunk header", self.path)))
         return out
 
     def checkpoints(self) -> list[CheckpointRow]:
@@ -312,10 +312,14 @@ class SegmentFile:
 _LOCAL = threading.local()
 
 
-def _dctx() -> zstandard.ZstdDecompressor:
-    dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, "dctx", None)
+def _dctx(version: int) -> zstandard.ZstdDecompressor:
+    """This thread's decompressor for bodies of ``version`` (3 has its fixed dictionary)."""
+    name = "dctx3" if version == 3 else "dctx"
+    dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, name, None)
     if dctx is None:
-        dctx = _LOCAL.dctx = zstandard.ZstdDecompressor()
+        dict_data = chunk_dict.zstd_dict() if version == 3 else None
+        dctx = zstandard.ZstdDecompressor(dict_data=dict_data)
+        setattr(_LOCAL, name, dctx)
     return dctx
 
 
@@ -334,7 +338,8 @@ def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> li
     except (KeyError, ValueError) as exc:
         raise NotAJournal(f"{where}: chunk header has no valid nonce") from exc
     comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
-    plain = _dctx().decompress(comp, max_output_size=int(row.header.get("ptlen", 0)) or 1 << 30)
+    limit = int(row.header.get("ptlen", 0)) or 1 << 30
+    plain = _dctx(version).decompress(comp, max_output_size=limit)
     recs = chunk_codec.decode(plain, version)
     if not isinstance(recs, list):
         raise NotAJournal(f"{where}: chunk body is not a list of records")

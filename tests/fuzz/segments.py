@@ -32,7 +32,7 @@ from agent.canonical import loads
 from agent.config import load_config
 from agent.journal.journal import Journal
 from agent.keys import Keyring, TrustStore
-from agent.seal import chain
+from agent.seal import chain, chunk_header
 from agent.seal.timestamp import request_timestamp, tst_verifier
 from agent.seal.tsa_local import LocalTSA
 from agent.seal.verify import TimestampVerifier
@@ -125,7 +125,7 @@ def _documents(path: Path) -> dict[str, Any]:
             "genesis": loads(con.execute("SELECT genesis FROM segment").fetchone()[0])
         }
         for idx, h in con.execute("SELECT idx, header FROM chunks"):
-            docs[f"chunks.{idx}"] = loads(h)
+            docs[f"chunks.{idx}"] = chunk_header.parse(h)
         for n, b in con.execute("SELECT n, body FROM checkpoints"):
             docs[f"checkpoints.{n}"] = loads(b)
         docs["seal.1"] = loads(con.execute("SELECT body FROM seal").fetchone()[0])
@@ -298,9 +298,20 @@ def _apply_sql(path: Path, m: tuple[Any, ...]) -> None:
         )
     elif kind == "rehash":
         _, where, value = m
-        _rehash(path, where, json_bytes(value))
+        _rehash(path, where, _document_bytes(where, value))
     else:  # pragma: no cover - the strategy makes only the kinds above
         raise AssertionError(kind)
+
+
+def _document_bytes(where: str, value: Any) -> bytes:
+    """A mutated document as stored: a chunk header in its binary form when it still has
+    one (any other header is stored as JSON, which readers take for an earlier version)."""
+    if where.startswith("chunks."):
+        try:
+            return chunk_header.encode(value)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return json_bytes(value)
 
 
 def _rehash(path: Path, where: str, doc: bytes) -> None:

@@ -151,8 +151,13 @@ def test_closing_on_a_full_disk_fails_naming_the_segment_and_recovery_seals_it_a
     assert recover_all(home, Keyring.load(home), clock) == [segment]
     recs = _records(home, j.dir)
     gaps = [r.payload for r in recs if r.kind == "capture.gap"]
-    assert len(gaps) == 1 and gaps[0]["cause"] == "disk_full"
-    assert gaps[0]["lost_events"] == 25 + 1  # the refused batch and the session.end
+    ended = [r for r in recs if r.kind == "session.end"]
+    # The close's commit (the outage's gap and session.end, a few hundred bytes) may still
+    # fit in the slack of the WAL's last filesystem block (512 B pages leave some); then the
+    # seal is all that failed, and recovery's own gap has lost nothing.
+    assert [g["cause"] for g in gaps] == ["disk_full"] * (1 + len(ended))
+    assert gaps[-1]["lost_events"] == (0 if ended else 25 + 1)  # + 1: the session.end
+    assert sum(g["lost_events"] for g in gaps) == 25 + 1 - len(ended)
     assert [r.payload.get("blob") for r in recs if r.kind == "clock.tick"] == [
         ev.payload["blob"] for ev in kept
     ]

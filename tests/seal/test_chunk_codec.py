@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import zstandard
 
-from agent.canonical import canonical_bytes, loads, record_bytes
+from agent.canonical import canonical_bytes, record_bytes
 from agent.errors import UnknownVersion
 from agent.journal.reader import iter_records
 from agent.keys import Keyring
-from agent.seal import chunk_codec
+from agent.seal import chunk_codec, chunk_header
 from agent.seal import format as fmt
 from agent.seal.segment_file import SegmentFile, decode_chunk_raw
 from agent.testing import FakeClock
@@ -120,8 +120,8 @@ def test_a_chunk_of_an_unknown_version_is_a_clear_error(home: Path) -> None:
     row = sf.chunk(1)
     sf.close()
     assert row is not None
-    header = {**loads(row.header_bytes), "v": 9}
-    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 1", args=(canonical_bytes(header),))
+    header = {**chunk_header.parse(row.header_bytes), "v": 9}
+    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 1", args=(chunk_header.encode(header),))
     sf = SegmentFile(seg)
     try:
         row = sf.chunk(1)
@@ -133,11 +133,11 @@ def test_a_chunk_of_an_unknown_version_is_a_clear_error(home: Path) -> None:
 
 
 def test_a_new_segment_has_small_pages(home: Path) -> None:
-    """Chunks live in overflow pages; small pages waste less of each chunk's last one."""
+    """Chunks live in overflow pages and leaf cells; small pages waste less of each chunk."""
     seg = _session(home)
     with open(seg, "rb") as f:
         header = f.read(18)
-    assert int.from_bytes(header[16:18], "big") == fmt.PAGE_SIZE == 1024
+    assert int.from_bytes(header[16:18], "big") == fmt.PAGE_SIZE == 512
 
 
 @pytest.mark.parametrize("tag", [0x02, 0x17, 0x20])

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.canonical import canonical_bytes, loads
 from agent.keys import Keyring
+from agent.seal import chunk_header
 from agent.seal.checkpoint import checkpoint_body, sign_body
 from agent.seal.report import SegmentReport
 from agent.seal.segment_file import SegmentFile
@@ -72,7 +73,7 @@ def _drop_final_checkpoint(seg: Path) -> None:
 
 def _header(seg: Path, idx: int) -> dict[str, Any]:
     (raw,) = _rows(seg, f"SELECT header FROM chunks WHERE idx = {idx}")[0]
-    header: dict[str, Any] = loads(bytes(raw))
+    header: dict[str, Any] = chunk_header.parse(bytes(raw))
     return header
 
 
@@ -111,7 +112,7 @@ def test_rewritten_header_with_a_recomputed_chain_fails_the_header_check(victim:
     header = _header(seg, 2)
     expect_seq = header["seq0"]
     header["i"] = 5
-    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 2", args=(canonical_bytes(header),))
+    tamper(seg, "UPDATE chunks SET header = ? WHERE idx = 2", args=(chunk_header.encode(header),))
     _rechain(seg)
     rep = verify_home(victim).segments[1]
     ff = rep.first_failure
@@ -201,7 +202,7 @@ def test_chunk_appended_after_the_seal_fails_naming_two_differences(victim: Path
     tamper(
         seg,
         "INSERT INTO chunks VALUES (7, ?, ?, x'00', x'00')",
-        args=(canonical_bytes(header), ciphertext),
+        args=(chunk_header.encode(header), ciphertext),
     )
     _rechain(seg)
     rep = verify_home(victim).segments[0]

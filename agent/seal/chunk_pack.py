@@ -1,0 +1,397 @@
+"""Chunk body version 3: version 2's columns, packed closer to the information they carry.
+
+A live grid's chunk is hundreds of cell changes: a text node id, a price and, in a later
+mutation of the same chunk, the class of the cell element (``up``/``down``). Version 2 spent
+two varint bytes on each id and each price and left the attribute changes as JSON. Version 3
+keeps version 2's JSON (mutation ``texts`` and ``attributes`` lists replaced by their lengths)
+and stores these sections, each ``varint(length) ‖ bytes``, in this order::
+
+    json        canonical JSON of the records, without what the sections below hold
+    flags       one byte per record, and
+    numbers     its envelope (seq and clocks) as deltas: :mod:`agent.seal.chunk_envelope`
+    tags        one byte per text (as version 2: null, string, or a decimal's sign and places)
+    strings     the texts that are not decimals: varint(byte length) ‖ UTF-8, in text order
+    ids         the text node ids, packed (below)
+    mantissas   the decimals' digits as integers, packed: one column per tag (the prices
+                apart from a counter), tags in the order they first occur
+    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_codes`):
+                0 = its id is in ``attr ids``; k > 0 = its id is the id of the text k places
+                after the previous coded one's text, minus 1 (the element whose text child
+                changed: rrweb numbers a child right after its parent)
+    attr ids    varints, for the changes coded 0
+    attr values one packed integer per attribute change: k > 0 = entry k-1 of the value
+                table; 0 = the next object of the escaped list
+    attr json   canonical JSON ``[table, escaped]``: the distinct attribute objects whose values
+                are all strings or null, in first-use order, and every other object in order
+
+Packed integers come in groups of up to :data:`GROUP` values: ``zigzag(lo - previous lo) ‖
+zigzag(r - previous r) ‖ the base-r number of the values minus lo`` (little-endian, in as
+many bytes as ``r**count - 1`` needs; a column's first group follows lo 0, r 1): a price
+between 100.00 and 150.00 costs 12.3 bits, not 16. The body is compressed with zstd and a
+fixed dictionary of record skeletons (:mod:`agent.seal.chunk_dict`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.canonical import loads, record_bytes
+
+# A decimal written without leading zeros, stored as sign, places and digits (versions 2, 3).
+DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
+NULL, STRING, DECIMAL_TAG, NEGATIVE = 0, 1, 0x10, 0x08
+GROUP = 96  # values per packed group: big enough to amortise lo/r, small enough to stay linear
+_BYTES: dict[tuple[int, int], int] = {}
+
+
+def varint(out: bytearray, n: int) -> None:
+    """Append ``n`` as an unsigned LEB128 varint."""
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def zigzag(out: bytearray, n: int) -> None:
+    """Append the signed ``n`` as a varint: 0, -1, 1, -2 ... as 0, 1, 2, 3 ..."""
+    varint(out, n * 2 if n >= 0 else -n * 2 - 1)
+
+
+def unzigzag(n: int) -> int:
+    return n >> 1 if n & 1 == 0 else -((n + 1) >> 1)
+
+
+def _width(r: int, count: int) -> int:
+    """Bytes that hold any base-``r`` number of ``count`` digits."""
+    key = (r, count)
+    n = _BYTES.get(key)
+    if n is None:
+        n = ((r**count - 1).bit_length() + 7) // 8
+        if len(_BYTES) < 4096:
+            _BYTES[key] = n
+    return n
+
+
+def pack(out: bytearray, values: list[int]) -> None:
+    """Append the non-negative ``values`` as packed groups."""
+    prev_lo, prev_r = 0, 1
+    for start in range(0, len(values), GROUP):
+        grp = values[start : start + GROUP]
+        lo = min(grp)
+        r = max(grp) - lo + 1
+        zigzag(out, lo - prev_lo)
+        zigzag(out, r - prev_r)
+        prev_lo, prev_r = lo, r
+        if r == 1:
+            continue
+        acc = 0
+        for v in grp:
+            acc = acc * r + v - lo
+        out += acc.to_bytes(_width(r, len(grp)), "little")
+
+
+def _packed(*columns: list[int]) -> bytearray:
+    """The columns' packed groups, one column after the other."""
+    out = bytearray()
+    for values in columns:
+        pack(out, values)
+    return out
+
+
+class Cursor:
+    """Reads a body's sections and packed groups, raising ``ValueError`` past its end."""
+
+    def __init__(self, body: bytes, pos: int = 0) -> None:
+        self.body, self.pos = body, pos
+
+    def varint(self) -> int:
+        body, pos, n, shift = self.body, self.pos, 0, 0
+        while True:
+            if pos >= len(body):
+                raise ValueError("chunk body ends inside a varint")
+            b = body[pos]
+            pos += 1
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                self.pos = pos
+                return n
+            shift += 7
+
+    def take(self, n: int) -> bytes:
+        raw = self.body[self.pos : self.pos + n]
+        if len(raw) != n:
+            raise ValueError("chunk body ends inside a section")
+        self.pos += n
+        return raw
+
+    def section(self) -> Cursor:
+        """The next ``varint(length) ‖ bytes`` section, as a cursor of its own."""
+        return Cursor(self.take(self.varint()))
+
+    def varints(self, count: int) -> list[int]:
+        return [self.varint() for _ in range(count)]
+
+    def unpack(self, count: int) -> list[int]:
+        """``count`` packed values."""
+        out: list[int] = []
+        lo, r = 0, 1
+        while len(out) < count:
+            g = min(GROUP, count - len(out))
+            lo += unzigzag(self.varint())
+            r += unzigzag(self.varint())
+            if lo < 0 or r < 1:
+                raise ValueError("chunk body's packed group has no range")
+            if r == 1:
+                out += [lo] * g
+                continue
+            acc = int.from_bytes(self.take(_width(r, g)), "little")
+            grp = [0] * g
+            for k in range(g - 1, -1, -1):
+                acc, grp[k] = divmod(acc, r)
+            if acc:
+                raise ValueError("chunk body's packed group is out of range")
+            out += [v + lo for v in grp]
+        return out
+
+    def done(self) -> None:
+        if self.pos != len(self.body):
+            raise ValueError("chunk body has bytes after its last section")
+
+
+class AttrColumns:
+    """Attribute changes coded against the texts of the same chunk and a table of values."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []  # and ``values``: one per attribute change
+        self.values: list[int] = []
+        self.ids = bytearray()
+        self.table: list[dict[str, Any]] = []
+        self.index: dict[tuple[tuple[str, Any], ...], int] = {}
+        self.escaped: list[Any] = []
+
+    def add(self, items: list[dict[str, Any]], first: dict[int, int], prev: int) -> int:
+        """Code ``items``; ``first`` maps an element id (text id - 1) to the position of its
+        first text in the chunk; ``prev`` is the position of the previous coded text.
+        Returns the new ``prev``."""
+        codes, values, index = self.codes, self.values, self.index
+        for a in items:
+            j = first.get(a["id"], -1)
+            if j > prev:
+                codes.append(j - prev)
+                prev = j
+            else:
+                codes.append(0)
+                varint(self.ids, a["id"])
+            obj = a["attributes"]
+            key = tuple(obj.items())
+            try:
+                k = index.get(key)
+            except TypeError:  # a value that is a list or an object: escaped
+                k = None
+            if k is None and _plain(obj):
+                self.table.append(obj)
+                k = index[key] = len(self.table)
+            if k is None:
+                values.append(0)
+                self.escaped.append(obj)
+            else:
+                values.append(k)
+        return prev
+
+    def sections(self, out: bytearray) -> None:
+        for part in (_codes(self.codes), self.ids, _packed(self.values)):
+            varint(out, len(part))
+            out += part
+        js = record_bytes([self.table, self.escaped]) if self.table or self.escaped else b""
+        varint(out, len(js))
+        out += js
+
+
+def _codes(codes: list[int]) -> bytearray:
+    """The attribute codes: ``0x01`` ‖ a bitmap, each code k as k-1 zero bits and a one
+    (most codes are 1 or 2: a bit or two each), unless one is 0 (``0x00`` ‖ packed)."""
+    if not codes or 0 in codes:
+        return bytearray([0]) + _packed(codes)
+    bits = "".join("0" * (k - 1) + "1" for k in codes)
+    return bytearray([1]) + int(bits[::-1], 2).to_bytes((len(bits) + 7) // 8, "little")
+
+
+def _read_codes(cur: Cursor, count: int) -> list[int]:
+    if cur.take(1) == b"\x00":
+        codes = cur.unpack(count)
+        cur.done()
+        return codes
+    rest = cur.take(len(cur.body) - cur.pos)
+    ones = [k for k, bit in enumerate(bin(int.from_bytes(rest, "little"))[:1:-1]) if bit == "1"]
+    codes = [k - last for k, last in zip(ones, [-1, *ones], strict=False)]
+    if len(codes) != count or (rest and rest[-1] == 0):
+        raise ValueError("chunk body's attribute codes do not match its records")
+    return codes
+
+
+def _plain(obj: dict[str, Any]) -> bool:
+    """Every value is a string or null: equal tuples of items then mean equal objects."""
+    return all(type(v) is str or v is None for v in obj.values())
+
+
+def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, Any]]:
+    """``count`` attribute changes ``{id, attributes}`` from the four attribute sections."""
+    codes = _read_codes(cur.section(), count)
+    ids = cur.section()
+    values = cur.section().unpack(count)
+    raw = cur.take(cur.varint())
+    table, escaped = loads(raw) if raw else ([], [])
+    if not isinstance(table, list) or not isinstance(escaped, list):
+        raise ValueError("chunk body's attribute table is not two lists")
+    out: list[dict[str, Any]] = []
+    prev, esc = -1, iter(escaped)
+    try:
+        for code, k in zip(codes, values, strict=True):
+            if code:
+                prev += code
+                node = text_ids[prev] - 1
+            else:
+                node = ids.varint()
+            obj = next(esc) if k == 0 else table[k - 1]
+            if not isinstance(obj, dict):
+                raise ValueError("chunk body's attribute object is not an object")
+            out.append({"id": node, "attributes": dict(obj)})
+    except (IndexError, StopIteration):
+        raise ValueError("chunk body's attribute columns do not match its records") from None
+    ids.done()
+    return out
+
+
+class _NotPlain(Exception):
+    """An item that is not exactly ``{id, value}`` of the types the columns hold."""
+
+
+class Columns:
+    """Collects version 3's sections while the records are rewritten (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.text_ids: list[int] = []
+        self.tags = bytearray()
+        self.strings = bytearray()
+        self.mantissas: dict[int, list[int]] = {}  # by tag, tags in first-use order
+        self.first: dict[int, int] = {}  # element id (text id - 1) -> its first text
+        self.indexed = 0  # texts already in ``first``
+        self.prev = -1
+        self.attrs = AttrColumns()
+
+    def texts(self, items: list[Any]) -> bool:
+        """Move ``items`` into the columns when every one is exactly ``{id, value}`` with a
+        non-negative integer id and a string or null value; else leave the columns as they
+        were and return False (checked while moving: one pass over a grid's texts)."""
+        if not items:
+            return False
+        ids, tags, mantissas = self.text_ids, self.tags, self.mantissas
+        before = (len(ids), len(tags), len(self.strings), {k: len(v) for k, v in mantissas.items()})
+        try:
+            self._texts(items)
+        except (KeyError, TypeError, _NotPlain):
+            n_ids, n_tags, n_strings, sizes = before
+            del ids[n_ids:], tags[n_tags:], self.strings[n_strings:]
+            for tag in [k for k in mantissas if k not in sizes]:
+                del mantissas[tag]
+            for tag, n in sizes.items():
+                del mantissas[tag][n:]
+            return False
+        return True
+
+    def _texts(self, items: list[Any]) -> None:
+        add_id, add_tag, mantissas = self.text_ids.append, self.tags.append, self.mantissas
+        match = DECIMAL.fullmatch
+        last_tag, column = -1, []
+        for t in items:
+            if type(t) is not dict or len(t) != 2:
+                raise _NotPlain
+            node, value = t["id"], t["value"]
+            if type(node) is not int or node < 0:
+                raise _NotPlain
+            add_id(node)
+            if value is None:
+                add_tag(NULL)
+                continue
+            m = match(value)  # TypeError unless a string
+            if m is None:
+                raw = value.encode()
+                add_tag(STRING)
+                varint(self.strings, len(raw))
+                self.strings += raw
+                continue
+            sign, whole, frac = m.groups()
+            if frac is None:
+                tag = DECIMAL_TAG | (NEGATIVE if sign else 0)
+                n = int(whole)
+            else:
+                tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac)
+                n = int(whole + frac)
+            add_tag(tag)
+            if tag != last_tag:
+                last_tag, column = tag, mantissas.setdefault(tag, [])
+            column.append(n)
+
+    def attributes(self, items: list[dict[str, Any]]) -> None:
+        ids, start = self.text_ids, self.indexed
+        if start < len(ids):  # index the texts since the last call, the earliest one winning
+            new = {ids[j] - 1: j for j in range(len(ids) - 1, start - 1, -1)}
+            new.update(self.first)
+            self.first, self.indexed = new, len(ids)
+        self.prev = self.attrs.add(items, self.first, self.prev)
+
+    def body(self, json: bytes, envelopes: Any) -> bytes:
+        """The body: the JSON, the envelopes' sections, then these columns."""
+        out = bytearray()
+        varint(out, len(json))
+        out += json
+        envelopes.sections(out)
+        for part in (self.tags, self.strings):
+            varint(out, len(part))
+            out += part
+        for packed in (_packed(self.text_ids), _packed(*self.mantissas.values())):
+            varint(out, len(packed))
+            out += packed
+        self.attrs.sections(out)
+        return bytes(out)
+
+
+def read_texts(cur: Cursor, count: int) -> tuple[list[int], list[str | None]]:
+    """The text ids and values of ``count`` texts from the text sections."""
+    tags = cur.take(cur.varint())
+    if len(tags) != count:
+        raise ValueError("chunk body's text tags do not match its records")
+    strings = cur.section()
+    ids = cur.section().unpack(count)
+    counts: dict[int, int] = {}
+    for tag in tags:
+        if tag & 0xF0 == DECIMAL_TAG:
+            counts[tag] = counts.get(tag, 0) + 1
+    packed = cur.section()
+    mantissas = {tag: iter(packed.unpack(n)) for tag, n in counts.items()}
+    packed.done()
+    values: list[str | None] = []
+    for tag in tags:
+        if tag & 0xF0 == DECIMAL_TAG:
+            values.append(decimal(tag, next(mantissas[tag])))
+        elif tag == NULL:
+            values.append(None)
+        elif tag == STRING:
+            values.append(strings.take(strings.varint()).decode())
+        else:
+            raise ValueError(f"unknown text tag {tag:#x} in chunk body")
+    strings.done()
+    return ids, values
+
+
+def decimal(tag: int, mantissa: int) -> str:
+    """The decimal string a tag and its integer stand for."""
+    decimals = tag & 0x07
+    if decimals > 6:
+        raise ValueError(f"unknown text tag {tag:#x} in chunk body")
+    digits = str(mantissa)
+    if decimals:
+        digits = digits.rjust(decimals + 1, "0")
+        digits = digits[:-decimals] + "." + digits[-decimals:]
+    return "-" + digits if tag & NEGATIVE else digits
