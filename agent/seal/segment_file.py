@@ -211,13 +211,7 @@ class SegmentFile:
             raise NotAJournal(f"{path}: segment has no genesis row")
         self.genesis_bytes: bytes = _blob(row[0], "genesis", path)
         self.genesis = _parse(self.genesis_bytes, "genesis", path)
-        v = self.genesis.get("v")
-        if type(v) is not int or v not in fmt.GENESIS_VERSIONS:
-            raise UnknownVersion(
-                f"{path}: genesis version {v!r} is not supported (this build reads versions "
-                + ", ".join(str(x) for x in fmt.GENESIS_VERSIONS)
-                + ")"
-            )
+        _supported(self.genesis.get("v"), fmt.GENESIS_VERSIONS, f"{path}: genesis")
         _check_genesis(self.genesis, path)
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
@@ -323,16 +317,20 @@ def _dctx(version: int) -> zstandard.ZstdDecompressor:
     return dctx
 
 
+def _supported(v: Any, versions: tuple[int, ...], what: str) -> int:
+    """``v`` when it is one of ``versions``; else :class:`UnknownVersion` naming ``what``."""
+    if type(v) is not int or v not in versions:
+        known = ", ".join(str(x) for x in versions)
+        raise UnknownVersion(
+            f"{what} version {v!r} is not supported (this build reads versions {known})"
+        )
+    return v
+
+
 def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
     """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
     where = f"{seg.path} chunk {row.idx}"
-    version = row.header.get("v")
-    if type(version) is not int or version not in fmt.CHUNK_HEADER_VERSIONS:
-        raise UnknownVersion(
-            f"{where}: chunk header version {version!r} is not supported (this build reads "
-            + ", ".join(str(x) for x in fmt.CHUNK_HEADER_VERSIONS)
-            + ")"
-        )
+    version = _supported(row.header.get("v"), fmt.CHUNK_HEADER_VERSIONS, f"{where}: chunk header")
     try:
         nonce = bytes.fromhex(str(row.header["nonce"]))
     except (KeyError, ValueError) as exc:
