@@ -85,12 +85,20 @@ def pack(out: bytearray, values: list[int]) -> None:
         prev_lo, prev_r = lo, r
         if r == 1:
             continue
-        acc = 0
-        for v in grp:
-            acc = acc * r + v
-        # minus lo from every digit at once: lo times the repunit 11...1 of base r
-        acc -= lo * ((r ** len(grp) - 1) // (r - 1))
-        out += acc.to_bytes(_width(r, len(grp)), "little")
+        out += _number(grp, lo, r)
+
+
+def _number(digits: list[int], lo: int, r: int) -> bytes:
+    """The base-``r`` number of ``digits`` minus ``lo`` each, little-endian, in the bytes that
+    any number of as many digits needs (two digits a step: half the big-number steps)."""
+    top: int = r ** len(digits)
+    if len(digits) & 1:
+        digits = [0, *digits]  # a leading zero digit: the same number
+    acc, rr = 0, r * r
+    for hi, low in zip(digits[0::2], digits[1::2], strict=True):
+        acc = acc * rr + (hi * r + low)
+    acc -= lo * ((top - 1) // (r - 1))  # lo off every digit: lo times the repunit 11...1
+    return acc.to_bytes(((top - 1).bit_length() + 7) // 8, "little")
 
 
 class Cursor:
