@@ -16,6 +16,7 @@ from agent.seal.chunk_items import Values, plain_texts
 from agent.seal.chunk_pack import DECIMAL, DECIMAL_TAG, NEGATIVE, NULL, STRING, pack, varint
 
 _PLUS_ONE = (1).__add__
+_ROUNDS = 8  # lookups of a list's rest after a new attribute object, then one step per miss
 _ONLY = [bytes(k == t for k in range(256)) for t in range(256)]  # translate: 1 where a tag is t
 _RUNS = ["", *("0" * (k - 1) + "1" for k in range(1, 257))]  # a code k as bits, k < 257
 
@@ -53,11 +54,26 @@ class AttrColumns:
         except TypeError:  # a value that is a list or an object: one at a time
             self.values += map(self._value, objs, keys)
             return prev
-        if None in found:
-            for j in [j for j, k in enumerate(found) if k is None]:
-                found[j] = self._value(objs[j], keys[j])
-        self.values += found  # type: ignore[arg-type]  # no None left
+        self.values += self._fill(found, objs, keys)
         return prev
+
+    def _fill(
+        self, found: list[int | None], objs: list[dict[str, Any]], keys: list[Any]
+    ) -> list[int]:
+        """``found`` with each miss (None) coded in order. A new object also fills its later
+        copies, so the rest is looked up again: a round per new object for a grid's few
+        classes; past :data:`_ROUNDS` rounds, one step per miss."""
+        rounds, index = 0, self.index
+        while None in found:
+            j = found.index(None)
+            found[j] = self._value(objs[j], keys[j])
+            rounds += 1
+            if rounds == _ROUNDS:
+                for j in [j for j, k in enumerate(found) if k is None]:
+                    found[j] = self._value(objs[j], keys[j])
+                break
+            found[j + 1 :] = map(index.get, keys[j + 1 :])
+        return found  # type: ignore[return-value]  # no None left
 
     def _place(self, ids: list[int], first: dict[int, int], prev: int) -> int:
         """Append the codes of ``ids``: their texts' places after ``prev``, else 0 and the id."""
