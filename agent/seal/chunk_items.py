@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.seal.chunk_pack import DECIMAL, DECIMAL_TAG, NEGATIVE, NULL, STRING, varint
 
-CAP = 65_536  # distinct values kept; a full cache is replaced by an empty one
+CAP = 16_384  # distinct values kept (at most ~4 MB); a full cache is replaced by an empty one
 LONGEST = 38  # characters of the longest decimal DECIMAL takes: "-", 30 digits, ".", 6
 _DICT, _INT = {dict}, {int}
 _TEXT_TYPES = frozenset((str, type(None)))
