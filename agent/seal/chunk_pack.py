@@ -14,7 +14,7 @@ and stores these sections, each ``varint(length) ‖ bytes``, in this order::
     ids         the text node ids, packed (below)
     mantissas   the decimals' digits as integers, packed: one column per tag (the prices
                 apart from a counter), tags in the order they first occur
-    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_codes`):
+    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_read_codes`):
                 0 = its id is in ``attr ids``; k > 0 = its id is the id of the text k places
                 after the previous coded one's text, minus 1 (the element whose text child
                 changed: rrweb numbers a child right after its parent)
