@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.canonical import loads, record_bytes
-from agent.seal import chunk_envelope, chunk_pack
+from agent.seal import chunk_columns, chunk_envelope, chunk_items, chunk_pack
 from agent.seal.chunk_pack import DECIMAL as _DECIMAL
 from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
 from agent.seal.chunk_pack import NEGATIVE as _NEGATIVE
@@ -45,7 +45,7 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
     if version == 1:
         return record_bytes(records)
     if version == 3:
-        cols3, env = chunk_pack.Columns(), chunk_envelope.Envelopes()
+        cols3, env = chunk_columns.Columns(), chunk_envelope.Envelopes()
         return cols3.body(record_bytes([_take3(cols3, env, r) for r in records]), env)
     cols = _Columns()
     body = record_bytes([cols.take(r) for r in records])
@@ -66,26 +66,8 @@ def decode(body: bytes, version: int) -> Any:
     return recs
 
 
-_ATTR_TYPES = frozenset((dict,))
-_ABSENT = object()
-
-
-def _plain_items(items: Any, key: str, ok: frozenset[type]) -> bool:
-    """Every item is exactly ``{id, key}``: a non-negative integer id, ``key`` of a type in
-    ``ok`` (version 3's check: one loop, no call per item)."""
-    if type(items) is not list or not items:
-        return False
-    for t in items:
-        if type(t) is not dict or len(t) != 2:
-            return False
-        node = t.get("id")
-        if type(node) is not int or node < 0 or type(t.get(key, _ABSENT)) not in ok:
-            return False
-    return True
-
-
 def _take3(
-    cols: chunk_pack.Columns, env: chunk_envelope.Envelopes, rec: dict[str, Any]
+    cols: chunk_columns.Columns, env: chunk_envelope.Envelopes, rec: dict[str, Any]
 ) -> dict[str, Any]:
     """``rec`` with its envelope, and its mutation's texts and attributes, in the columns."""
     rec = env.take(rec)
@@ -95,16 +77,16 @@ def _take3(
         return rec
     texts: Any = data.get("texts")
     move_texts = type(texts) is list and cols.texts(texts)
-    move_attrs = _plain_items(data.get("attributes"), "attributes", _ATTR_TYPES)
-    if not (move_texts or move_attrs):
+    attrs = chunk_items.plain_attributes(data.get("attributes"))
+    if not (move_texts or attrs):
         return rec
     data = dict(data)
     if move_texts:
         data["texts"] = len(texts)
         env.mark(chunk_envelope.TEXTS)
-    if move_attrs:
-        cols.attributes(data["attributes"])
-        data["attributes"] = len(data["attributes"])
+    if attrs:
+        cols.attributes(*attrs)
+        data["attributes"] = len(attrs[0])
         env.mark(chunk_envelope.ATTRIBUTES)
     return {**rec, "payload": {**rec["payload"], "data": data}}
 

@@ -14,7 +14,7 @@ and stores these sections, each ``varint(length) ‖ bytes``, in this order::
     ids         the text node ids, packed (below)
     mantissas   the decimals' digits as integers, packed: one column per tag (the prices
                 apart from a counter), tags in the order they first occur
-    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_codes`):
+    attr codes  one integer per attribute change (a bitmap, or packed: :func:`_read_codes`):
                 0 = its id is in ``attr ids``; k > 0 = its id is the id of the text k places
                 after the previous coded one's text, minus 1 (the element whose text child
                 changed: rrweb numbers a child right after its parent)
@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.canonical import loads, record_bytes
+from agent.canonical import loads
 
 # A decimal written without leading zeros, stored as sign, places and digits (versions 2, 3).
 DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
@@ -85,18 +85,20 @@ def pack(out: bytearray, values: list[int]) -> None:
         prev_lo, prev_r = lo, r
         if r == 1:
             continue
-        acc = 0
-        for v in grp:
-            acc = acc * r + v - lo
-        out += acc.to_bytes(_width(r, len(grp)), "little")
+        out += _number(grp, lo, r)
 
 
-def _packed(*columns: list[int]) -> bytearray:
-    """The columns' packed groups, one column after the other."""
-    out = bytearray()
-    for values in columns:
-        pack(out, values)
-    return out
+def _number(digits: list[int], lo: int, r: int) -> bytes:
+    """The base-``r`` number of ``digits`` minus ``lo`` each, little-endian, in the bytes that
+    any number of as many digits needs (two digits a step: half the big-number steps)."""
+    top: int = r ** len(digits)
+    if len(digits) & 1:
+        digits = [0, *digits]  # a leading zero digit: the same number
+    acc, rr = 0, r * r
+    for hi, low in zip(digits[0::2], digits[1::2], strict=True):
+        acc = acc * rr + (hi * r + low)
+    acc -= lo * ((top - 1) // (r - 1))  # lo off every digit: lo times the repunit 11...1
+    return acc.to_bytes(((top - 1).bit_length() + 7) // 8, "little")
 
 
 class Cursor:
@@ -159,64 +161,6 @@ class Cursor:
             raise ValueError("chunk body has bytes after its last section")
 
 
-class AttrColumns:
-    """Attribute changes coded against the texts of the same chunk and a table of values."""
-
-    def __init__(self) -> None:
-        self.codes: list[int] = []  # and ``values``: one per attribute change
-        self.values: list[int] = []
-        self.ids = bytearray()
-        self.table: list[dict[str, Any]] = []
-        self.index: dict[tuple[tuple[str, Any], ...], int] = {}
-        self.escaped: list[Any] = []
-
-    def add(self, items: list[dict[str, Any]], first: dict[int, int], prev: int) -> int:
-        """Code ``items``; ``first`` maps an element id (text id - 1) to the position of its
-        first text in the chunk; ``prev`` is the position of the previous coded text.
-        Returns the new ``prev``."""
-        codes, values, index = self.codes, self.values, self.index
-        for a in items:
-            j = first.get(a["id"], -1)
-            if j > prev:
-                codes.append(j - prev)
-                prev = j
-            else:
-                codes.append(0)
-                varint(self.ids, a["id"])
-            obj = a["attributes"]
-            key = tuple(obj.items())
-            try:
-                k = index.get(key)
-            except TypeError:  # a value that is a list or an object: escaped
-                k = None
-            if k is None and _plain(obj):
-                self.table.append(obj)
-                k = index[key] = len(self.table)
-            if k is None:
-                values.append(0)
-                self.escaped.append(obj)
-            else:
-                values.append(k)
-        return prev
-
-    def sections(self, out: bytearray) -> None:
-        for part in (_codes(self.codes), self.ids, _packed(self.values)):
-            varint(out, len(part))
-            out += part
-        js = record_bytes([self.table, self.escaped]) if self.table or self.escaped else b""
-        varint(out, len(js))
-        out += js
-
-
-def _codes(codes: list[int]) -> bytearray:
-    """The attribute codes: ``0x01`` ‖ a bitmap, each code k as k-1 zero bits and a one
-    (most codes are 1 or 2: a bit or two each), unless one is 0 (``0x00`` ‖ packed)."""
-    if not codes or 0 in codes:
-        return bytearray([0]) + _packed(codes)
-    bits = "".join("0" * (k - 1) + "1" for k in codes)
-    return bytearray([1]) + int(bits[::-1], 2).to_bytes((len(bits) + 7) // 8, "little")
-
-
 def _read_codes(cur: Cursor, count: int) -> list[int]:
     if cur.take(1) == b"\x00":
         codes = cur.unpack(count)
@@ -228,11 +172,6 @@ def _read_codes(cur: Cursor, count: int) -> list[int]:
     if len(codes) != count or (rest and rest[-1] == 0):
         raise ValueError("chunk body's attribute codes do not match its records")
     return codes
-
-
-def _plain(obj: dict[str, Any]) -> bool:
-    """Every value is a string or null: equal tuples of items then mean equal objects."""
-    return all(type(v) is str or v is None for v in obj.values())
 
 
 def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, Any]]:
@@ -261,100 +200,6 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
         raise ValueError("chunk body's attribute columns do not match its records") from None
     ids.done()
     return out
-
-
-class _NotPlain(Exception):
-    """An item that is not exactly ``{id, value}`` of the types the columns hold."""
-
-
-class Columns:
-    """Collects version 3's sections while the records are rewritten (see the module doc)."""
-
-    def __init__(self) -> None:
-        self.text_ids: list[int] = []
-        self.tags = bytearray()
-        self.strings = bytearray()
-        self.mantissas: dict[int, list[int]] = {}  # by tag, tags in first-use order
-        self.first: dict[int, int] = {}  # element id (text id - 1) -> its first text
-        self.indexed = 0  # texts already in ``first``
-        self.prev = -1
-        self.attrs = AttrColumns()
-
-    def texts(self, items: list[Any]) -> bool:
-        """Move ``items`` into the columns when every one is exactly ``{id, value}`` with a
-        non-negative integer id and a string or null value; else leave the columns as they
-        were and return False (checked while moving: one pass over a grid's texts)."""
-        if not items:
-            return False
-        ids, tags, mantissas = self.text_ids, self.tags, self.mantissas
-        before = (len(ids), len(tags), len(self.strings), {k: len(v) for k, v in mantissas.items()})
-        try:
-            self._texts(items)
-        except (KeyError, TypeError, _NotPlain):
-            n_ids, n_tags, n_strings, sizes = before
-            del ids[n_ids:], tags[n_tags:], self.strings[n_strings:]
-            for tag in [k for k in mantissas if k not in sizes]:
-                del mantissas[tag]
-            for tag, n in sizes.items():
-                del mantissas[tag][n:]
-            return False
-        return True
-
-    def _texts(self, items: list[Any]) -> None:
-        add_id, add_tag, mantissas = self.text_ids.append, self.tags.append, self.mantissas
-        match = DECIMAL.fullmatch
-        last_tag, column = -1, []
-        for t in items:
-            if type(t) is not dict or len(t) != 2:
-                raise _NotPlain
-            node, value = t["id"], t["value"]
-            if type(node) is not int or node < 0:
-                raise _NotPlain
-            add_id(node)
-            if value is None:
-                add_tag(NULL)
-                continue
-            m = match(value)  # TypeError unless a string
-            if m is None:
-                raw = value.encode()
-                add_tag(STRING)
-                varint(self.strings, len(raw))
-                self.strings += raw
-                continue
-            sign, whole, frac = m.groups()
-            if frac is None:
-                tag = DECIMAL_TAG | (NEGATIVE if sign else 0)
-                n = int(whole)
-            else:
-                tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac)
-                n = int(whole + frac)
-            add_tag(tag)
-            if tag != last_tag:
-                last_tag, column = tag, mantissas.setdefault(tag, [])
-            column.append(n)
-
-    def attributes(self, items: list[dict[str, Any]]) -> None:
-        ids, start = self.text_ids, self.indexed
-        if start < len(ids):  # index the texts since the last call, the earliest one winning
-            new = {ids[j] - 1: j for j in range(len(ids) - 1, start - 1, -1)}
-            new.update(self.first)
-            self.first, self.indexed = new, len(ids)
-        self.prev = self.attrs.add(items, self.first, self.prev)
-
-    def body(self, json: bytes, envelopes: Any) -> bytes:
-        """The body: the JSON, the envelopes' sections, then these columns."""
-        out = bytearray()
-        varint(out, len(json))
-        out += json
-        envelopes.sections(out)
-        for part in (self.tags, self.strings):
-            varint(out, len(part))
-            out += part
-        for packed in (_packed(self.text_ids), _packed(*self.mantissas.values())):
-            varint(out, len(packed))
-            out += packed
-        self.attrs.sections(out)
-        return bytes(out)
 
 
 def read_texts(cur: Cursor, count: int) -> tuple[list[int], list[str | None]]:

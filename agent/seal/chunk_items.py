@@ -1,0 +1,115 @@
+"""Version 3's encoder, fast: a mutation's texts and attribute changes checked and looked up a
+whole list at a time.
+
+A live grid's chunk holds thousands of ``{id, value}`` text changes, mostly prices it has
+shown before. Checking each item's shape and parsing each price with the decimal pattern cost
+about a microsecond a change; here the shape of a whole list is checked with builtins that run
+in C (``set(map(type, items))``), and each distinct value is parsed once into a cache shared
+by every chunk, so a list of known prices becomes its tags with one ``bytes(map(...))``.
+
+These are only shortcuts: whenever a check says no (a value that is not a plain string or
+null, a string too long to be a decimal, one that does not encode to UTF-8), the caller takes
+the item-by-item path, which gives the same bytes or raises what it always raised.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+from agent.seal.chunk_pack import DECIMAL, DECIMAL_TAG, NEGATIVE, NULL, STRING, varint
+
+CAP = 16_384  # distinct values kept (at most ~4 MB); a full cache is replaced by an empty one
+LONGEST = 38  # characters of the longest decimal DECIMAL takes: "-", 30 digits, ".", 6
+_DICT, _INT = {dict}, {int}
+_TEXT_TYPES = frozenset((str, type(None)))
+_ID, _VALUE, _ATTRIBUTES = itemgetter("id"), itemgetter("value"), itemgetter("attributes")
+
+
+class Values:
+    """What the columns hold for each text value seen: its tag, and its mantissa (a decimal)
+    or its ``varint(byte length) ‖ UTF-8`` (any other string). Only ever added to, so a
+    thread that still holds a replaced cache reads it safely."""
+
+    __slots__ = ("mantissas", "strings", "tags")
+
+    def __init__(self) -> None:
+        self.tags: dict[str | None, int] = {None: NULL}
+        self.mantissas: dict[str | None, int] = {}
+        self.strings: dict[str | None, bytes] = {}
+
+    def learn(self, values: set[str]) -> bool:
+        """Parse ``values`` (strings of at most :data:`LONGEST` characters) into the cache;
+        False when one does not encode to UTF-8 (the caller's item path raises for it)."""
+        tags, match = self.tags, DECIMAL.fullmatch
+        for value in values:
+            m = match(value)
+            if m is None:
+                try:
+                    raw = value.encode()
+                except UnicodeEncodeError:
+                    return False
+                out = bytearray()
+                varint(out, len(raw))
+                self.strings[value] = bytes(out + raw)
+                tags[value] = STRING  # last: a tag present means the entry is complete
+                continue
+            sign, whole, frac = m.groups()
+            tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | (len(frac) if frac else 0)
+            self.mantissas[value] = int(whole + frac) if frac else int(whole)
+            tags[value] = tag
+        return True
+
+
+_cache = [Values()]
+
+
+def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], Values] | None:
+    """The ids, tags and values of ``items`` and the cache that holds the values' columns,
+    when every item is exactly ``{id, value}`` with a non-negative ``int`` id, a ``str`` or
+    null value of at most :data:`LONGEST` characters that encodes to UTF-8; else None."""
+    if set(map(type, items)) != _DICT:
+        return None
+    try:
+        ids = list(map(_ID, items))
+        values = list(map(_VALUE, items))
+    except KeyError:
+        return None
+    # each item has both keys, so a total of two keys an item means exactly two each
+    if sum(map(len, items)) != 2 * len(items) or set(map(type, ids)) != _INT or min(ids) < 0:
+        return None
+    if not _TEXT_TYPES.issuperset(map(type, values)):
+        return None
+    cache = _cache[0]
+    try:
+        return ids, bytes(map(cache.tags.__getitem__, values)), values, cache
+    except KeyError:  # values not seen yet
+        pass
+    missing = set(values).difference(cache.tags)
+    if max(map(len, missing), default=0) > LONGEST:
+        return None
+    if len(cache.tags) + len(missing) > CAP:
+        cache = _cache[0] = Values()
+        missing = set(values).difference(cache.tags)
+    if not cache.learn(missing):
+        return None
+    return ids, bytes(map(cache.tags.__getitem__, values)), values, cache
+
+
+def plain_attributes(items: Any) -> tuple[list[int], list[dict[str, Any]]] | None:
+    """The ids and attribute objects of ``items`` when it is a non-empty list whose every
+    item is exactly ``{id, attributes}`` with a non-negative ``int`` id and a ``dict``."""
+    if type(items) is not list or not items:
+        return None
+    if set(map(type, items)) != _DICT:
+        return None
+    try:
+        ids = list(map(_ID, items))
+        objs = list(map(_ATTRIBUTES, items))
+    except KeyError:
+        return None
+    if sum(map(len, items)) != 2 * len(items) or set(map(type, ids)) != _INT or min(ids) < 0:
+        return None
+    if set(map(type, objs)) != _DICT:
+        return None
+    return ids, objs
