@@ -227,8 +227,14 @@ async def _soak(minutes: float, cells: int, sample_s: float, work: Path) -> dict
     return result
 
 
-def run_bench(minutes: float, cells: int, sample_s: float) -> dict[str, Any]:
-    """Run the soak; the summary with its samples (``series``)."""
+def run_bench(
+    minutes: float, cells: int, sample_s: float, keep: Path | None = None
+) -> dict[str, Any]:
+    """Run the soak; the summary with its samples (``series``). With ``keep`` (a new
+    directory) the agent's home and log stay there, to verify or inspect afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True)
+        return asyncio.run(_soak(minutes, cells, sample_s, keep))
     with tempfile.TemporaryDirectory(prefix="st-soak-") as tmp:
         return asyncio.run(_soak(minutes, cells, sample_s, Path(tmp)))
 

@@ -257,6 +257,9 @@ def bench_soak(
     cells: int = typer.Option(200, "--cells", min=1, help="Blotter cells changed per update."),
     sample: float = typer.Option(10.0, "--sample-seconds", min=1.0, help="Seconds per sample."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (with samples)."),
+    keep: Path | None = typer.Option(
+        None, "--keep", help="Keep the agent's home and log in this new directory."
+    ),
 ) -> None:
     """Run the real workstation agent (headless, its own home and file vault) on the static
     blotter for MINUTES; sample agent and browser RSS, agent CPU, journal bytes, ship backlog
@@ -268,7 +271,9 @@ def bench_soak(
     """
     from agent.bench.soak import iter_lines, run_bench
 
-    result = run_bench(minutes, cells, sample)
+    if keep is not None and keep.exists():
+        raise typer.BadParameter(f"{keep} exists; give a new path")
+    result = run_bench(minutes, cells, sample, keep)
     if json_out:
         typer.echo(json.dumps(result, indent=1))
     else:

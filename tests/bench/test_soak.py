@@ -1,0 +1,29 @@
+"""``sessiontape bench soak``: its slope arithmetic and its usage errors (the soak itself runs
+for many minutes: it is a benchmark, run by hand, not in the suite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.bench.soak import slope_per_hour
+from tests.cli.clirun import run_main
+
+
+def test_slope_per_hour_of_a_straight_line_is_its_rise_per_hour() -> None:
+    points = [(t * 60.0, 100.0 + 0.1 * t) for t in range(30)]  # +0.1 MB a minute
+    slope = slope_per_hour(points)
+    assert slope is not None and abs(slope - 6.0) < 1e-9
+
+
+def test_keep_refuses_an_existing_directory_before_the_agent_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("not the soak's", encoding="utf-8")
+    code, _, err = run_main(capsys, "bench", "soak", "--minutes", "0.5", "--keep", str(kept))
+    assert code == 2
+    assert "exists; give a new path" in err
+    assert [p.name for p in kept.iterdir()] == ["mine.txt"]
