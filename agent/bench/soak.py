@@ -12,8 +12,10 @@ outside the agent:
   (the segment being written counts, so it grows up to ``journal.rotate_seconds`` between
   rotations), and the age of the newest checkpoint that reached the vault.
 
-The summary fits a least-squares line to RSS over time after a warm-up (a fifth of the run,
-at least one minute when the run allows) and reports the slope in MB per hour, the agent's
+The summary covers the recording: samples taken with no browser running (the agent sealing
+and stopping after its run time, or a crashed browser) are counted, not fitted. It fits a
+least-squares line to RSS over time after a warm-up (a fifth of the run, at least one minute
+when the run allows) and reports the slope in MB per hour, the agent's
 CPU as a share of one core over the same span, journal bytes per hour, and the worst and
 95th-percentile checkpoint age and backlog age, against the targets (agent RSS slope at most
 5 MB/hour, agent CPU at most 5 % of a core, checkpoint age at most 10 s throughout).
@@ -154,9 +156,10 @@ def _start_agent(home: Path, url: str, seconds: float, log: Path) -> subprocess.
 
 
 def _summary(samples: list[Sample], cells: int, minutes: float) -> dict[str, Any]:
-    end = samples[-1].t_s if samples else 0.0
+    recording = [s for s in samples if s.browser_rss_mb > 0]
+    end = recording[-1].t_s if recording else 0.0
     warm = min(max(60.0, end / 5), end / 2)
-    steady = [s for s in samples if s.t_s >= warm]
+    steady = [s for s in recording if s.t_s >= warm]
     first, last = (steady[0], steady[-1]) if steady else (None, None)
     span = (last.t_s - first.t_s) if first and last else 0.0
     cp = [s.checkpoint_age_s for s in steady if s.checkpoint_age_s is not None]
@@ -165,6 +168,7 @@ def _summary(samples: list[Sample], cells: int, minutes: float) -> dict[str, Any
         "minutes": minutes,
         "cells": cells,
         "samples": len(samples),
+        "samples_without_browser": len(samples) - len(recording),
         "warmup_s": round(warm, 1),
         "agent_rss_mb_last": samples[-1].agent_rss_mb if samples else None,
         "agent_rss_slope_mb_per_h": _round(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.bench.soak import slope_per_hour
+from agent.bench.soak import Sample, _summary, slope_per_hour
 from tests.cli.clirun import run_main
 
 
@@ -27,3 +27,19 @@ def test_keep_refuses_an_existing_directory_before_the_agent_starts(
     assert code == 2
     assert "exists; give a new path" in err
     assert [p.name for p in kept.iterdir()] == ["mine.txt"]
+
+
+def _sample(t: float, rss: float, browser: float, cpu: float) -> Sample:
+    return Sample(t, rss, browser, cpu, int(t) * 1000, 1, 1.0, 1.0)
+
+
+def test_samples_after_the_browser_is_gone_are_counted_not_fitted() -> None:
+    """A flat agent stays flat although its last sample (sealing, browser gone) jumps."""
+    series = [_sample(t * 10.0, 100.0, 1100.0, t * 0.1) for t in range(1, 61)]
+    series.append(_sample(610.0, 112.0, 0.0, 9.0))
+    out = _summary(series, 200, 10.0)
+    assert out["samples"] == 61 and out["samples_without_browser"] == 1
+    assert out["agent_rss_slope_mb_per_h"] == 0.0
+    assert out["agent_cpu_pct"] == 1.0
+    with_it = _summary([*series[:-1], _sample(610.0, 112.0, 1100.0, 9.0)], 200, 10.0)
+    assert with_it["agent_rss_slope_mb_per_h"] > 5.0  # the same jump, fitted, would fail
