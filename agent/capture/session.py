@@ -111,14 +111,15 @@ class CaptureSession:
         """Launch, instrument, open the first tab (and go to ``url`` if given), then one more
         tab per URL of ``more_tabs``; a relaunch after a crash opens the same pages.
 
-        Once the browser is instrumented, the process's start-up objects are frozen out of
-        the cyclic collector (:func:`freeze_startup_objects`).
+        Before the browser is launched, the process's start-up objects are frozen out of the
+        cyclic collector (:func:`freeze_startup_objects`); the session's own objects (CDP
+        connection, targets, tasks) stay in its care.
         """
         self._url = url
         self._more_tabs = tuple(more_tabs)
         self.emitter.start()
-        await self._launch()
         freeze_startup_objects()
+        await self._launch()
         await self._open_start_pages()
 
     async def _open_start_pages(self) -> None:
