@@ -6,13 +6,15 @@ gets the same dict, ``{v, seg, i, seq0, seq1, n, t0, t1, kinds, ptlen, ctlen, z,
 whatever the version. Version 3 spends ~50 bytes where the JSON spent ~220 (a live grid
 writes ten chunks a second)::
 
-    0x03 ‖ seg (8 bytes, the segment id's hex) ‖ i ‖ seq0 ‖ n ‖ t0 ‖ zigzag(t1 - t0)
+    0x03 ‖ seg (the segment id's 16 hex digits as 8 bytes) ‖ i ‖ seq0 ‖ n ‖ t0 ‖ zigzag(t1 - t0)
          ‖ count of kinds ‖ (kind code ‖ [varint(len) ‖ UTF-8 when the code is 0] ‖ events)*
          ‖ ptlen ‖ ctlen ‖ nonce (12 bytes)
 
 Numbers are unsigned LEB128 varints; ``seq1 = seq0 + n - 1``; ``z`` is always ``zstd``. A kind
 code k > 0 names entry k-1 of :data:`KIND_CODES` (fixed for version 3: a new kind is written
-by name). Bytes that do not parse give ``{}``, which every check then rejects.
+by name). Bytes that do not parse give ``{}``, which every check then rejects. A header
+that version 3 cannot hold exactly (other keys, ``seq1``, ``z`` or hex spellings the reader
+would not give back) is refused when encoded, never stored as a different header.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.canonical import canonical_bytes, loads
-from agent.seal.chunk_pack import Cursor, varint
+from agent.seal.chunk_pack import Cursor, unzigzag, varint, zigzag
 
 BINARY_VERSION = 3
 SEG_BYTES = 8
@@ -58,20 +60,20 @@ KIND_CODES = (
     "session.end",
 )
 _CODE = {k: i + 1 for i, k in enumerate(KIND_CODES)}
+KEYS = frozenset(
+    ["v", "seg", "i", "seq0", "seq1", "n", "t0", "t1", "kinds", "ptlen", "ctlen", "z", "nonce"]
+)
 
 
 def encode(header: dict[str, Any]) -> bytes:
     """The stored bytes of ``header`` (binary for version 3, canonical JSON before)."""
     if header["v"] != BINARY_VERSION:
         return canonical_bytes(header)
-    seg = bytes.fromhex(header["seg"])
-    if len(seg) != SEG_BYTES or seg.hex() != header["seg"]:
-        raise ValueError(f"segment id {header['seg']!r} is not {SEG_BYTES} bytes of hex")
-    out = bytearray([BINARY_VERSION]) + seg
+    _check_binary(header)
+    out = bytearray([BINARY_VERSION]) + bytes.fromhex(header["seg"])
     for n in (header["i"], header["seq0"], header["n"], header["t0"]):
         varint(out, n)
-    dt = header["t1"] - header["t0"]
-    varint(out, dt * 2 if dt >= 0 else -dt * 2 - 1)
+    zigzag(out, header["t1"] - header["t0"])
     varint(out, len(header["kinds"]))
     for kind, count in header["kinds"].items():
         code = _CODE.get(kind, 0)
@@ -83,10 +85,28 @@ def encode(header: dict[str, Any]) -> bytes:
         varint(out, count)
     varint(out, header["ptlen"])
     varint(out, header["ctlen"])
-    nonce = bytes.fromhex(header["nonce"])
-    if len(nonce) != NONCE_BYTES:
-        raise ValueError("nonce is not 12 bytes")
-    return bytes(out + nonce)
+    return bytes(out + bytes.fromhex(header["nonce"]))
+
+
+def _check_binary(header: dict[str, Any]) -> None:
+    """ValueError unless version 3's bytes parse back to exactly ``header``."""
+    if set(header) != KEYS:
+        raise ValueError(f"chunk header keys {sorted(set(header) ^ KEYS)} differ from version 3's")
+    if header["seq1"] != header["seq0"] + header["n"] - 1:
+        raise ValueError("chunk header seq1 is not seq0 + n - 1")
+    if header["z"] != "zstd":
+        raise ValueError(f"chunk header compression {header['z']!r} is not zstd")
+    for key, size in (("seg", SEG_BYTES), ("nonce", NONCE_BYTES)):
+        value = header[key]
+        if not isinstance(value, str) or len(value) != 2 * size or _hex(value) != value:
+            raise ValueError(f"chunk header {key} {value!r} is not {size} bytes of lowercase hex")
+
+
+def _hex(value: str) -> str:
+    try:
+        return bytes.fromhex(value).hex()
+    except ValueError:
+        return ""
 
 
 def parse(data: bytes) -> dict[str, Any]:
@@ -124,7 +144,7 @@ def _parse_binary(data: bytes) -> dict[str, Any]:
         "seq1": seq0 + n - 1,
         "n": n,
         "t0": t0,
-        "t1": t0 + (zz >> 1 if zz & 1 == 0 else -((zz + 1) >> 1)),
+        "t1": t0 + unzigzag(zz),
         "kinds": kinds,
         "ptlen": ptlen,
         "ctlen": ctlen,

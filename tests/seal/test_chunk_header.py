@@ -3,12 +3,13 @@ same dict, and bytes that do not parse give ``{}`` (which the checks then reject
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
 from agent.canonical import canonical_bytes
-from agent.seal import chunk_header
+from agent.seal import chunk_dict, chunk_header
 
 HEADER: dict[str, Any] = {
     "v": 3,
@@ -62,8 +63,35 @@ def test_every_truncation_and_a_trailing_byte_parse_to_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("seg", "ABCDEF0123456789"), ("seg", "12"), ("nonce", "00")]
+    ("field", "value"),
+    [
+        ("seg", "ABCDEF0123456789"),
+        ("seg", "12"),
+        ("nonce", "00"),
+        ("nonce", "F59FFE5A5C00F85A8818AE75"),  # would read back lowercase
+        ("seq1", 18),  # the reader derives seq0 + n - 1 = 17
+        ("z", "zlib"),  # the reader says zstd
+        ("note", "extra"),  # a key the bytes have no room for
+    ],
 )
-def test_a_header_the_binary_form_cannot_hold_is_refused(field: str, value: str) -> None:
+def test_a_header_the_binary_form_cannot_hold_is_refused(field: str, value: Any) -> None:
     with pytest.raises(ValueError):
         chunk_header.encode({**HEADER, field: value})
+
+
+# Version 3's fixed parts: a stored header's kinds and a stored body's dictionary mean what
+# they meant when written only while these bytes stay the same. A change is a new version.
+GOLDEN_HEADER = (
+    "031027a4ecaa8ae067080f0380a6e8b294fdaff71880f48d50020102000d706167652e646f776e6c6f616401"
+    "bc3abd14f59ffe5a5c00f85a8818ae75"
+)
+KIND_CODES_SHA256 = "e608dae6520fceceb31104b96328999bd683d3507215c60783354553ee9762b1"
+ZSTD_DICT_SHA256 = "12f2234930ba2abed1595413d96055dd9a6ff46965c1ae8d20e38d8e92a5a4ea"
+
+
+def test_version_3_header_bytes_kind_codes_and_dictionary_are_pinned() -> None:
+    assert chunk_header.encode(HEADER).hex() == GOLDEN_HEADER
+    assert chunk_header.parse(bytes.fromhex(GOLDEN_HEADER)) == HEADER
+    codes = "\n".join(chunk_header.KIND_CODES).encode()
+    assert hashlib.sha256(codes).hexdigest() == KIND_CODES_SHA256
+    assert hashlib.sha256(chunk_dict.ZSTD_DICT).hexdigest() == ZSTD_DICT_SHA256
