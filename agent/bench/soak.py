@@ -170,11 +170,11 @@ def _summary(samples: list[Sample], cells: int, minutes: float) -> dict[str, Any
         "samples": len(samples),
         "samples_without_browser": len(samples) - len(recording),
         "warmup_s": round(warm, 1),
-        "agent_rss_mb_last": samples[-1].agent_rss_mb if samples else None,
+        "agent_rss_mb_last": recording[-1].agent_rss_mb if recording else None,
         "agent_rss_slope_mb_per_h": _round(
             slope_per_hour([(s.t_s, s.agent_rss_mb) for s in steady])
         ),
-        "browser_rss_mb_last": samples[-1].browser_rss_mb if samples else None,
+        "browser_rss_mb_last": recording[-1].browser_rss_mb if recording else None,
         "browser_rss_slope_mb_per_h": _round(
             slope_per_hour([(s.t_s, s.browser_rss_mb) for s in steady])
         ),

@@ -99,7 +99,7 @@ def _counted(recs: list[Any], flags: bytes, bit: int, key: str) -> list[tuple[di
             continue
         payload = r.get("payload") if type(r) is dict else None
         data = payload.get("data") if type(payload) is dict else None
-        if type(data) is not dict or type(data.get(key)) is not int:
+        if type(data) is not dict or type(data.get(key)) is not int or data[key] < 0:
             raise ValueError(f"chunk body's record has no {key} count where its flag says so")
         out.append((data, data[key]))
     return out

@@ -86,8 +86,8 @@ def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], V
     except KeyError:  # values not seen yet
         pass
     missing = set(values).difference(cache.tags)
-    if max(map(len, missing), default=0) > LONGEST:
-        return None
+    if len(missing) > CAP or max(map(len, missing), default=0) > LONGEST:
+        return None  # more new values than the cache holds: the item path, no caching
     if len(cache.tags) + len(missing) > CAP:
         cache = _cache[0] = Values()
         missing = set(values).difference(cache.tags)

@@ -134,6 +134,12 @@ class Cursor:
     def varints(self, count: int) -> list[int]:
         return [self.varint() for _ in range(count)]
 
+    def unpacked(self, count: int) -> list[int]:
+        """``count`` packed values that fill this cursor exactly."""
+        out = self.unpack(count)
+        self.done()
+        return out
+
     def unpack(self, count: int) -> list[int]:
         """``count`` packed values."""
         out: list[int] = []
@@ -178,7 +184,7 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
     """``count`` attribute changes ``{id, attributes}`` from the four attribute sections."""
     codes = _read_codes(cur.section(), count)
     ids = cur.section()
-    values = cur.section().unpack(count)
+    values = cur.section().unpacked(count)
     raw = cur.take(cur.varint())
     table, escaped = loads(raw) if raw else ([], [])
     if not isinstance(table, list) or not isinstance(escaped, list):
@@ -208,7 +214,7 @@ def read_texts(cur: Cursor, count: int) -> tuple[list[int], list[str | None]]:
     if len(tags) != count:
         raise ValueError("chunk body's text tags do not match its records")
     strings = cur.section()
-    ids = cur.section().unpack(count)
+    ids = cur.section().unpacked(count)
     counts: dict[int, int] = {}
     for tag in tags:
         if tag & 0xF0 == DECIMAL_TAG:

@@ -39,7 +39,7 @@ def test_samples_after_the_browser_is_gone_are_counted_not_fitted() -> None:
     series.append(_sample(610.0, 112.0, 0.0, 9.0))
     out = _summary(series, 200, 10.0)
     assert out["samples"] == 61 and out["samples_without_browser"] == 1
-    assert out["agent_rss_slope_mb_per_h"] == 0.0
+    assert out["agent_rss_slope_mb_per_h"] == 0.0 and out["agent_rss_mb_last"] == 100.0
     assert out["agent_cpu_pct"] == 1.0
     with_it = _summary([*series[:-1], _sample(610.0, 112.0, 1100.0, 9.0)], 200, 10.0)
     assert with_it["agent_rss_slope_mb_per_h"] > 5.0  # the same jump, fitted, would fail
