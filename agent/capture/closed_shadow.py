@@ -127,8 +127,12 @@ class ClosedShadow:
         if st is None:
             self._forget_gone()
             st = self._docs[key] = _DocScan()
-        if snapshot:  # the recorder may record those hosts now
+        if snapshot:
+            # The recorder may record refused hosts now, and it forgot the roots of hosts that
+            # were detached at the snapshot: a re-attached one must be offered again (a root
+            # it still holds is answered "known", at the cost of two calls).
             st.refused.clear()
+            st.known.clear()
         if st.due(self.ctx.clock.mono_ns(), snapshot):
             st.running = True
             self.ctx.tasks.spawn(self._doc_scan(t, context_id, st))

@@ -171,6 +171,47 @@ def test_closed_roots_on_builtin_elements_and_attached_after_load_are_replayed(
     assert texts.count("#shadow") == 4
 
 
+async def _record_reattached(home: Path) -> list[Event]:
+    """closed_builtin.html: #d (a div with a closed root) is detached, a keyframe is taken
+    without it, it is attached again and its closed text changed."""
+    inner = MemorySink()
+    async with sites() as s:
+        cs = CaptureSession(
+            capture_config(), MaskingSink(inner, build_masker()), SystemClock(), home
+        )
+        await cs.start(s.a + "/closed_builtin.html")
+        try:
+            await wait_until_async(lambda: _has(inner, "div closed"), what="the div's root")
+            await cs.page.evaluate("window.held = document.getElementById('d'), held.remove()")
+            before = _snapshots(inner)
+            assert await cs.request_snapshots() == 1
+            await wait_until_async(lambda: _snapshots(inner) > before, what="a keyframe")
+            await cs.page.evaluate(
+                "document.body.append(window.held),"
+                "window.roots.d.getElementById('msg').textContent = 'div ' + 'back again'"
+            )
+            await wait_until_async(lambda: _has(inner, "div back again"), what="the root again")
+        finally:
+            await cs.stop()
+    return list(inner.events)
+
+
+def test_a_closed_root_whose_host_was_detached_at_a_keyframe_is_found_again(
+    tmp_path: Path,
+) -> None:
+    """The recorder forgets the roots of hosts detached at a full snapshot; the document scan
+    must offer such a root again once its host is back, and the replay from that keyframe on
+    shows the root's new text."""
+    events = asyncio.run(_record_reattached(tmp_path))
+    stream = _from_last_keyframe(events)
+
+    def replay(ctx: BrowserContext, base: str) -> Any:
+        return replay_state(ctx, base, stream)
+
+    texts = run_in_browser(replay)["texts"]
+    assert "div back again" in texts and "div closed" not in texts
+
+
 async def _record_many(home: Path) -> tuple[int, int, int, bool]:
     """many_divs.html: document scans and describeNode calls over two scans of 5000 plain
     divs; then the deep chains: the most calls one scan made, and whether the deep root
