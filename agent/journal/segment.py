@@ -27,7 +27,7 @@ from agent.seal.crypto import TAG_LEN, ChunkCipher, new_nonce
 
 # The writer's page cache, in KiB. The writer appends: a commit touches the right edge of
 # each B-tree and the overflow pages of the new chunk, which it never reads again. At SQLite's
-# default (2000 KiB, about 2.4 MB with page headers at the 1 KiB page size) the cache filled
+# default (2000 KiB, about 2.4 MB with page headers measured at 1 KiB pages) the cache filled
 # within minutes of every segment with pages of chunks already written, and was dropped at
 # rotation: a saw tooth in the long-running agent's memory.
 WRITER_CACHE_KIB = 256

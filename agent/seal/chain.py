@@ -1,6 +1,7 @@
 """Chunk leaves and the hash chain: what ties every chunk to its segment and to the chunks before.
 
-A chunk's leaf is the RFC 9162 leaf hash of its canonical header followed by its ciphertext,
+A chunk's leaf is the RFC 9162 leaf hash of its stored header bytes (canonical JSON up to
+chunk version 2, binary from version 3) followed by its ciphertext,
 ``SHA-256(0x00 || header || ciphertext)`` (:func:`agent.seal.merkle.leaf_hash`). The chain
 head starts at the genesis hash, ``SHA-256(genesis)``, and after each chunk becomes
 ``SHA-256(head || leaf)``. The leaves also feed the segment's Merkle tree. The writer, crash
@@ -20,7 +21,7 @@ def genesis_hash(genesis_bytes: bytes) -> bytes:
 
 
 def chunk_leaf(header_bytes: bytes, ciphertext: bytes) -> bytes:
-    """A chunk's leaf: ``SHA-256(0x00 || canonical header || ciphertext)``."""
+    """A chunk's leaf: ``SHA-256(0x00 || stored header bytes || ciphertext)``."""
     return merkle.leaf_hash(header_bytes + ciphertext)
 
 

@@ -3,10 +3,11 @@
 Chunks are zstd-compressed then sealed with AES-256-GCM under the segment's DEK. The nonce is
 96 random bits drawn for every encryption and stored in the chunk header: a commit that fails
 and is retried re-encrypts under a fresh nonce, so no nonce is ever used twice even when a
-rolled-back ciphertext survives in a WAL file. The associated data is
-the canonical chunk header, which names the segment id and seq range, so a chunk cannot be
-swapped, moved to another segment or re-numbered without failing authentication. The DEK is
-wrapped with AES key wrap (RFC 3394) under the KEK named in the segment genesis.
+rolled-back ciphertext survives in a WAL file. The associated data is the chunk
+header's stored bytes (canonical JSON up to version 2, binary from 3), which name the segment
+id and seq range, so a chunk cannot be swapped, moved to another segment or re-numbered
+without failing authentication. The DEK is wrapped with AES key wrap (RFC 3394) under the
+KEK named in the segment genesis.
 """
 
 from __future__ import annotations

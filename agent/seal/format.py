@@ -1,4 +1,4 @@
-"""Segment file format, version 1: the SQLite schema and the canonical header shapes.
+"""Segment file format, version 1: the SQLite schema and the header shapes.
 
 A segment is one SQLite file (``application_id`` 0x53545431 "STT1", ``user_version`` = format
 version). Tables::
@@ -15,7 +15,9 @@ The format lives in the seal stage because it is the shape of what is sealed and
 :mod:`agent.seal.verify` and :mod:`agent.seal.segment_file` read it without the journal, and
 the journal, which writes segments, imports it from here.
 
-Hashing (all canonical bytes, :mod:`agent.canonical`; computed by :mod:`agent.seal.chain`):
+Hashing (over stored bytes: canonical JSON, :mod:`agent.canonical`, except chunk headers of
+version 3, which are binary, :mod:`agent.seal.chunk_header`; computed by
+:mod:`agent.seal.chain`):
 
 * ``genesis_hash = SHA-256(genesis)``
 * ``leaf_i = SHA-256(0x00 || header_i || ciphertext_i)`` (an RFC 9162 leaf over header‖ct)

@@ -51,6 +51,6 @@ def test_writer_memory_stays_at_the_cap_after_megabytes_of_chunks(tmp_path: Path
         held = (_sqlite_memory_used() or 0) - before
     finally:
         con.close()
-    # Pages of 1 KiB carry a header of a few hundred bytes each: twice the cap is the bound.
+    # Small pages carry a cache header of a few hundred bytes each: twice the cap is the bound.
     # At SQLite's default cache (2000 KiB) this connection held about 2.4 MB.
     assert held < 2 * WRITER_CACHE_KIB * 1024

@@ -16,7 +16,7 @@ CIPHERTEXT = bytes(range(80))
 
 
 def test_chunk_leaf_equals_the_pinned_golden_leaf() -> None:
-    """leaf = SHA-256(0x00 || canonical header || ciphertext) gives the golden vector."""
+    """leaf = SHA-256(0x00 || stored header bytes || ciphertext) gives the golden vector."""
     assert chain.chunk_leaf(HEADER_BYTES, CIPHERTEXT).hex() == LEAF
 
 

@@ -1,5 +1,5 @@
-"""Chunk bodies: version 2 moves mutation texts and attributes into columns and gives back
-exactly the records it was given; readers dispatch on the chunk header's version."""
+"""Chunk bodies: versions 2 and 3 move mutation texts and attributes into columns and give
+back exactly the records they were given; readers dispatch on the chunk header's version."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def test_a_segment_with_version_1_chunks_still_reads(
 ) -> None:
     """Readers dispatch on each chunk's header version: a segment written with version 1
     bodies reads back the same events as one written now."""
-    now = [r.payload for r in iter_records(_session(home / "v2"), Keyring.load(home / "v2"))]
+    now = [r.payload for r in iter_records(_session(home / "now"), Keyring.load(home / "now"))]
     monkeypatch.setattr(fmt, "CHUNK_HEADER_VERSION", 1)
     seg = _session(home / "v1")
     sf = SegmentFile(seg)
