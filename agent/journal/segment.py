@@ -88,8 +88,10 @@ class SegmentWriter:
         self.session_id: str = genesis["session_id"]
         self._cipher = ChunkCipher(dek)
         self._signer = signer
-        self._zstd = zstandard.ZstdCompressor(level=zstd_level)
-        self._zstd3 = zstandard.ZstdCompressor(level=zstd_level, dict_data=chunk_dict.zstd_dict())
+        self._version = fmt.CHUNK_HEADER_VERSION  # of every chunk this writer seals
+        self._zstd = zstandard.ZstdCompressor(
+            level=zstd_level, dict_data=chunk_dict.for_version(self._version)
+        )
         self.tree = merkle.CompactTree()
         self.chain_head = self.genesis_hash
         self.event_count = 0
@@ -172,9 +174,9 @@ class SegmentWriter:
         """Compress and encrypt one chunk under its header; hash it onto the chain ``head``."""
         if not records:
             raise ValueError("empty chunk")
-        version = fmt.CHUNK_HEADER_VERSION
+        version = self._version
         plain = chunk_codec.encode(records, version)
-        comp = (self._zstd3 if version == 3 else self._zstd).compress(plain)
+        comp = self._zstd.compress(plain)
         kinds = Counter(r["kind"] for r in records)
         nonce = new_nonce()
         header = {

@@ -49,7 +49,9 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
         return cols3.body(record_bytes([_take3(cols3, env, r) for r in records]), env)
     cols = _Columns()
     body = record_bytes([cols.take(r) for r in records])
-    return bytes(_varint(bytearray(), len(body))) + body + cols.tail()
+    head = bytearray()
+    chunk_pack.varint(head, len(body))
+    return bytes(head) + body + cols.tail()
 
 
 def decode(body: bytes, version: int) -> Any:
@@ -127,25 +129,9 @@ def _decode3(body: bytes) -> Any:
     return recs
 
 
-def _varint(out: bytearray, n: int) -> bytearray:
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return out
-
-
 def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError("chunk body ends inside a varint")
-        b = buf[pos]
-        pos += 1
-        n |= (b & 0x7F) << shift
-        if b < 0x80:
-            return n, pos
-        shift += 7
+    cur = chunk_pack.Cursor(buf, pos)
+    return cur.varint(), cur.pos
 
 
 def _is_id(v: Any) -> bool:
@@ -193,13 +179,13 @@ class _Columns:
             data["texts"] = len(texts)
         if move_attrs:
             for a in attrs:
-                _varint(self.attr_ids, a["id"])
+                chunk_pack.varint(self.attr_ids, a["id"])
                 self.attrs.append(a["attributes"])
             data["attributes"] = len(attrs)
         return {**rec, "payload": {**payload, "data": data}}
 
     def _text(self, node_id: int, value: str | None) -> None:
-        _varint(self.text_ids, node_id)
+        chunk_pack.varint(self.text_ids, node_id)
         if value is None:
             self.tags.append(_NULL)
             return
@@ -207,12 +193,12 @@ class _Columns:
         if m is None:
             raw = value.encode()
             self.tags.append(_STRING)
-            _varint(self.data, len(raw))
+            chunk_pack.varint(self.data, len(raw))
             self.data += raw
             return
         frac = m.group(3) or ""
         self.tags.append(_DECIMAL_TAG | (_NEGATIVE if m.group(1) else 0) | len(frac))
-        _varint(self.data, int(m.group(2) + frac))
+        chunk_pack.varint(self.data, int(m.group(2) + frac))
 
     def tail(self) -> bytes:
         attrs = record_bytes(self.attrs) if self.attrs else b""

@@ -54,3 +54,8 @@ ZSTD_DICT = (
 def zstd_dict() -> zstandard.ZstdCompressionDict:
     """:data:`ZSTD_DICT` as zstd takes it (built once per process)."""
     return zstandard.ZstdCompressionDict(ZSTD_DICT, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+def for_version(version: int) -> zstandard.ZstdCompressionDict | None:
+    """The dictionary bodies of chunk ``version`` are compressed against (None before 3)."""
+    return zstd_dict() if version >= 3 else None

@@ -308,10 +308,10 @@ _LOCAL = threading.local()
 
 def _dctx(version: int) -> zstandard.ZstdDecompressor:
     """This thread's decompressor for bodies of ``version`` (3 has its fixed dictionary)."""
-    name = "dctx3" if version == 3 else "dctx"
+    dict_data = chunk_dict.for_version(version)
+    name = "dctx" if dict_data is None else f"dctx{version}"
     dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, name, None)
     if dctx is None:
-        dict_data = chunk_dict.zstd_dict() if version == 3 else None
         dctx = zstandard.ZstdDecompressor(dict_data=dict_data)
         setattr(_LOCAL, name, dctx)
     return dctx
