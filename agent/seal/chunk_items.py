@@ -14,6 +14,7 @@ the item-by-item path, which gives the same bytes or raises what it always raise
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
@@ -64,20 +65,30 @@ class Values:
 _cache = [Values()]
 
 
-def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], Values] | None:
-    """The ids, tags and values of ``items`` and the cache that holds the values' columns,
-    when every item is exactly ``{id, value}`` with a non-negative ``int`` id, a ``str`` or
-    null value of at most :data:`LONGEST` characters that encodes to UTF-8; else None."""
+def _pairs(items: list[Any], second: Callable[[Any], Any]) -> tuple[list[int], list[Any]] | None:
+    """The ids and ``second`` values of ``items`` when every item is a dict of exactly two
+    keys, ``id`` (a non-negative ``int``) and the one ``second`` reads; else None."""
     if set(map(type, items)) != _DICT:
         return None
     try:
         ids = list(map(_ID, items))
-        values = list(map(_VALUE, items))
+        seconds = list(map(second, items))
     except KeyError:
         return None
     # each item has both keys, so a total of two keys an item means exactly two each
     if sum(map(len, items)) != 2 * len(items) or set(map(type, ids)) != _INT or min(ids) < 0:
         return None
+    return ids, seconds
+
+
+def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], Values] | None:
+    """The ids, tags and values of ``items`` and the cache that holds the values' columns,
+    when every item is exactly ``{id, value}`` with a non-negative ``int`` id, a ``str`` or
+    null value of at most :data:`LONGEST` characters that encodes to UTF-8; else None."""
+    pair = _pairs(items, _VALUE)
+    if pair is None:
+        return None
+    ids, values = pair
     if not _TEXT_TYPES.issuperset(map(type, values)):
         return None
     cache = _cache[0]
@@ -101,15 +112,10 @@ def plain_attributes(items: Any) -> tuple[list[int], list[dict[str, Any]]] | Non
     item is exactly ``{id, attributes}`` with a non-negative ``int`` id and a ``dict``."""
     if type(items) is not list or not items:
         return None
-    if set(map(type, items)) != _DICT:
+    pair = _pairs(items, _ATTRIBUTES)
+    if pair is None:
         return None
-    try:
-        ids = list(map(_ID, items))
-        objs = list(map(_ATTRIBUTES, items))
-    except KeyError:
-        return None
-    if sum(map(len, items)) != 2 * len(items) or set(map(type, ids)) != _INT or min(ids) < 0:
-        return None
+    ids, objs = pair
     if set(map(type, objs)) != _DICT:
         return None
     return ids, objs
