@@ -32,7 +32,6 @@ from agent.canonical import loads, record_bytes
 from agent.seal import chunk_columns, chunk_envelope, chunk_items, chunk_pack
 from agent.seal.chunk_pack import DECIMAL as _DECIMAL
 from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
-from agent.seal.chunk_pack import NEGATIVE as _NEGATIVE
 from agent.seal.chunk_pack import NULL as _NULL
 from agent.seal.chunk_pack import STRING as _STRING
 from agent.seal.chunk_pack import decimal as _decimal
@@ -196,9 +195,9 @@ class _Columns:
             chunk_pack.varint(self.data, len(raw))
             self.data += raw
             return
-        frac = m.group(3) or ""
-        self.tags.append(_DECIMAL_TAG | (_NEGATIVE if m.group(1) else 0) | len(frac))
-        chunk_pack.varint(self.data, int(m.group(2) + frac))
+        tag, n = chunk_pack.decimal_column(m)
+        self.tags.append(tag)
+        chunk_pack.varint(self.data, n)
 
     def tail(self) -> bytes:
         attrs = record_bytes(self.attrs) if self.attrs else b""

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.canonical import record_bytes
 from agent.seal.chunk_items import Values, plain_texts
-from agent.seal.chunk_pack import DECIMAL, DECIMAL_TAG, NEGATIVE, NULL, STRING, pack, varint
+from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, pack, varint
 
 _PLUS_ONE = (1).__add__
 _ROUNDS = 8  # lookups of a list's rest after a new attribute object, then one step per miss
@@ -210,13 +210,7 @@ class Columns:
                 varint(self.strings, len(raw))
                 self.strings += raw
                 continue
-            sign, whole, frac = m.groups()
-            if frac is None:
-                tag = DECIMAL_TAG | (NEGATIVE if sign else 0)
-                n = int(whole)
-            else:
-                tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac)
-                n = int(whole + frac)
+            tag, n = decimal_column(m)
             add_tag(tag)
             if tag != last_tag:
                 last_tag, column = tag, mantissas.setdefault(tag, [])

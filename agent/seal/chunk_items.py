@@ -18,7 +18,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from agent.seal.chunk_pack import DECIMAL, DECIMAL_TAG, NEGATIVE, NULL, STRING, varint
+from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, varint
 
 CAP = 16_384  # distinct values kept (at most ~4 MB); a full cache is replaced by an empty one
 LONGEST = 38  # characters of the longest decimal DECIMAL takes: "-", 30 digits, ".", 6
@@ -55,9 +55,7 @@ class Values:
                 self.strings[value] = bytes(out + raw)
                 tags[value] = STRING  # last: a tag present means the entry is complete
                 continue
-            sign, whole, frac = m.groups()
-            tag = DECIMAL_TAG | (NEGATIVE if sign else 0) | (len(frac) if frac else 0)
-            self.mantissas[value] = int(whole + frac) if frac else int(whole)
+            tag, self.mantissas[value] = decimal_column(m)
             tags[value] = tag
         return True
 

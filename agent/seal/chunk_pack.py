@@ -45,6 +45,15 @@ GROUP = 96  # values per packed group: big enough to amortise lo/r, small enough
 _BYTES: dict[tuple[int, int], int] = {}
 
 
+def decimal_column(m: re.Match[str]) -> tuple[int, int]:
+    """The tag and digits-as-integer of a :data:`DECIMAL` match: ``-12.50`` is
+    ``(DECIMAL_TAG | NEGATIVE | 2, 1250)``."""
+    sign, whole, frac = m.groups()
+    if frac is None:
+        return DECIMAL_TAG | (NEGATIVE if sign else 0), int(whole)
+    return DECIMAL_TAG | (NEGATIVE if sign else 0) | len(frac), int(whole + frac)
+
+
 def varint(out: bytearray, n: int) -> None:
     """Append ``n`` as an unsigned LEB128 varint."""
     while n > 0x7F:
