@@ -221,9 +221,12 @@ class Columns:
         ids, start, end = self.text_ids, self.indexed, len(self.text_ids)
         if start < end:  # index the texts since the last call, the earliest one winning
             new = dict(zip(reversed(ids[start:]), range(end - 1, start - 1, -1), strict=True))
-            if self.first:
-                new.update(self.first)
-            self.first, self.indexed = new, end
+            if self.first:  # add only the ids not indexed yet: no copy of the whole index
+                first = self.first
+                first.update({k: new[k] for k in new.keys() - first.keys()})
+            else:
+                self.first = new
+            self.indexed = end
         self.prev = self.attrs.add(nodes, objs, self.first, self.prev)
 
     def body(self, json: bytes, envelopes: Any) -> bytes:
