@@ -24,11 +24,6 @@ _ATTRIBUTES = operator.itemgetter("attributes")
 SENTINEL_MIN = len("\x01stm:escrow:") + 1 + 2  # prefix, a one-char rule id, \x02 and \x03
 
 
-def _touches_masked(ids: list[Any], st: PageState) -> bool:
-    """Whether any of ``ids`` is a masked node or a form control of the page."""
-    return not (st.masked.keys().isdisjoint(ids) and st.controls.keys().isdisjoint(ids))
-
-
 class MutationMasker:
     """Masks mutations against the node state the snapshot walk recorded."""
 
@@ -74,7 +69,10 @@ class MutationMasker:
                 elif part == "attributes":
                     if not self._quiet_attributes(items, st):
                         return False
-                elif (st.masked or st.controls) and _touches_masked(list(map(_ID, items)), st):
+                elif (st.masked or st.controls) and not (
+                    st.masked.keys().isdisjoint(map(_ID, items))
+                    and st.controls.keys().isdisjoint(map(_ID, items))
+                ):
                     return False
         except (KeyError, TypeError, AttributeError, ValueError):
             return False  # an unexpected shape: let the full pass look at it
@@ -89,7 +87,8 @@ class MutationMasker:
         of items per update. A non-dict item or ``attributes`` raises ``TypeError``/``KeyError``
         (caught by :meth:`quiet`).
         """
-        if _touches_masked(list(map(_ID, items)), st):
+        ids = list(map(_ID, items))
+        if not (st.masked.keys().isdisjoint(ids) and st.controls.keys().isdisjoint(ids)):
             return False
         changed = list(map(_ATTRIBUTES, items))
         values = list(chain.from_iterable(map(dict.values, changed)))  # TypeError: not a dict
