@@ -117,7 +117,8 @@ def _decode3(body: bytes) -> Any:
     ids, values = chunk_pack.read_texts(cur, sum(n for _, n in texts))
     k = 0
     for data, n in texts:
-        data["texts"] = [{"id": ids[k + j], "value": values[k + j]} for j in range(n)]
+        pairs = zip(ids[k : k + n], values[k : k + n], strict=True)
+        data["texts"] = [{"id": i, "value": v} for i, v in pairs]
         k += n
     items = chunk_pack.read_attrs(cur, sum(n for _, n in attrs), ids)
     cur.done()

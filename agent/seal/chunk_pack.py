@@ -33,7 +33,10 @@ fixed dictionary of record skeletons (:mod:`agent.seal.chunk_dict`).
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
+from itertools import islice, repeat
 from typing import Any
 
 from agent.canonical import loads
@@ -43,6 +46,8 @@ DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
 NULL, STRING, DECIMAL_TAG, NEGATIVE = 0, 1, 0x10, 0x08
 GROUP = 96  # values per packed group: big enough to amortise lo/r, small enough to stay linear
 _BYTES: dict[tuple[int, int], int] = {}
+DECIMALS_KEPT = 16_384  # decoded decimal strings kept per tag (a grid's prices repeat)
+_DECIMALS: dict[int, dict[int, str]] = {}
 
 
 def decimal_column(m: re.Match[str]) -> tuple[int, int]:
@@ -218,31 +223,35 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
 
 
 def read_texts(cur: Cursor, count: int) -> tuple[list[int], list[str | None]]:
-    """The text ids and values of ``count`` texts from the text sections."""
+    """The text ids and values of ``count`` texts from the text sections.
+
+    Each tag's values are decoded as one column, then dealt out in tag order by C-level
+    ``map``: a grid's chunk is thousands of texts of one or two tags.
+    """
     tags = cur.take(cur.varint())
     if len(tags) != count:
         raise ValueError("chunk body's text tags do not match its records")
     strings = cur.section()
     ids = cur.section().unpacked(count)
-    counts: dict[int, int] = {}
-    for tag in tags:
-        if tag & 0xF0 == DECIMAL_TAG:
-            counts[tag] = counts.get(tag, 0) + 1
-    packed = cur.section()
-    mantissas = {tag: iter(packed.unpack(n)) for tag, n in counts.items()}
-    packed.done()
-    values: list[str | None] = []
-    for tag in tags:
-        if tag & 0xF0 == DECIMAL_TAG:
-            values.append(decimal(tag, next(mantissas[tag])))
-        elif tag == NULL:
-            values.append(None)
-        elif tag == STRING:
-            values.append(strings.take(strings.varint()).decode())
-        else:
+    kinds = sorted(set(tags), key=tags.find)  # first-use order: the mantissa columns' order
+    for tag in kinds:
+        if tag not in (NULL, STRING) and (tag & 0xF0 != DECIMAL_TAG or tag & 0x07 > 6):
             raise ValueError(f"unknown text tag {tag:#x} in chunk body")
+    packed = cur.section()
+    columns: dict[int, Iterator[str | None]] = {}
+    for tag in kinds:
+        if tag == NULL:
+            columns[tag] = repeat(None)
+        elif tag == STRING:
+            n = tags.count(tag)
+            columns[tag] = iter([strings.take(strings.varint()).decode() for _ in range(n)])
+        else:
+            columns[tag] = iter(decimals(tag, packed.unpack(tags.count(tag))))
+    packed.done()
     strings.done()
-    return ids, values
+    if len(kinds) == 1:
+        return ids, list(islice(columns[kinds[0]], count))
+    return ids, list(map(next, map(columns.__getitem__, tags)))
 
 
 def decimal(tag: int, mantissa: int) -> str:
@@ -255,3 +264,24 @@ def decimal(tag: int, mantissa: int) -> str:
         digits = digits.rjust(decimals + 1, "0")
         digits = digits[:-decimals] + "." + digits[-decimals:]
     return "-" + digits if tag & NEGATIVE else digits
+
+
+def decimals(tag: int, mantissas: list[int]) -> list[str]:
+    """:func:`decimal` of each of ``mantissas`` (one tag): a grid's prices repeat across
+    chunks, so the strings are kept per tag (:data:`DECIMALS_KEPT` at most) and only the
+    new ones are made."""
+    kept = _DECIMALS.setdefault(tag, {})
+    with contextlib.suppress(KeyError):  # every one seen before: a grid's usual chunk
+        return list(map(kept.__getitem__, mantissas))
+    new = set(mantissas).difference(kept)
+    if len(kept) + len(new) > DECIMALS_KEPT:
+        kept.clear()
+        new = set(mantissas)
+    if new:
+        places, sign = tag & 0x07, "-" if tag & NEGATIVE else ""
+        if places:
+            text = map(f"{sign}%d.%0{places}d".__mod__, map(divmod, new, repeat(10**places)))
+        else:
+            text = map(f"{sign}%d".__mod__, new)
+        kept.update(zip(new, text, strict=True))
+    return list(map(kept.__getitem__, mantissas))

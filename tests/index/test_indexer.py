@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent.config import Config
+from agent.index import indexer
+from agent.index.extract import Extractor
 from agent.index.indexer import index_new_segments, open_index, rebuild_from_dir
 from agent.index.query import parse
 from agent.journal.reader import iter_records
-from agent.journal.store import find_session
+from agent.journal.store import SegmentInfo, find_session
 from agent.keys import Keyring
 from agent.testing import FakeClock
 from tests.index.backends import BACKEND_NAMES, config_for, write_home_config
@@ -49,10 +52,13 @@ def test_sealed_segments_are_indexed_once(home: Path, cfg: Config, clock: FakeCl
     assert _hits(home, cfg, "margin") == [(console[0], "page.console")] and len(console) == 1
 
 
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-process", "restarted"])
 def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
-    home: Path, cfg: Config, clock: FakeClock
+    home: Path, cfg: Config, clock: FakeClock, restarted: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The live segment is not indexed; later, its click still gets segment one's button text."""
+    """The live segment is not indexed; later, its click still gets segment one's button text:
+    in the same process from the extractor the first run left (the earlier segments are not
+    read again), after a restart by replaying them."""
     segments = ticket_segments()
     j = write_scripted_session(home, cfg, clock, segments[:2], meta=TRADER, close=False)
     rotate(j, clock, cfg)
@@ -61,7 +67,18 @@ def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
     assert _hits(home, cfg, "kind:click") == []
     append_events(j, clock, segments[2])
     j.close()
+    replays: list[int] = []
+    warm = indexer._warm
+
+    def counted(done: list[SegmentInfo], *args: Any) -> Extractor:
+        replays.append(len(done))
+        return warm(done, *args)
+
+    monkeypatch.setattr(indexer, "_warm", counted)
+    if restarted:
+        monkeypatch.setattr(indexer, "_CARRY", {})
     rep = index_new_segments(home, cfg)
+    assert replays == ([2] if restarted else [])
     assert (rep.segments_indexed, rep.segments_skipped) == (1, 2)
     ix = open_index(home, cfg)
     try:

@@ -158,3 +158,19 @@ def test_a_packed_group_out_of_its_range_does_not_decode() -> None:
     out[-1] = 0xFF
     with pytest.raises(ValueError, match="out of range"):
         chunk_pack.Cursor(bytes(out)).unpack(3)
+
+
+@pytest.mark.parametrize("tag", [0x10, 0x18, 0x11, 0x12, 0x1A, 0x16, 0x1E])
+def test_decoded_decimal_columns_match_one_by_one_through_the_kept_strings(
+    tag: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The column decoder, with its kept strings filled, partly hit and cleared at its cap,
+    gives each value as :func:`chunk_pack.decimal` does alone."""
+    monkeypatch.setattr(chunk_pack, "_DECIMALS", {})
+    monkeypatch.setattr(chunk_pack, "DECIMALS_KEPT", 500)
+    rng = random.Random(tag)
+    edges = [0, 1, 5, 9, 10, 99, 100, 101, 999_999, 1_000_000, 10**29 + 7]
+    for size in (5, 300, 300, 40, 2000, 3):
+        column = edges + [rng.randrange(10 ** rng.randrange(1, 12)) for _ in range(size)]
+        assert chunk_pack.decimals(tag, column) == [chunk_pack.decimal(tag, m) for m in column]
+        assert len(chunk_pack._DECIMALS[tag]) <= max(500, len(set(column)))
