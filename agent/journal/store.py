@@ -123,23 +123,29 @@ def _retention(seal_body: dict[str, Any]) -> dict[str, str]:
     return {"retention_class": str(r.get("class", "")), "retention_rule": str(r.get("rule", ""))}
 
 
-def segment_info(path: Path) -> SegmentInfo:
-    """Read one segment's metadata (raises ``InputError`` for unreadable files)."""
+def segment_info(path: Path, *, counts: bool = True) -> SegmentInfo:
+    """Read one segment's metadata (raises ``InputError`` for unreadable files).
+
+    An open segment's event count, first and last times and kinds come from every chunk
+    header; ``counts=False`` leaves them 0 and empty instead (the ship source asks every few
+    seconds and needs none of them: reading a day's live segment each time costs more CPU
+    than recording it).
+    """
     seg = SegmentFile(path)
     try:
         g = seg.genesis
         seal = seg.seal()
+        count, t0, t1, kinds = 0, 0, 0, {}
         if seal is not None:
             b = seal.body
             count = int(b.get("event_count", 0))
             t0, t1 = int(b.get("t_first_utc_ns", 0)), int(b.get("t_last_utc_ns", 0))
             kinds = dict(b.get("kinds", {}))
-        else:
+        elif counts:
             headers = seg.chunk_headers()
             count = sum(int(h.get("n", 0)) for h in headers)
             t0 = int(headers[0].get("t0", 0)) if headers else 0
             t1 = int(headers[-1].get("t1", 0)) if headers else 0
-            kinds = {}
             for h in headers:
                 for k, n in h.get("kinds", {}).items():
                     kinds[k] = kinds.get(k, 0) + int(n)

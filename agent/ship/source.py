@@ -164,7 +164,7 @@ def _segment_meta(path: Path, session_dir_name: str, st: os.stat_result) -> Segm
     from agent.journal import store
 
     try:
-        info = store.segment_info(path)
+        info = store.segment_info(path, counts=False)
     except InputError:
         if time.time_ns() - st.st_mtime_ns < UNREADABLE_QUIET_NS:
             return None
