@@ -9,28 +9,35 @@ children, text) - never the page's scripts or styles.
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from agent.rrweb import NodeType
 
 ELEMENT, TEXT = NodeType.ELEMENT, NodeType.TEXT  # the node types the mirror keeps apart
-_KEEP_ATTRS = (
-    "id",
-    "name",
-    "type",
-    "class",
-    "aria-label",
-    "placeholder",
-    "title",
-    "for",
-    "value",
-    "role",
-    "href",
-    "data-testid",
-    "alt",
+_KEEP_ATTRS = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "class",
+        "aria-label",
+        "placeholder",
+        "title",
+        "for",
+        "value",
+        "role",
+        "href",
+        "data-testid",
+        "alt",
+    }
 )
+_ID = operator.itemgetter("id")
+_VALUE = operator.itemgetter("value")
 _SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
 _MASKED = re.compile(r"^(?:(?:tok|esc)_[0-9a-f]{16}|\[redacted\])$")
 _WS = re.compile(r"\s+")
@@ -123,11 +130,13 @@ class DomMap:
             self._add(node, par)
             if node.get("childNodes"):
                 changed.extend(_text_ids(node))
-        for t in data.get("texts") or []:
-            n = self.nodes.get(t.get("id"))
-            if n is not None and isinstance(t.get("value"), str):
-                n.text = t["value"]
-                changed.append(n.id)
+        texts = data.get("texts")
+        if texts and not self._set_texts(texts, changed):
+            for t in texts:
+                n = nodes.get(t.get("id"))
+                if n is not None and isinstance(t.get("value"), str):
+                    n.text = t["value"]
+                    changed.append(n.id)
         for a in data.get("attributes") or []:
             n = self.nodes.get(a.get("id"))
             if n is None:
@@ -140,6 +149,22 @@ class DomMap:
                 elif isinstance(v, str | int):
                     n.attrs[k] = str(v)
         return changed
+
+    def _set_texts(self, texts: list[Any], changed: list[int]) -> bool:
+        """Set the texts when every one is ``{id, value}`` of a mirrored node and a string,
+        with C-level ``map`` (a grid's mutation is hundreds of them); else change nothing
+        and return False."""
+        try:
+            ids = list(map(_ID, texts))
+            values = list(map(_VALUE, texts))
+            found = list(map(self.nodes.get, ids))
+        except (KeyError, TypeError):
+            return False
+        if None in found or set(map(type, values)) != {str}:
+            return False
+        deque(map(setattr, found, repeat("text"), values), maxlen=0)
+        changed += ids
+        return True
 
     def _remove(self, nid: Any) -> None:
         node = self.nodes.pop(nid, None) if isinstance(nid, int) else None

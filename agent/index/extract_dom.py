@@ -9,6 +9,7 @@ was typed into), and ``[redacted]`` is dropped.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from agent.index.extract import Extractor, Handler
 
 _NUMERIC = re.compile(r"[\d\s.,:;%+\-$€£¥()/*#x]*\Z")
+_TEXT = operator.attrgetter("text")
 
 
 @dataclass
@@ -105,6 +107,8 @@ def _mutation(x: Extractor, rec: Record) -> Row | None:
     if not isinstance(data, dict):
         return None
     changed = d.dom.apply_mutation(data)
+    if x.limits.skip_numeric_text and _all_numeric(d.dom, changed):
+        return None
     new: list[str] = []
     size = 0
     skip_numeric = x.limits.skip_numeric_text
@@ -126,6 +130,15 @@ def _mutation(x: Extractor, rec: Record) -> Row | None:
     if not text and not toks:
         return None
     return x.row(rec, "text", d.href, text=text, tokens=toks)
+
+
+def _all_numeric(dom: DomMap, changed: list[int]) -> bool:
+    """Whether every changed text is numeric (a grid's ticks), checked over their joined text
+    with one match (the pattern is a character class: the whole matches when each part does)."""
+    try:
+        return bool(_NUMERIC.match("".join(map(_TEXT, map(dom.nodes.__getitem__, changed)))))
+    except KeyError:  # a changed node that is gone: the loop below skips it
+        return False
 
 
 def _meta(x: Extractor, rec: Record) -> Row | None:

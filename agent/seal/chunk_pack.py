@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from itertools import islice, repeat
+from itertools import accumulate, islice, repeat
 from typing import Any
 
 from agent.canonical import loads
@@ -46,6 +46,7 @@ DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
 NULL, STRING, DECIMAL_TAG, NEGATIVE = 0, 1, 0x10, 0x08
 GROUP = 96  # values per packed group: big enough to amortise lo/r, small enough to stay linear
 _BYTES: dict[tuple[int, int], int] = {}
+_MINUS_ONE = (-1).__add__
 DECIMALS_KEPT = 16_384  # decoded decimal strings kept per tag (a grid's prices repeat)
 _DECIMALS: dict[int, dict[int, str]] = {}
 
@@ -203,6 +204,8 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
     table, escaped = loads(raw) if raw else ([], [])
     if not isinstance(table, list) or not isinstance(escaped, list):
         raise ValueError("chunk body's attribute table is not two lists")
+    if 0 not in codes and 0 not in values and all(type(obj) is dict for obj in table):
+        return _coded_attrs(codes, values, table, text_ids, ids)
     out: list[dict[str, Any]] = []
     prev, esc = -1, iter(escaped)
     try:
@@ -217,6 +220,22 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
                 raise ValueError("chunk body's attribute object is not an object")
             out.append({"id": node, "attributes": dict(obj)})
     except (IndexError, StopIteration):
+        raise ValueError("chunk body's attribute columns do not match its records") from None
+    ids.done()
+    return out
+
+
+def _coded_attrs(
+    codes: list[int], values: list[int], table: list[Any], text_ids: list[int], ids: Cursor
+) -> list[dict[str, Any]]:
+    """:func:`read_attrs` when every change is coded against a text and every value is in
+    the table (a grid's class flips), with C-level ``map`` over the columns."""
+    try:
+        texts = map(text_ids.__getitem__, map(_MINUS_ONE, accumulate(codes)))  # from -1 on
+        nodes = map(_MINUS_ONE, texts)  # rrweb numbers a text right after its element
+        objs = map(table.__getitem__, map(_MINUS_ONE, values))
+        out = [{"id": node, "attributes": dict(obj)} for node, obj in zip(nodes, objs, strict=True)]
+    except (IndexError, ValueError):
         raise ValueError("chunk body's attribute columns do not match its records") from None
     ids.done()
     return out

@@ -122,6 +122,21 @@ def test_mutation_text_is_indexed_once_and_numbers_are_skipped() -> None:
     assert x.feed(rec(32, "rrweb.mutation", mutation(texts=[{"id": 29, "value": "99.1"}]))) == []
 
 
+def test_grid_text_changes_update_the_mirror_and_only_words_give_a_row() -> None:
+    """Text changes of mirrored nodes (set as one list) and a list naming a node the mirror
+    lacks (set item by item) both reach the mirror; prices alone give no row, a word does."""
+    x = _primed()
+    adds = [{"parentId": 28, "nextId": None, "node": tx(40 + k, "1.00")} for k in range(3)]
+    assert x.feed(rec(30, "rrweb.mutation", mutation(adds=adds))) == []
+    dom = next(iter(x.docs.values())).dom
+    ticks = [{"id": 40 + k, "value": f"{k}.25"} for k in range(3)]
+    assert x.feed(rec(31, "rrweb.mutation", mutation(texts=ticks))) == []
+    assert [dom.nodes[40 + k].text for k in range(3)] == ["0.25", "1.25", "2.25"]
+    mixed = [ticks[0], {"id": 41, "value": "Halted"}, {"id": 999, "value": "gone"}]
+    row = _one(x.feed(rec(32, "rrweb.mutation", mutation(texts=mixed))), "text")
+    assert row.text == "Halted" and dom.nodes[41].text == "Halted" and 999 not in dom.nodes
+
+
 def test_added_button_is_clickable_by_its_text() -> None:
     """Nodes added by mutations join the node map (clicks on them get their text)."""
     x = _primed()
