@@ -25,6 +25,7 @@ import structlog
 from agent.audit import is_audit
 from agent.config import Config
 from agent.errors import KeyMaterialError, KeyUnavailable, SessiontapeError, UsageError
+from agent.index import carry as carried
 from agent.index.backend import open_index as open_index  # the factory, re-exported
 from agent.index.base import SearchIndex, SegmentRecord, SessionMeta
 from agent.index.custody import Custody, ship_custody
@@ -35,14 +36,6 @@ from agent.keys import Keyring, TrustStore
 from agent.seal.verify import SegmentReport, verify_segment
 
 log = structlog.get_logger("sessiontape.index")
-
-# What indexing a session's last segment left (its seal hash and the extractor), per session,
-# so the next incremental run continues from it instead of replaying the earlier segments: the
-# agent's index job runs in one process every few minutes, and that replay cost as much CPU as
-# indexing the new segment. Rows come out as from one pass over both segments.
-Carry = dict[str, tuple[str, Extractor]]
-CARRY_SESSIONS = 4  # sessions kept per home (a desk records one session a day)
-_CARRY: dict[str, Carry] = {}
 
 
 @dataclass
@@ -114,18 +107,6 @@ def _read_rows(path: Path, keyring: Keyring, ex: Extractor) -> tuple[list[Row], 
     return rows, n
 
 
-def _carried(
-    carry: Carry | None, session_id: str, last: SegmentInfo, limits: Limits | None
-) -> Extractor | None:
-    """The extractor the previous run left at ``last`` (taken out of ``carry``), if any."""
-    held = carry.pop(session_id, None) if carry is not None else None
-    if held is None or held[0] != last.seal_hash_hex or held[1].limits != (limits or Limits()):
-        return None
-    ex = held[1]
-    ex.facts = type(ex.facts)()
-    return ex
-
-
 def _warm(done: list[SegmentInfo], keyring: Keyring, limits: Limits | None) -> Extractor:
     """An extractor whose DOM mirrors are rebuilt from already-indexed segments.
 
@@ -154,7 +135,7 @@ def index_session(
     custody: Custody | None = None,
     report: IndexReport | None = None,
     force: bool = False,
-    carry: Carry | None = None,
+    carry: carried.Carry | None = None,
 ) -> IndexReport:
     """Verify and index the new sealed segments of one session; update its metadata.
 
@@ -188,20 +169,15 @@ def index_session(
             failed = True
             continue
         if skipped:
-            held = _carried(carry, info.session_id, skipped[-1], limits)
+            held = carried.take(carry, info.session_id, skipped[-1].seal_hash_hex, limits)
             ex = held if held is not None else _warm(skipped, keyring, limits)
             skipped = []
         outcome = _add_segment(ix, s, rec, keyring, ex, rep)
-        if carry is not None:
-            carry.pop(info.session_id, None)
+        carried.keep(carry, info.session_id, s.seal_hash_hex if outcome == "indexed" else None, ex)
         if outcome != "indexed":
             failed = failed or outcome == "failed"
             unreadable = unreadable or outcome == "undecryptable"
             ex = Extractor(limits)
-        elif carry is not None:
-            carry[info.session_id] = (s.seal_hash_hex, ex)
-            while len(carry) > CARRY_SESSIONS:
-                del carry[next(iter(carry))]
     failed = failed or bool(ix.failures(info.session_id))
     verified = "failed" if failed else ("pending" if unsealed or unreadable else "verified")
     ix.upsert_session(_session_meta(info, segs, custody or Custody(), verified, source))
@@ -301,7 +277,7 @@ def index_dir(
     limits: Limits | None = None,
     custody: dict[str, Custody] | None = None,
     source: str = "dir",
-    carry: Carry | None = None,
+    carry: carried.Carry | None = None,
 ) -> IndexReport:
     """Index every session directory under ``directory`` (a home or a journals dir); ``carry``
     as for :func:`index_session`."""
@@ -347,7 +323,7 @@ def _trust(home: Path, trust_dir: Path | None) -> TrustStore:
 
 def index_new_segments(home: Path, config: Config, *, trust_dir: Path | None = None) -> IndexReport:
     """Incremental update from ``<home>/journals`` (the scheduler job calls this), continuing
-    from what the previous run in this process left (:data:`_CARRY`)."""
+    from what the previous run in this process left (:mod:`agent.index.carry`)."""
     ix = open_index(home, config)
     try:
         return index_dir(
@@ -357,7 +333,7 @@ def index_new_segments(home: Path, config: Config, *, trust_dir: Path | None = N
             _trust(home, trust_dir),
             limits=config.index.limits(),
             custody=ship_custody(home),
-            carry=_CARRY.setdefault(str(home.resolve()), {}),
+            carry=carried.for_home(str(home.resolve())),
         )
     finally:
         ix.close()

@@ -159,17 +159,32 @@ def _expected(a: Action, background: set[tuple[str, str]]) -> list[Expected]:
 
 
 def _reordered(actions: list[Action]) -> list[Action]:
-    """A dialog, popup or download listed just before the action that opened it comes after."""
+    """A dialog, popup or download listed before the action that opened it comes after it.
+
+    Actions are listed in journal order, and a popup's target can reach the journal before
+    the recorder's batch with the last keystrokes and the click that opened it: every action
+    of the opener page that happened no later than the popup (by the page's clock) goes
+    before it, and so does the opener (click, key, submit) right after those.
+    """
     out = list(actions)
     i = 0
     while i < len(out) - 1:
-        a, b = out[i], out[i + 1]
-        opener = str(a.detail.get("opener") or a.page)
-        if a.verb in _OPENED and b.verb in _OPENERS and b.page == opener:
-            out[i], out[i + 1] = b, a
-            i += 2
+        a = out[i]
+        if a.verb not in _OPENED:
+            i += 1
             continue
-        i += 1
+        opener = str(a.detail.get("opener") or a.page)
+        j, passed_opener = i + 1, False
+        while j < len(out) and out[j].page == opener and out[j].t_utc_ns <= a.t_utc_ns:
+            passed_opener = passed_opener or out[j].verb in _OPENERS
+            j += 1
+        if not passed_opener and j < len(out) and out[j].verb in _OPENERS and out[j].page == opener:
+            j += 1
+        if j == i + 1:
+            i += 1
+            continue
+        out.insert(j - 1, out.pop(i))
+        i = j
     return out
 
 

@@ -5,7 +5,9 @@ the raw events, and masking inside them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +127,9 @@ def _closed_shadow(cs: CaptureSession) -> ClosedShadow:
     return cs.engine.closed_shadow
 
 
-async def _record_builtin(home: Path) -> tuple[list[Event], int]:
-    """closed_builtin.html: its roots, then one attached after load and a change; also how
-    many document scans ran before the late root arrived."""
+@contextlib.asynccontextmanager
+async def _recording_builtin(home: Path) -> AsyncIterator[tuple[CaptureSession, MemorySink]]:
+    """A capture session recording closed_builtin.html into memory (masked), stopped after."""
     inner = MemorySink()
     async with sites() as s:
         cs = CaptureSession(
@@ -135,16 +137,23 @@ async def _record_builtin(home: Path) -> tuple[list[Event], int]:
         )
         await cs.start(s.a + "/closed_builtin.html")
         try:
-            for text in ("div closed", "span closed", "declared closed"):
-                await wait_until_async(functools.partial(_has, inner, text), what=text)
-            closed = _closed_shadow(cs)
-            scans = closed.scans
-            await cs.page.evaluate("window.attachLater(), window.change()")
-            await wait_until_async(lambda: _has(inner, "attached later"), what="the late root")
-            await wait_until_async(lambda: _has(inner, "div changed"), what="the change")
-            scans = closed.scans - scans
+            yield cs, inner
         finally:
             await cs.stop()
+
+
+async def _record_builtin(home: Path) -> tuple[list[Event], int]:
+    """closed_builtin.html: its roots, then one attached after load and a change; also how
+    many document scans ran before the late root arrived."""
+    async with _recording_builtin(home) as (cs, inner):
+        for text in ("div closed", "span closed", "declared closed"):
+            await wait_until_async(functools.partial(_has, inner, text), what=text)
+        closed = _closed_shadow(cs)
+        scans = closed.scans
+        await cs.page.evaluate("window.attachLater(), window.change()")
+        await wait_until_async(lambda: _has(inner, "attached later"), what="the late root")
+        await wait_until_async(lambda: _has(inner, "div changed"), what="the change")
+        scans = closed.scans - scans
     return list(inner.events), scans
 
 
@@ -174,25 +183,17 @@ def test_closed_roots_on_builtin_elements_and_attached_after_load_are_replayed(
 async def _record_reattached(home: Path) -> list[Event]:
     """closed_builtin.html: #d (a div with a closed root) is detached, a keyframe is taken
     without it, it is attached again and its closed text changed."""
-    inner = MemorySink()
-    async with sites() as s:
-        cs = CaptureSession(
-            capture_config(), MaskingSink(inner, build_masker()), SystemClock(), home
+    async with _recording_builtin(home) as (cs, inner):
+        await wait_until_async(lambda: _has(inner, "div closed"), what="the div's root")
+        await cs.page.evaluate("window.held = document.getElementById('d'), held.remove()")
+        before = _snapshots(inner)
+        assert await cs.request_snapshots() == 1
+        await wait_until_async(lambda: _snapshots(inner) > before, what="a keyframe")
+        await cs.page.evaluate(
+            "document.body.append(window.held),"
+            "window.roots.d.getElementById('msg').textContent = 'div ' + 'back again'"
         )
-        await cs.start(s.a + "/closed_builtin.html")
-        try:
-            await wait_until_async(lambda: _has(inner, "div closed"), what="the div's root")
-            await cs.page.evaluate("window.held = document.getElementById('d'), held.remove()")
-            before = _snapshots(inner)
-            assert await cs.request_snapshots() == 1
-            await wait_until_async(lambda: _snapshots(inner) > before, what="a keyframe")
-            await cs.page.evaluate(
-                "document.body.append(window.held),"
-                "window.roots.d.getElementById('msg').textContent = 'div ' + 'back again'"
-            )
-            await wait_until_async(lambda: _has(inner, "div back again"), what="the root again")
-        finally:
-            await cs.stop()
+        await wait_until_async(lambda: _has(inner, "div back again"), what="the root again")
     return list(inner.events)
 
 

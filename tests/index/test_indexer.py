@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.config import Config
-from agent.index import indexer
+from agent.index import carry, indexer
 from agent.index.extract import Extractor
 from agent.index.indexer import index_new_segments, open_index, rebuild_from_dir
 from agent.index.query import parse
@@ -76,7 +76,7 @@ def test_open_segment_waits_and_clicks_keep_their_text_across_runs(
 
     monkeypatch.setattr(indexer, "_warm", counted)
     if restarted:
-        monkeypatch.setattr(indexer, "_CARRY", {})
+        monkeypatch.setattr(carry, "_BY_HOME", {})
     rep = index_new_segments(home, cfg)
     assert replays == ([2] if restarted else [])
     assert (rep.segments_indexed, rep.segments_skipped) == (1, 2)

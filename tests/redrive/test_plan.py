@@ -70,6 +70,24 @@ def test_submit_right_after_its_click_follows_it_and_a_dialog_comes_after_its_op
     assert [s.index for s in plan.steps] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_popup_journaled_before_the_last_keystrokes_and_its_click_comes_after_the_click() -> None:
+    """The popup's target reached the journal before the recorder's batch with the rest of
+    the typing and the click that opened it (page times say the click came first): the
+    popup is driven after the click, the actions of its own page after it."""
+    qty = Target(role="textbox", name="Quantity", tag="input")
+    actions = [
+        _act(1, "navigate", url=APP + "/"),
+        _act(2, "type", dt_ms=100, target=qty, value="5"),
+        _act(3, "popup", dt_ms=430, page="Q", detail={"opener": "P"}),
+        _act(4, "type", dt_ms=300, target=qty, value="50000"),
+        _act(5, "click", dt_ms=400, target=Target(role="button", name="Confirm big order")),
+        _act(6, "click", dt_ms=900, page="Q", target=Target(role="button", name="Confirm")),
+        _act(7, "click", dt_ms=1500, target=Target(role="button", name="Cancel all")),
+    ]
+    plan = build_plan("S", actions, [])
+    assert [s.action.seq for s in plan.steps] == [1, 2, 4, 5, 3, 6, 7]
+
+
 def test_a_session_without_navigation_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no navigation"):
         build_plan("S", [_act(1, "click")], [])
