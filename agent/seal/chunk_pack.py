@@ -296,11 +296,5 @@ def decimals(tag: int, mantissas: list[int]) -> list[str]:
     if len(kept) + len(new) > DECIMALS_KEPT:
         kept.clear()
         new = set(mantissas)
-    if new:
-        places, sign = tag & 0x07, "-" if tag & NEGATIVE else ""
-        if places:
-            text = map(f"{sign}%d.%0{places}d".__mod__, map(divmod, new, repeat(10**places)))
-        else:
-            text = map(f"{sign}%d".__mod__, new)
-        kept.update(zip(new, text, strict=True))
+    kept.update((m, decimal(tag, m)) for m in new)  # few: a grid's prices repeat
     return list(map(kept.__getitem__, mantissas))
