@@ -27,22 +27,35 @@ Attempt = Callable[[CaptureSession, KioskSites], Awaitable[None]]
 SHOWS_BLOCK = f"!!document.getElementById({BLOCK_MARK!r})"
 
 
-async def _event(sink: MemorySink, how: str) -> Event:
+async def _event(sink: MemorySink, how: str, url: str | None = None) -> Event:
     def found() -> Event | None:
-        return next((e for e in blocked(sink) if e.payload["how"] == how), None)
+        return next(
+            (
+                e
+                for e in blocked(sink)
+                if e.payload["how"] == how and url in (None, e.payload["url"])
+            ),
+            None,
+        )
 
     return await wait_until_async(found, what=f"kiosk.blocked how={how}", timeout_s=20)
 
 
 def _run(
-    tmp_path: Path, how: str, attempt: Attempt, *, path: str = "/start.html"
+    tmp_path: Path,
+    how: str,
+    attempt: Attempt,
+    *,
+    path: str = "/start.html",
+    url: Callable[[KioskSites], str] | None = None,
 ) -> tuple[Event, KioskSites, list[Event]]:
-    """Start a kiosk on ``path``, make the attempt, return the event it caused."""
+    """Start a kiosk on ``path``, make the attempt, return the event it caused (the one for
+    ``url(sites)`` when a page makes more than one attempt of that kind)."""
 
     async def main() -> tuple[Event, KioskSites, list[Event]]:
         async with kiosk_sites() as s, kiosk(tmp_path, s, path) as (cs, sink, _policy):
             await attempt(cs, s)
-            ev = await _event(sink, how)
+            ev = await _event(sink, how, url(s) if url else None)
             return ev, s, list(sink.events)
 
     return asyncio.run(main())
@@ -169,7 +182,10 @@ def test_iframe_of_another_origin_gets_the_block_page(tmp_path: Path) -> None:
     async def attempt(cs: CaptureSession, s: KioskSites) -> None:
         await cs.page.frame("#xo").wait_for_function(SHOWS_BLOCK, timeout=20)
 
-    ev, s, _ = _run(tmp_path, "iframe", attempt, path="/frame.html")
+    # frame.html also holds a data: frame, blocked in its own time: wait for this one's event
+    ev, s, _ = _run(
+        tmp_path, "iframe", attempt, path="/frame.html", url=lambda s: s.b + "/evil.html"
+    )
     assert ev.payload["scope"] == "frame"
     assert ev.payload["url"] == s.b + "/evil.html"
     _no_document_from_b(s)
