@@ -174,7 +174,9 @@ class ActionDeriver:
         opener = r.payload.get("opener")
         if not opener:
             return  # the first page, or a tab the user opened: its navigation says it
-        self._inputs.flush()
+        # No flush: an edit in progress goes on. The popup's record comes from CDP and can
+        # reach the journal before the recorder's batch with the last keystrokes and the click
+        # that opened it; the actions are ordered by time in the end (:meth:`actions`).
         url = str(r.payload.get("url") or "")
         self._emit(r, "popup", Target(), url="" if url == "about:blank" else url,
                        detail={"opener": str(opener)})  # fmt: skip

@@ -128,7 +128,9 @@ def _page_text(a: Action) -> str:
         return f"{word.get(how, 'opened')} {_short(a.url, 120)}"
     if a.verb == "popup":
         name = a.target.name
-        return f"opened popup '{_short(name)}'" if name else f"opened popup {_short(a.url, 120)}"
+        if name:
+            return f"opened popup '{_short(name)}'"
+        return f"opened popup {_short(a.url, 120)}" if a.url else "opened popup"
     if a.verb == "dialog":
         return _dialog_text(a)
     if a.verb == "download":

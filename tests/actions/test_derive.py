@@ -260,3 +260,23 @@ def test_the_browser_transition_says_how_a_page_was_reached() -> None:
         "clicked button 'Send (REST)' in 'Order ticket'",
         "typed the address http://app/next",
     ]
+
+
+def test_a_popup_journaled_in_the_middle_of_typing_does_not_split_the_typed_value() -> None:
+    """The popup's ``page.created`` comes from CDP directly and can reach the journal before
+    the recorder's batch with the last keystrokes: the typing is still one action."""
+    qty = element("Quantity", 40)
+    s = Script()
+    s.click(40, qty, aid="a1")
+    s.type_word(40, "5", qty)
+    s.add("page.created", {"opener": "P", "url": ""}, page="Q")
+    for i in range(2, 6):
+        s.key(40, "0")
+        s.value(40, "5" + "0" * (i - 1))
+    s.click(30, SEND, aid="a2")
+    texts = [a.text for a in derive_actions(s.records)]
+    assert [t for t in texts if t.startswith("typed")] == [
+        "typed '50000' into 'Quantity' in 'Order ticket'"
+    ]
+    assert "clicked button 'Send (REST)' in 'Order ticket'" in texts
+    assert [t for t in texts if t.startswith("opened popup")] == ["opened popup"]
