@@ -91,7 +91,7 @@ class AgentConfig(Section):
 class JournalConfig(Section):
     rotate_seconds: int = Field(300, ge=1)
     rotate_bytes: int = Field(256 * 1024 * 1024, ge=64 * 1024)
-    chunk_max_ms: int = Field(20, ge=1)
+    chunk_max_ms: int = Field(2, ge=1)
     chunk_max_events: int = Field(1000, ge=1)
     zstd_level: int = Field(1, ge=1, le=22)
     clock_jump_threshold_ms: int = Field(1000, ge=1)

@@ -104,7 +104,7 @@ def test_unknown_section_in_the_file_is_refused_naming_it_and_the_file(tmp_path:
 def test_every_section_is_a_typed_attribute_of_the_config() -> None:
     """Each section of as_dict() is a Section model attribute; capture is a CaptureConfig."""
     c = load_config(env={})
-    assert c.capture.flush_ms == 100
+    assert c.capture.flush_ms == 150
     assert isinstance(c.capture, CaptureConfig)
     assert list(c.as_dict()) == [
         "agent",
