@@ -12,11 +12,13 @@ import contextlib
 import operator
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
 from agent.rrweb import NodeType
+from agent.seal.chunk_codec import AttrColumns, TextColumns
 
 ELEMENT, TEXT = NodeType.ELEMENT, NodeType.TEXT  # the node types the mirror keeps apart
 _KEEP_ATTRS = frozenset(
@@ -137,26 +139,38 @@ class DomMap:
                 if n is not None and isinstance(t.get("value"), str):
                     n.text = t["value"]
                     changed.append(n.id)
-        for a in data.get("attributes") or []:
-            n = self.nodes.get(a.get("id"))
+        self._set_attrs(data.get("attributes"))
+        return changed
+
+    def _set_attrs(self, attrs: Any) -> None:
+        """Keep the changed attributes the mirror names elements by."""
+        pairs: Iterable[tuple[Any, Any]]
+        if isinstance(attrs, AttrColumns):  # decoded as columns: no dict per change
+            pairs = zip(attrs.ids, attrs.objs, strict=True)
+        else:
+            pairs = ((a.get("id"), a.get("attributes")) for a in attrs or [])
+        for nid, obj in pairs:
+            n = self.nodes.get(nid)
             if n is None:
                 continue
-            for k, v in (a.get("attributes") or {}).items():
+            for k, v in (obj or {}).items():
                 if k not in _KEEP_ATTRS:
                     continue
                 if v is None:
                     n.attrs.pop(k, None)
                 elif isinstance(v, str | int):
                     n.attrs[k] = str(v)
-        return changed
 
-    def _set_texts(self, texts: list[Any], changed: list[int]) -> bool:
+    def _set_texts(self, texts: Any, changed: list[int]) -> bool:
         """Set the texts when every one is ``{id, value}`` of a mirrored node and a string,
         with C-level ``map`` (a grid's mutation is hundreds of them); else change nothing
-        and return False."""
+        and return False. Texts decoded as columns are taken as they are."""
         try:
-            ids = list(map(_ID, texts))
-            values = list(map(_VALUE, texts))
+            if isinstance(texts, TextColumns):
+                ids, values = texts.ids, texts.values
+            else:
+                ids = list(map(_ID, texts))
+                values = list(map(_VALUE, texts))
             found = list(map(self.nodes.get, ids))
         except (KeyError, TypeError):
             return False

@@ -100,7 +100,7 @@ def _failure(rep: SegmentReport) -> str | None:
 def _read_rows(path: Path, keyring: Keyring, ex: Extractor) -> tuple[list[Row], int]:
     rows: list[Row] = []
     n = 0
-    for rec in iter_records(path, keyring):
+    for rec in iter_records(path, keyring, columns=True):  # the mirror takes texts as columns
         rows.extend(ex.feed(rec))
         n += 1
     rows.extend(ex.flush())

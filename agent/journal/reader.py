@@ -18,20 +18,26 @@ from agent.seal.segment_file import ChunkRow, SegmentFile, decode_chunk_raw
 __all__ = ["SegmentFile", "decode_chunk", "iter_records"]
 
 
-def decode_chunk(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Record]:
-    """Decrypt one chunk into :class:`Record` objects."""
+def decode_chunk(
+    seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher, *, columns: bool = False
+) -> list[Record]:
+    """Decrypt one chunk into :class:`Record` objects (``columns``: see
+    :func:`agent.seal.chunk_codec.decode`)."""
     return [
         Record.from_dict(r, chunk=row.idx, segment=seg.segment_id)
-        for r in decode_chunk_raw(seg, row, cipher)
+        for r in decode_chunk_raw(seg, row, cipher, columns=columns)
     ]
 
 
-def iter_records(path: Path, keyring: Keyring) -> Iterator[Record]:
-    """Every event record of a segment, in seq order (decrypts; does not verify)."""
+def iter_records(path: Path, keyring: Keyring, *, columns: bool = False) -> Iterator[Record]:
+    """Every event record of a segment, in seq order (decrypts; does not verify).
+
+    ``columns``: a mutation's texts and attribute changes may come as
+    :class:`agent.seal.chunk_codec.TextColumns` and ``AttrColumns`` (iterable, read only)."""
     seg = SegmentFile(path)
     try:
         cipher = seg.cipher(keyring)
         for row in seg.iter_chunks():
-            yield from decode_chunk(seg, row, cipher)
+            yield from decode_chunk(seg, row, cipher, columns=columns)
     finally:
         seg.close()

@@ -26,6 +26,8 @@ ciphertext of its compressed output is), so canonical JSON is only needed for de
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from agent.canonical import loads, record_bytes
@@ -37,6 +39,38 @@ from agent.seal.chunk_pack import STRING as _STRING
 from agent.seal.chunk_pack import decimal as _decimal
 
 _MUTATION = "rrweb.mutation"
+
+
+@dataclass(frozen=True, slots=True)
+class TextColumns:
+    """A mutation's ``texts`` as decoded with ``columns=True``: the node ids and the values,
+    without a ``{id, value}`` dict per change (a grid's segment holds a million of them).
+    Iterating gives those dicts, in order."""
+
+    ids: list[int]
+    values: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return ({"id": i, "value": v} for i, v in zip(self.ids, self.values, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class AttrColumns:
+    """A mutation's ``attributes`` as decoded with ``columns=True``: the element ids and their
+    attribute objects (shared between changes: read them, never change them). Iterating
+    gives ``{id, attributes}`` dicts (with copies of the objects), in order."""
+
+    ids: list[int]
+    objs: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return ({"id": i, "attributes": dict(o)} for i, o in zip(self.ids, self.objs, strict=True))
 
 
 def encode(records: list[dict[str, Any]], version: int) -> bytes:
@@ -53,12 +87,16 @@ def encode(records: list[dict[str, Any]], version: int) -> bytes:
     return bytes(head) + body + cols.tail()
 
 
-def decode(body: bytes, version: int) -> Any:
-    """The records of a chunk body of ``version`` (ValueError when it does not decode)."""
+def decode(body: bytes, version: int, *, columns: bool = False) -> Any:
+    """The records of a chunk body of ``version`` (ValueError when it does not decode).
+
+    ``columns``: a version 3 mutation's texts and attribute changes held in columns come back
+    as :class:`TextColumns` and :class:`AttrColumns` instead of lists of dicts (for readers
+    that take them a column at a time: the search index)."""
     if version == 1:
         return loads(body)
     if version == 3:
-        return _decode3(body)
+        return _decode3(body, columns)
     n, pos = _read_varint(body, 0)
     recs = loads(body[pos : pos + n])
     if not isinstance(recs, list):
@@ -106,7 +144,7 @@ def _counted(recs: list[Any], flags: bytes, bit: int, key: str) -> list[tuple[di
     return out
 
 
-def _decode3(body: bytes) -> Any:
+def _decode3(body: bytes, columns: bool = False) -> Any:
     cur = chunk_pack.Cursor(body)
     recs = loads(cur.take(cur.varint()))
     if not isinstance(recs, list):
@@ -117,10 +155,22 @@ def _decode3(body: bytes) -> Any:
     ids, values = chunk_pack.read_texts(cur, sum(n for _, n in texts))
     k = 0
     for data, n in texts:
-        pairs = zip(ids[k : k + n], values[k : k + n], strict=True)
-        data["texts"] = [{"id": i, "value": v} for i, v in pairs]
+        if columns:
+            data["texts"] = TextColumns(ids[k : k + n], values[k : k + n])
+        else:
+            pairs = zip(ids[k : k + n], values[k : k + n], strict=True)
+            data["texts"] = [{"id": i, "value": v} for i, v in pairs]
         k += n
-    items = chunk_pack.read_attrs(cur, sum(n for _, n in attrs), ids)
+    n_attrs = sum(n for _, n in attrs)
+    if columns:
+        nodes, objs = chunk_pack.read_attr_columns(cur, n_attrs, ids)
+        cur.done()
+        k = 0
+        for data, n in attrs:
+            data["attributes"] = AttrColumns(nodes[k : k + n], objs[k : k + n])
+            k += n
+        return recs
+    items = chunk_pack.read_attrs(cur, n_attrs, ids)
     cur.done()
     k = 0
     for data, n in attrs:

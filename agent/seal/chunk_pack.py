@@ -195,8 +195,10 @@ def _read_codes(cur: Cursor, count: int) -> list[int]:
     return codes
 
 
-def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, Any]]:
-    """``count`` attribute changes ``{id, attributes}`` from the four attribute sections."""
+def _attr_sections(
+    cur: Cursor, count: int
+) -> tuple[list[int], Cursor, list[int], list[Any], list[Any]]:
+    """The four attribute sections: codes, the id cursor, value codes, table and escaped."""
     codes = _read_codes(cur.section(), count)
     ids = cur.section()
     values = cur.section().unpacked(count)
@@ -204,8 +206,59 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
     table, escaped = loads(raw) if raw else ([], [])
     if not isinstance(table, list) or not isinstance(escaped, list):
         raise ValueError("chunk body's attribute table is not two lists")
-    if 0 not in codes and 0 not in values and all(type(obj) is dict for obj in table):
-        return _coded_attrs(codes, values, table, text_ids, ids)
+    return codes, ids, values, table, escaped
+
+
+def _coded(
+    codes: list[int], values: list[int], table: list[Any], text_ids: list[int]
+) -> tuple[list[int], list[dict[str, Any]]] | None:
+    """The element ids and table objects when every change is coded against a text and every
+    value is in the table (a grid's class flips), with C-level ``map`` over the columns;
+    else None."""
+    if 0 in codes or 0 in values or not all(type(obj) is dict for obj in table):
+        return None
+    try:
+        texts = map(text_ids.__getitem__, map(_MINUS_ONE, accumulate(codes)))  # from -1 on
+        nodes = list(map(_MINUS_ONE, texts))  # rrweb numbers a text right after its element
+        objs = list(map(table.__getitem__, map(_MINUS_ONE, values)))
+    except (IndexError, ValueError):
+        raise ValueError("chunk body's attribute columns do not match its records") from None
+    return nodes, objs
+
+
+def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, Any]]:
+    """``count`` attribute changes ``{id, attributes}`` from the four attribute sections."""
+    codes, ids, values, table, escaped = _attr_sections(cur, count)
+    coded = _coded(codes, values, table, text_ids)
+    if coded is None:
+        return _attr_items(codes, values, table, escaped, text_ids, ids)
+    ids.done()
+    return [{"id": n, "attributes": dict(o)} for n, o in zip(*coded, strict=True)]
+
+
+def read_attr_columns(
+    cur: Cursor, count: int, text_ids: list[int]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """:func:`read_attrs` as two columns, the element ids and their attribute objects (a
+    table's objects shared between the changes that use them: read only)."""
+    codes, ids, values, table, escaped = _attr_sections(cur, count)
+    coded = _coded(codes, values, table, text_ids)
+    if coded is None:
+        items = _attr_items(codes, values, table, escaped, text_ids, ids)
+        return [d["id"] for d in items], [d["attributes"] for d in items]
+    ids.done()
+    return coded
+
+
+def _attr_items(
+    codes: list[int],
+    values: list[int],
+    table: list[Any],
+    escaped: list[Any],
+    text_ids: list[int],
+    ids: Cursor,
+) -> list[dict[str, Any]]:
+    """:func:`read_attrs` item by item (some changes escaped or coded by id)."""
     out: list[dict[str, Any]] = []
     prev, esc = -1, iter(escaped)
     try:
@@ -220,22 +273,6 @@ def read_attrs(cur: Cursor, count: int, text_ids: list[int]) -> list[dict[str, A
                 raise ValueError("chunk body's attribute object is not an object")
             out.append({"id": node, "attributes": dict(obj)})
     except (IndexError, StopIteration):
-        raise ValueError("chunk body's attribute columns do not match its records") from None
-    ids.done()
-    return out
-
-
-def _coded_attrs(
-    codes: list[int], values: list[int], table: list[Any], text_ids: list[int], ids: Cursor
-) -> list[dict[str, Any]]:
-    """:func:`read_attrs` when every change is coded against a text and every value is in
-    the table (a grid's class flips), with C-level ``map`` over the columns."""
-    try:
-        texts = map(text_ids.__getitem__, map(_MINUS_ONE, accumulate(codes)))  # from -1 on
-        nodes = map(_MINUS_ONE, texts)  # rrweb numbers a text right after its element
-        objs = map(table.__getitem__, map(_MINUS_ONE, values))
-        out = [{"id": node, "attributes": dict(obj)} for node, obj in zip(nodes, objs, strict=True)]
-    except (IndexError, ValueError):
         raise ValueError("chunk body's attribute columns do not match its records") from None
     ids.done()
     return out

@@ -327,8 +327,11 @@ def _supported(v: Any, versions: tuple[int, ...], what: str) -> int:
     return v
 
 
-def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> list[Any]:
-    """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk)."""
+def decode_chunk_raw(
+    seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher, *, columns: bool = False
+) -> list[Any]:
+    """Decrypt and decompress one chunk into raw record dicts (AEAD failure names the chunk;
+    ``columns``: see :func:`agent.seal.chunk_codec.decode`)."""
     where = f"{seg.path} chunk {row.idx}"
     version = _supported(row.header.get("v"), fmt.CHUNK_HEADER_VERSIONS, f"{where}: chunk header")
     try:
@@ -338,7 +341,7 @@ def decode_chunk_raw(seg: SegmentFile, row: ChunkRow, cipher: ChunkCipher) -> li
     comp = cipher.open(nonce, row.ciphertext, row.header_bytes, where=where)
     limit = int(row.header.get("ptlen", 0)) or 1 << 30
     plain = _dctx(version).decompress(comp, max_output_size=limit)
-    recs = chunk_codec.decode(plain, version)
+    recs = chunk_codec.decode(plain, version, columns=columns)
     if not isinstance(recs, list):
         raise NotAJournal(f"{where}: chunk body is not a list of records")
     return recs

@@ -21,7 +21,39 @@ def _roundtrip(recs: list[dict[str, Any]]) -> bytes:
     back = chunk_codec.decode(body, 3)
     assert back == recs
     assert record_bytes(back) == record_bytes(recs)  # types too: no 1 for 1.0 or True
+    columns = chunk_codec.decode(body, 3, columns=True)
+    assert [_listed(r) for r in columns] == recs
+    assert record_bytes([_listed(r) for r in columns]) == record_bytes(recs)
     return body
+
+
+def _listed(rec: Any) -> Any:
+    """A record decoded with ``columns=True``, its column objects iterated into lists."""
+    data = rec.get("payload", {}).get("data") if isinstance(rec.get("payload"), dict) else None
+    if not isinstance(data, dict):
+        return rec
+    moved = {
+        k: list(v)
+        for k, v in data.items()
+        if isinstance(v, chunk_codec.TextColumns | chunk_codec.AttrColumns)
+    }
+    return {**rec, "payload": {**rec["payload"], "data": {**data, **moved}}} if moved else rec
+
+
+def test_columns_hold_a_grid_chunks_lists_without_a_dict_per_change() -> None:
+    """Decoded with ``columns=True``, a grid's texts and class changes are columns: the ids,
+    the values, and the class objects shared from the chunk's table."""
+    grid = CASES["a live grid's chunk"]
+    texts, classes = chunk_codec.decode(chunk_codec.encode(grid, 3), 3, columns=True)
+    t, a = texts["payload"]["data"]["texts"], classes["payload"]["data"]["attributes"]
+    assert isinstance(t, chunk_codec.TextColumns) and isinstance(a, chunk_codec.AttrColumns)
+    sent_texts = grid[0]["payload"]["data"]["texts"]
+    sent_attrs = grid[1]["payload"]["data"]["attributes"]
+    assert t.ids == [x["id"] for x in sent_texts]
+    assert t.values == [x["value"] for x in sent_texts]
+    assert a.ids == [x["id"] for x in sent_attrs]
+    assert a.objs == [x["attributes"] for x in sent_attrs]
+    assert len({id(o) for o in a.objs}) == 2  # one object per distinct value
 
 
 def _grid(seq: int, ids: list[int], values: list[str]) -> list[dict[str, Any]]:
