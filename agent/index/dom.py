@@ -40,14 +40,16 @@ _KEEP_ATTRS = frozenset(
 )
 _ID = operator.itemgetter("id")
 _VALUE = operator.itemgetter("value")
+_ATTRS = operator.attrgetter("attrs")
 _SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
 _MASKED = re.compile(r"^(?:(?:tok|esc)_[0-9a-f]{16}|\[redacted\])$")
 _WS = re.compile(r"\s+")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Node:
-    """One mirrored DOM node."""
+    """One mirrored DOM node (compared by identity: ``None in found`` over a grid's nodes
+    stays in C instead of calling a generated ``__eq__`` per node)."""
 
     id: int
     kind: int
@@ -146,6 +148,8 @@ class DomMap:
         """Keep the changed attributes the mirror names elements by."""
         pairs: Iterable[tuple[Any, Any]]
         if isinstance(attrs, AttrColumns):  # decoded as columns: no dict per change
+            if self._set_one_attr(attrs.ids, attrs.objs):
+                return
             pairs = zip(attrs.ids, attrs.objs, strict=True)
         else:
             pairs = ((a.get("id"), a.get("attributes")) for a in attrs or [])
@@ -160,6 +164,26 @@ class DomMap:
                     n.attrs.pop(k, None)
                 elif isinstance(v, str | int):
                     n.attrs[k] = str(v)
+
+    def _set_one_attr(self, ids: list[int], objs: list[dict[str, Any]]) -> bool:
+        """Set a grid's class flips with C-level ``map``: when every change sets the same one
+        attribute to a string on a mirrored node (the objects are the chunk's few shared
+        ones, checked once each); else change nothing and return False."""
+        distinct = list(dict(zip(map(id, objs), objs, strict=True)).values())
+        keys = {k for o in distinct for k in o}
+        if len(keys) != 1 or not all(len(o) == 1 for o in distinct):
+            return False
+        (key,) = keys
+        if key not in _KEEP_ATTRS:
+            return True  # nothing the mirror keeps
+        if not all(type(o[key]) is str for o in distinct):
+            return False
+        found = list(map(self.nodes.get, ids))
+        if None in found:
+            return False
+        values = map(operator.itemgetter(key), objs)
+        deque(map(dict.__setitem__, map(_ATTRS, found), repeat(key), values), maxlen=0)
+        return True
 
     def _set_texts(self, texts: Any, changed: list[int]) -> bool:
         """Set the texts when every one is ``{id, value}`` of a mirrored node and a string,
