@@ -161,10 +161,12 @@ def _expected(a: Action, background: set[tuple[str, str]]) -> list[Expected]:
 def _reordered(actions: list[Action]) -> list[Action]:
     """A dialog, popup or download listed before the action that opened it comes after it.
 
-    Actions are listed in journal order, and a popup's target can reach the journal before
-    the recorder's batch with the last keystrokes and the click that opened it: every action
-    of the opener page that happened no later than the popup (by the page's clock) goes
-    before it, and so does the opener (click, key, submit) right after those.
+    Actions come in time order, but a popup's target can reach the journal before the
+    recorder's batch with the last keystrokes and the click that opened it: every action of
+    the opener page that happened no later than the popup (by the page's clock) goes before
+    it. When none of those is an opener (click, key, submit), the opener is the next one on
+    that page, if it comes within :data:`FOLLOW_NS` and closer than an opener just before:
+    an opened action whose opener page's last action is the click that opened it stays.
     """
     out = list(actions)
     i = 0
@@ -178,14 +180,30 @@ def _reordered(actions: list[Action]) -> list[Action]:
         while j < len(out) and out[j].page == opener and out[j].t_utc_ns <= a.t_utc_ns:
             passed_opener = passed_opener or out[j].verb in _OPENERS
             j += 1
-        if not passed_opener and j < len(out) and out[j].verb in _OPENERS and out[j].page == opener:
-            j += 1
+        if not passed_opener and j < len(out):
+            j += _opens(out[j], a, opener, _gap_before(out, i, opener))
         if j == i + 1:
             i += 1
             continue
         out.insert(j - 1, out.pop(i))
         i = j
     return out
+
+
+def _gap_before(out: list[Action], i: int, opener: str) -> int | None:
+    """How long before ``out[i]`` the opener page's last action was, if it was an opener."""
+    prev = next((b for b in reversed(out[:i]) if b.page == opener), None)
+    if prev is None or prev.verb not in _OPENERS:
+        return None
+    return out[i].t_utc_ns - prev.t_utc_ns
+
+
+def _opens(b: Action, a: Action, opener: str, gap_before: int | None) -> bool:
+    """Whether ``b``, listed after the opened action ``a``, is what opened it."""
+    if b.verb not in _OPENERS or b.page != opener:
+        return False
+    gap = b.t_utc_ns - a.t_utc_ns
+    return gap <= FOLLOW_NS and (gap_before is None or gap < gap_before)
 
 
 def build_plan(session_id: str, actions: list[Action], records: list[Record]) -> Plan:

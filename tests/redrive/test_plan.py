@@ -88,6 +88,37 @@ def test_a_popup_journaled_before_the_last_keystrokes_and_its_click_comes_after_
     assert [s.action.seq for s in plan.steps] == [1, 2, 4, 5, 3, 6, 7]
 
 
+def test_a_popup_and_a_dialog_right_after_their_clicks_stay_before_the_next_click() -> None:
+    """The order of a recorded demo session (times as recorded, in ms): the popup 26 ms after
+    the click that opened it, then 'Cancel all' and its confirm() 5 ms later, then the
+    download link and the download. Each opened action stays after its own click; none is
+    moved past the next click (the re-drive would wait for a dialog nobody opened yet)."""
+    big = Target(role="button", name="Confirm big order")
+    actions = [
+        _act(1, "navigate", url=APP + "/"),
+        _act(745, "type", dt_ms=675, target=Target(role="textbox", name="Quantity")),
+        _act(769, "click", dt_ms=758, target=big),
+        _act(751, "popup", dt_ms=784, page="Q", detail={"opener": "P"}),
+        _act(806, "click", dt_ms=1224, target=Target(role="button", name="Cancel all")),
+        _act(798, "dialog", dt_ms=1229, detail={"message": "Cancel all?", "accepted": True}),
+        _act(811, "click", dt_ms=1346, target=Target(role="link", name="Download report")),
+        _act(801, "download", dt_ms=1356),
+    ]
+    plan = build_plan("S", actions, [])
+    assert [s.action.seq for s in plan.steps] == [1, 745, 769, 751, 806, 798, 811, 801]
+
+
+def test_a_dialog_long_before_the_next_click_is_not_moved_past_it() -> None:
+    """A dialog a timer opened (no click just before it) stays where its time puts it when
+    the next click comes more than a second later."""
+    actions = [
+        _act(1, "navigate", url=APP + "/"),
+        _act(2, "dialog", dt_ms=500, detail={"message": "Session ends soon", "accepted": True}),
+        _act(3, "click", dt_ms=2600, target=Target(role="button", name="Refresh")),
+    ]
+    assert [s.action.seq for s in build_plan("S", actions, []).steps] == [1, 2, 3]
+
+
 def test_a_session_without_navigation_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no navigation"):
         build_plan("S", [_act(1, "click")], [])
