@@ -118,4 +118,4 @@ def scroll_actions(records: list[Record], actions: list[Action]) -> list[Action]
 
 def with_scrolls(actions: list[Action], records: list[Record]) -> list[Action]:
     """The derived actions and the scrolls, in the order they happened."""
-    return sorted([*actions, *scroll_actions(records, actions)], key=lambda a: a.seq)
+    return sorted([*actions, *scroll_actions(records, actions)], key=lambda a: (a.t_utc_ns, a.seq))

@@ -59,3 +59,17 @@ def test_scroll_runs_become_steps_to_where_they_landed() -> None:
                                                                     "element": True}  # fmt: skip
     assert got[2].detail["element"] is False
     assert [a.seq for a in with_scrolls(actions, records)] == [3, 4, 5, 6, 7]
+
+
+def test_with_scrolls_keeps_the_order_actions_happened_in_not_journal_order() -> None:
+    """A dialog is journaled (seq 768) before the recorder's batch with the click that opened
+    it (seq 775) but closed 5 ms after the click: merged with a scroll, the click still comes
+    first, as the derivation put it."""
+    records = [
+        _rec(1, 1 * S, "rrweb.full_snapshot", {"node": SNAPSHOT, "type": EventType.FULL_SNAPSHOT}),
+        _scroll(2, 2 * S, 2, 300),
+    ]
+    click = _click(775, 5 * S)
+    dialog = Action(768, 768, 5 * S + 5_000_000, "dialog", "answered dialog 'Sure?' with OK",
+                    page="p1")  # fmt: skip
+    assert [a.seq for a in with_scrolls([click, dialog], records)] == [2, 775, 768]
