@@ -36,7 +36,7 @@ class CaptureConfig(Section):
     viewport_width: int = Field(default=1280, ge=200, le=10000)
     viewport_height: int = Field(default=800, ge=200, le=10000)
     flush_ms: int = Field(default=150, ge=10, le=5000)
-    emit_ms: int = Field(default=20, ge=1, le=5000)
+    emit_ms: int = Field(default=2, ge=1, le=5000)
     heartbeat_ms: int = Field(default=1000, ge=100, le=60000)
     keyframe_seconds: int = Field(default=60, ge=1)
     body_cap_bytes: int = Field(default=1024 * 1024, ge=0)
