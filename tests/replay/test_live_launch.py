@@ -15,6 +15,7 @@ import pytest
 
 from agent.audit import record_access
 from agent.config import load_config
+from agent.journal.journal import Journal
 from agent.keys import Keyring
 from agent.replay.live_launch import active_session
 from agent.testing import FakeClock
@@ -24,22 +25,25 @@ from tests.replay.live_helpers import http
 from tests.waiting import wait_until
 
 
-def _homes(tmp_path: Path) -> tuple[Path, str, str]:
-    """A home with a sealed session, then an open one, then an audit session."""
+def _homes(tmp_path: Path) -> tuple[Path, str, Journal]:
+    """A home with a sealed session, then an open one, then an audit session. The open
+    session's journal is returned so the caller keeps it open: once collected, its connection
+    closes and SQLite removes the WAL of a segment that was never sealed."""
     home = tmp_path / "home"
     Keyring.load_or_init(home)
     sealed = write_session(home, clock=FakeClock()).session_id
     clock = FakeClock()
     clock.advance_s(60)
-    open_ = write_session(home, clock=clock, close=False).session_id
-    record_access(home, load_config(env={}, home=home), "audit.view", {"session": open_})
+    open_ = write_session(home, clock=clock, close=False)
+    record_access(home, load_config(env={}, home=home), "audit.view", {"session": open_.session_id})
     return home, sealed, open_
 
 
 def test_the_newest_session_still_being_recorded_is_followed(tmp_path: Path) -> None:
-    home, sealed, open_ = _homes(tmp_path)
-    assert sealed < open_
-    assert active_session(home) == open_
+    home, sealed, journal = _homes(tmp_path)
+    assert sealed < journal.session_id
+    assert active_session(home) == journal.session_id
+    journal.close()
 
 
 def test_watch_refuses_without_an_active_session_or_a_safe_listener(
@@ -59,7 +63,8 @@ def test_watch_refuses_without_an_active_session_or_a_safe_listener(
 
 
 def test_a_watch_process_serves_the_open_session(tmp_path: Path) -> None:
-    home, _, open_ = _homes(tmp_path)
+    home, _, journal = _homes(tmp_path)
+    open_ = journal.session_id
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONTAPE_")}
     env["PYTHONPATH"] = str(ROOT)
     cmd = [sys.executable, "-m", "agent.cli.main", "--home", str(home), "watch", "--no-open"]
@@ -84,4 +89,5 @@ def test_a_watch_process_serves_the_open_session(tmp_path: Path) -> None:
     finally:
         p.send_signal(signal.SIGINT)
         p.wait(30)
+        journal.close()
     assert p.returncode == 0
