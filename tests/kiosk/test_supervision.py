@@ -273,8 +273,7 @@ def test_require_supervisor_refuses_start_until_one_joins_and_pauses_when_all_le
         "kiosk.session_end",
     ]
     kiosk = of_kind(records, "kiosk.")
-    # by kind, not position: a kiosk.blocked subresource (seen once in CI under load) can come first
-    refused = next(r for r in kiosk if r.kind == "kiosk.start_refused")
+    refused = next(r for r in kiosk if r.kind == "kiosk.start_refused")  # not kiosk[0]: see git log
     assert refused.payload == {"reason": NO_SUPERVISOR}
     first_join = next(r for r in kiosk if r.kind == "kiosk.supervisor_join").payload
     assert (first_join["before_start"], first_join["supervisor"]) == (True, "sup-cy")
