@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent.actions.inputs import Draft, InputActions, aid_of
-from agent.actions.model import Action, Target
+from agent.actions.model import Action, Target, time_order
 from agent.actions.requests import CausedRequests
 from agent.actions.text import action_text, masked_mode
 from agent.events import Record
@@ -103,7 +103,7 @@ class ActionDeriver:
         """The actions derived so far with their caused requests and text, in the order they
         happened (time, then seq: the recorder's batch of a click can reach the journal after
         the popup or dialog the click opened)."""
-        return sorted((self._build(d) for d in self._drafts), key=lambda a: (a.t_utc_ns, a.seq))
+        return sorted((self._build(d) for d in self._drafts), key=time_order)
 
     def _build(self, d: Draft) -> Action:
         a = Action(

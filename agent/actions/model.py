@@ -87,3 +87,9 @@ class Action:
         d["requests"] = [asdict(r) for r in self.requests]
         d["cause_ids"] = list(self.cause_ids)
         return d
+
+
+def time_order(a: Action) -> tuple[int, int]:
+    """The order actions happened in: time, then journal order among equal times (a dialog
+    is journaled before the recorder's batch that holds the click that opened it)."""
+    return (a.t_utc_ns, a.seq)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from agent.actions.labels import target_from_dom
-from agent.actions.model import Action, Target
+from agent.actions.model import Action, Target, time_order
 from agent.events import Record
 from agent.index.dom import DomMap
 from agent.rrweb import IncrementalSource
@@ -118,4 +118,4 @@ def scroll_actions(records: list[Record], actions: list[Action]) -> list[Action]
 
 def with_scrolls(actions: list[Action], records: list[Record]) -> list[Action]:
     """The derived actions and the scrolls, in the order they happened."""
-    return sorted([*actions, *scroll_actions(records, actions)], key=lambda a: (a.t_utc_ns, a.seq))
+    return sorted([*actions, *scroll_actions(records, actions)], key=time_order)
