@@ -16,6 +16,10 @@ After a ``rotated`` seal the feed moves to the next segment (index + 1, whose ge
 name that seal's hash and the next seq); any other seal ends the session. Any failed check
 stops the feed for good (state ``failed`` with the check and where): nothing after a broken
 chunk is ever handed out, and nothing is skipped.
+
+A segment with no WAL and no seal is one being created, so the feed waits for its writer; after
+:data:`NOT_READY_S` it reads it anyway and its status says nobody writes it (what a seal
+refused by a full disk leaves), until the recovery's seal arrives.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from agent.seal.segment_file import ChunkRow
 from agent.seal.verify_checks import StoredChunks, check_seal
 
 NOT_READY_S = 10.0
-"""How long a newest segment may stay unreadable (created, genesis not yet committed) before
-that counts as damage."""
+"""How long a newest segment may stay unreadable (created, genesis not yet committed), or
+stay without a WAL and unsealed, before the feed stops waiting for its writer."""
 
 
 @dataclass
@@ -51,7 +55,9 @@ class LiveStatus:
     ``failed`` (``error`` names the check and where). ``checkpoint`` is the number of the
     newest checkpoint whose signature, link and Merkle root checked, in segment
     ``checkpoint_segment``; ``verified_seq`` the last seq it (or a seal) covers;
-    ``chained_seq`` the last seq handed out (chain-checked, decrypted)."""
+    ``chained_seq`` the last seq handed out (chain-checked, decrypted). ``stalled`` is set
+    while the segment read is unsealed and nobody writes it (its writer stopped without
+    sealing it, e.g. a seal refused by a full disk: the agent's next start seals it)."""
 
     session_id: str
     state: str = "waiting"
@@ -62,6 +68,7 @@ class LiveStatus:
     chained_seq: int | None = None
     end_reason: str = ""
     error: str = ""
+    stalled: str = ""
 
     @property
     def chain_only(self) -> int:
@@ -84,7 +91,7 @@ class LiveStatus:
             return f"ended ({self.end_reason}), sealed and verified"
         head = f"live, {where}" if where else "live, no checkpoint yet"
         tail = f"; {self.chain_only} newer events chain-checked only" if self.chain_only else ""
-        return head + tail
+        return head + tail + (f"; {self.stalled}" if self.stalled else "")
 
     def as_dict(self) -> dict[str, Any]:
         """The status as JSON, with the badge text."""
@@ -246,6 +253,8 @@ class LiveFeed:
                 tail = self._tail or self._open_next()
                 if tail is None:
                     return out
+                if self.status.stalled and _written(tail.path):
+                    tail = self._reopen(tail, out)
                 self._tail = tail
                 sealed = tail.sealed()
                 out.extend(tail.read_chunks())
@@ -273,6 +282,7 @@ class LiveFeed:
 
     def _after_seal(self, tail: _Tail, reason: str, seal_hash: str) -> None:
         st = self.status
+        st.stalled = ""
         st.verified_seq = tail.rep.seq_last_verified
         self._expect_seq = tail.stored.expect_seq
         self._prev_seal = seal_hash
@@ -288,17 +298,40 @@ class LiveFeed:
         if not found:
             return None
         path = found[0]
-        if not Path(str(path) + "-wal").exists() and not _sealed(path):
+        stalled = not Path(str(path) + "-wal").exists() and not _sealed(path)
+        if stalled and not self._waited(path):
             return None  # being created: its WAL is not there yet
         try:
             tail = _Tail(path, self.keyring, self._expect_seq)
         except InputError:
-            first = self._first_seen.setdefault(path, time.monotonic())
-            if time.monotonic() - first < NOT_READY_S:
+            if not self._waited(path):
                 return None
             raise
         self._check_link(tail)
+        if stalled:
+            self.status.stalled = (
+                f"segment {tail.index} is unsealed and no longer written: its writer stopped "
+                "without sealing it, and the agent's next start seals it"
+            )
         return tail
+
+    def _reopen(self, tail: _Tail, out: list[Record]) -> _Tail:
+        """A stalled segment written again (recovery seals it): it was opened immutable, so
+        it is opened again and read from its start, every chunk checked again; only records
+        not handed out yet are added to ``out``."""
+        first, handed = int(tail.file.genesis.get("seq_first", 0)), self.status.chained_seq
+        tail.close()
+        self._tail = None
+        fresh = _Tail(tail.path, self.keyring, first)
+        self._check_link(fresh)
+        out.extend(r for r in fresh.read_chunks() if handed is None or r.seq > handed)
+        self.status.stalled = ""
+        return fresh
+
+    def _waited(self, path: Path) -> bool:
+        """Whether ``path`` was first found not ready at least :data:`NOT_READY_S` ago."""
+        first = self._first_seen.setdefault(path, time.monotonic())
+        return time.monotonic() - first >= NOT_READY_S
 
     def _check_link(self, tail: _Tail) -> None:
         """A segment after the first continues the previous one: its seal hash, next seq."""
@@ -330,6 +363,11 @@ class LiveFeed:
         if self._tail is not None:
             self._tail.close()
             self._tail = None
+
+
+def _written(path: Path) -> bool:
+    """Whether a segment has a WAL (a writer) or a seal."""
+    return Path(str(path) + "-wal").exists() or _sealed(path)
 
 
 def _sealed(path: Path) -> bool:

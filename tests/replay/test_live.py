@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent.config import load_config
+from agent.journal.recovery import recover_segment
+from agent.keys import Keyring
+from agent.replay import live
 from agent.replay.live import LiveFeed
 from agent.testing import FakeClock, make_event
 from tests.journals import CHUNK_STEP_S, flip_byte, open_journal, rotate
@@ -87,3 +92,35 @@ def test_a_tampered_chunk_in_the_open_segment_stops_the_feed(tmp_path: Path) -> 
     _ticks(j, clock, 9, 1)
     assert feed.poll() == []  # a failed feed stays failed
     j.close()
+
+
+def test_an_unsealed_segment_nobody_writes_is_shown_after_the_wait_and_sealed_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a seal refused by a full disk leaves: the writer's connection closed (so SQLite
+    removed the WAL) on an unsealed segment. The feed first waits for a writer, then shows
+    what the segment holds and says nobody writes it; the recovery's seal ends the session."""
+    home = tmp_path / "home"
+    cfg = load_config(env={}, home=home)
+    clock = FakeClock()
+    j = open_journal(home, cfg, clock)
+    _ticks(j, clock, 0, 3)
+    j.abandon()
+    (seg,) = sorted((home / "journals" / j.session_id).glob("*.stj"))
+    assert not Path(f"{seg}-wal").exists()
+    feed = LiveFeed(home, j.session_id)
+    assert feed.poll() == []  # within NOT_READY_S of first seeing it: a writer may be starting
+    assert feed.status.state == "waiting"
+    monkeypatch.setattr(live, "NOT_READY_S", 0.0)
+    recs = feed.poll()
+    assert [r.payload["n"] for r in recs if r.kind == "clock.tick"] == [0, 1, 2]
+    assert feed.status.state == "live"
+    assert "segment 0 is unsealed and no longer written" in feed.status.badge()
+    assert recover_segment(seg, Keyring.load(home), clock) is not None
+    tail = feed.poll()
+    assert [(r.kind, r.payload["cause"]) for r in tail] == [("capture.gap", "agent_crash")]
+    assert (feed.status.state, feed.status.end_reason, feed.status.stalled) == (
+        "ended",
+        "recovered",
+        "",
+    )
