@@ -5,7 +5,8 @@ Workloads (:mod:`agent.bench.workloads`): the plain blotter, an AG Grid Communit
 an order-entry form (``demo`` and ``--url`` on request). Arms (:mod:`agent.bench.capture_arms`,
 :mod:`agent.bench.tracing_peer`): ``none``, ``sessiontape`` (the full agent), ``rrweb``
 (rrweb 2.2.2 alone) and ``tracing`` (Playwright tracing). Every run measures every workload
-under every arm, each in a fresh browser; the order of workloads and of arms rotates from run
+under every arm, each in a fresh browser (ours also in a fresh process:
+:mod:`agent.bench.capture_child` says why); the order of workloads and of arms rotates from run
 to run, so drift in the machine's load hits them all. Reported per workload, medians over the
 runs: busy ms per update and its ratio to ``none`` for each arm; stored bytes per recorded
 hour for each recording arm; our journal bytes against rrweb's raw JSON over the window
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.bench.capture_arms import ArmRun, run_none, run_rrweb, run_sessiontape
+from agent.bench.capture_arms import ArmRun, run_none, run_rrweb
+from agent.bench.capture_child import run_isolated
 from agent.bench.capture_report import machine, summarize_case
 from agent.bench.peer import peer_source
 from agent.bench.tracing_peer import run_tracing
@@ -95,12 +97,23 @@ def _rotated(items: Sequence[Any], i: int) -> list[Any]:
     return [*items[k:], *items[:k]]
 
 
-async def _run_arm(arm: str, s: Settings, blotter: Any) -> ArmRun:
+async def _run_arm(arm: str, s: Settings, blotter: Any, case: Case, base: str) -> ArmRun:
     cap = s.config.capture
     if arm == "none":
         return await run_none(cap, blotter, s.seconds, s.warmup)
-    if arm == "sessiontape":
-        return await run_sessiontape(s.config, blotter, s.seconds, s.warmup, s.home)
+    if arm == "sessiontape":  # in a process of its own: its CPU time is the agent's alone
+        spec = {
+            "config": s.config.model_dump(mode="json"),
+            "workload": case.workload,
+            "base": base,
+            "cells": case.cells,
+            "url": s.url,
+            "counter": s.counter,
+            "seconds": s.seconds,
+            "warmup": s.warmup,
+            "home": str(s.home),
+        }
+        return await run_isolated(spec)
     if arm == "rrweb":
         return await run_rrweb(cap, blotter, s.seconds, s.warmup)
     return await run_tracing(cap, blotter, s.seconds, s.warmup)
@@ -116,7 +129,7 @@ async def interleaved(
             for case in _rotated(cases, i):
                 async with open_workload(case.workload, base, case.cells, s.url, s.counter) as b:
                     for arm in _rotated(case.arms, i):
-                        out[case.key][arm].append(await _run_arm(arm, s, b))
+                        out[case.key][arm].append(await _run_arm(arm, s, b, case, base))
     return out
 
 

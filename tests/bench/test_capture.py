@@ -3,14 +3,21 @@ recorder, the full agent, rrweb 2.2.2, Playwright tracing), and its usage errors
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from agent.bench.busy import BusySample
 from agent.bench.capture import ARMS, iter_lines, plan
+from agent.bench.capture_arms import ArmRun
+from agent.bench.capture_child import arm_from_json, arm_to_json, run_isolated
 from agent.bench.peer import RRWEB_UMD
 from agent.bench.workloads import AGGRID_JS, WORKLOADS
+from agent.errors import CaptureError
 from tests.cli.clirun import run_main
 
 
@@ -72,3 +79,30 @@ def test_an_unknown_workload_or_peer_is_a_usage_error(
     code, _, err = run_main(capsys, "--home", str(tmp_path), "bench", "capture", flag, value)
     assert code == 2
     assert named in err
+
+
+def test_an_arm_run_crosses_the_process_boundary_unchanged() -> None:
+    run = ArmRun(
+        BusySample(task_ms=812.5, updates=77, wall_ms=4001.2, probe_delta=None),
+        stored_bytes=66_123,
+        stored_s=4.0012,
+        stored_updates=77,
+        agent_cpu_pct=3.91,
+        agent_cpu_ms=156.4,
+        changes_captured_pct=100.0,
+        extra={"file_bytes": 190_000, "window_bytes": 66_123, "run_s": 9.5},
+    )
+    assert arm_from_json(json.loads(json.dumps(arm_to_json(run)))) == run
+
+
+def test_the_agent_arms_process_refuses_a_bad_spec_and_the_parent_says_which_arm_failed() -> None:
+    child = subprocess.run(
+        [sys.executable, "-m", "agent.bench.capture_child"],
+        input=b'{"workload": "blotter"}',
+        capture_output=True,
+        check=False,
+    )
+    assert child.returncode == 1 and child.stdout == b""
+    assert b"bad arm spec on stdin: 'config'" in child.stderr
+    with pytest.raises(CaptureError, match="sessiontape arm's own process exited with 1 on 'form'"):
+        asyncio.run(run_isolated({"workload": "form"}))

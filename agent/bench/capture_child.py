@@ -1,0 +1,90 @@
+"""The ``sessiontape`` arm of ``sessiontape bench capture``, in a process of its own.
+
+The agent's CPU figure is the CPU time of the process the agent runs in, over the measured
+window, so nothing else may have run in that process before: measured in the benchmark's own
+process, the 1000-cell blotter's agent CPU read about 6.4 % after the rrweb arm had run there
+and about 4.9 % after no peer (four runs each, 2026-12-07), for the same agent and page.
+
+The parent (:func:`run_isolated`) sends the arm's settings as one JSON object on stdin; the
+child (``python -m agent.bench.capture_child``) opens the workload itself, runs
+:func:`agent.bench.capture_arms.run_sessiontape` and prints the :class:`ArmRun` as one JSON
+line on stdout. Its log lines and errors go to the parent's stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agent.bench.busy import BusySample
+from agent.bench.capture_arms import ArmRun, run_sessiontape
+from agent.bench.workloads import open_workload
+from agent.config import Config
+from agent.errors import CaptureError, SessiontapeError
+from agent.logs import configure_quiet
+
+
+def arm_to_json(run: ArmRun) -> dict[str, Any]:
+    """``run`` as JSON-friendly data (:func:`arm_from_json` reads it back)."""
+    return asdict(run)
+
+
+def arm_from_json(data: dict[str, Any]) -> ArmRun:
+    """The :class:`ArmRun` of :func:`arm_to_json`'s output."""
+    fields = dict(data)
+    return ArmRun(sample=BusySample(**fields.pop("sample")), **fields)
+
+
+async def run_isolated(spec: dict[str, Any]) -> ArmRun:
+    """Run the arm ``spec`` describes (keys of :func:`_arm`) in a new Python process.
+
+    Raises :class:`CaptureError` when the process fails or prints no result."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agent.bench.capture_child",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate(orjson.dumps(spec))
+    lines = out.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise CaptureError(
+            f"the sessiontape arm's own process exited with {proc.returncode} on "
+            f"{spec.get('workload')!r} (its error is above)"
+        )
+    return arm_from_json(orjson.loads(lines[-1]))
+
+
+async def _arm(spec: dict[str, Any]) -> ArmRun:
+    config = Config.model_validate(spec["config"])
+    async with open_workload(
+        spec["workload"], spec["base"], int(spec["cells"]), spec.get("url"), spec["counter"]
+    ) as blotter:
+        return await run_sessiontape(
+            config, blotter, float(spec["seconds"]), float(spec["warmup"]), Path(spec["home"])
+        )
+
+
+def main() -> int:
+    """Read the spec from stdin, run the arm, print its result; 1 with a message on failure."""
+    configure_quiet()  # log lines to stderr: stdout carries the result only
+    try:
+        run = asyncio.run(_arm(orjson.loads(sys.stdin.buffer.read())))
+    except SessiontapeError as exc:
+        print(f"sessiontape bench capture: {exc}", file=sys.stderr)
+        return 1
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        print(f"sessiontape bench capture: bad arm spec on stdin: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(orjson.dumps(arm_to_json(run)) + b"\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
