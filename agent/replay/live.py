@@ -18,8 +18,8 @@ stops the feed for good (state ``failed`` with the check and where): nothing aft
 chunk is ever handed out, and nothing is skipped.
 
 A segment with no WAL and no seal is one being created, so the feed waits for its writer; after
-:data:`NOT_READY_S` it reads it anyway and its status says nobody writes it (what a seal
-refused by a full disk leaves), until the recovery's seal arrives.
+:data:`NOT_READY_S` it reads it anyway and its status says nobody writes it (what a journal
+that stopped without sealing and closed its file leaves), until the recovery's seal arrives.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class LiveStatus:
     ``checkpoint_segment``; ``verified_seq`` the last seq it (or a seal) covers;
     ``chained_seq`` the last seq handed out (chain-checked, decrypted). ``stalled`` is set
     while the segment read is unsealed and nobody writes it (its writer stopped without
-    sealing it, e.g. a seal refused by a full disk: the agent's next start seals it)."""
+    sealing it and closed the file, so SQLite removed the WAL: the agent's next start seals
+    it)."""
 
     session_id: str
     state: str = "waiting"

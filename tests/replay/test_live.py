@@ -97,9 +97,10 @@ def test_a_tampered_chunk_in_the_open_segment_stops_the_feed(tmp_path: Path) -> 
 def test_an_unsealed_segment_nobody_writes_is_shown_after_the_wait_and_sealed_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What a seal refused by a full disk leaves: the writer's connection closed (so SQLite
-    removed the WAL) on an unsealed segment. The feed first waits for a writer, then shows
-    what the segment holds and says nobody writes it; the recovery's seal ends the session."""
+    """What a journal that stopped without sealing leaves (``Journal.abandon``, its fatal
+    paths): the writer's connection closed, so SQLite removed the WAL, on an unsealed
+    segment. The feed first waits for a writer, then shows what the segment holds and says
+    nobody writes it; the recovery's seal ends the session."""
     home = tmp_path / "home"
     cfg = load_config(env={}, home=home)
     clock = FakeClock()
