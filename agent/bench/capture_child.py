@@ -28,6 +28,10 @@ from agent.config import Config
 from agent.errors import CaptureError, SessiontapeError
 from agent.logs import configure_quiet
 
+CHILD_TIMEOUT_S = 300.0
+"""Time the agent's arm may take beyond its window and warm-up: a browser start, the page's
+first update (60 s at most) and sealing the recording, on a loaded machine."""
+
 
 def arm_to_json(run: ArmRun) -> dict[str, Any]:
     """``run`` as JSON-friendly data (:func:`arm_from_json` reads it back)."""
@@ -40,10 +44,12 @@ def arm_from_json(data: dict[str, Any]) -> ArmRun:
     return ArmRun(sample=BusySample(**fields.pop("sample")), **fields)
 
 
-async def run_isolated(spec: dict[str, Any]) -> ArmRun:
-    """Run the arm ``spec`` describes (keys of :func:`_arm`) in a new Python process.
+async def run_isolated(spec: dict[str, Any], timeout_s: float = CHILD_TIMEOUT_S) -> ArmRun:
+    """Run the arm ``spec`` describes (keys of :func:`_arm`) in a new Python process, given
+    ``timeout_s`` beyond its window and warm-up; the process is killed when this returns or
+    raises without it having ended.
 
-    Raises :class:`CaptureError` when the process fails or prints no result."""
+    Raises :class:`CaptureError` when the process fails, prints no result or runs too long."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -51,7 +57,18 @@ async def run_isolated(spec: dict[str, Any]) -> ArmRun:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await proc.communicate(orjson.dumps(spec))
+    limit = timeout_s + float(spec.get("seconds", 0)) + float(spec.get("warmup", 0))
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(orjson.dumps(spec)), limit)
+    except TimeoutError:
+        raise CaptureError(
+            f"the sessiontape arm's own process on {spec.get('workload')!r} did not finish "
+            f"within {limit:g} s; stopped"
+        ) from None
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     lines = out.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise CaptureError(

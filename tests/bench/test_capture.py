@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,21 @@ def test_the_agent_arms_process_refuses_a_bad_spec_and_the_parent_says_which_arm
     assert b"bad arm spec on stdin: 'config'" in child.stderr
     with pytest.raises(CaptureError, match="sessiontape arm's own process exited with 1 on 'form'"):
         asyncio.run(run_isolated({"workload": "form"}))
+
+
+def test_an_agent_arm_that_runs_too_long_is_stopped_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[asyncio.subprocess.Process] = []
+    spawn = asyncio.create_subprocess_exec
+
+    async def recording_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        proc = await spawn(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", recording_spawn)
+    spec = {"workload": "form", "seconds": 0, "warmup": 0}
+    with pytest.raises(CaptureError, match="'form' did not finish within 0.01 s; stopped"):
+        asyncio.run(run_isolated(spec, timeout_s=0.01))
+    assert started[0].returncode == -9  # killed, not left running
