@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def arm_from_json(data: dict[str, Any]) -> ArmRun:
 
 
 async def run_isolated(spec: dict[str, Any], timeout_s: float = CHILD_TIMEOUT_S) -> ArmRun:
-    """Run the arm ``spec`` describes (keys of :func:`_arm`) in a new Python process, given
+    """Run the arm ``spec`` describes (the fields of :class:`_Spec`) in a new Python process, given
     ``timeout_s`` beyond its window and warm-up; the process is killed when this returns or
     raises without it having ended.
 
@@ -78,26 +78,51 @@ async def run_isolated(spec: dict[str, Any], timeout_s: float = CHILD_TIMEOUT_S)
     return arm_from_json(orjson.loads(lines[-1]))
 
 
-async def _arm(spec: dict[str, Any]) -> ArmRun:
-    config = Config.model_validate(spec["config"])
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """The arm's settings, read and checked before anything runs."""
+
+    config: Config
+    workload: str
+    base: str
+    cells: int
+    url: str | None
+    counter: str
+    seconds: float
+    warmup: float
+    home: Path
+
+    @classmethod
+    def parse(cls, raw: bytes) -> _Spec:
+        """Raises ``orjson.JSONDecodeError``, ``KeyError``, ``TypeError`` or ``ValueError``
+        (a config pydantic refuses) when ``raw`` is not a whole spec."""
+        d = orjson.loads(raw)
+        return cls(
+            Config.model_validate(d["config"]), str(d["workload"]), str(d["base"]),
+            int(d["cells"]), d.get("url"), str(d["counter"]), float(d["seconds"]),
+            float(d["warmup"]), Path(d["home"]),
+        )  # fmt: skip
+
+
+async def _arm(spec: _Spec) -> ArmRun:
     async with open_workload(
-        spec["workload"], spec["base"], int(spec["cells"]), spec.get("url"), spec["counter"]
+        spec.workload, spec.base, spec.cells, spec.url, spec.counter
     ) as blotter:
-        return await run_sessiontape(
-            config, blotter, float(spec["seconds"]), float(spec["warmup"]), Path(spec["home"])
-        )
+        return await run_sessiontape(spec.config, blotter, spec.seconds, spec.warmup, spec.home)
 
 
 def main() -> int:
     """Read the spec from stdin, run the arm, print its result; 1 with a message on failure."""
     configure_quiet()  # log lines to stderr: stdout carries the result only
     try:
-        run = asyncio.run(_arm(orjson.loads(sys.stdin.buffer.read())))
-    except SessiontapeError as exc:
-        print(f"sessiontape bench capture: {exc}", file=sys.stderr)
-        return 1
+        spec = _Spec.parse(sys.stdin.buffer.read())
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         print(f"sessiontape bench capture: bad arm spec on stdin: {exc}", file=sys.stderr)
+        return 1
+    try:
+        run = asyncio.run(_arm(spec))
+    except SessiontapeError as exc:  # anything else is a bug: its traceback is kept
+        print(f"sessiontape bench capture: {exc}", file=sys.stderr)
         return 1
     sys.stdout.buffer.write(orjson.dumps(arm_to_json(run)) + b"\n")
     return 0
