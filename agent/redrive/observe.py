@@ -110,7 +110,12 @@ class Observer:
         self._poke()
 
     def _console(self, m: ConsoleMessage) -> None:
-        if m.type == "error":
+        if m.type != "error":
+            return
+        url = str(m.location.get("url") or "")
+        if m.text.startswith("Failed to load resource") and url:
+            self._error(f"{m.text} ({path_of(url)})")  # which resource: the text never says
+        else:
             self._error(m.text)
 
     def _error(self, text: str) -> None:

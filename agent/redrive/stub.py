@@ -2,8 +2,8 @@
 so a front-end build can be tested without its backend and without side effects.
 
 Scope: requests to the target origins (``--base-url`` and each ``--map`` target). The front
-end's own files - a GET for a document, stylesheet, script, image, font or media whose
-recorded answer was such a file (or that the recording never saw) - still come from the
+end's own files - a GET for a document, stylesheet, script, image, font, media or the page's
+icon whose recorded answer was such a file (or that the recording never saw) - still come from the
 target: that is the build under test, served by any static server. They are not served
 from the recording because the recording is masked (a secret in a page or a script was
 replaced by ``[redacted]``) and archives only some assets. Everything else is answered from
@@ -38,6 +38,16 @@ _KEPT_HEADERS = frozenset(
 )
 OPEN_FRAMES = 5
 """At most this many recorded server frames are sent when a stubbed WebSocket opens."""
+
+
+def frontend_request(request: Request) -> bool:
+    """Whether the browser loads this as one of the front end's files: by its resource type,
+    or the icon the browser fetches for a page (type ``other``, asking for an image), which a
+    recording may lack (the browser fetches it when it likes)."""
+    if request.resource_type in FRONTEND_TYPES:
+        return True
+    accept = request.headers.get("accept", "")
+    return request.resource_type == "other" and accept.startswith("image/")
 
 
 @dataclass
@@ -201,7 +211,7 @@ class Stub:
             await route.fallback()
             return
         src = self._source(request.url)
-        if request.method == "GET" and request.resource_type in FRONTEND_TYPES:
+        if request.method == "GET" and frontend_request(request):
             seen = self.match("GET", src, take=False)
             if seen is None and src not in self.downloads or seen is not None and seen.frontend:
                 await route.fallback()  # the build under test serves its own files

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import pytest
+from playwright.async_api import async_playwright
 
 from agent.demo_app.threaded import DemoAppThread
 from agent.events import Record
@@ -18,6 +20,7 @@ from agent.redrive.plan import Rewriter, origin_of, path_of
 from agent.redrive.result import MATCH, SKIPPED
 from agent.redrive.run import redrive
 from agent.redrive.stub import Socket, Stub, recorded_exchanges, socket_replies
+from tests.pipeline.site import serve_page
 from tests.redrive.conftest import Recorded
 
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -90,6 +93,41 @@ def _without_answer(records: list[Record], method: str, path: str) -> list[Recor
     ]
 
 
+ICON_PAGE = b"""<!doctype html><html><head><link rel="icon" href="/fav.svg"></head>
+<body><script>fetch('/api/missing').catch(() => {}).finally(() => { document.title = 'done' });
+</script></body></html>"""
+
+
+@pytest.mark.browser
+def test_the_pages_icon_comes_from_the_target_though_the_recording_never_saw_it(
+    tmp_path: Path,
+) -> None:
+    """The browser fetches a page's icon when it likes (type ``other``, asking for an image):
+    a recording without it must not make the stub abort it - it is the front end's file."""
+    (tmp_path / "fav.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+
+    async def run(url: str) -> tuple[int | None, list[str]]:
+        stub = Stub([], Rewriter(ORIGIN, origin_of(url), []), lambda _p: None)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM)
+            try:
+                context = await browser.new_context()
+                await stub.install(context)
+                page = await context.new_page()
+                async with page.expect_request(lambda r: r.url.endswith("/fav.svg")) as icon:
+                    await page.goto(url)
+                answer = await (await icon.value).response()  # None: the request failed
+                await page.wait_for_function("document.title === 'done'")  # the fetch ended
+                return (answer.status if answer else None), stub.unmatched
+            finally:
+                await browser.close()
+
+    with serve_page(tmp_path, ICON_PAGE) as url:
+        status, unmatched = asyncio.run(run(url))
+    assert status == 200  # served by the target
+    assert unmatched == ["GET /api/missing"]  # an API call the recording lacks is aborted
+
+
 @pytest.mark.browser
 def test_backend_stopped_front_end_steps_match(recorded: Recorded) -> None:
     """Against the front end alone every step matches - the sign-in, the REST and WebSocket
@@ -116,7 +154,7 @@ def test_backend_stopped_front_end_steps_match(recorded: Recorded) -> None:
     # logs the failed fetch
     failed = {"POST /api/cancel_all: failed, recorded 2xx"}
     assert set(by_text[cancel].divergences) - failed == {
-        "new console error: Failed to load resource: net::ERR_FAILED",
+        "new console error: Failed to load resource: net::ERR_FAILED (/api/cancel_all)",
         "new console error: Failed to fetch",
     }
     (download,) = [s for s in rep.steps if s.verb == "download"]
