@@ -42,9 +42,15 @@ class _CountingSink:
         self._summary = summary
 
     async def append_many(self, events: Sequence[Event]) -> None:
+        # Loads are counted as captured: a page that loaded while the disk was full did load
+        # (its events are in the session's disk_full gap), so "nothing was loaded" would be
+        # false. Events and kinds count what was written.
+        self._count_loads(events)
         await self._inner.append_many(events)
         self._summary.events += len(events)
         self._summary.kinds.update(e.kind for e in events)
+
+    def _count_loads(self, events: Sequence[Event]) -> None:
         for e in events:
             if e.kind == "page.load_failed":
                 self._summary.load_errors.append(f"{e.payload.get('error')}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from agent.capture.run import run_capture
+from agent.errors import JournalError
+from agent.events import Event
 from agent.testing import MemorySink
 from tests.capture.servers import capture_config, sites
 
@@ -45,6 +48,35 @@ def test_a_page_that_loads_counts_as_loaded_without_load_failures(tmp_path: Path
         assert summary.loaded >= 1
         assert summary.load_errors == []
         assert "page.load_failed" not in summary.kinds
+
+    asyncio.run(main())
+
+
+class _RefusesLoads(MemorySink):
+    """Refuses (as a full disk would) every batch that holds a main-frame navigation."""
+
+    async def append_many(self, events: Sequence[Event]) -> None:
+        if any(e.kind == "page.navigate" for e in events):
+            raise JournalError("no space left on device (injected)")
+        await super().append_many(events)
+
+
+def test_a_page_whose_load_was_not_written_still_counts_as_loaded(tmp_path: Path) -> None:
+    """The page loaded while its events could not be written: it counts as loaded (``record``
+    must not say nothing was loaded); the events count only what was written, and the loss is
+    the gap."""
+
+    async def main() -> None:
+        sink = _RefusesLoads()
+        async with sites() as s:
+            summary = await run_capture(
+                s.a + "/plain.html", capture_config(), tmp_path, sink, headless=True, duration=1.0
+            )
+        assert summary.loaded == 1
+        assert "page.navigate" not in summary.kinds
+        assert summary.events == len(sink.events)
+        gaps = [e.payload for e in sink.events if e.kind == "capture.gap"]
+        assert gaps and {g["cause"] for g in gaps} == {"sink_failed"}  # about:blank's too
 
     asyncio.run(main())
 
