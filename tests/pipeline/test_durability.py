@@ -86,16 +86,19 @@ def test_strict_mode_blocks_input_until_the_journal_is_back_and_drops_nothing(
         await wait_until_async(lambda: engine.targets, what="an attached target")
         fault.failing = True
         await wait_until_async(lambda: engine.blocked_reason, what="input to be blocked")
-        overlay = await page.evaluate("!!document.getElementById('__sessiontape_block')")
+        # The engine's reason is set first, then each page is blocked (input ignored, then the
+        # interstitial shown): the interstitial in the page says both have reached it.
+        overlay = await page.wait_for_selector("#__sessiontape_block", state="attached")
         await page.mouse.click(100, 40)  # would hit the button; the browser ignores it
         await page.evaluate(_TWO_FRAMES)  # any click handler has run by now
         during = await page.inner_text("#n")
         fault.failing = False
         await wait_until_async(lambda: engine.blocked_reason is None, what="input to resume")
+        await page.wait_for_selector("#__sessiontape_block", state="detached")
         await page.click("#b")
         after = await page.inner_text("#n")
         await cap.stop()
-        return during, after, overlay
+        return during, after, overlay is not None
 
     during, after, overlay = asyncio.run(scenario())
     result = rec.close()
