@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from agent.errors import InvalidEvent
+from agent.mutation_columns import json_default
 
 _OPTS = orjson.OPT_SORT_KEYS
 
@@ -59,7 +60,7 @@ def canonical_bytes(obj: Any) -> bytes:
 def record_bytes(obj: Any) -> bytes:
     """Deterministic encoding of an event record (sorted keys, UTF-8) for chunk plaintext."""
     try:
-        return orjson.dumps(obj, option=_OPTS)
+        return orjson.dumps(obj, default=json_default, option=_OPTS)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise InvalidEvent(f"event is not JSON-serialisable: {exc}") from exc
 

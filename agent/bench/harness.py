@@ -25,6 +25,7 @@ from playwright.async_api import Browser, BrowserContext, CDPSession, Page, asyn
 
 from agent.bench.blotter import PAGES
 from agent.capture.bundle import WORLD_NAME, injection_source, load_bundle
+from agent.capture.recorder_messages import as_rrweb
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
@@ -94,7 +95,10 @@ class Recording:
         """Every ``{"k","t","p"}`` entry, in order."""
         out: list[dict[str, Any]] = []
         for raw in self.messages:
-            out.extend(json.loads(raw)["events"])
+            for e in json.loads(raw)["events"]:
+                if e.get("k") == "rrweb.mutation":  # texts and attributes as rrweb lists
+                    e["p"] = as_rrweb(e["p"])
+                out.append(e)
         return out
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:

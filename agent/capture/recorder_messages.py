@@ -12,12 +12,13 @@ becomes a ``capture.gap``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
 from agent.events import Event
 from agent.kinds import KINDS
+from agent.mutation_columns import AttrColumns, TextColumns, json_default
 from agent.rrweb import MouseInteraction
 
 # Kinds the recorder may send; anything else from the page is suspicious.
@@ -29,6 +30,7 @@ RECORDER_KINDS = frozenset(
 )
 
 MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
+_TEXT_VALUES = frozenset((str, type(None)))
 # The latest entry time (ms since the epoch) whose nanoseconds fit the journal's 64-bit
 # integers (year 2262); a later one would make the journal refuse the whole batch.
 MAX_TIME_MS = (2**63 - 1) // 1_000_000
@@ -88,9 +90,74 @@ def parse_message(raw: str) -> Parsed:
         if not isinstance(p, dict):
             rejected.append(f"{k}: payload is not an object")
             continue
+        if k == "rrweb.mutation" and (bad := _columns(p)):
+            rejected.append(f"{k}: {bad}")
+            continue
         entries.append((k, t, p))
     hosts = msg.get("hosts", 0)
     return Parsed(n, entries, rejected, hosts if type(hosts) is int and hosts > 0 else 0)
+
+
+def _columns(p: dict[str, Any]) -> str | None:
+    """A mutation's texts and attribute changes sent as columns, turned into
+    :class:`TextColumns` and :class:`AttrColumns` in place; what is wrong with them, if
+    anything (the rrweb lists pass as they are):
+
+    * ``texts``: ``{"ids": [node id, ...], "values": [string or null, ...]}``;
+    * ``attributes``: ``{"ids": [element id, ...], "objs": [object, ...], "of": [i, ...]}``:
+      change ``j`` sets ``objs[of[j]]`` on element ``ids[j]`` (a grid's class flips are a
+      few distinct objects)."""
+    data = p.get("data")
+    if type(data) is not dict:
+        return None
+    texts, attrs = data.get("texts"), data.get("attributes")
+    if type(texts) is dict:
+        ids, values = texts.get("ids"), texts.get("values")
+        if not (
+            len(texts) == 2
+            and _indexes(ids)
+            and type(values) is list
+            and len(values) == len(ids)
+            and _TEXT_VALUES.issuperset(map(type, values))
+        ):
+            return "bad text columns"
+        data["texts"] = TextColumns(ids, values)
+    if type(attrs) is dict:
+        ids, objs, of = attrs.get("ids"), attrs.get("objs"), attrs.get("of")
+        if not (
+            len(attrs) == 3
+            and _indexes(ids)
+            and type(objs) is list
+            and {dict}.issuperset(map(type, objs))
+            and _indexes(of, len(objs))
+            and len(of) == len(ids)
+        ):
+            return "bad attribute columns"
+        data["attributes"] = AttrColumns(ids, list(map(objs.__getitem__, of)))
+    return None
+
+
+def as_rrweb(payload: dict[str, Any]) -> dict[str, Any]:
+    """A mutation payload as the recorder sent it, with its columns as the rrweb lists (for
+    rrweb's own Replayer fed straight from the binding, as the test harness does); raises
+    ``ValueError`` naming bad columns."""
+    p = dict(payload)
+    if type(p.get("data")) is dict:
+        p["data"] = dict(p["data"])
+    bad = _columns(p)
+    if bad:
+        raise ValueError(bad)
+    parsed: dict[str, Any] = orjson.loads(orjson.dumps(p, default=json_default))
+    return parsed
+
+
+def _indexes(xs: Any, below: int | None = None) -> TypeGuard[list[int]]:
+    """``xs`` is a list of non-negative ``int`` (not ``bool``), each under ``below`` if given."""
+    if type(xs) is not list:
+        return False
+    if not xs:
+        return True
+    return {int} == set(map(type, xs)) and min(xs) >= 0 and (below is None or max(xs) < below)
 
 
 def is_user_action(kind: str, payload: dict[str, Any]) -> bool:

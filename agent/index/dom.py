@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
+from agent.mutation_columns import AttrColumns, TextColumns
 from agent.rrweb import NodeType
-from agent.seal.chunk_codec import AttrColumns, TextColumns
 
 ELEMENT, TEXT = NodeType.ELEMENT, NodeType.TEXT  # the node types the mirror keeps apart
 _KEEP_ATTRS = frozenset(

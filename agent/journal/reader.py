@@ -33,7 +33,7 @@ def iter_records(path: Path, keyring: Keyring, *, columns: bool = False) -> Iter
     """Every event record of a segment, in seq order (decrypts; does not verify).
 
     ``columns``: a mutation's texts and attribute changes may come as
-    :class:`agent.seal.chunk_codec.TextColumns` and ``AttrColumns`` (iterable, read only)."""
+    :class:`agent.mutation_columns.TextColumns` and ``AttrColumns`` (iterable, read only)."""
     seg = SegmentFile(path)
     try:
         cipher = seg.cipher(keyring)

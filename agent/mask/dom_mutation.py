@@ -17,6 +17,7 @@ from agent.mask.dom_snapshot import URL_ATTRS, NodeMasker, PageState
 from agent.mask.rules import KEEP
 from agent.mask.selectors import UNKNOWN, Elem
 from agent.mask.strings import StringMasker
+from agent.mutation_columns import AttrColumns, TextColumns
 
 _VALUE = operator.itemgetter("value")
 _ID = operator.itemgetter("id")
@@ -58,13 +59,14 @@ class MutationMasker:
                 if not items:
                     continue
                 if part == "texts":
-                    if self._ctrl_check:
-                        vals = list(map(_VALUE, items))
-                        if max(map(len, vals)) >= self._minlen or not "".join(vals).isprintable():
-                            return False
-                    elif max(map(len, map(_VALUE, items))) >= self._minlen:
+                    cols = isinstance(items, TextColumns)
+                    vals = items.values if cols else list(map(_VALUE, items))
+                    if max(map(len, vals)) >= self._minlen:  # TypeError: a None value
                         return False
-                    if st.masked_text and not st.masked_text.isdisjoint(map(_ID, items)):
+                    if self._ctrl_check and not "".join(vals).isprintable():
+                        return False
+                    ids = items.ids if cols else map(_ID, items)
+                    if st.masked_text and not st.masked_text.isdisjoint(ids):
                         return False
                 elif part == "attributes":
                     if not self._quiet_attributes(items, st):
@@ -78,7 +80,7 @@ class MutationMasker:
             return False  # an unexpected shape: let the full pass look at it
         return True
 
-    def _quiet_attributes(self, items: list[Any], st: PageState) -> bool:
+    def _quiet_attributes(self, items: list[Any] | AttrColumns, st: PageState) -> bool:
         """True when attribute changes provably need no masking: no masked node or control,
         no watched attribute name, every value a string too short for any value pattern and
         free of control characters (a removed attribute's ``None`` is left to the full pass).
@@ -87,10 +89,12 @@ class MutationMasker:
         of items per update. A non-dict item or ``attributes`` raises ``TypeError``/``KeyError``
         (caught by :meth:`quiet`).
         """
-        ids = list(map(_ID, items))
+        if isinstance(items, AttrColumns):
+            ids, changed = items.ids, items.objs
+        else:
+            ids, changed = list(map(_ID, items)), list(map(_ATTRIBUTES, items))
         if not (st.masked.keys().isdisjoint(ids) and st.controls.keys().isdisjoint(ids)):
             return False
-        changed = list(map(_ATTRIBUTES, items))
         values = list(chain.from_iterable(map(dict.values, changed)))  # TypeError: not a dict
         if not self._watched.isdisjoint(map(str.lower, set(chain.from_iterable(changed)))):
             return False

@@ -26,11 +26,10 @@ ciphertext of its compressed output is), so canonical JSON is only needed for de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from agent.canonical import loads, record_bytes
+from agent.mutation_columns import AttrColumns, TextColumns
 from agent.seal import chunk_columns, chunk_envelope, chunk_items, chunk_pack
 from agent.seal.chunk_pack import DECIMAL as _DECIMAL
 from agent.seal.chunk_pack import DECIMAL_TAG as _DECIMAL_TAG
@@ -39,38 +38,7 @@ from agent.seal.chunk_pack import STRING as _STRING
 from agent.seal.chunk_pack import decimal as _decimal
 
 _MUTATION = "rrweb.mutation"
-
-
-@dataclass(frozen=True, slots=True)
-class TextColumns:
-    """A mutation's ``texts`` as decoded with ``columns=True``: the node ids and the values,
-    without a ``{id, value}`` dict per change (a grid's segment holds a million of them).
-    Iterating gives those dicts, in order."""
-
-    ids: list[int]
-    values: list[str | None]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return ({"id": i, "value": v} for i, v in zip(self.ids, self.values, strict=True))
-
-
-@dataclass(frozen=True, slots=True)
-class AttrColumns:
-    """A mutation's ``attributes`` as decoded with ``columns=True``: the element ids and their
-    attribute objects (shared between changes: read them, never change them). Iterating
-    gives ``{id, attributes}`` dicts (with copies of the objects), in order."""
-
-    ids: list[int]
-    objs: list[dict[str, Any]]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return ({"id": i, "attributes": dict(o)} for i, o in zip(self.ids, self.objs, strict=True))
+_TEXT_LISTS = (list, TextColumns)  # a mutation's texts, as the rrweb list or in columns
 
 
 def encode(records: list[dict[str, Any]], version: int) -> bytes:
@@ -115,7 +83,7 @@ def _take3(
     if type(data) is not dict:
         return rec
     texts: Any = data.get("texts")
-    move_texts = type(texts) is list and cols.texts(texts)
+    move_texts = type(texts) in _TEXT_LISTS and cols.texts(texts)
     attrs = chunk_items.plain_attributes(data.get("attributes"))
     if not (move_texts or attrs):
         return rec

@@ -12,7 +12,8 @@ from operator import lt, sub
 from typing import Any
 
 from agent.canonical import record_bytes
-from agent.seal.chunk_items import Values, plain_texts
+from agent.mutation_columns import TextColumns
+from agent.seal.chunk_items import Values, plain_text_columns, plain_texts
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, pack, varint
 
 _PLUS_ONE = (1).__add__
@@ -150,13 +151,18 @@ class Columns:
         self.prev = -1
         self.attrs = AttrColumns()
 
-    def texts(self, items: list[Any]) -> bool:
-        """Move ``items`` into the columns when every one is exactly ``{id, value}`` with a
+    def texts(self, texts: list[Any] | TextColumns) -> bool:
+        """Move ``texts`` into the columns when every one is exactly ``{id, value}`` with a
         non-negative integer id and a string or null value; else leave the columns as they
-        were and return False (checked while moving: one pass over a grid's texts)."""
-        if not items:
+        were and return False (checked while moving: one pass over a grid's texts). Texts
+        already in columns give the same bytes as their list."""
+        if not texts:
             return False
-        fast = plain_texts(items)
+        if isinstance(texts, TextColumns):
+            fast = plain_text_columns(texts.ids, texts.values)
+            items = list(texts) if fast is None else []  # the item path, as for the list
+        else:
+            fast, items = plain_texts(texts), texts
         if fast is not None:
             self._known(*fast)
             return True

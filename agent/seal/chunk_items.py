@@ -18,6 +18,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from agent.mutation_columns import AttrColumns
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, varint
 
 CAP = 16_384  # distinct values kept (at most ~4 MB); a full cache is replaced by an empty one
@@ -74,9 +75,14 @@ def _pairs(items: list[Any], second: Callable[[Any], Any]) -> tuple[list[int], l
     except KeyError:
         return None
     # each item has both keys, so a total of two keys an item means exactly two each
-    if sum(map(len, items)) != 2 * len(items) or set(map(type, ids)) != _INT or min(ids) < 0:
+    if sum(map(len, items)) != 2 * len(items) or not _ids(ids):
         return None
     return ids, seconds
+
+
+def _ids(ids: list[Any]) -> bool:
+    """Every id a non-negative ``int`` (not a ``bool``); ``ids`` is not empty."""
+    return set(map(type, ids)) == _INT and min(ids) >= 0
 
 
 def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], Values] | None:
@@ -86,7 +92,15 @@ def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], V
     pair = _pairs(items, _VALUE)
     if pair is None:
         return None
-    ids, values = pair
+    return plain_text_columns(*pair)
+
+
+def plain_text_columns(
+    ids: list[int], values: list[Any]
+) -> tuple[list[int], bytes, list[str | None], Values] | None:
+    """:func:`plain_texts` for texts already in columns (a :class:`TextColumns`)."""
+    if not ids or len(ids) != len(values) or not _ids(ids):
+        return None
     if not _TEXT_TYPES.issuperset(map(type, values)):
         return None
     cache = _cache[0]
@@ -107,7 +121,13 @@ def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], V
 
 def plain_attributes(items: Any) -> tuple[list[int], list[dict[str, Any]]] | None:
     """The ids and attribute objects of ``items`` when it is a non-empty list whose every
-    item is exactly ``{id, attributes}`` with a non-negative ``int`` id and a ``dict``."""
+    item is exactly ``{id, attributes}`` with a non-negative ``int`` id and a ``dict`` (or
+    an :class:`AttrColumns` of such ids and dicts)."""
+    if type(items) is AttrColumns:
+        ids, objs = items.ids, items.objs
+        if not ids or len(ids) != len(objs) or not _ids(ids) or set(map(type, objs)) != _DICT:
+            return None
+        return ids, objs
     if type(items) is not list or not items:
         return None
     pair = _pairs(items, _ATTRIBUTES)

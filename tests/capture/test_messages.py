@@ -6,7 +6,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from agent.canonical import record_bytes
 from agent.capture.recorder_messages import BadMessage, is_user_action, parse_message
+from agent.mutation_columns import AttrColumns, TextColumns
 
 
 def _msg(events: list[object], n: int = 0, v: int = 1) -> str:
@@ -86,3 +88,52 @@ def test_hosts_waiting_for_the_closed_shadow_check_is_a_positive_integer_or_zero
     if hosts is not None:
         msg["hosts"] = hosts
     assert parse_message(orjson.dumps(msg).decode()).hosts == expected
+
+
+def _mutation(data: dict[str, object]) -> str:
+    p = {"type": 3, "data": {"source": 0, "removes": [], "adds": [], **data}}
+    return _msg([{"k": "rrweb.mutation", "t": 5, "p": p}])
+
+
+def test_texts_and_attribute_changes_sent_as_columns_mean_their_rrweb_lists() -> None:
+    """A mutation's columns become TextColumns / AttrColumns that iterate as the rrweb lists
+    they stand for and are written as those lists in a chunk's JSON."""
+    texts = {"ids": [4, 7], "values": ["101.25", None]}
+    attrs = {"ids": [9, 3, 9], "objs": [{"class": "up"}, {"class": None}], "of": [0, 1, 0]}
+    (entry,) = parse_message(_mutation({"texts": texts, "attributes": attrs})).entries
+    data = entry[2]["data"]
+    assert type(data["texts"]) is TextColumns and type(data["attributes"]) is AttrColumns
+    as_lists = {
+        "texts": [{"id": 4, "value": "101.25"}, {"id": 7, "value": None}],
+        "attributes": [
+            {"id": 9, "attributes": {"class": "up"}},
+            {"id": 3, "attributes": {"class": None}},
+            {"id": 9, "attributes": {"class": "up"}},
+        ],
+    }
+    assert list(data["texts"]) == as_lists["texts"]
+    assert list(data["attributes"]) == as_lists["attributes"]
+    (listed,) = parse_message(_mutation(as_lists)).entries
+    assert record_bytes(entry[2]) == record_bytes(listed[2])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"texts": {"ids": [1, 2], "values": ["a"]}},  # lengths differ
+        {"texts": {"ids": [-1], "values": ["a"]}},  # not a node id
+        {"texts": {"ids": [True], "values": ["a"]}},  # a bool is not an id
+        {"texts": {"ids": [1], "values": [3]}},  # a value that is not a string or null
+        {"texts": {"ids": [1], "values": ["a"], "more": 1}},  # an unknown field
+        {"texts": {"ids": "1", "values": ["a"]}},
+        {"attributes": {"ids": [1], "objs": [{"a": "b"}], "of": [1]}},  # no such object
+        {"attributes": {"ids": [1, 2], "objs": [{"a": "b"}], "of": [0]}},  # lengths differ
+        {"attributes": {"ids": [1], "objs": ["a"], "of": [0]}},  # not an object
+        {"attributes": {"ids": [1], "objs": [{"a": "b"}]}},  # no "of"
+    ],
+)
+def test_malformed_columns_reject_the_mutation_naming_why(data: dict[str, object]) -> None:
+    parsed = parse_message(_mutation(data))
+    assert parsed.entries == []
+    (why,) = parsed.rejected
+    assert why.startswith("rrweb.mutation: bad ") and why.endswith(" columns")

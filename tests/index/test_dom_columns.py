@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from agent.index.dom import DomMap
+from agent.mutation_columns import AttrColumns
 from agent.seal import chunk_codec
 
 ELEMENT, TEXT = 2, 3
@@ -70,7 +71,7 @@ def test_columns_and_lists_leave_the_same_mirror(name: str) -> None:
     for columns in (False, True):
         (rec,) = chunk_codec.decode(body, 3, columns=columns)
         data = rec["payload"]["data"]
-        assert isinstance(data["attributes"], chunk_codec.AttrColumns) is (columns and bool(attrs))
+        assert isinstance(data["attributes"], AttrColumns) is (columns and bool(attrs))
         dom = DomMap()
         dom.load_snapshot(_grid())
         changed.append(dom.apply_mutation(data))

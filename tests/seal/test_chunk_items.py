@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agent.mutation_columns import AttrColumns, TextColumns
 from agent.seal import chunk_codec, chunk_items
 
 T0 = 1_796_584_309_996_000_000
@@ -180,3 +181,33 @@ def test_attribute_lists_are_taken_exactly_when_every_item_is_plain() -> None:
     ]  # fmt: skip
     for items in refused:
         assert chunk_items.plain_attributes(items) is None
+
+
+def _as_columns(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chunk with each mutation's texts (attribute changes) as TextColumns (AttrColumns)
+    wherever every item is exactly ``{id, value}`` (``{id, attributes}``), whatever the
+    ids and values: the columns the agent keeps from the recorder, and hostile ones."""
+    out = []
+    for r in recs:
+        data = r["payload"]["data"]
+        texts, attrs = data["texts"], data["attributes"]
+        new = dict(data)
+        if type(texts) is list and all(type(t) is dict and t.keys() == {"id", "value"}
+                                       for t in texts):  # fmt: skip
+            new["texts"] = TextColumns([t["id"] for t in texts], [t["value"] for t in texts])
+        if type(attrs) is list and all(type(a) is dict and a.keys() == {"id", "attributes"}
+                                       for a in attrs):  # fmt: skip
+            new["attributes"] = AttrColumns([a["id"] for a in attrs],
+                                            [a["attributes"] for a in attrs])  # fmt: skip
+        out.append({**r, "payload": {**r["payload"], "data": new}})
+    return out
+
+
+def test_texts_and_attribute_changes_in_columns_encode_to_the_bytes_of_their_lists() -> None:
+    """Columns (as the recorder sends them) change no byte of a chunk, nor any error raised:
+    the grid chunks and the hostile mixes give the digests pinned above."""
+    rnd = random.Random(11)
+    grid = [_grid_chunk(rnd, cells) for cells in (1, 7, 95, 96, 97, 500, 1000) for _ in range(3)]
+    assert _digest([_as_columns(c) for c in grid]) == GRID_DIGEST
+    rnd = random.Random(12)
+    assert _digest([_as_columns(_mixed_chunk(rnd)) for _ in range(600)]) == MIXED_DIGEST

@@ -10,6 +10,7 @@ import pytest
 import zstandard
 
 from agent.canonical import record_bytes
+from agent.mutation_columns import AttrColumns, TextColumns
 from agent.seal import chunk_codec, chunk_dict, chunk_pack
 from tests.seal.test_chunk_codec import EDGE_VALUES, _blotter, _mutation
 
@@ -32,11 +33,7 @@ def _listed(rec: Any) -> Any:
     data = rec.get("payload", {}).get("data") if isinstance(rec.get("payload"), dict) else None
     if not isinstance(data, dict):
         return rec
-    moved = {
-        k: list(v)
-        for k, v in data.items()
-        if isinstance(v, chunk_codec.TextColumns | chunk_codec.AttrColumns)
-    }
+    moved = {k: list(v) for k, v in data.items() if isinstance(v, TextColumns | AttrColumns)}
     return {**rec, "payload": {**rec["payload"], "data": {**data, **moved}}} if moved else rec
 
 
@@ -46,7 +43,7 @@ def test_columns_hold_a_grid_chunks_lists_without_a_dict_per_change() -> None:
     grid = CASES["a live grid's chunk"]
     texts, classes = chunk_codec.decode(chunk_codec.encode(grid, 3), 3, columns=True)
     t, a = texts["payload"]["data"]["texts"], classes["payload"]["data"]["attributes"]
-    assert isinstance(t, chunk_codec.TextColumns) and isinstance(a, chunk_codec.AttrColumns)
+    assert isinstance(t, TextColumns) and isinstance(a, AttrColumns)
     sent_texts = grid[0]["payload"]["data"]["texts"]
     sent_attrs = grid[1]["payload"]["data"]["attributes"]
     assert t.ids == [x["id"] for x in sent_texts]
