@@ -41,7 +41,7 @@ class TextColumns:
     __hash__ = None  # type: ignore[assignment]  # mutable lists inside
 
     def __repr__(self) -> str:
-        return f"TextColumns({len(self.ids)} texts)"
+        return repr(list(self))  # the rrweb list it stands for
 
 
 class AttrColumns:
@@ -71,7 +71,7 @@ class AttrColumns:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"AttrColumns({len(self.ids)} changes)"
+        return repr(list(self))
 
 
 def json_default(obj: Any) -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from agent.bench import harness as bench_harness
 from agent.bench.blotter import BLOTTER_PAGE
 from agent.bench.harness import CHROMIUM, Recording
 from agent.capture.bundle import REPLAY_DIR
+from agent.mutation_columns import json_default
 
 __all__ = [
     "Recorded",
@@ -211,6 +213,12 @@ async ([events, stateJs]) => {
 """
 
 
+def plain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Payloads as JSON values for the browser: a mutation's columns as the rrweb lists."""
+    out: list[dict[str, Any]] = orjson.loads(orjson.dumps(events, default=json_default))
+    return out
+
+
 async def replay_state(
     context: BrowserContext, base_url: str, events: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -218,7 +226,7 @@ async def replay_state(
     page = await context.new_page()
     try:
         await page.goto(f"{base_url}/recorder_replay.html", wait_until="domcontentloaded")
-        state: dict[str, Any] = await page.evaluate(REPLAY_JS, [events, STATE_JS])
+        state: dict[str, Any] = await page.evaluate(REPLAY_JS, [plain(events), STATE_JS])
         return state
     finally:
         await page.close()
@@ -232,7 +240,7 @@ async def replay_eval(
     page = await context.new_page()
     try:
         await page.goto(f"{base_url}/recorder_replay.html", wait_until="domcontentloaded")
-        await page.evaluate(REPLAY_JS, [events, STATE_JS])
+        await page.evaluate(REPLAY_JS, [plain(events), STATE_JS])
         return await page.evaluate(
             f"(() => {{ const f = ({expression}); "
             f"return f(window.replayer.iframe.contentDocument); }})()"

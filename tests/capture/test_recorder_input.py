@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from playwright.async_api import BrowserContext
 
+from agent.capture.recorder_messages import parse_message
 from tests.capture.harness import Recording, run_in_browser, start_recording
 
 pytestmark = pytest.mark.browser
@@ -146,7 +146,8 @@ def test_events_queued_when_the_page_navigates_away_are_flushed_before_unload() 
 
 
 def test_lone_surrogates_in_page_text_do_not_break_strict_json_decoders() -> None:
-    """Page text with an unpaired surrogate arrives as U+FFFD; every message parses (orjson)."""
+    """Page text with an unpaired surrogate arrives as U+FFFD; every message parses (orjson, as
+    the agent parses it)."""
 
     async def go(ctx: BrowserContext, base: str) -> Recording:
         r = await start_recording(ctx)
@@ -156,12 +157,13 @@ def test_lone_surrogates_in_page_text_do_not_break_strict_json_decoders() -> Non
         return r.rec
 
     rec = run_in_browser(go)
-    parsed = [orjson.loads(m) for m in rec.messages]
+    parsed = [parse_message(m) for m in rec.messages]  # orjson: BadMessage on a lone surrogate
+    assert all(msg.rejected == [] for msg in parsed)
     texts = [
         t["value"]
         for msg in parsed
-        for e in msg["events"]
-        if e["k"] == "rrweb.mutation"
-        for t in e["p"]["data"]["texts"]
+        for k, _t, p in msg.entries
+        if k == "rrweb.mutation"
+        for t in p["data"]["texts"]
     ]
     assert "x\ufffdy\U0001f600" in texts
