@@ -74,7 +74,7 @@ class ReplaySession:
     cache_size: int = 64
     _cache: OrderedDict[tuple[int, int], list[Record]] = field(default_factory=OrderedDict)
     _seq1s: list[int] = field(default_factory=list)
-    _t0s: list[int] = field(default_factory=list)
+    _tmins: list[int] = field(default_factory=list)  # earliest time in chunk i or after it
 
     # --- opening ---------------------------------------------------------------------------
     @classmethod
@@ -175,6 +175,7 @@ class ReplaySession:
                     )
                 )
                 recs = decode_chunk(s.file, row, s.cipher)
+                self._tmins.append(min((r.t_utc_ns for r in recs), default=int(h.get("t0", 0))))
                 for r in recs:
                     self._index_record(r, last_meta)
                     deriver.feed(r)
@@ -184,7 +185,8 @@ class ReplaySession:
         self._timeline_withheld()
         self.timeline.sort(key=lambda e: e["seq"] if e["seq"] is not None else 1 << 62)
         self._seq1s = [c.seq1 for c in self.chunks]
-        self._t0s = [c.t0 for c in self.chunks]
+        for i in range(len(self._tmins) - 2, -1, -1):  # seq order is not time order
+            self._tmins[i] = min(self._tmins[i], self._tmins[i + 1])
 
     def _timeline_withheld(self) -> None:
         """One ``unverified`` timeline entry per withheld part."""
@@ -310,16 +312,14 @@ class ReplaySession:
         return next(iter(self.records(seq, seq)), None)
 
     def seq_at(self, t_utc_ns: int) -> int | None:
-        """The last verified seq at or before a UTC time (the first one if earlier)."""
+        """The highest verified seq stamped at or before a UTC time (the first if none is);
+        held-back network events make seq order differ from time order, hence ``_tmins``."""
         if not self.chunks:
             return None
-        i = bisect.bisect_right(self._t0s, t_utc_ns) - 1
-        best = self.chunks[0].seq0
-        for c in self.chunks[max(0, i - 1) : i + 2]:
-            for r in self._decode(c):
-                if r.t_utc_ns <= t_utc_ns:
-                    best = max(best, r.seq)
-        return best
+        i = bisect.bisect_right(self._tmins, t_utc_ns) - 1
+        if i < 0:
+            return self.chunks[0].seq0
+        return max(r.seq for r in self._decode(self.chunks[i]) if r.t_utc_ns <= t_utc_ns)
 
     @property
     def seq_range(self) -> tuple[int | None, int | None]:

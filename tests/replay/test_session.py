@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from agent.config import load_config
 from agent.errors import UsageError
 from agent.journal.store import find_session
 from agent.replay.session import ReplaySession
-from tests.journals import flip_byte
+from agent.testing import FakeClock, make_event
+from tests.journals import CHUNK_STEP_S, flip_byte, open_journal
 from tests.replay.helpers import CHROMIUM, Recorded, Viewer, copy_home, start_viewer
 
 
@@ -89,3 +91,33 @@ def test_missing_asset_is_listed_and_served_as_a_placeholder(
         with urllib.request.urlopen(f"{v.base}/assets/{sha}?token={v.token}") as r:
             assert r.headers["X-Sessiontape-Asset"] == "missing"
             assert b"missing" in r.read()
+
+
+def test_seq_at_finds_a_held_back_event_sealed_chunks_later(tmp_path: Path) -> None:
+    """A network event is sealed after newer recorder events (capture holds it back), so the
+    seq of a moment can sit in a chunk that starts after that moment, two chunks on."""
+    home = tmp_path / "home"
+    clock = FakeClock()
+    j = open_journal(home, load_config(env={}, home=home), clock)
+    times: dict[int, int] = {}
+    for n, back_s in enumerate([0.0, 0.0, 0.0, 0.0, 1.2]):  # the last is 1.2 s old
+        clock.advance_s(CHUNK_STEP_S)
+        ev = make_event("net.request" if back_s else "clock.tick", {"n": n}, clock=clock)
+        ev.t_utc_ns -= int(back_s * 1e9)
+        times[n] = ev.t_utc_ns
+        j.append_many([ev])
+    j.close()
+    rs = ReplaySession.open(home, j.session_id)
+    try:
+        first, last = rs.seq_range
+        assert first is not None and last is not None
+        recs = [r for r in rs.records(first, last) if r.kind in ("clock.tick", "net.request")]
+        by_n = {r.payload["n"]: r.seq for r in recs}
+        held = times[4]
+        assert times[1] < held < times[2]  # older than the two chunks sealed before it
+        assert rs.seq_at(held) == by_n[4]
+        assert rs.seq_at(times[2] - 1) == by_n[4]
+        assert rs.seq_at(held - 1) == by_n[1]
+        assert rs.seq_at(times[0] - 1) == first  # before the first: the first
+    finally:
+        rs.close()
