@@ -23,6 +23,9 @@ command -v desktop-file-validate >/dev/null || need_apt+=(desktop-file-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v xdotool >/dev/null || need_apt+=(xdotool)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# gcc and the Python headers: pip install builds the chunk encoder's packer (agent/seal/_packc.c).
+command -v gcc >/dev/null || need_apt+=(gcc)
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("include"), "Python.h")))' 2>/dev/null || need_apt+=(python3-dev)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
@@ -51,7 +54,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Re-installed (and the C part rebuilt) when what pip builds from changes.
+stamp=.venv/.installed-$(cat pyproject.toml setup.py agent/seal/_packc.c | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: pip install -e .[test]"
   .venv/bin/python -m pip install -q --upgrade pip

@@ -40,6 +40,7 @@ from itertools import accumulate, islice, repeat
 from typing import Any
 
 from agent.canonical import loads
+from agent.seal import _packc
 
 # A decimal written without leading zeros, stored as sign, places and digits (versions 2, 3).
 DECIMAL = re.compile(r"(-?)(0|[1-9][0-9]{0,29})(?:\.([0-9]{1,6}))?")
@@ -89,7 +90,16 @@ def _width(r: int, count: int) -> int:
 
 
 def pack(out: bytearray, values: list[int]) -> None:
-    """Append the non-negative ``values`` as packed groups."""
+    """Append the non-negative ``values`` as packed groups: compiled (:mod:`agent.seal._packc`)
+    where every value and group range fits 64 bits, else :func:`pack_reference`; same bytes."""
+    try:
+        _packc.pack(out, values)
+    except (OverflowError, TypeError):  # left ``out`` as it was
+        pack_reference(out, values)
+
+
+def pack_reference(out: bytearray, values: list[int]) -> None:
+    """:func:`pack` in Python: any size of integer (the reference the compiled one is held to)."""
     prev_lo, prev_r = 0, 1
     for start in range(0, len(values), GROUP):
         grp = values[start : start + GROUP]
