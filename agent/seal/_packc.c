@@ -1,4 +1,4 @@
-/* agent.seal._packc: chunk body version 3's packed integer groups, compiled.
+/* agent.seal._packc: chunk body version 3's packed integer groups and text tags, compiled.
  *
  * The same bytes as agent.seal.chunk_pack.pack (the reference, and the decoder's
  * counterpart): groups of up to GROUP values, each zigzag(lo - previous lo) ||
@@ -173,7 +173,51 @@ fail:
     return NULL;
 }
 
+/* text_tags(ids, values, tags): the tag byte of each text, one pass for what the Python path
+ * checks in four (agent.seal.chunk_items.plain_text_columns): None unless ids and values are
+ * lists of one length > 0, every id an int >= 0 (not a bool) and every value a str or None;
+ * KeyError(value) for the first value `tags` does not hold (the caller learns it). */
+static PyObject *text_tags(PyObject *self, PyObject *args) {
+    PyObject *ids, *values, *tags;
+    if (!PyArg_ParseTuple(args, "OOO!:text_tags", &ids, &values, &PyDict_Type, &tags)) return NULL;
+    if (!PyList_CheckExact(ids) || !PyList_CheckExact(values)) Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(ids);
+    if (n == 0 || PyList_GET_SIZE(values) != n) Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = PyList_GET_ITEM(ids, i);
+        if (!PyLong_CheckExact(id)) Py_RETURN_NONE;
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(id, &overflow);
+        if (overflow < 0 || (overflow == 0 && v < 0)) Py_RETURN_NONE;
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (value != Py_None && !PyUnicode_CheckExact(value)) Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL) return NULL;
+    char *buf = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        PyObject *tag = PyDict_GetItemWithError(tags, value); /* borrowed */
+        if (tag == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, value);
+            Py_DECREF(out);
+            return NULL;
+        }
+        long t = PyLong_AsLong(tag);
+        if (t < 0 || t > 255) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a tag is not a byte");
+            Py_DECREF(out);
+            return NULL;
+        }
+        buf[i] = (char)t;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"text_tags", text_tags, METH_VARARGS,
+     "text_tags(ids: list[int], values: list[str | None], tags: dict) -> bytes | None: each "
+     "text's tag, or None when the texts are not plain; KeyError for a value tags lacks."},
     {"pack", pack, METH_VARARGS,
      "pack(out: bytearray, values: list[int]) -> None: append the values as packed groups "
      "(agent.seal.chunk_pack.pack's bytes); OverflowError/TypeError leave out as it was."},
@@ -182,7 +226,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "agent.seal._packc",
-    "Chunk body version 3's packed integer groups, compiled (see _packc.c).", -1, methods,
+    "Chunk body version 3's packed integer groups and text tags, compiled (see _packc.c).", -1,
+    methods,
 };
 
 PyMODINIT_FUNC PyInit__packc(void) {

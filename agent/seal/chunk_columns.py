@@ -17,6 +17,7 @@ from agent.seal.chunk_items import Values, plain_text_columns, plain_texts
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, pack, varint
 
 _PLUS_ONE = (1).__add__
+_SHARED = 16  # distinct attribute objects in a list coded once each, not once per change
 _ROUNDS = 8  # lookups of a list's rest after a new attribute object, then one step per miss
 _ONLY = [bytes(k == t for k in range(256)) for t in range(256)]  # translate: 1 where a tag is t
 _RUNS = ["", *("0" * (k - 1) + "1" for k in range(1, 257))]  # a code k as bits, k < 257
@@ -48,6 +49,11 @@ class AttrColumns:
         id + 1) to the position of its first text in the chunk; ``prev`` is the position of
         the previous coded text. Returns the new ``prev``."""
         prev = self._place(ids, first, prev)
+        refs = list(map(id, objs))
+        shared: dict[int, int] = dict.fromkeys(refs, 0)
+        if len(shared) <= _SHARED and self._shared(shared, objs, refs):
+            self.values += map(shared.__getitem__, refs)
+            return prev
         index = self.index
         keys = list(map(tuple, map(dict.items, objs)))
         try:
@@ -57,6 +63,28 @@ class AttrColumns:
             return prev
         self.values += self._fill(found, objs, keys)
         return prev
+
+    def _shared(self, shared: dict[int, int], objs: list[dict[str, Any]], refs: list[int]) -> bool:
+        """Code each of a few objects shared by many changes (the recorder sends a grid's
+        class flips as a handful of objects, ``shared`` maps their ``id()``) once, in
+        first-use order, into ``shared``; False at the first that is not plain (the caller
+        codes the list one change at a time, to the same bytes: the table entries added
+        here are the ones it would add first, in the same order)."""
+        index = self.index
+        for ref in shared:
+            obj = objs[refs.index(ref)]
+            key = tuple(obj.items())
+            try:
+                k = index.get(key)
+            except TypeError:  # a value that is a list or an object
+                return False
+            if k is None:
+                if not _plain(obj):
+                    return False
+                self.table.append(obj)
+                k = index[key] = len(self.table)
+            shared[ref] = k
+        return True
 
     def _fill(
         self, found: list[int | None], objs: list[dict[str, Any]], keys: list[Any]

@@ -4,8 +4,9 @@ whole list at a time.
 A live grid's chunk holds thousands of ``{id, value}`` text changes, mostly prices it has
 shown before. Checking each item's shape and parsing each price with the decimal pattern cost
 about a microsecond a change; here the shape of a whole list is checked with builtins that run
-in C (``set(map(type, items))``), and each distinct value is parsed once into a cache shared
-by every chunk, so a list of known prices becomes its tags with one ``bytes(map(...))``.
+in C (``set(map(type, items))``; texts already in columns: one compiled pass,
+:func:`agent.seal._packc.text_tags`), and each distinct value is parsed once into a cache
+shared by every chunk, so a list of known prices becomes its tags in that same pass.
 
 These are only shortcuts: whenever a check says no (a value that is not a plain string or
 null, a string too long to be a decimal, one that does not encode to UTF-8), the caller takes
@@ -19,12 +20,12 @@ from operator import itemgetter
 from typing import Any
 
 from agent.mutation_columns import AttrColumns
+from agent.seal._packc import text_tags
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, varint
 
 CAP = 16_384  # distinct values kept (at most ~4 MB); a full cache is replaced by an empty one
 LONGEST = 38  # characters of the longest decimal DECIMAL takes: "-", 30 digits, ".", 6
 _DICT, _INT = {dict}, {int}
-_TEXT_TYPES = frozenset((str, type(None)))
 _ID, _VALUE, _ATTRIBUTES = itemgetter("id"), itemgetter("value"), itemgetter("attributes")
 
 
@@ -98,15 +99,13 @@ def plain_texts(items: list[Any]) -> tuple[list[int], bytes, list[str | None], V
 def plain_text_columns(
     ids: list[int], values: list[Any]
 ) -> tuple[list[int], bytes, list[str | None], Values] | None:
-    """:func:`plain_texts` for texts already in columns (a :class:`TextColumns`)."""
-    if not ids or len(ids) != len(values) or not _ids(ids):
-        return None
-    if not _TEXT_TYPES.issuperset(map(type, values)):
-        return None
+    """:func:`plain_texts` for texts already in columns (a :class:`TextColumns`); the shape
+    checks and the tags in one compiled pass (:func:`agent.seal._packc.text_tags`)."""
     cache = _cache[0]
     try:
-        return ids, bytes(map(cache.tags.__getitem__, values)), values, cache
-    except KeyError:  # values not seen yet
+        tags = text_tags(ids, values, cache.tags)
+        return None if tags is None else (ids, tags, values, cache)
+    except KeyError:  # values not seen yet (the shape is right: checked before any lookup)
         pass
     missing = set(values).difference(cache.tags)
     if len(missing) > CAP or max(map(len, missing), default=0) > LONGEST:

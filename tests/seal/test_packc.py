@@ -4,6 +4,7 @@ leaves to the reference what does not fit its 64-bit words without touching the 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,31 @@ def test_what_does_not_fit_is_refused_untouched_and_packed_by_the_reference(
 
 def test_group_size_is_the_one_the_decoder_reads() -> None:
     assert _packc.GROUP == chunk_pack.GROUP
+
+
+TAGS = {None: 0, "x": 1, "1.50": 0x12}
+
+
+@pytest.mark.parametrize(
+    ("ids", "values"),
+    [
+        ([], []),  # nothing to move
+        ([1, 2], ["x"]),  # lengths differ
+        ([1, True], ["x", "x"]),  # a bool is not an id
+        ([1, -1], ["x", "x"]),
+        ([1, -(2**70)], ["x", "x"]),
+        ([1, 2.0], ["x", "x"]),
+        ([1, 2], ["x", 1.5]),  # a value that is neither a string nor null
+        ([1, 2], ["x", b"x"]),
+        ((1, 2), ["x", "x"]),  # columns are lists
+    ],
+)
+def test_text_tags_refuse_texts_that_are_not_plain(ids: Any, values: Any) -> None:
+    assert _packc.text_tags(ids, values, TAGS) is None
+
+
+def test_text_tags_are_the_cached_tags_and_an_unknown_value_is_named() -> None:
+    assert _packc.text_tags([0, 2**70, 5], ["1.50", None, "x"], TAGS) == bytes([0x12, 0, 1])
+    with pytest.raises(KeyError, match="2.25"):
+        _packc.text_tags([0, 1], ["1.50", "2.25"], TAGS)
+    assert _packc.text_tags([0, -1], ["1.50", "2.25"], TAGS) is None  # shape before lookup
