@@ -89,8 +89,9 @@ class MutationMasker:
         of items per update. A non-dict item or ``attributes`` raises ``TypeError``/``KeyError``
         (caught by :meth:`quiet`).
         """
-        if isinstance(items, AttrColumns):
-            ids, changed = items.ids, items.objs
+        if isinstance(items, AttrColumns):  # a grid's changes share a few objects: each once
+            objs = items.objs
+            ids, changed = items.ids, list(dict(zip(map(id, objs), objs, strict=True)).values())
         else:
             ids, changed = list(map(_ID, items)), list(map(_ATTRIBUTES, items))
         if not (st.masked.keys().isdisjoint(ids) and st.controls.keys().isdisjoint(ids)):

@@ -18,10 +18,18 @@ def _ev(kind: str, payload: dict[str, Any]) -> Event:
 NOTES = '[[rules]]\nid = "notes"\nkind = "selector"\nmode = "tokenize"\nselector = "#notes"\n'
 
 
-def _columns(texts: list[dict[str, Any]], attrs: list[dict[str, Any]]) -> dict[str, Any]:
+def _columns(
+    texts: list[dict[str, Any]], attrs: list[dict[str, Any]], shared: bool = False
+) -> dict[str, Any]:
+    """Columns; ``shared``: equal attribute objects are one object, as the parser makes them
+    from the recorder's ``{ids, objs, of}``."""
+    first: dict[str, Any] = {}
+    objs = [a["attributes"] for a in attrs]
+    if shared:
+        objs = [first.setdefault(repr(o), o) for o in objs]
     return rr_mutation(
         texts=TextColumns([t["id"] for t in texts], [t["value"] for t in texts]),  # type: ignore[arg-type]
-        attributes=AttrColumns([a["id"] for a in attrs], [a["attributes"] for a in attrs]),  # type: ignore[arg-type]
+        attributes=AttrColumns([a["id"] for a in attrs], objs),  # type: ignore[arg-type]
     )
 
 
@@ -44,7 +52,8 @@ def test_changes_sent_as_columns_are_masked_exactly_as_their_lists() -> None:
     ]
     for k, (texts, attrs) in enumerate(cases):
         outs = []
-        for data in (rr_mutation(texts=texts, attributes=attrs), _columns(texts, attrs)):
+        lists = rr_mutation(texts=texts, attributes=attrs)
+        for data in (lists, _columns(texts, attrs), _columns(texts, attrs, shared=True)):
             m = build_masker(NOTES)
             snap = rr_snapshot(
                 el(3, "input", {"type": "password"}), el(5, "div", {"id": "notes"}, text(6, "x"))
@@ -52,7 +61,7 @@ def test_changes_sent_as_columns_are_masked_exactly_as_their_lists() -> None:
             m.mask_event(_ev("rrweb.full_snapshot", snap))
             got = m.mask_event(_ev("rrweb.mutation", data)).payload["data"]
             outs.append((list(got["texts"]), list(got["attributes"])))
-        assert outs[0] == outs[1]
+        assert outs[0] == outs[1] == outs[2]
         assert (outs[0] == (texts, attrs)) is (k in (0, len(cases) - 1))  # masked or not
     quiet = build_masker().mask_event(_ev("rrweb.mutation", _columns(prices, flips)))
     assert type(quiet.payload["data"]["texts"]) is TextColumns  # passed on as it came
