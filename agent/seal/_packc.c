@@ -173,51 +173,128 @@ fail:
     return NULL;
 }
 
-/* text_tags(ids, values, tags): the tag byte of each text, one pass for what the Python path
+/* text_tags(ids, values, tags): the tag byte of each text, in one pass for what the Python path
  * checks in four (agent.seal.chunk_items.plain_text_columns): None unless ids and values are
  * lists of one length > 0, every id an int >= 0 (not a bool) and every value a str or None;
- * KeyError(value) for the first value `tags` does not hold (the caller learns it). */
+ * else (tags, unknown): the tags `tags` holds, 0 at the positions listed in `unknown`, whose
+ * values it does not hold (the caller learns them: a grid's clock is one new value a list). */
 static PyObject *text_tags(PyObject *self, PyObject *args) {
     PyObject *ids, *values, *tags;
     if (!PyArg_ParseTuple(args, "OOO!:text_tags", &ids, &values, &PyDict_Type, &tags)) return NULL;
     if (!PyList_CheckExact(ids) || !PyList_CheckExact(values)) Py_RETURN_NONE;
     Py_ssize_t n = PyList_GET_SIZE(ids);
     if (n == 0 || PyList_GET_SIZE(values) != n) Py_RETURN_NONE;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *id = PyList_GET_ITEM(ids, i);
-        if (!PyLong_CheckExact(id)) Py_RETURN_NONE;
-        int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(id, &overflow);
-        if (overflow < 0 || (overflow == 0 && v < 0)) Py_RETURN_NONE;
-        PyObject *value = PyList_GET_ITEM(values, i);
-        if (value != Py_None && !PyUnicode_CheckExact(value)) Py_RETURN_NONE;
-    }
     PyObject *out = PyBytes_FromStringAndSize(NULL, n);
-    if (out == NULL) return NULL;
+    PyObject *unknown = PyList_New(0);
+    if (out == NULL || unknown == NULL) goto fail;
     char *buf = PyBytes_AS_STRING(out);
     for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = PyList_GET_ITEM(ids, i);
         PyObject *value = PyList_GET_ITEM(values, i);
+        int overflow;
+        long long v = PyLong_CheckExact(id) ? PyLong_AsLongLongAndOverflow(id, &overflow) : -1;
+        if (!PyLong_CheckExact(id) || overflow < 0 || (overflow == 0 && v < 0) ||
+            (value != Py_None && !PyUnicode_CheckExact(value))) {
+            Py_DECREF(out);
+            Py_DECREF(unknown);
+            Py_RETURN_NONE;
+        }
         PyObject *tag = PyDict_GetItemWithError(tags, value); /* borrowed */
         if (tag == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, value);
-            Py_DECREF(out);
-            return NULL;
+            if (PyErr_Occurred()) goto fail;
+            PyObject *at = PyLong_FromSsize_t(i);
+            if (at == NULL || PyList_Append(unknown, at) < 0) {
+                Py_XDECREF(at);
+                goto fail;
+            }
+            Py_DECREF(at);
+            buf[i] = 0;
+            continue;
         }
         long t = PyLong_AsLong(tag);
         if (t < 0 || t > 255) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a tag is not a byte");
-            Py_DECREF(out);
-            return NULL;
+            goto fail;
         }
         buf[i] = (char)t;
     }
-    return out;
+    return Py_BuildValue("(NN)", out, unknown);
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(unknown);
+    return NULL;
+}
+
+/* known_columns(tags, values, mantissas, strings, by_tag, strings_out): append texts whose
+ * values the cache holds, in one pass (agent.seal.chunk_columns.Columns._known): a NULL_TAG
+ * text adds nothing, a STRING_TAG text its cached bytes to strings_out, any other its cached
+ * mantissa to by_tag[tag] (a list made on first use: by_tag's order is the tags' first use). */
+#define NULL_TAG 0
+#define STRING_TAG 1
+static PyObject *known_columns(PyObject *self, PyObject *args) {
+    PyObject *tags, *values, *mantissas, *strings, *by_tag, *strings_out;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!:known_columns", &PyBytes_Type, &tags, &PyList_Type,
+                          &values, &PyDict_Type, &mantissas, &PyDict_Type, &strings, &PyDict_Type,
+                          &by_tag, &PyByteArray_Type, &strings_out))
+        return NULL;
+    Py_ssize_t n = PyBytes_GET_SIZE(tags);
+    if (PyList_GET_SIZE(values) != n) {
+        PyErr_SetString(PyExc_ValueError, "tags and values differ in length");
+        return NULL;
+    }
+    const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(tags);
+    PyObject *column = NULL; /* borrowed: by_tag[last] */
+    int last = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (t[i] == NULL_TAG) continue;
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (t[i] == STRING_TAG) {
+            PyObject *raw = PyDict_GetItemWithError(strings, value);
+            if (raw == NULL || !PyBytes_Check(raw)) goto missing;
+            Py_ssize_t at = PyByteArray_GET_SIZE(strings_out), len = PyBytes_GET_SIZE(raw);
+            if (PyByteArray_Resize(strings_out, at + len) < 0) return NULL;
+            memcpy(PyByteArray_AS_STRING(strings_out) + at, PyBytes_AS_STRING(raw), len);
+            continue;
+        }
+        PyObject *m = PyDict_GetItemWithError(mantissas, value);
+        if (m == NULL) goto missing;
+        if (t[i] != last) {
+            PyObject *key = PyLong_FromLong(t[i]);
+            if (key == NULL) return NULL;
+            column = PyDict_GetItemWithError(by_tag, key);
+            if (column == NULL && !PyErr_Occurred()) {
+                PyObject *fresh = PyList_New(0);
+                if (fresh == NULL || PyDict_SetItem(by_tag, key, fresh) < 0) {
+                    Py_XDECREF(fresh);
+                    Py_DECREF(key);
+                    return NULL;
+                }
+                Py_DECREF(fresh); /* by_tag holds it */
+                column = fresh;
+            }
+            Py_DECREF(key);
+            if (column == NULL) return NULL;
+            if (!PyList_Check(column)) {
+                PyErr_SetString(PyExc_TypeError, "a mantissa column is not a list");
+                return NULL;
+            }
+            last = t[i];
+        }
+        if (PyList_Append(column, m) < 0) return NULL;
+    }
+    Py_RETURN_NONE;
+missing:
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "a text value the cache lacks");
+    return NULL;
 }
 
 static PyMethodDef methods[] = {
+    {"known_columns", known_columns, METH_VARARGS,
+     "known_columns(tags, values, mantissas, strings, by_tag, strings_out) -> None: append "
+     "texts whose values the cache holds (Columns._known), in one pass."},
     {"text_tags", text_tags, METH_VARARGS,
-     "text_tags(ids: list[int], values: list[str | None], tags: dict) -> bytes | None: each "
-     "text's tag, or None when the texts are not plain; KeyError for a value tags lacks."},
+     "text_tags(ids: list[int], values: list[str | None], tags: dict) -> (bytes, list[int]) | "
+     "None: each text's tag and the positions of values tags lacks, or None when not plain."},
     {"pack", pack, METH_VARARGS,
      "pack(out: bytearray, values: list[int]) -> None: append the values as packed groups "
      "(agent.seal.chunk_pack.pack's bytes); OverflowError/TypeError leave out as it was."},
@@ -232,7 +309,9 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__packc(void) {
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "GROUP", GROUP) < 0) {
+    if (m != NULL && (PyModule_AddIntConstant(m, "GROUP", GROUP) < 0 ||
+                      PyModule_AddIntConstant(m, "NULL_TAG", NULL_TAG) < 0 ||
+                      PyModule_AddIntConstant(m, "STRING_TAG", STRING_TAG) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,8 +1,19 @@
 """agent/seal/_packc.c: chunk body version 3's packed integer groups and text tags, compiled."""
 
 GROUP: int
+NULL_TAG: int
+STRING_TAG: int
 
 def pack(out: bytearray, values: list[int], /) -> None: ...
 def text_tags(
     ids: list[int], values: list[str | None], tags: dict[str | None, int], /
-) -> bytes | None: ...
+) -> tuple[bytes, list[int]] | None: ...
+def known_columns(
+    tags: bytes,
+    values: list[str | None],
+    mantissas: dict[str | None, int],
+    strings: dict[str | None, bytes],
+    by_tag: dict[int, list[int]],
+    strings_out: bytearray,
+    /,
+) -> None: ...

@@ -7,19 +7,19 @@ any list those checks do not take goes item by item, to the same bytes.
 
 from __future__ import annotations
 
-from itertools import compress, repeat
+from itertools import repeat
 from operator import lt, sub
 from typing import Any
 
 from agent.canonical import record_bytes
 from agent.mutation_columns import TextColumns
+from agent.seal._packc import known_columns
 from agent.seal.chunk_items import Values, plain_text_columns, plain_texts
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, pack, varint
 
 _PLUS_ONE = (1).__add__
 _SHARED = 16  # distinct attribute objects in a list coded once each, not once per change
 _ROUNDS = 8  # lookups of a list's rest after a new attribute object, then one step per miss
-_ONLY = [bytes(k == t for k in range(256)) for t in range(256)]  # translate: 1 where a tag is t
 _RUNS = ["", *("0" * (k - 1) + "1" for k in range(1, 257))]  # a code k as bits, k < 257
 
 
@@ -210,18 +210,10 @@ class Columns:
 
     def _known(self, ids: list[int], tags: bytes, values: list[str | None], cache: Values) -> None:
         """Append texts whose values ``cache`` holds: per tag, in the order the tags first
-        occur, the values of that tag (one pass each; a grid's prices are one or two tags)."""
+        occur, the values of that tag (one compiled pass: :func:`_packc.known_columns`)."""
         self.text_ids += ids
         self.tags += tags
-        kinds = set(tags)
-        for tag in sorted(kinds, key=tags.find) if len(kinds) > 1 else kinds:
-            if tag == NULL:
-                continue
-            mine = compress(values, tags.translate(_ONLY[tag])) if len(kinds) > 1 else values
-            if tag == STRING:
-                self.strings += b"".join(map(cache.strings.__getitem__, mine))
-            else:
-                self.mantissas.setdefault(tag, []).extend(map(cache.mantissas.__getitem__, mine))
+        known_columns(tags, values, cache.mantissas, cache.strings, self.mantissas, self.strings)
 
     def _texts(self, items: list[Any]) -> None:
         add_id, add_tag, mantissas = self.text_ids.append, self.tags.append, self.mantissas

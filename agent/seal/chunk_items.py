@@ -102,20 +102,27 @@ def plain_text_columns(
     """:func:`plain_texts` for texts already in columns (a :class:`TextColumns`); the shape
     checks and the tags in one compiled pass (:func:`agent.seal._packc.text_tags`)."""
     cache = _cache[0]
-    try:
-        tags = text_tags(ids, values, cache.tags)
-        return None if tags is None else (ids, tags, values, cache)
-    except KeyError:  # values not seen yet (the shape is right: checked before any lookup)
-        pass
-    missing = set(values).difference(cache.tags)
-    if len(missing) > CAP or max(map(len, missing), default=0) > LONGEST:
+    got = text_tags(ids, values, cache.tags)
+    if got is None:
+        return None
+    tags, unknown = got
+    if not unknown:
+        return ids, tags, values, cache
+    missing: set[str] = set(map(values.__getitem__, unknown))  # None is always known
+    if len(missing) > CAP or max(map(len, missing)) > LONGEST:
         return None  # more new values than the cache holds: the item path, no caching
     if len(cache.tags) + len(missing) > CAP:
         cache = _cache[0] = Values()
         missing = set(values).difference(cache.tags)
+        if not cache.learn(missing):
+            return None
+        return ids, bytes(map(cache.tags.__getitem__, values)), values, cache
     if not cache.learn(missing):
         return None
-    return ids, bytes(map(cache.tags.__getitem__, values)), values, cache
+    out = bytearray(tags)  # a grid's clock or counter: a new value or two a list
+    for i in unknown:
+        out[i] = cache.tags[values[i]]
+    return ids, bytes(out), values, cache
 
 
 def plain_attributes(items: Any) -> tuple[list[int], list[dict[str, Any]]] | None:

@@ -94,8 +94,29 @@ def test_text_tags_refuse_texts_that_are_not_plain(ids: Any, values: Any) -> Non
     assert _packc.text_tags(ids, values, TAGS) is None
 
 
-def test_text_tags_are_the_cached_tags_and_an_unknown_value_is_named() -> None:
-    assert _packc.text_tags([0, 2**70, 5], ["1.50", None, "x"], TAGS) == bytes([0x12, 0, 1])
-    with pytest.raises(KeyError, match="2.25"):
-        _packc.text_tags([0, 1], ["1.50", "2.25"], TAGS)
-    assert _packc.text_tags([0, -1], ["1.50", "2.25"], TAGS) is None  # shape before lookup
+def test_text_tags_are_the_cached_tags_with_the_places_of_unknown_values() -> None:
+    assert _packc.text_tags([0, 2**70, 5], ["1.50", None, "x"], TAGS) == (bytes([0x12, 0, 1]), [])
+    got = _packc.text_tags([0, 1, 2, 3], ["2.25", "1.50", "9", "2.25"], TAGS)
+    assert got == (bytes([0, 0x12, 0, 0]), [0, 2, 3])
+    assert _packc.text_tags([0, 1, -1], ["2.25", "1.50", "x"], TAGS) is None  # shape wins
+
+
+def test_tag_numbers_are_the_codecs() -> None:
+    assert (_packc.NULL_TAG, _packc.STRING_TAG) == (chunk_pack.NULL, chunk_pack.STRING)
+
+
+def test_known_columns_append_each_tags_values_in_first_use_order() -> None:
+    """Strings to the string bytes, each decimal tag's mantissas to its own column, a column
+    made on first use after the ones already there; NULL adds nothing."""
+    mantissas: dict[str | None, int] = {"1.50": 150, "2": 2, "-3.5": 35}
+    strings: dict[str | None, bytes] = {"ab": b"\x02ab"}
+    by_tag: dict[int, list[int]] = {0x11: [7]}
+    out = bytearray(b"s")
+    tags = bytes([0x12, 0x10, 1, 0, 0x12, 0x19])
+    values: list[str | None] = ["1.50", "2", "ab", None, "1.50", "-3.5"]
+    _packc.known_columns(tags, values, mantissas, strings, by_tag, out)
+    assert out == b"s\x02ab"
+    assert by_tag == {0x11: [7], 0x12: [150, 150], 0x10: [2], 0x19: [35]}
+    assert list(by_tag) == [0x11, 0x12, 0x10, 0x19]
+    with pytest.raises(KeyError):
+        _packc.known_columns(bytes([0x12]), ["9.99"], mantissas, strings, by_tag, out)
