@@ -70,20 +70,16 @@ class AttrColumns:
         first-use order, into ``shared``; False at the first that is not plain (the caller
         codes the list one change at a time, to the same bytes: the table entries added
         here are the ones it would add first, in the same order)."""
-        index = self.index
         for ref in shared:
             obj = objs[refs.index(ref)]
             key = tuple(obj.items())
             try:
-                k = index.get(key)
+                known = key in self.index
             except TypeError:  # a value that is a list or an object
                 return False
-            if k is None:
-                if not _plain(obj):
-                    return False
-                self.table.append(obj)
-                k = index[key] = len(self.table)
-            shared[ref] = k
+            if not (known or _plain(obj)):
+                return False  # it would be escaped: once per change, by the caller
+            shared[ref] = self._value(obj, key)
         return True
 
     def _fill(
