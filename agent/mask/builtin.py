@@ -66,9 +66,10 @@ _FLOOR = PASSWORD_NAMES + CARD_NAMES + OTP_NAMES
 
 
 def _field_selector(exact: list[str], contains: list[str]) -> str:
-    """Inputs whose name or id is one of ``exact`` or contains one of ``contains``."""
-    parts = [f"input[{a}={n} i]" for n in exact for a in ("name", "id")]
-    parts += [f"input[{a}*={n} i]" for n in contains for a in ("name", "id")]
+    """Inputs whose name or id is one of ``exact`` or contains one of ``contains``. Values are
+    quoted: ``2fa`` is not a CSS identifier, and the browser refuses it unquoted."""
+    parts = [f'input[{a}="{n}" i]' for n in exact for a in ("name", "id")]
+    parts += [f'input[{a}*="{n}" i]' for n in contains for a in ("name", "id")]
     return ", ".join(parts)
 
 

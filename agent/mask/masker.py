@@ -31,6 +31,7 @@ from agent.mask.rules import (
     load_rules_file,
 )
 from agent.mask.screenshot import mask_screenshot_regions
+from agent.mask.selectors import page_selector
 from agent.mask.strings import MARKER, StringMasker
 from agent.mask.tokens import Tokenizer, hmac_key_path, load_or_create_hmac_key
 
@@ -137,7 +138,7 @@ class Masker:
             if sel is not None:
                 # The recorder calls "keep" "none" (recorder_js/src/mask.js).
                 mode = "none" if rule.mode == "keep" else rule.mode
-                rules.append({"id": rule.id, "selector": sel, "mode": mode})
+                rules.append({"id": rule.id, "selector": page_selector(sel), "mode": mode})
         d = self.rules.defaults
         return {
             "version": PAGE_CONFIG_VERSION,

@@ -8,7 +8,13 @@ import pytest
 
 from agent.errors import MaskError
 from agent.events import Event
-from agent.mask.selectors import UNKNOWN, Elem, SelectorSyntaxError, compile_selector
+from agent.mask.selectors import (
+    UNKNOWN,
+    Elem,
+    SelectorSyntaxError,
+    compile_selector,
+    page_selector,
+)
 from agent.mask.testing import build_masker
 from agent.rrweb import EventType, IncrementalSource
 from tests.mask.selector_table import LATE, OBSERVED, ROWS, by_dom_id, element, page_snapshot, shown
@@ -81,11 +87,16 @@ def test_not_takes_compound_lists() -> None:
         "svg|rect",
         r"#a\:b",
         "input:not(.x",
+        "input[name=2fa i]",
+        "#2fa",
+        "[2fa]",
     ],
 )
 def test_selectors_outside_the_shared_grammar_raise(bad: str) -> None:
     """Invalid CSS, sibling combinators, pseudo-classes other than :not, pseudo-elements,
-    namespaces and escapes are errors, never a matcher that guesses."""
+    namespaces and escapes are errors, never a matcher that guesses. So is what the browser
+    refuses: an unquoted attribute value, an id or a name that is not a CSS identifier
+    (``input[name=2fa i]`` once dropped a built-in rule in the page)."""
     with pytest.raises(SelectorSyntaxError):
         compile_selector(bad)
 
@@ -156,3 +167,23 @@ def test_a_keep_rule_with_a_descendant_combinator_masks_nothing_else() -> None:
     assert shown(nodes["ce-b"]) == "ce bold text"
     assert shown(nodes["plain"]).startswith("tok_")
     assert shown(nodes["plain-p"]) == "plain paragraph"
+
+
+def test_quoted_values_that_are_not_identifiers_are_accepted() -> None:
+    """``input[name="2fa" i]`` is the way to write what ``input[name=2fa i]`` meant."""
+    m = compile_selector('input[name="2fa" i], input[id*="2fa" i]')
+    assert m(_el("input", {"name": "2FA"})) and m(_el("input", {"id": "my-2fa-code"}))
+    assert not m(_el("input", {"name": "2fab"}))
+
+
+def test_page_selector_groups_tag_and_attribute_items_under_is() -> None:
+    """Items of one tag and attribute tests become ``tag:is(...)`` (the browser tests the
+    tag once); items with an id, a class, :not() or a combinator, and a lone item per tag,
+    stay as written."""
+    sel = 'input[name="pin" i], INPUT[id="pin" i], #c, input.d[e], a > b, [x], textarea[y]'
+    assert page_selector(sel) == (
+        '#c, input.d[e], a > b, [x], input:is([name="pin" i], [id="pin" i]), textarea[y]'
+    )
+    assert page_selector("[data-sensitive]") == "[data-sensitive]"
+    with pytest.raises(SelectorSyntaxError):
+        page_selector("input[name=2fa]")
