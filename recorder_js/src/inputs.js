@@ -1,7 +1,7 @@
 // User input: mouse and touch interactions, keys, clipboard, submits, focus, scroll, resize,
 // selection, and form control values. Listeners are capturing and passive on each recorded
 // document; high-rate ones (mouse moves, scrolls, resize) only note what happened and
-// flushInputs() sends it; the selection is read at each flush. Page JS writes to
+// flushInputs() sends it; the selection is read at flushes after gestures. Page JS writes to
 // .value/.checked fire nothing, so controls are also polled.
 
 import { applyMode } from './mask.js';
@@ -15,17 +15,28 @@ import { actionable, describe } from './target.js';
 import { cfg, doc, masker, mathRound, now, userCfg, viewportH, viewportW } from './world.js';
 
 // ---- control values ------------------------------------------------------------------------
-const controls = new Set();
-const lastValue = new WeakMap(); // control -> "value\u0000checked" last sent
+// Tracked controls: el -> {box, last}. A checkbox or radio changes by `checked` (its value is
+// an attribute, which the observer sees), any other control by `value`: a poll reads one
+// property per control. Every SWEEP_POLLS-th poll also drops detached controls and re-reads
+// types (a text input turned checkbox is then compared by `checked`).
+const controls = new Map();
+const SWEEP_POLLS = 16;
+let polls = 0;
 
-function controlState(el) {
-  return el.value + '\u0000' + (el.checked ? '1' : '0');
+function isBox(el) {
+  if (el.tagName !== 'INPUT') return false;
+  const type = el.type; // the IDL attribute: lowercase, "text" for unknown types
+  return type === 'checkbox' || type === 'radio';
+}
+
+function stateOf(el, box) {
+  return box ? el.checked : el.value;
 }
 
 // A serialized <input>/<textarea>/<select>: the replay has its current state.
 export function trackControl(el) {
-  controls.add(el);
-  lastValue.set(el, controlState(el));
+  const box = isBox(el);
+  controls.set(el, { box, last: stateOf(el, box) });
 }
 
 export function forgetControls() {
@@ -45,16 +56,33 @@ function described(el) {
   return d;
 }
 
+// The control's state now, if it changed since last sent (null otherwise). A user's input
+// re-reads the type; a poll takes the tracked one.
+function changed(el, user) {
+  let c = controls.get(el);
+  if (c === undefined) {
+    c = { box: isBox(el), last: undefined };
+    controls.set(el, c);
+  } else if (user) {
+    c.box = isBox(el);
+  }
+  const s = stateOf(el, c.box);
+  if (c.last === s) return false;
+  c.last = s;
+  return true;
+}
+
 function inputEvent(el, user) {
   const id = mirror.getId(el);
-  if (id < 0 || !known(el)) return;
-  const s = controlState(el);
-  if (lastValue.get(el) === s) return;
-  lastValue.set(el, s);
-  const type = String(el.type).toLowerCase();
-  const isBox = el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio');
-  const text = isBox ? (el.value === 'on' ? 'on' : masker.controlValue(el, el.value))
-    : masker.controlValue(el, el.value);
+  if (id < 0 || !known(el) || !changed(el, user)) return;
+  sendInput(el, id, user);
+}
+
+function sendInput(el, id, user) {
+  const type = el.type;
+  const isBoxNow = el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio');
+  const value = el.value;
+  const text = isBoxNow && value === 'on' ? 'on' : masker.controlValue(el, value);
   let element = null;
   if (user && !editDesc.has(el)) {
     element = described(el);
@@ -64,14 +92,31 @@ function inputEvent(el, user) {
     isChecked: !!el.checked, id }, undefined, element);
 }
 
+function pollOne(c, el) {
+  if (c.last === stateOf(el, c.box)) return;
+  const id = mirror.getId(el);
+  if (id >= 0 && known(el)) {
+    c.last = stateOf(el, c.box);
+    sendInput(el, id, false);
+  }
+}
+
+function sweepOne(c, el) {
+  if (!el.isConnected) {
+    controls.delete(el);
+    return;
+  }
+  const box = isBox(el);
+  if (box !== c.box) {
+    c.box = box;
+    c.last = undefined; // compared by the other property now: send the state once
+  }
+  pollOne(c, el);
+}
+
 export function pollControls() {
-  controls.forEach((el) => {
-    if (!el.isConnected) {
-      controls.delete(el);
-      return;
-    }
-    if (lastValue.get(el) !== controlState(el)) inputEvent(el);
-  });
+  polls += 1;
+  controls.forEach(polls % SWEEP_POLLS === 0 ? sweepOne : pollOne);
 }
 
 // ---- listeners ------------------------------------------------------------------------------
@@ -80,6 +125,10 @@ let lastMoveT = 0;
 const scrolls = new Map();
 let resized = false;
 let lastSelection = ''; // the ranges last sent, as "start,offset,end,offset;..."
+let selectionHint = false; // a gesture that can select happened since the selection was read
+let lastSelectionRead = 0;
+const SELECTION_MS = 1000; // without such a gesture, the selection is read this often
+
 
 // A short CSS path of el for the agent's input events (up to 4 levels, stops at an id).
 function cssPath(el) {
@@ -114,6 +163,7 @@ const NAMED_CLICKS = new Set([MouseInteractions.Click, MouseInteractions.DblClic
 
 function onMouse(type) {
   return (e) => {
+    selectionHint = true;
     const [t, id] = targetId(e);
     const data = { source: IncrementalSource.MouseInteraction, type, id };
     if (typeof e.clientX === 'number') {
@@ -126,6 +176,7 @@ function onMouse(type) {
     if (type >= MouseInteractions.TouchStart) data.pointerType = PointerTypes.Touch;
     let element = null;
     if (NAMED_CLICKS.has(type)) {
+      pollControls(); // values scripts set since the last poll come before the click
       const el = actionable(t);
       if (el) editDesc.delete(el);
       element = described(el);
@@ -143,6 +194,7 @@ function onFocusChange(type) {
 }
 
 function onKey(e) {
+  selectionHint = true;
   const [t, id] = targetId(e);
   let key = e.key;
   let code = e.code;
@@ -208,6 +260,7 @@ function onClipboard(action) {
 }
 
 function onSubmit(e) {
+  pollControls(); // the form as submitted
   const f = e.target;
   push('input.submit', { target: known(f) ? mirror.getId(f) : -1, selector: cssPath(f),
     action: f.getAttribute ? f.getAttribute('action') : null,
@@ -281,14 +334,22 @@ function flushScrolls() {
   scrolls.clear();
 }
 
-// The selection is read at each flush and sent when it differs from the last one sent. No
-// selectionchange listener: pages fire one per programmatic .value write, and each call of a
-// listener in the recorder's world costs the page's main thread a switch of worlds.
+// The selection is read at a flush after a gesture that can select (a mouse or touch
+// interaction, a key), at least every SELECTION_MS otherwise (a script's selection), and at every flush the
+// agent asks for; it is sent when it differs from the last one sent. No selectionchange
+// listener: pages fire one per programmatic .value write, and each call of a listener in the
+// recorder's world costs the page's main thread a switch of worlds. Reading a selection
+// brings the page's layout up to date, so it is not read at every flush. A collapsed
+// selection (a caret, or none) is read without making a Range: each one made would stay
+// live, and be updated, until collected.
+let selection = null; // the document's Selection: one object for the document's life
+
 function flushSelection() {
-  const sel = doc.getSelection();
+  if (selection === null) selection = doc.getSelection();
+  const sel = selection;
   const ranges = [];
   let key = '';
-  if (sel) {
+  if (sel && !sel.isCollapsed) {
     for (let i = 0; i < sel.rangeCount; i++) {
       const r = sel.getRangeAt(i);
       if (r.collapsed) continue;
@@ -306,7 +367,8 @@ function flushSelection() {
   rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Selection, ranges });
 }
 
-export function flushInputs() {
+// Send the noted input; `all`: read the selection whether due or not.
+export function flushInputs(all) {
   if (moves.length) flushMoves();
   if (scrolls.size) flushScrolls();
   if (resized) {
@@ -314,5 +376,10 @@ export function flushInputs() {
     rr(EventType.IncrementalSnapshot, { source: IncrementalSource.ViewportResize,
       width: viewportW(), height: viewportH() });
   }
-  flushSelection();
+  const t = now();
+  if (all || selectionHint || t - lastSelectionRead >= SELECTION_MS) {
+    selectionHint = false;
+    lastSelectionRead = t;
+    flushSelection();
+  }
 }

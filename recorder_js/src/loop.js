@@ -1,6 +1,6 @@
-// The recorder's periodic work: flush() every flushMs (mutations, controls, noted input,
-// backed-off scans, canvases (read at the next frame), keyframes, then one drain to the
-// binding), control polling between flushes, and the heartbeat. Every entry point runs
+// The recorder's periodic work: flush() every flushMs (mutations, controls every pollMs,
+// noted input, backed-off scans, canvases (read at the next frame), keyframes, then one drain
+// to the binding), control polling between flushes when pollMs < flushMs, and the heartbeat. Every entry point runs
 // guarded: an error becomes a capture.degraded event, never an exception in the page's event
 // loop.
 
@@ -20,6 +20,7 @@ let lastShadowScan = now();
 let styleScanCost = 0;
 let shadowScanCost = 0;
 let lastCanvas = 0;
+let lastPoll = 0;
 
 // Periodic scans back off on big pages: each waits at least 50x its own last duration
 // (<= 2% of the main thread), however short the configured interval.
@@ -38,11 +39,17 @@ function scan(t) {
   }
 }
 
-export function flush() {
+// The periodic flush polls controls and reads the selection when due (pollControls and
+// flushInputs say when); a flush the agent asks for, or one before the document goes away,
+// does both always.
+export function flush(all) {
   const t = now();
   flushMutations(t);
-  pollControls();
-  flushInputs();
+  if (all === true || t - lastPoll >= cfg.pollMs) {
+    lastPoll = t;
+    pollControls();
+  }
+  flushInputs(all === true);
   scan(t);
   if ((t - lastCanvas >= cfg.canvasMs && hasCanvases()) || canvasesDue()) {
     lastCanvas = t;
@@ -78,9 +85,11 @@ const readCanvasesNow = safe(() => {
   drain();
 });
 
-// Flush now (the document is going away, or the agent asks).
+const flushAll = () => flush(true);
+
+// Flush now, everything (the document is going away, or the agent asks).
 export function flushGuarded() {
-  safe(flush)();
+  safe(flushAll)();
 }
 
 function heartbeat() {

@@ -45,13 +45,22 @@ export function createMasker(maskCfg, onBadRule) {
   const defMode = cfg.defaultInputMode || 'none';
   const defaultRule = defMode === 'none' ? null : { id: 'default', selector: '*', mode: defMode };
   const anyRules = rules.length > 0;
+  // Every masking rule's selector in one list: most elements match none of them, and one
+  // closest() call says so (the browser walks the ancestors once, not once per rule).
+  const masking = rules.filter((r) => r.mode !== 'none');
+  const keeps = rules.filter((r) => r.mode === 'none');
+  const anyMasking = masking.map((r) => r.selector).join(', ');
 
   // The rule that covers an element (rules come strongest first): a masking rule matching
   // it or an ancestor, else a keep rule matching the element itself; or null.
   function ruleFor(el) {
     if (!anyRules || !el || el.nodeType !== 1) return null;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i];
+    let candidates = rules;
+    try {
+      if (anyMasking === '' || closest(el, anyMasking) === null) candidates = keeps;
+    } catch { /* each selector was validated: not reached */ }
+    for (let i = 0; i < candidates.length; i++) {
+      const r = candidates[i];
       try {
         if (r.mode === 'none' ? matches(el, r.selector) : closest(el, r.selector) !== null) {
           return r;

@@ -167,3 +167,27 @@ def test_lone_surrogates_in_page_text_do_not_break_strict_json_decoders() -> Non
         for t in p["data"]["texts"]
     ]
     assert "x\ufffdy\U0001f600" in texts
+
+
+def test_a_value_a_script_set_before_a_click_is_recorded_before_the_click() -> None:
+    """Polling runs every pollMs, and also at a click: a value a script wrote (no DOM event)
+    just before the person clicked comes before that click in the stream, whenever the next
+    poll would have been (flushMs and pollMs 5 s here)."""
+
+    async def go(ctx: BrowserContext, base: str) -> Recording:
+        r = await start_recording(ctx, {"flushMs": 5000, "pollMs": 5000})
+        await r.page.goto(f"{base}/recorder_input.html", wait_until="load")
+        await r.flush()
+        await r.page_eval("document.getElementById('field').value = 'set by script'")
+        await r.page.click("#btn")
+        await r.flush()
+        return r.rec
+
+    rec = run_in_browser(go)
+    ids = _ids(rec)
+    stream = [
+        ("input", d["text"]) if d["source"] == INPUT else ("click", d["id"])
+        for d in (e["data"] for e in rec.rrweb() if e["type"] == 3)
+        if d["source"] == INPUT or (d["source"] == MOUSE_INTERACTION and d["type"] == CLICK)
+    ]
+    assert stream.index(("input", "set by script")) < stream.index(("click", ids["btn"]))
