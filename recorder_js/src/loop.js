@@ -8,7 +8,7 @@ import {
   canvasesDue, followCanvases, hasCanvases, pollCanvases, readCanvases,
 } from './canvas.js';
 import { flushInputs, pollControls } from './inputs.js';
-import { flushMutations } from './mutations.js';
+import { flushMutations, quietly } from './mutations.js';
 import { drain, push } from './queue.js';
 import { rescanShadow } from './shadow.js';
 import { fullSnapshot, keyframeDue, mirror } from './snapshot.js';
@@ -43,6 +43,10 @@ function scan(t) {
 // flushInputs say when); a flush the agent asks for, or one before the document goes away,
 // does both always.
 export function flush(all) {
+  quietly(() => flushNow(all));
+}
+
+function flushNow(all) {
   const t = now();
   flushMutations(t);
   if (all === true || t - lastPoll >= cfg.pollMs) {

@@ -30,7 +30,10 @@ export function applyMode(rule, value) {
 
 const PASSWORD_RULE = { id: 'password', selector: 'input[type=password]', mode: 'redact' };
 
-export function createMasker(maskCfg, onBadRule) {
+// `epochs` (optional): the match epoch of mutations.js, {check(), peek(), observed(el)}. With
+// it, the rule found for an element whose tree our observer watches (observed) is kept until
+// the epoch moves; check() takes the records not delivered yet first, peek() does not.
+export function createMasker(maskCfg, onBadRule, epochs) {
   const cfg = maskCfg || {};
   const rules = [];
   for (const r of cfg.rules || []) {
@@ -51,10 +54,22 @@ export function createMasker(maskCfg, onBadRule) {
   const keeps = rules.filter((r) => r.mode === 'none');
   const anyMasking = masking.map((r) => r.selector).join(', ');
 
+  const cache = new WeakMap(); // el -> [epoch, rule]
+
   // The rule that covers an element (rules come strongest first): a masking rule matching
   // it or an ancestor, else a keep rule matching the element itself; or null.
   function ruleFor(el) {
     if (!anyRules || !el || el.nodeType !== 1) return null;
+    if (!epochs) return findRule(el);
+    const c = cache.get(el);
+    if (c !== undefined && c[0] === epochs.check()) return c[1];
+    const e = epochs.peek();
+    const r = findRule(el);
+    if (epochs.observed(el)) cache.set(el, [e, r]);
+    return r;
+  }
+
+  function findRule(el) {
     let candidates = rules;
     try {
       if (anyMasking === '' || closest(el, anyMasking) === null) candidates = keeps;

@@ -5,7 +5,9 @@
 
 import { transformAttribute } from 'rrweb-snapshot';
 import { push, rr } from './queue.js';
-import { DOCUMENT_FRAGMENT_NODE, EventType, IncrementalSource } from './rrweb_types.js';
+import {
+  DOCUMENT_FRAGMENT_NODE, ELEMENT_NODE, EventType, IncrementalSource,
+} from './rrweb_types.js';
 import {
   flatten, fullSnapshot, known, markDirty, mirror, parentInfo, serialize,
 } from './snapshot.js';
@@ -20,6 +22,11 @@ const observedRoots = new WeakSet(); // documents and shadow roots with our obse
 let pending = []; // one entry per observer callback: its records
 let pendingT = []; // Date.now() of each callback (the time its changes happened)
 let pendingCount = 0;
+// The match epoch (see matchEpoch below).
+let epoch = 0;
+let scanB = 0; // pending[scanB][scanI]: the next record to scan
+let scanI = 0;
+let quiet = false; // inside the recorder's own task, where no page script runs
 let windowCount = 0;
 let windowStart = now();
 let flood = false;
@@ -60,6 +67,7 @@ function onRecordsInner(records) {
   if (flood) {
     floodDropped += n;
     stats.dropped += n;
+    epoch += 1; // not stashed, so not scanned
     return;
   }
   const t = now();
@@ -78,6 +86,9 @@ function floodBudget() {
 
 function enterFlood() {
   flood = true;
+  epoch += 1;
+  scanB = 0;
+  scanI = 0;
   floodDropped += pendingCount;
   stats.dropped += pendingCount;
   push('capture.degraded', { reason: 'mutation_flood', dropped_records: pendingCount,
@@ -90,9 +101,86 @@ function enterFlood() {
 // Forget the records not processed yet (a full snapshot is about to supersede them).
 export function discardPending() {
   stats.mutations += observer.takeRecords().length;
+  epoch += 1;
+  scanB = 0;
+  scanI = 0;
   pending = [];
   pendingT = [];
   pendingCount = 0;
+}
+
+// ---- the match epoch ----------------------------------------------------------------------
+// Masking rules match by tags, attributes and where an element sits (agent/mask/selectors.py
+// allows no pseudo-class but :not()), so a rule found for an element holds until an
+// attribute changes or an element is added or removed. The epoch counts the callbacks that
+// held such a record, and the masker (mask.js) keeps an element's rule only while the epoch
+// stands. Records are scanned lazily, when a cached rule is about to be used; a long batch
+// (a grid's update) bumps the epoch unread.
+const SCAN_LIMIT = 16;
+
+function hasElement(list) {
+  for (let i = 0; i < list.length; i++) if (list[i].nodeType === ELEMENT_NODE) return true;
+  return false;
+}
+
+function changesMatches(r) {
+  const type = r.type;
+  if (type === 'attributes') return true;
+  return type === 'childList' && (hasElement(r.addedNodes) || hasElement(r.removedNodes));
+}
+
+function scanPending() {
+  for (; scanB < pending.length; scanB++, scanI = 0) {
+    const recs = pending[scanB];
+    if (recs.length - scanI > SCAN_LIMIT) {
+      epoch += 1;
+      scanB = pending.length;
+      scanI = 0;
+      return;
+    }
+    for (; scanI < recs.length; scanI++) {
+      if (changesMatches(recs[scanI])) {
+        epoch += 1;
+        scanB = pending.length;
+        scanI = 0;
+        return;
+      }
+    }
+  }
+}
+
+// The epoch as of now: records the observer holds but has not delivered yet (a script that
+// sets an attribute and dispatches an event in one task) are taken and scanned first.
+export function matchEpoch() {
+  if (!quiet) {
+    const late = observer.takeRecords();
+    if (late.length) onRecordsInner(late);
+  }
+  scanPending();
+  return epoch;
+}
+
+// The epoch without taking or scanning records: a rule found now and stored under it can
+// only turn stale sooner, never later.
+export function peekEpoch() {
+  return epoch;
+}
+
+// Run fn (the recorder's own work, no page script in it) with the observer's records taken
+// once at the start rather than at each cached rule.
+export function quietly(fn) {
+  if (quiet) {
+    fn();
+    return;
+  }
+  const late = observer.takeRecords();
+  if (late.length) onRecordsInner(late);
+  quiet = true;
+  try {
+    fn();
+  } finally {
+    quiet = false;
+  }
 }
 
 // The flush's mutation step: process the stashed records, or, in a flood, leave it with a
@@ -119,6 +207,9 @@ export function flushMutations(t) {
 // first, then one event with the structure and attributes as they are now.
 export function processMutations() {
   if (pending.length === 0) return;
+  scanPending();
+  scanB = 0;
+  scanI = 0;
   const batches = pending;
   const times = pendingT;
   pending = [];

@@ -18,7 +18,9 @@
 import { createMasker } from './mask.js';
 import { createStyles } from './styles.js';
 import { arm, flushGuarded, safe } from './loop.js';
-import { createObserver, observeRoot, processMutations } from './mutations.js';
+import {
+  createObserver, isObserved, matchEpoch, observeRoot, peekEpoch, processMutations,
+} from './mutations.js';
 import { drain, lastBatch, push, rr } from './queue.js';
 import { takeHosts } from './closed.js';
 import { adoptClosedShadow, reattachClosed, rescanShadow } from './shadow.js';
@@ -30,6 +32,13 @@ import { startTitle } from './title.js';
 import { G, VERSION, doc, mathRound, setTrackers, stats, styles, userCfg } from './world.js';
 
 let started = false;
+
+// The masker keeps rules found for elements of the trees our observer watches.
+const MATCH_EPOCHS = {
+  check: matchEpoch,
+  peek: peekEpoch,
+  observed: (el) => isObserved(el.getRootNode()),
+};
 
 // A same-origin child frame is recorded by its parent's recorder (rrweb's iframe model).
 function recordedByParent() {
@@ -54,7 +63,7 @@ function begin() {
   if (started) return;
   started = true;
   const masker = createMasker(userCfg.mask, (r) => push('capture.degraded',
-    { reason: 'bad_mask_selector', rule: String(r && r.id) }));
+    { reason: 'bad_mask_selector', rule: String(r && r.id) }), MATCH_EPOCHS);
   setTrackers(masker, createStyles({ mirror, rr, known }));
   observeRoot(doc);
   instrument(doc);

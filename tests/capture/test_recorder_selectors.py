@@ -128,7 +128,10 @@ def test_every_shipped_rule_compiles_in_the_browser_and_masks_the_fields_it_name
     """The shipped rules as the recorder gets them (``page_config``, items grouped under
     ``:is()``): Chromium refuses none of them (a refused rule is dropped in the page with a
     ``capture.degraded``), and typing into a field each rule names gives that rule's masked
-    text in the page, key by key, and again after the page marks a plain field sensitive.
+    text in the page, key by key; a plain field the page marks sensitive, or moves into a
+    sensitive element, and types into in the same task is masked from that input on (the
+    recorder keeps the rule it found per element only while no attribute changed and no
+    element moved, and takes the records the observer has not delivered yet).
     ``input[name=2fa i]`` (not a CSS identifier) once made Chromium refuse the whole PIN /
     one-time-code rule."""
     masker = build_masker()
@@ -143,7 +146,14 @@ def test_every_shipped_rule_compiles_in_the_browser_and_masks_the_fields_it_name
             """() => { const el = document.getElementById('f-symbol');
                        el.setAttribute('data-sensitive', '');
                        el.value += '7';
-                       el.dispatchEvent(new Event('input', {bubbles: true})); }"""
+                       el.dispatchEvent(new Event('input', {bubbles: true}));
+                       const box = document.createElement('div');
+                       box.setAttribute('data-sensitive', '');
+                       document.body.append(box);
+                       const sp = document.getElementById('f-spinner');
+                       box.append(sp);
+                       sp.value += '8';
+                       sp.dispatchEvent(new Event('input', {bubbles: true})); }"""
         )
         await r.flush()
         return r.rec
@@ -170,3 +180,4 @@ def test_every_shipped_rule_compiles_in_the_browser_and_masks_the_fields_it_name
                 for t, v in zip(typed, ["4", "42"], strict=True)
             ), field
     assert texts["f-symbol"][2:] == ["\x01stm:tokenize:data-sensitive\x02427\x03"]
+    assert texts["f-spinner"][2:] == ["\x01stm:tokenize:data-sensitive\x02428\x03"]
