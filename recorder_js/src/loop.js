@@ -1,8 +1,8 @@
 // The recorder's periodic work: flush() every flushMs (mutations, controls every pollMs,
 // noted input, backed-off scans, canvases (read at the next frame), keyframes, then one drain
-// to the binding), control polling between flushes when pollMs < flushMs, and the heartbeat. Every entry point runs
-// guarded: an error becomes a capture.degraded event, never an exception in the page's event
-// loop.
+// to the binding), control polling between flushes when pollMs < flushMs, and the heartbeat.
+// Every entry point runs guarded: an error becomes a capture.degraded event, never an
+// exception in the page's event loop.
 
 import {
   canvasesDue, followCanvases, hasCanvases, pollCanvases, readCanvases,
