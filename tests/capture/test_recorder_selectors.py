@@ -101,7 +101,7 @@ def test_input_events_are_masked_by_exactly_the_rule_that_names_the_field() -> N
     assert [a for _, a in seen["other-ref"]] == ["other refX", "other refX1"]
 
 
-# Each field of fx_shipped_fields.html -> the shipped rule that must mask it in the page
+# Each field of recorder_shipped_fields.html -> the shipped rule that must mask it in the page
 # (None: typed text stays in clear).
 SHIPPED = {
     "f-2fa": "builtin.pin-otp-fields",
@@ -138,7 +138,7 @@ def test_every_shipped_rule_compiles_in_the_browser_and_masks_the_fields_it_name
 
     async def go(ctx: BrowserContext, base: str) -> Recording:
         r = await start_recording(ctx, {"mask": masker.page_config()})
-        await r.page.goto(f"{base}/fx_shipped_fields.html", wait_until="load")
+        await r.page.goto(f"{base}/recorder_shipped_fields.html", wait_until="load")
         for field in SHIPPED:
             await r.page.click(f"#{field}")
             await r.page.keyboard.type("42")
