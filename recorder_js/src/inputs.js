@@ -79,10 +79,8 @@ function inputEvent(el, user) {
 }
 
 function sendInput(el, id, user) {
-  const type = el.type;
-  const isBoxNow = el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio');
   const value = el.value;
-  const text = isBoxNow && value === 'on' ? 'on' : masker.controlValue(el, value);
+  const text = value === 'on' && isBox(el) ? 'on' : masker.controlValue(el, value);
   let element = null;
   if (user && !editDesc.has(el)) {
     element = described(el);

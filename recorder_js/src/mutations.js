@@ -149,13 +149,16 @@ function scanPending() {
   }
 }
 
+// Stash the records the observer holds but has not delivered yet.
+function takeLate() {
+  const late = observer.takeRecords();
+  if (late.length) onRecordsInner(late);
+}
+
 // The epoch as of now: records the observer holds but has not delivered yet (a script that
 // sets an attribute and dispatches an event in one task) are taken and scanned first.
 export function matchEpoch() {
-  if (!quiet) {
-    const late = observer.takeRecords();
-    if (late.length) onRecordsInner(late);
-  }
+  if (!quiet) takeLate();
   scanPending();
   return epoch;
 }
@@ -173,8 +176,7 @@ export function quietly(fn) {
     fn();
     return;
   }
-  const late = observer.takeRecords();
-  if (late.length) onRecordsInner(late);
+  takeLate();
   quiet = true;
   try {
     fn();
