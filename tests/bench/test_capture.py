@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 
 from agent.bench.busy import BusySample
 from agent.bench.capture import ARMS, iter_lines, plan
-from agent.bench.capture_arms import ArmRun
+from agent.bench.capture_arms import ArmRun, unrecorded
 from agent.bench.capture_child import arm_from_json, arm_to_json, run_isolated
 from agent.bench.peer import RRWEB_UMD
 from agent.bench.workloads import AGGRID_JS, WORKLOADS
+from agent.capture.browser import browser_args
+from agent.capture.config import CaptureConfig
 from agent.errors import CaptureError
 from tests.cli.clirun import run_main
 
@@ -56,6 +59,44 @@ def test_one_short_run_measures_every_workload_under_every_arm(
     table = "\n".join(iter_lines(got))
     for name in WORKLOADS:
         assert f"\n{name} " in table
+
+
+def _bench_browser_argv() -> list[list[str]]:
+    """The command lines of the running browser processes whose profile is a benchmark's."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = [a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue  # the process ended while we looked
+        ours = any(a.startswith("--user-data-dir=") and "sessiontape-bench-" in a for a in argv)
+        if ours and not any(a.startswith("--type=") for a in argv):  # the browser, not a child
+            found.append(argv)
+    return found
+
+
+@pytest.mark.browser
+def test_the_unrecorded_arms_run_the_agents_own_browser_command_line() -> None:
+    """none, rrweb and tracing run Chromium with exactly the switches the agent's browser gets
+    (none of Playwright's defaults), so that a ratio against ``none`` measures the recording
+    and not a difference of command lines."""
+    cfg = CaptureConfig()
+
+    async def argv_of_running() -> list[list[str]]:
+        async with unrecorded(cfg):
+            return _bench_browser_argv()
+
+    found = asyncio.run(argv_of_running())
+    assert len(found) == 1, found
+    argv = found[0]
+    profile = next(a.split("=", 1)[1] for a in argv if a.startswith("--user-data-dir="))
+    expected = browser_args(
+        cfg, headless=True, user_data_dir=Path(profile), as_root=os.geteuid() == 0
+    )
+    assert argv[1:] == expected
+    assert "--enable-automation" not in argv  # one of Playwright's own defaults
 
 
 def test_plan_adds_the_large_blotter_with_the_agent_arm_only() -> None:
