@@ -22,11 +22,10 @@
 
 import { push } from './queue.js';
 import { ignoreNode } from './snapshot.js';
-import { later } from './timers.js';
 import { G, MO, clock, doc, noticeText, userCfg } from './world.js';
 
 export const INDICATOR_PX = 22;
-const CHECK_MS = 500;
+export const CHECK_MS = 500;
 const FIGHT_BUDGET = 20;
 
 const HOST_STYLE = [
@@ -191,29 +190,27 @@ function report() {
   counts = new Map();
 }
 
-function check() {
-  try {
-    repairs = 0;
-    if (host.isConnected) raiseIfCovered();
-    else if (placed) note('removed', 'found detached');
-    restore();
-    watchRoot();
-    guard.takeRecords();
-    report();
-  } finally {
-    later(CHECK_MS, check);
-  }
+// The check every CHECK_MS (the notice's loop in recorder.js runs it).
+export function checkIndicator() {
+  if (!host) return;
+  repairs = 0;
+  if (host.isConnected) raiseIfCovered();
+  else if (placed) note('removed', 'found detached');
+  restore();
+  watchRoot();
+  guard.takeRecords();
+  report();
 }
 
 // Draw the notice when the agent asks for it (top-level documents only: a frame's document is
-// inside the page the bar already covers).
+// inside the page the bar already covers); true when the bar is drawn and needs its checks.
 export function startIndicator() {
   const ic = userCfg.indicator;
-  if (!ic || !ic.banner || host) return;
+  if (!ic || !ic.banner || host) return false;
   try {
-    if (G.top !== G) return;
+    if (G.top !== G) return false;
   } catch {
-    return;
+    return false;
   }
   below = new WeakSet();
   build();
@@ -223,7 +220,7 @@ export function startIndicator() {
   restore();
   watchRoot();
   guard.takeRecords();
-  later(CHECK_MS, check);
+  return true;
 }
 
 // For the agent's probes and tests: whether the bar is connected, open and drawn.

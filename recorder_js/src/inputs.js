@@ -1,9 +1,10 @@
 // User input: mouse and touch interactions, keys, clipboard, submits, focus, scroll, resize,
-// selection, and form control values. Listeners are capturing and passive on each recorded
-// document; high-rate ones (mouse moves, scrolls, resize) only note what happened and
-// flushInputs() sends it; the selection is read at flushes after gestures. Page JS writes to
-// .value/.checked fire nothing, so controls are also polled.
+// selection, and form control input (values: controls.js). Listeners are capturing and
+// passive on each recorded document; high-rate ones (mouse moves, scrolls, resize) and
+// control input only note what happened and the flush sends it; the selection is read at
+// flushes after gestures.
 
+import { described, newEdit, noteInput, pollControls, sendNoted } from './controls.js';
 import { applyMode } from './mask.js';
 import { flushGuarded } from './loop.js';
 import { push, rr } from './queue.js';
@@ -11,112 +12,8 @@ import {
   DOCUMENT_NODE, ELEMENT_NODE, EventType, IncrementalSource, MouseInteractions, PointerTypes,
 } from './rrweb_types.js';
 import { known, mirror } from './snapshot.js';
-import { actionable, describe } from './target.js';
+import { actionable } from './target.js';
 import { cfg, doc, masker, mathRound, now, userCfg, viewportH, viewportW } from './world.js';
-
-// ---- control values ------------------------------------------------------------------------
-// Tracked controls: el -> {box, last}. A checkbox or radio changes by `checked` (its value is
-// an attribute, which the observer sees), any other control by `value`: a poll reads one
-// property per control. Every SWEEP_POLLS-th poll also drops detached controls and re-reads
-// types (a text input turned checkbox is then compared by `checked`).
-const controls = new Map();
-const SWEEP_POLLS = 16;
-let polls = 0;
-
-function isBox(el) {
-  if (el.tagName !== 'INPUT') return false;
-  const type = el.type; // the IDL attribute: lowercase, "text" for unknown types
-  return type === 'checkbox' || type === 'radio';
-}
-
-function stateOf(el, box) {
-  return box ? el.checked : el.value;
-}
-
-// A serialized <input>/<textarea>/<select>: the replay has its current state.
-export function trackControl(el) {
-  const box = isBox(el);
-  controls.set(el, { box, last: stateOf(el, box) });
-}
-
-export function forgetControls() {
-  controls.clear();
-}
-
-// Fields described in the current edit: the first input of an edit (focus or a click starts
-// a new one) carries the description, later inputs of that edit do not, so typing costs one
-// description per field, not one per key.
-const editDesc = new WeakMap();
-
-function described(el) {
-  if (!el) return null;
-  const id = mirror.getId(el);
-  const d = describe(el);
-  if (d && id >= 0) d.node_id = id;
-  return d;
-}
-
-// Whether the control's state changed since it was last sent (noting the new one). A user's
-// input re-reads the type; a poll goes by the tracked one.
-function changed(el, user) {
-  let c = controls.get(el);
-  if (c === undefined) {
-    c = { box: isBox(el), last: undefined };
-    controls.set(el, c);
-  } else if (user) {
-    c.box = isBox(el);
-  }
-  const s = stateOf(el, c.box);
-  if (c.last === s) return false;
-  c.last = s;
-  return true;
-}
-
-function inputEvent(el, user) {
-  const id = mirror.getId(el);
-  if (id < 0 || !known(el) || !changed(el, user)) return;
-  sendInput(el, id, user);
-}
-
-function sendInput(el, id, user) {
-  const value = el.value;
-  const text = value === 'on' && isBox(el) ? 'on' : masker.controlValue(el, value);
-  let element = null;
-  if (user && !editDesc.has(el)) {
-    element = described(el);
-    editDesc.set(el, true);
-  }
-  rr(EventType.IncrementalSnapshot, { source: IncrementalSource.Input, text,
-    isChecked: !!el.checked, id }, undefined, element);
-}
-
-function pollOne(c, el) {
-  const s = stateOf(el, c.box);
-  if (c.last === s) return;
-  const id = mirror.getId(el);
-  if (id >= 0 && known(el)) {
-    c.last = s;
-    sendInput(el, id, false);
-  }
-}
-
-function sweepOne(c, el) {
-  if (!el.isConnected) {
-    controls.delete(el);
-    return;
-  }
-  const box = isBox(el);
-  if (box !== c.box) {
-    c.box = box;
-    c.last = undefined; // compared by the other property now: send the state once
-  }
-  pollOne(c, el);
-}
-
-export function pollControls() {
-  polls += 1;
-  controls.forEach(polls % SWEEP_POLLS === 0 ? sweepOne : pollOne);
-}
 
 // ---- listeners ------------------------------------------------------------------------------
 let moves = [];
@@ -146,12 +43,17 @@ function cssPath(el) {
   return parts.join(' > ');
 }
 
-// [the event's innermost target, its id or -1]. The target differs from e.target only inside
-// an open shadow root of e.target (a closed one hides its nodes from composedPath too), so
-// composedPath(), which wraps every node of the path for this world, runs only then.
-function targetId(e) {
+// The event's innermost target. It differs from e.target only inside an open shadow root of
+// e.target (a closed one hides its nodes from composedPath too), so composedPath(), which
+// wraps every node of the path for this world, runs only then.
+function innerTarget(e) {
   const t0 = e.target;
-  const t = t0 && t0.shadowRoot && e.composedPath ? e.composedPath()[0] : t0;
+  return t0 && t0.shadowRoot && e.composedPath ? e.composedPath()[0] : t0;
+}
+
+// [the event's innermost target, its id or -1].
+function targetId(e) {
+  const t = innerTarget(e);
   return [t, t && known(t) ? mirror.getId(t) : -1];
 }
 
@@ -161,6 +63,7 @@ const NAMED_CLICKS = new Set([MouseInteractions.Click, MouseInteractions.DblClic
 
 function onMouse(type) {
   return (e) => {
+    sendNoted();
     selectionHint = true;
     const [t, id] = targetId(e);
     const data = { source: IncrementalSource.MouseInteraction, type, id };
@@ -176,7 +79,7 @@ function onMouse(type) {
     if (NAMED_CLICKS.has(type)) {
       pollControls(); // values scripts set since the last poll come before the click
       const el = actionable(t);
-      if (el) editDesc.delete(el);
+      if (el) newEdit(el);
       element = described(el);
     }
     rr(EventType.IncrementalSnapshot, data, undefined, element);
@@ -185,13 +88,15 @@ function onMouse(type) {
 
 function onFocusChange(type) {
   return (e) => {
+    sendNoted();
     const [t, id] = targetId(e);
-    if (t && type === MouseInteractions.Focus) editDesc.delete(t);
+    if (t && type === MouseInteractions.Focus) newEdit(t);
     rr(EventType.IncrementalSnapshot, { source: IncrementalSource.MouseInteraction, type, id });
   };
 }
 
 function onKey(e) {
+  sendNoted();
   selectionHint = true;
   const [t, id] = targetId(e);
   let key = e.key;
@@ -220,11 +125,12 @@ function onKey(e) {
 const SHORTCUT_KEYS = /^(Enter|Escape|F[0-9]{1,2})$/;
 
 function onInput(e) {
-  const [t] = targetId(e);
-  if (t && t.nodeType === ELEMENT_NODE && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'
-    || t.tagName === 'SELECT')) {
-    inputEvent(t, true);
-    if (t.type === 'radio') pollControls();
+  const t = innerTarget(e);
+  if (!t || t.nodeType !== ELEMENT_NODE) return;
+  const tag = t.tagName;
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') {
+    noteInput(t);
+    if (tag === 'INPUT' && t.type === 'radio') pollControls(); // the group's other radios
   }
 }
 
@@ -249,6 +155,7 @@ function clipContent(action, e, el) {
 
 function onClipboard(action) {
   return (e) => {
+    sendNoted();
     const [t, id] = targetId(e);
     const el = t && t.nodeType === ELEMENT_NODE ? t : (t && t.parentElement) || null;
     const p = { action, target: id, selector: el ? cssPath(el) : null };
@@ -258,7 +165,7 @@ function onClipboard(action) {
 }
 
 function onSubmit(e) {
-  pollControls(); // the form as submitted
+  pollControls(); // the form as submitted (noted inputs first)
   const f = e.target;
   push('input.submit', { target: known(f) ? mirror.getId(f) : -1, selector: cssPath(f),
     action: f.getAttribute ? f.getAttribute('action') : null,

@@ -1,13 +1,17 @@
-// The recorder's periodic work: flush() every flushMs (mutations, controls every pollMs,
-// noted input, backed-off scans, canvases (read at the next frame), keyframes, then one drain
-// to the binding), control polling between flushes when pollMs < flushMs, and the heartbeat.
+// The recorder's periodic work: flush() every flushMs (noted control input, mutations,
+// controls every pollMs, other noted input, backed-off scans, canvases (read at the next
+// frame), keyframes, the heartbeat every heartbeatMs, then one drain to the binding), and
+// control polling between flushes when pollMs < flushMs. One timer for all of it: each
+// wake-up of this world costs the page's main thread a task and a switch of worlds, whatever
+// little it then does.
 // Every entry point runs guarded: an error becomes a capture.degraded event, never an
 // exception in the page's event loop.
 
 import {
   canvasesDue, followCanvases, hasCanvases, pollCanvases, readCanvases,
 } from './canvas.js';
-import { flushInputs, pollControls } from './inputs.js';
+import { pollControls, sendNoted } from './controls.js';
+import { flushInputs } from './inputs.js';
 import { flushMutations, quietly } from './mutations.js';
 import { drain, push } from './queue.js';
 import { rescanShadow } from './shadow.js';
@@ -21,6 +25,7 @@ let styleScanCost = 0;
 let shadowScanCost = 0;
 let lastCanvas = 0;
 let lastPoll = 0;
+let lastBeat = 0;
 
 // Periodic scans back off on big pages: each waits at least 50x its own last duration
 // (<= 2% of the main thread), however short the configured interval.
@@ -48,6 +53,7 @@ export function flush(all) {
 
 function flushNow(all) {
   const t = now();
+  sendNoted(); // before the mutations: the agent masks them against the page as typed into
   flushMutations(t);
   if (all === true || t - lastPoll >= cfg.pollMs) {
     lastPoll = t;
@@ -60,6 +66,11 @@ function flushNow(all) {
     pollCanvases(readCanvasesNow);
   }
   if (keyframeDue(t)) fullSnapshot('keyframe');
+  // The heartbeat says the flush loop turns: it rides the flush, at most flushMs late.
+  if (t - lastBeat >= cfg.heartbeatMs) {
+    lastBeat = t;
+    heartbeat();
+  }
   drain();
 }
 
@@ -105,7 +116,7 @@ function heartbeat() {
 // Start the loops; loops started before stop.
 export function arm() {
   newLoopGeneration();
+  lastBeat = now();
   every(cfg.flushMs, safe(flush));
   if (cfg.pollMs < cfg.flushMs) every(cfg.pollMs, safe(pollControls));
-  every(cfg.heartbeatMs, safe(heartbeat));
 }

@@ -7,10 +7,11 @@
 //   snapshot.js   the mirror, serialization, full snapshots
 //   mutations.js  the MutationObserver (stash only) and processMutations at flush
 //   texts.js      per-callback text values and the text-node re-key
-//   inputs.js     user input listeners and form control values
+//   inputs.js     user input listeners (noting, not sending, what is frequent)
+//   controls.js   form control values: noted inputs, polls, what the replay has
 //   styles.js     CSSOM changes;  canvas.js  canvas images;  shadow.js  late shadow roots
 //   closed.js     closed shadow roots the agent finds through CDP
-//   loop.js       flush, polling and heartbeat loops
+//   loop.js       the flush loop (with the heartbeat) and control polling
 //   timers.js     timers the page cannot cancel
 //   indicator.js  the recording notice the page cannot remove unrecorded
 //   title.js      the recording notice in the window title
@@ -25,10 +26,10 @@ import { drain, lastBatch, push, rr } from './queue.js';
 import { takeHosts } from './closed.js';
 import { adoptClosedShadow, reattachClosed, rescanShadow } from './shadow.js';
 import { fullSnapshot, known, mirror, onFullSnapshot } from './snapshot.js';
-import { indicatorState, startIndicator } from './indicator.js';
+import { CHECK_MS, checkIndicator, indicatorState, startIndicator } from './indicator.js';
 import { instrument } from './inputs.js';
 import { later } from './timers.js';
-import { startTitle } from './title.js';
+import { checkTitle, startTitle } from './title.js';
 import { G, VERSION, doc, mathRound, setTrackers, stats, styles, userCfg } from './world.js';
 
 let started = false;
@@ -131,6 +132,24 @@ function exposeAgentApi() {
     dropped: stats.dropped, work_us: mathRound(stats.workMs * 1000) });
 }
 
+// The recording notice (the bar and the title prefix), with one loop for both checks: a timer
+// of its own, not the recording's loops (the agent's recovery re-arms those; the notice stays).
+function startNotice() {
+  let bar = false;
+  let title = false;
+  safe(() => { bar = startIndicator(); })();
+  safe(() => { title = startTitle(); })();
+  if (!bar && !title) return;
+  const checkBar = safe(checkIndicator);
+  const checkPrefix = safe(checkTitle);
+  const check = () => {
+    later(CHECK_MS, check);
+    checkBar();
+    checkPrefix();
+  };
+  later(CHECK_MS, check);
+}
+
 (function start() {
   if (!doc || doc.__st_recorder) return;
   if (recordedByParent()) return;
@@ -139,8 +158,7 @@ function exposeAgentApi() {
   createObserver();
   onFullSnapshot(reattachClosed);
   exposeAgentApi();
-  safe(startIndicator)();
-  safe(startTitle)();
+  startNotice();
   if (doc.readyState === 'loading') {
     doc.addEventListener('DOMContentLoaded', safe(begin), { once: true });
   } else {

@@ -7,7 +7,8 @@ import {
 } from './canvas.js';
 import { isClosedRoot, noteHost } from './closed.js';
 import { applyMode } from './mask.js';
-import { forgetControls, instrument, trackControl } from './inputs.js';
+import { forgetControls, sendNoted, trackControl } from './controls.js';
+import { instrument } from './inputs.js';
 import { discardPending, observeRoot } from './mutations.js';
 import { custom, rr } from './queue.js';
 import {
@@ -239,6 +240,7 @@ export function onFullSnapshot(fn) {
 
 // Forget everything the replay has and send the page again (a keyframe when reason is set).
 export function fullSnapshot(reason) {
+  sendNoted(); // inputs noted before it come before it
   discardPending();
   generation += 1;
   mirror.reset();

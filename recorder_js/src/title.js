@@ -5,15 +5,13 @@
 //
 // The page can read the prefixed title and can overwrite it; the prefix comes back on the
 // next change of the <title> element (a MutationObserver) or at the latest on the next check
-// (every CHECK_MS). A page title that changes is not tampering (tickers, unread counts), so
+// (every CHECK_MS of indicator.js: the notice's loop in recorder.js runs both checks). A page title that changes is not tampering (tickers, unread counts), so
 // nothing is recorded for it; snapshots and mutations record the title without the prefix.
 // A page that rewrites its title from its own observer as soon as we prefix it would loop
 // with ours: after FIGHT_BUDGET prefixes in one check period, we wait for the next check.
 
-import { later } from './timers.js';
 import { G, MO, doc, titlePrefix } from './world.js';
 
-const CHECK_MS = 500;
 const FIGHT_BUDGET = 20;
 
 let observer = null;
@@ -39,23 +37,21 @@ function watchTitle() {
   watched = el;
 }
 
-function check() {
-  try {
-    writes = 0;
-    watchTitle();
-    prefix();
-  } finally {
-    later(CHECK_MS, check);
-  }
+export function checkTitle() {
+  if (!observer) return;
+  writes = 0;
+  watchTitle();
+  prefix();
 }
 
-// Keep the prefix on this document's title (top-level documents only).
+// Keep the prefix on this document's title (top-level documents only); true when it needs
+// its checks.
 export function startTitle() {
-  if (!titlePrefix || observer) return;
+  if (!titlePrefix || observer) return false;
   try {
-    if (G.top !== G) return;
+    if (G.top !== G) return false;
   } catch {
-    return;
+    return false;
   }
   observer = new MO(() => {
     watchTitle();
@@ -63,5 +59,5 @@ export function startTitle() {
   });
   watchTitle();
   prefix();
-  later(CHECK_MS, check);
+  return true;
 }

@@ -16,10 +16,11 @@ MOUSE_MOVE, MOUSE_INTERACTION, SCROLL, VIEWPORT_RESIZE, INPUT, SELECTION = 1, 2,
 CLICK, DBLCLICK, MOUSEDOWN, MOUSEUP, CONTEXTMENU, FOCUS, BLUR = 2, 4, 1, 0, 3, 5, 6
 
 
-def _ids(rec: Recording) -> dict[str, int]:
-    """Element id attribute -> rrweb node id, from the page's last full snapshot."""
+def _ids(rec: Recording, which: int = -1) -> dict[str, int]:
+    """Element id attribute -> rrweb node id, from the page's last (or ``which``) full
+    snapshot."""
     out: dict[str, int] = {}
-    stack = [rec.kinds("rrweb.full_snapshot")[-1]["data"]["node"]]
+    stack = [rec.kinds("rrweb.full_snapshot")[which]["data"]["node"]]
     while stack:
         n = stack.pop()
         if "attributes" in n and "id" in n["attributes"]:
@@ -191,3 +192,46 @@ def test_a_value_a_script_set_before_a_click_is_recorded_before_the_click() -> N
         if d["source"] == INPUT or (d["source"] == MOUSE_INTERACTION and d["type"] == CLICK)
     ]
     assert stream.index(("input", "set by script")) < stream.index(("click", ids["btn"]))
+
+
+def test_typed_inputs_wait_for_the_flush_yet_keep_their_order_times_and_description() -> None:
+    """The input listener only notes a value (masked at once) and its time; the flush sends
+    it. With flushMs 5 s, every value typed comes in order, each with its own time, before the
+    click that follows and before a snapshot asked for after it; the first input of the edit
+    carries the field's description, the later ones none."""
+
+    async def go(ctx: BrowserContext, base: str) -> Recording:
+        r = await start_recording(ctx, {"flushMs": 5000, "pollMs": 5000})
+        await r.page.goto(f"{base}/recorder_input.html", wait_until="load")
+        await r.flush()
+        await r.page.focus("#field")
+        for ch in "abc":
+            await r.page.keyboard.type(ch)
+            await r.page.wait_for_timeout(30)  # distinct times
+        await r.page.click("#btn")
+        await r.recorder_eval("__st_snapshot()")
+        await r.flush()
+        return r.rec
+
+    rec = run_in_browser(go)
+    ids = _ids(rec, -2)  # the ids before the requested snapshot renumbers the page
+    entries = [e for e in rec.events() if e["k"].startswith("rrweb.")]
+    inputs = [e for e in entries if e["p"]["type"] == 3 and e["p"]["data"]["source"] == INPUT]
+    assert [e["p"]["data"]["text"] for e in inputs] == ["a", "ab", "abc"]
+    times = [e["t"] for e in inputs]
+    assert times == sorted(times) and len(set(times)) == 3
+    assert inputs[0]["p"]["element"]["element_id"] == "field"
+    assert all("element" not in e["p"] for e in inputs[1:])
+    click = next(
+        i
+        for i, e in enumerate(entries)
+        if e["p"]["type"] == 3
+        and e["p"]["data"]["source"] == MOUSE_INTERACTION
+        and e["p"]["data"]["type"] == CLICK
+        and e["p"]["data"]["id"] == ids["btn"]
+    )
+    last_input = entries.index(inputs[-1])
+    assert last_input < click
+    assert times[-1] <= entries[click]["t"]
+    snapshot = max(i for i, e in enumerate(entries) if e["k"] == "rrweb.full_snapshot")
+    assert last_input < snapshot
