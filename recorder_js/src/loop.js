@@ -53,6 +53,13 @@ export function flush(all) {
 
 function flushNow(all) {
   const t = now();
+  // The heartbeat says the flush loop turns: it rides the flush, at most flushMs late, and
+  // comes first, so that a step failing at every flush (each failure a capture.degraded
+  // event) does not silence it.
+  if (t - lastBeat >= cfg.heartbeatMs) {
+    lastBeat = t;
+    heartbeat();
+  }
   sendNoted(); // before the mutations: the agent masks them against the page as typed into
   flushMutations(t);
   if (all === true || t - lastPoll >= cfg.pollMs) {
@@ -66,11 +73,6 @@ function flushNow(all) {
     pollCanvases(readCanvasesNow);
   }
   if (keyframeDue(t)) fullSnapshot('keyframe');
-  // The heartbeat says the flush loop turns: it rides the flush, at most flushMs late.
-  if (t - lastBeat >= cfg.heartbeatMs) {
-    lastBeat = t;
-    heartbeat();
-  }
   drain();
 }
 

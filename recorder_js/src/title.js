@@ -5,8 +5,9 @@
 //
 // The page can read the prefixed title and can overwrite it; the prefix comes back on the
 // next change of the <title> element (a MutationObserver) or at the latest on the next check
-// (every CHECK_MS of indicator.js: the notice's loop in recorder.js runs both checks). A page title that changes is not tampering (tickers, unread counts), so
-// nothing is recorded for it; snapshots and mutations record the title without the prefix.
+// (every CHECK_MS of indicator.js: the notice's loop in recorder.js runs both checks). A page
+// title that changes is not tampering (tickers, unread counts), so nothing is recorded for it;
+// snapshots and mutations record the title without the prefix.
 // A page that rewrites its title from its own observer as soon as we prefix it would loop
 // with ours: after FIGHT_BUDGET prefixes in one check period, we wait for the next check.
 
