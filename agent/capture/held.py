@@ -11,6 +11,7 @@ is linked with what is known. Events leave in arrival order.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.events import Event
@@ -29,6 +30,10 @@ class HeldEvents:
         self._out: deque[tuple[int, Event, bool]] = deque()
         self.delay_ns = (ctx.cfg.flush_ms + _MARGIN_MS) * 1_000_000
         self.max_hold_ns = max(self.delay_ns, ctx.cfg.gap_silence_ms * 1_000_000)
+        self.wake: Callable[[], None] | None = None  # the engine's tick, while it naps
+
+    def __len__(self) -> int:
+        return len(self._out)
 
     def queue(
         self,
@@ -43,6 +48,8 @@ class HeldEvents:
         utc, mono = self.ctx.emitter.stamp(t_utc_ns)
         ev = Event(kind=kind, payload=payload, t_utc_ns=utc, t_mono_ns=mono, page=page, frame=frame)
         self._out.append((self.ctx.clock.mono_ns() + self.delay_ns, ev, link))
+        if self.wake is not None:
+            self.wake()
         return ev
 
     def release(self, force: bool = False) -> None:

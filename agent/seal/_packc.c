@@ -1,4 +1,7 @@
-/* agent.seal._packc: chunk body version 3's packed integer groups and text tags, compiled.
+/* agent.seal._packc: chunk body version 3's packed integer groups and text tags, compiled;
+ * and the whole-column checks of a grid's flush (first_places for the chunk encoder; indexes
+ * and text_values for agent.capture.recorder_messages, which checks a message's columns
+ * before the journal sees them).
  *
  * The same bytes as agent.seal.chunk_pack.pack (the reference, and the decoder's
  * counterpart): groups of up to GROUP values, each zigzag(lo - previous lo) ||
@@ -288,7 +291,73 @@ missing:
     return NULL;
 }
 
+/* first_places(ids, start, first): add to `first` the position of each id in ids[start:]
+ * that `first` lacks, the earliest position winning (agent.seal.chunk_columns.Columns
+ * .attributes: a grid chunk's thousands of text ids, indexed for its attribute changes). */
+static PyObject *first_places(PyObject *self, PyObject *args) {
+    PyObject *ids, *first;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "O!nO!:first_places", &PyList_Type, &ids, &start, &PyDict_Type,
+                          &first))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(ids);
+    for (Py_ssize_t i = start < 0 ? 0 : start; i < n; i++) {
+        PyObject *id = PyList_GET_ITEM(ids, i);
+        int has = PyDict_Contains(first, id);
+        if (has < 0) return NULL;
+        if (has) continue;
+        PyObject *at = PyLong_FromSsize_t(i);
+        if (at == NULL) return NULL;
+        int err = PyDict_SetItem(first, id, at);
+        Py_DECREF(at);
+        if (err < 0) return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* indexes(xs, below): whether xs is a list of ints >= 0 (not bools), each under `below` when
+ * `below` >= 0: what agent.capture.recorder_messages checks of a message's column of node ids
+ * or attribute object indexes, in one pass instead of three (types, min, max). */
+static PyObject *indexes(PyObject *self, PyObject *args) {
+    PyObject *xs;
+    Py_ssize_t below;
+    if (!PyArg_ParseTuple(args, "On:indexes", &xs, &below)) return NULL;
+    if (!PyList_CheckExact(xs)) Py_RETURN_FALSE;
+    Py_ssize_t n = PyList_GET_SIZE(xs);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyList_GET_ITEM(xs, i);
+        if (!PyLong_CheckExact(x)) Py_RETURN_FALSE;
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
+        if (overflow < 0 || (overflow == 0 && v < 0)) Py_RETURN_FALSE;
+        if (below >= 0 && (overflow > 0 || v >= below)) Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* text_values(values, n): whether values is a list of n items, each a str or None (a
+ * message's text column, agent.capture.recorder_messages). */
+static PyObject *text_values(PyObject *self, PyObject *args) {
+    PyObject *values;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "On:text_values", &values, &n)) return NULL;
+    if (!PyList_CheckExact(values) || PyList_GET_SIZE(values) != n) Py_RETURN_FALSE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GET_ITEM(values, i);
+        if (v != Py_None && !PyUnicode_CheckExact(v)) Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
+    {"first_places", first_places, METH_VARARGS,
+     "first_places(ids: list[int], start: int, first: dict) -> None: add each id of "
+     "ids[start:] first lacks, with its earliest position."},
+    {"indexes", indexes, METH_VARARGS,
+     "indexes(xs, below: int) -> bool: xs is a list of ints >= 0 (not bools), each < below "
+     "when below >= 0."},
+    {"text_values", text_values, METH_VARARGS,
+     "text_values(values, n: int) -> bool: values is a list of n items, each a str or None."},
     {"known_columns", known_columns, METH_VARARGS,
      "known_columns(tags, values, mantissas, strings, by_tag, strings_out) -> None: append "
      "texts whose values the cache holds (Columns._known), in one pass."},

@@ -1,4 +1,5 @@
-"""agent/seal/_packc.c: chunk body version 3's packed integer groups and text tags, compiled."""
+"""agent/seal/_packc.c: chunk body version 3's packed integer groups, text tags and column checks,
+compiled."""
 
 GROUP: int
 NULL_TAG: int
@@ -17,3 +18,6 @@ def known_columns(
     strings_out: bytearray,
     /,
 ) -> None: ...
+def indexes(xs: object, below: int, /) -> bool: ...
+def text_values(values: object, n: int, /) -> bool: ...
+def first_places(ids: list[int], start: int, first: dict[int, int], /) -> None: ...

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.canonical import record_bytes
 from agent.mutation_columns import TextColumns
-from agent.seal._packc import known_columns
+from agent.seal._packc import first_places, known_columns
 from agent.seal.chunk_items import Values, plain_text_columns, plain_texts
 from agent.seal.chunk_pack import DECIMAL, NULL, STRING, decimal_column, pack, varint
 
@@ -242,12 +242,7 @@ class Columns:
         """Move the changes of elements ``nodes`` to attribute objects ``objs``."""
         ids, start, end = self.text_ids, self.indexed, len(self.text_ids)
         if start < end:  # index the texts since the last call, the earliest one winning
-            new = dict(zip(reversed(ids[start:]), range(end - 1, start - 1, -1), strict=True))
-            if self.first:  # add only the ids not indexed yet: no copy of the whole index
-                first = self.first
-                first.update({k: new[k] for k in new.keys() - first.keys()})
-            else:
-                self.first = new
+            first_places(ids, start, self.first)  # one compiled pass, no copy of the index
             self.indexed = end
         self.prev = self.attrs.add(nodes, objs, self.first, self.prev)
 

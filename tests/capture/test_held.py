@@ -95,3 +95,16 @@ def test_a_popups_request_is_released_when_its_opener_has_reported() -> None:
     ctx.causes.heard("OPENER", t0 + 50 * MS)
     held.release()
     assert [e.payload["cause"]["action_id"] for e in ctx.emitter.pushed] == ["a7"]
+
+
+def test_queueing_an_event_wakes_the_engines_napping_tick() -> None:
+    """With nothing held the engine's tick naps (a quarter second); an event queued meanwhile
+    wakes it at once, so the event is still released on time."""
+    ctx = _ctx()
+    held = HeldEvents(ctx)  # type: ignore[arg-type]
+    woken: list[int] = []
+    held.queue("net.request", {}, "P", "F")  # nobody napping: nothing to wake
+    held.wake = lambda: woken.append(len(held))
+    held.queue("net.response", {}, "P", "F")
+    assert woken == [2]  # called once, with the event already in the queue
+    assert len(held) == 2

@@ -120,3 +120,65 @@ def test_known_columns_append_each_tags_values_in_first_use_order() -> None:
     assert list(by_tag) == [0x11, 0x12, 0x10, 0x19]
     with pytest.raises(KeyError):
         _packc.known_columns(bytes([0x12]), ["9.99"], mantissas, strings, by_tag, out)
+
+
+def _reference_indexes(xs: Any, below: int) -> bool:
+    """The Python checks the compiled ``indexes`` replaced in the recorder's message parser."""
+    if type(xs) is not list:
+        return False
+    if not xs:
+        return True
+    return {int} == set(map(type, xs)) and min(xs) >= 0 and (below < 0 or max(xs) < below)
+
+
+@pytest.mark.parametrize(
+    ("xs", "below"),
+    [
+        ([], -1),
+        ([], 0),
+        ([0, 5, 2**70], -1),  # past a 64-bit word is still an index
+        ([0, 5, 2**70], 6),  # ...but not under a bound
+        ([0, 5], 6),
+        ([0, 6], 6),
+        ([0, -1], -1),
+        ([0, -(2**70)], -1),
+        ([0, True], -1),  # a bool is not an index
+        ([0, 1.0], -1),
+        ([0, "1"], -1),
+        ((0, 1), -1),  # a column is a list
+        (None, -1),
+    ],
+)
+def test_indexes_agree_with_the_python_checks(xs: Any, below: int) -> None:
+    assert _packc.indexes(xs, below) is _reference_indexes(xs, below)
+
+
+@pytest.mark.parametrize(
+    ("values", "n", "ok"),
+    [
+        ([], 0, True),
+        (["a", None, ""], 3, True),
+        (["a", None], 3, False),  # not as many as the ids
+        (["a", 1], 2, False),
+        (["a", b"a"], 2, False),
+        (["a", ["a"]], 2, False),
+        (("a",), 1, False),  # a column is a list
+        ({"a": 1}, 1, False),
+    ],
+)
+def test_text_values_take_lists_of_strings_and_nulls_of_the_given_length(
+    values: Any, n: int, ok: bool
+) -> None:
+    assert _packc.text_values(values, n) is ok
+
+
+def test_first_places_add_each_new_id_at_its_earliest_position_after_start() -> None:
+    first = {7: 0}
+    ids = [7, 3, 9, 3, 7, 9, 2**70, 4]
+    _packc.first_places(ids, 1, first)
+    # 7 was already indexed: it keeps its place; each other id its earliest place from 1 on
+    assert first == {7: 0, 3: 1, 9: 2, 2**70: 6, 4: 7}
+    _packc.first_places(ids, len(ids), first)  # nothing new past the end
+    assert first == {7: 0, 3: 1, 9: 2, 2**70: 6, 4: 7}
+    _packc.first_places([5, 5, 6], 0, fresh := {})
+    assert fresh == {5: 0, 6: 2}
