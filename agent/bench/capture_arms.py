@@ -4,7 +4,9 @@
 * ``sessiontape``: the full agent - :class:`agent.pipeline.Recording` (mask -> journal ->
   seal, in a home of its own) behind a :class:`CaptureSession` on its own browser; also
   measured: this process's CPU time over the window (the agent: capture, masking, journal
-  and its writer thread) and the stored journal bytes of the window;
+  and its writer thread), split by thread (the event loop, the journal writer, the
+  checkpoint stream, the rest: :func:`thread_cpu_s`), and the stored journal bytes of the
+  window;
 * ``rrweb``: rrweb 2.2.2 alone (:mod:`agent.bench.peer`), its raw JSON over the window;
 * ``tracing``: Playwright tracing (:mod:`agent.bench.tracing_peer`), its trace zip.
 
@@ -19,6 +21,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +45,22 @@ from agent.events import Event
 from agent.journal.reader import SegmentFile, iter_records
 from agent.pipeline import Recording
 
+THREAD_PARTS = {"MainThread": "loop", "journal-writer": "journal", "checkpoint-stream": "stream"}
+"""The agent's threads whose CPU is reported apart (the rest of the process is ``other``)."""
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds so far of each of :data:`THREAD_PARTS`' threads alive in this process (the
+    per-thread clock, nanosecond resolution), by part."""
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        part = THREAD_PARTS.get(t.name)
+        if part is None or t.ident is None:
+            continue
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            out[part] = out.get(part, 0.0) + time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+    return out
+
 
 @dataclass
 class Marks:
@@ -50,13 +69,23 @@ class Marks:
     utc_ns: list[int] = field(default_factory=list)
     mono: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    threads: list[dict[str, float]] = field(default_factory=list)
 
     async def probe(self) -> float:
         """Mark one end of the window."""
         self.utc_ns.append(time.time_ns())
         self.mono.append(time.monotonic())
         self.cpu.append(time.process_time())
+        self.threads.append(thread_cpu_s())
         return 0.0
+
+    def thread_ms(self) -> dict[str, float]:
+        """CPU ms over the window by part: each of :data:`THREAD_PARTS` alive at both ends, and
+        ``other`` (the process's CPU time less theirs)."""
+        a, b = self.threads[0], self.threads[1]
+        out = {k: 1000.0 * (b[k] - a[k]) for k in b if k in a}
+        out["other"] = 1000.0 * (self.cpu[1] - self.cpu[0]) - sum(out.values())
+        return out
 
     @property
     def seconds(self) -> float:
@@ -220,7 +249,15 @@ async def run_sessiontape(
         stored_updates=sample.updates,
         agent_cpu_pct=marks.cpu_pct,
         agent_cpu_ms=1000.0 * (marks.cpu[1] - marks.cpu[0]),
-        extra={**stored, "run_s": time.monotonic() - started, "events": result.events},
+        extra={
+            **stored,
+            "run_s": time.monotonic() - started,
+            "events": result.events,
+            **{
+                f"agent_cpu_ms_per_update_{part}": ms / max(1, sample.updates)
+                for part, ms in marks.thread_ms().items()
+            },
+        },
     )
     if expected and blotter.table_id is not None:
         events = [

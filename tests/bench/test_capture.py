@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 
 from agent.bench.busy import BusySample
 from agent.bench.capture import ARMS, iter_lines, plan
-from agent.bench.capture_arms import ArmRun, unrecorded
+from agent.bench.capture_arms import ArmRun, thread_cpu_s, unrecorded
 from agent.bench.capture_child import arm_from_json, arm_to_json, run_isolated
 from agent.bench.peer import RRWEB_UMD
 from agent.bench.workloads import AGGRID_JS, WORKLOADS
@@ -51,6 +53,11 @@ def test_one_short_run_measures_every_workload_under_every_arm(
         ours = case["arms"]["sessiontape"]
         assert ours["agent_cpu_pct"] > 0 and ours["file_bytes"] >= ours["window_bytes"] > 0
         assert ours["agent_cpu_ms_per_update"] > 0 and ours["agent_cpu_pct_at_base_rate"] > 0
+        parts = [ours[f"agent_cpu_ms_per_update_{p}"] for p in ("loop", "journal", "other")]
+        assert parts[0] > 0 and parts[1] > 0, parts  # the loop and the writer both worked
+        # the parts (one run: no medians) add up to the process's CPU (rounded to 1 µs each)
+        stream = ours.get("agent_cpu_ms_per_update_stream", 0.0)
+        assert sum(parts) + stream == pytest.approx(ours["agent_cpu_ms_per_update"], abs=0.005)
         assert case["arms"]["rrweb"]["raw_json_bytes"] >= case["arms"]["rrweb"]["window_bytes"]
         assert case["arms"]["tracing"]["zip_bytes"] > 0
         assert case["rrweb_raw_over_ours"] > 0
@@ -166,3 +173,28 @@ def test_an_agent_arm_that_runs_too_long_is_stopped_with_a_clear_error(
     with pytest.raises(CaptureError, match="'form' did not finish within 0.01 s; stopped"):
         asyncio.run(run_isolated(spec, timeout_s=0.01))
     assert started[0].returncode == -9  # killed, not left running
+
+
+def test_thread_cpu_is_read_per_named_agent_thread() -> None:
+    """A thread named as the journal writer that burns CPU shows under ``journal``; a thread
+    of another name is not counted as any part."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            sum(range(1000))
+
+    writer = threading.Thread(target=spin, name="journal-writer")
+    stranger = threading.Thread(target=spin, name="somebody-else")
+    writer.start()
+    stranger.start()
+    try:
+        first = thread_cpu_s()
+        deadline = first["journal"] + 0.05
+        while thread_cpu_s()["journal"] < deadline:  # waits on the thread's own CPU clock
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        writer.join()
+        stranger.join()
+    assert {"loop", "journal"} <= set(first) <= {"loop", "journal", "stream"}  # no stranger

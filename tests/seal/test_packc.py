@@ -180,5 +180,6 @@ def test_first_places_add_each_new_id_at_its_earliest_position_after_start() -> 
     assert first == {7: 0, 3: 1, 9: 2, 2**70: 6, 4: 7}
     _packc.first_places(ids, len(ids), first)  # nothing new past the end
     assert first == {7: 0, 3: 1, 9: 2, 2**70: 6, 4: 7}
-    _packc.first_places([5, 5, 6], 0, fresh := {})
+    fresh: dict[int, int] = {}
+    _packc.first_places([5, 5, 6], 0, fresh)
     assert fresh == {5: 0, 6: 2}
