@@ -178,8 +178,9 @@ class CaptureEngine:
     async def _tick(self) -> None:
         """Release held network events on time and check the recorders' health: every
         :data:`TICK_BUSY_S` while events are held, else every :data:`TICK_IDLE_S` at most (at once
-        when one is queued). A grid's recording has nothing held most of the time, and
-        twenty wake-ups a second of the agent's loop cost about a tenth of its CPU there."""
+        when one is queued). A grid's recording has nothing held most of the time, and twenty
+        wake-ups a second were about a quarter of the event loop's CPU there (a tenth of the
+        agent's)."""
         loop = asyncio.get_running_loop()
         held = self.network.held
         idle_s = min(TICK_IDLE_S, self.ctx.cfg.gap_silence_ms / 4000)
