@@ -42,13 +42,11 @@ from agent.capture.pages import PageCapture
 from agent.capture.recorders import RecorderChannel
 from agent.capture.state import WORLD, Target, TargetRegistry
 from agent.capture.tasks import TaskSpawner
+from agent.capture.tick import run_tick
 from agent.capture.workers import WORKER_TYPES, WorkerAttach, network_params
 from agent.clock import Clock
 
 log = structlog.get_logger(__name__)
-
-TICK_BUSY_S = 0.05  # held network events are released within this of their time
-TICK_IDLE_S = 0.25  # at most a quarter of ``gap_silence_ms``; WebSocket windows are 1 s
 
 _INSTRUMENTED = ("page", "iframe")
 _AUTO_ATTACH = {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}
@@ -164,7 +162,10 @@ class CaptureEngine:
         if self.gate is not None:
             await asyncio.gather(*self.gate.browser_setup())
         await self.conn.send("Target.setAutoAttach", dict(_AUTO_ATTACH))
-        self._tick_task = self.tasks.spawn(self._tick(), name="capture-tick")
+        self._tick_task = self.tasks.spawn(
+            run_tick(self.network.held, self._tick_step, self.ctx.cfg.gap_silence_ms),
+            name="capture-tick",
+        )
 
     async def stop(self) -> None:
         """Stop ticking; close open gaps and flush held network events."""
@@ -175,32 +176,10 @@ class CaptureEngine:
         self.network.finish()
         self.health.close_all("capture_stopped")
 
-    async def _tick(self) -> None:
-        """Release held network events on time and check the recorders' health: every
-        :data:`TICK_BUSY_S` while events are held, else every :data:`TICK_IDLE_S` at most (at once
-        when one is queued). A grid's recording has nothing held most of the time, and twenty
-        wake-ups a second were about a quarter of the event loop's CPU there (a tenth of the
-        agent's)."""
-        loop = asyncio.get_running_loop()
-        held = self.network.held
-        idle_s = min(TICK_IDLE_S, self.ctx.cfg.gap_silence_ms / 4000)
-        while True:
-            if len(held):
-                await asyncio.sleep(TICK_BUSY_S)
-            else:
-                nap = loop.create_future()
-                timer = loop.call_later(idle_s, _wake_up, nap)
-                held.wake = partial(_wake_up, nap)
-                try:
-                    await nap
-                finally:
-                    timer.cancel()
-                    held.wake = None
-            try:
-                self.network.release()
-                self.health.check()
-            except Exception:
-                log.exception("capture.tick_failed")
+    def _tick_step(self) -> None:
+        """Release the held network events that are due; check the recorders' health."""
+        self.network.release()
+        self.health.check()
 
     # -- strict durability: block the recorded browser ------------------------------------
     @property
@@ -418,8 +397,3 @@ class CaptureEngine:
             self.emitter.emit("page.closed", {"url": t.url}, page=t.page_id)
             if not self.registry.any_page():
                 self.all_pages_closed.set()
-
-
-def _wake_up(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)

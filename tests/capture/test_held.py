@@ -3,8 +3,13 @@ arrival order, and never held longer than ``gap_silence_ms``."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
+import pytest
+
+from agent.capture import tick
 from agent.capture.cause import Action, CauseLinker
 from agent.capture.config import CaptureConfig
 from agent.capture.held import HeldEvents
@@ -108,3 +113,34 @@ def test_queueing_an_event_wakes_the_engines_napping_tick() -> None:
     held.queue("net.response", {}, "P", "F")
     assert woken == [2]  # called once, with the event already in the queue
     assert len(held) == 2
+
+
+def test_the_napping_tick_runs_its_step_as_soon_as_an_event_is_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the idle nap made an hour long, only the wake-up of a queued event can run the
+    step: the test waits on the step itself."""
+    monkeypatch.setattr(tick, "TICK_IDLE_S", 3600.0)
+    ctx = _ctx()
+    held = HeldEvents(ctx)  # type: ignore[arg-type]
+
+    async def scenario() -> list[int]:
+        stepped = asyncio.Event()
+        seen: list[int] = []
+
+        def step() -> None:
+            seen.append(len(held))
+            stepped.set()
+
+        task = asyncio.create_task(tick.run_tick(held, step, 3_600_000))
+        while held.wake is None:  # the tick is napping
+            await asyncio.sleep(0)
+        held.queue("net.request", {}, "P", "F")
+        await asyncio.wait_for(stepped.wait(), 30)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert held.wake is None  # a cancelled nap leaves no stale wake-up behind
+        return seen
+
+    assert asyncio.run(scenario())[0] == 1
